@@ -1,0 +1,12 @@
+/** Unit and e2e tests (supertest). Each e2e file gets its own database: see test/support/test-app.ts. */
+module.exports = {
+  rootDir: '.',
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+  testPathIgnorePatterns: ['<rootDir>/test/browser/'],
+  // Type-checking is done once by `npm run typecheck` (ts-jest's isolatedModules mode does not).
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json', isolatedModules: true }] },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  maxWorkers: 2,
+  testTimeout: 60000,
+};

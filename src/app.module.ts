@@ -1,0 +1,40 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Knex } from 'knex';
+import type { DataSource } from 'typeorm';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
+import { HttpExceptionFilter } from './common/errors/http-exception.filter';
+import { createValidationPipe } from './common/validation/validation.pipe';
+import { ViewInterceptor } from './common/views/view.interceptor';
+import type { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { SESSION_DB, SessionDbCloser } from './database/session-db';
+import { HealthModule } from './health/health.module';
+import { HomeModule } from './home/home.module';
+
+@Module({})
+export class AppModule {
+  /** The data source is opened (and migrated) before Nest starts, so a bad DATABASE_URL fails with one line. */
+  static forRoot(config: AppConfig, dataSource: DataSource, sessionDb: Knex): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        TypeOrmModule.forRootAsync({ useFactory: () => ({ ...dataSource.options }), dataSourceFactory: async () => dataSource }),
+        AuditModule,
+        AuthModule,
+        HealthModule,
+        HomeModule,
+      ],
+      providers: [
+        { provide: SESSION_DB, useValue: sessionDb },
+        SessionDbCloser,
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        { provide: APP_INTERCEPTOR, useClass: ViewInterceptor },
+      ],
+    };
+  }
+}

@@ -1,0 +1,134 @@
+import { Logger, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { csrfSync } from 'csrf-sync';
+import type { NextFunction, Request, Response } from 'express';
+import express from 'express';
+import helmet from 'helmet';
+import type { Knex } from 'knex';
+import nunjucks from 'nunjucks';
+import passport from 'passport';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import { AppModule } from './app.module';
+import { createKnex } from './database/knex';
+import { openDatabase } from './database/open-database';
+import { seedDemoData } from './patients/demo-data/demo-seeder';
+import { createSessionMiddlewares } from './auth/session.setup';
+import type { AppConfig } from './config/app-config';
+import { sendError } from './common/errors/error-response';
+import { PORTAL_STATUS_LABELS } from './portal-access/portal-status';
+
+export const ROOT_DIR = join(__dirname, __dirname.includes(`${join('dist', 'src')}`) ? '../..' : '..');
+
+/** Everything between the socket and the controllers, in order. Shared by main.ts and the tests. */
+export function configureApp(app: NestExpressApplication, config: AppConfig, sessionDb: Knex): void {
+  const server = app.getHttpAdapter().getInstance() as express.Express;
+  server.disable('x-powered-by');
+  // Only the configured proxy hops may set the client address (audit IPs and rate limits depend on it).
+  server.set('trust proxy', config.trustProxyHops);
+  server.set('query parser', 'simple');
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          fontSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          ...(config.cookieSecure ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      strictTransportSecurity: config.cookieSecure,
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+
+  app.use('/static', express.static(join(ROOT_DIR, 'static'), { index: false, dotfiles: 'deny', fallthrough: false, maxAge: config.isProduction ? '1h' : 0 }));
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    // Pages carry patient data: never kept by browsers or shared proxies.
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  app.useBodyParser('json', { limit: '256kb' });
+  app.useBodyParser('urlencoded', { extended: false, limit: '256kb', parameterLimit: 2000 });
+  app.use((error: Error & { status?: number; type?: string }, req: Request, res: Response, next: NextFunction) => {
+    if (!error) return next();
+    const status = error.status && error.status < 500 ? error.status : 400;
+    sendError(req, res, status, status === 413 ? 'The request is too large.' : 'The request could not be read.');
+  });
+
+  const sessions = createSessionMiddlewares(config, sessionDb);
+  const onPortal = (req: Request) => req.path === '/portal' || req.path.startsWith('/portal/');
+  app.use((req: Request, res: Response, next: NextFunction) => (onPortal(req) ? sessions.patient : sessions.staff)(req, res, next));
+  const passportInit = passport.initialize();
+  const passportSession = passport.session();
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (onPortal(req)) return next();
+    passportInit(req, res, (err?: unknown) => (err ? next(err) : passportSession(req, res, next)));
+  });
+
+  const csrf = csrfSync({
+    size: 32,
+    getTokenFromRequest: (req) => (req.body && typeof req.body._csrf === 'string' ? req.body._csrf : req.get('X-CSRF-Token')),
+  });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    csrf.csrfSynchronisedProtection(req, res, (error?: unknown) => {
+      if (error) return sendError(req, res, 403, 'This form has expired or did not come from this site. Reload the page and try again.');
+      // The token has done its job; DTOs refuse unknown fields.
+      if (req.body && typeof req.body === 'object') delete req.body._csrf;
+      // A getter: only a rendered page creates a session to hold the token (not /healthz or assets).
+      Object.defineProperty(res.locals, 'csrfToken', { enumerable: true, get: () => csrf.generateToken(req) });
+      res.locals.currentPath = req.path;
+      res.locals.staff = req.user ?? null;
+      next();
+    });
+  });
+
+  const env = nunjucks.configure(join(ROOT_DIR, 'views'), {
+    autoescape: true,
+    throwOnUndefined: false,
+    noCache: !config.isProduction,
+    express: server,
+  });
+  env.addGlobal('clinicName', config.clinicName);
+  env.addGlobal('statusLabels', PORTAL_STATUS_LABELS);
+  env.addFilter('date', (value: Date | string | null) => (value ? new Date(value).toISOString().slice(0, 10) : ''));
+  env.addFilter('datetime', (value: Date | string | null) => (value ? new Date(value).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : ''));
+  app.setBaseViewsDir(join(ROOT_DIR, 'views'));
+  app.setViewEngine('njk');
+}
+
+/** Opens and migrates the database, seeds demo data on a fresh dev database, and builds the configured app. */
+export async function createApplication(config: AppConfig, options: { logger?: false | LogLevel[] } = {}): Promise<NestExpressApplication> {
+  const dataSource = await openDatabase(config);
+  try {
+    if (config.seedDemo) await seedDemoIfEmpty(dataSource);
+    const sessionDb = createKnex(config.database);
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, dataSource, sessionDb), {
+      bodyParser: false,
+      logger: options.logger ?? ['log', 'warn', 'error'],
+    });
+    configureApp(app, config, sessionDb);
+    return app;
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    throw error;
+  }
+}
+
+async function seedDemoIfEmpty(dataSource: DataSource): Promise<void> {
+  const [{ total }] = await dataSource.query('SELECT COUNT(*) AS total FROM patients');
+  if (Number(total) > 0) return;
+  const result = await seedDemoData(dataSource, { patients: 300, seed: 1 });
+  new Logger('DemoData').log(`Seeded ${result.patients} demo patients (SEED_DEMO).`);
+}

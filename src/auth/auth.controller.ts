@@ -1,0 +1,45 @@
+import { Body, Controller, Get, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+import { Audit, type AuditContext } from '../audit/audit-context';
+import { AuditService } from '../audit/audit.service';
+import { safeNextPath } from '../common/safe-next';
+import { View } from '../common/views/view.decorator';
+import { AllowPendingPasswordChange } from './decorators/allow-pending-password-change.decorator';
+import { Public } from './decorators/public.decorator';
+import { LoginDto, LoginPageQuery } from './dto/login.dto';
+import { LocalAuthGuard } from './guards/local-auth.guard';
+import { STAFF_COOKIE } from './session.setup';
+import { SignInFailedFilter } from './sign-in-failed.filter';
+
+@Controller()
+export class AuthController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Public()
+  @Get('login')
+  @View('auth/login')
+  loginPage(@Query() query: LoginPageQuery) {
+    return { next: safeNextPath(query.next, '') };
+  }
+
+  @Public()
+  @Post('login')
+  @UseGuards(ThrottlerGuard, LocalAuthGuard)
+  @UseFilters(SignInFailedFilter)
+  login(@Body() form: LoginDto, @Res() res: Response): void {
+    res.redirect(303, safeNextPath(form.next, '/'));
+  }
+
+  @Post('logout')
+  @AllowPendingPasswordChange()
+  async logout(@Req() req: Request, @Res() res: Response, @Audit() audit: AuditContext): Promise<void> {
+    await this.audit.record(audit, { action: 'staff.sign_out' });
+    req.logout({ keepSessionInfo: false }, () => {
+      req.session.destroy(() => {
+        res.clearCookie(STAFF_COOKIE, { path: '/' });
+        res.redirect(303, '/login');
+      });
+    });
+  }
+}

@@ -1,0 +1,31 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { AuthController } from './auth.controller';
+import { AuthService } from './auth.service';
+import { StaffUser } from './entities/staff-user.entity';
+import { StaffAuthGuard } from './guards/staff-auth.guard';
+import { LocalStrategy } from './local.strategy';
+import { PasswordHasher } from './passwords/password-hasher.service';
+import { StaffSessionSerializer } from './session.serializer';
+import { StaffUsersService } from './staff-users.service';
+
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([StaffUser]),
+    PassportModule.register({ session: true }),
+    ThrottlerModule.forRootAsync({
+      inject: [APP_CONFIG],
+      // Per client IP (req.ip honours only the trusted proxy hops); applies where ThrottlerGuard is used.
+      useFactory: (config: AppConfig) => ({ throttlers: [{ ttl: 60_000, limit: config.signInAttemptsPerMinute }] }),
+    }),
+  ],
+  controllers: [AuthController],
+  providers: [AuthService, StaffUsersService, PasswordHasher, LocalStrategy, StaffSessionSerializer, { provide: APP_GUARD, useClass: StaffAuthGuard }],
+  exports: [AuthService, StaffUsersService, PasswordHasher],
+})
+export class AuthModule {}

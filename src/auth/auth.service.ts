@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { AuditContext } from '../audit/audit-context';
+import { AuditService } from '../audit/audit.service';
+import { StaffUser } from './entities/staff-user.entity';
+import { PasswordHasher } from './passwords/password-hasher.service';
+import { StaffPrincipal } from './staff-principal';
+
+export const MAX_FAILED_SIGN_INS = 5;
+export const LOCKOUT_MINUTES = 15;
+
+export const normalizeEmail = (email: string) => email.normalize('NFKC').trim().toLowerCase();
+
+export function toPrincipal(user: StaffUser): StaffPrincipal {
+  return { id: user.id, email: user.email, name: user.name, role: user.role, mustChangePassword: user.mustChangePassword };
+}
+
+/** Staff sign-in rules: generic failures, lockout after repeated failures, audit of every attempt. */
+@Injectable()
+export class AuthService {
+  constructor(
+    @InjectRepository(StaffUser) private readonly users: Repository<StaffUser>,
+    private readonly hasher: PasswordHasher,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** The principal, or null for every kind of failure (unknown, wrong password, disabled, locked): callers answer alike. */
+  async authenticate(email: string, password: string, context: AuditContext): Promise<StaffPrincipal | null> {
+    const normalized = normalizeEmail(email);
+    const user = await this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.email = :email', { email: normalized }).getOne();
+    // Always verify a hash, so an unknown email costs as much time as a wrong password.
+    const passwordMatches = await this.hasher.verify(user?.passwordHash, password);
+    const failure = { ...context, actorType: 'staff' as const, actorId: user?.id ?? null, actorLabel: normalized.slice(0, 254) };
+    const now = new Date();
+
+    if (!user || user.disabled) {
+      await this.audit.record(failure, { action: 'staff.sign_in', outcome: 'failure', details: { reason: user ? 'disabled' : 'unknown_email' } });
+      return null;
+    }
+    if (user.lockedUntil && user.lockedUntil > now) {
+      await this.audit.record(failure, { action: 'staff.sign_in', outcome: 'failure', details: { reason: 'locked' } });
+      return null;
+    }
+    if (!passwordMatches) {
+      await this.recordFailure(user, failure, now);
+      return null;
+    }
+    await this.users.update({ id: user.id }, { failedLoginCount: 0, lockedUntil: null, lastLoginAt: now });
+    await this.audit.record({ ...failure, actorId: user.id, actorLabel: user.email }, { action: 'staff.sign_in' });
+    return toPrincipal(user);
+  }
+
+  private async recordFailure(user: StaffUser, context: AuditContext, now: Date): Promise<void> {
+    await this.users.manager.transaction(async (tx) => {
+      // Counted in SQL so parallel attempts cannot lose increments.
+      await tx.createQueryBuilder().update(StaffUser).set({ failedLoginCount: () => 'failed_login_count + 1' }).where('id = :id', { id: user.id }).execute();
+      const { failedLoginCount } = await tx.findOneByOrFail(StaffUser, { id: user.id });
+      await this.audit.record(context, { action: 'staff.sign_in', outcome: 'failure', details: { reason: 'wrong_password', failures: failedLoginCount } }, tx);
+      if (failedLoginCount >= MAX_FAILED_SIGN_INS) {
+        await tx.update(StaffUser, { id: user.id }, { failedLoginCount: 0, lockedUntil: new Date(now.getTime() + LOCKOUT_MINUTES * 60_000) });
+        await this.audit.record(context, { action: 'staff.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } }, tx);
+      }
+    });
+  }
+
+  /** Re-reads the user behind a session; null ends the session (disabled, or all sessions revoked). */
+  async principalForSession(id: number, generation: number): Promise<StaffPrincipal | null> {
+    const user = await this.users.findOneBy({ id });
+    if (!user || user.disabled || user.sessionGeneration !== generation) return null;
+    return toPrincipal(user);
+  }
+
+  async sessionGenerationOf(id: number): Promise<number> {
+    return (await this.users.findOneByOrFail({ id })).sessionGeneration;
+  }
+}

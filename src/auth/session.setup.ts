@@ -1,0 +1,40 @@
+import { ConnectSessionKnexStore } from 'connect-session-knex';
+import type { RequestHandler } from 'express';
+import session from 'express-session';
+import type { Knex } from 'knex';
+import type { AppConfig } from '../config/app-config';
+
+export const STAFF_COOKIE = 'staff.sid';
+export const PATIENT_COOKIE = 'portal.sid';
+
+declare module 'express-session' {
+  interface SessionData {
+    /** Epoch ms of the last request that counts as activity (htmx polling does not). */
+    lastActivityAt?: number;
+    /** Epoch ms when the session was created by a sign-in; the absolute lifetime runs from here. */
+    signedInAt?: number;
+  }
+}
+
+/**
+ * Two separate session cookies and tables: staff (everything but /portal) and
+ * patients (/portal). A staff cookie never authorises a portal page, nor the reverse.
+ */
+export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: RequestHandler; patient: RequestHandler } {
+  const make = (name: string, table: string, maxAgeMs: number, path: string) =>
+    session({
+      name,
+      secret: config.sessionSecret,
+      store: new ConnectSessionKnexStore({ knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 }),
+      resave: false,
+      saveUninitialized: false,
+      // The idle timeout is enforced by the guards (so polling does not extend it); the cookie carries the absolute lifetime.
+      rolling: false,
+      proxy: config.trustProxyHops > 0,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, maxAge: maxAgeMs, path },
+    });
+  return {
+    staff: make(STAFF_COOKIE, 'staff_sessions', config.staffAbsoluteHours * 3_600_000, '/'),
+    patient: make(PATIENT_COOKIE, 'patient_sessions', 12 * 3_600_000, '/portal'),
+  };
+}

@@ -1,0 +1,142 @@
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { EntityManager, Repository } from 'typeorm';
+import { AuditContext } from '../audit/audit-context';
+import { AuditService } from '../audit/audit.service';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
+import { normalizeEmail } from './auth.service';
+import { StaffRole, StaffUser } from './entities/staff-user.entity';
+import { PasswordHasher } from './passwords/password-hasher.service';
+import { checkNewPassword } from './passwords/password-policy';
+
+export class PasswordRejectedException extends BadRequestException {
+  constructor(readonly problems: string[]) {
+    super(problems.join(' '));
+  }
+}
+
+/** A one-time password: shown once to the admin, must be changed at the next sign-in. */
+export function generateTemporaryPassword(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+/** Staff accounts: creation, role, disabling, password resets and changes — every rule and its audit row. */
+@Injectable()
+export class StaffUsersService {
+  constructor(
+    @InjectRepository(StaffUser) private readonly users: Repository<StaffUser>,
+    private readonly hasher: PasswordHasher,
+    private readonly audit: AuditService,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  list(): Promise<StaffUser[]> {
+    return this.users.find({ order: { name: 'ASC', id: 'ASC' } });
+  }
+
+  async get(id: number): Promise<StaffUser> {
+    const user = await this.users.findOneBy({ id });
+    if (!user) throw new NotFoundException('No such staff user.');
+    return user;
+  }
+
+  /** Creates an account with a one-time password, returned once and never stored in clear. */
+  async create(input: { email: string; name: string; role: StaffRole }, context: AuditContext): Promise<{ user: StaffUser; temporaryPassword: string }> {
+    const email = normalizeEmail(input.email);
+    const temporaryPassword = generateTemporaryPassword();
+    const passwordHash = await this.hasher.hash(temporaryPassword);
+    const user = await this.users.manager.transaction(async (tx) => {
+      if (await tx.existsBy(StaffUser, { email })) throw new ConflictException('A staff user with that email already exists.');
+      const created = await tx.save(tx.create(StaffUser, { email, name: input.name.trim(), role: input.role, passwordHash, mustChangePassword: true, passwordChangedAt: new Date() }));
+      await this.audit.record(context, { action: 'admin.staff_created', details: { staffUserId: created.id, email, role: input.role } }, tx);
+      return created;
+    });
+    return { user, temporaryPassword };
+  }
+
+  async setRole(id: number, role: StaffRole, context: AuditContext): Promise<StaffUser> {
+    return this.changeUser(id, context, async (tx, user) => {
+      if (user.role === role) return null;
+      if (user.id === context.actorId) throw new ConflictException('You cannot change your own role.');
+      if (user.role === 'admin') await this.assertAnotherActiveAdmin(tx, user.id);
+      await tx.update(StaffUser, { id }, { role, sessionGeneration: user.sessionGeneration + 1 });
+      return { action: 'admin.staff_role_changed', details: { staffUserId: id, from: user.role, to: role } };
+    });
+  }
+
+  async setDisabled(id: number, disabled: boolean, context: AuditContext): Promise<StaffUser> {
+    return this.changeUser(id, context, async (tx, user) => {
+      if (user.disabled === disabled) return null;
+      if (disabled && user.id === context.actorId) throw new ConflictException('You cannot disable your own account.');
+      if (disabled && user.role === 'admin') await this.assertAnotherActiveAdmin(tx, user.id);
+      // Disabling ends the user's sessions at once (the session serializer checks the generation).
+      await tx.update(StaffUser, { id }, { disabled, sessionGeneration: user.sessionGeneration + 1, ...(disabled ? {} : { failedLoginCount: 0, lockedUntil: null }) });
+      return { action: disabled ? 'admin.staff_disabled' : 'admin.staff_enabled', details: { staffUserId: id } };
+    });
+  }
+
+  async unlock(id: number, context: AuditContext): Promise<StaffUser> {
+    return this.changeUser(id, context, async (tx, user) => {
+      if (!user.lockedUntil && user.failedLoginCount === 0) return null;
+      await tx.update(StaffUser, { id }, { lockedUntil: null, failedLoginCount: 0 });
+      return { action: 'admin.staff_unlocked', details: { staffUserId: id } };
+    });
+  }
+
+  /** The admin never sets or sees the user's own password: a one-time one is generated instead. */
+  async resetPassword(id: number, context: AuditContext): Promise<{ user: StaffUser; temporaryPassword: string }> {
+    const temporaryPassword = generateTemporaryPassword();
+    const passwordHash = await this.hasher.hash(temporaryPassword);
+    const user = await this.changeUser(id, context, async (tx, target) => {
+      if (target.id === context.actorId) throw new ConflictException('Change your own password from your account menu.');
+      await tx.update(StaffUser, { id }, { passwordHash, mustChangePassword: true, failedLoginCount: 0, lockedUntil: null, passwordChangedAt: new Date(), sessionGeneration: target.sessionGeneration + 1 });
+      return { action: 'admin.staff_password_reset', details: { staffUserId: id } };
+    });
+    return { user, temporaryPassword };
+  }
+
+  /** Requires the current password; success ends the user's other sessions (the caller re-signs this one in). */
+  async changeOwnPassword(id: number, currentPassword: string, newPassword: string, context: AuditContext): Promise<StaffUser> {
+    const user = await this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.id = :id', { id }).getOneOrFail();
+    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
+      await this.audit.record(context, { action: 'staff.password_changed', outcome: 'failure', details: { reason: 'wrong_current_password' } });
+      throw new PasswordRejectedException(['The current password is not right.']);
+    }
+    const problems = checkNewPassword(newPassword, [user.name, user.email, this.config.clinicName]);
+    if (newPassword === currentPassword) problems.push('Choose a password different from the current one.');
+    if (problems.length) throw new PasswordRejectedException(problems);
+    const passwordHash = await this.hasher.hash(newPassword);
+    await this.users.manager.transaction(async (tx) => {
+      await tx.update(StaffUser, { id }, { passwordHash, mustChangePassword: false, passwordChangedAt: new Date(), sessionGeneration: user.sessionGeneration + 1 });
+      await this.audit.record(context, { action: 'staff.password_changed' }, tx);
+    });
+    return this.get(id);
+  }
+
+  private async assertAnotherActiveAdmin(tx: EntityManager, exceptId: number): Promise<void> {
+    const others = await tx
+      .createQueryBuilder(StaffUser, 'u')
+      .where('u.role = :role AND u.disabled = :disabled AND u.id <> :id', { role: 'admin', disabled: false, id: exceptId })
+      .getCount();
+    if (others === 0) throw new ConflictException('The last active admin cannot be disabled or demoted.');
+  }
+
+  /** Loads the user with a row lock, applies one change and its audit row in one transaction. */
+  private async changeUser(
+    id: number,
+    context: AuditContext,
+    change: (tx: EntityManager, user: StaffUser) => Promise<{ action: string; details: Record<string, unknown> } | null>,
+  ): Promise<StaffUser> {
+    await this.users.manager.transaction(async (tx) => {
+      const query = tx.createQueryBuilder(StaffUser, 'u').where('u.id = :id', { id });
+      if (tx.connection.options.type !== 'better-sqlite3') query.setLock('pessimistic_write');
+      const user = await query.getOne();
+      if (!user) throw new NotFoundException('No such staff user.');
+      const entry = await change(tx, user);
+      if (entry) await this.audit.record(context, entry, tx);
+    });
+    return this.get(id);
+  }
+}

@@ -1,0 +1,48 @@
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { catchError, from, mergeMap, Observable, of } from 'rxjs';
+import { FormValidationException } from '../validation/form-validation.exception';
+import { isHtmxRequest, wantsHtml } from './htmx';
+import { VIEW, ViewMetadata } from './view.decorator';
+
+/** Renders what a @View handler returns: the page, or its fragment for htmx; re-renders invalid forms. */
+@Injectable()
+export class ViewInterceptor implements NestInterceptor {
+  constructor(private readonly reflector: Reflector) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const view = this.reflector.get<ViewMetadata | undefined>(VIEW, context.getHandler());
+    if (!view) return next.handle();
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    res.vary('HX-Request');
+
+    return next.handle().pipe(
+      catchError((error: unknown) => {
+        if (error instanceof FormValidationException && view.invalid && wantsHtml(req)) {
+          res.status(400);
+          return of({ errors: error.fieldErrors, values: req.body ?? {}, __template: view.invalid });
+        }
+        throw error;
+      }),
+      mergeMap((data) => {
+        if (res.headersSent || (data === undefined && res.writableEnded)) return of(undefined);
+        const model = (data ?? {}) as Record<string, unknown>;
+        const template = (model.__template as string | undefined) ?? (view.fragment && isHtmxRequest(req) ? view.fragment : view.page);
+        return from(render(res, template, model));
+      }),
+    );
+  }
+}
+
+function render(res: Response, template: string, model: Record<string, unknown>): Promise<undefined> {
+  return new Promise((resolve, reject) => {
+    res.render(template, model, (error: Error | null, html: string) => {
+      if (error) return reject(error);
+      res.type('html').send(html);
+      resolve(undefined);
+    });
+  });
+}

@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** Raised for a bad environment variable; main.ts prints its message as one line and exits 1. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`Configuration error: ${variable}${problem.startsWith(":") ? "" : " "}${problem}`);
+  }
+}
+
+export type DatabaseConfig =
+  | { kind: 'sqlite'; file: string }
+  | {
+      kind: 'mysql' | 'mariadb';
+      host: string;
+      port: number;
+      username: string;
+      password: string;
+      database: string;
+      /** The URL with the password masked, for logs and error messages. */
+      display: string;
+    };
+
+export interface AppConfig {
+  nodeEnv: 'development' | 'production' | 'test';
+  isProduction: boolean;
+  port: number;
+  dataDir: string;
+  database: DatabaseConfig;
+  smtpUrl: string | null;
+  mailDir: string;
+  mailFrom: string;
+  publicBaseUrl: string;
+  clinicName: string;
+  sessionSecret: string;
+  cookieSecure: boolean;
+  mfaEncryptionKey: string;
+  seedDemo: boolean;
+  /** Staff sessions end after this many minutes without a request (htmx polling excluded). */
+  staffIdleMinutes: number;
+  /** Staff sessions end after this many hours whatever the activity. */
+  staffAbsoluteHours: number;
+  patientIdleMinutes: number;
+  inviteTtlHours: number;
+  resetTtlHours: number;
+  /** Express `trust proxy`: number of proxy hops in front of the app (0 = none, ignore X-Forwarded-For). */
+  trustProxyHops: number;
+  /** Sign-in attempts (staff and patient) allowed per client IP per minute. */
+  signInAttemptsPerMinute: number;
+  /** Run the mail outbox sender inside this process. */
+  mailSenderEnabled: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+/** mysql:// and mariadb:// URLs; mariadb:// selects TypeORM's mariadb driver (MariaDB lacks FOR SHARE). */
+export function parseDatabaseUrl(raw: string, variable = 'DATABASE_URL'): DatabaseConfig {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(variable, 'is not a valid URL (expected mysql://user:pass@host:3306/db or mariadb://…)');
+  }
+  const kind = url.protocol.replace(/:$/, '');
+  if (kind !== 'mysql' && kind !== 'mariadb') {
+    throw new ConfigError(variable, `has unsupported scheme "${kind}:" (use mysql:// or mariadb://, or unset it for SQLite)`);
+  }
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!url.hostname) throw new ConfigError(variable, 'has no host name');
+  if (!/^[A-Za-z0-9_$-]{1,64}$/.test(database)) {
+    throw new ConfigError(variable, 'must name a database in its path, e.g. mysql://root@127.0.0.1:3306/portal');
+  }
+  const port = url.port ? Number(url.port) : 3306;
+  const masked = new URL(raw);
+  if (masked.password) masked.password = '***';
+  return {
+    kind,
+    host: url.hostname,
+    port,
+    username: decodeURIComponent(url.username || 'root'),
+    password: decodeURIComponent(url.password),
+    database,
+    display: masked.toString(),
+  };
+}
+
+/** A secret from the environment, or (outside production) one generated once and kept in DATA_DIR. */
+function secret(env: Env, name: string, dataDir: string, isProduction: boolean, fileName: string): string {
+  const raw = env[name];
+  if (raw !== undefined && raw !== '') {
+    if (raw.length < 32) throw new ConfigError(name, 'must be at least 32 characters long');
+    return raw;
+  }
+  if (isProduction) throw new ConfigError(name, 'is required when NODE_ENV=production');
+  const file = join(dataDir, fileName);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const generated = randomBytes(32).toString('base64url');
+  writeFileSync(file, generated + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return generated;
+}
+
+/** Reads and validates every setting once; the rest of the app only sees the typed object. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const nodeEnvRaw = env.NODE_ENV || 'development';
+  if (!['development', 'production', 'test'].includes(nodeEnvRaw)) {
+    throw new ConfigError('NODE_ENV', `must be development, production or test, got "${nodeEnvRaw}"`);
+  }
+  const nodeEnv = nodeEnvRaw as AppConfig['nodeEnv'];
+  const isProduction = nodeEnv === 'production';
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const dataDir = resolve(env.DATA_DIR || './data');
+
+  const database: DatabaseConfig = env.DATABASE_URL
+    ? parseDatabaseUrl(env.DATABASE_URL)
+    : { kind: 'sqlite', file: join(dataDir, 'portal.sqlite') };
+
+  const smtpUrl = env.SMTP_URL || null;
+  if (smtpUrl) {
+    let scheme = '';
+    try {
+      scheme = new URL(smtpUrl).protocol;
+    } catch {
+      throw new ConfigError('SMTP_URL', 'is not a valid URL (expected smtp://user:pass@host:port or smtps://…)');
+    }
+    if (scheme !== 'smtp:' && scheme !== 'smtps:') throw new ConfigError('SMTP_URL', `must start with smtp:// or smtps://, got "${scheme}"`);
+  }
+
+  const publicBaseUrl = (env.PUBLIC_BASE_URL || `http://localhost:${port}`).replace(/\/+$/, '');
+  try {
+    const parsed = new URL(publicBaseUrl);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error();
+  } catch {
+    throw new ConfigError('PUBLIC_BASE_URL', `must be an http(s) URL, got "${publicBaseUrl}"`);
+  }
+
+  const clinicName = (env.CLINIC_NAME || 'Demo Clinic').trim();
+  if (clinicName.length === 0 || clinicName.length > 100) throw new ConfigError('CLINIC_NAME', 'must be 1 to 100 characters');
+
+  const mailFrom = env.MAIL_FROM || `"Clinic Portal" <no-reply@localhost>`;
+  if (!/<[^<>@\s]+@[^<>\s]+>$|^[^<>@\s]+@[^<>\s]+$/.test(mailFrom)) {
+    throw new ConfigError('MAIL_FROM', 'must be an address, e.g. "Clinic Portal" <no-reply@clinic.example>');
+  }
+
+  return {
+    nodeEnv,
+    isProduction,
+    port,
+    dataDir,
+    database,
+    smtpUrl,
+    mailDir: resolve(env.MAIL_DIR || join(dataDir, 'mail')),
+    mailFrom,
+    publicBaseUrl,
+    clinicName,
+    sessionSecret: secret(env, 'SESSION_SECRET', dataDir, isProduction, 'session-secret'),
+    cookieSecure: boolean(env, 'COOKIE_SECURE', isProduction),
+    mfaEncryptionKey: secret(env, 'MFA_ENCRYPTION_KEY', dataDir, isProduction, 'mfa-encryption-key'),
+    seedDemo: boolean(env, 'SEED_DEMO', nodeEnv === 'development' && database.kind === 'sqlite'),
+    staffIdleMinutes: integer(env, 'STAFF_IDLE_MINUTES', 15, 1, 24 * 60),
+    staffAbsoluteHours: integer(env, 'STAFF_ABSOLUTE_HOURS', 12, 1, 7 * 24),
+    patientIdleMinutes: integer(env, 'PATIENT_IDLE_MINUTES', 15, 1, 24 * 60),
+    inviteTtlHours: integer(env, 'INVITE_TTL_HOURS', 7 * 24, 1, 30 * 24),
+    resetTtlHours: integer(env, 'RESET_TTL_HOURS', 1, 1, 72),
+    trustProxyHops: integer(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
+    signInAttemptsPerMinute: integer(env, 'SIGN_IN_ATTEMPTS_PER_MINUTE', 20, 1, 100_000),
+    mailSenderEnabled: boolean(env, 'MAIL_SENDER', true),
+  };
+}

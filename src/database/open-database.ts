@@ -1,0 +1,21 @@
+import { DataSource } from 'typeorm';
+import { AppConfig, ConfigError } from '../config/app-config';
+import { buildDataSourceOptions } from './data-source-options';
+
+/** Connects and applies pending migrations; a connection failure becomes a one-line ConfigError. */
+export async function openDatabase(config: AppConfig): Promise<DataSource> {
+  const dataSource = new DataSource(buildDataSourceOptions(config.database));
+  try {
+    await dataSource.initialize();
+  } catch (error) {
+    const where = config.database.kind === 'sqlite' ? config.database.file : config.database.display;
+    const reason = (error as { code?: string; message?: string }).code ?? (error as Error).message;
+    throw new ConfigError(config.database.kind === 'sqlite' ? 'DATA_DIR' : 'DATABASE_URL', `: cannot open the database at ${where} (${reason})`);
+  }
+  await dataSource.runMigrations({ transaction: 'each' });
+  return dataSource;
+}
+
+export function isSqlite(dataSource: DataSource): boolean {
+  return dataSource.options.type === 'better-sqlite3';
+}

@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { createApplication } from './app.setup';
+import { ConfigError, loadConfig } from './config/app-config';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const app = await createApplication(config);
+  app.enableShutdownHooks();
+  await app.listen(config.port);
+  console.info(`Patient Portal Onboarding listening on ${config.publicBaseUrl} (database: ${config.database.kind})`);
+}
+
+main().catch((error: unknown) => {
+  // One clear line, no stack trace: the operator needs the variable to fix, not our internals.
+  const message = error instanceof ConfigError ? error.message : `Startup failed: ${(error as Error)?.message ?? String(error)}`;
+  console.error(message);
+  process.exit(1);
+});

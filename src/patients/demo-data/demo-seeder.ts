@@ -1,0 +1,150 @@
+import { DataSource, EntityManager } from 'typeorm';
+import { insertRows, toSqlDateTime } from '../../database/sql';
+
+export interface DemoSeedOptions {
+  patients: number;
+  /** Same seed → same patients. */
+  seed: number;
+  /** "Now" for appointment dates; fixed in tests so results are reproducible. */
+  now?: Date;
+}
+
+export interface DemoSeedResult {
+  patients: number;
+  providers: number;
+  tags: number;
+  appointments: number;
+}
+
+const FIRST_NAMES = [
+  'James', 'Mary', 'Robert', 'Patricia', 'John', 'Jennifer', 'Michael', 'Linda', 'David', 'Elizabeth', 'William', 'Barbara',
+  'Richard', 'Susan', 'Joseph', 'Jessica', 'Thomas', 'Sarah', 'Charles', 'Karen', 'Christopher', 'Lisa', 'Daniel', 'Nancy',
+  'Matthew', 'Betty', 'Anthony', 'Margaret', 'Mark', 'Sandra', 'Donald', 'Ashley', 'Steven', 'Kimberly', 'Paul', 'Emily',
+  'Andrew', 'Donna', 'Joshua', 'Michelle', 'Kenneth', 'Carol', 'Kevin', 'Amanda', 'Brian', 'Dorothy', 'George', 'Melissa',
+  'Timothy', 'Deborah', 'Ronald', 'Stephanie', 'Jason', 'Rebecca', 'Edward', 'Sharon', 'Jeffrey', 'Laura', 'Ryan', 'Cynthia',
+  'Jacob', 'Kathleen', 'Gary', 'Amy', 'Nicholas', 'Angela', 'Eric', 'Shirley', 'Jonathan', 'Anna', 'Stephen', 'Brenda',
+  'Larry', 'Pamela', 'Justin', 'Emma', 'Scott', 'Nicole', 'Brandon', 'Helen', 'Benjamin', 'Samantha', 'Samuel', 'Katherine',
+  'José', 'Zoë', 'Renée', 'Siobhán', 'Nguyễn', 'Aiyana', 'Mei', 'Olumide', 'Priya', 'Søren', 'François', 'Chloé',
+];
+const LAST_NAMES = [
+  'Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Rodriguez', 'Martinez', 'Hernandez',
+  'Lopez', 'Gonzalez', 'Wilson', 'Anderson', 'Thomas', 'Taylor', 'Moore', 'Jackson', 'Martin', 'Lee', 'Perez', 'Thompson',
+  'White', 'Harris', 'Sanchez', 'Clark', 'Ramirez', 'Lewis', 'Robinson', 'Walker', 'Young', 'Allen', 'King', 'Wright',
+  'Scott', 'Torres', 'Nguyen', 'Hill', 'Flores', 'Green', 'Adams', 'Nelson', 'Baker', 'Hall', 'Rivera', 'Campbell',
+  'Mitchell', 'Carter', 'Roberts', "O'Brien", 'Smith-Jones', 'van der Berg', 'McDonald', 'Müller', 'Nakamura', 'Okafor',
+  'Kowalski', 'Petrov', 'Ødegaard', 'Haddad', 'Chen', 'Patel', 'Kim', 'Singh', 'Cohen', 'Murphy', 'Rossi', 'Dubois',
+];
+const PROVIDERS = [
+  'Dr. Alice Morgan', 'Dr. Benjamin Ortiz', 'Dr. Carla Nguyen', 'Dr. Daniel Brooks', 'Dr. Elena Petrova', 'Dr. Farid Haddad',
+  'Dr. Grace Kim', 'Dr. Henry Walsh',
+];
+const TAGS = ['Diabetes', 'Hypertension', 'Pediatrics', 'Prenatal', 'Medicare', 'New patient', 'Telehealth', 'Spanish speaking'];
+const EMAIL_DOMAINS = ['example.com', 'example.org', 'example.net'];
+
+/** mulberry32: small, fast, deterministic. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const DAY = 86_400_000;
+const asciiLocal = (name: string) =>
+  name
+    .normalize('NFKD')
+    .replace(/[^\x20-\x7e]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z]/g, '');
+
+/**
+ * Synthetic patients with every portal status, tags, providers and appointments.
+ * Batched multi-row inserts in one transaction: 100k patients take seconds, not minutes.
+ */
+export async function seedDemoData(db: DataSource, options: DemoSeedOptions): Promise<DemoSeedResult> {
+  const rand = random(options.seed);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)];
+  const now = options.now ?? new Date();
+  const nowSql = toSqlDateTime(now);
+
+  return db.transaction(async (tx: EntityManager) => {
+    const providerIds = await ensureNamed(tx, 'providers', PROVIDERS, nowSql);
+    const tagIds = await ensureNamed(tx, 'tags', TAGS, nowSql);
+    const [{ maxId }] = await tx.query('SELECT COALESCE(MAX(id), 0) AS maxId FROM patients');
+    let nextId = Number(maxId) + 1;
+    let appointmentCount = 0;
+
+    const chunk = 2000;
+    for (let done = 0; done < options.patients; done += chunk) {
+      const patients: unknown[][] = [];
+      const accounts: unknown[][] = [];
+      const patientTags: unknown[][] = [];
+      const appointments: unknown[][] = [];
+      for (let i = 0; i < Math.min(chunk, options.patients - done); i++) {
+        const id = nextId++;
+        const first = pick(FIRST_NAMES);
+        const last = pick(LAST_NAMES);
+        const dob = new Date(Date.UTC(1930, 0, 1) + Math.floor(rand() * 92 * 365.25) * DAY).toISOString().slice(0, 10);
+        // About one patient in eight has no email on file.
+        const email = rand() < 0.12 ? null : `${asciiLocal(first)}.${asciiLocal(last)}${id}@${pick(EMAIL_DOMAINS)}`;
+        const phone = rand() < 0.8 ? `555-${String(Math.floor(rand() * 9000) + 1000)}` : null;
+        const providerId = rand() < 0.95 ? pick(providerIds) : null;
+
+        let nextAppointment: Date | null = null;
+        const past = Math.floor(rand() * 3);
+        const future = Math.floor(rand() * 3) === 0 ? 0 : Math.floor(rand() * 2) + 1;
+        for (let a = 0; a < past + future; a++) {
+          const offsetDays = a < past ? -Math.ceil(rand() * 400) : Math.ceil(rand() * 120);
+          const hour = 8 + Math.floor(rand() * 9);
+          const startsAt = new Date(Math.floor(now.getTime() / DAY) * DAY + offsetDays * DAY + hour * 3_600_000 + (rand() < 0.5 ? 1_800_000 : 0));
+          if (a >= past && (!nextAppointment || startsAt < nextAppointment)) nextAppointment = startsAt;
+          appointments.push([id, rand() < 0.8 ? providerId : pick(providerIds), toSqlDateTime(startsAt), nowSql]);
+        }
+        appointmentCount += past + future;
+
+        patients.push([id, `DEMO-${String(id).padStart(6, '0')}`, first, last, dob, email, phone, providerId, nextAppointment ? toSqlDateTime(nextAppointment) : null, 1, nowSql, nowSql]);
+
+        const tagCount = Math.floor(rand() * 4);
+        const chosen = new Set<number>();
+        for (let t = 0; t < tagCount; t++) chosen.add(pick(tagIds));
+        for (const tagId of chosen) patientTags.push([id, tagId]);
+
+        accounts.push(portalAccountRow(id, first, last, email !== null, rand, now));
+      }
+      await insertRows(tx, 'patients', ['id', 'external_id', 'first_name', 'last_name', 'date_of_birth', 'email', 'phone', 'primary_provider_id', 'next_appointment_at', 'version', 'created_at', 'updated_at'], patients);
+      await insertRows(tx, 'portal_accounts', ['patient_id', 'access_enabled', 'username', 'username_key', 'enabled_at', 'invited_at', 'first_login_at', 'last_login_at', 'version', 'updated_at'], accounts);
+      await insertRows(tx, 'patient_tags', ['patient_id', 'tag_id'], patientTags);
+      await insertRows(tx, 'appointments', ['patient_id', 'provider_id', 'starts_at', 'created_at'], appointments);
+    }
+    return { patients: options.patients, providers: providerIds.length, tags: tagIds.length, appointments: appointmentCount };
+  });
+}
+
+/** Red for most; gray, orange and green for the rest (never invited without an email). */
+function portalAccountRow(id: number, first: string, last: string, hasEmail: boolean, rand: () => number, now: Date): unknown[] {
+  const roll = rand();
+  const status = roll < 0.55 || (!hasEmail && roll >= 0.7) ? 'red' : roll < 0.7 ? 'gray' : roll < 0.85 ? 'orange' : 'green';
+  const daysAgo = (max: number) => toSqlDateTime(new Date(now.getTime() - Math.ceil(rand() * max) * DAY));
+  const updated = toSqlDateTime(now);
+  if (status === 'red') return [id, 0, null, null, null, null, null, null, 1, updated];
+  const enabledAt = daysAgo(300);
+  if (status === 'gray') return [id, 1, null, null, enabledAt, null, null, null, 1, updated];
+  const invitedAt = daysAgo(30);
+  if (status === 'orange') return [id, 1, null, null, enabledAt, invitedAt, null, null, 1, updated];
+  const username = `${asciiLocal(first).slice(0, 20)}.${asciiLocal(last).slice(0, 20)}${id}`;
+  const loginAt = daysAgo(20);
+  return [id, 1, username, username, enabledAt, invitedAt, loginAt, loginAt, 1, updated];
+}
+
+/** Rows with these names exist afterwards; returns their ids in the given order. */
+async function ensureNamed(tx: EntityManager, table: 'providers' | 'tags', names: string[], nowSql: string): Promise<number[]> {
+  const existing: { id: number; name: string }[] = await tx.query(`SELECT id, name FROM ${table}`);
+  const missing = names.filter((name) => !existing.some((row) => row.name === name));
+  if (missing.length) await insertRows(tx, table, ['name', 'created_at'], missing.map((name) => [name, nowSql]));
+  const rows: { id: number; name: string }[] = await tx.query(`SELECT id, name FROM ${table}`);
+  return names.map((name) => Number(rows.find((row) => row.name === name)!.id));
+}

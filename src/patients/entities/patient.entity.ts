@@ -1,0 +1,70 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  JoinColumn,
+  JoinTable,
+  ManyToMany,
+  ManyToOne,
+  OneToOne,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+  VersionColumn,
+} from 'typeorm';
+import type { PortalAccount } from '../../portal-access/entities/portal-account.entity';
+import { Provider } from './provider.entity';
+import { Tag } from './tag.entity';
+
+@Entity('patients')
+export class Patient {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  /** The clinic's record number (MRN); imports upsert by it. */
+  @Column({ type: 'varchar', length: 64, nullable: true, unique: true })
+  externalId!: string | null;
+
+  @Column({ type: 'varchar', length: 100 })
+  firstName!: string;
+
+  @Column({ type: 'varchar', length: 100 })
+  lastName!: string;
+
+  /** ISO date (YYYY-MM-DD). */
+  @Column({ type: 'date' })
+  dateOfBirth!: string;
+
+  /** Null means "No email on file": such a patient is never invited. */
+  @Column({ type: 'varchar', length: 254, nullable: true })
+  email!: string | null;
+
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  phone!: string | null;
+
+  @Column({ type: 'int', nullable: true })
+  primaryProviderId!: number | null;
+
+  @ManyToOne(() => Provider, { nullable: true, onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'primary_provider_id' })
+  primaryProvider?: Provider | null;
+
+  @ManyToMany(() => Tag)
+  @JoinTable({ name: 'patient_tags', joinColumn: { name: 'patient_id' }, inverseJoinColumn: { name: 'tag_id' } })
+  tags?: Tag[];
+
+  /** Denormalised earliest future appointment; written in the same transaction as appointment changes. */
+  @Column({ type: 'datetime', nullable: true })
+  nextAppointmentAt!: Date | null;
+
+  @OneToOne('PortalAccount', (account: PortalAccount) => account.patient)
+  portalAccount?: PortalAccount;
+
+  @VersionColumn({ default: 1 })
+  version!: number;
+
+  @CreateDateColumn({ type: 'datetime' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ type: 'datetime' })
+  updatedAt!: Date;
+}
