@@ -5,6 +5,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { AccountController } from './account.controller';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { StaffUser } from './entities/staff-user.entity';
@@ -24,7 +25,7 @@ import { StaffUsersService } from './staff-users.service';
       useFactory: (config: AppConfig) => ({ throttlers: [{ ttl: 60_000, limit: config.signInAttemptsPerMinute }] }),
     }),
   ],
-  controllers: [AuthController],
+  controllers: [AuthController, AccountController],
   providers: [AuthService, StaffUsersService, PasswordHasher, LocalStrategy, StaffSessionSerializer, { provide: APP_GUARD, useClass: StaffAuthGuard }],
   exports: [AuthService, StaffUsersService, PasswordHasher],
 })

@@ -1,0 +1,63 @@
+import request from 'supertest';
+import { signInAs } from '../../support/staff';
+import { startTestApp, TestApp } from '../../support/test-app';
+
+describe('the app on a fresh database', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t.close());
+
+  it('serves the sign-in page in the base layout with htmx from our own origin', async () => {
+    const res = await request(t.server).get('/login').expect(200);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.text).toContain('<script src="/static/vendor/htmx.min.js" defer></script>');
+    expect(res.text).not.toMatch(/https?:\/\/(unpkg|cdn|cdnjs|ajax)/);
+    expect(res.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(res.headers['x-powered-by']).toBeUndefined();
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+
+  it('serves htmx with a JavaScript content type', async () => {
+    const res = await request(t.server).get('/static/vendor/htmx.min.js').expect(200);
+    expect(res.headers['content-type']).toMatch(/javascript/);
+    expect(res.text).toContain('htmx');
+  });
+
+  it('shows a signed-in staff member the menu with the Pt Portal Onboarding Tool link', async () => {
+    const agent = await signInAs(t);
+    const res = await agent.get('/account/password').expect(200);
+    expect(res.text).toContain('Pt Portal');
+    expect(res.text).toContain('<a href="/portal-onboarding"');
+    expect(res.text).toContain('Pt Portal Onboarding Tool');
+  });
+
+  it('answers /healthz with 200 while the database is reachable', async () => {
+    await request(t.server).get('/healthz').expect(200, { status: 'ok' });
+  });
+
+  it('does not serve source, data or repository files', async () => {
+    const statuses: Record<string, number> = {};
+    for (const path of ['/.git/config', '/.env', '/data/portal.sqlite', '/portal.sqlite', '/main.js.map', '/static/../package.json', '/static/%2e%2e/package.json', '/static/.gitignore']) {
+      const res = await request(t.server).get(path);
+      statuses[path] = res.status;
+      expect(res.text).not.toContain('"dependencies"');
+    }
+    expect(Object.values(statuses).every((status) => status === 404 || status === 403)).toBe(true);
+  });
+});
+
+describe('/healthz when the database is gone', () => {
+  it('answers 503', async () => {
+    const t = await startTestApp();
+    try {
+      await request(t.server).get('/healthz').expect(200);
+      await t.dataSource.destroy();
+      const res = await request(t.server).get('/healthz').expect(503);
+      expect(res.text).not.toMatch(/at .*\.ts:\d+/);
+    } finally {
+      await t.close().catch(() => undefined);
+    }
+  });
+});
