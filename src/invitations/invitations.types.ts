@@ -1,0 +1,47 @@
+/**
+ * The invitations module's contract with its callers (the onboarding page, the
+ * patient dashboard, imports). Implemented by InvitationsService.
+ */
+
+/** Why a patient got no email. */
+export type InviteSkipReason = 'no_email' | 'not_enabled' | 'unknown_patient';
+
+export const INVITE_SKIP_REASON_LABELS: Record<InviteSkipReason, string> = {
+  no_email: 'no email on file',
+  not_enabled: 'access not enabled',
+  unknown_patient: 'patient not found',
+};
+
+export interface InviteSummary {
+  /** Set for bulk sends: the emails and audit rows share it; progress is polled by it. */
+  batchId: string | null;
+  requested: number;
+  /** Invites queued (patients without a username). */
+  invites: number;
+  /** Password-reset emails queued (patients who already have a username). */
+  resets: number;
+  skipped: Partial<Record<InviteSkipReason, number>>;
+  /** Skipped patient ids by reason (for reports and single-patient messages). */
+  skippedIds: Partial<Record<InviteSkipReason, number[]>>;
+}
+
+export interface BatchProgress {
+  batchId: string;
+  total: number;
+  pending: number;
+  sent: number;
+  failed: number;
+  /** Failed emails with the patient and the reason, for the progress box. */
+  failures: Array<{ patientId: number | null; toAddress: string; error: string | null }>;
+  done: boolean;
+}
+
+/** Delivery state of a patient's latest invite/reset email, shown in the onboarding row. */
+export interface LatestInvite {
+  patientId: number;
+  purpose: 'invite' | 'reset';
+  delivery: 'queued' | 'sent' | 'failed';
+  createdAt: Date;
+  sentAt: Date | null;
+  expiresAt: Date;
+}
