@@ -5,7 +5,7 @@ module.exports = {
   testMatch: ['<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   testPathIgnorePatterns: ['<rootDir>/test/browser/'],
   // Type-checking is done once by `npm run typecheck` (ts-jest's isolatedModules mode does not).
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json', isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
   maxWorkers: 2,
   testTimeout: 60000,

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Knex } from 'knex';
 import type { DataSource } from 'typeorm';
+import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
@@ -25,6 +26,7 @@ export class AppModule {
         TypeOrmModule.forRootAsync({ useFactory: () => ({ ...dataSource.options }), dataSourceFactory: async () => dataSource }),
         AuditModule,
         AuthModule,
+        AdminModule,
         HealthModule,
         HomeModule,
       ],

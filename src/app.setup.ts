@@ -7,7 +7,6 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import nunjucks from 'nunjucks';
-import passport from 'passport';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
@@ -15,6 +14,7 @@ import { createKnex } from './database/knex';
 import { openDatabase } from './database/open-database';
 import { seedDemoData } from './patients/demo-data/demo-seeder';
 import { createSessionMiddlewares } from './auth/session.setup';
+import { StaffAuthenticator } from './auth/staff-authenticator';
 import type { AppConfig } from './config/app-config';
 import { sendError } from './common/errors/error-response';
 import { PORTAL_STATUS_LABELS } from './portal-access/portal-status';
@@ -70,6 +70,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   const sessions = createSessionMiddlewares(config, sessionDb);
   const onPortal = (req: Request) => req.path === '/portal' || req.path.startsWith('/portal/');
   app.use((req: Request, res: Response, next: NextFunction) => (onPortal(req) ? sessions.patient : sessions.staff)(req, res, next));
+  const { passport } = app.get(StaffAuthenticator);
   const passportInit = passport.initialize();
   const passportSession = passport.session();
   app.use((req: Request, res: Response, next: NextFunction) => {

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, Post, Req, Res, UseFilters } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { Body, Controller, Get, Post, Req, UseFilters } from '@nestjs/common';
+import type { Request } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { View } from '../common/views/view.decorator';
 import { CurrentStaff } from './decorators/current-staff.decorator';
@@ -7,12 +7,16 @@ import { AllowPendingPasswordChange } from './decorators/allow-pending-password-
 import { ChangePasswordDto } from './dto/change-password.dto';
 import { PasswordRejectedFilter } from './password-rejected.filter';
 import { toPrincipal } from './auth.service';
+import { StaffAuthenticator } from './staff-authenticator';
 import type { StaffPrincipal } from './staff-principal';
 import { StaffUsersService } from './staff-users.service';
 
 @Controller('account')
 export class AccountController {
-  constructor(private readonly users: StaffUsersService) {}
+  constructor(
+    private readonly users: StaffUsersService,
+    private readonly authenticator: StaffAuthenticator,
+  ) {}
 
   @Get('password')
   @AllowPendingPasswordChange()
@@ -26,11 +30,11 @@ export class AccountController {
   @AllowPendingPasswordChange()
   @UseFilters(PasswordRejectedFilter)
   @View('account/password', { invalid: 'account/password' })
-  async changePassword(@Body() form: ChangePasswordDto, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async changePassword(@Body() form: ChangePasswordDto, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext, @Req() req: Request) {
     const user = await this.users.changeOwnPassword(staff.id, form.currentPassword, form.newPassword, audit);
-    await new Promise<void>((resolve, reject) => req.logIn(toPrincipal(user), (error) => (error ? reject(error) : resolve())));
+    await this.authenticator.logIn(req, toPrincipal(user));
     req.session.lastActivityAt = Date.now();
     req.session.signedInAt = Date.now();
-    res.render('account/password', { mustChange: false, flash: { kind: 'success', message: 'Your password has been changed. Other sessions have been signed out.' } });
+    return { mustChange: false, flash: { kind: 'success', message: 'Your password has been changed. Other sessions have been signed out.' } };
   }
 }

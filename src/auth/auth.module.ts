@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { PassportModule } from '@nestjs/passport';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppConfig } from '../config/app-config';
@@ -10,15 +9,13 @@ import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { StaffUser } from './entities/staff-user.entity';
 import { StaffAuthGuard } from './guards/staff-auth.guard';
-import { LocalStrategy } from './local.strategy';
 import { PasswordHasher } from './passwords/password-hasher.service';
-import { StaffSessionSerializer } from './session.serializer';
+import { StaffAuthenticator } from './staff-authenticator';
 import { StaffUsersService } from './staff-users.service';
 
 @Module({
   imports: [
     TypeOrmModule.forFeature([StaffUser]),
-    PassportModule.register({ session: true }),
     ThrottlerModule.forRootAsync({
       inject: [APP_CONFIG],
       // Per client IP (req.ip honours only the trusted proxy hops); applies where ThrottlerGuard is used.
@@ -26,7 +23,7 @@ import { StaffUsersService } from './staff-users.service';
     }),
   ],
   controllers: [AuthController, AccountController],
-  providers: [AuthService, StaffUsersService, PasswordHasher, LocalStrategy, StaffSessionSerializer, { provide: APP_GUARD, useClass: StaffAuthGuard }],
-  exports: [AuthService, StaffUsersService, PasswordHasher],
+  providers: [AuthService, StaffUsersService, PasswordHasher, StaffAuthenticator, { provide: APP_GUARD, useClass: StaffAuthGuard }],
+  exports: [AuthService, StaffUsersService, PasswordHasher, StaffAuthenticator],
 })
 export class AuthModule {}

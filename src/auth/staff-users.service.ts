@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { EntityManager, Repository } from 'typeorm';
 import { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
+import { FormValidationException } from '../common/validation/form-validation.exception';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { normalizeEmail } from './auth.service';
@@ -48,7 +49,7 @@ export class StaffUsersService {
     const temporaryPassword = generateTemporaryPassword();
     const passwordHash = await this.hasher.hash(temporaryPassword);
     const user = await this.users.manager.transaction(async (tx) => {
-      if (await tx.existsBy(StaffUser, { email })) throw new ConflictException('A staff user with that email already exists.');
+      if (await tx.existsBy(StaffUser, { email })) throw new FormValidationException({ email: ['A staff user with that email already exists.'] });
       const created = await tx.save(tx.create(StaffUser, { email, name: input.name.trim(), role: input.role, passwordHash, mustChangePassword: true, passwordChangedAt: new Date() }));
       await this.audit.record(context, { action: 'admin.staff_created', details: { staffUserId: created.id, email, role: input.role } }, tx);
       return created;

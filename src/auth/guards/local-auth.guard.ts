@@ -1,24 +1,22 @@
-import { ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
-import { AuthGuard } from '@nestjs/passport';
+import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import type { Request } from 'express';
+import { StaffAuthenticator } from '../staff-authenticator';
 
 export class SignInFailedException extends UnauthorizedException {}
 
-/** Runs the local strategy and starts the session (passport regenerates the session id). */
+/** Runs passport's local strategy on the sign-in form and starts the session. */
 @Injectable()
-export class LocalAuthGuard extends AuthGuard('local') {
+export class LocalAuthGuard implements CanActivate {
+  constructor(private readonly authenticator: StaffAuthenticator) {}
+
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    await super.canActivate(context);
     const req = context.switchToHttp().getRequest<Request>();
-    await super.logIn(req);
+    const principal = await this.authenticator.authenticate(req);
+    if (!principal) throw new SignInFailedException();
+    await this.authenticator.logIn(req, principal);
     const now = Date.now();
     req.session.lastActivityAt = now;
     req.session.signedInAt = now;
     return true;
-  }
-
-  handleRequest<TUser>(error: unknown, user: TUser | false): TUser {
-    if (error || !user) throw new SignInFailedException();
-    return user;
   }
 }

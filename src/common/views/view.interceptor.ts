@@ -30,6 +30,8 @@ export class ViewInterceptor implements NestInterceptor {
       mergeMap((data) => {
         if (res.headersSent || (data === undefined && res.writableEnded)) return of(undefined);
         const model = (data ?? {}) as Record<string, unknown>;
+        // A POST that answers with a page is a 200, not Nest's default 201.
+        if (res.statusCode === 201) res.status(200);
         const template = (model.__template as string | undefined) ?? (view.fragment && isHtmxRequest(req) ? view.fragment : view.page);
         return from(render(res, template, model));
       }),

@@ -1,0 +1,67 @@
+import { Body, Controller, Get, Param, ParseIntPipe, Post } from '@nestjs/common';
+import { Audit, type AuditContext } from '../audit/audit-context';
+import { Roles } from '../auth/decorators/roles.decorator';
+import { CurrentStaff } from '../auth/decorators/current-staff.decorator';
+import type { StaffPrincipal } from '../auth/staff-principal';
+import { StaffUsersService } from '../auth/staff-users.service';
+import { View } from '../common/views/view.decorator';
+import { ChangeRoleDto, CreateStaffUserDto, SetDisabledDto } from './dto/staff-user.dto';
+
+/** Admin-only management of staff accounts; every rule lives in StaffUsersService. */
+@Controller('admin/users')
+@Roles('admin')
+export class AdminUsersController {
+  constructor(private readonly users: StaffUsersService) {}
+
+  @Get()
+  @View('admin/users/index')
+  async list(@CurrentStaff() me: StaffPrincipal) {
+    return { users: await this.users.list(), me, now: new Date() };
+  }
+
+  @Get('new')
+  @View('admin/users/new')
+  newForm() {
+    return { values: { role: 'staff' } };
+  }
+
+  /** The one-time password is shown once on the result page and never stored in clear. */
+  @Post()
+  @View('admin/users/created', { invalid: 'admin/users/new' })
+  async create(@Body() form: CreateStaffUserDto, @Audit() audit: AuditContext) {
+    const { user, temporaryPassword } = await this.users.create(form, audit);
+    return { user, temporaryPassword, created: true };
+  }
+
+  @Post(':id/role')
+  @View('admin/users/index')
+  async changeRole(@Param('id', ParseIntPipe) id: number, @Body() form: ChangeRoleDto, @Audit() audit: AuditContext, @CurrentStaff() me: StaffPrincipal) {
+    const user = await this.users.setRole(id, form.role, audit);
+    return this.listWith(me, `${user.name} is now ${user.role === 'admin' ? 'an admin' : 'staff'}.`);
+  }
+
+  @Post(':id/disabled')
+  @View('admin/users/index')
+  async setDisabled(@Param('id', ParseIntPipe) id: number, @Body() form: SetDisabledDto, @Audit() audit: AuditContext, @CurrentStaff() me: StaffPrincipal) {
+    const user = await this.users.setDisabled(id, form.disabled === 'true', audit);
+    return this.listWith(me, `${user.name} is ${user.disabled ? 'disabled and signed out' : 'enabled'}.`);
+  }
+
+  @Post(':id/unlock')
+  @View('admin/users/index')
+  async unlock(@Param('id', ParseIntPipe) id: number, @Audit() audit: AuditContext, @CurrentStaff() me: StaffPrincipal) {
+    const user = await this.users.unlock(id, audit);
+    return this.listWith(me, `${user.name} can sign in again.`);
+  }
+
+  @Post(':id/reset-password')
+  @View('admin/users/created')
+  async resetPassword(@Param('id', ParseIntPipe) id: number, @Audit() audit: AuditContext) {
+    const { user, temporaryPassword } = await this.users.resetPassword(id, audit);
+    return { user, temporaryPassword, created: false };
+  }
+
+  private async listWith(me: StaffPrincipal, message: string) {
+    return { users: await this.users.list(), me, now: new Date(), flash: { kind: 'success', message } };
+  }
+}
