@@ -1,0 +1,67 @@
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from '../../../src/database/data-source-options';
+import { seedDemoData } from '../../../src/patients/demo-data/demo-seeder';
+import { portalStatusSql } from '../../../src/portal-access/portal-status';
+import { createTestDatabase, TestDatabase } from '../../support/test-database';
+
+async function freshDatabase(): Promise<{ database: TestDatabase; dataSource: DataSource }> {
+  const database = await createTestDatabase();
+  const dataSource = await new DataSource(buildDataSourceOptions(database.config)).initialize();
+  await dataSource.runMigrations();
+  return { database, dataSource };
+}
+
+const snapshot = (dataSource: DataSource) =>
+  dataSource.query(
+    'SELECT p.id, p.first_name, p.last_name, p.date_of_birth, p.email, p.primary_provider_id, pa.access_enabled, pa.username FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id ORDER BY p.id',
+  );
+
+describe('the demo seeder', () => {
+  const now = new Date('2026-11-26T12:00:00Z');
+  let a: { database: TestDatabase; dataSource: DataSource };
+  let b: { database: TestDatabase; dataSource: DataSource };
+  beforeAll(async () => {
+    [a, b] = await Promise.all([freshDatabase(), freshDatabase()]);
+    await seedDemoData(a.dataSource, { patients: 1500, seed: 7, now });
+    await seedDemoData(b.dataSource, { patients: 1500, seed: 7, now });
+  });
+  afterAll(async () => {
+    for (const { database, dataSource } of [a, b]) {
+      await dataSource.destroy();
+      await database.drop();
+    }
+  });
+
+  it('creates the requested number of patients, each with a portal account', async () => {
+    const [{ patients }] = await a.dataSource.query('SELECT COUNT(*) AS patients FROM patients');
+    const [{ accounts }] = await a.dataSource.query('SELECT COUNT(*) AS accounts FROM portal_accounts');
+    expect(Number(patients)).toBe(1500);
+    expect(Number(accounts)).toBe(1500);
+  });
+
+  it('produces all four portal statuses, patients without email, tags, providers and future appointments', async () => {
+    const statuses = await a.dataSource.query(`SELECT ${portalStatusSql('pa')} AS status, COUNT(*) AS n FROM portal_accounts pa GROUP BY ${portalStatusSql('pa')}`);
+    expect(statuses.map((row: { status: string }) => row.status).sort()).toEqual(['gray', 'green', 'orange', 'red']);
+    const [{ noEmail }] = await a.dataSource.query('SELECT COUNT(*) AS noEmail FROM patients WHERE email IS NULL');
+    expect(Number(noEmail)).toBeGreaterThan(50);
+    const [{ invitedWithoutEmail }] = await a.dataSource.query('SELECT COUNT(*) AS invitedWithoutEmail FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id WHERE p.email IS NULL AND pa.invited_at IS NOT NULL');
+    expect(Number(invitedWithoutEmail)).toBe(0);
+    const [{ tagged }] = await a.dataSource.query('SELECT COUNT(DISTINCT patient_id) AS tagged FROM patient_tags');
+    expect(Number(tagged)).toBeGreaterThan(500);
+    const [{ next }] = await a.dataSource.query('SELECT COUNT(*) AS next FROM patients WHERE next_appointment_at IS NOT NULL');
+    expect(Number(next)).toBeGreaterThan(300);
+  });
+
+  it('keeps next_appointment_at equal to the earliest future appointment', async () => {
+    const rows = await a.dataSource.query(
+      `SELECT p.id, p.next_appointment_at AS stored, (SELECT MIN(ap.starts_at) FROM appointments ap WHERE ap.patient_id = p.id AND ap.starts_at > ?) AS computed FROM patients p`,
+      ['2026-11-26 12:00:00'],
+    );
+    const mismatches = rows.filter((row: { stored: unknown; computed: unknown }) => String(row.stored ?? '') !== String(row.computed ?? ''));
+    expect(mismatches).toEqual([]);
+  });
+
+  it('is deterministic for a given seed', async () => {
+    expect(await snapshot(b.dataSource)).toEqual(await snapshot(a.dataSource));
+  });
+});

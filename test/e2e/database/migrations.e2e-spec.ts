@@ -1,0 +1,50 @@
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from '../../../src/database/data-source-options';
+import { MIGRATIONS } from '../../../src/database/entities';
+import { createTestDatabase, TestDatabase } from '../../support/test-database';
+
+const TABLES = ['staff_users', 'providers', 'patients', 'tags', 'patient_tags', 'appointments', 'portal_accounts', 'portal_tokens', 'bulk_batches', 'mail_outbox', 'audit_events', 'staff_sessions', 'patient_sessions'];
+
+describe('migrations', () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    dataSource = await new DataSource(buildDataSourceOptions(database.config)).initialize();
+  });
+  afterAll(async () => {
+    await dataSource.destroy();
+    await database.drop();
+  });
+
+  const tables = async () => {
+    const runner = dataSource.createQueryRunner();
+    try {
+      return (await runner.getTables(TABLES)).map((table) => table.name.split('.').pop()!).sort();
+    } finally {
+      await runner.release();
+    }
+  };
+
+  it('go up to the whole schema, down to nothing, and up again', async () => {
+    await dataSource.runMigrations();
+    expect(await tables()).toEqual([...TABLES].sort());
+    for (let i = 0; i < MIGRATIONS.length; i++) await dataSource.undoLastMigration();
+    expect(await tables()).toEqual([]);
+    await dataSource.runMigrations();
+    expect(await tables()).toEqual([...TABLES].sort());
+    expect(await dataSource.showMigrations()).toBe(false);
+  });
+
+  it('create the indexes the onboarding filters rely on', async () => {
+    const runner = dataSource.createQueryRunner();
+    try {
+      const patients = await runner.getTable('patients');
+      const accounts = await runner.getTable('portal_accounts');
+      expect(patients!.indices.map((index) => index.name)).toEqual(expect.arrayContaining(['ix_patients_name', 'ix_patients_first_name', 'ix_patients_provider_name', 'ix_patients_next_appt']));
+      expect(accounts!.indices.map((index) => index.name)).toEqual(expect.arrayContaining(['ix_portal_accounts_status', 'uq_portal_accounts_username_key']));
+    } finally {
+      await runner.release();
+    }
+  });
+});

@@ -1,0 +1,53 @@
+import request from 'supertest';
+import { signInAs } from '../../support/staff';
+import { startTestApp, TestApp } from '../../support/test-app';
+
+/** Routes open without a staff session. Adding @Public() anywhere else makes this test fail on purpose. */
+const PUBLIC_ROUTES = [/^GET \/login$/, /^POST \/login$/, /^GET \/healthz$/, /^(GET|POST) \/portal(\/.*)?$/];
+
+interface Route {
+  method: string;
+  path: string;
+}
+
+/** Every route Nest registered on the Express router, with path parameters filled in. */
+function registeredRoutes(t: TestApp): Route[] {
+  const router = (t.app.getHttpAdapter().getInstance() as { router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } }).router;
+  return router.stack
+    .filter((layer) => layer.route)
+    .flatMap((layer) => Object.keys(layer.route!.methods).map((method) => ({ method: method.toUpperCase(), path: layer.route!.path.replace(/:[A-Za-z]+/g, '1') })));
+}
+
+describe('deny by default', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t.close());
+
+  it('refuses anonymous requests on every staff route, for browsers and htmx alike', async () => {
+    const routes = registeredRoutes(t).filter((route) => !PUBLIC_ROUTES.some((pattern) => pattern.test(`${route.method} ${route.path}`)));
+    expect(routes.length).toBeGreaterThan(5);
+    for (const route of routes) {
+      for (const htmx of [false, true]) {
+        const req = request(t.server)[route.method.toLowerCase() as 'get' | 'post'](route.path);
+        if (htmx) req.set('HX-Request', 'true');
+        const res = await req;
+        // 303/401 to sign-in, or 403 when the CSRF check stops an anonymous POST first.
+        expect({ route: `${route.method} ${route.path}`, htmx, refused: [303, 401, 403].includes(res.status) }).toEqual({ route: `${route.method} ${route.path}`, htmx, refused: true });
+        if (res.status === 303) expect(res.headers.location).toMatch(/^\/login\?next=/);
+      }
+    }
+  });
+
+  it('refuses a staff member (non-admin) on every admin route', async () => {
+    const staff = await signInAs(t, 'staff');
+    const adminRoutes = registeredRoutes(t).filter((route) => route.path.startsWith('/admin'));
+    expect(adminRoutes.length).toBeGreaterThan(3);
+    for (const route of adminRoutes) {
+      const req = staff[route.method.toLowerCase() as 'get' | 'post'](route.path);
+      const res = route.method === 'POST' ? await req.type('form').send({ _csrf: staff.csrf }) : await req;
+      expect({ route: `${route.method} ${route.path}`, status: res.status }).toEqual({ route: `${route.method} ${route.path}`, status: 403 });
+    }
+  });
+});
