@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { DataSource } from 'typeorm';
 import { createApplication } from './app.setup';
 import { ConfigError, loadConfig } from './config/app-config';
 
@@ -8,6 +9,10 @@ async function main(): Promise<void> {
   app.enableShutdownHooks();
   await app.listen(config.port);
   console.info(`Patient Portal Onboarding listening on ${config.publicBaseUrl} (database: ${config.database.kind})`);
+  const [{ staff }] = await app.get(DataSource).query('SELECT COUNT(*) AS staff FROM staff_users');
+  if (Number(staff) === 0) {
+    console.info('No staff account yet. Create the first admin with: npm run admin:create -- --email you@clinic.example --name "Your Name"');
+  }
 }
 
 main().catch((error: unknown) => {
