@@ -1,0 +1,140 @@
+import { Transform, type TransformFnParams } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, Validate, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
+import { applyDecorators, BadRequestException } from '@nestjs/common';
+import type { Selection } from '../onboarding-actions.service';
+import { PORTAL_STATUSES, type PortalStatus } from '../portal-status';
+import { ONBOARDING_PAGE_SIZES, ONBOARDING_SORTS, type OnboardingFilter, type OnboardingSort } from '../onboarding-filter';
+
+/** An explicit id list larger than this must use "Select all N matching this filter" (body size, audit of intent). */
+export const MAX_EXPLICIT_IDS = 500;
+
+const CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** An empty form field means "no filter"; anything else is validated as sent (arrays stay arrays and fail). */
+const emptyToUndefined = ({ value }: TransformFnParams) => (value === '' ? undefined : value);
+const digitsToNumber = ({ value }: TransformFnParams) => (value === '' ? undefined : typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value);
+
+@ValidatorConstraint({ name: 'calendarDate' })
+class CalendarDate implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value !== 'string' || !ISO_DATE.test(value)) return false;
+    const date = new Date(`${value}T00:00:00Z`);
+    return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
+  }
+  defaultMessage(): string {
+    return '$property must be a date written as YYYY-MM-DD.';
+  }
+}
+
+const OptionalId = (what: string) =>
+  applyDecorators(
+    Transform(digitsToNumber),
+    IsOptional(),
+    IsInt({ message: `${what} must be chosen from the list.` }),
+    Min(1, { message: `${what} must be chosen from the list.` }),
+    Max(2_147_483_647, { message: `${what} must be chosen from the list.` }),
+  );
+
+const OptionalChoice = (what: string, choices: readonly string[]) =>
+  applyDecorators(Transform(emptyToUndefined), IsOptional(), IsIn(choices, { message: `${what} must be one of: ${choices.join(', ')}.` }));
+
+const OptionalDate = () => applyDecorators(Transform(emptyToUndefined), IsOptional(), Validate(CalendarDate));
+
+/** The filters of the onboarding page: query string of the page, hidden fields of the bulk forms. */
+export class OnboardingFilterDto {
+  @Transform(({ value }: TransformFnParams) => (typeof value === 'string' ? value.normalize('NFC').trim() || undefined : value))
+  @IsOptional()
+  @IsString({ message: 'Name search must be text.' })
+  @Length(2, 100, { message: 'Name search needs 2 to 100 characters.' })
+  @Matches(CONTROL_CHARS, { message: 'Name search contains characters that are not allowed.' })
+  q?: string;
+
+  @OptionalId('Tag')
+  tag?: number;
+
+  @OptionalId('Primary provider')
+  provider?: number;
+
+  @OptionalChoice('Access enabled', ['any', 'yes', 'no'])
+  access?: 'any' | 'yes' | 'no';
+
+  @OptionalChoice('Has username', ['any', 'yes', 'no'])
+  username?: 'any' | 'yes' | 'no';
+
+  @OptionalDate()
+  apptBefore?: string;
+
+  @OptionalDate()
+  apptAfter?: string;
+
+  @OptionalChoice('Status', PORTAL_STATUSES)
+  status?: PortalStatus;
+}
+
+/** GET /portal-onboarding: filters plus sort, page size and the keyset cursor. */
+export class OnboardingPageQueryDto extends OnboardingFilterDto {
+  @OptionalChoice('Sort', ONBOARDING_SORTS)
+  sort?: OnboardingSort;
+
+  @Transform(digitsToNumber)
+  @IsOptional()
+  @IsIn(ONBOARDING_PAGE_SIZES, { message: `Page size must be one of: ${ONBOARDING_PAGE_SIZES.join(', ')}.` })
+  size?: number;
+
+  /** Opaque keyset cursors ("rows after / before this one"); checked again when decoded. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,600}$/, { message: 'The page link is not valid.' })
+  after?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,600}$/, { message: 'The page link is not valid.' })
+  before?: string;
+}
+
+/**
+ * A bulk action's selection: either the checked ids of the page (scope "ids", at most
+ * MAX_EXPLICIT_IDS) or every patient matching the filter fields (scope "filter").
+ */
+export class BulkSelectionDto extends OnboardingFilterDto {
+  @OptionalChoice('Selection', ['ids', 'filter'])
+  scope?: 'ids' | 'filter';
+
+  @Transform(({ value }: TransformFnParams) => {
+    if (value === undefined || value === '') return undefined;
+    const list = Array.isArray(value) ? value : [value];
+    return list.map((item) => (typeof item === 'string' && /^\d{1,10}$/.test(item) ? Number(item) : item));
+  })
+  @IsOptional()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_EXPLICIT_IDS, { message: `Select at most ${MAX_EXPLICIT_IDS} patients by checkbox, or use "Select all matching this filter".` })
+  @IsInt({ each: true, message: 'Patient ids must be whole numbers.' })
+  @Min(1, { each: true, message: 'Patient ids must be whole numbers.' })
+  @Max(2_147_483_647, { each: true, message: 'Patient ids must be whole numbers.' })
+  ids?: number[];
+}
+
+/** The service-level filter of a validated DTO ("any" and empty fields dropped). */
+export function toOnboardingFilter(dto: OnboardingFilterDto): OnboardingFilter {
+  return {
+    q: dto.q,
+    tagId: dto.tag,
+    providerId: dto.provider,
+    access: dto.access === 'any' ? undefined : dto.access,
+    username: dto.username === 'any' ? undefined : dto.username,
+    apptBefore: dto.apptBefore,
+    apptAfter: dto.apptAfter,
+    status: dto.status,
+  };
+}
+
+/** The bulk selection a service acts on; checked ids win unless "all matching" was chosen. */
+export function toSelection(dto: BulkSelectionDto): Selection {
+  if (dto.scope === 'filter') return { scope: 'filter', filter: toOnboardingFilter(dto) };
+  if (!dto.ids || dto.ids.length === 0) throw new BadRequestException('Select at least one patient (tick the boxes), or choose "Select all matching this filter". Nothing was changed.');
+  return { scope: 'ids', ids: dto.ids };
+}

@@ -1,0 +1,104 @@
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { AuditContext } from '../audit/audit-context';
+import { InvitationsService } from '../invitations/invitations.service';
+import { INVITE_SKIP_REASON_LABELS, type BatchProgress, type InviteSkipReason, type InviteSummary } from '../invitations/invitations.types';
+import type { OnboardingFilter } from './onboarding-filter';
+import { OnboardingQueryService, type OnboardingRow } from './onboarding-query.service';
+import { PortalAccessService, type EnableResult } from './portal-access.service';
+
+/** What a bulk button acts on: the checked rows, or every patient matching the filter. */
+export type Selection = { scope: 'ids'; ids: number[] } | { scope: 'filter'; filter: OnboardingFilter };
+
+/** The onboarding page's actions: one row (red block, Send Invite link) or a selection (bulk buttons). */
+@Injectable()
+export class OnboardingActionsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly query: OnboardingQueryService,
+    private readonly access: PortalAccessService,
+    private readonly invitations: InvitationsService,
+  ) {}
+
+  /** Clicking a red block. Enabling an enabled patient changes nothing and is not audited again. */
+  async enableOne(patientId: number, context: AuditContext): Promise<{ row: OnboardingRow; changed: boolean }> {
+    const result = await this.access.enable([patientId], context);
+    return { row: await this.rowOf(patientId), changed: result.enabled.length === 1 };
+  }
+
+  /** The "Send Invite to <email>" link: an invite, or a reset email when the patient has a username. */
+  async inviteOne(patientId: number, context: AuditContext): Promise<{ row: OnboardingRow; summary: InviteSummary }> {
+    const before = await this.rowOf(patientId);
+    if (before.status === 'red') throw new ConflictException(`Portal access is not enabled for ${before.fullName}. Enable it first; no email was sent.`);
+    if (!before.email) throw new ConflictException(`${before.fullName} has no email on file; no email was sent.`);
+    const summary = await this.invitations.sendInvites([patientId], context, { bulk: false });
+    const reason = firstSkipReason(summary);
+    if (reason) throw new ConflictException(`No email was sent to ${before.fullName}: ${INVITE_SKIP_REASON_LABELS[reason]}.`);
+    return { row: await this.rowOf(patientId), summary };
+  }
+
+  async enableSelection(selection: Selection, context: AuditContext): Promise<EnableResult> {
+    if (selection.scope === 'ids') return this.access.enable(selection.ids, context, { bulk: true });
+    return this.access.enable((manager) => this.query.matchingIds(selection.filter, manager), context, { bulk: true });
+  }
+
+  /** What "Send Portal Invites" would do, without doing it. */
+  async previewInvites(selection: Selection): Promise<InviteSummary> {
+    return this.invitations.previewInvites(await this.resolve(selection));
+  }
+
+  async sendInvites(selection: Selection, context: AuditContext): Promise<InviteSummary> {
+    return this.invitations.sendInvites(await this.resolve(selection), context, { bulk: true });
+  }
+
+  async batchProgress(batchId: string): Promise<BatchProgress> {
+    return this.invitations.batchProgress(batchId);
+  }
+
+  async selectionSize(selection: Selection): Promise<number> {
+    return selection.scope === 'ids' ? selection.ids.length : this.query.count(selection.filter);
+  }
+
+  private async rowOf(patientId: number): Promise<OnboardingRow> {
+    const [row] = await this.query.rows([patientId]);
+    if (!row) throw new NotFoundException(`No patient with id ${patientId}.`);
+    return row;
+  }
+
+  /** Patient ids of a selection; an id that does not exist fails the whole request before anything is sent. */
+  private async resolve(selection: Selection): Promise<number[]> {
+    const ids = selection.scope === 'ids' ? [...new Set(selection.ids)] : await this.query.matchingIds(selection.filter);
+    if (ids.length === 0) throw new BadRequestException('No patients match this filter; nothing was sent.');
+    if (selection.scope === 'ids') {
+      const found = new Set<number>();
+      for (let i = 0; i < ids.length; i += 1000) {
+        const chunk = ids.slice(i, i + 1000);
+        const rows: { id: number | string }[] = await this.dataSource.query(`SELECT id FROM patients WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+        rows.forEach((row) => found.add(Number(row.id)));
+      }
+      const unknown = ids.filter((id) => !found.has(id));
+      if (unknown.length) throw new NotFoundException(`No patient with id ${unknown.slice(0, 10).join(', ')}. Nothing was sent.`);
+    }
+    return ids;
+  }
+}
+
+function firstSkipReason(summary: InviteSummary): InviteSkipReason | null {
+  const reasons = Object.entries(summary.skipped).filter(([, count]) => (count ?? 0) > 0);
+  return reasons.length ? (reasons[0][0] as InviteSkipReason) : null;
+}
+
+/** "198 invites will be sent; 2 skipped: no email on file; 3 skipped: access not enabled" */
+export function describeInviteSummary(summary: InviteSummary, tense: 'will' | 'did'): string {
+  const repeated = tense === 'did' ? (summary.repeated ?? 0) : 0;
+  const emails = summary.invites + summary.resets - repeated;
+  const verb = tense === 'will' ? 'will be' : 'were';
+  const parts = [`${emails} ${emails === 1 ? 'invite' : 'invites'} ${emails === 1 ? verb.replace('were', 'was') : verb} sent`];
+  if (summary.resets > 0) parts[0] += ` (${summary.resets} as password-reset ${summary.resets === 1 ? 'email' : 'emails'}: already ${summary.resets === 1 ? 'has a username' : 'have usernames'})`;
+  if (repeated > 0) parts.push(`${repeated} not sent again: already sent seconds ago`);
+  for (const [reason, count] of Object.entries(summary.skipped) as [InviteSkipReason, number][]) {
+    if (count > 0) parts.push(`${count} skipped: ${INVITE_SKIP_REASON_LABELS[reason]}`);
+  }
+  return parts.join('; ');
+}

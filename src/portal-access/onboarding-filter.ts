@@ -1,0 +1,181 @@
+import { BadRequestException } from '@nestjs/common';
+import { portalStatusConditionSql, type PortalStatus } from './portal-status';
+
+/**
+ * The onboarding page's filters and sort orders as SQL, kept pure so unit tests can
+ * read them. Shapes follow ../shared/PERF-NOTES.md: filters that only touch one table
+ * are counted on that table alone, keysets are nested `a > ? OR (a = ? AND …)`
+ * conditions (MariaDB does not range-scan row constructors), the next appointment is
+ * the maintained `patients.next_appointment_at` column.
+ */
+export interface OnboardingFilter {
+  /** Prefix of the last or the first name; "Last, First" narrows both. */
+  q?: string;
+  tagId?: number;
+  providerId?: number;
+  access?: 'yes' | 'no';
+  username?: 'yes' | 'no';
+  /** YYYY-MM-DD (UTC): the next appointment starts before this day begins. */
+  apptBefore?: string;
+  /** YYYY-MM-DD (UTC): the next appointment starts after this day ends. */
+  apptAfter?: string;
+  status?: PortalStatus;
+}
+
+export const ONBOARDING_SORTS = ['name', 'dob', 'next'] as const;
+export type OnboardingSort = (typeof ONBOARDING_SORTS)[number];
+export const ONBOARDING_PAGE_SIZES = [25, 50, 100] as const;
+export const DEFAULT_PAGE_SIZE = 50;
+
+export interface SqlFragment {
+  sql: string;
+  params: unknown[];
+}
+
+/** LIKE pattern for a prefix; '!' escapes because a backslash means different things to MySQL and SQLite string literals. */
+export function likePrefix(text: string): string {
+  return text.replace(/[!%_]/g, (c) => `!${c}`) + '%';
+}
+const LIKE = `LIKE ? ESCAPE '!'`;
+
+function nextDay(isoDate: string): string {
+  return new Date(Date.parse(`${isoDate}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+function nameCondition(q: string): SqlFragment {
+  const comma = q.indexOf(',');
+  if (comma >= 0) {
+    const last = q.slice(0, comma).trim();
+    const first = q.slice(comma + 1).trim();
+    const parts: SqlFragment[] = [];
+    if (last) parts.push({ sql: `p.last_name ${LIKE}`, params: [likePrefix(last)] });
+    if (first) parts.push({ sql: `p.first_name ${LIKE}`, params: [likePrefix(first)] });
+    if (parts.length) return { sql: `(${parts.map((p) => p.sql).join(' AND ')})`, params: parts.flatMap((p) => p.params) };
+  }
+  const pattern = likePrefix(q);
+  // Two prefix ranges (ix_patients_name, ix_patients_first_name).
+  return { sql: `(p.last_name ${LIKE} OR p.first_name ${LIKE})`, params: [pattern, pattern] };
+}
+
+/**
+ * FROM and WHERE for a filter. Only the tables the filter needs are read: account-only
+ * filters count on portal_accounts, patient-only filters on patients (the 1:1 account
+ * row always exists, so both give the joined count). `withPatients` forces the patients
+ * table (the page query sorts on its columns).
+ */
+export function filterSql(filter: OnboardingFilter, withPatients = false): { from: string; where: SqlFragment; idColumn: string } {
+  const patientParts: SqlFragment[] = [];
+  const accountParts: SqlFragment[] = [];
+  if (filter.q) patientParts.push(nameCondition(filter.q));
+  if (filter.providerId) patientParts.push({ sql: 'p.primary_provider_id = ?', params: [filter.providerId] });
+  if (filter.apptBefore) patientParts.push({ sql: 'p.next_appointment_at < ?', params: [`${filter.apptBefore} 00:00:00`] });
+  if (filter.apptAfter) patientParts.push({ sql: 'p.next_appointment_at >= ?', params: [`${nextDay(filter.apptAfter)} 00:00:00`] });
+  if (filter.access) accountParts.push({ sql: `pa.access_enabled = ${filter.access === 'yes' ? 1 : 0}`, params: [] });
+  if (filter.username) accountParts.push({ sql: `pa.username IS ${filter.username === 'yes' ? 'NOT ' : ''}NULL`, params: [] });
+  if (filter.status) accountParts.push({ sql: portalStatusConditionSql(filter.status, 'pa'), params: [] });
+
+  const usePatients = withPatients || patientParts.length > 0 || accountParts.length === 0;
+  const from = usePatients
+    ? `patients p${accountParts.length ? ' JOIN portal_accounts pa ON pa.patient_id = p.id' : ''}`
+    : 'portal_accounts pa';
+  const idColumn = usePatients ? 'p.id' : 'pa.patient_id';
+  const parts = [...patientParts, ...accountParts];
+  if (filter.tagId) parts.push({ sql: `EXISTS (SELECT 1 FROM patient_tags pt WHERE pt.patient_id = ${idColumn} AND pt.tag_id = ?)`, params: [filter.tagId] });
+  return { from, where: joinAnd(parts), idColumn };
+}
+
+export function joinAnd(parts: SqlFragment[]): SqlFragment {
+  if (parts.length === 0) return { sql: '1 = 1', params: [] };
+  return { sql: parts.map((p) => p.sql).join(' AND '), params: parts.flatMap((p) => p.params) };
+}
+
+/** Kinds of sort-key values, checked when a cursor comes back from the browser. */
+type KeyKind = 'text' | 'date' | 'datetime' | 'id';
+export interface SortColumn {
+  sql: string;
+  /** Column name in the id query's result. */
+  alias: string;
+  kind: KeyKind;
+}
+/** A run of rows ordered by its columns; a sort is one or more segments in sequence. */
+export interface SortSegment {
+  condition: string | null;
+  columns: SortColumn[];
+}
+
+const ID: SortColumn = { sql: 'p.id', alias: 'id', kind: 'id' };
+/** Each sort ends in p.id so the order is total and a keyset never skips or repeats a row. */
+export const SORT_PLANS: Record<OnboardingSort, SortSegment[]> = {
+  name: [{ condition: null, columns: [{ sql: 'p.last_name', alias: 'last_name', kind: 'text' }, { sql: 'p.first_name', alias: 'first_name', kind: 'text' }, ID] }],
+  dob: [{ condition: null, columns: [{ sql: 'p.date_of_birth', alias: 'date_of_birth', kind: 'date' }, ID] }],
+  // Patients without an upcoming appointment come last: a second segment, so each part stays an index range.
+  next: [
+    { condition: 'p.next_appointment_at IS NOT NULL', columns: [{ sql: 'p.next_appointment_at', alias: 'next_appointment_at', kind: 'datetime' }, ID] },
+    { condition: 'p.next_appointment_at IS NULL', columns: [ID] },
+  ],
+};
+
+/** `c1 > ? OR (c1 = ? AND (c2 > ? OR (c2 = ? AND c3 > ?)))` — the nested form MariaDB range-scans. */
+export function keysetCondition(columns: SortColumn[], values: unknown[], direction: 'after' | 'before'): SqlFragment {
+  const op = direction === 'after' ? '>' : '<';
+  const build = (i: number): SqlFragment => {
+    const column = columns[i].sql;
+    if (i === columns.length - 1) return { sql: `${column} ${op} ?`, params: [values[i]] };
+    const rest = build(i + 1);
+    return { sql: `(${column} ${op} ? OR (${column} = ? AND ${rest.sql}))`, params: [values[i], values[i], ...rest.params] };
+  };
+  return build(0);
+}
+
+export interface Cursor {
+  segment: number;
+  values: (string | number)[];
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.segment, ...cursor.values]), 'utf8').toString('base64url');
+}
+
+const KEY_CHECKS: Record<KeyKind, (value: unknown) => boolean> = {
+  text: (v) => typeof v === 'string' && v.length <= 100,
+  date: (v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v),
+  datetime: (v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(v),
+  id: (v) => Number.isSafeInteger(v) && (v as number) > 0,
+};
+
+/** A cursor from the query string; anything that is not one this sort could have produced is a 400. */
+export function decodeCursor(raw: string, sort: OnboardingSort): Cursor {
+  const invalid = () => new BadRequestException('The page link is not valid for this sort order. Start again from the first page.');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (!Array.isArray(parsed) || parsed.length < 2) throw invalid();
+  const [segment, ...values] = parsed as unknown[];
+  const plan = SORT_PLANS[sort];
+  if (typeof segment !== 'number' || !Number.isInteger(segment) || segment < 0 || segment >= plan.length) throw invalid();
+  const columns = plan[segment].columns;
+  if (values.length !== columns.length || !columns.every((column, i) => KEY_CHECKS[column.kind](values[i]))) throw invalid();
+  return { segment, values: values as (string | number)[] };
+}
+
+/** Query-string pairs of a filter, under the form's field names (links, hidden fields). */
+export function filterParams(filter: OnboardingFilter): [string, string][] {
+  const pairs: [string, string | number | undefined][] = [
+    ['q', filter.q],
+    ['tag', filter.tagId],
+    ['provider', filter.providerId],
+    ['access', filter.access],
+    ['username', filter.username],
+    ['apptBefore', filter.apptBefore],
+    ['apptAfter', filter.apptAfter],
+    ['status', filter.status],
+  ];
+  return pairs.filter((pair): pair is [string, string | number] => pair[1] !== undefined && pair[1] !== '').map(([k, v]) => [k, String(v)]);
+}
+
+export function queryString(pairs: [string, string][]): string {
+  return new URLSearchParams(pairs).toString();
+}

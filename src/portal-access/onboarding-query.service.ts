@@ -1,0 +1,237 @@
+import { BadRequestException, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import type { AuditContext } from '../audit/audit-context';
+import { AuditService } from '../audit/audit.service';
+import { fromSqlDateTime, toSqlDateTime } from '../database/sql';
+import { InvitationsService } from '../invitations/invitations.service';
+import type { LatestInvite } from '../invitations/invitations.types';
+import {
+  DEFAULT_PAGE_SIZE,
+  decodeCursor,
+  encodeCursor,
+  filterSql,
+  joinAnd,
+  keysetCondition,
+  SORT_PLANS,
+  type Cursor,
+  type OnboardingFilter,
+  type OnboardingSort,
+  type SqlFragment,
+} from './onboarding-filter';
+import { PORTAL_STATUS_LABELS, portalStatus, type PortalStatus } from './portal-status';
+
+export interface OnboardingPageRequest {
+  filter: OnboardingFilter;
+  sort?: OnboardingSort;
+  size?: number;
+  after?: string;
+  before?: string;
+}
+
+/** What one table row shows: only the fields staff need (minimum necessary), never the whole record. */
+export interface OnboardingRow {
+  id: number;
+  firstName: string;
+  lastName: string;
+  fullName: string;
+  dateOfBirth: string;
+  email: string | null;
+  username: string | null;
+  providerName: string | null;
+  nextAppointmentAt: Date | null;
+  status: PortalStatus;
+  statusLabel: string;
+  statusDescription: string;
+  /** The Action column's link: enabled patients (gray/orange/green) with an email on file. */
+  canInvite: boolean;
+  latestInvite: LatestInvite | null;
+}
+
+export interface OnboardingPage {
+  rows: OnboardingRow[];
+  total: number;
+  sort: OnboardingSort;
+  size: number;
+  /** Cursors for the pager links; null when there is no such page. */
+  next: string | null;
+  previous: string | null;
+}
+
+interface KeyRow {
+  id: number;
+  [column: string]: unknown;
+}
+
+/** Reads for the onboarding page: filtered, keyset-paged, counted; and filters resolved to ids for bulk actions. */
+@Injectable()
+export class OnboardingQueryService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly invitations: InvitationsService,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** One page of the list; viewing patient data is audited (who looked at which filter). */
+  async page(request: OnboardingPageRequest, context: AuditContext): Promise<OnboardingPage> {
+    const sort = request.sort ?? 'name';
+    const size = request.size ?? DEFAULT_PAGE_SIZE;
+    await this.assertFilterReferences(request.filter);
+    const direction = request.before ? 'before' : 'after';
+    const cursor = request.before ? decodeCursor(request.before, sort) : request.after ? decodeCursor(request.after, sort) : null;
+
+    const [keys, total] = await Promise.all([this.pageKeys(request.filter, sort, size + 1, direction, cursor), this.count(request.filter)]);
+    const more = keys.length > size;
+    if (more) keys.pop();
+    if (direction === 'before') keys.reverse();
+
+    await this.audit.record(context, { action: 'patients.list_viewed', details: { filter: request.filter, sort, shown: keys.length, total } });
+    const first = keys[0];
+    const last = keys[keys.length - 1];
+    const hasPrevious = direction === 'before' ? more : cursor !== null;
+    const hasNext = direction === 'after' ? more : cursor !== null;
+    return {
+      rows: await this.rows(keys.map((key) => key.id)),
+      total,
+      sort,
+      size,
+      next: hasNext && last ? encodeCursor(this.cursorOf(sort, last)) : null,
+      previous: hasPrevious && first ? encodeCursor(this.cursorOf(sort, first)) : null,
+    };
+  }
+
+  async count(filter: OnboardingFilter): Promise<number> {
+    const { from, where } = filterSql(filter);
+    const [{ total }] = await this.dataSource.query(`SELECT COUNT(*) AS total FROM ${from} WHERE ${where.sql}`, where.params);
+    return Number(total);
+  }
+
+  /** Every patient id matching the filter (a bulk action over "all N matching"). */
+  async matchingIds(filter: OnboardingFilter, manager: EntityManager = this.dataSource.manager): Promise<number[]> {
+    await this.assertFilterReferences(filter, manager);
+    const { from, where, idColumn } = filterSql(filter);
+    const rows: { id: number | string }[] = await manager.query(`SELECT ${idColumn} AS id FROM ${from} WHERE ${where.sql} ORDER BY ${idColumn}`, where.params);
+    return rows.map((row) => Number(row.id));
+  }
+
+  /** The rows for these patient ids, in the given order (unknown ids are left out). */
+  async rows(ids: number[]): Promise<OnboardingRow[]> {
+    if (ids.length === 0) return [];
+    const placeholders = ids.map(() => '?').join(', ');
+    const records: RowRecord[] = await this.dataSource.query(
+      `SELECT p.id, p.first_name, p.last_name, p.date_of_birth, p.email, p.next_appointment_at,
+              pa.access_enabled, pa.username, pa.invited_at, pa.first_login_at, pr.name AS provider_name
+         FROM patients p
+         JOIN portal_accounts pa ON pa.patient_id = p.id
+         LEFT JOIN providers pr ON pr.id = p.primary_provider_id
+        WHERE p.id IN (${placeholders})`,
+      ids,
+    );
+    const invites = await this.invitations.latestInvites(ids);
+    const byId = new Map(records.map((record) => [Number(record.id), toRow(record, invites.get(Number(record.id)) ?? null)]));
+    return ids.map((id) => byId.get(id)).filter((row): row is OnboardingRow => row !== undefined);
+  }
+
+  async filterOptions(): Promise<{ tags: { id: number; name: string }[]; providers: { id: number; name: string }[] }> {
+    const [tags, providers] = await Promise.all([
+      this.dataSource.query('SELECT id, name FROM tags ORDER BY name'),
+      this.dataSource.query('SELECT id, name FROM providers ORDER BY name'),
+    ]);
+    return { tags, providers };
+  }
+
+  /** A tag or provider id that is not in the lists was typed or tampered with: say so instead of showing nothing. */
+  private async assertFilterReferences(filter: OnboardingFilter, manager: EntityManager = this.dataSource.manager): Promise<void> {
+    const checks: [string, number | undefined, string][] = [
+      ['tags', filter.tagId, 'The chosen tag does not exist.'],
+      ['providers', filter.providerId, 'The chosen primary provider does not exist.'],
+    ];
+    for (const [table, id, message] of checks) {
+      if (id === undefined) continue;
+      const found = await manager.query(`SELECT id FROM ${table} WHERE id = ?`, [id]);
+      if (found.length === 0) throw new BadRequestException(message);
+    }
+  }
+
+  /**
+   * Ids of one page first (a narrow index walk), the rest of the row only for those
+   * (PERF-NOTES: "find the 50 ids first, then join"). Segments are read in order until
+   * the page is full.
+   */
+  private async pageKeys(filter: OnboardingFilter, sort: OnboardingSort, limit: number, direction: 'after' | 'before', cursor: Cursor | null): Promise<KeyRow[]> {
+    const plan = SORT_PLANS[sort];
+    const { from, where } = filterSql(filter, true);
+    const keys: KeyRow[] = [];
+    const start = cursor?.segment ?? (direction === 'after' ? 0 : plan.length - 1);
+    for (let s = start; s >= 0 && s < plan.length && keys.length < limit; s += direction === 'after' ? 1 : -1) {
+      const segment = plan[s];
+      const parts: SqlFragment[] = [where];
+      if (segment.condition) parts.push({ sql: segment.condition, params: [] });
+      if (cursor && s === cursor.segment) parts.push(keysetCondition(segment.columns, cursor.values, direction));
+      const condition = joinAnd(parts);
+      const order = segment.columns.map((column) => `${column.sql} ${direction === 'after' ? 'ASC' : 'DESC'}`).join(', ');
+      const select = segment.columns.map((column) => `${column.sql} AS ${column.alias}`).join(', ');
+      const rows: KeyRow[] = await this.dataSource.query(
+        `SELECT ${select} FROM ${from} WHERE ${condition.sql} ORDER BY ${order} LIMIT ${Number(limit - keys.length)}`,
+        condition.params,
+      );
+      keys.push(...rows.map((row) => ({ ...row, id: Number(row.id), segment: s })));
+    }
+    return keys;
+  }
+
+  private cursorOf(sort: OnboardingSort, key: KeyRow): Cursor {
+    const segment = key.segment as number;
+    const values = SORT_PLANS[sort][segment].columns.map((column) => {
+      const value = key[column.alias];
+      if (column.kind === 'id') return Number(value);
+      if (column.kind === 'date') return dateOnly(value as Date | string);
+      if (column.kind === 'datetime') return toSqlDateTime(fromSqlDateTime(value as Date | string)!);
+      return String(value);
+    });
+    return { segment, values };
+  }
+}
+
+interface RowRecord {
+  id: number | string;
+  first_name: string;
+  last_name: string;
+  date_of_birth: Date | string;
+  email: string | null;
+  next_appointment_at: Date | string | null;
+  access_enabled: number | boolean | string;
+  username: string | null;
+  invited_at: Date | string | null;
+  first_login_at: Date | string | null;
+  provider_name: string | null;
+}
+
+/** DATE from mysql2 (a Date at UTC midnight, timezone 'Z') or SQLite (the text itself). */
+function dateOnly(value: Date | string): string {
+  return value instanceof Date ? value.toISOString().slice(0, 10) : String(value).slice(0, 10);
+}
+
+function toRow(record: RowRecord, latestInvite: LatestInvite | null): OnboardingRow {
+  const status = portalStatus({
+    accessEnabled: Number(record.access_enabled) === 1 || record.access_enabled === true,
+    invitedAt: fromSqlDateTime(record.invited_at),
+    firstLoginAt: fromSqlDateTime(record.first_login_at),
+  });
+  return {
+    id: Number(record.id),
+    firstName: record.first_name,
+    lastName: record.last_name,
+    fullName: `${record.first_name} ${record.last_name}`,
+    dateOfBirth: dateOnly(record.date_of_birth),
+    email: record.email,
+    username: record.username,
+    providerName: record.provider_name,
+    nextAppointmentAt: fromSqlDateTime(record.next_appointment_at),
+    status,
+    statusLabel: PORTAL_STATUS_LABELS[status].label,
+    statusDescription: PORTAL_STATUS_LABELS[status].description,
+    canInvite: status !== 'red' && !!record.email,
+    latestInvite,
+  };
+}

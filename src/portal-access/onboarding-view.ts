@@ -1,0 +1,29 @@
+import { DEFAULT_PAGE_SIZE, filterParams, ONBOARDING_PAGE_SIZES, ONBOARDING_SORTS, queryString, type OnboardingFilter, type OnboardingSort } from './onboarding-filter';
+import type { OnboardingPage } from './onboarding-query.service';
+
+export const ONBOARDING_PATH = '/portal-onboarding';
+
+const url = (pairs: [string, string][]) => (pairs.length ? `${ONBOARDING_PATH}?${queryString(pairs)}` : ONBOARDING_PATH);
+
+/**
+ * Template data of the results table: the page plus every link it needs, built here
+ * so links keep the filters (bookmarkable) and templates stay free of logic.
+ */
+export function resultsModel(filter: OnboardingFilter, page: OnboardingPage, cursor: { after?: string; before?: string }) {
+  const filterPairs = filterParams(filter);
+  const link = (sort: OnboardingSort, extra: [string, string][] = []) =>
+    url([...filterPairs, ...(sort !== 'name' ? [['sort', sort] as [string, string]] : []), ...(page.size !== DEFAULT_PAGE_SIZE ? [['size', String(page.size)] as [string, string]] : []), ...extra]);
+  const position: [string, string][] = cursor.after ? [['after', cursor.after]] : cursor.before ? [['before', cursor.before]] : [];
+  return {
+    ...page,
+    filterPairs,
+    filtered: filterPairs.length > 0,
+    pageSizes: ONBOARDING_PAGE_SIZES,
+    links: {
+      self: link(page.sort, position),
+      sort: Object.fromEntries(ONBOARDING_SORTS.map((sort) => [sort, link(sort)])) as Record<OnboardingSort, string>,
+      next: page.next ? link(page.sort, [['after', page.next]]) : null,
+      previous: page.previous ? link(page.sort, [['before', page.previous]]) : null,
+    },
+  };
+}

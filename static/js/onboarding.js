@@ -1,0 +1,59 @@
+/*
+ * Onboarding page behaviour that htmx attributes cannot express (CSP: no inline script,
+ * no hx-on). Everything is delegated from document, so it keeps working after htmx
+ * swaps the results table.
+ */
+(function () {
+  'use strict';
+
+  function rowBoxes() {
+    return Array.prototype.slice.call(document.querySelectorAll('#results input.row-select'));
+  }
+
+  function updateCount() {
+    var out = document.getElementById('selected-count');
+    if (!out) return;
+    var matching = document.getElementById('select-matching');
+    var checked = rowBoxes().filter(function (box) { return box.checked; }).length;
+    out.textContent = matching && matching.checked ? 'All matching patients selected' : checked ? checked + ' selected on this page' : '';
+  }
+
+  document.addEventListener('change', function (event) {
+    var target = event.target;
+    if (!(target instanceof HTMLInputElement)) return;
+    var page = document.getElementById('select-page');
+    var matching = document.getElementById('select-matching');
+    if (target.id === 'select-page') {
+      rowBoxes().forEach(function (box) { box.checked = target.checked; });
+      if (!target.checked && matching) matching.checked = false;
+    } else if (target.id === 'select-matching') {
+      // "All N matching" sends the filter, not ids; tick the visible rows so the screen agrees.
+      if (target.checked) rowBoxes().forEach(function (box) { box.checked = true; });
+      if (page) page.checked = target.checked;
+    } else if (target.classList.contains('row-select')) {
+      if (!target.checked && matching) matching.checked = false;
+      if (page) page.checked = rowBoxes().every(function (box) { return box.checked; });
+    } else {
+      return;
+    }
+    updateCount();
+  });
+
+  // Close buttons of the bulk boxes.
+  document.addEventListener('click', function (event) {
+    var button = event.target instanceof Element ? event.target.closest('[data-dismiss]') : null;
+    if (!button) return;
+    var box = button.closest('[data-dismissable]');
+    if (box) box.remove();
+  });
+
+  // Keyboard users keep their place: after a swap, focus moves to the control the new markup asks for.
+  document.addEventListener('htmx:afterSettle', function () {
+    var next = document.querySelector('[data-focus-after-swap]');
+    if (next) {
+      next.removeAttribute('data-focus-after-swap');
+      next.focus();
+    }
+    updateCount();
+  });
+})();
