@@ -45,9 +45,10 @@ const OptionalDate = () => applyDecorators(Transform(emptyToUndefined), IsOption
 export class OnboardingFilterDto {
   @Transform(({ value }: TransformFnParams) => (typeof value === 'string' ? value.normalize('NFC').trim() || undefined : value))
   @IsOptional()
-  @IsString({ message: 'Name search must be text.' })
-  @Length(2, 100, { message: 'Name search needs 2 to 100 characters.' })
+  // class-validator runs these bottom-up: the type check first.
   @Matches(CONTROL_CHARS, { message: 'Name search contains characters that are not allowed.' })
+  @Length(2, 100, { message: 'Name search needs 2 to 100 characters.' })
+  @IsString({ message: 'Name search must be text.' })
   q?: string;
 
   @OptionalId('Tag')

@@ -1,0 +1,262 @@
+import request from 'supertest';
+import { PORTAL_STATUSES, portalStatus, portalStatusSql } from '../../../src/portal-access/portal-status';
+import { signInAs } from '../../support/staff';
+import { startTestApp, TestApp } from '../../support/test-app';
+import { STATUS_COMBINATIONS } from '../../unit/portal-status.fixtures';
+import { addPatient, linkOf, loadPatients, PatientModel, rowIds, SEED_NOW, seedPatients, totalOf } from './onboarding-fixtures';
+
+type Agent = Awaited<ReturnType<typeof signInAs>>;
+
+/** Follows the page's own "Next" links and returns every id shown, in order. */
+async function allPages(agent: Agent, query: string): Promise<{ ids: number[]; total: number; pages: string[] }> {
+  let url: string | null = `/portal-onboarding?${query}`;
+  const ids: number[] = [];
+  const pages: string[] = [];
+  let total = -1;
+  while (url) {
+    const res = await agent.get(url).set('HX-Request', 'true').expect(200);
+    pages.push(url);
+    ids.push(...rowIds(res.text));
+    total = totalOf(res.text);
+    url = linkOf(res.text, 'next');
+    if (pages.length > 50) throw new Error('pager does not end');
+  }
+  return { ids, total, pages };
+}
+
+const day = (iso: string) => new Date(`${iso}T00:00:00Z`).getTime();
+const sortIds = (list: PatientModel[]) => list.map((p) => p.id).sort((a, b) => a - b);
+
+describe('the onboarding page (staff)', () => {
+  let t: TestApp;
+  let agent: Agent;
+  let patients: PatientModel[];
+  let tags: { id: number; name: string }[];
+  let providers: { id: number; name: string }[];
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    await seedPatients(t, 260);
+    await addPatient(t, { firstName: '<img src=x onerror=alert(1)>', lastName: '{{7*7}}', email: 'xss@example.test' });
+    await addPatient(t, { firstName: 'Percy', lastName: '50%_Off' });
+    await addPatient(t, { firstName: 'Percy', lastName: '50xyOff' });
+    patients = await loadPatients(t);
+    tags = await t.dataSource.query('SELECT id, name FROM tags ORDER BY id');
+    providers = await t.dataSource.query('SELECT id, name FROM providers ORDER BY id');
+    agent = await signInAs(t);
+  });
+  afterAll(async () => t.close());
+
+  it('is reached from the Pt Portal menu and shows the legend, the filters and the first 50 patients by name', async () => {
+    const res = await agent.get('/portal-onboarding').expect(200);
+    expect(res.text).toContain('<a href="/portal-onboarding" aria-current="page">Pt Portal Onboarding Tool</a>');
+    for (const label of ['Not enabled', 'Enabled', 'Invited', 'Active']) expect(res.text).toContain(`<span class="status-label">${label}</span>`);
+    for (const name of ['q', 'tag', 'provider', 'access', 'username', 'apptBefore', 'apptAfter', 'status']) expect(res.text).toContain(`name="${name}"`);
+    expect(rowIds(res.text)).toHaveLength(50);
+    expect(totalOf(res.text)).toBe(patients.length);
+    expect(res.text).toContain('Select all ' + patients.length + ' matching this filter');
+    expect(res.text).toContain('<script src="/static/js/onboarding.js" defer></script>');
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+
+  it('shows each column: status block with a text label, name link, DOB, email or "No email on file", username, provider, next appointment', async () => {
+    const red = patients.find((p) => p.status === 'red' && p.email === null)!;
+    const green = patients.find((p) => p.status === 'green' && p.username && p.providerId && p.nextAppointmentAt)!;
+    const redRow = await agent.get(`/portal-onboarding?q=${encodeURIComponent(`${red.lastName}, ${red.firstName}`)}&status=red`).set('HX-Request', 'true').expect(200);
+    expect(redRow.text).toContain(`aria-label="Enable portal access for ${escapeHtml(`${red.firstName} ${red.lastName}`)} — status: Not enabled"`);
+    expect(redRow.text).toContain('No email on file');
+    const greenRow = await agent.get(`/portal-onboarding?q=${encodeURIComponent(`${green.lastName}, ${green.firstName}`)}&status=green`).set('HX-Request', 'true').expect(200);
+    const row = greenRow.text.slice(greenRow.text.indexOf(`<tr id="patient-${green.id}"`));
+    expect(row).toContain(`<a href="/patients/${green.id}">`);
+    expect(row).toContain('<span class="status status-green"');
+    expect(row).toContain(green.dateOfBirth);
+    expect(row).toContain(green.username!);
+    expect(row).toContain(providers.find((p) => Number(p.id) === green.providerId)!.name);
+    expect(row).toContain(green.nextAppointmentAt!.toISOString().slice(0, 16).replace('T', ' '));
+    expect(row).toContain(`Send Invite to ${green.email}`);
+    expect(row.slice(0, row.indexOf('</tr>'))).not.toContain('<button type="submit" class="status');
+  });
+
+  it('answers htmx with the results fragment only, varying on HX-Request', async () => {
+    const res = await agent.get('/portal-onboarding?status=gray').set('HX-Request', 'true').expect(200);
+    expect(res.text).not.toContain('<html');
+    expect(res.text.trim().startsWith('<div id="results"')).toBe(true);
+    expect(res.headers.vary).toMatch(/HX-Request/);
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+
+  describe('each filter alone, against an independent computation', () => {
+    const tagIdAt = (i: number) => () => tags[i].id;
+    // A plain-ASCII name: MariaDB's collation also ignores accents, SQLite's does not.
+    const probe = () => patients.find((p) => /^[A-Za-z]{4,}$/.test(p.lastName) && /^[A-Za-z]{2,}$/.test(p.firstName))!;
+    const cases: [string, () => string, (p: PatientModel) => boolean][] = [
+      ['name prefix "jo"', () => 'q=jo', (p) => p.lastName.toLowerCase().startsWith('jo') || p.firstName.toLowerCase().startsWith('jo')],
+      ['name as "Last, First"', () => `q=${encodeURIComponent(`${probe().lastName.slice(0, 3)}, ${probe().firstName.slice(0, 2)}`)}`,
+        (p) => p.lastName.toLowerCase().startsWith(probe().lastName.slice(0, 3).toLowerCase()) && p.firstName.toLowerCase().startsWith(probe().firstName.slice(0, 2).toLowerCase())],
+      ['name with an apostrophe', () => "q=O'B", (p) => p.lastName.toLowerCase().startsWith("o'b") || p.firstName.toLowerCase().startsWith("o'b")],
+      ['tag', () => `tag=${tagIdAt(1)()}`, (p) => p.tagIds.includes(Number(tags[1].id))],
+      ['primary provider', () => `provider=${providers[2].id}`, (p) => p.providerId === Number(providers[2].id)],
+      ['access enabled yes', () => 'access=yes', (p) => p.accessEnabled],
+      ['access enabled no', () => 'access=no', (p) => !p.accessEnabled],
+      ['has username yes', () => 'username=yes', (p) => p.username !== null],
+      ['has username no', () => 'username=no', (p) => p.username === null],
+      ['next appointment before', () => 'apptBefore=2026-12-01', (p) => p.nextAppointmentAt !== null && p.nextAppointmentAt.getTime() < day('2026-12-01')],
+      ['next appointment after', () => 'apptAfter=2026-12-01', (p) => p.nextAppointmentAt !== null && p.nextAppointmentAt.getTime() >= day('2026-12-02')],
+      ...PORTAL_STATUSES.map((status): [string, () => string, (p: PatientModel) => boolean] => [`status ${status}`, () => `status=${status}`, (p) => p.status === status]),
+    ];
+    it.each(cases)('%s', async (_name, query, predicate) => {
+      const expected = sortIds(patients.filter(predicate));
+      const { ids, total } = await allPages(agent, `${query()}&size=100`);
+      expect(total).toBe(expected.length);
+      expect([...ids].sort((a, b) => a - b)).toEqual(expected);
+      expect(expected.length).toBeGreaterThan(0);
+    });
+  });
+
+  it('combines filters (AND)', async () => {
+    const tag = Number(tags[0].id);
+    const provider = Number(providers[1].id);
+    const combos: [string, (p: PatientModel) => boolean][] = [
+      [`tag=${tag}&access=yes&username=no`, (p) => p.tagIds.includes(tag) && p.accessEnabled && p.username === null],
+      [`provider=${provider}&status=red&apptAfter=2026-11-10`, (p) => p.providerId === provider && p.status === 'red' && !!p.nextAppointmentAt && p.nextAppointmentAt.getTime() >= day('2026-11-11')],
+      [`q=m&tag=${tag}`.replace('q=m', 'q=ma'), (p) => (p.lastName.toLowerCase().startsWith('ma') || p.firstName.toLowerCase().startsWith('ma')) && p.tagIds.includes(tag)],
+      ['apptAfter=2026-11-05&apptBefore=2026-12-15&access=no', (p) => !!p.nextAppointmentAt && p.nextAppointmentAt.getTime() >= day('2026-11-06') && p.nextAppointmentAt.getTime() < day('2026-12-15') && !p.accessEnabled],
+      [`status=orange&username=yes`, (p) => p.status === 'orange' && p.username !== null],
+    ];
+    for (const [query, predicate] of combos) {
+      const { ids, total } = await allPages(agent, `${query}&size=100`);
+      const expected = sortIds(patients.filter(predicate));
+      expect({ query, total, ids: [...ids].sort((a, b) => a - b) }).toEqual({ query, total: expected.length, ids: expected });
+    }
+  });
+
+  it('agrees with portalStatus() on every combination of the status fields, in SQL on this database', async () => {
+    const ids: number[] = [];
+    for (const combination of STATUS_COMBINATIONS) {
+      const id = await addPatient(t, { firstName: 'Combo', lastName: 'Zzstatus' });
+      await t.dataSource.query('UPDATE portal_accounts SET access_enabled = ?, invited_at = ?, first_login_at = ? WHERE patient_id = ?', [
+        combination.accessEnabled ? 1 : 0, combination.invitedAt, combination.firstLoginAt, id,
+      ]);
+      ids.push(id);
+    }
+    const sqlRows: { patient_id: number; status: string }[] = await t.dataSource.query(
+      `SELECT pa.patient_id, ${portalStatusSql('pa')} AS status FROM portal_accounts pa WHERE pa.patient_id IN (${ids.join(',')}) ORDER BY pa.patient_id`,
+    );
+    expect(sqlRows.map((r) => r.status)).toEqual(STATUS_COMBINATIONS.map((c) => portalStatus(c)));
+    for (const status of PORTAL_STATUSES) {
+      const res = await agent.get(`/portal-onboarding?q=Zzstatus&status=${status}`).set('HX-Request', 'true').expect(200);
+      const expected = ids.filter((_, i) => portalStatus(STATUS_COMBINATIONS[i]) === status);
+      expect({ status, ids: rowIds(res.text).sort((a, b) => a - b) }).toEqual({ status, ids: expected });
+      for (const id of expected) expect(res.text).toContain(`status-${status}`);
+    }
+    await t.dataSource.query(`DELETE FROM patients WHERE id IN (${ids.join(',')})`);
+  });
+
+  describe('sorting and keyset pagination', () => {
+    it('pages by name in the database\'s collation order, 50 at a time, without skipping or repeating', async () => {
+      const ordered: { id: number }[] = await t.dataSource.query('SELECT id FROM patients ORDER BY last_name, first_name, id');
+      const { ids, pages } = await allPages(agent, '');
+      expect(ids).toEqual(ordered.map((r) => Number(r.id)));
+      expect(pages).toHaveLength(Math.ceil(patients.length / 50));
+    });
+
+    it('pages by date of birth and by next appointment (patients without one last)', async () => {
+      const byDob = [...patients].sort((a, b) => a.dateOfBirth.localeCompare(b.dateOfBirth) || a.id - b.id).map((p) => p.id);
+      expect((await allPages(agent, 'sort=dob&size=25')).ids).toEqual(byDob);
+      const withNext = patients.filter((p) => p.nextAppointmentAt).sort((a, b) => a.nextAppointmentAt!.getTime() - b.nextAppointmentAt!.getTime() || a.id - b.id);
+      const without = patients.filter((p) => !p.nextAppointmentAt).sort((a, b) => a.id - b.id);
+      expect((await allPages(agent, 'sort=next&size=25')).ids).toEqual([...withNext, ...without].map((p) => p.id));
+    });
+
+    it('goes back with "Previous" to exactly the pages seen before, keeping filters and sort', async () => {
+      const query = `sort=next&access=no&size=25`;
+      const forward: number[][] = [];
+      let url: string | null = `/portal-onboarding?${query}`;
+      let last = '';
+      while (url) {
+        const res = await agent.get(url).set('HX-Request', 'true').expect(200);
+        forward.push(rowIds(res.text));
+        last = res.text;
+        url = linkOf(res.text, 'next');
+        if (url) expect(url).toContain('access=no');
+        if (url) expect(url).toContain('sort=next');
+        if (url) expect(url).toContain('size=25');
+      }
+      expect(forward.length).toBeGreaterThan(2);
+      expect(linkOf(forward.length ? last : '', 'prev')).not.toBeNull();
+      const backward: number[][] = [];
+      let back = linkOf(last, 'prev');
+      while (back) {
+        expect(back).toContain('access=no');
+        const res = await agent.get(back).set('HX-Request', 'true').expect(200);
+        backward.unshift(rowIds(res.text));
+        back = linkOf(res.text, 'prev');
+      }
+      expect(backward).toEqual(forward.slice(0, -1));
+    });
+
+    it('keeps the filters in the sort links', async () => {
+      const res = await agent.get(`/portal-onboarding?status=red&tag=${tags[0].id}`).expect(200);
+      expect(res.text).toContain(`href="/portal-onboarding?tag=${tags[0].id}&amp;status=red&amp;sort=dob"`);
+    });
+  });
+
+  describe('bad input', () => {
+    it.each([
+      ['sort=name;DROP TABLE patients', 'Sort must be one of: name, dob, next.'],
+      ['size=100000', 'Page size must be one of: 25, 50, 100.'],
+      ['q=a', 'Name search needs 2 to 100 characters.'],
+      ['q=ab&q=cd', 'Name search must be text.'],
+      ['status=purple', 'Status must be one of: red, gray, orange, green.'],
+      ['tag=999999', 'The chosen tag does not exist.'],
+      ['provider=abc', 'Primary provider must be chosen from the list.'],
+      ['apptAfter=2026-13-01', 'apptAfter must be a date written as YYYY-MM-DD.'],
+      ['after=WzAsImEiXQ', 'The page link is not valid for this sort order.'],
+      ['isAdmin=1', 'property isAdmin should not exist'],
+    ])('%s → 400 with a clear message', async (query, message) => {
+      const page = await agent.get(`/portal-onboarding?${query}`).expect(400);
+      expect(page.text).toContain(escapeHtml(message));
+      const fragment = await agent.get(`/portal-onboarding?${query}`).set('HX-Request', 'true').expect(400);
+      expect(fragment.headers['hx-retarget']).toBe('#flash');
+      expect(fragment.text).toContain(escapeHtml(message));
+    });
+
+    it('matches LIKE wildcards in a search literally', async () => {
+      const res = await agent.get('/portal-onboarding?q=50%25_').set('HX-Request', 'true').expect(200);
+      expect(totalOf(res.text)).toBe(1);
+      expect(res.text).toContain('50%_Off, Percy');
+      const both = await agent.get('/portal-onboarding?q=50').set('HX-Request', 'true').expect(200);
+      expect(totalOf(both.text)).toBe(2);
+    });
+  });
+
+  it('renders a patient named <img src=x onerror=alert(1)> and {{7*7}} as text', async () => {
+    const res = await agent.get('/portal-onboarding?q=%7B%7B7').expect(200);
+    expect(res.text).toContain('{{7*7}}, &lt;img src=x onerror=alert(1)&gt;');
+    expect(res.text).not.toContain('<img src=x');
+    expect(res.text).not.toContain('>49<');
+  });
+
+  it('audits who viewed which filter', async () => {
+    await agent.get('/portal-onboarding?status=orange').expect(200);
+    const [row] = await t.dataSource.query("SELECT actor_id, details FROM audit_events WHERE action = 'patients.list_viewed' ORDER BY id DESC LIMIT 1");
+    expect(Number(row.actor_id)).toBe(agent.user.id);
+    expect(JSON.parse(row.details).filter).toMatchObject({ status: 'orange' });
+  });
+
+  it('sends a visitor who is not signed in to the sign-in page (htmx: 401 + HX-Redirect)', async () => {
+    const page = await request(t.server).get('/portal-onboarding?status=red').expect(303);
+    expect(page.headers.location).toMatch(/^\/login\?next=/);
+    const fragment = await request(t.server).get('/portal-onboarding').set('HX-Request', 'true').expect(401);
+    expect(fragment.headers['hx-redirect']).toMatch(/^\/login/);
+    expect(fragment.text).not.toContain('patient-');
+  });
+
+  it('uses the seed clock (sanity check of the fixture)', () => {
+    expect(patients.some((p) => p.nextAppointmentAt && p.nextAppointmentAt > SEED_NOW)).toBe(true);
+  });
+});
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}

@@ -1,0 +1,37 @@
+import Database from 'better-sqlite3';
+import { STATUS_COMBINATIONS } from './portal-status.fixtures';
+import { PORTAL_STATUSES, portalStatus, portalStatusConditionSql, portalStatusSql, type PortalStatus } from '../../src/portal-access/portal-status';
+
+
+describe('portalStatus', () => {
+  it('follows the colour table of DESIGN.md', () => {
+    expect(portalStatus(null)).toBe('red');
+    expect(portalStatus({ accessEnabled: false, invitedAt: new Date(), firstLoginAt: new Date() })).toBe('red');
+    expect(portalStatus({ accessEnabled: true, invitedAt: null, firstLoginAt: null })).toBe('gray');
+    expect(portalStatus({ accessEnabled: true, invitedAt: new Date(), firstLoginAt: null })).toBe('orange');
+    expect(portalStatus({ accessEnabled: true, invitedAt: new Date(), firstLoginAt: new Date() })).toBe('green');
+    // A login without a recorded invite (e.g. imported accounts) is still green.
+    expect(portalStatus({ accessEnabled: true, invitedAt: null, firstLoginAt: new Date() })).toBe('green');
+  });
+
+  it('agrees with the SQL CASE expression and with exactly one filter condition on every combination', () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE portal_accounts (patient_id INTEGER PRIMARY KEY, access_enabled BOOLEAN, invited_at DATETIME, first_login_at DATETIME)');
+    const insert = db.prepare('INSERT INTO portal_accounts VALUES (?, ?, ?, ?)');
+    STATUS_COMBINATIONS.forEach((c, i) => insert.run(i + 1, c.accessEnabled ? 1 : 0, c.invitedAt, c.firstLoginAt));
+
+    const sqlStatus = new Map((db.prepare(`SELECT patient_id, ${portalStatusSql('pa')} AS status FROM portal_accounts pa`).all() as { patient_id: number; status: string }[]).map((r) => [r.patient_id, r.status]));
+    const byCondition = new Map<number, PortalStatus[]>();
+    for (const status of PORTAL_STATUSES) {
+      for (const row of db.prepare(`SELECT patient_id FROM portal_accounts pa WHERE ${portalStatusConditionSql(status, 'pa')}`).all() as { patient_id: number }[]) {
+        byCondition.set(row.patient_id, [...(byCondition.get(row.patient_id) ?? []), status]);
+      }
+    }
+    STATUS_COMBINATIONS.forEach((c, i) => {
+      const expected = portalStatus(c);
+      expect({ combination: c, sql: sqlStatus.get(i + 1) }).toEqual({ combination: c, sql: expected });
+      expect({ combination: c, conditions: byCondition.get(i + 1) }).toEqual({ combination: c, conditions: [expected] });
+    });
+    db.close();
+  });
+});
