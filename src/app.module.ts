@@ -14,6 +14,7 @@ import { ConfigModule } from './config/config.module';
 import { SESSION_DB, SessionDbCloser } from './database/session-db';
 import { HealthModule } from './health/health.module';
 import { HomeModule } from './home/home.module';
+import { PortalAccessModule } from './portal-access/portal-access.module';
 
 @Module({})
 export class AppModule {
@@ -29,6 +30,7 @@ export class AppModule {
         AdminModule,
         HealthModule,
         HomeModule,
+        PortalAccessModule,
       ],
       providers: [
         { provide: SESSION_DB, useValue: sessionDb },
