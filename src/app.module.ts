@@ -14,6 +14,8 @@ import { ConfigModule } from './config/config.module';
 import { SESSION_DB, SessionDbCloser } from './database/session-db';
 import { HealthModule } from './health/health.module';
 import { HomeModule } from './home/home.module';
+import { InvitationsModule } from './invitations/invitations.module';
+import { PortalModule } from './portal/portal.module';
 import { PortalAccessModule } from './portal-access/portal-access.module';
 
 @Module({})
@@ -31,6 +33,8 @@ export class AppModule {
         HealthModule,
         HomeModule,
         PortalAccessModule,
+        InvitationsModule,
+        PortalModule,
       ],
       providers: [
         { provide: SESSION_DB, useValue: sessionDb },

@@ -53,6 +53,16 @@ export interface AppConfig {
   signInAttemptsPerMinute: number;
   /** Run the mail outbox sender inside this process. */
   mailSenderEnabled: boolean;
+  /** Outbox sender: how long a claimed email is reserved before another sender may take it over (crashed instance). */
+  mailClaimLeaseSeconds: number;
+  /** Outbox sender: attempts before a temporarily failing email is marked failed. */
+  mailMaxAttempts: number;
+  /** Outbox sender: first retry delay after a temporary failure; doubles per attempt (capped at 1 h). */
+  mailRetryBaseMs: number;
+  /** Outbox sender: how often an idle sender looks for due emails. */
+  mailPollMs: number;
+  /** SMTP connections kept open by the sender's pool. */
+  smtpPoolSize: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -187,5 +197,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     trustProxyHops: integer(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     signInAttemptsPerMinute: integer(env, 'SIGN_IN_ATTEMPTS_PER_MINUTE', 20, 1, 100_000),
     mailSenderEnabled: boolean(env, 'MAIL_SENDER', true),
+    mailClaimLeaseSeconds: integer(env, 'MAIL_CLAIM_LEASE_SECONDS', 120, 1, 3600),
+    mailMaxAttempts: integer(env, 'MAIL_MAX_ATTEMPTS', 8, 1, 50),
+    mailRetryBaseMs: integer(env, 'MAIL_RETRY_BASE_MS', 30_000, 10, 3_600_000),
+    mailPollMs: integer(env, 'MAIL_POLL_MS', 1000, 10, 60_000),
+    smtpPoolSize: integer(env, 'SMTP_POOL_SIZE', 10, 1, 50),
   };
 }

@@ -23,6 +23,11 @@ export interface InviteSummary {
   skipped: Partial<Record<InviteSkipReason, number>>;
   /** Skipped patient ids by reason (for reports and single-patient messages). */
   skippedIds: Partial<Record<InviteSkipReason, number[]>>;
+  /**
+   * Of invites + resets: patients who already had an unused link of the same kind to the same
+   * address from the last few seconds (a double click). No second email is queued for them.
+   */
+  repeated?: number;
 }
 
 export interface BatchProgress {

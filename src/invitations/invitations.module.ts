@@ -1,0 +1,17 @@
+import { MailerModule } from '@nestjs-modules/mailer';
+import { Module } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { InviteEmailRenderer } from './invite-email.renderer';
+import { InvitationsService } from './invitations.service';
+import { MailSenderService } from './mail/mail-sender.service';
+import { mailerOptions } from './mail/mail-transport';
+import { PortalTokensService } from './portal-tokens.service';
+
+/** Invite/reset links, the mail outbox and its sender. The patient's pages live in src/portal. */
+@Module({
+  imports: [MailerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => mailerOptions(config) })],
+  providers: [PortalTokensService, InviteEmailRenderer, InvitationsService, MailSenderService],
+  exports: [PortalTokensService, InvitationsService, MailSenderService],
+})
+export class InvitationsModule {}

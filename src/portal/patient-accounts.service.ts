@@ -1,0 +1,243 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, QueryFailedError } from 'typeorm';
+import type { AuditContext } from '../audit/audit-context';
+import { AuditService } from '../audit/audit.service';
+import { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from '../auth/auth.service';
+import { PasswordHasher } from '../auth/passwords/password-hasher.service';
+import { checkNewPassword } from '../auth/passwords/password-policy';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
+import { fromSqlDateTime, isSqliteManager, toSqlDateTime } from '../database/sql';
+import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
+import { InvitationsService } from '../invitations/invitations.service';
+import { PortalTokensService, TokenCheck, TokenHolder } from '../invitations/portal-tokens.service';
+import { checkUsername } from './usernames';
+
+/** A signed-in patient, re-read from the database on every portal request. */
+export interface PatientPrincipal {
+  patientId: number;
+  firstName: string;
+  username: string;
+}
+
+export type SetPasswordResult =
+  | { outcome: 'done'; username: string }
+  | { outcome: 'invalid_link' }
+  | { outcome: 'rejected'; errors: Record<string, string[]>; holder: TokenHolder };
+
+/** At most this many reset emails per account per RESET_REQUEST_WINDOW_MINUTES from "Forgot password". */
+export const RESET_REQUESTS_PER_WINDOW = 3;
+export const RESET_REQUEST_WINDOW_MINUTES = 15;
+
+const patientActor = (context: AuditContext, patientId: number | null, label: string | null): AuditContext => ({
+  ...context,
+  actorType: 'patient',
+  actorId: patientId,
+  actorLabel: label ? label.slice(0, 254) : null,
+});
+
+/**
+ * The patient's side of the portal account: choosing a username and password through an
+ * emailed link, signing in (generic failures, lockout), the per-request session check,
+ * and "Forgot password".
+ */
+@Injectable()
+export class PatientAccountsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectConfig() private readonly config: AppConfig,
+    private readonly tokens: PortalTokensService,
+    private readonly invitations: InvitationsService,
+    private readonly hasher: PasswordHasher,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Whether a link works (GET: changes nothing but the audit trail when it does not). */
+  async checkLink(tokenHash: string | null, purpose: PortalTokenPurpose, context: AuditContext, step: 'open' | 'form'): Promise<TokenCheck> {
+    const check = await this.tokens.check(tokenHash, purpose);
+    if (!check.ok && step === 'open') await this.recordLinkFailure(check, purpose, context, step);
+    return check;
+  }
+
+  /**
+   * Sets the password (and, for an invite, the username) and uses the link up, in one
+   * transaction: the token is consumed only together with the password write.
+   * No sign-in follows; the patient signs in with the new password.
+   */
+  async setPassword(tokenHash: string | null, purpose: PortalTokenPurpose, form: { username?: string; password: string; confirmPassword: string }, context: AuditContext): Promise<SetPasswordResult> {
+    const check = await this.tokens.check(tokenHash, purpose);
+    if (!check.ok) {
+      await this.recordLinkFailure(check, purpose, context, 'submit');
+      return { outcome: 'invalid_link' };
+    }
+    const holder = check.holder;
+    const errors: Record<string, string[]> = {};
+    let username = holder.username ?? '';
+    let key: string | null = null;
+    if (purpose === 'invite' || !holder.username) {
+      const checked = checkUsername(form.username ?? '');
+      if ('problem' in checked) errors.username = [checked.problem];
+      else ({ username, key } = checked);
+    }
+    const problems = checkNewPassword(form.password, [holder.firstName, holder.lastName, holder.dateOfBirth, holder.dateOfBirth.replace(/-/g, ''), holder.email, username, this.config.clinicName]);
+    if (problems.length) errors.password = problems;
+    else if (form.password !== form.confirmPassword) errors.confirmPassword = ['The two passwords do not match.'];
+    if (Object.keys(errors).length) return { outcome: 'rejected', errors, holder };
+
+    // Hashing is slow on purpose: done before the transaction so row locks stay short.
+    const passwordHash = await this.hasher.hash(form.password);
+    const actor = patientActor(context, holder.patientId, username || null);
+    const taken: SetPasswordResult = { outcome: 'rejected', errors: { username: ['That username is not available. Choose another.'] }, holder };
+    try {
+      return await this.dataSource.transaction(async (tx) => {
+        const now = new Date();
+        const consumed = await this.tokens.consume(tx, tokenHash, purpose, now);
+        if (!consumed.ok) {
+          await this.audit.record(actor, { action: 'portal.token_failed', outcome: 'failure', patientId: holder.patientId, details: { purpose, reason: consumed.reason, step: 'submit' } }, tx);
+          return { outcome: 'invalid_link' } as const;
+        }
+        if (key) {
+          const [owner] = await tx.query('SELECT patient_id FROM portal_accounts WHERE username_key = ? AND patient_id <> ?', [key, holder.patientId]);
+          if (owner) throw new UsernameTakenError();
+        }
+        const nowSql = toSqlDateTime(now);
+        await tx.query(
+          `UPDATE portal_accounts SET ${key ? 'username = ?, username_key = ?, ' : ''}password_hash = ?, failed_login_count = 0, locked_until = NULL,
+                  session_generation = session_generation + 1, version = version + 1, updated_at = ? WHERE patient_id = ?`,
+          [...(key ? [username, key] : []), passwordHash, nowSql, holder.patientId],
+        );
+        // Setting the password kills every other outstanding link of this patient.
+        await this.tokens.revokeTokensOf(tx, [holder.patientId], 'password_set', now, holder.tokenId);
+        await this.audit.record(actor, { action: 'portal.token_used', patientId: holder.patientId, details: { purpose, usernameChosen: Boolean(key) } }, tx);
+        return { outcome: 'done', username } as const;
+      });
+    } catch (error) {
+      // The username check above, or the unique index when two patients race for one name.
+      if (error instanceof UsernameTakenError || (error instanceof QueryFailedError && /unique|duplicate/i.test(error.message))) return taken;
+      throw error;
+    }
+  }
+
+  /** The patient, or null for every kind of failure (unknown, wrong password, disabled, locked, no password yet). */
+  async authenticate(usernameInput: string, password: string, context: AuditContext): Promise<PatientPrincipal | null> {
+    const checked = checkUsername(usernameInput);
+    const key = 'key' in checked ? checked.key : null;
+    const rows: Array<{ patient_id: number; first_name: string; username: string; password_hash: string | null; access_enabled: number | boolean; locked_until: Date | string | null }> = key
+      ? await this.dataSource.query(
+          `SELECT pa.patient_id, p.first_name, pa.username, pa.password_hash, pa.access_enabled, pa.locked_until
+             FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id WHERE pa.username_key = ?`,
+          [key],
+        )
+      : [];
+    const account = rows[0];
+    // Always verify a hash, so an unknown username costs as much time as a wrong password.
+    const matches = await this.hasher.verify(account?.password_hash, password);
+    const actor = patientActor(context, account ? Number(account.patient_id) : null, usernameInput.replace(/[\u0000-\u001f\u007f]/g, ' '));
+    const fail = (reason: string) =>
+      this.audit.record(actor, { action: 'patient.sign_in', outcome: 'failure', patientId: account ? Number(account.patient_id) : null, details: { reason } }).then(() => null);
+    const now = new Date();
+
+    if (!account) return fail('unknown_username');
+    const patientId = Number(account.patient_id);
+    if (Number(account.access_enabled) !== 1) return fail('access_disabled');
+    const lockedUntil = fromSqlDateTime(account.locked_until);
+    if (lockedUntil && lockedUntil > now) return fail('locked');
+    if (!account.password_hash) return fail('no_password');
+    if (!matches) {
+      await this.recordWrongPassword(patientId, actor, now);
+      return null;
+    }
+    const nowSql = toSqlDateTime(now);
+    await this.dataSource.transaction(async (tx) => {
+      // The first successful sign-in turns the patient green.
+      await tx.query(
+        'UPDATE portal_accounts SET first_login_at = COALESCE(first_login_at, ?), last_login_at = ?, failed_login_count = 0, locked_until = NULL WHERE patient_id = ?',
+        [nowSql, nowSql, patientId],
+      );
+      await this.audit.record({ ...actor, actorLabel: account.username }, { action: 'patient.sign_in', patientId }, tx);
+    });
+    return { patientId, firstName: account.first_name, username: account.username };
+  }
+
+  /** The session's generation to store at sign-in; bumped to end every session of the patient. */
+  async sessionGenerationOf(patientId: number): Promise<number> {
+    const [row] = await this.dataSource.query('SELECT session_generation FROM portal_accounts WHERE patient_id = ?', [patientId]);
+    return Number(row?.session_generation ?? 0);
+  }
+
+  /** Re-reads the patient behind a session; null ends it (access disabled, sessions revoked). */
+  async principalForSession(patientId: number, generation: number): Promise<PatientPrincipal | null> {
+    const [row] = await this.dataSource.query(
+      `SELECT p.first_name, pa.username, pa.access_enabled, pa.session_generation
+         FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id WHERE pa.patient_id = ?`,
+      [patientId],
+    );
+    if (!row || Number(row.access_enabled) !== 1 || Number(row.session_generation) !== generation || !row.username) return null;
+    return { patientId, firstName: row.first_name, username: row.username };
+  }
+
+  async recordSignOut(patient: { patientId: number }, context: AuditContext): Promise<void> {
+    await this.audit.record(patientActor(context, patient.patientId, null), { action: 'patient.sign_out', patientId: patient.patientId });
+  }
+
+  /**
+   * "Forgot password": queues a reset email to the address on file when the username (or
+   * email) belongs to an enabled account with a username — silently at most
+   * RESET_REQUESTS_PER_WINDOW per account per window. The caller answers the same either way.
+   */
+  async requestReset(identifier: string, context: AuditContext): Promise<void> {
+    const value = identifier.normalize('NFKC').trim();
+    if (!value) return;
+    const byEmail = value.includes('@');
+    const checked = byEmail ? null : checkUsername(value);
+    if (checked && 'problem' in checked) return;
+    const rows: Array<{ patient_id: number }> = byEmail
+      ? await this.dataSource.query(
+          `SELECT pa.patient_id FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id
+            WHERE p.email IN (?, ?) AND pa.access_enabled = 1 AND pa.username IS NOT NULL`,
+          [value, value.toLowerCase()],
+        )
+      : await this.dataSource.query(
+          `SELECT pa.patient_id FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id
+            WHERE pa.username_key = ? AND pa.access_enabled = 1 AND p.email IS NOT NULL`,
+          [checked!.key],
+        );
+    const since = toSqlDateTime(new Date(Date.now() - RESET_REQUEST_WINDOW_MINUTES * 60_000));
+    for (const row of rows.slice(0, 5)) {
+      const patientId = Number(row.patient_id);
+      const actor = patientActor(context, patientId, null);
+      const [{ recent }] = await this.dataSource.query("SELECT COUNT(*) AS recent FROM portal_tokens WHERE patient_id = ? AND purpose = 'reset' AND created_at >= ?", [patientId, since]);
+      if (Number(recent) >= RESET_REQUESTS_PER_WINDOW) {
+        await this.audit.record(actor, { action: 'portal.reset_requested', outcome: 'denied', patientId, details: { reason: 'throttled' } });
+        continue;
+      }
+      await this.audit.record(actor, { action: 'portal.reset_requested', patientId });
+      await this.invitations.sendInvites([patientId], actor);
+    }
+  }
+
+  private async recordWrongPassword(patientId: number, actor: AuditContext, now: Date): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      // Counted in SQL so parallel attempts cannot lose increments.
+      await tx.query('UPDATE portal_accounts SET failed_login_count = failed_login_count + 1 WHERE patient_id = ?', [patientId]);
+      const [{ failed_login_count: failures }] = await tx.query(`SELECT failed_login_count FROM portal_accounts WHERE patient_id = ?${isSqliteManager(tx) ? '' : ' FOR UPDATE'}`, [patientId]);
+      await this.audit.record(actor, { action: 'patient.sign_in', outcome: 'failure', patientId, details: { reason: 'wrong_password', failures: Number(failures) } }, tx);
+      if (Number(failures) >= MAX_FAILED_SIGN_INS) {
+        await tx.query('UPDATE portal_accounts SET failed_login_count = 0, locked_until = ? WHERE patient_id = ?', [toSqlDateTime(new Date(now.getTime() + LOCKOUT_MINUTES * 60_000)), patientId]);
+        await this.audit.record(actor, { action: 'patient.locked_out', outcome: 'denied', patientId, details: { minutes: LOCKOUT_MINUTES } }, tx);
+      }
+    });
+  }
+
+  private async recordLinkFailure(check: Extract<TokenCheck, { ok: false }>, purpose: PortalTokenPurpose, context: AuditContext, step: string): Promise<void> {
+    await this.audit.record(patientActor(context, check.patientId, null), {
+      action: 'portal.token_failed',
+      outcome: 'failure',
+      patientId: check.patientId,
+      details: { purpose, reason: check.reason, step },
+    });
+  }
+}
+
+class UsernameTakenError extends Error {}

@@ -1,0 +1,101 @@
+import { Body, Controller, Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+import { Audit, type AuditContext } from '../audit/audit-context';
+import { Public } from '../auth/decorators/public.decorator';
+import { View } from '../common/views/view.decorator';
+import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
+import { tokenHashOf } from '../invitations/portal-tokens.service';
+import { SetPasswordDto } from './dto/portal-forms.dto';
+import { PatientAccountsService } from './patient-accounts.service';
+
+/** What every dead link shows: the same page whatever the reason, naming nobody. */
+const LINK_INVALID = { template: 'portal/link-invalid', status: 410 } as const;
+
+/**
+ * The emailed links. GET /portal/invite/:token checks the token, keeps its hash in the
+ * session and redirects to a token-free URL (the token leaves the address bar, history and
+ * Referer at once); the form there consumes it on POST. Nothing is consumed by a GET.
+ */
+@Public()
+@Controller('portal')
+export class PortalLinksController {
+  constructor(private readonly accounts: PatientAccountsService) {}
+
+  @Get('invite/:token')
+  openInvite(@Param('token') token: string, @Req() req: Request, @Res() res: Response, @Audit() audit: AuditContext): Promise<void> {
+    return this.open('invite', token, req, res, audit);
+  }
+
+  @Get('reset/:token')
+  openReset(@Param('token') token: string, @Req() req: Request, @Res() res: Response, @Audit() audit: AuditContext): Promise<void> {
+    return this.open('reset', token, req, res, audit);
+  }
+
+  @Get('invite')
+  @View('portal/set-password')
+  inviteForm(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Audit() audit: AuditContext) {
+    return this.form('invite', req, res, audit);
+  }
+
+  @Get('reset')
+  @View('portal/set-password')
+  resetForm(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Audit() audit: AuditContext) {
+    return this.form('reset', req, res, audit);
+  }
+
+  @Post('invite')
+  @UseGuards(ThrottlerGuard)
+  @View('portal/set-password', { invalid: 'portal/set-password' })
+  acceptInvite(@Body() form: SetPasswordDto, @Req() req: Request, @Res({ passthrough: true }) res: Response, @Audit() audit: AuditContext) {
+    return this.submit('invite', form, req, res, audit);
+  }
+
+  @Post('reset')
+  @UseGuards(ThrottlerGuard)
+  @View('portal/set-password', { invalid: 'portal/set-password' })
+  acceptReset(@Body() form: SetPasswordDto, @Req() req: Request, @Res({ passthrough: true }) res: Response, @Audit() audit: AuditContext) {
+    return this.submit('reset', form, req, res, audit);
+  }
+
+  private async open(purpose: PortalTokenPurpose, token: string, req: Request, res: Response, audit: AuditContext): Promise<void> {
+    const tokenHash = tokenHashOf(token);
+    const check = await this.accounts.checkLink(tokenHash, purpose, audit, 'open');
+    if (!check.ok || !tokenHash) return renderInvalid(res);
+    req.session.portalLink = { tokenHash, purpose };
+    req.session.save(() => res.redirect(303, `/portal/${purpose}`));
+  }
+
+  private async form(purpose: PortalTokenPurpose, req: Request, res: Response, audit: AuditContext) {
+    const link = linkOf(req, purpose);
+    const check = await this.accounts.checkLink(link, purpose, audit, 'form');
+    if (!check.ok) return invalidModel(res);
+    return { purpose, firstName: check.holder.firstName, username: check.holder.username };
+  }
+
+  private async submit(purpose: PortalTokenPurpose, form: SetPasswordDto, req: Request, res: Response, audit: AuditContext) {
+    const result = await this.accounts.setPassword(linkOf(req, purpose), purpose, form, audit);
+    if (result.outcome === 'invalid_link') return invalidModel(res);
+    if (result.outcome === 'rejected') {
+      res.status(400);
+      return { purpose, firstName: result.holder.firstName, username: result.holder.username, errors: result.errors, values: { username: form.username ?? '' } };
+    }
+    // No automatic sign-in: the link's session is replaced by an empty one and the patient signs in normally.
+    await new Promise<void>((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve())));
+    return { __template: 'portal/account-ready', purpose, username: result.username };
+  }
+}
+
+function linkOf(req: Request, purpose: PortalTokenPurpose): string | null {
+  const link = req.session.portalLink;
+  return link && link.purpose === purpose ? link.tokenHash : null;
+}
+
+function invalidModel(res: Response) {
+  res.status(LINK_INVALID.status);
+  return { __template: LINK_INVALID.template };
+}
+
+function renderInvalid(res: Response): void {
+  res.status(LINK_INVALID.status).render(LINK_INVALID.template);
+}

@@ -1,0 +1,27 @@
+import { ArgumentsHost, Catch, ExceptionFilter, UnauthorizedException } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+
+/** One answer for every failed portal sign-in, whatever the reason, so it reveals nothing about the account. */
+export const PATIENT_SIGN_IN_FAILED_MESSAGE = 'That username and password did not work. After 5 failed attempts an account is locked for 15 minutes.';
+
+export class PatientSignInFailedException extends UnauthorizedException {
+  constructor() {
+    super(PATIENT_SIGN_IN_FAILED_MESSAGE);
+  }
+}
+
+@Catch(PatientSignInFailedException, ThrottlerException)
+export class PortalSignInFailedFilter implements ExceptionFilter {
+  catch(exception: PatientSignInFailedException | ThrottlerException, host: ArgumentsHost): void {
+    const req = host.switchToHttp().getRequest<Request>();
+    const res = host.switchToHttp().getResponse<Response>();
+    const throttled = exception instanceof ThrottlerException;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    res.status(throttled ? 429 : 401).render('portal/login', {
+      error: throttled ? 'Too many sign-in attempts from this network. Wait a minute and try again.' : PATIENT_SIGN_IN_FAILED_MESSAGE,
+      username: typeof body.username === 'string' ? body.username.slice(0, 64) : '',
+      next: '',
+    });
+  }
+}

@@ -1,0 +1,81 @@
+import { Body, Controller, Get, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+import { Audit, type AuditContext } from '../audit/audit-context';
+import { Public } from '../auth/decorators/public.decorator';
+import { PATIENT_COOKIE } from '../auth/session.setup';
+import { safeNextPath } from '../common/safe-next';
+import { View } from '../common/views/view.decorator';
+import { ForgotPasswordDto, PortalLoginDto, PortalLoginPageQuery } from './dto/portal-forms.dto';
+import { PatientAccountsService, type PatientPrincipal } from './patient-accounts.service';
+import { CurrentPatient, PatientAuthGuard } from './patient-session';
+import { PatientSignInFailedException, PortalSignInFailedFilter } from './portal-sign-in-failed.filter';
+
+/** Only portal pages are valid destinations after a patient signs in. */
+const portalNext = (next: unknown) => {
+  const path = safeNextPath(next, '/portal');
+  return path === '/portal' || path.startsWith('/portal/') || path.startsWith('/portal?') ? path : '/portal';
+};
+
+/** The patient's own pages: sign-in, home, sign-out, forgot password. Public for the staff guard; PatientAuthGuard where signed in. */
+@Public()
+@Controller('portal')
+export class PortalController {
+  constructor(private readonly accounts: PatientAccountsService) {}
+
+  @Get()
+  @UseGuards(PatientAuthGuard)
+  @View('portal/home')
+  home(@CurrentPatient() patient: PatientPrincipal) {
+    return { firstName: patient.firstName };
+  }
+
+  @Get('login')
+  @View('portal/login')
+  loginPage(@Query() query: PortalLoginPageQuery) {
+    return { next: query.next ? portalNext(query.next) : '' };
+  }
+
+  @Post('login')
+  @UseGuards(ThrottlerGuard)
+  @UseFilters(PortalSignInFailedFilter)
+  async login(@Body() form: PortalLoginDto, @Req() req: Request, @Res() res: Response, @Audit() audit: AuditContext): Promise<void> {
+    const patient = await this.accounts.authenticate(form.username, form.password, audit);
+    if (!patient) throw new PatientSignInFailedException();
+    const generation = await this.accounts.sessionGenerationOf(patient.patientId);
+    // A new session id at sign-in: a cookie planted before sign-in is worth nothing after it.
+    req.session.regenerate((error) => {
+      if (error) return res.status(500).end();
+      const now = Date.now();
+      req.session.patient = { patientId: patient.patientId, generation };
+      req.session.signedInAt = now;
+      req.session.lastActivityAt = now;
+      req.session.save(() => res.redirect(303, portalNext(form.next)));
+    });
+  }
+
+  @Post('logout')
+  async logout(@Req() req: Request, @Res() res: Response, @Audit() audit: AuditContext): Promise<void> {
+    if (req.session.patient) await this.accounts.recordSignOut(req.session.patient, audit);
+    req.session.destroy(() => {
+      res.clearCookie(PATIENT_COOKIE, { path: '/portal' });
+      res.setHeader('Clear-Site-Data', '"cache", "storage"');
+      res.redirect(303, '/portal/login');
+    });
+  }
+
+  @Get('forgot-password')
+  @View('portal/forgot-password')
+  forgotPage() {
+    return {};
+  }
+
+  /** The same answer whether or not an account matches. */
+  @Post('forgot-password')
+  @UseGuards(ThrottlerGuard)
+  @View('portal/forgot-password-sent', { invalid: 'portal/forgot-password' })
+  async forgot(@Body() form: ForgotPasswordDto, @Audit() audit: AuditContext) {
+    await this.accounts.requestReset(form.identifier, audit);
+    return {};
+  }
+}

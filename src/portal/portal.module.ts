@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
+import { InvitationsModule } from '../invitations/invitations.module';
+import { PatientAccountsService } from './patient-accounts.service';
+import { PatientAuthGuard } from './patient-session';
+import { PortalLinksController } from './portal-links.controller';
+import { PortalController } from './portal.controller';
+
+/** The patient's side of the Patient Portal: emailed links, sign-in, home, forgot password. */
+@Module({
+  imports: [AuthModule, InvitationsModule],
+  controllers: [PortalLinksController, PortalController],
+  providers: [PatientAccountsService, PatientAuthGuard],
+  exports: [PatientAccountsService],
+})
+export class PortalModule {}

@@ -1,0 +1,38 @@
+import { toSqlDateTime } from '../../src/database/sql';
+import type { TestApp } from './test-app';
+
+export interface TestPatientOptions {
+  firstName?: string;
+  lastName?: string;
+  dateOfBirth?: string;
+  email?: string | null;
+  accessEnabled?: boolean;
+  username?: string | null;
+}
+
+let sequence = 0;
+
+/** A patient with a portal account (gray by default: access enabled, never invited), inserted directly. */
+export async function createPortalPatient(t: TestApp, options: TestPatientOptions = {}): Promise<{ id: number; email: string | null }> {
+  const n = ++sequence;
+  const now = toSqlDateTime(new Date());
+  const email = options.email === undefined ? `patient${n}.${Date.now()}@example.test` : options.email;
+  await t.dataSource.query(
+    'INSERT INTO patients (first_name, last_name, date_of_birth, email, version, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)',
+    [options.firstName ?? 'Robin', options.lastName ?? `Quartermaine${n}`, options.dateOfBirth ?? '1980-04-12', email, now, now],
+  );
+  const [{ id }] = await t.dataSource.query('SELECT MAX(id) AS id FROM patients');
+  const enabled = options.accessEnabled ?? true;
+  const username = options.username ?? null;
+  await t.dataSource.query(
+    'INSERT INTO portal_accounts (patient_id, access_enabled, username, username_key, enabled_at, version, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?)',
+    [Number(id), enabled ? 1 : 0, username, username ? username.toLowerCase() : null, enabled ? now : null, now],
+  );
+  return { id: Number(id), email };
+}
+
+/** The portal account row with its status inputs. */
+export async function portalAccountOf(t: TestApp, patientId: number): Promise<{ accessEnabled: boolean; invitedAt: unknown; firstLoginAt: unknown; lastLoginAt: unknown; username: string | null }> {
+  const [row] = await t.dataSource.query('SELECT access_enabled, invited_at, first_login_at, last_login_at, username FROM portal_accounts WHERE patient_id = ?', [patientId]);
+  return { accessEnabled: Number(row.access_enabled) === 1, invitedAt: row.invited_at, firstLoginAt: row.first_login_at, lastLoginAt: row.last_login_at, username: row.username };
+}
