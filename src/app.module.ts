@@ -14,6 +14,7 @@ import { ConfigModule } from './config/config.module';
 import { SESSION_DB, SessionDbCloser } from './database/session-db';
 import { HealthModule } from './health/health.module';
 import { HomeModule } from './home/home.module';
+import { PatientsModule } from './patients/patients.module';
 import { InvitationsModule } from './invitations/invitations.module';
 import { PortalModule } from './portal/portal.module';
 import { PortalAccessModule } from './portal-access/portal-access.module';
@@ -32,6 +33,7 @@ export class AppModule {
         AdminModule,
         HealthModule,
         HomeModule,
+        PatientsModule,
         PortalAccessModule,
         InvitationsModule,
         PortalModule,

@@ -46,5 +46,7 @@ export function buildDataSourceOptions(database: DatabaseConfig): DataSourceOpti
     connectTimeout: 5000,
     supportBigNumbers: true,
     bigNumberStrings: true,
+    // DATE columns (birth dates) stay 'YYYY-MM-DD' strings in raw queries, as on SQLite: no time-zone shifts.
+    dateStrings: ['DATE'],
   };
 }

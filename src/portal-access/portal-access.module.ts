@@ -4,11 +4,12 @@ import { OnboardingActionsService } from './onboarding-actions.service';
 import { OnboardingController } from './onboarding.controller';
 import { OnboardingQueryService } from './onboarding-query.service';
 import { PortalAccessService } from './portal-access.service';
+import { PortalOverviewService } from './portal-overview.service';
 
 @Module({
   imports: [InvitationsModule],
   controllers: [OnboardingController],
-  providers: [PortalAccessService, OnboardingQueryService, OnboardingActionsService],
-  exports: [PortalAccessService, OnboardingQueryService],
+  providers: [PortalAccessService, OnboardingQueryService, OnboardingActionsService, PortalOverviewService],
+  exports: [PortalAccessService, OnboardingQueryService, PortalOverviewService],
 })
 export class PortalAccessModule {}

@@ -1,0 +1,42 @@
+import { Transform, type TransformFnParams } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsPositive, Length, Matches } from 'class-validator';
+import { digitsToNumber } from '../../common/validation/query-fields';
+
+const NAME = /^[^\u0000-\u001f\u007f<>{}]*$/;
+const clean = ({ value }: TransformFnParams) => (typeof value === 'string' ? value.normalize('NFC').trim().replace(/\s+/g, ' ') : value);
+/** A multi-select sends one value as a string and several as an array; none at all means "no tags". */
+const idList = ({ value }: TransformFnParams) =>
+  (value === undefined || value === '' ? [] : Array.isArray(value) ? value : [value]).map((item: unknown) => digitsToNumber({ value: item } as TransformFnParams));
+
+/** The basic details staff may edit on the dashboard; `version` detects a concurrent edit. */
+export class PatientDetailsDto {
+  @Transform(clean)
+  @Length(1, 100, { message: 'Enter a first name of 1 to 100 characters.' })
+  @Matches(NAME, { message: 'The first name contains characters that cannot be used.' })
+  firstName!: string;
+
+  @Transform(clean)
+  @Length(1, 100, { message: 'Enter a last name of 1 to 100 characters.' })
+  @Matches(NAME, { message: 'The last name contains characters that cannot be used.' })
+  lastName!: string;
+
+  @Matches(/^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, { message: 'Enter the date of birth as a date (YYYY-MM-DD).' })
+  dateOfBirth!: string;
+
+  @Transform(digitsToNumber)
+  @IsOptional()
+  @IsInt({ message: 'Choose a provider from the list.' })
+  @IsPositive({ message: 'Choose a provider from the list.' })
+  primaryProviderId?: number;
+
+  @Transform(idList)
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsInt({ each: true, message: 'Choose tags from the list.' })
+  @IsPositive({ each: true, message: 'Choose tags from the list.' })
+  tagIds: number[] = [];
+
+  @Transform(digitsToNumber)
+  @IsInt({ message: 'Reload the page and try again.' })
+  version!: number;
+}

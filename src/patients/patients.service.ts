@@ -1,0 +1,121 @@
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
+import type { AuditContext } from '../audit/audit-context';
+import { AuditService } from '../audit/audit.service';
+import { FormValidationException } from '../common/validation/form-validation.exception';
+import { isSqliteManager, toSqlDateTime } from '../database/sql';
+import type { PatientDetailsDto } from './dto/patient-details.dto';
+import { Appointment } from './entities/appointment.entity';
+import { Patient } from './entities/patient.entity';
+import { Provider } from './entities/provider.entity';
+import { Tag } from './entities/tag.entity';
+
+export const CONCURRENT_EDIT_MESSAGE = 'This patient was changed by someone else — reload the page to see the current details, then make your change again.';
+
+export interface PatientSummary {
+  patient: Patient;
+  upcoming: Appointment[];
+  providers: Provider[];
+  tags: Tag[];
+}
+
+/** Patients' own details: reading the dashboard and editing name, birth date, tags and provider. */
+@Injectable()
+export class PatientsService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  async summary(id: number): Promise<PatientSummary> {
+    const patient = await this.dataSource.getRepository(Patient).findOne({ where: { id }, relations: { primaryProvider: true, tags: true } });
+    if (!patient) throw new NotFoundException('No such patient.');
+    const [upcoming, providers, tags] = await Promise.all([
+      this.dataSource
+        .getRepository(Appointment)
+        .createQueryBuilder('a')
+        .leftJoinAndSelect('a.provider', 'provider')
+        .where('a.patient_id = :id AND a.starts_at >= :now', { id, now: new Date() })
+        .orderBy('a.starts_at', 'ASC')
+        .limit(5)
+        .getMany(),
+      this.dataSource.getRepository(Provider).find({ order: { name: 'ASC' } }),
+      this.dataSource.getRepository(Tag).find({ order: { name: 'ASC' } }),
+    ]);
+    patient.tags?.sort((a, b) => a.name.localeCompare(b.name));
+    return { patient, upcoming, providers, tags };
+  }
+
+  /**
+   * Saves the details if nobody changed the patient since the form was loaded
+   * (optimistic locking on `version`); otherwise nothing is written and the editor is told.
+   */
+  async updateDetails(id: number, details: PatientDetailsDto, context: AuditContext): Promise<void> {
+    assertRealDate(details.dateOfBirth);
+    await this.dataSource.transaction(async (tx) => {
+      const before = await tx.findOne(Patient, { where: { id }, relations: { tags: true } });
+      if (!before) throw new NotFoundException('No such patient.');
+      await assertKnown(tx, details);
+      const result = await tx
+        .createQueryBuilder()
+        .update(Patient)
+        .set({
+          firstName: details.firstName,
+          lastName: details.lastName,
+          dateOfBirth: details.dateOfBirth,
+          primaryProviderId: details.primaryProviderId ?? null,
+          version: () => 'version + 1',
+          updatedAt: () => (isSqliteManager(tx) ? "datetime('now')" : 'CURRENT_TIMESTAMP'),
+        })
+        .where('id = :id AND version = :version', { id, version: details.version })
+        .execute();
+      if (result.affected !== 1) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
+      await tx.query('DELETE FROM patient_tags WHERE patient_id = ?', [id]);
+      const tagIds = [...new Set(details.tagIds)];
+      if (tagIds.length) await tx.query(`INSERT INTO patient_tags (patient_id, tag_id) VALUES ${tagIds.map(() => '(?, ?)').join(', ')}`, tagIds.flatMap((tagId) => [id, tagId]));
+      await this.audit.record(context, { action: 'patient.details_changed', patientId: id, details: { changed: changedFields(before, details) } }, tx);
+    });
+  }
+
+  /** Reading a patient's record is itself audited (HIPAA access log). */
+  async recordView(id: number, tab: string, context: AuditContext): Promise<void> {
+    await this.audit.record(context, { action: 'patient.viewed', patientId: id, details: { tab } });
+  }
+
+  /** Recomputes the denormalised next appointment (call in the transaction that changed appointments). */
+  async refreshNextAppointment(tx: EntityManager, patientIds: number[], now = new Date()): Promise<void> {
+    for (let i = 0; i < patientIds.length; i += 1000) {
+      const chunk = patientIds.slice(i, i + 1000);
+      await tx.query(
+        `UPDATE patients SET next_appointment_at = (SELECT MIN(a.starts_at) FROM appointments a WHERE a.patient_id = patients.id AND a.starts_at > ?) WHERE id IN (${chunk.map(() => '?').join(', ')})`,
+        [toSqlDateTime(now), ...chunk],
+      );
+    }
+  }
+}
+
+function assertRealDate(date: string): void {
+  const parsed = new Date(`${date}T00:00:00Z`);
+  if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== date) throw new FormValidationException({ dateOfBirth: ['That date does not exist.'] });
+  if (parsed.getTime() > Date.now()) throw new FormValidationException({ dateOfBirth: ['The date of birth cannot be in the future.'] });
+}
+
+async function assertKnown(tx: EntityManager, details: PatientDetailsDto): Promise<void> {
+  if (details.primaryProviderId && !(await tx.existsBy(Provider, { id: details.primaryProviderId }))) {
+    throw new FormValidationException({ primaryProviderId: ['Choose a provider from the list.'] });
+  }
+  const tagIds = [...new Set(details.tagIds)];
+  if (tagIds.length && (await tx.countBy(Tag, { id: In(tagIds) })) !== tagIds.length) throw new FormValidationException({ tagIds: ['Choose tags from the list.'] });
+}
+
+function changedFields(before: Patient, after: PatientDetailsDto): string[] {
+  const changed: string[] = [];
+  if (before.firstName !== after.firstName) changed.push('firstName');
+  if (before.lastName !== after.lastName) changed.push('lastName');
+  if (before.dateOfBirth !== after.dateOfBirth) changed.push('dateOfBirth');
+  if ((before.primaryProviderId ?? null) !== (after.primaryProviderId ?? null)) changed.push('primaryProvider');
+  const tagsBefore = (before.tags ?? []).map((tag) => tag.id).sort().join(',');
+  if (tagsBefore !== [...new Set(after.tagIds)].sort().join(',')) changed.push('tags');
+  return changed;
+}

@@ -1,0 +1,106 @@
+import { seedDemoData } from '../../../src/patients/demo-data/demo-seeder';
+import { csrfTokenOf } from '../../support/html';
+import { auditActions } from '../../support/sessions';
+import { signInAs } from '../../support/staff';
+import { startTestApp, TestApp } from '../../support/test-app';
+
+describe('a staff member on a patient dashboard', () => {
+  let t: TestApp;
+  let staff: Awaited<ReturnType<typeof signInAs>>;
+  let providers: { id: number; name: string }[];
+  let tags: { id: number; name: string }[];
+  beforeAll(async () => {
+    t = await startTestApp();
+    await seedDemoData(t.dataSource, { patients: 20, seed: 3 });
+    staff = await signInAs(t);
+    providers = await t.dataSource.query('SELECT id, name FROM providers ORDER BY id');
+    tags = await t.dataSource.query('SELECT id, name FROM tags ORDER BY id');
+  });
+  afterAll(async () => t.close());
+
+  const patient = async (id: number) => (await t.dataSource.query('SELECT first_name, last_name, date_of_birth, primary_provider_id, version FROM patients WHERE id = ?', [id]))[0];
+  const form = (id: number, overrides: Record<string, unknown>) => ({ firstName: 'Maria', lastName: "O'Neill-Smith", dateOfBirth: '1975-06-15', primaryProviderId: String(providers[1].id), tagIds: [String(tags[0].id), String(tags[2].id)], ...overrides });
+
+  it('shows the Patient Information block with its tabs, and records the view in the audit trail', async () => {
+    const res = await staff.get('/patients/1').expect(200);
+    expect(res.text).toContain('Patient Information');
+    expect(res.text).toContain('href="/patients/1?tab=portal"');
+    const views = await auditActions(t.dataSource, 'action = ? AND patient_id = 1', ['patient.viewed']);
+    expect(views).toHaveLength(1);
+  });
+
+  it('shows the Patient Portal tab: status with its label, email, username, sign-ins and the patient\'s audit events', async () => {
+    await t.dataSource.query("UPDATE portal_accounts SET access_enabled = 1, enabled_at = '2026-01-02 03:04:05', enabled_by_staff_id = ?, username = 'jdoe7', username_key = 'jdoe7', invited_at = '2026-01-03 00:00:00', first_login_at = '2026-01-04 00:00:00', last_login_at = '2026-01-05 00:00:00' WHERE patient_id = 7", [staff.user.id]);
+    const res = await staff.get('/patients/7?tab=portal').expect(200);
+    expect(res.text).toContain('aria-label="Portal status: Active');
+    expect(res.text).toContain('jdoe7');
+    expect(res.text).toContain('2026-01-02 03:04 UTC by Sam Staff');
+    expect(res.text).toContain('2026-01-04 00:00 UTC');
+    expect(res.text).toContain('No invite or reset email has been sent.');
+    expect(res.text).toContain('patient.viewed');
+  });
+
+  it('answers 404 for an unknown patient and 400 for a malformed id', async () => {
+    expect((await staff.get('/patients/999999')).status).toBe(404);
+    expect((await staff.get('/patients/abc')).status).toBe(400);
+    expect((await staff.get('/patients/1?tab=secrets')).status).toBe(400);
+  });
+
+  it('saves edited details (name, birth date, provider, tags) and audits which fields changed', async () => {
+    const { version } = await patient(2);
+    const res = await staff.post('/patients/2/details').type('form').send({ _csrf: staff.csrf, ...form(2, { version: String(version) }) });
+    expect(res.status).toBe(303);
+    const after = await patient(2);
+    expect(after).toMatchObject({ first_name: 'Maria', last_name: "O'Neill-Smith", date_of_birth: '1975-06-15', primary_provider_id: providers[1].id });
+    expect(Number(after.version)).toBe(Number(version) + 1);
+    const tagRows = await t.dataSource.query('SELECT tag_id FROM patient_tags WHERE patient_id = 2 ORDER BY tag_id');
+    expect(tagRows.map((row: { tag_id: number }) => Number(row.tag_id))).toEqual([tags[0].id, tags[2].id]);
+    const [event] = await auditActions(t.dataSource, 'action = ? AND patient_id = 2', ['patient.details_changed']);
+    expect(JSON.parse(event.details!).changed).toEqual(expect.arrayContaining(['firstName', 'lastName', 'dateOfBirth']));
+  });
+
+  it('refuses a second edit made from a stale form with a clear "changed by someone else" message', async () => {
+    const { version } = await patient(3);
+    const first = await staff.post('/patients/3/details').type('form').send({ _csrf: staff.csrf, ...form(3, { firstName: 'First', version: String(version) }) });
+    expect(first.status).toBe(303);
+    const second = await staff.post('/patients/3/details').type('form').send({ _csrf: staff.csrf, ...form(3, { firstName: 'Second', version: String(version) }) });
+    expect(second.status).toBe(409);
+    expect(second.text).toContain('This patient was changed by someone else');
+    expect((await patient(3)).first_name).toBe('First');
+  });
+
+  it.each([
+    [{ firstName: '' }, 'Enter a first name'],
+    [{ lastName: 'x'.repeat(101) }, 'Enter a last name of 1 to 100 characters'],
+    [{ dateOfBirth: '1975-02-30' }, 'That date does not exist.'],
+    [{ dateOfBirth: '2099-01-01' }, 'cannot be in the future'],
+    [{ lastName: '<img src=x>' }, 'cannot be used'],
+    [{ dateOfBirth: 'yesterday' }, 'Enter the date of birth as a date'],
+    [{ primaryProviderId: '987654' }, 'Choose a provider from the list.'],
+    [{ tagIds: ['987654'] }, 'Choose tags from the list.'],
+    [{ firstName: 'Bad\u0000Name' }, 'cannot be used'],
+  ])('re-renders the form with a clear message for %j and changes nothing', async (overrides, message) => {
+    const before = await patient(4);
+    const res = await staff.post('/patients/4/details').type('form').send({ _csrf: staff.csrf, ...form(4, { version: String(before.version), ...overrides }) });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain(message);
+    expect(res.text).toContain('action="/patients/4/details"');
+    expect(await patient(4)).toEqual(before);
+  });
+
+  it('refuses fields that are not editable here (email, portal state) without changing anything', async () => {
+    const before = await patient(5);
+    const res = await staff.post('/patients/5/details').type('form').send({ _csrf: staff.csrf, ...form(5, { version: String(before.version), email: 'attacker@evil.test' }) });
+    expect(res.status).toBe(400);
+    expect(await patient(5)).toEqual(before);
+  });
+
+  it('renders names that came from elsewhere (an import) as text, never as markup or template code', async () => {
+    await t.dataSource.query("UPDATE patients SET first_name = '{{7*7}}', last_name = '<img src=x onerror=alert(1)>' WHERE id = 6");
+    const page = await staff.get('/patients/6').expect(200);
+    expect(page.text).toContain('{{7*7}}');
+    expect(page.text).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(page.text).not.toContain('<img src=x');
+    expect(csrfTokenOf(page.text)).toBeTruthy();
+  });
+});
