@@ -31,7 +31,10 @@ export async function loadPatients(t: TestApp): Promise<PatientModel[]> {
             pa.access_enabled, pa.username, pa.invited_at, pa.first_login_at
        FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id`,
   );
-  const tags: { patient_id: number; tag_id: number }[] = await t.dataSource.query('SELECT patient_id, tag_id FROM patient_tags');
+  const tagsOf = new Map<number, number[]>();
+  for (const tag of (await t.dataSource.query('SELECT patient_id, tag_id FROM patient_tags')) as { patient_id: number; tag_id: number }[]) {
+    tagsOf.set(Number(tag.patient_id), [...(tagsOf.get(Number(tag.patient_id)) ?? []), Number(tag.tag_id)]);
+  }
   return rows.map((row) => {
     const accessEnabled = Number(row.access_enabled) === 1;
     const dob = row.date_of_birth instanceof Date ? row.date_of_birth.toISOString().slice(0, 10) : String(row.date_of_birth);
@@ -43,7 +46,7 @@ export async function loadPatients(t: TestApp): Promise<PatientModel[]> {
       email: (row.email as string | null) ?? null,
       providerId: row.primary_provider_id === null ? null : Number(row.primary_provider_id),
       nextAppointmentAt: fromSqlDateTime(row.next_appointment_at as string | Date | null),
-      tagIds: tags.filter((tag) => Number(tag.patient_id) === Number(row.id)).map((tag) => Number(tag.tag_id)),
+      tagIds: tagsOf.get(Number(row.id)) ?? [],
       accessEnabled,
       username: (row.username as string | null) ?? null,
       status: portalStatus({ accessEnabled, invitedAt: row.invited_at as string | null, firstLoginAt: row.first_login_at as string | null }),
