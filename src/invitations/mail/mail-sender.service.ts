@@ -104,10 +104,12 @@ export class MailSenderService implements OnApplicationBootstrap, OnApplicationS
   /** Sends everything due now (tests, CLI); returns when a claim finds nothing. */
   async drainOnce(): Promise<DrainResult> {
     const total: DrainResult = { sent: 0, retried: 0, failed: 0 };
+    // Emails retried during this call come due after it started, so they wait for the next call.
+    const dueBy = new Date();
     await Promise.all(
       Array.from({ length: this.workers }, async () => {
         for (;;) {
-          const result = await this.round();
+          const result = await this.round(dueBy);
           if (!result) break;
           total.sent += result.sent;
           total.retried += result.retried;
@@ -140,8 +142,8 @@ export class MailSenderService implements OnApplicationBootstrap, OnApplicationS
   }
 
   /** Claims, sends and records one group; null when nothing was due. */
-  private async round(): Promise<DrainResult | null> {
-    const emails = await this.claim();
+  private async round(dueBy = new Date()): Promise<DrainResult | null> {
+    const emails = await this.claim(dueBy);
     if (emails.length === 0) return null;
     const outcomes = await Promise.all(emails.map((email) => this.deliver(email)));
     await this.flushSent();
@@ -156,9 +158,9 @@ export class MailSenderService implements OnApplicationBootstrap, OnApplicationS
    * Reserves due rows for this round: pending ones whose time has come, and 'sending' ones
    * whose lease ran out (their sender crashed). Short transaction; the send happens after it.
    */
-  private async claim(): Promise<ClaimedEmail[]> {
+  private async claim(dueBy: Date): Promise<ClaimedEmail[]> {
     const now = new Date();
-    const nowSql = toSqlDateTime(now);
+    const nowSql = toSqlDateTime(dueBy);
     const claimId = `${this.instanceId}#${++this.claimRound}`;
     const leaseSql = toSqlDateTime(new Date(now.getTime() + this.config.mailClaimLeaseSeconds * 1000));
     const due = `((status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND claimed_until < ?))`;
@@ -258,9 +260,11 @@ export class MailSenderService implements OnApplicationBootstrap, OnApplicationS
     const reason = describeFailure(error);
     if (!isPermanentFailure(error) && email.attempts < this.config.mailMaxAttempts) {
       const delay = Math.min(this.config.mailRetryBaseMs * 2 ** (email.attempts - 1), MAX_BACKOFF_MS) * (0.9 + Math.random() * 0.2);
+      // DATETIME has whole seconds: round up, so a retry is never due before its delay.
+      const retryAt = new Date(Math.ceil((Date.now() + delay) / 1000) * 1000);
       await this.dataSource.query(
         "UPDATE mail_outbox SET status = 'pending', next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL, last_error = ? WHERE id = ? AND claimed_by = ? AND status = 'sending'",
-        [toSqlDateTime(new Date(Date.now() + delay)), reason, email.id, email.claimed_by],
+        [toSqlDateTime(retryAt), reason, email.id, email.claimed_by],
       );
       this.logger.warn(`Email #${email.id} not sent (attempt ${email.attempts}), retrying in ${Math.round(delay / 1000)} s: ${reason}`);
       return 'retried';
