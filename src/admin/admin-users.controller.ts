@@ -2,6 +2,7 @@ import { Body, Controller, Get, Param, ParseIntPipe, Post } from '@nestjs/common
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { Roles } from '../auth/decorators/roles.decorator';
 import { CurrentStaff } from '../auth/decorators/current-staff.decorator';
+import { SecondFactorService } from '../auth/mfa/second-factor.service';
 import type { StaffPrincipal } from '../auth/staff-principal';
 import { StaffUsersService } from '../auth/staff-users.service';
 import { View } from '../common/views/view.decorator';
@@ -11,12 +12,15 @@ import { ChangeRoleDto, CreateStaffUserDto, SetDisabledDto } from './dto/staff-u
 @Controller('admin/users')
 @Roles('admin')
 export class AdminUsersController {
-  constructor(private readonly users: StaffUsersService) {}
+  constructor(
+    private readonly users: StaffUsersService,
+    private readonly secondFactors: SecondFactorService,
+  ) {}
 
   @Get()
   @View('admin/users/index')
-  async list(@CurrentStaff() me: StaffPrincipal) {
-    return { users: await this.users.list(), me, now: new Date() };
+  list(@CurrentStaff() me: StaffPrincipal) {
+    return this.listWith(me);
   }
 
   @Get('new')
@@ -61,7 +65,16 @@ export class AdminUsersController {
     return { user, temporaryPassword, created: false };
   }
 
-  private async listWith(me: StaffPrincipal, message: string) {
-    return { users: await this.users.list(), me, now: new Date(), flash: { kind: 'success', message } };
+  /** Clears the user's authenticator app, passkeys and recovery codes, and signs them out; never one's own. */
+  @Post(':id/reset-second-factor')
+  @View('admin/users/index')
+  async resetSecondFactor(@Param('id', ParseIntPipe) id: number, @Audit() audit: AuditContext, @CurrentStaff() me: StaffPrincipal) {
+    const user = await this.secondFactors.adminReset(id, audit);
+    return this.listWith(me, `${user.name}'s second factor was reset. They were signed out and will set up a new one at their next sign-in.`);
+  }
+
+  private async listWith(me: StaffPrincipal, message?: string) {
+    const [users, enrolled] = await Promise.all([this.users.list(), this.secondFactors.enrolledUserIds()]);
+    return { users, me, now: new Date(), secondFactorUserIds: [...enrolled], ...(message ? { flash: { kind: 'success', message } } : {}) };
   }
 }

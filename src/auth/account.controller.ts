@@ -1,5 +1,5 @@
-import { Body, Controller, Get, Post, Req, UseFilters } from '@nestjs/common';
-import type { Request } from 'express';
+import { Body, Controller, Get, Post, Req, Res, UseFilters } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { View } from '../common/views/view.decorator';
 import { CurrentStaff } from './decorators/current-staff.decorator';
@@ -7,7 +7,7 @@ import { AllowPendingPasswordChange } from './decorators/allow-pending-password-
 import { ChangePasswordDto } from './dto/change-password.dto';
 import { PasswordRejectedFilter } from './password-rejected.filter';
 import { toPrincipal } from './auth.service';
-import { StaffAuthenticator } from './staff-authenticator';
+import { SecondStepService } from './mfa/second-step.service';
 import type { StaffPrincipal } from './staff-principal';
 import { StaffUsersService } from './staff-users.service';
 
@@ -15,7 +15,7 @@ import { StaffUsersService } from './staff-users.service';
 export class AccountController {
   constructor(
     private readonly users: StaffUsersService,
-    private readonly authenticator: StaffAuthenticator,
+    private readonly secondStep: SecondStepService,
   ) {}
 
   @Get('password')
@@ -25,16 +25,18 @@ export class AccountController {
     return { mustChange: staff.mustChangePassword };
   }
 
-  /** Changing the password ends the user's other sessions; this one is signed in again (new session id). */
+  /**
+   * Changing the password ends the user's other sessions; this one is signed in again (new
+   * session id) — or, when the policy requires a second factor the user lacks, goes on to enrolment.
+   */
   @Post('password')
   @AllowPendingPasswordChange()
   @UseFilters(PasswordRejectedFilter)
   @View('account/password', { invalid: 'account/password' })
-  async changePassword(@Body() form: ChangePasswordDto, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext, @Req() req: Request) {
+  async changePassword(@Body() form: ChangePasswordDto, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const user = await this.users.changeOwnPassword(staff.id, form.currentPassword, form.newPassword, audit);
-    await this.authenticator.logIn(req, toPrincipal(user));
-    req.session.lastActivityAt = Date.now();
-    req.session.signedInAt = Date.now();
+    const enrolment = await this.secondStep.afterPasswordChange(req, toPrincipal(user));
+    if (enrolment) return res.redirect(303, enrolment);
     return { mustChange: false, flash: { kind: 'success', message: 'Your password has been changed. Other sessions have been signed out.' } };
   }
 }

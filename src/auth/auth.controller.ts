@@ -27,8 +27,8 @@ export class AuthController {
   @Post('login')
   @UseGuards(ThrottlerGuard, LocalAuthGuard)
   @UseFilters(SignInFailedFilter)
-  login(@Body() form: LoginDto, @Res() res: Response): void {
-    res.redirect(303, safeNextPath(form.next, '/'));
+  login(@Body() _form: LoginDto, @Req() req: Request, @Res() res: Response): void {
+    res.redirect(303, req.signInRedirect ?? '/');
   }
 
   @Post('logout')

@@ -2,8 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { AuditContext } from '../audit/audit-context';
-import { AuditService } from '../audit/audit.service';
+import { AuditEntry, AuditService } from '../audit/audit.service';
 import { StaffUser } from './entities/staff-user.entity';
+import { SecondFactorService } from './mfa/second-factor.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { StaffPrincipal } from './staff-principal';
 
@@ -23,6 +24,7 @@ export class AuthService {
     @InjectRepository(StaffUser) private readonly users: Repository<StaffUser>,
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
+    private readonly secondFactors: SecondFactorService,
   ) {}
 
   /** The principal, or null for every kind of failure (unknown, wrong password, disabled, locked): callers answer alike. */
@@ -43,24 +45,44 @@ export class AuthService {
       return null;
     }
     if (!passwordMatches) {
-      await this.recordFailure(user, failure, now);
+      await this.recordFailure(user.id, failure, { action: 'staff.sign_in', outcome: 'failure', details: { reason: 'wrong_password' } });
       return null;
     }
-    await this.users.update({ id: user.id }, { failedLoginCount: 0, lockedUntil: null, lastLoginAt: now });
-    await this.audit.record({ ...failure, actorId: user.id, actorLabel: user.email }, { action: 'staff.sign_in' });
+    const success = { ...failure, actorId: user.id, actorLabel: user.email };
+    if (await this.secondFactors.hasSecondFactor(user.id)) {
+      // Half-way: the failure counter is reset only by the second step, or a known password would reopen the code guessing.
+      await this.audit.record(success, { action: 'staff.sign_in', details: { secondFactor: 'pending' } });
+    } else {
+      await this.completeSignIn(user.id);
+      await this.audit.record(success, { action: 'staff.sign_in' });
+    }
     return toPrincipal(user);
   }
 
-  private async recordFailure(user: StaffUser, context: AuditContext, now: Date): Promise<void> {
-    await this.users.manager.transaction(async (tx) => {
+  /** A completed sign-in: failures forgotten, last sign-in time kept. */
+  async completeSignIn(id: number): Promise<void> {
+    await this.users.update({ id }, { failedLoginCount: 0, lockedUntil: null, lastLoginAt: new Date() });
+  }
+
+  async isLocked(id: number): Promise<boolean> {
+    const user = await this.users.findOneBy({ id });
+    return !!user?.lockedUntil && user.lockedUntil > new Date();
+  }
+
+  /**
+   * One failed attempt (wrong password or wrong second-factor code, counted together):
+   * the 5th locks the account for 15 minutes. Returns whether the account is now locked.
+   */
+  async recordFailure(id: number, context: AuditContext, entry: AuditEntry): Promise<boolean> {
+    return this.users.manager.transaction(async (tx) => {
       // Counted in SQL so parallel attempts cannot lose increments.
-      await tx.createQueryBuilder().update(StaffUser).set({ failedLoginCount: () => 'failed_login_count + 1' }).where('id = :id', { id: user.id }).execute();
-      const { failedLoginCount } = await tx.findOneByOrFail(StaffUser, { id: user.id });
-      await this.audit.record(context, { action: 'staff.sign_in', outcome: 'failure', details: { reason: 'wrong_password', failures: failedLoginCount } }, tx);
-      if (failedLoginCount >= MAX_FAILED_SIGN_INS) {
-        await tx.update(StaffUser, { id: user.id }, { failedLoginCount: 0, lockedUntil: new Date(now.getTime() + LOCKOUT_MINUTES * 60_000) });
-        await this.audit.record(context, { action: 'staff.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } }, tx);
-      }
+      await tx.createQueryBuilder().update(StaffUser).set({ failedLoginCount: () => 'failed_login_count + 1' }).where('id = :id', { id }).execute();
+      const { failedLoginCount } = await tx.findOneByOrFail(StaffUser, { id });
+      await this.audit.record(context, { ...entry, details: { ...entry.details, failures: failedLoginCount } }, tx);
+      if (failedLoginCount < MAX_FAILED_SIGN_INS) return false;
+      await tx.update(StaffUser, { id }, { failedLoginCount: 0, lockedUntil: new Date(Date.now() + LOCKOUT_MINUTES * 60_000) });
+      await this.audit.record(context, { action: 'staff.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } }, tx);
+      return true;
     });
   }
 

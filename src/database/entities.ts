@@ -8,9 +8,14 @@ import { Patient } from '../patients/entities/patient.entity';
 import { Provider } from '../patients/entities/provider.entity';
 import { Tag } from '../patients/entities/tag.entity';
 import { PortalAccount } from '../portal-access/entities/portal-account.entity';
+import { Setting } from '../auth/mfa/entities/setting.entity';
+import { StaffPasskey } from '../auth/mfa/entities/staff-passkey.entity';
+import { StaffRecoveryCode } from '../auth/mfa/entities/staff-recovery-code.entity';
+import { StaffTotp } from '../auth/mfa/entities/staff-totp.entity';
 import { InitialSchema1764144000000 } from '../../migrations/1764144000000-InitialSchema';
+import { StaffSecondFactor1764400000000 } from '../../migrations/1764400000000-StaffSecondFactor';
 
 /** Class references, not globs, so ts-node, ts-jest and dist/ all load the same list. */
-export const ENTITIES = [StaffUser, Provider, Tag, Patient, Appointment, PortalAccount, PortalToken, BulkBatch, MailOutbox, AuditEvent];
+export const ENTITIES = [StaffUser, Provider, Tag, Patient, Appointment, PortalAccount, PortalToken, BulkBatch, MailOutbox, AuditEvent, StaffTotp, StaffRecoveryCode, StaffPasskey, Setting];
 
-export const MIGRATIONS = [InitialSchema1764144000000];
+export const MIGRATIONS = [InitialSchema1764144000000, StaffSecondFactor1764400000000];

@@ -8,6 +8,8 @@ import { InjectConfig } from '../../config/config.module';
 import { ALLOW_PENDING_PASSWORD_CHANGE } from '../decorators/allow-pending-password-change.decorator';
 import { IS_PUBLIC } from '../decorators/public.decorator';
 import { ROLES } from '../decorators/roles.decorator';
+import { SECOND_FACTOR_STEP } from '../decorators/second-factor-step.decorator';
+import { freshPendingSecondFactor } from '../mfa/pending-sign-in';
 import type { StaffRole } from '../entities/staff-user.entity';
 import type { StaffPrincipal } from '../staff-principal';
 
@@ -16,7 +18,8 @@ export const BACKGROUND_POLL_HEADER = 'X-Background-Poll';
 
 /**
  * Deny by default (registered as APP_GUARD): every route needs a signed-in, enabled
- * staff user unless marked @Public(); @Roles() narrows it further.
+ * staff user unless marked @Public(); @Roles() narrows it further; @SecondFactorStep()
+ * routes need the half-signed-in state instead.
  */
 @Injectable()
 export class StaffAuthGuard implements CanActivate {
@@ -30,6 +33,11 @@ export class StaffAuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
 
     const req = context.switchToHttp().getRequest<Request>();
+    // The half-signed-in state opens the second-step routes only; everywhere else it is no session at all.
+    if (this.reflector.getAllAndOverride<boolean>(SECOND_FACTOR_STEP, targets)) {
+      if (!freshPendingSecondFactor(req)) throw new SignInRequiredException();
+      return true;
+    }
     const user = req.user as StaffPrincipal | undefined;
     if (!user || !req.session) throw new SignInRequiredException();
 

@@ -1,22 +1,7 @@
 import request from 'supertest';
 import { signInAs } from '../../support/staff';
+import { isPublicRoute, registeredRoutes } from '../../support/routes';
 import { startTestApp, TestApp } from '../../support/test-app';
-
-/** Routes open without a staff session. Adding @Public() anywhere else makes this test fail on purpose. */
-const PUBLIC_ROUTES = [/^GET \/login$/, /^POST \/login$/, /^GET \/healthz$/, /^(GET|POST) \/portal(\/.*)?$/];
-
-interface Route {
-  method: string;
-  path: string;
-}
-
-/** Every route Nest registered on the Express router, with path parameters filled in. */
-function registeredRoutes(t: TestApp): Route[] {
-  const router = (t.app.getHttpAdapter().getInstance() as { router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } }).router;
-  return router.stack
-    .filter((layer) => layer.route)
-    .flatMap((layer) => Object.keys(layer.route!.methods).map((method) => ({ method: method.toUpperCase(), path: layer.route!.path.replace(/:[A-Za-z]+/g, '1') })));
-}
 
 describe('deny by default', () => {
   let t: TestApp;
@@ -26,7 +11,7 @@ describe('deny by default', () => {
   afterAll(async () => t.close());
 
   it('refuses anonymous requests on every staff route, for browsers and htmx alike', async () => {
-    const routes = registeredRoutes(t).filter((route) => !PUBLIC_ROUTES.some((pattern) => pattern.test(`${route.method} ${route.path}`)));
+    const routes = registeredRoutes(t).filter((route) => !isPublicRoute(route));
     expect(routes.length).toBeGreaterThan(5);
     for (const route of routes) {
       for (const htmx of [false, true]) {

@@ -1,0 +1,49 @@
+import { Body, Controller, Get, Post } from '@nestjs/common';
+import { Audit, type AuditContext } from '../../audit/audit-context';
+import { View } from '../../common/views/view.decorator';
+import { Roles } from '../decorators/roles.decorator';
+import { MfaPolicyDto } from './dto/second-factor.dto';
+import { MfaPolicyService } from './mfa-policy.service';
+import { SecondFactorService } from './second-factor.service';
+import { StaffUsersService } from '../staff-users.service';
+import type { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+
+/** The admin policy "require a second factor for all staff". */
+@Controller('admin/security')
+@Roles('admin')
+export class AdminSecurityController {
+  constructor(
+    private readonly policy: MfaPolicyService,
+    private readonly secondFactors: SecondFactorService,
+    private readonly users: StaffUsersService,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  @Get()
+  @View('admin/security/index')
+  page() {
+    return this.pageWith();
+  }
+
+  @Post()
+  @View('admin/security/index')
+  async setPolicy(@Body() form: MfaPolicyDto, @Audit() audit: AuditContext) {
+    const required = form.requireSecondFactor === 'true';
+    await this.secondFactors.setPolicy(required, audit);
+    return this.pageWith(required ? 'A second factor is now required for all staff. Staff without one were signed out and will set one up at their next sign-in.' : 'A second factor is now optional.');
+  }
+
+  private async pageWith(message?: string) {
+    const [required, stored, users, enrolled] = await Promise.all([this.policy.isRequired(), this.policy.isStored(), this.users.list(), this.secondFactors.enrolledUserIds()]);
+    const active = users.filter((user) => !user.disabled);
+    return {
+      required,
+      stored,
+      productionDefault: this.config.isProduction,
+      activeCount: active.length,
+      withoutSecondFactor: active.filter((user) => !enrolled.has(user.id)),
+      ...(message ? { flash: { kind: 'success', message } } : {}),
+    };
+  }
+}

@@ -1,0 +1,37 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsObject, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.normalize('NFC').trim() : value);
+const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
+
+/** A 6-digit code from the app, or a recovery code (the service tells them apart). */
+export class SecondFactorCodeDto {
+  @IsString()
+  @MinLength(1, { message: 'Enter the code.' })
+  @MaxLength(64, { message: 'That code is too long.' })
+  code!: string;
+}
+
+export class PasskeyNameDto {
+  @Transform(trim)
+  @IsString()
+  @Length(1, 100, { message: 'Give the passkey a name of 1 to 100 characters, e.g. "Work laptop".' })
+  @Matches(NO_CONTROL_CHARS, { message: 'The name contains characters that cannot be used.' })
+  name!: string;
+}
+
+/** The browser's answer to the registration options (checked by @simplewebauthn/server). */
+export class PasskeyRegistrationDto extends PasskeyNameDto {
+  @IsObject()
+  response!: Record<string, unknown>;
+}
+
+export class PasskeyAssertionDto {
+  @IsObject()
+  response!: Record<string, unknown>;
+}
+
+export class MfaPolicyDto {
+  @IsIn(['true', 'false'], { message: 'requireSecondFactor must be true or false.' })
+  requireSecondFactor!: 'true' | 'false';
+}
