@@ -32,7 +32,7 @@ export async function createPortalPatient(t: TestApp, options: TestPatientOption
 }
 
 /** The portal account row with its status inputs. */
-export async function portalAccountOf(t: TestApp, patientId: number): Promise<{ accessEnabled: boolean; invitedAt: unknown; firstLoginAt: unknown; lastLoginAt: unknown; username: string | null }> {
+export async function portalAccountOf(t: TestApp, patientId: number): Promise<{ accessEnabled: boolean; invitedAt: Date | string | null; firstLoginAt: Date | string | null; lastLoginAt: Date | string | null; username: string | null }> {
   const [row] = await t.dataSource.query('SELECT access_enabled, invited_at, first_login_at, last_login_at, username FROM portal_accounts WHERE patient_id = ?', [patientId]);
   return { accessEnabled: Number(row.access_enabled) === 1, invitedAt: row.invited_at, firstLoginAt: row.first_login_at, lastLoginAt: row.last_login_at, username: row.username };
 }
