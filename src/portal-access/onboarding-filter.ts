@@ -63,7 +63,11 @@ function nameCondition(q: string): SqlFragment {
  * row always exists, so both give the joined count). `withPatients` forces the patients
  * table (the page query sorts on its columns).
  */
-export function filterSql(filter: OnboardingFilter, withPatients = false): { from: string; where: SqlFragment; idColumn: string } {
+export function filterSql(
+  filter: OnboardingFilter,
+  withPatients = false,
+  patientIndex: string | null = null,
+): { from: string; where: SqlFragment; idColumn: string; patientColumnsFiltered: boolean } {
   const patientParts: SqlFragment[] = [];
   const accountParts: SqlFragment[] = [];
   if (filter.q) patientParts.push(nameCondition(filter.q));
@@ -74,14 +78,18 @@ export function filterSql(filter: OnboardingFilter, withPatients = false): { fro
   if (filter.username) accountParts.push({ sql: `pa.username IS ${filter.username === 'yes' ? 'NOT ' : ''}NULL`, params: [] });
   if (filter.status) accountParts.push({ sql: portalStatusConditionSql(filter.status, 'pa'), params: [] });
 
+  if (!withPatients && filter.tagId && patientParts.length === 0 && accountParts.length === 0) {
+    // A tag alone is counted on its index of patient_tags.
+    return { from: 'patient_tags pt', where: { sql: 'pt.tag_id = ?', params: [filter.tagId] }, idColumn: 'pt.patient_id', patientColumnsFiltered: false };
+  }
   const usePatients = withPatients || patientParts.length > 0 || accountParts.length === 0;
   const from = usePatients
-    ? `patients p${accountParts.length ? ' JOIN portal_accounts pa ON pa.patient_id = p.id' : ''}`
+    ? `patients p${patientIndex ? ` FORCE INDEX (${patientIndex})` : ''}${accountParts.length ? ' JOIN portal_accounts pa ON pa.patient_id = p.id' : ''}`
     : 'portal_accounts pa';
   const idColumn = usePatients ? 'p.id' : 'pa.patient_id';
   const parts = [...patientParts, ...accountParts];
   if (filter.tagId) parts.push({ sql: `EXISTS (SELECT 1 FROM patient_tags pt WHERE pt.patient_id = ${idColumn} AND pt.tag_id = ?)`, params: [filter.tagId] });
-  return { from, where: joinAnd(parts), idColumn };
+  return { from, where: joinAnd(parts), idColumn, patientColumnsFiltered: patientParts.length > 0 };
 }
 
 export function joinAnd(parts: SqlFragment[]): SqlFragment {
@@ -100,18 +108,20 @@ export interface SortColumn {
 /** A run of rows ordered by its columns; a sort is one or more segments in sequence. */
 export interface SortSegment {
   condition: string | null;
+  /** The patients index that returns this segment in order (MySQL/MariaDB plan pinning). */
+  index: string;
   columns: SortColumn[];
 }
 
 const ID: SortColumn = { sql: 'p.id', alias: 'id', kind: 'id' };
 /** Each sort ends in p.id so the order is total and a keyset never skips or repeats a row. */
 export const SORT_PLANS: Record<OnboardingSort, SortSegment[]> = {
-  name: [{ condition: null, columns: [{ sql: 'p.last_name', alias: 'last_name', kind: 'text' }, { sql: 'p.first_name', alias: 'first_name', kind: 'text' }, ID] }],
-  dob: [{ condition: null, columns: [{ sql: 'p.date_of_birth', alias: 'date_of_birth', kind: 'date' }, ID] }],
+  name: [{ condition: null, index: 'ix_patients_name', columns: [{ sql: 'p.last_name', alias: 'last_name', kind: 'text' }, { sql: 'p.first_name', alias: 'first_name', kind: 'text' }, ID] }],
+  dob: [{ condition: null, index: 'ix_patients_dob', columns: [{ sql: 'p.date_of_birth', alias: 'date_of_birth', kind: 'date' }, ID] }],
   // Patients without an upcoming appointment come last: a second segment, so each part stays an index range.
   next: [
-    { condition: 'p.next_appointment_at IS NOT NULL', columns: [{ sql: 'p.next_appointment_at', alias: 'next_appointment_at', kind: 'datetime' }, ID] },
-    { condition: 'p.next_appointment_at IS NULL', columns: [ID] },
+    { condition: 'p.next_appointment_at IS NOT NULL', index: 'ix_patients_next_appt', columns: [{ sql: 'p.next_appointment_at', alias: 'next_appointment_at', kind: 'datetime' }, ID] },
+    { condition: 'p.next_appointment_at IS NULL', index: 'ix_patients_next_appt', columns: [ID] },
   ],
 };
 

@@ -10,10 +10,13 @@ describe('onboarding filter SQL', () => {
     expect(filterSql({ status: 'red' }).from).toBe('portal_accounts pa');
     expect(filterSql({ access: 'yes', username: 'no', tagId: 3 }).where.sql).toContain('pt.patient_id = pa.patient_id');
     expect(filterSql({ providerId: 2 }).from).toBe('patients p');
+    expect(filterSql({ tagId: 4 }).from).toBe('patient_tags pt');
     expect(filterSql({}).from).toBe('patients p');
     expect(filterSql({ providerId: 2, status: 'gray' }).from).toBe('patients p JOIN portal_accounts pa ON pa.patient_id = p.id');
     // The page query always reads patients (it sorts on their columns).
     expect(filterSql({ status: 'red' }, true).from).toBe('patients p JOIN portal_accounts pa ON pa.patient_id = p.id');
+    // MariaDB plan pinning names the sort's index.
+    expect(filterSql({ status: 'red' }, true, 'ix_patients_name').from).toBe('patients p FORCE INDEX (ix_patients_name) JOIN portal_accounts pa ON pa.patient_id = p.id');
   });
 
   it('searches a name prefix on last OR first name, and "Last, First" on both', () => {

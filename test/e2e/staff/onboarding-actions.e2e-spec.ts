@@ -3,7 +3,7 @@ import { AuditService } from '../../../src/audit/audit.service';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
-import { addPatient, loadPatients, rowIds, seedPatients } from './onboarding-fixtures';
+import { addPatient, linkOf, loadPatients, rowIds, seedPatients } from './onboarding-fixtures';
 
 type Agent = Awaited<ReturnType<typeof signInAs>>;
 
@@ -239,6 +239,25 @@ describe('bulk enable of 5,000 patients', () => {
 
   const redCount = async () => Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM portal_accounts WHERE access_enabled = 0'))[0].n);
   const auditRows = async () => Number((await t.dataSource.query("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'portal.access_enabled'"))[0].n);
+
+  it('pages a large filter result in order (the plan MariaDB pins for thousands of matches)', async () => {
+    const expected: { id: number }[] = await t.dataSource.query(
+      'SELECT p.id FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id WHERE pa.access_enabled = 0 ORDER BY p.last_name, p.first_name, p.id LIMIT 300',
+    );
+    const shown: number[] = [];
+    let url: string | null = '/portal-onboarding?status=red&size=100';
+    while (url && shown.length < 300) {
+      const res = await agent.get(url).set('HX-Request', 'true').expect(200);
+      shown.push(...rowIds(res.text));
+      url = linkOf(res.text, 'next');
+    }
+    expect(shown).toEqual(expected.map((r) => Number(r.id)));
+    const byDob = await agent.get('/portal-onboarding?access=no&username=no&sort=dob&size=25').set('HX-Request', 'true').expect(200);
+    const dobExpected: { id: number }[] = await t.dataSource.query(
+      'SELECT p.id FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id WHERE pa.access_enabled = 0 AND pa.username IS NULL ORDER BY p.date_of_birth, p.id LIMIT 25',
+    );
+    expect(rowIds(byDob.text)).toEqual(dobExpected.map((r) => Number(r.id)));
+  });
 
   it('rolls everything back when the audit insert fails midway (0 changes, 500 without details)', async () => {
     const red = await redCount();
