@@ -2,7 +2,7 @@ import { generate } from 'otplib';
 import request from 'supertest';
 import { TOTP_PERIOD_SECONDS } from '../../src/auth/mfa/totp.service';
 import { csrfTokenOf } from './html';
-import { createStaffUser, signIn } from './staff';
+import { createStaffUser } from './staff';
 import type { TestApp } from './test-app';
 import type { StaffRole } from '../../src/auth/entities/staff-user.entity';
 
@@ -44,12 +44,21 @@ export async function enrolTotp(agent: Agent): Promise<{ secret: string; recover
   return { secret, recoveryCodes: recoveryCodesOf(res.text) };
 }
 
-/** A staff user with an authenticator app (and their recovery codes). */
+/** A half-signed-in agent on the policy's enrolment page confirms an authenticator app and is signed in. */
+export async function enrolAtSignIn(agent: Agent): Promise<{ secret: string; recoveryCodes: string[]; res: request.Response }> {
+  await awayFromStepBoundary();
+  const page = await agent.get('/login/second-factor/enrol').expect(200);
+  const secret = totpSecretOf(page.text);
+  const res = await agent.post('/login/second-factor/enrol/totp').type('form').send({ _csrf: csrfTokenOf(page.text), code: await totpCode(secret, -1) });
+  return { secret, recoveryCodes: recoveryCodesOf(res.text), res };
+}
+
+/** A signed-in staff user with an authenticator app (and their recovery codes), whether or not the policy is on. */
 export async function createStaffUserWithTotp(t: TestApp, role: StaffRole = 'staff', name?: string) {
   const user = await createStaffUser(t, role, name);
-  const agent = await signIn(t, user.email, user.password);
-  const totp = await enrolTotp(agent);
-  return { ...user, ...totp, agent };
+  const { agent, location } = await passwordStep(t, user.email, user.password);
+  const { secret, recoveryCodes } = location === '/login/second-factor/enrol' ? await enrolAtSignIn(agent) : await enrolTotp(agent);
+  return { ...user, secret, recoveryCodes, agent };
 }
 
 /** The password step only: an agent in the half-signed-in state, and where the form sent it. */
