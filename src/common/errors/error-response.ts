@@ -16,7 +16,8 @@ export function sendError(req: Request, res: Response, status: number, message: 
   const correlationId = randomUUID();
   if (status >= 500) {
     const stack = cause instanceof Error ? cause.stack : String(cause);
-    logger.error(`${correlationId} ${req.method} ${logSafe(req.path)}: ${stack}`);
+    // Emailed link tokens never reach the logs.
+    logger.error(`${correlationId} ${req.method} ${logSafe(req.path.replace(/(\/portal\/(?:invite|reset)\/)[^/]+/, '$1[token]'))}: ${stack}`);
   }
   if (res.headersSent) return;
   const publicMessage = status >= 500 ? 'Something went wrong on our side. Nothing was changed.' : message;

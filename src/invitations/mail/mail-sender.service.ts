@@ -58,7 +58,7 @@ export class MailSenderService implements OnApplicationBootstrap, OnApplicationS
   private claimRound = 0;
   private running = false;
   private loops: Promise<void>[] = [];
-  private wake: (() => void) | null = null;
+  private readonly wakers = new Set<() => void>();
   private readonly sentBuffer: Array<{ email: ClaimedEmail; at: Date }> = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
@@ -95,7 +95,7 @@ export class MailSenderService implements OnApplicationBootstrap, OnApplicationS
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    for (const wake of this.wakers) wake();
     await Promise.all(this.loops);
     this.loops = [];
     await this.flushSent();
@@ -131,11 +131,13 @@ export class MailSenderService implements OnApplicationBootstrap, OnApplicationS
       }
       if (!worked && this.running) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.config.mailPollMs);
-          this.wake = () => {
+          const wake = () => {
             clearTimeout(timer);
+            this.wakers.delete(wake);
             resolve();
           };
+          const timer = setTimeout(wake, this.config.mailPollMs);
+          this.wakers.add(wake);
         });
       }
     }

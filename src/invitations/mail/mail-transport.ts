@@ -17,6 +17,8 @@ export function mailerOptions(config: AppConfig): MailerOptions {
       host: url.hostname,
       port,
       secure,
+      // Production: smtp:// must upgrade with STARTTLS; no silent plaintext fallback.
+      requireTLS: config.isProduction && !secure,
       auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
       pool: true,
       maxConnections: config.smtpPoolSize,
