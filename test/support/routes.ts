@@ -20,3 +20,24 @@ export function registeredRoutes(t: TestApp): Route[] {
 }
 
 export const isPublicRoute = (route: Route) => PUBLIC_ROUTES.some((pattern) => pattern.test(`${route.method} ${route.path}`));
+
+/**
+ * Requests every staff route (not public, not the second step) with this agent, as a page
+ * and as an htmx fragment; POSTs carry the session's CSRF token so only the guard decides.
+ * Returns the routes that were NOT sent to sign-in (expected: none).
+ */
+export async function staffRoutesOpenedBy(t: TestApp, agent: import('supertest').Agent, csrf: string): Promise<string[]> {
+  const routes = registeredRoutes(t).filter((route) => !isPublicRoute(route) && !SECOND_STEP_ROUTES.test(`${route.method} ${route.path}`));
+  if (routes.length < 10) throw new Error('Too few routes registered for a meaningful walk');
+  const opened: string[] = [];
+  for (const route of routes) {
+    for (const htmx of [false, true]) {
+      const req = agent[route.method.toLowerCase() as 'get' | 'post'](route.path);
+      if (htmx) req.set('HX-Request', 'true');
+      const res = route.method === 'POST' ? await req.set('X-CSRF-Token', csrf).type('form').send({}) : await req;
+      const toSignIn = htmx ? res.status === 401 && /^\/login\?next=/.test(res.headers['hx-redirect'] ?? '') : res.status === 303 && /^\/login\?next=/.test(res.headers.location ?? '');
+      if (!toSignIn) opened.push(`${route.method} ${route.path}${htmx ? ' (htmx)' : ''} → ${res.status}`);
+    }
+  }
+  return opened;
+}
