@@ -166,7 +166,7 @@ export class InvitationsService {
       result.set(patientId, {
         patientId,
         purpose: row.kind === MAIL_KIND.reset ? 'reset' : 'invite',
-        delivery: row.status === 'sent' ? 'sent' : row.status === 'failed' ? 'failed' : 'queued',
+        delivery: row.status === 'sent' || row.status === 'failed' || row.status === 'cancelled' ? row.status : 'queued',
         createdAt: fromSqlDateTime(row.created_at)!,
         sentAt: fromSqlDateTime(row.sent_at),
         expiresAt: fromSqlDateTime(row.expires_at) ?? fromSqlDateTime(row.created_at)!,

@@ -45,7 +45,7 @@ export interface BatchProgress {
 export interface LatestInvite {
   patientId: number;
   purpose: 'invite' | 'reset';
-  delivery: 'queued' | 'sent' | 'failed';
+  delivery: 'queued' | 'sent' | 'failed' | 'cancelled';
   createdAt: Date;
   sentAt: Date | null;
   expiresAt: Date;

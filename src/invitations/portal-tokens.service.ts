@@ -92,6 +92,14 @@ export class PortalTokensService {
     let revoked = 0;
     for (let start = 0; start < patientIds.length; start += 1000) {
       const chunk = patientIds.slice(start, start + 1000);
+      // A dead link must not still go out: its email, if not yet sent, is cancelled (body erased).
+      await execute(
+        tx,
+        `UPDATE mail_outbox SET status = 'cancelled', text_body = NULL, html_body = NULL, last_error = ?
+          WHERE status = 'pending' AND portal_token_id IN (
+            SELECT id FROM portal_tokens WHERE patient_id IN (${chunk.map(() => '?').join(', ')}) AND used_at IS NULL AND revoked_at IS NULL${except ? ' AND id <> ?' : ''})`,
+        [`link revoked: ${reason}`.slice(0, 500), ...chunk, ...(except ? [except] : [])],
+      );
       revoked += await execute(
         tx,
         `UPDATE portal_tokens SET revoked_at = ?, revoked_reason = ? WHERE patient_id IN (${chunk.map(() => '?').join(', ')}) AND used_at IS NULL AND revoked_at IS NULL${except ? ' AND id <> ?' : ''}`,

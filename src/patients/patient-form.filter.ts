@@ -1,26 +1,31 @@
 import { ArgumentsHost, Catch, ConflictException, ExceptionFilter, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { FormValidationException } from '../common/validation/form-validation.exception';
-import { PatientsService } from './patients.service';
+import { PatientDashboardService } from './patient-dashboard.service';
 
-/** A refused edit re-renders the dashboard with the messages and what was typed; nothing is saved. */
+/**
+ * A refused change on the dashboard re-renders the tab it came from, with the messages
+ * and what was typed (400, or 409 for a concurrent change); nothing was saved.
+ */
 @Injectable()
 @Catch(FormValidationException, ConflictException)
 export class PatientFormFilter implements ExceptionFilter {
-  constructor(private readonly patients: PatientsService) {}
+  constructor(private readonly dashboard: PatientDashboardService) {}
 
   async catch(exception: FormValidationException | ConflictException, host: ArgumentsHost): Promise<void> {
     const req = host.switchToHttp().getRequest<Request>();
     const res = host.switchToHttp().getResponse<Response>();
-    const summary = await this.patients.summary(Number(req.params.id));
-    const conflict = exception instanceof ConflictException;
-    res.status(conflict ? 409 : 400).render('patients/dashboard', {
-      ...summary,
-      tab: 'details',
-      editing: true,
+    const tab = req.path.endsWith('/details') ? 'details' : 'portal';
+    const invalid = exception instanceof FormValidationException;
+    const model = await this.dashboard.model(Number(req.params.id), tab);
+    res.status(invalid ? 400 : 409).render('patients/dashboard', {
+      ...model,
+      editing: tab === 'details',
+      // Which portal-tab form to reopen, by the last part of the path (email, username, disable).
+      openForm: req.path.split('/').pop(),
       values: req.body ?? {},
-      errors: conflict ? {} : exception.fieldErrors,
-      flash: { kind: 'error', message: conflict ? exception.message : 'Please correct the highlighted fields. Nothing was saved.' },
+      errors: invalid ? exception.fieldErrors : {},
+      flash: { kind: 'error', message: invalid ? 'Please correct the highlighted fields. Nothing was saved.' : exception.message },
     });
   }
 }

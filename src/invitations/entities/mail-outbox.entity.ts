@@ -1,6 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed';
+/** cancelled: its link was revoked before it was sent (email change, access disabled, superseded). */
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'cancelled';
 
 /** One email to send, written in the same transaction as the change that causes it. */
 @Entity('mail_outbox')
