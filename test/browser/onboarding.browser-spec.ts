@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { MailSenderService } from '../../src/invitations/mail/mail-sender.service';
 import { addPatient, seedPatients } from '../e2e/staff/onboarding-fixtures';
-import { ARTIFACTS_DIR, collectPageErrors, launchBrowser } from '../support/browser';
+import { collectPageErrors, launchBrowser, screenshot } from '../support/browser';
 import { startSmtpServer, TestSmtpServer } from '../support/smtp-server';
 import { createStaffUser } from '../support/staff';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -18,17 +18,6 @@ declare const document: { activeElement: PageElement | null; documentElement: { 
 declare const window: Record<string, unknown>;
 
 const DOCS_SCREENSHOT = join(__dirname, '..', '..', 'docs', 'screenshots', 'onboarding.png');
-
-/**
- * Playwright hides the caret with an inline style while shooting; htmx later settles that
- * attribute onto swapped inputs and the CSP (rightly) blocks it. Keep the caret as it is.
- */
-async function screenshot(page: Page, name: string): Promise<string> {
-  mkdirSync(ARTIFACTS_DIR, { recursive: true });
-  const path = join(ARTIFACTS_DIR, `${name}.png`);
-  await page.screenshot({ path, fullPage: true, caret: 'initial' });
-  return path;
-}
 
 describe('the onboarding page in a real browser', () => {
   let t: TestApp;

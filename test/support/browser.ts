@@ -16,7 +16,8 @@ export function launchBrowser(): Promise<Browser> {
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   const path = join(ARTIFACTS_DIR, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  // caret 'initial': Playwright otherwise injects an inline style that the CSP (rightly) blocks.
+  await page.screenshot({ path, fullPage: true, caret: 'initial' });
   return path;
 }
 
