@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { MailSenderService } from '../../src/invitations/mail/mail-sender.service';
 import { addPatient, seedPatients } from '../e2e/staff/onboarding-fixtures';
-import { collectPageErrors, launchBrowser, screenshot } from '../support/browser';
-import { startSmtpServer, TestSmtpServer } from '../support/smtp-server';
+import { BrowserStack, collectPageErrors, screenshot, startBrowserStack } from '../support/browser';
+import type { TestSmtpServer } from '../support/smtp-server';
 import { createStaffUser } from '../support/staff';
-import { startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
 
 // Globals of the callbacks that run inside the page (test/tsconfig.json has no DOM lib).
 interface PageElement {
@@ -20,6 +20,7 @@ declare const window: Record<string, unknown>;
 const DOCS_SCREENSHOT = join(__dirname, '..', '..', 'docs', 'screenshots', 'onboarding.png');
 
 describe('the onboarding page in a real browser', () => {
+  let stack: BrowserStack;
   let t: TestApp;
   let smtp: TestSmtpServer;
   let browser: Browser;
@@ -34,20 +35,14 @@ describe('the onboarding page in a real browser', () => {
   const rowStatus = (id: number) => page.locator(`#patient-${id} .col-status .status`);
 
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    t = await startTestApp({ SMTP_URL: smtp.url });
+    stack = await startBrowserStack();
+    ({ t, smtp, browser, base } = stack);
     await seedPatients(t, 140, 11);
     [provider] = await t.dataSource.query("SELECT id, name FROM providers WHERE name = 'Dr. Grace Kim'");
     [tag] = await t.dataSource.query("SELECT id, name FROM tags WHERE name = 'Telehealth'");
     rita = await addPatient(t, { firstName: 'Rita', lastName: 'Browsertest', email: 'rita@example.test', providerId: Number(provider.id) });
-    browser = await launchBrowser();
-    base = `http://127.0.0.1:${(t.server.address() as { port: number }).port}`;
   });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    await smtp?.close();
-  });
+  afterAll(async () => stack?.close());
 
   it('enables, invites and bulk-processes patients without a page reload, keyboard first, with no script or CSP errors', async () => {
     const user = await createStaffUser(t, 'staff', 'Sam Staff');

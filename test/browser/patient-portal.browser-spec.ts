@@ -1,31 +1,20 @@
-import type { Browser } from 'playwright-core';
 import { InvitationsService } from '../../src/invitations/invitations.service';
 import { MailSenderService } from '../../src/invitations/mail/mail-sender.service';
-import { collectPageErrors, launchBrowser, screenshot } from '../support/browser';
+import { BrowserStack, collectPageErrors, screenshot, startBrowserStack } from '../support/browser';
 import { createPortalPatient, portalAccountOf } from '../support/portal-patients';
-import { linkFrom, startSmtpServer, TestSmtpServer } from '../support/smtp-server';
-import { startTestApp, TestApp } from '../support/test-app';
+import { linkFrom } from '../support/smtp-server';
 
 const PUBLIC_BASE_URL = 'https://portal.clinic.test';
 
 describe('a patient in a real browser', () => {
-  let smtp: TestSmtpServer;
-  let t: TestApp;
-  let browser: Browser;
-  let base: string;
+  let stack: BrowserStack;
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    t = await startTestApp({ SMTP_URL: smtp.url, PUBLIC_BASE_URL });
-    browser = await launchBrowser();
-    base = `http://127.0.0.1:${(t.server.address() as { port: number }).port}`;
+    stack = await startBrowserStack({ PUBLIC_BASE_URL });
   });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    await smtp?.close();
-  });
+  afterAll(async () => stack?.close());
 
   it('follows the emailed link, chooses a username and password, signs in and is welcomed, with no script or CSP errors', async () => {
+    const { t, smtp, browser, base } = stack;
     const patient = await createPortalPatient(t, { firstName: 'Imogen', lastName: 'Vasquez-Tran' });
     await t.app.get(InvitationsService).sendInvites([patient.id], { actorType: 'system', actorId: null, actorLabel: null, ip: null, userAgent: null });
     await t.app.get(MailSenderService).drainOnce();

@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
+import { startSmtpServer, TestSmtpServer } from './smtp-server';
+import { startTestApp, TestApp } from './test-app';
 
 export const ARTIFACTS_DIR = join(__dirname, '..', '..', 'test-artifacts');
 
@@ -29,4 +31,40 @@ export function collectPageErrors(page: Page): string[] {
     if (message.type() === 'error') errors.push(message.text());
   });
   return errors;
+}
+
+/** The app on a fresh database with a real SMTP server and a browser, as most browser tests need them. */
+export interface BrowserStack {
+  t: TestApp;
+  smtp: TestSmtpServer;
+  browser: Browser;
+  /** http://127.0.0.1:<port> of the app. */
+  base: string;
+  close(): Promise<void>;
+}
+
+export async function startBrowserStack(env: Record<string, string> = {}): Promise<BrowserStack> {
+  const smtp = await startSmtpServer();
+  const t = await startTestApp({ SMTP_URL: smtp.url, ...env });
+  const browser = await launchBrowser();
+  return {
+    t,
+    smtp,
+    browser,
+    base: `http://127.0.0.1:${(t.server.address() as { port: number }).port}`,
+    close: async () => {
+      await browser.close();
+      await t.close();
+      await smtp.close();
+    },
+  };
+}
+
+/** Signs a staff member in through the real form and waits for the page behind it. */
+export async function signInThroughForm(page: Page, base: string, email: string, password: string, path = '/portal-onboarding'): Promise<void> {
+  await page.goto(`${base}${path}`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}${path}`);
 }
