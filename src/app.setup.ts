@@ -7,7 +7,6 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Knex } from 'knex';
 import nunjucks from 'nunjucks';
-import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { createKnex } from './database/knex';
@@ -17,9 +16,9 @@ import { createSessionMiddlewares } from './auth/session.setup';
 import { StaffAuthenticator } from './auth/staff-authenticator';
 import type { AppConfig } from './config/app-config';
 import { sendError } from './common/errors/error-response';
+import { STATIC_DIR, VIEWS_DIR } from './common/paths';
 import { PORTAL_STATUS_LABELS } from './portal-access/portal-status';
 
-export const ROOT_DIR = join(__dirname, __dirname.includes(`${join('dist', 'src')}`) ? '../..' : '..');
 
 /** Everything between the socket and the controllers, in order. Shared by main.ts and the tests. */
 export function configureApp(app: NestExpressApplication, config: AppConfig, sessionDb: Knex): void {
@@ -52,7 +51,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
     }),
   );
 
-  app.use('/static', express.static(join(ROOT_DIR, 'static'), { index: false, dotfiles: 'deny', fallthrough: false, maxAge: config.isProduction ? '1h' : 0 }));
+  app.use('/static', express.static(STATIC_DIR, { index: false, dotfiles: 'deny', fallthrough: false, maxAge: config.isProduction ? '1h' : 0 }));
   app.use((_req: Request, res: Response, next: NextFunction) => {
     // Pages carry patient data: never kept by browsers or shared proxies.
     res.setHeader('Cache-Control', 'no-store');
@@ -95,7 +94,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
     });
   });
 
-  const env = nunjucks.configure(join(ROOT_DIR, 'views'), {
+  const env = nunjucks.configure(VIEWS_DIR, {
     autoescape: true,
     throwOnUndefined: false,
     noCache: !config.isProduction,
@@ -105,7 +104,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   env.addGlobal('statusLabels', PORTAL_STATUS_LABELS);
   env.addFilter('date', (value: Date | string | null) => (value ? new Date(value).toISOString().slice(0, 10) : ''));
   env.addFilter('datetime', (value: Date | string | null) => (value ? new Date(value).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : ''));
-  app.setBaseViewsDir(join(ROOT_DIR, 'views'));
+  app.setBaseViewsDir(VIEWS_DIR);
   app.setViewEngine('njk');
 }
 

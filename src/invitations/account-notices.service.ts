@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import nunjucks from 'nunjucks';
-import { join } from 'node:path';
 import type { EntityManager } from 'typeorm';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { insertRows, toSqlDateTime } from '../database/sql';
+import { emailEnvironments } from './email-templates';
 
 /** Security notices to a patient about their portal account (no link that signs in, no health information). */
 export type AccountNotice = 'email_changed' | 'username_changed';
@@ -13,8 +12,6 @@ const SUBJECTS: Record<AccountNotice, (clinic: string) => string> = {
   email_changed: (clinic) => `The email address of your ${clinic} Patient Portal account was changed`,
   username_changed: (clinic) => `Your ${clinic} Patient Portal username was changed`,
 };
-
-const VIEWS_DIR = join(__dirname, __dirname.includes(join('dist', 'src')) ? '../../..' : '../..', 'views', 'emails');
 
 /** "jane.doe@example.com" → "j•••@example.com": the old address learns that, not the new address. */
 export function maskEmail(email: string): string {
@@ -25,8 +22,7 @@ export function maskEmail(email: string): string {
 /** Queues notices in the caller's transaction, through the same outbox and sender as invites. */
 @Injectable()
 export class AccountNoticesService {
-  private readonly html = new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEWS_DIR), { autoescape: true, throwOnUndefined: true });
-  private readonly text = new nunjucks.Environment(new nunjucks.FileSystemLoader(VIEWS_DIR), { autoescape: false, throwOnUndefined: true });
+  private readonly templates = emailEnvironments();
 
   constructor(@InjectConfig() private readonly config: AppConfig) {}
 
@@ -39,7 +35,7 @@ export class AccountNoticesService {
       tx,
       'mail_outbox',
       ['patient_id', 'kind', 'to_address', 'subject', 'text_body', 'html_body', 'status', 'attempts', 'next_attempt_at', 'created_at'],
-      [[patientId, `notice_${notice}`, to, SUBJECTS[notice](this.config.clinicName.replace(/[\r\n]/g, ' ')), this.text.render(`notices/${notice}.txt.njk`, context), this.html.render(`notices/${notice}.html.njk`, context), 'pending', 0, now, now]],
+      [[patientId, `notice_${notice}`, to, SUBJECTS[notice](this.config.clinicName.replace(/[\r\n]/g, ' ')), this.templates.text.render(`notices/${notice}.txt.njk`, context), this.templates.html.render(`notices/${notice}.html.njk`, context), 'pending', 0, now, now]],
     );
   }
 }

@@ -1,11 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import nunjucks from 'nunjucks';
-import { join } from 'node:path';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { emailEnvironments } from './email-templates';
 import type { PortalTokenPurpose } from './entities/portal-token.entity';
-
-const VIEWS_DIR = join(__dirname, __dirname.includes(join('dist', 'src')) ? '../../..' : '../..', 'views');
 
 export interface RenderedEmail {
   subject: string;
@@ -31,17 +28,10 @@ const plain = (value: string) => value.replace(/[\u0000-\u001f\u007f\u202a-\u202
  */
 @Injectable()
 export class InviteEmailRenderer {
-  private readonly htmlEnv: nunjucks.Environment;
-  /** The plain-text part is not HTML: no escaping there. */
-  private readonly textEnv: nunjucks.Environment;
+  private readonly templates = emailEnvironments();
   private readonly skeletons = new Map<PortalTokenPurpose, RenderedEmail>();
 
-  constructor(@InjectConfig() private readonly config: AppConfig) {
-    // One loader each: a loader caches templates compiled for its environment.
-    const loader = () => new nunjucks.FileSystemLoader(join(VIEWS_DIR, 'emails'));
-    this.htmlEnv = new nunjucks.Environment(loader(), { autoescape: true, throwOnUndefined: true });
-    this.textEnv = new nunjucks.Environment(loader(), { autoescape: false, throwOnUndefined: true });
-  }
+  constructor(@InjectConfig() private readonly config: AppConfig) {}
 
   /** The link a patient follows; built from PUBLIC_BASE_URL, never from a request's Host header. */
   link(purpose: PortalTokenPurpose, rawToken: string): string {
@@ -68,8 +58,8 @@ export class InviteEmailRenderer {
       skeleton = {
         // Neutral subjects: no health information, nothing from the patient's record.
         subject: purpose === 'invite' ? `Your ${clinic} Patient Portal invitation` : `Reset your ${clinic} Patient Portal password`,
-        text: this.textEnv.render(`${purpose}.txt.njk`, { ...model, clinicName: clinic }),
-        html: this.htmlEnv.render(`${purpose}.html.njk`, model),
+        text: this.templates.text.render(`${purpose}.txt.njk`, { ...model, clinicName: clinic }),
+        html: this.templates.html.render(`${purpose}.html.njk`, model),
       };
       this.skeletons.set(purpose, skeleton);
     }

@@ -9,7 +9,6 @@ import { safeNextPath } from '../../common/safe-next';
 import { AuthService } from '../auth.service';
 import { StaffAuthenticator } from '../staff-authenticator';
 import type { StaffPrincipal } from '../staff-principal';
-import { StaffUsersService } from '../staff-users.service';
 import { MfaPolicyService } from './mfa-policy.service';
 import { PasskeysService } from './passkeys.service';
 import { freshPendingSecondFactor, type PendingSecondFactor, storeChallenge, takeChallenge } from './pending-sign-in';
@@ -35,7 +34,6 @@ export class SecondStepService {
   constructor(
     private readonly auth: AuthService,
     private readonly authenticator: StaffAuthenticator,
-    private readonly users: StaffUsersService,
     private readonly secondFactors: SecondFactorService,
     private readonly policy: MfaPolicyService,
     private readonly totp: TotpService,

@@ -1,16 +1,29 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform, type TransformFnParams } from 'class-transformer';
-import { IsInt, IsOptional, IsPositive, Matches } from 'class-validator';
+import { IsInt, IsOptional, Max, Min, Validate, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
 
-/** A GET form sends empty fields as ""; for filters that means "any". */
+/** An empty form field means "no filter"; anything else is validated as sent (arrays stay arrays and fail). */
 export const emptyToUndefined = ({ value }: TransformFnParams) => (value === '' ? undefined : value);
 
 /** "123" → 123; anything else is left for the validators to refuse (arrays, "1e3", "-1"). */
 export const digitsToNumber = ({ value }: TransformFnParams) => (value === '' ? undefined : typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value);
 
-/** An optional positive id in a query string. */
-export const OptionalId = (message: string) => applyDecorators(Transform(digitsToNumber), IsOptional(), IsInt({ message }), IsPositive({ message }));
+/** A real calendar day written YYYY-MM-DD (2025-02-30 is refused). */
+@ValidatorConstraint({ name: 'calendarDate' })
+export class CalendarDate implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+    const date = new Date(`${value}T00:00:00Z`);
+    return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
+  }
 
-/** An optional calendar date (YYYY-MM-DD) in a query string. */
-export const OptionalDate = (message: string) =>
-  applyDecorators(Transform(emptyToUndefined), IsOptional(), Matches(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, { message }));
+  defaultMessage(): string {
+    return '$property must be a date written as YYYY-MM-DD.';
+  }
+}
+
+/** An optional positive database id in a query string or form. */
+export const OptionalId = (message: string) => applyDecorators(Transform(digitsToNumber), IsOptional(), IsInt({ message }), Min(1, { message }), Max(2_147_483_647, { message }));
+
+/** An optional calendar date (YYYY-MM-DD) in a query string or form. */
+export const OptionalDate = (message?: string) => applyDecorators(Transform(emptyToUndefined), IsOptional(), Validate(CalendarDate, message ? { message } : undefined));

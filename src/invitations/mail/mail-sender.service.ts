@@ -11,7 +11,6 @@ import { AuditEntry, AuditService } from '../../audit/audit.service';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { isSqliteManager, toSqlDateTime } from '../../database/sql';
-import { execute } from '../execute-sql';
 import { describeFailure, isPermanentFailure, SendError } from './smtp-errors';
 
 interface ClaimedEmail {

@@ -1,45 +1,19 @@
 import { Transform, type TransformFnParams } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min, Validate, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { applyDecorators, BadRequestException } from '@nestjs/common';
 import type { Selection } from '../onboarding-actions.service';
 import { PORTAL_STATUSES, type PortalStatus } from '../portal-status';
+import { digitsToNumber, emptyToUndefined, OptionalDate, OptionalId } from '../../common/validation/query-fields';
 import { ONBOARDING_PAGE_SIZES, ONBOARDING_SORTS, type OnboardingFilter, type OnboardingSort } from '../onboarding-filter';
 
 /** An explicit id list larger than this must use "Select all N matching this filter" (body size, audit of intent). */
 export const MAX_EXPLICIT_IDS = 500;
 
 const CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-
-/** An empty form field means "no filter"; anything else is validated as sent (arrays stay arrays and fail). */
-const emptyToUndefined = ({ value }: TransformFnParams) => (value === '' ? undefined : value);
-const digitsToNumber = ({ value }: TransformFnParams) => (value === '' ? undefined : typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value);
-
-@ValidatorConstraint({ name: 'calendarDate' })
-class CalendarDate implements ValidatorConstraintInterface {
-  validate(value: unknown): boolean {
-    if (typeof value !== 'string' || !ISO_DATE.test(value)) return false;
-    const date = new Date(`${value}T00:00:00Z`);
-    return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
-  }
-  defaultMessage(): string {
-    return '$property must be a date written as YYYY-MM-DD.';
-  }
-}
-
-const OptionalId = (what: string) =>
-  applyDecorators(
-    Transform(digitsToNumber),
-    IsOptional(),
-    IsInt({ message: `${what} must be chosen from the list.` }),
-    Min(1, { message: `${what} must be chosen from the list.` }),
-    Max(2_147_483_647, { message: `${what} must be chosen from the list.` }),
-  );
 
 const OptionalChoice = (what: string, choices: readonly string[]) =>
   applyDecorators(Transform(emptyToUndefined), IsOptional(), IsIn(choices, { message: `${what} must be one of: ${choices.join(', ')}.` }));
 
-const OptionalDate = () => applyDecorators(Transform(emptyToUndefined), IsOptional(), Validate(CalendarDate));
 
 /** The filters of the onboarding page: query string of the page, hidden fields of the bulk forms. */
 export class OnboardingFilterDto {
@@ -51,10 +25,10 @@ export class OnboardingFilterDto {
   @IsString({ message: 'Name search must be text.' })
   q?: string;
 
-  @OptionalId('Tag')
+  @OptionalId('Tag must be chosen from the list.')
   tag?: number;
 
-  @OptionalId('Primary provider')
+  @OptionalId('Primary provider must be chosen from the list.')
   provider?: number;
 
   @OptionalChoice('Access enabled', ['any', 'yes', 'no'])
