@@ -16,6 +16,7 @@ import { createSessionMiddlewares } from './auth/session.setup';
 import { StaffAuthenticator } from './auth/staff-authenticator';
 import type { AppConfig } from './config/app-config';
 import { sendError } from './common/errors/error-response';
+import { hasForbiddenKey } from './common/forbidden-keys';
 import { STATIC_DIR, VIEWS_DIR } from './common/paths';
 import { PORTAL_STATUS_LABELS } from './portal-access/portal-status';
 
@@ -64,6 +65,11 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
     if (!error) return next();
     const status = error.status && error.status < 500 ? error.status : 400;
     sendError(req, res, status, status === 413 ? 'The request is too large.' : 'The request could not be read.');
+  });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    // Refused before anything reads them (OWASP: prototype pollution via __proto__/constructor keys).
+    if (hasForbiddenKey(req.body) || hasForbiddenKey(req.query)) return sendError(req, res, 400, 'The request contains a field name that is not allowed.');
+    next();
   });
 
   const sessions = createSessionMiddlewares(config, sessionDb);
