@@ -4,6 +4,8 @@ import { createApplication } from './app.setup';
 import { ConfigError, loadConfig } from './config/app-config';
 
 async function main(): Promise<void> {
+  // Files we create (SQLite database, .eml files, secrets) hold patient data: owner-only.
+  process.umask(0o077);
   const config = loadConfig();
   const app = await createApplication(config);
   app.enableShutdownHooks();

@@ -8,6 +8,8 @@ import { openDatabase } from '../database/open-database';
 
 /** The app's providers without HTTP (and without the mail sender), for command-line tools. */
 export async function createCliContext(): Promise<{ context: INestApplicationContext; config: AppConfig }> {
+  // Files we create (SQLite database, .eml files, secrets) hold patient data: owner-only.
+  process.umask(0o077);
   const config = { ...loadConfig(), mailSenderEnabled: false, seedDemo: false };
   const dataSource = await openDatabase(config);
   const context = await NestFactory.createApplicationContext(AppModule.forRoot(config, dataSource, createKnex(config.database)), { logger: ['error'] });
