@@ -43,7 +43,9 @@ export class StaffAuthGuard implements CanActivate {
 
     const now = Date.now();
     const lastActivity = req.session.lastActivityAt ?? 0;
-    if (now - lastActivity > this.config.staffIdleMinutes * 60_000) {
+    const signedInAt = req.session.signedInAt ?? 0;
+    // Idle timeout, and an absolute lifetime that activity cannot extend.
+    if (now - lastActivity > this.config.staffIdleMinutes * 60_000 || now - signedInAt > this.config.staffAbsoluteHours * 3_600_000) {
       req.session.destroy(() => undefined);
       throw new SignInRequiredException();
     }

@@ -121,6 +121,14 @@ describe('staff sign-in', () => {
     expect(res.headers.location).toMatch(/^\/login\?next=/);
   });
 
+  it('ends a session after its absolute lifetime, however active it was', async () => {
+    const agent = await signInAs(t);
+    await patchStaffSessions(t.dataSource, { signedInAt: Date.now() - 13 * 3_600_000, lastActivityAt: Date.now() });
+    const res = await agent.get('/account/password');
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toMatch(/^\/login\?next=/);
+  });
+
   it('sends htmx requests without a session an HX-Redirect to the sign-in page, not a login form fragment', async () => {
     const res = await request(t.server).get('/admin/users').set('HX-Request', 'true').set('HX-Current-URL', 'http://localhost/admin/users');
     expect(res.status).toBe(401);
