@@ -14,6 +14,7 @@ import { ConfigModule } from './config/config.module';
 import { SESSION_DB, SessionDbCloser } from './database/session-db';
 import { HealthModule } from './health/health.module';
 import { HomeModule } from './home/home.module';
+import { ImportsModule } from './imports/imports.module';
 import { PatientsModule } from './patients/patients.module';
 import { InvitationsModule } from './invitations/invitations.module';
 import { PortalModule } from './portal/portal.module';
@@ -37,6 +38,7 @@ export class AppModule {
         PortalAccessModule,
         InvitationsModule,
         PortalModule,
+        ImportsModule,
       ],
       providers: [
         { provide: SESSION_DB, useValue: sessionDb },

@@ -63,6 +63,8 @@ export interface AppConfig {
   mailPollMs: number;
   /** SMTP connections kept open by the sender's pool. */
   smtpPoolSize: number;
+  /** Largest file the import page accepts (bytes). */
+  importMaxBytes: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -202,5 +204,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mailRetryBaseMs: integer(env, 'MAIL_RETRY_BASE_MS', 30_000, 10, 3_600_000),
     mailPollMs: integer(env, 'MAIL_POLL_MS', 1000, 10, 60_000),
     smtpPoolSize: integer(env, 'SMTP_POOL_SIZE', 10, 1, 50),
+    importMaxBytes: integer(env, 'IMPORT_MAX_BYTES', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   };
 }

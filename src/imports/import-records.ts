@@ -1,0 +1,151 @@
+/**
+ * The normalized records every import format is turned into, and the field rules they
+ * must pass. Parsers (CSV, FHIR) only map their format onto these shapes; validation and
+ * applying are shared, so a rule lives here once.
+ */
+
+/** Where a record came from: a CSV line or a FHIR entry/line, for the error list. */
+export interface RecordSource {
+  /** "line 12" (CSV, NDJSON) or "entry 3" (Bundle). */
+  label: string;
+  /** Ordinal of the record in the file (stable between passes over the same file). */
+  ordinal: number;
+}
+
+/** A provider named by a row: by external id (FHIR identifier, NPI…) and/or by name. */
+export interface ProviderRef {
+  externalId?: string;
+  name?: string;
+  /** FHIR: `Practitioner/<id>` or a bundle fullUrl, resolved through the file's Practitioners. */
+  reference?: string;
+}
+
+export interface ProviderRecord {
+  kind: 'provider';
+  source: RecordSource;
+  externalId: string | null;
+  name: string;
+  /** FHIR references that point at this Practitioner (resource id, fullUrl). */
+  aliases: string[];
+}
+
+export interface PatientRecord {
+  kind: 'patient';
+  source: RecordSource;
+  externalId: string;
+  firstName: string;
+  lastName: string;
+  dateOfBirth: string;
+  /** `undefined`: the file does not carry this field, leave it as it is; `null`: clear it. */
+  email?: string | null;
+  phone?: string | null;
+  tags?: string[];
+  provider?: ProviderRef | null;
+  /** FHIR references that point at this Patient. */
+  aliases: string[];
+}
+
+export interface AppointmentRecord {
+  kind: 'appointment';
+  source: RecordSource;
+  externalId: string;
+  /** The patient's external id, or a FHIR reference to a Patient of the file. */
+  patient: { externalId?: string; reference?: string };
+  provider: ProviderRef | null;
+  startsAt: Date;
+}
+
+export type ImportRecord = ProviderRecord | PatientRecord | AppointmentRecord;
+
+/** A record the parser could not turn into a valid record (bad date, missing field…). */
+export interface RejectedRecord {
+  kind: 'rejected';
+  source: RecordSource;
+  reasons: string[];
+  /** The external id when known, so the error list names the row. */
+  externalId?: string;
+}
+
+export type ParsedItem = ImportRecord | RejectedRecord;
+
+/** One bad row in the report. */
+export interface ImportProblem {
+  where: string;
+  externalId?: string;
+  reason: string;
+}
+
+const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+// Same shape class-validator's IsEmail accepts for ordinary addresses, kept simple and strict.
+const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const EXTERNAL_ID = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/** Collects the reasons a record is bad while its fields are read. */
+export class FieldChecker {
+  readonly reasons: string[] = [];
+
+  fail(reason: string): undefined {
+    this.reasons.push(reason);
+    return undefined;
+  }
+
+  /** Trimmed, NFC text; '' and missing become undefined; control characters and over-long values are refused. */
+  text(value: unknown, field: string, max: number, required = false): string | undefined {
+    const text = typeof value === 'string' ? value.normalize('NFC').trim() : value === undefined || value === null ? '' : String(value).trim();
+    if (text === '') return required ? this.fail(`missing ${field}`) : undefined;
+    if (CONTROL_CHARS.test(text) || /[\r\n\t]/.test(text)) return this.fail(`${field} contains control characters`);
+    if ([...text].length > max) return this.fail(`${field} is longer than ${max} characters`);
+    return text;
+  }
+
+  externalId(value: unknown, field = 'external id', required = true): string | undefined {
+    const text = this.text(value, field, 64, required);
+    if (text === undefined) return undefined;
+    if (!EXTERNAL_ID.test(text)) return this.fail(`${field} "${text}" may only use letters, digits and . _ : / - (up to 64)`);
+    return text;
+  }
+
+  email(value: unknown): string | null | undefined {
+    const before = this.reasons.length;
+    const text = this.text(value, 'email', 254);
+    // Empty means "no email on file"; a refused value is an error, not a removal.
+    if (text === undefined) return this.reasons.length > before ? undefined : null;
+    if (!EMAIL.test(text)) return this.fail(`invalid email "${text}"`);
+    return text;
+  }
+
+  /** A calendar date (YYYY-MM-DD) that exists and is not in the future. */
+  birthDate(value: unknown): string | undefined {
+    const text = this.text(value, 'date of birth', 10, true);
+    if (text === undefined) return undefined;
+    if (!ISO_DATE.test(text) || !isCalendarDate(text)) return this.fail(`bad date of birth "${text}" (use YYYY-MM-DD)`);
+    if (text > new Date().toISOString().slice(0, 10)) return this.fail(`date of birth ${text} is in the future`);
+    if (text < '1880-01-01') return this.fail(`date of birth ${text} is before 1880`);
+    return text;
+  }
+
+  /** ISO 8601 date-time; without a zone it is read as UTC. */
+  dateTime(value: unknown, field: string): Date | undefined {
+    const text = this.text(value, field, 40);
+    if (text === undefined) return undefined;
+    const match = DATE_TIME.exec(text);
+    if (!match || !isCalendarDate(match[1]) || Number(match[2]) > 23 || Number(match[3]) > 59 || Number(match[4] ?? 0) > 59) {
+      return this.fail(`bad ${field} "${text}" (use YYYY-MM-DDTHH:MM, with Z or an offset; no zone means UTC)`);
+    }
+    const zone = match[5] ? (match[5] === 'Z' ? 'Z' : match[5].replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')) : 'Z';
+    const date = new Date(`${match[1]}T${match[2]}:${match[3]}:${match[4] ?? '00'}${zone}`);
+    if (Number.isNaN(date.getTime())) return this.fail(`bad ${field} "${text}"`);
+    return date;
+  }
+}
+
+function isCalendarDate(text: string): boolean {
+  const date = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
+}
+
+/** Case- and width-folded key: MariaDB's unique indexes (utf8mb4_unicode_ci) compare this way, so the file must too. */
+export const foldKey = (value: string) => value.normalize('NFKC').toLowerCase();
+

@@ -1,0 +1,123 @@
+import { parse } from 'csv-parse';
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { FieldChecker, type ParsedItem, type ProviderRef, type RecordSource } from '../import-records';
+import { ImportFileError } from './import-file-error';
+
+/** The CSV columns (README "CSV format"); each accepts a few common spellings. */
+export const CSV_COLUMNS = {
+  externalId: ['external_id', 'externalid', 'mrn', 'patient_id', 'id'],
+  firstName: ['first_name', 'firstname', 'given_name'],
+  lastName: ['last_name', 'lastname', 'family_name', 'surname'],
+  dateOfBirth: ['date_of_birth', 'dob', 'birth_date', 'birthdate'],
+  email: ['email', 'email_address'],
+  phone: ['phone', 'phone_number', 'telephone'],
+  tags: ['tags'],
+  primaryProvider: ['primary_provider', 'provider'],
+  nextAppointment: ['next_appointment', 'next_appointment_at', 'appointment'],
+  appointmentProvider: ['appointment_provider', 'next_appointment_provider'],
+} as const;
+
+type Column = keyof typeof CSV_COLUMNS;
+const REQUIRED: Column[] = ['externalId', 'firstName', 'lastName', 'dateOfBirth'];
+const normalizeHeader = (name: string) => name.normalize('NFKC').trim().toLowerCase().replace(/[\s-]+/g, '_');
+
+/** Column positions of a header row; unknown columns are reported and ignored. */
+export function mapHeader(header: string[]): { positions: Partial<Record<Column, number>>; ignored: string[] } {
+  const positions: Partial<Record<Column, number>> = {};
+  const ignored: string[] = [];
+  header.forEach((raw, index) => {
+    const name = normalizeHeader(raw);
+    const column = (Object.keys(CSV_COLUMNS) as Column[]).find((key) => (CSV_COLUMNS[key] as readonly string[]).includes(name));
+    if (!column) {
+      if (name) ignored.push(raw.trim());
+      return;
+    }
+    if (positions[column] !== undefined) throw new ImportFileError(`The header names the column "${raw.trim()}" twice.`);
+    positions[column] = index;
+  });
+  const missing = REQUIRED.filter((column) => positions[column] === undefined);
+  if (missing.length) {
+    throw new ImportFileError(`This does not look like a patient CSV: the header row lacks ${missing.map((c) => CSV_COLUMNS[c][0]).join(', ')}. The first line must name the columns (see the README).`);
+  }
+  return { positions, ignored };
+}
+
+/** A provider cell: a provider's name or external id (whichever matches). */
+const providerRef = (text: string | undefined): ProviderRef | null => (text ? { name: text, externalId: text } : null);
+
+/**
+ * The id of the appointment a CSV row's "next appointment" columns describe: one per
+ * patient, so a later file moves it instead of adding another.
+ */
+export function csvAppointmentId(patientExternalId: string): string {
+  const readable = `csv-next:${patientExternalId}`;
+  return readable.length <= 64 ? readable : `csv-next:#${createHash('sha256').update(patientExternalId).digest('base64url').slice(0, 40)}`;
+}
+
+/**
+ * Streams a CSV file into records (csv-parse, one row in memory at a time). A row yields a
+ * patient and, when it has a next appointment, an appointment; a bad row yields one
+ * rejected record with every reason.
+ */
+export async function* parseCsv(input: Readable, onIgnoredColumns: (columns: string[]) => void = () => undefined): AsyncGenerator<ParsedItem> {
+  const parser = input.pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, max_record_size: 64 * 1024 }));
+  input.on('error', (error) => parser.destroy(error));
+  let header: ReturnType<typeof mapHeader> | null = null;
+  let width = 0;
+  let ordinal = 0;
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      if (!header) {
+        header = mapHeader(record);
+        width = record.length;
+        onIgnoredColumns(header.ignored);
+        continue;
+      }
+      const source: RecordSource = { label: `line ${info.lines}`, ordinal: ordinal++ };
+      if (record.every((cell) => cell.trim() === '')) continue;
+      yield* rowRecords(record, header.positions, width, source);
+    }
+  } catch (error) {
+    if (error instanceof ImportFileError) throw error;
+    const code = (error as { code?: string }).code;
+    if (code && code.startsWith('CSV_')) throw new ImportFileError(`The CSV could not be read: ${(error as Error).message}`);
+    throw error;
+  }
+  if (!header) throw new ImportFileError('The file is empty: a CSV needs a header row and at least one patient.');
+}
+
+function rowRecords(record: string[], positions: Partial<Record<Column, number>>, width: number, source: RecordSource): ParsedItem[] {
+  const check = new FieldChecker();
+  const has = (column: Column) => positions[column] !== undefined;
+  const cell = (column: Column) => (has(column) ? (record[positions[column]!] ?? '') : undefined);
+  if (record.length !== width) check.fail(`has ${record.length} columns, the header has ${width}`);
+
+  const externalId = check.externalId(cell('externalId'));
+  const firstName = check.text(cell('firstName'), 'first name', 100, true);
+  const lastName = check.text(cell('lastName'), 'last name', 100, true);
+  const dateOfBirth = check.birthDate(cell('dateOfBirth'));
+  const email = has('email') ? check.email(cell('email')) : undefined;
+  const phone = has('phone') ? (check.text(cell('phone'), 'phone', 32) ?? null) : undefined;
+  const tags = has('tags') ? tagList(check, cell('tags')!) : undefined;
+  const provider = has('primaryProvider') ? providerRef(check.text(cell('primaryProvider'), 'primary provider', 100)) : undefined;
+  const startsAt = has('nextAppointment') ? check.dateTime(cell('nextAppointment'), 'next appointment') : undefined;
+  const appointmentProvider = providerRef(check.text(cell('appointmentProvider'), 'appointment provider', 100));
+  if (appointmentProvider && !startsAt && check.reasons.length === 0) check.fail('appointment provider given without a next appointment date-time');
+
+  if (check.reasons.length || !externalId || !firstName || !lastName || !dateOfBirth) return [{ kind: 'rejected', source, reasons: check.reasons, externalId }];
+  const items: ParsedItem[] = [{ kind: 'patient', source, externalId, firstName, lastName, dateOfBirth, email, phone, tags, provider, aliases: [] }];
+  if (startsAt) {
+    items.push({ kind: 'appointment', source, externalId: csvAppointmentId(externalId), patient: { externalId }, provider: appointmentProvider ?? provider ?? null, startsAt });
+  }
+  return items;
+}
+
+function tagList(check: FieldChecker, raw: string): string[] {
+  const names = new Map<string, string>();
+  for (const part of raw.split(';')) {
+    const name = check.text(part, 'tag', 50);
+    if (name) names.set(name.toLowerCase(), name);
+  }
+  return [...names.values()];
+}
