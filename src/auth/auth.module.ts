@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { AccountController } from './account.controller';
@@ -12,6 +13,7 @@ import { MFA_CONTROLLERS, MFA_ENTITIES, MFA_PROVIDERS } from './mfa/mfa.parts';
 import { SecondFactorService } from './mfa/second-factor.service';
 import { StaffAuthGuard } from './guards/staff-auth.guard';
 import { PasswordHasher } from './passwords/password-hasher.service';
+import { DatabaseThrottlerStorage } from './database-throttler.storage';
 import { StaffAuthenticator } from './staff-authenticator';
 import { StaffUsersService } from './staff-users.service';
 
@@ -19,9 +21,13 @@ import { StaffUsersService } from './staff-users.service';
   imports: [
     TypeOrmModule.forFeature([StaffUser, ...MFA_ENTITIES]),
     ThrottlerModule.forRootAsync({
-      inject: [APP_CONFIG],
+      inject: [APP_CONFIG, DataSource],
       // Per client IP (req.ip honours only the trusted proxy hops); applies where ThrottlerGuard is used.
-      useFactory: (config: AppConfig) => ({ throttlers: [{ ttl: 60_000, limit: config.signInAttemptsPerMinute }] }),
+      // Counted in the database so every app instance shares the limit.
+      useFactory: (config: AppConfig, dataSource: DataSource) => ({
+        throttlers: [{ ttl: 60_000, limit: config.signInAttemptsPerMinute }],
+        storage: new DatabaseThrottlerStorage(dataSource),
+      }),
     }),
   ],
   controllers: [AuthController, AccountController, ...MFA_CONTROLLERS],

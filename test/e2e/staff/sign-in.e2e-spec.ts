@@ -12,6 +12,12 @@ async function attempt(t: TestApp, email: string, password: string, extra: Recor
   return req.send({ _csrf: csrfTokenOf(page.text), email, password, ...extra });
 }
 
+/** Rate limits count in fixed one-minute windows: start a burst well inside one. */
+async function awayFromMinuteBoundary(): Promise<void> {
+  const intoWindow = Date.now() % 60_000;
+  if (intoWindow > 55_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - intoWindow + 50));
+}
+
 const maskToken = (html: string) => html.replace(/value="[^"]{20,}"/g, 'value="…"').replace(/"X-CSRF-Token": "[^"]+"/g, '');
 
 describe('staff sign-in', () => {
@@ -159,9 +165,25 @@ describe('sign-in rate limit per client IP', () => {
   afterAll(async () => t.close());
 
   it('answers 429 after the limit, whatever X-Forwarded-For says', async () => {
+    await awayFromMinuteBoundary();
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await attempt(t, `user${i}@clinic.test`, 'some wrong password', {}, { 'X-Forwarded-For': `198.51.100.${i}` })).status);
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
+  });
+});
+
+describe('the sign-in limit shared by two app instances', () => {
+  it('counts attempts made through either instance against one limit', async () => {
+    const a = await startTestApp({ SIGN_IN_ATTEMPTS_PER_MINUTE: '3' });
+    const b = await startTestApp({ SIGN_IN_ATTEMPTS_PER_MINUTE: '3' }, a.database);
+    try {
+      await awayFromMinuteBoundary();
+      const statuses = [await attempt(a, 'x@clinic.test', 'wrong password one'), await attempt(b, 'x@clinic.test', 'wrong password two'), await attempt(a, 'x@clinic.test', 'wrong password three'), await attempt(b, 'x@clinic.test', 'wrong password four')].map((res) => res.status);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await b.close();
+      await a.close();
+    }
   });
 });
 
