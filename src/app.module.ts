@@ -14,6 +14,7 @@ import { ConfigModule } from './config/config.module';
 import { SESSION_DB, SessionDbCloser } from './database/session-db';
 import { HealthModule } from './health/health.module';
 import { HomeModule } from './home/home.module';
+import { ExportsModule } from './exports/exports.module';
 import { ImportsModule } from './imports/imports.module';
 import { PatientsModule } from './patients/patients.module';
 import { InvitationsModule } from './invitations/invitations.module';
@@ -39,6 +40,7 @@ export class AppModule {
         InvitationsModule,
         PortalModule,
         ImportsModule,
+        ExportsModule,
       ],
       providers: [
         { provide: SESSION_DB, useValue: sessionDb },

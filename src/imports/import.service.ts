@@ -105,7 +105,7 @@ export class ImportService {
         await this.compare(this.dataSource.manager, finished, path, format, false, runId, context, fileName, progress);
         await this.audit.record(context, summary(finished.counts));
       }
-      const message = hasProblems && !applying && !options.dryRun ? 'Nothing was imported: fix the rows listed below, or tick "import the valid rows and skip the rest".' : null;
+      const message = hasProblems && !applying && !options.dryRun ? 'Nothing was imported: fix the rejected rows listed, or tick "import the valid rows and skip the rest".' : null;
       return await this.finish(runId, status, check.counts, check.problems, check.problemsOmitted, ignoredColumns, message);
     } catch (error) {
       const known = error instanceof ImportFileError;

@@ -24,6 +24,13 @@ export function resultsModel(filter: OnboardingFilter, page: OnboardingPage, cur
       sort: Object.fromEntries(ONBOARDING_SORTS.map((sort) => [sort, link(sort)])) as Record<OnboardingSort, string>,
       next: page.next ? link(page.sort, [['after', page.next]]) : null,
       previous: page.previous ? link(page.sort, [['before', page.previous]]) : null,
+      /** "Download CSV": every row matching the same filters, in the same order (src/exports). */
+      exportCsv: `${ONBOARDING_PATH}/export.csv${exportPairs(filterPairs, page.sort)}`,
     },
   };
+}
+
+function exportPairs(filterPairs: [string, string][], sort: OnboardingSort): string {
+  const pairs: [string, string][] = [...filterPairs, ...(sort !== 'name' ? [['sort', sort] as [string, string]] : [])];
+  return pairs.length ? `?${queryString(pairs)}` : '';
 }
