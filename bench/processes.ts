@@ -32,6 +32,8 @@ export interface AppProcess {
   baseUrl: string;
   /** Peak resident set size so far (VmHWM), in MB. */
   peakRssMb(): number;
+  /** Resident set size now (VmRSS), in MB. */
+  rssMb(): number;
   /** The last lines the app printed (for a failure report). */
   logTail(): string;
   stop(): Promise<void>;
@@ -62,6 +64,7 @@ export async function startApp(env: NodeJS.ProcessEnv, port: number): Promise<Ap
     pid: child.pid!,
     baseUrl,
     peakRssMb: () => statusKb(child.pid!, 'VmHWM') / 1024,
+    rssMb: () => statusKb(child.pid!, 'VmRSS') / 1024,
     logTail: () => log,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');

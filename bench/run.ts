@@ -106,18 +106,24 @@ async function benchSize(size: number, work: string, certFile: string, sink: Smt
       conn.release();
     }
 
+    // Where the memory goes: resident and peak after each phase.
+    const memory = (phase: string) => notes.push(`${size_} app memory after ${phase}: RSS ${num(app!.rssMb())} MB, peak ${num(app!.peakRssMb())} MB`);
+    memory('the page measurements');
     log(`${size_}: one-click enable`);
     const click = await oneClickEnable(pool, app.baseUrl, session, 100, 1000);
     out.push({ size: size_, measurement: 'one-click enable (htmx POST, distinct red patients)', count: num(click.requests), app50: ms(click.p50), app95: ms(click.p95), raw50: '', raw95: '', ratio: '', target: `p95 ≤ ${TARGET.clickP95} ms`, met: click.p95 <= TARGET.clickP95 });
 
+    memory('one-click enable');
     const bulk = await prepareBulkSet(pool);
     log(`${size_}: bulk enable of ${num(bulk.size)} (3 runs)`);
     const enables = await bulkEnable(pool, app.baseUrl, session, bulk, 3);
     const sorted = [...enables].sort((a, b) => a - b);
     out.push({ size: size_, measurement: 'bulk enable, all matching a filter (3 runs: median / max)', count: num(bulk.size), app50: ms(sorted[1]), app95: ms(sorted[2]), raw50: '', raw95: '', ratio: '', target: `≤ ${TARGET.bulkEnable} ms`, met: sorted[1] <= TARGET.bulkEnable });
 
+    memory('bulk enable');
     log(`${size_}: bulk invite of ${num(bulk.size)} → SMTP sink`);
     const invite = await bulkInvite(app.baseUrl, session, bulk, sink);
+    memory('bulk invite delivered');
     out.push({ size: size_, measurement: 'bulk invite: queued (HTTP answer)', count: num(bulk.size), app50: ms(invite.queuedMs), app95: '', raw50: '', raw95: '', ratio: '', target: `≤ ${num(TARGET.queued)} ms`, met: invite.queuedMs <= TARGET.queued });
     const config = loadConfig(env);
     const raw = await rawNodemailer(pool, config, readFileSync(certFile, 'utf8'), bulk, sink);
@@ -197,7 +203,7 @@ function writeResults(output: string, notes: string[], database: string, minutes
     '',
     output,
     '',
-    '<details><summary>Raw-SQL plans chosen per filter (fastest candidate that returns the same rows)</summary>',
+    '<details><summary>Raw-SQL plans chosen per filter (fastest candidate that returns the same rows); app memory per phase</summary>',
     '',
     ...notes.map((n) => `- ${n}`),
     '',

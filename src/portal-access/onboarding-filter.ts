@@ -92,6 +92,25 @@ export function filterSql(
   return { from, where: joinAnd(parts), idColumn, patientColumnsFiltered: patientParts.length > 0 };
 }
 
+/**
+ * The pager's count. A name search without a comma ("last OR first name starts with")
+ * is counted as a UNION of two covering index ranges (PERF-NOTES): MariaDB otherwise
+ * merges the two indexes and reads every matching row (bench, 100k: ~9 ms vs ~1.5 ms).
+ */
+export function countSql(filter: OnboardingFilter): SqlFragment {
+  if (filter.q && !filter.q.includes(',')) {
+    const rest = filterSql({ ...filter, q: undefined }, true);
+    const pattern = likePrefix(filter.q);
+    const branch = (column: string) => `SELECT p.id FROM ${rest.from} WHERE ${rest.where.sql} AND p.${column} ${LIKE}`;
+    return {
+      sql: `SELECT COUNT(*) AS total FROM (${branch('last_name')} UNION ${branch('first_name')}) named`,
+      params: [...rest.where.params, pattern, ...rest.where.params, pattern],
+    };
+  }
+  const { from, where } = filterSql(filter);
+  return { sql: `SELECT COUNT(*) AS total FROM ${from} WHERE ${where.sql}`, params: where.params };
+}
+
 export function joinAnd(parts: SqlFragment[]): SqlFragment {
   if (parts.length === 0) return { sql: '1 = 1', params: [] };
   return { sql: parts.map((p) => p.sql).join(' AND '), params: parts.flatMap((p) => p.params) };
