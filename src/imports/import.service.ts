@@ -1,4 +1,4 @@
-import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { Injectable, Logger, NotFoundException, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
@@ -51,9 +51,10 @@ const PROBLEMS_STORED = 5000;
  * no half-applied file to resume (see the README for why not chunked transactions).
  */
 @Injectable()
-export class ImportService {
+export class ImportService implements OnApplicationShutdown {
   private readonly logger = new Logger(ImportService.name);
   private readonly live = new Map<string, NonNullable<ImportRun['progress']>>();
+  private readonly running = new Set<Promise<ImportRun>>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -76,7 +77,18 @@ export class ImportService {
   }
 
   /** Runs a begun import to its end; never throws (a failure is recorded on the run and audited). */
-  async execute(runId: string, path: string, format: ImportFormat, fileName: string, options: ImportOptions, context: AuditContext): Promise<ImportRun> {
+  execute(runId: string, path: string, format: ImportFormat, fileName: string, options: ImportOptions, context: AuditContext): Promise<ImportRun> {
+    const running = this.executeRun(runId, path, format, fileName, options, context);
+    this.running.add(running);
+    return running.finally(() => this.running.delete(running));
+  }
+
+  /** A shutdown waits for imports in progress (each is one transaction; killing it mid-way only rolls it back). */
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([...this.running]);
+  }
+
+  private async executeRun(runId: string, path: string, format: ImportFormat, fileName: string, options: ImportOptions, context: AuditContext): Promise<ImportRun> {
     const progress = this.live.get(runId) ?? { phase: 'checking' as const, rows: 0 };
     this.live.set(runId, progress);
     let ignoredColumns: string[] = [];
