@@ -111,7 +111,7 @@ describe('an admin importing patients', () => {
     const { run, page } = await upload(fixture('patients-bad.csv'));
     expect(run!.status).toBe('rejected');
     expect(await snapshot()).toEqual(before);
-    const reasons = run!.problems.map((p) => `${p.where}: ${p.reason}`);
+    const reasons = run!.problems.map((p: { where: string; reason: string }) => `${p.where}: ${p.reason}`);
     expect(reasons).toEqual(
       expect.arrayContaining([
         'line 3: bad date of birth "1990-02-30" (use YYYY-MM-DD)',
@@ -122,7 +122,7 @@ describe('an admin importing patients', () => {
         'line 8: missing last name',
       ]),
     );
-    expect(reasons.some((r) => r.startsWith('line 2:') || r.startsWith('line 9:'))).toBe(false);
+    expect(reasons.some((r: string) => r.startsWith('line 2:') || r.startsWith('line 9:'))).toBe(false);
     expect(page!.text).toContain('Not imported: the file has bad rows');
     expect(page!.text).toContain('unknown provider &quot;Dr. Nobody&quot;');
   });
