@@ -32,7 +32,6 @@ describe('the onboarding page in a real browser', () => {
   let tag: { id: number; name: string };
 
   const drain = () => t.app.get(MailSenderService).drainOnce();
-  const rowStatus = (id: number) => page.locator(`#patient-${id} .col-status .status`);
 
   beforeAll(async () => {
     stack = await startBrowserStack();

@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 
