@@ -17,6 +17,18 @@ declare module 'express-session' {
 }
 
 /**
+ * connect-session-knex without `touch`: express-session would otherwise UPDATE the
+ * session row on every request. The guards enforce the idle timeout themselves and
+ * save the session (so its row's expiry moves) at most once a minute while in use.
+ */
+class UntouchedKnexStore extends ConnectSessionKnexStore {
+  constructor(options: ConstructorParameters<typeof ConnectSessionKnexStore>[0]) {
+    super(options);
+    Object.defineProperty(this, 'touch', { value: undefined });
+  }
+}
+
+/**
  * Two separate session cookies and tables: staff (everything but /portal) and
  * patients (/portal). A staff cookie never authorises a portal page, nor the reverse.
  */
@@ -25,7 +37,7 @@ export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: 
     session({
       name,
       secret: config.sessionSecret,
-      store: new ConnectSessionKnexStore({ knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 }),
+      store: new UntouchedKnexStore({ knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 }),
       resave: false,
       saveUninitialized: false,
       // The idle timeout is enforced by the guards (so polling does not extend it); the cookie carries the absolute lifetime.
