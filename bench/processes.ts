@@ -39,9 +39,15 @@ export interface AppProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `node dist/src/main.js` as its own process and waits until /healthz answers. */
+/** The arguments of `npm run start:prod` (node flags and the entry file): the bench runs the app as production does. */
+function startProdArgs(): string[] {
+  const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start:prod'];
+  return script.split(/\s+/).slice(1);
+}
+
+/** Starts the built app like `npm run start:prod`, as its own process, and waits until /healthz answers. */
 export async function startApp(env: NodeJS.ProcessEnv, port: number): Promise<AppProcess> {
-  const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, startProdArgs(), { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let log = '';
   const keep = (chunk: Buffer) => (log = (log + chunk.toString()).slice(-8000));

@@ -68,8 +68,15 @@ interface KeyRow {
 }
 
 /** Reads for the onboarding page: filtered, keyset-paged, counted; and filters resolved to ids for bulk actions. */
+type FilterOptions = { tags: { id: number; name: string }[]; providers: { id: number; name: string }[] };
+
+/** How long the filter form's tag and provider lists are reused (a new tag shows up within this time). */
+const FILTER_OPTIONS_TTL_MS = 30_000;
+
 @Injectable()
 export class OnboardingQueryService {
+  private cachedOptions: { until: number; options: FilterOptions } | null = null;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly invitations: InvitationsService,
@@ -143,12 +150,19 @@ export class OnboardingQueryService {
     return ids.map((id) => byId.get(id)).filter((row): row is OnboardingRow => row !== undefined);
   }
 
-  async filterOptions(): Promise<{ tags: { id: number; name: string }[]; providers: { id: number; name: string }[] }> {
-    const [tags, providers] = await Promise.all([
-      this.dataSource.query('SELECT id, name FROM tags ORDER BY name'),
-      this.dataSource.query('SELECT id, name FROM providers ORDER BY name'),
-    ]);
-    return { tags, providers };
+  /**
+   * The tag and provider lists of the filter form. They change rarely (imports, setup), so
+   * each instance keeps them for FILTER_OPTIONS_TTL_MS instead of reading them on every page.
+   */
+  async filterOptions(): Promise<FilterOptions> {
+    if (!this.cachedOptions || this.cachedOptions.until < Date.now()) {
+      const [tags, providers] = await Promise.all([
+        this.dataSource.query('SELECT id, name FROM tags ORDER BY name'),
+        this.dataSource.query('SELECT id, name FROM providers ORDER BY name'),
+      ]);
+      this.cachedOptions = { until: Date.now() + FILTER_OPTIONS_TTL_MS, options: { tags, providers } };
+    }
+    return this.cachedOptions.options;
   }
 
   /** A tag or provider id that is not in the lists was typed or tampered with: say so instead of showing nothing. */

@@ -34,7 +34,7 @@ export interface DrainResult {
 }
 
 /** Rows claimed per round by one worker. */
-const CLAIM_BATCH = 50;
+const CLAIM_BATCH = 200;
 /** Sent rows are marked in groups: at most this many, or after FLUSH_MS. */
 const FLUSH_ROWS = 50;
 const FLUSH_MS = 20;
@@ -48,7 +48,7 @@ const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(',
  * instances claim disjoint rows with FOR UPDATE SKIP LOCKED; a lease left by a crashed
  * instance is taken over once it expires. The crash window — emails the SMTP server
  * accepted but whose 'sent' mark had not committed — is at most the in-flight messages
- * plus one unflushed group (≈ SMTP_POOL_SIZE + 50 emails); only those can go out twice.
+ * plus the group being written and the one filling (≈ SMTP_POOL_SIZE + 2 × 50 emails); only those can go out twice.
  */
 @Injectable()
 export class MailSenderService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -147,7 +147,9 @@ export class MailSenderService implements OnApplicationBootstrap, OnApplicationS
     const emails = await this.claim(dueBy);
     if (emails.length === 0) return null;
     const outcomes = await Promise.all(emails.map((email) => this.deliver(email)));
-    await this.flushSent();
+    // The 'sent' marks are committed in groups in the background (queueSent): the next claim waits
+    // only for a group already being written, which bounds the crash window to about two groups.
+    await this.flushing;
     return {
       sent: outcomes.filter((o) => o === 'sent').length,
       retried: outcomes.filter((o) => o === 'retried').length,

@@ -12,10 +12,10 @@ const staff: AuditContext = { actorType: 'staff', actorId: null, actorLabel: 'te
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * The documented crash window (MailSenderService): emails the SMTP server accepted whose
- * 'sent' mark had not committed — the in-flight messages (SMTP_POOL_SIZE) plus one
- * unflushed group of 50.
+ * 'sent' mark had not committed — the in-flight messages (SMTP_POOL_SIZE) plus the group
+ * of 50 being written and the one filling.
  */
-const CRASH_WINDOW = 10 + 50;
+const CRASH_WINDOW = 10 + 2 * 50;
 
 /** Starts the app with its sender in a separate process; resolves once it is running. */
 function startSenderProcess(t: TestApp, env: Record<string, string>): Promise<ChildProcess> {
