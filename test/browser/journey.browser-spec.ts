@@ -1,5 +1,3 @@
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { MailSenderService } from '../../src/invitations/mail/mail-sender.service';
 import { addPatient, seedPatients } from '../e2e/staff/onboarding-fixtures';
@@ -9,15 +7,9 @@ import { linkFrom } from '../support/smtp-server';
 import { createStaffUser } from '../support/staff';
 
 const PUBLIC_BASE_URL = 'https://portal.clinic.test';
-const DOCS_DIR = join(__dirname, '..', '..', 'docs', 'screenshots');
-
-/** A step's screenshot under test-artifacts/; the README's ones are also copied to docs/screenshots/journey-*.png. */
-async function step(page: Page, name: string, forReadme = false): Promise<void> {
-  const file = await screenshot(page, `journey-${name}`);
-  if (forReadme) {
-    mkdirSync(DOCS_DIR, { recursive: true });
-    copyFileSync(file, join(DOCS_DIR, `journey-${name}.png`));
-  }
+/** A step's screenshot under test-artifacts/; the README's ones also go to docs/screenshots/journey-*.png. */
+async function step(page: Page, name: string, readme = false): Promise<void> {
+  await screenshot(page, `journey-${name}`, { readme });
 }
 
 describe('the whole journey in a real browser', () => {

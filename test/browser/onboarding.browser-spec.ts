@@ -1,5 +1,3 @@
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { MailSenderService } from '../../src/invitations/mail/mail-sender.service';
 import { addPatient, seedPatients } from '../e2e/staff/onboarding-fixtures';
@@ -17,7 +15,6 @@ interface PageElement {
 declare const document: { activeElement: PageElement | null; documentElement: { scrollWidth: number }; querySelectorAll(selector: string): ArrayLike<PageElement> };
 declare const window: Record<string, unknown>;
 
-const DOCS_SCREENSHOT = join(__dirname, '..', '..', 'docs', 'screenshots', 'onboarding.png');
 
 describe('the onboarding page in a real browser', () => {
   let stack: BrowserStack;
@@ -143,9 +140,7 @@ describe('the onboarding page in a real browser', () => {
     await screenshot(page, 'onboarding-800px');
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${base}/portal-onboarding`);
-    const docShot = await screenshot(page, 'onboarding');
-    mkdirSync(join(DOCS_SCREENSHOT, '..'), { recursive: true });
-    copyFileSync(docShot, DOCS_SCREENSHOT);
+    await screenshot(page, 'onboarding', { readme: true });
 
     expect(errors).toEqual([]);
     await context.close();

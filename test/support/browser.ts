@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 import { startSmtpServer, TestSmtpServer } from './smtp-server';
@@ -14,12 +14,21 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** Saves a full-page screenshot under test-artifacts/ (CI keeps the folder as artifacts). */
-export async function screenshot(page: Page, name: string): Promise<string> {
+export const README_SCREENSHOTS_DIR = join(__dirname, '..', '..', 'docs', 'screenshots');
+
+/**
+ * Saves a full-page screenshot under test-artifacts/ (CI keeps the folder as artifacts);
+ * `readme` also refreshes docs/screenshots/<name>.png, the copy the README shows.
+ */
+export async function screenshot(page: Page, name: string, options: { readme?: boolean } = {}): Promise<string> {
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   const path = join(ARTIFACTS_DIR, `${name}.png`);
   // caret 'initial': Playwright otherwise injects an inline style that the CSP (rightly) blocks.
   await page.screenshot({ path, fullPage: true, caret: 'initial' });
+  if (options.readme) {
+    mkdirSync(README_SCREENSHOTS_DIR, { recursive: true });
+    copyFileSync(path, join(README_SCREENSHOTS_DIR, `${name}.png`));
+  }
   return path;
 }
 
