@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource } from 'typeorm';
 import { AppConfig, ConfigError } from '../config/app-config';
 import { buildDataSourceOptions } from './data-source-options';
@@ -13,25 +14,36 @@ export async function openDatabase(config: AppConfig): Promise<DataSource> {
     throw new ConfigError(config.database.kind === 'sqlite' ? 'DATA_DIR' : 'DATABASE_URL', `: cannot open the database at ${where} (${reason})`);
   }
   await dataSource.runMigrations({ transaction: 'each' });
-  if (isSqlite(dataSource)) serializeTransactions(dataSource);
+  if (isSqlite(dataSource)) serializeSqliteAccess(dataSource);
   return dataSource;
 }
 
 /**
- * TypeORM's better-sqlite3 driver has ONE connection and query runner: two overlapping
- * `dataSource.transaction()` calls (two requests, or a request and the mail sender) fail
- * with "cannot start a transaction within a transaction". On SQLite, top-level
- * transactions therefore wait for each other (SQLite has one writer anyway).
+ * TypeORM's better-sqlite3 driver has ONE connection and query runner for the whole app.
+ * Two overlapping transactions would fail ("cannot start a transaction within a
+ * transaction"), and — worse — a query from another request issued while a transaction
+ * is open would run inside it: it would see uncommitted rows and be rolled back with it.
+ * So on SQLite every transaction, and every query outside one, takes its turn; queries
+ * made by a running transaction (tracked with AsyncLocalStorage) go straight through.
+ * SQLite has one writer anyway; MySQL/MariaDB use a connection pool and need none of this.
  */
-function serializeTransactions(dataSource: DataSource): void {
-  const manager = dataSource.manager;
-  const original = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
+function serializeSqliteAccess(dataSource: DataSource): void {
+  const insideTransaction = new AsyncLocalStorage<true>();
   let tail: Promise<unknown> = Promise.resolve();
-  (manager as { transaction: unknown }).transaction = (...args: unknown[]) => {
-    const run = tail.then(() => original(...args));
+  const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = tail.then(work);
     tail = run.catch(() => undefined);
     return run;
   };
+
+  const manager = dataSource.manager;
+  const transaction = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
+  (manager as { transaction: unknown }).transaction = (...args: unknown[]) =>
+    insideTransaction.getStore() ? transaction(...args) : inTurn(() => insideTransaction.run(true, () => transaction(...args)));
+
+  const runner = dataSource.driver.createQueryRunner('master');
+  const query = runner.query.bind(runner) as (...args: unknown[]) => Promise<unknown>;
+  (runner as { query: unknown }).query = (...args: unknown[]) => (insideTransaction.getStore() ? query(...args) : inTurn(() => query(...args)));
 }
 
 export function isSqlite(dataSource: DataSource): boolean {
