@@ -1,5 +1,18 @@
 import type { DataSource, EntityManager } from 'typeorm';
 
+/** Ids or values per statement: well inside both drivers' limits on bound parameters and packet size. */
+export const SQL_CHUNK = 1000;
+
+/** `?, ?, ?` for an IN list of n values. */
+export const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+/** Splits a list into SQL_CHUNK-sized pieces for IN lists. */
+export function chunks<T>(items: T[], size = SQL_CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size));
+  return out;
+}
+
 /**
  * 'YYYY-MM-DD HH:MM:SS' in UTC: the one DATETIME literal both drivers accept in raw
  * queries (better-sqlite3 cannot bind Date objects; MySQL rounds fractional seconds).
@@ -22,9 +35,23 @@ export function isSqliteManager(db: DataSource | EntityManager): boolean {
 
 /** Multi-row INSERT in chunks that stay under both drivers' bound-parameter limits. */
 export async function insertRows(db: DataSource | EntityManager, table: string, columns: string[], rows: unknown[][], chunkRows = 500): Promise<void> {
-  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  const tuple = `(${placeholders(columns.length)})`;
   for (let start = 0; start < rows.length; start += chunkRows) {
     const chunk = rows.slice(start, start + chunkRows);
     await db.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}`, chunk.flat());
+  }
+}
+
+/**
+ * Runs a raw INSERT/UPDATE/DELETE and returns the number of rows it changed. Needed because
+ * `manager.query()` returns the last insert id, not the change count, on better-sqlite3.
+ */
+export async function execute(db: EntityManager, sql: string, params: unknown[]): Promise<number> {
+  const runner = db.queryRunner ?? db.connection.createQueryRunner();
+  try {
+    const result = await runner.query(sql, params, true);
+    return Number(result.affected ?? 0);
+  } finally {
+    if (!db.queryRunner) await runner.release();
   }
 }

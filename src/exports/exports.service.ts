@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
-import { fromSqlDateTime, toSqlDateTime } from '../database/sql';
+import { fromSqlDateTime, placeholders, toSqlDateTime } from '../database/sql';
 import { INVITE_SKIP_REASON_LABELS, type InviteSkipReason } from '../invitations/invitations.types';
 import { filterSql, joinAnd, keysetCondition, SORT_PLANS, type OnboardingFilter, type OnboardingSort, type SqlFragment } from '../portal-access/onboarding-filter';
 import { OnboardingQueryService } from '../portal-access/onboarding-query.service';
@@ -86,7 +86,7 @@ export class ExportsService {
       if (events.length === 0) return;
       const patientIds = events.map((event) => event.patient_id).filter((id): id is number | string => id !== null).map(Number);
       const mails: Array<{ patient_id: number | string; to_address: string; status: string; last_error: string | null; sent_at: Date | string | null }> = patientIds.length
-        ? await this.dataSource.query(`SELECT patient_id, to_address, status, last_error, sent_at FROM mail_outbox WHERE batch_id = ? AND patient_id IN (${patientIds.map(() => '?').join(', ')}) ORDER BY id`, [batchId, ...patientIds])
+        ? await this.dataSource.query(`SELECT patient_id, to_address, status, last_error, sent_at FROM mail_outbox WHERE batch_id = ? AND patient_id IN (${placeholders(patientIds.length)}) ORDER BY id`, [batchId, ...patientIds])
         : [];
       const mailOf = new Map(mails.map((mail) => [Number(mail.patient_id), mail]));
       yield events.map((event) => {

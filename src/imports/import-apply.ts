@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import type { AuditEntry, AuditService } from '../audit/audit.service';
-import { fromSqlDateTime, insertRows, toSqlDateTime } from '../database/sql';
+import { fromSqlDateTime, insertRows, placeholders, toSqlDateTime } from '../database/sql';
 import type { EmailChange, PatientEmailService } from '../patients/patient-email.service';
 import type { PatientsService } from '../patients/patients.service';
 import { patientRefKey, providerRefKey, type ImportCheck, type ImportCounts, type ProviderTarget } from './import-check';
@@ -24,7 +24,6 @@ interface PatientRow {
   primary_provider_id: number | string | null;
 }
 
-const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 const dateText = (value: Date | string) => (value instanceof Date ? value.toISOString().slice(0, 10) : String(value).slice(0, 10));
 const idOrNull = (value: number | string | null) => (value === null ? null : Number(value));
 
@@ -91,7 +90,7 @@ export class ImportApplier {
 
   async applyPatients(batch: PatientRecord[]): Promise<void> {
     const existing: PatientRow[] = await this.db.query(
-      `SELECT id, external_id, first_name, last_name, date_of_birth, email, phone, primary_provider_id FROM patients WHERE external_id IN (${marks(batch.length)})`,
+      `SELECT id, external_id, first_name, last_name, date_of_birth, email, phone, primary_provider_id FROM patients WHERE external_id IN (${placeholders(batch.length)})`,
       batch.map((record) => record.externalId),
     );
     const byKey = new Map(existing.map((row) => [foldKey(row.external_id), row]));
@@ -141,7 +140,7 @@ export class ImportApplier {
         ['external_id', 'first_name', 'last_name', 'date_of_birth', 'email', 'phone', 'primary_provider_id', 'version', 'created_at', 'updated_at'],
         created.map((r) => [r.externalId, r.firstName, r.lastName, r.dateOfBirth, r.email ?? null, r.phone ?? null, r.provider ? this.providerIdOf(r.provider) : null, 1, this.now, this.now]),
       );
-      const ids: Array<{ id: number | string; external_id: string }> = await this.db.query(`SELECT id, external_id FROM patients WHERE external_id IN (${marks(created.length)})`, created.map((r) => r.externalId));
+      const ids: Array<{ id: number | string; external_id: string }> = await this.db.query(`SELECT id, external_id FROM patients WHERE external_id IN (${placeholders(created.length)})`, created.map((r) => r.externalId));
       const idOf = new Map(ids.map((row) => [foldKey(row.external_id), Number(row.id)]));
       // Every patient has a portal account row from the start: red (access not enabled).
       await insertRows(this.db, 'portal_accounts', ['patient_id', 'access_enabled', 'version', 'updated_at'], created.map((r) => [idOf.get(foldKey(r.externalId)), 0, 1, this.now]));
@@ -165,10 +164,10 @@ export class ImportApplier {
 
   async applyAppointments(batch: AppointmentRecord[]): Promise<void> {
     const patientExternalIds = batch.map((record) => this.check.patientTargets.get(patientRefKey(record.patient))!);
-    const patients: Array<{ id: number | string; external_id: string }> = await this.db.query(`SELECT id, external_id FROM patients WHERE external_id IN (${marks(batch.length)})`, patientExternalIds);
+    const patients: Array<{ id: number | string; external_id: string }> = await this.db.query(`SELECT id, external_id FROM patients WHERE external_id IN (${placeholders(batch.length)})`, patientExternalIds);
     const patientIdOf = new Map(patients.map((row) => [foldKey(row.external_id), Number(row.id)]));
     const existing: Array<{ id: number | string; external_id: string; patient_id: number | string; provider_id: number | string | null; starts_at: Date | string }> = await this.db.query(
-      `SELECT id, external_id, patient_id, provider_id, starts_at FROM appointments WHERE external_id IN (${marks(batch.length)})`,
+      `SELECT id, external_id, patient_id, provider_id, starts_at FROM appointments WHERE external_id IN (${placeholders(batch.length)})`,
       batch.map((record) => record.externalId),
     );
     const byKey = new Map(existing.map((row) => [foldKey(row.external_id), row]));
@@ -214,7 +213,7 @@ export class ImportApplier {
   private async tagsOf(patientIds: number[]): Promise<Map<number, number[]>> {
     const result = new Map<number, number[]>();
     if (patientIds.length === 0) return result;
-    const rows: Array<{ patient_id: number | string; tag_id: number | string }> = await this.db.query(`SELECT patient_id, tag_id FROM patient_tags WHERE patient_id IN (${marks(patientIds.length)})`, patientIds);
+    const rows: Array<{ patient_id: number | string; tag_id: number | string }> = await this.db.query(`SELECT patient_id, tag_id FROM patient_tags WHERE patient_id IN (${placeholders(patientIds.length)})`, patientIds);
     for (const row of rows) result.set(Number(row.patient_id), [...(result.get(Number(row.patient_id)) ?? []), Number(row.tag_id)]);
     return result;
   }

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { chunks, placeholders } from '../database/sql';
 import { foldKey, type ImportProblem, type ParsedItem, type ProviderRecord, type ProviderRef } from './import-records';
 import type { IgnoredItem } from './parsers/fhir-import.parser';
 
@@ -140,9 +141,8 @@ export class ImportCheck {
       } else if (externalId && !fromAlias) lookInDb.push([key, externalId]);
       else this.rejectUses(use, `unknown patient ${use.ref.reference ?? ''} (not a Patient of this file)`.replace(' )', ')'));
     }
-    for (let i = 0; i < lookInDb.length; i += 1000) {
-      const chunk = lookInDb.slice(i, i + 1000);
-      const rows: Array<{ external_id: string }> = await db.query(`SELECT external_id FROM patients WHERE external_id IN (${chunk.map(() => '?').join(', ')})`, chunk.map(([, id]) => id));
+    for (const chunk of chunks(lookInDb)) {
+      const rows: Array<{ external_id: string }> = await db.query(`SELECT external_id FROM patients WHERE external_id IN (${placeholders(chunk.length)})`, chunk.map(([, id]) => id));
       const found = new Set(rows.map((row) => foldKey(row.external_id)));
       for (const [key, externalId] of chunk) {
         if (found.has(foldKey(externalId))) this.patientTargets.set(key, externalId);

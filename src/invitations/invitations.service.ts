@@ -6,7 +6,7 @@ import type { AuditContext } from '../audit/audit-context';
 import { AuditEntry, AuditService } from '../audit/audit.service';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { fromSqlDateTime, insertRows, isSqliteManager, toSqlDateTime } from '../database/sql';
+import { chunks, fromSqlDateTime, insertRows, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
 import type { PortalTokenPurpose } from './entities/portal-token.entity';
 import { InviteEmailRenderer } from './invite-email.renderer';
 import type { BatchProgress, InviteSkipReason, InviteSummary, LatestInvite } from './invitations.types';
@@ -23,8 +23,6 @@ export const MAIL_KIND: Record<PortalTokenPurpose, string> = { invite: 'portal_i
  */
 export const REPEAT_WINDOW_MS = 10_000;
 
-const CHUNK = 1000;
-
 interface Candidate {
   id: number;
   firstName: string;
@@ -39,10 +37,6 @@ interface Plan {
   eligible: Array<Candidate & { email: string; purpose: PortalTokenPurpose }>;
 }
 
-const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-function* chunks<T>(items: T[], size = CHUNK): Generator<T[]> {
-  for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);
-}
 
 /**
  * Invites and password-reset emails for one patient or thousands: tokens, status,

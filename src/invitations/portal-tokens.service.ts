@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { fromSqlDateTime, isSqliteManager, toSqlDateTime } from '../database/sql';
+import { chunks, execute, fromSqlDateTime, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
 import type { PortalTokenPurpose } from './entities/portal-token.entity';
-import { execute } from './execute-sql';
 import { hashToken, isWellFormedToken } from './tokens';
 
 /** The hash a link's token is looked up by, or null when the token is malformed (no database work then). */
@@ -90,19 +89,18 @@ export class PortalTokensService {
   /** The same for many patients (bulk invites), in chunks that stay under bound-parameter limits. */
   async revokeTokensOf(tx: EntityManager, patientIds: number[], reason: string, now = new Date(), except?: number): Promise<number> {
     let revoked = 0;
-    for (let start = 0; start < patientIds.length; start += 1000) {
-      const chunk = patientIds.slice(start, start + 1000);
+    for (const chunk of chunks(patientIds)) {
       // A dead link must not still go out: its email, if not yet sent, is cancelled (body erased).
       await execute(
         tx,
         `UPDATE mail_outbox SET status = 'cancelled', text_body = NULL, html_body = NULL, last_error = ?
           WHERE status = 'pending' AND portal_token_id IN (
-            SELECT id FROM portal_tokens WHERE patient_id IN (${chunk.map(() => '?').join(', ')}) AND used_at IS NULL AND revoked_at IS NULL${except ? ' AND id <> ?' : ''})`,
+            SELECT id FROM portal_tokens WHERE patient_id IN (${placeholders(chunk.length)}) AND used_at IS NULL AND revoked_at IS NULL${except ? ' AND id <> ?' : ''})`,
         [`link revoked: ${reason}`.slice(0, 500), ...chunk, ...(except ? [except] : [])],
       );
       revoked += await execute(
         tx,
-        `UPDATE portal_tokens SET revoked_at = ?, revoked_reason = ? WHERE patient_id IN (${chunk.map(() => '?').join(', ')}) AND used_at IS NULL AND revoked_at IS NULL${except ? ' AND id <> ?' : ''}`,
+        `UPDATE portal_tokens SET revoked_at = ?, revoked_reason = ? WHERE patient_id IN (${placeholders(chunk.length)}) AND used_at IS NULL AND revoked_at IS NULL${except ? ' AND id <> ?' : ''}`,
         [toSqlDateTime(now), reason.slice(0, 32), ...chunk, ...(except ? [except] : [])],
       );
     }

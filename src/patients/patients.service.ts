@@ -4,7 +4,7 @@ import { DataSource, EntityManager, In } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { FormValidationException } from '../common/validation/form-validation.exception';
-import { isSqliteManager, toSqlDateTime } from '../database/sql';
+import { chunks, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
 import type { PatientDetailsDto } from './dto/patient-details.dto';
 import { Appointment } from './entities/appointment.entity';
 import { Patient } from './entities/patient.entity';
@@ -85,10 +85,9 @@ export class PatientsService {
 
   /** Recomputes the denormalised next appointment (call in the transaction that changed appointments). */
   async refreshNextAppointment(tx: EntityManager, patientIds: number[], now = new Date()): Promise<void> {
-    for (let i = 0; i < patientIds.length; i += 1000) {
-      const chunk = patientIds.slice(i, i + 1000);
+    for (const chunk of chunks(patientIds)) {
       await tx.query(
-        `UPDATE patients SET next_appointment_at = (SELECT MIN(a.starts_at) FROM appointments a WHERE a.patient_id = patients.id AND a.starts_at > ?) WHERE id IN (${chunk.map(() => '?').join(', ')})`,
+        `UPDATE patients SET next_appointment_at = (SELECT MIN(a.starts_at) FROM appointments a WHERE a.patient_id = patients.id AND a.starts_at > ?) WHERE id IN (${placeholders(chunk.length)})`,
         [toSqlDateTime(now), ...chunk],
       );
     }

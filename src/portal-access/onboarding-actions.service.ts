@@ -2,6 +2,7 @@ import { BadRequestException, ConflictException, Injectable, NotFoundException }
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
+import { chunks, placeholders } from '../database/sql';
 import { InvitationsService } from '../invitations/invitations.service';
 import { INVITE_SKIP_REASON_LABELS, type BatchProgress, type InviteSkipReason, type InviteSummary } from '../invitations/invitations.types';
 import type { OnboardingFilter } from './onboarding-filter';
@@ -72,9 +73,8 @@ export class OnboardingActionsService {
     if (ids.length === 0) throw new BadRequestException('No patients match this filter; nothing was sent.');
     if (selection.scope === 'ids') {
       const found = new Set<number>();
-      for (let i = 0; i < ids.length; i += 1000) {
-        const chunk = ids.slice(i, i + 1000);
-        const rows: { id: number | string }[] = await this.dataSource.query(`SELECT id FROM patients WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+      for (const chunk of chunks(ids)) {
+        const rows: { id: number | string }[] = await this.dataSource.query(`SELECT id FROM patients WHERE id IN (${placeholders(chunk.length)})`, chunk);
         rows.forEach((row) => found.add(Number(row.id)));
       }
       const unknown = ids.filter((id) => !found.has(id));

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
-import { fromSqlDateTime, isSqliteManager, toSqlDateTime } from '../database/sql';
+import { fromSqlDateTime, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
 import { InvitationsService } from '../invitations/invitations.service';
 import type { LatestInvite } from '../invitations/invitations.types';
 import {
@@ -133,7 +133,7 @@ export class OnboardingQueryService {
   /** The rows for these patient ids, in the given order (unknown ids are left out). */
   async rows(ids: number[]): Promise<OnboardingRow[]> {
     if (ids.length === 0) return [];
-    const placeholders = ids.map(() => '?').join(', ');
+    const inList = placeholders(ids.length);
     const [records, invites]: [RowRecord[], Map<number, LatestInvite>] = await Promise.all([
       this.dataSource.query(
         `SELECT p.id, p.first_name, p.last_name, p.date_of_birth, p.email, p.next_appointment_at,
@@ -141,7 +141,7 @@ export class OnboardingQueryService {
            FROM patients p
            JOIN portal_accounts pa ON pa.patient_id = p.id
            LEFT JOIN providers pr ON pr.id = p.primary_provider_id
-          WHERE p.id IN (${placeholders})`,
+          WHERE p.id IN (${inList})`,
         ids,
       ),
       this.invitations.latestInvites(ids),

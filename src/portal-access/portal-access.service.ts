@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
-import { isSqliteManager, toSqlDateTime } from '../database/sql';
+import { chunks, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
 
 export interface EnableResult {
   /** Set for bulk actions: the audit rows share it. */
@@ -14,15 +14,6 @@ export interface EnableResult {
   enabled: number[];
   /** Already enabled before: left unchanged and not audited again (idempotent). */
   alreadyEnabled: number[];
-}
-
-/** Ids per statement: well inside both drivers' limits on bound parameters and packet size. */
-const CHUNK = 1000;
-
-function chunks<T>(list: T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += CHUNK) out.push(list.slice(i, i + CHUNK));
-  return out;
 }
 
 /** Turns Patient Portal access on, for one patient or thousands, in one transaction with its audit rows. */
@@ -56,7 +47,7 @@ export class PortalAccessService {
         await manager.query(
           `UPDATE portal_accounts
               SET access_enabled = 1, enabled_at = ?, enabled_by_staff_id = ?, version = version + 1, updated_at = ?
-            WHERE access_enabled = 0 AND patient_id IN (${chunk.map(() => '?').join(', ')})`,
+            WHERE access_enabled = 0 AND patient_id IN (${placeholders(chunk.length)})`,
           [now, staffId, now, ...chunk],
         );
       }
@@ -75,7 +66,7 @@ export class PortalAccessService {
     const found = new Map<number, boolean>();
     for (const chunk of chunks(ids)) {
       const rows: { patient_id: number | string; access_enabled: number | string | boolean }[] = await manager.query(
-        `SELECT patient_id, access_enabled FROM portal_accounts WHERE patient_id IN (${chunk.map(() => '?').join(', ')})${lock}`,
+        `SELECT patient_id, access_enabled FROM portal_accounts WHERE patient_id IN (${placeholders(chunk.length)})${lock}`,
         chunk,
       );
       for (const row of rows) found.set(Number(row.patient_id), Number(row.access_enabled) === 1 || row.access_enabled === true);

@@ -10,7 +10,7 @@ import { SYSTEM_CONTEXT } from '../../audit/audit-context';
 import { AuditEntry, AuditService } from '../../audit/audit.service';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { isSqliteManager, toSqlDateTime } from '../../database/sql';
+import { isSqliteManager, placeholders, toSqlDateTime } from '../../database/sql';
 import { describeFailure, isPermanentFailure, SendError } from './smtp-errors';
 
 interface ClaimedEmail {
@@ -40,7 +40,6 @@ const FLUSH_ROWS = 50;
 const FLUSH_MS = 20;
 const MAX_BACKOFF_MS = 3_600_000;
 
-const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
 /**
  * Drains mail_outbox. Delivery is at-least-once: a row is claimed (status 'sending' with a
