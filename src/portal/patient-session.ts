@@ -1,6 +1,6 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
-import { BACKGROUND_POLL_HEADER } from '../auth/guards/staff-auth.guard';
+import { markSessionActivity, sessionExpired } from '../auth/session-activity';
 import { SignInRequiredException } from '../common/errors/sign-in-required.exception';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
@@ -34,15 +34,12 @@ export class PatientAuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<PatientRequest>();
     const signedIn = req.session?.patient;
     if (!signedIn) throw new SignInRequiredException('/portal/login');
-    const now = Date.now();
-    const lastActivity = req.session.lastActivityAt ?? 0;
-    const principal = now - lastActivity > this.config.patientIdleMinutes * 60_000 ? null : await this.accounts.principalForSession(signedIn.patientId, signedIn.generation);
+    const principal = sessionExpired(req, { idleMinutes: this.config.patientIdleMinutes }) ? null : await this.accounts.principalForSession(signedIn.patientId, signedIn.generation);
     if (!principal) {
       await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
       throw new SignInRequiredException('/portal/login');
     }
-    // Saving the session costs a write: refresh the activity mark at most once a minute.
-    if (!req.get(BACKGROUND_POLL_HEADER) && now - lastActivity > 60_000) req.session.lastActivityAt = now;
+    markSessionActivity(req);
     req.patient = principal;
     return true;
   }

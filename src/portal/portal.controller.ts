@@ -10,6 +10,7 @@ import { ForgotPasswordDto, PortalLoginDto, PortalLoginPageQuery } from './dto/p
 import { PatientAccountsService, type PatientPrincipal } from './patient-accounts.service';
 import { CurrentPatient, PatientAuthGuard } from './patient-session';
 import { PatientSignInFailedException, PortalSignInFailedFilter } from './portal-sign-in-failed.filter';
+import { startSessionClock } from '../auth/session-activity';
 
 /** Only portal pages are valid destinations after a patient signs in. */
 const portalNext = (next: unknown) => {
@@ -46,10 +47,8 @@ export class PortalController {
     // A new session id at sign-in: a cookie planted before sign-in is worth nothing after it.
     req.session.regenerate((error) => {
       if (error) return res.status(500).end();
-      const now = Date.now();
       req.session.patient = { patientId: patient.patientId, generation };
-      req.session.signedInAt = now;
-      req.session.lastActivityAt = now;
+      startSessionClock(req);
       req.session.save(() => res.redirect(303, portalNext(form.next)));
     });
   }

@@ -11,10 +11,9 @@ import { ROLES } from '../decorators/roles.decorator';
 import { SECOND_FACTOR_STEP } from '../decorators/second-factor-step.decorator';
 import { freshPendingSecondFactor } from '../mfa/pending-sign-in';
 import type { StaffRole } from '../entities/staff-user.entity';
+import { markSessionActivity, sessionExpired } from '../session-activity';
 import type { StaffPrincipal } from '../staff-principal';
 
-/** Requests that poll in the background (progress boxes) send this header; they do not count as activity. */
-export const BACKGROUND_POLL_HEADER = 'X-Background-Poll';
 
 /**
  * Deny by default (registered as APP_GUARD): every route needs a signed-in, enabled
@@ -41,16 +40,12 @@ export class StaffAuthGuard implements CanActivate {
     const user = req.user as StaffPrincipal | undefined;
     if (!user || !req.session) throw new SignInRequiredException();
 
-    const now = Date.now();
-    const lastActivity = req.session.lastActivityAt ?? 0;
-    const signedInAt = req.session.signedInAt ?? 0;
     // Idle timeout, and an absolute lifetime that activity cannot extend.
-    if (now - lastActivity > this.config.staffIdleMinutes * 60_000 || now - signedInAt > this.config.staffAbsoluteHours * 3_600_000) {
+    if (sessionExpired(req, { idleMinutes: this.config.staffIdleMinutes, absoluteHours: this.config.staffAbsoluteHours })) {
       req.session.destroy(() => undefined);
       throw new SignInRequiredException();
     }
-    // Saving the session costs a write: refresh the activity mark at most once a minute.
-    if (!req.get(BACKGROUND_POLL_HEADER) && now - lastActivity > 60_000) req.session.lastActivityAt = now;
+    markSessionActivity(req);
 
     if (user.mustChangePassword && !this.reflector.getAllAndOverride<boolean>(ALLOW_PENDING_PASSWORD_CHANGE, targets)) {
       throw new RedirectException('/account/password');

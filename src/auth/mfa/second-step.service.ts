@@ -15,6 +15,7 @@ import { freshPendingSecondFactor, type PendingSecondFactor, storeChallenge, tak
 import { RecoveryCodesService } from './recovery-codes.service';
 import { SecondFactorService } from './second-factor.service';
 import { looksLikeTotpCode, TotpService, type TotpSetup } from './totp.service';
+import { startSessionClock } from '../session-activity';
 
 export const SECOND_STEP_PATH = '/login/second-factor';
 export const ENROLMENT_PATH = '/login/second-factor/enrol';
@@ -173,9 +174,7 @@ export class SecondStepService {
   /** passport's logIn regenerates the session id, dropping the pending state with the old session. */
   private async signIn(req: Request, principal: StaffPrincipal): Promise<void> {
     await this.authenticator.logIn(req, principal);
-    const now = Date.now();
-    req.session.lastActivityAt = now;
-    req.session.signedInAt = now;
+    startSessionClock(req);
   }
 
   /** A new session id for the half-signed-in state too: a planted cookie must not get to enrol a factor. */
