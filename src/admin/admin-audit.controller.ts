@@ -22,8 +22,8 @@ export class AdminAuditController {
   async list(@Query() filter: AuditFilterDto, @Audit() audit: AuditContext) {
     const { before, ...criteria } = filter;
     await this.audit.record(audit, { action: 'audit.viewed', patientId: criteria.patientId ?? null, details: { filter: criteria } });
-    const [page, actions, staff] = await Promise.all([this.query.page(filter), this.query.actions(), this.users.list()]);
+    const [page, actions, staffUsers] = await Promise.all([this.query.page(filter), this.query.actions(), this.users.list()]);
     const query = new URLSearchParams(Object.entries(criteria).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
-    return { ...page, actions, staff, filter, query: query.toString(), before };
+    return { ...page, actions, staffUsers, filter, query: query.toString(), before };
   }
 }
