@@ -4,6 +4,19 @@ import { BrowserStack, collectPageErrors, screenshot, signInThroughForm, startBr
 import { createPortalPatient } from '../support/portal-patients';
 import { createStaffUser } from '../support/staff';
 
+/** The few DOM shapes the page-side check uses (the test compiles without the DOM library). */
+interface Box {
+  right: number;
+  width: number;
+}
+interface PageElement {
+  tagName: string;
+  className: string;
+  closest(selector: string): PageElement | null;
+  getBoundingClientRect(): Box;
+}
+declare const document: { documentElement: { clientWidth: number; scrollWidth: number }; querySelectorAll(selector: string): ArrayLike<PageElement> };
+
 /** How far the page scrolls sideways, and which elements outside a table cause it. */
 async function horizontalOverflow(page: Page): Promise<{ scroll: number; culprits: string[] }> {
   return page.evaluate(() => {

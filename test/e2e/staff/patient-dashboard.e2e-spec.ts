@@ -37,7 +37,7 @@ describe('a staff member on a patient dashboard', () => {
     expect(res.text).toContain('2026-01-02 03:04 UTC by Sam Staff');
     expect(res.text).toContain('2026-01-04 00:00 UTC');
     expect(res.text).toContain('No invite or reset email has been sent.');
-    expect(res.text).toContain('patient.viewed');
+    expect(res.text).toContain('Record viewed 1 time by staff, last by Sam Staff');
   });
 
   it('answers 404 for an unknown patient and 400 for a malformed id', async () => {
