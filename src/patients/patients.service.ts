@@ -10,6 +10,7 @@ import { Appointment } from './entities/appointment.entity';
 import { Patient } from './entities/patient.entity';
 import { Provider } from './entities/provider.entity';
 import { Tag } from './entities/tag.entity';
+import { likePrefix } from '../portal-access/onboarding-filter';
 import { normalisePhone } from './phone-number';
 
 export const CONCURRENT_EDIT_MESSAGE = 'This patient was changed by someone else — reload the page to see the current details, then make your change again.';
@@ -23,6 +24,13 @@ export interface DetailsFormValues {
   primaryProviderId: string;
   tagIds: string[];
   version: number;
+}
+
+/** A patient found by name or MRN (for filters that take what staff type). */
+export interface PatientMatch {
+  id: number;
+  name: string;
+  externalId: string | null;
 }
 
 export interface PatientSummary {
@@ -98,6 +106,36 @@ export class PatientsService {
       await this.audit.record(context, { action: 'patient.details_changed', patientId: id, details: { changed } }, tx);
       return { changed: true };
     });
+  }
+
+  /**
+   * Patients matching what an admin typed in the audit filter: the MRN (external id) exactly,
+   * or a name — "Last, First", "First Last", or the start of either name. At most `limit`.
+   */
+  async findByNameOrMrn(text: string, limit = 20): Promise<PatientMatch[]> {
+    const q = text.trim();
+    if (!q) return [];
+    const LIKE = `LIKE ? ESCAPE '!'`;
+    const names: { sql: string; params: string[] }[] = [];
+    const comma = q.indexOf(',');
+    const words = q.split(/\s+/);
+    if (comma >= 0) {
+      const [last, first] = [q.slice(0, comma).trim(), q.slice(comma + 1).trim()];
+      names.push({ sql: `(last_name ${LIKE} AND first_name ${LIKE})`, params: [likePrefix(last), likePrefix(first)] });
+    } else if (words.length > 1) {
+      names.push({ sql: `(first_name ${LIKE} AND last_name ${LIKE})`, params: [likePrefix(words[0]), likePrefix(words.slice(1).join(' '))] });
+      names.push({ sql: `last_name ${LIKE}`, params: [likePrefix(q)] });
+    } else {
+      names.push({ sql: `(last_name ${LIKE} OR first_name ${LIKE})`, params: [likePrefix(q), likePrefix(q)] });
+    }
+    const rows: Array<{ id: number | string; first_name: string; last_name: string; external_id: string | null }> = await this.dataSource.query(
+      `SELECT id, first_name, last_name, external_id FROM patients
+        WHERE external_id IN (?, ?, ?) OR ${names.map((n) => n.sql).join(' OR ')}
+        ORDER BY last_name, first_name, id LIMIT ${Math.max(1, Math.floor(limit))}`,
+      // MRNs as typed, upper- or lower-case (SQLite compares case-sensitively; the unique index stays usable).
+      [q, q.toUpperCase(), q.toLowerCase(), ...names.flatMap((n) => n.params)],
+    );
+    return rows.map((row) => ({ id: Number(row.id), name: `${row.last_name}, ${row.first_name}`, externalId: row.external_id }));
   }
 
   /** Reading a patient's record is itself audited (HIPAA access log). */
