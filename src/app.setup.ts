@@ -95,7 +95,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
       // A getter: only a rendered page creates a session to hold the token (not /healthz or assets).
       Object.defineProperty(res.locals, 'csrfToken', { enumerable: true, get: () => csrf.generateToken(req) });
       res.locals.currentPath = req.path;
-      res.locals.staff = req.user ?? null;
+      // A name no page model uses, so a handler returning e.g. a `staff` list cannot hide the menus.
+      res.locals.signedInStaff = req.user ?? null;
       next();
     });
   });

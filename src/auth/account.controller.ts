@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
+import { seeOther } from '../common/views/flash';
 import { View } from '../common/views/view.decorator';
 import { CurrentStaff } from './decorators/current-staff.decorator';
 import { AllowPendingPasswordChange } from './decorators/allow-pending-password-change.decorator';
@@ -37,6 +38,6 @@ export class AccountController {
     const user = await this.users.changeOwnPassword(staff.id, form.currentPassword, form.newPassword, audit);
     const enrolment = await this.secondStep.afterPasswordChange(req, toPrincipal(user));
     if (enrolment) return res.redirect(303, enrolment);
-    return { mustChange: false, flash: { kind: 'success', message: 'Your password has been changed. Other sessions have been signed out.' } };
+    return seeOther('/account/password', { flash: 'Your password has been changed. Other sessions have been signed out.' });
   }
 }

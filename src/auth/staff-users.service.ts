@@ -1,6 +1,6 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { randomBytes } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { EntityManager, Repository } from 'typeorm';
 import { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
@@ -18,9 +18,16 @@ export class PasswordRejectedException extends BadRequestException {
   }
 }
 
-/** A one-time password: shown once to the admin, must be changed at the next sign-in. */
+/** Letters and digits with the look-alikes removed (I, l, 1, O, 0): it is read out over the phone. */
+export const TEMPORARY_PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+
+/**
+ * A one-time password: shown once to the admin, must be changed at the next sign-in.
+ * 24 characters from 57 (about 140 bits), in groups of four so it is easy to read aloud.
+ */
 export function generateTemporaryPassword(): string {
-  return randomBytes(18).toString('base64url');
+  const chars = Array.from({ length: 24 }, () => TEMPORARY_PASSWORD_ALPHABET[randomInt(TEMPORARY_PASSWORD_ALPHABET.length)]);
+  return chars.join('').replace(/(.{4})(?=.)/g, '$1-');
 }
 
 /** Staff accounts: creation, role, disabling, password resets and changes — every rule and its audit row. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditQueryService } from '../audit/audit-query.service';
+import { describePatientActivity, describeViews } from '../audit/patient-activity';
 import { PortalOverviewService } from '../portal-access/portal-overview.service';
 import type { DashboardTab } from './dto/dashboard-query.dto';
 import { PatientsService } from './patients.service';
@@ -16,7 +17,13 @@ export class PatientDashboardService {
   async model(patientId: number, tab: DashboardTab) {
     const summary = await this.patients.summary(patientId);
     if (tab !== 'portal') return { ...summary, tab };
-    const [portal, trail] = await Promise.all([this.portal.overview(patientId), this.auditTrail.page({ patientId }, 20)]);
-    return { ...summary, tab, portal, events: trail.events };
+    const [portal, activity] = await Promise.all([this.portal.overview(patientId), this.auditTrail.patientActivity(patientId)]);
+    return {
+      ...summary,
+      tab,
+      portal,
+      activity: describePatientActivity(activity.events),
+      views: { ...activity.views, text: describeViews(activity.views) },
+    };
   }
 }

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ConflictException, ExceptionFilter, Injectable } 
 import type { Request, Response } from 'express';
 import { FormValidationException } from '../common/validation/form-validation.exception';
 import { PatientDashboardService } from './patient-dashboard.service';
+import { typedDetailsValues } from './patients.service';
 
 /**
  * A refused change on the dashboard re-renders the tab it came from, with the messages
@@ -23,7 +24,7 @@ export class PatientFormFilter implements ExceptionFilter {
       editing: tab === 'details',
       // Which portal-tab form to reopen, by the last part of the path (email, username, disable).
       openForm: req.path.split('/').pop(),
-      values: req.body ?? {},
+      values: tab === 'details' ? typedDetailsValues(req.body ?? {}) : (req.body ?? {}),
       errors: invalid ? exception.fieldErrors : {},
       flash: { kind: 'error', message: invalid ? 'Please correct the highlighted fields. Nothing was saved.' : exception.message },
     });

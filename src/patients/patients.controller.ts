@@ -28,8 +28,8 @@ export class PatientsController {
   @UseFilters(PatientFormFilter)
   @Redirect()
   async updateDetails(@Param('id', ParseIntPipe) id: number, @Body() details: PatientDetailsDto, @Audit() audit: AuditContext) {
-    await this.patients.updateDetails(id, details, audit);
+    const { changed } = await this.patients.updateDetails(id, details, audit);
     // Post/redirect/get: a reload does not resubmit the form.
-    return { url: `/patients/${id}?saved=details`, statusCode: 303 };
+    return { url: `/patients/${id}?saved=${changed ? 'details' : 'unchanged'}`, statusCode: 303 };
   }
 }

@@ -10,17 +10,38 @@ import { Appointment } from './entities/appointment.entity';
 import { Patient } from './entities/patient.entity';
 import { Provider } from './entities/provider.entity';
 import { Tag } from './entities/tag.entity';
+import { likePrefix } from '../portal-access/onboarding-filter';
+import { normalisePhone } from './phone-number';
 
 export const CONCURRENT_EDIT_MESSAGE = 'This patient was changed by someone else — reload the page to see the current details, then make your change again.';
 
+/** The Edit details form as it opens: exactly what is on file, so saving it untouched changes nothing. */
+export interface DetailsFormValues {
+  firstName: string;
+  lastName: string;
+  dateOfBirth: string;
+  phone: string;
+  primaryProviderId: string;
+  tagIds: string[];
+  version: number;
+}
+
+/** A patient found by name or MRN (for filters that take what staff type). */
+export interface PatientMatch {
+  id: number;
+  name: string;
+  externalId: string | null;
+}
+
 export interface PatientSummary {
   patient: Patient;
+  detailsForm: DetailsFormValues;
   upcoming: Appointment[];
   providers: Provider[];
   tags: Tag[];
 }
 
-/** Patients' own details: reading the dashboard and editing name, birth date, tags and provider. */
+/** Patients' own details: reading the dashboard and editing name, birth date, phone, tags and provider. */
 @Injectable()
 export class PatientsService {
   constructor(
@@ -44,19 +65,24 @@ export class PatientsService {
       this.dataSource.getRepository(Tag).find({ order: { name: 'ASC' } }),
     ]);
     patient.tags?.sort((a, b) => a.name.localeCompare(b.name));
-    return { patient, upcoming, providers, tags };
+    return { patient, detailsForm: detailsFormValues(patient), upcoming, providers, tags };
   }
 
   /**
    * Saves the details if nobody changed the patient since the form was loaded
    * (optimistic locking on `version`); otherwise nothing is written and the editor is told.
    */
-  async updateDetails(id: number, details: PatientDetailsDto, context: AuditContext): Promise<void> {
+  async updateDetails(id: number, details: PatientDetailsDto, context: AuditContext): Promise<{ changed: boolean }> {
     assertRealDate(details.dateOfBirth);
-    await this.dataSource.transaction(async (tx) => {
+    return this.dataSource.transaction(async (tx) => {
       const before = await tx.findOne(Patient, { where: { id }, relations: { tags: true } });
       if (!before) throw new NotFoundException('No such patient.');
+      if (before.version !== details.version) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
       await assertKnown(tx, details);
+      const phone = phoneToSave(before.phone, details.phone);
+      const changed = changedFields(before, details, phone);
+      // A form saved as it was opened writes nothing: no new version, no audit row.
+      if (!changed.length) return { changed: false };
       const result = await tx
         .createQueryBuilder()
         .update(Patient)
@@ -64,6 +90,7 @@ export class PatientsService {
           firstName: details.firstName,
           lastName: details.lastName,
           dateOfBirth: details.dateOfBirth,
+          phone,
           primaryProviderId: details.primaryProviderId ?? null,
           version: () => 'version + 1',
           updatedAt: () => (isSqliteManager(tx) ? "datetime('now')" : 'CURRENT_TIMESTAMP'),
@@ -71,11 +98,44 @@ export class PatientsService {
         .where('id = :id AND version = :version', { id, version: details.version })
         .execute();
       if (result.affected !== 1) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
-      await tx.query('DELETE FROM patient_tags WHERE patient_id = ?', [id]);
-      const tagIds = [...new Set(details.tagIds)];
-      if (tagIds.length) await tx.query(`INSERT INTO patient_tags (patient_id, tag_id) VALUES ${tagIds.map(() => '(?, ?)').join(', ')}`, tagIds.flatMap((tagId) => [id, tagId]));
-      await this.audit.record(context, { action: 'patient.details_changed', patientId: id, details: { changed: changedFields(before, details) } }, tx);
+      if (changed.includes('tags')) {
+        await tx.query('DELETE FROM patient_tags WHERE patient_id = ?', [id]);
+        const tagIds = [...new Set(details.tagIds)];
+        if (tagIds.length) await tx.query(`INSERT INTO patient_tags (patient_id, tag_id) VALUES ${tagIds.map(() => '(?, ?)').join(', ')}`, tagIds.flatMap((tagId) => [id, tagId]));
+      }
+      await this.audit.record(context, { action: 'patient.details_changed', patientId: id, details: { changed } }, tx);
+      return { changed: true };
     });
+  }
+
+  /**
+   * Patients matching what an admin typed in the audit filter: the MRN (external id) exactly,
+   * or a name — "Last, First", "First Last", or the start of either name. At most `limit`.
+   */
+  async findByNameOrMrn(text: string, limit = 20): Promise<PatientMatch[]> {
+    const q = text.trim();
+    if (!q) return [];
+    const LIKE = `LIKE ? ESCAPE '!'`;
+    const names: { sql: string; params: string[] }[] = [];
+    const comma = q.indexOf(',');
+    const words = q.split(/\s+/);
+    if (comma >= 0) {
+      const [last, first] = [q.slice(0, comma).trim(), q.slice(comma + 1).trim()];
+      names.push({ sql: `(last_name ${LIKE} AND first_name ${LIKE})`, params: [likePrefix(last), likePrefix(first)] });
+    } else if (words.length > 1) {
+      names.push({ sql: `(first_name ${LIKE} AND last_name ${LIKE})`, params: [likePrefix(words[0]), likePrefix(words.slice(1).join(' '))] });
+      names.push({ sql: `last_name ${LIKE}`, params: [likePrefix(q)] });
+    } else {
+      names.push({ sql: `(last_name ${LIKE} OR first_name ${LIKE})`, params: [likePrefix(q), likePrefix(q)] });
+    }
+    const rows: Array<{ id: number | string; first_name: string; last_name: string; external_id: string | null }> = await this.dataSource.query(
+      `SELECT id, first_name, last_name, external_id FROM patients
+        WHERE external_id IN (?, ?, ?) OR ${names.map((n) => n.sql).join(' OR ')}
+        ORDER BY last_name, first_name, id LIMIT ${Math.max(1, Math.floor(limit))}`,
+      // MRNs as typed, upper- or lower-case (SQLite compares case-sensitively; the unique index stays usable).
+      [q, q.toUpperCase(), q.toLowerCase(), ...names.flatMap((n) => n.params)],
+    );
+    return rows.map((row) => ({ id: Number(row.id), name: `${row.last_name}, ${row.first_name}`, externalId: row.external_id }));
   }
 
   /** Reading a patient's record is itself audited (HIPAA access log). */
@@ -94,6 +154,24 @@ export class PatientsService {
   }
 }
 
+export function detailsFormValues(patient: Patient): DetailsFormValues {
+  return {
+    firstName: patient.firstName,
+    lastName: patient.lastName,
+    dateOfBirth: patient.dateOfBirth,
+    phone: patient.phone ?? '',
+    primaryProviderId: patient.primaryProviderId ? String(patient.primaryProviderId) : '',
+    tagIds: (patient.tags ?? []).map((tag) => String(tag.id)),
+    version: patient.version,
+  };
+}
+
+/** A re-rendered form shows what was typed; one ticked box arrives as a string, several as an array. */
+export function typedDetailsValues(body: Record<string, unknown>): Record<string, unknown> {
+  const tagIds = body.tagIds === undefined ? [] : Array.isArray(body.tagIds) ? body.tagIds.map(String) : [String(body.tagIds)];
+  return { ...body, tagIds };
+}
+
 function assertRealDate(date: string): void {
   const parsed = new Date(`${date}T00:00:00Z`);
   if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== date) throw new FormValidationException({ dateOfBirth: ['That date does not exist.'] });
@@ -108,13 +186,23 @@ async function assertKnown(tx: EntityManager, details: PatientDetailsDto): Promi
   if (tagIds.length && (await tx.countBy(Tag, { id: In(tagIds) })) !== tagIds.length) throw new FormValidationException({ tagIds: ['Choose tags from the list.'] });
 }
 
-function changedFields(before: Patient, after: PatientDetailsDto): string[] {
+/**
+ * The number to store: unchanged when the form sent back what is on file (even a number an
+ * import stored in a format the form would refuse), else the normalised new one.
+ */
+function phoneToSave(onFile: string | null, typed: string | undefined): string | null {
+  if (typed === undefined || typed.trim() === (onFile ?? '').trim()) return onFile;
+  return normalisePhone(typed);
+}
+
+function changedFields(before: Patient, after: PatientDetailsDto, phone: string | null): string[] {
   const changed: string[] = [];
   if (before.firstName !== after.firstName) changed.push('firstName');
   if (before.lastName !== after.lastName) changed.push('lastName');
   if (before.dateOfBirth !== after.dateOfBirth) changed.push('dateOfBirth');
+  if ((before.phone ?? null) !== phone) changed.push('phone');
   if ((before.primaryProviderId ?? null) !== (after.primaryProviderId ?? null)) changed.push('primaryProvider');
-  const tagsBefore = (before.tags ?? []).map((tag) => tag.id).sort().join(',');
-  if (tagsBefore !== [...new Set(after.tagIds)].sort().join(',')) changed.push('tags');
+  const tagsBefore = (before.tags ?? []).map((tag) => tag.id).sort((a, b) => a - b).join(',');
+  if (tagsBefore !== [...new Set(after.tagIds)].sort((a, b) => a - b).join(',')) changed.push('tags');
   return changed;
 }

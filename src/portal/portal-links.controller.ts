@@ -3,6 +3,7 @@ import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { Public } from '../auth/decorators/public.decorator';
+import { seeOther, takeShownOnce } from '../common/views/flash';
 import { View } from '../common/views/view.decorator';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { tokenHashOf } from '../invitations/portal-tokens.service';
@@ -17,6 +18,8 @@ const LINK_INVALID = { template: 'portal/link-invalid', status: 410 } as const;
  * session and redirects to a token-free URL (the token leaves the address bar, history and
  * Referer at once); the form there consumes it on POST. Nothing is consumed by a GET.
  */
+const ACCOUNT_READY = 'accountReady';
+
 @Public()
 @Controller('portal')
 export class PortalLinksController {
@@ -42,6 +45,13 @@ export class PortalLinksController {
   @View('portal/set-password')
   resetForm(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Audit() audit: AuditContext) {
     return this.form('reset', req, res, audit);
+  }
+
+  /** Where a set password lands (post/redirect/get); what it says is read once, a reload shows plain sign-in help. */
+  @Get('account-ready')
+  @View('portal/account-ready')
+  accountReady(@Req() req: Request) {
+    return takeShownOnce<{ purpose: PortalTokenPurpose; username: string }>(req, ACCOUNT_READY) ?? {};
   }
 
   @Post('invite')
@@ -82,7 +92,7 @@ export class PortalLinksController {
     }
     // No automatic sign-in: the link's session is replaced by an empty one and the patient signs in normally.
     await new Promise<void>((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve())));
-    return { __template: 'portal/account-ready', purpose, username: result.username };
+    return seeOther('/portal/account-ready', { shownOnce: { [ACCOUNT_READY]: { purpose, username: result.username } } });
   }
 }
 

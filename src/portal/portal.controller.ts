@@ -5,6 +5,7 @@ import { Audit, type AuditContext } from '../audit/audit-context';
 import { Public } from '../auth/decorators/public.decorator';
 import { PATIENT_COOKIE } from '../auth/session.setup';
 import { safeNextPath } from '../common/safe-next';
+import { seeOther } from '../common/views/flash';
 import { View } from '../common/views/view.decorator';
 import { ForgotPasswordDto, PortalLoginDto, PortalLoginPageQuery } from './dto/portal-forms.dto';
 import { PatientAccountsService, type PatientPrincipal } from './patient-accounts.service';
@@ -75,6 +76,13 @@ export class PortalController {
   @View('portal/forgot-password-sent', { invalid: 'portal/forgot-password' })
   async forgot(@Body() form: ForgotPasswordDto, @Audit() audit: AuditContext) {
     await this.accounts.requestReset(form.identifier, audit);
+    // Post/redirect/get: reloading the answer does not ask for another email.
+    return seeOther('/portal/forgot-password/sent');
+  }
+
+  @Get('forgot-password/sent')
+  @View('portal/forgot-password-sent')
+  forgotSent() {
     return {};
   }
 }

@@ -41,3 +41,8 @@ export async function staffRoutesOpenedBy(t: TestApp, agent: import('supertest')
   }
   return opened;
 }
+
+/** The GET routes a signed-in staff member opens as pages (not public, not the second step). */
+export function staffPageRoutes(t: TestApp): Route[] {
+  return registeredRoutes(t).filter((route) => route.method === 'GET' && !isPublicRoute(route) && !SECOND_STEP_ROUTES.test(`${route.method} ${route.path}`));
+}

@@ -39,7 +39,7 @@ export async function enrolTotp(agent: Agent): Promise<{ secret: string; recover
   await awayFromStepBoundary();
   const setup = await agent.get('/account/security/totp').expect(200);
   const secret = totpSecretOf(setup.text);
-  const res = await agent.post('/account/security/totp').type('form').send({ _csrf: csrfTokenOf(setup.text), code: await totpCode(secret, -1) });
+  const res = await agent.post('/account/security/totp').redirects(1).type('form').send({ _csrf: csrfTokenOf(setup.text), code: await totpCode(secret, -1) });
   if (res.status !== 200) throw new Error(`TOTP enrolment failed with ${res.status}`);
   return { secret, recoveryCodes: recoveryCodesOf(res.text) };
 }
@@ -49,7 +49,7 @@ export async function enrolAtSignIn(agent: Agent): Promise<{ secret: string; rec
   await awayFromStepBoundary();
   const page = await agent.get('/login/second-factor/enrol').expect(200);
   const secret = totpSecretOf(page.text);
-  const res = await agent.post('/login/second-factor/enrol/totp').type('form').send({ _csrf: csrfTokenOf(page.text), code: await totpCode(secret, -1) });
+  const res = await agent.post('/login/second-factor/enrol/totp').redirects(1).type('form').send({ _csrf: csrfTokenOf(page.text), code: await totpCode(secret, -1) });
   return { secret, recoveryCodes: recoveryCodesOf(res.text), res };
 }
 

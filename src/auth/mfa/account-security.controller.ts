@@ -2,6 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post, Req, Res } 
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../../audit/audit-context';
+import { seeOther, takeShownOnce } from '../../common/views/flash';
+import { RECOVERY_CODES, showRecoveryCodesOnce, type ShownRecoveryCodes } from './recovery-codes-page';
 import { View } from '../../common/views/view.decorator';
 import { CurrentStaff } from '../decorators/current-staff.decorator';
 import type { StaffPrincipal } from '../staff-principal';
@@ -40,22 +42,29 @@ export class AccountSecurityController {
       res.status(400);
       return { __template: 'account/totp-setup', totp: await this.totp.setup(staff), errors: { code: [WRONG_ENROLMENT_CODE] } };
     }
-    if (!activation.recoveryCodes) return { __template: 'account/security', ...(await this.pageWith(staff, 'Your authenticator app is set up.')) };
-    return { codes: activation.recoveryCodes, next: '/account/security', enrolled: true };
+    if (!activation.recoveryCodes) return seeOther(SECURITY, { flash: 'Your authenticator app is set up.' });
+    return showRecoveryCodesOnce({ codes: activation.recoveryCodes, next: SECURITY, enrolled: true });
   }
 
   @Post('totp/remove')
   @View('account/security')
   async removeTotp(@CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
     await this.secondFactors.removeTotp(staff.id, audit);
-    return this.pageWith(staff, 'The authenticator app was removed.');
+    return seeOther(SECURITY, { flash: 'The authenticator app was removed.' });
   }
 
-  /** Replaces all recovery codes; the new ones are shown once, on this response only. */
+  /** Replaces all recovery codes; the new ones are shown once, on the page this redirects to. */
   @Post('recovery-codes')
   @View('account/recovery-codes')
   async regenerateRecoveryCodes(@CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
-    return { codes: await this.secondFactors.regenerateRecoveryCodes(staff.id, audit), next: '/account/security', enrolled: false };
+    return showRecoveryCodesOnce({ codes: await this.secondFactors.regenerateRecoveryCodes(staff.id, audit), next: SECURITY, enrolled: false });
+  }
+
+  /** New recovery codes, read once from the session: a reload says they were shown and offers new ones. */
+  @Get('recovery-codes')
+  @View('account/recovery-codes')
+  recoveryCodes(@Req() req: Request) {
+    return { shown: takeShownOnce<ShownRecoveryCodes>(req, RECOVERY_CODES) ?? null };
   }
 
   @Post('passkeys/options')
@@ -75,17 +84,19 @@ export class AccountSecurityController {
   @View('account/security')
   async renamePasskey(@Param('id', ParseIntPipe) id: number, @Body() form: PasskeyNameDto, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
     const passkey = await this.secondFactors.renamePasskey(staff.id, id, form.name, audit);
-    return this.pageWith(staff, `The passkey is now called “${passkey.name}”.`);
+    return seeOther(SECURITY, { flash: passkey.changed ? `The passkey is now called “${passkey.name}”.` : 'Nothing needed changing.' });
   }
 
   @Post('passkeys/:id/remove')
   @View('account/security')
   async removePasskey(@Param('id', ParseIntPipe) id: number, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
     const passkey = await this.secondFactors.removePasskey(staff.id, id, audit);
-    return this.pageWith(staff, `The passkey “${passkey.name}” was removed.`);
+    return seeOther(SECURITY, { flash: `The passkey “${passkey.name}” was removed.` });
   }
 
-  private async pageWith(staff: StaffPrincipal, message?: string) {
-    return { status: await this.secondFactors.status(staff.id), ...(message ? { flash: { kind: 'success', message } } : {}) };
+  private async pageWith(staff: StaffPrincipal) {
+    return { status: await this.secondFactors.status(staff.id) };
   }
 }
+
+const SECURITY = '/account/security';

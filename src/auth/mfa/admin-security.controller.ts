@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Post } from '@nestjs/common';
 import { Audit, type AuditContext } from '../../audit/audit-context';
+import { seeOther } from '../../common/views/flash';
 import { View } from '../../common/views/view.decorator';
 import { Roles } from '../decorators/roles.decorator';
 import { MfaPolicyDto } from './dto/second-factor.dto';
@@ -31,10 +32,12 @@ export class AdminSecurityController {
   async setPolicy(@Body() form: MfaPolicyDto, @Audit() audit: AuditContext) {
     const required = form.requireSecondFactor === 'true';
     await this.secondFactors.setPolicy(required, audit);
-    return this.pageWith(required ? 'A second factor is now required for all staff. Staff without one were signed out and will set one up at their next sign-in.' : 'A second factor is now optional.');
+    return seeOther('/admin/security', {
+      flash: required ? 'A second factor is now required for all staff. Staff without one were signed out and will set one up at their next sign-in.' : 'A second factor is now optional.',
+    });
   }
 
-  private async pageWith(message?: string) {
+  private async pageWith() {
     const [required, stored, users, enrolled] = await Promise.all([this.policy.isRequired(), this.policy.isStored(), this.users.list(), this.secondFactors.enrolledUserIds()]);
     const active = users.filter((user) => !user.disabled);
     return {
@@ -43,7 +46,6 @@ export class AdminSecurityController {
       productionDefault: this.config.isProduction,
       activeCount: active.length,
       withoutSecondFactor: active.filter((user) => !enrolled.has(user.id)),
-      ...(message ? { flash: { kind: 'success', message } } : {}),
     };
   }
 }

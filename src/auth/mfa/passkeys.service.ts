@@ -123,11 +123,13 @@ export class PasskeysService {
     }
   }
 
-  async rename(staffUserId: number, passkeyId: number, name: string): Promise<StaffPasskey> {
+  /** `changed` is false when the form came back with the name it already had. */
+  async rename(staffUserId: number, passkeyId: number, name: string): Promise<StaffPasskey & { changed: boolean }> {
     const key = await this.passkeys.findOneBy({ id: passkeyId, staffUserId });
     if (!key) throw new NotFoundException('No such passkey.');
+    if (key.name === name) return { ...key, changed: false };
     await this.passkeys.update({ id: key.id }, { name });
-    return { ...key, name };
+    return { ...key, name, changed: true };
   }
 
   /** Only the owner's own passkey (the id alone is not enough). */

@@ -82,9 +82,9 @@ export class SecondFactorService {
     });
   }
 
-  async renamePasskey(staffUserId: number, passkeyId: number, name: string, context: AuditContext): Promise<StaffPasskey> {
+  async renamePasskey(staffUserId: number, passkeyId: number, name: string, context: AuditContext): Promise<StaffPasskey & { changed: boolean }> {
     const passkey = await this.passkeys.rename(staffUserId, passkeyId, name);
-    await this.audit.record(context, { action: 'staff.passkey_renamed', details: { staffUserId, passkeyId, name } });
+    if (passkey.changed) await this.audit.record(context, { action: 'staff.passkey_renamed', details: { staffUserId, passkeyId, name } });
     return passkey;
   }
 

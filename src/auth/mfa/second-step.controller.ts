@@ -2,7 +2,9 @@ import { Body, Controller, Get, HttpCode, Post, Req, Res, UnauthorizedException,
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { Request, Response } from 'express';
+import { type Flash, seeOther } from '../../common/views/flash';
 import { View } from '../../common/views/view.decorator';
+import { showRecoveryCodesOnce } from './recovery-codes-page';
 import { SecondFactorStep } from '../decorators/second-factor-step.decorator';
 import { LOCKED_MESSAGE, SecondStepThrottledFilter } from './second-step-throttled.filter';
 import { PasskeyAssertionDto, PasskeyRegistrationDto, SecondFactorCodeDto } from './dto/second-factor.dto';
@@ -46,7 +48,7 @@ export class SecondStepController {
       const { user } = await this.secondStep.pending(req, 'verify');
       return { hasPasskeys: (await this.passkeys.count(user.id)) > 0, errors: { code: [WRONG_CODE] } };
     }
-    if (result.recoveryCodesRemaining !== undefined) return { __template: 'auth/recovery-code-used', remaining: result.recoveryCodesRemaining, next: result.next };
+    if (result.recoveryCodesRemaining !== undefined) return seeOther(result.next, { flash: recoveryCodeUsed(result.recoveryCodesRemaining) });
     return res.redirect(303, result.next);
   }
 
@@ -81,7 +83,7 @@ export class SecondStepController {
       return { __template: 'auth/second-factor-enrol', totp: await this.secondStep.enrolmentTotpSetup(req), errors: { code: [WRONG_ENROLMENT_CODE] } };
     }
     if (!enrolled.recoveryCodes) return res.redirect(303, enrolled.next);
-    return { codes: enrolled.recoveryCodes, next: enrolled.next, enrolled: true };
+    return showRecoveryCodesOnce({ codes: enrolled.recoveryCodes, next: enrolled.next, enrolled: true });
   }
 
   @Post('enrol/passkey/options')
@@ -102,4 +104,13 @@ export class SecondStepController {
     await this.secondStep.cancel(req);
     res.redirect(303, '/login');
   }
+}
+
+/** Said on the first page after signing in with a recovery code (a warning when few are left). */
+function recoveryCodeUsed(remaining: number): Flash {
+  const left = `You have ${remaining === 0 ? 'no' : remaining} recovery code${remaining === 1 ? '' : 's'} left.`;
+  return {
+    kind: remaining < 3 ? 'error' : 'info',
+    message: `You signed in with a recovery code, which is now used up. ${left} If you lost your phone or passkey, set up a new one and create new recovery codes under your name → Sign-in security.`,
+  };
 }

@@ -3,10 +3,14 @@ import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { catchError, from, mergeMap, Observable, of } from 'rxjs';
 import { FormValidationException } from '../validation/form-validation.exception';
+import { isSeeOther, keepForNextPage, takeFlash } from './flash';
 import { isHtmxRequest, wantsHtml } from './htmx';
 import { VIEW, ViewMetadata } from './view.decorator';
 
-/** Renders what a @View handler returns: the page, or its fragment for htmx; re-renders invalid forms. */
+/**
+ * Renders what a @View handler returns: the page, or its fragment for htmx; re-renders invalid
+ * forms; answers a `seeOther(...)` with 303 (post/redirect/get) and hands its flash to the next page.
+ */
 @Injectable()
 export class ViewInterceptor implements NestInterceptor {
   constructor(private readonly reflector: Reflector) {}
@@ -29,10 +33,21 @@ export class ViewInterceptor implements NestInterceptor {
       }),
       mergeMap((data) => {
         if (res.headersSent || (data === undefined && res.writableEnded)) return of(undefined);
+        if (isSeeOther(data)) {
+          keepForNextPage(req, data);
+          res.redirect(303, data.__seeOther);
+          return of(undefined);
+        }
         const model = (data ?? {}) as Record<string, unknown>;
         // A POST that answers with a page is a 200, not Nest's default 201.
         if (res.statusCode === 201) res.status(200);
-        const template = (model.__template as string | undefined) ?? (view.fragment && isHtmxRequest(req) ? view.fragment : view.page);
+        const fragment = Boolean(view.fragment && isHtmxRequest(req));
+        const template = (model.__template as string | undefined) ?? (fragment ? view.fragment! : view.page);
+        // A full page shows the message a redirect left for it (a fragment leaves it for the page).
+        if (!fragment && model.flash === undefined) {
+          const flash = takeFlash(req);
+          if (flash) model.flash = flash;
+        }
         return from(render(res, template, model));
       }),
     );

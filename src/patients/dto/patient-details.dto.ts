@@ -1,5 +1,5 @@
 import { Transform, type TransformFnParams } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsPositive, Length, Matches } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsPositive, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { digitsToNumber } from '../../common/validation/query-fields';
 
 const NAME = /^[^\u0000-\u001f\u007f<>{}]*$/;
@@ -22,6 +22,13 @@ export class PatientDetailsDto {
 
   @Matches(/^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, { message: 'Enter the date of birth as a date (YYYY-MM-DD).' })
   dateOfBirth!: string;
+
+  /** Checked and normalised by the service (normalisePhone) only when it differs from the number on file. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(64, { message: 'Enter a phone number of 7 to 15 digits, e.g. +1 555 010 0100 or (555) 010-0100.' })
+  @Matches(/^[^\u0000-\u001f\u007f]*$/, { message: 'The phone number contains characters that cannot be used.' })
+  phone?: string;
 
   @Transform(digitsToNumber)
   @IsOptional()

@@ -22,7 +22,7 @@ describe('an admin managing staff users', () => {
   });
 
   it('creates a staff user whose one-time password works once and must be changed at first sign-in', async () => {
-    const res = await admin.post('/admin/users').type('form').send({ _csrf: admin.csrf, name: 'Nora Nurse', email: 'Nora.Nurse@Clinic.test', role: 'staff' });
+    const res = await admin.post('/admin/users').redirects(1).type('form').send({ _csrf: admin.csrf, name: 'Nora Nurse', email: 'Nora.Nurse@Clinic.test', role: 'staff' });
     expect(res.status).toBe(200);
     const temporary = temporaryPasswordOf(res.text);
     const [row] = await t.dataSource.query("SELECT email, role, must_change_password, password_hash FROM staff_users WHERE email = 'nora.nurse@clinic.test'");
@@ -38,14 +38,14 @@ describe('an admin managing staff users', () => {
     expect(blocked.headers.location).toBe('/account/password');
     const form = await nora.get('/account/password').expect(200);
     expect(form.text).toContain('one-time password');
-    await nora.post('/account/password').type('form').send({ _csrf: csrfTokenOf(form.text), currentPassword: temporary, newPassword: 'lantern meadow copper violin', confirmPassword: 'lantern meadow copper violin' }).expect(200);
+    await nora.post('/account/password').redirects(1).type('form').send({ _csrf: csrfTokenOf(form.text), currentPassword: temporary, newPassword: 'lantern meadow copper violin', confirmPassword: 'lantern meadow copper violin' }).expect(200);
     await nora.get('/account/password').expect(200);
     const events = await auditActions(t.dataSource, 'action = ?', ['admin.staff_created']);
     expect(events.at(-1)!.actor_id).toBe(admin.user.id);
   });
 
   it('refuses a second account whose email differs only in case', async () => {
-    await admin.post('/admin/users').type('form').send({ _csrf: admin.csrf, name: 'Dup One', email: 'dup@clinic.test', role: 'staff' }).expect(200);
+    await admin.post('/admin/users').redirects(1).type('form').send({ _csrf: admin.csrf, name: 'Dup One', email: 'dup@clinic.test', role: 'staff' }).expect(200);
     const res = await admin.post('/admin/users').type('form').send({ _csrf: admin.csrf, name: 'Dup Two', email: 'DUP@clinic.test', role: 'staff' });
     expect(res.status).toBe(400);
     expect(res.text).toContain('A staff user with that email already exists.');
@@ -77,12 +77,12 @@ describe('an admin managing staff users', () => {
   it('disables a user, which ends their session at once, and enables them again', async () => {
     const user = await createStaffUser(t);
     const session = await signIn(t, user.email, user.password);
-    await admin.post(`/admin/users/${user.id}/disabled`).type('form').send({ _csrf: admin.csrf, disabled: 'true' }).expect(200);
+    await admin.post(`/admin/users/${user.id}/disabled`).redirects(1).type('form').send({ _csrf: admin.csrf, disabled: 'true' }).expect(200);
     expect((await session.get('/account/password')).status).toBe(303);
     const retry = request.agent(t.server);
     const page = await retry.get('/login');
     expect((await retry.post('/login').type('form').send({ _csrf: csrfTokenOf(page.text), email: user.email, password: user.password })).status).toBe(401);
-    await admin.post(`/admin/users/${user.id}/disabled`).type('form').send({ _csrf: admin.csrf, disabled: 'false' }).expect(200);
+    await admin.post(`/admin/users/${user.id}/disabled`).redirects(1).type('form').send({ _csrf: admin.csrf, disabled: 'false' }).expect(200);
     await signIn(t, user.email, user.password);
     const actions = (await auditActions(t.dataSource, 'actor_id = ?', [admin.user.id])).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['admin.staff_disabled', 'admin.staff_enabled']));
@@ -90,7 +90,7 @@ describe('an admin managing staff users', () => {
 
   it('changes a role and refuses to let admins disable or demote themselves', async () => {
     const user = await createStaffUser(t);
-    await admin.post(`/admin/users/${user.id}/role`).type('form').send({ _csrf: admin.csrf, role: 'admin' }).expect(200);
+    await admin.post(`/admin/users/${user.id}/role`).redirects(1).type('form').send({ _csrf: admin.csrf, role: 'admin' }).expect(200);
     const [row] = await t.dataSource.query('SELECT role FROM staff_users WHERE id = ?', [user.id]);
     expect(row.role).toBe('admin');
     const self = await admin.post(`/admin/users/${admin.user.id}/disabled`).type('form').send({ _csrf: admin.csrf, disabled: 'true' });
@@ -108,7 +108,7 @@ describe('an admin managing staff users', () => {
       await t2.dataSource.query('UPDATE staff_users SET disabled = 1 WHERE id = ?', [other.id]);
       // Seen from a second admin who is then the one acting: the last active admin stays.
       const second = await signInAs(t2, 'admin');
-      await second.post(`/admin/users/${only.user.id}/disabled`).type('form').send({ _csrf: second.csrf, disabled: 'true' }).expect(200);
+      await second.post(`/admin/users/${only.user.id}/disabled`).redirects(1).type('form').send({ _csrf: second.csrf, disabled: 'true' }).expect(200);
       const res = await second.post(`/admin/users/${second.user.id}/role`).type('form').send({ _csrf: second.csrf, role: 'staff' });
       expect(res.status).toBe(409);
       const [{ admins }] = await t2.dataSource.query("SELECT COUNT(*) AS admins FROM staff_users WHERE role = 'admin' AND disabled = 0");
@@ -123,9 +123,9 @@ describe('an admin managing staff users', () => {
     await t.dataSource.query('UPDATE staff_users SET locked_until = ?, failed_login_count = 0 WHERE id = ?', ['2999-01-01 00:00:00', user.id]);
     const list = await admin.get('/admin/users').expect(200);
     expect(list.text).toContain(`/admin/users/${user.id}/unlock`);
-    await admin.post(`/admin/users/${user.id}/unlock`).type('form').send({ _csrf: admin.csrf }).expect(200);
+    await admin.post(`/admin/users/${user.id}/unlock`).redirects(1).type('form').send({ _csrf: admin.csrf }).expect(200);
     await signIn(t, user.email, user.password);
-    const res = await admin.post(`/admin/users/${user.id}/reset-password`).type('form').send({ _csrf: admin.csrf }).expect(200);
+    const res = await admin.post(`/admin/users/${user.id}/reset-password`).redirects(1).type('form').send({ _csrf: admin.csrf }).expect(200);
     const temporary = temporaryPasswordOf(res.text);
     const old = request.agent(t.server);
     const page = await old.get('/login');

@@ -82,7 +82,7 @@ describe('a patient invited by the clinic', () => {
     expect(form.html).toContain('Set up your Patient Portal account');
     expect(form.html).toContain('type="password"');
 
-    const ready = await agent.post('/portal/invite').type('form').send({ _csrf: form.csrf, username: 'marisol.q', password: PASSWORD, confirmPassword: PASSWORD }).expect(200);
+    const ready = await agent.post('/portal/invite').redirects(1).type('form').send({ _csrf: form.csrf, username: 'marisol.q', password: PASSWORD, confirmPassword: PASSWORD }).expect(200);
     expect(ready.text).toContain('Your account is ready');
     expect(ready.text).toContain('href="/portal/login"');
     // No automatic sign-in.
@@ -109,7 +109,7 @@ describe('a patient invited by the clinic', () => {
     // Opening the link twice (a mail scanner, then the patient) consumes nothing.
     await request(t.server).get(link.path).expect(303);
     const form = await openForm(first, link.path);
-    await first.post('/portal/invite').type('form').send({ _csrf: form.csrf, username: `once${patient.id}`, password: PASSWORD, confirmPassword: PASSWORD }).expect(200);
+    await first.post('/portal/invite').redirects(1).type('form').send({ _csrf: form.csrf, username: `once${patient.id}`, password: PASSWORD, confirmPassword: PASSWORD }).expect(200);
 
     const again = await request(t.server).get(link.path).expect(410);
     expect(again.text).toContain('This link is no longer valid — ask the clinic for a new one');
@@ -129,7 +129,7 @@ describe('a patient invited by the clinic', () => {
     const results = await Promise.all(
       agents.map(({ agent, form }, i) => agent.post('/portal/invite').type('form').send({ _csrf: form.csrf, username: `race${patient.id}x${i}`, password: PASSWORD, confirmPassword: PASSWORD })),
     );
-    expect(results.filter((res) => res.status === 200)).toHaveLength(1);
+    expect(results.filter((res) => res.status === 303 && res.headers.location === '/portal/account-ready')).toHaveLength(1);
     expect(results.filter((res) => res.status === 410)).toHaveLength(7);
   });
 
@@ -180,7 +180,7 @@ describe('a patient invited by the clinic', () => {
     const agent = request.agent(t.server);
     const page = await agent.get('/portal/forgot-password').set('Host', 'evil.test').expect(200);
     const before = smtp.received.length;
-    await agent.post('/portal/forgot-password').set('Host', 'evil.test').set('X-Forwarded-Host', 'evil.test').type('form').send({ _csrf: csrfTokenOf(page.text), identifier: `host${patient.id}` }).expect(200);
+    await agent.post('/portal/forgot-password').set('Host', 'evil.test').set('X-Forwarded-Host', 'evil.test').redirects(1).type('form').send({ _csrf: csrfTokenOf(page.text), identifier: `host${patient.id}` }).expect(200);
     await sender.drainOnce();
     await smtp.waitFor(before + 1);
     const mail = smtp.received[smtp.received.length - 1];

@@ -139,7 +139,7 @@ describe('a patient signing in to the portal', () => {
     async function forgot(identifier: string) {
       const agent = request.agent(t.server);
       const page = await agent.get('/portal/forgot-password').expect(200);
-      return agent.post('/portal/forgot-password').type('form').send({ _csrf: csrfTokenOf(page.text), identifier });
+      return agent.post('/portal/forgot-password').redirects(1).type('form').send({ _csrf: csrfTokenOf(page.text), identifier });
     }
 
     it('answers the same whether or not the account exists, and emails only a real one', async () => {
@@ -191,7 +191,7 @@ describe('a patient signing in to the portal', () => {
       expect(form.text).toContain(patient.username);
       expect(form.text).not.toContain('name="username"');
       const newPassword = 'saffron harbor quietly unfolds';
-      await agent.post('/portal/reset').type('form').send({ _csrf: csrfTokenOf(form.text), password: newPassword, confirmPassword: newPassword }).expect(200);
+      await agent.post('/portal/reset').redirects(1).type('form').send({ _csrf: csrfTokenOf(form.text), password: newPassword, confirmPassword: newPassword }).expect(200);
       expect((await attempt(request.agent(t.server), patient.username, PASSWORD)).status).toBe(401);
       expect((await attempt(request.agent(t.server), patient.username, newPassword)).status).toBe(303);
       // A reset link cannot be used as an invite link.
@@ -221,7 +221,7 @@ describe('a patient signing in to the portal', () => {
         const res = await agent.post('/portal/invite').type('form').send({ _csrf: csrf, username: variant, password: PASSWORD, confirmPassword: PASSWORD }).expect(400);
         expect(res.text).toContain('That username is not available');
       }
-      await agent.post('/portal/invite').type('form').send({ _csrf: csrf, username: `${taken}.b`, password: PASSWORD, confirmPassword: PASSWORD }).expect(200);
+      await agent.post('/portal/invite').redirects(1).type('form').send({ _csrf: csrf, username: `${taken}.b`, password: PASSWORD, confirmPassword: PASSWORD }).expect(200);
     });
 
     it('refuses a password made of the surname and birth year, and one that is too short', async () => {
@@ -233,7 +233,7 @@ describe('a patient signing in to the portal', () => {
       expect(short.text).toContain('at least 15 characters');
       const extra = await agent.post('/portal/invite').type('form').send({ _csrf: csrf, username: `feather${patient.id}`, password: PASSWORD, confirmPassword: PASSWORD, patientId: 1 });
       expect(extra.status).toBe(400);
-      await agent.post('/portal/invite').type('form').send({ _csrf: csrf, username: `feather${patient.id}`, password: PASSWORD, confirmPassword: PASSWORD }).expect(200);
+      await agent.post('/portal/invite').redirects(1).type('form').send({ _csrf: csrf, username: `feather${patient.id}`, password: PASSWORD, confirmPassword: PASSWORD }).expect(200);
     });
   });
 });

@@ -37,7 +37,7 @@ describe('a staff member on a patient dashboard', () => {
     expect(res.text).toContain('2026-01-02 03:04 UTC by Sam Staff');
     expect(res.text).toContain('2026-01-04 00:00 UTC');
     expect(res.text).toContain('No invite or reset email has been sent.');
-    expect(res.text).toContain('patient.viewed');
+    expect(res.text).toContain('Record viewed 1 time by staff, last by Sam Staff');
   });
 
   it('answers 404 for an unknown patient and 400 for a malformed id', async () => {
@@ -102,5 +102,55 @@ describe('a staff member on a patient dashboard', () => {
     expect(page.text).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(page.text).not.toContain('<img src=x');
     expect(csrfTokenOf(page.text)).toBeTruthy();
+  });
+
+  describe('the phone on file', () => {
+    const phoneOf = async (id: number) => (await t.dataSource.query('SELECT phone, version FROM patients WHERE id = ?', [id]))[0];
+    const save = async (id: number, phone: string) => {
+      const before = await patient(id);
+      const tagIds = (await t.dataSource.query('SELECT tag_id FROM patient_tags WHERE patient_id = ?', [id])).map((r: { tag_id: number }) => String(r.tag_id));
+      return staff.post(`/patients/${id}/details`).type('form').send({
+        _csrf: staff.csrf,
+        firstName: before.first_name,
+        lastName: before.last_name,
+        dateOfBirth: String(before.date_of_birth).slice(0, 10),
+        primaryProviderId: before.primary_provider_id ? String(before.primary_provider_id) : '',
+        tagIds,
+        phone,
+        version: String(before.version),
+      });
+    };
+
+    it('is edited with the other details, normalised, and audited as "changed: phone" only', async () => {
+      const res = await save(8, ' +44 (20)  7946.0958 ');
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe('/patients/8?saved=details');
+      expect((await phoneOf(8)).phone).toBe('+44 (20) 7946 0958');
+      const [event] = await auditActions(t.dataSource, 'action = ? AND patient_id = 8', ['patient.details_changed']);
+      expect(JSON.parse(event.details!).changed).toEqual(['phone']);
+      expect((await staff.get('/patients/8').expect(200)).text).toContain('+44 (20) 7946 0958');
+    });
+
+    it('is cleared by an empty box, and refused in words when it is not a phone number', async () => {
+      expect((await save(9, '')).status).toBe(303);
+      expect((await phoneOf(9)).phone).toBeNull();
+      for (const bad of ['call me', '123', '+1 555 0100 0100 0100 0100', 'x'.repeat(65)]) {
+        const before = await phoneOf(9);
+        const res = await save(9, bad);
+        expect(res.status).toBe(400);
+        expect(res.text).toContain('Enter a phone number of 7 to 15 digits');
+        expect(await phoneOf(9)).toEqual(before);
+      }
+    });
+
+    it('saved back as it was (even in a format the form would refuse, e.g. from an import) changes nothing', async () => {
+      await t.dataSource.query("UPDATE patients SET phone = '555-0100 ext. 12' WHERE id = 10");
+      const before = await phoneOf(10);
+      const res = await save(10, '555-0100 ext. 12');
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe('/patients/10?saved=unchanged');
+      expect(await phoneOf(10)).toEqual(before);
+      expect(await auditActions(t.dataSource, 'action = ? AND patient_id = 10', ['patient.details_changed'])).toEqual([]);
+    });
   });
 });

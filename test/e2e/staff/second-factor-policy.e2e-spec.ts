@@ -16,7 +16,7 @@ describe('the admin policy "require a second factor for all staff"', () => {
 
   const setPolicy = async (agent: Agent, required: boolean) => {
     const page = await agent.get('/admin/security').expect(200);
-    return agent.post('/admin/security').type('form').send({ _csrf: csrfTokenOf(page.text), requireSecondFactor: String(required) });
+    return agent.post('/admin/security').redirects(1).type('form').send({ _csrf: csrfTokenOf(page.text), requireSecondFactor: String(required) });
   };
 
   beforeAll(async () => {
@@ -96,7 +96,7 @@ describe('the admin policy "require a second factor for all staff"', () => {
     expect((await agent.get('/account/security')).headers.location).toBe('/account/password');
     const form = await agent.get('/account/password').expect(200);
     const newPassword = 'a brand new passphrase for rita here';
-    const changed = await agent.post('/account/password').type('form').send({ _csrf: csrfTokenOf(form.text), currentPassword: temporaryPassword, newPassword, confirmPassword: newPassword });
+    const changed = await agent.post('/account/password').redirects(1).type('form').send({ _csrf: csrfTokenOf(form.text), currentPassword: temporaryPassword, newPassword, confirmPassword: newPassword });
     expect(changed.status).toBe(200);
     await agent.get('/account/security').expect(200);
   });
@@ -114,7 +114,7 @@ describe('the admin policy "require a second factor for all staff"', () => {
     const users = await admin.agent.get('/admin/users').expect(200);
     expect(users.text).toContain(`/admin/users/${staff.id}/reset-second-factor`);
     expect(users.text).not.toContain(`/admin/users/${admin.id}/reset-second-factor`);
-    const res = await admin.agent.post(`/admin/users/${staff.id}/reset-second-factor`).type('form').send({ _csrf: csrfTokenOf(users.text) }).expect(200);
+    const res = await admin.agent.post(`/admin/users/${staff.id}/reset-second-factor`).redirects(1).type('form').send({ _csrf: csrfTokenOf(users.text) }).expect(200);
     expect(res.text).toContain('second factor was reset');
     expect((await staff.agent.get('/account/security')).status).toBe(303);
     expect(await t.dataSource.query('SELECT staff_user_id FROM staff_totp WHERE staff_user_id = ?', [staff.id])).toEqual([]);

@@ -37,7 +37,7 @@ describe('staff second factor: authenticator app and recovery codes', () => {
     expect(wrong.text).toContain('That code did not match');
     expect(await t.dataSource.query('SELECT enabled_at FROM staff_totp WHERE staff_user_id = ?', [user.id])).toEqual([{ enabled_at: null }]);
 
-    const ok = await agent.post('/account/security/totp').type('form').send({ _csrf: csrf, code: await totpCode(secret) });
+    const ok = await agent.post('/account/security/totp').redirects(1).type('form').send({ _csrf: csrf, code: await totpCode(secret) });
     expect(ok.status).toBe(200);
     const codes = recoveryCodesOf(ok.text);
     expect(codes).toHaveLength(10);
@@ -112,8 +112,10 @@ describe('staff second factor: authenticator app and recovery codes', () => {
     const user = await createStaffUserWithTotp(t);
     const { agent } = await passwordStep(t, user.email, user.password);
     const res = await submitSecondFactor(agent, user.recoveryCodes[0].toUpperCase().replace('-', ' '));
-    expect(res.status).toBe(200);
-    expect(res.text).toContain('You have 9 recovery codes left');
+    // Signed in: the first page says the code is used up and how many remain (post/redirect/get).
+    expect(res.status).toBe(303);
+    const landed = await agent.get(res.headers.location).redirects(2).expect(200);
+    expect(landed.text).toContain('You have 9 recovery codes left');
     await agent.get('/account/security').expect(200);
     expect(await auditActions(t.dataSource, "actor_id = ? AND action = 'staff.recovery_code_used'", [user.id])).toEqual([
       expect.objectContaining({ outcome: 'success', details: JSON.stringify({ remaining: 9 }) }),
@@ -181,7 +183,7 @@ describe('staff second factor: authenticator app and recovery codes', () => {
   it('removes the authenticator app and its recovery codes, audited', async () => {
     const user = await createStaffUserWithTotp(t);
     const page = await user.agent.get('/account/security').expect(200);
-    const res = await user.agent.post('/account/security/totp/remove').type('form').send({ _csrf: csrfTokenOf(page.text) }).expect(200);
+    const res = await user.agent.post('/account/security/totp/remove').redirects(1).type('form').send({ _csrf: csrfTokenOf(page.text) }).expect(200);
     expect(res.text).toContain('The authenticator app was removed.');
     expect(await t.dataSource.query('SELECT id FROM staff_recovery_codes WHERE staff_user_id = ?', [user.id])).toEqual([]);
     const { location } = await passwordStep(t, user.email, user.password);

@@ -1,0 +1,125 @@
+import type { AuditRow } from './audit-query.service';
+
+/** One line of a patient's activity list, in words. */
+export interface ActivityItem {
+  occurredAt: Date;
+  text: string;
+  /** success, failure or denied: failures are shown as such, not only by colour. */
+  outcome: string;
+  ip: string | null;
+}
+
+/** How often staff opened the record (folded into one line rather than one row per view). */
+export interface ViewSummary {
+  count: number;
+  lastAt: Date | null;
+  lastBy: string | null;
+}
+
+type Details = Record<string, unknown>;
+
+const FIELD_NAMES: Record<string, string> = {
+  firstName: 'first name',
+  lastName: 'last name',
+  dateOfBirth: 'date of birth',
+  phone: 'phone',
+  primaryProvider: 'primary provider',
+  tags: 'tags',
+};
+
+const MAIL_KINDS: Record<string, string> = {
+  invite: 'The invite email',
+  reset: 'The password-reset email',
+  email_changed: 'The notice of the email change (to the old address)',
+  username_changed: 'The notice of the username change',
+};
+
+const REASONS: Record<string, string> = {
+  wrong_password: 'wrong password',
+  unknown_user: 'unknown username',
+  locked: 'account locked',
+  disabled: 'access not enabled',
+  not_enabled: 'access not enabled',
+  no_password: 'no password set yet',
+  expired: 'the link had expired',
+  used: 'the link was already used',
+  revoked: 'the link had been replaced or revoked',
+  unknown: 'unknown link',
+  address_changed: 'the email on file had changed',
+  throttled: 'too many requests, no email sent',
+  no_email: 'no email on file',
+  unknown_patient: 'patient not found',
+};
+
+/** Who did it, as staff read it: the staff member's name or email, the patient, an import, the system. */
+export function actorOf(event: Pick<AuditRow, 'actorType' | 'actorLabel' | 'actorId'> & { staffName?: string | null }): string {
+  if (event.actorType === 'patient') return 'the patient';
+  if (event.actorType === 'staff' && event.staffName) return event.staffName;
+  if (event.actorType === 'system') return 'the system';
+  if (event.actorType === 'import') return event.actorLabel ? `an import (${event.actorLabel})` : 'an import';
+  return event.actorLabel ?? (event.actorId ? `staff #${event.actorId}` : 'staff');
+}
+
+const reason = (value: unknown) => (typeof value === 'string' ? (REASONS[value] ?? value.replace(/_/g, ' ')) : '');
+const linkKind = (purpose: unknown) => (purpose === 'reset' ? 'A password-reset link' : 'An invite link');
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** The sentence for one audit event of a patient (access, invites, sign-ins, email and username changes, edits). */
+export function describePatientEvent(event: AuditRow): string {
+  const d: Details = event.details ?? {};
+  const by = actorOf(event);
+  switch (event.action) {
+    case 'portal.access_enabled':
+      return `Portal access enabled by ${by}.`;
+    case 'portal.access_disabled':
+      return `Portal access disabled by ${by}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}${typeof d.revokedLinks === 'number' && d.revokedLinks ? `; ${plural(d.revokedLinks, 'open link')} revoked` : ''}.`;
+    case 'portal.invite_issued':
+      return d.emailQueued === false ? `Invite asked for again by ${by} within seconds: no second email.` : `Invite sent to the email on file by ${by}.`;
+    case 'portal.reset_issued':
+      return d.emailQueued === false ? `Password reset asked for again by ${by} within seconds: no second email.` : `Password-reset email sent by ${by}.`;
+    case 'portal.invite_skipped':
+      return `No invite sent (asked by ${by}): ${reason(d.reason)}.`;
+    case 'mail.sent':
+      return `${MAIL_KINDS[String(d.kind)] ?? 'An email'} was delivered to the mail server.`;
+    case 'mail.failed':
+      return `${MAIL_KINDS[String(d.kind)] ?? 'An email'} could not be delivered${d.reason ? `: ${String(d.reason)}` : ''}.`;
+    case 'portal.token_used':
+      return d.purpose === 'reset' ? 'The patient used the password-reset link and chose a new password.' : 'The patient used the invite link and chose a username and password.';
+    case 'portal.token_failed':
+      return `${linkKind(d.purpose)} was refused${d.reason ? ` (${reason(d.reason)})` : ''}.`;
+    case 'portal.reset_requested':
+      return event.outcome === 'success' ? 'The patient asked for a password reset on the portal sign-in page.' : `A password reset was asked for on the portal sign-in page (${reason(d.reason)}).`;
+    case 'patient.sign_in':
+      return event.outcome === 'success' ? 'Signed in to the portal.' : `Failed portal sign-in${d.reason ? ` (${reason(d.reason)})` : ''}.`;
+    case 'patient.sign_out':
+      return 'Signed out of the portal.';
+    case 'patient.locked_out':
+      return `Portal sign-in locked${d.minutes ? ` for ${String(d.minutes)} minutes` : ''} after repeated failures.`;
+    case 'portal.account_unlocked':
+      return `Portal sign-in unlocked by ${by}.`;
+    case 'portal.username_changed':
+      return `Username changed from “${String(d.from ?? '')}” to “${String(d.to ?? '')}” by ${by}${d.patientNotified ? '; the patient was told by email' : ''}.`;
+    case 'patient.email_changed': {
+      const links = typeof d.revokedLinks === 'number' && d.revokedLinks ? `; ${plural(d.revokedLinks, 'open link')} revoked` : '';
+      return `Email changed from ${d.from ? String(d.from) : '(none)'} to ${String(d.to ?? '')} by ${by}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}${links}${d.oldAddressNotified ? '; the old address was told' : ''}.`;
+    }
+    case 'patient.details_changed': {
+      const fields = Array.isArray(d.changed) ? d.changed.map((field) => FIELD_NAMES[String(field)] ?? String(field)) : [];
+      return `Details changed by ${by}${fields.length ? `: ${fields.join(', ')}` : ''}.`;
+    }
+    case 'patient.imported':
+      return `Record ${d.change === 'created' ? 'created' : 'updated'} by ${by}.`;
+    default:
+      return `${event.action.replace(/[._]/g, ' ')} (${by}).`;
+  }
+}
+
+export function describePatientActivity(events: AuditRow[]): ActivityItem[] {
+  return events.map((event) => ({ occurredAt: event.occurredAt, text: describePatientEvent(event), outcome: event.outcome, ip: event.ip }));
+}
+
+/** "Viewed 14 times, last by Sam Staff" (the time is shown next to it). */
+export function describeViews(views: ViewSummary): string | null {
+  if (!views.count) return null;
+  return `Record viewed ${plural(views.count, 'time')} by staff, last by ${views.lastBy ?? 'staff'}`;
+}

@@ -1,0 +1,19 @@
+import { FormValidationException } from '../common/validation/form-validation.exception';
+
+/** What staff may type for a phone number: digits with the usual separators, a leading + for international. */
+const PHONE = /^\+?[0-9(][0-9 ()-]*$/;
+
+/**
+ * Normalises a phone number typed by staff: spaces collapsed, dots and slashes shown as spaces,
+ * "(555)" kept; 7 to 15 digits (E.164's maximum). Empty means "no phone on file" (null).
+ * Searching compares digits only, so the separators are for reading, not matching.
+ */
+export function normalisePhone(typed: string): string | null {
+  const value = typed.normalize('NFKC').trim().replace(/[./]/g, ' ').replace(/\s+/g, ' ').replace(/\s*-\s*/g, '-');
+  if (value === '') return null;
+  const digits = value.replace(/\D/g, '').length;
+  if (!PHONE.test(value) || digits < 7 || digits > 15 || value.length > 32) {
+    throw new FormValidationException({ phone: ['Enter a phone number of 7 to 15 digits, e.g. +1 555 010 0100 or (555) 010-0100.'] });
+  }
+  return value;
+}
