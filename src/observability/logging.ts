@@ -50,8 +50,8 @@ function decodeSafe(value: string): string {
 
 const EMAIL = /[^\s@<>"'(),;:]+@[^\s@<>"'(),;:]+\.[^\s@<>"'(),;:]+/g;
 const LONG_TOKEN = /[A-Za-z0-9_-]{32,}/g;
-/** MySQL/SQLite constraint messages quote the offending value ("Duplicate entry 'Ann Smith' for key …"). */
-const QUOTED_VALUE = /(Duplicate entry |UNIQUE constraint failed: )'[^']*'/g;
+/** Database messages quote the offending value ("Duplicate entry 'Ann Smith' for key …", "Incorrect string value: '…'"). */
+const QUOTED_VALUE = /(Duplicate entry |Incorrect \w+ value: |Data truncated for column )'[^']*'/g;
 
 /** Free text fit for a log line: emails, token-like strings and quoted column values masked; CR/LF encoded. */
 export function scrub(text: string): string {
@@ -64,8 +64,10 @@ export function scrub(text: string): string {
 
 /** Errors keep their type, message and stack (scrubbed) — never their enumerable extras (TypeORM puts the query's parameters there). */
 function serializeError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { message: scrub(String(error)) };
-  return { type: error.name, message: scrub(error.message), stack: error.stack ? scrub(error.stack) : undefined };
+  // pino-http hands serializers pino's own plain-object copy of the error, not the Error itself.
+  if (!error || typeof error !== 'object') return { message: scrub(String(error)) };
+  const { name, type, message, stack } = error as { name?: unknown; type?: unknown; message?: unknown; stack?: unknown };
+  return { type: String(type ?? name ?? 'Error'), message: scrub(String(message ?? '')), stack: typeof stack === 'string' ? scrub(stack) : undefined };
 }
 
 /**
