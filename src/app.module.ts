@@ -23,6 +23,7 @@ import { InvitationsModule } from './invitations/invitations.module';
 import { PortalModule } from './portal/portal.module';
 import { PortalAccessModule } from './portal-access/portal-access.module';
 import { APP_LOGGER, AppLogger, createAppLogger } from './observability/logging';
+import { ObservabilityModule } from './observability/observability.module';
 import { SetupModule } from './setup/setup.module';
 
 @Module({})
@@ -37,6 +38,7 @@ export class AppModule {
         // no module middleware: its catch-all route would add a route for every method to the router.
         LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true, forRoutes: [] }),
         TypeOrmModule.forRootAsync({ useFactory: () => ({ ...dataSource.options }), dataSourceFactory: async () => dataSource }),
+        ObservabilityModule,
         AuditModule,
         AuthModule,
         AdminModule,

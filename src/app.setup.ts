@@ -21,6 +21,7 @@ import { hasForbiddenKey } from './common/forbidden-keys';
 import { STATIC_DIR, VIEWS_DIR } from './common/paths';
 import { PORTAL_STATUS_LABELS } from './portal-access/portal-status';
 import { APP_LOGGER, AppLogger, createAppLogger, requestLogging } from './observability/logging';
+import { MetricsService } from './observability/metrics.service';
 
 
 /** Everything between the socket and the controllers, in order. Shared by main.ts and the tests. */
@@ -28,6 +29,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   const server = app.getHttpAdapter().getInstance() as express.Express;
   server.disable('x-powered-by');
   app.use(requestLogging(app.get<Pino>(APP_LOGGER)));
+  app.use(app.get(MetricsService).httpMiddleware());
   // Only the configured proxy hops may set the client address (audit IPs and rate limits depend on it).
   server.set('trust proxy', config.trustProxyHops);
   server.set('query parser', 'simple');
