@@ -52,6 +52,14 @@ export async function backupSqlite(config: AppConfig, now = new Date()): Promise
     db.close();
   }
   chmodSync(partial, 0o600);
+  // The copy inherits WAL mode; a backup is one self-contained file (the app turns WAL back on when it opens a restored copy).
+  const copy = new Database(partial, { fileMustExist: true });
+  try {
+    copy.pragma('journal_mode = DELETE');
+  } finally {
+    copy.close();
+  }
+  for (const part of ['-wal', '-shm']) rmSync(partial + part, { force: true });
   let check: CopyCheck;
   try {
     check = checkCopy(partial);
