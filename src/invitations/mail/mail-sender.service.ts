@@ -119,6 +119,8 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
     if (!finished) this.logger.warn(`Emails still in flight after ${this.config.shutdownTimeoutMs} ms; another sender takes them over when their lease ends`);
     this.loops = [];
     await this.flushSent();
+    // Stopped for good: drainOnce() (tests, CLI) may send again. Timed out: loops still running keep handing emails back.
+    if (finished) this.stopping = false;
   }
 
   /** Sends everything due now (tests, CLI); returns when a claim finds nothing. */
