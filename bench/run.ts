@@ -78,7 +78,8 @@ async function benchSize(size: number, work: string, certFile: string, sink: Smt
     log(`${size_}: creating ${database} and seeding ${num(size)} patients`);
     await recreateDatabase(database);
     await runCli('src/cli/seed-demo.ts', ['--patients', String(size), '--seed', '42'], env);
-    const created = await runCli('src/cli/admin-create.ts', ['--email', 'bench.admin@clinic.example', '--name', 'Bench Admin'], env);
+    // --force: the bench's server starts only afterwards, and a server the developer runs on another database must not stop it.
+    const created = await runCli('src/cli/admin-create.ts', ['--email', 'bench.admin@clinic.example', '--name', 'Bench Admin', '--force'], env);
     const oneTime = /One-time password[^:]*: (\S+)/.exec(created)![1];
     pool = benchPool(database);
     await pool.query('ANALYZE TABLE patients, portal_accounts, patient_tags, appointments');

@@ -2,6 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Knex } from 'knex';
+import { LoggerModule } from 'nestjs-pino';
+import type { Logger as Pino } from 'pino';
 import type { DataSource } from 'typeorm';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
@@ -20,16 +22,23 @@ import { PatientsModule } from './patients/patients.module';
 import { InvitationsModule } from './invitations/invitations.module';
 import { PortalModule } from './portal/portal.module';
 import { PortalAccessModule } from './portal-access/portal-access.module';
+import { APP_LOGGER, AppLogger, createAppLogger } from './observability/logging';
+import { ObservabilityModule } from './observability/observability.module';
+import { SetupModule } from './setup/setup.module';
 
 @Module({})
 export class AppModule {
   /** The data source is opened (and migrated) before Nest starts, so a bad DATABASE_URL fails with one line. */
-  static forRoot(config: AppConfig, dataSource: DataSource, sessionDb: Knex): DynamicModule {
+  static forRoot(config: AppConfig, dataSource: DataSource, sessionDb: Knex, logger: Pino = createAppLogger(config)): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        // The request middleware is ours (requestLogging, first in app.setup.ts, so every line has the request id);
+        // no module middleware: its catch-all route would add a route for every method to the router.
+        LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true, forRoutes: [] }),
         TypeOrmModule.forRootAsync({ useFactory: () => ({ ...dataSource.options }), dataSourceFactory: async () => dataSource }),
+        ObservabilityModule,
         AuditModule,
         AuthModule,
         AdminModule,
@@ -41,9 +50,12 @@ export class AppModule {
         PortalModule,
         ImportsModule,
         ExportsModule,
+        SetupModule,
       ],
       providers: [
         { provide: SESSION_DB, useValue: sessionDb },
+        { provide: APP_LOGGER, useValue: logger },
+        AppLogger,
         SessionDbCloser,
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },

@@ -1,4 +1,5 @@
-import { Logger, LogLevel } from '@nestjs/common';
+import type { LogLevel } from '@nestjs/common';
+import type { DestinationStream, Logger as Pino } from 'pino';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { csrfSync } from 'csrf-sync';
@@ -19,12 +20,16 @@ import { sendError } from './common/errors/error-response';
 import { hasForbiddenKey } from './common/forbidden-keys';
 import { STATIC_DIR, VIEWS_DIR } from './common/paths';
 import { PORTAL_STATUS_LABELS } from './portal-access/portal-status';
+import { APP_LOGGER, AppLogger, createAppLogger, requestLogging } from './observability/logging';
+import { MetricsService } from './observability/metrics.service';
 
 
 /** Everything between the socket and the controllers, in order. Shared by main.ts and the tests. */
 export function configureApp(app: NestExpressApplication, config: AppConfig, sessionDb: Knex): void {
   const server = app.getHttpAdapter().getInstance() as express.Express;
   server.disable('x-powered-by');
+  app.use(requestLogging(app.get<Pino>(APP_LOGGER)));
+  app.use(app.get(MetricsService).httpMiddleware());
   // Only the configured proxy hops may set the client address (audit IPs and rate limits depend on it).
   server.set('trust proxy', config.trustProxyHops);
   server.set('query parser', 'simple');
@@ -116,15 +121,17 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
 }
 
 /** Opens and migrates the database, seeds demo data on a fresh dev database, and builds the configured app. */
-export async function createApplication(config: AppConfig, options: { logger?: false | LogLevel[] } = {}): Promise<NestExpressApplication> {
+export async function createApplication(config: AppConfig, options: { logger?: false | LogLevel[]; logStream?: DestinationStream } = {}): Promise<NestExpressApplication> {
+  const logger = createAppLogger(config, options.logStream, levelFor(config, options.logger));
   const dataSource = await openDatabase(config);
   try {
-    if (config.seedDemo) await seedDemoIfEmpty(dataSource);
+    if (config.seedDemo) await seedDemoIfEmpty(dataSource, logger);
     const sessionDb = createKnex(config.database);
-    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, dataSource, sessionDb), {
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, dataSource, sessionDb, logger), {
       bodyParser: false,
-      logger: options.logger ?? ['log', 'warn', 'error'],
+      bufferLogs: true,
     });
+    app.useLogger(app.get(AppLogger));
     configureApp(app, config, sessionDb);
     return app;
   } catch (error) {
@@ -133,9 +140,19 @@ export async function createApplication(config: AppConfig, options: { logger?: f
   }
 }
 
-async function seedDemoIfEmpty(dataSource: DataSource): Promise<void> {
+/** The callers' Nest-style level list (tests pass ['error']) mapped onto pino's level; none: LOG_LEVEL. */
+function levelFor(config: AppConfig, levels: false | LogLevel[] | undefined): AppConfig['logLevel'] {
+  if (levels === undefined) return config.logLevel;
+  if (levels === false || levels.length === 0) return 'silent';
+  for (const level of ['verbose', 'debug', 'log', 'warn', 'error', 'fatal'] as const) {
+    if (levels.includes(level)) return ({ verbose: 'trace', debug: 'debug', log: 'info', warn: 'warn', error: 'error', fatal: 'fatal' } as const)[level];
+  }
+  return 'error';
+}
+
+async function seedDemoIfEmpty(dataSource: DataSource, logger: Pino): Promise<void> {
   const [{ total }] = await dataSource.query('SELECT COUNT(*) AS total FROM patients');
   if (Number(total) > 0) return;
   const result = await seedDemoData(dataSource, { patients: 300, seed: 1 });
-  new Logger('DemoData').log(`Seeded ${result.patients} demo patients (SEED_DEMO).`);
+  logger.info({ context: 'DemoData' }, `Seeded ${result.patients} demo patients (SEED_DEMO).`);
 }

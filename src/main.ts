@@ -1,20 +1,29 @@
 import 'reflect-metadata';
-import { DataSource } from 'typeorm';
+import type { Logger as Pino } from 'pino';
 import { createApplication } from './app.setup';
 import { ConfigError, loadConfig } from './config/app-config';
+import { APP_LOGGER, AppLogger } from './observability/logging';
+import { closeGracefullyOnSignals } from './operations/graceful-shutdown';
+import { announceRunningServer, describeDatabase } from './operations/running-servers';
+import { SetupTokenService } from './setup/setup-token.service';
 
 async function main(): Promise<void> {
-  // Files we create (SQLite database, .eml files, secrets) hold patient data: owner-only.
+  // Files we create (SQLite database, .eml files, secrets, backups) hold patient data: owner-only.
   process.umask(0o077);
   const config = loadConfig();
   const app = await createApplication(config);
-  app.enableShutdownHooks();
   await app.listen(config.port);
-  console.info(`Patient Portal Onboarding listening on ${config.publicBaseUrl} (database: ${config.database.kind})`);
-  const [{ staff }] = await app.get(DataSource).query('SELECT COUNT(*) AS staff FROM staff_users');
-  if (Number(staff) === 0) {
-    console.info('No staff account yet. Create the first admin with: npm run admin:create -- --email you@clinic.example --name "Your Name"');
-  }
+  const port = (app.getHttpServer().address() as { port: number }).port;
+  const forget = announceRunningServer(config, port);
+  closeGracefullyOnSignals(app, app.get(AppLogger), config.shutdownTimeoutMs, forget);
+
+  const logger = app.get<Pino>(APP_LOGGER);
+  logger.info(`Patient Portal Onboarding listening on ${config.publicBaseUrl} (${describeDatabase(config.database)})`);
+  const setupUrl = await app.get(SetupTokenService).issueLinkIfNeeded();
+  // The one secret the server prints on purpose (as Jupyter does): only here, never in a page.
+  if (setupUrl) logger.info({ setupUrl }, 'No staff account yet. Create the first admin (link valid 24 h, once):');
+  // A parent process (tests, process managers) may wait for this.
+  process.send?.('ready');
 }
 
 main().catch((error: unknown) => {

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { insertRows, toSqlDateTime } from '../database/sql';
+import { MetricsService } from '../observability/metrics.service';
 import { AuditContext } from './audit-context';
 
 export interface AuditEntry {
@@ -18,7 +19,10 @@ export interface AuditEntry {
  */
 @Injectable()
 export class AuditService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Optional() private readonly metrics?: MetricsService,
+  ) {}
 
   async record(context: AuditContext, entry: AuditEntry, manager: EntityManager = this.dataSource.manager): Promise<void> {
     await this.recordMany(context, [entry], manager);
@@ -46,6 +50,8 @@ export class AuditService {
         entry.details ? JSON.stringify(entry.details) : null,
       ]),
     );
+    // Sign-in failures, lockouts, emails and imports are counted where they are audited.
+    this.metrics?.observeAudit(entries);
   }
 
 }

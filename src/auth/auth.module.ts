@@ -11,6 +11,7 @@ import { AuthService } from './auth.service';
 import { StaffUser } from './entities/staff-user.entity';
 import { MFA_CONTROLLERS, MFA_ENTITIES, MFA_PROVIDERS } from './mfa/mfa.parts';
 import { SecondFactorService } from './mfa/second-factor.service';
+import { SecondStepService } from './mfa/second-step.service';
 import { StaffAuthGuard } from './guards/staff-auth.guard';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { DatabaseThrottlerStorage } from './database-throttler.storage';
@@ -32,6 +33,6 @@ import { StaffUsersService } from './staff-users.service';
   ],
   controllers: [AuthController, AccountController, ...MFA_CONTROLLERS],
   providers: [AuthService, StaffUsersService, PasswordHasher, StaffAuthenticator, ...MFA_PROVIDERS, { provide: APP_GUARD, useClass: StaffAuthGuard }],
-  exports: [AuthService, StaffUsersService, PasswordHasher, StaffAuthenticator, SecondFactorService],
+  exports: [AuthService, StaffUsersService, PasswordHasher, StaffAuthenticator, SecondFactorService, SecondStepService],
 })
 export class AuthModule {}

@@ -64,6 +64,22 @@ export class StaffUsersService {
     return { user, temporaryPassword };
   }
 
+  /**
+   * An account whose holder chose the password themselves (the first-run setup link): the
+   * usual password rules apply and no change is forced at sign-in. Runs inside the caller's transaction.
+   */
+  async createWithOwnPassword(input: { email: string; name: string; role: StaffRole; password: string }, context: AuditContext, tx: EntityManager): Promise<StaffUser> {
+    const email = normalizeEmail(input.email);
+    const name = input.name.trim();
+    const problems = checkNewPassword(input.password, [name, email, this.config.clinicName]);
+    if (problems.length) throw new FormValidationException({ password: problems });
+    if (await tx.existsBy(StaffUser, { email })) throw new FormValidationException({ email: ['A staff user with that email already exists.'] });
+    const passwordHash = await this.hasher.hash(input.password);
+    const created = await tx.save(tx.create(StaffUser, { email, name, role: input.role, passwordHash, mustChangePassword: false, passwordChangedAt: new Date() }));
+    await this.audit.record(context, { action: 'admin.staff_created', details: { staffUserId: created.id, email, role: input.role, via: context.actorLabel } }, tx);
+    return created;
+  }
+
   async setRole(id: number, role: StaffRole, context: AuditContext): Promise<StaffUser> {
     return this.changeUser(id, context, async (tx, user) => {
       if (user.role === role) return null;

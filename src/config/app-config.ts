@@ -65,7 +65,19 @@ export interface AppConfig {
   smtpPoolSize: number;
   /** Largest file the import page accepts (bytes). */
   importMaxBytes: number;
+  /** pino level: debug adds one line per request. */
+  logLevel: LogLevelName;
+  /** Bearer token for GET /metrics; null: /metrics does not exist (404). */
+  metricsToken: string | null;
+  /** How long a SIGTERM waits for requests and emails in flight before closing anyway. */
+  shutdownTimeoutMs: number;
+  /** Where `npm run backup` writes SQLite copies, and how many it keeps. */
+  backupDir: string;
+  backupKeep: number;
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
 
 type Env = Record<string, string | undefined>;
 
@@ -176,6 +188,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('MAIL_FROM', 'must be an address, e.g. "Clinic Portal" <no-reply@clinic.example>');
   }
 
+  const logLevel = (env.LOG_LEVEL || (nodeEnv === 'test' ? 'error' : 'info')).toLowerCase() as LogLevelName;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  const metricsToken = env.METRICS_TOKEN || null;
+  if (metricsToken !== null && (metricsToken.length < 16 || /\s/.test(metricsToken))) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters, without spaces');
+
   return {
     nodeEnv,
     isProduction,
@@ -205,5 +222,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mailPollMs: integer(env, 'MAIL_POLL_MS', 1000, 10, 60_000),
     smtpPoolSize: integer(env, 'SMTP_POOL_SIZE', 10, 1, 50),
     importMaxBytes: integer(env, 'IMPORT_MAX_BYTES', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    logLevel,
+    metricsToken,
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    backupDir: resolve(env.BACKUP_DIR || join(dataDir, 'backups')),
+    backupKeep: integer(env, 'BACKUP_KEEP', 7, 1, 1000),
   };
 }

@@ -30,7 +30,7 @@ export interface TestSmtpServer {
  * A real SMTP server (the `smtp-server` package) on a loopback port that keeps what it
  * receives in memory. No TLS, no auth: the app's test config uses plain smtp://.
  */
-export async function startSmtpServer(): Promise<TestSmtpServer> {
+export async function startSmtpServer(options: { delayMs?: number } = {}): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
   let refusal: { code: number; message: string } | null = null;
   let refused = 0;
@@ -47,7 +47,9 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
+      stream.on('end', async () => {
+        // A relay that takes its time per message (per connection), so a test can act while sends are in flight.
+        if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
         const raw = Buffer.concat(chunks).toString('utf8');
         const messageId = /^Message-ID:\s*(<[^>\r\n]+>)/im.exec(raw)?.[1] ?? '';
         received.push({

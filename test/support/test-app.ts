@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Server } from 'node:http';
+import type { DestinationStream } from 'pino';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createApplication } from '../../src/app.setup';
@@ -32,10 +33,11 @@ export function testEnv(database: TestDatabase, overrides: Record<string, string
 }
 
 /** The real app (same middleware as production) on a fresh database, listening on a free loopback port. */
-export async function startTestApp(env: Record<string, string> = {}, existing?: TestDatabase): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, existing?: TestDatabase, options: { logStream?: DestinationStream } = {}): Promise<TestApp> {
   const database = existing ?? (await createTestDatabase());
   const config = loadConfig(testEnv(database, env));
-  const app = await createApplication(config, { logger: ['error'] });
+  // LOG_LEVEL (default error under NODE_ENV=test) decides; a test may capture the lines.
+  const app = await createApplication(config, { logStream: options.logStream });
   await app.listen(0, '127.0.0.1');
   const server = app.getHttpServer() as Server;
   return {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
+import { redactUrl } from '../../observability/logging';
 import { isHtmxRequest, wantsHtml } from '../views/htmx';
 
 const logger = new Logger('HttpError');
@@ -13,11 +14,13 @@ export const logSafe = (value: string) => value.replace(/[\r\n]/g, (c) => (c ===
  * middleware (body parser, CSRF): a page, an htmx flash message or JSON, never a stack trace.
  */
 export function sendError(req: Request, res: Response, status: number, message: string, cause?: unknown): void {
-  const correlationId = randomUUID();
+  // The request id (every log line of this request carries it) is the reference the user can quote.
+  const correlationId = String(req.id ?? randomBytes(9).toString('base64url'));
   if (status >= 500) {
-    const stack = cause instanceof Error ? cause.stack : String(cause);
-    // Emailed link tokens never reach the logs.
-    logger.error(`${correlationId} ${req.method} ${logSafe(req.path.replace(/(\/portal\/(?:invite|reset)\/)[^/]+/, '$1[token]'))}: ${stack}`);
+    // Link tokens and query values never reach the logs (redactUrl); the logger scrubs the rest.
+    const message = `${req.method} ${redactUrl(req.originalUrl)} failed`;
+    if (req.log) req.log.error({ context: 'HttpError', err: cause }, message);
+    else logger.error(`${message}: ${cause instanceof Error ? cause.stack : String(cause)}`);
   }
   if (res.headersSent) return;
   const publicMessage = status >= 500 ? 'Something went wrong on our side. Nothing was changed.' : message;

@@ -1,5 +1,5 @@
 import { MailerService } from '@nestjs-modules/mailer';
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -50,7 +50,7 @@ const MAX_BACKOFF_MS = 3_600_000;
  * plus the group being written and the one filling (≈ SMTP_POOL_SIZE + 2 × 50 emails); only those can go out twice.
  */
 @Injectable()
-export class MailSenderService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class MailSenderService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('MailSender');
   readonly instanceId = `${hostname().slice(0, 30)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private claimRound = 0;
@@ -61,6 +61,10 @@ export class MailSenderService implements OnApplicationBootstrap, OnApplicationS
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private readonly sqlite: boolean;
+  /** Sends handed to the mailer and not finished; the rest of a claimed group waits for a slot. */
+  private inFlight = 0;
+  private readonly slotWaiters: Array<() => void> = [];
+  private stopping = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -75,7 +79,12 @@ export class MailSenderService implements OnApplicationBootstrap, OnApplicationS
     if (this.config.mailSenderEnabled) this.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Stops before anything closes: onModuleDestroy runs for this module before the global
+   * mailer module closes its SMTP pool (Nest destroys global modules last), so the emails in
+   * flight finish on a live pool instead of failing and burning an attempt.
+   */
+  async onModuleDestroy(): Promise<void> {
     await this.stop();
   }
 
@@ -87,16 +96,31 @@ export class MailSenderService implements OnApplicationBootstrap, OnApplicationS
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopping = false;
     if (!this.config.smtpUrl) this.logger.log(`No SMTP_URL: emails are written to ${this.config.mailDir}`);
     this.loops = Array.from({ length: this.workers }, () => this.pollLoop());
   }
 
+  /**
+   * Stops claiming; emails already handed to SMTP finish (at most `SHUTDOWN_TIMEOUT_MS`);
+   * claimed emails not yet handed over go back to pending without using up an attempt.
+   */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping = true;
     for (const wake of this.wakers) wake();
-    await Promise.all(this.loops);
+    for (const wake of this.slotWaiters.splice(0)) wake();
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      Promise.all(this.loops).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.config.shutdownTimeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!finished) this.logger.warn(`Emails still in flight after ${this.config.shutdownTimeoutMs} ms; another sender takes them over when their lease ends`);
     this.loops = [];
     await this.flushSent();
+    // Stopped for good: drainOnce() (tests, CLI) may send again. Timed out: loops still running keep handing emails back.
+    if (finished) this.stopping = false;
   }
 
   /** Sends everything due now (tests, CLI); returns when a claim finds nothing. */
@@ -146,6 +170,7 @@ export class MailSenderService implements OnApplicationBootstrap, OnApplicationS
     const emails = await this.claim(dueBy);
     if (emails.length === 0) return null;
     const outcomes = await Promise.all(emails.map((email) => this.deliver(email)));
+    await this.unclaim(emails.filter((_, i) => outcomes[i] === 'released'));
     // The 'sent' marks are committed in groups in the background (queueSent): the next claim waits
     // only for a group already being written, which bounds the crash window to about two groups.
     await this.flushing;
@@ -202,7 +227,32 @@ export class MailSenderService implements OnApplicationBootstrap, OnApplicationS
     return rows.map((row) => ({ ...row, id: String(row.id), attempts: Number(row.attempts) }));
   }
 
-  private async deliver(email: ClaimedEmail): Promise<'sent' | 'retried' | 'failed'> {
+  /** Waits for a free sending slot; false when the sender is stopping (the email is handed back instead). */
+  private async sendSlot(): Promise<boolean> {
+    // Twice the pool: the pool never runs dry, and only a few emails are queued inside the mailer at a stop.
+    const slots = this.config.smtpUrl ? 2 * this.config.smtpPoolSize : 50;
+    while (!this.stopping && this.inFlight >= slots) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    if (this.stopping) return false;
+    this.inFlight++;
+    return true;
+  }
+
+  private freeSlot(): void {
+    this.inFlight--;
+    this.slotWaiters.shift()?.();
+  }
+
+  /** Claimed emails a stopping sender never handed to SMTP: back to pending, the attempt given back. */
+  private async unclaim(emails: ClaimedEmail[]): Promise<void> {
+    if (emails.length === 0) return;
+    await this.dataSource.query(
+      `UPDATE mail_outbox SET status = 'pending', claimed_by = NULL, claimed_until = NULL, attempts = attempts - 1 WHERE id IN (${placeholders(emails.length)}) AND claimed_by = ? AND status = 'sending'`,
+      [...emails.map((email) => email.id), emails[0].claimed_by],
+    );
+  }
+
+  private async deliver(email: ClaimedEmail): Promise<'sent' | 'retried' | 'failed' | 'released'> {
+    if (!(await this.sendSlot())) return 'released';
     try {
       const info = await this.mailer.sendMail({
         to: email.to_address.replace(/[\r\n]/g, ''),
@@ -217,6 +267,8 @@ export class MailSenderService implements OnApplicationBootstrap, OnApplicationS
       return 'sent';
     } catch (error) {
       return this.recordFailure(email, error as SendError);
+    } finally {
+      this.freeSlot();
     }
   }
 
