@@ -65,9 +65,21 @@ export interface AppConfig {
   smtpPoolSize: number;
   /** Largest file the import page accepts (bytes). */
   importMaxBytes: number;
+  /** Most rows (CSV lines, FHIR entries) one import reads; a longer file is refused without being read on. */
+  importMaxRows: number;
+  /** FHIR identifier.system of the clinic's medical record numbers; when set, only that identifier becomes a patient's external id. */
+  importMrnSystem: string | null;
 }
 
 type Env = Record<string, string | undefined>;
+
+/** A FHIR identifier system: a URI (`http://…`, `urn:oid:…`), no spaces, at most 255 characters. */
+function identifierSystem(env: Env, name: string): string | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  if (raw.length > 255 || !/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(raw)) throw new ConfigError(name, `must be a URI such as urn:oid:1.2.3.4 or https://clinic.example/mrn, got "${raw.slice(0, 80)}"`);
+  return raw;
+}
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -205,5 +217,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mailPollMs: integer(env, 'MAIL_POLL_MS', 1000, 10, 60_000),
     smtpPoolSize: integer(env, 'SMTP_POOL_SIZE', 10, 1, 50),
     importMaxBytes: integer(env, 'IMPORT_MAX_BYTES', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    importMaxRows: integer(env, 'IMPORT_MAX_ROWS', 200_000, 1, 5_000_000),
+    importMrnSystem: identifierSystem(env, 'IMPORT_MRN_SYSTEM'),
   };
 }
