@@ -98,7 +98,8 @@ export class CsvRecordReader {
   end(): CsvRecord[] {
     if (this.error !== null) return [{ error: this.error, line: this.recordLine }];
     if (this.inQuotes) {
-      const lines = this.line > this.recordLine ? `lines ${this.recordLine}–${this.line}` : `line ${this.recordLine}`;
+      const last = this.cell.endsWith('\n') ? this.line - 1 : this.line;
+      const lines = last > this.recordLine ? `lines ${this.recordLine}–${last}` : `line ${this.recordLine}`;
       return [{ error: `a quoted cell (cell ${this.cells.length + 1}) opens here and is never closed, so ${lines} could not be read: look for a stray double quote`, line: this.recordLine }];
     }
     if (this.cells.length === 0 && this.cell === '' && !this.quoted) return [];
