@@ -146,6 +146,12 @@ describe('CSV rows with a stray quote', () => {
     expect((items[1] as { reasons: string[] }).reasons[0]).toMatch(/^a quoted cell \(cell 2\) opens here and is never closed, so lines 3–4 could not be read/);
   });
 
+  it('refuse a row longer than 64 KB without losing the next one', async () => {
+    const items = await csv(`mrn,first_name,last_name,dob\nA1,${'x'.repeat(70_000)},Bo,1990-01-01\nA2,Cy,Do,1990-01-01\n`);
+    expect(items.map((item) => item.kind)).toEqual(['rejected', 'patient']);
+    expect(items[0]).toMatchObject({ source: { label: 'line 2' }, reasons: ['the row is longer than 64 KB'] });
+  });
+
   it('mark a patient deceased from the deceased_date column (an empty cell leaves it)', async () => {
     const items = await csv('mrn,first_name,last_name,dob,deceased_date\nA1,Al,Bo,1990-01-01,2024-02-03\nA2,Cy,Do,1990-01-01,\nA3,Ed,Fo,1990-01-01,1980-01-01\n');
     expect(items[0]).toMatchObject({ kind: 'patient', deceased: true, deceasedDate: '2024-02-03' });

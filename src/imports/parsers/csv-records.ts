@@ -8,6 +8,9 @@ export type CsvRecord = { cells: string[]; line: number } | { error: string; lin
 
 /** A record longer than this is not a patient row (and must not grow without bound). */
 export const MAX_RECORD_CHARS = 64 * 1024;
+/** Where a run of ordinary characters ends, inside and outside quotes. */
+const QUOTED_STOP = /["\n]/g;
+const UNQUOTED_STOP = /[,\n\r"]/g;
 
 export class CsvRecordReader {
   private cells: string[] = [];
@@ -60,9 +63,11 @@ export class CsvRecordReader {
         if (c === '"') {
           this.inQuotes = false;
           this.afterQuote = true;
-        } else {
+        } else if (c === '\n') {
           this.cell += c;
-          if (c === '\n') this.line++;
+          this.line++;
+        } else {
+          i = this.take(chunk, i, QUOTED_STOP) - 1;
         }
         continue;
       }
@@ -88,10 +93,20 @@ export class CsvRecordReader {
           this.fail(`a double quote inside cell ${this.cells.length + 1}, which does not start with one: quote the whole cell and double the quote (""), or remove it`);
         }
       } else {
-        this.cell += c;
+        i = this.take(chunk, i, UNQUOTED_STOP) - 1;
       }
     }
     return out;
+  }
+
+  /** Appends the run of ordinary characters from `from` (at least one) to the cell; returns where it stops. */
+  private take(chunk: string, from: number, stop: RegExp): number {
+    stop.lastIndex = from + 1;
+    const found = stop.exec(chunk);
+    const to = Math.min(found ? found.index : chunk.length, from + 1 + MAX_RECORD_CHARS);
+    this.cell += chunk.slice(from, to);
+    this.recordChars += to - from - 1;
+    return to;
   }
 
   /** The last record (a file need not end with a line break). */
