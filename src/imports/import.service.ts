@@ -59,6 +59,7 @@ const HEARTBEAT_MS = 15_000;
  * a heartbeat waits for the import's own transaction.
  */
 export const STALE_RUN_MS = 5 * 60_000;
+const SWEEP_MS = 60_000;
 export const INTERRUPTED_MESSAGE = 'The import was interrupted (the server stopped while it ran) and nothing was changed. Upload the file again.';
 
 /**
@@ -72,6 +73,7 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly logger = new Logger(ImportService.name);
   private readonly live = new Map<string, NonNullable<ImportRun['progress']>>();
   private readonly running = new Set<Promise<ImportRun>>();
+  private sweeper: NodeJS.Timeout | null = null;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -82,9 +84,16 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
-  /** Startup: runs left "running" by a process that died are closed as failed, and their uploads deleted. */
+  /**
+   * Runs left "running" by a process that died are closed as failed and their uploads
+   * deleted: at startup, and then every minute (a process restarted at once finds the
+   * crashed run's heartbeat still fresh; the next sweeps close it).
+   */
   async onApplicationBootstrap(): Promise<void> {
-    await this.closeInterruptedRuns().catch((error: unknown) => this.logger.error(`Closing interrupted imports failed: ${String(error)}`));
+    const sweep = () => this.closeInterruptedRuns().catch((error: unknown) => this.logger.error(`Closing interrupted imports failed: ${String(error)}`));
+    await sweep();
+    this.sweeper = setInterval(() => void sweep(), SWEEP_MS);
+    this.sweeper.unref();
   }
 
   async closeInterruptedRuns(now = new Date()): Promise<number> {
@@ -149,6 +158,7 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
 
   /** A shutdown waits for imports in progress (each is one transaction; killing it mid-way only rolls it back). */
   async onApplicationShutdown(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
     await Promise.allSettled([...this.running]);
   }
 

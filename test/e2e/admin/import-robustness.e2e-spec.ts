@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toSqlDateTime } from '../../../src/database/sql';
-import { INTERRUPTED_MESSAGE, rowCapMessage } from '../../../src/imports/import.service';
+import { ImportService, INTERRUPTED_MESSAGE, rowCapMessage, STALE_RUN_MS } from '../../../src/imports/import.service';
 import { uploadImport } from '../../support/imports';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
@@ -101,6 +101,10 @@ describe('an import interrupted by a crash', () => {
         expect(runs[0].message).toBe(INTERRUPTED_MESSAGE);
         expect(runs[0].finished_at).not.toBeNull();
         expect(['crashed-upload', 'live-upload', 'orphan-old', 'orphan-new'].map((name) => existsSync(join(dir, name)))).toEqual([false, true, false, true]);
+        // The run whose heartbeat was still fresh at the restart is closed by a later sweep, once it stays silent.
+        expect(await second.app.get(ImportService).closeInterruptedRuns(new Date(Date.now() + STALE_RUN_MS + 60_000))).toBe(1);
+        expect((await second.dataSource.query("SELECT status FROM import_runs WHERE id = '00000000-0000-4000-8000-0000000a11fe'"))[0].status).toBe('failed');
+        expect(existsSync(join(dir, 'live-upload'))).toBe(false);
         const admin = await signInAs(second, 'admin');
         const page = await admin.get('/admin/import/runs/00000000-0000-4000-8000-00000000dead').expect(200);
         expect(page.text).toContain('Import failed — nothing was changed');
