@@ -304,7 +304,7 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
 }
 
 export function rowCapMessage(maxRows: number): string {
-  return `The file has more than ${maxRows.toLocaleString('en-US')} rows, the most one import takes (IMPORT_MAX_ROWS). Split it into files of at most ${maxRows.toLocaleString('en-US')} rows. Nothing was imported.`;
+  return `The file has more than ${maxRows.toLocaleString('en-US')} rows (CSV lines or FHIR resources), the most one import takes (IMPORT_MAX_ROWS). Split it into files of at most ${maxRows.toLocaleString('en-US')} rows. Nothing was imported.`;
 }
 
 /** What the result page says beside its counts: what happened, in words. */

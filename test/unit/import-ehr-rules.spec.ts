@@ -27,6 +27,9 @@ describe('which identifier becomes the external id', () => {
     const item = one(patient({ identifier: personal }));
     expect(item).toMatchObject({ kind: 'rejected', reasons: ['no medical record number'] });
     expect(JSON.stringify(item)).not.toMatch(/999-12-3456|123456782|S99912345|X1234567|999-00-1111/);
+    // An untyped value written like an SSN is not taken either; an MR-typed one is the clinic's own number.
+    expect(one(patient({ identifier: [{ value: '123-45-6789' }] })).reasons).toEqual(['no medical record number']);
+    expect(one(patient({ identifier: [{ type: { coding: [{ code: 'MR' }] }, value: '123-45-6789' }] }))).toMatchObject({ kind: 'patient', externalId: '123-45-6789' });
     // With an MRN beside them, the MRN is the external id even when the SSN comes first.
     expect(one(patient({ identifier: [SSN, { value: 'M-77' }] }))).toMatchObject({ kind: 'patient', externalId: 'M-77' });
   });

@@ -340,7 +340,9 @@ const codesOf = (identifier: fhir.Identifier) => (identifier.type?.coding ?? [])
 export function isPersonalIdentifier(identifier: fhir.Identifier): boolean {
   if (codesOf(identifier).some((code) => PERSONAL_CODES.has(code) || /^NN[A-Z]{3}$/.test(code))) return true;
   if (identifier.type?.text && PERSONAL_TEXT.test(identifier.type.text)) return true;
-  return Boolean(identifier.system && PERSONAL_SYSTEM.test(identifier.system));
+  if (identifier.system && PERSONAL_SYSTEM.test(identifier.system)) return true;
+  // An untyped value written like a US Social Security number (123-45-6789) is treated as one.
+  return !isMrn(identifier) && /^\d{3}-\d{2}-\d{4}$/.test(String(identifier.value ?? '').trim());
 }
 
 const isMrn = (identifier: fhir.Identifier) => codesOf(identifier).includes('MR') || MRN_TEXT.has(String(identifier.type?.text ?? '').trim().toUpperCase());
