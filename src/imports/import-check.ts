@@ -30,6 +30,8 @@ export interface ImportCounts {
 }
 
 export const MAX_PROBLEMS_KEPT = 20_000;
+const MAX_IGNORED_KINDS = 50;
+export const OTHER_IGNORED = 'other entries that are not imported';
 /** Patients compared with the database per query in pass 1 ("looks like a different person"). */
 const COMPARE_BATCH = 1000;
 
@@ -81,7 +83,9 @@ export class ImportCheck {
 
   add(item: ParsedItem | IgnoredItem): void {
     if (item.kind === 'ignored') {
-      this.counts.ignored[item.reason] = (this.counts.ignored[item.reason] ?? 0) + 1;
+      // Skipped entries cost only a counter (no row cap for them), so the kinds listed are bounded too.
+      const reason = item.reason in this.counts.ignored || Object.keys(this.counts.ignored).length < MAX_IGNORED_KINDS ? item.reason : OTHER_IGNORED;
+      this.counts.ignored[reason] = (this.counts.ignored[reason] ?? 0) + 1;
       return;
     }
     const { ordinal, label } = item.source;

@@ -192,6 +192,15 @@ describe('checking references across a FHIR file', () => {
   });
 });
 
+describe('what a file can make the check keep', () => {
+  it('lists at most 50 kinds of skipped entries, counting the rest together', () => {
+    const check = new ImportCheck();
+    for (let i = 0; i < 1000; i++) check.add({ kind: 'ignored', reason: `Type${i} resources are not imported` });
+    expect(Object.keys(check.counts.ignored)).toHaveLength(51);
+    expect(check.counts.ignored['other entries that are not imported']).toBe(950);
+  });
+});
+
 describe('who may be enabled and invited', () => {
   it('never a deceased patient', () => {
     expect(mayEnable({ deceased: true })).toBe(false);
