@@ -74,12 +74,24 @@ export interface AppConfig {
   /** Where `npm run backup` writes SQLite copies, and how many it keeps. */
   backupDir: string;
   backupKeep: number;
+  /** Most rows (CSV lines, FHIR entries) one import reads; a longer file is refused without being read on. */
+  importMaxRows: number;
+  /** FHIR identifier.system of the clinic's medical record numbers; when set, only that identifier becomes a patient's external id. */
+  importMrnSystem: string | null;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 
 type Env = Record<string, string | undefined>;
+
+/** A FHIR identifier system: a URI (`http://…`, `urn:oid:…`), no spaces, at most 255 characters. */
+function identifierSystem(env: Env, name: string): string | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  if (raw.length > 255 || !/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(raw)) throw new ConfigError(name, `must be a URI such as urn:oid:1.2.3.4 or https://clinic.example/mrn, got "${raw.slice(0, 80)}"`);
+  return raw;
+}
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -227,5 +239,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     backupDir: resolve(env.BACKUP_DIR || join(dataDir, 'backups')),
     backupKeep: integer(env, 'BACKUP_KEEP', 7, 1, 1000),
+    importMaxRows: integer(env, 'IMPORT_MAX_ROWS', 200_000, 1, 5_000_000),
+    importMrnSystem: identifierSystem(env, 'IMPORT_MRN_SYSTEM'),
   };
 }

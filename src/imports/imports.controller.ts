@@ -55,7 +55,7 @@ export class ImportsController {
     let started: Awaited<ReturnType<ImportService['begin']>>;
     try {
       if (file.size === 0) throw new ImportFileError(`"${file.originalname}" is empty.`);
-      started = await this.imports.begin(file.path, file.originalname, options, context);
+      started = await this.imports.begin(file.path, file.originalname, options, context, true);
     } catch (error) {
       await rm(file.path, { force: true });
       if (error instanceof ImportFileError) throw new UnsupportedMediaTypeException(error.message);

@@ -10,6 +10,7 @@ import { chunks, fromSqlDateTime, insertRows, isSqliteManager, placeholders, toS
 import type { PortalTokenPurpose } from './entities/portal-token.entity';
 import { InviteEmailRenderer } from './invite-email.renderer';
 import type { BatchProgress, InviteSkipReason, InviteSummary, LatestInvite } from './invitations.types';
+import { inviteBlock } from '../portal-access/portal-eligibility';
 import { PortalTokensService } from './portal-tokens.service';
 import { hashToken, newRawToken } from './tokens';
 
@@ -26,6 +27,7 @@ export const REPEAT_WINDOW_MS = 10_000;
 interface Candidate {
   id: number;
   firstName: string;
+  deceased: boolean;
   email: string | null;
   accessEnabled: boolean;
   username: string | null;
@@ -173,8 +175,8 @@ export class InvitationsService {
     const found = new Map<number, Candidate>();
     const forUpdate = lock && !isSqliteManager(db) ? ' FOR UPDATE' : '';
     for (const chunk of chunks(ids)) {
-      const rows: Array<{ id: number; first_name: string; email: string | null; access_enabled: number | boolean | null; username: string | null }> = await db.query(
-        `SELECT p.id, p.first_name, p.email, pa.access_enabled, pa.username
+      const rows: Array<{ id: number; first_name: string; email: string | null; deceased: number | boolean | string; access_enabled: number | boolean | null; username: string | null }> = await db.query(
+        `SELECT p.id, p.first_name, p.email, p.deceased, pa.access_enabled, pa.username
            FROM patients p LEFT JOIN portal_accounts pa ON pa.patient_id = p.id
           WHERE p.id IN (${placeholders(chunk.length)})${forUpdate}`,
         chunk,
@@ -183,6 +185,7 @@ export class InvitationsService {
         found.set(Number(row.id), {
           id: Number(row.id),
           firstName: row.first_name,
+          deceased: Number(row.deceased) === 1,
           email: row.email && row.email.trim() ? row.email : null,
           accessEnabled: Number(row.access_enabled ?? 0) === 1,
           username: row.username,
@@ -240,9 +243,8 @@ function plan(ids: number[], candidates: Map<number, Candidate>, batchId: string
   };
   for (const id of ids) {
     const patient = candidates.get(id);
-    if (!patient) skip('unknown_patient', id);
-    else if (!patient.accessEnabled) skip('not_enabled', id);
-    else if (!patient.email) skip('no_email', id);
+    const blocked = patient ? inviteBlock(patient) : 'unknown_patient';
+    if (blocked || !patient?.email) skip(blocked ?? 'no_email', id);
     else {
       const purpose: PortalTokenPurpose = patient.username ? 'reset' : 'invite';
       if (purpose === 'invite') summary.invites++;

@@ -42,6 +42,7 @@ export class PatientPortalController {
   async invite(@Param('id', ParseIntPipe) id: number, @Audit() audit: AuditContext) {
     const summary = await this.invitations.sendInvites([id], audit);
     const skipped = Object.keys(summary.skipped)[0] as InviteSkipReason | undefined;
+    if (skipped === 'deceased') throw new ConflictException('No email was sent: the patient is recorded as deceased.');
     if (skipped) throw new ConflictException(`No email was sent: ${INVITE_SKIP_REASON_LABELS[skipped]}.`);
     return back(id, summary.resets ? 'reset' : 'invite');
   }

@@ -7,6 +7,7 @@ import { InvitationsService } from '../invitations/invitations.service';
 import { INVITE_SKIP_REASON_LABELS, type BatchProgress, type InviteSkipReason, type InviteSummary } from '../invitations/invitations.types';
 import type { OnboardingFilter } from './onboarding-filter';
 import { OnboardingQueryService, type OnboardingRow } from './onboarding-query.service';
+import { deceasedRefusal } from './portal-eligibility';
 import { PortalAccessService, type EnableResult } from './portal-access.service';
 
 /** What a bulk button acts on: the checked rows, or every patient matching the filter. */
@@ -31,6 +32,7 @@ export class OnboardingActionsService {
   /** The "Send Invite to <email>" link: an invite, or a reset email when the patient has a username. */
   async inviteOne(patientId: number, context: AuditContext): Promise<{ row: OnboardingRow; summary: InviteSummary }> {
     const before = await this.rowOf(patientId);
+    if (before.deceased) throw new ConflictException(deceasedRefusal(before.fullName, 'invite'));
     if (before.status === 'red') throw new ConflictException(`Portal access is not enabled for ${before.fullName}. Enable it first; no email was sent.`);
     if (!before.email) throw new ConflictException(`${before.fullName} has no email on file; no email was sent.`);
     const summary = await this.invitations.sendInvites([patientId], context, { bulk: false });

@@ -20,6 +20,7 @@ import {
   type OnboardingSort,
   type SqlFragment,
 } from './onboarding-filter';
+import { DECEASED_LABEL, inviteBlock } from './portal-eligibility';
 import { PORTAL_STATUS_LABELS, portalStatus, type PortalStatus } from './portal-status';
 
 export interface OnboardingPageRequest {
@@ -44,7 +45,9 @@ export interface OnboardingRow {
   status: PortalStatus;
   statusLabel: string;
   statusDescription: string;
-  /** The Action column's link: enabled patients (gray/orange/green) with an email on file. */
+  /** Recorded as deceased: the status cell says so and offers no action. */
+  deceased: boolean;
+  /** The Action column's link: enabled patients (gray/orange/green) with an email on file, never a deceased one. */
   canInvite: boolean;
   latestInvite: LatestInvite | null;
 }
@@ -136,7 +139,7 @@ export class OnboardingQueryService {
     const inList = placeholders(ids.length);
     const [records, invites]: [RowRecord[], Map<number, LatestInvite>] = await Promise.all([
       this.dataSource.query(
-        `SELECT p.id, p.first_name, p.last_name, p.date_of_birth, p.email, p.next_appointment_at,
+        `SELECT p.id, p.first_name, p.last_name, p.date_of_birth, p.email, p.next_appointment_at, p.deceased,
                 pa.access_enabled, pa.username, pa.invited_at, pa.first_login_at, pr.name AS provider_name
            FROM patients p
            JOIN portal_accounts pa ON pa.patient_id = p.id
@@ -243,6 +246,7 @@ interface RowRecord {
   date_of_birth: Date | string;
   email: string | null;
   next_appointment_at: Date | string | null;
+  deceased: number | boolean | string;
   access_enabled: number | boolean | string;
   username: string | null;
   invited_at: Date | string | null;
@@ -256,11 +260,10 @@ function dateOnly(value: Date | string): string {
 }
 
 function toRow(record: RowRecord, latestInvite: LatestInvite | null): OnboardingRow {
-  const status = portalStatus({
-    accessEnabled: Number(record.access_enabled) === 1 || record.access_enabled === true,
-    invitedAt: fromSqlDateTime(record.invited_at),
-    firstLoginAt: fromSqlDateTime(record.first_login_at),
-  });
+  const accessEnabled = Number(record.access_enabled) === 1 || record.access_enabled === true;
+  const deceased = Number(record.deceased) === 1 || record.deceased === true;
+  const status = portalStatus({ accessEnabled, invitedAt: fromSqlDateTime(record.invited_at), firstLoginAt: fromSqlDateTime(record.first_login_at) });
+  const shown = deceased ? DECEASED_LABEL : PORTAL_STATUS_LABELS[status];
   return {
     id: Number(record.id),
     firstName: record.first_name,
@@ -272,9 +275,10 @@ function toRow(record: RowRecord, latestInvite: LatestInvite | null): Onboarding
     providerName: record.provider_name,
     nextAppointmentAt: fromSqlDateTime(record.next_appointment_at),
     status,
-    statusLabel: PORTAL_STATUS_LABELS[status].label,
-    statusDescription: PORTAL_STATUS_LABELS[status].description,
-    canInvite: status !== 'red' && !!record.email,
+    statusLabel: shown.label,
+    statusDescription: shown.description,
+    deceased,
+    canInvite: inviteBlock({ deceased, accessEnabled, email: record.email }) === null,
     latestInvite,
   };
 }

@@ -60,7 +60,8 @@ export class OnboardingController {
     const result = await this.actions.enableSelection(toSelection(dto), audit);
     res.setHeader('HX-Trigger', RESULTS_CHANGED);
     const already = result.alreadyEnabled.length ? `; ${result.alreadyEnabled.length} already had access and were left unchanged` : '';
-    return { partial: 'portal-access/_bulk-result.njk', message: `Portal access enabled for ${result.enabled.length} ${result.enabled.length === 1 ? 'patient' : 'patients'}${already}.` };
+    const deceased = result.deceased.length ? `; ${result.deceased.length} skipped: deceased` : '';
+    return { partial: 'portal-access/_bulk-result.njk', message: `Portal access enabled for ${result.enabled.length} ${result.enabled.length === 1 ? 'patient' : 'patients'}${already}${deceased}.` };
   }
 
   /** First step of "Send Portal Invites": say what will happen and ask to confirm. */

@@ -1,10 +1,12 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { chunks, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
+import { PortalTokensService } from '../invitations/portal-tokens.service';
+import { deceasedRefusal, mayEnable } from './portal-eligibility';
 
 export interface EnableResult {
   /** Set for bulk actions: the audit rows share it. */
@@ -14,6 +16,8 @@ export interface EnableResult {
   enabled: number[];
   /** Already enabled before: left unchanged and not audited again (idempotent). */
   alreadyEnabled: number[];
+  /** Recorded as deceased: never enabled (skipped in bulk, audited as denied). */
+  deceased: number[];
 }
 
 /** Turns Patient Portal access on, for one patient or thousands, in one transaction with its audit rows. */
@@ -22,25 +26,77 @@ export class PortalAccessService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    private readonly tokens: PortalTokensService,
   ) {}
+
+  /**
+   * Patients just recorded as deceased (by an import), inside the caller's transaction:
+   * access off, every outstanding link revoked, every email still waiting to go to them
+   * cancelled (body erased), their portal sessions ended, one audit row each.
+   */
+  async closeForDeceased(tx: EntityManager, patientIds: number[], context: AuditContext, details: Record<string, unknown> = {}): Promise<void> {
+    if (patientIds.length === 0) return;
+    const now = new Date();
+    const nowSql = toSqlDateTime(now);
+    const enabled = new Set<number>();
+    for (const chunk of chunks(patientIds)) {
+      const rows: Array<{ patient_id: number | string }> = await tx.query(`SELECT patient_id FROM portal_accounts WHERE access_enabled = 1 AND patient_id IN (${placeholders(chunk.length)})`, chunk);
+      rows.forEach((row) => enabled.add(Number(row.patient_id)));
+      await tx.query(
+        `UPDATE portal_accounts SET access_enabled = 0, session_generation = session_generation + 1, version = version + 1, updated_at = ? WHERE patient_id IN (${placeholders(chunk.length)})`,
+        [nowSql, ...chunk],
+      );
+    }
+    const cancelled = new Map<number, number>();
+    for (const chunk of chunks(patientIds)) {
+      const rows: Array<{ patient_id: number | string; n: number | string }> = await tx.query(
+        `SELECT patient_id, COUNT(*) AS n FROM mail_outbox WHERE status = 'pending' AND patient_id IN (${placeholders(chunk.length)}) GROUP BY patient_id`,
+        chunk,
+      );
+      rows.forEach((row) => cancelled.set(Number(row.patient_id), Number(row.n)));
+    }
+    // Links first (their emails are cancelled with them), then any other email still waiting (notices).
+    await this.tokens.revokeTokensOf(tx, patientIds, 'deceased', now);
+    for (const chunk of chunks(patientIds)) {
+      await tx.query(
+        `UPDATE mail_outbox SET status = 'cancelled', text_body = NULL, html_body = NULL, last_error = 'patient recorded as deceased' WHERE status = 'pending' AND patient_id IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
+    }
+    await this.audit.recordMany(
+      context,
+      patientIds.map((patientId) => ({
+        action: 'patient.marked_deceased',
+        patientId,
+        details: { ...details, accessDisabled: enabled.has(patientId), emailsCancelled: cancelled.get(patientId) ?? 0, sessionsEnded: true },
+      })),
+      tx,
+    );
+  }
 
   /**
    * Enables access for the given patients, or for the ids `resolve` finds inside the
    * transaction (a filter). Set-based: one UPDATE per 1,000 ids plus batched audit
    * inserts, all committed together or not at all. An unknown id fails the whole call
-   * before anything changes; already-enabled patients are left as they are.
+   * before anything changes; already-enabled patients are left as they are. A deceased
+   * patient is never enabled: skipped (and counted) in bulk, refused when alone.
    */
   async enable(target: number[] | ((manager: EntityManager) => Promise<number[]>), context: AuditContext, options: { bulk?: boolean } = {}): Promise<EnableResult> {
     const batchId = options.bulk ? randomUUID() : null;
     return this.dataSource.transaction(async (manager) => {
       const ids = [...new Set(typeof target === 'function' ? await target(manager) : target)];
-      const enabledBefore = await this.lockAccounts(manager, ids);
-      const unknown = ids.filter((id) => !enabledBefore.has(id));
+      const accounts = await this.lockAccounts(manager, ids);
+      const unknown = ids.filter((id) => !accounts.has(id));
       if (unknown.length > 0) {
         const shown = unknown.slice(0, 10).join(', ') + (unknown.length > 10 ? ` and ${unknown.length - 10} more` : '');
         throw new NotFoundException(`No patient with id ${shown}. Nothing was changed.`);
       }
-      const toEnable = ids.filter((id) => !enabledBefore.get(id));
+      const deceased = ids.filter((id) => !mayEnable(accounts.get(id)!));
+      if (!options.bulk && deceased.length) {
+        const [patient] = await manager.query('SELECT first_name, last_name FROM patients WHERE id = ?', [deceased[0]]);
+        throw new ConflictException(deceasedRefusal(`${patient.first_name} ${patient.last_name}`, 'enable'));
+      }
+      const toEnable = ids.filter((id) => mayEnable(accounts.get(id)!) && !accounts.get(id)!.enabled);
       const now = toSqlDateTime(new Date());
       const staffId = context.actorType === 'staff' ? context.actorId : null;
       for (const chunk of chunks(toEnable)) {
@@ -51,8 +107,15 @@ export class PortalAccessService {
           [now, staffId, now, ...chunk],
         );
       }
-      await this.audit.recordMany(context, toEnable.map((patientId) => ({ action: 'portal.access_enabled', patientId, batchId })), manager);
-      return { batchId, requested: ids.length, enabled: toEnable, alreadyEnabled: ids.filter((id) => enabledBefore.get(id)) };
+      await this.audit.recordMany(
+        context,
+        [
+          ...toEnable.map((patientId) => ({ action: 'portal.access_enabled', patientId, batchId })),
+          ...deceased.map((patientId) => ({ action: 'portal.enable_skipped', outcome: 'denied' as const, patientId, batchId, details: { reason: 'deceased' } })),
+        ],
+        manager,
+      );
+      return { batchId, requested: ids.length, enabled: toEnable, alreadyEnabled: ids.filter((id) => mayEnable(accounts.get(id)!) && accounts.get(id)!.enabled), deceased };
     });
   }
 
@@ -61,15 +124,15 @@ export class PortalAccessService {
    * enables of one patient write one audit row (the second sees it enabled). SQLite
    * serialises writers itself and has no FOR UPDATE.
    */
-  private async lockAccounts(manager: EntityManager, ids: number[]): Promise<Map<number, boolean>> {
+  private async lockAccounts(manager: EntityManager, ids: number[]): Promise<Map<number, { enabled: boolean; deceased: boolean }>> {
     const lock = isSqliteManager(manager) ? '' : ' FOR UPDATE';
-    const found = new Map<number, boolean>();
+    const found = new Map<number, { enabled: boolean; deceased: boolean }>();
     for (const chunk of chunks(ids)) {
-      const rows: { patient_id: number | string; access_enabled: number | string | boolean }[] = await manager.query(
-        `SELECT patient_id, access_enabled FROM portal_accounts WHERE patient_id IN (${placeholders(chunk.length)})${lock}`,
+      const rows: { patient_id: number | string; access_enabled: number | string | boolean; deceased: number | string | boolean }[] = await manager.query(
+        `SELECT pa.patient_id, pa.access_enabled, p.deceased FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id WHERE pa.patient_id IN (${placeholders(chunk.length)})${lock}`,
         chunk,
       );
-      for (const row of rows) found.set(Number(row.patient_id), Number(row.access_enabled) === 1 || row.access_enabled === true);
+      for (const row of rows) found.set(Number(row.patient_id), { enabled: Number(row.access_enabled) === 1 || row.access_enabled === true, deceased: Number(row.deceased) === 1 || row.deceased === true });
     }
     return found;
   }

@@ -62,4 +62,11 @@ describe('configuration from the environment', () => {
     expect(config.cookieSecure).toBe(true);
     expect(config.seedDemo).toBe(false);
   });
+
+  it('caps the rows of one import and takes an optional MRN identifier system (a URI)', () => {
+    expect(loadConfig({ DATA_DIR: dataDir() })).toMatchObject({ importMaxRows: 200_000, importMrnSystem: null });
+    expect(loadConfig({ DATA_DIR: dataDir(), IMPORT_MAX_ROWS: '5000', IMPORT_MRN_SYSTEM: ' urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14 ' })).toMatchObject({ importMaxRows: 5000, importMrnSystem: 'urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14' });
+    expect(() => loadConfig({ DATA_DIR: dataDir(), IMPORT_MAX_ROWS: '0' })).toThrow(/IMPORT_MAX_ROWS must be between 1 and 5000000/);
+    expect(() => loadConfig({ DATA_DIR: dataDir(), IMPORT_MRN_SYSTEM: 'our mrn' })).toThrow(/IMPORT_MRN_SYSTEM must be a URI/);
+  });
 });

@@ -5,6 +5,7 @@ import { MailSenderService } from '../../../src/invitations/mail/mail-sender.ser
 import { createPortalPatient } from '../../support/portal-patients';
 import { auditActions } from '../../support/sessions';
 import { startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
+import { uploadImport } from '../../support/imports';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 
@@ -27,22 +28,7 @@ describe('an admin importing patients', () => {
     await smtp.close();
   });
 
-  /** Uploads through the page (htmx, CSRF header) and waits for the run to finish. */
-  async function upload(file: string, fields: Record<string, string> = {}, name?: string) {
-    let req = admin.post('/admin/import').set('X-CSRF-Token', admin.csrf).set('HX-Request', 'true').attach('file', file, name ? { filename: name } : undefined);
-    for (const [key, value] of Object.entries(fields)) req = req.field(key, value);
-    const res = await req;
-    if (res.status !== 200) return { res, run: null };
-    const id = /import-run-([0-9a-f-]{36})/.exec(res.text)![1];
-    for (let i = 0; i < 200; i++) {
-      const [row] = await t.dataSource.query('SELECT status FROM import_runs WHERE id = ?', [id]);
-      if (row.status !== 'running') break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const page = await admin.get(`/admin/import/runs/${id}`).expect(200);
-    const [run] = await t.dataSource.query('SELECT * FROM import_runs WHERE id = ?', [id]);
-    return { res, id, page, run: { ...run, counts: JSON.parse(run.counts), problems: JSON.parse(run.problems).problems as Array<{ where: string; reason: string }> } };
-  }
+  const upload = (file: string, fields: Record<string, string> = {}, name?: string) => uploadImport(t, admin, file, fields, name);
   const snapshot = async () => {
     const counts: Record<string, number> = {};
     for (const table of ['patients', 'portal_accounts', 'appointments', 'providers', 'tags', 'patient_tags', 'mail_outbox', 'portal_tokens']) {

@@ -43,6 +43,11 @@ describe('migrations', () => {
       const accounts = await runner.getTable('portal_accounts');
       expect(patients!.indices.map((index) => index.name)).toEqual(expect.arrayContaining(['ix_patients_name', 'ix_patients_first_name', 'ix_patients_provider_name', 'ix_patients_next_appt']));
       expect(accounts!.indices.map((index) => index.name)).toEqual(expect.arrayContaining(['ix_portal_accounts_status', 'uq_portal_accounts_username_key']));
+      // Two practitioners may share a name (told apart by NPI): the name is indexed, not unique.
+      const providers = await runner.getTable('providers');
+      expect(providers!.findColumnByName('name')!.isUnique).toBe(false);
+      expect(providers!.indices.filter((index) => index.isUnique && index.columnNames.includes('name'))).toEqual([]);
+      expect(patients!.findColumnByName('deceased')).toBeDefined();
     } finally {
       await runner.release();
     }
