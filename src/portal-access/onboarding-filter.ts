@@ -1,4 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
+import type { ClinicClock } from '../common/time/clinic-time';
+import { toSqlDateTime } from '../database/sql';
 import { portalStatusConditionSql, type PortalStatus } from './portal-status';
 
 /**
@@ -15,10 +17,13 @@ export interface OnboardingFilter {
   providerId?: number;
   access?: 'yes' | 'no';
   username?: 'yes' | 'no';
-  /** YYYY-MM-DD (UTC): the next appointment starts before this day begins. */
+  /** YYYY-MM-DD, a day in CLINIC_TIME_ZONE: the next appointment starts before this day begins. */
   apptBefore?: string;
-  /** YYYY-MM-DD (UTC): the next appointment starts after this day ends. */
+  /** YYYY-MM-DD, a day in CLINIC_TIME_ZONE: the next appointment starts after this day ends. */
   apptAfter?: string;
+  /** The UTC instants those clinic days begin/end ('YYYY-MM-DD HH:MM:SS', see withClinicDays); UTC days when absent. */
+  apptBeforeUtc?: string;
+  apptAfterUtc?: string;
   status?: PortalStatus;
 }
 
@@ -38,7 +43,7 @@ export function likePrefix(text: string): string {
 }
 const LIKE = `LIKE ? ESCAPE '!'`;
 
-function nextDay(isoDate: string): string {
+export function nextDay(isoDate: string): string {
   return new Date(Date.parse(`${isoDate}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 
@@ -57,6 +62,15 @@ function nameCondition(q: string): SqlFragment {
   return { sql: `(p.last_name ${LIKE} OR p.first_name ${LIKE})`, params: [pattern, pattern] };
 }
 
+/** The filter with its appointment days turned into UTC bounds: "after day D" starts when day D+1 begins in the clinic. */
+export function withClinicDays(filter: OnboardingFilter, clock: ClinicClock): OnboardingFilter {
+  return {
+    ...filter,
+    apptBeforeUtc: filter.apptBefore ? toSqlDateTime(clock.startOfDay(filter.apptBefore)) : undefined,
+    apptAfterUtc: filter.apptAfter ? toSqlDateTime(clock.startOfDay(nextDay(filter.apptAfter))) : undefined,
+  };
+}
+
 /**
  * FROM and WHERE for a filter. Only the tables the filter needs are read: account-only
  * filters count on portal_accounts, patient-only filters on patients (the 1:1 account
@@ -72,8 +86,8 @@ export function filterSql(
   const accountParts: SqlFragment[] = [];
   if (filter.q) patientParts.push(nameCondition(filter.q));
   if (filter.providerId) patientParts.push({ sql: 'p.primary_provider_id = ?', params: [filter.providerId] });
-  if (filter.apptBefore) patientParts.push({ sql: 'p.next_appointment_at < ?', params: [`${filter.apptBefore} 00:00:00`] });
-  if (filter.apptAfter) patientParts.push({ sql: 'p.next_appointment_at >= ?', params: [`${nextDay(filter.apptAfter)} 00:00:00`] });
+  if (filter.apptBefore) patientParts.push({ sql: 'p.next_appointment_at < ?', params: [filter.apptBeforeUtc ?? `${filter.apptBefore} 00:00:00`] });
+  if (filter.apptAfter) patientParts.push({ sql: 'p.next_appointment_at >= ?', params: [filter.apptAfterUtc ?? `${nextDay(filter.apptAfter)} 00:00:00`] });
   if (filter.access) accountParts.push({ sql: `pa.access_enabled = ${filter.access === 'yes' ? 1 : 0}`, params: [] });
   if (filter.username) accountParts.push({ sql: `pa.username IS ${filter.username === 'yes' ? 'NOT ' : ''}NULL`, params: [] });
   if (filter.status) accountParts.push({ sql: portalStatusConditionSql(filter.status, 'pa'), params: [] });

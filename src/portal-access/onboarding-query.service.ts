@@ -87,7 +87,6 @@ export class OnboardingQueryService {
   async page(request: OnboardingPageRequest, context: AuditContext): Promise<OnboardingPage> {
     const sort = request.sort ?? 'name';
     const size = request.size ?? DEFAULT_PAGE_SIZE;
-    await this.assertFilterReferences(request.filter);
     const direction = request.before ? 'before' : 'after';
     const cursor = request.before ? decodeCursor(request.before, sort) : request.after ? decodeCursor(request.after, sort) : null;
 
@@ -165,7 +164,15 @@ export class OnboardingQueryService {
     return this.cachedOptions.options;
   }
 
-  /** A tag or provider id that is not in the lists was typed or tampered with: say so instead of showing nothing. */
+  /** Which of a tag and a provider id do not exist (the page leaves them out with a message). */
+  async missingReferences(tagId: number | undefined, providerId: number | undefined): Promise<('tag' | 'provider')[]> {
+    const missing: ('tag' | 'provider')[] = [];
+    if (tagId !== undefined && (await this.dataSource.query('SELECT id FROM tags WHERE id = ?', [tagId])).length === 0) missing.push('tag');
+    if (providerId !== undefined && (await this.dataSource.query('SELECT id FROM providers WHERE id = ?', [providerId])).length === 0) missing.push('provider');
+    return missing;
+  }
+
+  /** A tag or provider id that is not in the lists was typed or tampered with: say so instead of acting on nobody. */
   private async assertFilterReferences(filter: OnboardingFilter, manager: EntityManager = this.dataSource.manager): Promise<void> {
     const checks: [string, number | undefined, string][] = [
       ['tags', filter.tagId, 'The chosen tag does not exist.'],

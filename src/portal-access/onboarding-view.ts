@@ -1,4 +1,5 @@
 import { DEFAULT_PAGE_SIZE, filterParams, ONBOARDING_PAGE_SIZES, ONBOARDING_SORTS, queryString, type OnboardingFilter, type OnboardingSort } from './onboarding-filter';
+import type { Selection } from './onboarding-actions.service';
 import type { OnboardingPage } from './onboarding-query.service';
 
 export const ONBOARDING_PATH = '/portal-onboarding';
@@ -9,7 +10,7 @@ const url = (pairs: [string, string][]) => (pairs.length ? `${ONBOARDING_PATH}?$
  * Template data of the results table: the page plus every link it needs, built here
  * so links keep the filters (bookmarkable) and templates stay free of logic.
  */
-export function resultsModel(filter: OnboardingFilter, page: OnboardingPage, cursor: { after?: string; before?: string }) {
+export function resultsModel(filter: OnboardingFilter, page: OnboardingPage, cursor: { after?: string; before?: string }, kept: Selection | null = null, keptTotal: number | null = null) {
   const filterPairs = filterParams(filter);
   const link = (sort: OnboardingSort, extra: [string, string][] = []) =>
     url([...filterPairs, ...(sort !== 'name' ? [['sort', sort] as [string, string]] : []), ...(page.size !== DEFAULT_PAGE_SIZE ? [['size', String(page.size)] as [string, string]] : []), ...extra]);
@@ -19,6 +20,7 @@ export function resultsModel(filter: OnboardingFilter, page: OnboardingPage, cur
     filterPairs,
     filtered: filterPairs.length > 0,
     pageSizes: ONBOARDING_PAGE_SIZES,
+    selection: selectionModel(page, kept, keptTotal),
     links: {
       self: link(page.sort, position),
       sort: Object.fromEntries(ONBOARDING_SORTS.map((sort) => [sort, link(sort)])) as Record<OnboardingSort, string>,
@@ -33,4 +35,18 @@ export function resultsModel(filter: OnboardingFilter, page: OnboardingPage, cur
 function exportPairs(filterPairs: [string, string][], sort: OnboardingSort): string {
   const pairs: [string, string][] = [...filterPairs, ...(sort !== 'name' ? [['sort', sort] as [string, string]] : [])];
   return pairs.length ? `?${queryString(pairs)}` : '';
+}
+
+/**
+ * The selection shown ticked after a results reload (bulk Enable keeps it): boxes of the rows
+ * on this page, hidden fields for selected patients not in the list any more, and "all matching".
+ */
+function selectionModel(page: OnboardingPage, kept: Selection | null, keptTotal: number | null) {
+  if (!kept) return { selected: {}, offPage: [], allMatching: false, enabledBatch: null, keptTotal: null };
+  if (kept.scope === 'filter') {
+    return { selected: Object.fromEntries(page.rows.map((row) => [row.id, true])), offPage: [], allMatching: true, enabledBatch: kept.enabledBatch ?? null, keptTotal };
+  }
+  const shown = new Set(page.rows.map((row) => row.id));
+  const ids = [...new Set(kept.ids)];
+  return { selected: Object.fromEntries(ids.map((id) => [id, true])), offPage: ids.filter((id) => !shown.has(id)), allMatching: false, enabledBatch: null, keptTotal: null };
 }

@@ -33,7 +33,8 @@ export class ViewInterceptor implements NestInterceptor {
         // A POST that answers with a page is a 200, not Nest's default 201.
         if (res.statusCode === 201) res.status(200);
         const template = (model.__template as string | undefined) ?? (view.fragment && isHtmxRequest(req) ? view.fragment : view.page);
-        return from(render(res, template, model));
+        // A fragment may carry out-of-band parts that the full page already has in place.
+        return from(render(res, template, { ...model, asFragment: template === view.fragment }));
       }),
     );
   }

@@ -146,7 +146,10 @@ describe('bulk actions (staff)', () => {
     const ids = [await addPatient(t, {}), await addPatient(t, {}), await addPatient(t, { status: 'gray' })];
     const res = await htmxPost('/portal-onboarding/bulk/enable', ids.map((id) => `ids=${id}`).join('&')).expect(200);
     expect(res.text).toContain('Portal access enabled for 2 patients; 1 already had access and were left unchanged.');
-    expect(res.headers['hx-trigger']).toBe('onboarding-changed');
+    // The results reload after the swap, so it sees the kept selection: the same three stay selected for Send Portal Invites.
+    expect(res.headers['hx-trigger-after-swap']).toBe('onboarding-changed');
+    for (const id of ids) expect(res.text).toContain(`<input type="hidden" name="ids" value="${id}">`);
+    expect(res.text).toContain('The same 3 patients stay selected for Send Portal Invites.');
     expect(await enabledCount(ids)).toBe(3);
     const audit: { patient_id: number; batch_id: string }[] = await t.dataSource.query(`SELECT patient_id, batch_id FROM audit_events WHERE action = 'portal.access_enabled' AND patient_id IN (${ids.join(',')})`);
     expect(audit.map((a) => Number(a.patient_id)).sort()).toEqual(ids.slice(0, 2).sort());

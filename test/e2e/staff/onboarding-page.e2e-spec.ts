@@ -73,7 +73,9 @@ describe('the onboarding page (staff)', () => {
     expect(row).toContain(green.username!);
     expect(row).toContain(providers.find((p) => Number(p.id) === green.providerId)!.name);
     expect(row).toContain(green.nextAppointmentAt!.toISOString().slice(0, 16).replace('T', ' '));
-    expect(row).toContain(`Send Invite to ${green.email}`);
+    // A patient who has signed in gets a password reset, and the link says so (gray and orange keep "Send Invite to").
+    expect(row).toContain(`Send password reset to ${green.email}`);
+    expect(redRow.text).not.toContain('Send password reset');
     expect(row.slice(0, row.indexOf('</tr>'))).not.toContain('<button type="submit" class="status');
   });
 
@@ -201,24 +203,69 @@ describe('the onboarding page (staff)', () => {
     });
   });
 
-  describe('bad input', () => {
+  describe('a bookmark with unknown or stale parameters (issue 13, defect 6)', () => {
+    const red = () => patients.filter((p) => p.status === 'red');
     it.each([
-      ['sort=name;DROP TABLE patients', 'Sort must be one of: name, dob, next.'],
-      ['size=100000', 'Page size must be one of: 25, 50, 100.'],
-      ['q=a', 'Name search needs 2 to 100 characters.'],
-      ['q=ab&q=cd', 'Name search must be text.'],
-      ['status=purple', 'Status must be one of: red, gray, orange, green.'],
-      ['tag=999999', 'The chosen tag does not exist.'],
-      ['provider=abc', 'Primary provider must be chosen from the list.'],
-      ['apptAfter=2026-13-01', 'apptAfter must be a date written as YYYY-MM-DD.'],
-      ['after=WzAsImEiXQ', 'The page link is not valid for this sort order.'],
-      ['isAdmin=1', 'property isAdmin should not exist'],
-    ])('%s → 400 with a clear message', async (query, message) => {
-      const page = await agent.get(`/portal-onboarding?${query}`).expect(400);
-      expect(page.text).toContain(escapeHtml(message));
-      const fragment = await agent.get(`/portal-onboarding?${query}`).set('HX-Request', 'true').expect(400);
-      expect(fragment.headers['hx-retarget']).toBe('#flash');
-      expect(fragment.text).toContain(escapeHtml(message));
+      ['sort=name;DROP TABLE patients', 'sort', 'Sort: not a column of this list; sorted by name.'],
+      ['size=100000', 'size', 'Rows per page: choose 25, 50 or 100; showing 50.'],
+      ['q=a', 'q', 'Search: needs 2 to 100 characters, without control characters.'],
+      ['q=ab&q=cd', 'q', 'Search: given more than once; left out.'],
+      ['tag=999999', 'tag', 'Tag: no longer in the list (deleted or mistyped); left out.'],
+      ['provider=abc', 'provider', 'Primary provider: not one of the providers in the list.'],
+      ['apptAfter=soon', 'apptAfter', 'Next appointment after: not a date (write it as MM/DD/YYYY).'],
+      ['apptAfter=2026-13-01', 'apptAfter', 'Next appointment after: there is no such day as 2026-13-01.'],
+      ['apptBefore=02/31/2026', 'apptBefore', 'Next appointment before: there is no such day as 02/31/2026.'],
+      ['after=WzAsImEiXQ', 'after', 'Page link: out of date; showing the first page.'],
+    ])('%s: the message is next to its filter, and the other filters still apply', async (query, field, message) => {
+      const page = await agent.get(`/portal-onboarding?status=red&${query}`).expect(200);
+      expect(page.text).toContain(`<li>${escapeHtml(message)}</li>`);
+      expect(totalOf(page.text)).toBe(red().length);
+      const fragment = await agent.get(`/portal-onboarding?status=red&${query}`).set('HX-Request', 'true').expect(200);
+      expect(fragment.text).toContain(`<li>${escapeHtml(message)}</li>`);
+      expect(totalOf(fragment.text)).toBe(red().length);
+      // A filter's own message sits under it (the form), and htmx swaps it in out of band.
+      if (!['sort', 'size', 'after'].includes(field)) {
+        expect(page.text).toContain(`<span id="problem-${field}" class="field-error filter-problem">${escapeHtml(message)}</span>`);
+        expect(fragment.text).toContain(`<span id="problem-${field}" class="field-error filter-problem" hx-swap-oob="true">${escapeHtml(message)}</span>`);
+      }
+    });
+
+    it('ignores unknown parameters (an old bookmark, a tracking tag) without a word', async () => {
+      const res = await agent.get('/portal-onboarding?status=red&isAdmin=1&utm_source=mail&page_old=3').expect(200);
+      expect(totalOf(res.text)).toBe(red().length);
+      expect(res.text).not.toContain('class="filter-notice"');
+      expect(res.text).not.toContain('isAdmin');
+    });
+
+    it('still refuses prototype keys outright (before any parsing)', async () => {
+      const res = await agent.get('/portal-onboarding?__proto__=x').expect(400);
+      expect(res.text).toContain('The request contains a field name that is not allowed.');
+      await agent.get('/portal-onboarding?status=red&constructor=x').expect(400);
+      // Under the simple query parser a bracketed name is just an unknown name: ignored, nothing merged.
+      await agent.get('/portal-onboarding?__proto__[isAdmin]=1').expect(200);
+      expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+    });
+
+    it('reads a typed date in the clinic format (MM/DD/YYYY) like the date picker\'s YYYY-MM-DD', async () => {
+      const typed = await agent.get('/portal-onboarding?apptAfter=12/01/2026').set('HX-Request', 'true').expect(200);
+      const picked = await agent.get('/portal-onboarding?apptAfter=2026-12-01').set('HX-Request', 'true').expect(200);
+      expect(totalOf(typed.text)).toBe(totalOf(picked.text));
+      expect(rowIds(typed.text)).toEqual(rowIds(picked.text));
+    });
+
+    it('says why nothing matches when "after" is not before "before"', async () => {
+      const res = await agent.get('/portal-onboarding?apptAfter=2026-12-10&apptBefore=2026-12-01').expect(200);
+      expect(totalOf(res.text)).toBe(0);
+      expect(res.text).toContain('No patient can match: the next appointment would have to be after 12/10/2026 and before 12/01/2026, and no day lies between them.');
+      const adjacent = await agent.get('/portal-onboarding?apptAfter=2026-12-01&apptBefore=2026-12-02').expect(200);
+      expect(adjacent.text).toContain('no day lies between them');
+      const fine = await agent.get('/portal-onboarding?apptAfter=2026-12-01&apptBefore=2026-12-03').expect(200);
+      expect(fine.text).not.toContain('No patient can match');
+    });
+
+    it('keeps the bulk actions strict: a bad filter value in a bulk form is refused, nothing changes', async () => {
+      const res = await agent.post('/portal-onboarding/bulk/enable').set('HX-Request', 'true').set('X-CSRF-Token', agent.csrf).type('form').send('scope=filter&apptAfter=2026-02-31').expect(400);
+      expect(res.text).toContain('apptAfter must be a date written as YYYY-MM-DD.');
     });
 
     it('matches LIKE wildcards in a search literally', async () => {
