@@ -1,9 +1,9 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, ParseIntPipe, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
 import { ClinicClock } from '../common/time/clinic-time';
 import type { Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { View } from '../common/views/view.decorator';
-import { BulkSelectionDto, RowQueryDto, toOnboardingFilter, toSelection } from './dto/onboarding-filter.dto';
+import { BulkSelectionDto, toOnboardingFilter, toSelection } from './dto/onboarding-filter.dto';
 import { parseOnboardingQuery, withoutMissingReferences } from './onboarding-query-params';
 import { filterParams } from './onboarding-filter';
 import { describeInviteSummary, OnboardingActionsService, type Selection } from './onboarding-actions.service';
@@ -58,10 +58,10 @@ export class OnboardingController {
   /** One row, polled while its email is queued (X-Background-Poll: does not extend the idle timeout). */
   @Get('patients/:id/row')
   @View('portal-access/patient-action', { fragment: 'portal-access/_row' })
-  async row(@Param('id', patientId) id: number, @Query() dto: RowQueryDto) {
+  async row(@Param('id', patientId) id: number) {
     const [row] = await this.query.rows([id]);
-    if (!row) throw new BadRequestException(`No patient with id ${id}.`);
-    return { row, selected: { [id]: dto.ids?.includes(id) ?? false } };
+    if (!row) throw new NotFoundException(`No patient with id ${id}.`);
+    return { row };
   }
 
   /** The red block: enable access, answer with the row (now gray, with "Send Invite to …"). */

@@ -54,20 +54,33 @@
     if (box) box.remove();
   });
 
+  // A swapped row keeps its tick (enable, invite, and the row's own refresh while its email is queued).
+  var ticked = {};
+  document.addEventListener('htmx:beforeSwap', function (event) {
+    var target = event.detail.target;
+    if (!(target instanceof HTMLElement) || !target.classList.contains('onboarding-row')) return;
+    var box = target.querySelector('input.row-select');
+    if (box && box.checked) ticked[target.id] = true;
+  });
+
   // Keyboard users keep their place: after a swap, focus moves to the control the new markup asks for.
   // preventScroll: in a narrow window the table scrolls sideways, and focusing the Action cell
   // would scroll the patient's name out of view.
-  document.addEventListener('htmx:afterSettle', function () {
+  document.addEventListener('htmx:afterSettle', function (event) {
+    Object.keys(ticked).forEach(function (id) {
+      var box = document.querySelector('#' + id + ' input.row-select');
+      if (box) box.checked = true;
+      delete ticked[id];
+    });
     var next = document.querySelector('[data-focus-after-swap]');
     if (next) {
       next.removeAttribute('data-focus-after-swap');
       next.focus({ preventScroll: true });
     }
-    // A bulk answer (result, confirmation, progress) is shown where the eye is: next to the buttons.
-    var box = document.querySelector('[data-scroll-into-view]');
-    if (box) {
-      box.removeAttribute('data-scroll-into-view');
-      box.scrollIntoView({ block: 'nearest' });
+    // A bulk answer (result, confirmation, progress, error) is shown where the eye is: next to the buttons.
+    var target = event.detail.target;
+    if (target instanceof HTMLElement && target.id === 'bulk-area' && target.firstElementChild) {
+      target.scrollIntoView({ block: 'nearest' });
     }
     updateCount();
   });

@@ -105,12 +105,6 @@ export class OnboardingPageQueryDto extends OnboardingFilterDto {
   enabledBatch?: string;
 }
 
-/** GET of one row (polling): whether its box is ticked. */
-export class RowQueryDto {
-  @PatientIds()
-  ids?: number[];
-}
-
 /**
  * A bulk action's selection: either the checked ids of the page (scope "ids", at most
  * MAX_EXPLICIT_IDS) or every patient matching the filter fields (scope "filter").
