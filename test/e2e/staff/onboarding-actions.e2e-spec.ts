@@ -86,11 +86,17 @@ describe('onboarding actions (staff)', () => {
       expect(first.text).toContain('<span class="status status-orange"');
       expect(first.text).toMatch(/Invite queued\s+\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
       expect(first.text).toContain('Send Invite to ivy@example.test');
+      // While queued the row refreshes itself in the background (not activity for the idle timeout).
+      const poll = `hx-get="/portal-onboarding/patients/${id}/row" hx-trigger="every 3s" hx-target="closest tr" hx-swap="outerHTML" hx-headers='{"X-Background-Poll": "1"}'`;
+      expect(first.text).toContain(poll);
       expect(await outboxCount(id)).toBe(1);
 
       await t.app.get(MailSenderService).drainOnce();
       const after = await agent.get(`/portal-onboarding?q=Invite`).set('HX-Request', 'true').expect(200);
       expect(after.text).toMatch(/Invite sent\s+\d{4}-/);
+      const row = await agent.get(`/portal-onboarding/patients/${id}/row`).set('HX-Request', 'true').set('X-Background-Poll', '1').expect(200);
+      expect(row.text).toMatch(/Invite sent\s+\d{4}-/);
+      expect(row.text).not.toContain('hx-trigger="every 3s"');
     });
 
     it('sends a password-reset email to a patient who already has a username', async () => {

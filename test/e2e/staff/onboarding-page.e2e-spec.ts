@@ -299,6 +299,25 @@ describe('the onboarding page (staff)', () => {
     expect(fragment.text).not.toContain('patient-');
   });
 
+  it('after a timeout, an htmx request sends sign-in back to the same filtered list (query kept, only this site\'s paths)', async () => {
+    const fragment = await request(t.server).get('/portal-onboarding?status=red').set('HX-Request', 'true')
+      .set('HX-Current-URL', 'http://127.0.0.1/portal-onboarding?status=red&access=no&size=25').expect(401);
+    expect(fragment.headers['hx-redirect']).toBe(`/login?next=${encodeURIComponent('/portal-onboarding?status=red&access=no&size=25')}`);
+    const login = await request(t.server).get(fragment.headers['hx-redirect']).expect(200);
+    expect(login.text).toContain('<input type="hidden" name="next" value="/portal-onboarding?status=red&amp;access=no&amp;size=25">');
+    // Another origin's URL keeps only its path, and a path that is really a host is refused by the sign-in page.
+    const evil = await request(t.server).get('/portal-onboarding').set('HX-Request', 'true').set('HX-Current-URL', 'https://evil.test//evil.test/x?y=1').expect(401);
+    const evilLogin = await request(t.server).get(evil.headers['hx-redirect']).expect(200);
+    expect(evilLogin.text).not.toContain('name="next"');
+  });
+
+  it('serves one row for the row\'s own refresh while its email is queued', async () => {
+    const orange = patients.find((p) => p.status === 'orange')!;
+    const res = await agent.get(`/portal-onboarding/patients/${orange.id}/row`).set('HX-Request', 'true').set('X-Background-Poll', '1').expect(200);
+    expect(res.text.trim().startsWith(`<tr id="patient-${orange.id}"`)).toBe(true);
+    await agent.get('/portal-onboarding/patients/99999999/row').set('HX-Request', 'true').expect(404);
+  });
+
   it('uses the seed clock (sanity check of the fixture)', () => {
     expect(patients.some((p) => p.nextAppointmentAt && p.nextAppointmentAt > SEED_NOW)).toBe(true);
   });
