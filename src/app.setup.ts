@@ -19,7 +19,7 @@ import { sendError } from './common/errors/error-response';
 import { hasForbiddenKey } from './common/forbidden-keys';
 import { ClinicClock } from './common/time/clinic-time';
 import { STATIC_DIR, VIEWS_DIR } from './common/paths';
-import { PORTAL_STATUS_LABELS } from './portal-access/portal-status';
+import { INVITE_PROBLEM_LABELS, PORTAL_STATUS_LABELS } from './portal-access/portal-status';
 
 
 /** Everything between the socket and the controllers, in order. Shared by main.ts and the tests. */
@@ -109,6 +109,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   });
   env.addGlobal('clinicName', config.clinicName);
   env.addGlobal('statusLabels', PORTAL_STATUS_LABELS);
+  env.addGlobal('inviteProblemLabels', INVITE_PROBLEM_LABELS);
   // The one time format of every page: the clinic's zone (CLINIC_TIME_ZONE), e.g. "2026-12-01 09:30 EST".
   const clock = app.get(ClinicClock);
   env.addFilter('datetime', (value: Date | string | null) => clock.formatDateTime(value));

@@ -1,7 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
 import type { ClinicClock } from '../common/time/clinic-time';
 import { toSqlDateTime } from '../database/sql';
-import { portalStatusConditionSql, type PortalStatus } from './portal-status';
+import { inviteProblemConditionSql, portalStatusConditionSql, type InviteProblem, type PortalStatus, type StatusChoice } from './portal-status';
 
 /**
  * The onboarding page's filters and sort orders as SQL, kept pure so unit tests can
@@ -24,7 +24,8 @@ export interface OnboardingFilter {
   /** The UTC instants those clinic days begin/end ('YYYY-MM-DD HH:MM:SS', see withClinicDays); UTC days when absent. */
   apptBeforeUtc?: string;
   apptAfterUtc?: string;
-  status?: PortalStatus;
+  /** A colour, or "orange-expired" / "orange-failed" (invite problems). */
+  status?: StatusChoice;
 }
 
 export const ONBOARDING_SORTS = ['name', 'dob', 'next'] as const;
@@ -90,7 +91,8 @@ export function filterSql(
   if (filter.apptAfter) patientParts.push({ sql: 'p.next_appointment_at >= ?', params: [filter.apptAfterUtc ?? `${nextDay(filter.apptAfter)} 00:00:00`] });
   if (filter.access) accountParts.push({ sql: `pa.access_enabled = ${filter.access === 'yes' ? 1 : 0}`, params: [] });
   if (filter.username) accountParts.push({ sql: `pa.username IS ${filter.username === 'yes' ? 'NOT ' : ''}NULL`, params: [] });
-  if (filter.status) accountParts.push({ sql: portalStatusConditionSql(filter.status, 'pa'), params: [] });
+  if (filter.status?.startsWith('orange-')) accountParts.push(inviteProblemConditionSql(filter.status.slice('orange-'.length) as InviteProblem, toSqlDateTime(new Date()), 'pa'));
+  else if (filter.status) accountParts.push({ sql: portalStatusConditionSql(filter.status as PortalStatus, 'pa'), params: [] });
 
   if (!withPatients && filter.tagId && patientParts.length === 0 && accountParts.length === 0) {
     // A tag alone is counted on its index of patient_tags.

@@ -20,7 +20,7 @@ import {
   type OnboardingSort,
   type SqlFragment,
 } from './onboarding-filter';
-import { PORTAL_STATUS_LABELS, portalStatus, type PortalStatus } from './portal-status';
+import { inviteProblem, inviteProblemFieldsSql, PORTAL_STATUS_LABELS, portalStatus, type InviteProblem, type PortalStatus } from './portal-status';
 
 export interface OnboardingPageRequest {
   filter: OnboardingFilter;
@@ -47,6 +47,9 @@ export interface OnboardingRow {
   /** The Action column's link: enabled patients (gray/orange/green) with an email on file. */
   canInvite: boolean;
   latestInvite: LatestInvite | null;
+  /** Orange, but the invite cannot work: it expired unused or its email failed (portal-status.ts). */
+  inviteProblem: InviteProblem | null;
+  linkExpiresAt: Date | null;
 }
 
 export interface OnboardingPage {
@@ -58,6 +61,8 @@ export interface OnboardingPage {
   next: string | null;
   previous: string | null;
 }
+
+const INVITE_PROBLEM_FIELDS = inviteProblemFieldsSql('pa');
 
 /** Below this many matches the filter's own index is the faster driver (a short sort). */
 const PIN_WHEN_MATCHING_AT_LEAST = 2000;
@@ -136,16 +141,19 @@ export class OnboardingQueryService {
     const [records, invites]: [RowRecord[], Map<number, LatestInvite>] = await Promise.all([
       this.dataSource.query(
         `SELECT p.id, p.first_name, p.last_name, p.date_of_birth, p.email, p.next_appointment_at,
-                pa.access_enabled, pa.username, pa.invited_at, pa.first_login_at, pr.name AS provider_name
+                pa.access_enabled, pa.username, pa.invited_at, pa.first_login_at, pr.name AS provider_name,
+                ${INVITE_PROBLEM_FIELDS.columns}
            FROM patients p
            JOIN portal_accounts pa ON pa.patient_id = p.id
            LEFT JOIN providers pr ON pr.id = p.primary_provider_id
+           ${INVITE_PROBLEM_FIELDS.join}
           WHERE p.id IN (${inList})`,
         ids,
       ),
       this.invitations.latestInvites(ids),
     ]);
-    const byId = new Map(records.map((record) => [Number(record.id), toRow(record, invites.get(Number(record.id)) ?? null)]));
+    const now = new Date();
+    const byId = new Map(records.map((record) => [Number(record.id), toRow(record, invites.get(Number(record.id)) ?? null, now)]));
     return ids.map((id) => byId.get(id)).filter((row): row is OnboardingRow => row !== undefined);
   }
 
@@ -255,6 +263,10 @@ interface RowRecord {
   invited_at: Date | string | null;
   first_login_at: Date | string | null;
   provider_name: string | null;
+  link_expires_at: Date | string | null;
+  link_used_at: Date | string | null;
+  link_revoked_at: Date | string | null;
+  email_status: string | null;
 }
 
 /** DATE from mysql2 (a Date at UTC midnight, timezone 'Z') or SQLite (the text itself). */
@@ -262,7 +274,7 @@ function dateOnly(value: Date | string): string {
   return value instanceof Date ? value.toISOString().slice(0, 10) : String(value).slice(0, 10);
 }
 
-function toRow(record: RowRecord, latestInvite: LatestInvite | null): OnboardingRow {
+function toRow(record: RowRecord, latestInvite: LatestInvite | null, now: Date): OnboardingRow {
   const status = portalStatus({
     accessEnabled: Number(record.access_enabled) === 1 || record.access_enabled === true,
     invitedAt: fromSqlDateTime(record.invited_at),
@@ -283,5 +295,11 @@ function toRow(record: RowRecord, latestInvite: LatestInvite | null): Onboarding
     statusDescription: PORTAL_STATUS_LABELS[status].description,
     canInvite: status !== 'red' && !!record.email,
     latestInvite,
+    inviteProblem: inviteProblem(
+      status,
+      { linkExpiresAt: fromSqlDateTime(record.link_expires_at), linkUsedAt: fromSqlDateTime(record.link_used_at), linkRevokedAt: fromSqlDateTime(record.link_revoked_at), emailStatus: record.email_status || null },
+      now,
+    ),
+    linkExpiresAt: fromSqlDateTime(record.link_expires_at),
   };
 }

@@ -34,7 +34,7 @@ describe('onboarding filter DTO', () => {
     ['a tag that is not an id', { tag: '1 OR 1=1' }, 'Tag must be chosen from the list.'],
     ['a negative provider', { provider: '-1' }, 'Primary provider must be chosen from the list.'],
     ['an unknown access choice', { access: 'maybe' }, 'Access enabled must be one of: any, yes, no.'],
-    ['an unknown status', { status: 'purple' }, 'Status must be one of: red, gray, orange, green.'],
+    ['an unknown status', { status: 'purple' }, 'Status must be one of: red, gray, orange, green, orange-expired, orange-failed.'],
     ['an impossible date', { apptBefore: '2026-02-30' }, 'apptBefore must be a date written as YYYY-MM-DD.'],
     ['SQL in the sort', { sort: 'name;DROP TABLE x' }, 'Sort must be one of: name, dob, next.'],
     ['a huge page size', { size: '100000' }, 'Page size must be one of: 25, 50, 100.'],

@@ -2,7 +2,7 @@ import { Transform, type TransformFnParams } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
 import { applyDecorators, BadRequestException } from '@nestjs/common';
 import type { Selection } from '../onboarding-actions.service';
-import { PORTAL_STATUSES, type PortalStatus } from '../portal-status';
+import { STATUS_CHOICES, type StatusChoice } from '../portal-status';
 import { digitsToNumber, emptyToUndefined, OptionalDate, OptionalId } from '../../common/validation/query-fields';
 import type { ClinicClock } from '../../common/time/clinic-time';
 import { ONBOARDING_PAGE_SIZES, ONBOARDING_SORTS, withClinicDays, type OnboardingFilter, type OnboardingSort } from '../onboarding-filter';
@@ -67,8 +67,8 @@ export class OnboardingFilterDto {
   @OptionalDate()
   apptAfter?: string;
 
-  @OptionalChoice('Status', PORTAL_STATUSES)
-  status?: PortalStatus;
+  @OptionalChoice('Status', STATUS_CHOICES)
+  status?: StatusChoice;
 }
 
 /** GET /portal-onboarding: filters plus sort, page size and the keyset cursor. */

@@ -154,6 +154,36 @@ describe('the onboarding page (staff)', () => {
     await t.dataSource.query(`DELETE FROM patients WHERE id IN (${ids.join(',')})`);
   });
 
+  it('shows an expired invite as "Invite expired" (still orange) and filters expired and failed invites', async () => {
+    const make = async (firstName: string) => {
+      const id = await addPatient(t, { firstName, lastName: 'Zzinvite', email: `${firstName.toLowerCase()}@example.test`, status: 'gray' });
+      await agent.post(`/portal-onboarding/patients/${id}/invite`).set('HX-Request', 'true').set('X-CSRF-Token', agent.csrf).expect(200);
+      return id;
+    };
+    const [fine, expired, failed] = [await make('Fine'), await make('Expired'), await make('Failed')];
+    await t.dataSource.query("UPDATE portal_tokens SET expires_at = '2026-01-01 00:00:00' WHERE patient_id IN (?, ?)", [expired, failed]);
+    await t.dataSource.query("UPDATE mail_outbox SET status = 'failed', last_error = 'mailbox unavailable' WHERE patient_id = ?", [failed]);
+
+    const all = await agent.get('/portal-onboarding?q=Zzinvite').set('HX-Request', 'true').expect(200);
+    const rowOf = (html: string, id: number) => html.slice(html.indexOf(`<tr id="patient-${id}"`), html.indexOf('</tr>', html.indexOf(`<tr id="patient-${id}"`)));
+    expect(rowOf(all.text, expired)).toMatch(/Invite expired\s+2026-01-01 00:00 UTC/);
+    expect(rowOf(all.text, expired)).toContain('<span class="status status-orange"');
+    expect(rowOf(all.text, expired)).not.toContain('Invite queued');
+    expect(rowOf(all.text, failed)).toContain('Invite failed');
+    expect(rowOf(all.text, fine)).toContain('Invite queued');
+    for (const [status, ids] of [['orange-expired', [expired]], ['orange-failed', [failed]], ['orange', [fine, expired, failed]]] as const) {
+      const res = await agent.get(`/portal-onboarding?q=Zzinvite&status=${status}`).set('HX-Request', 'true').expect(200);
+      expect({ status, ids: rowIds(res.text).sort((a, b) => a - b) }).toEqual({ status, ids: [...ids].sort((a, b) => a - b) });
+    }
+    const page = await agent.get('/portal-onboarding').expect(200);
+    expect(page.text).toContain('<option value="orange-expired" >Invited: invite expired (orange)</option>');
+    expect(page.text).toContain('<option value="orange-failed" >Invited: invite failed (orange)</option>');
+    await t.dataSource.query('DELETE FROM mail_outbox WHERE patient_id IN (?, ?, ?)', [fine, expired, failed]);
+    await t.dataSource.query('DELETE FROM portal_tokens WHERE patient_id IN (?, ?, ?)', [fine, expired, failed]);
+    await t.dataSource.query('DELETE FROM portal_accounts WHERE patient_id IN (?, ?, ?)', [fine, expired, failed]);
+    await t.dataSource.query('DELETE FROM patients WHERE id IN (?, ?, ?)', [fine, expired, failed]);
+  });
+
   describe('sorting and keyset pagination', () => {
     it('pages by name in the database\'s collation order, 50 at a time, without skipping or repeating', async () => {
       const ordered: { id: number }[] = await t.dataSource.query('SELECT id FROM patients ORDER BY last_name, first_name, id');
