@@ -11,7 +11,7 @@ import { OnboardingQueryService } from '../portal-access/onboarding-query.servic
 
 const BATCH = 1000;
 
-export const ONBOARDING_EXPORT_HEADER = ['Status', 'Last name', 'First name', 'Date of birth', 'Email', 'Username', 'Primary provider', 'Next appointment', 'Latest invite'];
+export const ONBOARDING_EXPORT_HEADER = ['Status', 'Last name', 'First name', 'Date of birth', 'Email', 'Username', 'Primary provider', 'Next appointment', 'Latest invite', 'MRN'];
 export const BATCH_REPORT_HEADER = ['Patient id', 'Last name', 'First name', 'Email', 'Outcome', 'Reason', 'Sent at'];
 
 /**
@@ -67,6 +67,8 @@ export class ExportsService {
           row.providerName,
           this.clock.formatDateTime(row.nextAppointmentAt),
           row.latestInvite ? `${row.latestInvite.purpose} ${row.latestInvite.delivery} ${this.clock.formatDateTime(row.latestInvite.createdAt)}` : '',
+          // Last, so the columns of existing spreadsheets keep their places.
+          row.mrn,
         ]);
         const last = keys[keys.length - 1];
         cursor = segment.columns.map((c) => cursorValue(last[c.alias], c.kind));

@@ -5,6 +5,7 @@ import { fromSqlDateTime, insertRows, placeholders, toSqlDateTime } from '../dat
 import type { EmailChange, PatientEmailService } from '../patients/patient-email.service';
 import type { PatientsService } from '../patients/patients.service';
 import { patientRefKey, providerRefKey, type ImportCheck, type ImportCounts, type ProviderTarget } from './import-check';
+import { phoneDigits } from '../patients/phone';
 import { foldKey, type AppointmentRecord, type PatientRecord, type ProviderRef } from './import-records';
 
 export interface ApplyDeps {
@@ -126,6 +127,8 @@ export class ImportApplier {
         continue;
       }
       this.counts.patients.changed++;
+      // The searchable digits follow the number (not an audited field of its own).
+      if ('phone' in set) set.phone_digits = phoneDigits(set.phone as string | null);
       updates.push({ id: Number(row.id), record, fields, set, tagIds: tagsChanged ? tagIds : undefined });
     }
     this.counts.patients.new += created.length;
@@ -137,8 +140,8 @@ export class ImportApplier {
       await insertRows(
         this.db,
         'patients',
-        ['external_id', 'first_name', 'last_name', 'date_of_birth', 'email', 'phone', 'primary_provider_id', 'version', 'created_at', 'updated_at'],
-        created.map((r) => [r.externalId, r.firstName, r.lastName, r.dateOfBirth, r.email ?? null, r.phone ?? null, r.provider ? this.providerIdOf(r.provider) : null, 1, this.now, this.now]),
+        ['external_id', 'first_name', 'last_name', 'date_of_birth', 'email', 'phone', 'phone_digits', 'primary_provider_id', 'version', 'created_at', 'updated_at'],
+        created.map((r) => [r.externalId, r.firstName, r.lastName, r.dateOfBirth, r.email ?? null, r.phone ?? null, phoneDigits(r.phone), r.provider ? this.providerIdOf(r.provider) : null, 1, this.now, this.now]),
       );
       const ids: Array<{ id: number | string; external_id: string }> = await this.db.query(`SELECT id, external_id FROM patients WHERE external_id IN (${placeholders(created.length)})`, created.map((r) => r.externalId));
       const idOf = new Map(ids.map((row) => [foldKey(row.external_id), Number(row.id)]));

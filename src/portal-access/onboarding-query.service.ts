@@ -36,6 +36,8 @@ export interface OnboardingRow {
   firstName: string;
   lastName: string;
   fullName: string;
+  /** The medical record number (patients.external_id, as imported). */
+  mrn: string | null;
   dateOfBirth: string;
   email: string | null;
   username: string | null;
@@ -140,7 +142,7 @@ export class OnboardingQueryService {
     const inList = placeholders(ids.length);
     const [records, invites]: [RowRecord[], Map<number, LatestInvite>] = await Promise.all([
       this.dataSource.query(
-        `SELECT p.id, p.first_name, p.last_name, p.date_of_birth, p.email, p.next_appointment_at,
+        `SELECT p.id, p.external_id, p.first_name, p.last_name, p.date_of_birth, p.email, p.next_appointment_at,
                 pa.access_enabled, pa.username, pa.invited_at, pa.first_login_at, pr.name AS provider_name,
                 ${INVITE_PROBLEM_FIELDS.columns}
            FROM patients p
@@ -253,6 +255,7 @@ export class OnboardingQueryService {
 
 interface RowRecord {
   id: number | string;
+  external_id: string | null;
   first_name: string;
   last_name: string;
   date_of_birth: Date | string;
@@ -285,6 +288,7 @@ function toRow(record: RowRecord, latestInvite: LatestInvite | null, now: Date):
     firstName: record.first_name,
     lastName: record.last_name,
     fullName: `${record.first_name} ${record.last_name}`,
+    mrn: record.external_id,
     dateOfBirth: dateOnly(record.date_of_birth),
     email: record.email,
     username: record.username,

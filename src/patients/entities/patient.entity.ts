@@ -41,6 +41,10 @@ export class Patient {
   @Column({ type: 'varchar', length: 32, nullable: true })
   phone!: string | null;
 
+  /** The digits of `phone` (phoneDigits in ../phone.ts), indexed for the onboarding search; written with `phone`. */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  phoneDigits!: string | null;
+
   @Column({ type: 'int', nullable: true })
   primaryProviderId!: number | null;
 

@@ -184,6 +184,57 @@ describe('the onboarding page (staff)', () => {
     await t.dataSource.query('DELETE FROM patients WHERE id IN (?, ?, ?)', [fine, expired, failed]);
   });
 
+  describe('finds a patient by what the caller says (search box)', () => {
+    let known: { id: number; external_id: string; date_of_birth: string | Date; phone: string; email: string };
+    const totalFor = async (q: string) => {
+      const res = await agent.get(`/portal-onboarding?q=${encodeURIComponent(q)}&size=100`).set('HX-Request', 'true').expect(200);
+      return { total: totalOf(res.text), ids: rowIds(res.text).sort((a, b) => a - b), html: res.text };
+    };
+    beforeAll(async () => {
+      [known] = await t.dataSource.query("SELECT id, external_id, date_of_birth, phone, email FROM patients WHERE phone IS NOT NULL AND email IS NOT NULL AND external_id IS NOT NULL ORDER BY id LIMIT 1");
+    });
+    const dob = () => (known.date_of_birth instanceof Date ? known.date_of_birth.toISOString().slice(0, 10) : String(known.date_of_birth).slice(0, 10));
+
+    it('by MRN, shown in its own column', async () => {
+      const { ids, html } = await totalFor(known.external_id);
+      expect(ids).toEqual([Number(known.id)]);
+      expect(html).toContain(`<td class="col-mrn">${known.external_id}</td>`);
+      expect(html).toContain('<th scope="col">MRN</th>');
+    });
+
+    it('by date of birth typed MM/DD/YYYY (or YYYY-MM-DD)', async () => {
+      const [y, m, d] = dob().split('-');
+      const expected = sortIds(patients.filter((p) => p.dateOfBirth === dob()));
+      expect((await totalFor(`${m}/${d}/${y}`)).ids).toEqual(expected);
+      expect((await totalFor(dob())).ids).toEqual(expected);
+    });
+
+    it('by phone, digits only, however it is written', async () => {
+      const digits = known.phone.replace(/\D/g, '');
+      const rows: { id: number; phone: string | null }[] = await t.dataSource.query('SELECT id, phone FROM patients');
+      const expected = rows.filter((r) => r.phone && r.phone.replace(/\D/g, '').startsWith(digits)).map((r) => Number(r.id)).sort((a, b) => a - b);
+      const spoken = `(${digits.slice(0, 3)}) ${digits.slice(3)}`;
+      const found = await totalFor(spoken);
+      expect(found.ids).toEqual(expected);
+      expect(found.ids).toContain(Number(known.id));
+    });
+
+    it('by email (start of the address, any case)', async () => {
+      const prefix = known.email.slice(0, known.email.indexOf('@') + 1).toUpperCase();
+      const expected = sortIds(patients.filter((p) => p.email && p.email.toLowerCase().startsWith(prefix.toLowerCase())));
+      expect((await totalFor(prefix)).ids).toEqual(expected);
+    });
+
+    it('counts what it lists (the pager\'s count agrees with the rows)', async () => {
+      const digits = known.phone.replace(/\D/g, '').slice(0, 4);
+      const rows: { id: number; phone: string | null; external_id: string | null }[] = await t.dataSource.query('SELECT id, phone, external_id FROM patients');
+      const expected = rows.filter((r) => (r.phone && r.phone.replace(/\D/g, '').startsWith(digits)) || (r.external_id ?? '').startsWith(digits));
+      const { total } = await totalFor(digits);
+      expect(total).toBe(expected.length);
+      expect(total).toBeGreaterThan(0);
+    });
+  });
+
   describe('sorting and keyset pagination', () => {
     it('pages by name in the database\'s collation order, 50 at a time, without skipping or repeating', async () => {
       const ordered: { id: number }[] = await t.dataSource.query('SELECT id FROM patients ORDER BY last_name, first_name, id');
