@@ -120,3 +120,8 @@ export function withoutMissingReferences(parsed: ParsedOnboardingQuery, missing:
   }
   return { ...parsed, dto, problems };
 }
+
+/** A page number past the end (the list got shorter since the bookmark): the last page is shown. */
+export function pageProblem(pages: number): string {
+  return `${ONBOARDING_QUERY_LABELS.page}: there ${pages === 1 ? 'is only 1 page' : `are only ${pages} pages`}; showing the last.`;
+}

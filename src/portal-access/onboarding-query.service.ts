@@ -28,6 +28,8 @@ export interface OnboardingPageRequest {
   size?: number;
   after?: string;
   before?: string;
+  /** Page number: a jump ("Go to page", First, Last) without a cursor, or the label of a cursor's page. */
+  page?: number;
 }
 
 /** What one table row shows: only the fields staff need (minimum necessary), never the whole record. */
@@ -59,6 +61,9 @@ export interface OnboardingPage {
   total: number;
   sort: OnboardingSort;
   size: number;
+  /** "Page 3 of 57": pages at this size, and this page's number (null when a bookmark's cursor did not say). */
+  pages: number;
+  pageNumber: number | null;
   /** Cursors for the pager links; null when there is no such page. */
   next: string | null;
   previous: string | null;
@@ -94,13 +99,28 @@ export class OnboardingQueryService {
   async page(request: OnboardingPageRequest, context: AuditContext): Promise<OnboardingPage> {
     const sort = request.sort ?? 'name';
     const size = request.size ?? DEFAULT_PAGE_SIZE;
-    const direction = request.before ? 'before' : 'after';
-    const cursor = request.before ? decodeCursor(request.before, sort) : request.after ? decodeCursor(request.after, sort) : null;
-
     const total = await this.count(request.filter);
-    const keys = await this.pageKeys(request.filter, sort, size + 1, direction, cursor, total);
-    const more = keys.length > size;
-    if (more) keys.pop();
+    const pages = Math.max(1, Math.ceil(total / size));
+
+    // Where the page starts: a keyset cursor (next/previous), a page number (a jump), or the start.
+    let direction: 'after' | 'before' = request.before ? 'before' : 'after';
+    let cursor = request.before ? decodeCursor(request.before, sort) : request.after ? decodeCursor(request.after, sort) : null;
+    let pageNumber: number | null = cursor ? (request.page ?? null) : 1;
+    let limit = size + 1;
+    const jump = !cursor && request.page !== undefined && request.page > 1 ? Math.min(request.page, pages) : null;
+    if (jump !== null && jump === pages) {
+      // The last page read backwards from the end of the sort order: no counting through the list.
+      direction = 'before';
+      limit = total - (pages - 1) * size;
+      pageNumber = pages;
+    } else if (jump !== null) {
+      cursor = await this.cursorAtOffset(request.filter, sort, (jump - 1) * size, total);
+      pageNumber = jump;
+    }
+
+    const keys = await this.pageKeys(request.filter, sort, limit, direction, cursor, total);
+    const more = jump === pages ? pages > 1 : keys.length > size;
+    if (more && jump !== pages) keys.pop();
     if (direction === 'before') keys.reverse();
 
     // The audit row and the rows' reads are independent: on two pooled connections at once (bench: ~1 ms of each page).
@@ -117,9 +137,56 @@ export class OnboardingQueryService {
       total,
       sort,
       size,
+      pages,
+      // A page number shown with a cursor is the one its link carried (a bookmark without it: unknown).
+      pageNumber: pageNumber !== null && pageNumber <= pages ? pageNumber : null,
       next: hasNext && last ? encodeCursor(this.cursorOf(sort, last)) : null,
       previous: hasPrevious && first ? encodeCursor(this.cursorOf(sort, first)) : null,
     };
+  }
+
+  /**
+   * The keyset cursor just before row `offset` of the sort order ("Go to page N"): the
+   * filter's rows are counted along the sort index up to that row, once; from there on
+   * Next/Previous are keyset pages again. Segments (sort by next appointment) are counted
+   * in turn.
+   */
+  private async cursorAtOffset(filter: OnboardingFilter, sort: OnboardingSort, offset: number, matching: number): Promise<Cursor | null> {
+    const plan = SORT_PLANS[sort];
+    const pin = this.pinSortIndex(filter, matching);
+    let remaining = offset;
+    for (let s = 0; s < plan.length; s++) {
+      const segment = plan[s];
+      const { from, where } = filterSql(filter, true, pin ? segment.index : null);
+      const condition = joinAnd(segment.condition ? [where, { sql: segment.condition, params: [] }] : [where]);
+      if (plan.length > 1) {
+        const [{ n }] = await this.dataSource.query(`SELECT COUNT(*) AS n FROM ${from} WHERE ${condition.sql}`, condition.params);
+        if (remaining >= Number(n)) {
+          remaining -= Number(n);
+          continue;
+        }
+      }
+      // The page starts a segment: the cursor is the previous segment's last row.
+      if (remaining === 0) return s === 0 ? null : this.lastKeyOf(filter, sort, s - 1, pin);
+      const order = segment.columns.map((column) => `${column.sql} ASC`).join(', ');
+      const select = segment.columns.map((column) => `${column.sql} AS ${column.alias}`).join(', ');
+      const [key]: KeyRow[] = await this.dataSource.query(
+        `SELECT ${pin ? 'STRAIGHT_JOIN ' : ''}${select} FROM ${from} WHERE ${condition.sql} ORDER BY ${order} LIMIT 1 OFFSET ${Number(remaining - 1)}`,
+        condition.params,
+      );
+      return key ? this.cursorOf(sort, { ...key, id: Number(key.id), segment: s }) : null;
+    }
+    return null;
+  }
+
+  private async lastKeyOf(filter: OnboardingFilter, sort: OnboardingSort, s: number, pin: boolean): Promise<Cursor | null> {
+    const segment = SORT_PLANS[sort][s];
+    const { from, where } = filterSql(filter, true, pin ? segment.index : null);
+    const condition = joinAnd(segment.condition ? [where, { sql: segment.condition, params: [] }] : [where]);
+    const order = segment.columns.map((column) => `${column.sql} DESC`).join(', ');
+    const select = segment.columns.map((column) => `${column.sql} AS ${column.alias}`).join(', ');
+    const [key]: KeyRow[] = await this.dataSource.query(`SELECT ${select} FROM ${from} WHERE ${condition.sql} ORDER BY ${order} LIMIT 1`, condition.params);
+    return key ? this.cursorOf(sort, { ...key, id: Number(key.id), segment: s }) : null;
   }
 
   async count(filter: OnboardingFilter): Promise<number> {

@@ -14,18 +14,27 @@ export function resultsModel(filter: OnboardingFilter, page: OnboardingPage, cur
   const filterPairs = filterParams(filter);
   const link = (sort: OnboardingSort, extra: [string, string][] = []) =>
     url([...filterPairs, ...(sort !== 'name' ? [['sort', sort] as [string, string]] : []), ...(page.size !== DEFAULT_PAGE_SIZE ? [['size', String(page.size)] as [string, string]] : []), ...extra]);
-  const position: [string, string][] = cursor.after ? [['after', cursor.after]] : cursor.before ? [['before', cursor.before]] : [];
+  // With a cursor the number is only a label (page=1 included); without one it is a jump (page 1 is the start).
+  const label = (n: number | null): [string, string][] => (n !== null ? [['page', String(n)]] : []);
+  const numbered = (n: number | null): [string, string][] => (n !== null && n > 1 ? [['page', String(n)]] : []);
+  const at = page.pageNumber;
+  const position: [string, string][] = cursor.after ? [['after', cursor.after], ...label(at)] : cursor.before ? [['before', cursor.before], ...label(at)] : numbered(at);
   return {
     ...page,
     filterPairs,
     filtered: filterPairs.length > 0,
     pageSizes: ONBOARDING_PAGE_SIZES,
+    /** Hidden fields of the "Go to page" form: the same filters, sort and size. */
+    jumpPairs: [...filterPairs, ...(page.sort !== 'name' ? [['sort', page.sort] as [string, string]] : []), ...(page.size !== DEFAULT_PAGE_SIZE ? [['size', String(page.size)] as [string, string]] : [])],
     selection: selectionModel(page, kept, keptTotal),
     links: {
       self: link(page.sort, position),
       sort: Object.fromEntries(ONBOARDING_SORTS.map((sort) => [sort, link(sort)])) as Record<OnboardingSort, string>,
-      next: page.next ? link(page.sort, [['after', page.next]]) : null,
-      previous: page.previous ? link(page.sort, [['before', page.previous]]) : null,
+      // Next/Previous stay keyset links; they carry the page number only as a label ("Page 3 of 57").
+      next: page.next ? link(page.sort, [['after', page.next], ...label(at === null ? null : at + 1)]) : null,
+      previous: page.previous ? link(page.sort, [['before', page.previous], ...label(at === null ? null : at - 1)]) : null,
+      first: at !== 1 ? link(page.sort) : null,
+      last: at !== page.pages ? link(page.sort, numbered(page.pages)) : null,
       /** "Download CSV": every row matching the same filters, in the same order (src/exports). */
       exportCsv: `${ONBOARDING_PATH}/export.csv${exportPairs(filterPairs, page.sort)}`,
     },

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { View } from '../common/views/view.decorator';
 import { BulkSelectionDto, toOnboardingFilter, toSelection } from './dto/onboarding-filter.dto';
-import { parseOnboardingQuery, withoutMissingReferences } from './onboarding-query-params';
+import { pageProblem, parseOnboardingQuery, withoutMissingReferences } from './onboarding-query-params';
 import { filterParams } from './onboarding-filter';
 import { describeInviteSummary, OnboardingActionsService, type Selection } from './onboarding-actions.service';
 import { OnboardingQueryService } from './onboarding-query.service';
@@ -48,10 +48,11 @@ export class OnboardingController {
     const filter = toOnboardingFilter(dto, this.clock);
     const kept: Selection | null = dto.scope === 'filter' ? toSelection(dto, this.clock) : dto.ids ? { scope: 'ids', ids: dto.ids } : null;
     const [page, options, keptTotal] = await Promise.all([
-      this.query.page({ filter, sort: dto.sort, size: dto.size, after: dto.after, before: dto.before }, audit),
+      this.query.page({ filter, sort: dto.sort, size: dto.size, after: dto.after, before: dto.before, page: dto.page }, audit),
       this.query.filterOptions(),
       kept?.scope === 'filter' && kept.enabledBatch ? this.actions.selectionSize(kept, audit) : Promise.resolve(null),
     ]);
+    if (dto.page && !dto.after && !dto.before && dto.page > page.pages) problems.page ??= pageProblem(page.pages);
     return { title: 'Pt Portal Onboarding Tool', values: dto, options, problems, problemList: Object.values(problems), notices, filterFields: FILTER_FIELDS, ...resultsModel(filter, page, dto, kept, keptTotal) };
   }
 

@@ -94,6 +94,14 @@ export class OnboardingPageQueryDto extends OnboardingFilterDto {
   @Matches(/^[A-Za-z0-9_-]{1,600}$/, { message: 'The page link is not valid.' })
   before?: string;
 
+  /** "Go to page N" (with no cursor), or the number of the cursor's page (a label carried by the pager links). */
+  @Transform(digitsToNumber)
+  @IsOptional()
+  @IsInt({ message: 'Page must be a whole number.' })
+  @Min(1, { message: 'Page must be a whole number.' })
+  @Max(1_000_000, { message: 'Page must be a whole number.' })
+  page?: number;
+
   /** The selection to show ticked (the results reload after a bulk Enable keeps it). */
   @OptionalChoice('Selection', ['ids', 'filter'])
   scope?: 'ids' | 'filter';

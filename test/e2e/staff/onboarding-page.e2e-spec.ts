@@ -278,6 +278,45 @@ describe('the onboarding page (staff)', () => {
       expect(backward).toEqual(forward.slice(0, -1));
     });
 
+    it('says "Page N of M" along the Next links, and First/Last/Go to page land on the same pages as walking', async () => {
+      for (const query of ['size=25', 'sort=next&size=25', 'sort=dob&access=no&size=25']) {
+        const walked: number[][] = [];
+        let url: string | null = `/portal-onboarding?${query}`;
+        let pages = 0;
+        while (url) {
+          const res = await agent.get(url).set('HX-Request', 'true').expect(200);
+          walked.push(rowIds(res.text));
+          pages = Number(/Page \d+ of (\d+)/.exec(res.text)![1]);
+          expect(res.text).toContain(`Page ${walked.length} of ${pages}`);
+          url = linkOf(res.text, 'next');
+        }
+        expect(walked.length).toBe(pages);
+        expect(pages).toBeGreaterThan(3);
+        for (const n of [1, 2, 3, pages - 1, pages]) {
+          const res = await agent.get(`/portal-onboarding?${query}&page=${n}`).set('HX-Request', 'true').expect(200);
+          expect({ query, n, ids: rowIds(res.text) }).toEqual({ query, n, ids: walked[n - 1] });
+          expect(res.text).toContain(`Page ${n} of ${pages}`);
+          // From a jumped-to page, Next and Previous continue by keyset, numbered.
+          const next = linkOf(res.text, 'next');
+          if (n < pages) expect(rowIds((await agent.get(next!).set('HX-Request', 'true').expect(200)).text)).toEqual(walked[n]);
+          const prev = linkOf(res.text, 'prev');
+          if (n > 1) {
+            const back = await agent.get(prev!).set('HX-Request', 'true').expect(200);
+            expect(rowIds(back.text)).toEqual(walked[n - 2]);
+            expect(back.text).toContain(`Page ${n - 1} of ${pages}`);
+          }
+        }
+        const first = await agent.get(`/portal-onboarding?${query}&page=3`).expect(200);
+        expect(first.text).toContain('« First</a>');
+        expect(first.text).toContain(`page=${pages}" hx-get=`);
+        expect(first.text).toContain(`<input type="number" name="page" min="1" max="${pages}" value="3"`);
+        // Past the end (the list got shorter since the bookmark): the last page, and why.
+        const past = await agent.get(`/portal-onboarding?${query}&page=${pages + 40}`).expect(200);
+        expect(rowIds(past.text)).toEqual(walked[pages - 1]);
+        expect(past.text).toContain(`Page: there are only ${pages} pages; showing the last.`);
+      }
+    });
+
     it('keeps the filters in the sort links', async () => {
       const res = await agent.get(`/portal-onboarding?status=red&tag=${tags[0].id}`).expect(200);
       expect(res.text).toContain(`href="/portal-onboarding?tag=${tags[0].id}&amp;status=red&amp;sort=dob"`);
