@@ -80,7 +80,7 @@ describe('the onboarding page at the front desk (real browser)', () => {
     // The list reloads (only P1 is still "not enabled"); the two enabled patients stay selected.
     await page.waitForFunction(() => document.querySelectorAll('#results tr.onboarding-row').length === 1);
     await page.locator('#selected-count').getByText('2 selected (not in this list)').waitFor();
-    await screenshot(page, 'front-desk-kept-selection');
+    await screenshot(page, 'onboarding-kept-selection', { readme: true });
 
     await page.getByRole('button', { name: 'Send Portal Invites', exact: true }).click();
     const confirm = page.locator('#bulk-area .bulk-confirm');
@@ -192,6 +192,38 @@ describe('the onboarding page at the front desk (real browser)', () => {
     await page.goto(`${base}/portal-onboarding`);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(400);
     await screenshot(page, 'front-desk-400');
+  });
+
+  it('finds a caller by MRN, and says where in the list we are (First, Next, Last, Go to page)', async () => {
+    await page.goto(`${base}/portal-onboarding?size=25`);
+    const [{ external_id: mrn, id }] = await t.dataSource.query("SELECT id, external_id FROM patients WHERE external_id IS NOT NULL ORDER BY id LIMIT 1");
+    await page.getByLabel('Name', { exact: true }).fill(mrn);
+    await page.getByLabel('Name', { exact: true }).press('Enter');
+    await page.waitForURL(new RegExp(`q=${mrn}`));
+    await page.waitForFunction(() => document.querySelectorAll('#results tr.onboarding-row').length === 1);
+    expect(await page.locator(`#patient-${id} .col-mrn`).textContent()).toBe(mrn);
+
+    await page.goto(`${base}/portal-onboarding?size=25`);
+    await page.evaluate(() => (window.noReload = true));
+    const position = page.locator('.page-position');
+    const pages = Number(/of (\d+)/.exec((await position.textContent())!)![1]);
+    expect(await position.textContent()).toBe(`Page 1 of ${pages}`);
+    await page.getByRole('link', { name: /^Next 25/ }).click();
+    await position.getByText(`Page 2 of ${pages}`).waitFor();
+    await page.waitForURL(/page=2/);
+    await page.getByRole('link', { name: 'Last »' }).click();
+    await position.getByText(`Page ${pages} of ${pages}`).waitFor();
+    await page.getByLabel('Go to page').fill('2');
+    await page.getByRole('button', { name: 'Go', exact: true }).click();
+    await position.getByText(`Page 2 of ${pages}`).waitFor();
+    await page.getByRole('link', { name: '« First' }).click();
+    await position.getByText(`Page 1 of ${pages}`).waitFor();
+    expect(await page.evaluate(() => window.noReload)).toBe(true);
+    await screenshot(page, 'front-desk-pager-1280');
+    await page.setViewportSize({ width: 400, height: 900 });
+    await page.goto(`${base}/portal-onboarding?size=25&page=2`);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(400);
+    await screenshot(page, 'front-desk-pager-400');
   });
 
   it('after an idle timeout, signing in again returns to the same filtered list', async () => {
