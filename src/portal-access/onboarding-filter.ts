@@ -125,6 +125,7 @@ export function filterSql(
   if (filter.apptAfter) patientParts.push({ sql: 'p.next_appointment_at >= ?', params: [filter.apptAfterUtc ?? `${nextDay(filter.apptAfter)} 00:00:00`] });
   if (filter.access) accountParts.push({ sql: `pa.access_enabled = ${filter.access === 'yes' ? 1 : 0}`, params: [] });
   if (filter.username) accountParts.push({ sql: `pa.username IS ${filter.username === 'yes' ? 'NOT ' : ''}NULL`, params: [] });
+  // "Expired" is relative to the moment the page is read, so the condition binds now.
   if (filter.status?.startsWith('orange-')) accountParts.push(inviteProblemConditionSql(filter.status.slice('orange-'.length) as InviteProblem, toSqlDateTime(new Date()), 'pa'));
   else if (filter.status) accountParts.push({ sql: portalStatusConditionSql(filter.status as PortalStatus, 'pa'), params: [] });
 
