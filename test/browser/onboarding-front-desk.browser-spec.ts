@@ -19,12 +19,16 @@ interface PageElement {
 declare const document: { documentElement: { scrollWidth: number }; querySelector(selector: string): PageElement | null; querySelectorAll(selector: string): ArrayLike<PageElement> };
 declare const window: Record<string, unknown> & { innerHeight: number };
 
-/** True when the element is inside the visible part of the window. */
+/** True once the element is inside the visible part of the window (htmx scrolls it there after settling); false after 5 s. */
 const inView = (page: Page, selector: string) =>
-  page.evaluate((s) => {
-    const box = document.querySelector(s)!.getBoundingClientRect();
-    return box.top >= 0 && box.bottom <= window.innerHeight;
-  }, selector);
+  page
+    .waitForFunction((s) => {
+      const element = document.querySelector(s);
+      if (!element) return false;
+      const box = element.getBoundingClientRect();
+      return box.top >= 0 && box.bottom <= window.innerHeight;
+    }, selector, { timeout: 5000 })
+    .then(() => true, () => false);
 
 /** What the front desk hits (issue 13): the seed's two-step bulk flow, messages where the eye is, live rows, layout, sign-in return. */
 describe('the onboarding page at the front desk (real browser)', () => {
@@ -107,9 +111,12 @@ describe('the onboarding page at the front desk (real browser)', () => {
     await addGroup('Allmatch', 4);
     const before = smtp.received.length;
     await page.goto(`${base}/portal-onboarding`);
+    // Enter applies the name (otherwise its change event fires when focus leaves it, i.e. at the next click).
     await page.getByLabel('Name', { exact: true }).fill('Allmatch');
+    await page.getByLabel('Name', { exact: true }).press('Enter');
+    await page.waitForURL(/q=Allmatch/);
     await page.getByLabel('Access enabled').selectOption('no');
-    await page.waitForURL(/access=no/);
+    await page.waitForURL(/q=Allmatch.*access=no/);
     await page.waitForFunction(() => document.querySelectorAll('#results tr.onboarding-row').length === 4);
 
     await page.locator('#select-matching').check();
