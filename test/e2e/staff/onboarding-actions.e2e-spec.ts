@@ -172,7 +172,13 @@ describe('bulk actions (staff)', () => {
 
   it('asks for a selection, caps explicit ids at 500 and refuses tampered filters and CSRF-less posts', async () => {
     const enabledBefore = Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM portal_accounts WHERE access_enabled = 1'))[0].n);
-    expect((await htmxPost('/portal-onboarding/bulk/enable', '').expect(400)).text).toContain('Select at least one patient');
+    const none = await htmxPost('/portal-onboarding/bulk/enable', '').expect(400);
+    expect(none.text).toContain('Select at least one patient');
+    // Bulk buttons ask for their errors next to themselves; anything but an id of ours falls back to the top of the page.
+    const nextToButtons = await htmxPost('/portal-onboarding/bulk/enable', '').set('X-Error-Target', '#bulk-area').expect(400);
+    expect(nextToButtons.headers['hx-retarget']).toBe('#bulk-area');
+    const odd = await htmxPost('/portal-onboarding/bulk/enable', '').set('X-Error-Target', 'body > *').expect(400);
+    expect(odd.headers['hx-retarget']).toBe('#flash');
     const many = Array.from({ length: 501 }, (_, i) => `ids=${i + 1}`).join('&');
     expect((await htmxPost('/portal-onboarding/bulk/enable', many).expect(400)).text).toContain('Select at most 500 patients');
     expect((await htmxPost('/portal-onboarding/bulk/enable', 'scope=filter&status=purple').expect(400)).text).toContain('Status must be one of');
