@@ -3,7 +3,7 @@ import { AuditService } from '../../../src/audit/audit.service';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
-import { addPatient, linkOf, loadPatients, rowIds, seedPatients } from './onboarding-fixtures';
+import { addPatient, linkOf, loadPatients, rowIds, seedPatients, totalOf } from './onboarding-fixtures';
 
 type Agent = Awaited<ReturnType<typeof signInAs>>;
 
@@ -161,6 +161,31 @@ describe('bulk actions (staff)', () => {
     expect(audit.map((a) => Number(a.patient_id)).sort()).toEqual(ids.slice(0, 2).sort());
     expect(new Set(audit.map((a) => a.batch_id)).size).toBe(1);
     expect(audit[0].batch_id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('keeps "all matching" as it was before Enable: Send Portal Invites still covers the enabled patients, and only for who enabled them', async () => {
+    const ids = [await addPatient(t, { lastName: 'Keptscope' }), await addPatient(t, { lastName: 'Keptscope' }), await addPatient(t, { lastName: 'Keptscope', email: null })];
+    const enabled = await htmxPost('/portal-onboarding/bulk/enable', 'scope=filter&q=Keptscope&access=no').expect(200);
+    const batch = /name="enabledBatch" value="([0-9a-f-]{36})"/.exec(enabled.text)![1];
+    expect(enabled.text).toContain('<input type="hidden" name="scope" value="filter">');
+    expect(enabled.text).toContain('The same 3 patients stay selected for Send Portal Invites.');
+    // The results reload with the kept selection: "all matching" stays ticked, counted as before.
+    const reload = await agent.get(`/portal-onboarding?q=Keptscope&access=no&scope=filter&enabledBatch=${batch}`).set('HX-Request', 'true').expect(200);
+    expect(totalOf(reload.text)).toBe(0);
+    expect(reload.text).toContain('id="select-matching" checked');
+    expect(reload.text).toContain('All 3 patients that matched this filter before access was enabled');
+    expect(reload.text).toContain(`<input type="hidden" name="enabledBatch" value="${batch}">`);
+    const preview = await htmxPost('/portal-onboarding/bulk/invite/preview', `scope=filter&q=Keptscope&access=no&enabledBatch=${batch}`).expect(200);
+    expect(preview.text).toContain('2 invites will be sent; 1 skipped: no email on file.');
+    // Without the kept batch the filter alone matches nobody any more.
+    expect((await htmxPost('/portal-onboarding/bulk/invite/preview', 'scope=filter&q=Keptscope&access=no').expect(400)).text).toContain('No patients match this filter');
+    // Another staff member's batch id adds nobody to their selection.
+    const other = await signInAs(t);
+    const theirs = await other.post('/portal-onboarding/bulk/invite/preview').set('HX-Request', 'true').set('X-CSRF-Token', other.csrf).type('form').send(`scope=filter&q=Keptscope&access=no&enabledBatch=${batch}`).expect(400);
+    expect(theirs.text).toContain('No patients match this filter');
+    expect(ids).toHaveLength(3);
+    // A kept batch id that is not one is refused.
+    expect((await htmxPost('/portal-onboarding/bulk/invite/preview', 'scope=filter&q=Keptscope&enabledBatch=1%20OR%201').expect(400)).text).toContain('The kept selection is not valid');
   });
 
   it('refuses the whole selection when one id is unknown, changing nothing', async () => {
