@@ -331,6 +331,9 @@ describe('the onboarding page (staff)', () => {
       ['q=a', 'q', 'Search: needs 2 to 100 characters, without control characters.'],
       ['q=ab&q=cd', 'q', 'Search: given more than once; left out.'],
       ['tag=999999', 'tag', 'Tag: no longer in the list (deleted or mistyped); left out.'],
+      ['access=maybe', 'access', 'Access enabled: choose Any, Yes or No.'],
+      ['username=perhaps', 'username', 'Has username: choose Any, Yes or No.'],
+      ['page=0', 'page', 'Page: not a page number; showing the first page.'],
       ['provider=abc', 'provider', 'Primary provider: not one of the providers in the list.'],
       ['apptAfter=soon', 'apptAfter', 'Next appointment after: not a date (write it as MM/DD/YYYY).'],
       ['apptAfter=2026-13-01', 'apptAfter', 'Next appointment after: there is no such day as 2026-13-01.'],
@@ -344,7 +347,7 @@ describe('the onboarding page (staff)', () => {
       expect(fragment.text).toContain(`<li>${escapeHtml(message)}</li>`);
       expect(totalOf(fragment.text)).toBe(red().length);
       // A filter's own message sits under it (the form), and htmx swaps it in out of band.
-      if (!['sort', 'size', 'after'].includes(field)) {
+      if (!['sort', 'size', 'after', 'page'].includes(field)) {
         expect(page.text).toContain(`<span id="problem-${field}" class="field-error filter-problem">${escapeHtml(message)}</span>`);
         expect(fragment.text).toContain(`<span id="problem-${field}" class="field-error filter-problem" hx-swap-oob="true">${escapeHtml(message)}</span>`);
       }
