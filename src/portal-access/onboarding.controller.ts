@@ -93,13 +93,11 @@ export class OnboardingController {
     const result = await this.actions.enableSelection(selection, audit);
     res.setHeader(AFTER_SWAP, RESULTS_CHANGED);
     const already = result.alreadyEnabled.length ? `; ${result.alreadyEnabled.length} already had access and were left unchanged` : '';
-    // The same patients stay selected for "Send Portal Invites" (the seed's two steps); "all matching" as it was before.
-    const kept = selection.scope === 'ids' ? selectionFields(selection) : selectionFields({ ...selection, enabledBatch: result.batchId ?? undefined }).filter(([name]) => name === 'scope' || name === 'enabledBatch');
     const count = result.requested;
     return {
       partial: 'portal-access/_bulk-result.njk',
       message: `Portal access enabled for ${result.enabled.length} ${result.enabled.length === 1 ? 'patient' : 'patients'}${already}.`,
-      kept,
+      kept: keptFields(selection, result.batchId),
       keptText: `The same ${count} ${count === 1 ? 'patient stays' : 'patients stay'} selected for Send Portal Invites.`,
     };
   }
@@ -138,4 +136,14 @@ export class OnboardingController {
 function selectionFields(selection: Selection): [string, string][] {
   if (selection.scope === 'ids') return selection.ids.map((id) => ['ids', String(id)]);
   return [['scope', 'filter'], ...filterParams(selection.filter), ...(selection.enabledBatch ? [['enabledBatch', selection.enabledBatch] as [string, string]] : [])];
+}
+
+/**
+ * The selection kept after bulk Enable, for the results reload (the seed's two steps: the same
+ * patients for "Send Portal Invites"). Ticked ids as they were; "all matching" as the batch that
+ * Enable wrote (the reload carries the filter itself).
+ */
+function keptFields(selection: Selection, enableBatch: string | null): [string, string][] {
+  if (selection.scope === 'ids') return selectionFields(selection);
+  return [['scope', 'filter'], ...(enableBatch ? [['enabledBatch', enableBatch] as [string, string]] : [])];
 }
