@@ -18,8 +18,9 @@ import { StaffAuthenticator } from './auth/staff-authenticator';
 import type { AppConfig } from './config/app-config';
 import { sendError } from './common/errors/error-response';
 import { hasForbiddenKey } from './common/forbidden-keys';
+import { ClinicClock } from './common/time/clinic-time';
 import { STATIC_DIR, VIEWS_DIR } from './common/paths';
-import { PORTAL_STATUS_LABELS } from './portal-access/portal-status';
+import { INVITE_PROBLEM_LABELS, PORTAL_STATUS_LABELS } from './portal-access/portal-status';
 import { APP_LOGGER, AppLogger, createAppLogger, requestLogging } from './observability/logging';
 import { MetricsService } from './observability/metrics.service';
 
@@ -114,8 +115,10 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   });
   env.addGlobal('clinicName', config.clinicName);
   env.addGlobal('statusLabels', PORTAL_STATUS_LABELS);
-  env.addFilter('date', (value: Date | string | null) => (value ? new Date(value).toISOString().slice(0, 10) : ''));
-  env.addFilter('datetime', (value: Date | string | null) => (value ? new Date(value).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : ''));
+  env.addGlobal('inviteProblemLabels', INVITE_PROBLEM_LABELS);
+  // The one time format of every page: the clinic's zone (CLINIC_TIME_ZONE), e.g. "2026-12-01 09:30 EST".
+  const clock = app.get(ClinicClock);
+  env.addFilter('datetime', (value: Date | string | null) => clock.formatDateTime(value));
   app.setBaseViewsDir(VIEWS_DIR);
   app.setViewEngine('njk');
 }

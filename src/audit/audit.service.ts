@@ -54,4 +54,12 @@ export class AuditService {
     this.metrics?.observeAudit(entries);
   }
 
+  /** Patients of one bulk action's rows by this staff member (ix_audit_batch): a kept bulk selection. */
+  async patientsOfBatch(batchId: string, action: string, staffId: number, manager: EntityManager = this.dataSource.manager): Promise<number[]> {
+    const rows: { patient_id: number | string }[] = await manager.query(
+      "SELECT patient_id FROM audit_events WHERE batch_id = ? AND action = ? AND actor_type = 'staff' AND actor_id = ? AND patient_id IS NOT NULL",
+      [batchId, action, staffId],
+    );
+    return rows.map((row) => Number(row.patient_id));
+  }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { isTimeZone } from '../common/time/clinic-time';
 
 /** Raised for a bad environment variable; main.ts prints its message as one line and exits 1. */
 export class ConfigError extends Error {
@@ -36,6 +37,8 @@ export interface AppConfig {
   mailFrom: string;
   publicBaseUrl: string;
   clinicName: string;
+  /** IANA zone of every time shown to staff and patients and of the days staff filter by (stored times stay UTC). */
+  clinicTimeZone: string;
   sessionSecret: string;
   cookieSecure: boolean;
   mfaEncryptionKey: string;
@@ -195,6 +198,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const clinicName = (env.CLINIC_NAME || 'Demo Clinic').trim();
   if (clinicName.length === 0 || clinicName.length > 100) throw new ConfigError('CLINIC_NAME', 'must be 1 to 100 characters');
 
+  const clinicTimeZone = (env.CLINIC_TIME_ZONE || 'UTC').trim();
+  if (!isTimeZone(clinicTimeZone)) throw new ConfigError('CLINIC_TIME_ZONE', `must be an IANA time zone name such as America/New_York or UTC, got "${clinicTimeZone}"`);
+
   const mailFrom = env.MAIL_FROM || `"Clinic Portal" <no-reply@localhost>`;
   if (!/<[^<>@\s]+@[^<>\s]+>$|^[^<>@\s]+@[^<>\s]+$/.test(mailFrom)) {
     throw new ConfigError('MAIL_FROM', 'must be an address, e.g. "Clinic Portal" <no-reply@clinic.example>');
@@ -216,6 +222,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mailFrom,
     publicBaseUrl,
     clinicName,
+    clinicTimeZone,
     sessionSecret: secret(env, 'SESSION_SECRET', dataDir, isProduction, 'session-secret'),
     cookieSecure: boolean(env, 'COOKIE_SECURE', isProduction),
     mfaEncryptionKey: secret(env, 'MFA_ENCRYPTION_KEY', dataDir, isProduction, 'mfa-encryption-key'),

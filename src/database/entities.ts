@@ -16,9 +16,10 @@ import { InitialSchema1764144000000 } from '../../migrations/1764144000000-Initi
 import { StaffSecondFactor1764400000000 } from '../../migrations/1764400000000-StaffSecondFactor';
 import { ImportRuns1764600000000 } from '../../migrations/1764600000000-ImportRuns';
 import { ThrottleCounters1764700000000 } from '../../migrations/1764700000000-ThrottleCounters';
+import { PatientPhoneDigits1765000000000 } from '../../migrations/1765000000000-PatientPhoneDigits';
 import { ImportIdentity1765300000000 } from '../../migrations/1765300000000-ImportIdentity';
 
 /** Class references, not globs, so ts-node, ts-jest and dist/ all load the same list. */
 export const ENTITIES = [StaffUser, Provider, Tag, Patient, Appointment, PortalAccount, PortalToken, BulkBatch, MailOutbox, AuditEvent, StaffTotp, StaffRecoveryCode, StaffPasskey, Setting];
 
-export const MIGRATIONS = [InitialSchema1764144000000, StaffSecondFactor1764400000000, ImportRuns1764600000000, ThrottleCounters1764700000000, ImportIdentity1765300000000];
+export const MIGRATIONS = [InitialSchema1764144000000, StaffSecondFactor1764400000000, ImportRuns1764600000000, ThrottleCounters1764700000000, PatientPhoneDigits1765000000000, ImportIdentity1765300000000];

@@ -55,3 +55,10 @@ export async function execute(db: EntityManager, sql: string, params: unknown[])
     if (!db.queryRunner) await runner.release();
   }
 }
+
+/** LIKE pattern for a prefix; '!' escapes because a backslash means different things to MySQL and SQLite string literals. */
+export function likePrefix(text: string): string {
+  return text.replace(/[!%_]/g, (c) => `!${c}`) + '%';
+}
+/** The comparison that goes with likePrefix(). */
+export const LIKE = `LIKE ? ESCAPE '!'`;

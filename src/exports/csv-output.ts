@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
  */
 export function safeCell(value: unknown): string {
   if (value === null || value === undefined) return '';
+  // Times arrive formatted in the clinic's zone (ClinicClock); a stray Date still says which zone it is in.
   const text = value instanceof Date ? value.toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : String(value);
   return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
 }

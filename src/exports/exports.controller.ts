@@ -1,6 +1,7 @@
 import { BadRequestException, Controller, Get, Param, ParseUUIDPipe, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
+import { ClinicClock } from '../common/time/clinic-time';
 import { OnboardingPageQueryDto, toOnboardingFilter } from '../portal-access/dto/onboarding-filter.dto';
 import { sendCsv } from './csv-output';
 import { BATCH_REPORT_HEADER, ExportsService, ONBOARDING_EXPORT_HEADER } from './exports.service';
@@ -11,12 +12,18 @@ const today = () => new Date().toISOString().slice(0, 10);
 /** CSV downloads of the onboarding page: the filtered list, and the report of a bulk invite batch. */
 @Controller('portal-onboarding')
 export class ExportsController {
-  constructor(private readonly exports: ExportsService) {}
+  constructor(
+    private readonly exports: ExportsService,
+    private readonly clock: ClinicClock,
+  ) {}
 
-  /** "Download CSV": the same filters (and sort) as the page, every matching row. */
+  /**
+   * "Download CSV": the same filters (and sort) as the page, every matching row. Unlike the page,
+   * a bad filter value is refused (400): silently dropping it would export more patients than asked.
+   */
   @Get('export.csv')
   async onboardingList(@Query() dto: OnboardingPageQueryDto, @Audit() audit: AuditContext, @Res() res: Response) {
-    const batches = await this.exports.onboardingList(toOnboardingFilter(dto), dto.sort ?? 'name', audit);
+    const batches = await this.exports.onboardingList(toOnboardingFilter(dto, this.clock), dto.sort ?? 'name', audit);
     await sendCsv(res, `portal-onboarding-${today()}.csv`, ONBOARDING_EXPORT_HEADER, batches);
   }
 

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
+import { ClinicClock } from '../common/time/clinic-time';
 import { fromSqlDateTime, placeholders, toSqlDateTime } from '../database/sql';
 import { INVITE_SKIP_REASON_LABELS, type InviteSkipReason } from '../invitations/invitations.types';
 import { filterSql, joinAnd, keysetCondition, SORT_PLANS, type OnboardingFilter, type OnboardingSort, type SqlFragment } from '../portal-access/onboarding-filter';
@@ -10,7 +11,7 @@ import { OnboardingQueryService } from '../portal-access/onboarding-query.servic
 
 const BATCH = 1000;
 
-export const ONBOARDING_EXPORT_HEADER = ['Status', 'Last name', 'First name', 'Date of birth', 'Email', 'Username', 'Primary provider', 'Next appointment', 'Latest invite'];
+export const ONBOARDING_EXPORT_HEADER = ['Status', 'Last name', 'First name', 'Date of birth', 'Email', 'Username', 'Primary provider', 'Next appointment', 'Latest invite', 'MRN'];
 export const BATCH_REPORT_HEADER = ['Patient id', 'Last name', 'First name', 'Email', 'Outcome', 'Reason', 'Sent at'];
 
 /**
@@ -23,6 +24,7 @@ export class ExportsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly query: OnboardingQueryService,
     private readonly audit: AuditService,
+    private readonly clock: ClinicClock,
   ) {}
 
   /** Every patient matching the onboarding filter, in the on-screen order, 1,000 at a time. */
@@ -63,8 +65,10 @@ export class ExportsService {
           row.email ?? 'No email on file',
           row.username,
           row.providerName,
-          row.nextAppointmentAt,
-          row.latestInvite ? `${row.latestInvite.purpose} ${row.latestInvite.delivery} ${row.latestInvite.createdAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '',
+          this.clock.formatDateTime(row.nextAppointmentAt),
+          row.latestInvite ? `${row.latestInvite.purpose} ${row.latestInvite.delivery} ${this.clock.formatDateTime(row.latestInvite.createdAt)}` : '',
+          // Last, so the columns of existing spreadsheets keep their places.
+          row.mrn,
         ]);
         const last = keys[keys.length - 1];
         cursor = segment.columns.map((c) => cursorValue(last[c.alias], c.kind));
@@ -94,7 +98,7 @@ export class ExportsService {
         const details = event.details ? (JSON.parse(event.details) as { reason?: InviteSkipReason; repeatedWithin?: string }) : {};
         const mail = patientId === null ? undefined : mailOf.get(patientId);
         const [outcome, reason] = outcomeOf(event.action, details, mail);
-        return [patientId, event.last_name, event.first_name, mail?.to_address ?? event.email, outcome, reason, fromSqlDateTime(mail?.sent_at) ?? ''];
+        return [patientId, event.last_name, event.first_name, mail?.to_address ?? event.email, outcome, reason, this.clock.formatDateTime(fromSqlDateTime(mail?.sent_at))];
       });
       afterId = Number(events[events.length - 1].id);
     }

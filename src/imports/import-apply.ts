@@ -6,6 +6,7 @@ import type { EmailChange, PatientEmailService } from '../patients/patient-email
 import type { PatientsService } from '../patients/patients.service';
 import type { PortalAccessService } from '../portal-access/portal-access.service';
 import { patientRefKey, providerRefKey, type ImportCheck, type ImportCounts, type ProviderTarget } from './import-check';
+import { phoneDigits } from '../patients/phone-number';
 import { foldKey, type AppointmentRecord, type PatientRecord, type ProviderRef } from './import-records';
 
 export interface ApplyDeps {
@@ -146,6 +147,8 @@ export class ImportApplier {
         continue;
       }
       this.counts.patients.changed++;
+      // The searchable digits follow the number (not an audited field of its own).
+      if ('phone' in set) set.phone_digits = phoneDigits(set.phone as string | null);
       updates.push({ id: Number(row.id), record, fields, set, tagIds: tagsChanged ? tagIds : undefined });
     }
     this.counts.patients.new += created.length;
@@ -158,7 +161,7 @@ export class ImportApplier {
       await insertRows(
         this.db,
         'patients',
-        ['external_id', 'external_id_system', 'first_name', 'last_name', 'date_of_birth', 'email', 'phone', 'primary_provider_id', 'deceased', 'deceased_date', 'version', 'created_at', 'updated_at'],
+        ['external_id', 'external_id_system', 'first_name', 'last_name', 'date_of_birth', 'email', 'phone', 'phone_digits', 'primary_provider_id', 'deceased', 'deceased_date', 'version', 'created_at', 'updated_at'],
         created.map((r) => [
           r.externalId,
           r.externalIdSystem ?? null,
@@ -167,6 +170,7 @@ export class ImportApplier {
           r.dateOfBirth,
           r.email ?? null,
           r.phone ?? null,
+          phoneDigits(r.phone),
           r.provider ? (this.providerIdOf(r.provider) ?? null) : null,
           r.deceased ? 1 : 0,
           r.deceased ? (r.deceasedDate ?? null) : null,

@@ -4,14 +4,13 @@ import { DataSource, EntityManager, In } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { FormValidationException } from '../common/validation/form-validation.exception';
-import { chunks, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
+import { chunks, isSqliteManager, LIKE, likePrefix, placeholders, toSqlDateTime } from '../database/sql';
 import type { PatientDetailsDto } from './dto/patient-details.dto';
 import { Appointment } from './entities/appointment.entity';
 import { Patient } from './entities/patient.entity';
 import { Provider } from './entities/provider.entity';
 import { Tag } from './entities/tag.entity';
-import { likePrefix } from '../portal-access/onboarding-filter';
-import { normalisePhone } from './phone-number';
+import { normalisePhone, phoneDigits } from './phone-number';
 
 export const CONCURRENT_EDIT_MESSAGE = 'This patient was changed by someone else — reload the page to see the current details, then make your change again.';
 
@@ -91,6 +90,7 @@ export class PatientsService {
           lastName: details.lastName,
           dateOfBirth: details.dateOfBirth,
           phone,
+          phoneDigits: phoneDigits(phone),
           primaryProviderId: details.primaryProviderId ?? null,
           version: () => 'version + 1',
           updatedAt: () => (isSqliteManager(tx) ? "datetime('now')" : 'CURRENT_TIMESTAMP'),
@@ -115,7 +115,6 @@ export class PatientsService {
   async findByNameOrMrn(text: string, limit = 20): Promise<PatientMatch[]> {
     const q = text.trim();
     if (!q) return [];
-    const LIKE = `LIKE ? ESCAPE '!'`;
     const names: { sql: string; params: string[] }[] = [];
     const comma = q.indexOf(',');
     const words = q.split(/\s+/);

@@ -18,6 +18,11 @@ describe('configuration from the environment', () => {
     expect(config.staffIdleMinutes).toBe(15);
     expect(config.inviteTtlHours).toBe(168);
     expect(config.resetTtlHours).toBe(1);
+    expect(config.clinicTimeZone).toBe('UTC');
+  });
+
+  it('reads CLINIC_TIME_ZONE as an IANA zone name', () => {
+    expect(loadConfig({ DATA_DIR: dataDir(), CLINIC_TIME_ZONE: 'America/Chicago' }).clinicTimeZone).toBe('America/Chicago');
   });
 
   it('keeps a generated session secret in DATA_DIR so restarts keep sessions', () => {
@@ -46,6 +51,8 @@ describe('configuration from the environment', () => {
     [{ COOKIE_SECURE: 'maybe' }, 'COOKIE_SECURE'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
     [{ SESSION_SECRET: 'short' }, 'SESSION_SECRET'],
+    [{ CLINIC_TIME_ZONE: 'Eastern' }, 'CLINIC_TIME_ZONE'],
+    [{ CLINIC_TIME_ZONE: 'America/Nowhere' }, 'CLINIC_TIME_ZONE'],
   ])('refuses %j with an error naming %s', (env, variable) => {
     expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(ConfigError);
     try {

@@ -48,7 +48,8 @@ export class ViewInterceptor implements NestInterceptor {
           const flash = takeFlash(req);
           if (flash) model.flash = flash;
         }
-        return from(render(res, template, model));
+        // A fragment may carry out-of-band parts that the full page already has in place.
+        return from(render(res, template, { ...model, asFragment: template === view.fragment }));
       }),
     );
   }

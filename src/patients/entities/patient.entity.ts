@@ -53,6 +53,10 @@ export class Patient {
   @Column({ type: 'varchar', length: 10, nullable: true })
   deceasedDate!: string | null;
 
+  /** The digits of `phone` (phoneDigits in ../phone-number.ts), indexed for the onboarding search; written with `phone`. */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  phoneDigits!: string | null;
+
   @Column({ type: 'int', nullable: true })
   primaryProviderId!: number | null;
 

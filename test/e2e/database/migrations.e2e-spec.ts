@@ -41,7 +41,7 @@ describe('migrations', () => {
     try {
       const patients = await runner.getTable('patients');
       const accounts = await runner.getTable('portal_accounts');
-      expect(patients!.indices.map((index) => index.name)).toEqual(expect.arrayContaining(['ix_patients_name', 'ix_patients_first_name', 'ix_patients_provider_name', 'ix_patients_next_appt']));
+      expect(patients!.indices.map((index) => index.name)).toEqual(expect.arrayContaining(['ix_patients_name', 'ix_patients_first_name', 'ix_patients_provider_name', 'ix_patients_next_appt', 'ix_patients_dob', 'ix_patients_email', 'ix_patients_phone_digits']));
       expect(accounts!.indices.map((index) => index.name)).toEqual(expect.arrayContaining(['ix_portal_accounts_status', 'uq_portal_accounts_username_key']));
       // Two practitioners may share a name (told apart by NPI): the name is indexed, not unique.
       const providers = await runner.getTable('providers');
