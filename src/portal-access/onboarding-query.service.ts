@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
-import { fromSqlDateTime, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
+import { fromSqlDate, fromSqlDateTime, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
 import { InvitationsService } from '../invitations/invitations.service';
 import type { LatestInvite } from '../invitations/invitations.types';
 import {
@@ -315,7 +315,7 @@ export class OnboardingQueryService {
     const values = SORT_PLANS[sort][segment].columns.map((column) => {
       const value = key[column.alias];
       if (column.kind === 'id') return Number(value);
-      if (column.kind === 'date') return dateOnly(value as Date | string);
+      if (column.kind === 'date') return fromSqlDate(value as Date | string);
       if (column.kind === 'datetime') return toSqlDateTime(fromSqlDateTime(value as Date | string)!);
       return String(value);
     });
@@ -343,11 +343,6 @@ interface RowRecord {
   email_status: string | null;
 }
 
-/** DATE from mysql2 (a Date at UTC midnight, timezone 'Z') or SQLite (the text itself). */
-function dateOnly(value: Date | string): string {
-  return value instanceof Date ? value.toISOString().slice(0, 10) : String(value).slice(0, 10);
-}
-
 function toRow(record: RowRecord, latestInvite: LatestInvite | null, now: Date): OnboardingRow {
   const accessEnabled = Number(record.access_enabled) === 1 || record.access_enabled === true;
   const deceased = Number(record.deceased) === 1 || record.deceased === true;
@@ -359,7 +354,7 @@ function toRow(record: RowRecord, latestInvite: LatestInvite | null, now: Date):
     lastName: record.last_name,
     fullName: `${record.first_name} ${record.last_name}`,
     mrn: record.external_id,
-    dateOfBirth: dateOnly(record.date_of_birth),
+    dateOfBirth: fromSqlDate(record.date_of_birth),
     email: record.email,
     username: record.username,
     providerName: record.provider_name,
