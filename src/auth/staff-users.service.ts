@@ -7,7 +7,8 @@ import { AuditService } from '../audit/audit.service';
 import { FormValidationException } from '../common/validation/form-validation.exception';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { normalizeEmail } from './auth.service';
+import { AuthService, normalizeEmail } from './auth.service';
+import { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from './lockout/attempt-lock';
 import { StaffRole, StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { checkNewPassword } from './passwords/password-policy';
@@ -17,6 +18,9 @@ export class PasswordRejectedException extends BadRequestException {
     super(problems.join(' '));
   }
 }
+
+const CHANGE_LOCKED_MESSAGE = `Too many wrong passwords: the account is locked for ${LOCKOUT_MINUTES} minutes. Try again later, or ask an admin to unlock it.`;
+const WRONG_CURRENT_RULE = `After ${MAX_FAILED_SIGN_INS} failed attempts (here and at sign-in together) the account is locked for ${LOCKOUT_MINUTES} minutes.`;
 
 /** A one-time password: shown once to the admin, must be changed at the next sign-in. */
 export function generateTemporaryPassword(): string {
@@ -31,6 +35,7 @@ export class StaffUsersService {
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly auth: AuthService,
   ) {}
 
   list(): Promise<StaffUser[]> {
@@ -101,10 +106,16 @@ export class StaffUsersService {
   /** Requires the current password; success ends the user's other sessions (the caller re-signs this one in). */
   async changeOwnPassword(id: number, currentPassword: string, newPassword: string, context: AuditContext): Promise<StaffUser> {
     const user = await this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.id = :id', { id }).getOneOrFail();
-    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
-      await this.audit.record(context, { action: 'staff.password_changed', outcome: 'failure', details: { reason: 'wrong_current_password' } });
-      throw new PasswordRejectedException(['The current password is not right.']);
+    // Guesses of the current password count with sign-in failures (a stolen session must not guess without limit).
+    if (!(await this.auth.reserveAttempt(id))) {
+      await this.audit.record(context, { action: 'staff.password_changed', outcome: 'failure', details: { reason: 'locked' } });
+      throw new PasswordRejectedException([CHANGE_LOCKED_MESSAGE]);
     }
+    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
+      const locked = await this.auth.recordFailure(id, context, { action: 'staff.password_changed', outcome: 'failure', details: { reason: 'wrong_current_password' } });
+      throw new PasswordRejectedException([locked ? CHANGE_LOCKED_MESSAGE : `The current password is not right. ${WRONG_CURRENT_RULE}`]);
+    }
+    await this.auth.forgetFailures(id);
     const problems = checkNewPassword(newPassword, [user.name, user.email, this.config.clinicName]);
     if (newPassword === currentPassword) problems.push('Choose a password different from the current one.');
     if (problems.length) throw new PasswordRejectedException(problems);
