@@ -29,8 +29,10 @@ export interface TestSmtpServer {
 /**
  * A real SMTP server (the `smtp-server` package) on a loopback port that keeps what it
  * receives in memory. No TLS, no auth: the app's test config uses plain smtp://.
+ * `messageDelayMs` makes it a slow relay: each message is acknowledged only after that long,
+ * so one connection carries at most one message per delay.
  */
-export async function startSmtpServer(): Promise<TestSmtpServer> {
+export async function startSmtpServer(options: { messageDelayMs?: number } = {}): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
   let refusal: { code: number; message: string } | null = null;
   let refused = 0;
@@ -56,7 +58,8 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
           outboxId: /^<outbox-(\d+)@/.exec(messageId)?.[1] ?? null,
           raw,
         });
-        callback();
+        if (options.messageDelayMs) setTimeout(() => callback(), options.messageDelayMs);
+        else callback();
       });
     },
   });
