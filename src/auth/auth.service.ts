@@ -63,9 +63,23 @@ export class AuthService {
     await this.users.update({ id }, { failedLoginCount: 0, lockedUntil: null, lastLoginAt: new Date() });
   }
 
-  /** The right password outside sign-in (a password change): the reserved attempt and earlier failures are forgotten. */
-  async forgetFailures(id: number): Promise<void> {
+  /**
+   * A signed-in user re-enters their password (a password change, a sensitive action). Guesses
+   * count with sign-in failures, so a stolen session cannot guess without limit; the right
+   * password forgets earlier failures. `action` names the audit row of a failure.
+   */
+  async verifyOwnPassword(id: number, password: string, context: AuditContext, action: string): Promise<'ok' | 'wrong' | 'locked'> {
+    if (!(await this.reserveAttempt(id))) {
+      await this.audit.record(context, { action, outcome: 'failure', details: { reason: 'locked' } });
+      return 'locked';
+    }
+    const user = await this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.id = :id', { id }).getOneOrFail();
+    if (!(await this.hasher.verify(user.passwordHash, password))) {
+      const locked = await this.recordFailure(id, context, { action, outcome: 'failure', details: { reason: 'wrong_current_password' } });
+      return locked ? 'locked' : 'wrong';
+    }
     await this.users.update({ id }, { failedLoginCount: 0 });
+    return 'ok';
   }
 
   isLocked(id: number): Promise<boolean> {

@@ -19,8 +19,12 @@ export class PasswordRejectedException extends BadRequestException {
   }
 }
 
-const CHANGE_LOCKED_MESSAGE = `Too many wrong passwords: the account is locked for ${LOCKOUT_MINUTES} minutes. Try again later, or ask an admin to unlock it.`;
-const WRONG_CURRENT_RULE = `After ${MAX_FAILED_SIGN_INS} failed attempts (here and at sign-in together) the account is locked for ${LOCKOUT_MINUTES} minutes.`;
+/** What a user is told when the password they re-entered was refused (wrong, or the account is now locked). */
+export function ownPasswordProblem(outcome: 'wrong' | 'locked'): string {
+  return outcome === 'locked'
+    ? `Too many wrong passwords: the account is locked for ${LOCKOUT_MINUTES} minutes. Try again later, or ask an admin to unlock it.`
+    : `The current password is not right. After ${MAX_FAILED_SIGN_INS} failed attempts (here and at sign-in together) the account is locked for ${LOCKOUT_MINUTES} minutes.`;
+}
 
 /** A one-time password: shown once to the admin, must be changed at the next sign-in. */
 export function generateTemporaryPassword(): string {
@@ -106,16 +110,8 @@ export class StaffUsersService {
   /** Requires the current password; success ends the user's other sessions (the caller re-signs this one in). */
   async changeOwnPassword(id: number, currentPassword: string, newPassword: string, context: AuditContext): Promise<StaffUser> {
     const user = await this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.id = :id', { id }).getOneOrFail();
-    // Guesses of the current password count with sign-in failures (a stolen session must not guess without limit).
-    if (!(await this.auth.reserveAttempt(id))) {
-      await this.audit.record(context, { action: 'staff.password_changed', outcome: 'failure', details: { reason: 'locked' } });
-      throw new PasswordRejectedException([CHANGE_LOCKED_MESSAGE]);
-    }
-    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
-      const locked = await this.auth.recordFailure(id, context, { action: 'staff.password_changed', outcome: 'failure', details: { reason: 'wrong_current_password' } });
-      throw new PasswordRejectedException([locked ? CHANGE_LOCKED_MESSAGE : `The current password is not right. ${WRONG_CURRENT_RULE}`]);
-    }
-    await this.auth.forgetFailures(id);
+    const check = await this.auth.verifyOwnPassword(id, currentPassword, context, 'staff.password_changed');
+    if (check !== 'ok') throw new PasswordRejectedException([ownPasswordProblem(check)]);
     const problems = checkNewPassword(newPassword, [user.name, user.email, this.config.clinicName]);
     if (newPassword === currentPassword) problems.push('Choose a password different from the current one.');
     if (problems.length) throw new PasswordRejectedException(problems);

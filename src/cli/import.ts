@@ -32,7 +32,7 @@ runCli(async () => {
   line('Patients', counts.patients);
   line('Providers', counts.providers);
   line('Appointments', counts.appointments);
-  if (counts.emailChanges) console.info(`  ${counts.emailChanges} email changes (links revoked, old addresses told)`);
+  if (counts.emailChanges) console.info(`  ${counts.emailChanges} email changes waiting for approval (Admin → Email changes; old addresses told)`);
   for (const [reason, n] of Object.entries(counts.ignored)) console.info(`  not imported: ${n} × ${reason}`);
   for (const problem of run.problems) console.info(`  ${problem.where}${problem.externalId ? ` (${problem.externalId})` : ''}: ${problem.reason}`);
   if (run.problemsOmitted) console.info(`  …and ${run.problemsOmitted} more`);

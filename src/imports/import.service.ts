@@ -5,7 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { fromSqlDateTime, toSqlDateTime } from '../database/sql';
-import { PatientEmailService } from '../patients/patient-email.service';
+import { EmailChangeService } from '../patients/email-change/email-change.service';
 import { PatientsService } from '../patients/patients.service';
 import { ImportApplier } from './import-apply';
 import { emptyCounts, ImportCheck, type ImportCounts } from './import-check';
@@ -59,7 +59,7 @@ export class ImportService implements OnApplicationShutdown {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
-    private readonly emails: PatientEmailService,
+    private readonly emails: EmailChangeService,
     private readonly patients: PatientsService,
   ) {}
 

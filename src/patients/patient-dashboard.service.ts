@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditQueryService } from '../audit/audit-query.service';
 import { PortalOverviewService } from '../portal-access/portal-overview.service';
 import type { DashboardTab } from './dto/dashboard-query.dto';
+import { EmailChangeService } from './email-change/email-change.service';
 import { PatientsService } from './patients.service';
 
 /** Everything the dashboard template needs for one tab; used by the page and by re-rendered forms. */
@@ -11,12 +12,18 @@ export class PatientDashboardService {
     private readonly patients: PatientsService,
     private readonly portal: PortalOverviewService,
     private readonly auditTrail: AuditQueryService,
+    private readonly emailChanges: EmailChangeService,
   ) {}
 
   async model(patientId: number, tab: DashboardTab) {
     const summary = await this.patients.summary(patientId);
     if (tab !== 'portal') return { ...summary, tab };
-    const [portal, trail] = await Promise.all([this.portal.overview(patientId), this.auditTrail.page({ patientId }, 20)]);
-    return { ...summary, tab, portal, events: trail.events };
+    const [portal, trail, emailChanges, emailChangeNeedsApproval] = await Promise.all([
+      this.portal.overview(patientId),
+      this.auditTrail.page({ patientId }, 20),
+      this.emailChanges.open(patientId),
+      this.emailChanges.needsApproval(),
+    ]);
+    return { ...summary, tab, portal, events: trail.events, emailChanges, emailChangeNeedsApproval };
   }
 }

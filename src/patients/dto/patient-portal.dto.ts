@@ -32,6 +32,7 @@ export class ChangeUsernameDto extends VersionedDto {
 export class ChangeEmailDto extends VersionedDto {
   @Transform(oneLine)
   @MaxLength(254, { message: 'The email address is too long.' })
+  @Matches(NO_CONTROL_CHARS, { message: 'Enter a valid email address.' })
   @IsEmail({}, { message: 'Enter a valid email address.' })
   email!: string;
 
@@ -42,4 +43,9 @@ export class ChangeEmailDto extends VersionedDto {
   @Length(3, 500, { message: 'Give a reason (3 to 500 characters); it goes into the audit trail.' })
   @Matches(NO_CONTROL_CHARS, { message: 'The reason contains characters that cannot be used.' })
   reason!: string;
+
+  /** The requester's own password, re-entered: a left-open session is not enough to redirect a patient's mail. */
+  @IsString({ message: 'Enter your password to confirm this change.' })
+  @Length(1, 1024, { message: 'Enter your password to confirm this change.' })
+  password!: string;
 }
