@@ -1,7 +1,6 @@
 import { Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { csrfSync } from 'csrf-sync';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import helmet from 'helmet';
@@ -12,6 +11,7 @@ import { AppModule } from './app.module';
 import { createKnex } from './database/knex';
 import { openDatabase } from './database/open-database';
 import { seedDemoData } from './patients/demo-data/demo-seeder';
+import { createCsrfProtection } from './auth/csrf';
 import { createSessionMiddlewares } from './auth/session.setup';
 import { StaffAuthenticator } from './auth/staff-authenticator';
 import type { AppConfig } from './config/app-config';
@@ -83,21 +83,16 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
     passportInit(req, res, (err?: unknown) => (err ? next(err) : passportSession(req, res, next)));
   });
 
-  const csrf = csrfSync({
-    size: 32,
-    getTokenFromRequest: (req) => (req.body && typeof req.body._csrf === 'string' ? req.body._csrf : req.get('X-CSRF-Token')),
-  });
+  const csrf = createCsrfProtection(config);
   app.use((req: Request, res: Response, next: NextFunction) => {
-    csrf.csrfSynchronisedProtection(req, res, (error?: unknown) => {
-      if (error) return sendError(req, res, 403, 'This form has expired or did not come from this site. Reload the page and try again.');
-      // The token has done its job; DTOs refuse unknown fields.
-      if (req.body && typeof req.body === 'object') delete req.body._csrf;
-      // A getter: only a rendered page creates a session to hold the token (not /healthz or assets).
-      Object.defineProperty(res.locals, 'csrfToken', { enumerable: true, get: () => csrf.generateToken(req) });
-      res.locals.currentPath = req.path;
-      res.locals.staff = req.user ?? null;
-      next();
-    });
+    if (!csrf.isValid(req)) return sendError(req, res, 403, 'This form has expired or did not come from this site. Reload the page and try again.');
+    // The token has done its job; DTOs refuse unknown fields.
+    if (req.body && typeof req.body === 'object') delete req.body._csrf;
+    // A getter: only a rendered page asks for a token (not /healthz or assets), and an anonymous one stores no session.
+    Object.defineProperty(res.locals, 'csrfToken', { enumerable: true, get: () => csrf.tokenFor(req, res) });
+    res.locals.currentPath = req.path;
+    res.locals.staff = req.user ?? null;
+    next();
   });
 
   const env = nunjucks.configure(VIEWS_DIR, {
@@ -120,7 +115,11 @@ export async function createApplication(config: AppConfig, options: { logger?: f
   try {
     if (config.seedDemo) await seedDemoIfEmpty(dataSource);
     const sessionDb = createKnex(config.database);
-    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, dataSource, sessionDb), {
+    const server = express();
+    // Case-sensitive routing: "/PORTAL/login" must not reach the portal's routes with the staff cookie and session
+    // (the cookie split below compares exact paths). Set before Nest touches the router, which reads it once.
+    server.set('case sensitive routing', true);
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, dataSource, sessionDb), new ExpressAdapter(server), {
       bodyParser: false,
       logger: options.logger ?? ['log', 'warn', 'error'],
     });

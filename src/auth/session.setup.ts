@@ -1,4 +1,5 @@
 import { ConnectSessionKnexStore } from 'connect-session-knex';
+import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import session from 'express-session';
 import type { Knex } from 'knex';
@@ -16,15 +17,31 @@ declare module 'express-session' {
   }
 }
 
+/** What the sessions table keeps instead of the id: a database or backup leak then hijacks no session. */
+export const storedSessionId = (sid: string) => createHash('sha256').update(sid, 'utf8').digest('hex');
+
 /**
- * connect-session-knex without `touch`: express-session would otherwise UPDATE the
- * session row on every request. The guards enforce the idle timeout themselves and
- * save the session (so its row's expiry moves) at most once a minute while in use.
+ * connect-session-knex keyed by the SHA-256 of the session id (SECURITY.md §4), and without
+ * `touch`: express-session would otherwise UPDATE the session row on every request. The
+ * guards enforce the idle timeout themselves and save the session (so its row's expiry
+ * moves) at most once a minute while in use.
  */
-class UntouchedKnexStore extends ConnectSessionKnexStore {
+class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
   constructor(options: ConstructorParameters<typeof ConnectSessionKnexStore>[0]) {
     super(options);
     Object.defineProperty(this, 'touch', { value: undefined });
+  }
+
+  override get(sid: string, callback: Parameters<ConnectSessionKnexStore['get']>[1]) {
+    return super.get(storedSessionId(sid), callback);
+  }
+
+  override set(sid: string, session: Parameters<ConnectSessionKnexStore['set']>[1], callback?: Parameters<ConnectSessionKnexStore['set']>[2]) {
+    return super.set(storedSessionId(sid), session, callback);
+  }
+
+  override destroy(sid: string, callback?: Parameters<ConnectSessionKnexStore['destroy']>[1]) {
+    return super.destroy(storedSessionId(sid), callback);
   }
 }
 
@@ -37,7 +54,7 @@ export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: 
     session({
       name,
       secret: config.sessionSecret,
-      store: new UntouchedKnexStore({ knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 }),
+      store: new HashedUntouchedKnexStore({ knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 }),
       resave: false,
       saveUninitialized: false,
       // The idle timeout is enforced by the guards (so polling does not extend it); the cookie carries the absolute lifetime.
@@ -47,6 +64,6 @@ export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: 
     });
   return {
     staff: make(STAFF_COOKIE, 'staff_sessions', config.staffAbsoluteHours * 3_600_000, '/'),
-    patient: make(PATIENT_COOKIE, 'patient_sessions', 12 * 3_600_000, '/portal'),
+    patient: make(PATIENT_COOKIE, 'patient_sessions', config.patientAbsoluteHours * 3_600_000, '/portal'),
   };
 }

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
@@ -29,6 +29,11 @@ export type SetPasswordResult =
 /** At most this many reset emails per account per RESET_REQUEST_WINDOW_MINUTES from "Forgot password". */
 export const RESET_REQUESTS_PER_WINDOW = 3;
 export const RESET_REQUEST_WINDOW_MINUTES = 15;
+/**
+ * "Forgot password" answers after exactly this long, whether or not an account matched (the
+ * outside review measured 10.9 vs 5.4 ms). Work still running then finishes in the background.
+ */
+export const FORGOT_PASSWORD_ANSWER_MS = 150;
 
 const patientActor = (context: AuditContext, patientId: number | null, label: string | null): AuditContext => ({
   ...context,
@@ -44,6 +49,8 @@ const patientActor = (context: AuditContext, patientId: number | null, label: st
  */
 @Injectable()
 export class PatientAccountsService {
+  private readonly logger = new Logger('PatientAccounts');
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectConfig() private readonly config: AppConfig,
@@ -189,6 +196,12 @@ export class PatientAccountsService {
    * RESET_REQUESTS_PER_WINDOW per account per window. The caller answers the same either way.
    */
   async requestReset(identifier: string, context: AuditContext): Promise<void> {
+    // The work starts now and is not awaited: the answer's time depends on the clock alone.
+    void this.queueReset(identifier, context).catch((error: Error) => this.logger.error(`Forgot-password request failed: ${error.message}`));
+    await new Promise((resolve) => setTimeout(resolve, FORGOT_PASSWORD_ANSWER_MS));
+  }
+
+  private async queueReset(identifier: string, context: AuditContext): Promise<void> {
     const value = identifier.normalize('NFKC').trim();
     if (!value) return;
     const byEmail = value.includes('@');

@@ -17,7 +17,7 @@ export function sendError(req: Request, res: Response, status: number, message: 
   if (status >= 500) {
     const stack = cause instanceof Error ? cause.stack : String(cause);
     // Emailed link tokens never reach the logs.
-    logger.error(`${correlationId} ${req.method} ${logSafe(req.path.replace(/(\/portal\/(?:invite|reset)\/)[^/]+/, '$1[token]'))}: ${stack}`);
+    logger.error(`${correlationId} ${req.method} ${logSafe(redactTokens(req.path))}: ${stack}`);
   }
   if (res.headersSent) return;
   const publicMessage = status >= 500 ? 'Something went wrong on our side. Nothing was changed.' : message;
@@ -39,4 +39,9 @@ export function sendError(req: Request, res: Response, status: number, message: 
     return;
   }
   res.json({ statusCode: status, message: publicMessage, correlationId });
+}
+
+/** Link tokens never reach a log, whatever the case of the path (routing is case-sensitive, clients are not). */
+export function redactTokens(path: string): string {
+  return path.replace(/(\/portal\/(?:invite|reset|email-change\/(?:confirm|report))\/)[^/?#]+/gi, '$1[token]');
 }
