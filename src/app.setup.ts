@@ -17,6 +17,7 @@ import { StaffAuthenticator } from './auth/staff-authenticator';
 import type { AppConfig } from './config/app-config';
 import { sendError } from './common/errors/error-response';
 import { hasForbiddenKey } from './common/forbidden-keys';
+import { isCrossSiteWrite } from './common/same-origin';
 import { STATIC_DIR, VIEWS_DIR } from './common/paths';
 import { PORTAL_STATUS_LABELS } from './portal-access/portal-status';
 
@@ -68,7 +69,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   });
   app.use((req: Request, res: Response, next: NextFunction) => {
     // Refused before anything reads them (OWASP: prototype pollution via __proto__/constructor keys).
-    if (hasForbiddenKey(req.body) || hasForbiddenKey(req.query)) return sendError(req, res, 400, 'The request contains a field name that is not allowed.');
+    if (hasForbiddenKey(req.body) || hasForbiddenKey(req.query)) return sendError(req, res, 400, 'The request contains a field name or nesting that is not allowed.');
     next();
   });
 
@@ -84,7 +85,9 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   });
 
   const csrf = createCsrfProtection(config);
+  const publicOrigin = new URL(config.publicBaseUrl).origin;
   app.use((req: Request, res: Response, next: NextFunction) => {
+    if (isCrossSiteWrite(req, publicOrigin)) return sendError(req, res, 403, 'This request came from another site and was refused.');
     if (!csrf.isValid(req)) return sendError(req, res, 403, 'This form has expired or did not come from this site. Reload the page and try again.');
     // The token has done its job; DTOs refuse unknown fields.
     if (req.body && typeof req.body === 'object') delete req.body._csrf;

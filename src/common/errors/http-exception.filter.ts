@@ -37,7 +37,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   private signIn(req: Request, res: Response, loginPath: string): void {
-    const next = req.method === 'GET' && !isHtmxRequest(req) ? req.originalUrl : (req.get('HX-Current-URL') ? new URL(req.get('HX-Current-URL')!).pathname : '/');
+    const next = req.method === 'GET' && !isHtmxRequest(req) ? req.originalUrl : currentPathOf(req);
     const target = `${loginPath}?next=${encodeURIComponent(next)}`;
     res.setHeader('Cache-Control', 'no-store');
     if (isHtmxRequest(req)) {
@@ -57,4 +57,15 @@ function messageOf(exception: HttpException): string {
   if (typeof response === 'string') return response;
   const message = (response as { message?: string | string[] }).message;
   return Array.isArray(message) ? message.join(' ') : (message ?? exception.message);
+}
+
+/** The page an htmx request came from (HX-Current-URL), as a path; '/' when absent or not a URL (a client can send anything). */
+function currentPathOf(req: Request): string {
+  const header = req.get('HX-Current-URL');
+  if (!header) return '/';
+  try {
+    return new URL(header).pathname;
+  } catch {
+    return '/';
+  }
 }

@@ -1,5 +1,6 @@
 import { Transform, type TransformFnParams } from 'class-transformer';
-import { IsEmail, IsIn, IsInt, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsInt, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsSafeEmail } from '../../common/validation/safe-email.decorator';
 import { digitsToNumber } from '../../common/validation/query-fields';
 
 const oneLine = ({ value }: TransformFnParams) => (typeof value === 'string' ? value.normalize('NFC').trim() : value);
@@ -31,9 +32,7 @@ export class ChangeUsernameDto extends VersionedDto {
 
 export class ChangeEmailDto extends VersionedDto {
   @Transform(oneLine)
-  @MaxLength(254, { message: 'The email address is too long.' })
-  @Matches(NO_CONTROL_CHARS, { message: 'Enter a valid email address.' })
-  @IsEmail({}, { message: 'Enter a valid email address.' })
+  @IsSafeEmail()
   email!: string;
 
   @IsIn(['yes'], { message: 'Confirm that you verified this change with the patient (or their authorised representative).' })
