@@ -14,12 +14,11 @@ export function isCrossSiteWrite(req: Request, publicOrigin: string): boolean {
   const fetchSite = req.get('Sec-Fetch-Site');
   if (fetchSite && fetchSite !== 'same-origin' && fetchSite !== 'none') return true;
   const origin = req.get('Origin');
-  if (origin === undefined) return false;
-  if (origin === publicOrigin) return false;
+  // Browsers send "null" under `Referrer-Policy: no-referrer` (ours), so it says nothing: Sec-Fetch-Site above decides.
+  if (origin === undefined || origin === 'null' || origin === publicOrigin) return false;
   try {
     return new URL(origin).host !== req.get('Host');
   } catch {
-    // "null" (sandboxed frames, privacy redirects) or garbage: not provably ours.
     return true;
   }
 }
