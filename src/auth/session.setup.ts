@@ -27,7 +27,11 @@ export const storedSessionId = (sid: string) => createHash('sha256').update(sid,
  * moves) at most once a minute while in use.
  */
 class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
-  constructor(options: ConstructorParameters<typeof ConnectSessionKnexStore>[0]) {
+  constructor(
+    options: ConstructorParameters<typeof ConnectSessionKnexStore>[0],
+    /** The idle timeout: a signed-in session's row expires this long (plus a minute) after its last activity. */
+    private readonly idleMs: number,
+  ) {
     super(options);
     Object.defineProperty(this, 'touch', { value: undefined });
   }
@@ -36,8 +40,27 @@ class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
     return super.get(storedSessionId(sid), callback);
   }
 
-  override set(sid: string, session: Parameters<ConnectSessionKnexStore['set']>[1], callback?: Parameters<ConnectSessionKnexStore['set']>[2]) {
-    return super.set(storedSessionId(sid), session, callback);
+  /**
+   * The store dates a row by the cookie's absolute lifetime; a signed-in session idle past its
+   * timeout is dead long before that, so its row is dated by the idle timeout and the store's
+   * cleanup purges it soon after (not hours later).
+   */
+  override async set(sid: string, session: Parameters<ConnectSessionKnexStore['set']>[1], callback?: Parameters<ConnectSessionKnexStore['set']>[2]) {
+    const stored = storedSessionId(sid);
+    try {
+      await super.set(stored, session);
+      const lastActivityAt = session.lastActivityAt;
+      const idleEnd = typeof lastActivityAt === 'number' ? lastActivityAt + this.idleMs + 60_000 : null;
+      if (idleEnd !== null && (!session.cookie.expires || idleEnd < session.cookie.expires.getTime())) {
+        const { knex, tableName } = this.options;
+        const iso = new Date(idleEnd).toISOString();
+        // The same DATETIME spelling the store itself writes on each dialect.
+        await knex(tableName).where('sid', stored).update({ expired: knex.client.dialect === 'sqlite3' ? iso : iso.slice(0, 19).replace('T', ' ') });
+      }
+      callback?.();
+    } catch (error) {
+      callback?.(error);
+    }
   }
 
   override destroy(sid: string, callback?: Parameters<ConnectSessionKnexStore['destroy']>[1]) {
@@ -50,11 +73,11 @@ class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
  * patients (/portal). A staff cookie never authorises a portal page, nor the reverse.
  */
 export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: RequestHandler; patient: RequestHandler } {
-  const make = (name: string, table: string, maxAgeMs: number, path: string) =>
+  const make = (name: string, table: string, maxAgeMs: number, idleMinutes: number, path: string) =>
     session({
       name,
       secret: config.sessionSecret,
-      store: new HashedUntouchedKnexStore({ knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 }),
+      store: new HashedUntouchedKnexStore({ knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 }, idleMinutes * 60_000),
       resave: false,
       saveUninitialized: false,
       // The idle timeout is enforced by the guards (so polling does not extend it); the cookie carries the absolute lifetime.
@@ -63,7 +86,7 @@ export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: 
       cookie: { httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, maxAge: maxAgeMs, path },
     });
   return {
-    staff: make(STAFF_COOKIE, 'staff_sessions', config.staffAbsoluteHours * 3_600_000, '/'),
-    patient: make(PATIENT_COOKIE, 'patient_sessions', config.patientAbsoluteHours * 3_600_000, '/portal'),
+    staff: make(STAFF_COOKIE, 'staff_sessions', config.staffAbsoluteHours * 3_600_000, config.staffIdleMinutes, '/'),
+    patient: make(PATIENT_COOKIE, 'patient_sessions', config.patientAbsoluteHours * 3_600_000, config.patientIdleMinutes, '/portal'),
   };
 }

@@ -135,6 +135,17 @@ describe('the outside review’s smaller findings', () => {
     expect(rows.some((row) => row.sid === storedSessionId(sid))).toBe(true);
   });
 
+  it('dates a signed-in session’s row by the idle timeout, so the store purges an abandoned one soon (not after the absolute lifetime)', async () => {
+    const agent = await signInAs(t);
+    const cookie = (await agent.jar.getCookie('staff.sid', { domain: '127.0.0.1', path: '/', secure: false, script: false }))!.value;
+    const stored = storedSessionId(decodeURIComponent(cookie).replace(/^s:/, '').split('.')[0]);
+    const [row] = await t.dataSource.query('SELECT expired FROM staff_sessions WHERE sid = ?', [stored]);
+    const expired = new Date(row.expired instanceof Date ? row.expired : String(row.expired).replace(' ', 'T').replace(/(\d)$/, '$1Z')).getTime();
+    expect(expired).toBeLessThanOrEqual(Date.now() + (t.config.staffIdleMinutes + 2) * 60_000);
+    expect(expired).toBeGreaterThan(Date.now() + (t.config.staffIdleMinutes - 1) * 60_000);
+    await agent.get('/account/password').expect(200);
+  });
+
   it('answers an htmx request with a garbage HX-Current-URL with a sign-in redirect, not a 500', async () => {
     const res = await request(t.server).get('/portal-onboarding').set('HX-Request', 'true').set('HX-Current-URL', '::');
     expect(res.status).toBe(401);
