@@ -24,9 +24,10 @@ import { StaffUsersService } from './staff-users.service';
     ThrottlerModule.forRootAsync({
       inject: [APP_CONFIG, DataSource],
       // Per client IP (req.ip honours only the trusted proxy hops); applies where ThrottlerGuard is used.
-      // Counted in the database so every app instance shares the limit.
+      // One budget shared by every such route (sign-in, second step, patient sign-in, forgot password,
+      // the emailed-link forms), not one per route; counted in the database so every app instance shares it.
       useFactory: (config: AppConfig, dataSource: DataSource) => ({
-        throttlers: [{ ttl: 60_000, limit: config.signInAttemptsPerMinute }],
+        throttlers: [{ ttl: 60_000, limit: config.signInAttemptsPerMinute, generateKey: (_context: unknown, tracker: string) => `sign-in:${tracker}` }],
         storage: new DatabaseThrottlerStorage(dataSource),
       }),
     }),

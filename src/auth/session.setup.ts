@@ -1,4 +1,5 @@
 import { ConnectSessionKnexStore } from 'connect-session-knex';
+import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import session from 'express-session';
 import type { Knex } from 'knex';
@@ -16,15 +17,54 @@ declare module 'express-session' {
   }
 }
 
+/** What the sessions table keeps instead of the id: a database or backup leak then hijacks no session. */
+export const storedSessionId = (sid: string) => createHash('sha256').update(sid, 'utf8').digest('hex');
+
 /**
- * connect-session-knex without `touch`: express-session would otherwise UPDATE the
- * session row on every request. The guards enforce the idle timeout themselves and
- * save the session (so its row's expiry moves) at most once a minute while in use.
+ * connect-session-knex keyed by the SHA-256 of the session id (SECURITY.md §4), and without
+ * `touch`: express-session would otherwise UPDATE the session row on every request. The
+ * guards enforce the idle timeout themselves and save the session (so its row's expiry
+ * moves) at most once a minute while in use.
  */
-class UntouchedKnexStore extends ConnectSessionKnexStore {
-  constructor(options: ConstructorParameters<typeof ConnectSessionKnexStore>[0]) {
+class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
+  constructor(
+    options: ConstructorParameters<typeof ConnectSessionKnexStore>[0],
+    /** The idle timeout: a signed-in session's row expires this long (plus a minute) after its last activity. */
+    private readonly idleMs: number,
+  ) {
     super(options);
     Object.defineProperty(this, 'touch', { value: undefined });
+  }
+
+  override get(sid: string, callback: Parameters<ConnectSessionKnexStore['get']>[1]) {
+    return super.get(storedSessionId(sid), callback);
+  }
+
+  /**
+   * The store dates a row by the cookie's absolute lifetime; a signed-in session idle past its
+   * timeout is dead long before that, so its row is dated by the idle timeout and the store's
+   * cleanup purges it soon after (not hours later).
+   */
+  override async set(sid: string, session: Parameters<ConnectSessionKnexStore['set']>[1], callback?: Parameters<ConnectSessionKnexStore['set']>[2]) {
+    const stored = storedSessionId(sid);
+    try {
+      await super.set(stored, session);
+      const lastActivityAt = session.lastActivityAt;
+      const idleEnd = typeof lastActivityAt === 'number' ? lastActivityAt + this.idleMs + 60_000 : null;
+      if (idleEnd !== null && (!session.cookie.expires || idleEnd < session.cookie.expires.getTime())) {
+        const { knex, tableName } = this.options;
+        const iso = new Date(idleEnd).toISOString();
+        // The same DATETIME spelling the store itself writes on each dialect.
+        await knex(tableName).where('sid', stored).update({ expired: knex.client.dialect === 'sqlite3' ? iso : iso.slice(0, 19).replace('T', ' ') });
+      }
+      callback?.();
+    } catch (error) {
+      callback?.(error);
+    }
+  }
+
+  override destroy(sid: string, callback?: Parameters<ConnectSessionKnexStore['destroy']>[1]) {
+    return super.destroy(storedSessionId(sid), callback);
   }
 }
 
@@ -33,11 +73,11 @@ class UntouchedKnexStore extends ConnectSessionKnexStore {
  * patients (/portal). A staff cookie never authorises a portal page, nor the reverse.
  */
 export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: RequestHandler; patient: RequestHandler } {
-  const make = (name: string, table: string, maxAgeMs: number, path: string) =>
+  const make = (name: string, table: string, maxAgeMs: number, idleMinutes: number, path: string) =>
     session({
       name,
       secret: config.sessionSecret,
-      store: new UntouchedKnexStore({ knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 }),
+      store: new HashedUntouchedKnexStore({ knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 }, idleMinutes * 60_000),
       resave: false,
       saveUninitialized: false,
       // The idle timeout is enforced by the guards (so polling does not extend it); the cookie carries the absolute lifetime.
@@ -46,7 +86,7 @@ export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: 
       cookie: { httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, maxAge: maxAgeMs, path },
     });
   return {
-    staff: make(STAFF_COOKIE, 'staff_sessions', config.staffAbsoluteHours * 3_600_000, '/'),
-    patient: make(PATIENT_COOKIE, 'patient_sessions', 12 * 3_600_000, '/portal'),
+    staff: make(STAFF_COOKIE, 'staff_sessions', config.staffAbsoluteHours * 3_600_000, config.staffIdleMinutes, '/'),
+    patient: make(PATIENT_COOKIE, 'patient_sessions', config.patientAbsoluteHours * 3_600_000, config.patientIdleMinutes, '/portal'),
   };
 }

@@ -7,7 +7,8 @@ import { AuditService } from '../audit/audit.service';
 import { FormValidationException } from '../common/validation/form-validation.exception';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { normalizeEmail } from './auth.service';
+import { AuthService, normalizeEmail } from './auth.service';
+import { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from './lockout/attempt-lock';
 import { StaffRole, StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { checkNewPassword } from './passwords/password-policy';
@@ -16,6 +17,13 @@ export class PasswordRejectedException extends BadRequestException {
   constructor(readonly problems: string[]) {
     super(problems.join(' '));
   }
+}
+
+/** What a user is told when the password they re-entered was refused (wrong, or the account is now locked). */
+export function ownPasswordProblem(outcome: 'wrong' | 'locked'): string {
+  return outcome === 'locked'
+    ? `Too many wrong passwords: the account is locked for ${LOCKOUT_MINUTES} minutes. Try again later, or ask an admin to unlock it.`
+    : `The current password is not right. After ${MAX_FAILED_SIGN_INS} failed attempts (here and at sign-in together) the account is locked for ${LOCKOUT_MINUTES} minutes.`;
 }
 
 /** Letters and digits with the look-alikes removed (I, l, 1, O, 0): it is read out over the phone. */
@@ -38,6 +46,7 @@ export class StaffUsersService {
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly auth: AuthService,
   ) {}
 
   list(): Promise<StaffUser[]> {
@@ -124,10 +133,8 @@ export class StaffUsersService {
   /** Requires the current password; success ends the user's other sessions (the caller re-signs this one in). */
   async changeOwnPassword(id: number, currentPassword: string, newPassword: string, context: AuditContext): Promise<StaffUser> {
     const user = await this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.id = :id', { id }).getOneOrFail();
-    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
-      await this.audit.record(context, { action: 'staff.password_changed', outcome: 'failure', details: { reason: 'wrong_current_password' } });
-      throw new PasswordRejectedException(['The current password is not right.']);
-    }
+    const check = await this.auth.verifyOwnPassword(id, currentPassword, context, 'staff.password_changed');
+    if (check !== 'ok') throw new PasswordRejectedException([ownPasswordProblem(check)]);
     const problems = checkNewPassword(newPassword, [user.name, user.email, this.config.clinicName]);
     if (newPassword === currentPassword) problems.push('Choose a password different from the current one.');
     if (problems.length) throw new PasswordRejectedException(problems);

@@ -48,6 +48,8 @@ export interface AppConfig {
   /** Staff sessions end after this many hours whatever the activity. */
   staffAbsoluteHours: number;
   patientIdleMinutes: number;
+  /** Patient sessions end after this many hours whatever the activity. */
+  patientAbsoluteHours: number;
   inviteTtlHours: number;
   resetTtlHours: number;
   /** Express `trust proxy`: number of proxy hops in front of the app (0 = none, ignore X-Forwarded-For). */
@@ -230,6 +232,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     staffIdleMinutes: integer(env, 'STAFF_IDLE_MINUTES', 15, 1, 24 * 60),
     staffAbsoluteHours: integer(env, 'STAFF_ABSOLUTE_HOURS', 12, 1, 7 * 24),
     patientIdleMinutes: integer(env, 'PATIENT_IDLE_MINUTES', 15, 1, 24 * 60),
+    patientAbsoluteHours: integer(env, 'PATIENT_ABSOLUTE_HOURS', 12, 1, 7 * 24),
     inviteTtlHours: integer(env, 'INVITE_TTL_HOURS', 7 * 24, 1, 30 * 24),
     resetTtlHours: integer(env, 'RESET_TTL_HOURS', 1, 1, 72),
     trustProxyHops: integer(env, 'TRUST_PROXY_HOPS', 0, 0, 10),

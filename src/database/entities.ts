@@ -18,8 +18,9 @@ import { ImportRuns1764600000000 } from '../../migrations/1764600000000-ImportRu
 import { ThrottleCounters1764700000000 } from '../../migrations/1764700000000-ThrottleCounters';
 import { PatientPhoneDigits1765000000000 } from '../../migrations/1765000000000-PatientPhoneDigits';
 import { ImportIdentity1765300000000 } from '../../migrations/1765300000000-ImportIdentity';
+import { EmailChangeRequests1765200000000 } from '../../migrations/1765200000000-EmailChangeRequests';
 
 /** Class references, not globs, so ts-node, ts-jest and dist/ all load the same list. */
 export const ENTITIES = [StaffUser, Provider, Tag, Patient, Appointment, PortalAccount, PortalToken, BulkBatch, MailOutbox, AuditEvent, StaffTotp, StaffRecoveryCode, StaffPasskey, Setting];
 
-export const MIGRATIONS = [InitialSchema1764144000000, StaffSecondFactor1764400000000, ImportRuns1764600000000, ThrottleCounters1764700000000, PatientPhoneDigits1765000000000, ImportIdentity1765300000000];
+export const MIGRATIONS = [InitialSchema1764144000000, StaffSecondFactor1764400000000, ImportRuns1764600000000, ThrottleCounters1764700000000, PatientPhoneDigits1765000000000, EmailChangeRequests1765200000000, ImportIdentity1765300000000];

@@ -3,15 +3,21 @@ import type { Response } from 'express';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 
+/** The separators spreadsheets use in some locale: a cell holding one is always quoted. */
+export const CSV_SEPARATORS = /[,;\t]/;
+
 /**
  * CSV formula injection (OWASP): a cell starting with = + - @ TAB or CR is run as a formula
- * by Excel/LibreOffice/Sheets. Such cells are prefixed with a quote so they stay text.
+ * by Excel/LibreOffice/Sheets. Such cells are prefixed with a quote so they stay text — and
+ * so is every part after a separator of any common locale (`,` `;` tab) or a line break,
+ * because a spreadsheet that splits on `;` makes `Baker;=1+2` two cells, the second a formula.
  */
 export function safeCell(value: unknown): string {
   if (value === null || value === undefined) return '';
   // Times arrive formatted in the clinic's zone (ClinicClock); a stray Date still says which zone it is in.
   const text = value instanceof Date ? value.toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : String(value);
-  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  const guarded = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return guarded.replace(/([,;\t\r\n])(?=[=+\-@\t\r])/g, "$1'");
 }
 
 /**
@@ -23,7 +29,7 @@ export async function sendCsv(res: Response, fileName: string, header: string[],
   res.setHeader('Content-Type', 'text/csv; charset=utf-8');
   res.setHeader('Content-Disposition', `attachment; filename="${fileName.replace(/[^A-Za-z0-9._-]/g, '_')}"`);
   res.setHeader('X-Content-Type-Options', 'nosniff');
-  const csv = stringify({ bom: true });
+  const csv = stringify({ bom: true, quoted_match: CSV_SEPARATORS });
   const sent = pipeline(csv, res);
   let count = 0;
   try {

@@ -2,7 +2,8 @@ import type { EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import type { AuditEntry, AuditService } from '../audit/audit.service';
 import { fromSqlDateTime, insertRows, placeholders, toSqlDateTime } from '../database/sql';
-import type { EmailChange, PatientEmailService } from '../patients/patient-email.service';
+import type { EmailChangeService } from '../patients/email-change/email-change.service';
+import type { EmailChange } from '../patients/patient-email.service';
 import type { PatientsService } from '../patients/patients.service';
 import type { PortalAccessService } from '../portal-access/portal-access.service';
 import { patientRefKey, providerRefKey, type ImportCheck, type ImportCounts, type ProviderTarget } from './import-check';
@@ -11,7 +12,8 @@ import { foldKey, type AppointmentRecord, type PatientRecord, type ProviderRef }
 
 export interface ApplyDeps {
   audit: AuditService;
-  emails: PatientEmailService;
+  /** Email changes are requested (waiting for approval), never applied by an import. */
+  emails: Pick<EmailChangeService, 'requestFromImport'>;
   patients: PatientsService;
   access: PortalAccessService;
 }
@@ -197,7 +199,7 @@ export class ImportApplier {
       }
       entries.push({ action: 'patient.imported', patientId: update.id, batchId: this.runId, details: { change: 'updated', fields: update.fields } });
     }
-    if (emailChanges.length) await this.deps.emails.applyEmailChanges(this.db, emailChanges, this.context, this.emailDetails);
+    if (emailChanges.length) await this.deps.emails.requestFromImport(this.db, emailChanges, this.context, this.emailDetails);
     // Last, so that nothing queued above (an email-change notice) still goes out to a deceased patient's address.
     if (newlyDeceased.length) await this.deps.access.closeForDeceased(this.db, newlyDeceased, this.context, { ...this.emailDetails, batchId: this.runId });
     await this.deps.audit.recordMany(this.context, entries, this.db);

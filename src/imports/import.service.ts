@@ -7,7 +7,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { fromSqlDateTime, toSqlDateTime } from '../database/sql';
-import { PatientEmailService } from '../patients/patient-email.service';
+import { EmailChangeService } from '../patients/email-change/email-change.service';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { PatientsService } from '../patients/patients.service';
@@ -78,7 +78,7 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
-    private readonly emails: PatientEmailService,
+    private readonly emails: EmailChangeService,
     private readonly patients: PatientsService,
     private readonly access: PortalAccessService,
     @InjectConfig() private readonly config: AppConfig,

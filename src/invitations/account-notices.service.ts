@@ -5,12 +5,15 @@ import { InjectConfig } from '../config/config.module';
 import { insertRows, toSqlDateTime } from '../database/sql';
 import { emailEnvironments } from './email-templates';
 
-/** Security notices to a patient about their portal account (no link that signs in, no health information). */
-export type AccountNotice = 'email_changed' | 'username_changed';
+/** Security notices about a portal account (no link that signs in, no health information); the last one goes to admins. */
+export type AccountNotice = 'email_changed' | 'username_changed' | 'email_change_requested' | 'email_verify' | 'email_change_reported';
 
 const SUBJECTS: Record<AccountNotice, (clinic: string) => string> = {
   email_changed: (clinic) => `The email address of your ${clinic} Patient Portal account was changed`,
   username_changed: (clinic) => `Your ${clinic} Patient Portal username was changed`,
+  email_change_requested: (clinic) => `A change of your ${clinic} Patient Portal email address was requested`,
+  email_verify: (clinic) => `Confirm your email address for the ${clinic} Patient Portal`,
+  email_change_reported: (clinic) => `${clinic} security alert: an email change was reported`,
 };
 
 /** "jane.doe@example.com" → "j•••@example.com": the old address learns that, not the new address. */
@@ -26,10 +29,14 @@ export class AccountNoticesService {
 
   constructor(@InjectConfig() private readonly config: AppConfig) {}
 
+  get portalUrl(): string {
+    return `${this.config.publicBaseUrl}/portal/login`;
+  }
+
   async queue(tx: EntityManager, notice: AccountNotice, to: string, patientId: number, model: { firstName: string } & Record<string, string>): Promise<void> {
     // Values from the patient's record go into emails without line breaks (no header or layout tricks).
     const clean = Object.fromEntries(Object.entries(model).map(([key, value]) => [key, value.replace(/[\u0000-\u001f\u007f]/g, ' ')]));
-    const context = { ...clean, clinicName: this.config.clinicName, portalUrl: `${this.config.publicBaseUrl}/portal/login` };
+    const context = { ...clean, clinicName: this.config.clinicName, portalUrl: this.portalUrl };
     const now = toSqlDateTime(new Date());
     await insertRows(
       tx,

@@ -3,6 +3,7 @@ import { AuditQueryService } from '../audit/audit-query.service';
 import { describePatientActivity, describeViews } from '../audit/patient-activity';
 import { PortalOverviewService } from '../portal-access/portal-overview.service';
 import type { DashboardTab } from './dto/dashboard-query.dto';
+import { EmailChangeService } from './email-change/email-change.service';
 import { PatientsService } from './patients.service';
 
 /** Everything the dashboard template needs for one tab; used by the page and by re-rendered forms. */
@@ -12,18 +13,26 @@ export class PatientDashboardService {
     private readonly patients: PatientsService,
     private readonly portal: PortalOverviewService,
     private readonly auditTrail: AuditQueryService,
+    private readonly emailChanges: EmailChangeService,
   ) {}
 
   async model(patientId: number, tab: DashboardTab) {
     const summary = await this.patients.summary(patientId);
     if (tab !== 'portal') return { ...summary, tab };
-    const [portal, activity] = await Promise.all([this.portal.overview(patientId), this.auditTrail.patientActivity(patientId)]);
+    const [portal, activity, emailChanges, emailChangeNeedsApproval] = await Promise.all([
+      this.portal.overview(patientId),
+      this.auditTrail.patientActivity(patientId),
+      this.emailChanges.open(patientId),
+      this.emailChanges.needsApproval(),
+    ]);
     return {
       ...summary,
       tab,
       portal,
       activity: describePatientActivity(activity.events),
       views: { ...activity.views, text: describeViews(activity.views) },
+      emailChanges,
+      emailChangeNeedsApproval,
     };
   }
 }

@@ -1,13 +1,10 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService, type AuditEntry } from '../audit/audit.service';
-import { FormValidationException } from '../common/validation/form-validation.exception';
-import { isSqliteManager, toSqlDateTime } from '../database/sql';
+import { toSqlDateTime } from '../database/sql';
 import { AccountNoticesService, maskEmail } from '../invitations/account-notices.service';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
-import { CONCURRENT_EDIT_MESSAGE } from './patients.service';
 
 /** One patient's email replaced: what the safe email-change rules need to know. */
 export interface EmailChange {
@@ -15,6 +12,8 @@ export interface EmailChange {
   firstName: string;
   from: string | null;
   to: string;
+  /** The old address's "this wasn't me" link, in the notice that the change is done. */
+  reportUrl?: string;
 }
 
 /**
@@ -22,31 +21,16 @@ export interface EmailChange {
  * that mailbox can take over the portal account. So every outstanding link is revoked and
  * the patient's portal sessions end; the old address is told (new one masked); it is
  * audited; emailed links work again only after a new invite/reset to the new address.
- * The dashboard adds its own checks first (staff verified the request, gave a reason, the
- * form is not stale); an import applies the same rules with "import" as the actor.
+ * Reached only through EmailChangeService.confirm: a request (dashboard or import) is
+ * approved when the policy asks for it and confirmed from the new address first.
  */
 @Injectable()
 export class PatientEmailService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly tokens: PortalTokensService,
     private readonly notices: AccountNoticesService,
   ) {}
-
-  async changeEmail(patientId: number, change: { email: string; reason: string; version: number }, context: AuditContext): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
-      const rows: Array<{ email: string | null; first_name: string; version: number | string }> = await tx.query(
-        `SELECT email, first_name, version FROM patients WHERE id = ?${isSqliteManager(tx) ? '' : ' FOR UPDATE'}`,
-        [patientId],
-      );
-      const patient = rows[0];
-      if (!patient) throw new NotFoundException('No such patient.');
-      if (Number(patient.version) !== change.version) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
-      if (patient.email && patient.email.toLowerCase() === change.email.toLowerCase()) throw new FormValidationException({ email: ['That is already the email on file.'] });
-      await this.applyEmailChanges(tx, [{ patientId, firstName: patient.first_name, from: patient.email, to: change.email }], context, { reason: change.reason, verifiedWithPatient: true });
-    });
-  }
 
   /**
    * The rules themselves, inside the caller's transaction: write the new address, revoke
@@ -60,7 +44,7 @@ export class PatientEmailService {
       await tx.query('UPDATE patients SET email = ?, version = version + 1, updated_at = ? WHERE id = ?', [change.to, now, change.patientId]);
       const revoked = await this.tokens.revokeTokens(change.patientId, 'email_changed', tx);
       await tx.query('UPDATE portal_accounts SET session_generation = session_generation + 1, version = version + 1, updated_at = ? WHERE patient_id = ?', [now, change.patientId]);
-      if (change.from) await this.notices.queue(tx, 'email_changed', change.from, change.patientId, { firstName: change.firstName, maskedNewEmail: maskEmail(change.to) });
+      if (change.from) await this.notices.queue(tx, 'email_changed', change.from, change.patientId, { firstName: change.firstName, maskedNewEmail: maskEmail(change.to), reportUrl: change.reportUrl ?? `${this.notices.portalUrl}` });
       entries.push({
         action: 'patient.email_changed',
         patientId: change.patientId,

@@ -6,7 +6,9 @@ import { PortalAccessService } from '../portal-access/portal-access.service';
 import { PortalAccountAdminService } from '../portal-access/portal-account-admin.service';
 import type { SavedMessage } from './dto/dashboard-query.dto';
 import { ChangeEmailDto, ChangeUsernameDto, DisableAccessDto, VersionedDto } from './dto/patient-portal.dto';
-import { PatientEmailService } from './patient-email.service';
+import { CurrentStaff } from '../auth/decorators/current-staff.decorator';
+import type { StaffPrincipal } from '../auth/staff-principal';
+import { EmailChangeService } from './email-change/email-change.service';
 import { PatientFormFilter } from './patient-form.filter';
 
 const back = (id: number, saved: SavedMessage) => ({ url: `/patients/${id}?tab=portal&saved=${saved}`, statusCode: 303 });
@@ -19,7 +21,7 @@ export class PatientPortalController {
     private readonly access: PortalAccessService,
     private readonly accounts: PortalAccountAdminService,
     private readonly invitations: InvitationsService,
-    private readonly emails: PatientEmailService,
+    private readonly emailChanges: EmailChangeService,
   ) {}
 
   @Post('portal/enable')
@@ -61,10 +63,25 @@ export class PatientPortalController {
     return back(id, changed ? 'username' : 'unchanged');
   }
 
+  /** Requests the change: it waits for approval (policy) and for the new address to confirm. */
   @Post('email')
   @Redirect()
-  async changeEmail(@Param('id', ParseIntPipe) id: number, @Body() form: ChangeEmailDto, @Audit() audit: AuditContext) {
-    await this.emails.changeEmail(id, form, audit);
-    return back(id, 'email');
+  async changeEmail(@Param('id', ParseIntPipe) id: number, @Body() form: ChangeEmailDto, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+    const outcome = await this.emailChanges.request(id, form, staff, audit);
+    return back(id, outcome === 'awaiting_approval' ? 'email_approval' : 'email_confirmation');
+  }
+
+  @Post('email-changes/:requestId/approve')
+  @Redirect()
+  async approveEmailChange(@Param('id', ParseIntPipe) id: number, @Param('requestId', ParseIntPipe) requestId: number, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+    await this.emailChanges.approve(requestId, staff, audit);
+    return back(id, 'email_approved');
+  }
+
+  @Post('email-changes/:requestId/reject')
+  @Redirect()
+  async rejectEmailChange(@Param('id', ParseIntPipe) id: number, @Param('requestId', ParseIntPipe) requestId: number, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+    await this.emailChanges.reject(requestId, staff, audit);
+    return back(id, 'email_rejected');
   }
 }

@@ -1,14 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
-import { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from '../auth/auth.service';
+import { LOCKOUT_MINUTES, PATIENT_ATTEMPTS } from '../auth/lockout/attempt-lock';
 import { PasswordHasher } from '../auth/passwords/password-hasher.service';
 import { checkNewPassword } from '../auth/passwords/password-policy';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { fromSqlDateTime, isSqliteManager, toSqlDateTime } from '../database/sql';
+import { toSqlDateTime } from '../database/sql';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { InvitationsService } from '../invitations/invitations.service';
 import { PortalTokensService, TokenCheck, TokenHolder } from '../invitations/portal-tokens.service';
@@ -29,6 +29,11 @@ export type SetPasswordResult =
 /** At most this many reset emails per account per RESET_REQUEST_WINDOW_MINUTES from "Forgot password". */
 export const RESET_REQUESTS_PER_WINDOW = 3;
 export const RESET_REQUEST_WINDOW_MINUTES = 15;
+/**
+ * "Forgot password" answers after this long, whether or not an account matched (the outside
+ * review measured 10.9 vs 5.4 ms): the work is padded to this fixed time.
+ */
+export const FORGOT_PASSWORD_ANSWER_MS = 150;
 
 const patientActor = (context: AuditContext, patientId: number | null, label: string | null): AuditContext => ({
   ...context,
@@ -44,6 +49,8 @@ const patientActor = (context: AuditContext, patientId: number | null, label: st
  */
 @Injectable()
 export class PatientAccountsService {
+  private readonly logger = new Logger('PatientAccounts');
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectConfig() private readonly config: AppConfig,
@@ -123,28 +130,30 @@ export class PatientAccountsService {
   async authenticate(usernameInput: string, password: string, context: AuditContext): Promise<PatientPrincipal | null> {
     const checked = checkUsername(usernameInput);
     const key = 'key' in checked ? checked.key : null;
-    const rows: Array<{ patient_id: number; first_name: string; username: string; password_hash: string | null; access_enabled: number | boolean; locked_until: Date | string | null }> = key
+    const rows: Array<{ patient_id: number; first_name: string; username: string; password_hash: string | null; access_enabled: number | boolean }> = key
       ? await this.dataSource.query(
-          `SELECT pa.patient_id, p.first_name, pa.username, pa.password_hash, pa.access_enabled, pa.locked_until
+          `SELECT pa.patient_id, p.first_name, pa.username, pa.password_hash, pa.access_enabled
              FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id WHERE pa.username_key = ?`,
           [key],
         )
       : [];
     const account = rows[0];
-    // Always verify a hash, so an unknown username costs as much time as a wrong password.
-    const matches = await this.hasher.verify(account?.password_hash, password);
     const actor = patientActor(context, account ? Number(account.patient_id) : null, usernameInput.replace(/[\u0000-\u001f\u007f]/g, ' '));
-    const fail = (reason: string) =>
-      this.audit.record(actor, { action: 'patient.sign_in', outcome: 'failure', patientId: account ? Number(account.patient_id) : null, details: { reason } }).then(() => null);
+    const fail = async (reason: string) => {
+      // A hash is verified whatever the reason, so every failure costs as much time as a wrong password.
+      await this.hasher.verify(null, password);
+      await this.audit.record(actor, { action: 'patient.sign_in', outcome: 'failure', patientId: account ? Number(account.patient_id) : null, details: { reason } });
+      return null;
+    };
     const now = new Date();
 
     if (!account) return fail('unknown_username');
     const patientId = Number(account.patient_id);
     if (Number(account.access_enabled) !== 1) return fail('access_disabled');
-    const lockedUntil = fromSqlDateTime(account.locked_until);
-    if (lockedUntil && lockedUntil > now) return fail('locked');
     if (!account.password_hash) return fail('no_password');
-    if (!matches) {
+    // Reserved before the slow hash check: parallel guesses (on any instance) can never exceed the limit.
+    if (!(await PATIENT_ATTEMPTS.reserve(this.dataSource, patientId, now))) return fail('locked');
+    if (!(await this.hasher.verify(account.password_hash, password))) {
       await this.recordWrongPassword(patientId, actor, now);
       return null;
     }
@@ -187,6 +196,13 @@ export class PatientAccountsService {
    * RESET_REQUESTS_PER_WINDOW per account per window. The caller answers the same either way.
    */
   async requestReset(identifier: string, context: AuditContext): Promise<void> {
+    // Padded to a fixed time: the work (~5–11 ms) always ends well inside it, and the answer waits for both,
+    // so a queued email is in the outbox when the answer arrives.
+    const work = this.queueReset(identifier, context).catch((error: Error) => this.logger.error(`Forgot-password request failed: ${error.message}`));
+    await Promise.all([work, new Promise((resolve) => setTimeout(resolve, FORGOT_PASSWORD_ANSWER_MS))]);
+  }
+
+  private async queueReset(identifier: string, context: AuditContext): Promise<void> {
     const value = identifier.normalize('NFKC').trim();
     if (!value) return;
     const byEmail = value.includes('@');
@@ -219,14 +235,9 @@ export class PatientAccountsService {
 
   private async recordWrongPassword(patientId: number, actor: AuditContext, now: Date): Promise<void> {
     await this.dataSource.transaction(async (tx) => {
-      // Counted in SQL so parallel attempts cannot lose increments.
-      await tx.query('UPDATE portal_accounts SET failed_login_count = failed_login_count + 1 WHERE patient_id = ?', [patientId]);
-      const [{ failed_login_count: failures }] = await tx.query(`SELECT failed_login_count FROM portal_accounts WHERE patient_id = ?${isSqliteManager(tx) ? '' : ' FOR UPDATE'}`, [patientId]);
-      await this.audit.record(actor, { action: 'patient.sign_in', outcome: 'failure', patientId, details: { reason: 'wrong_password', failures: Number(failures) } }, tx);
-      if (Number(failures) >= MAX_FAILED_SIGN_INS) {
-        await tx.query('UPDATE portal_accounts SET failed_login_count = 0, locked_until = ? WHERE patient_id = ?', [toSqlDateTime(new Date(now.getTime() + LOCKOUT_MINUTES * 60_000)), patientId]);
-        await this.audit.record(actor, { action: 'patient.locked_out', outcome: 'denied', patientId, details: { minutes: LOCKOUT_MINUTES } }, tx);
-      }
+      const { failures, locked } = await PATIENT_ATTEMPTS.fail(tx, patientId, now);
+      await this.audit.record(actor, { action: 'patient.sign_in', outcome: 'failure', patientId, details: { reason: 'wrong_password', failures } }, tx);
+      if (locked) await this.audit.record(actor, { action: 'patient.locked_out', outcome: 'denied', patientId, details: { minutes: LOCKOUT_MINUTES } }, tx);
     });
   }
 

@@ -21,7 +21,8 @@ type PatientRequest = Request & { patient?: PatientPrincipal };
 /**
  * Guards the signed-in patient pages. The route must also be @Public() (no staff session
  * here); this checks the patient session instead: access still enabled, session generation
- * unchanged, and the idle timeout (htmx background polls do not count as activity).
+ * unchanged, the idle timeout (htmx background polls do not count as activity) and the
+ * absolute lifetime (PATIENT_ABSOLUTE_HOURS), which activity cannot extend.
  */
 @Injectable()
 export class PatientAuthGuard implements CanActivate {
@@ -34,7 +35,7 @@ export class PatientAuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<PatientRequest>();
     const signedIn = req.session?.patient;
     if (!signedIn) throw new SignInRequiredException('/portal/login');
-    const principal = sessionExpired(req, { idleMinutes: this.config.patientIdleMinutes }) ? null : await this.accounts.principalForSession(signedIn.patientId, signedIn.generation);
+    const principal = sessionExpired(req, { idleMinutes: this.config.patientIdleMinutes, absoluteHours: this.config.patientAbsoluteHours }) ? null : await this.accounts.principalForSession(signedIn.patientId, signedIn.generation);
     if (!principal) {
       await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
       throw new SignInRequiredException('/portal/login');

@@ -10,9 +10,10 @@ import { LOCKED_MESSAGE, SecondStepThrottledFilter } from './second-step-throttl
 import { PasskeyAssertionDto, PasskeyRegistrationDto, SecondFactorCodeDto } from './dto/second-factor.dto';
 import { WRONG_ENROLMENT_CODE } from './second-factor.service';
 import { SecondStepService } from './second-step.service';
+import { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from '../lockout/attempt-lock';
 import { PasskeysService } from './passkeys.service';
 
-const WRONG_CODE = 'That code did not work. After 5 failed attempts (passwords and codes together) the account is locked for 15 minutes.';
+const WRONG_CODE = `That code did not work. After ${MAX_FAILED_SIGN_INS} failed attempts (passwords and codes together) the account is locked for ${LOCKOUT_MINUTES} minutes.`;
 
 /**
  * The second sign-in step and, under the policy, the first enrolment. Reached only with a

@@ -1,5 +1,6 @@
 import { Transform, type TransformFnParams } from 'class-transformer';
-import { IsEmail, IsIn, IsInt, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsInt, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsSafeEmail } from '../../common/validation/safe-email.decorator';
 import { digitsToNumber } from '../../common/validation/query-fields';
 
 const oneLine = ({ value }: TransformFnParams) => (typeof value === 'string' ? value.normalize('NFC').trim() : value);
@@ -31,8 +32,7 @@ export class ChangeUsernameDto extends VersionedDto {
 
 export class ChangeEmailDto extends VersionedDto {
   @Transform(oneLine)
-  @MaxLength(254, { message: 'The email address is too long.' })
-  @IsEmail({}, { message: 'Enter a valid email address.' })
+  @IsSafeEmail()
   email!: string;
 
   @IsIn(['yes'], { message: 'Confirm that you verified this change with the patient (or their authorised representative).' })
@@ -42,4 +42,9 @@ export class ChangeEmailDto extends VersionedDto {
   @Length(3, 500, { message: 'Give a reason (3 to 500 characters); it goes into the audit trail.' })
   @Matches(NO_CONTROL_CHARS, { message: 'The reason contains characters that cannot be used.' })
   reason!: string;
+
+  /** The requester's own password, re-entered: a left-open session is not enough to redirect a patient's mail. */
+  @IsString({ message: 'Enter your password to confirm this change.' })
+  @Length(1, 1024, { message: 'Enter your password to confirm this change.' })
+  password!: string;
 }

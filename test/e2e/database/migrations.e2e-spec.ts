@@ -3,7 +3,7 @@ import { buildDataSourceOptions } from '../../../src/database/data-source-option
 import { MIGRATIONS } from '../../../src/database/entities';
 import { createTestDatabase, TestDatabase } from '../../support/test-database';
 
-const TABLES = ['staff_users', 'providers', 'patients', 'tags', 'patient_tags', 'appointments', 'portal_accounts', 'portal_tokens', 'bulk_batches', 'mail_outbox', 'audit_events', 'staff_sessions', 'patient_sessions', 'throttle_counters'];
+const TABLES = ['staff_users', 'providers', 'patients', 'tags', 'patient_tags', 'appointments', 'portal_accounts', 'portal_tokens', 'bulk_batches', 'mail_outbox', 'audit_events', 'staff_sessions', 'patient_sessions', 'throttle_counters', 'email_change_requests'];
 
 describe('migrations', () => {
   let database: TestDatabase;
