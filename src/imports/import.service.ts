@@ -2,8 +2,7 @@ import { Injectable, Logger, NotFoundException, type OnApplicationBootstrap, typ
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { readdir, rm, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { basename, join } from 'node:path';
 import { DataSource } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
@@ -13,7 +12,7 @@ import { fromSqlDateTime, toSqlDateTime } from '../database/sql';
 import { emptyCounts, type ImportCounts } from './import-check';
 import { importJob, modeOf, type ImportJob, type ImportMode, type ImportOptions, type ImportUpload } from './import-job';
 import { failedOutcome, FAILED_ON_OUR_SIDE, recordImportFailure, type ImportOutcome, type ImportProgress, type ImportStatus } from './import-pipeline';
-import type { FromWorker, ToWorker } from './import-worker.messages';
+import { ImportWorkerPool } from './import-worker-pool';
 import type { ImportProblem } from './import-records';
 import { ImportFileError } from './parsers/import-file-error';
 import { detectFormat, type ImportFormat } from './parsers/import-file';
@@ -69,12 +68,15 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly live = new Map<string, ImportProgress>();
   private readonly running = new Set<Promise<ImportRun>>();
   private sweeper: NodeJS.Timeout | null = null;
+  private readonly workers: ImportWorkerPool;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     @InjectConfig() private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.workers = new ImportWorkerPool(config);
+  }
 
   /**
    * Runs left "running" by a process that died are closed as failed and their uploads
@@ -176,6 +178,7 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
   async onApplicationShutdown(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     await Promise.allSettled([...this.running]);
+    await this.workers.close();
   }
 
   /**
@@ -185,46 +188,21 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
    * turn (an empty transaction held here until it commits): the app's own queries then wait
    * for it, as when imports ran in the server's thread, instead of meeting a locked database.
    */
-  private inWorker(job: ImportJob): Promise<ImportOutcome> {
+  private async inWorker(job: ImportJob): Promise<ImportOutcome> {
     const progress = this.live.get(job.runId) ?? { phase: 'checking' as const, rows: 0 };
     this.live.set(job.runId, progress);
-    return new Promise((resolve) => {
-      const typescript = extname(__filename) === '.ts';
-      const worker = new Worker(join(__dirname, `import-worker${extname(__filename)}`), {
-        workerData: { config: this.config, job },
-        resourceLimits: { maxOldGenerationSizeMb: this.config.importWorkerHeapMb },
-        // Tests and `npm run import` run the TypeScript sources.
-        execArgv: typescript ? ['-r', 'ts-node/register/transpile-only'] : [],
-      });
-      let outcome: ImportOutcome | null = null;
-      let failure: string | null = null;
-      let releaseTurn: (() => void) | null = null;
-      const send = (message: ToWorker) => worker.postMessage(message);
-      worker.on('message', (message: FromWorker) => {
-        if (message.type === 'progress') Object.assign(progress, message.progress);
-        else if (message.type === 'done') outcome = message.outcome;
-        else if (message.type === 'crashed') failure = message.error;
-        else if (message.type === 'turn') {
-          const released = new Promise<void>((done) => (releaseTurn = done));
-          void this.dataSource.transaction(async () => {
-            send({ type: 'turn-granted' });
-            await released;
-          });
-        } else if (message.type === 'turn-released') releaseTurn?.();
-      });
-      worker.on('error', (error: Error & { code?: string }) => {
-        failure = error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? TOO_LARGE_MESSAGE : (error.stack ?? String(error));
-      });
-      worker.on('exit', (code) => {
-        releaseTurn?.();
-        if (outcome) return resolve(outcome);
-        const tooLarge = failure === TOO_LARGE_MESSAGE;
-        if (tooLarge) this.logger.warn(`Import ${job.runId} ran out of its ${this.config.importWorkerHeapMb} MB (IMPORT_WORKER_HEAP_MB); marked failed.`);
-        else this.logger.error(`Import ${job.runId}: the worker stopped (exit code ${code}): ${failure ?? 'no outcome'}`);
-        const message = tooLarge ? TOO_LARGE_MESSAGE : FAILED_ON_OUR_SIDE;
-        void recordImportFailure(this.audit, job, message).then(() => resolve(failedOutcome(message)));
+    const ended = await this.workers.run(job, progress, (grant, released) => {
+      void this.dataSource.transaction(async () => {
+        grant();
+        await released;
       });
     });
+    if ('status' in ended) return ended;
+    if (ended.outOfMemory) this.logger.warn(`Import ${job.runId} needed more than its ${this.config.importWorkerHeapMb} MB (IMPORT_WORKER_HEAP_MB); marked failed.`);
+    else this.logger.error(`Import ${job.runId}: ${ended.detail}`);
+    const message = ended.outOfMemory ? TOO_LARGE_MESSAGE : FAILED_ON_OUR_SIDE;
+    await recordImportFailure(this.audit, job, message);
+    return failedOutcome(message);
   }
 
   async run(runId: string): Promise<ImportRun> {
