@@ -8,7 +8,7 @@ import { PatientEmailService } from '../patients/patient-email.service';
 import { PatientsService } from '../patients/patients.service';
 import { PortalAccessService } from '../portal-access/portal-access.service';
 import { ImportApplier } from './import-apply';
-import { emptyCounts, ImportCheck, type ImportCounts } from './import-check';
+import { emptyCounts, ImportCheck, patientsOnFile, type ImportCounts } from './import-check';
 import { modeOf, type ImportJob, type ImportOptions } from './import-job';
 import type { AppointmentRecord, ImportProblem, PatientRecord } from './import-records';
 import { ImportFileError } from './parsers/import-file-error';
@@ -75,7 +75,7 @@ export class ImportPipeline {
         progress.rows = check.counts.rows;
         // Stop at the cap: what pass 1 keeps grows with the rows, so a bigger file must not be read on.
         if (check.counts.rows > maxRows) throw new ImportFileError(rowCapMessage(maxRows));
-        if (check.pendingComparisons >= BATCH) await check.compareWithDatabase(this.dataSource.manager);
+        if (check.pendingComparisons >= BATCH) await check.compareWithDatabase(patientsOnFile(this.dataSource.manager));
       }
       await check.resolve(this.dataSource.manager);
       const hasProblems = check.counts.rejected > 0;
