@@ -83,6 +83,8 @@ export interface AppConfig {
   importMaxRows: number;
   /** FHIR identifier.system of the clinic's medical record numbers; when set, only that identifier becomes a patient's external id. */
   importMrnSystem: string | null;
+  /** Heap cap (MB) of the worker thread each import runs in: a file that needs more fails alone, the server goes on. */
+  importWorkerHeapMb: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -251,5 +253,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     backupKeep: integer(env, 'BACKUP_KEEP', 7, 1, 1000),
     importMaxRows: integer(env, 'IMPORT_MAX_ROWS', 200_000, 1, 5_000_000),
     importMrnSystem: identifierSystem(env, 'IMPORT_MRN_SYSTEM'),
+    importWorkerHeapMb: integer(env, 'IMPORT_WORKER_HEAP_MB', 128, 16, 16 * 1024),
   };
 }

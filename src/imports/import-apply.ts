@@ -8,6 +8,7 @@ import type { PatientsService } from '../patients/patients.service';
 import type { PortalAccessService } from '../portal-access/portal-access.service';
 import { patientRefKey, providerRefKey, type ImportCheck, type ImportCounts, type ProviderTarget } from './import-check';
 import { phoneDigits } from '../patients/phone-number';
+import type { ImportJob } from './import-job';
 import { foldKey, type AppointmentRecord, type PatientRecord, type ProviderRef } from './import-records';
 
 export interface ApplyDeps {
@@ -48,16 +49,22 @@ export class ImportApplier {
   private readonly now = toSqlDateTime(new Date());
   private newTagSentinel = -1;
 
+  private readonly context: AuditContext;
+  private readonly runId: string;
+  /** What the audit rows of email changes and deceased patients say about the import. */
+  private readonly emailDetails: Record<string, unknown>;
+
   constructor(
     private readonly db: EntityManager,
     private readonly check: ImportCheck,
+    job: ImportJob,
     private readonly write: boolean,
-    private readonly context: AuditContext,
-    private readonly runId: string,
     private readonly deps: ApplyDeps,
-    private readonly emailDetails: Record<string, unknown>,
   ) {
     this.counts = check.counts;
+    this.context = job.context;
+    this.runId = job.runId;
+    this.emailDetails = { import: job.runId, fileName: job.fileName };
   }
 
   /**

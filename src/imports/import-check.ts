@@ -38,6 +38,39 @@ const COMPARE_BATCH = 1000;
 const tally = (): Tally => ({ new: 0, changed: 0, unchanged: 0 });
 export const emptyCounts = (): ImportCounts => ({ rows: 0, rejected: 0, patients: tally(), providers: tally(), appointments: tally(), emailChanges: 0, deceased: 0, warnings: 0, ignored: {} });
 
+/** A patient on file, as the comparison needs it. */
+export interface PatientOnFile {
+  externalId: string;
+  externalIdSystem: string | null;
+  firstName: string;
+  lastName: string;
+  /** YYYY-MM-DD */
+  dateOfBirth: string;
+}
+
+/** Where the check finds the patients on file: the database (patientsOnFile), a list in the unit specs. */
+export interface PatientsOnFile {
+  byExternalIds(externalIds: string[]): Promise<PatientOnFile[]>;
+}
+
+export function patientsOnFile(db: EntityManager): PatientsOnFile {
+  return {
+    byExternalIds: async (externalIds) => {
+      const rows: Array<{ external_id: string; external_id_system: string | null; first_name: string; last_name: string; date_of_birth: Date | string }> = await db.query(
+        `SELECT external_id, external_id_system, first_name, last_name, date_of_birth FROM patients WHERE external_id IN (${placeholders(externalIds.length)})`,
+        externalIds,
+      );
+      return rows.map((row) => ({
+        externalId: row.external_id,
+        externalIdSystem: row.external_id_system,
+        firstName: row.first_name,
+        lastName: row.last_name,
+        dateOfBirth: row.date_of_birth instanceof Date ? row.date_of_birth.toISOString().slice(0, 10) : String(row.date_of_birth).slice(0, 10),
+      }));
+    },
+  };
+}
+
 interface RefUse {
   ordinals: number[];
   labels: string[];
@@ -132,26 +165,22 @@ export class ImportCheck {
    * record from another identifier system, or one that changes both the name and the date
    * of birth, is held as a problem (not applied): it looks like a different person.
    */
-  async compareWithDatabase(db: EntityManager): Promise<void> {
+  async compareWithDatabase(onFile: PatientsOnFile): Promise<void> {
     const batch = this.pending;
     this.pending = [];
     for (let from = 0; from < batch.length; from += COMPARE_BATCH) {
-      const part = batch.slice(from, from + COMPARE_BATCH);
-      const rows: Array<{ external_id: string; external_id_system: string | null; first_name: string; last_name: string; date_of_birth: Date | string }> = await db.query(
-        `SELECT external_id, external_id_system, first_name, last_name, date_of_birth FROM patients WHERE external_id IN (${placeholders(part.length)})`,
-        part.map((record) => record.externalId),
-      );
-      const byKey = new Map(rows.map((row) => [foldKey(row.external_id), row]));
+      const part = batch.slice(from, from + COMPARE_BATCH).filter((record) => !this.rejected.has(record.ordinal));
+      if (part.length === 0) continue;
+      const byKey = new Map((await onFile.byExternalIds(part.map((record) => record.externalId))).map((patient) => [foldKey(patient.externalId), patient]));
       for (const record of part) {
-        const row = byKey.get(foldKey(record.externalId));
-        if (!row || this.rejected.has(record.ordinal)) continue;
-        if (row.external_id_system && record.system && row.external_id_system !== record.system) {
-          this.reject(record.ordinal, record.label, [`looks like a different person: the patient on file with this identifier value is from another identifier system (${row.external_id_system.slice(0, 100)}, this record's is ${record.system.slice(0, 100)}); not applied`], record.externalId);
+        const patient = byKey.get(foldKey(record.externalId));
+        if (!patient || this.rejected.has(record.ordinal)) continue;
+        if (patient.externalIdSystem && record.system && patient.externalIdSystem !== record.system) {
+          this.reject(record.ordinal, record.label, [`looks like a different person: the patient on file with this identifier value is from another identifier system (${patient.externalIdSystem.slice(0, 100)}, this record's is ${record.system.slice(0, 100)}); not applied`], record.externalId);
           continue;
         }
-        const dob = row.date_of_birth instanceof Date ? row.date_of_birth.toISOString().slice(0, 10) : String(row.date_of_birth).slice(0, 10);
-        const renamed = foldKey(row.first_name) !== foldKey(record.firstName) || foldKey(row.last_name) !== foldKey(record.lastName);
-        if (renamed && dob !== record.dateOfBirth) {
+        const renamed = foldKey(patient.firstName) !== foldKey(record.firstName) || foldKey(patient.lastName) !== foldKey(record.lastName);
+        if (renamed && patient.dateOfBirth !== record.dateOfBirth) {
           this.reject(record.ordinal, record.label, ['looks like a different person: both the name and the date of birth differ from the patient on file with this external id; not applied (if it is the same person, correct the record on file first)'], record.externalId);
         }
       }
@@ -160,7 +189,7 @@ export class ImportCheck {
 
   /** Checks every reference (providers, appointment patients) against the file and the database. */
   async resolve(db: EntityManager): Promise<void> {
-    await this.compareWithDatabase(db);
+    await this.compareWithDatabase(patientsOnFile(db));
     const dbProviders: Array<{ id: number | string; name: string; external_id: string | null; fhir_id: string | null }> = await db.query('SELECT id, name, external_id, fhir_id FROM providers');
     const dbByExt = new Map(dbProviders.filter((p) => p.external_id).map((p) => [foldKey(p.external_id!), Number(p.id)]));
     const dbByFhir = new Map(dbProviders.filter((p) => p.fhir_id).map((p) => [p.fhir_id!, Number(p.id)]));

@@ -9,13 +9,13 @@ export interface UploadedRun {
 }
 
 /** Uploads a file through the import page (htmx, CSRF header), waits for the run to finish and reads its page and row. */
-export async function uploadImport(t: TestApp, admin: request.Agent & { csrf: string }, file: string, fields: Record<string, string> = {}, name?: string): Promise<UploadedRun> {
+export async function uploadImport(t: TestApp, admin: request.Agent & { csrf: string }, file: string, fields: Record<string, string> = {}, name?: string, waitMs = 30_000): Promise<UploadedRun> {
   let req = admin.post('/admin/import').set('X-CSRF-Token', admin.csrf).set('HX-Request', 'true').attach('file', file, name ? { filename: name } : undefined);
   for (const [key, value] of Object.entries(fields)) req = req.field(key, value);
   const res = await req;
   if (res.status !== 200) return { res, run: null };
   const id = /import-run-([0-9a-f-]{36})/.exec(res.text)![1];
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < waitMs / 50; i++) {
     const [row] = await t.dataSource.query('SELECT status FROM import_runs WHERE id = ?', [id]);
     if (row.status !== 'running') break;
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { FieldChecker, type ParsedItem, type ProviderRef, type RecordSource } from '../import-records';
-import { CsvRecordReader, type CsvRecord } from './csv-records';
+import { readCsvRecords } from './csv-records';
 import { ImportFileError } from './import-file-error';
 
 /** The CSV columns (README "CSV format"); each accepts a few common spellings. */
@@ -63,32 +62,25 @@ export function csvAppointmentId(patientExternalId: string): string {
  * by a stray quote) yields one rejected record with every reason.
  */
 export async function* parseCsv(input: Readable, onIgnoredColumns: (columns: string[]) => void = () => undefined): AsyncGenerator<ParsedItem> {
-  const reader = new CsvRecordReader();
-  const decoder = new StringDecoder('utf8');
   let header: ReturnType<typeof mapHeader> | null = null;
   let width = 0;
   let ordinal = 0;
-  function* items(records: CsvRecord[]): Generator<ParsedItem> {
-    for (const record of records) {
-      if (!header) {
-        if ('error' in record) throw new ImportFileError(`The header row (line ${record.line}) cannot be read: ${record.error}.`);
-        header = mapHeader(record.cells);
-        width = record.cells.length;
-        onIgnoredColumns(header.ignored);
-        continue;
-      }
-      const source: RecordSource = { label: `line ${record.line}`, ordinal: ordinal++ };
-      if ('error' in record) {
-        yield { kind: 'rejected', source, reasons: [record.error] };
-        continue;
-      }
-      if (record.cells.every((cell) => cell.trim() === '')) continue;
-      yield* rowRecords(record.cells, header.positions, width, source);
+  for await (const record of readCsvRecords(input)) {
+    if (!header) {
+      if ('error' in record) throw new ImportFileError(`The header row (line ${record.line}) cannot be read: ${record.error}.`);
+      header = mapHeader(record.cells);
+      width = record.cells.length;
+      onIgnoredColumns(header.ignored);
+      continue;
     }
+    const source: RecordSource = { label: `line ${record.line}`, ordinal: ordinal++ };
+    if ('error' in record) {
+      yield { kind: 'rejected', source, reasons: [record.error] };
+      continue;
+    }
+    if (record.cells.every((cell) => cell.trim() === '')) continue;
+    yield* rowRecords(record.cells, header.positions, width, source);
   }
-  for await (const chunk of input) yield* items(reader.push(typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer)));
-  yield* items(reader.push(decoder.end()));
-  yield* items(reader.end());
   if (!header) throw new ImportFileError('The file is empty: a CSV needs a header row and at least one patient.');
 }
 

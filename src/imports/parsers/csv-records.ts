@@ -1,145 +1,107 @@
+import { parse, type CsvError, type Parser } from 'csv-parse';
+import type { Readable } from 'node:stream';
+
 /**
- * Splits CSV text (RFC 4180: comma-separated, double-quoted cells, "" for a quote inside
- * one) into records, streamed chunk by chunk. Unlike a parser that stops at the first
- * malformed quote, a broken record becomes one bad row with its line and the reason, and
- * reading goes on at the next line, so a stray quote is reported like any other bad row.
+ * CSV records (RFC 4180) read by csv-parse, streamed. Unlike csv-parse's default, which
+ * stops at the first malformed quote, a broken record becomes one bad row with its line
+ * and the reason, and reading goes on, so a stray quote is reported like any other bad row:
+ * - `relax_quotes` keeps a record with a stray quote; `cast` (which knows whether a cell was
+ *   quoted) and the record's `raw` text tell which cell and how, and the row is rejected here;
+ * - `skip_records_with_error` + `on_skip` turn what cannot be read (a quote never closed)
+ *   into a bad row, pushed into the parser's output so it keeps its place among the records.
+ * Line numbers are counted from `raw` (csv-parse's `info.lines` drifts after blank CRLF lines).
  */
 export type CsvRecord = { cells: string[]; line: number } | { error: string; line: number };
 
-/** A record longer than this is not a patient row (and must not grow without bound). */
+/** A record longer than this is not a patient row. */
 export const MAX_RECORD_CHARS = 64 * 1024;
-/** Where a run of ordinary characters ends, inside and outside quotes. */
-const QUOTED_STOP = /["\n]/g;
-const UNQUOTED_STOP = /[,\n\r"]/g;
 
-export class CsvRecordReader {
-  private cells: string[] = [];
-  private cell = '';
-  private quoted = false;
-  private inQuotes = false;
-  /** Just read a quote inside a quoted cell: either its end or the first of "". */
-  private afterQuote = false;
-  private line = 1;
-  private recordLine = 1;
-  private recordChars = 0;
-  /** Set when the record is broken: the rest of its physical line is skipped. */
-  private error: string | null = null;
-  private started = false;
+/** A cell with a double quote in it, as csv-parse read it: checked against the raw record. */
+class QuotedCell {
+  constructor(
+    readonly value: string,
+    readonly quoted: boolean,
+    readonly index: number,
+  ) {}
+}
 
-  push(chunk: string): CsvRecord[] {
-    const out: CsvRecord[] = [];
-    for (let i = 0; i < chunk.length; i++) {
-      let c = chunk[i];
-      if (!this.started) {
-        this.started = true;
-        if (c === '\uFEFF') continue;
-      }
-      if (this.error !== null) {
-        if (c === '\n') {
-          out.push({ error: this.error, line: this.recordLine });
-          this.line++;
-          this.reset();
-        }
-        continue;
-      }
-      if (++this.recordChars > MAX_RECORD_CHARS) {
-        this.fail(`the row is longer than ${MAX_RECORD_CHARS / 1024} KB`);
-        if (c === '\n') i--;
-        continue;
-      }
-      if (this.afterQuote) {
-        this.afterQuote = false;
-        if (c === '"') {
-          this.cell += '"';
-          this.inQuotes = true;
-          continue;
-        }
-        if (c !== ',' && c !== '\n' && c !== '\r') {
-          this.fail(`text after the closing quote of cell ${this.cells.length + 1}: a cell with a double quote in it must be quoted as a whole, with the quote doubled ("")`);
-          continue;
-        }
-      }
-      if (this.inQuotes) {
-        if (c === '"') {
-          this.inQuotes = false;
-          this.afterQuote = true;
-        } else if (c === '\n') {
-          this.cell += c;
-          this.line++;
-        } else {
-          i = this.take(chunk, i, QUOTED_STOP) - 1;
-        }
-        continue;
-      }
-      if (c === '\r') {
-        // CRLF line ends: the CR is dropped (outside quotes).
-        if (chunk[i + 1] === '\n' || i + 1 === chunk.length) continue;
-        c = '\n';
-      }
-      if (c === ',') {
-        this.endCell();
-      } else if (c === '\n') {
-        this.endCell();
-        const record = this.cells;
-        const line = this.recordLine;
-        this.line++;
-        this.reset();
-        if (!(record.length === 1 && record[0] === '')) out.push({ cells: record, line });
-      } else if (c === '"') {
-        if (this.cell === '' && !this.quoted) {
-          this.quoted = true;
-          this.inQuotes = true;
-        } else {
-          this.fail(`a double quote inside cell ${this.cells.length + 1}, which does not start with one: quote the whole cell and double the quote (""), or remove it`);
-        }
-      } else {
-        i = this.take(chunk, i, UNQUOTED_STOP) - 1;
-      }
+type Entry = { record: Array<string | QuotedCell>; raw: string } | { skipped: CsvError | undefined; raw: string | undefined };
+
+const LINE_BREAK = /\r\n|\r|\n/g;
+const breaks = (text: string) => text.match(LINE_BREAK)?.length ?? 0;
+const leadingBreaks = (text: string) => breaks(/^(?:\r\n|\r|\n)*/.exec(text)![0]);
+
+export async function* readCsvRecords(input: Readable): AsyncGenerator<CsvRecord> {
+  const parser: Parser = parse({
+    bom: true,
+    raw: true,
+    relax_quotes: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    cast: (value, context) => (value.includes('"') ? new QuotedCell(value, context.quoting, context.index) : value),
+    on_skip: (error, raw) => {
+      parser.push({ skipped: error, raw } satisfies Entry);
+      return undefined;
+    },
+  });
+  input.on('error', (error) => parser.destroy(error));
+  input.pipe(parser);
+  /** Line breaks read so far: the next record starts on the line after them. */
+  let consumed = 0;
+  for await (const entry of parser as AsyncIterable<Entry>) {
+    const raw = entry.raw ?? '';
+    const line = consumed + 1 + leadingBreaks(raw);
+    consumed += breaks(raw);
+    if ('skipped' in entry) {
+      yield { error: skipReason(entry.skipped, raw, line), line };
+      continue;
     }
-    return out;
-  }
-
-  /** Appends the run of ordinary characters from `from` (at least one) to the cell; returns where it stops. */
-  private take(chunk: string, from: number, stop: RegExp): number {
-    stop.lastIndex = from + 1;
-    const found = stop.exec(chunk);
-    const to = Math.min(found ? found.index : chunk.length, from + 1 + MAX_RECORD_CHARS);
-    this.cell += chunk.slice(from, to);
-    this.recordChars += to - from - 1;
-    return to;
-  }
-
-  /** The last record (a file need not end with a line break). */
-  end(): CsvRecord[] {
-    if (this.error !== null) return [{ error: this.error, line: this.recordLine }];
-    if (this.inQuotes) {
-      const last = this.cell.endsWith('\n') ? this.line - 1 : this.line;
-      const lines = last > this.recordLine ? `lines ${this.recordLine}–${last}` : `line ${this.recordLine}`;
-      return [{ error: `a quoted cell (cell ${this.cells.length + 1}) opens here and is never closed, so ${lines} could not be read: look for a stray double quote`, line: this.recordLine }];
+    if (raw.length > MAX_RECORD_CHARS) {
+      yield { error: `the row is longer than ${MAX_RECORD_CHARS / 1024} KB`, line };
+      continue;
     }
-    if (this.cells.length === 0 && this.cell === '' && !this.quoted) return [];
-    this.endCell();
-    return [{ cells: this.cells, line: this.recordLine }];
+    const stray = entry.record.find((cell): cell is QuotedCell => cell instanceof QuotedCell && strayQuote(cell, raw) !== null);
+    if (stray) {
+      yield { error: strayQuote(stray, raw)!, line };
+      continue;
+    }
+    yield { cells: entry.record.map((cell) => (cell instanceof QuotedCell ? cell.value : cell)), line };
   }
+}
 
-  private endCell(): void {
-    this.cells.push(this.cell);
-    this.cell = '';
-    this.quoted = false;
-  }
+/** Why a cell holding a double quote is not a well-formed CSV cell, or null when it is one. */
+function strayQuote(cell: QuotedCell, raw: string): string | null {
+  const n = cell.index + 1;
+  if (!cell.quoted) return `a double quote inside cell ${n}, which does not start with one: quote the whole cell and double the quote (""), or remove it`;
+  // A well-formed quoted cell appears in the raw record as "…" with its quotes doubled; relax_quotes
+  // also lets through "Ann"x (text after the closing quote), whose value then starts with the quote.
+  if (raw.includes(`"${cell.value.replace(/"/g, '""')}"`)) return null;
+  return `text after the closing quote of cell ${n}: a cell with a double quote in it must be quoted as a whole, with the quote doubled ("")`;
+}
 
-  private fail(reason: string): void {
-    this.error = reason;
+function skipReason(error: CsvError | undefined, raw: string, line: number): string {
+  if (error?.code === 'CSV_QUOTE_NOT_CLOSED') {
+    const content = raw.replace(/^(?:\r\n|\r|\n)+/, '').replace(/(?:\r\n|\r|\n)$/, '');
+    const last = line + breaks(content);
+    const lines = last > line ? `lines ${line}–${last}` : `line ${line}`;
+    return `a quoted cell (cell ${openingCell(content)}) opens here and is never closed, so ${lines} could not be read: look for a stray double quote`;
   }
+  if (!error) return 'cannot be read';
+  return error.message.replace(/\s+at line \d+.*$/s, '').slice(0, 200);
+}
 
-  private reset(): void {
-    this.cells = [];
-    this.cell = '';
-    this.quoted = false;
-    this.inQuotes = false;
-    this.afterQuote = false;
-    this.error = null;
-    this.recordChars = 0;
-    this.recordLine = this.line;
+/** Which cell of the record opens the quote that never closes (cells before it may be quoted too). */
+function openingCell(text: string): number {
+  let cell = 1;
+  let inQuotes = false;
+  let opened = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      if (!inQuotes && (i === 0 || text[i - 1] === ',')) opened = cell;
+      inQuotes = !inQuotes;
+    } else if (c === ',' && !inQuotes) cell++;
   }
+  return opened;
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toSqlDateTime } from '../../../src/database/sql';
-import { ImportService, INTERRUPTED_MESSAGE, rowCapMessage, STALE_RUN_MS } from '../../../src/imports/import.service';
+import { ImportService, INTERRUPTED_MESSAGE, rowCapMessage, STALE_RUN_MS, TOO_LARGE_MESSAGE } from '../../../src/imports/import.service';
 import { uploadImport } from '../../support/imports';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
@@ -74,6 +74,43 @@ describe('imports that must not fail on our side', () => {
     expect((await t.dataSource.query("SELECT external_id, external_id_system FROM patients WHERE last_name = 'Ours'"))[0]).toEqual({ external_id: 'OURS-1', external_id_system: 'urn:oid:2.999.1' });
     expect(run!.problems).toEqual([{ where: 'entry 2', reason: "no medical record number (no identifier of the clinic's MRN system urn:oid:2.999.1)" }]);
   });
+});
+
+describe('a file that needs more memory than the import worker has', () => {
+  let t: TestApp;
+  afterAll(async () => t?.close());
+
+  it('fails that import with a clear message, deletes the upload, and the server keeps serving', async () => {
+    // The row cap out of the way: only the worker's heap cap (IMPORT_WORKER_HEAP_MB) stops this file.
+    t = await startTestApp({ IMPORT_MAX_ROWS: '5000000', IMPORT_WORKER_HEAP_MB: '72' });
+    const admin = await signInAs(t, 'admin');
+    const small = async (n: number) => {
+      const smallPath = join(t.database.dataDir, `small-${n}.csv`);
+      writeFileSync(smallPath, `external_id,first_name,last_name,date_of_birth\nSMALL-${n},Sam,Small,1990-02-03\n`);
+      const { run } = await uploadImport(t, admin, smallPath, {}, undefined, 120_000);
+      expect(run!.status).toBe('applied');
+      expect(run!.counts.patients.new).toBe(1);
+    };
+    // The thread fits in its cap (so it is the file below, not the start-up, that exhausts it).
+    await small(1);
+    const path = join(t.database.dataDir, 'too-big.csv');
+    const rows = Array.from({ length: 250_000 }, (_, i) => `HEAP-${i},First${i},Last${i},1980-01-01,heap${i}@example.test`);
+    writeFileSync(path, `external_id,first_name,last_name,date_of_birth,email\n${rows.join('\n')}\n`);
+    // V8 collects hard before it gives up: the thread's end can take a while on a busy machine.
+    const { run, page } = await uploadImport(t, admin, path, {}, undefined, 150_000);
+    expect(run!.status).toBe('failed');
+    expect(run!.message).toBe(TOO_LARGE_MESSAGE);
+    expect(run!.message).toContain('too large to import in one go: split it');
+    expect(page!.text).toContain('The file is too large to import in one go');
+    expect(Number((await t.dataSource.query("SELECT COUNT(*) AS n FROM patients WHERE external_id LIKE 'HEAP-%'"))[0].n)).toBe(0);
+    const [audit] = await t.dataSource.query("SELECT action, outcome FROM audit_events WHERE action = 'import.failed'");
+    expect(audit).toMatchObject({ action: 'import.failed', outcome: 'failure' });
+    // The server goes on: pages answer and the next file imports (in a fresh thread).
+    await admin.get('/admin/import').expect(200);
+    await small(2);
+    for (let i = 0; i < 50 && readdirSync(join(t.config.dataDir, 'imports')).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(readdirSync(join(t.config.dataDir, 'imports'))).toEqual([]);
+  }, 400_000);
 });
 
 describe('an import interrupted by a crash', () => {
