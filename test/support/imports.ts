@@ -9,7 +9,7 @@ export interface UploadedRun {
 }
 
 /** Uploads a file through the import page (htmx, CSRF header), waits for the run to finish and reads its page and row. */
-export async function uploadImport(t: TestApp, admin: request.Agent & { csrf: string }, file: string, fields: Record<string, string> = {}, name?: string, waitMs = 30_000): Promise<UploadedRun> {
+export async function uploadImport(t: TestApp, admin: request.Agent & { csrf: string }, file: string, fields: Record<string, string> = {}, name?: string, waitMs = 120_000): Promise<UploadedRun> {
   let req = admin.post('/admin/import').set('X-CSRF-Token', admin.csrf).set('HX-Request', 'true').attach('file', file, name ? { filename: name } : undefined);
   for (const [key, value] of Object.entries(fields)) req = req.field(key, value);
   const res = await req;
@@ -23,5 +23,6 @@ export async function uploadImport(t: TestApp, admin: request.Agent & { csrf: st
   const page = await admin.get(`/admin/import/runs/${id}`).expect(200);
   const [run] = await t.dataSource.query('SELECT * FROM import_runs WHERE id = ?', [id]);
   const stored = JSON.parse(run.problems);
+  if (!stored) throw new Error(`import run ${id} is still ${run.status}: ${run.message ?? 'no message'}`);
   return { res, id, page, run: { ...run, counts: JSON.parse(run.counts), problems: stored.problems, warnings: stored.warnings ?? [] } };
 }
