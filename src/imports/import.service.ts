@@ -7,7 +7,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { fromSqlDateTime, toSqlDateTime } from '../database/sql';
-import { EmailChangeService } from '../patients/email-change/email-change.service';
+import { EmailChangeService } from '../portal-access/email-change/email-change.service';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { PatientsService } from '../patients/patients.service';

@@ -7,7 +7,7 @@ import { FormValidationException } from '../common/validation/form-validation.ex
 import { isSqliteManager, toSqlDateTime } from '../database/sql';
 import { AccountNoticesService } from '../invitations/account-notices.service';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
-import { checkUsername } from '../portal/usernames';
+import { checkUsername } from './usernames';
 
 export const CONCURRENT_ACCOUNT_CHANGE = 'This patient’s portal account was changed by someone else — reload the page and try again.';
 

@@ -12,7 +12,7 @@ import { toSqlDateTime } from '../database/sql';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { InvitationsService } from '../invitations/invitations.service';
 import { PortalTokensService, TokenCheck, TokenHolder } from '../invitations/portal-tokens.service';
-import { checkUsername } from './usernames';
+import { checkUsername } from '../portal-access/usernames';
 
 /** A signed-in patient, re-read from the database on every portal request. */
 export interface PatientPrincipal {

@@ -25,7 +25,7 @@ export interface EmailChange {
  * approved when the policy asks for it and confirmed from the new address first.
  */
 @Injectable()
-export class PatientEmailService {
+export class PortalEmailChangeService {
   constructor(
     private readonly audit: AuditService,
     private readonly tokens: PortalTokensService,

@@ -13,8 +13,8 @@ import { isSqliteManager, toSqlDateTime } from '../../database/sql';
 import { AccountNoticesService, maskEmail } from '../../invitations/account-notices.service';
 import { PortalTokensService } from '../../invitations/portal-tokens.service';
 import { hashToken, newRawToken } from '../../invitations/tokens';
-import { type EmailChange, PatientEmailService } from '../patient-email.service';
-import { CONCURRENT_EDIT_MESSAGE } from '../patients.service';
+import { type EmailChange, PortalEmailChangeService } from '../portal-email-change.service';
+import { CONCURRENT_EDIT_MESSAGE } from '../../patients/patients.service';
 import { EmailChangePolicyService } from './email-change-policy.service';
 import { type EmailChangeRequest, EmailChangeRequestsRepository, OPEN_STATUSES } from './email-change-requests.repository';
 
@@ -50,7 +50,7 @@ export class EmailChangeService {
     private readonly auth: AuthService,
     private readonly audit: AuditService,
     private readonly notices: AccountNoticesService,
-    private readonly emails: PatientEmailService,
+    private readonly emails: PortalEmailChangeService,
     private readonly tokens: PortalTokensService,
   ) {}
 

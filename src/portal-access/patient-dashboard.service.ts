@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { AuditQueryService } from '../audit/audit-query.service';
 import { describePatientActivity, describeViews } from '../audit/patient-activity';
-import { PortalOverviewService } from '../portal-access/portal-overview.service';
+import { PortalOverviewService } from './portal-overview.service';
 import type { DashboardTab } from './dto/dashboard-query.dto';
 import { EmailChangeService } from './email-change/email-change.service';
-import { PatientsService } from './patients.service';
+import { PatientsService } from '../patients/patients.service';
 
 /** Everything the dashboard template needs for one tab; used by the page and by re-rendered forms. */
 @Injectable()
