@@ -10,6 +10,7 @@ import { chunks, fromSqlDateTime, insertRows, isSqliteManager, placeholders, toS
 import type { PortalTokenPurpose } from './entities/portal-token.entity';
 import { InviteEmailRenderer } from './invite-email.renderer';
 import type { BatchProgress, InviteSkipReason, InviteSummary, LatestInvite } from './invitations.types';
+import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
 import { inviteBlock } from '../portal-access/portal-eligibility';
 import { PortalTokensService } from './portal-tokens.service';
 import { hashToken, newRawToken } from './tokens';
@@ -53,6 +54,7 @@ export class InvitationsService {
     private readonly tokens: PortalTokensService,
     private readonly renderer: InviteEmailRenderer,
     private readonly audit: AuditService,
+    private readonly accounts: PortalAccountsRepository,
   ) {}
 
   /** What sendInvites would do, writing nothing (the bulk confirmation). */
@@ -93,12 +95,7 @@ export class InvitationsService {
       );
       const tokenIds = await this.tokenIdsByHash(tx, issued.map((t) => t.hash));
 
-      for (const chunk of chunks(freshIds)) {
-        await tx.query(
-          `UPDATE portal_accounts SET invited_at = COALESCE(invited_at, ?), updated_at = ?, version = version + 1 WHERE patient_id IN (${placeholders(chunk.length)})`,
-          [nowSql, nowSql, ...chunk],
-        );
-      }
+      await this.accounts.markInvited(freshIds, now, tx);
       await insertRows(
         tx,
         'mail_outbox',

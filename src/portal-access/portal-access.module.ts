@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { InvitationsModule } from '../invitations/invitations.module';
 import { PatientsModule } from '../patients/patients.module';
+import { PortalAccountsModule } from './portal-accounts.module';
 import { AdminEmailChangesController } from './email-change/admin-email-changes.controller';
 import { EmailChangeLinksController } from './email-change/email-change-links.controller';
 import { EmailChangePolicyService } from './email-change/email-change-policy.service';
@@ -19,7 +20,7 @@ import { PortalEmailChangeService } from './portal-email-change.service';
 import { PortalOverviewService } from './portal-overview.service';
 
 @Module({
-  imports: [PatientsModule, InvitationsModule, AuthModule],
+  imports: [PatientsModule, PortalAccountsModule, InvitationsModule, AuthModule],
   controllers: [OnboardingController, PatientPortalController, EmailChangeLinksController, AdminEmailChangesController],
   providers: [
     PortalAccessService,
@@ -34,6 +35,6 @@ import { PortalOverviewService } from './portal-overview.service';
     EmailChangePolicyService,
     EmailChangeService,
   ],
-  exports: [PortalAccessService, OnboardingQueryService, PortalOverviewService, PortalAccountAdminService, PortalEmailChangeService, EmailChangeService],
+  exports: [PortalAccountsModule, PortalAccessService, OnboardingQueryService, PortalOverviewService, PortalAccountAdminService, PortalEmailChangeService, EmailChangeService],
 })
 export class PortalAccessModule {}
