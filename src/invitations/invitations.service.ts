@@ -11,7 +11,7 @@ import type { PortalTokenPurpose } from './entities/portal-token.entity';
 import { InviteEmailRenderer } from './invite-email.renderer';
 import type { BatchProgress, InviteSkipReason, InviteSummary, LatestInvite } from './invitations.types';
 import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
-import { inviteBlock } from '../portal-access/portal-eligibility';
+import { hasEmail, inviteBlock, inviteKind } from '../portal-access/portal-eligibility';
 import { PortalTokensService } from './portal-tokens.service';
 import { hashToken, newRawToken } from './tokens';
 
@@ -183,7 +183,7 @@ export class InvitationsService {
           id: Number(row.id),
           firstName: row.first_name,
           deceased: Number(row.deceased) === 1,
-          email: row.email && row.email.trim() ? row.email : null,
+          email: hasEmail(row.email) ? row.email : null,
           accessEnabled: Number(row.access_enabled ?? 0) === 1,
           username: row.username,
         });
@@ -243,7 +243,7 @@ function plan(ids: number[], candidates: Map<number, Candidate>, batchId: string
     const blocked = patient ? inviteBlock(patient) : 'unknown_patient';
     if (blocked || !patient?.email) skip(blocked ?? 'no_email', id);
     else {
-      const purpose: PortalTokenPurpose = patient.username ? 'reset' : 'invite';
+      const purpose: PortalTokenPurpose = inviteKind(patient);
       if (purpose === 'invite') summary.invites++;
       else summary.resets++;
       eligible.push({ ...patient, email: patient.email, purpose });

@@ -20,7 +20,7 @@ import {
   type OnboardingSort,
   type SqlFragment,
 } from './onboarding-filter';
-import { DECEASED_LABEL, inviteBlock } from './portal-eligibility';
+import { canInvite, DECEASED_LABEL, inviteKind } from './portal-eligibility';
 import { inviteProblem, inviteProblemFieldsSql, PORTAL_STATUS_LABELS, portalStatus, type InviteProblem, type PortalStatus } from './portal-status';
 
 export interface OnboardingPageRequest {
@@ -53,6 +53,8 @@ export interface OnboardingRow {
   deceased: boolean;
   /** The Action column's link: enabled patients (gray/orange/green) with an email on file, never a deceased one. */
   canInvite: boolean;
+  /** Which email the invite link sends (the same choice as the send). */
+  inviteKind: 'invite' | 'reset';
   latestInvite: LatestInvite | null;
   /** Orange, but the invite cannot work: it expired unused or its email failed (portal-status.ts). */
   inviteProblem: InviteProblem | null;
@@ -363,7 +365,8 @@ function toRow(record: RowRecord, latestInvite: LatestInvite | null, now: Date):
     statusLabel: shown.label,
     statusDescription: shown.description,
     deceased,
-    canInvite: inviteBlock({ deceased, accessEnabled, email: record.email }) === null,
+    canInvite: canInvite({ deceased, accessEnabled, email: record.email }),
+    inviteKind: inviteKind(record),
     latestInvite,
     inviteProblem: inviteProblem(
       status,

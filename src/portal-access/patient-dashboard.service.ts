@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditQueryService } from '../audit/audit-query.service';
 import { describePatientActivity, describeViews } from '../audit/patient-activity';
+import { canInvite, inviteKind } from './portal-eligibility';
 import { PortalOverviewService } from './portal-overview.service';
 import type { DashboardTab } from './dto/dashboard-query.dto';
 import { EmailChangeService } from './email-change/email-change.service';
@@ -29,6 +30,10 @@ export class PatientDashboardService {
       ...summary,
       tab,
       portal,
+      invite: {
+        allowed: canInvite({ deceased: summary.patient.deceased, accessEnabled: portal.accessEnabled, email: summary.patient.email }),
+        kind: inviteKind(portal),
+      },
       activity: describePatientActivity(activity.events),
       views: { ...activity.views, text: describeViews(activity.views) },
       emailChanges,
