@@ -156,6 +156,21 @@ export class OnboardingQueryService {
    * Next/Previous are keyset pages again. Segments (sort by next appointment) are counted
    * in turn.
    */
+  /**
+   * Every matching row in the page's order, `batch` at a time: the page's own keyset walk
+   * (pageKeys, cursorOf) carried to the end; the CSV export reads the list through it.
+   */
+  async *walk(filter: OnboardingFilter, sort: OnboardingSort, batch = 1000): AsyncGenerator<OnboardingRow[]> {
+    let cursor: Cursor | null = null;
+    for (;;) {
+      const keys = await this.pageKeys(filter, sort, batch, 'after', cursor, 0);
+      if (keys.length === 0) return;
+      yield await this.rows(keys.map((key) => key.id));
+      if (keys.length < batch) return;
+      cursor = this.cursorOf(sort, keys[keys.length - 1]);
+    }
+  }
+
   private async cursorAtOffset(filter: OnboardingFilter, sort: OnboardingSort, offset: number, matching: number): Promise<Cursor | null> {
     const plan = SORT_PLANS[sort];
     const pin = this.pinSortIndex(filter, matching);

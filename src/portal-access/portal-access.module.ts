@@ -9,6 +9,7 @@ import { EmailChangePolicyService } from './email-change/email-change-policy.ser
 import { EmailChangeRequestsRepository } from './email-change/email-change-requests.repository';
 import { EmailChangeService } from './email-change/email-change.service';
 import { OnboardingActionsService } from './onboarding-actions.service';
+import { OnboardingExportService } from './onboarding-export.service';
 import { OnboardingController } from './onboarding.controller';
 import { OnboardingQueryService } from './onboarding-query.service';
 import { PatientDashboardService } from './patient-dashboard.service';
@@ -26,6 +27,7 @@ import { PortalOverviewService } from './portal-overview.service';
     PortalAccessService,
     OnboardingQueryService,
     OnboardingActionsService,
+    OnboardingExportService,
     PortalOverviewService,
     PortalAccountAdminService,
     PatientDashboardService,
