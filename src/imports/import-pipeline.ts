@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { EmailChangeService } from '../patients/email-change/email-change.service';
+import { EmailChangeService } from '../portal-access/email-change/email-change.service';
 import { PatientsService } from '../patients/patients.service';
 import { PortalAccessService } from '../portal-access/portal-access.service';
 import { ImportApplier } from './import-apply';

@@ -3,6 +3,7 @@
  * must pass. Parsers (CSV, FHIR) only map their format onto these shapes; validation and
  * applying are shared, so a rule lives here once.
  */
+import { EARLIEST_BIRTH_DATE, isCalendarDate } from '../common/time/calendar-date';
 
 /** Where a record came from: a CSV line or a FHIR entry/line, for the error list. */
 export interface RecordSource {
@@ -145,7 +146,7 @@ export class FieldChecker {
     if (partial && !partial[3]) return this.fail(`only ${partial[2] ? 'the year and month' : 'the year'} of birth is known (${text}); the portal's identity check needs a full date of birth`);
     if (!ISO_DATE.test(text) || !isCalendarDate(text)) return this.fail(`bad date of birth "${text}" (use YYYY-MM-DD)`);
     if (text > new Date().toISOString().slice(0, 10)) return this.fail(`date of birth ${text} is in the future`);
-    if (text < '1880-01-01') return this.fail(`date of birth ${text} is before 1880`);
+    if (text < EARLIEST_BIRTH_DATE) return this.fail(`date of birth ${text} is before ${EARLIEST_BIRTH_DATE.slice(0, 4)}`);
     return text;
   }
 
@@ -173,11 +174,6 @@ export class FieldChecker {
     if (Number.isNaN(date.getTime())) return this.fail(`bad ${field} "${text}"`);
     return date;
   }
-}
-
-function isCalendarDate(text: string): boolean {
-  const date = new Date(`${text}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
 }
 
 /** Case- and width-folded key: MariaDB's unique indexes (utf8mb4_unicode_ci) compare this way, so the file must too. */

@@ -2,6 +2,7 @@ import { MailerModule } from '@nestjs-modules/mailer';
 import { Module } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { PortalAccountsModule } from '../portal-access/portal-accounts.module';
 import { AccountNoticesService } from './account-notices.service';
 import { InviteEmailRenderer } from './invite-email.renderer';
 import { InvitationsService } from './invitations.service';
@@ -12,7 +13,7 @@ import { PortalTokensService } from './portal-tokens.service';
 
 /** Invite/reset links, the mail outbox and its sender. The patient's pages live in src/portal. */
 @Module({
-  imports: [MailerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => mailerOptions(config) })],
+  imports: [PortalAccountsModule, MailerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => mailerOptions(config) })],
   providers: [PortalTokensService, InviteEmailRenderer, InvitationsService, MailSenderService, AccountNoticesService, OutboxStatsRepository],
   exports: [PortalTokensService, InvitationsService, MailSenderService, AccountNoticesService],
 })

@@ -10,7 +10,8 @@ import { chunks, fromSqlDateTime, insertRows, isSqliteManager, placeholders, toS
 import type { PortalTokenPurpose } from './entities/portal-token.entity';
 import { InviteEmailRenderer } from './invite-email.renderer';
 import type { BatchProgress, InviteSkipReason, InviteSummary, LatestInvite } from './invitations.types';
-import { inviteBlock } from '../portal-access/portal-eligibility';
+import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
+import { hasEmail, inviteBlock, inviteKind } from '../portal-access/portal-eligibility';
 import { PortalTokensService } from './portal-tokens.service';
 import { hashToken, newRawToken } from './tokens';
 
@@ -53,6 +54,7 @@ export class InvitationsService {
     private readonly tokens: PortalTokensService,
     private readonly renderer: InviteEmailRenderer,
     private readonly audit: AuditService,
+    private readonly accounts: PortalAccountsRepository,
   ) {}
 
   /** What sendInvites would do, writing nothing (the bulk confirmation). */
@@ -93,12 +95,7 @@ export class InvitationsService {
       );
       const tokenIds = await this.tokenIdsByHash(tx, issued.map((t) => t.hash));
 
-      for (const chunk of chunks(freshIds)) {
-        await tx.query(
-          `UPDATE portal_accounts SET invited_at = COALESCE(invited_at, ?), updated_at = ?, version = version + 1 WHERE patient_id IN (${placeholders(chunk.length)})`,
-          [nowSql, nowSql, ...chunk],
-        );
-      }
+      await this.accounts.markInvited(freshIds, now, tx);
       await insertRows(
         tx,
         'mail_outbox',
@@ -186,7 +183,7 @@ export class InvitationsService {
           id: Number(row.id),
           firstName: row.first_name,
           deceased: Number(row.deceased) === 1,
-          email: row.email && row.email.trim() ? row.email : null,
+          email: hasEmail(row.email) ? row.email : null,
           accessEnabled: Number(row.access_enabled ?? 0) === 1,
           username: row.username,
         });
@@ -246,7 +243,7 @@ function plan(ids: number[], candidates: Map<number, Candidate>, batchId: string
     const blocked = patient ? inviteBlock(patient) : 'unknown_patient';
     if (blocked || !patient?.email) skip(blocked ?? 'no_email', id);
     else {
-      const purpose: PortalTokenPurpose = patient.username ? 'reset' : 'invite';
+      const purpose: PortalTokenPurpose = inviteKind(patient);
       if (purpose === 'invite') summary.invites++;
       else summary.resets++;
       eligible.push({ ...patient, email: patient.email, purpose });

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
+import { birthDateProblem, type BirthDateProblem, EARLIEST_BIRTH_DATE } from '../common/time/calendar-date';
 import { FormValidationException } from '../common/validation/form-validation.exception';
 import { chunks, isSqliteManager, LIKE, likePrefix, placeholders, toSqlDateTime } from '../database/sql';
 import type { PatientDetailsDto } from './dto/patient-details.dto';
@@ -171,10 +172,15 @@ export function typedDetailsValues(body: Record<string, unknown>): Record<string
   return { ...body, tagIds };
 }
 
+const BIRTH_DATE_MESSAGES: Record<BirthDateProblem, string> = {
+  not_a_date: 'That date does not exist.',
+  future: 'The date of birth cannot be in the future.',
+  too_early: `The date of birth cannot be before ${EARLIEST_BIRTH_DATE.slice(0, 4)}.`,
+};
+
 function assertRealDate(date: string): void {
-  const parsed = new Date(`${date}T00:00:00Z`);
-  if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== date) throw new FormValidationException({ dateOfBirth: ['That date does not exist.'] });
-  if (parsed.getTime() > Date.now()) throw new FormValidationException({ dateOfBirth: ['The date of birth cannot be in the future.'] });
+  const problem = birthDateProblem(date);
+  if (problem) throw new FormValidationException({ dateOfBirth: [BIRTH_DATE_MESSAGES[problem]] });
 }
 
 async function assertKnown(tx: EntityManager, details: PatientDetailsDto): Promise<void> {

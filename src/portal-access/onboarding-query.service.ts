@@ -20,7 +20,7 @@ import {
   type OnboardingSort,
   type SqlFragment,
 } from './onboarding-filter';
-import { DECEASED_LABEL, inviteBlock } from './portal-eligibility';
+import { canInvite, DECEASED_LABEL, inviteKind } from './portal-eligibility';
 import { inviteProblem, inviteProblemFieldsSql, PORTAL_STATUS_LABELS, portalStatus, type InviteProblem, type PortalStatus } from './portal-status';
 
 export interface OnboardingPageRequest {
@@ -53,6 +53,8 @@ export interface OnboardingRow {
   deceased: boolean;
   /** The Action column's link: enabled patients (gray/orange/green) with an email on file, never a deceased one. */
   canInvite: boolean;
+  /** Which email the invite link sends (the same choice as the send). */
+  inviteKind: 'invite' | 'reset';
   latestInvite: LatestInvite | null;
   /** Orange, but the invite cannot work: it expired unused or its email failed (portal-status.ts). */
   inviteProblem: InviteProblem | null;
@@ -154,6 +156,21 @@ export class OnboardingQueryService {
    * Next/Previous are keyset pages again. Segments (sort by next appointment) are counted
    * in turn.
    */
+  /**
+   * Every matching row in the page's order, `batch` at a time: the page's own keyset walk
+   * (pageKeys, cursorOf) carried to the end; the CSV export reads the list through it.
+   */
+  async *walk(filter: OnboardingFilter, sort: OnboardingSort, batch = 1000): AsyncGenerator<OnboardingRow[]> {
+    let cursor: Cursor | null = null;
+    for (;;) {
+      const keys = await this.pageKeys(filter, sort, batch, 'after', cursor, 0);
+      if (keys.length === 0) return;
+      yield await this.rows(keys.map((key) => key.id));
+      if (keys.length < batch) return;
+      cursor = this.cursorOf(sort, keys[keys.length - 1]);
+    }
+  }
+
   private async cursorAtOffset(filter: OnboardingFilter, sort: OnboardingSort, offset: number, matching: number): Promise<Cursor | null> {
     const plan = SORT_PLANS[sort];
     const pin = this.pinSortIndex(filter, matching);
@@ -363,7 +380,8 @@ function toRow(record: RowRecord, latestInvite: LatestInvite | null, now: Date):
     statusLabel: shown.label,
     statusDescription: shown.description,
     deceased,
-    canInvite: inviteBlock({ deceased, accessEnabled, email: record.email }) === null,
+    canInvite: canInvite({ deceased, accessEnabled, email: record.email }),
+    inviteKind: inviteKind(record),
     latestInvite,
     inviteProblem: inviteProblem(
       status,

@@ -2,11 +2,13 @@ import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException
 import { ClinicClock } from '../common/time/clinic-time';
 import type { Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
+import { sendCsv } from '../common/csv-output';
 import { View } from '../common/views/view.decorator';
-import { BulkSelectionDto, toOnboardingFilter, toSelection } from './dto/onboarding-filter.dto';
+import { BulkSelectionDto, OnboardingPageQueryDto, toOnboardingFilter, toSelection } from './dto/onboarding-filter.dto';
 import { pageProblem, parseOnboardingQuery, withoutMissingReferences } from './onboarding-query-params';
 import { filterParams } from './onboarding-filter';
 import { describeInviteSummary, OnboardingActionsService, type Selection } from './onboarding-actions.service';
+import { BATCH_REPORT_HEADER, ONBOARDING_EXPORT_HEADER, OnboardingExportService } from './onboarding-export.service';
 import { OnboardingQueryService } from './onboarding-query.service';
 import { resultsModel } from './onboarding-view';
 
@@ -33,6 +35,7 @@ export class OnboardingController {
   constructor(
     private readonly query: OnboardingQueryService,
     private readonly actions: OnboardingActionsService,
+    private readonly exports: OnboardingExportService,
     private readonly clock: ClinicClock,
   ) {}
 
@@ -130,6 +133,23 @@ export class OnboardingController {
     const progress = await this.actions.batchProgress(id);
     if (progress.done) res.setHeader('HX-Trigger', RESULTS_CHANGED);
     return { partial: 'portal-access/_bulk-progress.njk', batchId: id, progress };
+  }
+
+  /**
+   * "Download CSV": the same filters (and sort) as the page, every matching row. Unlike the page,
+   * a bad filter value is refused (400): silently dropping it would export more patients than asked.
+   */
+  @Get('export.csv')
+  async exportList(@Query() dto: OnboardingPageQueryDto, @Audit() audit: AuditContext, @Res() res: Response) {
+    const batches = await this.exports.onboardingList(toOnboardingFilter(dto, this.clock), dto.sort ?? 'name', audit);
+    await sendCsv(res, `portal-onboarding-${new Date().toISOString().slice(0, 10)}.csv`, ONBOARDING_EXPORT_HEADER, batches);
+  }
+
+  /** The report of a bulk invite batch: every patient with its outcome. */
+  @Get('bulk/batches/:batchId/report.csv')
+  async batchReport(@Param('batchId', batchId) id: string, @Audit() audit: AuditContext, @Res() res: Response) {
+    const batches = await this.exports.batchReport(id, audit);
+    await sendCsv(res, `invite-batch-${id.slice(0, 8)}-report.csv`, BATCH_REPORT_HEADER, batches);
   }
 }
 

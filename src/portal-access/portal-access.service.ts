@@ -4,8 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
-import { chunks, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
+import { chunks, placeholders } from '../database/sql';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
+import { PortalAccountsRepository } from './portal-accounts.repository';
 import { deceasedRefusal, mayEnable } from './portal-eligibility';
 
 export interface EnableResult {
@@ -27,6 +28,7 @@ export class PortalAccessService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly tokens: PortalTokensService,
+    private readonly accounts: PortalAccountsRepository,
   ) {}
 
   /**
@@ -37,16 +39,8 @@ export class PortalAccessService {
   async closeForDeceased(tx: EntityManager, patientIds: number[], context: AuditContext, details: Record<string, unknown> = {}): Promise<void> {
     if (patientIds.length === 0) return;
     const now = new Date();
-    const nowSql = toSqlDateTime(now);
-    const enabled = new Set<number>();
-    for (const chunk of chunks(patientIds)) {
-      const rows: Array<{ patient_id: number | string }> = await tx.query(`SELECT patient_id FROM portal_accounts WHERE access_enabled = 1 AND patient_id IN (${placeholders(chunk.length)})`, chunk);
-      rows.forEach((row) => enabled.add(Number(row.patient_id)));
-      await tx.query(
-        `UPDATE portal_accounts SET access_enabled = 0, session_generation = session_generation + 1, version = version + 1, updated_at = ? WHERE patient_id IN (${placeholders(chunk.length)})`,
-        [nowSql, ...chunk],
-      );
-    }
+    const enabled = new Set(await this.accounts.enabledAmong(patientIds, tx));
+    await this.accounts.disable(patientIds, now, tx);
     const cancelled = new Map<number, number>();
     for (const chunk of chunks(patientIds)) {
       const rows: Array<{ patient_id: number | string; n: number | string }> = await tx.query(
@@ -85,7 +79,7 @@ export class PortalAccessService {
     const batchId = options.bulk ? randomUUID() : null;
     return this.dataSource.transaction(async (manager) => {
       const ids = [...new Set(typeof target === 'function' ? await target(manager) : target)];
-      const accounts = await this.lockAccounts(manager, ids);
+      const accounts = await this.accounts.lockForEnable(ids, manager);
       const unknown = ids.filter((id) => !accounts.has(id));
       if (unknown.length > 0) {
         const shown = unknown.slice(0, 10).join(', ') + (unknown.length > 10 ? ` and ${unknown.length - 10} more` : '');
@@ -97,16 +91,7 @@ export class PortalAccessService {
         throw new ConflictException(deceasedRefusal(`${patient.first_name} ${patient.last_name}`, 'enable'));
       }
       const toEnable = ids.filter((id) => mayEnable(accounts.get(id)!) && !accounts.get(id)!.enabled);
-      const now = toSqlDateTime(new Date());
-      const staffId = context.actorType === 'staff' ? context.actorId : null;
-      for (const chunk of chunks(toEnable)) {
-        await manager.query(
-          `UPDATE portal_accounts
-              SET access_enabled = 1, enabled_at = ?, enabled_by_staff_id = ?, version = version + 1, updated_at = ?
-            WHERE access_enabled = 0 AND patient_id IN (${placeholders(chunk.length)})`,
-          [now, staffId, now, ...chunk],
-        );
-      }
+      await this.accounts.enable(toEnable, new Date(), context.actorType === 'staff' ? context.actorId : null, manager);
       await this.audit.recordMany(
         context,
         [
@@ -119,21 +104,4 @@ export class PortalAccessService {
     });
   }
 
-  /**
-   * patient id → access_enabled, locking the rows on MySQL/MariaDB so two concurrent
-   * enables of one patient write one audit row (the second sees it enabled). SQLite
-   * serialises writers itself and has no FOR UPDATE.
-   */
-  private async lockAccounts(manager: EntityManager, ids: number[]): Promise<Map<number, { enabled: boolean; deceased: boolean }>> {
-    const lock = isSqliteManager(manager) ? '' : ' FOR UPDATE';
-    const found = new Map<number, { enabled: boolean; deceased: boolean }>();
-    for (const chunk of chunks(ids)) {
-      const rows: { patient_id: number | string; access_enabled: number | string | boolean; deceased: number | string | boolean }[] = await manager.query(
-        `SELECT pa.patient_id, pa.access_enabled, p.deceased FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id WHERE pa.patient_id IN (${placeholders(chunk.length)})${lock}`,
-        chunk,
-      );
-      for (const row of rows) found.set(Number(row.patient_id), { enabled: Number(row.access_enabled) === 1 || row.access_enabled === true, deceased: Number(row.deceased) === 1 || row.deceased === true });
-    }
-    return found;
-  }
 }

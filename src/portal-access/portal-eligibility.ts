@@ -18,11 +18,26 @@ export function mayEnable(patient: Pick<EligibilityFields, 'deceased'>): boolean
   return !patient.deceased;
 }
 
+/** An address an email can go to: a whitespace-only value is no email at all. */
+export function hasEmail(email: string | null | undefined): email is string {
+  return typeof email === 'string' && email.trim() !== '';
+}
+
 export function inviteBlock(patient: EligibilityFields): InviteBlock | null {
   if (patient.deceased) return 'deceased';
   if (!patient.accessEnabled) return 'not_enabled';
-  if (!patient.email) return 'no_email';
+  if (!hasEmail(patient.email)) return 'no_email';
   return null;
+}
+
+/** Whether "Send Invite to …" / "Send password reset to …" is offered (row, tab) and sent (single and bulk). */
+export function canInvite(patient: EligibilityFields): boolean {
+  return inviteBlock(patient) === null;
+}
+
+/** Invite or password reset: a patient who already chose a username gets a reset. */
+export function inviteKind(account: { username: string | null }): 'invite' | 'reset' {
+  return account.username ? 'reset' : 'invite';
 }
 
 /** Shown in the status cell instead of the red "enable" block. */

@@ -12,7 +12,8 @@ import { toSqlDateTime } from '../database/sql';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { InvitationsService } from '../invitations/invitations.service';
 import { PortalTokensService, TokenCheck, TokenHolder } from '../invitations/portal-tokens.service';
-import { checkUsername } from './usernames';
+import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
+import { checkUsername } from '../portal-access/usernames';
 
 /** A signed-in patient, re-read from the database on every portal request. */
 export interface PatientPrincipal {
@@ -58,6 +59,7 @@ export class PatientAccountsService {
     private readonly invitations: InvitationsService,
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
+    private readonly accounts: PortalAccountsRepository,
   ) {}
 
   /** Whether a link works (GET: changes nothing but the audit trail when it does not). */
@@ -104,16 +106,8 @@ export class PatientAccountsService {
           await this.audit.record(actor, { action: 'portal.token_failed', outcome: 'failure', patientId: holder.patientId, details: { purpose, reason: consumed.reason, step: 'submit' } }, tx);
           return { outcome: 'invalid_link' } as const;
         }
-        if (key) {
-          const [owner] = await tx.query('SELECT patient_id FROM portal_accounts WHERE username_key = ? AND patient_id <> ?', [key, holder.patientId]);
-          if (owner) throw new UsernameTakenError();
-        }
-        const nowSql = toSqlDateTime(now);
-        await tx.query(
-          `UPDATE portal_accounts SET ${key ? 'username = ?, username_key = ?, ' : ''}password_hash = ?, failed_login_count = 0, locked_until = NULL,
-                  session_generation = session_generation + 1, version = version + 1, updated_at = ? WHERE patient_id = ?`,
-          [...(key ? [username, key] : []), passwordHash, nowSql, holder.patientId],
-        );
+        if (key && (await this.accounts.usernameTaken(key, holder.patientId, tx))) throw new UsernameTakenError();
+        await this.accounts.setPassword(holder.patientId, passwordHash, key ? { username, key } : null, now, tx);
         // Setting the password kills every other outstanding link of this patient.
         await this.tokens.revokeTokensOf(tx, [holder.patientId], 'password_set', now, holder.tokenId);
         await this.audit.record(actor, { action: 'portal.token_used', patientId: holder.patientId, details: { purpose, usernameChosen: Boolean(key) } }, tx);
@@ -130,49 +124,36 @@ export class PatientAccountsService {
   async authenticate(usernameInput: string, password: string, context: AuditContext): Promise<PatientPrincipal | null> {
     const checked = checkUsername(usernameInput);
     const key = 'key' in checked ? checked.key : null;
-    const rows: Array<{ patient_id: number; first_name: string; username: string; password_hash: string | null; access_enabled: number | boolean }> = key
-      ? await this.dataSource.query(
-          `SELECT pa.patient_id, p.first_name, pa.username, pa.password_hash, pa.access_enabled
-             FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id WHERE pa.username_key = ?`,
-          [key],
-        )
-      : [];
-    const account = rows[0];
-    const actor = patientActor(context, account ? Number(account.patient_id) : null, usernameInput.replace(/[\u0000-\u001f\u007f]/g, ' '));
+    const account = key ? await this.accounts.findForSignIn(key) : null;
+    const actor = patientActor(context, account ? account.patientId : null, usernameInput.replace(/[\u0000-\u001f\u007f]/g, ' '));
     const fail = async (reason: string) => {
       // A hash is verified whatever the reason, so every failure costs as much time as a wrong password.
       await this.hasher.verify(null, password);
-      await this.audit.record(actor, { action: 'patient.sign_in', outcome: 'failure', patientId: account ? Number(account.patient_id) : null, details: { reason } });
+      await this.audit.record(actor, { action: 'patient.sign_in', outcome: 'failure', patientId: account ? account.patientId : null, details: { reason } });
       return null;
     };
     const now = new Date();
 
     if (!account) return fail('unknown_username');
-    const patientId = Number(account.patient_id);
-    if (Number(account.access_enabled) !== 1) return fail('access_disabled');
-    if (!account.password_hash) return fail('no_password');
+    const patientId = account.patientId;
+    if (!account.accessEnabled) return fail('access_disabled');
+    if (!account.passwordHash) return fail('no_password');
     // Reserved before the slow hash check: parallel guesses (on any instance) can never exceed the limit.
     if (!(await PATIENT_ATTEMPTS.reserve(this.dataSource, patientId, now))) return fail('locked');
-    if (!(await this.hasher.verify(account.password_hash, password))) {
+    if (!(await this.hasher.verify(account.passwordHash, password))) {
       await this.recordWrongPassword(patientId, actor, now);
       return null;
     }
-    const nowSql = toSqlDateTime(now);
     await this.dataSource.transaction(async (tx) => {
-      // The first successful sign-in turns the patient green.
-      await tx.query(
-        'UPDATE portal_accounts SET first_login_at = COALESCE(first_login_at, ?), last_login_at = ?, failed_login_count = 0, locked_until = NULL WHERE patient_id = ?',
-        [nowSql, nowSql, patientId],
-      );
+      await this.accounts.recordSignIn(patientId, now, tx);
       await this.audit.record({ ...actor, actorLabel: account.username }, { action: 'patient.sign_in', patientId }, tx);
     });
-    return { patientId, firstName: account.first_name, username: account.username };
+    return { patientId, firstName: account.firstName, username: account.username };
   }
 
   /** The session's generation to store at sign-in; bumped to end every session of the patient. */
   async sessionGenerationOf(patientId: number): Promise<number> {
-    const [row] = await this.dataSource.query('SELECT session_generation FROM portal_accounts WHERE patient_id = ?', [patientId]);
-    return Number(row?.session_generation ?? 0);
+    return this.accounts.sessionGeneration(patientId);
   }
 
   /** Re-reads the patient behind a session; null ends it (access disabled, sessions revoked). */

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { safeCell } from '../../src/exports/csv-output';
+import { safeCell } from '../../src/common/csv-output';
 import { ImportCheck } from '../../src/imports/import-check';
 import { FieldChecker, type ParsedItem } from '../../src/imports/import-records';
 import { parseCsv } from '../../src/imports/parsers/csv-import.parser';

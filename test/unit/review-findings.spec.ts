@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import { redactTokens } from '../../src/observability/logging';
-import { CSV_SEPARATORS, safeCell } from '../../src/exports/csv-output';
+import { CSV_SEPARATORS, safeCell } from '../../src/common/csv-output';
 
 describe('CSV cells for spreadsheets of any locale', () => {
   it('escapes a formula start after every separator, not only at the start of the cell', () => {

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
-import { PatientDashboardService } from '../../../src/patients/patient-dashboard.service';
+import { PatientDashboardService } from '../../../src/portal-access/patient-dashboard.service';
 import { csrfTokenOf } from '../../support/html';
 import { createPortalPatient } from '../../support/portal-patients';
 import { linkFrom, startSmtpServer, TestSmtpServer } from '../../support/smtp-server';

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { PasswordHasher } from '../../../src/auth/passwords/password-hasher.service';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
-import { UNUSABLE_ADDRESS } from '../../../src/patients/email-change/email-change.service';
+import { UNUSABLE_ADDRESS } from '../../../src/portal-access/email-change/email-change.service';
 import { csrfTokenOf } from '../../support/html';
 import { createPortalPatient } from '../../support/portal-patients';
 import { auditActions } from '../../support/sessions';

@@ -13,8 +13,9 @@ import { isSqliteManager, toSqlDateTime } from '../../database/sql';
 import { AccountNoticesService, maskEmail } from '../../invitations/account-notices.service';
 import { PortalTokensService } from '../../invitations/portal-tokens.service';
 import { hashToken, newRawToken } from '../../invitations/tokens';
-import { type EmailChange, PatientEmailService } from '../patient-email.service';
-import { CONCURRENT_EDIT_MESSAGE } from '../patients.service';
+import { type EmailChange, PortalEmailChangeService } from '../portal-email-change.service';
+import { CONCURRENT_EDIT_MESSAGE } from '../../patients/patients.service';
+import { PortalAccountsRepository } from '../portal-accounts.repository';
 import { EmailChangePolicyService } from './email-change-policy.service';
 import { type EmailChangeRequest, EmailChangeRequestsRepository, OPEN_STATUSES } from './email-change-requests.repository';
 
@@ -50,8 +51,9 @@ export class EmailChangeService {
     private readonly auth: AuthService,
     private readonly audit: AuditService,
     private readonly notices: AccountNoticesService,
-    private readonly emails: PatientEmailService,
+    private readonly emails: PortalEmailChangeService,
     private readonly tokens: PortalTokensService,
+    private readonly accounts: PortalAccountsRepository,
   ) {}
 
   open(patientId?: number): Promise<EmailChangeRequest[]> {
@@ -201,7 +203,7 @@ export class EmailChangeService {
       if (completed) {
         await tx.query('UPDATE email_change_requests SET report_token_hash = NULL, updated_at = ? WHERE id = ?', [toSqlDateTime(now), request.id]);
         await this.tokens.revokeTokens(request.patientId, 'email_changed', tx);
-        await tx.query('UPDATE portal_accounts SET session_generation = session_generation + 1, version = version + 1 WHERE patient_id = ?', [request.patientId]);
+        await this.accounts.endPortalSessions([request.patientId], now, tx);
       } else if (!(await this.requests.move(tx, request.id, ['awaiting_approval', 'awaiting_confirmation'], 'frozen', now, { verify_token_hash: null, report_token_hash: null }))) {
         return null;
       }

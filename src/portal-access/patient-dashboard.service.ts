@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AuditQueryService } from '../audit/audit-query.service';
 import { describePatientActivity, describeViews } from '../audit/patient-activity';
-import { PortalOverviewService } from '../portal-access/portal-overview.service';
+import { canInvite, inviteKind } from './portal-eligibility';
+import { PortalOverviewService } from './portal-overview.service';
 import type { DashboardTab } from './dto/dashboard-query.dto';
 import { EmailChangeService } from './email-change/email-change.service';
-import { PatientsService } from './patients.service';
+import { PatientsService } from '../patients/patients.service';
 
 /** Everything the dashboard template needs for one tab; used by the page and by re-rendered forms. */
 @Injectable()
@@ -29,6 +30,10 @@ export class PatientDashboardService {
       ...summary,
       tab,
       portal,
+      invite: {
+        allowed: canInvite({ deceased: summary.patient.deceased, accessEnabled: portal.accessEnabled, email: summary.patient.email }),
+        kind: inviteKind(portal),
+      },
       activity: describePatientActivity(activity.events),
       views: { ...activity.views, text: describeViews(activity.views) },
       emailChanges,

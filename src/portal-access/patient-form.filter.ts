@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ConflictException, ExceptionFilter, Injectable } 
 import type { Request, Response } from 'express';
 import { FormValidationException } from '../common/validation/form-validation.exception';
 import { PatientDashboardService } from './patient-dashboard.service';
-import { typedDetailsValues } from './patients.service';
+import { typedDetailsValues } from '../patients/patients.service';
 
 /**
  * A refused change on the dashboard re-renders the tab it came from, with the messages

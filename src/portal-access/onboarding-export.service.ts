@@ -4,10 +4,10 @@ import { DataSource } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { ClinicClock } from '../common/time/clinic-time';
-import { fromSqlDateTime, placeholders, toSqlDateTime } from '../database/sql';
+import { fromSqlDateTime, placeholders } from '../database/sql';
 import { INVITE_SKIP_REASON_LABELS, type InviteSkipReason } from '../invitations/invitations.types';
-import { filterSql, joinAnd, keysetCondition, SORT_PLANS, type OnboardingFilter, type OnboardingSort, type SqlFragment } from '../portal-access/onboarding-filter';
-import { OnboardingQueryService } from '../portal-access/onboarding-query.service';
+import type { OnboardingFilter, OnboardingSort } from './onboarding-filter';
+import { OnboardingQueryService } from './onboarding-query.service';
 
 const BATCH = 1000;
 
@@ -19,7 +19,7 @@ export const BATCH_REPORT_HEADER = ['Patient id', 'Last name', 'First name', 'Em
  * batch) before the first row is sent; if that audit row cannot be written, nothing is sent.
  */
 @Injectable()
-export class ExportsService {
+export class OnboardingExportService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly query: OnboardingQueryService,
@@ -43,37 +43,20 @@ export class ExportsService {
   }
 
   private async *onboardingBatches(filter: OnboardingFilter, sort: OnboardingSort): AsyncGenerator<unknown[][]> {
-    for (const segment of SORT_PLANS[sort]) {
-      let cursor: unknown[] | null = null;
-      for (;;) {
-        const { from, where } = filterSql(filter, true);
-        const parts: SqlFragment[] = [where];
-        if (segment.condition) parts.push({ sql: segment.condition, params: [] });
-        if (cursor) parts.push(keysetCondition(segment.columns, cursor, 'after'));
-        const condition = joinAnd(parts);
-        const keys: Array<Record<string, unknown>> = await this.dataSource.query(
-          `SELECT ${segment.columns.map((c) => `${c.sql} AS ${c.alias}`).join(', ')} FROM ${from} WHERE ${condition.sql} ORDER BY ${segment.columns.map((c) => `${c.sql} ASC`).join(', ')} LIMIT ${BATCH}`,
-          condition.params,
-        );
-        if (keys.length === 0) break;
-        const rows = await this.query.rows(keys.map((key) => Number(key.id)));
-        yield rows.map((row) => [
-          row.statusLabel,
-          row.lastName,
-          row.firstName,
-          row.dateOfBirth,
-          row.email ?? 'No email on file',
-          row.username,
-          row.providerName,
-          this.clock.formatDateTime(row.nextAppointmentAt),
-          row.latestInvite ? `${row.latestInvite.purpose} ${row.latestInvite.delivery} ${this.clock.formatDateTime(row.latestInvite.createdAt)}` : '',
-          // Last, so the columns of existing spreadsheets keep their places.
-          row.mrn,
-        ]);
-        const last = keys[keys.length - 1];
-        cursor = segment.columns.map((c) => cursorValue(last[c.alias], c.kind));
-        if (keys.length < BATCH) break;
-      }
+    for await (const rows of this.query.walk(filter, sort, BATCH)) {
+      yield rows.map((row) => [
+        row.statusLabel,
+        row.lastName,
+        row.firstName,
+        row.dateOfBirth,
+        row.email ?? 'No email on file',
+        row.username,
+        row.providerName,
+        this.clock.formatDateTime(row.nextAppointmentAt),
+        row.latestInvite ? `${row.latestInvite.purpose} ${row.latestInvite.delivery} ${this.clock.formatDateTime(row.latestInvite.createdAt)}` : '',
+        // Last, so the columns of existing spreadsheets keep their places.
+        row.mrn,
+      ]);
     }
   }
 
@@ -106,11 +89,6 @@ export class ExportsService {
 }
 
 /** A key read back from the driver, as the keyset condition binds it (mysql2 returns Dates). */
-function cursorValue(value: unknown, kind: string): unknown {
-  if (!(value instanceof Date)) return value;
-  return kind === 'date' ? value.toISOString().slice(0, 10) : toSqlDateTime(value);
-}
-
 function outcomeOf(action: string, details: { reason?: InviteSkipReason; repeatedWithin?: string }, mail?: { status: string; last_error: string | null }): [string, string] {
   if (action === 'portal.invite_skipped') return ['skipped', details.reason ? INVITE_SKIP_REASON_LABELS[details.reason] ?? details.reason : ''];
   const kind = action === 'portal.reset_issued' ? 'password-reset email' : 'invite';

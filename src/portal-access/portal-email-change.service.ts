@@ -5,6 +5,7 @@ import { AuditService, type AuditEntry } from '../audit/audit.service';
 import { toSqlDateTime } from '../database/sql';
 import { AccountNoticesService, maskEmail } from '../invitations/account-notices.service';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
+import { PortalAccountsRepository } from './portal-accounts.repository';
 
 /** One patient's email replaced: what the safe email-change rules need to know. */
 export interface EmailChange {
@@ -25,11 +26,12 @@ export interface EmailChange {
  * approved when the policy asks for it and confirmed from the new address first.
  */
 @Injectable()
-export class PatientEmailService {
+export class PortalEmailChangeService {
   constructor(
     private readonly audit: AuditService,
     private readonly tokens: PortalTokensService,
     private readonly notices: AccountNoticesService,
+    private readonly accounts: PortalAccountsRepository,
   ) {}
 
   /**
@@ -38,12 +40,13 @@ export class PatientEmailService {
    * address, one audit row per patient (`details` adds the caller's context).
    */
   async applyEmailChanges(tx: EntityManager, changes: EmailChange[], context: AuditContext, details: Record<string, unknown> = {}): Promise<void> {
-    const now = toSqlDateTime(new Date());
+    const at = new Date();
+    const now = toSqlDateTime(at);
     const entries: AuditEntry[] = [];
     for (const change of changes) {
       await tx.query('UPDATE patients SET email = ?, version = version + 1, updated_at = ? WHERE id = ?', [change.to, now, change.patientId]);
       const revoked = await this.tokens.revokeTokens(change.patientId, 'email_changed', tx);
-      await tx.query('UPDATE portal_accounts SET session_generation = session_generation + 1, version = version + 1, updated_at = ? WHERE patient_id = ?', [now, change.patientId]);
+      await this.accounts.endPortalSessions([change.patientId], at, tx);
       if (change.from) await this.notices.queue(tx, 'email_changed', change.from, change.patientId, { firstName: change.firstName, maskedNewEmail: maskEmail(change.to), reportUrl: change.reportUrl ?? `${this.notices.portalUrl}` });
       entries.push({
         action: 'patient.email_changed',
