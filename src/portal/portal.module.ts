@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { AuthModule } from '../auth/auth.module';
 import { InvitationsModule } from '../invitations/invitations.module';
 import { PatientAccountsService } from './patient-accounts.service';
@@ -10,7 +11,7 @@ import { PortalController } from './portal.controller';
 @Module({
   imports: [AuthModule, InvitationsModule],
   controllers: [PortalLinksController, PortalController],
-  providers: [PatientAccountsService, PatientAuthGuard],
+  providers: [PatientAccountsService, { provide: APP_GUARD, useClass: PatientAuthGuard }],
   exports: [PatientAccountsService],
 })
 export class PortalModule {}

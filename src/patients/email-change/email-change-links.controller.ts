@@ -1,8 +1,8 @@
-import { Controller, Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../../audit/audit-context';
-import { Public } from '../../auth/decorators/public.decorator';
+import { PatientController, PortalPublic } from '../../common/access/audience';
 import { View } from '../../common/views/view.decorator';
 import { maskEmail } from '../../invitations/account-notices.service';
 import { tokenHashOf } from '../../invitations/portal-tokens.service';
@@ -25,8 +25,8 @@ const PATHS: Record<LinkKind, string> = { verify: '/portal/email-change/confirm'
  * keeps its hash in the session and redirects to a token-free page (mail scanners prefetch
  * links); only the POST from that page acts.
  */
-@Public()
-@Controller('portal/email-change')
+@PatientController('email-change')
+@PortalPublic()
 export class EmailChangeLinksController {
   constructor(private readonly emailChanges: EmailChangeService) {}
 
