@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { PatientController, PortalPublic } from '../common/access/audience';
 import { seeOther, takeShownOnce } from '../common/views/flash';
-import { View } from '../common/views/view.decorator';
+import { renderInstead, View } from '../common/views/view.decorator';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { tokenHashOf } from '../invitations/portal-tokens.service';
 import { SetPasswordDto } from './dto/portal-forms.dto';
@@ -104,7 +104,7 @@ function linkOf(req: Request, purpose: PortalTokenPurpose): string | null {
 
 function invalidModel(res: Response) {
   res.status(LINK_INVALID.status);
-  return { __template: LINK_INVALID.template };
+  return renderInstead(LINK_INVALID.template);
 }
 
 function renderInvalid(res: Response): void {
