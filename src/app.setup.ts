@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import nunjucks from 'nunjucks';
 import type { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
-import { createKnex } from './database/knex';
+import { createSessionKnex } from './database/data-source-options';
 import { openDatabase } from './database/open-database';
 import { seedDemoData } from './patients/demo-data/demo-seeder';
 import { createCsrfProtection } from './auth/csrf';
@@ -127,7 +127,7 @@ export async function createApplication(config: AppConfig, options: { logger?: f
   const dataSource = await openDatabase(config);
   try {
     if (config.seedDemo) await seedDemoIfEmpty(dataSource, logger);
-    const sessionDb = createKnex(config.database);
+    const sessionDb = createSessionKnex(config.database);
     const server = express();
     // Case-sensitive routing: "/PORTAL/login" must not reach the portal's routes with the staff cookie and session
     // (the cookie split below compares exact paths). Set before Nest touches the router, which reads it once.
