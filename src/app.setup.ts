@@ -1,3 +1,4 @@
+import { APP_SCHEMA } from './app.schema';
 import type { LogLevel } from '@nestjs/common';
 import type { DestinationStream, Logger as Pino } from 'pino';
 import { NestFactory } from '@nestjs/core';
@@ -124,7 +125,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
 /** Opens and migrates the database, seeds demo data on a fresh dev database, and builds the configured app. */
 export async function createApplication(config: AppConfig, options: { logger?: false | LogLevel[]; logStream?: DestinationStream } = {}): Promise<NestExpressApplication> {
   const logger = createAppLogger(config, options.logStream, levelFor(config, options.logger));
-  const dataSource = await openDatabase(config);
+  const dataSource = await openDatabase(config, APP_SCHEMA);
   try {
     if (config.seedDemo) await seedDemoIfEmpty(dataSource, logger);
     const sessionDb = createSessionKnex(config.database);

@@ -1,3 +1,4 @@
+import { APP_SCHEMA } from '../app.schema';
 import 'reflect-metadata';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -11,7 +12,7 @@ export async function createCliContext(): Promise<{ context: INestApplicationCon
   // Files we create (SQLite database, .eml files, secrets) hold patient data: owner-only.
   process.umask(0o077);
   const config = { ...loadConfig(), mailSenderEnabled: false, seedDemo: false };
-  const dataSource = await openDatabase(config);
+  const dataSource = await openDatabase(config, APP_SCHEMA);
   const context = await NestFactory.createApplicationContext(AppModule.forRoot(config, dataSource, createSessionKnex(config.database)), { logger: ['error'] });
   return { context, config };
 }

@@ -1,10 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knex, { Knex } from 'knex';
-import type { DataSourceOptions } from 'typeorm';
+import type { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
 import type { DatabaseConfig } from '../config/app-config';
-import { ENTITIES, MIGRATIONS } from './entities';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
+
+/** The entities and migrations, passed in by the app (src/app.schema.ts): the data layer imports no feature. */
+export interface DatabaseSchema {
+  entities: MixedList<Function | string | EntitySchema>;
+  migrations: Function[];
+}
 
 /** Every SQLite connection (TypeORM's and the session store's): wait for the other writer, enforce foreign keys. */
 function prepareSqlite(db: { pragma(sql: string): unknown }): void {
@@ -18,10 +23,10 @@ function mysqlConnection(database: Exclude<DatabaseConfig, { kind: 'sqlite' }>) 
 }
 
 /** The one SQLite/MySQL switch: every connection in the app, the CLI and the tests is built here (TypeORM's below, the session store's in createSessionKnex). */
-export function buildDataSourceOptions(database: DatabaseConfig): DataSourceOptions {
+export function buildDataSourceOptions(database: DatabaseConfig, schema: DatabaseSchema): DataSourceOptions {
   const common = {
-    entities: ENTITIES,
-    migrations: MIGRATIONS,
+    entities: schema.entities,
+    migrations: schema.migrations,
     namingStrategy: new SnakeNamingStrategy(),
     // The schema comes only from migrations.
     synchronize: false,

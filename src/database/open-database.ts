@@ -1,12 +1,12 @@
 import { DataSource } from 'typeorm';
 import { AppConfig, ConfigError } from '../config/app-config';
-import { buildDataSourceOptions } from './data-source-options';
+import { buildDataSourceOptions, type DatabaseSchema } from './data-source-options';
 import { isSqliteManager } from './sql';
 import { SqliteWriteQueue } from './sqlite-write-queue';
 
 /** Connects and applies pending migrations; a connection failure becomes a one-line ConfigError. */
-export async function openDatabase(config: AppConfig): Promise<DataSource> {
-  const dataSource = new DataSource(buildDataSourceOptions(config.database));
+export async function openDatabase(config: AppConfig, schema: DatabaseSchema): Promise<DataSource> {
+  const dataSource = new DataSource(buildDataSourceOptions(config.database, schema));
   try {
     await dataSource.initialize();
   } catch (error) {

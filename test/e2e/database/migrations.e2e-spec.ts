@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../../../src/database/data-source-options';
-import { MIGRATIONS } from '../../../src/database/entities';
+import { APP_SCHEMA, MIGRATIONS } from '../../../src/app.schema';
 import { createTestDatabase, TestDatabase } from '../../support/test-database';
 
 const TABLES = ['staff_users', 'providers', 'patients', 'tags', 'patient_tags', 'appointments', 'portal_accounts', 'portal_tokens', 'bulk_batches', 'mail_outbox', 'audit_events', 'staff_sessions', 'patient_sessions', 'throttle_counters', 'email_change_requests'];
@@ -10,7 +10,7 @@ describe('migrations', () => {
   let dataSource: DataSource;
   beforeAll(async () => {
     database = await createTestDatabase();
-    dataSource = await new DataSource(buildDataSourceOptions(database.config)).initialize();
+    dataSource = await new DataSource(buildDataSourceOptions(database.config, APP_SCHEMA)).initialize();
   });
   afterAll(async () => {
     await dataSource.destroy();
