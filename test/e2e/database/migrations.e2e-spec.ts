@@ -3,7 +3,10 @@ import { buildDataSourceOptions } from '../../../src/database/data-source-option
 import { APP_SCHEMA, MIGRATIONS } from '../../../src/app.schema';
 import { createTestDatabase, TestDatabase } from '../../support/test-database';
 
-const TABLES = ['staff_users', 'providers', 'patients', 'tags', 'patient_tags', 'appointments', 'portal_accounts', 'portal_tokens', 'bulk_batches', 'mail_outbox', 'audit_events', 'staff_sessions', 'patient_sessions', 'throttle_counters', 'email_change_requests'];
+/** TypeORM's own bookkeeping and SQLite's internal table. */
+const NOT_APP_TABLES = ['migrations', 'sqlite_sequence'];
+
+const TABLES = ['staff_users', 'providers', 'patients', 'tags', 'patient_tags', 'appointments', 'portal_accounts', 'portal_tokens', 'bulk_batches', 'mail_outbox', 'audit_events', 'staff_sessions', 'patient_sessions', 'throttle_counters', 'email_change_requests', 'import_runs', 'settings', 'staff_passkeys', 'staff_recovery_codes', 'staff_totp'];
 
 describe('migrations', () => {
   let database: TestDatabase;
@@ -20,7 +23,14 @@ describe('migrations', () => {
   const tables = async () => {
     const runner = dataSource.createQueryRunner();
     try {
-      return (await runner.getTables(TABLES)).map((table) => table.name.split('.').pop()!).sort();
+      // Every table in the database (not only the listed ones), so a table missing from TABLES fails here.
+      // (On MySQL/MariaDB getTables() sees every schema on the server: keep this database's.)
+      const current = dataSource.options.type === 'better-sqlite3' ? undefined : await runner.getCurrentDatabase();
+      return (await runner.getTables())
+        .filter((table) => !current || table.database === current)
+        .map((table) => table.name.split('.').pop()!)
+        .filter((name) => !NOT_APP_TABLES.includes(name))
+        .sort();
     } finally {
       await runner.release();
     }
