@@ -1,14 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knex, { Knex } from 'knex';
-import type { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
+import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config/app-config';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
 /** The entities and migrations, passed in by the app (src/app.schema.ts): the data layer imports no feature. */
 export interface DatabaseSchema {
-  entities: MixedList<Function | string | EntitySchema>;
-  migrations: Function[];
+  entities: NonNullable<DataSourceOptions['entities']>;
+  migrations: NonNullable<DataSourceOptions['migrations']>;
 }
 
 /** Every SQLite connection (TypeORM's and the session store's): wait for the other writer, enforce foreign keys. */

@@ -1,4 +1,4 @@
-import { RequestMethod } from '@nestjs/common';
+import { RequestMethod, type Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
 import type { TestApp } from './test-app';
@@ -74,13 +74,16 @@ export function staffPageRoutes(t: TestApp): Route[] {
   return staffRoutes(t).filter((route) => route.method === 'GET' && !isPublicRoute(route) && !SECOND_STEP_ROUTES.test(`${route.method} ${route.path}`));
 }
 
+/** A route with the method and class that carry its decorators' metadata. */
+export type RouteHandler = Route & { handler: (...args: unknown[]) => unknown; controller: Type };
+
 /** Each registered route's handler with its controller, to read the access metadata a route carries. */
-export function routeHandlers(t: TestApp): Array<Route & { handler: Function; controller: Function }> {
+export function routeHandlers(t: TestApp): RouteHandler[] {
   const join = (...parts: string[]) => '/' + parts.flatMap((part) => part.split('/')).filter(Boolean).join('/');
-  const found: Array<Route & { handler: Function; controller: Function }> = [];
+  const found: RouteHandler[] = [];
   for (const module of t.app.get(ModulesContainer).values()) {
     for (const wrapper of module.controllers.values()) {
-      const controller = wrapper.metatype as Function;
+      const controller = wrapper.metatype as Type;
       const prefixes = [Reflect.getMetadata(PATH_METADATA, controller) ?? ''].flat() as string[];
       for (const name of Object.getOwnPropertyNames(controller.prototype)) {
         const handler = controller.prototype[name];

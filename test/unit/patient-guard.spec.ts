@@ -1,4 +1,4 @@
-import { Controller, ExecutionContext, Get } from '@nestjs/common';
+import { Controller, ExecutionContext, Get, type Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { PatientController, PortalPublic } from '../../src/common/access/audience';
 import { SignInRequiredException } from '../../src/common/errors/sign-in-required.exception';
@@ -23,7 +23,7 @@ class StaffPages {
   page() {}
 }
 
-const contextFor = (controller: Function, handler: Function, session: object | undefined = {}) =>
+const contextFor = (controller: Type, handler: () => void, session: object | undefined = {}) =>
   ({ getHandler: () => handler, getClass: () => controller, switchToHttp: () => ({ getRequest: () => ({ session }) }) }) as unknown as ExecutionContext;
 
 describe('the patient guard denies by default', () => {
