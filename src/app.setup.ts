@@ -1,3 +1,4 @@
+import { APP_SCHEMA } from './app.schema';
 import type { LogLevel } from '@nestjs/common';
 import type { DestinationStream, Logger as Pino } from 'pino';
 import { NestFactory } from '@nestjs/core';
@@ -9,7 +10,7 @@ import type { Knex } from 'knex';
 import nunjucks from 'nunjucks';
 import type { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
-import { createKnex } from './database/knex';
+import { createSessionKnex } from './database/data-source-options';
 import { openDatabase } from './database/open-database';
 import { seedDemoData } from './patients/demo-data/demo-seeder';
 import { createCsrfProtection } from './auth/csrf';
@@ -124,10 +125,10 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
 /** Opens and migrates the database, seeds demo data on a fresh dev database, and builds the configured app. */
 export async function createApplication(config: AppConfig, options: { logger?: false | LogLevel[]; logStream?: DestinationStream } = {}): Promise<NestExpressApplication> {
   const logger = createAppLogger(config, options.logStream, levelFor(config, options.logger));
-  const dataSource = await openDatabase(config);
+  const dataSource = await openDatabase(config, APP_SCHEMA);
   try {
     if (config.seedDemo) await seedDemoIfEmpty(dataSource, logger);
-    const sessionDb = createKnex(config.database);
+    const sessionDb = createSessionKnex(config.database);
     const server = express();
     // Case-sensitive routing: "/PORTAL/login" must not reach the portal's routes with the staff cookie and session
     // (the cookie split below compares exact paths). Set before Nest touches the router, which reads it once.

@@ -2,7 +2,9 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AppConfig } from '../config/app-config';
-import { isSqlite, openDatabase } from '../database/open-database';
+import { APP_SCHEMA } from '../app.schema';
+import { openDatabase } from '../database/open-database';
+import { isSqliteManager } from '../database/sql';
 import type { ImportJob } from './import-job';
 import { ImportPipeline, type ImportProgress, type WriteTurn } from './import-pipeline';
 import { ImportWorkerModule } from './import-worker.module';
@@ -34,10 +36,10 @@ const takeAppTurn =
 
 void (async () => {
   // The sender and the demo seeder are the server's; this thread only imports.
-  const dataSource = await openDatabase({ ...config, mailSenderEnabled: false, seedDemo: false });
+  const dataSource = await openDatabase({ ...config, mailSenderEnabled: false, seedDemo: false }, APP_SCHEMA);
   const app = await NestFactory.createApplicationContext(ImportWorkerModule.forRoot(config, dataSource), { logger: ['error', 'warn'] });
   const pipeline = app.get(ImportPipeline);
-  const sqlite = isSqlite(dataSource);
+  const sqlite = isSqliteManager(dataSource);
   const run = async (job: ImportJob) => {
     const progress: ImportProgress = { phase: 'checking', rows: 0 };
     const ticker = setInterval(() => post({ type: 'progress', runId: job.runId, progress }), PROGRESS_MS);

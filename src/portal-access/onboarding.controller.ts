@@ -99,7 +99,6 @@ export class OnboardingController {
     const deceased = result.deceased.length ? `; ${result.deceased.length} skipped: deceased` : '';
     const count = result.requested;
     return {
-      partial: 'portal-access/_bulk-result.njk',
       message: `Portal access enabled for ${result.enabled.length} ${result.enabled.length === 1 ? 'patient' : 'patients'}${already}${deceased}.`,
       kept: keptFields(selection, result.batchId),
       keptText: `The same ${count} ${count === 1 ? 'patient stays' : 'patients stay'} selected for Send Portal Invites.`,
@@ -113,7 +112,7 @@ export class OnboardingController {
   async bulkInvitePreview(@Body() dto: BulkSelectionDto, @Audit() audit: AuditContext) {
     const selection = toSelection(dto, this.clock);
     const summary = await this.actions.previewInvites(selection, audit);
-    return { partial: 'portal-access/_bulk-confirm.njk', summary, emails: summary.invites + summary.resets, text: describeInviteSummary(summary, 'will'), selection: selectionFields(selection) };
+    return { summary, emails: summary.invites + summary.resets, text: describeInviteSummary(summary, 'will'), selection: selectionFields(selection) };
   }
 
   @Post('bulk/invite')
@@ -123,7 +122,7 @@ export class OnboardingController {
     const summary = await this.actions.sendInvites(toSelection(dto, this.clock), audit);
     const progress = summary.batchId ? await this.actions.batchProgress(summary.batchId) : null;
     res.setHeader('HX-Trigger', RESULTS_CHANGED);
-    return { partial: 'portal-access/_bulk-progress.njk', batchId: summary.batchId, progress, text: describeInviteSummary(summary, 'did') };
+    return { batchId: summary.batchId, progress, text: describeInviteSummary(summary, 'did') };
   }
 
   /** Polled every 2 s by the progress box (X-Background-Poll: does not extend the idle timeout). */
@@ -132,7 +131,7 @@ export class OnboardingController {
   async bulkProgress(@Param('batchId', batchId) id: string, @Res({ passthrough: true }) res: Response) {
     const progress = await this.actions.batchProgress(id);
     if (progress.done) res.setHeader('HX-Trigger', RESULTS_CHANGED);
-    return { partial: 'portal-access/_bulk-progress.njk', batchId: id, progress };
+    return { batchId: id, progress };
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { AuthModule } from '../auth/auth.module';
 import { InvitationsModule } from '../invitations/invitations.module';
 import { PortalAccountsModule } from '../portal-access/portal-accounts.module';
@@ -11,7 +12,7 @@ import { PortalController } from './portal.controller';
 @Module({
   imports: [AuthModule, InvitationsModule, PortalAccountsModule],
   controllers: [PortalLinksController, PortalController],
-  providers: [PatientAccountsService, PatientAuthGuard],
+  providers: [PatientAccountsService, { provide: APP_GUARD, useClass: PatientAuthGuard }],
   exports: [PatientAccountsService],
 })
 export class PortalModule {}

@@ -3,7 +3,7 @@ import { ThrottlerGuard } from '@nestjs/throttler';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { Request, Response } from 'express';
 import { type Flash, seeOther } from '../../common/views/flash';
-import { View } from '../../common/views/view.decorator';
+import { renderInstead, View } from '../../common/views/view.decorator';
 import { showRecoveryCodesOnce } from './recovery-codes-page';
 import { SecondFactorStep } from '../decorators/second-factor-step.decorator';
 import { LOCKED_MESSAGE, SecondStepThrottledFilter } from './second-step-throttled.filter';
@@ -42,7 +42,7 @@ export class SecondStepController {
     const result = await this.secondStep.verifyCode(req, form.code);
     if (result.outcome === 'locked') {
       res.status(401);
-      return { __template: 'auth/login', error: LOCKED_MESSAGE };
+      return renderInstead('auth/login', { error: LOCKED_MESSAGE });
     }
     if (result.outcome === 'wrong-code') {
       res.status(401);
@@ -81,7 +81,7 @@ export class SecondStepController {
     const enrolled = await this.secondStep.enrolTotp(req, form.code);
     if (!enrolled) {
       res.status(400);
-      return { __template: 'auth/second-factor-enrol', totp: await this.secondStep.enrolmentTotpSetup(req), errors: { code: [WRONG_ENROLMENT_CODE] } };
+      return renderInstead('auth/second-factor-enrol', { totp: await this.secondStep.enrolmentTotpSetup(req), errors: { code: [WRONG_ENROLMENT_CODE] } });
     }
     if (!enrolled.recoveryCodes) return res.redirect(303, enrolled.next);
     return showRecoveryCodesOnce({ codes: enrolled.recoveryCodes, next: enrolled.next, enrolled: true });

@@ -1,9 +1,9 @@
-import { Controller, Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../../audit/audit-context';
-import { Public } from '../../auth/decorators/public.decorator';
-import { View } from '../../common/views/view.decorator';
+import { PatientController, PortalPublic } from '../../common/access/audience';
+import { type OtherView, renderInstead, View } from '../../common/views/view.decorator';
 import { maskEmail } from '../../invitations/account-notices.service';
 import { tokenHashOf } from '../../invitations/portal-tokens.service';
 import { EmailChangeService } from './email-change.service';
@@ -25,8 +25,8 @@ const PATHS: Record<LinkKind, string> = { verify: '/portal/email-change/confirm'
  * keeps its hash in the session and redirects to a token-free page (mail scanners prefetch
  * links); only the POST from that page acts.
  */
-@Public()
-@Controller('portal/email-change')
+@PatientController('email-change')
+@PortalPublic()
 export class EmailChangeLinksController {
   constructor(private readonly emailChanges: EmailChangeService) {}
 
@@ -82,7 +82,7 @@ export class EmailChangeLinksController {
     return { kind, step: 'ask', address: kind === 'verify' ? request.newEmail : maskEmail(request.newEmail), completed: request.status === 'confirmed', action: PATHS[kind] };
   }
 
-  private finish(kind: LinkKind, done: boolean, req: Request, res: Response): Record<string, unknown> {
+  private finish(kind: LinkKind, done: boolean, req: Request, res: Response): Record<string, unknown> | OtherView {
     if (!done) return invalid(res);
     delete req.session.emailChangeLink;
     return { kind, step: 'done' };
@@ -96,5 +96,5 @@ function linkOf(req: Request, kind: LinkKind): string | null {
 
 function invalid(res: Response) {
   res.status(410);
-  return { __template: 'portal/link-invalid' };
+  return renderInstead('portal/link-invalid');
 }

@@ -265,6 +265,16 @@ describe('bulk actions (staff)', () => {
     expect(res.text).toContain('<html');
     expect(res.text).toContain('Portal access enabled for 1 patient.');
   });
+
+  it('answers a row action without htmx with a full page whose table has the list\'s column heads', async () => {
+    const id = await addPatient(t, {});
+    const heads = (html: string) => [...html.matchAll(/<th scope="col"[^>]*>([\s\S]*?)<\/th>/g)].map((m) => m[1].replace(/<[^>]+>|▲/g, '').trim());
+    const list = heads((await agent.get('/portal-onboarding').expect(200)).text);
+    const res = await agent.post(`/portal-onboarding/patients/${id}/enable`).type('form').send(`_csrf=${agent.csrf}`).expect(200);
+    expect(res.text).toContain('<html');
+    expect(list).toEqual(['', 'Status', 'Name', 'MRN', 'Date of birth', 'Email', 'Username', 'Primary provider', 'Next appointment', 'Action']);
+    expect(heads(res.text)).toEqual(list);
+  });
 });
 
 describe('bulk enable of 5,000 patients', () => {
