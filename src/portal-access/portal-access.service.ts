@@ -5,6 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { chunks, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
+import { MailOutboxRepository } from '../invitations/outbox.repository';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
 import { deceasedRefusal, mayEnable } from './portal-eligibility';
 
@@ -27,6 +28,7 @@ export class PortalAccessService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly tokens: PortalTokensService,
+    private readonly outbox: MailOutboxRepository,
   ) {}
 
   /**
@@ -47,22 +49,10 @@ export class PortalAccessService {
         [nowSql, ...chunk],
       );
     }
-    const cancelled = new Map<number, number>();
-    for (const chunk of chunks(patientIds)) {
-      const rows: Array<{ patient_id: number | string; n: number | string }> = await tx.query(
-        `SELECT patient_id, COUNT(*) AS n FROM mail_outbox WHERE status = 'pending' AND patient_id IN (${placeholders(chunk.length)}) GROUP BY patient_id`,
-        chunk,
-      );
-      rows.forEach((row) => cancelled.set(Number(row.patient_id), Number(row.n)));
-    }
+    const cancelled = await this.outbox.countUnsentFor(patientIds, tx);
     // Links first (their emails are cancelled with them), then any other email still waiting (notices).
     await this.tokens.revokeTokensOf(tx, patientIds, 'deceased', now);
-    for (const chunk of chunks(patientIds)) {
-      await tx.query(
-        `UPDATE mail_outbox SET status = 'cancelled', text_body = NULL, html_body = NULL, last_error = 'patient recorded as deceased' WHERE status = 'pending' AND patient_id IN (${placeholders(chunk.length)})`,
-        chunk,
-      );
-    }
+    await this.outbox.cancelUnsentFor(patientIds, 'patient recorded as deceased', tx);
     await this.audit.recordMany(
       context,
       patientIds.map((patientId) => ({
