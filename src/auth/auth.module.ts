@@ -16,6 +16,7 @@ import { StaffAuthGuard } from './guards/staff-auth.guard';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { DatabaseThrottlerStorage } from './database-throttler.storage';
 import { StaffAuthenticator } from './staff-authenticator';
+import { StaffUsersRepository } from './staff-users.repository';
 import { StaffUsersService } from './staff-users.service';
 
 @Module({
@@ -33,7 +34,7 @@ import { StaffUsersService } from './staff-users.service';
     }),
   ],
   controllers: [AuthController, AccountController, ...MFA_CONTROLLERS],
-  providers: [AuthService, StaffUsersService, PasswordHasher, StaffAuthenticator, ...MFA_PROVIDERS, { provide: APP_GUARD, useClass: StaffAuthGuard }],
-  exports: [AuthService, StaffUsersService, PasswordHasher, StaffAuthenticator, SecondFactorService, SecondStepService],
+  providers: [AuthService, StaffUsersService, StaffUsersRepository, PasswordHasher, StaffAuthenticator, ...MFA_PROVIDERS, { provide: APP_GUARD, useClass: StaffAuthGuard }],
+  exports: [AuthService, StaffUsersService, StaffUsersRepository, PasswordHasher, StaffAuthenticator, SecondFactorService, SecondStepService],
 })
 export class AuthModule {}
