@@ -18,6 +18,7 @@ import { DatabaseThrottlerStorage } from './database-throttler.storage';
 import { StaffAuthenticator } from './staff-authenticator';
 import { StaffUsersRepository } from './staff-users.repository';
 import { StaffUsersService } from './staff-users.service';
+import { ThrottleCountersRepository } from './throttle-counters.repository';
 
 @Module({
   imports: [
@@ -29,7 +30,7 @@ import { StaffUsersService } from './staff-users.service';
       // the emailed-link forms), not one per route; counted in the database so every app instance shares it.
       useFactory: (config: AppConfig, dataSource: DataSource) => ({
         throttlers: [{ ttl: 60_000, limit: config.signInAttemptsPerMinute, generateKey: (_context: unknown, tracker: string) => `sign-in:${tracker}` }],
-        storage: new DatabaseThrottlerStorage(dataSource),
+        storage: new DatabaseThrottlerStorage(new ThrottleCountersRepository(dataSource)),
       }),
     }),
   ],
