@@ -9,7 +9,6 @@ import { MfaPolicyService } from './mfa-policy.service';
 import { PasskeysService } from './passkeys.service';
 import { RecoveryCodesService } from './recovery-codes.service';
 import { SecondFactorService } from './second-factor.service';
-import { SecondFactorsRepository } from './second-factors.repository';
 import { SecondStepController } from './second-step.controller';
 import { SecondStepService } from './second-step.service';
 import { TotpService } from './totp.service';
@@ -19,5 +18,5 @@ import { TotpService } from './totp.service';
  * the password step and the second step share the lockout, the session and passport.
  */
 export const MFA_ENTITIES = [StaffTotp, StaffRecoveryCode, StaffPasskey, Setting];
-export const MFA_PROVIDERS = [MfaKeys, MfaPolicyService, TotpService, RecoveryCodesService, PasskeysService, SecondFactorService, SecondFactorsRepository, SecondStepService];
+export const MFA_PROVIDERS = [MfaKeys, MfaPolicyService, TotpService, RecoveryCodesService, PasskeysService, SecondFactorService, SecondStepService];
 export const MFA_CONTROLLERS = [SecondStepController, AccountSecurityController, AdminSecurityController];
