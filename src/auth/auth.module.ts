@@ -16,7 +16,9 @@ import { StaffAuthGuard } from './guards/staff-auth.guard';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { DatabaseThrottlerStorage } from './database-throttler.storage';
 import { StaffAuthenticator } from './staff-authenticator';
+import { StaffUsersRepository } from './staff-users.repository';
 import { StaffUsersService } from './staff-users.service';
+import { ThrottleCountersRepository } from './throttle-counters.repository';
 
 @Module({
   imports: [
@@ -28,12 +30,12 @@ import { StaffUsersService } from './staff-users.service';
       // the emailed-link forms), not one per route; counted in the database so every app instance shares it.
       useFactory: (config: AppConfig, dataSource: DataSource) => ({
         throttlers: [{ ttl: 60_000, limit: config.signInAttemptsPerMinute, generateKey: (_context: unknown, tracker: string) => `sign-in:${tracker}` }],
-        storage: new DatabaseThrottlerStorage(dataSource),
+        storage: new DatabaseThrottlerStorage(new ThrottleCountersRepository(dataSource)),
       }),
     }),
   ],
   controllers: [AuthController, AccountController, ...MFA_CONTROLLERS],
-  providers: [AuthService, StaffUsersService, PasswordHasher, StaffAuthenticator, ...MFA_PROVIDERS, { provide: APP_GUARD, useClass: StaffAuthGuard }],
-  exports: [AuthService, StaffUsersService, PasswordHasher, StaffAuthenticator, SecondFactorService, SecondStepService],
+  providers: [AuthService, StaffUsersService, StaffUsersRepository, PasswordHasher, StaffAuthenticator, ...MFA_PROVIDERS, { provide: APP_GUARD, useClass: StaffAuthGuard }],
+  exports: [AuthService, StaffUsersService, StaffUsersRepository, PasswordHasher, StaffAuthenticator, SecondFactorService, SecondStepService],
 })
 export class AuthModule {}

@@ -7,6 +7,7 @@ import { StaffUser } from './entities/staff-user.entity';
 import { SecondFactorService } from './mfa/second-factor.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { StaffPrincipal } from './staff-principal';
+import { StaffUsersRepository } from './staff-users.repository';
 import { LOCKOUT_MINUTES, STAFF_ATTEMPTS } from './lockout/attempt-lock';
 
 export { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from './lockout/attempt-lock';
@@ -25,12 +26,13 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
     private readonly secondFactors: SecondFactorService,
+    private readonly staffRows: StaffUsersRepository,
   ) {}
 
   /** The principal, or null for every kind of failure (unknown, wrong password, disabled, locked): callers answer alike. */
   async authenticate(email: string, password: string, context: AuditContext): Promise<StaffPrincipal | null> {
     const normalized = normalizeEmail(email);
-    const user = await this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.email = :email', { email: normalized }).getOne();
+    const user = await this.staffRows.findWithPasswordByEmail(normalized);
     const failure = { ...context, actorType: 'staff' as const, actorId: user?.id ?? null, actorLabel: normalized.slice(0, 254) };
     const refuse = async (reason: string) => {
       // A hash is verified whatever the reason, so unknown, disabled and locked cost as much time as a wrong password.
@@ -73,7 +75,7 @@ export class AuthService {
       await this.audit.record(context, { action, outcome: 'failure', details: { reason: 'locked' } });
       return 'locked';
     }
-    const user = await this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.id = :id', { id }).getOneOrFail();
+    const user = await this.staffRows.getWithPassword(id);
     if (!(await this.hasher.verify(user.passwordHash, password))) {
       const locked = await this.recordFailure(id, context, { action, outcome: 'failure', details: { reason: 'wrong_current_password' } });
       return locked ? 'locked' : 'wrong';

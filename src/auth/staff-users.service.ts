@@ -12,6 +12,7 @@ import { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from './lockout/attempt-lock';
 import { StaffRole, StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { checkNewPassword } from './passwords/password-policy';
+import { StaffUsersRepository } from './staff-users.repository';
 
 export class PasswordRejectedException extends BadRequestException {
   constructor(readonly problems: string[]) {
@@ -47,6 +48,7 @@ export class StaffUsersService {
     private readonly audit: AuditService,
     @InjectConfig() private readonly config: AppConfig,
     private readonly auth: AuthService,
+    private readonly staffRows: StaffUsersRepository,
   ) {}
 
   list(): Promise<StaffUser[]> {
@@ -132,7 +134,7 @@ export class StaffUsersService {
 
   /** Requires the current password; success ends the user's other sessions (the caller re-signs this one in). */
   async changeOwnPassword(id: number, currentPassword: string, newPassword: string, context: AuditContext): Promise<StaffUser> {
-    const user = await this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.id = :id', { id }).getOneOrFail();
+    const user = await this.staffRows.getWithPassword(id);
     const check = await this.auth.verifyOwnPassword(id, currentPassword, context, 'staff.password_changed');
     if (check !== 'ok') throw new PasswordRejectedException([ownPasswordProblem(check)]);
     const problems = checkNewPassword(newPassword, [user.name, user.email, this.config.clinicName]);
@@ -147,10 +149,7 @@ export class StaffUsersService {
   }
 
   private async assertAnotherActiveAdmin(tx: EntityManager, exceptId: number): Promise<void> {
-    const others = await tx
-      .createQueryBuilder(StaffUser, 'u')
-      .where('u.role = :role AND u.disabled = :disabled AND u.id <> :id', { role: 'admin', disabled: false, id: exceptId })
-      .getCount();
+    const others = await this.staffRows.countOtherActiveAdmins(exceptId, tx);
     if (others === 0) throw new ConflictException('The last active admin cannot be disabled or demoted.');
   }
 
@@ -161,9 +160,7 @@ export class StaffUsersService {
     change: (tx: EntityManager, user: StaffUser) => Promise<{ action: string; details: Record<string, unknown> } | null>,
   ): Promise<StaffUser> {
     await this.users.manager.transaction(async (tx) => {
-      const query = tx.createQueryBuilder(StaffUser, 'u').where('u.id = :id', { id });
-      if (tx.connection.options.type !== 'better-sqlite3') query.setLock('pessimistic_write');
-      const user = await query.getOne();
+      const user = await this.staffRows.findForUpdate(id, tx);
       if (!user) throw new NotFoundException('No such staff user.');
       const entry = await change(tx, user);
       if (entry) await this.audit.record(context, entry, tx);

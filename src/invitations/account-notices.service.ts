@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { insertRows, toSqlDateTime } from '../database/sql';
 import { emailEnvironments } from './email-templates';
+import { MailOutboxRepository } from './outbox.repository';
 
 /** Security notices about a portal account (no link that signs in, no health information); the last one goes to admins. */
 export type AccountNotice = 'email_changed' | 'username_changed' | 'email_change_requested' | 'email_verify' | 'email_change_reported';
@@ -27,7 +27,10 @@ export function maskEmail(email: string): string {
 export class AccountNoticesService {
   private readonly templates = emailEnvironments();
 
-  constructor(@InjectConfig() private readonly config: AppConfig) {}
+  constructor(
+    @InjectConfig() private readonly config: AppConfig,
+    private readonly outbox: MailOutboxRepository,
+  ) {}
 
   get portalUrl(): string {
     return `${this.config.publicBaseUrl}/portal/login`;
@@ -37,12 +40,18 @@ export class AccountNoticesService {
     // Values from the patient's record go into emails without line breaks (no header or layout tricks).
     const clean = Object.fromEntries(Object.entries(model).map(([key, value]) => [key, value.replace(/[\u0000-\u001f\u007f]/g, ' ')]));
     const context = { ...clean, clinicName: this.config.clinicName, portalUrl: this.portalUrl };
-    const now = toSqlDateTime(new Date());
-    await insertRows(
+    await this.outbox.enqueue(
+      [
+        {
+          patientId,
+          kind: `notice_${notice}`,
+          to,
+          subject: SUBJECTS[notice](this.config.clinicName.replace(/[\r\n]/g, ' ')),
+          text: this.templates.text.render(`notices/${notice}.txt.njk`, context),
+          html: this.templates.html.render(`notices/${notice}.html.njk`, context),
+        },
+      ],
       tx,
-      'mail_outbox',
-      ['patient_id', 'kind', 'to_address', 'subject', 'text_body', 'html_body', 'status', 'attempts', 'next_attempt_at', 'created_at'],
-      [[patientId, `notice_${notice}`, to, SUBJECTS[notice](this.config.clinicName.replace(/[\r\n]/g, ' ')), this.templates.text.render(`notices/${notice}.txt.njk`, context), this.templates.html.render(`notices/${notice}.html.njk`, context), 'pending', 0, now, now]],
     );
   }
 }

@@ -8,13 +8,15 @@ import { InviteEmailRenderer } from './invite-email.renderer';
 import { InvitationsService } from './invitations.service';
 import { MailSenderService } from './mail/mail-sender.service';
 import { mailerOptions } from './mail/mail-transport';
-import { OutboxStatsRepository } from './mail/outbox-stats.repository';
+import { BulkBatchesRepository } from './bulk-batches.repository';
+import { MailOutboxRepository } from './outbox.repository';
+import { PortalTokensRepository } from './portal-tokens.repository';
 import { PortalTokensService } from './portal-tokens.service';
 
 /** Invite/reset links, the mail outbox and its sender. The patient's pages live in src/portal. */
 @Module({
   imports: [PortalAccountsModule, MailerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => mailerOptions(config) })],
-  providers: [PortalTokensService, InviteEmailRenderer, InvitationsService, MailSenderService, AccountNoticesService, OutboxStatsRepository],
-  exports: [PortalTokensService, InvitationsService, MailSenderService, AccountNoticesService],
+  providers: [PortalTokensService, InviteEmailRenderer, InvitationsService, MailSenderService, AccountNoticesService, MailOutboxRepository, PortalTokensRepository, BulkBatchesRepository],
+  exports: [PortalTokensService, InvitationsService, MailSenderService, AccountNoticesService, MailOutboxRepository, PortalTokensRepository, BulkBatchesRepository],
 })
 export class InvitationsModule {}

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
-import { chunks, placeholders } from '../database/sql';
+import { MailOutboxRepository } from '../invitations/outbox.repository';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
 import { PortalAccountsRepository } from './portal-accounts.repository';
 import { deceasedRefusal, mayEnable } from './portal-eligibility';
@@ -29,6 +29,7 @@ export class PortalAccessService {
     private readonly audit: AuditService,
     private readonly tokens: PortalTokensService,
     private readonly accounts: PortalAccountsRepository,
+    private readonly outbox: MailOutboxRepository,
   ) {}
 
   /**
@@ -41,22 +42,10 @@ export class PortalAccessService {
     const now = new Date();
     const enabled = new Set(await this.accounts.enabledAmong(patientIds, tx));
     await this.accounts.disable(patientIds, now, tx);
-    const cancelled = new Map<number, number>();
-    for (const chunk of chunks(patientIds)) {
-      const rows: Array<{ patient_id: number | string; n: number | string }> = await tx.query(
-        `SELECT patient_id, COUNT(*) AS n FROM mail_outbox WHERE status = 'pending' AND patient_id IN (${placeholders(chunk.length)}) GROUP BY patient_id`,
-        chunk,
-      );
-      rows.forEach((row) => cancelled.set(Number(row.patient_id), Number(row.n)));
-    }
+    const cancelled = await this.outbox.countUnsentFor(patientIds, tx);
     // Links first (their emails are cancelled with them), then any other email still waiting (notices).
     await this.tokens.revokeTokensOf(tx, patientIds, 'deceased', now);
-    for (const chunk of chunks(patientIds)) {
-      await tx.query(
-        `UPDATE mail_outbox SET status = 'cancelled', text_body = NULL, html_body = NULL, last_error = 'patient recorded as deceased' WHERE status = 'pending' AND patient_id IN (${placeholders(chunk.length)})`,
-        chunk,
-      );
-    }
+    await this.outbox.cancelUnsentFor(patientIds, 'patient recorded as deceased', tx);
     await this.audit.recordMany(
       context,
       patientIds.map((patientId) => ({

@@ -8,12 +8,12 @@ import { PasswordHasher } from '../auth/passwords/password-hasher.service';
 import { checkNewPassword } from '../auth/passwords/password-policy';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { toSqlDateTime } from '../database/sql';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { InvitationsService } from '../invitations/invitations.service';
 import { PortalTokensService, TokenCheck, TokenHolder } from '../invitations/portal-tokens.service';
 import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
 import { checkUsername } from '../portal-access/usernames';
+import { PortalTokensRepository } from '../invitations/portal-tokens.repository';
 
 /** A signed-in patient, re-read from the database on every portal request. */
 export interface PatientPrincipal {
@@ -60,6 +60,7 @@ export class PatientAccountsService {
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
     private readonly accounts: PortalAccountsRepository,
+    private readonly tokenRows: PortalTokensRepository,
   ) {}
 
   /** Whether a link works (GET: changes nothing but the audit trail when it does not). */
@@ -200,12 +201,11 @@ export class PatientAccountsService {
             WHERE pa.username_key = ? AND pa.access_enabled = 1 AND p.email IS NOT NULL`,
           [checked!.key],
         );
-    const since = toSqlDateTime(new Date(Date.now() - RESET_REQUEST_WINDOW_MINUTES * 60_000));
+    const since = new Date(Date.now() - RESET_REQUEST_WINDOW_MINUTES * 60_000);
     for (const row of rows.slice(0, 5)) {
       const patientId = Number(row.patient_id);
       const actor = patientActor(context, patientId, null);
-      const [{ recent }] = await this.dataSource.query("SELECT COUNT(*) AS recent FROM portal_tokens WHERE patient_id = ? AND purpose = 'reset' AND created_at >= ?", [patientId, since]);
-      if (Number(recent) >= RESET_REQUESTS_PER_WINDOW) {
+      if ((await this.tokenRows.countIssuedSince(patientId, 'reset', since)) >= RESET_REQUESTS_PER_WINDOW) {
         await this.audit.record(actor, { action: 'portal.reset_requested', outcome: 'denied', patientId, details: { reason: 'throttled' } });
         continue;
       }

@@ -10,22 +10,9 @@ import { SYSTEM_CONTEXT } from '../../audit/audit-context';
 import { AuditEntry, AuditService } from '../../audit/audit.service';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { execute, isSqliteManager, placeholders, toSqlDateTime } from '../../database/sql';
+import { isSqliteManager } from '../../database/sql';
+import { ClaimedEmail, MailOutboxRepository } from '../outbox.repository';
 import { describeFailure, isPermanentFailure, SendError } from './smtp-errors';
-
-interface ClaimedEmail {
-  id: string;
-  batch_id: string | null;
-  patient_id: number | null;
-  kind: string;
-  to_address: string;
-  subject: string;
-  text_body: string | null;
-  html_body: string | null;
-  attempts: number;
-  /** This round's claim; a row taken over by another sender no longer carries it. */
-  claimed_by: string;
-}
 
 export interface DrainResult {
   sent: number;
@@ -86,6 +73,7 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
     @InjectConfig() private readonly config: AppConfig,
     private readonly mailer: MailerService,
     private readonly audit: AuditService,
+    private readonly outbox: MailOutboxRepository,
   ) {
     this.sqlite = isSqliteManager(dataSource);
     // Enough SMTP transactions at once to keep every pooled connection busy, few enough that an email's lease is checked just before its turn.
@@ -213,48 +201,11 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
    * whose lease ran out (their sender crashed). Short transaction; the send happens after it.
    */
   private async claim(dueBy: Date): Promise<{ claimId: string; emails: ClaimedEmail[] }> {
-    const now = new Date();
-    const nowSql = toSqlDateTime(dueBy);
     const claimId = `${this.instanceId}#${++this.claimRound}`;
-    const lease = this.leaseUntil(now);
-    const leaseSql = toSqlDateTime(lease);
-    const limit = this.claimLimit();
-    const due = `((status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND claimed_until < ?))`;
-    const claimSet = `status = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1`;
-
-    let ids: string[] = [];
-    if (this.sqlite) {
-      // One statement is atomic on SQLite, and this process is its only sender.
-      const claimed: Array<{ id: number }> = await this.dataSource.query(
-        `UPDATE mail_outbox SET ${claimSet} WHERE id IN (SELECT id FROM mail_outbox WHERE ${due} ORDER BY next_attempt_at, id LIMIT ?) RETURNING id`,
-        [claimId, leaseSql, nowSql, nowSql, limit],
-      );
-      ids = claimed.map((row) => String(row.id));
-    } else {
-      await this.dataSource.transaction('READ COMMITTED', async (tx) => {
-        // Two index ranges instead of one OR, so InnoDB locks only the rows it hands out.
-        const expired: Array<{ id: string }> = await tx.query(
-          "SELECT id FROM mail_outbox WHERE status = 'sending' AND claimed_until < ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
-          [nowSql, limit],
-        );
-        const pending: Array<{ id: string }> =
-          expired.length < limit
-            ? await tx.query("SELECT id FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED", [
-                nowSql,
-                limit - expired.length,
-              ])
-            : [];
-        ids = [...expired, ...pending].map((row) => String(row.id));
-        if (ids.length) await tx.query(`UPDATE mail_outbox SET ${claimSet} WHERE id IN (${placeholders(ids.length)})`, [claimId, leaseSql, ...ids]);
-      });
-    }
-    if (ids.length === 0) return { claimId, emails: [] };
-    this.activeClaims.set(claimId, lease.getTime());
-    const rows: ClaimedEmail[] = await this.dataSource.query(
-      `SELECT id, batch_id, patient_id, kind, to_address, subject, text_body, html_body, attempts, claimed_by FROM mail_outbox WHERE id IN (${placeholders(ids.length)}) AND claimed_by = ?`,
-      [...ids, claimId],
-    );
-    return { claimId, emails: rows.map((row) => ({ ...row, id: String(row.id), attempts: Number(row.attempts) })) };
+    const lease = this.leaseUntil(new Date());
+    const emails = await this.outbox.claimDue(claimId, lease, dueBy, this.claimLimit());
+    if (emails.length) this.activeClaims.set(claimId, lease.getTime());
+    return { claimId, emails };
   }
 
   /** DATETIME keeps whole seconds: the lease is rounded down, so what we believe is never longer than what others see. */
@@ -287,17 +238,14 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
     const claimIds = [...this.activeClaims.keys()];
     if (claimIds.length === 0) return;
     const lease = this.leaseUntil(new Date());
-    await this.dataSource.query(`UPDATE mail_outbox SET claimed_until = ? WHERE status = 'sending' AND claimed_by IN (${placeholders(claimIds.length)})`, [toSqlDateTime(lease), ...claimIds]);
+    await this.outbox.renewLeases(claimIds, lease);
     // Rows another sender took over no longer carry our claim id, so the UPDATE left them alone.
     for (const claimId of claimIds) if (this.activeClaims.has(claimId)) this.activeClaims.set(claimId, lease.getTime());
   }
 
   /** An email whose lease could end mid-transaction goes back to the queue untouched (its attempt not counted). */
   private async release(email: ClaimedEmail): Promise<'released'> {
-    await this.dataSource.query(
-      "UPDATE mail_outbox SET status = 'pending', claimed_by = NULL, claimed_until = NULL, attempts = attempts - 1 WHERE id = ? AND claimed_by = ? AND status = 'sending'",
-      [email.id, email.claimed_by],
-    );
+    await this.outbox.release(email.id, email.claimed_by);
     return 'released';
   }
 
@@ -342,7 +290,7 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
       this.flushTimer = null;
       const group = this.sentBuffer.splice(0, this.sentBuffer.length);
       if (group.length === 0) return;
-      const sentAt = toSqlDateTime(group[group.length - 1].at);
+      const sentAt = group[group.length - 1].at;
       try {
         await this.dataSource.transaction(async (tx) => {
           // Marked only where the row still carries this sender's claim: a row another sender took over is that sender's to mark.
@@ -351,19 +299,9 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
           const marked: ClaimedEmail[] = [];
           for (const [claimId, emails] of byClaim) {
             const ids = emails.map((email) => email.id);
-            const changed = await execute(
-              tx,
-              `UPDATE mail_outbox SET status = 'sent', sent_at = ?, text_body = NULL, html_body = NULL, claimed_until = NULL, last_error = NULL
-                WHERE id IN (${placeholders(ids.length)}) AND status = 'sending' AND claimed_by = ?`,
-              [sentAt, ...ids, claimId],
-            );
-            if (changed === ids.length) marked.push(...emails);
-            else {
-              const rows: Array<{ id: string | number }> = await tx.query(`SELECT id FROM mail_outbox WHERE id IN (${placeholders(ids.length)}) AND status = 'sent' AND claimed_by = ? AND sent_at = ?`, [...ids, claimId, sentAt]);
-              const mine = new Set(rows.map((row) => String(row.id)));
-              marked.push(...emails.filter((email) => mine.has(email.id)));
-              this.logger.warn(`${ids.length - mine.size} email(s) had been taken over by another sender before being marked sent`);
-            }
+            const mine = await this.outbox.markSent(ids, claimId, sentAt, tx);
+            marked.push(...emails.filter((email) => mine.has(email.id)));
+            if (mine.size < ids.length) this.logger.warn(`${ids.length - mine.size} email(s) had been taken over by another sender before being marked sent`);
           }
           if (marked.length) await this.audit.recordMany(SYSTEM_CONTEXT, marked.map((email) => auditEntry('mail.sent', email)), tx);
         });
@@ -381,18 +319,12 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
       const delay = Math.min(this.config.mailRetryBaseMs * 2 ** (email.attempts - 1), MAX_BACKOFF_MS) * (0.9 + Math.random() * 0.2);
       // DATETIME has whole seconds: round up, so a retry is never due before its delay.
       const retryAt = new Date(Math.ceil((Date.now() + delay) / 1000) * 1000);
-      await this.dataSource.query(
-        "UPDATE mail_outbox SET status = 'pending', next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL, last_error = ? WHERE id = ? AND claimed_by = ? AND status = 'sending'",
-        [toSqlDateTime(retryAt), reason, email.id, email.claimed_by],
-      );
+      await this.outbox.scheduleRetry(email.id, email.claimed_by, retryAt, reason);
       this.logger.warn(`Email #${email.id} not sent (attempt ${email.attempts}), retrying in ${Math.round(delay / 1000)} s: ${reason}`);
       return 'retried';
     }
     await this.dataSource.transaction(async (tx) => {
-      await tx.query(
-        "UPDATE mail_outbox SET status = 'failed', text_body = NULL, html_body = NULL, claimed_until = NULL, last_error = ? WHERE id = ? AND claimed_by = ? AND status = 'sending'",
-        [reason, email.id, email.claimed_by],
-      );
+      await this.outbox.markFailed(email.id, email.claimed_by, reason, tx);
       await this.audit.record(SYSTEM_CONTEXT, { ...auditEntry('mail.failed', email), outcome: 'failure', details: { outboxId: email.id, kind: email.kind, attempts: email.attempts, reason } }, tx);
     });
     this.logger.warn(`Email #${email.id} failed after ${email.attempts} attempt(s): ${reason}`);

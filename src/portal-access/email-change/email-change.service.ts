@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../../audit/audit-context';
 import { AuditService } from '../../audit/audit.service';
 import { AuthService, normalizeEmail } from '../../auth/auth.service';
+import { StaffUsersRepository } from '../../auth/staff-users.repository';
 import { ownPasswordProblem } from '../../auth/staff-users.service';
 import type { StaffPrincipal } from '../../auth/staff-principal';
 import { FormValidationException } from '../../common/validation/form-validation.exception';
@@ -54,6 +55,7 @@ export class EmailChangeService {
     private readonly emails: PortalEmailChangeService,
     private readonly tokens: PortalTokensService,
     private readonly accounts: PortalAccountsRepository,
+    private readonly staffUsers: StaffUsersRepository,
   ) {}
 
   open(patientId?: number): Promise<EmailChangeRequest[]> {
@@ -207,7 +209,7 @@ export class EmailChangeService {
       } else if (!(await this.requests.move(tx, request.id, ['awaiting_approval', 'awaiting_confirmation'], 'frozen', now, { verify_token_hash: null, report_token_hash: null }))) {
         return null;
       }
-      const admins: Array<{ email: string; name: string }> = await tx.query("SELECT email, name FROM staff_users WHERE role = 'admin' AND disabled = ?", [false]);
+      const admins = await this.staffUsers.activeAdmins(tx);
       const outcome = completed
         ? 'The change had already been confirmed; the patient’s portal sessions and links were ended. Check the address with the patient.'
         : 'The change is frozen: it cannot be approved or confirmed. Check it with the patient, then reject it or ask for a new one.';
@@ -278,7 +280,6 @@ export class EmailChangeService {
   }
 
   private async isStaffAddress(email: string): Promise<boolean> {
-    const [row] = await this.dataSource.query('SELECT 1 AS found FROM staff_users WHERE email = ?', [normalizeEmail(email)]);
-    return Boolean(row);
+    return this.staffUsers.existsWithEmail(normalizeEmail(email));
   }
 }
