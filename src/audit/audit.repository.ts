@@ -89,17 +89,21 @@ export class AuditRepository {
   async find(filter: AuditEventQuery, limit: number): Promise<AuditEventRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.patientId !== undefined) where.push('e.patient_id = ?') && params.push(filter.patientId);
+    const add = (sql: string, ...values: unknown[]) => {
+      where.push(sql);
+      params.push(...values);
+    };
+    if (filter.patientId !== undefined) add('e.patient_id = ?', filter.patientId);
     if (filter.patientIds) {
-      if (!filter.patientIds.length) where.push('1 = 0');
-      else where.push(`e.patient_id IN (${placeholders(filter.patientIds.length)})`) && params.push(...filter.patientIds);
+      if (!filter.patientIds.length) add('1 = 0');
+      else add(`e.patient_id IN (${placeholders(filter.patientIds.length)})`, ...filter.patientIds);
     }
-    if (filter.excludeActions?.length) where.push(`e.action NOT IN (${placeholders(filter.excludeActions.length)})`) && params.push(...filter.excludeActions);
-    if (filter.staffUserId !== undefined) where.push("e.actor_type = 'staff' AND e.actor_id = ?") && params.push(filter.staffUserId);
-    if (filter.action) where.push('e.action = ?') && params.push(filter.action);
-    if (filter.from) where.push('e.occurred_at >= ?') && params.push(`${filter.from} 00:00:00`);
-    if (filter.to) where.push('e.occurred_at < ?') && params.push(toSqlDateTime(new Date(Date.parse(`${filter.to}T00:00:00Z`) + 86_400_000)));
-    if (filter.before) where.push('e.id < ?') && params.push(filter.before);
+    if (filter.excludeActions?.length) add(`e.action NOT IN (${placeholders(filter.excludeActions.length)})`, ...filter.excludeActions);
+    if (filter.staffUserId !== undefined) add("e.actor_type = 'staff' AND e.actor_id = ?", filter.staffUserId);
+    if (filter.action) add('e.action = ?', filter.action);
+    if (filter.from) add('e.occurred_at >= ?', `${filter.from} 00:00:00`);
+    if (filter.to) add('e.occurred_at < ?', toSqlDateTime(new Date(Date.parse(`${filter.to}T00:00:00Z`) + 86_400_000)));
+    if (filter.before) add('e.id < ?', filter.before);
     const rows: Array<Record<string, unknown>> = await this.dataSource.query(
       `SELECT e.id, e.occurred_at, e.actor_type, e.actor_id, e.actor_label, e.action, e.outcome, e.patient_id, e.batch_id, e.ip, e.details,
               p.first_name, p.last_name, s.name AS staff_name

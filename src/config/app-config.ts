@@ -182,7 +182,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const smtpUrl = env.SMTP_URL || null;
   if (smtpUrl) {
-    let scheme = '';
+    let scheme: string;
     try {
       scheme = new URL(smtpUrl).protocol;
     } catch {
