@@ -45,7 +45,11 @@ class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
    * timeout is dead long before that, so its row is dated by the idle timeout and the store's
    * cleanup purges it soon after (not hours later).
    */
-  override async set(sid: string, session: Parameters<ConnectSessionKnexStore['set']>[1], callback?: Parameters<ConnectSessionKnexStore['set']>[2]) {
+  override async set(
+    sid: string,
+    session: Parameters<ConnectSessionKnexStore['set']>[1],
+    callback?: Parameters<ConnectSessionKnexStore['set']>[2],
+  ) {
     const stored = storedSessionId(sid);
     try {
       await super.set(stored, session);
@@ -55,7 +59,9 @@ class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
         const { knex, tableName } = this.options;
         const iso = new Date(idleEnd).toISOString();
         // The same DATETIME spelling the store itself writes on each dialect.
-        await knex(tableName).where('sid', stored).update({ expired: knex.client.dialect === 'sqlite3' ? iso : iso.slice(0, 19).replace('T', ' ') });
+        await knex(tableName)
+          .where('sid', stored)
+          .update({ expired: knex.client.dialect === 'sqlite3' ? iso : iso.slice(0, 19).replace('T', ' ') });
       }
       callback?.();
     } catch (error) {
@@ -77,7 +83,10 @@ export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: 
     session({
       name,
       secret: config.sessionSecret,
-      store: new HashedUntouchedKnexStore({ knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 }, idleMinutes * 60_000),
+      store: new HashedUntouchedKnexStore(
+        { knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 },
+        idleMinutes * 60_000,
+      ),
       resave: false,
       saveUninitialized: false,
       // The idle timeout is enforced by the guards (so polling does not extend it); the cookie carries the absolute lifetime.
@@ -87,6 +96,12 @@ export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: 
     });
   return {
     staff: make(STAFF_COOKIE, 'staff_sessions', config.staffAbsoluteHours * 3_600_000, config.staffIdleMinutes, '/'),
-    patient: make(PATIENT_COOKIE, 'patient_sessions', config.patientAbsoluteHours * 3_600_000, config.patientIdleMinutes, '/portal'),
+    patient: make(
+      PATIENT_COOKIE,
+      'patient_sessions',
+      config.patientAbsoluteHours * 3_600_000,
+      config.patientIdleMinutes,
+      '/portal',
+    ),
   };
 }

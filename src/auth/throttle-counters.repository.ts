@@ -12,7 +12,10 @@ export class ThrottleCountersRepository {
       ? 'INSERT INTO throttle_counters (throttle_key, window_start, window_end, hits) VALUES (?, ?, ?, 1) ON CONFLICT (throttle_key, window_start) DO UPDATE SET hits = hits + 1'
       : 'INSERT INTO throttle_counters (throttle_key, window_start, window_end, hits) VALUES (?, ?, ?, 1) ON DUPLICATE KEY UPDATE hits = hits + 1';
     await this.dataSource.query(upsert, [key, windowStart, windowEnd]);
-    const [row]: Array<{ hits: number | string }> = await this.dataSource.query('SELECT hits FROM throttle_counters WHERE throttle_key = ? AND window_start = ?', [key, windowStart]);
+    const [row]: Array<{ hits: number | string }> = await this.dataSource.query(
+      'SELECT hits FROM throttle_counters WHERE throttle_key = ? AND window_start = ?',
+      [key, windowStart],
+    );
     return Number(row?.hits ?? 1);
   }
 

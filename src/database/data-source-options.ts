@@ -31,7 +31,7 @@ export function buildDataSourceOptions(database: DatabaseConfig, schema: Databas
     // The schema comes only from migrations.
     synchronize: false,
     migrationsRun: false,
-    logging: ['error'] as ('error')[],
+    logging: ['error'] as 'error'[],
   };
   if (database.kind === 'sqlite') {
     mkdirSync(dirname(database.file), { recursive: true });
@@ -77,5 +77,9 @@ export function createSessionKnex(database: DatabaseConfig): Knex {
       },
     });
   }
-  return knex({ client: 'mysql2', connection: { ...mysqlConnection(database), user: database.username, charset: 'utf8mb4' }, pool: { min: 0, max: 5 } });
+  return knex({
+    client: 'mysql2',
+    connection: { ...mysqlConnection(database), user: database.username, charset: 'utf8mb4' },
+    pool: { min: 0, max: 5 },
+  });
 }

@@ -39,7 +39,16 @@ describe('the app on a fresh database', () => {
 
   it('does not serve source, data or repository files', async () => {
     const statuses: Record<string, number> = {};
-    for (const path of ['/.git/config', '/.env', '/data/portal.sqlite', '/portal.sqlite', '/main.js.map', '/static/../package.json', '/static/%2e%2e/package.json', '/static/.gitignore']) {
+    for (const path of [
+      '/.git/config',
+      '/.env',
+      '/data/portal.sqlite',
+      '/portal.sqlite',
+      '/main.js.map',
+      '/static/../package.json',
+      '/static/%2e%2e/package.json',
+      '/static/.gitignore',
+    ]) {
       const res = await request(t.server).get(path);
       statuses[path] = res.status;
       expect(res.text).not.toContain('"dependencies"');

@@ -19,7 +19,10 @@ function start(env: Record<string, string>): { status: number | null; stderr: st
 describe('starting the app with a bad configuration', () => {
   it.each([
     [{ DATABASE_URL: 'postgres://someone@db/portal' }, /^Configuration error: DATABASE_URL has unsupported scheme "postgres:"/],
-    [{ DATABASE_URL: 'mysql://root@127.0.0.1:1/portal' }, /^Configuration error: DATABASE_URL: cannot open the database at mysql:\/\/root@127\.0\.0\.1:1\/portal \(ECONNREFUSED\)$/],
+    [
+      { DATABASE_URL: 'mysql://root@127.0.0.1:1/portal' },
+      /^Configuration error: DATABASE_URL: cannot open the database at mysql:\/\/root@127\.0\.0\.1:1\/portal \(ECONNREFUSED\)$/,
+    ],
     [{ PORT: 'eighty' }, /^Configuration error: PORT must be a whole number/],
     [{ NODE_ENV: 'production' }, /^Configuration error: SESSION_SECRET is required when NODE_ENV=production$/],
   ])('with %j prints one line naming the variable and exits with 1', (env, message) => {
