@@ -125,15 +125,12 @@ describe('the outside review’s smaller findings', () => {
     expect(evaluated.length).toBeLessThanOrEqual(MAX_FAILED_SIGN_INS);
     const [row] = await t.dataSource.query('SELECT locked_until FROM staff_users WHERE id = ?', [user.id]);
     expect(row.locked_until).not.toBeNull();
-    const right = await agent
-      .post('/account/password')
-      .type('form')
-      .send({
-        _csrf: agent.csrf,
-        currentPassword: user.password,
-        newPassword: 'a brand new passphrase for me',
-        confirmPassword: 'a brand new passphrase for me',
-      });
+    const right = await agent.post('/account/password').type('form').send({
+      _csrf: agent.csrf,
+      currentPassword: user.password,
+      newPassword: 'a brand new passphrase for me',
+      confirmPassword: 'a brand new passphrase for me',
+    });
     expect(right.status).toBe(400);
     expect(right.text).toContain('locked');
   });

@@ -237,29 +237,22 @@ describe("changing one's own password", () => {
     const user = await createStaffUser(t);
     const a = await signIn(t, user.email, user.password);
     const b = await signIn(t, user.email, user.password);
-    const wrong = await a
-      .post('/account/password')
-      .type('form')
-      .send({
-        _csrf: a.csrf,
-        currentPassword: 'not my password at all',
-        newPassword: 'a brand new passphrase for me',
-        confirmPassword: 'a brand new passphrase for me',
-      });
+    const wrong = await a.post('/account/password').type('form').send({
+      _csrf: a.csrf,
+      currentPassword: 'not my password at all',
+      newPassword: 'a brand new passphrase for me',
+      confirmPassword: 'a brand new passphrase for me',
+    });
     expect(wrong.status).toBe(400);
     expect(wrong.text).toContain('The current password is not right.');
     await b.get('/account/password').expect(200);
 
-    const ok = await a
-      .post('/account/password')
-      .redirects(1)
-      .type('form')
-      .send({
-        _csrf: a.csrf,
-        currentPassword: user.password,
-        newPassword: 'a brand new passphrase for me',
-        confirmPassword: 'a brand new passphrase for me',
-      });
+    const ok = await a.post('/account/password').redirects(1).type('form').send({
+      _csrf: a.csrf,
+      currentPassword: user.password,
+      newPassword: 'a brand new passphrase for me',
+      confirmPassword: 'a brand new passphrase for me',
+    });
     expect(ok.status).toBe(200);
     expect(ok.text).toContain('Your password has been changed');
     await a.get('/account/password').expect(200);
