@@ -29,6 +29,7 @@ export const PORTAL_PUBLIC_ROUTES = [
   /^GET \/portal\/account-ready$/,
   /^GET \/portal\/email-change\/(confirm|report)\/1$/,
   /^(GET|POST) \/portal\/email-change\/(confirm|report)$/,
+  /^GET \/portal\/email-change\/(confirmed|reported)$/,
 ];
 export const isPortalPublicRoute = (route: Route) =>
   PORTAL_PUBLIC_ROUTES.some((pattern) => pattern.test(`${route.method} ${route.path}`));

@@ -1,8 +1,9 @@
-import { Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Get, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../../audit/audit-context';
 import { PatientController, PortalPublic } from '../../common/access/audience';
+import { seeOther, type SeeOther } from '../../common/views/flash';
 import { type OtherView, renderInstead, View } from '../../common/views/view.decorator';
 import { maskEmail } from '../../invitations/account-notices.service';
 import { tokenHashOf } from '../../invitations/portal-tokens.service';
@@ -57,7 +58,7 @@ export class EmailChangeLinksController {
   @View('portal/email-change')
   async confirm(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Audit() audit: AuditContext) {
     const done = await this.emailChanges.confirm(linkOf(req, 'verify'), audit);
-    return this.finish('verify', done, req, res);
+    return this.finish(done, '/portal/email-change/confirmed', req, res);
   }
 
   @Post('report')
@@ -65,7 +66,25 @@ export class EmailChangeLinksController {
   @View('portal/email-change')
   async report(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Audit() audit: AuditContext) {
     const outcome = await this.emailChanges.report(linkOf(req, 'report'), audit);
-    return { ...this.finish('report', outcome !== null, req, res), completed: outcome === 'after_change' };
+    return this.finish(
+      outcome !== null,
+      `/portal/email-change/reported${outcome === 'after_change' ? '?after=change' : ''}`,
+      req,
+      res,
+    );
+  }
+
+  /** Where a used link lands (post/redirect/get): a reload shows the same words and changes nothing. */
+  @Get('confirmed')
+  @View('portal/email-change')
+  confirmed() {
+    return { kind: 'verify', step: 'done' };
+  }
+
+  @Get('reported')
+  @View('portal/email-change')
+  reported(@Query('after') after?: string) {
+    return { kind: 'report', step: 'done', completed: after === 'change' };
   }
 
   private async open(kind: LinkKind, token: string, req: Request, res: Response): Promise<void> {
@@ -89,10 +108,10 @@ export class EmailChangeLinksController {
     };
   }
 
-  private finish(kind: LinkKind, done: boolean, req: Request, res: Response): Record<string, unknown> | OtherView {
+  private finish(done: boolean, landing: string, req: Request, res: Response): SeeOther | OtherView {
     if (!done) return invalid(res);
     delete req.session.emailChangeLink;
-    return { kind, step: 'done' };
+    return seeOther(landing);
   }
 }
 

@@ -77,8 +77,10 @@ describe('changing a patient’s email safely', () => {
     const opened = await browser.get(path);
     if (opened.status !== 303) return opened;
     const page = await browser.get(opened.headers.location).expect(200);
+    // Post/redirect/get: the answer is the page the POST redirects to.
     return browser
       .post(opened.headers.location)
+      .redirects(1)
       .type('form')
       .send({ _csrf: csrfTokenOf(page.text) });
   }

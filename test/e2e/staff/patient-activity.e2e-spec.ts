@@ -65,7 +65,7 @@ describe('the Patient Portal tab’s activity list', () => {
       .post(opened.headers.location)
       .type('form')
       .send({ _csrf: csrfTokenOf(confirmPage.text) })
-      .expect(200);
+      .expect(303);
     // The patient's own side, as the portal records it.
     const audit = t.app.get(AuditService);
     const asPatient = {
