@@ -7,6 +7,7 @@ import { StaffUser } from './entities/staff-user.entity';
 import { SecondFactorService } from './mfa/second-factor.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { StaffPrincipal } from './staff-principal';
+import { runInTransaction } from '../database/transactions';
 
 export const MAX_FAILED_SIGN_INS = 5;
 export const LOCKOUT_MINUTES = 15;
@@ -74,7 +75,7 @@ export class AuthService {
    * the 5th locks the account for 15 minutes. Returns whether the account is now locked.
    */
   async recordFailure(id: number, context: AuditContext, entry: AuditEntry): Promise<boolean> {
-    return this.users.manager.transaction(async (tx) => {
+    return runInTransaction(this.users.manager, async (tx) => {
       // Counted in SQL so parallel attempts cannot lose increments.
       await tx.createQueryBuilder().update(StaffUser).set({ failedLoginCount: () => 'failed_login_count + 1' }).where('id = :id', { id }).execute();
       const { failedLoginCount } = await tx.findOneByOrFail(StaffUser, { id });

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import { isSqliteManager } from '../database/sql';
+import { withConflictRetry } from '../database/transactions';
 
 type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
@@ -23,7 +24,8 @@ export class DatabaseThrottlerStorage implements ThrottlerStorage {
     const upsert = isSqliteManager(this.dataSource)
       ? 'INSERT INTO throttle_counters (throttle_key, window_start, window_end, hits) VALUES (?, ?, ?, 1) ON CONFLICT (throttle_key, window_start) DO UPDATE SET hits = hits + 1'
       : 'INSERT INTO throttle_counters (throttle_key, window_start, window_end, hits) VALUES (?, ?, ?, 1) ON DUPLICATE KEY UPDATE hits = hits + 1';
-    await this.dataSource.query(upsert, [counterKey, windowStart, windowEnd]);
+    // Every instance counts the same client's key: on Galera their upserts conflict now and then.
+    await withConflictRetry(() => this.dataSource.query(upsert, [counterKey, windowStart, windowEnd]));
     const [row] = await this.dataSource.query('SELECT hits FROM throttle_counters WHERE throttle_key = ? AND window_start = ?', [counterKey, windowStart]);
     // Old windows are swept now and then rather than on every request.
     if (Math.random() < 0.01) await this.dataSource.query('DELETE FROM throttle_counters WHERE window_end < ?', [now - 3_600_000]);

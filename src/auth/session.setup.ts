@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import session from 'express-session';
 import type { Knex } from 'knex';
 import type { AppConfig } from '../config/app-config';
+import { withConflictRetry } from '../database/transactions';
 
 export const STAFF_COOKIE = 'staff.sid';
 export const PATIENT_COOKIE = 'portal.sid';
@@ -25,6 +26,30 @@ class UntouchedKnexStore extends ConnectSessionKnexStore {
   constructor(options: ConstructorParameters<typeof ConnectSessionKnexStore>[0]) {
     super(options);
     Object.defineProperty(this, 'touch', { value: undefined });
+  }
+
+  // Saving a session is one upsert; on Galera two instances saving it at once conflict (1213): run it again.
+  override async set(sid: string, session: session.SessionData, callback?: (err?: unknown) => void): Promise<void> {
+    try {
+      await withConflictRetry(() => super.set(sid, session));
+    } catch (error) {
+      if (!callback) throw error;
+      return callback(error);
+    }
+    callback?.();
+  }
+
+  override async destroy(sid: string, callback?: (err?: unknown) => void): Promise<number> {
+    let deleted = 0;
+    try {
+      deleted = await withConflictRetry(() => super.destroy(sid));
+    } catch (error) {
+      if (!callback) throw error;
+      callback(error);
+      return 0;
+    }
+    callback?.();
+    return deleted;
   }
 }
 

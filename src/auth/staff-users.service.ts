@@ -11,6 +11,7 @@ import { normalizeEmail } from './auth.service';
 import { StaffRole, StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { checkNewPassword } from './passwords/password-policy';
+import { runInTransaction } from '../database/transactions';
 
 export class PasswordRejectedException extends BadRequestException {
   constructor(readonly problems: string[]) {
@@ -55,7 +56,7 @@ export class StaffUsersService {
     const email = normalizeEmail(input.email);
     const temporaryPassword = generateTemporaryPassword();
     const passwordHash = await this.hasher.hash(temporaryPassword);
-    const user = await this.users.manager.transaction(async (tx) => {
+    const user = await runInTransaction(this.users.manager, async (tx) => {
       if (await tx.existsBy(StaffUser, { email })) throw new FormValidationException({ email: ['A staff user with that email already exists.'] });
       const created = await tx.save(tx.create(StaffUser, { email, name: input.name.trim(), role: input.role, passwordHash, mustChangePassword: true, passwordChangedAt: new Date() }));
       await this.audit.record(context, { action: 'admin.staff_created', details: { staffUserId: created.id, email, role: input.role } }, tx);
@@ -132,7 +133,7 @@ export class StaffUsersService {
     if (newPassword === currentPassword) problems.push('Choose a password different from the current one.');
     if (problems.length) throw new PasswordRejectedException(problems);
     const passwordHash = await this.hasher.hash(newPassword);
-    await this.users.manager.transaction(async (tx) => {
+    await runInTransaction(this.users.manager, async (tx) => {
       await tx.update(StaffUser, { id }, { passwordHash, mustChangePassword: false, passwordChangedAt: new Date(), sessionGeneration: user.sessionGeneration + 1 });
       await this.audit.record(context, { action: 'staff.password_changed' }, tx);
     });
@@ -153,7 +154,7 @@ export class StaffUsersService {
     context: AuditContext,
     change: (tx: EntityManager, user: StaffUser) => Promise<{ action: string; details: Record<string, unknown> } | null>,
   ): Promise<StaffUser> {
-    await this.users.manager.transaction(async (tx) => {
+    await runInTransaction(this.users.manager, async (tx) => {
       const query = tx.createQueryBuilder(StaffUser, 'u').where('u.id = :id', { id });
       if (tx.connection.options.type !== 'better-sqlite3') query.setLock('pessimistic_write');
       const user = await query.getOne();

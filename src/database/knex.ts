@@ -1,5 +1,6 @@
 import knex, { Knex } from 'knex';
 import type { DatabaseConfig } from '../config/app-config';
+import { causalReadsAfterCreate } from './cluster';
 
 /** A small knex pool for the session store (connect-session-knex), on the same database as TypeORM. */
 export function createKnex(database: DatabaseConfig): Knex {
@@ -29,6 +30,6 @@ export function createKnex(database: DatabaseConfig): Knex {
       timezone: 'Z',
       charset: 'utf8mb4',
     },
-    pool: { min: 0, max: 5 },
+    pool: { min: 0, max: 5, afterCreate: causalReadsAfterCreate },
   });
 }

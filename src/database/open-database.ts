@@ -1,9 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource } from 'typeorm';
 import { AppConfig, ConfigError } from '../config/app-config';
+import { enableCausalReads, pendingMigrations } from './cluster';
 import { buildDataSourceOptions } from './data-source-options';
 
-/** Connects and applies pending migrations; a connection failure becomes a one-line ConfigError. */
+/**
+ * Connects and applies pending migrations (MIGRATIONS_RUN=auto), or refuses to run on a schema
+ * that is behind the code (skip); a connection failure becomes a one-line ConfigError.
+ */
 export async function openDatabase(config: AppConfig): Promise<DataSource> {
   const dataSource = new DataSource(buildDataSourceOptions(config.database));
   try {
@@ -13,7 +17,19 @@ export async function openDatabase(config: AppConfig): Promise<DataSource> {
     const reason = (error as { code?: string; message?: string }).code ?? (error as Error).message;
     throw new ConfigError(config.database.kind === 'sqlite' ? 'DATA_DIR' : 'DATABASE_URL', `: cannot open the database at ${where} (${reason})`);
   }
-  await dataSource.runMigrations({ transaction: 'each' });
+  if (config.migrationsRun === 'auto') {
+    await dataSource.runMigrations({ transaction: 'each' });
+  } else {
+    const pending = await pendingMigrations(dataSource);
+    if (pending.length) {
+      await dataSource.destroy();
+      throw new ConfigError(
+        'MIGRATIONS_RUN',
+        `is skip and the database schema is behind this version (${pending.length} pending: ${pending.join(', ')}); run \`npm run migration:run\` first`,
+      );
+    }
+  }
+  await enableCausalReads(dataSource);
   if (isSqlite(dataSource)) serializeSqliteAccess(dataSource);
   return dataSource;
 }

@@ -12,6 +12,7 @@ import { emptyCounts, ImportCheck, type ImportCounts } from './import-check';
 import type { AppointmentRecord, ImportProblem, PatientRecord } from './import-records';
 import { ImportFileError } from './parsers/import-file-error';
 import { detectFormat, readRecords, type ImportFormat } from './parsers/import-file';
+import { runInTransaction } from '../database/transactions';
 
 export interface ImportOptions {
   /** Check and count only; write nothing. */
@@ -108,7 +109,7 @@ export class ImportService implements OnApplicationShutdown {
       progress.rows = 0;
       const finished = check;
       if (applying) {
-        await this.dataSource.transaction(async (tx) => {
+        await runInTransaction(this.dataSource, async (tx) => {
           const counts = await this.compare(tx, finished, path, format, true, runId, context, fileName, progress);
           // The import's own audit row commits with its changes (fail closed).
           await this.audit.record(context, summary(counts), tx);

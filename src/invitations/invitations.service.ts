@@ -12,6 +12,7 @@ import { InviteEmailRenderer } from './invite-email.renderer';
 import type { BatchProgress, InviteSkipReason, InviteSummary, LatestInvite } from './invitations.types';
 import { PortalTokensService } from './portal-tokens.service';
 import { hashToken, newRawToken } from './tokens';
+import { runInTransaction } from '../database/transactions';
 
 /** mail_outbox.kind of the two portal emails. */
 export const MAIL_KIND: Record<PortalTokenPurpose, string> = { invite: 'portal_invite', reset: 'portal_reset' };
@@ -63,7 +64,7 @@ export class InvitationsService {
     const ids = uniqueIds(patientIds);
     const now = new Date();
     const nowSql = toSqlDateTime(now);
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       // Locks the patients' rows (MySQL/MariaDB) so two clicks at once queue one email.
       const candidates = await this.loadCandidates(tx, ids, true);
       const batchId = options.bulk ? randomUUID() : null;

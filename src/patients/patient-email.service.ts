@@ -8,6 +8,7 @@ import { isSqliteManager, toSqlDateTime } from '../database/sql';
 import { AccountNoticesService, maskEmail } from '../invitations/account-notices.service';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
 import { CONCURRENT_EDIT_MESSAGE } from './patients.service';
+import { runInTransaction } from '../database/transactions';
 
 /** One patient's email replaced: what the safe email-change rules need to know. */
 export interface EmailChange {
@@ -35,7 +36,7 @@ export class PatientEmailService {
   ) {}
 
   async changeEmail(patientId: number, change: { email: string; reason: string; version: number }, context: AuditContext): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
+    await runInTransaction(this.dataSource, async (tx) => {
       const rows: Array<{ email: string | null; first_name: string; version: number | string }> = await tx.query(
         `SELECT email, first_name, version FROM patients WHERE id = ?${isSqliteManager(tx) ? '' : ' FOR UPDATE'}`,
         [patientId],

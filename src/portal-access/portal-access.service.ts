@@ -5,6 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { chunks, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
+import { runInTransaction } from '../database/transactions';
 
 export interface EnableResult {
   /** Set for bulk actions: the audit rows share it. */
@@ -32,7 +33,7 @@ export class PortalAccessService {
    */
   async enable(target: number[] | ((manager: EntityManager) => Promise<number[]>), context: AuditContext, options: { bulk?: boolean } = {}): Promise<EnableResult> {
     const batchId = options.bulk ? randomUUID() : null;
-    return this.dataSource.transaction(async (manager) => {
+    return runInTransaction(this.dataSource, async (manager) => {
       const ids = [...new Set(typeof target === 'function' ? await target(manager) : target)];
       const enabledBefore = await this.lockAccounts(manager, ids);
       const unknown = ids.filter((id) => !enabledBefore.has(id));

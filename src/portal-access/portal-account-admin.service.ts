@@ -8,6 +8,7 @@ import { isSqliteManager, toSqlDateTime } from '../database/sql';
 import { AccountNoticesService } from '../invitations/account-notices.service';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
 import { checkUsername } from '../portal/usernames';
+import { runInTransaction } from '../database/transactions';
 
 export const CONCURRENT_ACCOUNT_CHANGE = 'This patient’s portal account was changed by someone else — reload the page and try again.';
 
@@ -73,7 +74,7 @@ export class PortalAccountAdminService {
 
   /** Locks the account row, checks the version the form was built from, applies one change. */
   private async change(patientId: number, version: number, apply: (tx: EntityManager, account: LockedAccount, now: string) => Promise<boolean>): Promise<{ changed: boolean }> {
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       const rows: Array<Record<string, unknown>> = await tx.query(
         `SELECT pa.patient_id, pa.access_enabled, pa.username, pa.locked_until, pa.failed_login_count, pa.version, p.first_name, p.email
            FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id WHERE pa.patient_id = ?${isSqliteManager(tx) ? '' : ' FOR UPDATE'}`,

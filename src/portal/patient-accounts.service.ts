@@ -13,6 +13,7 @@ import type { PortalTokenPurpose } from '../invitations/entities/portal-token.en
 import { InvitationsService } from '../invitations/invitations.service';
 import { PortalTokensService, TokenCheck, TokenHolder } from '../invitations/portal-tokens.service';
 import { checkUsername } from './usernames';
+import { runInTransaction } from '../database/transactions';
 
 /** A signed-in patient, re-read from the database on every portal request. */
 export interface PatientPrincipal {
@@ -90,7 +91,7 @@ export class PatientAccountsService {
     const actor = patientActor(context, holder.patientId, username || null);
     const taken: SetPasswordResult = { outcome: 'rejected', errors: { username: ['That username is not available. Choose another.'] }, holder };
     try {
-      return await this.dataSource.transaction(async (tx) => {
+      return await runInTransaction(this.dataSource, async (tx) => {
         const now = new Date();
         const consumed = await this.tokens.consume(tx, tokenHash, purpose, now);
         if (!consumed.ok) {
@@ -149,7 +150,7 @@ export class PatientAccountsService {
       return null;
     }
     const nowSql = toSqlDateTime(now);
-    await this.dataSource.transaction(async (tx) => {
+    await runInTransaction(this.dataSource, async (tx) => {
       // The first successful sign-in turns the patient green.
       await tx.query(
         'UPDATE portal_accounts SET first_login_at = COALESCE(first_login_at, ?), last_login_at = ?, failed_login_count = 0, locked_until = NULL WHERE patient_id = ?',
@@ -218,7 +219,7 @@ export class PatientAccountsService {
   }
 
   private async recordWrongPassword(patientId: number, actor: AuditContext, now: Date): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
+    await runInTransaction(this.dataSource, async (tx) => {
       // Counted in SQL so parallel attempts cannot lose increments.
       await tx.query('UPDATE portal_accounts SET failed_login_count = failed_login_count + 1 WHERE patient_id = ?', [patientId]);
       const [{ failed_login_count: failures }] = await tx.query(`SELECT failed_login_count FROM portal_accounts WHERE patient_id = ?${isSqliteManager(tx) ? '' : ' FOR UPDATE'}`, [patientId]);

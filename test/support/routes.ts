@@ -6,7 +6,7 @@ export interface Route {
 }
 
 /** Routes open without a staff session. Adding @Public() anywhere else makes the deny-by-default test fail on purpose. */
-export const PUBLIC_ROUTES = [/^GET \/login$/, /^POST \/login$/, /^GET \/healthz$/, /^(GET|POST) \/setup$/, /^GET \/metrics$/, /^(GET|POST) \/portal(\/.*)?$/];
+export const PUBLIC_ROUTES = [/^GET \/login$/, /^POST \/login$/, /^GET \/(healthz|readyz)$/, /^(GET|POST) \/setup$/, /^GET \/metrics$/, /^(GET|POST) \/portal(\/.*)?$/];
 
 /** The second sign-in step: reachable only in the half-signed-in state, where it grants nothing else. */
 export const SECOND_STEP_ROUTES = /^(GET|POST) \/login\/second-factor(\/.*)?$/;

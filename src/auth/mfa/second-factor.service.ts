@@ -11,6 +11,7 @@ import { MfaPolicyService } from './mfa-policy.service';
 import { PasskeysService } from './passkeys.service';
 import { RecoveryCodesService } from './recovery-codes.service';
 import { TotpService } from './totp.service';
+import { runInTransaction } from '../../database/transactions';
 
 export type TotpActivation = { activated: false } | { activated: true; recoveryCodes: string[] | null };
 
@@ -64,7 +65,7 @@ export class SecondFactorService {
    * when the user had none left, else null.
    */
   async activateTotp(staffUserId: number, code: string, context: AuditContext): Promise<TotpActivation> {
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       if (!(await this.totp.activate(staffUserId, code, tx))) {
         await this.audit.record(context, { action: 'staff.totp_enrolled', outcome: 'failure', details: { staffUserId, reason: 'wrong_code' } }, tx);
         return { activated: false };
@@ -75,7 +76,7 @@ export class SecondFactorService {
   }
 
   async registerPasskey(staffUserId: number, name: string, response: RegistrationResponseJSON, expectedChallenge: string, context: AuditContext): Promise<StaffPasskey> {
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       const passkey = await this.passkeys.register(staffUserId, name, response, expectedChallenge, tx);
       await this.audit.record(context, { action: 'staff.passkey_registered', details: { staffUserId, passkeyId: passkey.id, name } }, tx);
       return passkey;
@@ -106,7 +107,7 @@ export class SecondFactorService {
 
   /** New recovery codes replace the old ones; only for someone who has a second factor to recover. */
   async regenerateRecoveryCodes(staffUserId: number, context: AuditContext): Promise<string[]> {
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       if (!(await this.hasSecondFactor(staffUserId, tx))) throw new ConflictException('Set up an authenticator app or a passkey first.');
       return this.recoveryCodes.regenerate(staffUserId, context, tx);
     });
@@ -115,7 +116,7 @@ export class SecondFactorService {
   /** An admin clears another user's second factor: the user is signed out and must enrol again. */
   async adminReset(staffUserId: number, context: AuditContext): Promise<StaffUser> {
     if (staffUserId === context.actorId) throw new ConflictException('You cannot reset your own second factor. Ask another admin.');
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       const user = await tx.findOneBy(StaffUser, { id: staffUserId });
       if (!user) throw new NotFoundException('No such staff user.');
       const totp = await this.totp.remove(staffUserId, tx);
@@ -129,7 +130,7 @@ export class SecondFactorService {
 
   /** Turning the policy on signs out everyone without a second factor, so each must enrol at the next sign-in. */
   async setPolicy(required: boolean, context: AuditContext): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
+    await runInTransaction(this.dataSource, async (tx) => {
       const before = await this.policy.isRequired(tx);
       if (required && context.actorId !== null && !(await this.hasSecondFactor(context.actorId, tx))) {
         throw new ConflictException('Set up your own second factor (Account → Sign-in security) before requiring one for all staff.');
@@ -151,7 +152,7 @@ export class SecondFactorService {
 
   /** Runs a removal; refused (rolled back) when the policy requires a factor and none would be left. */
   private async removing(staffUserId: number, context: AuditContext, remove: (tx: EntityManager) => Promise<{ action: string; details: Record<string, unknown> }>): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
+    await runInTransaction(this.dataSource, async (tx) => {
       const entry = await remove(tx);
       if (!(await this.hasSecondFactor(staffUserId, tx))) {
         if (await this.policy.isRequired(tx)) throw new ConflictException('Sign-in security requires a second factor: add another one before removing your last.');

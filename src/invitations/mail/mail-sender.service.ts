@@ -12,6 +12,7 @@ import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { isSqliteManager, placeholders, toSqlDateTime } from '../../database/sql';
 import { describeFailure, isPermanentFailure, SendError } from './smtp-errors';
+import { runInTransaction, withConflictRetry } from '../../database/transactions';
 
 interface ClaimedEmail {
   id: string;
@@ -202,7 +203,9 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
       );
       ids = claimed.map((row) => String(row.id));
     } else {
-      await this.dataSource.transaction('READ COMMITTED', async (tx) => {
+      // On Galera row locks are per node: a sender on another node may claim the same rows, and the
+      // later commit fails with 1213. Those rows are someone else's; the retry claims what is left.
+      await runInTransaction(this.dataSource, 'READ COMMITTED', async (tx) => {
         // Two index ranges instead of one OR, so InnoDB locks only the rows it hands out.
         const expired: Array<{ id: string }> = await tx.query(
           "SELECT id FROM mail_outbox WHERE status = 'sending' AND claimed_until < ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
@@ -245,10 +248,10 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
   /** Claimed emails a stopping sender never handed to SMTP: back to pending, the attempt given back. */
   private async unclaim(emails: ClaimedEmail[]): Promise<void> {
     if (emails.length === 0) return;
-    await this.dataSource.query(
+    await withConflictRetry(() => this.dataSource.query(
       `UPDATE mail_outbox SET status = 'pending', claimed_by = NULL, claimed_until = NULL, attempts = attempts - 1 WHERE id IN (${placeholders(emails.length)}) AND claimed_by = ? AND status = 'sending'`,
       [...emails.map((email) => email.id), emails[0].claimed_by],
-    );
+    ));
   }
 
   private async deliver(email: ClaimedEmail): Promise<'sent' | 'retried' | 'failed' | 'released'> {
@@ -294,7 +297,7 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
       if (group.length === 0) return;
       const sentAt = toSqlDateTime(group[group.length - 1].at);
       try {
-        await this.dataSource.transaction(async (tx) => {
+        await runInTransaction(this.dataSource, async (tx) => {
           const ids = group.map((item) => item.email.id);
           await tx.query(
             `UPDATE mail_outbox SET status = 'sent', sent_at = ?, text_body = NULL, html_body = NULL, claimed_until = NULL, last_error = NULL WHERE id IN (${placeholders(ids.length)}) AND status = 'sending'`,
@@ -316,14 +319,14 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
       const delay = Math.min(this.config.mailRetryBaseMs * 2 ** (email.attempts - 1), MAX_BACKOFF_MS) * (0.9 + Math.random() * 0.2);
       // DATETIME has whole seconds: round up, so a retry is never due before its delay.
       const retryAt = new Date(Math.ceil((Date.now() + delay) / 1000) * 1000);
-      await this.dataSource.query(
+      await withConflictRetry(() => this.dataSource.query(
         "UPDATE mail_outbox SET status = 'pending', next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL, last_error = ? WHERE id = ? AND claimed_by = ? AND status = 'sending'",
         [toSqlDateTime(retryAt), reason, email.id, email.claimed_by],
-      );
+      ));
       this.logger.warn(`Email #${email.id} not sent (attempt ${email.attempts}), retrying in ${Math.round(delay / 1000)} s: ${reason}`);
       return 'retried';
     }
-    await this.dataSource.transaction(async (tx) => {
+    await runInTransaction(this.dataSource, async (tx) => {
       await tx.query(
         "UPDATE mail_outbox SET status = 'failed', text_body = NULL, html_body = NULL, claimed_until = NULL, last_error = ? WHERE id = ? AND claimed_by = ? AND status = 'sending'",
         [reason, email.id, email.claimed_by],
