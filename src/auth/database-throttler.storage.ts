@@ -28,7 +28,7 @@ export class DatabaseThrottlerStorage implements ThrottlerStorage {
     await withConflictRetry(() => this.dataSource.query(upsert, [counterKey, windowStart, windowEnd]));
     const [row] = await this.dataSource.query('SELECT hits FROM throttle_counters WHERE throttle_key = ? AND window_start = ?', [counterKey, windowStart]);
     // Old windows are swept now and then rather than on every request.
-    if (Math.random() < 0.01) await this.dataSource.query('DELETE FROM throttle_counters WHERE window_end < ?', [now - 3_600_000]);
+    if (Math.random() < 0.01) await withConflictRetry(() => this.dataSource.query('DELETE FROM throttle_counters WHERE window_end < ?', [now - 3_600_000]));
     const totalHits = Number(row?.hits ?? 1);
     const secondsLeft = Math.max(1, Math.ceil((windowEnd - now) / 1000));
     const isBlocked = totalHits > limit;

@@ -1,6 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -53,6 +53,8 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
   let control: NestExpressApplication;
   let db: DataSource;
   let haproxy: ChildProcess;
+  /** HAProxy's request log (option httplog): which instance answered what, and how a failed request ended. */
+  let haproxyLog = '';
   const instances: ServerProcess[] = [];
   const dirs: string[] = [];
   const baseUrl = `http://127.0.0.1:${HAPROXY_PORT}`;
@@ -91,6 +93,7 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
   }, 150_000);
 
   afterAll(async () => {
+    if (process.env.CLUSTER_HAPROXY_LOG) writeFileSync(process.env.CLUSTER_HAPROXY_LOG, haproxyLog);
     for (const instance of instances) instance.child.kill('SIGKILL');
     haproxy?.kill('SIGKILL');
     await control?.close().catch(() => undefined);
@@ -121,8 +124,10 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
     for (const instance of instances) children.add(instance.child);
     haproxy = spawn('haproxy', ['-f', join(ROOT, 'deploy/haproxy.cfg'), '-db'], {
       env: { ...process.env, PPO_LISTEN: `127.0.0.1:${HAPROXY_PORT}`, PPO_APP1: `127.0.0.1:${APP_PORTS[0]}`, PPO_APP2: `127.0.0.1:${APP_PORTS[1]}`, PPO_APP3: `127.0.0.1:${APP_PORTS[2]}` },
-      stdio: 'ignore',
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    haproxy.stdout!.on('data', (chunk: Buffer) => (haproxyLog += chunk.toString()));
+    haproxy.stderr!.on('data', (chunk: Buffer) => (haproxyLog += chunk.toString()));
     children.add(haproxy);
     // Until all three passed their /readyz checks (rise 2 × 1 s).
     await expectServedBy(['app1', 'app2', 'app3'], 20_000);
@@ -168,15 +173,22 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
 
     // While the invites go out: every one-click patient enabled, then invited, by CLICKS requests at once.
     const statuses: number[] = [];
+    const failures: string[] = [];
     const servedBy = new Set<string>();
     for (const action of ['enable', 'invite']) {
       const responses = await Promise.all(oneClickIds.flatMap((id) => Array.from({ length: CLICKS }, () => htmxPost(`/portal-onboarding/patients/${id}/${action}`, ''))));
       for (const res of responses) {
         statuses.push(res.status);
         servedBy.add(String(res.headers['x-served-by']));
+        if (res.status !== 200) failures.push(`${action} ${res.status} from ${res.headers['x-served-by']}: ${res.text.slice(0, 300)}`);
       }
     }
-    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+    // What the instances said, to explain a failure.
+    if (failures.length) {
+      failures.push(...instances.map((instance, i) => `app${i + 1} (exit ${instance.child.exitCode ?? instance.child.signalCode}): ${instance.output().slice(-1500)}`));
+      failures.push(haproxyLog.split('\n').filter((line) => !/ 200 /.test(line)).slice(-40).join('\n'));
+    }
+    expect(failures).toEqual([]);
     expect(servedBy.size).toBe(3);
     promised = BULK + ONE_CLICK;
 
@@ -187,9 +199,11 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
     // Sending was still under way: the kills hit emails in flight.
     expect(receivedAtKill).toBeLessThan(promised);
 
-    // HAProxy notices within its check interval (fall 2 × 1 s); then only app1 answers, for the same session.
+    // HAProxy notices within its check interval (fall 2 × 1 s: requests in that window may fail, the
+    // README's failure modes); then only app1 answers, for the same session.
+    await sleep(2500);
     await expectServedBy(['app1'], 15_000);
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 20; i++) {
       const res = await agent.get('/portal-onboarding').expect(200);
       expect(res.headers['x-served-by']).toBe('app1');
       expect(res.text).toContain('Pt Portal Onboarding Tool');
@@ -258,7 +272,7 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
     let seen: string[] = [];
     while (Date.now() < deadline) {
       seen = [];
-      for (let i = 0; i < names.length * 3; i++) {
+      for (let i = 0; i < names.length * 3 + 6; i++) {
         const res = await request(baseUrl).get('/healthz').catch(() => null);
         seen.push(res?.status === 200 ? String(res.headers['x-served-by']) : `status ${res?.status ?? 'none'}`);
       }
