@@ -49,10 +49,16 @@ describe('the app on a fresh database', () => {
   });
 });
 
-describe('/readyz when the database is gone', () => {
+describe('/readyz when the schema is behind or the database is gone', () => {
   it('answers 503 while /healthz (the process) still answers 200', async () => {
     const t = await startTestApp();
     try {
+      await request(t.server).get('/readyz').expect(200);
+      // A database whose schema is behind this code (a migration not run) is not ready either.
+      const [last] = await t.dataSource.query('SELECT id, timestamp, name FROM migrations ORDER BY id DESC LIMIT 1');
+      await t.dataSource.query('DELETE FROM migrations WHERE id = ?', [last.id]);
+      await request(t.server).get('/readyz').expect(503);
+      await t.dataSource.query('INSERT INTO migrations (id, timestamp, name) VALUES (?, ?, ?)', [last.id, last.timestamp, last.name]);
       await request(t.server).get('/readyz').expect(200);
       await t.dataSource.destroy();
       const res = await request(t.server).get('/readyz').expect(503);
