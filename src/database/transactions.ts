@@ -10,9 +10,9 @@ import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
 const CONFLICT_ERRNOS = new Set([1213, 1205]);
 
 /** Attempts in all (first try included). Bounded: a conflict that persists surfaces as an error. */
-export const CONFLICT_ATTEMPTS = 5;
+export const CONFLICT_ATTEMPTS = 8;
 const BASE_DELAY_MS = 15;
-const MAX_DELAY_MS = 400;
+const MAX_DELAY_MS = 500;
 
 export function isConflictError(error: unknown): boolean {
   const e = error as { errno?: number; driverError?: { errno?: number } } | null;
