@@ -298,12 +298,21 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
       const sentAt = toSqlDateTime(group[group.length - 1].at);
       try {
         await runInTransaction(this.dataSource, async (tx) => {
-          const ids = group.map((item) => item.email.id);
-          await tx.query(
-            `UPDATE mail_outbox SET status = 'sent', sent_at = ?, text_body = NULL, html_body = NULL, claimed_until = NULL, last_error = NULL WHERE id IN (${placeholders(ids.length)}) AND status = 'sending'`,
-            [sentAt, ...ids],
+          // Only rows still under this sender's claim: one whose lease ran out and that another round took
+          // over is marked (and audited) by that round, so each email has one 'mail.sent' row.
+          const claims = [...new Set(group.map((item) => item.email.claimed_by))];
+          const held: Array<{ id: number | string }> = await tx.query(
+            `SELECT id FROM mail_outbox WHERE id IN (${placeholders(group.length)}) AND status = 'sending' AND claimed_by IN (${placeholders(claims.length)})${this.sqlite ? '' : ' FOR UPDATE'}`,
+            [...group.map((item) => item.email.id), ...claims],
           );
-          await this.audit.recordMany(SYSTEM_CONTEXT, group.map(({ email }) => auditEntry('mail.sent', email)), tx);
+          const heldIds = new Set(held.map((row) => String(row.id)));
+          const marked = [...new Map(group.filter(({ email }) => heldIds.has(email.id)).map(({ email }) => [email.id, email])).values()];
+          if (marked.length === 0) return;
+          await tx.query(
+            `UPDATE mail_outbox SET status = 'sent', sent_at = ?, text_body = NULL, html_body = NULL, claimed_until = NULL, last_error = NULL WHERE id IN (${placeholders(marked.length)})`,
+            [sentAt, ...marked.map((email) => email.id)],
+          );
+          await this.audit.recordMany(SYSTEM_CONTEXT, marked.map((email) => auditEntry('mail.sent', email)), tx);
         });
       } catch (error) {
         // The lease runs out and the emails are sent again: the documented crash window.
