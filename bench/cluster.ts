@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGaleraCluster, type GaleraCluster } from '../test/cluster/galera';
 import { httpLoad } from './measure';
@@ -106,7 +106,9 @@ async function main(): Promise<void> {
 }
 
 async function measure(instances: number, baseUrl: string, session: StaffSession, tagId: number, sink: SmtpSink): Promise<Row> {
-  log(`${instances} instance(s): pages with 16 connections for ${SECONDS} s`);
+  log(`${instances} instance(s): warm-up, then pages with 16 connections for ${SECONDS} s`);
+  // Every instance's JIT and pools warm first (the 3-instance row would otherwise pay for three cold starts).
+  await httpLoad({ url: `${baseUrl}/portal-onboarding`, headers: { cookie: session.cookie }, connections: 16, duration: 3 });
   const pages = await httpLoad({ url: `${baseUrl}/portal-onboarding`, headers: { cookie: session.cookie }, connections: 16, duration: SECONDS });
   log(`${instances} instance(s): ${Math.round(pages.rps)} pages/s; bulk invite of tag ${tagId}`);
   await sink.reset();
@@ -132,7 +134,7 @@ function writeSection(rows: Row[]): void {
     START,
     '## Scale-out: 1 vs 3 instances on a 3-node Galera cluster (`npm run bench:cluster`)',
     '',
-    `HAProxy (deploy/haproxy.cfg) in front; ${PATIENTS.toLocaleString('en-US')} demo patients; all three Galera nodes, the instances, HAProxy, the SMTP sink and autocannon on the same ${cpus().length}-core machine, so a scale-out gain here is bounded by the cores, not by the design. ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
+    `HAProxy (deploy/haproxy.cfg) in front; ${PATIENTS.toLocaleString('en-US')} demo patients; all three Galera nodes, the instances, HAProxy, the SMTP sink and autocannon on the same ${cpus().length}-core machine, so a scale-out gain here is bounded by the cores, not by the design. ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, load average ${loadavg()[0].toFixed(1)} at the end.`,
     '',
     '| Instances | Onboarding pages/s (16 concurrent) | Page p95 | Invites (bulk, one tag) | Invites delivered/s |',
     '|---|---|---|---|---|',
