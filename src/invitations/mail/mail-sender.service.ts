@@ -66,6 +66,12 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
   private inFlight = 0;
   private readonly slotWaiters: Array<() => void> = [];
   private stopping = false;
+  /**
+   * Set when a 'sent' mark could not be written (this instance's database node died): the rest of the
+   * claimed emails are not sent, since their marks could not be written either and another sender
+   * takes them over when their lease ends. Cleared by the next successful claim.
+   */
+  private markingFails = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -222,6 +228,7 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
         if (ids.length) await tx.query(`UPDATE mail_outbox SET ${claimSet} WHERE id IN (${placeholders(ids.length)})`, [claimId, leaseSql, ...ids]);
       });
     }
+    this.markingFails = false;
     if (ids.length === 0) return [];
     const rows: ClaimedEmail[] = await this.dataSource.query(
       `SELECT id, batch_id, patient_id, kind, to_address, subject, text_body, html_body, attempts, claimed_by FROM mail_outbox WHERE id IN (${placeholders(ids.length)}) AND claimed_by = ?`,
@@ -255,7 +262,11 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   private async deliver(email: ClaimedEmail): Promise<'sent' | 'retried' | 'failed' | 'released'> {
-    if (!(await this.sendSlot())) return 'released';
+    if (this.markingFails || !(await this.sendSlot())) return 'released';
+    if (this.markingFails) {
+      this.freeSlot();
+      return 'released';
+    }
     try {
       const info = await this.mailer.sendMail({
         to: email.to_address.replace(/[\r\n]/g, ''),
@@ -315,6 +326,7 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
           await this.audit.recordMany(SYSTEM_CONTEXT, marked.map((email) => auditEntry('mail.sent', email)), tx);
         });
       } catch (error) {
+        this.markingFails = true;
         // The lease runs out and the emails are sent again: the documented crash window.
         this.logger.error(`Could not mark ${group.length} emails as sent: ${(error as Error).message}`);
       }
