@@ -13,5 +13,6 @@ module.exports = {
   transformIgnorePatterns: ['^(?!.*/node_modules/(@scure/base|@noble/hashes)/).*/node_modules/'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   maxWorkers: 2,
-  testTimeout: 60000,
+  // Generous: e2e files start real processes and worker threads on a 2-core machine shared with other jobs.
+  testTimeout: 120000,
 };

@@ -1,6 +1,7 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import { encodeCursor, filterParams, likePrefix, queryString, type OnboardingFilter } from '../src/portal-access/onboarding-filter';
-import { portalStatusConditionSql } from '../src/portal-access/portal-status';
+import { encodeCursor, filterParams, queryString, type OnboardingFilter } from '../src/portal-access/onboarding-filter';
+import { likePrefix } from '../src/database/sql';
+import { portalStatusConditionSql, type PortalStatus } from '../src/portal-access/portal-status';
 
 export const PAGE_SIZE = 50;
 /** How deep "deep" is: the page after ~1,000 pages of 50 (or the last page of a smaller result). */
@@ -71,7 +72,8 @@ function conditions(filter: OnboardingFilter, nameField: 'both' | 'last' | 'firs
   if (filter.apptAfter) patient.push({ sql: 'p.next_appointment_at >= ?', params: [`${nextDay(filter.apptAfter)} 00:00:00`] });
   if (filter.access) account.push({ sql: `pa.access_enabled = ${filter.access === 'yes' ? 1 : 0}`, params: [] });
   if (filter.username) account.push({ sql: `pa.username IS ${filter.username === 'yes' ? 'NOT ' : ''}NULL`, params: [] });
-  if (filter.status) account.push({ sql: portalStatusConditionSql(filter.status, 'pa'), params: [] });
+  // The bench's cases filter by colour only (not by the invite problems "orange-expired"/"orange-failed").
+  if (filter.status) account.push({ sql: portalStatusConditionSql(filter.status as PortalStatus, 'pa'), params: [] });
   const tag: Sql[] = filter.tagId ? [{ sql: 'EXISTS (SELECT 1 FROM patient_tags pt WHERE pt.patient_id = p.id AND pt.tag_id = ?)', params: [filter.tagId] }] : [];
   return { patient, account, tag, all: and([...patient, ...account, ...tag]), join: account.length ? ' JOIN portal_accounts pa ON pa.patient_id = p.id' : '' };
 }

@@ -16,7 +16,6 @@ import { ConfigModule } from './config/config.module';
 import { SESSION_DB, SessionDbCloser } from './database/session-db';
 import { HealthModule } from './health/health.module';
 import { HomeModule } from './home/home.module';
-import { ExportsModule } from './exports/exports.module';
 import { ImportsModule } from './imports/imports.module';
 import { PatientsModule } from './patients/patients.module';
 import { InvitationsModule } from './invitations/invitations.module';
@@ -49,7 +48,6 @@ export class AppModule {
         InvitationsModule,
         PortalModule,
         ImportsModule,
-        ExportsModule,
         SetupModule,
       ],
       providers: [

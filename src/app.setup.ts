@@ -1,8 +1,8 @@
+import { APP_SCHEMA } from './app.schema';
 import type { LogLevel } from '@nestjs/common';
 import type { DestinationStream, Logger as Pino } from 'pino';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { csrfSync } from 'csrf-sync';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import helmet from 'helmet';
@@ -10,16 +10,19 @@ import type { Knex } from 'knex';
 import nunjucks from 'nunjucks';
 import type { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
-import { createKnex } from './database/knex';
+import { createSessionKnex } from './database/data-source-options';
 import { openDatabase } from './database/open-database';
 import { seedDemoData } from './patients/demo-data/demo-seeder';
+import { createCsrfProtection } from './auth/csrf';
 import { createSessionMiddlewares } from './auth/session.setup';
 import { StaffAuthenticator } from './auth/staff-authenticator';
 import type { AppConfig } from './config/app-config';
 import { sendError } from './common/errors/error-response';
 import { hasForbiddenKey } from './common/forbidden-keys';
+import { ClinicClock } from './common/time/clinic-time';
+import { isCrossSiteWrite } from './common/same-origin';
 import { STATIC_DIR, VIEWS_DIR } from './common/paths';
-import { PORTAL_STATUS_LABELS } from './portal-access/portal-status';
+import { INVITE_PROBLEM_LABELS, PORTAL_STATUS_LABELS } from './portal-access/portal-status';
 import { APP_LOGGER, AppLogger, createAppLogger, requestLogging } from './observability/logging';
 import { MetricsService } from './observability/metrics.service';
 
@@ -73,7 +76,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   });
   app.use((req: Request, res: Response, next: NextFunction) => {
     // Refused before anything reads them (OWASP: prototype pollution via __proto__/constructor keys).
-    if (hasForbiddenKey(req.body) || hasForbiddenKey(req.query)) return sendError(req, res, 400, 'The request contains a field name that is not allowed.');
+    if (hasForbiddenKey(req.body) || hasForbiddenKey(req.query)) return sendError(req, res, 400, 'The request contains a field name or nesting that is not allowed.');
     next();
   });
 
@@ -88,22 +91,19 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
     passportInit(req, res, (err?: unknown) => (err ? next(err) : passportSession(req, res, next)));
   });
 
-  const csrf = csrfSync({
-    size: 32,
-    getTokenFromRequest: (req) => (req.body && typeof req.body._csrf === 'string' ? req.body._csrf : req.get('X-CSRF-Token')),
-  });
+  const csrf = createCsrfProtection(config);
+  const publicOrigin = new URL(config.publicBaseUrl).origin;
   app.use((req: Request, res: Response, next: NextFunction) => {
-    csrf.csrfSynchronisedProtection(req, res, (error?: unknown) => {
-      if (error) return sendError(req, res, 403, 'This form has expired or did not come from this site. Reload the page and try again.');
-      // The token has done its job; DTOs refuse unknown fields.
-      if (req.body && typeof req.body === 'object') delete req.body._csrf;
-      // A getter: only a rendered page creates a session to hold the token (not /healthz or assets).
-      Object.defineProperty(res.locals, 'csrfToken', { enumerable: true, get: () => csrf.generateToken(req) });
-      res.locals.currentPath = req.path;
-      // A name no page model uses, so a handler returning e.g. a `staff` list cannot hide the menus.
-      res.locals.signedInStaff = req.user ?? null;
-      next();
-    });
+    if (isCrossSiteWrite(req, publicOrigin)) return sendError(req, res, 403, 'This request came from another site and was refused.');
+    if (!csrf.isValid(req)) return sendError(req, res, 403, 'This form has expired or did not come from this site. Reload the page and try again.');
+    // The token has done its job; DTOs refuse unknown fields.
+    if (req.body && typeof req.body === 'object') delete req.body._csrf;
+    // A getter: only a rendered page asks for a token (not /healthz or assets), and an anonymous one stores no session.
+    Object.defineProperty(res.locals, 'csrfToken', { enumerable: true, get: () => csrf.tokenFor(req, res) });
+    res.locals.currentPath = req.path;
+    // A name no page model uses, so a handler returning e.g. a `staff` list cannot hide the menus.
+    res.locals.signedInStaff = req.user ?? null;
+    next();
   });
 
   const env = nunjucks.configure(VIEWS_DIR, {
@@ -114,8 +114,10 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   });
   env.addGlobal('clinicName', config.clinicName);
   env.addGlobal('statusLabels', PORTAL_STATUS_LABELS);
-  env.addFilter('date', (value: Date | string | null) => (value ? new Date(value).toISOString().slice(0, 10) : ''));
-  env.addFilter('datetime', (value: Date | string | null) => (value ? new Date(value).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : ''));
+  env.addGlobal('inviteProblemLabels', INVITE_PROBLEM_LABELS);
+  // The one time format of every page: the clinic's zone (CLINIC_TIME_ZONE), e.g. "2026-12-01 09:30 EST".
+  const clock = app.get(ClinicClock);
+  env.addFilter('datetime', (value: Date | string | null) => clock.formatDateTime(value));
   app.setBaseViewsDir(VIEWS_DIR);
   app.setViewEngine('njk');
 }
@@ -123,11 +125,15 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
 /** Opens and migrates the database, seeds demo data on a fresh dev database, and builds the configured app. */
 export async function createApplication(config: AppConfig, options: { logger?: false | LogLevel[]; logStream?: DestinationStream } = {}): Promise<NestExpressApplication> {
   const logger = createAppLogger(config, options.logStream, levelFor(config, options.logger));
-  const dataSource = await openDatabase(config);
+  const dataSource = await openDatabase(config, APP_SCHEMA);
   try {
     if (config.seedDemo) await seedDemoIfEmpty(dataSource, logger);
-    const sessionDb = createKnex(config.database);
-    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, dataSource, sessionDb, logger), {
+    const sessionDb = createSessionKnex(config.database);
+    const server = express();
+    // Case-sensitive routing: "/PORTAL/login" must not reach the portal's routes with the staff cookie and session
+    // (the cookie split below compares exact paths). Set before Nest touches the router, which reads it once.
+    server.set('case sensitive routing', true);
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, dataSource, sessionDb, logger), new ExpressAdapter(server), {
       bodyParser: false,
       bufferLogs: true,
     });

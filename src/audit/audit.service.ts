@@ -1,9 +1,8 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { insertRows, toSqlDateTime } from '../database/sql';
+import type { EntityManager } from 'typeorm';
 import { MetricsService } from '../observability/metrics.service';
 import { AuditContext } from './audit-context';
+import { AuditRepository } from './audit.repository';
 
 export interface AuditEntry {
   action: string;
@@ -20,38 +19,28 @@ export interface AuditEntry {
 @Injectable()
 export class AuditService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly events: AuditRepository,
     @Optional() private readonly metrics?: MetricsService,
   ) {}
 
-  async record(context: AuditContext, entry: AuditEntry, manager: EntityManager = this.dataSource.manager): Promise<void> {
+  async record(context: AuditContext, entry: AuditEntry, manager?: EntityManager): Promise<void> {
     await this.recordMany(context, [entry], manager);
   }
 
-  async recordMany(context: AuditContext, entries: AuditEntry[], manager: EntityManager = this.dataSource.manager): Promise<void> {
+  async recordMany(context: AuditContext, entries: AuditEntry[], manager?: EntityManager): Promise<void> {
     if (entries.length === 0) return;
-    const now = toSqlDateTime(new Date());
-    // Plain multi-row INSERTs: bulk actions write thousands of rows, and the ORM's per-row work showed in the bench.
-    await insertRows(
+    await this.events.recordMany(
+      context,
+      entries.map((entry) => ({ action: entry.action, outcome: entry.outcome ?? 'success', patientId: entry.patientId ?? null, batchId: entry.batchId ?? null, details: entry.details ?? null })),
+      new Date(),
       manager,
-      'audit_events',
-      ['occurred_at', 'actor_type', 'actor_id', 'actor_label', 'action', 'outcome', 'patient_id', 'batch_id', 'ip', 'user_agent', 'details'],
-      entries.map((entry) => [
-        now,
-        context.actorType,
-        context.actorId,
-        context.actorLabel,
-        entry.action,
-        entry.outcome ?? 'success',
-        entry.patientId ?? null,
-        entry.batchId ?? null,
-        context.ip,
-        context.userAgent,
-        entry.details ? JSON.stringify(entry.details) : null,
-      ]),
     );
     // Sign-in failures, lockouts, emails and imports are counted where they are audited.
     this.metrics?.observeAudit(entries);
   }
 
+  /** Patients of one bulk action's rows by this staff member (ix_audit_batch): a kept bulk selection. */
+  async patientsOfBatch(batchId: string, action: string, staffId: number, manager?: EntityManager): Promise<number[]> {
+    return this.events.patientsOfBatch(batchId, action, staffId, manager);
+  }
 }

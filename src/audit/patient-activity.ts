@@ -103,6 +103,18 @@ export function describePatientEvent(event: AuditRow): string {
       const links = typeof d.revokedLinks === 'number' && d.revokedLinks ? `; ${plural(d.revokedLinks, 'open link')} revoked` : '';
       return `Email changed from ${d.from ? String(d.from) : '(none)'} to ${String(d.to ?? '')} by ${by}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}${links}${d.oldAddressNotified ? '; the old address was told' : ''}.`;
     }
+    case 'patient.email_change_requested':
+      return `Email change to ${String(d.to ?? '')} requested by ${by}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}${d.needsApproval ? '; waiting for another staff member’s approval' : ''}; the new address must confirm it${d.oldAddressNotified ? '; the old address was told' : ''}.`;
+    case 'patient.email_change_approved':
+      return `Email change to ${String(d.to ?? '')} approved by ${by}.`;
+    case 'patient.email_change_rejected':
+      return `Email change to ${String(d.to ?? '')} rejected by ${by}.`;
+    case 'patient.email_change_confirmed':
+      return event.outcome === 'success' ? 'The new email address confirmed the change.' : `An email-change confirmation was refused${d.reason ? ` (${reason(d.reason)})` : ''}.`;
+    case 'patient.email_change_reported':
+      return 'The old email address reported “this wasn’t me”: the change was stopped and admins were alerted.';
+    case 'patient.marked_deceased':
+      return `Recorded as deceased by ${by}: portal access off, links revoked, sessions ended.`;
     case 'patient.details_changed': {
       const fields = Array.isArray(d.changed) ? d.changed.map((field) => FIELD_NAMES[String(field)] ?? String(field)) : [];
       return `Details changed by ${by}${fields.length ? `: ${fields.join(', ')}` : ''}.`;

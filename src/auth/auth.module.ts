@@ -16,7 +16,9 @@ import { StaffAuthGuard } from './guards/staff-auth.guard';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { DatabaseThrottlerStorage } from './database-throttler.storage';
 import { StaffAuthenticator } from './staff-authenticator';
+import { StaffUsersRepository } from './staff-users.repository';
 import { StaffUsersService } from './staff-users.service';
+import { ThrottleCountersRepository } from './throttle-counters.repository';
 
 @Module({
   imports: [
@@ -24,15 +26,16 @@ import { StaffUsersService } from './staff-users.service';
     ThrottlerModule.forRootAsync({
       inject: [APP_CONFIG, DataSource],
       // Per client IP (req.ip honours only the trusted proxy hops); applies where ThrottlerGuard is used.
-      // Counted in the database so every app instance shares the limit.
+      // One budget shared by every such route (sign-in, second step, patient sign-in, forgot password,
+      // the emailed-link forms), not one per route; counted in the database so every app instance shares it.
       useFactory: (config: AppConfig, dataSource: DataSource) => ({
-        throttlers: [{ ttl: 60_000, limit: config.signInAttemptsPerMinute }],
-        storage: new DatabaseThrottlerStorage(dataSource),
+        throttlers: [{ ttl: 60_000, limit: config.signInAttemptsPerMinute, generateKey: (_context: unknown, tracker: string) => `sign-in:${tracker}` }],
+        storage: new DatabaseThrottlerStorage(new ThrottleCountersRepository(dataSource)),
       }),
     }),
   ],
   controllers: [AuthController, AccountController, ...MFA_CONTROLLERS],
-  providers: [AuthService, StaffUsersService, PasswordHasher, StaffAuthenticator, ...MFA_PROVIDERS, { provide: APP_GUARD, useClass: StaffAuthGuard }],
-  exports: [AuthService, StaffUsersService, PasswordHasher, StaffAuthenticator, SecondFactorService, SecondStepService],
+  providers: [AuthService, StaffUsersService, StaffUsersRepository, PasswordHasher, StaffAuthenticator, ...MFA_PROVIDERS, { provide: APP_GUARD, useClass: StaffAuthGuard }],
+  exports: [AuthService, StaffUsersService, StaffUsersRepository, PasswordHasher, StaffAuthenticator, SecondFactorService, SecondStepService],
 })
 export class AuthModule {}

@@ -7,10 +7,11 @@ import { StaffUser } from './entities/staff-user.entity';
 import { SecondFactorService } from './mfa/second-factor.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { StaffPrincipal } from './staff-principal';
+import { StaffUsersRepository } from './staff-users.repository';
+import { LOCKOUT_MINUTES, STAFF_ATTEMPTS } from './lockout/attempt-lock';
 import { runInTransaction } from '../database/transactions';
 
-export const MAX_FAILED_SIGN_INS = 5;
-export const LOCKOUT_MINUTES = 15;
+export { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from './lockout/attempt-lock';
 
 export const normalizeEmail = (email: string) => email.normalize('NFKC').trim().toLowerCase();
 
@@ -26,32 +27,32 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
     private readonly secondFactors: SecondFactorService,
+    private readonly staffRows: StaffUsersRepository,
   ) {}
 
   /** The principal, or null for every kind of failure (unknown, wrong password, disabled, locked): callers answer alike. */
   async authenticate(email: string, password: string, context: AuditContext): Promise<StaffPrincipal | null> {
     const normalized = normalizeEmail(email);
-    const user = await this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.email = :email', { email: normalized }).getOne();
-    // Always verify a hash, so an unknown email costs as much time as a wrong password.
-    const passwordMatches = await this.hasher.verify(user?.passwordHash, password);
+    const user = await this.staffRows.findWithPasswordByEmail(normalized);
     const failure = { ...context, actorType: 'staff' as const, actorId: user?.id ?? null, actorLabel: normalized.slice(0, 254) };
-    const now = new Date();
+    const refuse = async (reason: string) => {
+      // A hash is verified whatever the reason, so unknown, disabled and locked cost as much time as a wrong password.
+      await this.hasher.verify(null, password);
+      await this.audit.record(failure, { action: 'staff.sign_in', outcome: 'failure', details: { reason } });
+      return null;
+    };
 
-    if (!user || user.disabled) {
-      await this.audit.record(failure, { action: 'staff.sign_in', outcome: 'failure', details: { reason: user ? 'disabled' : 'unknown_email' } });
-      return null;
-    }
-    if (user.lockedUntil && user.lockedUntil > now) {
-      await this.audit.record(failure, { action: 'staff.sign_in', outcome: 'failure', details: { reason: 'locked' } });
-      return null;
-    }
-    if (!passwordMatches) {
+    if (!user || user.disabled) return refuse(user ? 'disabled' : 'unknown_email');
+    // Reserved before the slow hash check: parallel guesses (on any instance) can never exceed the limit.
+    if (!(await this.reserveAttempt(user.id))) return refuse('locked');
+    if (!(await this.hasher.verify(user.passwordHash, password))) {
       await this.recordFailure(user.id, failure, { action: 'staff.sign_in', outcome: 'failure', details: { reason: 'wrong_password' } });
       return null;
     }
     const success = { ...failure, actorId: user.id, actorLabel: user.email };
     if (await this.secondFactors.hasSecondFactor(user.id)) {
-      // Half-way: the failure counter is reset only by the second step, or a known password would reopen the code guessing.
+      // Half-way: the counter is reset only by the second step, or a known password would reopen the code guessing.
+      await STAFF_ATTEMPTS.release(this.users.manager, user.id);
       await this.audit.record(success, { action: 'staff.sign_in', details: { secondFactor: 'pending' } });
     } else {
       await this.completeSignIn(user.id);
@@ -65,25 +66,47 @@ export class AuthService {
     await this.users.update({ id }, { failedLoginCount: 0, lockedUntil: null, lastLoginAt: new Date() });
   }
 
-  async isLocked(id: number): Promise<boolean> {
-    const user = await this.users.findOneBy({ id });
-    return !!user?.lockedUntil && user.lockedUntil > new Date();
+  /**
+   * A signed-in user re-enters their password (a password change, a sensitive action). Guesses
+   * count with sign-in failures, so a stolen session cannot guess without limit; the right
+   * password forgets earlier failures. `action` names the audit row of a failure.
+   */
+  async verifyOwnPassword(id: number, password: string, context: AuditContext, action: string): Promise<'ok' | 'wrong' | 'locked'> {
+    if (!(await this.reserveAttempt(id))) {
+      await this.audit.record(context, { action, outcome: 'failure', details: { reason: 'locked' } });
+      return 'locked';
+    }
+    const user = await this.staffRows.getWithPassword(id);
+    if (!(await this.hasher.verify(user.passwordHash, password))) {
+      const locked = await this.recordFailure(id, context, { action, outcome: 'failure', details: { reason: 'wrong_current_password' } });
+      return locked ? 'locked' : 'wrong';
+    }
+    await this.users.update({ id }, { failedLoginCount: 0 });
+    return 'ok';
+  }
+
+  isLocked(id: number): Promise<boolean> {
+    return STAFF_ATTEMPTS.isLocked(this.users.manager, id);
   }
 
   /**
-   * One failed attempt (wrong password or wrong second-factor code, counted together):
-   * the 5th locks the account for 15 minutes. Returns whether the account is now locked.
+   * Counts one attempt (password, second-factor code, current password on a change) before it is checked;
+   * false when the account is locked or the limit is used up — the attempt must then not be evaluated.
+   */
+  reserveAttempt(id: number): Promise<boolean> {
+    return STAFF_ATTEMPTS.reserve(this.users.manager, id);
+  }
+
+  /**
+   * A reserved attempt was wrong: audited with the count; the attempt that reaches the limit locks
+   * the account for LOCKOUT_MINUTES. Returns whether the account is now locked.
    */
   async recordFailure(id: number, context: AuditContext, entry: AuditEntry): Promise<boolean> {
     return runInTransaction(this.users.manager, async (tx) => {
-      // Counted in SQL so parallel attempts cannot lose increments.
-      await tx.createQueryBuilder().update(StaffUser).set({ failedLoginCount: () => 'failed_login_count + 1' }).where('id = :id', { id }).execute();
-      const { failedLoginCount } = await tx.findOneByOrFail(StaffUser, { id });
-      await this.audit.record(context, { ...entry, details: { ...entry.details, failures: failedLoginCount } }, tx);
-      if (failedLoginCount < MAX_FAILED_SIGN_INS) return false;
-      await tx.update(StaffUser, { id }, { failedLoginCount: 0, lockedUntil: new Date(Date.now() + LOCKOUT_MINUTES * 60_000) });
-      await this.audit.record(context, { action: 'staff.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } }, tx);
-      return true;
+      const { failures, locked } = await STAFF_ATTEMPTS.fail(tx, id);
+      await this.audit.record(context, { ...entry, details: { ...entry.details, failures } }, tx);
+      if (locked) await this.audit.record(context, { action: 'staff.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } }, tx);
+      return locked || (await STAFF_ATTEMPTS.isLocked(tx, id));
     });
   }
 

@@ -1,4 +1,5 @@
 import { ConnectSessionKnexStore } from 'connect-session-knex';
+import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import session from 'express-session';
 import type { Knex } from 'knex';
@@ -17,32 +18,57 @@ declare module 'express-session' {
   }
 }
 
+/** What the sessions table keeps instead of the id: a database or backup leak then hijacks no session. */
+export const storedSessionId = (sid: string) => createHash('sha256').update(sid, 'utf8').digest('hex');
+
 /**
- * connect-session-knex without `touch`: express-session would otherwise UPDATE the
- * session row on every request. The guards enforce the idle timeout themselves and
- * save the session (so its row's expiry moves) at most once a minute while in use.
+ * connect-session-knex keyed by the SHA-256 of the session id (SECURITY.md §4), and without
+ * `touch`: express-session would otherwise UPDATE the session row on every request. The
+ * guards enforce the idle timeout themselves and save the session (so its row's expiry
+ * moves) at most once a minute while in use.
  */
-class UntouchedKnexStore extends ConnectSessionKnexStore {
-  constructor(options: ConstructorParameters<typeof ConnectSessionKnexStore>[0]) {
+class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
+  constructor(
+    options: ConstructorParameters<typeof ConnectSessionKnexStore>[0],
+    /** The idle timeout: a signed-in session's row expires this long (plus a minute) after its last activity. */
+    private readonly idleMs: number,
+  ) {
     super(options);
     Object.defineProperty(this, 'touch', { value: undefined });
   }
 
-  // Saving a session is one upsert; on Galera two instances saving it at once conflict (1213): run it again.
-  override async set(sid: string, session: session.SessionData, callback?: (err?: unknown) => void): Promise<void> {
-    try {
-      await withConflictRetry(() => super.set(sid, session));
-    } catch (error) {
-      if (!callback) throw error;
-      return callback(error);
-    }
-    callback?.();
+  override get(sid: string, callback: Parameters<ConnectSessionKnexStore['get']>[1]) {
+    return super.get(storedSessionId(sid), callback);
   }
 
-  override async destroy(sid: string, callback?: (err?: unknown) => void): Promise<number> {
-    let deleted = 0;
+  /**
+   * The store dates a row by the cookie's absolute lifetime; a signed-in session idle past its
+   * timeout is dead long before that, so its row is dated by the idle timeout and the store's
+   * cleanup purges it soon after (not hours later). Saving is one upsert; on Galera two
+   * instances saving the same session at once conflict (1213): it runs again.
+   */
+  override async set(sid: string, session: Parameters<ConnectSessionKnexStore['set']>[1], callback?: Parameters<ConnectSessionKnexStore['set']>[2]) {
+    const stored = storedSessionId(sid);
     try {
-      deleted = await withConflictRetry(() => super.destroy(sid));
+      await withConflictRetry(() => super.set(stored, session));
+      const lastActivityAt = session.lastActivityAt;
+      const idleEnd = typeof lastActivityAt === 'number' ? lastActivityAt + this.idleMs + 60_000 : null;
+      if (idleEnd !== null && (!session.cookie.expires || idleEnd < session.cookie.expires.getTime())) {
+        const { knex, tableName } = this.options;
+        const iso = new Date(idleEnd).toISOString();
+        // The same DATETIME spelling the store itself writes on each dialect.
+        await withConflictRetry(() => knex(tableName).where('sid', stored).update({ expired: knex.client.dialect === 'sqlite3' ? iso : iso.slice(0, 19).replace('T', ' ') }));
+      }
+      callback?.();
+    } catch (error) {
+      callback?.(error);
+    }
+  }
+
+  override async destroy(sid: string, callback?: Parameters<ConnectSessionKnexStore['destroy']>[1]) {
+    let deleted: number;
+    try {
+      deleted = await withConflictRetry(() => super.destroy(storedSessionId(sid)));
     } catch (error) {
       if (!callback) throw error;
       callback(error);
@@ -58,11 +84,11 @@ class UntouchedKnexStore extends ConnectSessionKnexStore {
  * patients (/portal). A staff cookie never authorises a portal page, nor the reverse.
  */
 export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: RequestHandler; patient: RequestHandler } {
-  const make = (name: string, table: string, maxAgeMs: number, path: string) =>
+  const make = (name: string, table: string, maxAgeMs: number, idleMinutes: number, path: string) =>
     session({
       name,
       secret: config.sessionSecret,
-      store: new UntouchedKnexStore({ knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 }),
+      store: new HashedUntouchedKnexStore({ knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 }, idleMinutes * 60_000),
       resave: false,
       saveUninitialized: false,
       // The idle timeout is enforced by the guards (so polling does not extend it); the cookie carries the absolute lifetime.
@@ -71,7 +97,7 @@ export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: 
       cookie: { httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, maxAge: maxAgeMs, path },
     });
   return {
-    staff: make(STAFF_COOKIE, 'staff_sessions', config.staffAbsoluteHours * 3_600_000, '/'),
-    patient: make(PATIENT_COOKIE, 'patient_sessions', 12 * 3_600_000, '/portal'),
+    staff: make(STAFF_COOKIE, 'staff_sessions', config.staffAbsoluteHours * 3_600_000, config.staffIdleMinutes, '/'),
+    patient: make(PATIENT_COOKIE, 'patient_sessions', config.patientAbsoluteHours * 3_600_000, config.patientIdleMinutes, '/portal'),
   };
 }

@@ -2,10 +2,11 @@ import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { safeNextPath } from '../common/safe-next';
+import { LOCKOUT_RULE } from './lockout/attempt-lock';
 import { SignInFailedException } from './guards/local-auth.guard';
 
 /** One answer for every failed sign-in, whatever the reason, so it reveals nothing about the account. */
-export const SIGN_IN_FAILED_MESSAGE = 'That email and password did not work. After 5 failed attempts an account is locked for 15 minutes.';
+export const SIGN_IN_FAILED_MESSAGE = `That email and password did not work. ${LOCKOUT_RULE}`;
 
 @Catch(SignInFailedException, ThrottlerException)
 export class SignInFailedFilter implements ExceptionFilter {

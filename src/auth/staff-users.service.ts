@@ -7,16 +7,25 @@ import { AuditService } from '../audit/audit.service';
 import { FormValidationException } from '../common/validation/form-validation.exception';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { normalizeEmail } from './auth.service';
+import { AuthService, normalizeEmail } from './auth.service';
+import { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from './lockout/attempt-lock';
 import { StaffRole, StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { checkNewPassword } from './passwords/password-policy';
+import { StaffUsersRepository } from './staff-users.repository';
 import { runInTransaction } from '../database/transactions';
 
 export class PasswordRejectedException extends BadRequestException {
   constructor(readonly problems: string[]) {
     super(problems.join(' '));
   }
+}
+
+/** What a user is told when the password they re-entered was refused (wrong, or the account is now locked). */
+export function ownPasswordProblem(outcome: 'wrong' | 'locked'): string {
+  return outcome === 'locked'
+    ? `Too many wrong passwords: the account is locked for ${LOCKOUT_MINUTES} minutes. Try again later, or ask an admin to unlock it.`
+    : `The current password is not right. After ${MAX_FAILED_SIGN_INS} failed attempts (here and at sign-in together) the account is locked for ${LOCKOUT_MINUTES} minutes.`;
 }
 
 /** Letters and digits with the look-alikes removed (I, l, 1, O, 0): it is read out over the phone. */
@@ -39,6 +48,8 @@ export class StaffUsersService {
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly auth: AuthService,
+    private readonly staffRows: StaffUsersRepository,
   ) {}
 
   list(): Promise<StaffUser[]> {
@@ -124,11 +135,9 @@ export class StaffUsersService {
 
   /** Requires the current password; success ends the user's other sessions (the caller re-signs this one in). */
   async changeOwnPassword(id: number, currentPassword: string, newPassword: string, context: AuditContext): Promise<StaffUser> {
-    const user = await this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.id = :id', { id }).getOneOrFail();
-    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
-      await this.audit.record(context, { action: 'staff.password_changed', outcome: 'failure', details: { reason: 'wrong_current_password' } });
-      throw new PasswordRejectedException(['The current password is not right.']);
-    }
+    const user = await this.staffRows.getWithPassword(id);
+    const check = await this.auth.verifyOwnPassword(id, currentPassword, context, 'staff.password_changed');
+    if (check !== 'ok') throw new PasswordRejectedException([ownPasswordProblem(check)]);
     const problems = checkNewPassword(newPassword, [user.name, user.email, this.config.clinicName]);
     if (newPassword === currentPassword) problems.push('Choose a password different from the current one.');
     if (problems.length) throw new PasswordRejectedException(problems);
@@ -141,10 +150,7 @@ export class StaffUsersService {
   }
 
   private async assertAnotherActiveAdmin(tx: EntityManager, exceptId: number): Promise<void> {
-    const others = await tx
-      .createQueryBuilder(StaffUser, 'u')
-      .where('u.role = :role AND u.disabled = :disabled AND u.id <> :id', { role: 'admin', disabled: false, id: exceptId })
-      .getCount();
+    const others = await this.staffRows.countOtherActiveAdmins(exceptId, tx);
     if (others === 0) throw new ConflictException('The last active admin cannot be disabled or demoted.');
   }
 
@@ -155,9 +161,7 @@ export class StaffUsersService {
     change: (tx: EntityManager, user: StaffUser) => Promise<{ action: string; details: Record<string, unknown> } | null>,
   ): Promise<StaffUser> {
     await runInTransaction(this.users.manager, async (tx) => {
-      const query = tx.createQueryBuilder(StaffUser, 'u').where('u.id = :id', { id });
-      if (tx.connection.options.type !== 'better-sqlite3') query.setLock('pessimistic_write');
-      const user = await query.getOne();
+      const user = await this.staffRows.findForUpdate(id, tx);
       if (!user) throw new NotFoundException('No such staff user.');
       const entry = await change(tx, user);
       if (entry) await this.audit.record(context, entry, tx);

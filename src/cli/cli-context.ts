@@ -1,9 +1,10 @@
+import { APP_SCHEMA } from '../app.schema';
 import 'reflect-metadata';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module';
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config';
-import { createKnex } from '../database/knex';
+import { createSessionKnex } from '../database/data-source-options';
 import { openDatabase } from '../database/open-database';
 
 /** The app's providers without HTTP (and without the mail sender), for command-line tools. */
@@ -11,8 +12,8 @@ export async function createCliContext(): Promise<{ context: INestApplicationCon
   // Files we create (SQLite database, .eml files, secrets) hold patient data: owner-only.
   process.umask(0o077);
   const config = { ...loadConfig(), mailSenderEnabled: false, seedDemo: false };
-  const dataSource = await openDatabase(config);
-  const context = await NestFactory.createApplicationContext(AppModule.forRoot(config, dataSource, createKnex(config.database)), { logger: ['error'] });
+  const dataSource = await openDatabase(config, APP_SCHEMA);
+  const context = await NestFactory.createApplicationContext(AppModule.forRoot(config, dataSource, createSessionKnex(config.database)), { logger: ['error'] });
   return { context, config };
 }
 

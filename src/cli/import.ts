@@ -32,8 +32,11 @@ runCli(async () => {
   line('Patients', counts.patients);
   line('Providers', counts.providers);
   line('Appointments', counts.appointments);
-  if (counts.emailChanges) console.info(`  ${counts.emailChanges} email changes (links revoked, old addresses told)`);
+  if (counts.emailChanges) console.info(`  ${counts.emailChanges} email changes waiting for approval (Admin → Email changes; old addresses told)`);
+  if (counts.deceased) console.info(`  ${counts.deceased} patients recorded as deceased (access off, links revoked, waiting emails cancelled, sessions ended)`);
   for (const [reason, n] of Object.entries(counts.ignored)) console.info(`  not imported: ${n} × ${reason}`);
+  for (const warning of run.warnings) console.info(`  ${warning.where}: warning: ${warning.reason}`);
+  if (run.message) console.info(`  ${run.message}`);
   for (const problem of run.problems) console.info(`  ${problem.where}${problem.externalId ? ` (${problem.externalId})` : ''}: ${problem.reason}`);
   if (run.problemsOmitted) console.info(`  …and ${run.problemsOmitted} more`);
   await context.close();

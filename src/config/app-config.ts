@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { isTimeZone } from '../common/time/clinic-time';
 
 /** Raised for a bad environment variable; main.ts prints its message as one line and exits 1. */
 export class ConfigError extends Error {
@@ -38,6 +39,8 @@ export interface AppConfig {
   mailFrom: string;
   publicBaseUrl: string;
   clinicName: string;
+  /** IANA zone of every time shown to staff and patients and of the days staff filter by (stored times stay UTC). */
+  clinicTimeZone: string;
   sessionSecret: string;
   cookieSecure: boolean;
   mfaEncryptionKey: string;
@@ -47,6 +50,8 @@ export interface AppConfig {
   /** Staff sessions end after this many hours whatever the activity. */
   staffAbsoluteHours: number;
   patientIdleMinutes: number;
+  /** Patient sessions end after this many hours whatever the activity. */
+  patientAbsoluteHours: number;
   inviteTtlHours: number;
   resetTtlHours: number;
   /** Express `trust proxy`: number of proxy hops in front of the app (0 = none, ignore X-Forwarded-For). */
@@ -76,12 +81,26 @@ export interface AppConfig {
   /** Where `npm run backup` writes SQLite copies, and how many it keeps. */
   backupDir: string;
   backupKeep: number;
+  /** Most rows (CSV lines, FHIR entries) one import reads; a longer file is refused without being read on. */
+  importMaxRows: number;
+  /** FHIR identifier.system of the clinic's medical record numbers; when set, only that identifier becomes a patient's external id. */
+  importMrnSystem: string | null;
+  /** Heap cap (MB) of the worker thread each import runs in: a file that needs more fails alone, the server goes on. */
+  importWorkerHeapMb: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 
 type Env = Record<string, string | undefined>;
+
+/** A FHIR identifier system: a URI (`http://…`, `urn:oid:…`), no spaces, at most 255 characters. */
+function identifierSystem(env: Env, name: string): string | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  if (raw.length > 255 || !/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(raw)) throw new ConfigError(name, `must be a URI such as urn:oid:1.2.3.4 or https://clinic.example/mrn, got "${raw.slice(0, 80)}"`);
+  return raw;
+}
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -169,7 +188,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const smtpUrl = env.SMTP_URL || null;
   if (smtpUrl) {
-    let scheme = '';
+    let scheme: string;
     try {
       scheme = new URL(smtpUrl).protocol;
     } catch {
@@ -188,6 +207,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const clinicName = (env.CLINIC_NAME || 'Demo Clinic').trim();
   if (clinicName.length === 0 || clinicName.length > 100) throw new ConfigError('CLINIC_NAME', 'must be 1 to 100 characters');
+
+  const clinicTimeZone = (env.CLINIC_TIME_ZONE || 'UTC').trim();
+  if (!isTimeZone(clinicTimeZone)) throw new ConfigError('CLINIC_TIME_ZONE', `must be an IANA time zone name such as America/New_York or UTC, got "${clinicTimeZone}"`);
 
   const mailFrom = env.MAIL_FROM || `"Clinic Portal" <no-reply@localhost>`;
   if (!/<[^<>@\s]+@[^<>\s]+>$|^[^<>@\s]+@[^<>\s]+$/.test(mailFrom)) {
@@ -211,6 +233,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mailFrom,
     publicBaseUrl,
     clinicName,
+    clinicTimeZone,
     sessionSecret: secret(env, 'SESSION_SECRET', dataDir, isProduction, 'session-secret'),
     cookieSecure: boolean(env, 'COOKIE_SECURE', isProduction),
     mfaEncryptionKey: secret(env, 'MFA_ENCRYPTION_KEY', dataDir, isProduction, 'mfa-encryption-key'),
@@ -218,6 +241,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     staffIdleMinutes: integer(env, 'STAFF_IDLE_MINUTES', 15, 1, 24 * 60),
     staffAbsoluteHours: integer(env, 'STAFF_ABSOLUTE_HOURS', 12, 1, 7 * 24),
     patientIdleMinutes: integer(env, 'PATIENT_IDLE_MINUTES', 15, 1, 24 * 60),
+    patientAbsoluteHours: integer(env, 'PATIENT_ABSOLUTE_HOURS', 12, 1, 7 * 24),
     inviteTtlHours: integer(env, 'INVITE_TTL_HOURS', 7 * 24, 1, 30 * 24),
     resetTtlHours: integer(env, 'RESET_TTL_HOURS', 1, 1, 72),
     trustProxyHops: integer(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
@@ -234,5 +258,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     backupDir: resolve(env.BACKUP_DIR || join(dataDir, 'backups')),
     backupKeep: integer(env, 'BACKUP_KEEP', 7, 1, 1000),
+    importMaxRows: integer(env, 'IMPORT_MAX_ROWS', 200_000, 1, 5_000_000),
+    importMrnSystem: identifierSystem(env, 'IMPORT_MRN_SYSTEM'),
+    importWorkerHeapMb: integer(env, 'IMPORT_WORKER_HEAP_MB', 128, 16, 16 * 1024),
   };
 }

@@ -33,6 +33,22 @@ export function isSqliteManager(db: DataSource | EntityManager): boolean {
   return options.type === 'better-sqlite3';
 }
 
+/** A DATE value read by a raw query (mysql2: a Date at UTC midnight; SQLite: the text) as 'YYYY-MM-DD'. */
+export function fromSqlDate(value: Date | string): string;
+export function fromSqlDate(value: Date | string | null | undefined): string | null;
+export function fromSqlDate(value: Date | string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  return value instanceof Date ? value.toISOString().slice(0, 10) : String(value).slice(0, 10);
+}
+
+/**
+ * The row-lock suffix for a SELECT inside a write transaction: ' FOR UPDATE' on MySQL/MariaDB, nothing on
+ * SQLite, which has no row locks because the app serialises its writers (see open-database.ts).
+ */
+export function forUpdate(db: DataSource | EntityManager): string {
+  return isSqliteManager(db) ? '' : ' FOR UPDATE';
+}
+
 /** Multi-row INSERT in chunks that stay under both drivers' bound-parameter limits. */
 export async function insertRows(db: DataSource | EntityManager, table: string, columns: string[], rows: unknown[][], chunkRows = 500): Promise<void> {
   const tuple = `(${placeholders(columns.length)})`;
@@ -55,3 +71,10 @@ export async function execute(db: EntityManager, sql: string, params: unknown[])
     if (!db.queryRunner) await runner.release();
   }
 }
+
+/** LIKE pattern for a prefix; '!' escapes because a backslash means different things to MySQL and SQLite string literals. */
+export function likePrefix(text: string): string {
+  return text.replace(/[!%_]/g, (c) => `!${c}`) + '%';
+}
+/** The comparison that goes with likePrefix(). */
+export const LIKE = `LIKE ? ESCAPE '!'`;

@@ -2,26 +2,35 @@ import type { EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import type { AuditEntry, AuditService } from '../audit/audit.service';
 import { fromSqlDateTime, insertRows, placeholders, toSqlDateTime } from '../database/sql';
-import type { EmailChange, PatientEmailService } from '../patients/patient-email.service';
+import type { EmailChangeService } from '../portal-access/email-change/email-change.service';
+import type { EmailChange } from '../portal-access/portal-email-change.service';
 import type { PatientsService } from '../patients/patients.service';
+import type { PortalAccessService } from '../portal-access/portal-access.service';
 import { patientRefKey, providerRefKey, type ImportCheck, type ImportCounts, type ProviderTarget } from './import-check';
+import { phoneDigits } from '../patients/phone-number';
+import type { ImportJob } from './import-job';
 import { foldKey, type AppointmentRecord, type PatientRecord, type ProviderRef } from './import-records';
 
 export interface ApplyDeps {
   audit: AuditService;
-  emails: PatientEmailService;
+  /** Email changes are requested (waiting for approval), never applied by an import. */
+  emails: Pick<EmailChangeService, 'requestFromImport'>;
   patients: PatientsService;
+  access: PortalAccessService;
 }
 
 interface PatientRow {
   id: number | string;
   external_id: string;
+  external_id_system: string | null;
   first_name: string;
   last_name: string;
   date_of_birth: Date | string;
   email: string | null;
   phone: string | null;
   primary_provider_id: number | string | null;
+  deceased: number | string | boolean;
+  deceased_date: string | null;
 }
 
 const dateText = (value: Date | string) => (value instanceof Date ? value.toISOString().slice(0, 10) : String(value).slice(0, 10));
@@ -40,48 +49,62 @@ export class ImportApplier {
   private readonly now = toSqlDateTime(new Date());
   private newTagSentinel = -1;
 
+  private readonly context: AuditContext;
+  private readonly runId: string;
+  /** What the audit rows of email changes and deceased patients say about the import. */
+  private readonly emailDetails: Record<string, unknown>;
+
   constructor(
     private readonly db: EntityManager,
     private readonly check: ImportCheck,
+    job: ImportJob,
     private readonly write: boolean,
-    private readonly context: AuditContext,
-    private readonly runId: string,
     private readonly deps: ApplyDeps,
-    private readonly emailDetails: Record<string, unknown>,
   ) {
     this.counts = check.counts;
+    this.context = job.context;
+    this.runId = job.runId;
+    this.emailDetails = { import: job.runId, fileName: job.fileName };
   }
 
-  /** Practitioners of the file, matched to providers by identifier, else by name. */
+  /**
+   * Practitioners of the file, matched to providers by NPI (identifier), else by their FHIR
+   * id from an earlier file, else by name — a name match only when it is one provider and
+   * neither side has a different NPI (two practitioners may share a name).
+   */
   async applyProviders(): Promise<void> {
-    const rows: Array<{ id: number | string; name: string; external_id: string | null }> = await this.db.query('SELECT id, name, external_id FROM providers');
+    const rows: Array<{ id: number | string; name: string; external_id: string | null; fhir_id: string | null }> = await this.db.query('SELECT id, name, external_id, fhir_id FROM providers');
     const tags: Array<{ id: number | string; name: string }> = await this.db.query('SELECT id, name FROM tags');
     this.tagIds = new Map(tags.map((tag) => [foldKey(tag.name), Number(tag.id)]));
     const entries: AuditEntry[] = [];
     for (const provider of this.check.providers) {
       if (this.check.rejected.has(provider.source.ordinal)) continue;
+      const sameName = rows.filter((row) => foldKey(row.name) === foldKey(provider.name) && (!row.external_id || !provider.externalId || foldKey(row.external_id) === foldKey(provider.externalId)));
       const match =
         (provider.externalId ? rows.find((row) => row.external_id && foldKey(row.external_id) === foldKey(provider.externalId!)) : undefined) ??
-        rows.find((row) => foldKey(row.name) === foldKey(provider.name));
+        (provider.fhirId ? rows.find((row) => row.fhir_id === provider.fhirId) : undefined) ??
+        (sameName.length === 1 ? sameName[0] : undefined);
+      const fhirId = provider.fhirId ?? null;
       if (!match) {
         this.counts.providers.new++;
         if (this.write) {
-          await insertRows(this.db, 'providers', ['name', 'external_id', 'active', 'created_at'], [[provider.name, provider.externalId, 1, this.now]]);
-          const [created] = await this.db.query('SELECT id FROM providers WHERE name = ?', [provider.name]);
+          await insertRows(this.db, 'providers', ['name', 'external_id', 'fhir_id', 'active', 'created_at'], [[provider.name, provider.externalId, fhirId, 1, this.now]]);
+          const [created] = await this.db.query('SELECT MAX(id) AS id FROM providers WHERE name = ?', [provider.name]);
           this.providerIds.set(provider.source.ordinal, Number(created.id));
+          rows.push({ id: created.id, name: provider.name, external_id: provider.externalId, fhir_id: fhirId });
           entries.push({ action: 'provider.imported', batchId: this.runId, details: { change: 'created', name: provider.name, externalId: provider.externalId } });
         }
         continue;
       }
       this.providerIds.set(provider.source.ordinal, Number(match.id));
-      const changed = match.name !== provider.name || (provider.externalId !== null && match.external_id !== provider.externalId);
+      const changed = match.name !== provider.name || (provider.externalId !== null && match.external_id !== provider.externalId) || (fhirId !== null && match.fhir_id !== fhirId);
       if (!changed) {
         this.counts.providers.unchanged++;
         continue;
       }
       this.counts.providers.changed++;
       if (this.write) {
-        await this.db.query('UPDATE providers SET name = ?, external_id = COALESCE(?, external_id) WHERE id = ?', [provider.name, provider.externalId, Number(match.id)]);
+        await this.db.query('UPDATE providers SET name = ?, external_id = COALESCE(?, external_id), fhir_id = COALESCE(?, fhir_id) WHERE id = ?', [provider.name, provider.externalId, fhirId, Number(match.id)]);
         entries.push({ action: 'provider.imported', batchId: this.runId, details: { change: 'updated', name: provider.name, externalId: provider.externalId } });
       }
     }
@@ -90,7 +113,7 @@ export class ImportApplier {
 
   async applyPatients(batch: PatientRecord[]): Promise<void> {
     const existing: PatientRow[] = await this.db.query(
-      `SELECT id, external_id, first_name, last_name, date_of_birth, email, phone, primary_provider_id FROM patients WHERE external_id IN (${placeholders(batch.length)})`,
+      `SELECT id, external_id, external_id_system, first_name, last_name, date_of_birth, email, phone, primary_provider_id, deceased, deceased_date FROM patients WHERE external_id IN (${placeholders(batch.length)})`,
       batch.map((record) => record.externalId),
     );
     const byKey = new Map(existing.map((row) => [foldKey(row.external_id), row]));
@@ -99,6 +122,7 @@ export class ImportApplier {
     const created: PatientRecord[] = [];
     const updates: Array<{ id: number; record: PatientRecord; fields: string[]; set: Record<string, unknown>; tagIds?: number[] }> = [];
     const emailChanges: EmailChange[] = [];
+    const newlyDeceased: number[] = [];
     for (const record of batch) {
       const providerId = record.provider === undefined ? undefined : record.provider === null ? null : this.providerIdOf(record.provider);
       const tagIds = record.tags === undefined ? undefined : await this.tagIdsOf(record.tags);
@@ -113,6 +137,12 @@ export class ImportApplier {
       if (dateText(row.date_of_birth) !== record.dateOfBirth) set.date_of_birth = record.dateOfBirth;
       if (record.phone !== undefined && (row.phone ?? null) !== record.phone) set.phone = record.phone;
       if (providerId !== undefined && idOrNull(row.primary_provider_id) !== providerId) set.primary_provider_id = providerId;
+      // The first FHIR file to name the identifier's system records it (check.compareWithDatabase refused a different one).
+      if (record.externalIdSystem && !row.external_id_system) set.external_id_system = record.externalIdSystem;
+      const wasDeceased = Number(row.deceased) === 1 || row.deceased === true;
+      if (record.deceased !== undefined && record.deceased !== wasDeceased) set.deceased = record.deceased ? 1 : 0;
+      if (record.deceased !== undefined && (record.deceasedDate ?? null) !== (row.deceased_date ?? null) && (record.deceased || wasDeceased)) set.deceased_date = record.deceasedDate ?? null;
+      if (record.deceased === true && !wasDeceased) newlyDeceased.push(Number(row.id));
       const fields = Object.keys(set);
       const tagsChanged = tagIds !== undefined && sameSet(tagsOf.get(Number(row.id)) ?? [], tagIds) === false;
       if (tagsChanged) fields.push('tags');
@@ -126,10 +156,13 @@ export class ImportApplier {
         continue;
       }
       this.counts.patients.changed++;
+      // The searchable digits follow the number (not an audited field of its own).
+      if ('phone' in set) set.phone_digits = phoneDigits(set.phone as string | null);
       updates.push({ id: Number(row.id), record, fields, set, tagIds: tagsChanged ? tagIds : undefined });
     }
     this.counts.patients.new += created.length;
     this.counts.emailChanges += emailChanges.length;
+    this.counts.deceased += newlyDeceased.length + created.filter((record) => record.deceased).length;
     if (!this.write) return;
 
     const entries: AuditEntry[] = [];
@@ -137,15 +170,30 @@ export class ImportApplier {
       await insertRows(
         this.db,
         'patients',
-        ['external_id', 'first_name', 'last_name', 'date_of_birth', 'email', 'phone', 'primary_provider_id', 'version', 'created_at', 'updated_at'],
-        created.map((r) => [r.externalId, r.firstName, r.lastName, r.dateOfBirth, r.email ?? null, r.phone ?? null, r.provider ? this.providerIdOf(r.provider) : null, 1, this.now, this.now]),
+        ['external_id', 'external_id_system', 'first_name', 'last_name', 'date_of_birth', 'email', 'phone', 'phone_digits', 'primary_provider_id', 'deceased', 'deceased_date', 'version', 'created_at', 'updated_at'],
+        created.map((r) => [
+          r.externalId,
+          r.externalIdSystem ?? null,
+          r.firstName,
+          r.lastName,
+          r.dateOfBirth,
+          r.email ?? null,
+          r.phone ?? null,
+          phoneDigits(r.phone),
+          r.provider ? (this.providerIdOf(r.provider) ?? null) : null,
+          r.deceased ? 1 : 0,
+          r.deceased ? (r.deceasedDate ?? null) : null,
+          1,
+          this.now,
+          this.now,
+        ]),
       );
       const ids: Array<{ id: number | string; external_id: string }> = await this.db.query(`SELECT id, external_id FROM patients WHERE external_id IN (${placeholders(created.length)})`, created.map((r) => r.externalId));
       const idOf = new Map(ids.map((row) => [foldKey(row.external_id), Number(row.id)]));
       // Every patient has a portal account row from the start: red (access not enabled).
       await insertRows(this.db, 'portal_accounts', ['patient_id', 'access_enabled', 'version', 'updated_at'], created.map((r) => [idOf.get(foldKey(r.externalId)), 0, 1, this.now]));
       await insertRows(this.db, 'patient_tags', ['patient_id', 'tag_id'], created.flatMap((r) => (r.tags ? this.knownTagIds(r.tags).map((tagId) => [idOf.get(foldKey(r.externalId)), tagId]) : [])));
-      for (const r of created) entries.push({ action: 'patient.imported', patientId: idOf.get(foldKey(r.externalId)), batchId: this.runId, details: { change: 'created' } });
+      for (const r of created) entries.push({ action: 'patient.imported', patientId: idOf.get(foldKey(r.externalId)), batchId: this.runId, details: r.deceased ? { change: 'created', deceased: true } : { change: 'created' } });
     }
     for (const update of updates) {
       const columns = Object.keys(update.set);
@@ -158,7 +206,9 @@ export class ImportApplier {
       }
       entries.push({ action: 'patient.imported', patientId: update.id, batchId: this.runId, details: { change: 'updated', fields: update.fields } });
     }
-    if (emailChanges.length) await this.deps.emails.applyEmailChanges(this.db, emailChanges, this.context, this.emailDetails);
+    if (emailChanges.length) await this.deps.emails.requestFromImport(this.db, emailChanges, this.context, this.emailDetails);
+    // Last, so that nothing queued above (an email-change notice) still goes out to a deceased patient's address.
+    if (newlyDeceased.length) await this.deps.access.closeForDeceased(this.db, newlyDeceased, this.context, { ...this.emailDetails, batchId: this.runId });
     await this.deps.audit.recordMany(this.context, entries, this.db);
   }
 
@@ -175,7 +225,7 @@ export class ImportApplier {
     const touched = new Set<number>();
     for (const [i, record] of batch.entries()) {
       const patientId = patientIdOf.get(foldKey(patientExternalIds[i])) ?? null;
-      const providerId = record.provider ? this.providerIdOf(record.provider) : null;
+      const providerId = record.provider ? (this.providerIdOf(record.provider) ?? null) : null;
       const startsAt = toSqlDateTime(record.startsAt);
       const row = byKey.get(foldKey(record.externalId));
       if (!row) {
@@ -203,9 +253,10 @@ export class ImportApplier {
     await this.deps.patients.refreshNextAppointment(this.db, [...touched]);
   }
 
-  private providerIdOf(ref: ProviderRef): number | null {
+  /** The provider a reference resolved to; undefined when it resolved to nothing (a warning: left as it is). */
+  private providerIdOf(ref: ProviderRef): number | undefined {
     const target: ProviderTarget | undefined = this.check.providerTargets.get(providerRefKey(ref));
-    if (!target) return null;
+    if (!target) return undefined;
     // A Practitioner that is new in a dry run has no id yet: -1 stands for "a provider", never written.
     return 'db' in target ? target.db : (this.providerIds.get(target.file) ?? -1);
   }

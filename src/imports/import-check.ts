@@ -21,14 +21,55 @@ export interface ImportCounts {
   appointments: Tally;
   /** Of the changed patients: email replaced (links revoked, old address told). */
   emailChanges: number;
+  /** Patients newly recorded as deceased (access disabled, links revoked, emails cancelled, sessions ended). */
+  deceased: number;
+  /** Rows imported with a caveat (a practitioner reference that resolves to nothing). */
+  warnings: number;
   /** Not imported on purpose (other FHIR resource types, cancelled appointments), by reason. */
   ignored: Record<string, number>;
 }
 
 export const MAX_PROBLEMS_KEPT = 20_000;
+const MAX_IGNORED_KINDS = 50;
+export const OTHER_IGNORED = 'other entries that are not imported';
+/** Patients compared with the database per query in pass 1 ("looks like a different person"). */
+const COMPARE_BATCH = 1000;
 
 const tally = (): Tally => ({ new: 0, changed: 0, unchanged: 0 });
-export const emptyCounts = (): ImportCounts => ({ rows: 0, rejected: 0, patients: tally(), providers: tally(), appointments: tally(), emailChanges: 0, ignored: {} });
+export const emptyCounts = (): ImportCounts => ({ rows: 0, rejected: 0, patients: tally(), providers: tally(), appointments: tally(), emailChanges: 0, deceased: 0, warnings: 0, ignored: {} });
+
+/** A patient on file, as the comparison needs it. */
+export interface PatientOnFile {
+  externalId: string;
+  externalIdSystem: string | null;
+  firstName: string;
+  lastName: string;
+  /** YYYY-MM-DD */
+  dateOfBirth: string;
+}
+
+/** Where the check finds the patients on file: the database (patientsOnFile), a list in the unit specs. */
+export interface PatientsOnFile {
+  byExternalIds(externalIds: string[]): Promise<PatientOnFile[]>;
+}
+
+export function patientsOnFile(db: EntityManager): PatientsOnFile {
+  return {
+    byExternalIds: async (externalIds) => {
+      const rows: Array<{ external_id: string; external_id_system: string | null; first_name: string; last_name: string; date_of_birth: Date | string }> = await db.query(
+        `SELECT external_id, external_id_system, first_name, last_name, date_of_birth FROM patients WHERE external_id IN (${placeholders(externalIds.length)})`,
+        externalIds,
+      );
+      return rows.map((row) => ({
+        externalId: row.external_id,
+        externalIdSystem: row.external_id_system,
+        firstName: row.first_name,
+        lastName: row.last_name,
+        dateOfBirth: row.date_of_birth instanceof Date ? row.date_of_birth.toISOString().slice(0, 10) : String(row.date_of_birth).slice(0, 10),
+      }));
+    },
+  };
+}
 
 interface RefUse {
   ordinals: number[];
@@ -51,6 +92,7 @@ export class ImportCheck {
   readonly rejected = new Set<number>();
   readonly providers: ProviderRecord[] = [];
   readonly providerTargets = new Map<string, ProviderTarget>();
+  readonly warnings: ImportProblem[] = [];
   /** Appointment patient reference → the patient's external id. */
   readonly patientTargets = new Map<string, string>();
   appointmentsSeen = 0;
@@ -59,6 +101,10 @@ export class ImportCheck {
   private readonly appointmentKeys = new Map<string, { label: string; ordinal: number }>();
   private readonly providerKeys = new Map<string, { label: string; ordinal: number }>();
   private readonly patientAliases = new Map<string, string>();
+  /** References to Patients of the file that were rejected, with where they are (their appointments say so). */
+  private readonly rejectedPatientAliases = new Map<string, string>();
+  /** Patients of the file still to be compared with the patients on file. */
+  private pending: Array<{ ordinal: number; label: string; externalId: string; system: string | null | undefined; firstName: string; lastName: string; dateOfBirth: string }> = [];
   private readonly providerUses = new Map<string, RefUse & { ref: ProviderRef }>();
   private readonly patientUses = new Map<string, RefUse & { ref: { reference?: string; externalId?: string } }>();
   private lastOrdinal = -1;
@@ -70,7 +116,9 @@ export class ImportCheck {
 
   add(item: ParsedItem | IgnoredItem): void {
     if (item.kind === 'ignored') {
-      this.counts.ignored[item.reason] = (this.counts.ignored[item.reason] ?? 0) + 1;
+      // Skipped entries cost only a counter (no row cap for them), so the kinds listed are bounded too.
+      const reason = item.reason in this.counts.ignored || Object.keys(this.counts.ignored).length < MAX_IGNORED_KINDS ? item.reason : OTHER_IGNORED;
+      this.counts.ignored[reason] = (this.counts.ignored[reason] ?? 0) + 1;
       return;
     }
     const { ordinal, label } = item.source;
@@ -81,15 +129,21 @@ export class ImportCheck {
     if (this.rejected.has(ordinal)) return;
     switch (item.kind) {
       case 'rejected':
+        if (item.of === 'patient') for (const alias of item.aliases ?? []) this.rejectedPatientAliases.set(alias, label);
         return this.reject(ordinal, label, item.reasons.length ? item.reasons : ['cannot be read'], item.externalId);
       case 'provider':
+        // Two practitioners may share a name: the NPI tells them apart. Without one, the name must be unique in the file.
         if (item.externalId && this.duplicate(this.providerKeys, `id:${foldKey(item.externalId)}`, ordinal, label, `duplicate practitioner identifier ${item.externalId}`)) return;
-        if (this.duplicate(this.providerKeys, `name:${foldKey(item.name)}`, ordinal, label, `duplicate practitioner name "${item.name}"`)) return;
+        if (!item.externalId && this.duplicate(this.providerKeys, `name:${foldKey(item.name)}`, ordinal, label, `duplicate practitioner name "${item.name}" without an NPI`)) return;
         this.providers.push(item);
         return;
       case 'patient':
-        if (this.duplicate(this.patientKeys, foldKey(item.externalId), ordinal, label, `duplicate external id ${item.externalId} in the file`)) return;
+        if (this.duplicate(this.patientKeys, foldKey(item.externalId), ordinal, label, `duplicate external id ${item.externalId} in the file`)) {
+          for (const alias of item.aliases) this.rejectedPatientAliases.set(alias, label);
+          return;
+        }
         for (const alias of item.aliases) this.patientAliases.set(alias, item.externalId);
+        this.pending.push({ ordinal, label, externalId: item.externalId, system: item.externalIdSystem, firstName: item.firstName, lastName: item.lastName, dateOfBirth: item.dateOfBirth });
         if (item.provider) this.use(this.providerUses, providerRefKey(item.provider), item.provider, ordinal, label);
         return;
       case 'appointment':
@@ -101,33 +155,67 @@ export class ImportCheck {
     }
   }
 
+  /** Patients read but not yet compared with the database; the caller flushes them every so often. */
+  get pendingComparisons(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Compares the file's patients with the patients on file of the same external id. A
+   * record from another identifier system, or one that changes both the name and the date
+   * of birth, is held as a problem (not applied): it looks like a different person.
+   */
+  async compareWithDatabase(onFile: PatientsOnFile): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    for (let from = 0; from < batch.length; from += COMPARE_BATCH) {
+      const part = batch.slice(from, from + COMPARE_BATCH).filter((record) => !this.rejected.has(record.ordinal));
+      if (part.length === 0) continue;
+      const byKey = new Map((await onFile.byExternalIds(part.map((record) => record.externalId))).map((patient) => [foldKey(patient.externalId), patient]));
+      for (const record of part) {
+        const patient = byKey.get(foldKey(record.externalId));
+        if (!patient || this.rejected.has(record.ordinal)) continue;
+        if (patient.externalIdSystem && record.system && patient.externalIdSystem !== record.system) {
+          this.reject(record.ordinal, record.label, [`looks like a different person: the patient on file with this identifier value is from another identifier system (${patient.externalIdSystem.slice(0, 100)}, this record's is ${record.system.slice(0, 100)}); not applied`], record.externalId);
+          continue;
+        }
+        const renamed = foldKey(patient.firstName) !== foldKey(record.firstName) || foldKey(patient.lastName) !== foldKey(record.lastName);
+        if (renamed && patient.dateOfBirth !== record.dateOfBirth) {
+          this.reject(record.ordinal, record.label, ['looks like a different person: both the name and the date of birth differ from the patient on file with this external id; not applied (if it is the same person, correct the record on file first)'], record.externalId);
+        }
+      }
+    }
+  }
+
   /** Checks every reference (providers, appointment patients) against the file and the database. */
   async resolve(db: EntityManager): Promise<void> {
-    const dbProviders: Array<{ id: number | string; name: string; external_id: string | null }> = await db.query('SELECT id, name, external_id FROM providers');
+    await this.compareWithDatabase(patientsOnFile(db));
+    const dbProviders: Array<{ id: number | string; name: string; external_id: string | null; fhir_id: string | null }> = await db.query('SELECT id, name, external_id, fhir_id FROM providers');
     const dbByExt = new Map(dbProviders.filter((p) => p.external_id).map((p) => [foldKey(p.external_id!), Number(p.id)]));
-    const dbByName = new Map(dbProviders.map((p) => [foldKey(p.name), Number(p.id)]));
+    const dbByFhir = new Map(dbProviders.filter((p) => p.fhir_id).map((p) => [p.fhir_id!, Number(p.id)]));
+    const dbByName = groupBy(dbProviders, (p) => foldKey(p.name), (p) => Number(p.id));
     const file = this.providers.filter((p) => !this.rejected.has(p.source.ordinal));
     const fileByAlias = new Map(file.flatMap((p) => p.aliases.map((alias) => [alias, p.source.ordinal] as const)));
     const fileByExt = new Map(file.filter((p) => p.externalId).map((p) => [foldKey(p.externalId!), p.source.ordinal]));
-    const fileByName = new Map(file.map((p) => [foldKey(p.name), p.source.ordinal]));
-
-    for (const provider of file) {
-      // providers.name is unique: a Practitioner may not take the name of another provider already on file.
-      const sameName = dbByName.get(foldKey(provider.name));
-      const sameId = provider.externalId ? dbByExt.get(foldKey(provider.externalId)) : undefined;
-      if (sameName !== undefined && sameId !== undefined && sameName !== sameId) {
-        this.reject(provider.source.ordinal, provider.source.label, [`practitioner name "${provider.name}" belongs to another provider already on file`], provider.externalId ?? undefined);
-      }
-    }
+    const fileByName = groupBy(file, (p) => foldKey(p.name), (p) => p.source.ordinal);
+    const only = (ids: number[] | undefined) => (ids && ids.length === 1 ? ids[0] : undefined);
 
     for (const [key, use] of this.providerUses) {
       const { ref } = use;
-      const alive = (ordinal: number | undefined) => (ordinal !== undefined && !this.rejected.has(ordinal) ? ordinal : undefined);
-      const fileHit = alive(ref.reference ? fileByAlias.get(ref.reference) : undefined) ?? alive(ref.externalId ? fileByExt.get(foldKey(ref.externalId)) : undefined) ?? alive(ref.name ? fileByName.get(foldKey(ref.name)) : undefined);
-      const dbHit = fileHit === undefined ? ((ref.externalId ? dbByExt.get(foldKey(ref.externalId)) : undefined) ?? (ref.name ? dbByName.get(foldKey(ref.name)) : undefined)) : undefined;
+      const fileHit = (ref.reference ? fileByAlias.get(ref.reference) : undefined) ?? (ref.externalId ? fileByExt.get(foldKey(ref.externalId)) : undefined) ?? (ref.name ? only(fileByName.get(foldKey(ref.name))) : undefined);
+      const dbHit =
+        fileHit === undefined
+          ? ((ref.reference ? dbByFhir.get(ref.reference) : undefined) ?? (ref.externalId ? dbByExt.get(foldKey(ref.externalId)) : undefined) ?? (ref.name ? only(dbByName.get(foldKey(ref.name))) : undefined))
+          : undefined;
       if (fileHit !== undefined) this.providerTargets.set(key, { file: fileHit });
       else if (dbHit !== undefined) this.providerTargets.set(key, { db: dbHit });
-      else this.rejectUses(use, `unknown provider "${ref.name ?? ref.externalId ?? ref.reference}"`);
+      else {
+        const shared = ref.name ? Math.max(fileByName.get(foldKey(ref.name))?.length ?? 0, dbByName.get(foldKey(ref.name))?.length ?? 0) : 0;
+        const what = shared > 1 ? `provider name "${ref.name}" belongs to ${shared} providers; name the provider by NPI` : `unknown provider "${ref.name ?? ref.externalId ?? ref.reference}"`;
+        // A FHIR reference that resolves to nothing: the patient comes in without a provider (a warning).
+        if (ref.soft) this.warnUses(use, `${what}; imported without a provider`);
+        else this.rejectUses(use, what);
+      }
     }
 
     const lookInDb: Array<[string, string]> = [];
@@ -136,9 +224,10 @@ export class ImportCheck {
       const externalId = fromAlias ?? use.ref.externalId;
       const inFile = externalId ? this.patientKeys.get(foldKey(externalId)) : undefined;
       if (externalId && inFile) {
-        if (this.rejected.has(inFile.ordinal)) this.rejectUses(use, `its patient (${inFile.label}) was rejected`);
+        if (this.rejected.has(inFile.ordinal)) this.rejectUses(use, `patient ${inFile.label} was rejected`);
         else this.patientTargets.set(key, externalId);
-      } else if (externalId && !fromAlias) lookInDb.push([key, externalId]);
+      } else if (use.ref.reference && this.rejectedPatientAliases.has(use.ref.reference)) this.rejectUses(use, `patient ${this.rejectedPatientAliases.get(use.ref.reference)} was rejected`);
+      else if (externalId && !fromAlias) lookInDb.push([key, externalId]);
       else this.rejectUses(use, `unknown patient ${use.ref.reference ?? ''} (not a Patient of this file)`.replace(' )', ')'));
     }
     for (const chunk of chunks(lookInDb)) {
@@ -153,6 +242,7 @@ export class ImportCheck {
     this.patientUses.clear();
     this.patientKeys.clear();
     this.appointmentKeys.clear();
+    this.rejectedPatientAliases.clear();
   }
 
   private duplicate(keys: Map<string, { label: string; ordinal: number }>, key: string, ordinal: number, label: string, reason: string): boolean {
@@ -177,6 +267,13 @@ export class ImportCheck {
     use.ordinals.forEach((ordinal, i) => this.reject(ordinal, use.labels[i], [reason]));
   }
 
+  private warnUses(use: RefUse, reason: string): void {
+    use.labels.forEach((label) => {
+      this.counts.warnings++;
+      if (this.warnings.length < MAX_PROBLEMS_KEPT) this.warnings.push({ where: label, reason });
+    });
+  }
+
   private reject(ordinal: number, label: string, reasons: string[], externalId?: string): void {
     if (!this.rejected.has(ordinal)) this.counts.rejected++;
     this.rejected.add(ordinal);
@@ -185,4 +282,10 @@ export class ImportCheck {
       else this.problemsOmitted++;
     }
   }
+}
+
+function groupBy<T, V>(items: T[], key: (item: T) => string, value: (item: T) => V): Map<string, V[]> {
+  const groups = new Map<string, V[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), value(item)]);
+  return groups;
 }

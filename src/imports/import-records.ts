@@ -3,6 +3,7 @@
  * must pass. Parsers (CSV, FHIR) only map their format onto these shapes; validation and
  * applying are shared, so a rule lives here once.
  */
+import { EARLIEST_BIRTH_DATE, isCalendarDate } from '../common/time/calendar-date';
 
 /** Where a record came from: a CSV line or a FHIR entry/line, for the error list. */
 export interface RecordSource {
@@ -18,24 +19,35 @@ export interface ProviderRef {
   name?: string;
   /** FHIR: `Practitioner/<id>` or a bundle fullUrl, resolved through the file's Practitioners. */
   reference?: string;
+  /** FHIR: a reference that resolves to nothing is a warning (no provider), not a rejected row. */
+  soft?: boolean;
 }
 
 export interface ProviderRecord {
   kind: 'provider';
   source: RecordSource;
+  /** The NPI when the Practitioner has one, else another (never a national/personal) identifier. */
   externalId: string | null;
   name: string;
   /** FHIR references that point at this Practitioner (resource id, fullUrl). */
   aliases: string[];
+  /** `Practitioner/<id>`: kept on the provider so a later file's reference finds it. */
+  fhirId?: string | null;
 }
 
 export interface PatientRecord {
   kind: 'patient';
   source: RecordSource;
   externalId: string;
+  /** FHIR identifier.system of the external id; undefined when the format has none (CSV). */
+  externalIdSystem?: string | null;
   firstName: string;
   lastName: string;
   dateOfBirth: string;
+  /** `undefined`: not said (left as it is); true/false: the record says so. */
+  deceased?: boolean;
+  /** YYYY, YYYY-MM or YYYY-MM-DD when the record gives one. */
+  deceasedDate?: string | null;
   /** `undefined`: the file does not carry this field, leave it as it is; `null`: clear it. */
   email?: string | null;
   phone?: string | null;
@@ -64,11 +76,15 @@ export interface RejectedRecord {
   reasons: string[];
   /** The external id when known, so the error list names the row. */
   externalId?: string;
+  /** FHIR references that pointed at this (rejected) Patient, so its appointments say why they fail. */
+  aliases?: string[];
+  /** Which kind of record it would have been (a rejected Patient's appointments name it). */
+  of?: 'patient' | 'provider' | 'appointment';
 }
 
 export type ParsedItem = ImportRecord | RejectedRecord;
 
-/** One bad row in the report. */
+/** One bad row (or, in `warnings`, an imported row with a caveat) in the report. Never carries a personal identifier (SSN…). */
 export interface ImportProblem {
   where: string;
   externalId?: string;
@@ -80,6 +96,8 @@ const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const EXTERNAL_ID = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** FHIR `date`: a year, a year-month or a full date. */
+const PARTIAL_DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
 const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 /** Collects the reasons a record is bad while its fields are read. */
@@ -116,14 +134,31 @@ export class FieldChecker {
     return text;
   }
 
-  /** A calendar date (YYYY-MM-DD) that exists and is not in the future. */
+  /**
+   * A calendar date (YYYY-MM-DD) that exists and is not in the future. A year or
+   * year-month alone is valid FHIR, but the patient's identity check (date of birth
+   * before the password form) needs the full date: such a row is refused with that reason.
+   */
   birthDate(value: unknown): string | undefined {
     const text = this.text(value, 'date of birth', 10, true);
     if (text === undefined) return undefined;
+    const partial = PARTIAL_DATE.exec(text);
+    if (partial && !partial[3]) return this.fail(`only ${partial[2] ? 'the year and month' : 'the year'} of birth is known (${text}); the portal's identity check needs a full date of birth`);
     if (!ISO_DATE.test(text) || !isCalendarDate(text)) return this.fail(`bad date of birth "${text}" (use YYYY-MM-DD)`);
     if (text > new Date().toISOString().slice(0, 10)) return this.fail(`date of birth ${text} is in the future`);
-    if (text < '1880-01-01') return this.fail(`date of birth ${text} is before 1880`);
+    if (text < EARLIEST_BIRTH_DATE) return this.fail(`date of birth ${text} is before ${EARLIEST_BIRTH_DATE.slice(0, 4)}`);
     return text;
+  }
+
+  /** A date of death: YYYY, YYYY-MM or YYYY-MM-DD (a date-time keeps its date), not in the future; '' means not given. */
+  deceasedDate(value: unknown, field = 'date of death'): string | undefined {
+    const text = this.text(value, field, 40);
+    if (text === undefined) return undefined;
+    const datePart = /^\d{4}-\d{2}-\d{2}[T ]/.test(text) ? text.slice(0, 10) : text;
+    const match = PARTIAL_DATE.exec(datePart);
+    if (!match || (match[3] && !isCalendarDate(datePart)) || (match[2] && !match[3] && (Number(match[2]) < 1 || Number(match[2]) > 12))) return this.fail(`bad ${field} "${text}" (use YYYY-MM-DD)`);
+    if (datePart > new Date().toISOString().slice(0, datePart.length)) return this.fail(`${field} ${datePart} is in the future`);
+    return datePart;
   }
 
   /** ISO 8601 date-time; without a zone it is read as UTC. */
@@ -139,11 +174,6 @@ export class FieldChecker {
     if (Number.isNaN(date.getTime())) return this.fail(`bad ${field} "${text}"`);
     return date;
   }
-}
-
-function isCalendarDate(text: string): boolean {
-  const date = new Date(`${text}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
 }
 
 /** Case- and width-folded key: MariaDB's unique indexes (utf8mb4_unicode_ci) compare this way, so the file must too. */

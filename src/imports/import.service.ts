@@ -1,146 +1,214 @@
-import { Injectable, Logger, NotFoundException, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, NotFoundException, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { DataSource } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
 import { fromSqlDateTime, toSqlDateTime } from '../database/sql';
-import { PatientEmailService } from '../patients/patient-email.service';
-import { PatientsService } from '../patients/patients.service';
-import { ImportApplier } from './import-apply';
-import { emptyCounts, ImportCheck, type ImportCounts } from './import-check';
-import type { AppointmentRecord, ImportProblem, PatientRecord } from './import-records';
+import { emptyCounts, type ImportCounts } from './import-check';
+import { importJob, modeOf, type ImportJob, type ImportMode, type ImportOptions, type ImportUpload } from './import-job';
+import { failedOutcome, FAILED_ON_OUR_SIDE, recordImportFailure, type ImportOutcome, type ImportProgress, type ImportStatus } from './import-pipeline';
+import { ImportWorkerPool } from './import-worker-pool';
+import type { ImportProblem } from './import-records';
 import { ImportFileError } from './parsers/import-file-error';
-import { detectFormat, readRecords, type ImportFormat } from './parsers/import-file';
-import { runInTransaction } from '../database/transactions';
+import { detectFormat, type ImportFormat } from './parsers/import-file';
+import { uploadDir } from './upload-dir';
 
-export interface ImportOptions {
-  /** Check and count only; write nothing. */
-  dryRun: boolean;
-  /** "Import the valid rows and skip the rest": without it, one bad row stops the whole file. */
-  skipInvalid: boolean;
-}
-
-export type ImportStatus = 'running' | 'dry_run' | 'applied' | 'rejected' | 'failed';
+export type { ImportOptions } from './import-job';
+export type { ImportStatus } from './import-pipeline';
+export { rowCapMessage } from './import-pipeline';
 
 export interface ImportRun {
   id: string;
   fileName: string;
   format: ImportFormat | null;
-  mode: 'dry_run' | 'apply' | 'apply_valid';
+  mode: ImportMode;
   status: ImportStatus;
   actorLabel: string | null;
   counts: ImportCounts;
   problems: ImportProblem[];
   problemsOmitted: number;
+  /** Imported rows with a caveat (a practitioner reference that resolves to nothing). */
+  warnings: ImportProblem[];
   ignoredColumns: string[];
   message: string | null;
   createdAt: Date | null;
   finishedAt: Date | null;
   /** While running on this instance: what it is doing and how many rows it has read. */
-  progress: { phase: 'checking' | 'applying' | 'comparing'; rows: number } | null;
+  progress: ImportProgress | null;
 }
 
-const BATCH = 1000;
 /** The run row keeps this many bad rows for the result page (the CLI prints every one). */
 const PROBLEMS_STORED = 5000;
+/** A running import marks its run this often, so another process can tell it is still alive. */
+const HEARTBEAT_MS = 15_000;
+/**
+ * A run whose heartbeat is older than this was left by a process that died: it is closed
+ * as failed at startup and its upload (patient data) deleted. Generous, because on SQLite
+ * a heartbeat waits for the import's own transaction.
+ */
+export const STALE_RUN_MS = 5 * 60_000;
+const SWEEP_MS = 60_000;
+export const INTERRUPTED_MESSAGE = 'The import was interrupted (the server stopped while it ran) and nothing was changed. Upload the file again.';
+export const TOO_LARGE_MESSAGE =
+  'The file is too large to import in one go: split it into smaller files (or ask the administrator to raise IMPORT_WORKER_HEAP_MB) and import them one after the other. Nothing was imported.';
 
 /**
- * One pipeline for every format: parse (streamed) → check the whole file → compare with
- * the database → apply, all in ONE transaction. A file either applies completely (or with
- * its bad rows skipped, when asked) or not at all; a crash mid-way rolls back, so there is
- * no half-applied file to resume (see the README for why not chunked transactions).
+ * Owns the import runs: records a run, runs its pipeline (import-pipeline.ts) in a worker
+ * thread with its own heap cap and database connection, stores the outcome, deletes the
+ * upload, and closes runs whose process died.
  */
 @Injectable()
-export class ImportService implements OnApplicationShutdown {
+export class ImportService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ImportService.name);
-  private readonly live = new Map<string, NonNullable<ImportRun['progress']>>();
+  private readonly live = new Map<string, ImportProgress>();
   private readonly running = new Set<Promise<ImportRun>>();
+  private sweeper: NodeJS.Timeout | null = null;
+  private readonly workers: ImportWorkerPool;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
-    private readonly emails: PatientEmailService,
-    private readonly patients: PatientsService,
-  ) {}
-
-  /** Checks the file's type and records the run; throws ImportFileError for a file that is not CSV/FHIR JSON. */
-  async begin(path: string, fileName: string, options: ImportOptions, context: AuditContext): Promise<{ runId: string; format: ImportFormat }> {
-    const safeName = fileName.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 255) || 'upload';
-    const format = await detectFormat(path, safeName);
-    const runId = randomUUID();
-    await this.dataSource.query(
-      'INSERT INTO import_runs (id, file_name, format, mode, status, created_by_staff_id, actor_label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [runId, safeName, format, modeOf(options), 'running', context.actorId, context.actorLabel, toSqlDateTime(new Date())],
-    );
-    this.live.set(runId, { phase: 'checking', rows: 0 });
-    return { runId, format };
+    @InjectConfig() private readonly config: AppConfig,
+  ) {
+    this.workers = new ImportWorkerPool(config);
   }
 
-  /** Runs a begun import to its end; never throws (a failure is recorded on the run and audited). */
-  execute(runId: string, path: string, format: ImportFormat, fileName: string, options: ImportOptions, context: AuditContext): Promise<ImportRun> {
-    const running = this.executeRun(runId, path, format, fileName, options, context);
+  /**
+   * Runs left "running" by a process that died are closed as failed and their uploads
+   * deleted: at startup, and then every minute (a process restarted at once finds the
+   * crashed run's heartbeat still fresh; the next sweeps close it).
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    const sweep = () => this.closeInterruptedRuns().catch((error: unknown) => this.logger.error(`Closing interrupted imports failed: ${String(error)}`));
+    await sweep();
+    this.sweeper = setInterval(() => void sweep(), SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  async closeInterruptedRuns(now = new Date()): Promise<number> {
+    const staleBefore = toSqlDateTime(new Date(now.getTime() - STALE_RUN_MS));
+    const stale: Array<{ id: string; upload_file: string | null }> = await this.dataSource.query(
+      "SELECT id, upload_file FROM import_runs WHERE status = 'running' AND COALESCE(heartbeat_at, created_at) < ?",
+      [staleBefore],
+    );
+    const dir = uploadDir(this.config);
+    for (const run of stale) {
+      await this.dataSource.query("UPDATE import_runs SET status = 'failed', message = ?, finished_at = ? WHERE id = ? AND status = 'running'", [INTERRUPTED_MESSAGE, toSqlDateTime(now), run.id]);
+      if (run.upload_file) await rm(join(dir, basename(run.upload_file)), { force: true });
+      this.logger.warn(`Import ${run.id} was interrupted; marked failed and its upload deleted.`);
+    }
+    // Uploads no live run refers to (a crash between the upload and the run's first row) go too.
+    const live: Array<{ upload_file: string | null }> = await this.dataSource.query("SELECT upload_file FROM import_runs WHERE status = 'running' AND upload_file IS NOT NULL");
+    const kept = new Set(live.map((row) => basename(row.upload_file!)));
+    for (const name of await readdir(dir)) {
+      if (kept.has(name)) continue;
+      const info = await stat(join(dir, name)).catch(() => null);
+      if (info?.isFile() && info.mtimeMs < now.getTime() - STALE_RUN_MS) await rm(join(dir, name), { force: true });
+    }
+    return stale.length;
+  }
+
+  /**
+   * The page's upload: checks it (a clear ImportFileError for an empty file or one that is
+   * not CSV/FHIR JSON), records the run and imports in the background. The upload (patient
+   * data) is deleted when the run ends, and at once when it is refused.
+   */
+  async start(upload: ImportUpload, options: ImportOptions, context: AuditContext): Promise<ImportJob> {
+    let job: ImportJob;
+    try {
+      if (upload.size === 0) throw new ImportFileError(`"${upload.originalName}" is empty.`);
+      job = await this.begin(upload.path, upload.originalName, options, context, true);
+    } catch (error) {
+      await rm(upload.path, { force: true });
+      throw error;
+    }
+    void this.execute(job)
+      .catch((error: unknown) => this.logger.error(`Import ${job.runId}: ${String(error)}`))
+      .finally(() => rm(upload.path, { force: true }));
+    return job;
+  }
+
+  /** begin + execute, waiting for the end (the CLI, on its own file: never deleted). */
+  async importFile(path: string, fileName: string, options: ImportOptions, context: AuditContext): Promise<ImportRun> {
+    return this.execute(await this.begin(path, fileName, options, context, false));
+  }
+
+  /** Checks the file's type and records the run; throws ImportFileError for a file that is not CSV/FHIR JSON. */
+  private async begin(path: string, fileName: string, options: ImportOptions, context: AuditContext, uploaded: boolean): Promise<ImportJob> {
+    const safeName = fileName.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 255) || 'upload';
+    const format = await detectFormat(path, safeName);
+    const job = importJob({ runId: randomUUID(), path, fileName: safeName, format, options, context, uploaded });
+    const now = toSqlDateTime(new Date());
+    await this.dataSource.query(
+      'INSERT INTO import_runs (id, file_name, format, mode, status, created_by_staff_id, actor_label, created_at, heartbeat_at, upload_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [job.runId, safeName, format, modeOf(options), 'running', context.actorId, context.actorLabel, now, now, uploaded ? basename(path) : null],
+    );
+    this.live.set(job.runId, { phase: 'checking', rows: 0 });
+    return job;
+  }
+
+  /** Runs a begun import to its end in its worker; never throws (a failure is recorded on the run and audited). */
+  private execute(job: ImportJob): Promise<ImportRun> {
+    let beating = false;
+    const heartbeat = setInterval(() => {
+      if (beating) return;
+      beating = true;
+      this.dataSource
+        .query("UPDATE import_runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'", [toSqlDateTime(new Date()), job.runId])
+        .catch(() => undefined)
+        .finally(() => (beating = false));
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
+    const running = this.inWorker(job)
+      .then((outcome) => this.finish(job.runId, outcome))
+      .finally(() => this.live.delete(job.runId));
     this.running.add(running);
-    return running.finally(() => this.running.delete(running));
+    return running.finally(() => {
+      clearInterval(heartbeat);
+      this.running.delete(running);
+    });
   }
 
   /** A shutdown waits for imports in progress (each is one transaction; killing it mid-way only rolls it back). */
   async onApplicationShutdown(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
     await Promise.allSettled([...this.running]);
+    await this.workers.close();
   }
 
-  private async executeRun(runId: string, path: string, format: ImportFormat, fileName: string, options: ImportOptions, context: AuditContext): Promise<ImportRun> {
-    const progress = this.live.get(runId) ?? { phase: 'checking' as const, rows: 0 };
-    this.live.set(runId, progress);
-    let ignoredColumns: string[] = [];
-    let check: ImportCheck | null = null;
-    try {
-      check = new ImportCheck();
-      for await (const item of readRecords(path, format, (columns) => (ignoredColumns = columns))) {
-        check.add(item);
-        progress.rows = check.counts.rows;
-      }
-      await check.resolve(this.dataSource.manager);
-      const hasProblems = check.counts.rejected > 0;
-      const applying = !options.dryRun && (!hasProblems || options.skipInvalid);
-      const status: ImportStatus = options.dryRun ? 'dry_run' : applying ? 'applied' : 'rejected';
-      const summary = (counts: ImportCounts) => ({ action: `import.${status}`, batchId: runId, details: { fileName, format, mode: modeOf(options), counts } });
-      progress.phase = applying ? 'applying' : 'comparing';
-      progress.rows = 0;
-      const finished = check;
-      if (applying) {
-        await runInTransaction(this.dataSource, async (tx) => {
-          const counts = await this.compare(tx, finished, path, format, true, runId, context, fileName, progress);
-          // The import's own audit row commits with its changes (fail closed).
-          await this.audit.record(context, summary(counts), tx);
-        });
-      } else {
-        await this.compare(this.dataSource.manager, finished, path, format, false, runId, context, fileName, progress);
-        await this.audit.record(context, summary(finished.counts));
-      }
-      const message = hasProblems && !applying && !options.dryRun ? 'Nothing was imported: fix the rejected rows listed, or tick "import the valid rows and skip the rest".' : null;
-      return await this.finish(runId, status, check.counts, check.problems, check.problemsOmitted, ignoredColumns, message);
-    } catch (error) {
-      const known = error instanceof ImportFileError;
-      if (!known) this.logger.error(`Import ${runId} failed: ${(error as Error)?.stack ?? String(error)}`);
-      const message = known ? (error as Error).message : 'The import failed on our side and nothing was changed. The error is in the server log.';
-      await this.audit.record(context, { action: 'import.failed', outcome: 'failure', batchId: runId, details: { fileName, format, mode: modeOf(options), reason: message } }).catch(() => undefined);
-      return this.finish(runId, 'failed', check?.counts ?? emptyCounts(), check?.problems ?? [], check?.problemsOmitted ?? 0, ignoredColumns, message);
-    } finally {
-      this.live.delete(runId);
-    }
-  }
-
-  /** begin + execute, waiting for the end (the CLI). */
-  async importFile(path: string, fileName: string, options: ImportOptions, context: AuditContext): Promise<ImportRun> {
-    const { runId, format } = await this.begin(path, fileName, options, context);
-    return this.execute(runId, path, format, fileName, options, context);
+  /**
+   * The pipeline in a thread capped at IMPORT_WORKER_HEAP_MB: a file that needs more ends
+   * the thread (ERR_WORKER_OUT_OF_MEMORY), and the run fails with TOO_LARGE_MESSAGE while
+   * the server goes on. On SQLite the thread's write transaction takes this connection's
+   * turn (an empty transaction held here until it commits): the app's own queries then wait
+   * for it, as when imports ran in the server's thread, instead of meeting a locked database.
+   */
+  private async inWorker(job: ImportJob): Promise<ImportOutcome> {
+    const progress = this.live.get(job.runId) ?? { phase: 'checking' as const, rows: 0 };
+    this.live.set(job.runId, progress);
+    const ended = await this.workers.run(job, progress, (grant, released) => {
+      void this.dataSource.transaction(async () => {
+        grant();
+        await released;
+      });
+    });
+    if ('status' in ended) return ended;
+    if (ended.outOfMemory) this.logger.warn(`Import ${job.runId} needed more than its ${this.config.importWorkerHeapMb} MB (IMPORT_WORKER_HEAP_MB); marked failed.`);
+    else this.logger.error(`Import ${job.runId}: ${ended.detail}`);
+    const message = ended.outOfMemory ? TOO_LARGE_MESSAGE : FAILED_ON_OUR_SIDE;
+    await recordImportFailure(this.audit, job, message);
+    return failedOutcome(message);
   }
 
   async run(runId: string): Promise<ImportRun> {
     const [row] = await this.dataSource.query('SELECT * FROM import_runs WHERE id = ?', [runId]);
     if (!row) throw new NotFoundException('That import does not exist.');
-    const stored = row.problems ? (JSON.parse(row.problems) as { problems: ImportProblem[]; omitted: number; ignoredColumns: string[] }) : { problems: [], omitted: 0, ignoredColumns: [] };
+    const stored = row.problems ? (JSON.parse(row.problems) as { problems: ImportProblem[]; omitted: number; ignoredColumns: string[]; warnings?: ImportProblem[] }) : { problems: [], omitted: 0, ignoredColumns: [] };
     return {
       id: row.id,
       fileName: row.file_name,
@@ -148,9 +216,10 @@ export class ImportService implements OnApplicationShutdown {
       mode: row.mode,
       status: row.status,
       actorLabel: row.actor_label,
-      counts: row.counts ? JSON.parse(row.counts) : emptyCounts(),
+      counts: row.counts ? { ...emptyCounts(), ...JSON.parse(row.counts) } : emptyCounts(),
       problems: stored.problems,
       problemsOmitted: stored.omitted,
+      warnings: stored.warnings ?? [],
       ignoredColumns: stored.ignoredColumns,
       message: row.message,
       createdAt: fromSqlDateTime(row.created_at),
@@ -164,61 +233,19 @@ export class ImportService implements OnApplicationShutdown {
     return rows.map((row: Record<string, string>) => ({ id: row.id, fileName: row.file_name, status: row.status as ImportStatus, actorLabel: row.actor_label, createdAt: fromSqlDateTime(row.created_at) }));
   }
 
-  /** Pass 2 (and 3 for FHIR appointments): compare, and write when applying. Patients go first so appointments find them. */
-  private async compare(db: EntityManager, check: ImportCheck, path: string, format: ImportFormat, write: boolean, runId: string, context: AuditContext, fileName: string, progress: { rows: number }): Promise<ImportCounts> {
-    const applier = new ImportApplier(db, check, write, context, runId, { audit: this.audit, emails: this.emails, patients: this.patients }, { import: runId, fileName });
-    await applier.applyProviders();
-    let patients: PatientRecord[] = [];
-    let appointments: AppointmentRecord[] = [];
-    // CSV rows carry their appointment: both are handled in one read. A FHIR file may list
-    // an Appointment before its Patient, so its appointments get a read of their own.
-    const inline = format === 'csv';
-    for await (const item of readRecords(path, format)) {
-      if (item.kind === 'ignored' || check.rejected.has(item.source.ordinal)) continue;
-      if (item.kind === 'patient') patients.push(item);
-      else if (item.kind === 'appointment' && inline) appointments.push(item);
-      if (patients.length >= BATCH) {
-        await applier.applyPatients(patients);
-        progress.rows += patients.length;
-        patients = [];
-        if (appointments.length) await applier.applyAppointments(appointments);
-        appointments = [];
-      }
-    }
-    if (patients.length) await applier.applyPatients(patients);
-    progress.rows += patients.length;
-    if (appointments.length) await applier.applyAppointments(appointments);
-    if (!inline && check.appointmentsSeen > 0) {
-      appointments = [];
-      for await (const item of readRecords(path, format)) {
-        if (item.kind !== 'appointment' || check.rejected.has(item.source.ordinal)) continue;
-        appointments.push(item);
-        if (appointments.length >= BATCH) {
-          await applier.applyAppointments(appointments);
-          appointments = [];
-        }
-      }
-      if (appointments.length) await applier.applyAppointments(appointments);
-    }
-    return applier.counts;
-  }
-
-  private async finish(runId: string, status: ImportStatus, counts: ImportCounts, problems: ImportProblem[], omitted: number, ignoredColumns: string[], message: string | null): Promise<ImportRun> {
-    const stored = { problems: problems.slice(0, PROBLEMS_STORED), omitted: omitted + Math.max(0, problems.length - PROBLEMS_STORED), ignoredColumns };
+  private async finish(runId: string, outcome: ImportOutcome): Promise<ImportRun> {
+    const { problems, problemsOmitted: omitted, warnings } = outcome;
+    const stored = { problems: problems.slice(0, PROBLEMS_STORED), omitted: omitted + Math.max(0, problems.length - PROBLEMS_STORED), ignoredColumns: outcome.ignoredColumns, warnings: warnings.slice(0, PROBLEMS_STORED) };
     await this.dataSource.query('UPDATE import_runs SET status = ?, counts = ?, problems = ?, message = ?, finished_at = ? WHERE id = ?', [
-      status,
-      JSON.stringify(counts),
+      outcome.status,
+      JSON.stringify(outcome.counts),
       JSON.stringify(stored),
-      message,
+      outcome.message,
       toSqlDateTime(new Date()),
       runId,
     ]);
     const run = await this.run(runId);
     // The caller (CLI) gets every problem, not only the stored ones.
-    return { ...run, problems, problemsOmitted: omitted };
+    return { ...run, problems, problemsOmitted: omitted, warnings };
   }
-}
-
-function modeOf(options: ImportOptions): ImportRun['mode'] {
-  return options.dryRun ? 'dry_run' : options.skipInvalid ? 'apply_valid' : 'apply';
 }

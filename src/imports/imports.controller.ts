@@ -1,7 +1,6 @@
-import { BadRequestException, Body, Controller, Get, Logger, Param, ParseUUIDPipe, Post, Req, Res, UnsupportedMediaTypeException, UploadedFile, UseFilters, UseInterceptors } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, Param, ParseUUIDPipe, Post, Req, Res, UnsupportedMediaTypeException, UploadedFile, UseFilters, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import type { Request, Response } from 'express';
-import { rm } from 'node:fs/promises';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { Roles } from '../auth/decorators/roles.decorator';
 import type { AppConfig } from '../config/app-config';
@@ -9,7 +8,8 @@ import { InjectConfig } from '../config/config.module';
 import { View } from '../common/views/view.decorator';
 import { isHtmxRequest } from '../common/views/htmx';
 import { ImportFormDto } from './dto/import-form.dto';
-import { ImportService, type ImportOptions } from './import.service';
+import type { ImportJob, ImportOptions } from './import-job';
+import { ImportService } from './import.service';
 import { formatBytes, ImportUploadFilter } from './import-upload.filter';
 import { FORMAT_LABELS } from './parsers/import-file';
 import { ImportFileError } from './parsers/import-file-error';
@@ -30,8 +30,6 @@ const importContext = (audit: AuditContext): AuditContext => ({ ...audit, actorT
 @Controller('admin/import')
 @Roles('admin')
 export class ImportsController {
-  private readonly logger = new Logger(ImportsController.name);
-
   constructor(
     private readonly imports: ImportService,
     @InjectConfig() private readonly config: AppConfig,
@@ -51,20 +49,13 @@ export class ImportsController {
   async upload(@UploadedFile() file: UploadedImportFile | undefined, @Body() form: ImportFormDto, @Audit() audit: AuditContext, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     if (!file) throw new BadRequestException('Choose a CSV or FHIR JSON file to import.');
     const options: ImportOptions = { dryRun: form.dryRun === 'yes', skipInvalid: form.skipInvalid === 'yes' };
-    const context = importContext(audit);
-    let started: Awaited<ReturnType<ImportService['begin']>>;
+    let started: ImportJob;
     try {
-      if (file.size === 0) throw new ImportFileError(`"${file.originalname}" is empty.`);
-      started = await this.imports.begin(file.path, file.originalname, options, context);
+      started = await this.imports.start({ path: file.path, originalName: file.originalname, size: file.size }, options, importContext(audit));
     } catch (error) {
-      await rm(file.path, { force: true });
       if (error instanceof ImportFileError) throw new UnsupportedMediaTypeException(error.message);
       throw error;
     }
-    void this.imports
-      .execute(started.runId, file.path, started.format, file.originalname, options, context)
-      .catch((error: unknown) => this.logger.error(`Import ${started.runId}: ${String(error)}`))
-      .finally(() => rm(file.path, { force: true }));
     if (!isHtmxRequest(req)) {
       res.redirect(303, `/admin/import/runs/${started.runId}`);
       return undefined;

@@ -4,9 +4,10 @@
  */
 
 /** Why a patient got no email. */
-export type InviteSkipReason = 'no_email' | 'not_enabled' | 'unknown_patient';
+export type InviteSkipReason = 'deceased' | 'no_email' | 'not_enabled' | 'unknown_patient';
 
 export const INVITE_SKIP_REASON_LABELS: Record<InviteSkipReason, string> = {
+  deceased: 'deceased',
   no_email: 'no email on file',
   not_enabled: 'access not enabled',
   unknown_patient: 'patient not found',

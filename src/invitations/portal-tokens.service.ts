@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { chunks, execute, fromSqlDateTime, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
+import { MailOutboxRepository } from './outbox.repository';
+import { PortalTokensRepository } from './portal-tokens.repository';
 import type { PortalTokenPurpose } from './entities/portal-token.entity';
 import { hashToken, isWellFormedToken } from './tokens';
 
@@ -27,29 +28,17 @@ export interface TokenHolder {
 
 export type TokenCheck = { ok: true; holder: TokenHolder } | { ok: false; reason: TokenFailure; patientId: number | null };
 
-interface TokenRow {
-  token_id: number;
-  patient_id: number;
-  purpose: PortalTokenPurpose;
-  sent_to: string;
-  expires_at: Date | string;
-  used_at: Date | string | null;
-  revoked_at: Date | string | null;
-  first_name: string;
-  last_name: string;
-  date_of_birth: Date | string;
-  email: string | null;
-  username: string | null;
-  access_enabled: number | boolean | null;
-}
-
 /**
  * Invite and reset links: looked up by the SHA-256 of the token only, single use,
  * expiring, bound to the address they were sent to, revoked when superseded.
  */
 @Injectable()
 export class PortalTokensService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly tokens: PortalTokensRepository,
+    private readonly outbox: MailOutboxRepository,
+  ) {}
 
   /**
    * Opening a link (GET) changes nothing: mail scanners prefetch links. Takes the token's
@@ -68,12 +57,7 @@ export class PortalTokensService {
   async consume(tx: EntityManager, tokenHash: string | null, purpose: PortalTokenPurpose, now = new Date()): Promise<TokenCheck> {
     const check = await this.lookup(tx, tokenHash, purpose, now, true);
     if (!check.ok) return check;
-    const changed = await execute(
-      tx,
-      'UPDATE portal_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?',
-      [toSqlDateTime(now), check.holder.tokenId, toSqlDateTime(now)],
-    );
-    if (changed !== 1) return { ok: false, reason: 'used', patientId: check.holder.patientId };
+    if (!(await this.tokens.markUsed(check.holder.tokenId, now, tx))) return { ok: false, reason: 'used', patientId: check.holder.patientId };
     return check;
   }
 
@@ -88,59 +72,32 @@ export class PortalTokensService {
 
   /** The same for many patients (bulk invites), in chunks that stay under bound-parameter limits. */
   async revokeTokensOf(tx: EntityManager, patientIds: number[], reason: string, now = new Date(), except?: number): Promise<number> {
-    let revoked = 0;
-    for (const chunk of chunks(patientIds)) {
-      // A dead link must not still go out: its email, if not yet sent, is cancelled (body erased).
-      await execute(
-        tx,
-        `UPDATE mail_outbox SET status = 'cancelled', text_body = NULL, html_body = NULL, last_error = ?
-          WHERE status = 'pending' AND portal_token_id IN (
-            SELECT id FROM portal_tokens WHERE patient_id IN (${placeholders(chunk.length)}) AND used_at IS NULL AND revoked_at IS NULL${except ? ' AND id <> ?' : ''})`,
-        [`link revoked: ${reason}`.slice(0, 500), ...chunk, ...(except ? [except] : [])],
-      );
-      revoked += await execute(
-        tx,
-        `UPDATE portal_tokens SET revoked_at = ?, revoked_reason = ? WHERE patient_id IN (${placeholders(chunk.length)}) AND used_at IS NULL AND revoked_at IS NULL${except ? ' AND id <> ?' : ''}`,
-        [toSqlDateTime(now), reason.slice(0, 32), ...chunk, ...(except ? [except] : [])],
-      );
-    }
-    return revoked;
+    // A dead link must not still go out: its email, if not yet sent, is cancelled (body erased).
+    await this.outbox.cancelUnsentForOpenLinksOf(patientIds, `link revoked: ${reason}`, tx, except);
+    return this.tokens.revokeOpenFor(patientIds, reason, now, tx, except);
   }
 
   private async lookup(db: EntityManager, hash: string | null, purpose: PortalTokenPurpose, now: Date, lock: boolean): Promise<TokenCheck> {
     if (!hash || !/^[0-9a-f]{64}$/.test(hash)) return { ok: false, reason: 'malformed', patientId: null };
-    if (lock && !isSqliteManager(db)) {
-      // Serialises parallel submissions of one link (SQLite runs one writer at a time anyway).
-      await db.query('SELECT id FROM portal_tokens WHERE token_hash = ? FOR UPDATE', [hash]);
-    }
-    const rows: TokenRow[] = await db.query(
-      `SELECT t.id AS token_id, t.patient_id, t.purpose, t.sent_to, t.expires_at, t.used_at, t.revoked_at,
-              p.first_name, p.last_name, p.date_of_birth, p.email, pa.username, pa.access_enabled
-         FROM portal_tokens t
-         JOIN patients p ON p.id = t.patient_id
-         LEFT JOIN portal_accounts pa ON pa.patient_id = t.patient_id
-        WHERE t.token_hash = ?`,
-      [hash],
-    );
-    const row = rows[0];
+    const row = await this.tokens.findByHash(hash, lock, db);
     if (!row) return { ok: false, reason: 'unknown', patientId: null };
-    const fail = (reason: TokenFailure): TokenCheck => ({ ok: false, reason, patientId: Number(row.patient_id) });
+    const fail = (reason: TokenFailure): TokenCheck => ({ ok: false, reason, patientId: row.patientId });
     if (row.purpose !== purpose) return fail('wrong_purpose');
-    if (row.used_at) return fail('used');
-    if (row.revoked_at) return fail('revoked');
-    if (fromSqlDateTime(row.expires_at)!.getTime() <= now.getTime()) return fail('expired');
-    if (!row.access_enabled || Number(row.access_enabled) === 0) return fail('access_disabled');
+    if (row.usedAt) return fail('used');
+    if (row.revokedAt) return fail('revoked');
+    if (row.expiresAt.getTime() <= now.getTime()) return fail('expired');
+    if (!row.accessEnabled) return fail('access_disabled');
     // Bound to the address it was sent to: after an email change the old link is dead.
-    if (!row.email || row.email !== row.sent_to) return fail('email_changed');
+    if (!row.email || row.email !== row.sentTo) return fail('email_changed');
     return {
       ok: true,
       holder: {
-        tokenId: Number(row.token_id),
-        patientId: Number(row.patient_id),
+        tokenId: row.tokenId,
+        patientId: row.patientId,
         purpose: row.purpose,
-        firstName: row.first_name,
-        lastName: row.last_name,
-        dateOfBirth: typeof row.date_of_birth === 'string' ? row.date_of_birth.slice(0, 10) : row.date_of_birth.toISOString().slice(0, 10),
+        firstName: row.firstName,
+        lastName: row.lastName,
+        dateOfBirth: row.dateOfBirth,
         email: row.email,
         username: row.username,
       },

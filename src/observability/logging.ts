@@ -18,6 +18,11 @@ export const REQUEST_ID_HEADER = 'X-Request-Id';
 const SECRET_FIELDS = ['password', 'currentPassword', 'newPassword', 'confirmPassword', 'token', 'tokenHash', 'email', 'to', 'toAddress', 'firstName', 'lastName', 'patientName', 'username', 'cookie', 'authorization', 'sid', 'sessionId', 'code'];
 const REDACT_PATHS = [...SECRET_FIELDS, ...SECRET_FIELDS.map((field) => `*.${field}`), 'req.headers', 'res.headers'];
 
+/** Link tokens never reach a log, whatever the case of the path (routing is case-sensitive, clients are not). */
+export function redactTokens(path: string): string {
+  return path.replace(/(\/portal\/(?:invite|reset|email-change\/(?:confirm|report))\/)[^/?#]+/gi, '$1[token]');
+}
+
 /** A path segment that looks like a random link token (invite, reset, setup, or any later link). */
 const TOKEN_SEGMENT = /^[A-Za-z0-9_-]{20,}$/;
 
@@ -28,7 +33,7 @@ const TOKEN_SEGMENT = /^[A-Za-z0-9_-]{20,}$/;
 export function redactUrl(url: string | undefined): string {
   if (!url) return '';
   const [path, query] = url.split('?', 2);
-  const safePath = path
+  const safePath = redactTokens(path)
     .split('/')
     .map((segment) => (TOKEN_SEGMENT.test(segment) ? '[token]' : segment))
     .join('/');

@@ -32,6 +32,8 @@ export class MetricsService {
   readonly reminderRuns = new Counter({ name: 'portal_reminder_runs_total', help: 'Reminder scheduler runs by outcome', labelNames: ['outcome'], registers: [this.registry] });
 
   constructor() {
+    // prom-client calls collect() with the gauge as `this`; the service is needed inside it.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const service = this;
     new Gauge({
       name: 'portal_mail_outbox_emails',

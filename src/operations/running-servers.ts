@@ -83,7 +83,7 @@ export function announceRunningServer(config: AppConfig, port: number): () => vo
 /** Servers running on this machine (stale entries of dead processes are ignored and removed), plus the one in `dataDir`. */
 export function runningServers(dataDir?: string): RunningServer[] {
   const found = new Map<number, RunningServer>();
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(registryDir());
   } catch {

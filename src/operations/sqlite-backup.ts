@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { AppConfig } from '../config/app-config';
-import { MIGRATIONS } from '../database/entities';
+import { MIGRATIONS } from '../app.schema';
 import { databaseIdentity, runningServers } from './running-servers';
 
 /** A refusal with the reason for the operator; nothing was changed. */

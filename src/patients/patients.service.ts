@@ -3,15 +3,15 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
+import { birthDateProblem, type BirthDateProblem, EARLIEST_BIRTH_DATE } from '../common/time/calendar-date';
 import { FormValidationException } from '../common/validation/form-validation.exception';
-import { chunks, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
+import { chunks, isSqliteManager, LIKE, likePrefix, placeholders, toSqlDateTime } from '../database/sql';
 import type { PatientDetailsDto } from './dto/patient-details.dto';
 import { Appointment } from './entities/appointment.entity';
 import { Patient } from './entities/patient.entity';
 import { Provider } from './entities/provider.entity';
 import { Tag } from './entities/tag.entity';
-import { likePrefix } from '../portal-access/onboarding-filter';
-import { normalisePhone } from './phone-number';
+import { normalisePhone, phoneDigits } from './phone-number';
 import { runInTransaction } from '../database/transactions';
 
 export const CONCURRENT_EDIT_MESSAGE = 'This patient was changed by someone else — reload the page to see the current details, then make your change again.';
@@ -92,6 +92,7 @@ export class PatientsService {
           lastName: details.lastName,
           dateOfBirth: details.dateOfBirth,
           phone,
+          phoneDigits: phoneDigits(phone),
           primaryProviderId: details.primaryProviderId ?? null,
           version: () => 'version + 1',
           updatedAt: () => (isSqliteManager(tx) ? "datetime('now')" : 'CURRENT_TIMESTAMP'),
@@ -116,7 +117,6 @@ export class PatientsService {
   async findByNameOrMrn(text: string, limit = 20): Promise<PatientMatch[]> {
     const q = text.trim();
     if (!q) return [];
-    const LIKE = `LIKE ? ESCAPE '!'`;
     const names: { sql: string; params: string[] }[] = [];
     const comma = q.indexOf(',');
     const words = q.split(/\s+/);
@@ -173,10 +173,15 @@ export function typedDetailsValues(body: Record<string, unknown>): Record<string
   return { ...body, tagIds };
 }
 
+const BIRTH_DATE_MESSAGES: Record<BirthDateProblem, string> = {
+  not_a_date: 'That date does not exist.',
+  future: 'The date of birth cannot be in the future.',
+  too_early: `The date of birth cannot be before ${EARLIEST_BIRTH_DATE.slice(0, 4)}.`,
+};
+
 function assertRealDate(date: string): void {
-  const parsed = new Date(`${date}T00:00:00Z`);
-  if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== date) throw new FormValidationException({ dateOfBirth: ['That date does not exist.'] });
-  if (parsed.getTime() > Date.now()) throw new FormValidationException({ dateOfBirth: ['The date of birth cannot be in the future.'] });
+  const problem = birthDateProblem(date);
+  if (problem) throw new FormValidationException({ dateOfBirth: [BIRTH_DATE_MESSAGES[problem]] });
 }
 
 async function assertKnown(tx: EntityManager, details: PatientDetailsDto): Promise<void> {

@@ -1,16 +1,21 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import type { AuditContext } from '../audit/audit-context';
 import { chunks, placeholders } from '../database/sql';
 import { InvitationsService } from '../invitations/invitations.service';
 import { INVITE_SKIP_REASON_LABELS, type BatchProgress, type InviteSkipReason, type InviteSummary } from '../invitations/invitations.types';
 import type { OnboardingFilter } from './onboarding-filter';
 import { OnboardingQueryService, type OnboardingRow } from './onboarding-query.service';
+import { deceasedRefusal } from './portal-eligibility';
 import { PortalAccessService, type EnableResult } from './portal-access.service';
 
 /** What a bulk button acts on: the checked rows, or every patient matching the filter. */
-export type Selection = { scope: 'ids'; ids: number[] } | { scope: 'filter'; filter: OnboardingFilter };
+export type Selection =
+  | { scope: 'ids'; ids: number[] }
+  /** `enabledBatch`: also the patients that bulk Enable turned on (they matched the filter before it). */
+  | { scope: 'filter'; filter: OnboardingFilter; enabledBatch?: string };
 
 /** The onboarding page's actions: one row (red block, Send Invite link) or a selection (bulk buttons). */
 @Injectable()
@@ -20,6 +25,7 @@ export class OnboardingActionsService {
     private readonly query: OnboardingQueryService,
     private readonly access: PortalAccessService,
     private readonly invitations: InvitationsService,
+    private readonly audit: AuditService,
   ) {}
 
   /** Clicking a red block. Enabling an enabled patient changes nothing and is not audited again. */
@@ -31,6 +37,7 @@ export class OnboardingActionsService {
   /** The "Send Invite to <email>" link: an invite, or a reset email when the patient has a username. */
   async inviteOne(patientId: number, context: AuditContext): Promise<{ row: OnboardingRow; summary: InviteSummary }> {
     const before = await this.rowOf(patientId);
+    if (before.deceased) throw new ConflictException(deceasedRefusal(before.fullName, 'invite'));
     if (before.status === 'red') throw new ConflictException(`Portal access is not enabled for ${before.fullName}. Enable it first; no email was sent.`);
     if (!before.email) throw new ConflictException(`${before.fullName} has no email on file; no email was sent.`);
     const summary = await this.invitations.sendInvites([patientId], context, { bulk: false });
@@ -41,24 +48,38 @@ export class OnboardingActionsService {
 
   async enableSelection(selection: Selection, context: AuditContext): Promise<EnableResult> {
     if (selection.scope === 'ids') return this.access.enable(selection.ids, context, { bulk: true });
-    return this.access.enable((manager) => this.query.matchingIds(selection.filter, manager), context, { bulk: true });
+    return this.access.enable((manager) => this.selectedIds(selection, context, manager), context, { bulk: true });
   }
 
   /** What "Send Portal Invites" would do, without doing it. */
-  async previewInvites(selection: Selection): Promise<InviteSummary> {
-    return this.invitations.previewInvites(await this.resolve(selection));
+  async previewInvites(selection: Selection, context: AuditContext): Promise<InviteSummary> {
+    return this.invitations.previewInvites(await this.resolve(selection, context));
   }
 
   async sendInvites(selection: Selection, context: AuditContext): Promise<InviteSummary> {
-    return this.invitations.sendInvites(await this.resolve(selection), context, { bulk: true });
+    return this.invitations.sendInvites(await this.resolve(selection, context), context, { bulk: true });
   }
 
   async batchProgress(batchId: string): Promise<BatchProgress> {
     return this.invitations.batchProgress(batchId);
   }
 
-  async selectionSize(selection: Selection): Promise<number> {
-    return selection.scope === 'ids' ? selection.ids.length : this.query.count(selection.filter);
+  async selectionSize(selection: Selection, context: AuditContext): Promise<number> {
+    if (selection.scope === 'ids') return new Set(selection.ids).size;
+    if (!selection.enabledBatch) return this.query.count(selection.filter);
+    return (await this.selectedIds(selection, context)).length;
+  }
+
+  /**
+   * "All matching" after a bulk Enable: the filter's patients now, plus those that Enable turned
+   * on (only they can have left the filter: enabling changes nothing else). Only the signed-in
+   * staff member's own batch counts; someone else's batch id adds nobody.
+   */
+  private async selectedIds(selection: Extract<Selection, { scope: 'filter' }>, context: AuditContext, manager?: EntityManager): Promise<number[]> {
+    const matching = await this.query.matchingIds(selection.filter, manager);
+    if (!selection.enabledBatch || context.actorId === null) return matching;
+    const enabled = await this.audit.patientsOfBatch(selection.enabledBatch, 'portal.access_enabled', context.actorId, manager);
+    return [...new Set([...matching, ...enabled])].sort((a, b) => a - b);
   }
 
   private async rowOf(patientId: number): Promise<OnboardingRow> {
@@ -68,8 +89,8 @@ export class OnboardingActionsService {
   }
 
   /** Patient ids of a selection; an id that does not exist fails the whole request before anything is sent. */
-  private async resolve(selection: Selection): Promise<number[]> {
-    const ids = selection.scope === 'ids' ? [...new Set(selection.ids)] : await this.query.matchingIds(selection.filter);
+  private async resolve(selection: Selection, context: AuditContext): Promise<number[]> {
+    const ids = selection.scope === 'ids' ? [...new Set(selection.ids)] : await this.selectedIds(selection, context);
     if (ids.length === 0) throw new BadRequestException('No patients match this filter; nothing was sent.');
     if (selection.scope === 'ids') {
       const found = new Set<number>();
@@ -93,8 +114,9 @@ function firstSkipReason(summary: InviteSummary): InviteSkipReason | null {
 export function describeInviteSummary(summary: InviteSummary, tense: 'will' | 'did'): string {
   const repeated = tense === 'did' ? (summary.repeated ?? 0) : 0;
   const emails = summary.invites + summary.resets - repeated;
-  const verb = tense === 'will' ? 'will be' : 'were';
-  const parts = [`${emails} ${emails === 1 ? 'invite' : 'invites'} ${emails === 1 ? verb.replace('were', 'was') : verb} sent`];
+  // After the send the emails are queued, not yet delivered: the progress line beside it counts the deliveries.
+  const verb = tense === 'will' ? 'will be sent' : emails === 1 ? 'was queued for sending' : 'were queued for sending';
+  const parts = [`${emails} ${emails === 1 ? 'invite' : 'invites'} ${verb}`];
   if (summary.resets > 0) parts[0] += ` (${summary.resets} as password-reset ${summary.resets === 1 ? 'email' : 'emails'}: already ${summary.resets === 1 ? 'has a username' : 'have usernames'})`;
   if (repeated > 0) parts.push(`${repeated} not sent again: already sent seconds ago`);
   for (const [reason, count] of Object.entries(summary.skipped) as [InviteSkipReason, number][]) {

@@ -1,5 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
-import { portalStatusConditionSql, type PortalStatus } from './portal-status';
+import { parseClinicDate, type ClinicClock } from '../common/time/clinic-time';
+import { LIKE, likePrefix, toSqlDateTime } from '../database/sql';
+import { inviteProblemConditionSql, portalStatusConditionSql, type InviteProblem, type PortalStatus, type StatusChoice } from './portal-status';
 
 /**
  * The onboarding page's filters and sort orders as SQL, kept pure so unit tests can
@@ -9,17 +11,21 @@ import { portalStatusConditionSql, type PortalStatus } from './portal-status';
  * the maintained `patients.next_appointment_at` column.
  */
 export interface OnboardingFilter {
-  /** Prefix of the last or the first name; "Last, First" narrows both. */
+  /** What the caller says: a name prefix ("Last, First" narrows both), MRN, date of birth, phone digits or email (searchBranches). */
   q?: string;
   tagId?: number;
   providerId?: number;
   access?: 'yes' | 'no';
   username?: 'yes' | 'no';
-  /** YYYY-MM-DD (UTC): the next appointment starts before this day begins. */
+  /** YYYY-MM-DD, a day in CLINIC_TIME_ZONE: the next appointment starts before this day begins. */
   apptBefore?: string;
-  /** YYYY-MM-DD (UTC): the next appointment starts after this day ends. */
+  /** YYYY-MM-DD, a day in CLINIC_TIME_ZONE: the next appointment starts after this day ends. */
   apptAfter?: string;
-  status?: PortalStatus;
+  /** The UTC instants those clinic days begin/end ('YYYY-MM-DD HH:MM:SS', see withClinicDays); UTC days when absent. */
+  apptBeforeUtc?: string;
+  apptAfterUtc?: string;
+  /** A colour, or "orange-expired" / "orange-failed" (invite problems). */
+  status?: StatusChoice;
 }
 
 export const ONBOARDING_SORTS = ['name', 'dob', 'next'] as const;
@@ -32,29 +38,68 @@ export interface SqlFragment {
   params: unknown[];
 }
 
-/** LIKE pattern for a prefix; '!' escapes because a backslash means different things to MySQL and SQLite string literals. */
-export function likePrefix(text: string): string {
-  return text.replace(/[!%_]/g, (c) => `!${c}`) + '%';
-}
-const LIKE = `LIKE ? ESCAPE '!'`;
 
-function nextDay(isoDate: string): string {
+
+export function nextDay(isoDate: string): string {
   return new Date(Date.parse(`${isoDate}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 
-function nameCondition(q: string): SqlFragment {
-  const comma = q.indexOf(',');
+/**
+ * What the search box matches, as alternatives that each read one index (PERF-NOTES: one
+ * range per branch; the count is their UNION). What the caller says decides the kind:
+ * an address (has "@") → email prefix; a date (MM/DD/YYYY or YYYY-MM-DD) → date of birth;
+ * something with digits → MRN (external id) prefix, and, when it is only a phone number's
+ * characters, phone digits prefix (and a name, as below); anything else → a name ("Last, First", or the start of
+ * the last or the first name).
+ */
+export function searchBranches(q: string): SqlFragment[] {
+  const term = q.trim();
+  if (term.includes('@')) return [{ sql: `p.email ${LIKE}`, params: [likePrefix(term)] }];
+  const date = parseClinicDate(term);
+  if (date.ok) return [{ sql: 'p.date_of_birth = ?', params: [date.iso] }];
+  const names = nameBranches(term);
+  if (/\d/.test(term)) {
+    const branches: SqlFragment[] = [];
+    if (/^[A-Za-z0-9_.\-/]+$/.test(term)) branches.push({ sql: `p.external_id ${LIKE}`, params: [likePrefix(term)] });
+    const digits = term.replace(/\D/g, '');
+    if (/^[\d\s().+\-/]+$/.test(term) && digits.length >= 3) branches.push({ sql: `p.phone_digits ${LIKE}`, params: [likePrefix(digits)] });
+    // A name may hold digits too ("50% Off" imported as a name): still matched.
+    return [...branches, ...names];
+  }
+  return names;
+}
+
+function nameBranches(term: string): SqlFragment[] {
+  const comma = term.indexOf(',');
   if (comma >= 0) {
-    const last = q.slice(0, comma).trim();
-    const first = q.slice(comma + 1).trim();
+    const last = term.slice(0, comma).trim();
+    const first = term.slice(comma + 1).trim();
     const parts: SqlFragment[] = [];
     if (last) parts.push({ sql: `p.last_name ${LIKE}`, params: [likePrefix(last)] });
     if (first) parts.push({ sql: `p.first_name ${LIKE}`, params: [likePrefix(first)] });
-    if (parts.length) return { sql: `(${parts.map((p) => p.sql).join(' AND ')})`, params: parts.flatMap((p) => p.params) };
+    if (parts.length) return [{ sql: `(${parts.map((p) => p.sql).join(' AND ')})`, params: parts.flatMap((p) => p.params) }];
   }
-  const pattern = likePrefix(q);
+  const pattern = likePrefix(term);
   // Two prefix ranges (ix_patients_name, ix_patients_first_name).
-  return { sql: `(p.last_name ${LIKE} OR p.first_name ${LIKE})`, params: [pattern, pattern] };
+  return [
+    { sql: `p.last_name ${LIKE}`, params: [pattern] },
+    { sql: `p.first_name ${LIKE}`, params: [pattern] },
+  ];
+}
+
+function searchCondition(q: string): SqlFragment {
+  const branches = searchBranches(q);
+  if (branches.length === 1) return branches[0];
+  return { sql: `(${branches.map((b) => b.sql).join(' OR ')})`, params: branches.flatMap((b) => b.params) };
+}
+
+/** The filter with its appointment days turned into UTC bounds: "after day D" starts when day D+1 begins in the clinic. */
+export function withClinicDays(filter: OnboardingFilter, clock: ClinicClock): OnboardingFilter {
+  return {
+    ...filter,
+    apptBeforeUtc: filter.apptBefore ? toSqlDateTime(clock.startOfDay(filter.apptBefore)) : undefined,
+    apptAfterUtc: filter.apptAfter ? toSqlDateTime(clock.startOfDay(nextDay(filter.apptAfter))) : undefined,
+  };
 }
 
 /**
@@ -70,13 +115,15 @@ export function filterSql(
 ): { from: string; where: SqlFragment; idColumn: string; patientColumnsFiltered: boolean } {
   const patientParts: SqlFragment[] = [];
   const accountParts: SqlFragment[] = [];
-  if (filter.q) patientParts.push(nameCondition(filter.q));
+  if (filter.q) patientParts.push(searchCondition(filter.q));
   if (filter.providerId) patientParts.push({ sql: 'p.primary_provider_id = ?', params: [filter.providerId] });
-  if (filter.apptBefore) patientParts.push({ sql: 'p.next_appointment_at < ?', params: [`${filter.apptBefore} 00:00:00`] });
-  if (filter.apptAfter) patientParts.push({ sql: 'p.next_appointment_at >= ?', params: [`${nextDay(filter.apptAfter)} 00:00:00`] });
+  if (filter.apptBefore) patientParts.push({ sql: 'p.next_appointment_at < ?', params: [filter.apptBeforeUtc ?? `${filter.apptBefore} 00:00:00`] });
+  if (filter.apptAfter) patientParts.push({ sql: 'p.next_appointment_at >= ?', params: [filter.apptAfterUtc ?? `${nextDay(filter.apptAfter)} 00:00:00`] });
   if (filter.access) accountParts.push({ sql: `pa.access_enabled = ${filter.access === 'yes' ? 1 : 0}`, params: [] });
   if (filter.username) accountParts.push({ sql: `pa.username IS ${filter.username === 'yes' ? 'NOT ' : ''}NULL`, params: [] });
-  if (filter.status) accountParts.push({ sql: portalStatusConditionSql(filter.status, 'pa'), params: [] });
+  // "Expired" is relative to the moment the page is read, so the condition binds now.
+  if (filter.status?.startsWith('orange-')) accountParts.push(inviteProblemConditionSql(filter.status.slice('orange-'.length) as InviteProblem, toSqlDateTime(new Date()), 'pa'));
+  else if (filter.status) accountParts.push({ sql: portalStatusConditionSql(filter.status as PortalStatus, 'pa'), params: [] });
 
   if (!withPatients && filter.tagId && patientParts.length === 0 && accountParts.length === 0) {
     // A tag alone is counted on its index of patient_tags.
@@ -93,18 +140,18 @@ export function filterSql(
 }
 
 /**
- * The pager's count. A name search without a comma ("last OR first name starts with")
- * is counted as a UNION of two covering index ranges (PERF-NOTES): MariaDB otherwise
- * merges the two indexes and reads every matching row (bench, 100k: ~9 ms vs ~1.5 ms).
+ * The pager's count. A search with alternatives (e.g. "last OR first name starts with") is
+ * counted as a UNION of the covering index ranges (PERF-NOTES): MariaDB otherwise merges
+ * the indexes and reads every matching row (bench, 100k: ~9 ms vs ~1.5 ms).
  */
 export function countSql(filter: OnboardingFilter): SqlFragment {
-  if (filter.q && !filter.q.includes(',')) {
+  const branches = filter.q ? searchBranches(filter.q) : [];
+  if (branches.length > 1) {
     const rest = filterSql({ ...filter, q: undefined }, true);
-    const pattern = likePrefix(filter.q);
-    const branch = (column: string) => `SELECT p.id FROM ${rest.from} WHERE ${rest.where.sql} AND p.${column} ${LIKE}`;
+    const branch = (b: SqlFragment) => `SELECT p.id FROM ${rest.from} WHERE ${rest.where.sql} AND ${b.sql}`;
     return {
-      sql: `SELECT COUNT(*) AS total FROM (${branch('last_name')} UNION ${branch('first_name')}) named`,
-      params: [...rest.where.params, pattern, ...rest.where.params, pattern],
+      sql: `SELECT COUNT(*) AS total FROM (${branches.map(branch).join(' UNION ')}) named`,
+      params: branches.flatMap((b) => [...rest.where.params, ...b.params]),
     };
   }
   const { from, where } = filterSql(filter);

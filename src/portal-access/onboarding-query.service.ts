@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
-import { fromSqlDateTime, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
+import { fromSqlDate, fromSqlDateTime, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
 import { InvitationsService } from '../invitations/invitations.service';
 import type { LatestInvite } from '../invitations/invitations.types';
 import {
@@ -20,7 +20,8 @@ import {
   type OnboardingSort,
   type SqlFragment,
 } from './onboarding-filter';
-import { PORTAL_STATUS_LABELS, portalStatus, type PortalStatus } from './portal-status';
+import { canInvite, DECEASED_LABEL, inviteKind } from './portal-eligibility';
+import { inviteProblem, inviteProblemFieldsSql, PORTAL_STATUS_LABELS, portalStatus, type InviteProblem, type PortalStatus } from './portal-status';
 
 export interface OnboardingPageRequest {
   filter: OnboardingFilter;
@@ -28,6 +29,8 @@ export interface OnboardingPageRequest {
   size?: number;
   after?: string;
   before?: string;
+  /** Page number: a jump ("Go to page", First, Last) without a cursor, or the label of a cursor's page. */
+  page?: number;
 }
 
 /** What one table row shows: only the fields staff need (minimum necessary), never the whole record. */
@@ -36,6 +39,8 @@ export interface OnboardingRow {
   firstName: string;
   lastName: string;
   fullName: string;
+  /** The medical record number (patients.external_id, as imported). */
+  mrn: string | null;
   dateOfBirth: string;
   email: string | null;
   username: string | null;
@@ -44,9 +49,16 @@ export interface OnboardingRow {
   status: PortalStatus;
   statusLabel: string;
   statusDescription: string;
-  /** The Action column's link: enabled patients (gray/orange/green) with an email on file. */
+  /** Recorded as deceased: the status cell says so and offers no action. */
+  deceased: boolean;
+  /** The Action column's link: enabled patients (gray/orange/green) with an email on file, never a deceased one. */
   canInvite: boolean;
+  /** Which email the invite link sends (the same choice as the send). */
+  inviteKind: 'invite' | 'reset';
   latestInvite: LatestInvite | null;
+  /** Orange, but the invite cannot work: it expired unused or its email failed (portal-status.ts). */
+  inviteProblem: InviteProblem | null;
+  linkExpiresAt: Date | null;
 }
 
 export interface OnboardingPage {
@@ -54,10 +66,15 @@ export interface OnboardingPage {
   total: number;
   sort: OnboardingSort;
   size: number;
+  /** "Page 3 of 57": pages at this size, and this page's number (null when a bookmark's cursor did not say). */
+  pages: number;
+  pageNumber: number | null;
   /** Cursors for the pager links; null when there is no such page. */
   next: string | null;
   previous: string | null;
 }
+
+const INVITE_PROBLEM_FIELDS = inviteProblemFieldsSql('pa');
 
 /** Below this many matches the filter's own index is the faster driver (a short sort). */
 const PIN_WHEN_MATCHING_AT_LEAST = 2000;
@@ -87,14 +104,28 @@ export class OnboardingQueryService {
   async page(request: OnboardingPageRequest, context: AuditContext): Promise<OnboardingPage> {
     const sort = request.sort ?? 'name';
     const size = request.size ?? DEFAULT_PAGE_SIZE;
-    await this.assertFilterReferences(request.filter);
-    const direction = request.before ? 'before' : 'after';
-    const cursor = request.before ? decodeCursor(request.before, sort) : request.after ? decodeCursor(request.after, sort) : null;
-
     const total = await this.count(request.filter);
-    const keys = await this.pageKeys(request.filter, sort, size + 1, direction, cursor, total);
-    const more = keys.length > size;
-    if (more) keys.pop();
+    const pages = Math.max(1, Math.ceil(total / size));
+
+    // Where the page starts: a keyset cursor (next/previous), a page number (a jump), or the start.
+    let direction: 'after' | 'before' = request.before ? 'before' : 'after';
+    let cursor = request.before ? decodeCursor(request.before, sort) : request.after ? decodeCursor(request.after, sort) : null;
+    let pageNumber: number | null = cursor ? (request.page ?? null) : 1;
+    let limit = size + 1;
+    const jump = !cursor && request.page !== undefined && request.page > 1 ? Math.min(request.page, pages) : null;
+    if (jump !== null && jump === pages) {
+      // The last page read backwards from the end of the sort order: no counting through the list.
+      direction = 'before';
+      limit = total - (pages - 1) * size;
+      pageNumber = pages;
+    } else if (jump !== null) {
+      cursor = await this.cursorAtOffset(request.filter, sort, (jump - 1) * size, total);
+      pageNumber = jump;
+    }
+
+    const keys = await this.pageKeys(request.filter, sort, limit, direction, cursor, total);
+    const more = jump === pages ? pages > 1 : keys.length > size;
+    if (more && jump !== pages) keys.pop();
     if (direction === 'before') keys.reverse();
 
     // The audit row and the rows' reads are independent: on two pooled connections at once (bench: ~1 ms of each page).
@@ -111,9 +142,71 @@ export class OnboardingQueryService {
       total,
       sort,
       size,
+      pages,
+      // A page number shown with a cursor is the one its link carried (a bookmark without it: unknown).
+      pageNumber: pageNumber !== null && pageNumber <= pages ? pageNumber : null,
       next: hasNext && last ? encodeCursor(this.cursorOf(sort, last)) : null,
       previous: hasPrevious && first ? encodeCursor(this.cursorOf(sort, first)) : null,
     };
+  }
+
+  /**
+   * The keyset cursor just before row `offset` of the sort order ("Go to page N"): the
+   * filter's rows are counted along the sort index up to that row, once; from there on
+   * Next/Previous are keyset pages again. Segments (sort by next appointment) are counted
+   * in turn.
+   */
+  /**
+   * Every matching row in the page's order, `batch` at a time: the page's own keyset walk
+   * (pageKeys, cursorOf) carried to the end; the CSV export reads the list through it.
+   */
+  async *walk(filter: OnboardingFilter, sort: OnboardingSort, batch = 1000): AsyncGenerator<OnboardingRow[]> {
+    let cursor: Cursor | null = null;
+    for (;;) {
+      const keys = await this.pageKeys(filter, sort, batch, 'after', cursor, 0);
+      if (keys.length === 0) return;
+      yield await this.rows(keys.map((key) => key.id));
+      if (keys.length < batch) return;
+      cursor = this.cursorOf(sort, keys[keys.length - 1]);
+    }
+  }
+
+  private async cursorAtOffset(filter: OnboardingFilter, sort: OnboardingSort, offset: number, matching: number): Promise<Cursor | null> {
+    const plan = SORT_PLANS[sort];
+    const pin = this.pinSortIndex(filter, matching);
+    let remaining = offset;
+    for (let s = 0; s < plan.length; s++) {
+      const segment = plan[s];
+      const { from, where } = filterSql(filter, true, pin ? segment.index : null);
+      const condition = joinAnd(segment.condition ? [where, { sql: segment.condition, params: [] }] : [where]);
+      if (plan.length > 1) {
+        const [{ n }] = await this.dataSource.query(`SELECT COUNT(*) AS n FROM ${from} WHERE ${condition.sql}`, condition.params);
+        if (remaining >= Number(n)) {
+          remaining -= Number(n);
+          continue;
+        }
+      }
+      // The page starts a segment: the cursor is the previous segment's last row.
+      if (remaining === 0) return s === 0 ? null : this.lastKeyOf(filter, sort, s - 1, pin);
+      const order = segment.columns.map((column) => `${column.sql} ASC`).join(', ');
+      const select = segment.columns.map((column) => `${column.sql} AS ${column.alias}`).join(', ');
+      const [key]: KeyRow[] = await this.dataSource.query(
+        `SELECT ${pin ? 'STRAIGHT_JOIN ' : ''}${select} FROM ${from} WHERE ${condition.sql} ORDER BY ${order} LIMIT 1 OFFSET ${Number(remaining - 1)}`,
+        condition.params,
+      );
+      return key ? this.cursorOf(sort, { ...key, id: Number(key.id), segment: s }) : null;
+    }
+    return null;
+  }
+
+  private async lastKeyOf(filter: OnboardingFilter, sort: OnboardingSort, s: number, pin: boolean): Promise<Cursor | null> {
+    const segment = SORT_PLANS[sort][s];
+    const { from, where } = filterSql(filter, true, pin ? segment.index : null);
+    const condition = joinAnd(segment.condition ? [where, { sql: segment.condition, params: [] }] : [where]);
+    const order = segment.columns.map((column) => `${column.sql} DESC`).join(', ');
+    const select = segment.columns.map((column) => `${column.sql} AS ${column.alias}`).join(', ');
+    const [key]: KeyRow[] = await this.dataSource.query(`SELECT ${select} FROM ${from} WHERE ${condition.sql} ORDER BY ${order} LIMIT 1`, condition.params);
+    return key ? this.cursorOf(sort, { ...key, id: Number(key.id), segment: s }) : null;
   }
 
   async count(filter: OnboardingFilter): Promise<number> {
@@ -136,17 +229,20 @@ export class OnboardingQueryService {
     const inList = placeholders(ids.length);
     const [records, invites]: [RowRecord[], Map<number, LatestInvite>] = await Promise.all([
       this.dataSource.query(
-        `SELECT p.id, p.first_name, p.last_name, p.date_of_birth, p.email, p.next_appointment_at,
-                pa.access_enabled, pa.username, pa.invited_at, pa.first_login_at, pr.name AS provider_name
+        `SELECT p.id, p.external_id, p.first_name, p.last_name, p.date_of_birth, p.email, p.next_appointment_at, p.deceased,
+                pa.access_enabled, pa.username, pa.invited_at, pa.first_login_at, pr.name AS provider_name,
+                ${INVITE_PROBLEM_FIELDS.columns}
            FROM patients p
            JOIN portal_accounts pa ON pa.patient_id = p.id
            LEFT JOIN providers pr ON pr.id = p.primary_provider_id
+           ${INVITE_PROBLEM_FIELDS.join}
           WHERE p.id IN (${inList})`,
         ids,
       ),
       this.invitations.latestInvites(ids),
     ]);
-    const byId = new Map(records.map((record) => [Number(record.id), toRow(record, invites.get(Number(record.id)) ?? null)]));
+    const now = new Date();
+    const byId = new Map(records.map((record) => [Number(record.id), toRow(record, invites.get(Number(record.id)) ?? null, now)]));
     return ids.map((id) => byId.get(id)).filter((row): row is OnboardingRow => row !== undefined);
   }
 
@@ -165,7 +261,15 @@ export class OnboardingQueryService {
     return this.cachedOptions.options;
   }
 
-  /** A tag or provider id that is not in the lists was typed or tampered with: say so instead of showing nothing. */
+  /** Which of a tag and a provider id do not exist (the page leaves them out with a message). */
+  async missingReferences(tagId: number | undefined, providerId: number | undefined): Promise<('tag' | 'provider')[]> {
+    const missing: ('tag' | 'provider')[] = [];
+    if (tagId !== undefined && (await this.dataSource.query('SELECT id FROM tags WHERE id = ?', [tagId])).length === 0) missing.push('tag');
+    if (providerId !== undefined && (await this.dataSource.query('SELECT id FROM providers WHERE id = ?', [providerId])).length === 0) missing.push('provider');
+    return missing;
+  }
+
+  /** A tag or provider id that is not in the lists was typed or tampered with: say so instead of acting on nobody. */
   private async assertFilterReferences(filter: OnboardingFilter, manager: EntityManager = this.dataSource.manager): Promise<void> {
     const checks: [string, number | undefined, string][] = [
       ['tags', filter.tagId, 'The chosen tag does not exist.'],
@@ -228,7 +332,7 @@ export class OnboardingQueryService {
     const values = SORT_PLANS[sort][segment].columns.map((column) => {
       const value = key[column.alias];
       if (column.kind === 'id') return Number(value);
-      if (column.kind === 'date') return dateOnly(value as Date | string);
+      if (column.kind === 'date') return fromSqlDate(value as Date | string);
       if (column.kind === 'datetime') return toSqlDateTime(fromSqlDateTime(value as Date | string)!);
       return String(value);
     });
@@ -238,43 +342,52 @@ export class OnboardingQueryService {
 
 interface RowRecord {
   id: number | string;
+  external_id: string | null;
   first_name: string;
   last_name: string;
   date_of_birth: Date | string;
   email: string | null;
   next_appointment_at: Date | string | null;
+  deceased: number | boolean | string;
   access_enabled: number | boolean | string;
   username: string | null;
   invited_at: Date | string | null;
   first_login_at: Date | string | null;
   provider_name: string | null;
+  link_expires_at: Date | string | null;
+  link_used_at: Date | string | null;
+  link_revoked_at: Date | string | null;
+  email_status: string | null;
 }
 
-/** DATE from mysql2 (a Date at UTC midnight, timezone 'Z') or SQLite (the text itself). */
-function dateOnly(value: Date | string): string {
-  return value instanceof Date ? value.toISOString().slice(0, 10) : String(value).slice(0, 10);
-}
-
-function toRow(record: RowRecord, latestInvite: LatestInvite | null): OnboardingRow {
-  const status = portalStatus({
-    accessEnabled: Number(record.access_enabled) === 1 || record.access_enabled === true,
-    invitedAt: fromSqlDateTime(record.invited_at),
-    firstLoginAt: fromSqlDateTime(record.first_login_at),
-  });
+function toRow(record: RowRecord, latestInvite: LatestInvite | null, now: Date): OnboardingRow {
+  const accessEnabled = Number(record.access_enabled) === 1 || record.access_enabled === true;
+  const deceased = Number(record.deceased) === 1 || record.deceased === true;
+  const status = portalStatus({ accessEnabled, invitedAt: fromSqlDateTime(record.invited_at), firstLoginAt: fromSqlDateTime(record.first_login_at) });
+  const shown = deceased ? DECEASED_LABEL : PORTAL_STATUS_LABELS[status];
   return {
     id: Number(record.id),
     firstName: record.first_name,
     lastName: record.last_name,
     fullName: `${record.first_name} ${record.last_name}`,
-    dateOfBirth: dateOnly(record.date_of_birth),
+    mrn: record.external_id,
+    dateOfBirth: fromSqlDate(record.date_of_birth),
     email: record.email,
     username: record.username,
     providerName: record.provider_name,
     nextAppointmentAt: fromSqlDateTime(record.next_appointment_at),
     status,
-    statusLabel: PORTAL_STATUS_LABELS[status].label,
-    statusDescription: PORTAL_STATUS_LABELS[status].description,
-    canInvite: status !== 'red' && !!record.email,
+    statusLabel: shown.label,
+    statusDescription: shown.description,
+    deceased,
+    canInvite: canInvite({ deceased, accessEnabled, email: record.email }),
+    inviteKind: inviteKind(record),
     latestInvite,
+    inviteProblem: inviteProblem(
+      status,
+      { linkExpiresAt: fromSqlDateTime(record.link_expires_at), linkUsedAt: fromSqlDateTime(record.link_used_at), linkRevokedAt: fromSqlDateTime(record.link_revoked_at), emailStatus: record.email_status || null },
+      now,
+    ),
+    linkExpiresAt: fromSqlDateTime(record.link_expires_at),
   };
 }

@@ -1,15 +1,27 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Param, ParseIntPipe, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, ParseIntPipe, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { ClinicClock } from '../common/time/clinic-time';
 import type { Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
+import { sendCsv } from '../common/csv-output';
 import { View } from '../common/views/view.decorator';
 import { BulkSelectionDto, OnboardingPageQueryDto, toOnboardingFilter, toSelection } from './dto/onboarding-filter.dto';
+import { pageProblem, parseOnboardingQuery, withoutMissingReferences } from './onboarding-query-params';
 import { filterParams } from './onboarding-filter';
 import { describeInviteSummary, OnboardingActionsService, type Selection } from './onboarding-actions.service';
+import { BATCH_REPORT_HEADER, ONBOARDING_EXPORT_HEADER, OnboardingExportService } from './onboarding-export.service';
 import { OnboardingQueryService } from './onboarding-query.service';
 import { resultsModel } from './onboarding-view';
 
 /** htmx listens for this on the results table and reloads it (after bulk changes). */
 const RESULTS_CHANGED = 'onboarding-changed';
+/**
+ * After bulk Enable the reload must see the kept selection that the same response puts on
+ * the page, so the event fires after the swap (HX-Trigger fires before it).
+ */
+const AFTER_SWAP = 'HX-Trigger-After-Swap';
+
+/** The filters that show a message next to themselves (views/portal-access/_filter-problem.njk). */
+const FILTER_FIELDS = ['q', 'tag', 'provider', 'access', 'username', 'apptAfter', 'apptBefore', 'status'];
 
 const patientId = new ParseIntPipe({ exceptionFactory: () => new BadRequestException('The patient id must be a whole number.') });
 const batchId = new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException('The batch id is not valid.') });
@@ -23,14 +35,37 @@ export class OnboardingController {
   constructor(
     private readonly query: OnboardingQueryService,
     private readonly actions: OnboardingActionsService,
+    private readonly exports: OnboardingExportService,
+    private readonly clock: ClinicClock,
   ) {}
 
+  /**
+   * The page. The query string is read leniently (a bookmark never breaks it): unknown
+   * parameters are ignored and a bad value is left out with a message next to its filter.
+   */
   @Get()
   @View('portal-access/index', { fragment: 'portal-access/_results' })
-  async index(@Query() dto: OnboardingPageQueryDto, @Audit() audit: AuditContext) {
-    const filter = toOnboardingFilter(dto);
-    const [page, options] = await Promise.all([this.query.page({ filter, sort: dto.sort, size: dto.size, after: dto.after, before: dto.before }, audit), this.query.filterOptions()]);
-    return { title: 'Pt Portal Onboarding Tool', values: dto, options, ...resultsModel(filter, page, dto) };
+  async index(@Query() raw: Record<string, unknown>, @Audit() audit: AuditContext) {
+    const parsed = parseOnboardingQuery(raw);
+    const { dto, problems, notices } = withoutMissingReferences(parsed, await this.query.missingReferences(parsed.dto.tag, parsed.dto.provider));
+    const filter = toOnboardingFilter(dto, this.clock);
+    const kept: Selection | null = dto.scope === 'filter' ? toSelection(dto, this.clock) : dto.ids ? { scope: 'ids', ids: dto.ids } : null;
+    const [page, options, keptTotal] = await Promise.all([
+      this.query.page({ filter, sort: dto.sort, size: dto.size, after: dto.after, before: dto.before, page: dto.page }, audit),
+      this.query.filterOptions(),
+      kept?.scope === 'filter' && kept.enabledBatch ? this.actions.selectionSize(kept, audit) : Promise.resolve(null),
+    ]);
+    if (dto.page && !dto.after && !dto.before && dto.page > page.pages) problems.page ??= pageProblem(page.pages);
+    return { title: 'Pt Portal Onboarding Tool', values: dto, options, problems, problemList: Object.values(problems), notices, filterFields: FILTER_FIELDS, ...resultsModel(filter, page, dto, kept, keptTotal) };
+  }
+
+  /** One row, polled while its email is queued (X-Background-Poll: does not extend the idle timeout). */
+  @Get('patients/:id/row')
+  @View('portal-access/patient-action', { fragment: 'portal-access/_row' })
+  async row(@Param('id', patientId) id: number) {
+    const [row] = await this.query.rows([id]);
+    if (!row) throw new NotFoundException(`No patient with id ${id}.`);
+    return { row };
   }
 
   /** The red block: enable access, answer with the row (now gray, with "Send Invite to …"). */
@@ -57,30 +92,37 @@ export class OnboardingController {
   @HttpCode(200)
   @View('portal-access/bulk', { fragment: 'portal-access/_bulk-result' })
   async bulkEnable(@Body() dto: BulkSelectionDto, @Audit() audit: AuditContext, @Res({ passthrough: true }) res: Response) {
-    const result = await this.actions.enableSelection(toSelection(dto), audit);
-    res.setHeader('HX-Trigger', RESULTS_CHANGED);
+    const selection = toSelection(dto, this.clock);
+    const result = await this.actions.enableSelection(selection, audit);
+    res.setHeader(AFTER_SWAP, RESULTS_CHANGED);
     const already = result.alreadyEnabled.length ? `; ${result.alreadyEnabled.length} already had access and were left unchanged` : '';
-    return { partial: 'portal-access/_bulk-result.njk', message: `Portal access enabled for ${result.enabled.length} ${result.enabled.length === 1 ? 'patient' : 'patients'}${already}.` };
+    const deceased = result.deceased.length ? `; ${result.deceased.length} skipped: deceased` : '';
+    const count = result.requested;
+    return {
+      message: `Portal access enabled for ${result.enabled.length} ${result.enabled.length === 1 ? 'patient' : 'patients'}${already}${deceased}.`,
+      kept: keptFields(selection, result.batchId),
+      keptText: `The same ${count} ${count === 1 ? 'patient stays' : 'patients stay'} selected for Send Portal Invites.`,
+    };
   }
 
   /** First step of "Send Portal Invites": say what will happen and ask to confirm. */
   @Post('bulk/invite/preview')
   @HttpCode(200)
   @View('portal-access/bulk', { fragment: 'portal-access/_bulk-confirm' })
-  async bulkInvitePreview(@Body() dto: BulkSelectionDto) {
-    const selection = toSelection(dto);
-    const summary = await this.actions.previewInvites(selection);
-    return { partial: 'portal-access/_bulk-confirm.njk', summary, emails: summary.invites + summary.resets, text: describeInviteSummary(summary, 'will'), selection: selectionFields(selection) };
+  async bulkInvitePreview(@Body() dto: BulkSelectionDto, @Audit() audit: AuditContext) {
+    const selection = toSelection(dto, this.clock);
+    const summary = await this.actions.previewInvites(selection, audit);
+    return { summary, emails: summary.invites + summary.resets, text: describeInviteSummary(summary, 'will'), selection: selectionFields(selection) };
   }
 
   @Post('bulk/invite')
   @HttpCode(200)
   @View('portal-access/bulk', { fragment: 'portal-access/_bulk-progress' })
   async bulkInvite(@Body() dto: BulkSelectionDto, @Audit() audit: AuditContext, @Res({ passthrough: true }) res: Response) {
-    const summary = await this.actions.sendInvites(toSelection(dto), audit);
+    const summary = await this.actions.sendInvites(toSelection(dto, this.clock), audit);
     const progress = summary.batchId ? await this.actions.batchProgress(summary.batchId) : null;
     res.setHeader('HX-Trigger', RESULTS_CHANGED);
-    return { partial: 'portal-access/_bulk-progress.njk', batchId: summary.batchId, progress, text: describeInviteSummary(summary, 'did') };
+    return { batchId: summary.batchId, progress, text: describeInviteSummary(summary, 'did') };
   }
 
   /** Polled every 2 s by the progress box (X-Background-Poll: does not extend the idle timeout). */
@@ -89,12 +131,39 @@ export class OnboardingController {
   async bulkProgress(@Param('batchId', batchId) id: string, @Res({ passthrough: true }) res: Response) {
     const progress = await this.actions.batchProgress(id);
     if (progress.done) res.setHeader('HX-Trigger', RESULTS_CHANGED);
-    return { partial: 'portal-access/_bulk-progress.njk', batchId: id, progress };
+    return { batchId: id, progress };
+  }
+
+  /**
+   * "Download CSV": the same filters (and sort) as the page, every matching row. Unlike the page,
+   * a bad filter value is refused (400): silently dropping it would export more patients than asked.
+   */
+  @Get('export.csv')
+  async exportList(@Query() dto: OnboardingPageQueryDto, @Audit() audit: AuditContext, @Res() res: Response) {
+    const batches = await this.exports.onboardingList(toOnboardingFilter(dto, this.clock), dto.sort ?? 'name', audit);
+    await sendCsv(res, `portal-onboarding-${new Date().toISOString().slice(0, 10)}.csv`, ONBOARDING_EXPORT_HEADER, batches);
+  }
+
+  /** The report of a bulk invite batch: every patient with its outcome. */
+  @Get('bulk/batches/:batchId/report.csv')
+  async batchReport(@Param('batchId', batchId) id: string, @Audit() audit: AuditContext, @Res() res: Response) {
+    const batches = await this.exports.batchReport(id, audit);
+    await sendCsv(res, `invite-batch-${id.slice(0, 8)}-report.csv`, BATCH_REPORT_HEADER, batches);
   }
 }
 
 /** Hidden fields that carry a selection from the confirmation to the send. */
 function selectionFields(selection: Selection): [string, string][] {
   if (selection.scope === 'ids') return selection.ids.map((id) => ['ids', String(id)]);
-  return [['scope', 'filter'], ...filterParams(selection.filter)];
+  return [['scope', 'filter'], ...filterParams(selection.filter), ...(selection.enabledBatch ? [['enabledBatch', selection.enabledBatch] as [string, string]] : [])];
+}
+
+/**
+ * The selection kept after bulk Enable, for the results reload (the seed's two steps: the same
+ * patients for "Send Portal Invites"). Ticked ids as they were; "all matching" as the batch that
+ * Enable wrote (the reload carries the filter itself).
+ */
+function keptFields(selection: Selection, enableBatch: string | null): [string, string][] {
+  if (selection.scope === 'ids') return selectionFields(selection);
+  return [['scope', 'filter'], ...(enableBatch ? [['enabledBatch', enableBatch] as [string, string]] : [])];
 }

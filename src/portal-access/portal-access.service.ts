@@ -1,10 +1,13 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
-import { chunks, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
+import { MailOutboxRepository } from '../invitations/outbox.repository';
+import { PortalTokensService } from '../invitations/portal-tokens.service';
+import { PortalAccountsRepository } from './portal-accounts.repository';
+import { deceasedRefusal, mayEnable } from './portal-eligibility';
 import { runInTransaction } from '../database/transactions';
 
 export interface EnableResult {
@@ -15,6 +18,8 @@ export interface EnableResult {
   enabled: number[];
   /** Already enabled before: left unchanged and not audited again (idempotent). */
   alreadyEnabled: number[];
+  /** Recorded as deceased: never enabled (skipped in bulk, audited as denied). */
+  deceased: number[];
 }
 
 /** Turns Patient Portal access on, for one patient or thousands, in one transaction with its audit rows. */
@@ -23,55 +28,70 @@ export class PortalAccessService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    private readonly tokens: PortalTokensService,
+    private readonly accounts: PortalAccountsRepository,
+    private readonly outbox: MailOutboxRepository,
   ) {}
+
+  /**
+   * Patients just recorded as deceased (by an import), inside the caller's transaction:
+   * access off, every outstanding link revoked, every email still waiting to go to them
+   * cancelled (body erased), their portal sessions ended, one audit row each.
+   */
+  async closeForDeceased(tx: EntityManager, patientIds: number[], context: AuditContext, details: Record<string, unknown> = {}): Promise<void> {
+    if (patientIds.length === 0) return;
+    const now = new Date();
+    const enabled = new Set(await this.accounts.enabledAmong(patientIds, tx));
+    await this.accounts.disable(patientIds, now, tx);
+    const cancelled = await this.outbox.countUnsentFor(patientIds, tx);
+    // Links first (their emails are cancelled with them), then any other email still waiting (notices).
+    await this.tokens.revokeTokensOf(tx, patientIds, 'deceased', now);
+    await this.outbox.cancelUnsentFor(patientIds, 'patient recorded as deceased', tx);
+    await this.audit.recordMany(
+      context,
+      patientIds.map((patientId) => ({
+        action: 'patient.marked_deceased',
+        patientId,
+        details: { ...details, accessDisabled: enabled.has(patientId), emailsCancelled: cancelled.get(patientId) ?? 0, sessionsEnded: true },
+      })),
+      tx,
+    );
+  }
 
   /**
    * Enables access for the given patients, or for the ids `resolve` finds inside the
    * transaction (a filter). Set-based: one UPDATE per 1,000 ids plus batched audit
    * inserts, all committed together or not at all. An unknown id fails the whole call
-   * before anything changes; already-enabled patients are left as they are.
+   * before anything changes; already-enabled patients are left as they are. A deceased
+   * patient is never enabled: skipped (and counted) in bulk, refused when alone.
    */
   async enable(target: number[] | ((manager: EntityManager) => Promise<number[]>), context: AuditContext, options: { bulk?: boolean } = {}): Promise<EnableResult> {
     const batchId = options.bulk ? randomUUID() : null;
     return runInTransaction(this.dataSource, async (manager) => {
       const ids = [...new Set(typeof target === 'function' ? await target(manager) : target)];
-      const enabledBefore = await this.lockAccounts(manager, ids);
-      const unknown = ids.filter((id) => !enabledBefore.has(id));
+      const accounts = await this.accounts.lockForEnable(ids, manager);
+      const unknown = ids.filter((id) => !accounts.has(id));
       if (unknown.length > 0) {
         const shown = unknown.slice(0, 10).join(', ') + (unknown.length > 10 ? ` and ${unknown.length - 10} more` : '');
         throw new NotFoundException(`No patient with id ${shown}. Nothing was changed.`);
       }
-      const toEnable = ids.filter((id) => !enabledBefore.get(id));
-      const now = toSqlDateTime(new Date());
-      const staffId = context.actorType === 'staff' ? context.actorId : null;
-      for (const chunk of chunks(toEnable)) {
-        await manager.query(
-          `UPDATE portal_accounts
-              SET access_enabled = 1, enabled_at = ?, enabled_by_staff_id = ?, version = version + 1, updated_at = ?
-            WHERE access_enabled = 0 AND patient_id IN (${placeholders(chunk.length)})`,
-          [now, staffId, now, ...chunk],
-        );
+      const deceased = ids.filter((id) => !mayEnable(accounts.get(id)!));
+      if (!options.bulk && deceased.length) {
+        const [patient] = await manager.query('SELECT first_name, last_name FROM patients WHERE id = ?', [deceased[0]]);
+        throw new ConflictException(deceasedRefusal(`${patient.first_name} ${patient.last_name}`, 'enable'));
       }
-      await this.audit.recordMany(context, toEnable.map((patientId) => ({ action: 'portal.access_enabled', patientId, batchId })), manager);
-      return { batchId, requested: ids.length, enabled: toEnable, alreadyEnabled: ids.filter((id) => enabledBefore.get(id)) };
+      const toEnable = ids.filter((id) => mayEnable(accounts.get(id)!) && !accounts.get(id)!.enabled);
+      await this.accounts.enable(toEnable, new Date(), context.actorType === 'staff' ? context.actorId : null, manager);
+      await this.audit.recordMany(
+        context,
+        [
+          ...toEnable.map((patientId) => ({ action: 'portal.access_enabled', patientId, batchId })),
+          ...deceased.map((patientId) => ({ action: 'portal.enable_skipped', outcome: 'denied' as const, patientId, batchId, details: { reason: 'deceased' } })),
+        ],
+        manager,
+      );
+      return { batchId, requested: ids.length, enabled: toEnable, alreadyEnabled: ids.filter((id) => mayEnable(accounts.get(id)!) && accounts.get(id)!.enabled), deceased };
     });
   }
 
-  /**
-   * patient id → access_enabled, locking the rows on MySQL/MariaDB so two concurrent
-   * enables of one patient write one audit row (the second sees it enabled). SQLite
-   * serialises writers itself and has no FOR UPDATE.
-   */
-  private async lockAccounts(manager: EntityManager, ids: number[]): Promise<Map<number, boolean>> {
-    const lock = isSqliteManager(manager) ? '' : ' FOR UPDATE';
-    const found = new Map<number, boolean>();
-    for (const chunk of chunks(ids)) {
-      const rows: { patient_id: number | string; access_enabled: number | string | boolean }[] = await manager.query(
-        `SELECT patient_id, access_enabled FROM portal_accounts WHERE patient_id IN (${placeholders(chunk.length)})${lock}`,
-        chunk,
-      );
-      for (const row of rows) found.set(Number(row.patient_id), Number(row.access_enabled) === 1 || row.access_enabled === true);
-    }
-    return found;
-  }
 }

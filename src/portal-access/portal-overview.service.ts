@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { fromSqlDateTime } from '../database/sql';
+import { PortalTokensRepository } from '../invitations/portal-tokens.repository';
 import { portalStatus, PortalStatus } from './portal-status';
 
 export interface PortalLinkRow {
@@ -39,7 +40,10 @@ export interface PortalOverview {
 /** Everything the dashboard's Patient Portal tab shows about one patient's account (read-only). */
 @Injectable()
 export class PortalOverviewService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly tokens: PortalTokensRepository,
+  ) {}
 
   async overview(patientId: number, now = new Date()): Promise<PortalOverview> {
     const [account] = await this.dataSource.query(
@@ -49,12 +53,7 @@ export class PortalOverviewService {
         WHERE pa.patient_id = ?`,
       [patientId],
     );
-    const links: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT t.id, t.purpose, t.sent_to, t.created_at, t.expires_at, t.used_at, t.revoked_at, t.revoked_reason, o.status AS delivery, o.sent_at
-         FROM portal_tokens t LEFT JOIN mail_outbox o ON o.portal_token_id = t.id
-        WHERE t.patient_id = ? ORDER BY t.id DESC LIMIT 10`,
-      [patientId],
-    );
+    const links = await this.tokens.latestOf(patientId, 10);
     const fields = {
       accessEnabled: Boolean(Number(account?.access_enabled ?? 0)),
       invitedAt: fromSqlDateTime(account?.invited_at),
@@ -72,22 +71,7 @@ export class PortalOverviewService {
       lockedUntil,
       locked: Boolean(lockedUntil && lockedUntil > now),
       version: Number(account?.version ?? 1),
-      links: links.map((row) => {
-        const link = {
-          id: Number(row.id),
-          purpose: row.purpose as 'invite' | 'reset',
-          sentTo: String(row.sent_to),
-          createdAt: fromSqlDateTime(row.created_at as string)!,
-          expiresAt: fromSqlDateTime(row.expires_at as string)!,
-          usedAt: fromSqlDateTime(row.used_at as string | null),
-          revokedAt: fromSqlDateTime(row.revoked_at as string | null),
-          revokedReason: (row.revoked_reason as string | null) ?? null,
-          delivery: (row.delivery as string | null) ?? null,
-          sentAt: fromSqlDateTime(row.sent_at as string | null),
-        };
-        const state = link.usedAt ? 'used' : link.revokedAt ? 'revoked' : link.expiresAt <= now ? 'expired' : 'active';
-        return { ...link, state } as PortalLinkRow;
-      }),
+      links: links.map((link): PortalLinkRow => ({ ...link, state: link.usedAt ? 'used' : link.revokedAt ? 'revoked' : link.expiresAt <= now ? 'expired' : 'active' })),
     };
   }
 }

@@ -51,3 +51,65 @@ export function portalStatusConditionSql(status: PortalStatus, alias = 'pa'): st
       return `(${alias}.access_enabled = 1 AND ${alias}.first_login_at IS NOT NULL)`;
   }
 }
+
+/**
+ * An orange patient whose invite cannot work (issue 13, "Invite problems in sight"): the
+ * latest email failed for good, or the latest link expired unused. Staff see it in the row
+ * ("Invite expired") and filter by it; the colour stays orange. Like the colour, it is
+ * defined once here as a pure function and once as SQL (test/unit/portal-status.spec.ts and
+ * the onboarding e2e prove they agree). A failed email wins: its link never arrived.
+ */
+export type InviteProblem = 'expired' | 'failed';
+export const INVITE_PROBLEMS: readonly InviteProblem[] = ['expired', 'failed'];
+
+/** The status filter's choices: a colour, or orange with an invite problem. */
+export type StatusChoice = PortalStatus | `orange-${InviteProblem}`;
+export const STATUS_CHOICES: readonly StatusChoice[] = [...PORTAL_STATUSES, ...INVITE_PROBLEMS.map((p) => `orange-${p}` as const)];
+
+export const INVITE_PROBLEM_LABELS: Record<InviteProblem, { label: string; description: string }> = {
+  expired: { label: 'Invite expired', description: 'Invited, but the link expired unused; send a new invite' },
+  failed: { label: 'Invite failed', description: 'Invited, but the email could not be delivered; check the address' },
+};
+
+/** The patient's latest link (portal_tokens) and latest invite/reset email (mail_outbox). */
+export interface InviteProblemFields {
+  linkExpiresAt: Date | string | null;
+  linkUsedAt: Date | string | null;
+  linkRevokedAt: Date | string | null;
+  emailStatus: string | null;
+}
+
+const instant = (value: Date | string) => (value instanceof Date ? value : new Date(value.includes('T') ? value : `${value.replace(' ', 'T')}Z`));
+
+export function inviteProblem(status: PortalStatus, fields: InviteProblemFields, now: Date): InviteProblem | null {
+  if (status !== 'orange') return null;
+  if (fields.emailStatus === 'failed') return 'failed';
+  if (fields.linkExpiresAt && !fields.linkUsedAt && !fields.linkRevokedAt && instant(fields.linkExpiresAt).getTime() <= now.getTime()) return 'expired';
+  return null;
+}
+
+/** mail_outbox kinds of the portal emails (kept equal to MAIL_KIND in invitations.service). */
+const PORTAL_EMAIL_KINDS = "('portal_invite', 'portal_reset')";
+
+/** The latest invite/reset email's status, per portal_accounts alias (ix_mail_outbox_patient). */
+const latestEmailStatusSql = (alias: string) =>
+  `COALESCE((SELECT o.status FROM mail_outbox o WHERE o.patient_id = ${alias}.patient_id AND o.kind IN ${PORTAL_EMAIL_KINDS} ORDER BY o.id DESC LIMIT 1), '')`;
+
+/** A WHERE condition (with its one parameter, now) selecting orange patients with this problem. */
+export function inviteProblemConditionSql(problem: InviteProblem, now: string, alias = 'pa'): { sql: string; params: unknown[] } {
+  const orange = portalStatusConditionSql('orange', alias);
+  const failed = `${latestEmailStatusSql(alias)} = 'failed'`;
+  if (problem === 'failed') return { sql: `(${orange} AND ${failed})`, params: [] };
+  const expired =
+    `EXISTS (SELECT 1 FROM portal_tokens lt WHERE lt.id = (SELECT MAX(t.id) FROM portal_tokens t WHERE t.patient_id = ${alias}.patient_id)` +
+    ` AND lt.used_at IS NULL AND lt.revoked_at IS NULL AND lt.expires_at <= ?)`;
+  return { sql: `(${orange} AND NOT ${failed} AND ${expired})`, params: [now] };
+}
+
+/** InviteProblemFields for a row query over portal_accounts `alias`: one join on the latest link, same reads as the condition. */
+export function inviteProblemFieldsSql(alias = 'pa'): { join: string; columns: string } {
+  return {
+    join: `LEFT JOIN portal_tokens lt ON lt.id = (SELECT MAX(t.id) FROM portal_tokens t WHERE t.patient_id = ${alias}.patient_id)`,
+    columns: `lt.expires_at AS link_expires_at, lt.used_at AS link_used_at, lt.revoked_at AS link_revoked_at, ${latestEmailStatusSql(alias)} AS email_status`,
+  };
+}

@@ -1,18 +1,19 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
-import { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from '../auth/auth.service';
+import { LOCKOUT_MINUTES, PATIENT_ATTEMPTS } from '../auth/lockout/attempt-lock';
 import { PasswordHasher } from '../auth/passwords/password-hasher.service';
 import { checkNewPassword } from '../auth/passwords/password-policy';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { fromSqlDateTime, isSqliteManager, toSqlDateTime } from '../database/sql';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { InvitationsService } from '../invitations/invitations.service';
 import { PortalTokensService, TokenCheck, TokenHolder } from '../invitations/portal-tokens.service';
-import { checkUsername } from './usernames';
+import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
+import { checkUsername } from '../portal-access/usernames';
+import { PortalTokensRepository } from '../invitations/portal-tokens.repository';
 import { runInTransaction } from '../database/transactions';
 
 /** A signed-in patient, re-read from the database on every portal request. */
@@ -30,6 +31,11 @@ export type SetPasswordResult =
 /** At most this many reset emails per account per RESET_REQUEST_WINDOW_MINUTES from "Forgot password". */
 export const RESET_REQUESTS_PER_WINDOW = 3;
 export const RESET_REQUEST_WINDOW_MINUTES = 15;
+/**
+ * "Forgot password" answers after this long, whether or not an account matched (the outside
+ * review measured 10.9 vs 5.4 ms): the work is padded to this fixed time.
+ */
+export const FORGOT_PASSWORD_ANSWER_MS = 150;
 
 const patientActor = (context: AuditContext, patientId: number | null, label: string | null): AuditContext => ({
   ...context,
@@ -45,6 +51,8 @@ const patientActor = (context: AuditContext, patientId: number | null, label: st
  */
 @Injectable()
 export class PatientAccountsService {
+  private readonly logger = new Logger('PatientAccounts');
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectConfig() private readonly config: AppConfig,
@@ -52,6 +60,8 @@ export class PatientAccountsService {
     private readonly invitations: InvitationsService,
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
+    private readonly accounts: PortalAccountsRepository,
+    private readonly tokenRows: PortalTokensRepository,
   ) {}
 
   /** Whether a link works (GET: changes nothing but the audit trail when it does not). */
@@ -98,16 +108,8 @@ export class PatientAccountsService {
           await this.audit.record(actor, { action: 'portal.token_failed', outcome: 'failure', patientId: holder.patientId, details: { purpose, reason: consumed.reason, step: 'submit' } }, tx);
           return { outcome: 'invalid_link' } as const;
         }
-        if (key) {
-          const [owner] = await tx.query('SELECT patient_id FROM portal_accounts WHERE username_key = ? AND patient_id <> ?', [key, holder.patientId]);
-          if (owner) throw new UsernameTakenError();
-        }
-        const nowSql = toSqlDateTime(now);
-        await tx.query(
-          `UPDATE portal_accounts SET ${key ? 'username = ?, username_key = ?, ' : ''}password_hash = ?, failed_login_count = 0, locked_until = NULL,
-                  session_generation = session_generation + 1, version = version + 1, updated_at = ? WHERE patient_id = ?`,
-          [...(key ? [username, key] : []), passwordHash, nowSql, holder.patientId],
-        );
+        if (key && (await this.accounts.usernameTaken(key, holder.patientId, tx))) throw new UsernameTakenError();
+        await this.accounts.setPassword(holder.patientId, passwordHash, key ? { username, key } : null, now, tx);
         // Setting the password kills every other outstanding link of this patient.
         await this.tokens.revokeTokensOf(tx, [holder.patientId], 'password_set', now, holder.tokenId);
         await this.audit.record(actor, { action: 'portal.token_used', patientId: holder.patientId, details: { purpose, usernameChosen: Boolean(key) } }, tx);
@@ -124,47 +126,36 @@ export class PatientAccountsService {
   async authenticate(usernameInput: string, password: string, context: AuditContext): Promise<PatientPrincipal | null> {
     const checked = checkUsername(usernameInput);
     const key = 'key' in checked ? checked.key : null;
-    const rows: Array<{ patient_id: number; first_name: string; username: string; password_hash: string | null; access_enabled: number | boolean; locked_until: Date | string | null }> = key
-      ? await this.dataSource.query(
-          `SELECT pa.patient_id, p.first_name, pa.username, pa.password_hash, pa.access_enabled, pa.locked_until
-             FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id WHERE pa.username_key = ?`,
-          [key],
-        )
-      : [];
-    const account = rows[0];
-    // Always verify a hash, so an unknown username costs as much time as a wrong password.
-    const matches = await this.hasher.verify(account?.password_hash, password);
-    const actor = patientActor(context, account ? Number(account.patient_id) : null, usernameInput.replace(/[\u0000-\u001f\u007f]/g, ' '));
-    const fail = (reason: string) =>
-      this.audit.record(actor, { action: 'patient.sign_in', outcome: 'failure', patientId: account ? Number(account.patient_id) : null, details: { reason } }).then(() => null);
+    const account = key ? await this.accounts.findForSignIn(key) : null;
+    const actor = patientActor(context, account ? account.patientId : null, usernameInput.replace(/[\u0000-\u001f\u007f]/g, ' '));
+    const fail = async (reason: string) => {
+      // A hash is verified whatever the reason, so every failure costs as much time as a wrong password.
+      await this.hasher.verify(null, password);
+      await this.audit.record(actor, { action: 'patient.sign_in', outcome: 'failure', patientId: account ? account.patientId : null, details: { reason } });
+      return null;
+    };
     const now = new Date();
 
     if (!account) return fail('unknown_username');
-    const patientId = Number(account.patient_id);
-    if (Number(account.access_enabled) !== 1) return fail('access_disabled');
-    const lockedUntil = fromSqlDateTime(account.locked_until);
-    if (lockedUntil && lockedUntil > now) return fail('locked');
-    if (!account.password_hash) return fail('no_password');
-    if (!matches) {
+    const patientId = account.patientId;
+    if (!account.accessEnabled) return fail('access_disabled');
+    if (!account.passwordHash) return fail('no_password');
+    // Reserved before the slow hash check: parallel guesses (on any instance) can never exceed the limit.
+    if (!(await PATIENT_ATTEMPTS.reserve(this.dataSource, patientId, now))) return fail('locked');
+    if (!(await this.hasher.verify(account.passwordHash, password))) {
       await this.recordWrongPassword(patientId, actor, now);
       return null;
     }
-    const nowSql = toSqlDateTime(now);
     await runInTransaction(this.dataSource, async (tx) => {
-      // The first successful sign-in turns the patient green.
-      await tx.query(
-        'UPDATE portal_accounts SET first_login_at = COALESCE(first_login_at, ?), last_login_at = ?, failed_login_count = 0, locked_until = NULL WHERE patient_id = ?',
-        [nowSql, nowSql, patientId],
-      );
+      await this.accounts.recordSignIn(patientId, now, tx);
       await this.audit.record({ ...actor, actorLabel: account.username }, { action: 'patient.sign_in', patientId }, tx);
     });
-    return { patientId, firstName: account.first_name, username: account.username };
+    return { patientId, firstName: account.firstName, username: account.username };
   }
 
   /** The session's generation to store at sign-in; bumped to end every session of the patient. */
   async sessionGenerationOf(patientId: number): Promise<number> {
-    const [row] = await this.dataSource.query('SELECT session_generation FROM portal_accounts WHERE patient_id = ?', [patientId]);
-    return Number(row?.session_generation ?? 0);
+    return this.accounts.sessionGeneration(patientId);
   }
 
   /** Re-reads the patient behind a session; null ends it (access disabled, sessions revoked). */
@@ -188,6 +179,13 @@ export class PatientAccountsService {
    * RESET_REQUESTS_PER_WINDOW per account per window. The caller answers the same either way.
    */
   async requestReset(identifier: string, context: AuditContext): Promise<void> {
+    // Padded to a fixed time: the work (~5–11 ms) always ends well inside it, and the answer waits for both,
+    // so a queued email is in the outbox when the answer arrives.
+    const work = this.queueReset(identifier, context).catch((error: Error) => this.logger.error(`Forgot-password request failed: ${error.message}`));
+    await Promise.all([work, new Promise((resolve) => setTimeout(resolve, FORGOT_PASSWORD_ANSWER_MS))]);
+  }
+
+  private async queueReset(identifier: string, context: AuditContext): Promise<void> {
     const value = identifier.normalize('NFKC').trim();
     if (!value) return;
     const byEmail = value.includes('@');
@@ -204,12 +202,11 @@ export class PatientAccountsService {
             WHERE pa.username_key = ? AND pa.access_enabled = 1 AND p.email IS NOT NULL`,
           [checked!.key],
         );
-    const since = toSqlDateTime(new Date(Date.now() - RESET_REQUEST_WINDOW_MINUTES * 60_000));
+    const since = new Date(Date.now() - RESET_REQUEST_WINDOW_MINUTES * 60_000);
     for (const row of rows.slice(0, 5)) {
       const patientId = Number(row.patient_id);
       const actor = patientActor(context, patientId, null);
-      const [{ recent }] = await this.dataSource.query("SELECT COUNT(*) AS recent FROM portal_tokens WHERE patient_id = ? AND purpose = 'reset' AND created_at >= ?", [patientId, since]);
-      if (Number(recent) >= RESET_REQUESTS_PER_WINDOW) {
+      if ((await this.tokenRows.countIssuedSince(patientId, 'reset', since)) >= RESET_REQUESTS_PER_WINDOW) {
         await this.audit.record(actor, { action: 'portal.reset_requested', outcome: 'denied', patientId, details: { reason: 'throttled' } });
         continue;
       }
@@ -220,14 +217,9 @@ export class PatientAccountsService {
 
   private async recordWrongPassword(patientId: number, actor: AuditContext, now: Date): Promise<void> {
     await runInTransaction(this.dataSource, async (tx) => {
-      // Counted in SQL so parallel attempts cannot lose increments.
-      await tx.query('UPDATE portal_accounts SET failed_login_count = failed_login_count + 1 WHERE patient_id = ?', [patientId]);
-      const [{ failed_login_count: failures }] = await tx.query(`SELECT failed_login_count FROM portal_accounts WHERE patient_id = ?${isSqliteManager(tx) ? '' : ' FOR UPDATE'}`, [patientId]);
-      await this.audit.record(actor, { action: 'patient.sign_in', outcome: 'failure', patientId, details: { reason: 'wrong_password', failures: Number(failures) } }, tx);
-      if (Number(failures) >= MAX_FAILED_SIGN_INS) {
-        await tx.query('UPDATE portal_accounts SET failed_login_count = 0, locked_until = ? WHERE patient_id = ?', [toSqlDateTime(new Date(now.getTime() + LOCKOUT_MINUTES * 60_000)), patientId]);
-        await this.audit.record(actor, { action: 'patient.locked_out', outcome: 'denied', patientId, details: { minutes: LOCKOUT_MINUTES } }, tx);
-      }
+      const { failures, locked } = await PATIENT_ATTEMPTS.fail(tx, patientId, now);
+      await this.audit.record(actor, { action: 'patient.sign_in', outcome: 'failure', patientId, details: { reason: 'wrong_password', failures } }, tx);
+      if (locked) await this.audit.record(actor, { action: 'patient.locked_out', outcome: 'denied', patientId, details: { minutes: LOCKOUT_MINUTES } }, tx);
     });
   }
 

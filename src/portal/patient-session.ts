@@ -1,5 +1,7 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
+import { AUDIENCE, type Audience, PORTAL_PUBLIC } from '../common/access/audience';
 import { markSessionActivity, sessionExpired } from '../auth/session-activity';
 import { SignInRequiredException } from '../common/errors/sign-in-required.exception';
 import type { AppConfig } from '../config/app-config';
@@ -19,22 +21,28 @@ declare module 'express-session' {
 type PatientRequest = Request & { patient?: PatientPrincipal };
 
 /**
- * Guards the signed-in patient pages. The route must also be @Public() (no staff session
- * here); this checks the patient session instead: access still enabled, session generation
- * unchanged, and the idle timeout (htmx background polls do not count as activity).
+ * Deny by default for the patient side (registered as APP_GUARD): every route of a
+ * @PatientController needs a signed-in patient unless marked @PortalPublic(). It checks
+ * access still enabled, session generation unchanged, the idle timeout (htmx background
+ * polls do not count as activity) and the absolute lifetime (PATIENT_ABSOLUTE_HOURS),
+ * which activity cannot extend. Staff routes are StaffAuthGuard's and pass through here.
  */
 @Injectable()
 export class PatientAuthGuard implements CanActivate {
   constructor(
+    private readonly reflector: Reflector,
     private readonly accounts: PatientAccountsService,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<Audience | undefined>(AUDIENCE, targets) !== 'patient') return true;
+    if (this.reflector.getAllAndOverride<boolean>(PORTAL_PUBLIC, targets)) return true;
     const req = context.switchToHttp().getRequest<PatientRequest>();
     const signedIn = req.session?.patient;
     if (!signedIn) throw new SignInRequiredException('/portal/login');
-    const principal = sessionExpired(req, { idleMinutes: this.config.patientIdleMinutes }) ? null : await this.accounts.principalForSession(signedIn.patientId, signedIn.generation);
+    const principal = sessionExpired(req, { idleMinutes: this.config.patientIdleMinutes, absoluteHours: this.config.patientAbsoluteHours }) ? null : await this.accounts.principalForSession(signedIn.patientId, signedIn.generation);
     if (!principal) {
       await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
       throw new SignInRequiredException('/portal/login');
@@ -45,5 +53,5 @@ export class PatientAuthGuard implements CanActivate {
   }
 }
 
-/** `@CurrentPatient() patient: PatientPrincipal` on a route behind PatientAuthGuard. */
+/** `@CurrentPatient() patient: PatientPrincipal` on a signed-in patient route (not @PortalPublic). */
 export const CurrentPatient = createParamDecorator((_data: unknown, ctx: ExecutionContext): PatientPrincipal => ctx.switchToHttp().getRequest<PatientRequest>().patient!);

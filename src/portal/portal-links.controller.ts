@@ -1,10 +1,10 @@
-import { Body, Controller, Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Get, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
-import { Public } from '../auth/decorators/public.decorator';
+import { PatientController, PortalPublic } from '../common/access/audience';
 import { seeOther, takeShownOnce } from '../common/views/flash';
-import { View } from '../common/views/view.decorator';
+import { renderInstead, View } from '../common/views/view.decorator';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { tokenHashOf } from '../invitations/portal-tokens.service';
 import { SetPasswordDto } from './dto/portal-forms.dto';
@@ -20,8 +20,9 @@ const LINK_INVALID = { template: 'portal/link-invalid', status: 410 } as const;
  */
 const ACCOUNT_READY = 'accountReady';
 
-@Public()
-@Controller('portal')
+/** Every route here is reached without a patient session (the links are how a patient gets one). */
+@PatientController()
+@PortalPublic()
 export class PortalLinksController {
   constructor(private readonly accounts: PatientAccountsService) {}
 
@@ -103,7 +104,7 @@ function linkOf(req: Request, purpose: PortalTokenPurpose): string | null {
 
 function invalidModel(res: Response) {
   res.status(LINK_INVALID.status);
-  return { __template: LINK_INVALID.template };
+  return renderInstead(LINK_INVALID.template);
 }
 
 function renderInvalid(res: Response): void {

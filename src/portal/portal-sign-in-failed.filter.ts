@@ -1,9 +1,10 @@
 import { ArgumentsHost, Catch, ExceptionFilter, UnauthorizedException } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
+import { LOCKOUT_RULE } from '../auth/lockout/attempt-lock';
 import type { Request, Response } from 'express';
 
 /** One answer for every failed portal sign-in, whatever the reason, so it reveals nothing about the account. */
-export const PATIENT_SIGN_IN_FAILED_MESSAGE = 'That username and password did not work. After 5 failed attempts an account is locked for 15 minutes.';
+export const PATIENT_SIGN_IN_FAILED_MESSAGE = `That username and password did not work. ${LOCKOUT_RULE}`;
 
 export class PatientSignInFailedException extends UnauthorizedException {
   constructor() {

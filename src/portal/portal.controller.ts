@@ -1,15 +1,15 @@
-import { Body, Controller, Get, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Get, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
-import { Public } from '../auth/decorators/public.decorator';
 import { PATIENT_COOKIE } from '../auth/session.setup';
+import { PatientController, PortalPublic } from '../common/access/audience';
 import { safeNextPath } from '../common/safe-next';
 import { seeOther } from '../common/views/flash';
 import { View } from '../common/views/view.decorator';
 import { ForgotPasswordDto, PortalLoginDto, PortalLoginPageQuery } from './dto/portal-forms.dto';
 import { PatientAccountsService, type PatientPrincipal } from './patient-accounts.service';
-import { CurrentPatient, PatientAuthGuard } from './patient-session';
+import { CurrentPatient } from './patient-session';
 import { PatientSignInFailedException, PortalSignInFailedFilter } from './portal-sign-in-failed.filter';
 import { startSessionClock } from '../auth/session-activity';
 
@@ -19,26 +19,26 @@ const portalNext = (next: unknown) => {
   return path === '/portal' || path.startsWith('/portal/') || path.startsWith('/portal?') ? path : '/portal';
 };
 
-/** The patient's own pages: sign-in, home, sign-out, forgot password. Public for the staff guard; PatientAuthGuard where signed in. */
-@Public()
-@Controller('portal')
+/** The patient's own pages: sign-in, home, sign-out, forgot password. Home needs a patient session; the rest are @PortalPublic(). */
+@PatientController()
 export class PortalController {
   constructor(private readonly accounts: PatientAccountsService) {}
 
   @Get()
-  @UseGuards(PatientAuthGuard)
   @View('portal/home')
   home(@CurrentPatient() patient: PatientPrincipal) {
     return { firstName: patient.firstName };
   }
 
   @Get('login')
+  @PortalPublic()
   @View('portal/login')
   loginPage(@Query() query: PortalLoginPageQuery) {
     return { next: query.next ? portalNext(query.next) : '' };
   }
 
   @Post('login')
+  @PortalPublic()
   @UseGuards(ThrottlerGuard)
   @UseFilters(PortalSignInFailedFilter)
   async login(@Body() form: PortalLoginDto, @Req() req: Request, @Res() res: Response, @Audit() audit: AuditContext): Promise<void> {
@@ -54,7 +54,9 @@ export class PortalController {
     });
   }
 
+  /** Open to an expired session too: signing out always clears the cookie. */
   @Post('logout')
+  @PortalPublic()
   async logout(@Req() req: Request, @Res() res: Response, @Audit() audit: AuditContext): Promise<void> {
     if (req.session.patient) await this.accounts.recordSignOut(req.session.patient, audit);
     req.session.destroy(() => {
@@ -65,6 +67,7 @@ export class PortalController {
   }
 
   @Get('forgot-password')
+  @PortalPublic()
   @View('portal/forgot-password')
   forgotPage() {
     return {};
@@ -72,6 +75,7 @@ export class PortalController {
 
   /** The same answer whether or not an account matches. */
   @Post('forgot-password')
+  @PortalPublic()
   @UseGuards(ThrottlerGuard)
   @View('portal/forgot-password-sent', { invalid: 'portal/forgot-password' })
   async forgot(@Body() form: ForgotPasswordDto, @Audit() audit: AuditContext) {
@@ -81,6 +85,7 @@ export class PortalController {
   }
 
   @Get('forgot-password/sent')
+  @PortalPublic()
   @View('portal/forgot-password-sent')
   forgotSent() {
     return {};

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { AuthModule } from '../auth/auth.module';
 import { InvitationsModule } from '../invitations/invitations.module';
+import { PortalAccountsModule } from '../portal-access/portal-accounts.module';
 import { PatientAccountsService } from './patient-accounts.service';
 import { PatientAuthGuard } from './patient-session';
 import { PortalLinksController } from './portal-links.controller';
@@ -8,9 +10,9 @@ import { PortalController } from './portal.controller';
 
 /** The patient's side of the Patient Portal: emailed links, sign-in, home, forgot password. */
 @Module({
-  imports: [AuthModule, InvitationsModule],
+  imports: [AuthModule, InvitationsModule, PortalAccountsModule],
   controllers: [PortalLinksController, PortalController],
-  providers: [PatientAccountsService, PatientAuthGuard],
+  providers: [PatientAccountsService, { provide: APP_GUARD, useClass: PatientAuthGuard }],
   exports: [PatientAccountsService],
 })
 export class PortalModule {}

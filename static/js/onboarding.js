@@ -15,7 +15,14 @@
     if (!out) return;
     var matching = document.getElementById('select-matching');
     var checked = rowBoxes().filter(function (box) { return box.checked; }).length;
-    out.textContent = matching && matching.checked ? 'All matching patients selected' : checked ? checked + ' selected on this page' : '';
+    // Kept selection (after bulk Enable): patients selected but no longer in the list.
+    var elsewhere = document.querySelectorAll('#bulk-form > input[type=hidden][name=ids]').length;
+    var text = '';
+    if (matching && matching.checked) text = 'All matching patients selected';
+    else if (checked && elsewhere) text = (checked + elsewhere) + ' selected (' + elsewhere + ' not in this list)';
+    else if (elsewhere) text = elsewhere + ' selected (not in this list)';
+    else if (checked) text = checked + ' selected on this page';
+    out.textContent = text;
   }
 
   document.addEventListener('change', function (event) {
@@ -47,12 +54,33 @@
     if (box) box.remove();
   });
 
+  // A swapped row keeps its tick (enable, invite, and the row's own refresh while its email is queued).
+  var ticked = {};
+  document.addEventListener('htmx:beforeSwap', function (event) {
+    var target = event.detail.target;
+    if (!(target instanceof HTMLElement) || !target.classList.contains('onboarding-row')) return;
+    var box = target.querySelector('input.row-select');
+    if (box && box.checked) ticked[target.id] = true;
+  });
+
   // Keyboard users keep their place: after a swap, focus moves to the control the new markup asks for.
-  document.addEventListener('htmx:afterSettle', function () {
+  // preventScroll: in a narrow window the table scrolls sideways, and focusing the Action cell
+  // would scroll the patient's name out of view.
+  document.addEventListener('htmx:afterSettle', function (event) {
+    Object.keys(ticked).forEach(function (id) {
+      var box = document.querySelector('#' + id + ' input.row-select');
+      if (box) box.checked = true;
+      delete ticked[id];
+    });
     var next = document.querySelector('[data-focus-after-swap]');
     if (next) {
       next.removeAttribute('data-focus-after-swap');
-      next.focus();
+      next.focus({ preventScroll: true });
+    }
+    // A bulk answer (result, confirmation, progress, error) is shown where the eye is: next to the buttons.
+    var target = event.detail.target;
+    if (target instanceof HTMLElement && target.id === 'bulk-area' && target.firstElementChild) {
+      target.scrollIntoView({ block: 'nearest' });
     }
     updateCount();
   });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { BrowserStack, collectPageErrors, screenshot, startBrowserStack } from '../support/browser';
+import { BrowserStack, collectPageErrors, screenshot, signInThroughForm, startBrowserStack } from '../support/browser';
 import { createStaffUser } from '../support/staff';
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'import', 'patients.csv');
@@ -49,6 +49,47 @@ describe('the import page in a real browser', () => {
     await page.goto(`${base}/portal-onboarding?q=O'Brien`);
     await page.getByRole('link', { name: "O'Brien, José" }).waitFor();
     await page.getByRole('link', { name: 'Download CSV' }).waitFor();
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('an EHR file marks a patient deceased: the result says what it did, the row says "Deceased" and offers nothing to click', async () => {
+    const { browser, base, t } = stack;
+    const admin = await createStaffUser(t, 'admin', 'Dee Admin');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const errors = collectPageErrors(page);
+    await signInThroughForm(page, base, admin.email, admin.password, '/admin/import');
+
+    const importFile = async (file: string, skipInvalid = false) => {
+      await page.goto(`${base}/admin/import`);
+      await page.getByLabel(/File \(CSV/).setInputFiles(file);
+      if (skipInvalid) await page.getByLabel(/Import the valid rows/).check();
+      await page.getByRole('button', { name: 'Upload and import' }).click();
+      await page.waitForURL(/\/admin\/import\/runs\/[0-9a-f-]{36}$/);
+      await page.locator('h2.import-status').filter({ hasNotText: 'Running' }).waitFor();
+    };
+    await importFile(join(__dirname, '..', 'fixtures', 'import', 'deceased.json'));
+    await page.getByRole('heading', { name: 'Imported', exact: true }).waitFor();
+    await expect(page.locator('.import-deceased').textContent()).resolves.toContain('2 patients were recorded as deceased');
+    await screenshot(page, 'import-deceased-result');
+
+    await page.goto(`${base}/portal-onboarding?q=Ashworth`);
+    const row = page.locator('tr.onboarding-row', { hasText: 'Ashworth, Edith' });
+    await row.getByRole('img', { name: /Status: Deceased/ }).waitFor();
+    await expect(row.getByRole('button').count()).resolves.toBe(0);
+    await screenshot(page, 'onboarding-deceased-1280');
+    await page.setViewportSize({ width: 400, height: 900 });
+    await screenshot(page, 'onboarding-deceased-400');
+
+    // A stray quote is a bad row with its line, not "failed on our side".
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await importFile(join(__dirname, '..', 'fixtures', 'import', 'all-rejected.csv'), true);
+    await page.getByRole('heading', { name: 'Not imported: the file has bad rows' }).waitFor();
+    await expect(page.locator('.import-message').textContent()).resolves.toContain('every row of the file was rejected');
+    await importFile(join(__dirname, '..', 'fixtures', 'import', 'stray-quote.csv'));
+    await expect(page.locator('table.import-problems').textContent()).resolves.toMatch(/line 3\s*a double quote inside cell 2/);
+    await screenshot(page, 'import-stray-quote');
     expect(errors).toEqual([]);
     await context.close();
   });

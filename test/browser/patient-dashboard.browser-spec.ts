@@ -10,7 +10,7 @@ describe('a staff member managing one patient in a real browser', () => {
   });
   afterAll(async () => stack?.close());
 
-  it('opens a patient from the onboarding list, changes the email through the confirmation and disables access', async () => {
+  it('opens a patient from the onboarding list, requests an email change through the confirmation and disables access', async () => {
     const { t, smtp, browser, base } = stack;
     const patient = await createPortalPatient(t, { firstName: 'Odile', lastName: 'Aardvark', email: 'odile.old@example.test' });
     const staff = await createStaffUser(t, 'staff', 'Dana Desk');
@@ -28,18 +28,21 @@ describe('a staff member managing one patient in a real browser', () => {
     await page.getByText('Change the email address').click();
     await page.getByLabel('New email address').fill('odile.new@example.test');
     await page.getByLabel('Reason (for the audit trail)').first().fill('Patient called from the number on file');
-    await page.getByRole('button', { name: 'Change email' }).click();
+    await page.getByLabel('Your password (to confirm it is you)').fill(staff.password);
+    await page.getByRole('button', { name: 'Request the email change' }).click();
     await page.getByText('Confirm that you verified this change').waitFor();
     await page.getByLabel('I verified this change with the patient or their authorised representative').check();
     await page.getByLabel('Reason (for the audit trail)').first().fill('Patient called from the number on file');
-    await page.getByRole('button', { name: 'Change email' }).click();
-    await page.getByText('The email was changed.').waitFor();
+    await page.getByLabel('Your password (to confirm it is you)').fill(staff.password);
+    await page.getByRole('button', { name: 'Request the email change' }).click();
+    await page.getByText('A confirmation link was sent to the new address.').waitFor();
     await screenshot(page, 'dashboard-email-changed');
+    // Requested, not applied: the address on file changes only when the new address confirms.
     const [{ email }] = await t.dataSource.query('SELECT email FROM patients WHERE id = ?', [patient.id]);
-    expect(email).toBe('odile.new@example.test');
+    expect(email).toBe('odile.old@example.test');
     await t.app.get(MailSenderService).drainOnce();
-    await smtp.waitFor(1);
-    expect(smtp.received[0].to).toEqual(['odile.old@example.test']);
+    await smtp.waitFor(2);
+    expect(smtp.received.map((mail) => mail.to[0]).sort()).toEqual(['odile.new@example.test', 'odile.old@example.test']);
 
     await page.getByText('Disable portal access').first().click();
     await page.getByLabel('Reason (for the audit trail)').last().fill('Patient asked to stop portal access');

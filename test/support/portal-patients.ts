@@ -1,4 +1,5 @@
 import { toSqlDateTime } from '../../src/database/sql';
+import { usernameKey } from '../../src/portal-access/usernames';
 import type { TestApp } from './test-app';
 
 export interface TestPatientOptions {
@@ -23,12 +24,23 @@ export async function createPortalPatient(t: TestApp, options: TestPatientOption
   );
   const [{ id }] = await t.dataSource.query('SELECT MAX(id) AS id FROM patients');
   const enabled = options.accessEnabled ?? true;
-  const username = options.username ?? null;
-  await t.dataSource.query(
-    'INSERT INTO portal_accounts (patient_id, access_enabled, username, username_key, enabled_at, version, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?)',
-    [Number(id), enabled ? 1 : 0, username, username ? username.toLowerCase() : null, enabled ? now : null, now],
-  );
+  await insertPortalAccount(t, Number(id), { accessEnabled: enabled, username: options.username ?? null, enabledAt: enabled ? now : null, updatedAt: now });
   return { id: Number(id), email };
+}
+
+/**
+ * The one way tests write a portal account row: the username key folded by the app's own
+ * usernameKey (NFKC + case), so a test can never hold a key the app would not compute.
+ */
+export async function insertPortalAccount(
+  t: TestApp,
+  patientId: number,
+  row: { accessEnabled: boolean; username: string | null; enabledAt: string | null; invitedAt?: string | null; firstLoginAt?: string | null; updatedAt: string },
+): Promise<void> {
+  await t.dataSource.query(
+    'INSERT INTO portal_accounts (patient_id, access_enabled, username, username_key, enabled_at, invited_at, first_login_at, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)',
+    [patientId, row.accessEnabled ? 1 : 0, row.username, row.username ? usernameKey(row.username) : null, row.enabledAt, row.invitedAt ?? null, row.firstLoginAt ?? null, row.updatedAt],
+  );
 }
 
 /** The portal account row with its status inputs. */

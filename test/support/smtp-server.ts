@@ -29,6 +29,8 @@ export interface TestSmtpServer {
 /**
  * A real SMTP server (the `smtp-server` package) on a loopback port that keeps what it
  * receives in memory. No TLS, no auth: the app's test config uses plain smtp://.
+ * `delayMs` makes it a slow relay: each message is acknowledged only after that long,
+ * so one connection carries at most one message per delay (and a test can act while sends are in flight).
  */
 export async function startSmtpServer(options: { delayMs?: number } = {}): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
@@ -47,9 +49,7 @@ export async function startSmtpServer(options: { delayMs?: number } = {}): Promi
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', async () => {
-        // A relay that takes its time per message (per connection), so a test can act while sends are in flight.
-        if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+      stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         const messageId = /^Message-ID:\s*(<[^>\r\n]+>)/im.exec(raw)?.[1] ?? '';
         received.push({
@@ -58,7 +58,8 @@ export async function startSmtpServer(options: { delayMs?: number } = {}): Promi
           outboxId: /^<outbox-(\d+)@/.exec(messageId)?.[1] ?? null,
           raw,
         });
-        callback();
+        if (options.delayMs) setTimeout(() => callback(), options.delayMs);
+        else callback();
       });
     },
   });

@@ -18,6 +18,11 @@ describe('configuration from the environment', () => {
     expect(config.staffIdleMinutes).toBe(15);
     expect(config.inviteTtlHours).toBe(168);
     expect(config.resetTtlHours).toBe(1);
+    expect(config.clinicTimeZone).toBe('UTC');
+  });
+
+  it('reads CLINIC_TIME_ZONE as an IANA zone name', () => {
+    expect(loadConfig({ DATA_DIR: dataDir(), CLINIC_TIME_ZONE: 'America/Chicago' }).clinicTimeZone).toBe('America/Chicago');
   });
 
   it('keeps a generated session secret in DATA_DIR so restarts keep sessions', () => {
@@ -46,6 +51,8 @@ describe('configuration from the environment', () => {
     [{ COOKIE_SECURE: 'maybe' }, 'COOKIE_SECURE'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
     [{ SESSION_SECRET: 'short' }, 'SESSION_SECRET'],
+    [{ CLINIC_TIME_ZONE: 'Eastern' }, 'CLINIC_TIME_ZONE'],
+    [{ CLINIC_TIME_ZONE: 'America/Nowhere' }, 'CLINIC_TIME_ZONE'],
   ])('refuses %j with an error naming %s', (env, variable) => {
     expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(ConfigError);
     try {
@@ -72,5 +79,12 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ DATA_DIR: dataDir(), NODE_ENV: 'production', DATABASE_URL: 'mariadb://root@127.0.0.1:3306/portal', MIGRATIONS_RUN: 'auto', ...secrets }).migrationsRun).toBe('auto');
     expect(loadConfig({ DATA_DIR: dataDir(), MIGRATIONS_RUN: 'SKIP' }).migrationsRun).toBe('skip');
     expect(() => loadConfig({ DATA_DIR: dataDir(), MIGRATIONS_RUN: 'never' })).toThrow('Configuration error: MIGRATIONS_RUN must be auto or skip, got "never"');
+  });
+
+  it('caps the rows of one import and takes an optional MRN identifier system (a URI)', () => {
+    expect(loadConfig({ DATA_DIR: dataDir() })).toMatchObject({ importMaxRows: 200_000, importMrnSystem: null });
+    expect(loadConfig({ DATA_DIR: dataDir(), IMPORT_MAX_ROWS: '5000', IMPORT_MRN_SYSTEM: ' urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14 ' })).toMatchObject({ importMaxRows: 5000, importMrnSystem: 'urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14' });
+    expect(() => loadConfig({ DATA_DIR: dataDir(), IMPORT_MAX_ROWS: '0' })).toThrow(/IMPORT_MAX_ROWS must be between 1 and 5000000/);
+    expect(() => loadConfig({ DATA_DIR: dataDir(), IMPORT_MRN_SYSTEM: 'our mrn' })).toThrow(/IMPORT_MRN_SYSTEM must be a URI/);
   });
 });

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { safeCell } from '../../src/exports/csv-output';
+import { safeCell } from '../../src/common/csv-output';
 import { ImportCheck } from '../../src/imports/import-check';
 import { FieldChecker, type ParsedItem } from '../../src/imports/import-records';
 import { parseCsv } from '../../src/imports/parsers/csv-import.parser';
@@ -62,7 +62,8 @@ describe('the FHIR parsers', () => {
 
   it('refuses JSON that is not a complete Bundle', async () => {
     await expect(collect(parseBundle(Readable.from([bundle.slice(0, -5)])))).rejects.toThrow('ends before the Bundle is complete');
-    await expect(collect(parseBundle(Readable.from(['{"resourceType":"Patient","id":"1"}'])))).rejects.toThrow('is a Patient resource');
+    // One resource instead of a Bundle is read as that resource (issue #20); one that is never imported is refused.
+    await expect(collect(parseBundle(Readable.from(['{"resourceType":"Observation","id":"1"}'])))).rejects.toThrow('is a Observation resource');
   });
 
   it('reads NDJSON line by line; a broken line is a bad row, not a broken file', async () => {

@@ -2,7 +2,7 @@ import { loadConfig } from '../../src/config/app-config';
 import { describeHours, InviteEmailRenderer } from '../../src/invitations/invite-email.renderer';
 import { describeFailure, isPermanentFailure } from '../../src/invitations/mail/smtp-errors';
 import { hashToken, isWellFormedToken, newRawToken } from '../../src/invitations/tokens';
-import { checkUsername, usernameKey } from '../../src/portal/usernames';
+import { checkUsername, usernameKey } from '../../src/portal-access/usernames';
 
 describe('invite and reset tokens', () => {
   it('are 256 random bits in 43 base64url characters, stored only as their SHA-256', () => {

@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { ClinicClock } from '../../src/common/time/clinic-time';
 import { BulkSelectionDto, OnboardingPageQueryDto, toOnboardingFilter, toSelection } from '../../src/portal-access/dto/onboarding-filter.dto';
 
 function check<T extends object>(cls: new () => T, plain: Record<string, unknown>): { value: T; messages: string[] } {
@@ -8,6 +9,8 @@ function check<T extends object>(cls: new () => T, plain: Record<string, unknown
   return { value, messages: errors.flatMap((e) => Object.values(e.constraints ?? {})) };
 }
 
+const utc = new ClinicClock('UTC');
+
 describe('onboarding filter DTO', () => {
   it('accepts every filter, converts ids and sizes and drops "any"', () => {
     const { value, messages } = check(OnboardingPageQueryDto, {
@@ -15,13 +18,13 @@ describe('onboarding filter DTO', () => {
     });
     expect(messages).toEqual([]);
     expect(value).toMatchObject({ q: 'Smi', tag: 3, provider: 12, size: 100 });
-    expect(toOnboardingFilter(value)).toEqual({ q: 'Smi', tagId: 3, providerId: 12, access: 'yes', username: undefined, apptBefore: '2027-01-31', apptAfter: '2026-12-01', status: 'orange' });
+    expect(toOnboardingFilter(value, utc)).toEqual({ q: 'Smi', tagId: 3, providerId: 12, access: 'yes', username: undefined, apptBefore: '2027-01-31', apptAfter: '2026-12-01', status: 'orange', apptBeforeUtc: '2027-01-31 00:00:00', apptAfterUtc: '2026-12-02 00:00:00' });
   });
 
   it('treats empty form fields as "no filter"', () => {
     const { value, messages } = check(OnboardingPageQueryDto, { q: '', tag: '', provider: '', access: '', apptBefore: '', status: '', sort: '', size: '' });
     expect(messages).toEqual([]);
-    expect(toOnboardingFilter(value)).toEqual({});
+    expect(toOnboardingFilter(value, utc)).toEqual({});
   });
 
   it.each([
@@ -31,7 +34,7 @@ describe('onboarding filter DTO', () => {
     ['a tag that is not an id', { tag: '1 OR 1=1' }, 'Tag must be chosen from the list.'],
     ['a negative provider', { provider: '-1' }, 'Primary provider must be chosen from the list.'],
     ['an unknown access choice', { access: 'maybe' }, 'Access enabled must be one of: any, yes, no.'],
-    ['an unknown status', { status: 'purple' }, 'Status must be one of: red, gray, orange, green.'],
+    ['an unknown status', { status: 'purple' }, 'Status must be one of: red, gray, orange, green, orange-expired, orange-failed.'],
     ['an impossible date', { apptBefore: '2026-02-30' }, 'apptBefore must be a date written as YYYY-MM-DD.'],
     ['SQL in the sort', { sort: 'name;DROP TABLE x' }, 'Sort must be one of: name, dob, next.'],
     ['a huge page size', { size: '100000' }, 'Page size must be one of: 25, 50, 100.'],
@@ -47,12 +50,12 @@ describe('onboarding filter DTO', () => {
 
 describe('bulk selection DTO', () => {
   it('reads one or many checked ids', () => {
-    expect(toSelection(check(BulkSelectionDto, { ids: '7' }).value)).toEqual({ scope: 'ids', ids: [7] });
-    expect(toSelection(check(BulkSelectionDto, { ids: ['7', '9'], status: 'red' }).value)).toEqual({ scope: 'ids', ids: [7, 9] });
+    expect(toSelection(check(BulkSelectionDto, { ids: '7' }).value, utc)).toEqual({ scope: 'ids', ids: [7] });
+    expect(toSelection(check(BulkSelectionDto, { ids: ['7', '9'], status: 'red' }).value, utc)).toEqual({ scope: 'ids', ids: [7, 9] });
   });
 
   it('sends the filter instead of ids for "all matching"', () => {
-    expect(toSelection(check(BulkSelectionDto, { scope: 'filter', status: 'red', tag: '2', ids: ['1'] }).value)).toEqual({ scope: 'filter', filter: expect.objectContaining({ status: 'red', tagId: 2 }) });
+    expect(toSelection(check(BulkSelectionDto, { scope: 'filter', status: 'red', tag: '2', ids: ['1'] }).value, utc)).toEqual({ scope: 'filter', filter: expect.objectContaining({ status: 'red', tagId: 2 }) });
   });
 
   it('caps an explicit id list at 500 and refuses ids that are not numbers', () => {
@@ -61,6 +64,6 @@ describe('bulk selection DTO', () => {
   });
 
   it('asks for a selection when nothing is ticked', () => {
-    expect(() => toSelection(check(BulkSelectionDto, {}).value)).toThrow(/Select at least one patient/);
+    expect(() => toSelection(check(BulkSelectionDto, {}).value, utc)).toThrow(/Select at least one patient/);
   });
 });

@@ -1,4 +1,5 @@
-import { decodeCursor, encodeCursor, filterSql, keysetCondition, likePrefix, SORT_PLANS } from '../../src/portal-access/onboarding-filter';
+import { likePrefix } from '../../src/database/sql';
+import { countSql, decodeCursor, encodeCursor, filterSql, keysetCondition, searchBranches, SORT_PLANS } from '../../src/portal-access/onboarding-filter';
 
 describe('onboarding filter SQL', () => {
   it('escapes LIKE wildcards and the escape character itself', () => {
@@ -28,7 +29,29 @@ describe('onboarding filter SQL', () => {
     expect(both.params).toEqual(['Smith%', 'Jo%']);
   });
 
-  it('reads appointment dates as whole UTC days on the maintained next_appointment_at column', () => {
+  it.each([
+    ['an address', 'Ann@Example.test', [["p.email LIKE ? ESCAPE '!'", ['Ann@Example.test%']]]],
+    ['a date of birth as the clinic writes it', '02/03/1980', [['p.date_of_birth = ?', ['1980-02-03']]]],
+    ['a date of birth as the date picker writes it', '1980-02-03', [['p.date_of_birth = ?', ['1980-02-03']]]],
+    ['an MRN (or a name)', 'DEMO-000123', [["p.external_id LIKE ? ESCAPE '!'", ['DEMO-000123%']], ["p.last_name LIKE ? ESCAPE '!'", ['DEMO-000123%']], ["p.first_name LIKE ? ESCAPE '!'", ['DEMO-000123%']]]],
+    ['a phone number as said', '(555) 123-4567', [["p.phone_digits LIKE ? ESCAPE '!'", ['5551234567%']], ["p.last_name LIKE ? ESCAPE '!'", ['(555) 123-4567%']], ["p.first_name LIKE ? ESCAPE '!'", ['(555) 123-4567%']]]],
+    ['digits: an MRN or a phone number', '5551234', [["p.external_id LIKE ? ESCAPE '!'", ['5551234%']], ["p.phone_digits LIKE ? ESCAPE '!'", ['5551234%']], ["p.last_name LIKE ? ESCAPE '!'", ['5551234%']], ["p.first_name LIKE ? ESCAPE '!'", ['5551234%']]]],
+    ['an impossible date: not a date of birth', '02/31/1980', [["p.external_id LIKE ? ESCAPE '!'", ['02/31/1980%']], ["p.phone_digits LIKE ? ESCAPE '!'", ['02311980%']], ["p.last_name LIKE ? ESCAPE '!'", ['02/31/1980%']], ["p.first_name LIKE ? ESCAPE '!'", ['02/31/1980%']]]],
+    ['a name', "O'Br", [["p.last_name LIKE ? ESCAPE '!'", ["O'Br%"]], ["p.first_name LIKE ? ESCAPE '!'", ["O'Br%"]]]],
+    ['a name with a digit and a space', 'Smith 2', [["p.last_name LIKE ? ESCAPE '!'", ['Smith 2%']], ["p.first_name LIKE ? ESCAPE '!'", ['Smith 2%']]]],
+    ['an MRN with a LIKE wildcard', 'A_1', [["p.external_id LIKE ? ESCAPE '!'", ['A!_1%']], ["p.last_name LIKE ? ESCAPE '!'", ['A!_1%']], ["p.first_name LIKE ? ESCAPE '!'", ['A!_1%']]]],
+  ])('searches by what the caller says: %s', (_what, q, expected) => {
+    expect(searchBranches(q).map((b) => [b.sql, b.params])).toEqual(expected);
+  });
+
+  it('counts a search with alternatives as a UNION of one index range each', () => {
+    const count = countSql({ q: '5551234', status: 'red' });
+    expect(count.sql.match(/UNION/g)).toHaveLength(3);
+    expect(count.params).toEqual(['5551234%', '5551234%', '5551234%', '5551234%']);
+    expect(countSql({ q: '02/03/1980' }).sql).toBe('SELECT COUNT(*) AS total FROM patients p WHERE p.date_of_birth = ?');
+  });
+
+  it('reads appointment dates as whole UTC days (without a clinic clock) on the maintained next_appointment_at column', () => {
     const where = filterSql({ apptAfter: '2026-12-31', apptBefore: '2027-02-01' }).where;
     expect(where.sql).toBe('p.next_appointment_at < ? AND p.next_appointment_at >= ?');
     expect(where.params).toEqual(['2027-02-01 00:00:00', '2027-01-01 00:00:00']);

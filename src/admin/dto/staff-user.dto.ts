@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
-import { IsEmail, IsIn, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsString, Length, Matches } from 'class-validator';
+import { IsSafeEmail } from '../../common/validation/safe-email.decorator';
 import { STAFF_ROLES, type StaffRole } from '../../auth/entities/staff-user.entity';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.normalize('NFC').trim() : value);
@@ -7,8 +8,7 @@ const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 
 export class CreateStaffUserDto {
   @Transform(trim)
-  @IsEmail({}, { message: 'Enter a valid email address.' })
-  @MaxLength(254, { message: 'The email address is too long.' })
+  @IsSafeEmail()
   email!: string;
 
   @Transform(trim)

@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
+import { AUDIENCE, type Audience } from '../../common/access/audience';
 import { RedirectException } from '../../common/errors/redirect.exception';
 import { SignInRequiredException } from '../../common/errors/sign-in-required.exception';
 import type { AppConfig } from '../../config/app-config';
@@ -18,7 +19,7 @@ import type { StaffPrincipal } from '../staff-principal';
 /**
  * Deny by default (registered as APP_GUARD): every route needs a signed-in, enabled
  * staff user unless marked @Public(); @Roles() narrows it further; @SecondFactorStep()
- * routes need the half-signed-in state instead.
+ * routes need the half-signed-in state instead. Patient-audience routes belong to PatientAuthGuard.
  */
 @Injectable()
 export class StaffAuthGuard implements CanActivate {
@@ -30,6 +31,8 @@ export class StaffAuthGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    // Patient routes (@PatientController) are not staff routes: the patient guard decides there.
+    if (this.reflector.getAllAndOverride<Audience | undefined>(AUDIENCE, targets) === 'patient') return true;
 
     const req = context.switchToHttp().getRequest<Request>();
     // The half-signed-in state opens the second-step routes only; everywhere else it is no session at all.

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../../audit/audit-context';
 import { seeOther, takeShownOnce } from '../../common/views/flash';
 import { RECOVERY_CODES, showRecoveryCodesOnce, type ShownRecoveryCodes } from './recovery-codes-page';
-import { View } from '../../common/views/view.decorator';
+import { renderInstead, View } from '../../common/views/view.decorator';
 import { CurrentStaff } from '../decorators/current-staff.decorator';
 import type { StaffPrincipal } from '../staff-principal';
 import { PasskeyNameDto, PasskeyRegistrationDto, SecondFactorCodeDto } from './dto/second-factor.dto';
@@ -40,7 +40,7 @@ export class AccountSecurityController {
     const activation = await this.secondFactors.activateTotp(staff.id, form.code, audit);
     if (!activation.activated) {
       res.status(400);
-      return { __template: 'account/totp-setup', totp: await this.totp.setup(staff), errors: { code: [WRONG_ENROLMENT_CODE] } };
+      return renderInstead('account/totp-setup', { totp: await this.totp.setup(staff), errors: { code: [WRONG_ENROLMENT_CODE] } });
     }
     if (!activation.recoveryCodes) return seeOther(SECURITY, { flash: 'Your authenticator app is set up.' });
     return showRecoveryCodesOnce({ codes: activation.recoveryCodes, next: SECURITY, enrolled: true });

@@ -1,9 +1,10 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
+import { LOCKOUT_MINUTES } from '../lockout/attempt-lock';
 import { sendError } from '../../common/errors/error-response';
 
-export const LOCKED_MESSAGE = 'Too many failed attempts: the account is locked for 15 minutes. Sign in again later, or ask an admin to unlock it.';
+export const LOCKED_MESSAGE = `Too many failed attempts: the account is locked for ${LOCKOUT_MINUTES} minutes. Sign in again later, or ask an admin to unlock it.`;
 
 /** Too many second-step attempts from one network: a clear message, never a stack trace. */
 @Catch(ThrottlerException)

@@ -3,16 +3,17 @@ import { ThrottlerGuard } from '@nestjs/throttler';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { Request, Response } from 'express';
 import { type Flash, seeOther } from '../../common/views/flash';
-import { View } from '../../common/views/view.decorator';
+import { renderInstead, View } from '../../common/views/view.decorator';
 import { showRecoveryCodesOnce } from './recovery-codes-page';
 import { SecondFactorStep } from '../decorators/second-factor-step.decorator';
 import { LOCKED_MESSAGE, SecondStepThrottledFilter } from './second-step-throttled.filter';
 import { PasskeyAssertionDto, PasskeyRegistrationDto, SecondFactorCodeDto } from './dto/second-factor.dto';
 import { WRONG_ENROLMENT_CODE } from './second-factor.service';
 import { SecondStepService } from './second-step.service';
+import { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from '../lockout/attempt-lock';
 import { PasskeysService } from './passkeys.service';
 
-const WRONG_CODE = 'That code did not work. After 5 failed attempts (passwords and codes together) the account is locked for 15 minutes.';
+const WRONG_CODE = `That code did not work. After ${MAX_FAILED_SIGN_INS} failed attempts (passwords and codes together) the account is locked for ${LOCKOUT_MINUTES} minutes.`;
 
 /**
  * The second sign-in step and, under the policy, the first enrolment. Reached only with a
@@ -41,7 +42,7 @@ export class SecondStepController {
     const result = await this.secondStep.verifyCode(req, form.code);
     if (result.outcome === 'locked') {
       res.status(401);
-      return { __template: 'auth/login', error: LOCKED_MESSAGE };
+      return renderInstead('auth/login', { error: LOCKED_MESSAGE });
     }
     if (result.outcome === 'wrong-code') {
       res.status(401);
@@ -80,7 +81,7 @@ export class SecondStepController {
     const enrolled = await this.secondStep.enrolTotp(req, form.code);
     if (!enrolled) {
       res.status(400);
-      return { __template: 'auth/second-factor-enrol', totp: await this.secondStep.enrolmentTotpSetup(req), errors: { code: [WRONG_ENROLMENT_CODE] } };
+      return renderInstead('auth/second-factor-enrol', { totp: await this.secondStep.enrolmentTotpSetup(req), errors: { code: [WRONG_ENROLMENT_CODE] } });
     }
     if (!enrolled.recoveryCodes) return res.redirect(303, enrolled.next);
     return showRecoveryCodesOnce({ codes: enrolled.recoveryCodes, next: enrolled.next, enrolled: true });

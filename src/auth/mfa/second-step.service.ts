@@ -80,6 +80,7 @@ export class SecondStepService {
   async verifyCode(req: Request, code: string): Promise<CodeResult> {
     const { pending, user } = await this.pending(req, 'verify');
     const context = this.contextFor(req, user);
+    if (!(await this.reserve(req, user, context, looksLikeTotpCode(code) ? 'totp' : 'recovery_code'))) return { outcome: 'locked' };
     if (looksLikeTotpCode(code)) {
       if (await this.totp.verifyForSignIn(user.id, code)) return { outcome: 'signed-in', next: await this.complete(req, pending, user, context, 'totp') };
       return this.failed(req, user, context, 'totp');
@@ -101,6 +102,7 @@ export class SecondStepService {
     const { pending, user } = await this.pending(req, 'verify');
     const context = this.contextFor(req, user);
     const challenge = takeChallenge(req, 'authenticate', user.id);
+    if (!(await this.reserve(req, user, context, 'passkey'))) return { outcome: 'locked' };
     if (challenge && (await this.passkeys.verifyAuthentication(user.id, response, challenge))) {
       return { outcome: 'signed-in', next: await this.complete(req, pending, user, context, 'passkey') };
     }
@@ -152,6 +154,14 @@ export class SecondStepService {
   /** Leaves the half-signed-in state. */
   cancel(req: Request): Promise<void> {
     return new Promise((resolve) => (req.session ? req.session.destroy(() => resolve()) : resolve()));
+  }
+
+  /** Counts the attempt before any code is checked (see AttemptLock); a locked account ends the pending state unchecked. */
+  private async reserve(req: Request, user: StaffPrincipal, context: AuditContext, method: string): Promise<boolean> {
+    if (await this.auth.reserveAttempt(user.id)) return true;
+    await this.audit.record(context, { action: 'staff.second_factor', outcome: 'failure', details: { method, reason: 'locked' } });
+    delete req.session.pendingSecondFactor;
+    return false;
   }
 
   private async failed(req: Request, user: StaffPrincipal, context: AuditContext, method: string): Promise<CodeResult> {

@@ -9,6 +9,12 @@ const logger = new Logger('HttpError');
 /** Encodes CR/LF so user input cannot forge log lines. */
 export const logSafe = (value: string) => value.replace(/[\r\n]/g, (c) => (c === '\r' ? '\\r' : '\\n'));
 
+/** An element id of our own markup (a static hx-headers value), never a free selector. */
+function errorTarget(req: Request): string {
+  const asked = req.get('X-Error-Target');
+  return asked && /^#[a-z][a-z0-9-]{0,40}$/.test(asked) ? asked : '#flash';
+}
+
 /**
  * The one error response of the app, for Nest's exception filter and for Express
  * middleware (body parser, CSRF): a page, an htmx flash message or JSON, never a stack trace.
@@ -28,8 +34,9 @@ export function sendError(req: Request, res: Response, status: number, message: 
   res.setHeader('Cache-Control', 'no-store');
   res.vary('HX-Request');
   if (isHtmxRequest(req)) {
-    // htmx swaps errors (see the htmx-config meta tag) into the page's message area, not into the target.
-    res.setHeader('HX-Retarget', '#flash');
+    // htmx swaps errors (see the htmx-config meta tag) into the page's message area, or next to the
+    // controls that asked (X-Error-Target, e.g. the bulk buttons' #bulk-area), not into the target.
+    res.setHeader('HX-Retarget', errorTarget(req));
     res.setHeader('HX-Reswap', 'innerHTML');
     res.render('partials/_flash', { flash: { kind: 'error', message: publicMessage, correlationId } });
     return;

@@ -37,7 +37,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
   }
 
   private signIn(req: Request, res: Response, loginPath: string): void {
-    const next = req.method === 'GET' && !isHtmxRequest(req) ? req.originalUrl : (req.get('HX-Current-URL') ? new URL(req.get('HX-Current-URL')!).pathname : '/');
+    // Back to the same place after signing in, filters included (the login page checks `next` with safeNextPath).
+    const next = req.method === 'GET' && !isHtmxRequest(req) ? req.originalUrl : currentPageOf(req);
     const target = `${loginPath}?next=${encodeURIComponent(next)}`;
     res.setHeader('Cache-Control', 'no-store');
     if (isHtmxRequest(req)) {
@@ -49,6 +50,18 @@ export class HttpExceptionFilter implements ExceptionFilter {
     } else {
       res.status(401).json({ statusCode: 401, message: 'Sign-in required' });
     }
+  }
+}
+
+/** Path and query of the page an htmx request came from (HX-Current-URL), or '/'. Only the path part is kept: never another origin. */
+function currentPageOf(req: Request): string {
+  const current = req.get('HX-Current-URL');
+  if (!current) return '/';
+  try {
+    const url = new URL(current);
+    return url.pathname + url.search;
+  } catch {
+    return '/';
   }
 }
 

@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform, type TransformFnParams } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min, Validate, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
+import { isCalendarDate } from '../time/calendar-date';
 
 /** An empty form field means "no filter"; anything else is validated as sent (arrays stay arrays and fail). */
 export const emptyToUndefined = ({ value }: TransformFnParams) => (value === '' ? undefined : value);
@@ -12,9 +13,7 @@ export const digitsToNumber = ({ value }: TransformFnParams) => (value === '' ? 
 @ValidatorConstraint({ name: 'calendarDate' })
 export class CalendarDate implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
-    if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
-    const date = new Date(`${value}T00:00:00Z`);
-    return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
+    return isCalendarDate(value);
   }
 
   defaultMessage(): string {

@@ -5,7 +5,7 @@ import { catchError, from, mergeMap, Observable, of } from 'rxjs';
 import { FormValidationException } from '../validation/form-validation.exception';
 import { isSeeOther, keepForNextPage, takeFlash } from './flash';
 import { isHtmxRequest, wantsHtml } from './htmx';
-import { VIEW, ViewMetadata } from './view.decorator';
+import { OtherView, renderInstead, VIEW, ViewMetadata } from './view.decorator';
 
 /**
  * Renders what a @View handler returns: the page, or its fragment for htmx; re-renders invalid
@@ -27,7 +27,7 @@ export class ViewInterceptor implements NestInterceptor {
       catchError((error: unknown) => {
         if (error instanceof FormValidationException && view.invalid && wantsHtml(req)) {
           res.status(400);
-          return of({ errors: error.fieldErrors, values: req.body ?? {}, __template: view.invalid });
+          return of(renderInstead(view.invalid, { errors: error.fieldErrors, values: req.body ?? {} }));
         }
         throw error;
       }),
@@ -38,17 +38,20 @@ export class ViewInterceptor implements NestInterceptor {
           res.redirect(303, data.__seeOther);
           return of(undefined);
         }
-        const model = (data ?? {}) as Record<string, unknown>;
+        const other = data instanceof OtherView ? data : null;
+        const model = other ? { ...other.model } : ((data ?? {}) as Record<string, unknown>);
         // A POST that answers with a page is a 200, not Nest's default 201.
         if (res.statusCode === 201) res.status(200);
         const fragment = Boolean(view.fragment && isHtmxRequest(req));
-        const template = (model.__template as string | undefined) ?? (fragment ? view.fragment! : view.page);
+        const template = other?.template ?? (fragment ? view.fragment! : view.page);
+        if (!fragment && view.fragment) model.fragmentTemplate = `${view.fragment}.njk`;
         // A full page shows the message a redirect left for it (a fragment leaves it for the page).
         if (!fragment && model.flash === undefined) {
           const flash = takeFlash(req);
           if (flash) model.flash = flash;
         }
-        return from(render(res, template, model));
+        // A fragment may carry out-of-band parts that the full page already has in place.
+        return from(render(res, template, { ...model, asFragment: template === view.fragment }));
       }),
     );
   }

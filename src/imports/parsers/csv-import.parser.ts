@@ -1,7 +1,7 @@
-import { parse } from 'csv-parse';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { FieldChecker, type ParsedItem, type ProviderRef, type RecordSource } from '../import-records';
+import { readCsvRecords } from './csv-records';
 import { ImportFileError } from './import-file-error';
 
 /** The CSV columns (README "CSV format"); each accepts a few common spellings. */
@@ -16,6 +16,7 @@ export const CSV_COLUMNS = {
   primaryProvider: ['primary_provider', 'provider'],
   nextAppointment: ['next_appointment', 'next_appointment_at', 'appointment'],
   appointmentProvider: ['appointment_provider', 'next_appointment_provider'],
+  deceasedDate: ['deceased_date', 'date_of_death', 'deceased_on'],
 } as const;
 
 type Column = keyof typeof CSV_COLUMNS;
@@ -56,33 +57,29 @@ export function csvAppointmentId(patientExternalId: string): string {
 }
 
 /**
- * Streams a CSV file into records (csv-parse, one row in memory at a time). A row yields a
- * patient and, when it has a next appointment, an appointment; a bad row yields one
- * rejected record with every reason.
+ * Streams a CSV file into records (one row in memory at a time). A row yields a patient
+ * and, when it has a next appointment, an appointment; a bad row (including one broken
+ * by a stray quote) yields one rejected record with every reason.
  */
 export async function* parseCsv(input: Readable, onIgnoredColumns: (columns: string[]) => void = () => undefined): AsyncGenerator<ParsedItem> {
-  const parser = input.pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true, max_record_size: 64 * 1024 }));
-  input.on('error', (error) => parser.destroy(error));
   let header: ReturnType<typeof mapHeader> | null = null;
   let width = 0;
   let ordinal = 0;
-  try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      if (!header) {
-        header = mapHeader(record);
-        width = record.length;
-        onIgnoredColumns(header.ignored);
-        continue;
-      }
-      const source: RecordSource = { label: `line ${info.lines}`, ordinal: ordinal++ };
-      if (record.every((cell) => cell.trim() === '')) continue;
-      yield* rowRecords(record, header.positions, width, source);
+  for await (const record of readCsvRecords(input)) {
+    if (!header) {
+      if ('error' in record) throw new ImportFileError(`The header row (line ${record.line}) cannot be read: ${record.error}.`);
+      header = mapHeader(record.cells);
+      width = record.cells.length;
+      onIgnoredColumns(header.ignored);
+      continue;
     }
-  } catch (error) {
-    if (error instanceof ImportFileError) throw error;
-    const code = (error as { code?: string }).code;
-    if (code && code.startsWith('CSV_')) throw new ImportFileError(`The CSV could not be read: ${(error as Error).message}`);
-    throw error;
+    const source: RecordSource = { label: `line ${record.line}`, ordinal: ordinal++ };
+    if ('error' in record) {
+      yield { kind: 'rejected', source, reasons: [record.error] };
+      continue;
+    }
+    if (record.cells.every((cell) => cell.trim() === '')) continue;
+    yield* rowRecords(record.cells, header.positions, width, source);
   }
   if (!header) throw new ImportFileError('The file is empty: a CSV needs a header row and at least one patient.');
 }
@@ -102,11 +99,15 @@ function rowRecords(record: string[], positions: Partial<Record<Column, number>>
   const tags = has('tags') ? tagList(check, cell('tags')!) : undefined;
   const provider = has('primaryProvider') ? providerRef(check.text(cell('primaryProvider'), 'primary provider', 100)) : undefined;
   const startsAt = has('nextAppointment') ? check.dateTime(cell('nextAppointment'), 'next appointment') : undefined;
+  // A date marks the patient deceased; an empty cell leaves the flag as it is on file.
+  const deceasedDate = has('deceasedDate') ? check.deceasedDate(cell('deceasedDate'), 'deceased date') : undefined;
+  if (deceasedDate && dateOfBirth && deceasedDate < dateOfBirth.slice(0, deceasedDate.length)) check.fail(`deceased date ${deceasedDate} is before the date of birth`);
   const appointmentProvider = providerRef(check.text(cell('appointmentProvider'), 'appointment provider', 100));
   if (appointmentProvider && !startsAt && check.reasons.length === 0) check.fail('appointment provider given without a next appointment date-time');
 
   if (check.reasons.length || !externalId || !firstName || !lastName || !dateOfBirth) return [{ kind: 'rejected', source, reasons: check.reasons, externalId }];
-  const items: ParsedItem[] = [{ kind: 'patient', source, externalId, firstName, lastName, dateOfBirth, email, phone, tags, provider, aliases: [] }];
+  const deceased = deceasedDate ? { deceased: true, deceasedDate } : {};
+  const items: ParsedItem[] = [{ kind: 'patient', source, externalId, firstName, lastName, dateOfBirth, email, phone, tags, provider, aliases: [], ...deceased }];
   if (startsAt) {
     items.push({ kind: 'appointment', source, externalId: csvAppointmentId(externalId), patient: { externalId }, provider: appointmentProvider ?? provider ?? null, startsAt });
   }

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { ParsedItem } from '../import-records';
 import { parseCsv } from './csv-import.parser';
-import { parseBundle, parseNdjson, type IgnoredItem } from './fhir-import.parser';
+import { parseBundle, parseNdjson, type FhirReadOptions, type IgnoredItem } from './fhir-import.parser';
 import { ImportFileError } from './import-file-error';
 
 export type ImportFormat = 'csv' | 'fhir-bundle' | 'fhir-ndjson';
@@ -76,9 +76,9 @@ function isText(sample: Buffer): boolean {
 }
 
 /** Streams the records of a file (a fresh read each call: the pipeline reads the file more than once). */
-export function readRecords(path: string, format: ImportFormat, onIgnoredColumns?: (columns: string[]) => void): AsyncGenerator<ParsedItem | IgnoredItem> {
+export function readRecords(path: string, format: ImportFormat, options: FhirReadOptions = {}, onIgnoredColumns?: (columns: string[]) => void): AsyncGenerator<ParsedItem | IgnoredItem> {
   const stream = createReadStream(path, { encoding: format === 'fhir-bundle' ? 'utf8' : undefined, highWaterMark: 256 * 1024 });
   if (format === 'csv') return parseCsv(stream, onIgnoredColumns);
-  if (format === 'fhir-ndjson') return parseNdjson(stream);
-  return parseBundle(stream);
+  if (format === 'fhir-ndjson') return parseNdjson(stream, options);
+  return parseBundle(stream, options);
 }

@@ -10,23 +10,10 @@ import { SYSTEM_CONTEXT } from '../../audit/audit-context';
 import { AuditEntry, AuditService } from '../../audit/audit.service';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { isSqliteManager, placeholders, toSqlDateTime } from '../../database/sql';
+import { isSqliteManager } from '../../database/sql';
+import { runInTransaction } from '../../database/transactions';
+import { ClaimedEmail, MailOutboxRepository } from '../outbox.repository';
 import { describeFailure, isPermanentFailure, SendError } from './smtp-errors';
-import { runInTransaction, withConflictRetry } from '../../database/transactions';
-
-interface ClaimedEmail {
-  id: string;
-  batch_id: string | null;
-  patient_id: number | null;
-  kind: string;
-  to_address: string;
-  subject: string;
-  text_body: string | null;
-  html_body: string | null;
-  attempts: number;
-  /** This round's claim; a row taken over by another sender no longer carries it. */
-  claimed_by: string;
-}
 
 export interface DrainResult {
   sent: number;
@@ -34,8 +21,18 @@ export interface DrainResult {
   failed: number;
 }
 
-/** Rows claimed per round by one worker. */
+/** Most rows claimed per round by one worker (a fast relay). */
 const CLAIM_BATCH = 200;
+/**
+ * A round claims only what this worker sent, at its measured rate, in this share of the lease;
+ * the lease is also renewed every quarter of it while the round runs, and an email whose lease
+ * could run out before its SMTP transaction ends is handed back instead of sent. So a slow
+ * relay never lets a claim expire under a living sender (the outside review: duplicates with
+ * a relay slower than ~7 messages/s).
+ */
+const LEASE_SHARE = 0.25;
+/** An email is sent only while at least this share of the lease is known to be left; leases are renewed as often. */
+const SEND_MARGIN_SHARE = 0.25;
 /** Sent rows are marked in groups: at most this many, or after FLUSH_MS. */
 const FLUSH_ROWS = 50;
 const FLUSH_MS = 20;
@@ -62,9 +59,14 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private readonly sqlite: boolean;
-  /** Sends handed to the mailer and not finished; the rest of a claimed group waits for a slot. */
-  private inFlight = 0;
-  private readonly slotWaiters: Array<() => void> = [];
+  /** Emails per second one worker's round achieved recently; null until measured. */
+  private workerRate: number | null = null;
+  /** Claims in flight: claim id → epoch ms until which the rows are known to be ours. */
+  private readonly activeClaims = new Map<string, number>();
+  private renewTimer: NodeJS.Timeout | null = null;
+  private renewing: Promise<void> = Promise.resolve();
+  private readonly sendSlots: Semaphore;
+  /** Set by stop(): claimed emails not yet handed to SMTP go back to pending instead. */
   private stopping = false;
   /**
    * Set when a 'sent' mark could not be written (this instance's database node died): the rest of the
@@ -78,8 +80,11 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
     @InjectConfig() private readonly config: AppConfig,
     private readonly mailer: MailerService,
     private readonly audit: AuditService,
+    private readonly outbox: MailOutboxRepository,
   ) {
     this.sqlite = isSqliteManager(dataSource);
+    // Enough SMTP transactions at once to keep every pooled connection busy, few enough that an email's lease is checked just before its turn.
+    this.sendSlots = new Semaphore(config.smtpUrl ? config.smtpPoolSize * 2 : 20);
   }
 
   onApplicationBootstrap(): void {
@@ -116,7 +121,6 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
     this.running = false;
     this.stopping = true;
     for (const wake of this.wakers) wake();
-    for (const wake of this.slotWaiters.splice(0)) wake();
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
       Promise.all(this.loops).then(() => true),
@@ -174,13 +178,24 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
 
   /** Claims, sends and records one group; null when nothing was due. */
   private async round(dueBy = new Date()): Promise<DrainResult | null> {
-    const emails = await this.claim(dueBy);
+    const { claimId, emails } = await this.claim(dueBy);
     if (emails.length === 0) return null;
-    const outcomes = await Promise.all(emails.map((email) => this.deliver(email)));
-    await this.unclaim(emails.filter((_, i) => outcomes[i] === 'released'));
-    // The 'sent' marks are committed in groups in the background (queueSent): the next claim waits
-    // only for a group already being written, which bounds the crash window to about two groups.
-    await this.flushing;
+    const started = Date.now();
+    this.keepRenewing();
+    let outcomes: Array<'sent' | 'retried' | 'failed' | 'released'>;
+    try {
+      outcomes = await Promise.all(emails.map((email) => this.sendSlots.run(() => this.deliver(email))));
+      // The 'sent' marks are committed in groups in the background (queueSent): the next claim waits
+      // only for a group already being written, which bounds the crash window to about two groups.
+      await this.flushing;
+    } finally {
+      this.activeClaims.delete(claimId);
+    }
+    const sent = outcomes.filter((o) => o === 'sent').length;
+    if (sent > 0) {
+      const rate = sent / Math.max((Date.now() - started) / 1000, 0.001);
+      this.workerRate = this.workerRate === null ? rate : (this.workerRate + rate) / 2;
+    }
     return {
       sent: outcomes.filter((o) => o === 'sent').length,
       retried: outcomes.filter((o) => o === 'retried').length,
@@ -192,81 +207,62 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
    * Reserves due rows for this round: pending ones whose time has come, and 'sending' ones
    * whose lease ran out (their sender crashed). Short transaction; the send happens after it.
    */
-  private async claim(dueBy: Date): Promise<ClaimedEmail[]> {
-    const now = new Date();
-    const nowSql = toSqlDateTime(dueBy);
+  private async claim(dueBy: Date): Promise<{ claimId: string; emails: ClaimedEmail[] }> {
     const claimId = `${this.instanceId}#${++this.claimRound}`;
-    const leaseSql = toSqlDateTime(new Date(now.getTime() + this.config.mailClaimLeaseSeconds * 1000));
-    const due = `((status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND claimed_until < ?))`;
-    const claimSet = `status = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1`;
-
-    let ids: string[] = [];
-    if (this.sqlite) {
-      // One statement is atomic on SQLite, and this process is its only sender.
-      const claimed: Array<{ id: number }> = await this.dataSource.query(
-        `UPDATE mail_outbox SET ${claimSet} WHERE id IN (SELECT id FROM mail_outbox WHERE ${due} ORDER BY next_attempt_at, id LIMIT ?) RETURNING id`,
-        [claimId, leaseSql, nowSql, nowSql, CLAIM_BATCH],
-      );
-      ids = claimed.map((row) => String(row.id));
-    } else {
-      // On Galera row locks are per node: a sender on another node may claim the same rows, and the
-      // later commit fails with 1213. Those rows are someone else's; the retry claims what is left.
-      await runInTransaction(this.dataSource, 'READ COMMITTED', async (tx) => {
-        // Two index ranges instead of one OR, so InnoDB locks only the rows it hands out.
-        const expired: Array<{ id: string }> = await tx.query(
-          "SELECT id FROM mail_outbox WHERE status = 'sending' AND claimed_until < ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
-          [nowSql, CLAIM_BATCH],
-        );
-        const pending: Array<{ id: string }> =
-          expired.length < CLAIM_BATCH
-            ? await tx.query("SELECT id FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED", [
-                nowSql,
-                CLAIM_BATCH - expired.length,
-              ])
-            : [];
-        ids = [...expired, ...pending].map((row) => String(row.id));
-        if (ids.length) await tx.query(`UPDATE mail_outbox SET ${claimSet} WHERE id IN (${placeholders(ids.length)})`, [claimId, leaseSql, ...ids]);
-      });
-    }
+    const lease = this.leaseUntil(new Date());
+    const emails = await this.outbox.claimDue(claimId, lease, dueBy, this.claimLimit());
     this.markingFails = false;
-    if (ids.length === 0) return [];
-    const rows: ClaimedEmail[] = await this.dataSource.query(
-      `SELECT id, batch_id, patient_id, kind, to_address, subject, text_body, html_body, attempts, claimed_by FROM mail_outbox WHERE id IN (${placeholders(ids.length)}) AND claimed_by = ?`,
-      [...ids, claimId],
-    );
-    return rows.map((row) => ({ ...row, id: String(row.id), attempts: Number(row.attempts) }));
+    if (emails.length) this.activeClaims.set(claimId, lease.getTime());
+    return { claimId, emails };
   }
 
-  /** Waits for a free sending slot; false when the sender is stopping (the email is handed back instead). */
-  private async sendSlot(): Promise<boolean> {
-    // Twice the pool: the pool never runs dry, and only a few emails are queued inside the mailer at a stop.
-    const slots = this.config.smtpUrl ? 2 * this.config.smtpPoolSize : 50;
-    while (!this.stopping && this.inFlight >= slots) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
-    if (this.stopping) return false;
-    this.inFlight++;
-    return true;
+  /** DATETIME keeps whole seconds: the lease is rounded down, so what we believe is never longer than what others see. */
+  private leaseUntil(now: Date): Date {
+    return new Date(Math.floor((now.getTime() + this.config.mailClaimLeaseSeconds * 1000) / 1000) * 1000);
   }
 
-  private freeSlot(): void {
-    this.inFlight--;
-    this.slotWaiters.shift()?.();
+  /** What one worker can send within LEASE_SHARE of the lease at its measured rate (the pool's size until measured). */
+  private claimLimit(): number {
+    if (this.workerRate === null) return Math.min(CLAIM_BATCH, this.sendSlots.size);
+    return Math.max(1, Math.min(CLAIM_BATCH, Math.floor(this.workerRate * this.config.mailClaimLeaseSeconds * LEASE_SHARE)));
   }
 
-  /** Claimed emails a stopping sender never handed to SMTP: back to pending, the attempt given back. */
-  private async unclaim(emails: ClaimedEmail[]): Promise<void> {
-    if (emails.length === 0) return;
-    await withConflictRetry(() => this.dataSource.query(
-      `UPDATE mail_outbox SET status = 'pending', claimed_by = NULL, claimed_until = NULL, attempts = attempts - 1 WHERE id IN (${placeholders(emails.length)}) AND claimed_by = ? AND status = 'sending'`,
-      [...emails.map((email) => email.id), emails[0].claimed_by],
-    ));
+  /** While claims are in flight, their leases are pushed forward every SEND_MARGIN_SHARE of the lease. */
+  private keepRenewing(): void {
+    if (this.renewTimer) return;
+    const every = Math.max(200, this.config.mailClaimLeaseSeconds * 1000 * SEND_MARGIN_SHARE);
+    this.renewTimer = setInterval(() => {
+      if (this.activeClaims.size === 0) {
+        clearInterval(this.renewTimer!);
+        this.renewTimer = null;
+        return;
+      }
+      this.renewing = this.renewing.then(() => this.renewLeases()).catch((error: Error) => this.logger.warn(`Could not renew mail leases: ${error.message}`));
+    }, every);
+    this.renewTimer.unref();
+  }
+
+  private async renewLeases(): Promise<void> {
+    const claimIds = [...this.activeClaims.keys()];
+    if (claimIds.length === 0) return;
+    const lease = this.leaseUntil(new Date());
+    await this.outbox.renewLeases(claimIds, lease);
+    // Rows another sender took over no longer carry our claim id, so the UPDATE left them alone.
+    for (const claimId of claimIds) if (this.activeClaims.has(claimId)) this.activeClaims.set(claimId, lease.getTime());
+  }
+
+  /** An email whose lease could end mid-transaction goes back to the queue untouched (its attempt not counted). */
+  private async release(email: ClaimedEmail): Promise<'released'> {
+    await this.outbox.release(email.id, email.claimed_by);
+    return 'released';
   }
 
   private async deliver(email: ClaimedEmail): Promise<'sent' | 'retried' | 'failed' | 'released'> {
-    if (this.markingFails || !(await this.sendSlot())) return 'released';
-    if (this.markingFails) {
-      this.freeSlot();
-      return 'released';
-    }
+    // Not handed back either: that write would fail like the mark did; the lease runs out instead.
+    if (this.markingFails) return 'released';
+    if (this.stopping) return this.release(email);
+    const ours = this.activeClaims.get(email.claimed_by) ?? 0;
+    if (ours - Date.now() < this.config.mailClaimLeaseSeconds * 1000 * SEND_MARGIN_SHARE) return this.release(email);
     try {
       const info = await this.mailer.sendMail({
         to: email.to_address.replace(/[\r\n]/g, ''),
@@ -281,8 +277,6 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
       return 'sent';
     } catch (error) {
       return this.recordFailure(email, error as SendError);
-    } finally {
-      this.freeSlot();
     }
   }
 
@@ -306,24 +300,20 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
       this.flushTimer = null;
       const group = this.sentBuffer.splice(0, this.sentBuffer.length);
       if (group.length === 0) return;
-      const sentAt = toSqlDateTime(group[group.length - 1].at);
+      const sentAt = group[group.length - 1].at;
       try {
         await runInTransaction(this.dataSource, async (tx) => {
-          // Only rows still under this sender's claim: one whose lease ran out and that another round took
-          // over is marked (and audited) by that round, so each email has one 'mail.sent' row.
-          const claims = [...new Set(group.map((item) => item.email.claimed_by))];
-          const held: Array<{ id: number | string }> = await tx.query(
-            `SELECT id FROM mail_outbox WHERE id IN (${placeholders(group.length)}) AND status = 'sending' AND claimed_by IN (${placeholders(claims.length)})${this.sqlite ? '' : ' FOR UPDATE'}`,
-            [...group.map((item) => item.email.id), ...claims],
-          );
-          const heldIds = new Set(held.map((row) => String(row.id)));
-          const marked = [...new Map(group.filter(({ email }) => heldIds.has(email.id)).map(({ email }) => [email.id, email])).values()];
-          if (marked.length === 0) return;
-          await tx.query(
-            `UPDATE mail_outbox SET status = 'sent', sent_at = ?, text_body = NULL, html_body = NULL, claimed_until = NULL, last_error = NULL WHERE id IN (${placeholders(marked.length)})`,
-            [sentAt, ...marked.map((email) => email.id)],
-          );
-          await this.audit.recordMany(SYSTEM_CONTEXT, marked.map((email) => auditEntry('mail.sent', email)), tx);
+          // Marked only where the row still carries this sender's claim: a row another sender took over is that sender's to mark.
+          const byClaim = new Map<string, ClaimedEmail[]>();
+          for (const { email } of group) byClaim.set(email.claimed_by, [...(byClaim.get(email.claimed_by) ?? []), email]);
+          const marked: ClaimedEmail[] = [];
+          for (const [claimId, emails] of byClaim) {
+            const ids = emails.map((email) => email.id);
+            const mine = await this.outbox.markSent(ids, claimId, sentAt, tx);
+            marked.push(...emails.filter((email) => mine.has(email.id)));
+            if (mine.size < ids.length) this.logger.warn(`${ids.length - mine.size} email(s) had been taken over by another sender before being marked sent`);
+          }
+          if (marked.length) await this.audit.recordMany(SYSTEM_CONTEXT, marked.map((email) => auditEntry('mail.sent', email)), tx);
         });
       } catch (error) {
         this.markingFails = true;
@@ -340,22 +330,36 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
       const delay = Math.min(this.config.mailRetryBaseMs * 2 ** (email.attempts - 1), MAX_BACKOFF_MS) * (0.9 + Math.random() * 0.2);
       // DATETIME has whole seconds: round up, so a retry is never due before its delay.
       const retryAt = new Date(Math.ceil((Date.now() + delay) / 1000) * 1000);
-      await withConflictRetry(() => this.dataSource.query(
-        "UPDATE mail_outbox SET status = 'pending', next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL, last_error = ? WHERE id = ? AND claimed_by = ? AND status = 'sending'",
-        [toSqlDateTime(retryAt), reason, email.id, email.claimed_by],
-      ));
+      await this.outbox.scheduleRetry(email.id, email.claimed_by, retryAt, reason);
       this.logger.warn(`Email #${email.id} not sent (attempt ${email.attempts}), retrying in ${Math.round(delay / 1000)} s: ${reason}`);
       return 'retried';
     }
     await runInTransaction(this.dataSource, async (tx) => {
-      await tx.query(
-        "UPDATE mail_outbox SET status = 'failed', text_body = NULL, html_body = NULL, claimed_until = NULL, last_error = ? WHERE id = ? AND claimed_by = ? AND status = 'sending'",
-        [reason, email.id, email.claimed_by],
-      );
+      await this.outbox.markFailed(email.id, email.claimed_by, reason, tx);
       await this.audit.record(SYSTEM_CONTEXT, { ...auditEntry('mail.failed', email), outcome: 'failure', details: { outboxId: email.id, kind: email.kind, attempts: email.attempts, reason } }, tx);
     });
     this.logger.warn(`Email #${email.id} failed after ${email.attempts} attempt(s): ${reason}`);
     return 'failed';
+  }
+}
+
+/** At most `size` tasks at once; the rest wait their turn in order. */
+class Semaphore {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(readonly size: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
+import { phoneDigits } from '../phone-number';
 import { insertRows, toSqlDateTime } from '../../database/sql';
 import { runInTransaction } from '../../database/transactions';
 
@@ -107,7 +108,7 @@ export async function seedDemoData(db: DataSource, options: DemoSeedOptions): Pr
         }
         appointmentCount += past + future;
 
-        patients.push([id, `DEMO-${String(id).padStart(6, '0')}`, first, last, dob, email, phone, providerId, nextAppointment ? toSqlDateTime(nextAppointment) : null, 1, nowSql, nowSql]);
+        patients.push([id, `DEMO-${String(id).padStart(6, '0')}`, first, last, dob, email, phone, phoneDigits(phone), providerId, nextAppointment ? toSqlDateTime(nextAppointment) : null, 1, nowSql, nowSql]);
 
         const tagCount = Math.floor(rand() * 4);
         const chosen = new Set<number>();
@@ -116,7 +117,7 @@ export async function seedDemoData(db: DataSource, options: DemoSeedOptions): Pr
 
         accounts.push(portalAccountRow(id, first, last, email !== null, rand, now));
       }
-      await insertRows(tx, 'patients', ['id', 'external_id', 'first_name', 'last_name', 'date_of_birth', 'email', 'phone', 'primary_provider_id', 'next_appointment_at', 'version', 'created_at', 'updated_at'], patients);
+      await insertRows(tx, 'patients', ['id', 'external_id', 'first_name', 'last_name', 'date_of_birth', 'email', 'phone', 'phone_digits', 'primary_provider_id', 'next_appointment_at', 'version', 'created_at', 'updated_at'], patients);
       await insertRows(tx, 'portal_accounts', ['patient_id', 'access_enabled', 'username', 'username_key', 'enabled_at', 'invited_at', 'first_login_at', 'last_login_at', 'version', 'updated_at'], accounts);
       await insertRows(tx, 'patient_tags', ['patient_id', 'tag_id'], patientTags);
       await insertRows(tx, 'appointments', ['patient_id', 'provider_id', 'starts_at', 'created_at'], appointments);

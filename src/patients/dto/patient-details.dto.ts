@@ -20,7 +20,8 @@ export class PatientDetailsDto {
   @Matches(NAME, { message: 'The last name contains characters that cannot be used.' })
   lastName!: string;
 
-  @Matches(/^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, { message: 'Enter the date of birth as a date (YYYY-MM-DD).' })
+  // The shape only; the day and its bounds are the one rule in common/time/calendar-date.ts (PatientsService).
+  @Matches(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, { message: 'Enter the date of birth as a date (YYYY-MM-DD).' })
   dateOfBirth!: string;
 
   /** Checked and normalised by the service (normalisePhone) only when it differs from the number on file. */

@@ -24,6 +24,10 @@ export class Patient {
   @Column({ type: 'varchar', length: 64, nullable: true, unique: true })
   externalId!: string | null;
 
+  /** The FHIR identifier.system the external id came from (null: a CSV or a hand-made patient). */
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  externalIdSystem!: string | null;
+
   @Column({ type: 'varchar', length: 100 })
   firstName!: string;
 
@@ -40,6 +44,18 @@ export class Patient {
 
   @Column({ type: 'varchar', length: 32, nullable: true })
   phone!: string | null;
+
+  /** A deceased patient is never enabled or invited (see portal-access/portal-eligibility.ts). */
+  @Column({ type: 'boolean', default: false })
+  deceased!: boolean;
+
+  /** As the record gave it: YYYY, YYYY-MM or YYYY-MM-DD; null when only the flag is known. */
+  @Column({ type: 'varchar', length: 10, nullable: true })
+  deceasedDate!: string | null;
+
+  /** The digits of `phone` (phoneDigits in ../phone-number.ts), indexed for the onboarding search; written with `phone`. */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  phoneDigits!: string | null;
 
   @Column({ type: 'int', nullable: true })
   primaryProviderId!: number | null;

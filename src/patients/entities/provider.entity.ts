@@ -5,11 +5,16 @@ export class Provider {
   @PrimaryGeneratedColumn()
   id!: number;
 
-  @Column({ type: 'varchar', length: 100, unique: true })
+  /** Not unique: two practitioners may share a name; the NPI (external id) tells them apart. */
+  @Column({ type: 'varchar', length: 100 })
   name!: string;
 
   @Column({ type: 'varchar', length: 64, nullable: true })
   externalId!: string | null;
+
+  /** `Practitioner/<id>` of the FHIR file it was imported from, so a later file's reference finds it. */
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  fhirId!: string | null;
 
   @Column({ type: 'boolean', default: true })
   active!: boolean;

@@ -1,10 +1,11 @@
 import { Transform, type TransformFnParams } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
 import { applyDecorators, BadRequestException } from '@nestjs/common';
 import type { Selection } from '../onboarding-actions.service';
-import { PORTAL_STATUSES, type PortalStatus } from '../portal-status';
+import { STATUS_CHOICES, type StatusChoice } from '../portal-status';
 import { digitsToNumber, emptyToUndefined, OptionalDate, OptionalId } from '../../common/validation/query-fields';
-import { ONBOARDING_PAGE_SIZES, ONBOARDING_SORTS, type OnboardingFilter, type OnboardingSort } from '../onboarding-filter';
+import type { ClinicClock } from '../../common/time/clinic-time';
+import { ONBOARDING_PAGE_SIZES, ONBOARDING_SORTS, withClinicDays, type OnboardingFilter, type OnboardingSort } from '../onboarding-filter';
 
 /** An explicit id list larger than this must use "Select all N matching this filter" (body size, audit of intent). */
 export const MAX_EXPLICIT_IDS = 500;
@@ -14,6 +15,29 @@ const CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 const OptionalChoice = (what: string, choices: readonly string[]) =>
   applyDecorators(Transform(emptyToUndefined), IsOptional(), IsIn(choices, { message: `${what} must be one of: ${choices.join(', ')}.` }));
 
+/** Checked patient ids: at most MAX_EXPLICIT_IDS (bigger selections use "Select all N matching"). */
+const PatientIds = () =>
+  // In the order a stack of property decorators would register (bottom-up), so the first error shown stays the same.
+  applyDecorators(
+    Max(2_147_483_647, { each: true, message: 'Patient ids must be whole numbers.' }),
+    Min(1, { each: true, message: 'Patient ids must be whole numbers.' }),
+    IsInt({ each: true, message: 'Patient ids must be whole numbers.' }),
+    ArrayMaxSize(MAX_EXPLICIT_IDS, { message: `Select at most ${MAX_EXPLICIT_IDS} patients by checkbox, or use "Select all matching this filter".` }),
+    ArrayMinSize(1),
+    IsOptional(),
+    Transform(({ value }: TransformFnParams) => {
+      if (value === undefined || value === '') return undefined;
+      const list = Array.isArray(value) ? value : [value];
+      return list.map((item) => (typeof item === 'string' && /^\d{1,10}$/.test(item) ? Number(item) : item));
+    }),
+  );
+
+/**
+ * "All matching as it was before Enable": the batch id of that enable. Its patients stay in
+ * the selection although enabling moved them out of a filter such as "Access enabled: No".
+ */
+const EnabledBatch = () =>
+  applyDecorators(Transform(emptyToUndefined), IsOptional(), IsUUID('4', { message: 'The kept selection is not valid; select the patients again.' }));
 
 /** The filters of the onboarding page: query string of the page, hidden fields of the bulk forms. */
 export class OnboardingFilterDto {
@@ -43,8 +67,8 @@ export class OnboardingFilterDto {
   @OptionalDate()
   apptAfter?: string;
 
-  @OptionalChoice('Status', PORTAL_STATUSES)
-  status?: PortalStatus;
+  @OptionalChoice('Status', STATUS_CHOICES)
+  status?: StatusChoice;
 }
 
 /** GET /portal-onboarding: filters plus sort, page size and the keyset cursor. */
@@ -69,6 +93,24 @@ export class OnboardingPageQueryDto extends OnboardingFilterDto {
   @IsString()
   @Matches(/^[A-Za-z0-9_-]{1,600}$/, { message: 'The page link is not valid.' })
   before?: string;
+
+  /** "Go to page N" (with no cursor), or the number of the cursor's page (a label carried by the pager links). */
+  @Transform(digitsToNumber)
+  @IsOptional()
+  @IsInt({ message: 'Page must be a whole number.' })
+  @Min(1, { message: 'Page must be a whole number.' })
+  @Max(1_000_000, { message: 'Page must be a whole number.' })
+  page?: number;
+
+  /** The selection to show ticked (the results reload after a bulk Enable keeps it). */
+  @OptionalChoice('Selection', ['ids', 'filter'])
+  scope?: 'ids' | 'filter';
+
+  @PatientIds()
+  ids?: number[];
+
+  @EnabledBatch()
+  enabledBatch?: string;
 }
 
 /**
@@ -79,23 +121,16 @@ export class BulkSelectionDto extends OnboardingFilterDto {
   @OptionalChoice('Selection', ['ids', 'filter'])
   scope?: 'ids' | 'filter';
 
-  @Transform(({ value }: TransformFnParams) => {
-    if (value === undefined || value === '') return undefined;
-    const list = Array.isArray(value) ? value : [value];
-    return list.map((item) => (typeof item === 'string' && /^\d{1,10}$/.test(item) ? Number(item) : item));
-  })
-  @IsOptional()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_EXPLICIT_IDS, { message: `Select at most ${MAX_EXPLICIT_IDS} patients by checkbox, or use "Select all matching this filter".` })
-  @IsInt({ each: true, message: 'Patient ids must be whole numbers.' })
-  @Min(1, { each: true, message: 'Patient ids must be whole numbers.' })
-  @Max(2_147_483_647, { each: true, message: 'Patient ids must be whole numbers.' })
+  @PatientIds()
   ids?: number[];
+
+  @EnabledBatch()
+  enabledBatch?: string;
 }
 
 /** The service-level filter of a validated DTO ("any" and empty fields dropped). */
-export function toOnboardingFilter(dto: OnboardingFilterDto): OnboardingFilter {
-  return {
+export function toOnboardingFilter(dto: OnboardingFilterDto, clock: ClinicClock): OnboardingFilter {
+  return withClinicDays({
     q: dto.q,
     tagId: dto.tag,
     providerId: dto.provider,
@@ -104,12 +139,12 @@ export function toOnboardingFilter(dto: OnboardingFilterDto): OnboardingFilter {
     apptBefore: dto.apptBefore,
     apptAfter: dto.apptAfter,
     status: dto.status,
-  };
+  }, clock);
 }
 
 /** The bulk selection a service acts on; checked ids win unless "all matching" was chosen. */
-export function toSelection(dto: BulkSelectionDto): Selection {
-  if (dto.scope === 'filter') return { scope: 'filter', filter: toOnboardingFilter(dto) };
+export function toSelection(dto: BulkSelectionDto, clock: ClinicClock): Selection {
+  if (dto.scope === 'filter') return { scope: 'filter', filter: toOnboardingFilter(dto, clock), ...(dto.enabledBatch ? { enabledBatch: dto.enabledBatch } : {}) };
   if (!dto.ids || dto.ids.length === 0) throw new BadRequestException('Select at least one patient (tick the boxes), or choose "Select all matching this filter". Nothing was changed.');
   return { scope: 'ids', ids: dto.ids };
 }

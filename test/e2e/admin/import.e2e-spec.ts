@@ -5,6 +5,7 @@ import { MailSenderService } from '../../../src/invitations/mail/mail-sender.ser
 import { createPortalPatient } from '../../support/portal-patients';
 import { auditActions } from '../../support/sessions';
 import { startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
+import { uploadImport } from '../../support/imports';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 
@@ -27,22 +28,7 @@ describe('an admin importing patients', () => {
     await smtp.close();
   });
 
-  /** Uploads through the page (htmx, CSRF header) and waits for the run to finish. */
-  async function upload(file: string, fields: Record<string, string> = {}, name?: string) {
-    let req = admin.post('/admin/import').set('X-CSRF-Token', admin.csrf).set('HX-Request', 'true').attach('file', file, name ? { filename: name } : undefined);
-    for (const [key, value] of Object.entries(fields)) req = req.field(key, value);
-    const res = await req;
-    if (res.status !== 200) return { res, run: null };
-    const id = /import-run-([0-9a-f-]{36})/.exec(res.text)![1];
-    for (let i = 0; i < 200; i++) {
-      const [row] = await t.dataSource.query('SELECT status FROM import_runs WHERE id = ?', [id]);
-      if (row.status !== 'running') break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const page = await admin.get(`/admin/import/runs/${id}`).expect(200);
-    const [run] = await t.dataSource.query('SELECT * FROM import_runs WHERE id = ?', [id]);
-    return { res, id, page, run: { ...run, counts: JSON.parse(run.counts), problems: JSON.parse(run.problems).problems as Array<{ where: string; reason: string }> } };
-  }
+  const upload = (file: string, fields: Record<string, string> = {}, name?: string) => uploadImport(t, admin, file, fields, name);
   const snapshot = async () => {
     const counts: Record<string, number> = {};
     for (const table of ['patients', 'portal_accounts', 'appointments', 'providers', 'tags', 'patient_tags', 'mail_outbox', 'portal_tokens']) {
@@ -148,37 +134,44 @@ describe('an admin importing patients', () => {
     expect(JSON.parse(event.details!)).toMatchObject({ fileName: 'changed.csv', counts: { patients: { new: 1, changed: 1 } } });
   });
 
-  it('changing an email through an import revokes links, ends portal sessions and tells the old address by email', async () => {
+  it('an import never changes an email itself: it reports the change as waiting for approval and tells the old address', async () => {
     const { id } = await createPortalPatient(t, { firstName: 'Imani', email: 'imani.old@example.test' });
     await t.dataSource.query("UPDATE patients SET external_id = 'MRN-7001', last_name = 'Okafor', date_of_birth = '1988-08-08' WHERE id = ?", [id]);
     await admin.post(`/patients/${id}/portal/invite`).type('form').send({ _csrf: admin.csrf }).expect(303);
-    const [{ n: open }] = await t.dataSource.query('SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND revoked_at IS NULL', [id]);
-    expect(Number(open)).toBe(1);
-    const [{ session_generation: generation }] = await t.dataSource.query('SELECT session_generation FROM portal_accounts WHERE patient_id = ?', [id]);
 
     const file = join(t.database.dataDir, 'email-change.csv');
     writeFileSync(file, 'external_id,first_name,last_name,date_of_birth,email\nMRN-7001,Imani,Okafor,1988-08-08,imani.new@example.test\n');
-    const { run } = await upload(file);
-    expect(run!.counts).toMatchObject({ patients: { changed: 1 }, emailChanges: 1 });
+    const { run, page } = await upload(file);
+    expect(run!.counts).toMatchObject({ emailChanges: 1 });
+    expect(page!.text).toContain('waiting for approval');
+    const [{ email }] = await t.dataSource.query('SELECT email FROM patients WHERE id = ?', [id]);
+    expect(email).toBe('imani.old@example.test');
     const [{ n: stillOpen }] = await t.dataSource.query('SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND revoked_at IS NULL', [id]);
-    expect(Number(stillOpen)).toBe(0);
-    const [account] = await t.dataSource.query('SELECT session_generation, access_enabled, username FROM portal_accounts WHERE patient_id = ?', [id]);
-    expect(Number(account.session_generation)).toBe(Number(generation) + 1);
-    expect(Number(account.access_enabled)).toBe(1);
+    expect(Number(stillOpen)).toBe(1);
+    const [request] = await t.dataSource.query('SELECT status, source, requested_by, new_email FROM email_change_requests WHERE patient_id = ?', [id]);
+    expect(request).toMatchObject({ status: 'awaiting_approval', source: 'import', new_email: 'imani.new@example.test' });
+    expect(Number(request.requested_by)).toBe(admin.user.id);
 
     const sender = t.app.get(MailSenderService);
     const sentBefore = smtp.received.length;
     await sender.drainOnce();
     await smtp.waitFor(sentBefore + 1);
+    expect(smtp.received.filter((mail) => mail.to.includes('imani.new@example.test'))).toHaveLength(0);
     const notices = smtp.received.filter((mail) => mail.to.includes('imani.old@example.test'));
     const notice = await smtp.parse(notices[notices.length - 1]);
-    expect(notice.subject).toContain('email address of your');
+    expect(notice.subject).toContain('change of your');
     expect(notice.text).toContain('i•••@example.test');
     expect(notice.text).not.toContain('imani.new@example.test');
-    const [event] = await t.dataSource.query("SELECT actor_type, actor_id, details FROM audit_events WHERE action = 'patient.email_changed' AND patient_id = ?", [id]);
+    expect(notice.text).toMatch(/\/portal\/email-change\/report\/[A-Za-z0-9_-]{43}/);
+    const [event] = await t.dataSource.query("SELECT actor_type, actor_id, details FROM audit_events WHERE action = 'patient.email_change_requested' AND patient_id = ?", [id]);
     expect(event.actor_type).toBe('import');
     expect(Number(event.actor_id)).toBe(admin.user.id);
-    expect(JSON.parse(event.details)).toMatchObject({ from: 'imani.old@example.test', to: 'imani.new@example.test', fileName: 'email-change.csv', revokedLinks: 1, oldAddressNotified: true });
+    expect(JSON.parse(event.details)).toMatchObject({ from: 'imani.old@example.test', to: 'imani.new@example.test', fileName: 'email-change.csv', needsApproval: true, oldAddressNotified: true });
+
+    // Importing the same file again requests nothing new.
+    await upload(file);
+    const [{ n: requests }] = await t.dataSource.query('SELECT COUNT(*) AS n FROM email_change_requests WHERE patient_id = ?', [id]);
+    expect(Number(requests)).toBe(1);
   });
 
   it('audits every import with who, the file name and the counts', async () => {

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { APP_SCHEMA } from '../../../src/app.schema';
 import { buildDataSourceOptions } from '../../../src/database/data-source-options';
 import { seedDemoData } from '../../../src/patients/demo-data/demo-seeder';
 import { portalStatusSql } from '../../../src/portal-access/portal-status';
@@ -6,7 +7,7 @@ import { createTestDatabase, TestDatabase } from '../../support/test-database';
 
 async function freshDatabase(): Promise<{ database: TestDatabase; dataSource: DataSource }> {
   const database = await createTestDatabase();
-  const dataSource = await new DataSource(buildDataSourceOptions(database.config)).initialize();
+  const dataSource = await new DataSource(buildDataSourceOptions(database.config, APP_SCHEMA)).initialize();
   await dataSource.runMigrations();
   return { database, dataSource };
 }

@@ -80,7 +80,7 @@ describe('the outbox sender across crashes and parallel instances', () => {
     expect(Math.max(...deliveries.values())).toBeLessThanOrEqual(2);
     const [{ n }] = await t.dataSource.query("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'mail.sent' AND batch_id = ?", [summary.batchId]);
     expect(Number(n)).toBe(1000);
-  });
+  }, 180_000);
 
   const mysqlOnly = testDatabaseKind() === 'mysql' ? it : it.skip;
   mysqlOnly('two app instances draining at once on MySQL/MariaDB send each email exactly once (skipped on SQLite: it runs a single sender)', async () => {

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
-import { PatientDashboardService } from '../../../src/patients/patient-dashboard.service';
+import { PatientDashboardService } from '../../../src/portal-access/patient-dashboard.service';
 import { csrfTokenOf } from '../../support/html';
 import { createPortalPatient } from '../../support/portal-patients';
 import { linkFrom, startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
@@ -51,19 +51,19 @@ describe('log lines never carry tokens, passwords, emails, session ids or patien
     const sid = /^[^=]+=([^;]+)/.exec(String(opened.headers['set-cookie']))![1];
     secrets.push(decodeURIComponent(sid), decodeURIComponent(sid).replace(/^s:/, '').split('.')[0]);
     const form = await patientAgent.get('/portal/invite').expect(200);
-    await patientAgent.post('/portal/invite').type('form').send({ _csrf: csrfTokenOf(form.text), username: 'zeb.quack', password: PATIENT_PASSWORD, confirmPassword: PATIENT_PASSWORD }).expect(200);
+    await patientAgent.post('/portal/invite').type('form').send({ _csrf: csrfTokenOf(form.text), username: 'zeb.quack', password: PATIENT_PASSWORD, confirmPassword: PATIENT_PASSWORD }).redirects(1).expect(200);
     secrets.push('zeb.quack');
 
     // A reset asked for by email address, and used.
     const forgot = await patientAgent.get('/portal/forgot-password').expect(200);
-    await patientAgent.post('/portal/forgot-password').type('form').send({ _csrf: csrfTokenOf(forgot.text), identifier: 'zebulon.q@example.test' }).expect(200);
+    await patientAgent.post('/portal/forgot-password').type('form').send({ _csrf: csrfTokenOf(forgot.text), identifier: 'zebulon.q@example.test' }).redirects(1).expect(200);
     await t.app.get(MailSenderService).drainOnce();
     await smtp.waitFor(2);
     const reset = await linkFrom(smtp, smtp.received[1], t.config.publicBaseUrl);
     secrets.push(reset.token);
     await patientAgent.get(reset.path).expect(303);
     const resetForm = await patientAgent.get('/portal/reset').expect(200);
-    await patientAgent.post('/portal/reset').type('form').send({ _csrf: csrfTokenOf(resetForm.text), password: NEW_PATIENT_PASSWORD, confirmPassword: NEW_PATIENT_PASSWORD }).expect(200);
+    await patientAgent.post('/portal/reset').type('form').send({ _csrf: csrfTokenOf(resetForm.text), password: NEW_PATIENT_PASSWORD, confirmPassword: NEW_PATIENT_PASSWORD }).redirects(1).expect(200);
 
     // Sign-in failures, staff and patient.
     const anon = request.agent(t.server);

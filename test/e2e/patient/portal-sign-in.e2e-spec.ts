@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { PasswordHasher } from '../../../src/auth/passwords/password-hasher.service';
+import { storedSessionId } from '../../../src/auth/session.setup';
 import { toSqlDateTime } from '../../../src/database/sql';
 import { InvitationsService } from '../../../src/invitations/invitations.service';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
@@ -118,7 +119,8 @@ describe('a patient signing in to the portal', () => {
     const patient = await activatedPatient();
     const agent = request.agent(t.server);
     const res = await attempt(agent, patient.username, PASSWORD);
-    const sid = decodeURIComponent(cookieValue(res.headers['set-cookie'])!).replace(/^s:/, '').split('.')[0];
+    // The table keeps only the SHA-256 of the session id.
+    const sid = storedSessionId(decodeURIComponent(cookieValue(res.headers['set-cookie'])!).replace(/^s:/, '').split('.')[0]);
     const [row] = await t.dataSource.query('SELECT sess FROM patient_sessions WHERE sid = ?', [sid]);
     const sess = JSON.parse(row.sess);
     sess.lastActivityAt = Date.now() - (t.config.patientIdleMinutes * 60_000 + 1000);

@@ -38,7 +38,7 @@ describe('a staff member downloading CSV exports', () => {
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="portal-onboarding-\d{4}-\d{2}-\d{2}\.csv"$/);
     expect(res.headers['cache-control']).toBe('no-store');
     const [header, ...rows] = rowsOf(res.text);
-    expect(header).toEqual(['Status', 'Last name', 'First name', 'Date of birth', 'Email', 'Username', 'Primary provider', 'Next appointment', 'Latest invite']);
+    expect(header).toEqual(['Status', 'Last name', 'First name', 'Date of birth', 'Email', 'Username', 'Primary provider', 'Next appointment', 'Latest invite', 'MRN']);
     const expected = (await loadPatients(t))
       .filter((p) => p.status === 'red' && p.providerId === 2)
       .sort((a, b) => (a.lastName < b.lastName ? -1 : a.lastName > b.lastName ? 1 : a.firstName < b.firstName ? -1 : a.firstName > b.firstName ? 1 : a.id - b.id));

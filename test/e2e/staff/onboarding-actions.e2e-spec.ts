@@ -3,7 +3,7 @@ import { AuditService } from '../../../src/audit/audit.service';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
-import { addPatient, linkOf, loadPatients, rowIds, seedPatients } from './onboarding-fixtures';
+import { addPatient, linkOf, loadPatients, rowIds, seedPatients, totalOf } from './onboarding-fixtures';
 
 type Agent = Awaited<ReturnType<typeof signInAs>>;
 
@@ -86,11 +86,17 @@ describe('onboarding actions (staff)', () => {
       expect(first.text).toContain('<span class="status status-orange"');
       expect(first.text).toMatch(/Invite queued\s+\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
       expect(first.text).toContain('Send Invite to ivy@example.test');
+      // While queued the row refreshes itself in the background (not activity for the idle timeout).
+      const poll = `hx-get="/portal-onboarding/patients/${id}/row" hx-trigger="every 3s" hx-target="closest tr" hx-swap="outerHTML" hx-headers='{"X-Background-Poll": "1"}'`;
+      expect(first.text).toContain(poll);
       expect(await outboxCount(id)).toBe(1);
 
       await t.app.get(MailSenderService).drainOnce();
       const after = await agent.get(`/portal-onboarding?q=Invite`).set('HX-Request', 'true').expect(200);
       expect(after.text).toMatch(/Invite sent\s+\d{4}-/);
+      const row = await agent.get(`/portal-onboarding/patients/${id}/row`).set('HX-Request', 'true').set('X-Background-Poll', '1').expect(200);
+      expect(row.text).toMatch(/Invite sent\s+\d{4}-/);
+      expect(row.text).not.toContain('hx-trigger="every 3s"');
     });
 
     it('sends a password-reset email to a patient who already has a username', async () => {
@@ -146,12 +152,40 @@ describe('bulk actions (staff)', () => {
     const ids = [await addPatient(t, {}), await addPatient(t, {}), await addPatient(t, { status: 'gray' })];
     const res = await htmxPost('/portal-onboarding/bulk/enable', ids.map((id) => `ids=${id}`).join('&')).expect(200);
     expect(res.text).toContain('Portal access enabled for 2 patients; 1 already had access and were left unchanged.');
-    expect(res.headers['hx-trigger']).toBe('onboarding-changed');
+    // The results reload after the swap, so it sees the kept selection: the same three stay selected for Send Portal Invites.
+    expect(res.headers['hx-trigger-after-swap']).toBe('onboarding-changed');
+    for (const id of ids) expect(res.text).toContain(`<input type="hidden" name="ids" value="${id}">`);
+    expect(res.text).toContain('The same 3 patients stay selected for Send Portal Invites.');
     expect(await enabledCount(ids)).toBe(3);
     const audit: { patient_id: number; batch_id: string }[] = await t.dataSource.query(`SELECT patient_id, batch_id FROM audit_events WHERE action = 'portal.access_enabled' AND patient_id IN (${ids.join(',')})`);
     expect(audit.map((a) => Number(a.patient_id)).sort()).toEqual(ids.slice(0, 2).sort());
     expect(new Set(audit.map((a) => a.batch_id)).size).toBe(1);
     expect(audit[0].batch_id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('keeps "all matching" as it was before Enable: Send Portal Invites still covers the enabled patients, and only for who enabled them', async () => {
+    const ids = [await addPatient(t, { lastName: 'Keptscope' }), await addPatient(t, { lastName: 'Keptscope' }), await addPatient(t, { lastName: 'Keptscope', email: null })];
+    const enabled = await htmxPost('/portal-onboarding/bulk/enable', 'scope=filter&q=Keptscope&access=no').expect(200);
+    const batch = /name="enabledBatch" value="([0-9a-f-]{36})"/.exec(enabled.text)![1];
+    expect(enabled.text).toContain('<input type="hidden" name="scope" value="filter">');
+    expect(enabled.text).toContain('The same 3 patients stay selected for Send Portal Invites.');
+    // The results reload with the kept selection: "all matching" stays ticked, counted as before.
+    const reload = await agent.get(`/portal-onboarding?q=Keptscope&access=no&scope=filter&enabledBatch=${batch}`).set('HX-Request', 'true').expect(200);
+    expect(totalOf(reload.text)).toBe(0);
+    expect(reload.text).toContain('id="select-matching" checked');
+    expect(reload.text).toContain('All 3 patients that matched this filter before access was enabled');
+    expect(reload.text).toContain(`<input type="hidden" name="enabledBatch" value="${batch}">`);
+    const preview = await htmxPost('/portal-onboarding/bulk/invite/preview', `scope=filter&q=Keptscope&access=no&enabledBatch=${batch}`).expect(200);
+    expect(preview.text).toContain('2 invites will be sent; 1 skipped: no email on file.');
+    // Without the kept batch the filter alone matches nobody any more.
+    expect((await htmxPost('/portal-onboarding/bulk/invite/preview', 'scope=filter&q=Keptscope&access=no').expect(400)).text).toContain('No patients match this filter');
+    // Another staff member's batch id adds nobody to their selection.
+    const other = await signInAs(t);
+    const theirs = await other.post('/portal-onboarding/bulk/invite/preview').set('HX-Request', 'true').set('X-CSRF-Token', other.csrf).type('form').send(`scope=filter&q=Keptscope&access=no&enabledBatch=${batch}`).expect(400);
+    expect(theirs.text).toContain('No patients match this filter');
+    expect(ids).toHaveLength(3);
+    // A kept batch id that is not one is refused.
+    expect((await htmxPost('/portal-onboarding/bulk/invite/preview', 'scope=filter&q=Keptscope&enabledBatch=1%20OR%201').expect(400)).text).toContain('The kept selection is not valid');
   });
 
   it('refuses the whole selection when one id is unknown, changing nothing', async () => {
@@ -163,7 +197,13 @@ describe('bulk actions (staff)', () => {
 
   it('asks for a selection, caps explicit ids at 500 and refuses tampered filters and CSRF-less posts', async () => {
     const enabledBefore = Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM portal_accounts WHERE access_enabled = 1'))[0].n);
-    expect((await htmxPost('/portal-onboarding/bulk/enable', '').expect(400)).text).toContain('Select at least one patient');
+    const none = await htmxPost('/portal-onboarding/bulk/enable', '').expect(400);
+    expect(none.text).toContain('Select at least one patient');
+    // Bulk buttons ask for their errors next to themselves; anything but an id of ours falls back to the top of the page.
+    const nextToButtons = await htmxPost('/portal-onboarding/bulk/enable', '').set('X-Error-Target', '#bulk-area').expect(400);
+    expect(nextToButtons.headers['hx-retarget']).toBe('#bulk-area');
+    const odd = await htmxPost('/portal-onboarding/bulk/enable', '').set('X-Error-Target', 'body > *').expect(400);
+    expect(odd.headers['hx-retarget']).toBe('#flash');
     const many = Array.from({ length: 501 }, (_, i) => `ids=${i + 1}`).join('&');
     expect((await htmxPost('/portal-onboarding/bulk/enable', many).expect(400)).text).toContain('Select at most 500 patients');
     expect((await htmxPost('/portal-onboarding/bulk/enable', 'scope=filter&status=purple').expect(400)).text).toContain('Status must be one of');
@@ -224,6 +264,16 @@ describe('bulk actions (staff)', () => {
     const res = await agent.post('/portal-onboarding/bulk/enable').type('form').send(`_csrf=${agent.csrf}&ids=${id}`).expect(200);
     expect(res.text).toContain('<html');
     expect(res.text).toContain('Portal access enabled for 1 patient.');
+  });
+
+  it('answers a row action without htmx with a full page whose table has the list\'s column heads', async () => {
+    const id = await addPatient(t, {});
+    const heads = (html: string) => [...html.matchAll(/<th scope="col"[^>]*>([\s\S]*?)<\/th>/g)].map((m) => m[1].replace(/<[^>]+>|▲/g, '').trim());
+    const list = heads((await agent.get('/portal-onboarding').expect(200)).text);
+    const res = await agent.post(`/portal-onboarding/patients/${id}/enable`).type('form').send(`_csrf=${agent.csrf}`).expect(200);
+    expect(res.text).toContain('<html');
+    expect(list).toEqual(['', 'Status', 'Name', 'MRN', 'Date of birth', 'Email', 'Username', 'Primary provider', 'Next appointment', 'Action']);
+    expect(heads(res.text)).toEqual(list);
   });
 });
 

@@ -1,6 +1,7 @@
 import { fromSqlDateTime, toSqlDateTime } from '../../../src/database/sql';
 import { seedDemoData } from '../../../src/patients/demo-data/demo-seeder';
 import { portalStatus, type PortalStatus } from '../../../src/portal-access/portal-status';
+import { insertPortalAccount } from '../../support/portal-patients';
 import type { TestApp } from '../../support/test-app';
 
 /** "Now" of the seeded demo data, so appointment filters give the same answer every run. */
@@ -73,10 +74,7 @@ export async function addPatient(
   const invited = status === 'orange' || status === 'green' ? now : null;
   const loggedIn = status === 'green' ? now : null;
   const username = patient.username ?? (status === 'green' ? `user${id}` : null);
-  await t.dataSource.query(
-    'INSERT INTO portal_accounts (patient_id, access_enabled, username, username_key, enabled_at, invited_at, first_login_at, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)',
-    [id, enabled, username, username?.toLowerCase() ?? null, enabled ? now : null, invited, loggedIn, now],
-  );
+  await insertPortalAccount(t, Number(id), { accessEnabled: enabled === 1, username, enabledAt: enabled ? now : null, invitedAt: invited, firstLoginAt: loggedIn, updatedAt: now });
   return Number(id);
 }
 

@@ -1,6 +1,8 @@
 import { AuditService } from '../../../src/audit/audit.service';
 import { createPortalPatient } from '../../support/portal-patients';
-import { signInAs } from '../../support/staff';
+import request from 'supertest';
+import { csrfTokenOf } from '../../support/html';
+import { signInAs, STAFF_PASSWORD } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 
 /** The activity list as a reader sees it: one line of text per item, newest first. */
@@ -27,7 +29,14 @@ describe('the Patient Portal tab’s activity list', () => {
 
     await post('/portal/enable');
     await post('/portal/invite');
-    await post('/email', { email: 'new.address@example.test', verified: 'yes', reason: 'Patient phoned from the number on file', version: await version('patients') });
+    await post('/email', { email: 'new.address@example.test', verified: 'yes', reason: 'Patient phoned from the number on file', password: STAFF_PASSWORD, version: await version('patients') });
+    // The new address confirms the change (its link read from the outbox row, as the email would carry it).
+    const [verify] = await t.dataSource.query("SELECT text_body FROM mail_outbox WHERE to_address = 'new.address@example.test'");
+    const confirmPath = /\/portal\/email-change\/confirm\/[A-Za-z0-9_-]{43}/.exec(String(verify.text_body))![0];
+    const browser = request.agent(t.server);
+    const opened = await browser.get(confirmPath).expect(303);
+    const confirmPage = await browser.get(opened.headers.location).expect(200);
+    await browser.post(opened.headers.location).type('form').send({ _csrf: csrfTokenOf(confirmPage.text) }).expect(200);
     // The patient's own side, as the portal records it.
     const audit = t.app.get(AuditService);
     const asPatient = { actorType: 'patient' as const, actorId: patient.id, actorLabel: 'robin.q', ip: '203.0.113.9', userAgent: null };
@@ -41,7 +50,9 @@ describe('the Patient Portal tab’s activity list', () => {
       'Portal access disabled by Fran Frontdesk — reason: “Patient moved away”.',
       'Signed in to the portal.',
       'Failed portal sign-in (wrong password).',
-      'Email changed from old.address@example.test to new.address@example.test by Fran Frontdesk — reason: “Patient phoned from the number on file”; 1 open link revoked; the old address was told.',
+      'The new email address confirmed the change.',
+      'Email changed from old.address@example.test to new.address@example.test by the patient — reason: “Patient phoned from the number on file”; 1 open link revoked; the old address was told.',
+      'Email change to new.address@example.test requested by Fran Frontdesk — reason: “Patient phoned from the number on file”; the new address must confirm it; the old address was told.',
       'Invite sent to the email on file by Fran Frontdesk.',
       'Portal access enabled by Fran Frontdesk.',
     ]);

@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+import { isSqliteManager } from '../database/sql';
+import { StaffUser } from './entities/staff-user.entity';
+
+/**
+ * staff_users: the queries beyond plain find/update (the password hash is not selected by default,
+ * the row lock, the admin counts) live here; other modules ask through these methods.
+ */
+@Injectable()
+export class StaffUsersRepository {
+  constructor(@InjectRepository(StaffUser) private readonly users: Repository<StaffUser>) {}
+
+  /** With its password hash (a sign-in); `email` is already normalised. */
+  findWithPasswordByEmail(email: string): Promise<StaffUser | null> {
+    return this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.email = :email', { email }).getOne();
+  }
+
+  /** With its password hash; throws when the user does not exist. */
+  getWithPassword(id: number): Promise<StaffUser> {
+    return this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.id = :id', { id }).getOneOrFail();
+  }
+
+  /** The user, row-locked for the caller's transaction (MySQL/MariaDB; SQLite serialises its writers). */
+  findForUpdate(id: number, tx: EntityManager): Promise<StaffUser | null> {
+    const query = tx.createQueryBuilder(StaffUser, 'u').where('u.id = :id', { id });
+    if (!isSqliteManager(tx)) query.setLock('pessimistic_write');
+    return query.getOne();
+  }
+
+  /** Active admins other than `exceptId`. */
+  countOtherActiveAdmins(exceptId: number, tx: EntityManager = this.users.manager): Promise<number> {
+    return tx.createQueryBuilder(StaffUser, 'u').where('u.role = :role AND u.disabled = :disabled AND u.id <> :id', { role: 'admin', disabled: false, id: exceptId }).getCount();
+  }
+
+  /** Names and addresses of the active admins (security alerts go to them). */
+  async activeAdmins(tx: EntityManager = this.users.manager): Promise<Array<{ email: string; name: string }>> {
+    const admins = await tx.find(StaffUser, { where: { role: 'admin', disabled: false }, select: { email: true, name: true }, order: { id: 'ASC' } });
+    return admins.map((admin) => ({ email: admin.email, name: admin.name }));
+  }
+
+  /** Whether a staff account uses this (normalised) address. */
+  existsWithEmail(email: string): Promise<boolean> {
+    return this.users.existsBy({ email });
+  }
+}

@@ -1,0 +1,29 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { AuditModule } from '../audit/audit.module';
+import type { AppConfig } from '../config/app-config';
+import { ConfigModule } from '../config/config.module';
+import { ObservabilityModule } from '../observability/observability.module';
+import { PatientsModule } from '../patients/patients.module';
+import { PortalAccessModule } from '../portal-access/portal-access.module';
+import { ImportPipeline } from './import-pipeline';
+
+/** What an import's worker thread boots: the pipeline and the services it writes through, on the worker's own connection. */
+@Module({})
+export class ImportWorkerModule {
+  static forRoot(config: AppConfig, dataSource: DataSource): DynamicModule {
+    return {
+      module: ImportWorkerModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        TypeOrmModule.forRootAsync({ useFactory: () => ({ ...dataSource.options }), dataSourceFactory: async () => dataSource }),
+        ObservabilityModule,
+        AuditModule,
+        PatientsModule,
+        PortalAccessModule,
+      ],
+      providers: [ImportPipeline],
+    };
+  }
+}

@@ -1,0 +1,187 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { chunks, execute, forUpdate, fromSqlDate, fromSqlDateTime, insertRows, placeholders, toSqlDateTime } from '../database/sql';
+import type { PortalTokenPurpose } from './entities/portal-token.entity';
+
+/** A link with what deciding whether it still works needs (its patient and portal account). */
+export interface TokenWithHolder {
+  tokenId: number;
+  patientId: number;
+  purpose: PortalTokenPurpose;
+  sentTo: string;
+  expiresAt: Date;
+  usedAt: Date | null;
+  revokedAt: Date | null;
+  firstName: string;
+  lastName: string;
+  dateOfBirth: string;
+  email: string | null;
+  username: string | null;
+  accessEnabled: boolean;
+}
+
+export interface NewToken {
+  patientId: number;
+  purpose: PortalTokenPurpose;
+  hash: string;
+  sentTo: string;
+  expiresAt: Date;
+}
+
+/** A link as the staff's Patient Portal tab lists it, with the delivery of the email that carried it. */
+export interface LinkWithDelivery {
+  id: number;
+  purpose: PortalTokenPurpose;
+  sentTo: string;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+  revokedAt: Date | null;
+  revokedReason: string | null;
+  /** The outbox status of its email, or null when no email row exists. */
+  delivery: string | null;
+  sentAt: Date | null;
+}
+
+/** portal_tokens: the only place its SQL lives. */
+@Injectable()
+export class PortalTokensRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** The link with this hash, locked for the caller's transaction when `lock` (MySQL/MariaDB). */
+  async findByHash(hash: string, lock: boolean, db: EntityManager = this.dataSource.manager): Promise<TokenWithHolder | null> {
+    // Serialises parallel submissions of one link (SQLite runs one writer at a time anyway).
+    if (lock && forUpdate(db)) await db.query(`SELECT id FROM portal_tokens WHERE token_hash = ?${forUpdate(db)}`, [hash]);
+    const rows: Array<{
+      token_id: number | string;
+      patient_id: number | string;
+      purpose: PortalTokenPurpose;
+      sent_to: string;
+      expires_at: Date | string;
+      used_at: Date | string | null;
+      revoked_at: Date | string | null;
+      first_name: string;
+      last_name: string;
+      date_of_birth: Date | string;
+      email: string | null;
+      username: string | null;
+      access_enabled: number | string | boolean | null;
+    }> = await db.query(
+      `SELECT t.id AS token_id, t.patient_id, t.purpose, t.sent_to, t.expires_at, t.used_at, t.revoked_at,
+              p.first_name, p.last_name, p.date_of_birth, p.email, pa.username, pa.access_enabled
+         FROM portal_tokens t
+         JOIN patients p ON p.id = t.patient_id
+         LEFT JOIN portal_accounts pa ON pa.patient_id = t.patient_id
+        WHERE t.token_hash = ?`,
+      [hash],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      tokenId: Number(row.token_id),
+      patientId: Number(row.patient_id),
+      purpose: row.purpose,
+      sentTo: row.sent_to,
+      expiresAt: fromSqlDateTime(row.expires_at)!,
+      usedAt: fromSqlDateTime(row.used_at),
+      revokedAt: fromSqlDateTime(row.revoked_at),
+      firstName: row.first_name,
+      lastName: row.last_name,
+      dateOfBirth: fromSqlDate(row.date_of_birth),
+      email: row.email,
+      username: row.username,
+      accessEnabled: Number(row.access_enabled ?? 0) === 1,
+    };
+  }
+
+  /** Uses the link up if it is still unused, unrevoked and unexpired at `now`; false when another request won. */
+  async markUsed(tokenId: number, now: Date, tx: EntityManager): Promise<boolean> {
+    const at = toSqlDateTime(now);
+    const changed = await execute(tx, 'UPDATE portal_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?', [at, tokenId, at]);
+    return changed === 1;
+  }
+
+  /** Revokes the open (unused, unrevoked) links of these patients, but `exceptTokenId`; returns how many. */
+  async revokeOpenFor(patientIds: number[], reason: string, now: Date, tx: EntityManager, exceptTokenId?: number): Promise<number> {
+    let revoked = 0;
+    for (const chunk of chunks(patientIds)) {
+      revoked += await execute(
+        tx,
+        `UPDATE portal_tokens SET revoked_at = ?, revoked_reason = ? WHERE patient_id IN (${placeholders(chunk.length)}) AND used_at IS NULL AND revoked_at IS NULL${exceptTokenId ? ' AND id <> ?' : ''}`,
+        [toSqlDateTime(now), reason.slice(0, 32), ...chunk, ...(exceptTokenId ? [exceptTokenId] : [])],
+      );
+    }
+    return revoked;
+  }
+
+  /** Open links of these patients created at or after `since`: patient id → purpose and address. */
+  async openSince(patientIds: number[], since: Date, tx: EntityManager): Promise<Array<{ patientId: number; purpose: PortalTokenPurpose; sentTo: string }>> {
+    const found: Array<{ patientId: number; purpose: PortalTokenPurpose; sentTo: string }> = [];
+    for (const chunk of chunks(patientIds)) {
+      const rows: Array<{ patient_id: number | string; purpose: PortalTokenPurpose; sent_to: string }> = await tx.query(
+        `SELECT patient_id, purpose, sent_to FROM portal_tokens
+          WHERE patient_id IN (${placeholders(chunk.length)}) AND created_at >= ? AND used_at IS NULL AND revoked_at IS NULL`,
+        [...chunk, toSqlDateTime(since)],
+      );
+      for (const row of rows) found.push({ patientId: Number(row.patient_id), purpose: row.purpose, sentTo: row.sent_to });
+    }
+    return found;
+  }
+
+  /** Stores new links (hashes only) and returns their ids by hash. */
+  async insertMany(tokens: NewToken[], staffId: number | null, now: Date, tx: EntityManager): Promise<Map<string, number>> {
+    const nowSql = toSqlDateTime(now);
+    await insertRows(
+      tx,
+      'portal_tokens',
+      ['patient_id', 'purpose', 'token_hash', 'sent_to', 'created_by_staff_id', 'created_at', 'expires_at'],
+      tokens.map((t) => [t.patientId, t.purpose, t.hash, t.sentTo, staffId, nowSql, toSqlDateTime(t.expiresAt)]),
+    );
+    const ids = new Map<string, number>();
+    for (const chunk of chunks(tokens.map((t) => t.hash))) {
+      const rows: Array<{ id: number | string; token_hash: string }> = await tx.query(`SELECT id, token_hash FROM portal_tokens WHERE token_hash IN (${placeholders(chunk.length)})`, chunk);
+      for (const row of rows) ids.set(row.token_hash, Number(row.id));
+    }
+    return ids;
+  }
+
+  /** A patient's latest `limit` links, newest first. */
+  async latestOf(patientId: number, limit: number, db: EntityManager = this.dataSource.manager): Promise<LinkWithDelivery[]> {
+    const rows: Array<{
+      id: number | string;
+      purpose: PortalTokenPurpose;
+      sent_to: string;
+      created_at: Date | string;
+      expires_at: Date | string;
+      used_at: Date | string | null;
+      revoked_at: Date | string | null;
+      revoked_reason: string | null;
+      delivery: string | null;
+      sent_at: Date | string | null;
+    }> = await db.query(
+      `SELECT t.id, t.purpose, t.sent_to, t.created_at, t.expires_at, t.used_at, t.revoked_at, t.revoked_reason, o.status AS delivery, o.sent_at
+         FROM portal_tokens t LEFT JOIN mail_outbox o ON o.portal_token_id = t.id
+        WHERE t.patient_id = ? ORDER BY t.id DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
+      [patientId],
+    );
+    return rows.map((row) => ({
+      id: Number(row.id),
+      purpose: row.purpose,
+      sentTo: String(row.sent_to),
+      createdAt: fromSqlDateTime(row.created_at)!,
+      expiresAt: fromSqlDateTime(row.expires_at)!,
+      usedAt: fromSqlDateTime(row.used_at),
+      revokedAt: fromSqlDateTime(row.revoked_at),
+      revokedReason: row.revoked_reason ?? null,
+      delivery: row.delivery ?? null,
+      sentAt: fromSqlDateTime(row.sent_at),
+    }));
+  }
+
+  /** Links of one purpose a patient got since `since` (the patient-requested reset throttle). */
+  async countIssuedSince(patientId: number, purpose: PortalTokenPurpose, since: Date, db: EntityManager = this.dataSource.manager): Promise<number> {
+    const [row]: Array<{ n: number | string }> = await db.query('SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND purpose = ? AND created_at >= ?', [patientId, purpose, toSqlDateTime(since)]);
+    return Number(row?.n ?? 0);
+  }
+}

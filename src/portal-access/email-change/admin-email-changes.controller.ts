@@ -1,0 +1,79 @@
+import { Body, Controller, Get, Param, ParseIntPipe, Post, Query, Redirect } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { IsIn, IsOptional } from 'class-validator';
+import { DataSource } from 'typeorm';
+import { Audit, type AuditContext } from '../../audit/audit-context';
+import { AuditService } from '../../audit/audit.service';
+import { CurrentStaff } from '../../auth/decorators/current-staff.decorator';
+import { Roles } from '../../auth/decorators/roles.decorator';
+import type { StaffPrincipal } from '../../auth/staff-principal';
+import { View } from '../../common/views/view.decorator';
+import type { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { EmailChangePolicyService } from './email-change-policy.service';
+import { EmailChangeService } from './email-change.service';
+import { runInTransaction } from '../../database/transactions';
+
+export class EmailChangePolicyDto {
+  @IsIn(['true', 'false'], { message: 'Choose on or off.' })
+  needsApproval!: 'true' | 'false';
+}
+
+const DONE = { approved: 'Approved: a confirmation link was sent to the new address.', rejected: 'The email change was rejected.' } as const;
+
+export class EmailChangesQuery {
+  @IsOptional()
+  @IsIn(Object.keys(DONE), { message: 'Unknown message.' })
+  done?: keyof typeof DONE;
+}
+
+/** Admin → Email changes: the approval queue of every patient, frozen (reported) changes first, and the policy switch. */
+@Controller('admin/email-changes')
+@Roles('admin')
+export class AdminEmailChangesController {
+  constructor(
+    private readonly emailChanges: EmailChangeService,
+    private readonly policy: EmailChangePolicyService,
+    private readonly audit: AuditService,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
+
+  @Get()
+  @View('admin/email-changes/index')
+  page(@Query() query: EmailChangesQuery) {
+    return this.model(query.done ? DONE[query.done] : undefined);
+  }
+
+  @Post('policy')
+  @View('admin/email-changes/index')
+  async setPolicy(@Body() form: EmailChangePolicyDto, @Audit() audit: AuditContext) {
+    const needsApproval = form.needsApproval === 'true';
+    await runInTransaction(this.dataSource, async (tx) => {
+      const before = await this.policy.store(needsApproval, audit.actorId, tx);
+      await this.audit.record(audit, { action: 'admin.email_change_policy_changed', details: { from: before, to: needsApproval } }, tx);
+    });
+    return this.model(needsApproval ? 'Email changes now need a second staff member’s approval.' : 'Email changes no longer need a second approval (the new address must still confirm).');
+  }
+
+  @Post(':requestId/approve')
+  @Redirect()
+  async approve(@Param('requestId', ParseIntPipe) requestId: number, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+    await this.emailChanges.approve(requestId, staff, audit);
+    return { url: '/admin/email-changes?done=approved', statusCode: 303 };
+  }
+
+  @Post(':requestId/reject')
+  @Redirect()
+  async reject(@Param('requestId', ParseIntPipe) requestId: number, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+    await this.emailChanges.reject(requestId, staff, audit);
+    return { url: '/admin/email-changes?done=rejected', statusCode: 303 };
+  }
+
+  private async model(message?: string) {
+    const [requests, needsApproval, stored] = await Promise.all([this.emailChanges.open(), this.policy.needsApproval(), this.policy.isStored()]);
+    // Reported (frozen) changes are the urgent ones.
+    requests.sort((a, b) => Number(b.status === 'frozen') - Number(a.status === 'frozen'));
+    return { requests, needsApproval, stored, productionDefault: this.config.isProduction, ...(message ? { flash: { kind: 'success', message } } : {}) };
+  }
+}

@@ -1,0 +1,126 @@
+import { Body, ConflictException, Controller, Get, Param, ParseIntPipe, Post, Query, Redirect, UseFilters } from '@nestjs/common';
+import { Audit, type AuditContext } from '../audit/audit-context';
+import { View } from '../common/views/view.decorator';
+import { InvitationsService } from '../invitations/invitations.service';
+import { INVITE_SKIP_REASON_LABELS, InviteSkipReason } from '../invitations/invitations.types';
+import { PortalAccessService } from './portal-access.service';
+import { PortalAccountAdminService } from './portal-account-admin.service';
+import { PatientDetailsDto } from '../patients/dto/patient-details.dto';
+import { PatientsService } from '../patients/patients.service';
+import { DashboardQuery, SAVED_MESSAGES, type SavedMessage } from './dto/dashboard-query.dto';
+import { ChangeEmailDto, ChangeUsernameDto, DisableAccessDto, VersionedDto } from './dto/patient-portal.dto';
+import { CurrentStaff } from '../auth/decorators/current-staff.decorator';
+import type { StaffPrincipal } from '../auth/staff-principal';
+import { EmailChangeService } from './email-change/email-change.service';
+import { PatientDashboardService } from './patient-dashboard.service';
+import { PatientFormFilter } from './patient-form.filter';
+
+// Post/redirect/get: a reload does not resubmit the form.
+const back = (id: number, saved: SavedMessage, tab: 'details' | 'portal' = 'portal') => ({
+  url: tab === 'details' ? `/patients/${id}?saved=${saved}` : `/patients/${id}?tab=portal&saved=${saved}`,
+  statusCode: 303,
+});
+
+/**
+ * The patient dashboard (Patient Information with its Details and Patient Portal tabs) and its
+ * actions; each action answers with post/redirect/get, and a refused one re-renders the tab
+ * (PatientFormFilter; not on the page itself, whose bad query gets the usual error page). It lives here, not in patients/, because
+ * the page composes portal access, invitations and email changes: patients/ stays a leaf.
+ */
+@Controller('patients/:id')
+export class PatientPortalController {
+  constructor(
+    private readonly patients: PatientsService,
+    private readonly dashboard: PatientDashboardService,
+    private readonly access: PortalAccessService,
+    private readonly accounts: PortalAccountAdminService,
+    private readonly invitations: InvitationsService,
+    private readonly emailChanges: EmailChangeService,
+  ) {}
+
+  @Get()
+  @View('patients/dashboard')
+  async show(@Param('id', ParseIntPipe) id: number, @Query() query: DashboardQuery, @Audit() audit: AuditContext) {
+    const tab = query.tab ?? 'details';
+    await this.patients.recordView(id, tab, audit);
+    const model = await this.dashboard.model(id, tab);
+    return { ...model, editing: query.edit === 'details', flash: query.saved ? { kind: 'success', message: SAVED_MESSAGES[query.saved] } : null };
+  }
+
+  @Post('details')
+  @UseFilters(PatientFormFilter)
+  @Redirect()
+  async updateDetails(@Param('id', ParseIntPipe) id: number, @Body() details: PatientDetailsDto, @Audit() audit: AuditContext) {
+    const { changed } = await this.patients.updateDetails(id, details, audit);
+    return back(id, changed ? 'details' : 'unchanged', 'details');
+  }
+
+  @Post('portal/enable')
+  @UseFilters(PatientFormFilter)
+  @Redirect()
+  async enable(@Param('id', ParseIntPipe) id: number, @Audit() audit: AuditContext) {
+    const result = await this.access.enable([id], audit);
+    return back(id, result.enabled.length ? 'enabled' : 'unchanged');
+  }
+
+  @Post('portal/disable')
+  @UseFilters(PatientFormFilter)
+  @Redirect()
+  async disable(@Param('id', ParseIntPipe) id: number, @Body() form: DisableAccessDto, @Audit() audit: AuditContext) {
+    const { changed } = await this.accounts.disable(id, form.reason, form.version, audit);
+    return back(id, changed ? 'disabled' : 'unchanged');
+  }
+
+  /** Invite, or a password reset when the patient already has a username. */
+  @Post('portal/invite')
+  @UseFilters(PatientFormFilter)
+  @Redirect()
+  async invite(@Param('id', ParseIntPipe) id: number, @Audit() audit: AuditContext) {
+    const summary = await this.invitations.sendInvites([id], audit);
+    const skipped = Object.keys(summary.skipped)[0] as InviteSkipReason | undefined;
+    if (skipped === 'deceased') throw new ConflictException('No email was sent: the patient is recorded as deceased.');
+    if (skipped) throw new ConflictException(`No email was sent: ${INVITE_SKIP_REASON_LABELS[skipped]}.`);
+    return back(id, summary.resets ? 'reset' : 'invite');
+  }
+
+  @Post('portal/unlock')
+  @UseFilters(PatientFormFilter)
+  @Redirect()
+  async unlock(@Param('id', ParseIntPipe) id: number, @Body() form: VersionedDto, @Audit() audit: AuditContext) {
+    const { changed } = await this.accounts.unlock(id, form.version, audit);
+    return back(id, changed ? 'unlocked' : 'unchanged');
+  }
+
+  @Post('portal/username')
+  @UseFilters(PatientFormFilter)
+  @Redirect()
+  async changeUsername(@Param('id', ParseIntPipe) id: number, @Body() form: ChangeUsernameDto, @Audit() audit: AuditContext) {
+    const { changed } = await this.accounts.changeUsername(id, form.username, form.version, audit);
+    return back(id, changed ? 'username' : 'unchanged');
+  }
+
+  /** Requests the change: it waits for approval (policy) and for the new address to confirm. */
+  @Post('email')
+  @UseFilters(PatientFormFilter)
+  @Redirect()
+  async changeEmail(@Param('id', ParseIntPipe) id: number, @Body() form: ChangeEmailDto, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+    const outcome = await this.emailChanges.request(id, form, staff, audit);
+    return back(id, outcome === 'awaiting_approval' ? 'email_approval' : 'email_confirmation');
+  }
+
+  @Post('email-changes/:requestId/approve')
+  @UseFilters(PatientFormFilter)
+  @Redirect()
+  async approveEmailChange(@Param('id', ParseIntPipe) id: number, @Param('requestId', ParseIntPipe) requestId: number, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+    await this.emailChanges.approve(requestId, staff, audit);
+    return back(id, 'email_approved');
+  }
+
+  @Post('email-changes/:requestId/reject')
+  @UseFilters(PatientFormFilter)
+  @Redirect()
+  async rejectEmailChange(@Param('id', ParseIntPipe) id: number, @Param('requestId', ParseIntPipe) requestId: number, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+    await this.emailChanges.reject(requestId, staff, audit);
+    return back(id, 'email_rejected');
+  }
+}

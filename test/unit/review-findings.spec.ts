@@ -1,0 +1,28 @@
+import { stringify } from 'csv-stringify/sync';
+import { redactTokens } from '../../src/observability/logging';
+import { CSV_SEPARATORS, safeCell } from '../../src/common/csv-output';
+
+describe('CSV cells for spreadsheets of any locale', () => {
+  it('escapes a formula start after every separator, not only at the start of the cell', () => {
+    expect(safeCell('Baker;=1+2;')).toBe("Baker;'=1+2;");
+    expect(safeCell('a,@SUM(A1)')).toBe("a,'@SUM(A1)");
+    expect(safeCell('a\t+1')).toBe("a\t'+1");
+    expect(safeCell('line\n-2')).toBe("line\n'-2");
+    expect(safeCell('=x;=y')).toBe("'=x;'=y");
+    expect(safeCell('Smith; Jr.')).toBe('Smith; Jr.');
+  });
+
+  it('quotes every cell that holds , ; or a tab', () => {
+    const line = stringify([['Baker;x', 'a\tb', 'c,d', 'plain']], { quoted_match: CSV_SEPARATORS });
+    expect(line).toBe('"Baker;x","a\tb","c,d",plain\n');
+  });
+});
+
+describe('token redaction in logged paths', () => {
+  it('hides link tokens whatever the case of the path', () => {
+    expect(redactTokens('/portal/invite/abc')).toBe('/portal/invite/[token]');
+    expect(redactTokens('/PORTAL/Reset/abc')).toBe('/PORTAL/Reset/[token]');
+    expect(redactTokens('/portal/email-change/confirm/abc')).toBe('/portal/email-change/confirm/[token]');
+    expect(redactTokens('/portal/email-change/report/abc')).toBe('/portal/email-change/report/[token]');
+  });
+});
