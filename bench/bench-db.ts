@@ -39,7 +39,9 @@ export function benchPool(database: string): Pool {
 
 export async function serverVersion(): Promise<string> {
   const admin = await createConnection(benchServer().connection);
-  const [rows] = await admin.query('SELECT VERSION() AS v, @@innodb_buffer_pool_size AS pool, @@innodb_flush_log_at_trx_commit AS flush');
+  const [rows] = await admin.query(
+    'SELECT VERSION() AS v, @@innodb_buffer_pool_size AS pool, @@innodb_flush_log_at_trx_commit AS flush',
+  );
   await admin.end();
   const row = (rows as { v: string; pool: number; flush: number }[])[0];
   return `MariaDB ${row.v} (buffer pool ${Math.round(Number(row.pool) / 1048576)} MB, innodb_flush_log_at_trx_commit=${row.flush})`;

@@ -32,7 +32,23 @@ interface Row {
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'ppo-bench-cluster-'));
   const tls = certificatePaths(work);
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', tls.key, '-out', tls.cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    tls.key,
+    '-out',
+    tls.cert,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
   if (!process.env.BENCH_SKIP_BUILD) {
     log('building the app (npm run build)');
     await run('npm', ['run', 'build']);
@@ -69,7 +85,11 @@ async function main(): Promise<void> {
     log(`migrating once (npm run migration:run), seeding ${PATIENTS} patients`);
     await run(join(ROOT, 'node_modules/.bin/typeorm'), ['migration:run', '-d', 'dist/src/database/data-source.js'], env(0));
     await runCli('src/cli/seed-demo.ts', ['--patients', String(PATIENTS), '--seed', '42'], env(0));
-    const created = await runCli('src/cli/admin-create.ts', ['--email', 'bench.admin@clinic.example', '--name', 'Bench Admin', '--force'], env(0));
+    const created = await runCli(
+      'src/cli/admin-create.ts',
+      ['--email', 'bench.admin@clinic.example', '--name', 'Bench Admin', '--force'],
+      env(0),
+    );
     const oneTime = /One-time password[^:]*: (\S+)/.exec(created)![1];
     const conn = await cluster.connect(cluster.nodes[0], 'ppo');
     const [[tag]] = (await conn.query("SELECT id FROM tags WHERE name = 'Diabetes'")) as unknown as [[{ id: number }]];
@@ -77,7 +97,13 @@ async function main(): Promise<void> {
 
     apps.push(...(await Promise.all([0, 1, 2].map((node) => startApp(env(node), APP_PORTS[node])))));
     haproxy = spawn('haproxy', ['-f', join(ROOT, 'deploy/haproxy.cfg'), '-db'], {
-      env: { ...process.env, PPO_LISTEN: `127.0.0.1:${HAPROXY_PORT}`, PPO_APP1: `127.0.0.1:${APP_PORTS[0]}`, PPO_APP2: `127.0.0.1:${APP_PORTS[1]}`, PPO_APP3: `127.0.0.1:${APP_PORTS[2]}` },
+      env: {
+        ...process.env,
+        PPO_LISTEN: `127.0.0.1:${HAPROXY_PORT}`,
+        PPO_APP1: `127.0.0.1:${APP_PORTS[0]}`,
+        PPO_APP2: `127.0.0.1:${APP_PORTS[1]}`,
+        PPO_APP3: `127.0.0.1:${APP_PORTS[2]}`,
+      },
       stdio: 'ignore',
     });
     track(haproxy);
@@ -109,13 +135,23 @@ async function measure(instances: number, baseUrl: string, session: StaffSession
   log(`${instances} instance(s): warm-up, then pages with 16 connections for ${SECONDS} s`);
   // Every instance's JIT and pools warm first (the 3-instance row would otherwise pay for three cold starts).
   await httpLoad({ url: `${baseUrl}/portal-onboarding`, headers: { cookie: session.cookie }, connections: 16, duration: 3 });
-  const pages = await httpLoad({ url: `${baseUrl}/portal-onboarding`, headers: { cookie: session.cookie }, connections: 16, duration: SECONDS });
+  const pages = await httpLoad({
+    url: `${baseUrl}/portal-onboarding`,
+    headers: { cookie: session.cookie },
+    connections: 16,
+    duration: SECONDS,
+  });
   log(`${instances} instance(s): ${Math.round(pages.rps)} pages/s; bulk invite of tag ${tagId}`);
   await sink.reset();
   const started = Date.now();
   const res = await fetch(`${baseUrl}/portal-onboarding/bulk/invite`, {
     method: 'POST',
-    headers: { cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded', 'HX-Request': 'true', 'X-CSRF-Token': session.csrf },
+    headers: {
+      cookie: session.cookie,
+      'content-type': 'application/x-www-form-urlencoded',
+      'HX-Request': 'true',
+      'X-CSRF-Token': session.csrf,
+    },
     body: `scope=filter&tag=${tagId}`,
   });
   const text = await res.text();
@@ -138,11 +174,16 @@ function writeSection(rows: Row[]): void {
     '',
     '| Instances | Onboarding pages/s (16 concurrent) | Page p95 | Invites (bulk, one tag) | Invites delivered/s |',
     '|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.instances} | ${Math.round(r.pagesPerSecond)} | ${r.p95.toFixed(1)} ms | ${r.invites.toLocaleString('en-US')} | ${Math.round(r.invitesPerSecond)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.instances} | ${Math.round(r.pagesPerSecond)} | ${r.p95.toFixed(1)} ms | ${r.invites.toLocaleString('en-US')} | ${Math.round(r.invitesPerSecond)} |`,
+    ),
     END,
   ].join('\n');
   let text = readFileSync(file, 'utf8');
-  text = text.includes(START) ? text.slice(0, text.indexOf(START)) + section + text.slice(text.indexOf(END) + END.length) : `${text.trimEnd()}\n\n${section}\n`;
+  text = text.includes(START)
+    ? text.slice(0, text.indexOf(START)) + section + text.slice(text.indexOf(END) + END.length)
+    : `${text.trimEnd()}\n\n${section}\n`;
   writeFileSync(file, text);
   process.stdout.write(`${section}\n`);
 }

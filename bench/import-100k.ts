@@ -15,7 +15,12 @@ import { createApplication } from '../src/app.setup';
 import { loadConfig, parseDatabaseUrl } from '../src/config/app-config';
 import { ImportService } from '../src/imports/import.service';
 
-const args = Object.fromEntries(process.argv.slice(2).map((arg, i, all) => (arg.startsWith('--') ? [arg.slice(2), all[i + 1]] : [])).filter((pair) => pair.length));
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .map((arg, i, all) => (arg.startsWith('--') ? [arg.slice(2), all[i + 1]] : []))
+    .filter((pair) => pair.length),
+);
 const rows = Number(args.rows ?? 100_000);
 const url = args.database ?? 'mariadb://root@127.0.0.1:3306/bench_import';
 
@@ -34,8 +39,21 @@ async function writeCsv(file: string): Promise<void> {
     const dob = `${1930 + (i % 90)}-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 28) + 1).padStart(2, '0')}`;
     const email = i % 8 === 0 ? '' : `patient${i}@example.test`;
     const tags = ['', 'Diabetes', 'Hypertension;Medicare', 'New patient'][i % 4];
-    const appointment = i % 3 === 0 ? '' : `2031-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 28) + 1).padStart(2, '0')}T${String(8 + (i % 9)).padStart(2, '0')}:30:00Z`;
-    const line = [`MRN-${i}`, quote(first[i % first.length]), quote(last[i % last.length]), dob, email, `555-${String(i % 10000).padStart(4, '0')}`, tags, providers[i % 3], appointment].join(',');
+    const appointment =
+      i % 3 === 0
+        ? ''
+        : `2031-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 28) + 1).padStart(2, '0')}T${String(8 + (i % 9)).padStart(2, '0')}:30:00Z`;
+    const line = [
+      `MRN-${i}`,
+      quote(first[i % first.length]),
+      quote(last[i % last.length]),
+      dob,
+      email,
+      `555-${String(i % 10000).padStart(4, '0')}`,
+      tags,
+      providers[i % 3],
+      appointment,
+    ].join(',');
     if (!out.write(line + '\n')) await once(out, 'drain');
   }
   out.end();
@@ -45,19 +63,35 @@ async function writeCsv(file: string): Promise<void> {
 async function main(): Promise<void> {
   const server = parseDatabaseUrl(url);
   if (server.kind === 'sqlite') throw new Error('MariaDB only');
-  const admin = await createConnection({ host: server.host, port: server.port, user: server.username, password: server.password });
+  const admin = await createConnection({
+    host: server.host,
+    port: server.port,
+    user: server.username,
+    password: server.password,
+  });
   await admin.query(`DROP DATABASE IF EXISTS \`${server.database}\``);
   await admin.query(`CREATE DATABASE \`${server.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   const dir = mkdtempSync(join(tmpdir(), 'import-bench-'));
   const file = join(dir, `patients-${rows}.csv`);
   try {
     await writeCsv(file);
-    const config = loadConfig({ ...process.env, NODE_ENV: 'test', DATA_DIR: dir, DATABASE_URL: url, SEED_DEMO: 'false', MAIL_SENDER: 'false', SESSION_SECRET: 'bench-session-secret-0123456789abcdef', MFA_ENCRYPTION_KEY: 'bench-mfa-key-0123456789abcdef0123456789' });
+    const config = loadConfig({
+      ...process.env,
+      NODE_ENV: 'test',
+      DATA_DIR: dir,
+      DATABASE_URL: url,
+      SEED_DEMO: 'false',
+      MAIL_SENDER: 'false',
+      SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
+      MFA_ENCRYPTION_KEY: 'bench-mfa-key-0123456789abcdef0123456789',
+    });
     const app = await createApplication(config, { logger: ['error'] });
     await app.init();
     const { DataSource } = await import('typeorm');
     const db = app.get(DataSource);
-    await db.query("INSERT INTO providers (name, active, created_at) VALUES ('Dr. Alice Morgan', 1, NOW()), ('Dr. Benjamin Ortiz', 1, NOW()), ('Dr. Carla Nguyen', 1, NOW())");
+    await db.query(
+      "INSERT INTO providers (name, active, created_at) VALUES ('Dr. Alice Morgan', 1, NOW()), ('Dr. Benjamin Ortiz', 1, NOW()), ('Dr. Carla Nguyen', 1, NOW())",
+    );
     const imports = app.get(ImportService);
     const context = { ...SYSTEM_CONTEXT, actorType: 'import' as const, actorLabel: 'bench' };
     const baseline = process.memoryUsage().rss;
@@ -70,15 +104,26 @@ async function main(): Promise<void> {
     const again = await imports.importFile(file, 'patients.csv', { dryRun: false, skipInvalid: false }, context);
     const againSeconds = (Date.now() - started) / 1000;
     const [{ n }] = await db.query('SELECT COUNT(*) AS n FROM patients');
-    console.info(JSON.stringify({
-      rows,
-      fileSize: mb(statSync(file).size),
-      firstImport: { status: first.status, seconds: firstSeconds, counts: first.counts.patients, appointments: first.counts.appointments },
-      reimport: { status: again.status, seconds: againSeconds, counts: again.counts.patients },
-      patientsInDb: Number(n),
-      rssBeforeImport: mb(baseline),
-      peakRss: mb(Math.max(firstPeak, peakRss)),
-    }, null, 2));
+    console.info(
+      JSON.stringify(
+        {
+          rows,
+          fileSize: mb(statSync(file).size),
+          firstImport: {
+            status: first.status,
+            seconds: firstSeconds,
+            counts: first.counts.patients,
+            appointments: first.counts.appointments,
+          },
+          reimport: { status: again.status, seconds: againSeconds, counts: again.counts.patients },
+          patientsInDb: Number(n),
+          rssBeforeImport: mb(baseline),
+          peakRss: mb(Math.max(firstPeak, peakRss)),
+        },
+        null,
+        2,
+      ),
+    );
     await app.close();
   } finally {
     clearInterval(sample);

@@ -35,12 +35,20 @@ export async function httpLoad(load: HttpLoad): Promise<Latency & { rps: number 
     url: load.url,
     connections: load.connections ?? 1,
     ...(load.amount ? { amount: load.amount } : { duration: load.duration ?? 2 }),
-    requests: [{ method: load.method ?? 'GET', headers: load.headers, body: load.body, ...(load.setupRequest ? { setupRequest: load.setupRequest } : {}) }],
+    requests: [
+      {
+        method: load.method ?? 'GET',
+        headers: load.headers,
+        body: load.body,
+        ...(load.setupRequest ? { setupRequest: load.setupRequest } : {}),
+      },
+    ],
     timeout: 30,
   });
   instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => samples.push(ms));
   const result = await instance;
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${load.method ?? 'GET'} ${load.url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${load.method ?? 'GET'} ${load.url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
   return { ...percentiles(samples), rps: result.requests.average };
 }
 

@@ -56,7 +56,10 @@ interface Sql {
 }
 type Key = { id: number; last_name: string; first_name: string };
 
-const and = (parts: Sql[]): Sql => ({ sql: parts.length ? parts.map((p) => p.sql).join(' AND ') : '1 = 1', params: parts.flatMap((p) => p.params) });
+const and = (parts: Sql[]): Sql => ({
+  sql: parts.length ? parts.map((p) => p.sql).join(' AND ') : '1 = 1',
+  params: parts.flatMap((p) => p.params),
+});
 const nextDay = (iso: string) => new Date(Date.parse(`${iso}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 
 function conditions(filter: OnboardingFilter, nameField: 'both' | 'last' | 'first' = 'both') {
@@ -64,7 +67,8 @@ function conditions(filter: OnboardingFilter, nameField: 'both' | 'last' | 'firs
   const account: Sql[] = [];
   if (filter.q) {
     const like = likePrefix(filter.q);
-    if (nameField === 'both') patient.push({ sql: `(p.last_name LIKE ? ESCAPE '!' OR p.first_name LIKE ? ESCAPE '!')`, params: [like, like] });
+    if (nameField === 'both')
+      patient.push({ sql: `(p.last_name LIKE ? ESCAPE '!' OR p.first_name LIKE ? ESCAPE '!')`, params: [like, like] });
     else patient.push({ sql: `p.${nameField}_name LIKE ? ESCAPE '!'`, params: [like] });
   }
   if (filter.providerId) patient.push({ sql: 'p.primary_provider_id = ?', params: [filter.providerId] });
@@ -74,13 +78,26 @@ function conditions(filter: OnboardingFilter, nameField: 'both' | 'last' | 'firs
   if (filter.username) account.push({ sql: `pa.username IS ${filter.username === 'yes' ? 'NOT ' : ''}NULL`, params: [] });
   // The bench's cases filter by colour only (not by the invite problems "orange-expired"/"orange-failed").
   if (filter.status) account.push({ sql: portalStatusConditionSql(filter.status as PortalStatus, 'pa'), params: [] });
-  const tag: Sql[] = filter.tagId ? [{ sql: 'EXISTS (SELECT 1 FROM patient_tags pt WHERE pt.patient_id = p.id AND pt.tag_id = ?)', params: [filter.tagId] }] : [];
-  return { patient, account, tag, all: and([...patient, ...account, ...tag]), join: account.length ? ' JOIN portal_accounts pa ON pa.patient_id = p.id' : '' };
+  const tag: Sql[] = filter.tagId
+    ? [{ sql: 'EXISTS (SELECT 1 FROM patient_tags pt WHERE pt.patient_id = p.id AND pt.tag_id = ?)', params: [filter.tagId] }]
+    : [];
+  return {
+    patient,
+    account,
+    tag,
+    all: and([...patient, ...account, ...tag]),
+    join: account.length ? ' JOIN portal_accounts pa ON pa.patient_id = p.id' : '',
+  };
 }
 
 function keyset(after: Key | null): Sql[] {
   if (!after) return [];
-  return [{ sql: '(p.last_name > ? OR (p.last_name = ? AND (p.first_name > ? OR (p.first_name = ? AND p.id > ?))))', params: [after.last_name, after.last_name, after.first_name, after.first_name, after.id] }];
+  return [
+    {
+      sql: '(p.last_name > ? OR (p.last_name = ? AND (p.first_name > ? OR (p.first_name = ? AND p.id > ?))))',
+      params: [after.last_name, after.last_name, after.first_name, after.first_name, after.id],
+    },
+  ];
 }
 
 const ORDER = 'ORDER BY p.last_name, p.first_name, p.id';
@@ -91,17 +108,29 @@ function idsPlans(filter: OnboardingFilter, after: Key | null): Record<string, S
   const where = and([c.all, ...keyset(after)]);
   const select = 'p.id, p.last_name, p.first_name';
   const plans: Record<string, Sql> = {
-    optimizer: { sql: `SELECT ${select} FROM patients p${c.join} WHERE ${where.sql} ${ORDER} LIMIT ${PAGE_SIZE + 1}`, params: where.params },
-    'walk name index': { sql: `SELECT STRAIGHT_JOIN ${select} FROM patients p FORCE INDEX (ix_patients_name)${c.join} WHERE ${where.sql} ${ORDER} LIMIT ${PAGE_SIZE + 1}`, params: where.params },
+    optimizer: {
+      sql: `SELECT ${select} FROM patients p${c.join} WHERE ${where.sql} ${ORDER} LIMIT ${PAGE_SIZE + 1}`,
+      params: where.params,
+    },
+    'walk name index': {
+      sql: `SELECT STRAIGHT_JOIN ${select} FROM patients p FORCE INDEX (ix_patients_name)${c.join} WHERE ${where.sql} ${ORDER} LIMIT ${PAGE_SIZE + 1}`,
+      params: where.params,
+    },
   };
   if (filter.providerId) {
-    plans['provider index'] = { sql: `SELECT STRAIGHT_JOIN ${select} FROM patients p FORCE INDEX (ix_patients_provider_name)${c.join} WHERE ${where.sql} ${ORDER} LIMIT ${PAGE_SIZE + 1}`, params: where.params };
+    plans['provider index'] = {
+      sql: `SELECT STRAIGHT_JOIN ${select} FROM patients p FORCE INDEX (ix_patients_provider_name)${c.join} WHERE ${where.sql} ${ORDER} LIMIT ${PAGE_SIZE + 1}`,
+      params: where.params,
+    };
   }
   if (filter.q) {
     const branch = (field: 'last' | 'first', index: string) => {
       const b = conditions(filter, field);
       const w = and([b.all, ...keyset(after)]);
-      return { sql: `(SELECT ${select} FROM patients p FORCE INDEX (${index})${b.join} WHERE ${w.sql} ${ORDER} LIMIT ${PAGE_SIZE + 1})`, params: w.params };
+      return {
+        sql: `(SELECT ${select} FROM patients p FORCE INDEX (${index})${b.join} WHERE ${w.sql} ${ORDER} LIMIT ${PAGE_SIZE + 1})`,
+        params: w.params,
+      };
     };
     const last = branch('last', 'ix_patients_name');
     const first = branch('first', 'ix_patients_first_name');
@@ -116,7 +145,9 @@ function idsPlans(filter: OnboardingFilter, after: Key | null): Record<string, S
 /** Candidate plans for the pager's count: on the narrowest table that answers it. */
 function countPlans(filter: OnboardingFilter): Record<string, Sql> {
   const c = conditions(filter);
-  const plans: Record<string, Sql> = { joined: { sql: `SELECT COUNT(*) AS n FROM patients p${c.join} WHERE ${c.all.sql}`, params: c.all.params } };
+  const plans: Record<string, Sql> = {
+    joined: { sql: `SELECT COUNT(*) AS n FROM patients p${c.join} WHERE ${c.all.sql}`, params: c.all.params },
+  };
   if (c.patient.length === 0 && c.tag.length === 0 && c.account.length > 0) {
     const w = and(c.account);
     plans['accounts only'] = { sql: `SELECT COUNT(*) AS n FROM portal_accounts pa WHERE ${w.sql}`, params: w.params };
@@ -131,7 +162,10 @@ function countPlans(filter: OnboardingFilter): Record<string, Sql> {
     };
     const last = branch('last');
     const first = branch('first');
-    plans['union of name ranges'] = { sql: `SELECT COUNT(*) AS n FROM (${last.sql} UNION ${first.sql}) u`, params: [...last.params, ...first.params] };
+    plans['union of name ranges'] = {
+      sql: `SELECT COUNT(*) AS n FROM (${last.sql} UNION ${first.sql}) u`,
+      params: [...last.params, ...first.params],
+    };
   }
   return plans;
 }
@@ -181,17 +215,25 @@ export async function calibrate(pool: Pool, filter: OnboardingFilter, after: Key
     for (const [name, sql] of Object.entries(idsPlans(filter, after))) {
       const { ms, rows } = await median(conn, sql);
       const ids = (rows as Key[]).map((r) => Number(r.id));
-      if (best && ids.join() !== best.ids.join()) throw new Error(`raw plans disagree for ${JSON.stringify(filter)}: ${name} vs ${best.name}`);
+      if (best && ids.join() !== best.ids.join())
+        throw new Error(`raw plans disagree for ${JSON.stringify(filter)}: ${name} vs ${best.name}`);
       if (!best || ms < best.ms) best = { name, ms, sql, ids };
     }
     let bestCount: { name: string; ms: number; sql: Sql; n: number } | null = null;
     for (const [name, sql] of Object.entries(countPlans(filter))) {
       const { ms, rows } = await median(conn, sql);
       const n = Number((rows as { n: number }[])[0].n);
-      if (bestCount && n !== bestCount.n) throw new Error(`raw counts disagree for ${JSON.stringify(filter)}: ${name} ${n} vs ${bestCount.name} ${bestCount.n}`);
+      if (bestCount && n !== bestCount.n)
+        throw new Error(`raw counts disagree for ${JSON.stringify(filter)}: ${name} ${n} vs ${bestCount.name} ${bestCount.n}`);
       if (!bestCount || ms < bestCount.ms) bestCount = { name, ms, sql, n };
     }
-    return { ids: best!.sql, count: bestCount!.sql, label: `${best!.name}; count ${bestCount!.name}`, matches: bestCount!.n, firstIds: best!.ids.slice(0, PAGE_SIZE) };
+    return {
+      ids: best!.sql,
+      count: bestCount!.sql,
+      label: `${best!.name}; count ${bestCount!.name}`,
+      matches: bestCount!.n,
+      firstIds: best!.ids.slice(0, PAGE_SIZE),
+    };
   } finally {
     conn.release();
   }
@@ -210,11 +252,18 @@ export async function rawPage(conn: PoolConnection, plan: RawPlan): Promise<void
  * smaller). Its keys are the cursor the app's "Next" link carries from the page before,
  * so the app and raw SQL both start the deep page from it.
  */
-export async function deepStart(pool: Pool, filter: OnboardingFilter, matches: number): Promise<{ pages: number; key: Key; cursor: string } | null> {
+export async function deepStart(
+  pool: Pool,
+  filter: OnboardingFilter,
+  matches: number,
+): Promise<{ pages: number; key: Key; cursor: string } | null> {
   const pages = Math.min(Number(process.env.BENCH_DEEP_PAGES ?? DEEP_PAGES), Math.floor((matches - 1) / PAGE_SIZE));
   if (pages < 1) return null;
   const c = conditions(filter);
-  const [rows] = (await pool.query(`SELECT p.id, p.last_name, p.first_name FROM patients p${c.join} WHERE ${c.all.sql} ${ORDER} LIMIT 1 OFFSET ${pages * PAGE_SIZE - 1}`, c.all.params)) as [Key[], unknown];
+  const [rows] = (await pool.query(
+    `SELECT p.id, p.last_name, p.first_name FROM patients p${c.join} WHERE ${c.all.sql} ${ORDER} LIMIT 1 OFFSET ${pages * PAGE_SIZE - 1}`,
+    c.all.params,
+  )) as [Key[], unknown];
   const key = { ...rows[0], id: Number(rows[0].id) };
   return { pages, key, cursor: encodeCursor({ segment: 0, values: [key.last_name, key.first_name, key.id] }) };
 }

@@ -41,7 +41,9 @@ export interface AppProcess {
 
 /** The arguments of `npm run start:prod` (node flags and the entry file): the bench runs the app as production does. */
 function startProdArgs(): string[] {
-  const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start:prod'];
+  const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts[
+    'start:prod'
+  ];
   return script.split(/\s+/).slice(1);
 }
 

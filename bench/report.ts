@@ -18,12 +18,28 @@ export interface Row {
 
 const HEADER = ['Size', 'Measurement', 'Count', 'App p50', 'App p95', 'Raw p50', 'Raw p95', 'App/raw', 'Target', 'Met'];
 
-export const ms = (value: number) => (value >= 100 ? `${Math.round(value).toLocaleString('en-US')} ms` : `${value.toFixed(1)} ms`);
+export const ms = (value: number) =>
+  value >= 100 ? `${Math.round(value).toLocaleString('en-US')} ms` : `${value.toFixed(1)} ms`;
 export const num = (value: number) => Math.round(value).toLocaleString('en-US');
 
 export function table(rows: Row[]): string {
-  const cells = rows.map((r) => [r.size, r.measurement, r.count, r.app50, r.app95, r.raw50, r.raw95, r.ratio, r.target, r.met === null ? '' : r.met ? 'yes' : '**NO**']);
-  return [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---').join('|')}|`, ...cells.map((c) => `| ${c.join(' | ')} |`)].join('\n');
+  const cells = rows.map((r) => [
+    r.size,
+    r.measurement,
+    r.count,
+    r.app50,
+    r.app95,
+    r.raw50,
+    r.raw95,
+    r.ratio,
+    r.target,
+    r.met === null ? '' : r.met ? 'yes' : '**NO**',
+  ]);
+  return [
+    `| ${HEADER.join(' | ')} |`,
+    `|${HEADER.map(() => '---').join('|')}|`,
+    ...cells.map((c) => `| ${c.join(' | ')} |`),
+  ].join('\n');
 }
 
 function version(pkg: string): string {

@@ -31,7 +31,23 @@ async function main(): Promise<void> {
   const started = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'ppo-bench-'));
   const tls = certificatePaths(work);
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', tls.key, '-out', tls.cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    tls.key,
+    '-out',
+    tls.cert,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
   if (!process.env.BENCH_SKIP_BUILD) {
     log('building the app (npm run build)');
     await run('npm', ['run', 'build']);
@@ -79,18 +95,28 @@ async function benchSize(size: number, work: string, certFile: string, sink: Smt
     await recreateDatabase(database);
     await runCli('src/cli/seed-demo.ts', ['--patients', String(size), '--seed', '42'], env);
     // --force: the bench's server starts only afterwards, and a server the developer runs on another database must not stop it.
-    const created = await runCli('src/cli/admin-create.ts', ['--email', 'bench.admin@clinic.example', '--name', 'Bench Admin', '--force'], env);
+    const created = await runCli(
+      'src/cli/admin-create.ts',
+      ['--email', 'bench.admin@clinic.example', '--name', 'Bench Admin', '--force'],
+      env,
+    );
     const oneTime = /One-time password[^:]*: (\S+)/.exec(created)![1];
     pool = benchPool(database);
     await pool.query('ANALYZE TABLE patients, portal_accounts, patient_tags, appointments');
 
     // BENCH_APP_NODE_OPTIONS: V8 flags for the app only (e.g. a heap cap, to see what RSS it needs).
-    app = await startApp({ ...env, ...(process.env.BENCH_APP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_APP_NODE_OPTIONS } : {}) }, PORT);
+    app = await startApp(
+      { ...env, ...(process.env.BENCH_APP_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_APP_NODE_OPTIONS } : {}) },
+      PORT,
+    );
     const session = await firstSignIn(app.baseUrl, 'bench.admin@clinic.example', oneTime);
     log(`${size_}: app pid ${app.pid} up, signed in (password changed, TOTP enrolled)`);
 
     const [[tag]] = (await pool.query("SELECT id FROM tags WHERE name = 'Diabetes'")) as [{ id: number }[], unknown];
-    const [[provider]] = (await pool.query("SELECT id FROM providers WHERE name = 'Dr. Grace Kim'")) as [{ id: number }[], unknown];
+    const [[provider]] = (await pool.query("SELECT id FROM providers WHERE name = 'Dr. Grace Kim'")) as [
+      { id: number }[],
+      unknown,
+    ];
     const conn = await pool.getConnection();
     try {
       // BENCH_PAGES=0 skips the page measurements (working on the write rows).
@@ -100,7 +126,18 @@ async function benchSize(size: number, work: string, certFile: string, sink: Smt
         const deep = await deepStart(pool, c.filter, first.matches);
         if (deep) {
           const plan = await calibrate(pool, c.filter, deep.key);
-          out.push(await measurePage(size_, `page: ${c.name}, page ${num(deep.pages + 1)}`, app.baseUrl, session, c, deep.cursor, { ...plan, matches: first.matches }, () => rawPage(conn, plan)));
+          out.push(
+            await measurePage(
+              size_,
+              `page: ${c.name}, page ${num(deep.pages + 1)}`,
+              app.baseUrl,
+              session,
+              c,
+              deep.cursor,
+              { ...plan, matches: first.matches },
+              () => rawPage(conn, plan),
+            ),
+          );
         }
         notes.push(`${size_} ${c.name}: raw plan = ${first.label}`);
       }
@@ -109,24 +146,58 @@ async function benchSize(size: number, work: string, certFile: string, sink: Smt
     }
 
     // Where the memory goes: resident and peak after each phase.
-    const memory = (phase: string) => notes.push(`${size_} app memory after ${phase}: RSS ${num(app!.rssMb())} MB, peak ${num(app!.peakRssMb())} MB`);
+    const memory = (phase: string) =>
+      notes.push(`${size_} app memory after ${phase}: RSS ${num(app!.rssMb())} MB, peak ${num(app!.peakRssMb())} MB`);
     memory('the page measurements');
     log(`${size_}: one-click enable`);
     const click = await oneClickEnable(pool, app.baseUrl, session, 100, 1000);
-    out.push({ size: size_, measurement: 'one-click enable (htmx POST, distinct red patients)', count: num(click.requests), app50: ms(click.p50), app95: ms(click.p95), raw50: '', raw95: '', ratio: '', target: `p95 ≤ ${TARGET.clickP95} ms`, met: click.p95 <= TARGET.clickP95 });
+    out.push({
+      size: size_,
+      measurement: 'one-click enable (htmx POST, distinct red patients)',
+      count: num(click.requests),
+      app50: ms(click.p50),
+      app95: ms(click.p95),
+      raw50: '',
+      raw95: '',
+      ratio: '',
+      target: `p95 ≤ ${TARGET.clickP95} ms`,
+      met: click.p95 <= TARGET.clickP95,
+    });
 
     memory('one-click enable');
     const bulk = await prepareBulkSet(pool);
     log(`${size_}: bulk enable of ${num(bulk.size)} (3 runs)`);
     const enables = await bulkEnable(pool, app.baseUrl, session, bulk, 3);
     const sorted = [...enables].sort((a, b) => a - b);
-    out.push({ size: size_, measurement: 'bulk enable, all matching a filter (3 runs: median / max)', count: num(bulk.size), app50: ms(sorted[1]), app95: ms(sorted[2]), raw50: '', raw95: '', ratio: '', target: `≤ ${TARGET.bulkEnable} ms`, met: sorted[1] <= TARGET.bulkEnable });
+    out.push({
+      size: size_,
+      measurement: 'bulk enable, all matching a filter (3 runs: median / max)',
+      count: num(bulk.size),
+      app50: ms(sorted[1]),
+      app95: ms(sorted[2]),
+      raw50: '',
+      raw95: '',
+      ratio: '',
+      target: `≤ ${TARGET.bulkEnable} ms`,
+      met: sorted[1] <= TARGET.bulkEnable,
+    });
 
     memory('bulk enable');
     log(`${size_}: bulk invite of ${num(bulk.size)} → SMTP sink`);
     const invite = await bulkInvite(app.baseUrl, session, bulk, sink);
     memory('bulk invite delivered');
-    out.push({ size: size_, measurement: 'bulk invite: queued (HTTP answer)', count: num(bulk.size), app50: ms(invite.queuedMs), app95: '', raw50: '', raw95: '', ratio: '', target: `≤ ${num(TARGET.queued)} ms`, met: invite.queuedMs <= TARGET.queued });
+    out.push({
+      size: size_,
+      measurement: 'bulk invite: queued (HTTP answer)',
+      count: num(bulk.size),
+      app50: ms(invite.queuedMs),
+      app95: '',
+      raw50: '',
+      raw95: '',
+      ratio: '',
+      target: `≤ ${num(TARGET.queued)} ms`,
+      met: invite.queuedMs <= TARGET.queued,
+    });
     const config = loadConfig(env);
     const raw = await rawNodemailer(pool, config, readFileSync(certFile, 'utf8'), bulk, sink);
     const share = invite.rate / raw.rate;
@@ -144,7 +215,18 @@ async function benchSize(size: number, work: string, certFile: string, sink: Smt
       met: invite.rate >= TARGET.rate,
     });
     const rss = app.peakRssMb();
-    out.push({ size: size_, measurement: 'app peak RSS (VmHWM) over the whole run', count: '', app50: `${num(rss)} MB`, app95: '', raw50: '', raw95: '', ratio: '', target: `≤ ${TARGET.rssMb} MB`, met: rss <= TARGET.rssMb });
+    out.push({
+      size: size_,
+      measurement: 'app peak RSS (VmHWM) over the whole run',
+      count: '',
+      app50: `${num(rss)} MB`,
+      app95: '',
+      raw50: '',
+      raw95: '',
+      ratio: '',
+      target: `≤ ${TARGET.rssMb} MB`,
+      met: rss <= TARGET.rssMb,
+    });
     return out;
   } catch (error) {
     if (app) log(`${size_}: the app's last output:\n${app.logTail()}`);
@@ -158,13 +240,24 @@ async function benchSize(size: number, work: string, certFile: string, sink: Smt
 }
 
 /** The app's page (full HTML, as a bookmark or Next link loads it) vs the raw SQL for it; the rows and count are checked to agree first. */
-async function measurePage(size: string, name: string, baseUrl: string, session: StaffSession, c: PageCase, after: string | null, plan: RawPlan, raw: () => Promise<void>): Promise<Row> {
+async function measurePage(
+  size: string,
+  name: string,
+  baseUrl: string,
+  session: StaffSession,
+  c: PageCase,
+  after: string | null,
+  plan: RawPlan,
+  raw: () => Promise<void>,
+): Promise<Row> {
   const url = pageUrl(baseUrl, c.filter, after);
   const html = await (await fetch(url, { headers: { cookie: session.cookie } })).text();
   const shown = [...html.matchAll(/<tr id="patient-(\d+)"/g)].map((m) => Number(m[1]));
   const total = Number(/id="result-count"><strong>([\d,]+)</.exec(html)?.[1].replace(/,/g, ''));
   if (shown.join() !== plan.firstIds.join() || total !== plan.matches) {
-    throw new Error(`${size} ${name}: the app shows ${shown.length} rows / ${total} matching, raw SQL ${plan.firstIds.length} / ${plan.matches} (${url})`);
+    throw new Error(
+      `${size} ${name}: the app shows ${shown.length} rows / ${total} matching, raw SQL ${plan.firstIds.length} / ${plan.matches} (${url})`,
+    );
   }
   const headers = { cookie: session.cookie };
   await httpLoad({ url, headers, duration: 0.5 });

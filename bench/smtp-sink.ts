@@ -26,7 +26,10 @@ export interface SmtpSink {
 }
 
 export async function startSmtpSink(tls: { key: string; cert: string }): Promise<SmtpSink> {
-  const child = fork(__filename, [], { execArgv: ['-r', 'ts-node/register/transpile-only'], env: { ...process.env, SINK_KEY: tls.key, SINK_CERT: tls.cert } });
+  const child = fork(__filename, [], {
+    execArgv: ['-r', 'ts-node/register/transpile-only'],
+    env: { ...process.env, SINK_KEY: tls.key, SINK_CERT: tls.cert },
+  });
   track(child);
   const waiters = new Map<string, (message: Record<string, unknown>) => void>();
   child.on('message', (message: Record<string, unknown>) => waiters.get(message.type as string)?.(message));

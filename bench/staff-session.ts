@@ -17,7 +17,11 @@ class Client {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
   }
 
-  async request(method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<{ status: number; location: string; text: string }> {
+  async request(
+    method: 'GET' | 'POST',
+    path: string,
+    form?: Record<string, string>,
+  ): Promise<{ status: number; location: string; text: string }> {
     const res = await fetch(this.baseUrl + path, {
       method,
       redirect: 'manual',
@@ -34,7 +38,8 @@ class Client {
 
   async expect(method: 'GET' | 'POST', path: string, status: number, form?: Record<string, string>) {
     const res = await this.request(method, path, form);
-    if (res.status !== status) throw new Error(`${method} ${path}: expected ${status}, got ${res.status} ${res.location}\n${res.text.slice(0, 500)}`);
+    if (res.status !== status)
+      throw new Error(`${method} ${path}: expected ${status}, got ${res.status} ${res.location}\n${res.text.slice(0, 500)}`);
     return res;
   }
 }
@@ -51,14 +56,20 @@ export async function firstSignIn(baseUrl: string, email: string, oneTimePasswor
   // A one-time password: every page now sends the user to the password change.
   const passwordPage = await client.expect('GET', '/account/password', 200);
   const newPassword = 'bench marks the onboarding page 4 times over';
-  let next = await client.request('POST', '/account/password', { _csrf: csrfTokenOf(passwordPage.text), currentPassword: oneTimePassword, newPassword, confirmPassword: newPassword });
+  let next = await client.request('POST', '/account/password', {
+    _csrf: csrfTokenOf(passwordPage.text),
+    currentPassword: oneTimePassword,
+    newPassword,
+    confirmPassword: newPassword,
+  });
   if (next.status === 303 && next.location === '/login/second-factor/enrol') {
     const enrol = await client.expect('GET', '/login/second-factor/enrol', 200);
     const secret = /data-testid="totp-secret">([^<]+)</.exec(enrol.text)![1].replace(/\s+/g, '');
     const code = await generate({ secret, period: TOTP_PERIOD_SECONDS });
     next = await client.request('POST', '/login/second-factor/enrol/totp', { _csrf: csrfTokenOf(enrol.text), code });
   }
-  if (next.status !== 200 && next.status !== 303) throw new Error(`sign-in did not complete: ${next.status}\n${next.text.slice(0, 500)}`);
+  if (next.status !== 200 && next.status !== 303)
+    throw new Error(`sign-in did not complete: ${next.status}\n${next.text.slice(0, 500)}`);
   const page = await client.expect('GET', '/portal-onboarding', 200);
   return { cookie: client.cookie, csrf: csrfTokenOf(page.text) };
 }

@@ -11,8 +11,17 @@ import type { StaffSession } from './staff-session';
 const htmx = (session: StaffSession) => ({ cookie: session.cookie, 'HX-Request': 'true', 'X-CSRF-Token': session.csrf });
 
 /** Clicking red blocks: each request enables a different red patient (warm-up ids first, not measured). */
-export async function oneClickEnable(pool: Pool, baseUrl: string, session: StaffSession, warmup: number, measured: number): Promise<Latency> {
-  const [rows] = (await pool.query('SELECT patient_id AS id FROM portal_accounts WHERE access_enabled = 0 ORDER BY patient_id LIMIT ?', [warmup + measured])) as [{ id: number }[], unknown];
+export async function oneClickEnable(
+  pool: Pool,
+  baseUrl: string,
+  session: StaffSession,
+  warmup: number,
+  measured: number,
+): Promise<Latency> {
+  const [rows] = (await pool.query(
+    'SELECT patient_id AS id FROM portal_accounts WHERE access_enabled = 0 ORDER BY patient_id LIMIT ?',
+    [warmup + measured],
+  )) as [{ id: number }[], unknown];
   const ids = rows.map((row) => Number(row.id));
   if (ids.length < warmup + measured) throw new Error(`only ${ids.length} red patients for the one-click run`);
   const load = (list: number[]) => {
@@ -27,7 +36,10 @@ export async function oneClickEnable(pool: Pool, baseUrl: string, session: Staff
   };
   await load(ids.slice(0, warmup));
   const latency = await load(ids.slice(warmup));
-  const [[{ n }]] = (await pool.query(`SELECT COUNT(*) AS n FROM portal_accounts WHERE access_enabled = 1 AND patient_id IN (${ids.map(() => '?').join(',')})`, ids)) as [{ n: number }[], unknown];
+  const [[{ n }]] = (await pool.query(
+    `SELECT COUNT(*) AS n FROM portal_accounts WHERE access_enabled = 1 AND patient_id IN (${ids.map(() => '?').join(',')})`,
+    ids,
+  )) as [{ n: number }[], unknown];
   if (Number(n) !== ids.length) throw new Error(`one-click: ${n} of ${ids.length} patients enabled`);
   return latency;
 }
@@ -47,7 +59,10 @@ export async function prepareBulkSet(pool: Pool): Promise<{ tagId: number; size:
      SELECT p.id, ? FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id WHERE p.email IS NOT NULL ORDER BY pa.access_enabled, p.id DESC LIMIT ${BULK}`,
     [tag.id],
   );
-  const [[{ n }]] = (await pool.query('SELECT COUNT(*) AS n FROM patient_tags WHERE tag_id = ?', [tag.id])) as [{ n: number }[], unknown];
+  const [[{ n }]] = (await pool.query('SELECT COUNT(*) AS n FROM patient_tags WHERE tag_id = ?', [tag.id])) as [
+    { n: number }[],
+    unknown,
+  ];
   return { tagId: Number(tag.id), size: Number(n) };
 }
 
@@ -61,19 +76,32 @@ export async function resetBulkSet(pool: Pool, tagId: number): Promise<void> {
 }
 
 async function postForm(baseUrl: string, path: string, session: StaffSession, form: Record<string, string>): Promise<string> {
-  const res = await fetch(baseUrl + path, { method: 'POST', headers: { ...htmx(session), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+  const res = await fetch(baseUrl + path, {
+    method: 'POST',
+    headers: { ...htmx(session), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`POST ${path}: ${res.status}\n${text.slice(0, 500)}`);
   return text;
 }
 
 /** "Select all matching" (tag "Bench bulk", status red) → Enable Portal Access; wall time of the request. */
-export async function bulkEnable(pool: Pool, baseUrl: string, session: StaffSession, bulk: { tagId: number; size: number }, runs: number): Promise<number[]> {
+export async function bulkEnable(
+  pool: Pool,
+  baseUrl: string,
+  session: StaffSession,
+  bulk: { tagId: number; size: number },
+  runs: number,
+): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     await resetBulkSet(pool, bulk.tagId);
-    const { ms, value } = await timeOnce(() => postForm(baseUrl, '/portal-onboarding/bulk/enable', session, { scope: 'filter', tag: String(bulk.tagId), status: 'red' }));
-    if (!value.includes(`Portal access enabled for ${bulk.size} patients`)) throw new Error(`bulk enable answered: ${value.slice(0, 300)}`);
+    const { ms, value } = await timeOnce(() =>
+      postForm(baseUrl, '/portal-onboarding/bulk/enable', session, { scope: 'filter', tag: String(bulk.tagId), status: 'red' }),
+    );
+    if (!value.includes(`Portal access enabled for ${bulk.size} patients`))
+      throw new Error(`bulk enable answered: ${value.slice(0, 300)}`);
     times.push(ms);
   }
   return times;
@@ -88,13 +116,25 @@ export interface Delivery {
 }
 
 /** "Send Portal Invites" to the whole set: time until the answer (queued), then until the sink has them all. */
-export async function bulkInvite(baseUrl: string, session: StaffSession, bulk: { tagId: number; size: number }, sink: SmtpSink): Promise<Delivery> {
+export async function bulkInvite(
+  baseUrl: string,
+  session: StaffSession,
+  bulk: { tagId: number; size: number },
+  sink: SmtpSink,
+): Promise<Delivery> {
   await sink.reset();
   const start = Date.now();
-  const { ms, value } = await timeOnce(() => postForm(baseUrl, '/portal-onboarding/bulk/invite', session, { scope: 'filter', tag: String(bulk.tagId) }));
+  const { ms, value } = await timeOnce(() =>
+    postForm(baseUrl, '/portal-onboarding/bulk/invite', session, { scope: 'filter', tag: String(bulk.tagId) }),
+  );
   if (!value.includes(`${bulk.size} invites were sent`)) throw new Error(`bulk invite answered: ${value.slice(0, 300)}`);
   const arrival = await sink.waitFor(bulk.size, 120_000);
-  return { queuedMs: ms, deliveredMs: arrival.last - start, rate: ((arrival.count - 1) * 1000) / Math.max(1, arrival.last - arrival.first), bytes: arrival.bytes / arrival.count };
+  return {
+    queuedMs: ms,
+    deliveredMs: arrival.last - start,
+    rate: ((arrival.count - 1) * 1000) / Math.max(1, arrival.last - arrival.first),
+    bytes: arrival.bytes / arrival.count,
+  };
 }
 
 /**
@@ -102,11 +142,17 @@ export async function bulkInvite(baseUrl: string, session: StaffSession, bulk: {
  * (pool size, maxMessages, TCP_NODELAY socket, STARTTLS), sending the same rendered
  * emails to the same addresses and server. No database, no outbox.
  */
-export async function rawNodemailer(pool: Pool, config: AppConfig, ca: string, bulk: { tagId: number }, sink: SmtpSink): Promise<Delivery> {
-  const [patients] = (await pool.query('SELECT p.id, p.first_name, p.email FROM patients p JOIN patient_tags pt ON pt.patient_id = p.id AND pt.tag_id = ? ORDER BY p.id', [bulk.tagId])) as [
-    { id: number; first_name: string; email: string }[],
-    unknown,
-  ];
+export async function rawNodemailer(
+  pool: Pool,
+  config: AppConfig,
+  ca: string,
+  bulk: { tagId: number },
+  sink: SmtpSink,
+): Promise<Delivery> {
+  const [patients] = (await pool.query(
+    'SELECT p.id, p.first_name, p.email FROM patients p JOIN patient_tags pt ON pt.patient_id = p.id AND pt.tag_id = ? ORDER BY p.id',
+    [bulk.tagId],
+  )) as [{ id: number; first_name: string; email: string }[], unknown];
   const renderer = new InviteEmailRenderer(config);
   const host = new URL(config.publicBaseUrl).hostname;
   const options = mailerOptions(config);
@@ -116,10 +162,21 @@ export async function rawNodemailer(pool: Pool, config: AppConfig, ca: string, b
   await Promise.all(
     patients.map((patient) => {
       const email = renderer.render('invite', patient.first_name, randomBytes(32).toString('base64url'));
-      return transport.sendMail({ to: patient.email, subject: email.subject, text: email.text, html: email.html, messageId: `<raw-${patient.id}@${host}>` });
+      return transport.sendMail({
+        to: patient.email,
+        subject: email.subject,
+        text: email.text,
+        html: email.html,
+        messageId: `<raw-${patient.id}@${host}>`,
+      });
     }),
   );
   const arrival = await sink.waitFor(patients.length, 120_000);
   transport.close();
-  return { queuedMs: 0, deliveredMs: arrival.last - start, rate: ((arrival.count - 1) * 1000) / Math.max(1, arrival.last - arrival.first), bytes: arrival.bytes / arrival.count };
+  return {
+    queuedMs: 0,
+    deliveredMs: arrival.last - start,
+    rate: ((arrival.count - 1) * 1000) / Math.max(1, arrival.last - arrival.first),
+    bytes: arrival.bytes / arrival.count,
+  };
 }

@@ -2,7 +2,13 @@ import { MigrationInterface, QueryRunner, Table, TableColumnOptions, TableForeig
 
 /** SQLite only auto-increments an INTEGER PRIMARY KEY (64-bit there); MySQL/MariaDB get int or bigint. */
 let autoIncrementType = (mysqlType: 'int' | 'bigint') => mysqlType as string;
-const id = (mysqlType: 'int' | 'bigint' = 'int'): TableColumnOptions => ({ name: 'id', type: autoIncrementType(mysqlType), isPrimary: true, isGenerated: true, generationStrategy: 'increment' });
+const id = (mysqlType: 'int' | 'bigint' = 'int'): TableColumnOptions => ({
+  name: 'id',
+  type: autoIncrementType(mysqlType),
+  isPrimary: true,
+  isGenerated: true,
+  generationStrategy: 'increment',
+});
 const createdAt = (): TableColumnOptions => ({ name: 'created_at', type: 'datetime', default: 'CURRENT_TIMESTAMP' });
 const updatedAt = (): TableColumnOptions => ({ name: 'updated_at', type: 'datetime', default: 'CURRENT_TIMESTAMP' });
 const nullable = (name: string, type: string, length?: string): TableColumnOptions => ({ name, type, length, isNullable: true });
@@ -49,7 +55,13 @@ export class InitialSchema1764144000000 implements MigrationInterface {
     await q.createTable(
       new Table({
         name: 'providers',
-        columns: [id(), { name: 'name', type: 'varchar', length: '100', isUnique: true }, nullable('external_id', 'varchar', '64'), flag('active', 1), createdAt()],
+        columns: [
+          id(),
+          { name: 'name', type: 'varchar', length: '100', isUnique: true },
+          nullable('external_id', 'varchar', '64'),
+          flag('active', 1),
+          createdAt(),
+        ],
       }),
     );
 
@@ -77,7 +89,10 @@ export class InitialSchema1764144000000 implements MigrationInterface {
           // Name order is the default sort and the driver for most filters; id makes the keyset total.
           new TableIndex({ name: 'ix_patients_name', columnNames: ['last_name', 'first_name', 'id'] }),
           new TableIndex({ name: 'ix_patients_first_name', columnNames: ['first_name', 'last_name', 'id'] }),
-          new TableIndex({ name: 'ix_patients_provider_name', columnNames: ['primary_provider_id', 'last_name', 'first_name', 'id'] }),
+          new TableIndex({
+            name: 'ix_patients_provider_name',
+            columnNames: ['primary_provider_id', 'last_name', 'first_name', 'id'],
+          }),
           new TableIndex({ name: 'ix_patients_next_appt', columnNames: ['next_appointment_at', 'id'] }),
           new TableIndex({ name: 'ix_patients_dob', columnNames: ['date_of_birth', 'id'] }),
           new TableIndex({ name: 'ix_patients_email', columnNames: ['email'] }),
@@ -96,10 +111,7 @@ export class InitialSchema1764144000000 implements MigrationInterface {
           { name: 'patient_id', type: 'int', isPrimary: true },
           { name: 'tag_id', type: 'int', isPrimary: true },
         ],
-        foreignKeys: [
-          fk('patient_id', 'patients', 'CASCADE'),
-          fk('tag_id', 'tags', 'CASCADE'),
-        ],
+        foreignKeys: [fk('patient_id', 'patients', 'CASCADE'), fk('tag_id', 'tags', 'CASCADE')],
         indices: [new TableIndex({ name: 'ix_patient_tags_tag', columnNames: ['tag_id', 'patient_id'] })],
       }),
     );
@@ -115,10 +127,7 @@ export class InitialSchema1764144000000 implements MigrationInterface {
           { name: 'starts_at', type: 'datetime' },
           createdAt(),
         ],
-        foreignKeys: [
-          fk('patient_id', 'patients', 'CASCADE'),
-          fk('provider_id', 'providers', 'SET NULL'),
-        ],
+        foreignKeys: [fk('patient_id', 'patients', 'CASCADE'), fk('provider_id', 'providers', 'SET NULL')],
         indices: [
           new TableIndex({ name: 'ix_appointments_patient_start', columnNames: ['patient_id', 'starts_at'] }),
           new TableIndex({ name: 'ix_appointments_start', columnNames: ['starts_at'] }),
@@ -150,14 +159,14 @@ export class InitialSchema1764144000000 implements MigrationInterface {
           { name: 'version', type: 'int', default: 1 },
           updatedAt(),
         ],
-        foreignKeys: [
-          fk('patient_id', 'patients', 'CASCADE'),
-          fk('enabled_by_staff_id', 'staff_users', 'SET NULL'),
-        ],
+        foreignKeys: [fk('patient_id', 'patients', 'CASCADE'), fk('enabled_by_staff_id', 'staff_users', 'SET NULL')],
         indices: [
           new TableIndex({ name: 'uq_portal_accounts_username_key', columnNames: ['username_key'], isUnique: true }),
           // Status filters and pager counts run on this table alone (PERF-NOTES: count on the narrowest table).
-          new TableIndex({ name: 'ix_portal_accounts_status', columnNames: ['access_enabled', 'first_login_at', 'invited_at', 'patient_id'] }),
+          new TableIndex({
+            name: 'ix_portal_accounts_status',
+            columnNames: ['access_enabled', 'first_login_at', 'invited_at', 'patient_id'],
+          }),
         ],
       }),
     );
@@ -179,10 +188,7 @@ export class InitialSchema1764144000000 implements MigrationInterface {
           nullable('revoked_at', 'datetime'),
           nullable('revoked_reason', 'varchar', '32'),
         ],
-        foreignKeys: [
-          fk('patient_id', 'patients', 'CASCADE'),
-          fk('created_by_staff_id', 'staff_users', 'SET NULL'),
-        ],
+        foreignKeys: [fk('patient_id', 'patients', 'CASCADE'), fk('created_by_staff_id', 'staff_users', 'SET NULL')],
         indices: [new TableIndex({ name: 'ix_portal_tokens_patient', columnNames: ['patient_id', 'id'] })],
       }),
     );
@@ -228,10 +234,7 @@ export class InitialSchema1764144000000 implements MigrationInterface {
           nullable('last_error', 'varchar', '500'),
           createdAt(),
         ],
-        foreignKeys: [
-          fk('patient_id', 'patients', 'SET NULL'),
-          fk('portal_token_id', 'portal_tokens', 'SET NULL'),
-        ],
+        foreignKeys: [fk('patient_id', 'patients', 'SET NULL'), fk('portal_token_id', 'portal_tokens', 'SET NULL')],
         indices: [
           new TableIndex({ name: 'ix_mail_outbox_due', columnNames: ['status', 'next_attempt_at', 'id'] }),
           new TableIndex({ name: 'ix_mail_outbox_batch', columnNames: ['batch_id', 'status'] }),

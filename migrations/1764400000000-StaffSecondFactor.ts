@@ -1,6 +1,12 @@
 import { MigrationInterface, QueryRunner, Table, TableColumnOptions, TableForeignKey, TableIndex } from 'typeorm';
 
-const staffFk = (column = 'staff_user_id') => new TableForeignKey({ columnNames: [column], referencedTableName: 'staff_users', referencedColumnNames: ['id'], onDelete: 'CASCADE' });
+const staffFk = (column = 'staff_user_id') =>
+  new TableForeignKey({
+    columnNames: [column],
+    referencedTableName: 'staff_users',
+    referencedColumnNames: ['id'],
+    onDelete: 'CASCADE',
+  });
 const nullable = (name: string, type: string, length?: string): TableColumnOptions => ({ name, type, length, isNullable: true });
 const createdAt = (): TableColumnOptions => ({ name: 'created_at', type: 'datetime', default: 'CURRENT_TIMESTAMP' });
 
@@ -15,7 +21,13 @@ export class StaffSecondFactor1764400000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     // SQLite only auto-increments an INTEGER PRIMARY KEY.
     const idType = q.connection.options.type === 'better-sqlite3' ? 'integer' : 'int';
-    const id = (): TableColumnOptions => ({ name: 'id', type: idType, isPrimary: true, isGenerated: true, generationStrategy: 'increment' });
+    const id = (): TableColumnOptions => ({
+      name: 'id',
+      type: idType,
+      isPrimary: true,
+      isGenerated: true,
+      generationStrategy: 'increment',
+    });
 
     await q.createTable(
       new Table({
@@ -46,7 +58,13 @@ export class StaffSecondFactor1764400000000 implements MigrationInterface {
           createdAt(),
         ],
         foreignKeys: [staffFk()],
-        indices: [new TableIndex({ name: 'uq_staff_recovery_codes_user_hash', columnNames: ['staff_user_id', 'code_hash'], isUnique: true })],
+        indices: [
+          new TableIndex({
+            name: 'uq_staff_recovery_codes_user_hash',
+            columnNames: ['staff_user_id', 'code_hash'],
+            isUnique: true,
+          }),
+        ],
       }),
     );
 
@@ -82,7 +100,14 @@ export class StaffSecondFactor1764400000000 implements MigrationInterface {
           { name: 'updated_at', type: 'datetime', default: 'CURRENT_TIMESTAMP' },
           nullable('updated_by_staff_id', 'int'),
         ],
-        foreignKeys: [new TableForeignKey({ columnNames: ['updated_by_staff_id'], referencedTableName: 'staff_users', referencedColumnNames: ['id'], onDelete: 'SET NULL' })],
+        foreignKeys: [
+          new TableForeignKey({
+            columnNames: ['updated_by_staff_id'],
+            referencedTableName: 'staff_users',
+            referencedColumnNames: ['id'],
+            onDelete: 'SET NULL',
+          }),
+        ],
       }),
     );
   }

@@ -30,7 +30,14 @@ export class ImportRuns1764600000000 implements MigrationInterface {
           { name: 'created_at', type: 'datetime', default: 'CURRENT_TIMESTAMP' },
           { name: 'finished_at', type: 'datetime', isNullable: true },
         ],
-        foreignKeys: [new TableForeignKey({ columnNames: ['created_by_staff_id'], referencedTableName: 'staff_users', referencedColumnNames: ['id'], onDelete: 'SET NULL' })],
+        foreignKeys: [
+          new TableForeignKey({
+            columnNames: ['created_by_staff_id'],
+            referencedTableName: 'staff_users',
+            referencedColumnNames: ['id'],
+            onDelete: 'SET NULL',
+          }),
+        ],
         indices: [new TableIndex({ name: 'ix_import_runs_created', columnNames: ['created_at'] })],
       }),
     );

@@ -14,7 +14,13 @@ export class EmailChangeRequests1765200000000 implements MigrationInterface {
         name: 'email_change_requests',
         columns: [
           // SQLite auto-increments only an INTEGER PRIMARY KEY.
-          { name: 'id', type: q.connection.options.type === 'better-sqlite3' ? 'integer' : 'int', isPrimary: true, isGenerated: true, generationStrategy: 'increment' },
+          {
+            name: 'id',
+            type: q.connection.options.type === 'better-sqlite3' ? 'integer' : 'int',
+            isPrimary: true,
+            isGenerated: true,
+            generationStrategy: 'increment',
+          },
           { name: 'patient_id', type: 'int' },
           { name: 'old_email', type: 'varchar', length: '254', isNullable: true },
           { name: 'new_email', type: 'varchar', length: '254' },
@@ -40,7 +46,9 @@ export class EmailChangeRequests1765200000000 implements MigrationInterface {
           new TableIndex({ name: 'uq_email_change_requests_verify', columnNames: ['verify_token_hash'], isUnique: true }),
           new TableIndex({ name: 'uq_email_change_requests_report', columnNames: ['report_token_hash'], isUnique: true }),
         ],
-        foreignKeys: [{ columnNames: ['patient_id'], referencedTableName: 'patients', referencedColumnNames: ['id'], onDelete: 'CASCADE' }],
+        foreignKeys: [
+          { columnNames: ['patient_id'], referencedTableName: 'patients', referencedColumnNames: ['id'], onDelete: 'CASCADE' },
+        ],
       }),
     );
   }

@@ -28,7 +28,12 @@ import { SetupModule } from './setup/setup.module';
 @Module({})
 export class AppModule {
   /** The data source is opened (and migrated) before Nest starts, so a bad DATABASE_URL fails with one line. */
-  static forRoot(config: AppConfig, dataSource: DataSource, sessionDb: Knex, logger: Pino = createAppLogger(config)): DynamicModule {
+  static forRoot(
+    config: AppConfig,
+    dataSource: DataSource,
+    sessionDb: Knex,
+    logger: Pino = createAppLogger(config),
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [

@@ -25,9 +25,32 @@ import { EmailChangeRequests1765200000000 } from '../migrations/1765200000000-Em
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
  * every migration, in order. Class references, not globs, so ts-node, ts-jest and dist/ all load the same list.
  */
-export const ENTITIES = [StaffUser, Provider, Tag, Patient, Appointment, PortalAccount, PortalToken, BulkBatch, MailOutbox, AuditEvent, StaffTotp, StaffRecoveryCode, StaffPasskey, Setting];
+export const ENTITIES = [
+  StaffUser,
+  Provider,
+  Tag,
+  Patient,
+  Appointment,
+  PortalAccount,
+  PortalToken,
+  BulkBatch,
+  MailOutbox,
+  AuditEvent,
+  StaffTotp,
+  StaffRecoveryCode,
+  StaffPasskey,
+  Setting,
+];
 
-export const MIGRATIONS = [InitialSchema1764144000000, StaffSecondFactor1764400000000, ImportRuns1764600000000, ThrottleCounters1764700000000, PatientPhoneDigits1765000000000, EmailChangeRequests1765200000000, ImportIdentity1765300000000];
+export const MIGRATIONS = [
+  InitialSchema1764144000000,
+  StaffSecondFactor1764400000000,
+  ImportRuns1764600000000,
+  ThrottleCounters1764700000000,
+  PatientPhoneDigits1765000000000,
+  EmailChangeRequests1765200000000,
+  ImportIdentity1765300000000,
+];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */
 export const APP_SCHEMA: DatabaseSchema = { entities: ENTITIES, migrations: MIGRATIONS };

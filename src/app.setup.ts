@@ -26,7 +26,6 @@ import { INVITE_PROBLEM_LABELS, PORTAL_STATUS_LABELS } from './portal-access/por
 import { APP_LOGGER, AppLogger, createAppLogger, requestLogging } from './observability/logging';
 import { MetricsService } from './observability/metrics.service';
 
-
 /** Everything between the socket and the controllers, in order. Shared by main.ts and the tests. */
 export function configureApp(app: NestExpressApplication, config: AppConfig, sessionDb: Knex): void {
   const server = app.getHttpAdapter().getInstance() as express.Express;
@@ -60,7 +59,10 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
     }),
   );
 
-  app.use('/static', express.static(STATIC_DIR, { index: false, dotfiles: 'deny', fallthrough: false, maxAge: config.isProduction ? '1h' : 0 }));
+  app.use(
+    '/static',
+    express.static(STATIC_DIR, { index: false, dotfiles: 'deny', fallthrough: false, maxAge: config.isProduction ? '1h' : 0 }),
+  );
   app.use((_req: Request, res: Response, next: NextFunction) => {
     // Pages carry patient data: never kept by browsers or shared proxies.
     res.setHeader('Cache-Control', 'no-store');
@@ -76,13 +78,16 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   });
   app.use((req: Request, res: Response, next: NextFunction) => {
     // Refused before anything reads them (OWASP: prototype pollution via __proto__/constructor keys).
-    if (hasForbiddenKey(req.body) || hasForbiddenKey(req.query)) return sendError(req, res, 400, 'The request contains a field name or nesting that is not allowed.');
+    if (hasForbiddenKey(req.body) || hasForbiddenKey(req.query))
+      return sendError(req, res, 400, 'The request contains a field name or nesting that is not allowed.');
     next();
   });
 
   const sessions = createSessionMiddlewares(config, sessionDb);
   const onPortal = (req: Request) => req.path === '/portal' || req.path.startsWith('/portal/');
-  app.use((req: Request, res: Response, next: NextFunction) => (onPortal(req) ? sessions.patient : sessions.staff)(req, res, next));
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    (onPortal(req) ? sessions.patient : sessions.staff)(req, res, next),
+  );
   const { passport } = app.get(StaffAuthenticator);
   const passportInit = passport.initialize();
   const passportSession = passport.session();
@@ -94,8 +99,10 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   const csrf = createCsrfProtection(config);
   const publicOrigin = new URL(config.publicBaseUrl).origin;
   app.use((req: Request, res: Response, next: NextFunction) => {
-    if (isCrossSiteWrite(req, publicOrigin)) return sendError(req, res, 403, 'This request came from another site and was refused.');
-    if (!csrf.isValid(req)) return sendError(req, res, 403, 'This form has expired or did not come from this site. Reload the page and try again.');
+    if (isCrossSiteWrite(req, publicOrigin))
+      return sendError(req, res, 403, 'This request came from another site and was refused.');
+    if (!csrf.isValid(req))
+      return sendError(req, res, 403, 'This form has expired or did not come from this site. Reload the page and try again.');
     // The token has done its job; DTOs refuse unknown fields.
     if (req.body && typeof req.body === 'object') delete req.body._csrf;
     // A getter: only a rendered page asks for a token (not /healthz or assets), and an anonymous one stores no session.
@@ -123,7 +130,10 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
 }
 
 /** Opens and migrates the database, seeds demo data on a fresh dev database, and builds the configured app. */
-export async function createApplication(config: AppConfig, options: { logger?: false | LogLevel[]; logStream?: DestinationStream } = {}): Promise<NestExpressApplication> {
+export async function createApplication(
+  config: AppConfig,
+  options: { logger?: false | LogLevel[]; logStream?: DestinationStream } = {},
+): Promise<NestExpressApplication> {
   const logger = createAppLogger(config, options.logStream, levelFor(config, options.logger));
   const dataSource = await openDatabase(config, APP_SCHEMA);
   try {
@@ -133,10 +143,14 @@ export async function createApplication(config: AppConfig, options: { logger?: f
     // Case-sensitive routing: "/PORTAL/login" must not reach the portal's routes with the staff cookie and session
     // (the cookie split below compares exact paths). Set before Nest touches the router, which reads it once.
     server.set('case sensitive routing', true);
-    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, dataSource, sessionDb, logger), new ExpressAdapter(server), {
-      bodyParser: false,
-      bufferLogs: true,
-    });
+    const app = await NestFactory.create<NestExpressApplication>(
+      AppModule.forRoot(config, dataSource, sessionDb, logger),
+      new ExpressAdapter(server),
+      {
+        bodyParser: false,
+        bufferLogs: true,
+      },
+    );
     app.useLogger(app.get(AppLogger));
     configureApp(app, config, sessionDb);
     return app;
@@ -151,7 +165,8 @@ function levelFor(config: AppConfig, levels: false | LogLevel[] | undefined): Ap
   if (levels === undefined) return config.logLevel;
   if (levels === false || levels.length === 0) return 'silent';
   for (const level of ['verbose', 'debug', 'log', 'warn', 'error', 'fatal'] as const) {
-    if (levels.includes(level)) return ({ verbose: 'trace', debug: 'debug', log: 'info', warn: 'warn', error: 'error', fatal: 'fatal' } as const)[level];
+    if (levels.includes(level))
+      return ({ verbose: 'trace', debug: 'debug', log: 'info', warn: 'warn', error: 'error', fatal: 'fatal' } as const)[level];
   }
   return 'error';
 }

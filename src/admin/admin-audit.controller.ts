@@ -31,10 +31,31 @@ export class AdminAuditController {
     const patientMatches = found?.slice(0, MAX_PATIENT_MATCHES) ?? null;
     const patientIds = patientMatches?.map((match) => match.id);
     const onePatient = criteria.patientId ?? (patientIds?.length === 1 ? patientIds[0] : null);
-    await this.audit.record(audit, { action: 'audit.viewed', patientId: onePatient, details: { filter: { ...criteria, ...(patient ? { patient } : {}) } } });
-    const [page, actions, staffUsers] = await Promise.all([this.query.page({ ...criteria, patientIds, before }), this.query.actions(), this.users.list()]);
+    await this.audit.record(audit, {
+      action: 'audit.viewed',
+      patientId: onePatient,
+      details: { filter: { ...criteria, ...(patient ? { patient } : {}) } },
+    });
+    const [page, actions, staffUsers] = await Promise.all([
+      this.query.page({ ...criteria, patientIds, before }),
+      this.query.actions(),
+      this.users.list(),
+    ]);
     const shown = { ...criteria, patient };
-    const query = new URLSearchParams(Object.entries(shown).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
-    return { ...page, actions, staffUsers, filter, query: query.toString(), before, patientMatches, morePatientMatches: (found?.length ?? 0) > MAX_PATIENT_MATCHES };
+    const query = new URLSearchParams(
+      Object.entries(shown)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]): [string, string] => [k, String(v)]),
+    );
+    return {
+      ...page,
+      actions,
+      staffUsers,
+      filter,
+      query: query.toString(),
+      before,
+      patientMatches,
+      morePatientMatches: (found?.length ?? 0) > MAX_PATIENT_MATCHES,
+    };
   }
 }

@@ -101,7 +101,9 @@ export class AdminUsersController {
   @View('admin/users/index')
   async resetSecondFactor(@Param('id', ParseIntPipe) id: number, @Audit() audit: AuditContext) {
     const user = await this.secondFactors.adminReset(id, audit);
-    return seeOther(USERS, { flash: `${user.name}'s second factor was reset. They were signed out and will set up a new one at their next sign-in.` });
+    return seeOther(USERS, {
+      flash: `${user.name}'s second factor was reset. They were signed out and will set up a new one at their next sign-in.`,
+    });
   }
 }
 

@@ -12,7 +12,10 @@ export interface AuditContext {
   userAgent: string | null;
 }
 
-export function auditContextFromRequest(req: Request, actor?: Pick<AuditContext, 'actorType' | 'actorId' | 'actorLabel'>): AuditContext {
+export function auditContextFromRequest(
+  req: Request,
+  actor?: Pick<AuditContext, 'actorType' | 'actorId' | 'actorLabel'>,
+): AuditContext {
   const staff = req.user as StaffPrincipal | undefined;
   return {
     actorType: actor?.actorType ?? (staff ? 'staff' : 'system'),
@@ -27,4 +30,6 @@ export function auditContextFromRequest(req: Request, actor?: Pick<AuditContext,
 export const SYSTEM_CONTEXT: AuditContext = { actorType: 'system', actorId: null, actorLabel: null, ip: null, userAgent: null };
 
 /** `@Audit() audit: AuditContext` in a controller: the signed-in staff member (or anonymous visitor) and their IP. */
-export const Audit = createParamDecorator((_data: unknown, ctx: ExecutionContext): AuditContext => auditContextFromRequest(ctx.switchToHttp().getRequest<Request>()));
+export const Audit = createParamDecorator((_data: unknown, ctx: ExecutionContext): AuditContext =>
+  auditContextFromRequest(ctx.switchToHttp().getRequest<Request>()),
+);

@@ -37,7 +37,11 @@ export class AuditQueryService {
     const lastView = last.events[0];
     return {
       events: page.events,
-      views: { count: counted, lastAt: lastView?.occurredAt ?? null, lastBy: lastView ? (lastView.staffName ?? actorOf(lastView)) : null },
+      views: {
+        count: counted,
+        lastAt: lastView?.occurredAt ?? null,
+        lastBy: lastView ? (lastView.staffName ?? actorOf(lastView)) : null,
+      },
     };
   }
 

@@ -4,5 +4,8 @@ import { AuditRepository } from './audit.repository';
 import { AuditService } from './audit.service';
 
 @Global()
-@Module({ providers: [AuditRepository, AuditService, AuditQueryService], exports: [AuditService, AuditQueryService, AuditRepository] })
+@Module({
+  providers: [AuditRepository, AuditService, AuditQueryService],
+  exports: [AuditService, AuditQueryService, AuditRepository],
+})
 export class AuditModule {}

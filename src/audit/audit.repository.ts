@@ -52,14 +52,31 @@ export class AuditRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** Appends rows with one actor in the caller's transaction. */
-  async recordMany(context: AuditContext, events: NewAuditEvent[], at: Date, db: EntityManager = this.dataSource.manager): Promise<void> {
+  async recordMany(
+    context: AuditContext,
+    events: NewAuditEvent[],
+    at: Date,
+    db: EntityManager = this.dataSource.manager,
+  ): Promise<void> {
     if (events.length === 0) return;
     const now = toSqlDateTime(at);
     // Plain multi-row INSERTs: bulk actions write thousands of rows, and the ORM's per-row work showed in the bench.
     await insertRows(
       db,
       'audit_events',
-      ['occurred_at', 'actor_type', 'actor_id', 'actor_label', 'action', 'outcome', 'patient_id', 'batch_id', 'ip', 'user_agent', 'details'],
+      [
+        'occurred_at',
+        'actor_type',
+        'actor_id',
+        'actor_label',
+        'action',
+        'outcome',
+        'patient_id',
+        'batch_id',
+        'ip',
+        'user_agent',
+        'details',
+      ],
       events.map((event) => [
         now,
         context.actorType,
@@ -77,7 +94,12 @@ export class AuditRepository {
   }
 
   /** Patients of one bulk action's rows by this staff member (ix_audit_batch). */
-  async patientsOfBatch(batchId: string, action: string, staffId: number, db: EntityManager = this.dataSource.manager): Promise<number[]> {
+  async patientsOfBatch(
+    batchId: string,
+    action: string,
+    staffId: number,
+    db: EntityManager = this.dataSource.manager,
+  ): Promise<number[]> {
     const rows: { patient_id: number | string }[] = await db.query(
       "SELECT patient_id FROM audit_events WHERE batch_id = ? AND action = ? AND actor_type = 'staff' AND actor_id = ? AND patient_id IS NOT NULL",
       [batchId, action, staffId],
@@ -98,7 +120,8 @@ export class AuditRepository {
       if (!filter.patientIds.length) add('1 = 0');
       else add(`e.patient_id IN (${placeholders(filter.patientIds.length)})`, ...filter.patientIds);
     }
-    if (filter.excludeActions?.length) add(`e.action NOT IN (${placeholders(filter.excludeActions.length)})`, ...filter.excludeActions);
+    if (filter.excludeActions?.length)
+      add(`e.action NOT IN (${placeholders(filter.excludeActions.length)})`, ...filter.excludeActions);
     if (filter.staffUserId !== undefined) add("e.actor_type = 'staff' AND e.actor_id = ?", filter.staffUserId);
     if (filter.action) add('e.action = ?', filter.action);
     if (filter.from) add('e.occurred_at >= ?', `${filter.from} 00:00:00`);
@@ -131,7 +154,10 @@ export class AuditRepository {
   }
 
   async countFor(patientId: number, action: string): Promise<number> {
-    const rows: Array<{ n: number | string }> = await this.dataSource.query('SELECT COUNT(*) AS n FROM audit_events WHERE patient_id = ? AND action = ?', [patientId, action]);
+    const rows: Array<{ n: number | string }> = await this.dataSource.query(
+      'SELECT COUNT(*) AS n FROM audit_events WHERE patient_id = ? AND action = ?',
+      [patientId, action],
+    );
     return Number(rows[0]?.n ?? 0);
   }
 

@@ -31,7 +31,13 @@ export class AuditService {
     if (entries.length === 0) return;
     await this.events.recordMany(
       context,
-      entries.map((entry) => ({ action: entry.action, outcome: entry.outcome ?? 'success', patientId: entry.patientId ?? null, batchId: entry.batchId ?? null, details: entry.details ?? null })),
+      entries.map((entry) => ({
+        action: entry.action,
+        outcome: entry.outcome ?? 'success',
+        patientId: entry.patientId ?? null,
+        batchId: entry.batchId ?? null,
+        details: entry.details ?? null,
+      })),
       new Date(),
       manager,
     );

@@ -74,9 +74,13 @@ export function describePatientEvent(event: AuditRow): string {
     case 'portal.access_disabled':
       return `Portal access disabled by ${by}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}${typeof d.revokedLinks === 'number' && d.revokedLinks ? `; ${plural(d.revokedLinks, 'open link')} revoked` : ''}.`;
     case 'portal.invite_issued':
-      return d.emailQueued === false ? `Invite asked for again by ${by} within seconds: no second email.` : `Invite sent to the email on file by ${by}.`;
+      return d.emailQueued === false
+        ? `Invite asked for again by ${by} within seconds: no second email.`
+        : `Invite sent to the email on file by ${by}.`;
     case 'portal.reset_issued':
-      return d.emailQueued === false ? `Password reset asked for again by ${by} within seconds: no second email.` : `Password-reset email sent by ${by}.`;
+      return d.emailQueued === false
+        ? `Password reset asked for again by ${by} within seconds: no second email.`
+        : `Password-reset email sent by ${by}.`;
     case 'portal.invite_skipped':
       return `No invite sent (asked by ${by}): ${reason(d.reason)}.`;
     case 'mail.sent':
@@ -84,13 +88,19 @@ export function describePatientEvent(event: AuditRow): string {
     case 'mail.failed':
       return `${MAIL_KINDS[String(d.kind)] ?? 'An email'} could not be delivered${d.reason ? `: ${String(d.reason)}` : ''}.`;
     case 'portal.token_used':
-      return d.purpose === 'reset' ? 'The patient used the password-reset link and chose a new password.' : 'The patient used the invite link and chose a username and password.';
+      return d.purpose === 'reset'
+        ? 'The patient used the password-reset link and chose a new password.'
+        : 'The patient used the invite link and chose a username and password.';
     case 'portal.token_failed':
       return `${linkKind(d.purpose)} was refused${d.reason ? ` (${reason(d.reason)})` : ''}.`;
     case 'portal.reset_requested':
-      return event.outcome === 'success' ? 'The patient asked for a password reset on the portal sign-in page.' : `A password reset was asked for on the portal sign-in page (${reason(d.reason)}).`;
+      return event.outcome === 'success'
+        ? 'The patient asked for a password reset on the portal sign-in page.'
+        : `A password reset was asked for on the portal sign-in page (${reason(d.reason)}).`;
     case 'patient.sign_in':
-      return event.outcome === 'success' ? 'Signed in to the portal.' : `Failed portal sign-in${d.reason ? ` (${reason(d.reason)})` : ''}.`;
+      return event.outcome === 'success'
+        ? 'Signed in to the portal.'
+        : `Failed portal sign-in${d.reason ? ` (${reason(d.reason)})` : ''}.`;
     case 'patient.sign_out':
       return 'Signed out of the portal.';
     case 'patient.locked_out':
@@ -100,7 +110,8 @@ export function describePatientEvent(event: AuditRow): string {
     case 'portal.username_changed':
       return `Username changed from “${String(d.from ?? '')}” to “${String(d.to ?? '')}” by ${by}${d.patientNotified ? '; the patient was told by email' : ''}.`;
     case 'patient.email_changed': {
-      const links = typeof d.revokedLinks === 'number' && d.revokedLinks ? `; ${plural(d.revokedLinks, 'open link')} revoked` : '';
+      const links =
+        typeof d.revokedLinks === 'number' && d.revokedLinks ? `; ${plural(d.revokedLinks, 'open link')} revoked` : '';
       return `Email changed from ${d.from ? String(d.from) : '(none)'} to ${String(d.to ?? '')} by ${by}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}${links}${d.oldAddressNotified ? '; the old address was told' : ''}.`;
     }
     case 'patient.email_change_requested':
@@ -110,7 +121,9 @@ export function describePatientEvent(event: AuditRow): string {
     case 'patient.email_change_rejected':
       return `Email change to ${String(d.to ?? '')} rejected by ${by}.`;
     case 'patient.email_change_confirmed':
-      return event.outcome === 'success' ? 'The new email address confirmed the change.' : `An email-change confirmation was refused${d.reason ? ` (${reason(d.reason)})` : ''}.`;
+      return event.outcome === 'success'
+        ? 'The new email address confirmed the change.'
+        : `An email-change confirmation was refused${d.reason ? ` (${reason(d.reason)})` : ''}.`;
     case 'patient.email_change_reported':
       return 'The old email address reported “this wasn’t me”: the change was stopped and admins were alerted.';
     case 'patient.marked_deceased':
@@ -127,7 +140,12 @@ export function describePatientEvent(event: AuditRow): string {
 }
 
 export function describePatientActivity(events: AuditRow[]): ActivityItem[] {
-  return events.map((event) => ({ occurredAt: event.occurredAt, text: describePatientEvent(event), outcome: event.outcome, ip: event.ip }));
+  return events.map((event) => ({
+    occurredAt: event.occurredAt,
+    text: describePatientEvent(event),
+    outcome: event.outcome,
+    ip: event.ip,
+  }));
 }
 
 /** "Viewed 14 times, last by Sam Staff" (the time is shown next to it). */

@@ -34,7 +34,13 @@ export class AccountController {
   @AllowPendingPasswordChange()
   @UseFilters(PasswordRejectedFilter)
   @View('account/password', { invalid: 'account/password' })
-  async changePassword(@Body() form: ChangePasswordDto, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async changePassword(
+    @Body() form: ChangePasswordDto,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Audit() audit: AuditContext,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const user = await this.users.changeOwnPassword(staff.id, form.currentPassword, form.newPassword, audit);
     const enrolment = await this.secondStep.afterPasswordChange(req, toPrincipal(user));
     if (enrolment) return res.redirect(303, enrolment);

@@ -29,13 +29,35 @@ import { ThrottleCountersRepository } from './throttle-counters.repository';
       // One budget shared by every such route (sign-in, second step, patient sign-in, forgot password,
       // the emailed-link forms), not one per route; counted in the database so every app instance shares it.
       useFactory: (config: AppConfig, dataSource: DataSource) => ({
-        throttlers: [{ ttl: 60_000, limit: config.signInAttemptsPerMinute, generateKey: (_context: unknown, tracker: string) => `sign-in:${tracker}` }],
+        throttlers: [
+          {
+            ttl: 60_000,
+            limit: config.signInAttemptsPerMinute,
+            generateKey: (_context: unknown, tracker: string) => `sign-in:${tracker}`,
+          },
+        ],
         storage: new DatabaseThrottlerStorage(new ThrottleCountersRepository(dataSource)),
       }),
     }),
   ],
   controllers: [AuthController, AccountController, ...MFA_CONTROLLERS],
-  providers: [AuthService, StaffUsersService, StaffUsersRepository, PasswordHasher, StaffAuthenticator, ...MFA_PROVIDERS, { provide: APP_GUARD, useClass: StaffAuthGuard }],
-  exports: [AuthService, StaffUsersService, StaffUsersRepository, PasswordHasher, StaffAuthenticator, SecondFactorService, SecondStepService],
+  providers: [
+    AuthService,
+    StaffUsersService,
+    StaffUsersRepository,
+    PasswordHasher,
+    StaffAuthenticator,
+    ...MFA_PROVIDERS,
+    { provide: APP_GUARD, useClass: StaffAuthGuard },
+  ],
+  exports: [
+    AuthService,
+    StaffUsersService,
+    StaffUsersRepository,
+    PasswordHasher,
+    StaffAuthenticator,
+    SecondFactorService,
+    SecondStepService,
+  ],
 })
 export class AuthModule {}

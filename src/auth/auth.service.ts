@@ -46,7 +46,11 @@ export class AuthService {
     // Reserved before the slow hash check: parallel guesses (on any instance) can never exceed the limit.
     if (!(await this.reserveAttempt(user.id))) return refuse('locked');
     if (!(await this.hasher.verify(user.passwordHash, password))) {
-      await this.recordFailure(user.id, failure, { action: 'staff.sign_in', outcome: 'failure', details: { reason: 'wrong_password' } });
+      await this.recordFailure(user.id, failure, {
+        action: 'staff.sign_in',
+        outcome: 'failure',
+        details: { reason: 'wrong_password' },
+      });
       return null;
     }
     const success = { ...failure, actorId: user.id, actorLabel: user.email };
@@ -71,14 +75,23 @@ export class AuthService {
    * count with sign-in failures, so a stolen session cannot guess without limit; the right
    * password forgets earlier failures. `action` names the audit row of a failure.
    */
-  async verifyOwnPassword(id: number, password: string, context: AuditContext, action: string): Promise<'ok' | 'wrong' | 'locked'> {
+  async verifyOwnPassword(
+    id: number,
+    password: string,
+    context: AuditContext,
+    action: string,
+  ): Promise<'ok' | 'wrong' | 'locked'> {
     if (!(await this.reserveAttempt(id))) {
       await this.audit.record(context, { action, outcome: 'failure', details: { reason: 'locked' } });
       return 'locked';
     }
     const user = await this.staffRows.getWithPassword(id);
     if (!(await this.hasher.verify(user.passwordHash, password))) {
-      const locked = await this.recordFailure(id, context, { action, outcome: 'failure', details: { reason: 'wrong_current_password' } });
+      const locked = await this.recordFailure(id, context, {
+        action,
+        outcome: 'failure',
+        details: { reason: 'wrong_current_password' },
+      });
       return locked ? 'locked' : 'wrong';
     }
     await this.users.update({ id }, { failedLoginCount: 0 });
@@ -105,7 +118,12 @@ export class AuthService {
     return runInTransaction(this.users.manager, async (tx) => {
       const { failures, locked } = await STAFF_ATTEMPTS.fail(tx, id);
       await this.audit.record(context, { ...entry, details: { ...entry.details, failures } }, tx);
-      if (locked) await this.audit.record(context, { action: 'staff.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } }, tx);
+      if (locked)
+        await this.audit.record(
+          context,
+          { action: 'staff.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } },
+          tx,
+        );
       return locked || (await STAFF_ATTEMPTS.isLocked(tx, id));
     });
   }

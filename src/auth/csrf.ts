@@ -19,7 +19,9 @@ function hasStoredState(req: Request): boolean {
 }
 
 function nonceOf(req: Request): string | null {
-  const match = new RegExp(`(?:^|;\\s*)${CSRF_NONCE_COOKIE.replace('.', '\\.')}=([A-Za-z0-9_-]{43})(?:;|$)`).exec(req.headers.cookie ?? '');
+  const match = new RegExp(`(?:^|;\\s*)${CSRF_NONCE_COOKIE.replace('.', '\\.')}=([A-Za-z0-9_-]{43})(?:;|$)`).exec(
+    req.headers.cookie ?? '',
+  );
   return match ? match[1] : null;
 }
 
@@ -39,7 +41,8 @@ export function createCsrfProtection(config: AppConfig) {
   });
   // A page asks for its token several times (body, each form): one new nonce per response.
   const issued = new WeakMap<Request, string>();
-  const sign = (nonce: string) => ANONYMOUS_PREFIX + createHmac('sha256', config.sessionSecret).update(`csrf:${nonce}`).digest('base64url');
+  const sign = (nonce: string) =>
+    ANONYMOUS_PREFIX + createHmac('sha256', config.sessionSecret).update(`csrf:${nonce}`).digest('base64url');
 
   function submittedToken(req: Request): string | undefined {
     return req.body && typeof req.body._csrf === 'string' ? req.body._csrf : req.get('X-CSRF-Token');
@@ -67,7 +70,8 @@ export function createCsrfProtection(config: AppConfig) {
       if (!nonce) {
         nonce = randomBytes(32).toString('base64url');
         issued.set(req, nonce);
-        if (!res.headersSent) res.cookie(CSRF_NONCE_COOKIE, nonce, { httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, path: '/' });
+        if (!res.headersSent)
+          res.cookie(CSRF_NONCE_COOKIE, nonce, { httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, path: '/' });
       }
       return sign(nonce);
     },

@@ -12,7 +12,13 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
 export class DatabaseThrottlerStorage implements ThrottlerStorage {
   constructor(private readonly counters: ThrottleCountersRepository) {}
 
-  async increment(key: string, ttl: number, limit: number, _blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    _blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerStorageRecord> {
     const now = Date.now();
     const windowStart = Math.floor(now / ttl) * ttl;
     const windowEnd = windowStart + ttl;

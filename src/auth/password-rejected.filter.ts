@@ -8,10 +8,12 @@ import { PasswordRejectedException } from './staff-users.service';
 export class PasswordRejectedFilter implements ExceptionFilter {
   catch(exception: PasswordRejectedException, host: ArgumentsHost): void {
     const req = host.switchToHttp().getRequest<Request>();
-    res(host).status(400).render('account/password', {
-      mustChange: (req.user as StaffPrincipal | undefined)?.mustChangePassword ?? false,
-      errors: { newPassword: exception.problems },
-    });
+    res(host)
+      .status(400)
+      .render('account/password', {
+        mustChange: (req.user as StaffPrincipal | undefined)?.mustChangePassword ?? false,
+        errors: { newPassword: exception.problems },
+      });
   }
 }
 

@@ -47,7 +47,11 @@ class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
    * cleanup purges it soon after (not hours later). Saving is one upsert; on Galera two
    * instances saving the same session at once conflict (1213): it runs again.
    */
-  override async set(sid: string, session: Parameters<ConnectSessionKnexStore['set']>[1], callback?: Parameters<ConnectSessionKnexStore['set']>[2]) {
+  override async set(
+    sid: string,
+    session: Parameters<ConnectSessionKnexStore['set']>[1],
+    callback?: Parameters<ConnectSessionKnexStore['set']>[2],
+  ) {
     const stored = storedSessionId(sid);
     try {
       await withConflictRetry(() => super.set(stored, session));
@@ -57,7 +61,11 @@ class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
         const { knex, tableName } = this.options;
         const iso = new Date(idleEnd).toISOString();
         // The same DATETIME spelling the store itself writes on each dialect.
-        await withConflictRetry(() => knex(tableName).where('sid', stored).update({ expired: knex.client.dialect === 'sqlite3' ? iso : iso.slice(0, 19).replace('T', ' ') }));
+        await withConflictRetry(() =>
+          knex(tableName)
+            .where('sid', stored)
+            .update({ expired: knex.client.dialect === 'sqlite3' ? iso : iso.slice(0, 19).replace('T', ' ') }),
+        );
       }
       callback?.();
     } catch (error) {
@@ -88,7 +96,10 @@ export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: 
     session({
       name,
       secret: config.sessionSecret,
-      store: new HashedUntouchedKnexStore({ knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 }, idleMinutes * 60_000),
+      store: new HashedUntouchedKnexStore(
+        { knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 },
+        idleMinutes * 60_000,
+      ),
       resave: false,
       saveUninitialized: false,
       // The idle timeout is enforced by the guards (so polling does not extend it); the cookie carries the absolute lifetime.
@@ -98,6 +109,12 @@ export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: 
     });
   return {
     staff: make(STAFF_COOKIE, 'staff_sessions', config.staffAbsoluteHours * 3_600_000, config.staffIdleMinutes, '/'),
-    patient: make(PATIENT_COOKIE, 'patient_sessions', config.patientAbsoluteHours * 3_600_000, config.patientIdleMinutes, '/portal'),
+    patient: make(
+      PATIENT_COOKIE,
+      'patient_sessions',
+      config.patientAbsoluteHours * 3_600_000,
+      config.patientIdleMinutes,
+      '/portal',
+    ),
   };
 }

@@ -24,11 +24,20 @@ export class StaffAuthenticator {
   constructor(private readonly auth: AuthService) {
     this.passport.use(
       'local',
-      new LocalStrategy({ usernameField: 'email', passwordField: 'password', passReqToCallback: true }, (req: Request, email: string, password: string, done) => {
-        // Refuse absurd input before hashing (long-password DoS); it answers like any other failure.
-        if (typeof email !== 'string' || typeof password !== 'string' || email.length > 254 || [...password].length > PASSWORD_MAX_LENGTH * 4) return done(null, false);
-        this.auth.authenticate(email, password, auditContextFromRequest(req)).then((user) => done(null, user ?? false), done);
-      }),
+      new LocalStrategy(
+        { usernameField: 'email', passwordField: 'password', passReqToCallback: true },
+        (req: Request, email: string, password: string, done) => {
+          // Refuse absurd input before hashing (long-password DoS); it answers like any other failure.
+          if (
+            typeof email !== 'string' ||
+            typeof password !== 'string' ||
+            email.length > 254 ||
+            [...password].length > PASSWORD_MAX_LENGTH * 4
+          )
+            return done(null, false);
+          this.auth.authenticate(email, password, auditContextFromRequest(req)).then((user) => done(null, user ?? false), done);
+        },
+      ),
     );
     // The session keeps only the id and the user's session generation; every request re-reads the user.
     this.passport.serializeUser<StoredStaff>((user, done) => {
@@ -43,7 +52,9 @@ export class StaffAuthenticator {
   /** Runs the local strategy; resolves the principal or null (every failure looks the same). */
   authenticate(req: Request): Promise<StaffPrincipal | null> {
     return new Promise((resolve, reject) => {
-      this.passport.authenticate('local', { session: false }, (error: unknown, user: StaffPrincipal | false) => (error ? reject(error) : resolve(user || null)))(req, req.res, reject);
+      this.passport.authenticate('local', { session: false }, (error: unknown, user: StaffPrincipal | false) =>
+        error ? reject(error) : resolve(user || null),
+      )(req, req.res, reject);
     });
   }
 

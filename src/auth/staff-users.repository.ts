@@ -31,12 +31,19 @@ export class StaffUsersRepository {
 
   /** Active admins other than `exceptId`. */
   countOtherActiveAdmins(exceptId: number, tx: EntityManager = this.users.manager): Promise<number> {
-    return tx.createQueryBuilder(StaffUser, 'u').where('u.role = :role AND u.disabled = :disabled AND u.id <> :id', { role: 'admin', disabled: false, id: exceptId }).getCount();
+    return tx
+      .createQueryBuilder(StaffUser, 'u')
+      .where('u.role = :role AND u.disabled = :disabled AND u.id <> :id', { role: 'admin', disabled: false, id: exceptId })
+      .getCount();
   }
 
   /** Names and addresses of the active admins (security alerts go to them). */
   async activeAdmins(tx: EntityManager = this.users.manager): Promise<Array<{ email: string; name: string }>> {
-    const admins = await tx.find(StaffUser, { where: { role: 'admin', disabled: false }, select: { email: true, name: true }, order: { id: 'ASC' } });
+    const admins = await tx.find(StaffUser, {
+      where: { role: 'admin', disabled: false },
+      select: { email: true, name: true },
+      order: { id: 'ASC' },
+    });
     return admins.map((admin) => ({ email: admin.email, name: admin.name }));
   }
 

@@ -63,14 +63,31 @@ export class StaffUsersService {
   }
 
   /** Creates an account with a one-time password, returned once and never stored in clear. */
-  async create(input: { email: string; name: string; role: StaffRole }, context: AuditContext): Promise<{ user: StaffUser; temporaryPassword: string }> {
+  async create(
+    input: { email: string; name: string; role: StaffRole },
+    context: AuditContext,
+  ): Promise<{ user: StaffUser; temporaryPassword: string }> {
     const email = normalizeEmail(input.email);
     const temporaryPassword = generateTemporaryPassword();
     const passwordHash = await this.hasher.hash(temporaryPassword);
     const user = await runInTransaction(this.users.manager, async (tx) => {
-      if (await tx.existsBy(StaffUser, { email })) throw new FormValidationException({ email: ['A staff user with that email already exists.'] });
-      const created = await tx.save(tx.create(StaffUser, { email, name: input.name.trim(), role: input.role, passwordHash, mustChangePassword: true, passwordChangedAt: new Date() }));
-      await this.audit.record(context, { action: 'admin.staff_created', details: { staffUserId: created.id, email, role: input.role } }, tx);
+      if (await tx.existsBy(StaffUser, { email }))
+        throw new FormValidationException({ email: ['A staff user with that email already exists.'] });
+      const created = await tx.save(
+        tx.create(StaffUser, {
+          email,
+          name: input.name.trim(),
+          role: input.role,
+          passwordHash,
+          mustChangePassword: true,
+          passwordChangedAt: new Date(),
+        }),
+      );
+      await this.audit.record(
+        context,
+        { action: 'admin.staff_created', details: { staffUserId: created.id, email, role: input.role } },
+        tx,
+      );
       return created;
     });
     return { user, temporaryPassword };
@@ -80,15 +97,33 @@ export class StaffUsersService {
    * An account whose holder chose the password themselves (the first-run setup link): the
    * usual password rules apply and no change is forced at sign-in. Runs inside the caller's transaction.
    */
-  async createWithOwnPassword(input: { email: string; name: string; role: StaffRole; password: string }, context: AuditContext, tx: EntityManager): Promise<StaffUser> {
+  async createWithOwnPassword(
+    input: { email: string; name: string; role: StaffRole; password: string },
+    context: AuditContext,
+    tx: EntityManager,
+  ): Promise<StaffUser> {
     const email = normalizeEmail(input.email);
     const name = input.name.trim();
     const problems = checkNewPassword(input.password, [name, email, this.config.clinicName]);
     if (problems.length) throw new FormValidationException({ password: problems });
-    if (await tx.existsBy(StaffUser, { email })) throw new FormValidationException({ email: ['A staff user with that email already exists.'] });
+    if (await tx.existsBy(StaffUser, { email }))
+      throw new FormValidationException({ email: ['A staff user with that email already exists.'] });
     const passwordHash = await this.hasher.hash(input.password);
-    const created = await tx.save(tx.create(StaffUser, { email, name, role: input.role, passwordHash, mustChangePassword: false, passwordChangedAt: new Date() }));
-    await this.audit.record(context, { action: 'admin.staff_created', details: { staffUserId: created.id, email, role: input.role, via: context.actorLabel } }, tx);
+    const created = await tx.save(
+      tx.create(StaffUser, {
+        email,
+        name,
+        role: input.role,
+        passwordHash,
+        mustChangePassword: false,
+        passwordChangedAt: new Date(),
+      }),
+    );
+    await this.audit.record(
+      context,
+      { action: 'admin.staff_created', details: { staffUserId: created.id, email, role: input.role, via: context.actorLabel } },
+      tx,
+    );
     return created;
   }
 
@@ -108,7 +143,15 @@ export class StaffUsersService {
       if (disabled && user.id === context.actorId) throw new ConflictException('You cannot disable your own account.');
       if (disabled && user.role === 'admin') await this.assertAnotherActiveAdmin(tx, user.id);
       // Disabling ends the user's sessions at once (the session serializer checks the generation).
-      await tx.update(StaffUser, { id }, { disabled, sessionGeneration: user.sessionGeneration + 1, ...(disabled ? {} : { failedLoginCount: 0, lockedUntil: null }) });
+      await tx.update(
+        StaffUser,
+        { id },
+        {
+          disabled,
+          sessionGeneration: user.sessionGeneration + 1,
+          ...(disabled ? {} : { failedLoginCount: 0, lockedUntil: null }),
+        },
+      );
       return { action: disabled ? 'admin.staff_disabled' : 'admin.staff_enabled', details: { staffUserId: id } };
     });
   }
@@ -127,7 +170,18 @@ export class StaffUsersService {
     const passwordHash = await this.hasher.hash(temporaryPassword);
     const user = await this.changeUser(id, context, async (tx, target) => {
       if (target.id === context.actorId) throw new ConflictException('Change your own password from your account menu.');
-      await tx.update(StaffUser, { id }, { passwordHash, mustChangePassword: true, failedLoginCount: 0, lockedUntil: null, passwordChangedAt: new Date(), sessionGeneration: target.sessionGeneration + 1 });
+      await tx.update(
+        StaffUser,
+        { id },
+        {
+          passwordHash,
+          mustChangePassword: true,
+          failedLoginCount: 0,
+          lockedUntil: null,
+          passwordChangedAt: new Date(),
+          sessionGeneration: target.sessionGeneration + 1,
+        },
+      );
       return { action: 'admin.staff_password_reset', details: { staffUserId: id } };
     });
     return { user, temporaryPassword };
@@ -143,7 +197,11 @@ export class StaffUsersService {
     if (problems.length) throw new PasswordRejectedException(problems);
     const passwordHash = await this.hasher.hash(newPassword);
     await runInTransaction(this.users.manager, async (tx) => {
-      await tx.update(StaffUser, { id }, { passwordHash, mustChangePassword: false, passwordChangedAt: new Date(), sessionGeneration: user.sessionGeneration + 1 });
+      await tx.update(
+        StaffUser,
+        { id },
+        { passwordHash, mustChangePassword: false, passwordChangedAt: new Date(), sessionGeneration: user.sessionGeneration + 1 },
+      );
       await this.audit.record(context, { action: 'staff.password_changed' }, tx);
     });
     return this.get(id);

@@ -14,7 +14,10 @@ export class ThrottleCountersRepository {
       : 'INSERT INTO throttle_counters (throttle_key, window_start, window_end, hits) VALUES (?, ?, ?, 1) ON DUPLICATE KEY UPDATE hits = hits + 1';
     // Every instance counts the same client's key: on Galera their upserts conflict now and then.
     await withConflictRetry(() => this.dataSource.query(upsert, [key, windowStart, windowEnd]));
-    const [row]: Array<{ hits: number | string }> = await this.dataSource.query('SELECT hits FROM throttle_counters WHERE throttle_key = ? AND window_start = ?', [key, windowStart]);
+    const [row]: Array<{ hits: number | string }> = await this.dataSource.query(
+      'SELECT hits FROM throttle_counters WHERE throttle_key = ? AND window_start = ?',
+      [key, windowStart],
+    );
     return Number(row?.hits ?? 1);
   }
 

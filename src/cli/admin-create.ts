@@ -11,8 +11,10 @@ import { CliError, createCliContext, parseArgs, runCli } from './cli-context';
  */
 runCli(async () => {
   const args = parseArgs(process.argv.slice(2));
-  if (!args.email || !/^[^\s@]+@[^\s@]+$/.test(args.email) || args.email.length > 254) throw new CliError('--email is required and must be an email address');
-  if (!args.name || args.name.trim().length === 0 || args.name.length > 100) throw new CliError('--name is required (1 to 100 characters)');
+  if (!args.email || !/^[^\s@]+@[^\s@]+$/.test(args.email) || args.email.length > 254)
+    throw new CliError('--email is required and must be an email address');
+  if (!args.name || args.name.trim().length === 0 || args.name.length > 100)
+    throw new CliError('--name is required (1 to 100 characters)');
   // Run without the server's DATA_DIR/DATABASE_URL, this would create the admin in a database nobody serves.
   const target = loadConfig().database;
   const servers = runningServers(loadConfig().dataDir);
@@ -28,7 +30,8 @@ runCli(async () => {
     .get(StaffUsersService)
     .create({ email: args.email, name: args.name, role: 'admin' }, { ...SYSTEM_CONTEXT, actorLabel: 'cli:admin:create' });
   console.info(`Created admin ${user.email} in ${describeDatabase(config.database)}.`);
-  if (servers.length === 0) console.info('No running server found on this machine; start it with the same DATA_DIR (or DATABASE_URL) to sign in.');
+  if (servers.length === 0)
+    console.info('No running server found on this machine; start it with the same DATA_DIR (or DATABASE_URL) to sign in.');
   console.info(`One-time password (shown only now; you will choose your own at first sign-in): ${temporaryPassword}`);
   await context.close();
 });

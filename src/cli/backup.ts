@@ -9,7 +9,8 @@ runCli(async () => {
   try {
     const { file, check, removed } = await backupSqlite(config);
     console.info(`Backup written to ${file} (${check.patients} patients, ${check.migrations.length} migrations).`);
-    if (removed.length) console.info(`Removed ${removed.length} older backup(s), keeping the newest ${config.backupKeep} (BACKUP_KEEP).`);
+    if (removed.length)
+      console.info(`Removed ${removed.length} older backup(s), keeping the newest ${config.backupKeep} (BACKUP_KEEP).`);
   } catch (error) {
     throw error instanceof BackupError ? new CliError(error.message) : error;
   }

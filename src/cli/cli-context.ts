@@ -13,7 +13,10 @@ export async function createCliContext(): Promise<{ context: INestApplicationCon
   process.umask(0o077);
   const config = { ...loadConfig(), mailSenderEnabled: false, seedDemo: false };
   const dataSource = await openDatabase(config, APP_SCHEMA);
-  const context = await NestFactory.createApplicationContext(AppModule.forRoot(config, dataSource, createSessionKnex(config.database)), { logger: ['error'] });
+  const context = await NestFactory.createApplicationContext(
+    AppModule.forRoot(config, dataSource, createSessionKnex(config.database)),
+    { logger: ['error'] },
+  );
   return { context, config };
 }
 
@@ -22,7 +25,11 @@ export function runCli(command: () => Promise<void>): void {
   command().then(
     () => process.exit(0),
     (error: unknown) => {
-      console.error(error instanceof ConfigError || error instanceof CliError ? error.message : `Failed: ${(error as Error)?.message ?? String(error)}`);
+      console.error(
+        error instanceof ConfigError || error instanceof CliError
+          ? error.message
+          : `Failed: ${(error as Error)?.message ?? String(error)}`,
+      );
       process.exit(1);
     },
   );

@@ -20,26 +20,37 @@ runCli(async () => {
 
   const { context } = await createCliContext();
   const started = Date.now();
-  const run = await context.get(ImportService).importFile(
-    path,
-    basename(path),
-    { dryRun: args['dry-run'] === 'true', skipInvalid: args['skip-invalid'] === 'true' },
-    { actorType: 'import', actorId: null, actorLabel: `cli:import (${userInfo().username})`, ip: null, userAgent: null },
-  );
+  const run = await context
+    .get(ImportService)
+    .importFile(
+      path,
+      basename(path),
+      { dryRun: args['dry-run'] === 'true', skipInvalid: args['skip-invalid'] === 'true' },
+      { actorType: 'import', actorId: null, actorLabel: `cli:import (${userInfo().username})`, ip: null, userAgent: null },
+    );
   const { counts } = run;
-  const line = (label: string, t: { new: number; changed: number; unchanged: number }) => console.info(`  ${label.padEnd(13)} ${t.new} new, ${t.changed} changed, ${t.unchanged} unchanged`);
-  console.info(`${run.fileName} (${run.format ?? 'unknown format'}): ${run.status.replace('_', ' ')} in ${((Date.now() - started) / 1000).toFixed(1)} s; ${counts.rows} rows read, ${counts.rejected} rejected.`);
+  const line = (label: string, t: { new: number; changed: number; unchanged: number }) =>
+    console.info(`  ${label.padEnd(13)} ${t.new} new, ${t.changed} changed, ${t.unchanged} unchanged`);
+  console.info(
+    `${run.fileName} (${run.format ?? 'unknown format'}): ${run.status.replace('_', ' ')} in ${((Date.now() - started) / 1000).toFixed(1)} s; ${counts.rows} rows read, ${counts.rejected} rejected.`,
+  );
   line('Patients', counts.patients);
   line('Providers', counts.providers);
   line('Appointments', counts.appointments);
-  if (counts.emailChanges) console.info(`  ${counts.emailChanges} email changes waiting for approval (Admin → Email changes; old addresses told)`);
-  if (counts.deceased) console.info(`  ${counts.deceased} patients recorded as deceased (access off, links revoked, waiting emails cancelled, sessions ended)`);
+  if (counts.emailChanges)
+    console.info(`  ${counts.emailChanges} email changes waiting for approval (Admin → Email changes; old addresses told)`);
+  if (counts.deceased)
+    console.info(
+      `  ${counts.deceased} patients recorded as deceased (access off, links revoked, waiting emails cancelled, sessions ended)`,
+    );
   for (const [reason, n] of Object.entries(counts.ignored)) console.info(`  not imported: ${n} × ${reason}`);
   for (const warning of run.warnings) console.info(`  ${warning.where}: warning: ${warning.reason}`);
   if (run.message) console.info(`  ${run.message}`);
-  for (const problem of run.problems) console.info(`  ${problem.where}${problem.externalId ? ` (${problem.externalId})` : ''}: ${problem.reason}`);
+  for (const problem of run.problems)
+    console.info(`  ${problem.where}${problem.externalId ? ` (${problem.externalId})` : ''}: ${problem.reason}`);
   if (run.problemsOmitted) console.info(`  …and ${run.problemsOmitted} more`);
   await context.close();
   if (run.status === 'rejected' || run.status === 'failed') throw new CliError(run.message ?? 'Nothing was imported.');
-  if (run.status === 'dry_run' && counts.rejected > 0) throw new CliError('Dry run: the file has bad rows (listed above); nothing was written.');
+  if (run.status === 'dry_run' && counts.rejected > 0)
+    throw new CliError('Dry run: the file has bad rows (listed above); nothing was written.');
 });

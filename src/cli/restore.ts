@@ -10,9 +10,12 @@ runCli(async () => {
   const config = loadConfig();
   try {
     const { replaced, check } = restoreSqlite(config, file);
-    console.info(`Restored ${file} into ${config.database.kind === 'sqlite' ? config.database.file : ''} (${check.patients} patients).`);
+    console.info(
+      `Restored ${file} into ${config.database.kind === 'sqlite' ? config.database.file : ''} (${check.patients} patients).`,
+    );
     if (replaced.length) console.info(`The previous database was kept as ${replaced[0]}.`);
-    if (check.pendingMigrations.length) console.info(`${check.pendingMigrations.length} newer migration(s) will run at the next start.`);
+    if (check.pendingMigrations.length)
+      console.info(`${check.pendingMigrations.length} newer migration(s) will run at the next start.`);
   } catch (error) {
     throw error instanceof BackupError ? new CliError(error.message) : error;
   }

@@ -24,7 +24,12 @@ export function safeCell(value: unknown): string {
  * Streams rows as a CSV download: headers first, then each batch as it is read (memory stays
  * flat for any number of rows). A UTF-8 BOM lets Excel read accented names correctly.
  */
-export async function sendCsv(res: Response, fileName: string, header: string[], batches: AsyncIterable<unknown[][]>): Promise<number> {
+export async function sendCsv(
+  res: Response,
+  fileName: string,
+  header: string[],
+  batches: AsyncIterable<unknown[][]>,
+): Promise<number> {
   res.status(200);
   res.setHeader('Content-Type', 'text/csv; charset=utf-8');
   res.setHeader('Content-Disposition', `attachment; filename="${fileName.replace(/[^A-Za-z0-9._-]/g, '_')}"`);

@@ -9,7 +9,7 @@ export class ConfigError extends Error {
     readonly variable: string,
     problem: string,
   ) {
-    super(`Configuration error: ${variable}${problem.startsWith(":") ? "" : " "}${problem}`);
+    super(`Configuration error: ${variable}${problem.startsWith(':') ? '' : ' '}${problem}`);
   }
 }
 
@@ -98,7 +98,8 @@ type Env = Record<string, string | undefined>;
 function identifierSystem(env: Env, name: string): string | null {
   const raw = env[name]?.trim();
   if (!raw) return null;
-  if (raw.length > 255 || !/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(raw)) throw new ConfigError(name, `must be a URI such as urn:oid:1.2.3.4 or https://clinic.example/mrn, got "${raw.slice(0, 80)}"`);
+  if (raw.length > 255 || !/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(raw))
+    throw new ConfigError(name, `must be a URI such as urn:oid:1.2.3.4 or https://clinic.example/mrn, got "${raw.slice(0, 80)}"`);
   return raw;
 }
 
@@ -184,7 +185,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   // Several instances on one MySQL/MariaDB database must not migrate at once: production there migrates as a step.
   const migrationsRun = (env.MIGRATIONS_RUN || (isProduction && database.kind !== 'sqlite' ? 'skip' : 'auto')).toLowerCase();
-  if (migrationsRun !== 'auto' && migrationsRun !== 'skip') throw new ConfigError('MIGRATIONS_RUN', `must be auto or skip, got "${env.MIGRATIONS_RUN}"`);
+  if (migrationsRun !== 'auto' && migrationsRun !== 'skip')
+    throw new ConfigError('MIGRATIONS_RUN', `must be auto or skip, got "${env.MIGRATIONS_RUN}"`);
 
   const smtpUrl = env.SMTP_URL || null;
   if (smtpUrl) {
@@ -194,7 +196,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     } catch {
       throw new ConfigError('SMTP_URL', 'is not a valid URL (expected smtp://user:pass@host:port or smtps://…)');
     }
-    if (scheme !== 'smtp:' && scheme !== 'smtps:') throw new ConfigError('SMTP_URL', `must start with smtp:// or smtps://, got "${scheme}"`);
+    if (scheme !== 'smtp:' && scheme !== 'smtps:')
+      throw new ConfigError('SMTP_URL', `must start with smtp:// or smtps://, got "${scheme}"`);
   }
 
   const publicBaseUrl = (env.PUBLIC_BASE_URL || `http://localhost:${port}`).replace(/\/+$/, '');
@@ -209,7 +212,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (clinicName.length === 0 || clinicName.length > 100) throw new ConfigError('CLINIC_NAME', 'must be 1 to 100 characters');
 
   const clinicTimeZone = (env.CLINIC_TIME_ZONE || 'UTC').trim();
-  if (!isTimeZone(clinicTimeZone)) throw new ConfigError('CLINIC_TIME_ZONE', `must be an IANA time zone name such as America/New_York or UTC, got "${clinicTimeZone}"`);
+  if (!isTimeZone(clinicTimeZone))
+    throw new ConfigError(
+      'CLINIC_TIME_ZONE',
+      `must be an IANA time zone name such as America/New_York or UTC, got "${clinicTimeZone}"`,
+    );
 
   const mailFrom = env.MAIL_FROM || `"Clinic Portal" <no-reply@localhost>`;
   if (!/<[^<>@\s]+@[^<>\s]+>$|^[^<>@\s]+@[^<>\s]+$/.test(mailFrom)) {
@@ -217,9 +224,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
 
   const logLevel = (env.LOG_LEVEL || (nodeEnv === 'test' ? 'error' : 'info')).toLowerCase() as LogLevelName;
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
   const metricsToken = env.METRICS_TOKEN || null;
-  if (metricsToken !== null && (metricsToken.length < 16 || /\s/.test(metricsToken))) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters, without spaces');
+  if (metricsToken !== null && (metricsToken.length < 16 || /\s/.test(metricsToken)))
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters, without spaces');
 
   return {
     nodeEnv,

@@ -32,7 +32,7 @@ export function buildDataSourceOptions(database: DatabaseConfig, schema: Databas
     // The schema comes only from migrations.
     synchronize: false,
     migrationsRun: false,
-    logging: ['error'] as ('error')[],
+    logging: ['error'] as 'error'[],
   };
   if (database.kind === 'sqlite') {
     mkdirSync(dirname(database.file), { recursive: true });
@@ -78,5 +78,9 @@ export function createSessionKnex(database: DatabaseConfig): Knex {
       },
     });
   }
-  return knex({ client: 'mysql2', connection: { ...mysqlConnection(database), user: database.username, charset: 'utf8mb4' }, pool: { min: 0, max: 5, afterCreate: causalReadsAfterCreate } });
+  return knex({
+    client: 'mysql2',
+    connection: { ...mysqlConnection(database), user: database.username, charset: 'utf8mb4' },
+    pool: { min: 0, max: 5, afterCreate: causalReadsAfterCreate },
+  });
 }

@@ -16,7 +16,10 @@ export async function openDatabase(config: AppConfig, schema: DatabaseSchema): P
   } catch (error) {
     const where = config.database.kind === 'sqlite' ? config.database.file : config.database.display;
     const reason = (error as { code?: string; message?: string }).code ?? (error as Error).message;
-    throw new ConfigError(config.database.kind === 'sqlite' ? 'DATA_DIR' : 'DATABASE_URL', `: cannot open the database at ${where} (${reason})`);
+    throw new ConfigError(
+      config.database.kind === 'sqlite' ? 'DATA_DIR' : 'DATABASE_URL',
+      `: cannot open the database at ${where} (${reason})`,
+    );
   }
   if (config.migrationsRun === 'auto') {
     await dataSource.runMigrations({ transaction: 'each' });

@@ -50,7 +50,13 @@ export function forUpdate(db: DataSource | EntityManager): string {
 }
 
 /** Multi-row INSERT in chunks that stay under both drivers' bound-parameter limits. */
-export async function insertRows(db: DataSource | EntityManager, table: string, columns: string[], rows: unknown[][], chunkRows = 500): Promise<void> {
+export async function insertRows(
+  db: DataSource | EntityManager,
+  table: string,
+  columns: string[],
+  rows: unknown[][],
+  chunkRows = 500,
+): Promise<void> {
   const tuple = `(${placeholders(columns.length)})`;
   for (let start = 0; start < rows.length; start += chunkRows) {
     const chunk = rows.slice(start, start + chunkRows);

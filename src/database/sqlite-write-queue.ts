@@ -42,7 +42,9 @@ export class SqliteWriteQueue {
     const runner = dataSource.driver.createQueryRunner('master');
     // The whole design rests on this: if the driver ever hands out a runner per call, stop here, loudly.
     if (dataSource.driver.createQueryRunner('master') !== runner) {
-      throw new Error(`SqliteWriteQueue: the better-sqlite3 driver no longer shares one query runner (TypeORM ${installedTypeormVersion()}, checked against ${CHECKED_TYPEORM_VERSION}).`);
+      throw new Error(
+        `SqliteWriteQueue: the better-sqlite3 driver no longer shares one query runner (TypeORM ${installedTypeormVersion()}, checked against ${CHECKED_TYPEORM_VERSION}).`,
+      );
     }
     const queue = new SqliteWriteQueue();
     queue.wrapTransactions(dataSource);
@@ -61,11 +63,14 @@ export class SqliteWriteQueue {
     const manager = dataSource.manager;
     const transaction = manager.transaction.bind(manager) as (...args: unknown[]) => Promise<unknown>;
     (manager as { transaction: unknown }).transaction = (...args: unknown[]) =>
-      this.insideTransaction.getStore() ? transaction(...args) : this.inTurn(() => this.insideTransaction.run(true, () => transaction(...args)));
+      this.insideTransaction.getStore()
+        ? transaction(...args)
+        : this.inTurn(() => this.insideTransaction.run(true, () => transaction(...args)));
   }
 
   private wrapQueries(runner: QueryRunner): void {
     const query = runner.query.bind(runner) as (...args: unknown[]) => Promise<unknown>;
-    (runner as { query: unknown }).query = (...args: unknown[]) => (this.insideTransaction.getStore() ? query(...args) : this.inTurn(() => query(...args)));
+    (runner as { query: unknown }).query = (...args: unknown[]) =>
+      this.insideTransaction.getStore() ? query(...args) : this.inTurn(() => query(...args));
   }
 }

@@ -33,7 +33,8 @@ interface PatientRow {
   deceased_date: string | null;
 }
 
-const dateText = (value: Date | string) => (value instanceof Date ? value.toISOString().slice(0, 10) : String(value).slice(0, 10));
+const dateText = (value: Date | string) =>
+  value instanceof Date ? value.toISOString().slice(0, 10) : String(value).slice(0, 10);
 const idOrNull = (value: number | string | null) => (value === null ? null : Number(value));
 
 /**
@@ -73,39 +74,65 @@ export class ImportApplier {
    * neither side has a different NPI (two practitioners may share a name).
    */
   async applyProviders(): Promise<void> {
-    const rows: Array<{ id: number | string; name: string; external_id: string | null; fhir_id: string | null }> = await this.db.query('SELECT id, name, external_id, fhir_id FROM providers');
+    const rows: Array<{ id: number | string; name: string; external_id: string | null; fhir_id: string | null }> =
+      await this.db.query('SELECT id, name, external_id, fhir_id FROM providers');
     const tags: Array<{ id: number | string; name: string }> = await this.db.query('SELECT id, name FROM tags');
     this.tagIds = new Map(tags.map((tag) => [foldKey(tag.name), Number(tag.id)]));
     const entries: AuditEntry[] = [];
     for (const provider of this.check.providers) {
       if (this.check.rejected.has(provider.source.ordinal)) continue;
-      const sameName = rows.filter((row) => foldKey(row.name) === foldKey(provider.name) && (!row.external_id || !provider.externalId || foldKey(row.external_id) === foldKey(provider.externalId)));
+      const sameName = rows.filter(
+        (row) =>
+          foldKey(row.name) === foldKey(provider.name) &&
+          (!row.external_id || !provider.externalId || foldKey(row.external_id) === foldKey(provider.externalId)),
+      );
       const match =
-        (provider.externalId ? rows.find((row) => row.external_id && foldKey(row.external_id) === foldKey(provider.externalId!)) : undefined) ??
+        (provider.externalId
+          ? rows.find((row) => row.external_id && foldKey(row.external_id) === foldKey(provider.externalId!))
+          : undefined) ??
         (provider.fhirId ? rows.find((row) => row.fhir_id === provider.fhirId) : undefined) ??
         (sameName.length === 1 ? sameName[0] : undefined);
       const fhirId = provider.fhirId ?? null;
       if (!match) {
         this.counts.providers.new++;
         if (this.write) {
-          await insertRows(this.db, 'providers', ['name', 'external_id', 'fhir_id', 'active', 'created_at'], [[provider.name, provider.externalId, fhirId, 1, this.now]]);
+          await insertRows(
+            this.db,
+            'providers',
+            ['name', 'external_id', 'fhir_id', 'active', 'created_at'],
+            [[provider.name, provider.externalId, fhirId, 1, this.now]],
+          );
           const [created] = await this.db.query('SELECT MAX(id) AS id FROM providers WHERE name = ?', [provider.name]);
           this.providerIds.set(provider.source.ordinal, Number(created.id));
           rows.push({ id: created.id, name: provider.name, external_id: provider.externalId, fhir_id: fhirId });
-          entries.push({ action: 'provider.imported', batchId: this.runId, details: { change: 'created', name: provider.name, externalId: provider.externalId } });
+          entries.push({
+            action: 'provider.imported',
+            batchId: this.runId,
+            details: { change: 'created', name: provider.name, externalId: provider.externalId },
+          });
         }
         continue;
       }
       this.providerIds.set(provider.source.ordinal, Number(match.id));
-      const changed = match.name !== provider.name || (provider.externalId !== null && match.external_id !== provider.externalId) || (fhirId !== null && match.fhir_id !== fhirId);
+      const changed =
+        match.name !== provider.name ||
+        (provider.externalId !== null && match.external_id !== provider.externalId) ||
+        (fhirId !== null && match.fhir_id !== fhirId);
       if (!changed) {
         this.counts.providers.unchanged++;
         continue;
       }
       this.counts.providers.changed++;
       if (this.write) {
-        await this.db.query('UPDATE providers SET name = ?, external_id = COALESCE(?, external_id), fhir_id = COALESCE(?, fhir_id) WHERE id = ?', [provider.name, provider.externalId, fhirId, Number(match.id)]);
-        entries.push({ action: 'provider.imported', batchId: this.runId, details: { change: 'updated', name: provider.name, externalId: provider.externalId } });
+        await this.db.query(
+          'UPDATE providers SET name = ?, external_id = COALESCE(?, external_id), fhir_id = COALESCE(?, fhir_id) WHERE id = ?',
+          [provider.name, provider.externalId, fhirId, Number(match.id)],
+        );
+        entries.push({
+          action: 'provider.imported',
+          batchId: this.runId,
+          details: { change: 'updated', name: provider.name, externalId: provider.externalId },
+        });
       }
     }
     if (this.write) await this.deps.audit.recordMany(this.context, entries, this.db);
@@ -117,14 +144,23 @@ export class ImportApplier {
       batch.map((record) => record.externalId),
     );
     const byKey = new Map(existing.map((row) => [foldKey(row.external_id), row]));
-    const tagsOf = await this.tagsOf(batch.some((record) => record.tags !== undefined) ? existing.map((row) => Number(row.id)) : []);
+    const tagsOf = await this.tagsOf(
+      batch.some((record) => record.tags !== undefined) ? existing.map((row) => Number(row.id)) : [],
+    );
 
     const created: PatientRecord[] = [];
-    const updates: Array<{ id: number; record: PatientRecord; fields: string[]; set: Record<string, unknown>; tagIds?: number[] }> = [];
+    const updates: Array<{
+      id: number;
+      record: PatientRecord;
+      fields: string[];
+      set: Record<string, unknown>;
+      tagIds?: number[];
+    }> = [];
     const emailChanges: EmailChange[] = [];
     const newlyDeceased: number[] = [];
     for (const record of batch) {
-      const providerId = record.provider === undefined ? undefined : record.provider === null ? null : this.providerIdOf(record.provider);
+      const providerId =
+        record.provider === undefined ? undefined : record.provider === null ? null : this.providerIdOf(record.provider);
       const tagIds = record.tags === undefined ? undefined : await this.tagIdsOf(record.tags);
       const row = byKey.get(foldKey(record.externalId));
       if (!row) {
@@ -141,7 +177,12 @@ export class ImportApplier {
       if (record.externalIdSystem && !row.external_id_system) set.external_id_system = record.externalIdSystem;
       const wasDeceased = Number(row.deceased) === 1 || row.deceased === true;
       if (record.deceased !== undefined && record.deceased !== wasDeceased) set.deceased = record.deceased ? 1 : 0;
-      if (record.deceased !== undefined && (record.deceasedDate ?? null) !== (row.deceased_date ?? null) && (record.deceased || wasDeceased)) set.deceased_date = record.deceasedDate ?? null;
+      if (
+        record.deceased !== undefined &&
+        (record.deceasedDate ?? null) !== (row.deceased_date ?? null) &&
+        (record.deceased || wasDeceased)
+      )
+        set.deceased_date = record.deceasedDate ?? null;
       if (record.deceased === true && !wasDeceased) newlyDeceased.push(Number(row.id));
       const fields = Object.keys(set);
       const tagsChanged = tagIds !== undefined && sameSet(tagsOf.get(Number(row.id)) ?? [], tagIds) === false;
@@ -170,7 +211,22 @@ export class ImportApplier {
       await insertRows(
         this.db,
         'patients',
-        ['external_id', 'external_id_system', 'first_name', 'last_name', 'date_of_birth', 'email', 'phone', 'phone_digits', 'primary_provider_id', 'deceased', 'deceased_date', 'version', 'created_at', 'updated_at'],
+        [
+          'external_id',
+          'external_id_system',
+          'first_name',
+          'last_name',
+          'date_of_birth',
+          'email',
+          'phone',
+          'phone_digits',
+          'primary_provider_id',
+          'deceased',
+          'deceased_date',
+          'version',
+          'created_at',
+          'updated_at',
+        ],
         created.map((r) => [
           r.externalId,
           r.externalIdSystem ?? null,
@@ -188,35 +244,80 @@ export class ImportApplier {
           this.now,
         ]),
       );
-      const ids: Array<{ id: number | string; external_id: string }> = await this.db.query(`SELECT id, external_id FROM patients WHERE external_id IN (${placeholders(created.length)})`, created.map((r) => r.externalId));
+      const ids: Array<{ id: number | string; external_id: string }> = await this.db.query(
+        `SELECT id, external_id FROM patients WHERE external_id IN (${placeholders(created.length)})`,
+        created.map((r) => r.externalId),
+      );
       const idOf = new Map(ids.map((row) => [foldKey(row.external_id), Number(row.id)]));
       // Every patient has a portal account row from the start: red (access not enabled).
-      await insertRows(this.db, 'portal_accounts', ['patient_id', 'access_enabled', 'version', 'updated_at'], created.map((r) => [idOf.get(foldKey(r.externalId)), 0, 1, this.now]));
-      await insertRows(this.db, 'patient_tags', ['patient_id', 'tag_id'], created.flatMap((r) => (r.tags ? this.knownTagIds(r.tags).map((tagId) => [idOf.get(foldKey(r.externalId)), tagId]) : [])));
-      for (const r of created) entries.push({ action: 'patient.imported', patientId: idOf.get(foldKey(r.externalId)), batchId: this.runId, details: r.deceased ? { change: 'created', deceased: true } : { change: 'created' } });
+      await insertRows(
+        this.db,
+        'portal_accounts',
+        ['patient_id', 'access_enabled', 'version', 'updated_at'],
+        created.map((r) => [idOf.get(foldKey(r.externalId)), 0, 1, this.now]),
+      );
+      await insertRows(
+        this.db,
+        'patient_tags',
+        ['patient_id', 'tag_id'],
+        created.flatMap((r) => (r.tags ? this.knownTagIds(r.tags).map((tagId) => [idOf.get(foldKey(r.externalId)), tagId]) : [])),
+      );
+      for (const r of created)
+        entries.push({
+          action: 'patient.imported',
+          patientId: idOf.get(foldKey(r.externalId)),
+          batchId: this.runId,
+          details: r.deceased ? { change: 'created', deceased: true } : { change: 'created' },
+        });
     }
     for (const update of updates) {
       const columns = Object.keys(update.set);
       if (columns.length) {
-        await this.db.query(`UPDATE patients SET ${columns.map((c) => `${c} = ?`).join(', ')}, version = version + 1, updated_at = ? WHERE id = ?`, [...Object.values(update.set), this.now, update.id]);
+        await this.db.query(
+          `UPDATE patients SET ${columns.map((c) => `${c} = ?`).join(', ')}, version = version + 1, updated_at = ? WHERE id = ?`,
+          [...Object.values(update.set), this.now, update.id],
+        );
       }
       if (update.tagIds) {
         await this.db.query('DELETE FROM patient_tags WHERE patient_id = ?', [update.id]);
-        await insertRows(this.db, 'patient_tags', ['patient_id', 'tag_id'], update.tagIds.map((tagId) => [update.id, tagId]));
+        await insertRows(
+          this.db,
+          'patient_tags',
+          ['patient_id', 'tag_id'],
+          update.tagIds.map((tagId) => [update.id, tagId]),
+        );
       }
-      entries.push({ action: 'patient.imported', patientId: update.id, batchId: this.runId, details: { change: 'updated', fields: update.fields } });
+      entries.push({
+        action: 'patient.imported',
+        patientId: update.id,
+        batchId: this.runId,
+        details: { change: 'updated', fields: update.fields },
+      });
     }
     if (emailChanges.length) await this.deps.emails.requestFromImport(this.db, emailChanges, this.context, this.emailDetails);
     // Last, so that nothing queued above (an email-change notice) still goes out to a deceased patient's address.
-    if (newlyDeceased.length) await this.deps.access.closeForDeceased(this.db, newlyDeceased, this.context, { ...this.emailDetails, batchId: this.runId });
+    if (newlyDeceased.length)
+      await this.deps.access.closeForDeceased(this.db, newlyDeceased, this.context, {
+        ...this.emailDetails,
+        batchId: this.runId,
+      });
     await this.deps.audit.recordMany(this.context, entries, this.db);
   }
 
   async applyAppointments(batch: AppointmentRecord[]): Promise<void> {
     const patientExternalIds = batch.map((record) => this.check.patientTargets.get(patientRefKey(record.patient))!);
-    const patients: Array<{ id: number | string; external_id: string }> = await this.db.query(`SELECT id, external_id FROM patients WHERE external_id IN (${placeholders(batch.length)})`, patientExternalIds);
+    const patients: Array<{ id: number | string; external_id: string }> = await this.db.query(
+      `SELECT id, external_id FROM patients WHERE external_id IN (${placeholders(batch.length)})`,
+      patientExternalIds,
+    );
     const patientIdOf = new Map(patients.map((row) => [foldKey(row.external_id), Number(row.id)]));
-    const existing: Array<{ id: number | string; external_id: string; patient_id: number | string; provider_id: number | string | null; starts_at: Date | string }> = await this.db.query(
+    const existing: Array<{
+      id: number | string;
+      external_id: string;
+      patient_id: number | string;
+      provider_id: number | string | null;
+      starts_at: Date | string;
+    }> = await this.db.query(
       `SELECT id, external_id, patient_id, provider_id, starts_at FROM appointments WHERE external_id IN (${placeholders(batch.length)})`,
       batch.map((record) => record.externalId),
     );
@@ -234,20 +335,29 @@ export class ImportApplier {
         if (patientId !== null) touched.add(patientId);
         continue;
       }
-      const same = Number(row.patient_id) === patientId && idOrNull(row.provider_id) === providerId && toSqlDateTime(fromSqlDateTime(row.starts_at)!) === startsAt;
+      const same =
+        Number(row.patient_id) === patientId &&
+        idOrNull(row.provider_id) === providerId &&
+        toSqlDateTime(fromSqlDateTime(row.starts_at)!) === startsAt;
       if (same) {
         this.counts.appointments.unchanged++;
         continue;
       }
       this.counts.appointments.changed++;
       if (this.write) {
-        await this.db.query('UPDATE appointments SET patient_id = ?, provider_id = ?, starts_at = ? WHERE id = ?', [patientId, providerId, startsAt, Number(row.id)]);
+        await this.db.query('UPDATE appointments SET patient_id = ?, provider_id = ?, starts_at = ? WHERE id = ?', [
+          patientId,
+          providerId,
+          startsAt,
+          Number(row.id),
+        ]);
         touched.add(Number(row.patient_id));
         touched.add(patientId!);
       }
     }
     if (!this.write) return;
-    if (inserts.some((row) => row[1] === null)) throw new Error('An appointment lost its patient between the check and the write.');
+    if (inserts.some((row) => row[1] === null))
+      throw new Error('An appointment lost its patient between the check and the write.');
     await insertRows(this.db, 'appointments', ['external_id', 'patient_id', 'provider_id', 'starts_at', 'created_at'], inserts);
     // patients.next_appointment_at follows appointments in the same transaction (the onboarding filter reads it).
     await this.deps.patients.refreshNextAppointment(this.db, [...touched]);
@@ -264,8 +374,12 @@ export class ImportApplier {
   private async tagsOf(patientIds: number[]): Promise<Map<number, number[]>> {
     const result = new Map<number, number[]>();
     if (patientIds.length === 0) return result;
-    const rows: Array<{ patient_id: number | string; tag_id: number | string }> = await this.db.query(`SELECT patient_id, tag_id FROM patient_tags WHERE patient_id IN (${placeholders(patientIds.length)})`, patientIds);
-    for (const row of rows) result.set(Number(row.patient_id), [...(result.get(Number(row.patient_id)) ?? []), Number(row.tag_id)]);
+    const rows: Array<{ patient_id: number | string; tag_id: number | string }> = await this.db.query(
+      `SELECT patient_id, tag_id FROM patient_tags WHERE patient_id IN (${placeholders(patientIds.length)})`,
+      patientIds,
+    );
+    for (const row of rows)
+      result.set(Number(row.patient_id), [...(result.get(Number(row.patient_id)) ?? []), Number(row.tag_id)]);
     return result;
   }
 

@@ -36,7 +36,17 @@ export const OTHER_IGNORED = 'other entries that are not imported';
 const COMPARE_BATCH = 1000;
 
 const tally = (): Tally => ({ new: 0, changed: 0, unchanged: 0 });
-export const emptyCounts = (): ImportCounts => ({ rows: 0, rejected: 0, patients: tally(), providers: tally(), appointments: tally(), emailChanges: 0, deceased: 0, warnings: 0, ignored: {} });
+export const emptyCounts = (): ImportCounts => ({
+  rows: 0,
+  rejected: 0,
+  patients: tally(),
+  providers: tally(),
+  appointments: tally(),
+  emailChanges: 0,
+  deceased: 0,
+  warnings: 0,
+  ignored: {},
+});
 
 /** A patient on file, as the comparison needs it. */
 export interface PatientOnFile {
@@ -56,7 +66,13 @@ export interface PatientsOnFile {
 export function patientsOnFile(db: EntityManager): PatientsOnFile {
   return {
     byExternalIds: async (externalIds) => {
-      const rows: Array<{ external_id: string; external_id_system: string | null; first_name: string; last_name: string; date_of_birth: Date | string }> = await db.query(
+      const rows: Array<{
+        external_id: string;
+        external_id_system: string | null;
+        first_name: string;
+        last_name: string;
+        date_of_birth: Date | string;
+      }> = await db.query(
         `SELECT external_id, external_id_system, first_name, last_name, date_of_birth FROM patients WHERE external_id IN (${placeholders(externalIds.length)})`,
         externalIds,
       );
@@ -65,7 +81,10 @@ export function patientsOnFile(db: EntityManager): PatientsOnFile {
         externalIdSystem: row.external_id_system,
         firstName: row.first_name,
         lastName: row.last_name,
-        dateOfBirth: row.date_of_birth instanceof Date ? row.date_of_birth.toISOString().slice(0, 10) : String(row.date_of_birth).slice(0, 10),
+        dateOfBirth:
+          row.date_of_birth instanceof Date
+            ? row.date_of_birth.toISOString().slice(0, 10)
+            : String(row.date_of_birth).slice(0, 10),
       }));
     },
   };
@@ -76,8 +95,10 @@ interface RefUse {
   labels: string[];
 }
 
-export const providerRefKey = (ref: ProviderRef) => JSON.stringify([ref.reference ?? '', ref.externalId ? foldKey(ref.externalId) : '', ref.name ? foldKey(ref.name) : '']);
-export const patientRefKey = (ref: { reference?: string; externalId?: string }) => JSON.stringify([ref.reference ?? '', ref.externalId ? foldKey(ref.externalId) : '']);
+export const providerRefKey = (ref: ProviderRef) =>
+  JSON.stringify([ref.reference ?? '', ref.externalId ? foldKey(ref.externalId) : '', ref.name ? foldKey(ref.name) : '']);
+export const patientRefKey = (ref: { reference?: string; externalId?: string }) =>
+  JSON.stringify([ref.reference ?? '', ref.externalId ? foldKey(ref.externalId) : '']);
 
 /**
  * Pass 1 over a file: every record is checked and only what later checks need is kept
@@ -104,7 +125,15 @@ export class ImportCheck {
   /** References to Patients of the file that were rejected, with where they are (their appointments say so). */
   private readonly rejectedPatientAliases = new Map<string, string>();
   /** Patients of the file still to be compared with the patients on file. */
-  private pending: Array<{ ordinal: number; label: string; externalId: string; system: string | null | undefined; firstName: string; lastName: string; dateOfBirth: string }> = [];
+  private pending: Array<{
+    ordinal: number;
+    label: string;
+    externalId: string;
+    system: string | null | undefined;
+    firstName: string;
+    lastName: string;
+    dateOfBirth: string;
+  }> = [];
   private readonly providerUses = new Map<string, RefUse & { ref: ProviderRef }>();
   private readonly patientUses = new Map<string, RefUse & { ref: { reference?: string; externalId?: string } }>();
   private lastOrdinal = -1;
@@ -117,7 +146,10 @@ export class ImportCheck {
   add(item: ParsedItem | IgnoredItem): void {
     if (item.kind === 'ignored') {
       // Skipped entries cost only a counter (no row cap for them), so the kinds listed are bounded too.
-      const reason = item.reason in this.counts.ignored || Object.keys(this.counts.ignored).length < MAX_IGNORED_KINDS ? item.reason : OTHER_IGNORED;
+      const reason =
+        item.reason in this.counts.ignored || Object.keys(this.counts.ignored).length < MAX_IGNORED_KINDS
+          ? item.reason
+          : OTHER_IGNORED;
       this.counts.ignored[reason] = (this.counts.ignored[reason] ?? 0) + 1;
       return;
     }
@@ -133,22 +165,67 @@ export class ImportCheck {
         return this.reject(ordinal, label, item.reasons.length ? item.reasons : ['cannot be read'], item.externalId);
       case 'provider':
         // Two practitioners may share a name: the NPI tells them apart. Without one, the name must be unique in the file.
-        if (item.externalId && this.duplicate(this.providerKeys, `id:${foldKey(item.externalId)}`, ordinal, label, `duplicate practitioner identifier ${item.externalId}`)) return;
-        if (!item.externalId && this.duplicate(this.providerKeys, `name:${foldKey(item.name)}`, ordinal, label, `duplicate practitioner name "${item.name}" without an NPI`)) return;
+        if (
+          item.externalId &&
+          this.duplicate(
+            this.providerKeys,
+            `id:${foldKey(item.externalId)}`,
+            ordinal,
+            label,
+            `duplicate practitioner identifier ${item.externalId}`,
+          )
+        )
+          return;
+        if (
+          !item.externalId &&
+          this.duplicate(
+            this.providerKeys,
+            `name:${foldKey(item.name)}`,
+            ordinal,
+            label,
+            `duplicate practitioner name "${item.name}" without an NPI`,
+          )
+        )
+          return;
         this.providers.push(item);
         return;
       case 'patient':
-        if (this.duplicate(this.patientKeys, foldKey(item.externalId), ordinal, label, `duplicate external id ${item.externalId} in the file`)) {
+        if (
+          this.duplicate(
+            this.patientKeys,
+            foldKey(item.externalId),
+            ordinal,
+            label,
+            `duplicate external id ${item.externalId} in the file`,
+          )
+        ) {
           for (const alias of item.aliases) this.rejectedPatientAliases.set(alias, label);
           return;
         }
         for (const alias of item.aliases) this.patientAliases.set(alias, item.externalId);
-        this.pending.push({ ordinal, label, externalId: item.externalId, system: item.externalIdSystem, firstName: item.firstName, lastName: item.lastName, dateOfBirth: item.dateOfBirth });
+        this.pending.push({
+          ordinal,
+          label,
+          externalId: item.externalId,
+          system: item.externalIdSystem,
+          firstName: item.firstName,
+          lastName: item.lastName,
+          dateOfBirth: item.dateOfBirth,
+        });
         if (item.provider) this.use(this.providerUses, providerRefKey(item.provider), item.provider, ordinal, label);
         return;
       case 'appointment':
         this.appointmentsSeen++;
-        if (this.duplicate(this.appointmentKeys, foldKey(item.externalId), ordinal, label, `duplicate appointment id ${item.externalId} in the file`)) return;
+        if (
+          this.duplicate(
+            this.appointmentKeys,
+            foldKey(item.externalId),
+            ordinal,
+            label,
+            `duplicate appointment id ${item.externalId} in the file`,
+          )
+        )
+          return;
         this.use(this.patientUses, patientRefKey(item.patient), item.patient, ordinal, label);
         if (item.provider) this.use(this.providerUses, providerRefKey(item.provider), item.provider, ordinal, label);
         return;
@@ -171,17 +248,37 @@ export class ImportCheck {
     for (let from = 0; from < batch.length; from += COMPARE_BATCH) {
       const part = batch.slice(from, from + COMPARE_BATCH).filter((record) => !this.rejected.has(record.ordinal));
       if (part.length === 0) continue;
-      const byKey = new Map((await onFile.byExternalIds(part.map((record) => record.externalId))).map((patient) => [foldKey(patient.externalId), patient]));
+      const byKey = new Map(
+        (await onFile.byExternalIds(part.map((record) => record.externalId))).map((patient) => [
+          foldKey(patient.externalId),
+          patient,
+        ]),
+      );
       for (const record of part) {
         const patient = byKey.get(foldKey(record.externalId));
         if (!patient || this.rejected.has(record.ordinal)) continue;
         if (patient.externalIdSystem && record.system && patient.externalIdSystem !== record.system) {
-          this.reject(record.ordinal, record.label, [`looks like a different person: the patient on file with this identifier value is from another identifier system (${patient.externalIdSystem.slice(0, 100)}, this record's is ${record.system.slice(0, 100)}); not applied`], record.externalId);
+          this.reject(
+            record.ordinal,
+            record.label,
+            [
+              `looks like a different person: the patient on file with this identifier value is from another identifier system (${patient.externalIdSystem.slice(0, 100)}, this record's is ${record.system.slice(0, 100)}); not applied`,
+            ],
+            record.externalId,
+          );
           continue;
         }
-        const renamed = foldKey(patient.firstName) !== foldKey(record.firstName) || foldKey(patient.lastName) !== foldKey(record.lastName);
+        const renamed =
+          foldKey(patient.firstName) !== foldKey(record.firstName) || foldKey(patient.lastName) !== foldKey(record.lastName);
         if (renamed && patient.dateOfBirth !== record.dateOfBirth) {
-          this.reject(record.ordinal, record.label, ['looks like a different person: both the name and the date of birth differ from the patient on file with this external id; not applied (if it is the same person, correct the record on file first)'], record.externalId);
+          this.reject(
+            record.ordinal,
+            record.label,
+            [
+              'looks like a different person: both the name and the date of birth differ from the patient on file with this external id; not applied (if it is the same person, correct the record on file first)',
+            ],
+            record.externalId,
+          );
         }
       }
     }
@@ -190,28 +287,47 @@ export class ImportCheck {
   /** Checks every reference (providers, appointment patients) against the file and the database. */
   async resolve(db: EntityManager): Promise<void> {
     await this.compareWithDatabase(patientsOnFile(db));
-    const dbProviders: Array<{ id: number | string; name: string; external_id: string | null; fhir_id: string | null }> = await db.query('SELECT id, name, external_id, fhir_id FROM providers');
+    const dbProviders: Array<{ id: number | string; name: string; external_id: string | null; fhir_id: string | null }> =
+      await db.query('SELECT id, name, external_id, fhir_id FROM providers');
     const dbByExt = new Map(dbProviders.filter((p) => p.external_id).map((p) => [foldKey(p.external_id!), Number(p.id)]));
     const dbByFhir = new Map(dbProviders.filter((p) => p.fhir_id).map((p) => [p.fhir_id!, Number(p.id)]));
-    const dbByName = groupBy(dbProviders, (p) => foldKey(p.name), (p) => Number(p.id));
+    const dbByName = groupBy(
+      dbProviders,
+      (p) => foldKey(p.name),
+      (p) => Number(p.id),
+    );
     const file = this.providers.filter((p) => !this.rejected.has(p.source.ordinal));
     const fileByAlias = new Map(file.flatMap((p) => p.aliases.map((alias) => [alias, p.source.ordinal] as const)));
     const fileByExt = new Map(file.filter((p) => p.externalId).map((p) => [foldKey(p.externalId!), p.source.ordinal]));
-    const fileByName = groupBy(file, (p) => foldKey(p.name), (p) => p.source.ordinal);
+    const fileByName = groupBy(
+      file,
+      (p) => foldKey(p.name),
+      (p) => p.source.ordinal,
+    );
     const only = (ids: number[] | undefined) => (ids && ids.length === 1 ? ids[0] : undefined);
 
     for (const [key, use] of this.providerUses) {
       const { ref } = use;
-      const fileHit = (ref.reference ? fileByAlias.get(ref.reference) : undefined) ?? (ref.externalId ? fileByExt.get(foldKey(ref.externalId)) : undefined) ?? (ref.name ? only(fileByName.get(foldKey(ref.name))) : undefined);
+      const fileHit =
+        (ref.reference ? fileByAlias.get(ref.reference) : undefined) ??
+        (ref.externalId ? fileByExt.get(foldKey(ref.externalId)) : undefined) ??
+        (ref.name ? only(fileByName.get(foldKey(ref.name))) : undefined);
       const dbHit =
         fileHit === undefined
-          ? ((ref.reference ? dbByFhir.get(ref.reference) : undefined) ?? (ref.externalId ? dbByExt.get(foldKey(ref.externalId)) : undefined) ?? (ref.name ? only(dbByName.get(foldKey(ref.name))) : undefined))
+          ? ((ref.reference ? dbByFhir.get(ref.reference) : undefined) ??
+            (ref.externalId ? dbByExt.get(foldKey(ref.externalId)) : undefined) ??
+            (ref.name ? only(dbByName.get(foldKey(ref.name))) : undefined))
           : undefined;
       if (fileHit !== undefined) this.providerTargets.set(key, { file: fileHit });
       else if (dbHit !== undefined) this.providerTargets.set(key, { db: dbHit });
       else {
-        const shared = ref.name ? Math.max(fileByName.get(foldKey(ref.name))?.length ?? 0, dbByName.get(foldKey(ref.name))?.length ?? 0) : 0;
-        const what = shared > 1 ? `provider name "${ref.name}" belongs to ${shared} providers; name the provider by NPI` : `unknown provider "${ref.name ?? ref.externalId ?? ref.reference}"`;
+        const shared = ref.name
+          ? Math.max(fileByName.get(foldKey(ref.name))?.length ?? 0, dbByName.get(foldKey(ref.name))?.length ?? 0)
+          : 0;
+        const what =
+          shared > 1
+            ? `provider name "${ref.name}" belongs to ${shared} providers; name the provider by NPI`
+            : `unknown provider "${ref.name ?? ref.externalId ?? ref.reference}"`;
         // A FHIR reference that resolves to nothing: the patient comes in without a provider (a warning).
         if (ref.soft) this.warnUses(use, `${what}; imported without a provider`);
         else this.rejectUses(use, what);
@@ -226,12 +342,16 @@ export class ImportCheck {
       if (externalId && inFile) {
         if (this.rejected.has(inFile.ordinal)) this.rejectUses(use, `patient ${inFile.label} was rejected`);
         else this.patientTargets.set(key, externalId);
-      } else if (use.ref.reference && this.rejectedPatientAliases.has(use.ref.reference)) this.rejectUses(use, `patient ${this.rejectedPatientAliases.get(use.ref.reference)} was rejected`);
+      } else if (use.ref.reference && this.rejectedPatientAliases.has(use.ref.reference))
+        this.rejectUses(use, `patient ${this.rejectedPatientAliases.get(use.ref.reference)} was rejected`);
       else if (externalId && !fromAlias) lookInDb.push([key, externalId]);
       else this.rejectUses(use, `unknown patient ${use.ref.reference ?? ''} (not a Patient of this file)`.replace(' )', ')'));
     }
     for (const chunk of chunks(lookInDb)) {
-      const rows: Array<{ external_id: string }> = await db.query(`SELECT external_id FROM patients WHERE external_id IN (${placeholders(chunk.length)})`, chunk.map(([, id]) => id));
+      const rows: Array<{ external_id: string }> = await db.query(
+        `SELECT external_id FROM patients WHERE external_id IN (${placeholders(chunk.length)})`,
+        chunk.map(([, id]) => id),
+      );
       const found = new Set(rows.map((row) => foldKey(row.external_id)));
       for (const [key, externalId] of chunk) {
         if (found.has(foldKey(externalId))) this.patientTargets.set(key, externalId);
@@ -245,7 +365,13 @@ export class ImportCheck {
     this.rejectedPatientAliases.clear();
   }
 
-  private duplicate(keys: Map<string, { label: string; ordinal: number }>, key: string, ordinal: number, label: string, reason: string): boolean {
+  private duplicate(
+    keys: Map<string, { label: string; ordinal: number }>,
+    key: string,
+    ordinal: number,
+    label: string,
+    reason: string,
+  ): boolean {
     const first = keys.get(key);
     if (!first) {
       keys.set(key, { label, ordinal });

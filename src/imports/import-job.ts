@@ -36,7 +36,11 @@ export interface ImportJob {
 }
 
 export function importJob(fields: ImportJob): ImportJob {
-  return Object.freeze({ ...fields, options: Object.freeze({ ...fields.options }), context: Object.freeze({ ...fields.context }) });
+  return Object.freeze({
+    ...fields,
+    options: Object.freeze({ ...fields.options }),
+    context: Object.freeze({ ...fields.context }),
+  });
 }
 
 export function modeOf(options: ImportOptions): ImportMode {

@@ -64,7 +64,11 @@ export class ImportPipeline {
   ) {}
 
   /** Runs a job to its end; never throws (a failure is the outcome, and audited). */
-  async run(job: ImportJob, progress: ImportProgress, writeTurn: WriteTurn = async () => () => undefined): Promise<ImportOutcome> {
+  async run(
+    job: ImportJob,
+    progress: ImportProgress,
+    writeTurn: WriteTurn = async () => () => undefined,
+  ): Promise<ImportOutcome> {
     const { fileName, format, options, context, runId } = job;
     let ignoredColumns: string[] = [];
     let check: ImportCheck | null = null;
@@ -84,7 +88,11 @@ export class ImportPipeline {
       const nothingValid = hasProblems && check.counts.rejected >= check.counts.rows;
       const applying = !options.dryRun && !nothingValid && (!hasProblems || options.skipInvalid);
       const status = options.dryRun ? 'dry_run' : applying ? 'applied' : 'rejected';
-      const summary = (counts: ImportCounts) => ({ action: `import.${status}`, batchId: runId, details: { fileName, format, mode: modeOf(options), counts } });
+      const summary = (counts: ImportCounts) => ({
+        action: `import.${status}`,
+        batchId: runId,
+        details: { fileName, format, mode: modeOf(options), counts },
+      });
       progress.phase = applying ? 'applying' : 'comparing';
       progress.rows = 0;
       const finished = check;
@@ -104,7 +112,15 @@ export class ImportPipeline {
         await this.audit.record(context, summary(finished.counts));
       }
       const message = resultMessage(options, check.counts, applying, nothingValid);
-      return { status, counts: check.counts, problems: check.problems, problemsOmitted: check.problemsOmitted, warnings: check.warnings, ignoredColumns, message };
+      return {
+        status,
+        counts: check.counts,
+        problems: check.problems,
+        problemsOmitted: check.problemsOmitted,
+        warnings: check.warnings,
+        ignoredColumns,
+        message,
+      };
     } catch (error) {
       const known = error instanceof ImportFileError;
       if (!known) this.logger.error(`Import ${runId} failed: ${(error as Error)?.stack ?? String(error)}`);
@@ -115,8 +131,19 @@ export class ImportPipeline {
   }
 
   /** Pass 2 (and 3 for FHIR appointments): compare, and write when applying. Patients go first so appointments find them. */
-  private async compare(db: EntityManager, check: ImportCheck, job: ImportJob, write: boolean, progress: ImportProgress): Promise<ImportCounts> {
-    const applier = new ImportApplier(db, check, job, write, { audit: this.audit, emails: this.emails, patients: this.patients, access: this.access });
+  private async compare(
+    db: EntityManager,
+    check: ImportCheck,
+    job: ImportJob,
+    write: boolean,
+    progress: ImportProgress,
+  ): Promise<ImportCounts> {
+    const applier = new ImportApplier(db, check, job, write, {
+      audit: this.audit,
+      emails: this.emails,
+      patients: this.patients,
+      access: this.access,
+    });
     await applier.applyProviders();
     let patients: PatientRecord[] = [];
     let appointments: AppointmentRecord[] = [];
@@ -161,13 +188,26 @@ export class ImportPipeline {
 /** The audit row of a failed import (also written by ImportService when the worker itself dies). */
 export async function recordImportFailure(audit: AuditService, job: ImportJob, reason: string): Promise<void> {
   await audit
-    .record(job.context, { action: 'import.failed', outcome: 'failure', batchId: job.runId, details: { fileName: job.fileName, format: job.format, mode: modeOf(job.options), reason } })
+    .record(job.context, {
+      action: 'import.failed',
+      outcome: 'failure',
+      batchId: job.runId,
+      details: { fileName: job.fileName, format: job.format, mode: modeOf(job.options), reason },
+    })
     .catch(() => undefined);
 }
 
 /** A failed run keeps what the check had found so far. */
 export function failedOutcome(message: string, check: ImportCheck | null = null, ignoredColumns: string[] = []): ImportOutcome {
-  return { status: 'failed', counts: check?.counts ?? emptyCounts(), problems: check?.problems ?? [], problemsOmitted: check?.problemsOmitted ?? 0, warnings: check?.warnings ?? [], ignoredColumns, message };
+  return {
+    status: 'failed',
+    counts: check?.counts ?? emptyCounts(),
+    problems: check?.problems ?? [],
+    problemsOmitted: check?.problemsOmitted ?? 0,
+    warnings: check?.warnings ?? [],
+    ignoredColumns,
+    message,
+  };
 }
 
 export function rowCapMessage(maxRows: number): string {
@@ -178,9 +218,19 @@ export function rowCapMessage(maxRows: number): string {
 function resultMessage(options: ImportOptions, counts: ImportCounts, applied: boolean, nothingValid: boolean): string | null {
   const rejected = `${counts.rejected} ${counts.rejected === 1 ? 'row was' : 'rows were'} rejected`;
   if (options.dryRun) return counts.rejected ? `Dry run: ${rejected} (listed below); nothing was written.` : null;
-  if (nothingValid) return `Nothing was imported: every row of the file was rejected (listed below). Fix them and import the file again.`;
+  if (nothingValid)
+    return `Nothing was imported: every row of the file was rejected (listed below). Fix them and import the file again.`;
   if (!applied) return 'Nothing was imported: fix the rejected rows listed, or tick "import the valid rows and skip the rest".';
-  const written = counts.patients.new + counts.patients.changed + counts.providers.new + counts.providers.changed + counts.appointments.new + counts.appointments.changed;
-  if (counts.rejected) return written ? `The valid rows were imported; ${rejected} and skipped (listed below).` : `Nothing changed: the valid rows were already up to date; ${rejected} and skipped (listed below).`;
+  const written =
+    counts.patients.new +
+    counts.patients.changed +
+    counts.providers.new +
+    counts.providers.changed +
+    counts.appointments.new +
+    counts.appointments.changed;
+  if (counts.rejected)
+    return written
+      ? `The valid rows were imported; ${rejected} and skipped (listed below).`
+      : `Nothing changed: the valid rows were already up to date; ${rejected} and skipped (listed below).`;
   return written ? null : 'Nothing changed: every row was already up to date.';
 }

@@ -93,7 +93,8 @@ export interface ImportProblem {
 
 const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 // Same shape class-validator's IsEmail accepts for ordinary addresses, kept simple and strict.
-const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const EXTERNAL_ID = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** FHIR `date`: a year, a year-month or a full date. */
@@ -111,7 +112,12 @@ export class FieldChecker {
 
   /** Trimmed, NFC text; '' and missing become undefined; control characters and over-long values are refused. */
   text(value: unknown, field: string, max: number, required = false): string | undefined {
-    const text = typeof value === 'string' ? value.normalize('NFC').trim() : value === undefined || value === null ? '' : String(value).trim();
+    const text =
+      typeof value === 'string'
+        ? value.normalize('NFC').trim()
+        : value === undefined || value === null
+          ? ''
+          : String(value).trim();
     if (text === '') return required ? this.fail(`missing ${field}`) : undefined;
     if (CONTROL_CHARS.test(text) || /[\r\n\t]/.test(text)) return this.fail(`${field} contains control characters`);
     if ([...text].length > max) return this.fail(`${field} is longer than ${max} characters`);
@@ -143,7 +149,10 @@ export class FieldChecker {
     const text = this.text(value, 'date of birth', 10, true);
     if (text === undefined) return undefined;
     const partial = PARTIAL_DATE.exec(text);
-    if (partial && !partial[3]) return this.fail(`only ${partial[2] ? 'the year and month' : 'the year'} of birth is known (${text}); the portal's identity check needs a full date of birth`);
+    if (partial && !partial[3])
+      return this.fail(
+        `only ${partial[2] ? 'the year and month' : 'the year'} of birth is known (${text}); the portal's identity check needs a full date of birth`,
+      );
     if (!ISO_DATE.test(text) || !isCalendarDate(text)) return this.fail(`bad date of birth "${text}" (use YYYY-MM-DD)`);
     if (text > new Date().toISOString().slice(0, 10)) return this.fail(`date of birth ${text} is in the future`);
     if (text < EARLIEST_BIRTH_DATE) return this.fail(`date of birth ${text} is before ${EARLIEST_BIRTH_DATE.slice(0, 4)}`);
@@ -156,7 +165,12 @@ export class FieldChecker {
     if (text === undefined) return undefined;
     const datePart = /^\d{4}-\d{2}-\d{2}[T ]/.test(text) ? text.slice(0, 10) : text;
     const match = PARTIAL_DATE.exec(datePart);
-    if (!match || (match[3] && !isCalendarDate(datePart)) || (match[2] && !match[3] && (Number(match[2]) < 1 || Number(match[2]) > 12))) return this.fail(`bad ${field} "${text}" (use YYYY-MM-DD)`);
+    if (
+      !match ||
+      (match[3] && !isCalendarDate(datePart)) ||
+      (match[2] && !match[3] && (Number(match[2]) < 1 || Number(match[2]) > 12))
+    )
+      return this.fail(`bad ${field} "${text}" (use YYYY-MM-DD)`);
     if (datePart > new Date().toISOString().slice(0, datePart.length)) return this.fail(`${field} ${datePart} is in the future`);
     return datePart;
   }
@@ -178,4 +192,3 @@ export class FieldChecker {
 
 /** Case- and width-folded key: MariaDB's unique indexes (utf8mb4_unicode_ci) compare this way, so the file must too. */
 export const foldKey = (value: string) => value.normalize('NFKC').toLowerCase();
-

@@ -11,7 +11,12 @@ export class ImportUploadFilter implements ExceptionFilter {
 
   catch(_exception: PayloadTooLargeException, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    sendError(http.getRequest<Request>(), http.getResponse<Response>(), 413, `The file is larger than the import limit of ${formatBytes(this.config.importMaxBytes)}. Split it into smaller files, or ask the administrator to raise IMPORT_MAX_BYTES. Nothing was imported.`);
+    sendError(
+      http.getRequest<Request>(),
+      http.getResponse<Response>(),
+      413,
+      `The file is larger than the import limit of ${formatBytes(this.config.importMaxBytes)}. Split it into smaller files, or ask the administrator to raise IMPORT_MAX_BYTES. Nothing was imported.`,
+    );
   }
 }
 

@@ -37,7 +37,9 @@ const takeAppTurn =
 void (async () => {
   // The sender and the demo seeder are the server's; this thread only imports.
   const dataSource = await openDatabase({ ...config, mailSenderEnabled: false, seedDemo: false }, APP_SCHEMA);
-  const app = await NestFactory.createApplicationContext(ImportWorkerModule.forRoot(config, dataSource), { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(ImportWorkerModule.forRoot(config, dataSource), {
+    logger: ['error', 'warn'],
+  });
   const pipeline = app.get(ImportPipeline);
   const sqlite = isSqliteManager(dataSource);
   const run = async (job: ImportJob) => {

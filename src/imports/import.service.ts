@@ -11,7 +11,14 @@ import { InjectConfig } from '../config/config.module';
 import { fromSqlDateTime, toSqlDateTime } from '../database/sql';
 import { emptyCounts, type ImportCounts } from './import-check';
 import { importJob, modeOf, type ImportJob, type ImportMode, type ImportOptions, type ImportUpload } from './import-job';
-import { failedOutcome, FAILED_ON_OUR_SIDE, recordImportFailure, type ImportOutcome, type ImportProgress, type ImportStatus } from './import-pipeline';
+import {
+  failedOutcome,
+  FAILED_ON_OUR_SIDE,
+  recordImportFailure,
+  type ImportOutcome,
+  type ImportProgress,
+  type ImportStatus,
+} from './import-pipeline';
 import { ImportWorkerPool } from './import-worker-pool';
 import type { ImportProblem } from './import-records';
 import { ImportFileError } from './parsers/import-file-error';
@@ -53,7 +60,8 @@ const HEARTBEAT_MS = 15_000;
  */
 export const STALE_RUN_MS = 5 * 60_000;
 const SWEEP_MS = 60_000;
-export const INTERRUPTED_MESSAGE = 'The import was interrupted (the server stopped while it ran) and nothing was changed. Upload the file again.';
+export const INTERRUPTED_MESSAGE =
+  'The import was interrupted (the server stopped while it ran) and nothing was changed. Upload the file again.';
 export const TOO_LARGE_MESSAGE =
   'The file is too large to import in one go: split it into smaller files (or ask the administrator to raise IMPORT_WORKER_HEAP_MB) and import them one after the other. Nothing was imported.';
 
@@ -84,7 +92,10 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
    * crashed run's heartbeat still fresh; the next sweeps close it).
    */
   async onApplicationBootstrap(): Promise<void> {
-    const sweep = () => this.closeInterruptedRuns().catch((error: unknown) => this.logger.error(`Closing interrupted imports failed: ${String(error)}`));
+    const sweep = () =>
+      this.closeInterruptedRuns().catch((error: unknown) =>
+        this.logger.error(`Closing interrupted imports failed: ${String(error)}`),
+      );
     await sweep();
     this.sweeper = setInterval(() => void sweep(), SWEEP_MS);
     this.sweeper.unref();
@@ -98,12 +109,17 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
     );
     const dir = uploadDir(this.config);
     for (const run of stale) {
-      await this.dataSource.query("UPDATE import_runs SET status = 'failed', message = ?, finished_at = ? WHERE id = ? AND status = 'running'", [INTERRUPTED_MESSAGE, toSqlDateTime(now), run.id]);
+      await this.dataSource.query(
+        "UPDATE import_runs SET status = 'failed', message = ?, finished_at = ? WHERE id = ? AND status = 'running'",
+        [INTERRUPTED_MESSAGE, toSqlDateTime(now), run.id],
+      );
       if (run.upload_file) await rm(join(dir, basename(run.upload_file)), { force: true });
       this.logger.warn(`Import ${run.id} was interrupted; marked failed and its upload deleted.`);
     }
     // Uploads no live run refers to (a crash between the upload and the run's first row) go too.
-    const live: Array<{ upload_file: string | null }> = await this.dataSource.query("SELECT upload_file FROM import_runs WHERE status = 'running' AND upload_file IS NOT NULL");
+    const live: Array<{ upload_file: string | null }> = await this.dataSource.query(
+      "SELECT upload_file FROM import_runs WHERE status = 'running' AND upload_file IS NOT NULL",
+    );
     const kept = new Set(live.map((row) => basename(row.upload_file!)));
     for (const name of await readdir(dir)) {
       if (kept.has(name)) continue;
@@ -139,14 +155,31 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /** Checks the file's type and records the run; throws ImportFileError for a file that is not CSV/FHIR JSON. */
-  private async begin(path: string, fileName: string, options: ImportOptions, context: AuditContext, uploaded: boolean): Promise<ImportJob> {
+  private async begin(
+    path: string,
+    fileName: string,
+    options: ImportOptions,
+    context: AuditContext,
+    uploaded: boolean,
+  ): Promise<ImportJob> {
     const safeName = fileName.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 255) || 'upload';
     const format = await detectFormat(path, safeName);
     const job = importJob({ runId: randomUUID(), path, fileName: safeName, format, options, context, uploaded });
     const now = toSqlDateTime(new Date());
     await this.dataSource.query(
       'INSERT INTO import_runs (id, file_name, format, mode, status, created_by_staff_id, actor_label, created_at, heartbeat_at, upload_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [job.runId, safeName, format, modeOf(options), 'running', context.actorId, context.actorLabel, now, now, uploaded ? basename(path) : null],
+      [
+        job.runId,
+        safeName,
+        format,
+        modeOf(options),
+        'running',
+        context.actorId,
+        context.actorLabel,
+        now,
+        now,
+        uploaded ? basename(path) : null,
+      ],
     );
     this.live.set(job.runId, { phase: 'checking', rows: 0 });
     return job;
@@ -159,7 +192,10 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
       if (beating) return;
       beating = true;
       this.dataSource
-        .query("UPDATE import_runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'", [toSqlDateTime(new Date()), job.runId])
+        .query("UPDATE import_runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'", [
+          toSqlDateTime(new Date()),
+          job.runId,
+        ])
         .catch(() => undefined)
         .finally(() => (beating = false));
     }, HEARTBEAT_MS);
@@ -198,7 +234,10 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
       });
     });
     if ('status' in ended) return ended;
-    if (ended.outOfMemory) this.logger.warn(`Import ${job.runId} needed more than its ${this.config.importWorkerHeapMb} MB (IMPORT_WORKER_HEAP_MB); marked failed.`);
+    if (ended.outOfMemory)
+      this.logger.warn(
+        `Import ${job.runId} needed more than its ${this.config.importWorkerHeapMb} MB (IMPORT_WORKER_HEAP_MB); marked failed.`,
+      );
     else this.logger.error(`Import ${job.runId}: ${ended.detail}`);
     const message = ended.outOfMemory ? TOO_LARGE_MESSAGE : FAILED_ON_OUR_SIDE;
     await recordImportFailure(this.audit, job, message);
@@ -208,7 +247,14 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
   async run(runId: string): Promise<ImportRun> {
     const [row] = await this.dataSource.query('SELECT * FROM import_runs WHERE id = ?', [runId]);
     if (!row) throw new NotFoundException('That import does not exist.');
-    const stored = row.problems ? (JSON.parse(row.problems) as { problems: ImportProblem[]; omitted: number; ignoredColumns: string[]; warnings?: ImportProblem[] }) : { problems: [], omitted: 0, ignoredColumns: [] };
+    const stored = row.problems
+      ? (JSON.parse(row.problems) as {
+          problems: ImportProblem[];
+          omitted: number;
+          ignoredColumns: string[];
+          warnings?: ImportProblem[];
+        })
+      : { problems: [], omitted: 0, ignoredColumns: [] };
     return {
       id: row.id,
       fileName: row.file_name,
@@ -229,21 +275,30 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async recentRuns(limit = 10): Promise<Array<Pick<ImportRun, 'id' | 'fileName' | 'status' | 'actorLabel' | 'createdAt'>>> {
-    const rows = await this.dataSource.query(`SELECT id, file_name, status, actor_label, created_at FROM import_runs ORDER BY created_at DESC, id LIMIT ${Number(limit)}`);
-    return rows.map((row: Record<string, string>) => ({ id: row.id, fileName: row.file_name, status: row.status as ImportStatus, actorLabel: row.actor_label, createdAt: fromSqlDateTime(row.created_at) }));
+    const rows = await this.dataSource.query(
+      `SELECT id, file_name, status, actor_label, created_at FROM import_runs ORDER BY created_at DESC, id LIMIT ${Number(limit)}`,
+    );
+    return rows.map((row: Record<string, string>) => ({
+      id: row.id,
+      fileName: row.file_name,
+      status: row.status as ImportStatus,
+      actorLabel: row.actor_label,
+      createdAt: fromSqlDateTime(row.created_at),
+    }));
   }
 
   private async finish(runId: string, outcome: ImportOutcome): Promise<ImportRun> {
     const { problems, problemsOmitted: omitted, warnings } = outcome;
-    const stored = { problems: problems.slice(0, PROBLEMS_STORED), omitted: omitted + Math.max(0, problems.length - PROBLEMS_STORED), ignoredColumns: outcome.ignoredColumns, warnings: warnings.slice(0, PROBLEMS_STORED) };
-    await this.dataSource.query('UPDATE import_runs SET status = ?, counts = ?, problems = ?, message = ?, finished_at = ? WHERE id = ?', [
-      outcome.status,
-      JSON.stringify(outcome.counts),
-      JSON.stringify(stored),
-      outcome.message,
-      toSqlDateTime(new Date()),
-      runId,
-    ]);
+    const stored = {
+      problems: problems.slice(0, PROBLEMS_STORED),
+      omitted: omitted + Math.max(0, problems.length - PROBLEMS_STORED),
+      ignoredColumns: outcome.ignoredColumns,
+      warnings: warnings.slice(0, PROBLEMS_STORED),
+    };
+    await this.dataSource.query(
+      'UPDATE import_runs SET status = ?, counts = ?, problems = ?, message = ?, finished_at = ? WHERE id = ?',
+      [outcome.status, JSON.stringify(outcome.counts), JSON.stringify(stored), outcome.message, toSqlDateTime(new Date()), runId],
+    );
     const run = await this.run(runId);
     // The caller (CLI) gets every problem, not only the stored ones.
     return { ...run, problems, problemsOmitted: omitted, warnings };

@@ -1,4 +1,18 @@
-import { BadRequestException, Body, Controller, Get, Param, ParseUUIDPipe, Post, Req, Res, UnsupportedMediaTypeException, UploadedFile, UseFilters, UseInterceptors } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Req,
+  Res,
+  UnsupportedMediaTypeException,
+  UploadedFile,
+  UseFilters,
+  UseInterceptors,
+} from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
@@ -38,7 +52,11 @@ export class ImportsController {
   @Get()
   @View('imports/index')
   async page() {
-    return { title: 'Import patients', maxSize: formatBytes(this.config.importMaxBytes), recent: await this.imports.recentRuns() };
+    return {
+      title: 'Import patients',
+      maxSize: formatBytes(this.config.importMaxBytes),
+      recent: await this.imports.recentRuns(),
+    };
   }
 
   /** Checks the type at once (a clear refusal), then imports in the background; htmx polls the run. */
@@ -46,12 +64,22 @@ export class ImportsController {
   @UseFilters(ImportUploadFilter)
   @UseInterceptors(FileInterceptor('file'))
   @View('imports/run', { fragment: 'imports/_run' })
-  async upload(@UploadedFile() file: UploadedImportFile | undefined, @Body() form: ImportFormDto, @Audit() audit: AuditContext, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
+  async upload(
+    @UploadedFile() file: UploadedImportFile | undefined,
+    @Body() form: ImportFormDto,
+    @Audit() audit: AuditContext,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     if (!file) throw new BadRequestException('Choose a CSV or FHIR JSON file to import.');
     const options: ImportOptions = { dryRun: form.dryRun === 'yes', skipInvalid: form.skipInvalid === 'yes' };
     let started: ImportJob;
     try {
-      started = await this.imports.start({ path: file.path, originalName: file.originalname, size: file.size }, options, importContext(audit));
+      started = await this.imports.start(
+        { path: file.path, originalName: file.originalname, size: file.size },
+        options,
+        importContext(audit),
+      );
     } catch (error) {
       if (error instanceof ImportFileError) throw new UnsupportedMediaTypeException(error.message);
       throw error;
@@ -73,7 +101,12 @@ export class ImportsController {
   }
 
   private model(run: Awaited<ReturnType<ImportService['run']>>) {
-    return { title: `Import of ${run.fileName}`, run, formatLabel: run.format ? FORMAT_LABELS[run.format] : 'unknown', ignored: Object.entries(run.counts.ignored) };
+    return {
+      title: `Import of ${run.fileName}`,
+      run,
+      formatLabel: run.format ? FORMAT_LABELS[run.format] : 'unknown',
+      ignored: Object.entries(run.counts.ignored),
+    };
   }
 }
 

@@ -21,7 +21,9 @@ import { uploadDir } from './upload-dir';
         dest: uploadDir(config),
         limits: { fileSize: config.importMaxBytes, files: 1, fields: 4, fieldSize: 1024 },
         fileFilter: (_req: unknown, file: { originalname: string }, accept: (error: Error | null, ok: boolean) => void) =>
-          ACCEPTED_EXTENSIONS.includes(extname(file.originalname).toLowerCase()) ? accept(null, true) : accept(new UnsupportedMediaTypeException(unsupportedMessage(file.originalname)), false),
+          ACCEPTED_EXTENSIONS.includes(extname(file.originalname).toLowerCase())
+            ? accept(null, true)
+            : accept(new UnsupportedMediaTypeException(unsupportedMessage(file.originalname)), false),
       }),
     }),
   ],

@@ -6,7 +6,8 @@ import { emailEnvironments } from './email-templates';
 import { MailOutboxRepository } from './outbox.repository';
 
 /** Security notices about a portal account (no link that signs in, no health information); the last one goes to admins. */
-export type AccountNotice = 'email_changed' | 'username_changed' | 'email_change_requested' | 'email_verify' | 'email_change_reported';
+export type AccountNotice =
+  'email_changed' | 'username_changed' | 'email_change_requested' | 'email_verify' | 'email_change_reported';
 
 const SUBJECTS: Record<AccountNotice, (clinic: string) => string> = {
   email_changed: (clinic) => `The email address of your ${clinic} Patient Portal account was changed`,
@@ -36,9 +37,17 @@ export class AccountNoticesService {
     return `${this.config.publicBaseUrl}/portal/login`;
   }
 
-  async queue(tx: EntityManager, notice: AccountNotice, to: string, patientId: number, model: { firstName: string } & Record<string, string>): Promise<void> {
+  async queue(
+    tx: EntityManager,
+    notice: AccountNotice,
+    to: string,
+    patientId: number,
+    model: { firstName: string } & Record<string, string>,
+  ): Promise<void> {
     // Values from the patient's record go into emails without line breaks (no header or layout tricks).
-    const clean = Object.fromEntries(Object.entries(model).map(([key, value]) => [key, value.replace(/[\u0000-\u001f\u007f]/g, ' ')]));
+    const clean = Object.fromEntries(
+      Object.entries(model).map(([key, value]) => [key, value.replace(/[\u0000-\u001f\u007f]/g, ' ')]),
+    );
     const context = { ...clean, clinicName: this.config.clinicName, portalUrl: this.portalUrl };
     await this.outbox.enqueue(
       [

@@ -21,7 +21,16 @@ export class BulkBatchesRepository {
   async insert(batch: NewBulkBatch, now: Date, tx: EntityManager): Promise<void> {
     await tx.query(
       'INSERT INTO bulk_batches (id, action, created_by_staff_id, created_at, requested_count, queued_count, skipped_count, skipped_reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [batch.id, batch.action, batch.staffId, toSqlDateTime(now), batch.requested, batch.queued, batch.skipped, JSON.stringify(batch.skippedReasons)],
+      [
+        batch.id,
+        batch.action,
+        batch.staffId,
+        toSqlDateTime(now),
+        batch.requested,
+        batch.queued,
+        batch.skipped,
+        JSON.stringify(batch.skippedReasons),
+      ],
     );
   }
 

@@ -15,8 +15,28 @@ import { PortalTokensService } from './portal-tokens.service';
 
 /** Invite/reset links, the mail outbox and its sender. The patient's pages live in src/portal. */
 @Module({
-  imports: [PortalAccountsModule, MailerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => mailerOptions(config) })],
-  providers: [PortalTokensService, InviteEmailRenderer, InvitationsService, MailSenderService, AccountNoticesService, MailOutboxRepository, PortalTokensRepository, BulkBatchesRepository],
-  exports: [PortalTokensService, InvitationsService, MailSenderService, AccountNoticesService, MailOutboxRepository, PortalTokensRepository, BulkBatchesRepository],
+  imports: [
+    PortalAccountsModule,
+    MailerModule.forRootAsync({ inject: [APP_CONFIG], useFactory: (config: AppConfig) => mailerOptions(config) }),
+  ],
+  providers: [
+    PortalTokensService,
+    InviteEmailRenderer,
+    InvitationsService,
+    MailSenderService,
+    AccountNoticesService,
+    MailOutboxRepository,
+    PortalTokensRepository,
+    BulkBatchesRepository,
+  ],
+  exports: [
+    PortalTokensService,
+    InvitationsService,
+    MailSenderService,
+    AccountNoticesService,
+    MailOutboxRepository,
+    PortalTokensRepository,
+    BulkBatchesRepository,
+  ],
 })
 export class InvitationsModule {}

@@ -44,7 +44,6 @@ interface Plan {
   eligible: Array<Candidate & { email: string; purpose: PortalTokenPurpose }>;
 }
 
-
 /**
  * Invites and password-reset emails for one patient or thousands: tokens, status,
  * outbox rows and audit rows are written in one transaction, set-based (no round trip
@@ -94,7 +93,13 @@ export class InvitationsService {
         return { patient, raw, hash: hashToken(raw), expiresAt: new Date(now.getTime() + hours * 3_600_000) };
       });
       const tokenIds = await this.tokenRows.insertMany(
-        issued.map((t) => ({ patientId: t.patient.id, purpose: t.patient.purpose, hash: t.hash, sentTo: t.patient.email, expiresAt: t.expiresAt })),
+        issued.map((t) => ({
+          patientId: t.patient.id,
+          purpose: t.patient.purpose,
+          hash: t.hash,
+          sentTo: t.patient.email,
+          expiresAt: t.expiresAt,
+        })),
         staffId,
         now,
         tx,
@@ -104,7 +109,16 @@ export class InvitationsService {
       await this.outbox.enqueue(
         issued.map((t) => {
           const email = this.renderer.render(t.patient.purpose, t.patient.firstName, t.raw);
-          return { batchId, patientId: t.patient.id, portalTokenId: tokenIds.get(t.hash), kind: MAIL_KIND[t.patient.purpose], to: t.patient.email, subject: email.subject, text: email.text, html: email.html };
+          return {
+            batchId,
+            patientId: t.patient.id,
+            portalTokenId: tokenIds.get(t.hash),
+            kind: MAIL_KIND[t.patient.purpose],
+            to: t.patient.email,
+            subject: email.subject,
+            text: email.text,
+            html: email.html,
+          };
         }),
         tx,
         now,
@@ -114,10 +128,14 @@ export class InvitationsService {
         action: patient.purpose === 'invite' ? 'portal.invite_issued' : 'portal.reset_issued',
         patientId: patient.id,
         batchId,
-        details: repeats.get(patient.id) === patient.purpose ? { repeatedWithin: `${REPEAT_WINDOW_MS / 1000}s`, emailQueued: false } : { emailQueued: true },
+        details:
+          repeats.get(patient.id) === patient.purpose
+            ? { repeatedWithin: `${REPEAT_WINDOW_MS / 1000}s`, emailQueued: false }
+            : { emailQueued: true },
       }));
       for (const [reason, skippedIds] of Object.entries(summary.skippedIds) as Array<[InviteSkipReason, number[]]>) {
-        for (const patientId of skippedIds) entries.push({ action: 'portal.invite_skipped', outcome: 'denied', patientId, batchId, details: { reason } });
+        for (const patientId of skippedIds)
+          entries.push({ action: 'portal.invite_skipped', outcome: 'denied', patientId, batchId, details: { reason } });
       }
       await this.audit.recordMany(context, entries, tx);
       return summary;
@@ -161,7 +179,14 @@ export class InvitationsService {
     const found = new Map<number, Candidate>();
     const forUpdate = lock && !isSqliteManager(db) ? ' FOR UPDATE' : '';
     for (const chunk of chunks(ids)) {
-      const rows: Array<{ id: number; first_name: string; email: string | null; deceased: number | boolean | string; access_enabled: number | boolean | null; username: string | null }> = await db.query(
+      const rows: Array<{
+        id: number;
+        first_name: string;
+        email: string | null;
+        deceased: number | boolean | string;
+        access_enabled: number | boolean | null;
+        username: string | null;
+      }> = await db.query(
         `SELECT p.id, p.first_name, p.email, p.deceased, pa.access_enabled, pa.username
            FROM patients p LEFT JOIN portal_accounts pa ON pa.patient_id = p.id
           WHERE p.id IN (${placeholders(chunk.length)})${forUpdate}`,
@@ -192,7 +217,13 @@ export class InvitationsService {
     return recent;
   }
 
-  private async recordBatch(tx: EntityManager, batchId: string, summary: InviteSummary, context: AuditContext, now: Date): Promise<void> {
+  private async recordBatch(
+    tx: EntityManager,
+    batchId: string,
+    summary: InviteSummary,
+    context: AuditContext,
+    now: Date,
+  ): Promise<void> {
     const skipped = Object.values(summary.skipped).reduce((sum, n) => sum + (n ?? 0), 0);
     await this.batches.insert(
       {
@@ -216,7 +247,15 @@ function uniqueIds(patientIds: number[]): number[] {
 
 /** Who gets which email and who is skipped (and why); the rule shared by preview and send. */
 function plan(ids: number[], candidates: Map<number, Candidate>, batchId: string | null): Plan {
-  const summary: InviteSummary = { batchId, requested: ids.length, invites: 0, resets: 0, skipped: {}, skippedIds: {}, repeated: 0 };
+  const summary: InviteSummary = {
+    batchId,
+    requested: ids.length,
+    invites: 0,
+    resets: 0,
+    skipped: {},
+    skippedIds: {},
+    repeated: 0,
+  };
   const eligible: Plan['eligible'] = [];
   const skip = (reason: InviteSkipReason, id: number) => {
     summary.skipped[reason] = (summary.skipped[reason] ?? 0) + 1;

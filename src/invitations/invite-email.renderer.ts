@@ -57,7 +57,8 @@ export class InviteEmailRenderer {
       const clinic = plain(this.config.clinicName);
       skeleton = {
         // Neutral subjects: no health information, nothing from the patient's record.
-        subject: purpose === 'invite' ? `Your ${clinic} Patient Portal invitation` : `Reset your ${clinic} Patient Portal password`,
+        subject:
+          purpose === 'invite' ? `Your ${clinic} Patient Portal invitation` : `Reset your ${clinic} Patient Portal password`,
         text: this.templates.text.render(`${purpose}.txt.njk`, { ...model, clinicName: clinic }),
         html: this.templates.html.render(`${purpose}.html.njk`, model),
       };

@@ -61,7 +61,9 @@ export class MailOutboxRepository implements OnModuleInit {
   }
 
   async countByStatus(): Promise<Array<{ status: string; count: number }>> {
-    const rows: Array<{ status: string; n: number | string }> = await this.dataSource.query('SELECT status, COUNT(*) AS n FROM mail_outbox GROUP BY status');
+    const rows: Array<{ status: string; n: number | string }> = await this.dataSource.query(
+      'SELECT status, COUNT(*) AS n FROM mail_outbox GROUP BY status',
+    );
     return rows.map((row) => ({ status: row.status, count: Number(row.n) }));
   }
 
@@ -71,14 +73,45 @@ export class MailOutboxRepository implements OnModuleInit {
     await insertRows(
       tx,
       'mail_outbox',
-      ['batch_id', 'patient_id', 'portal_token_id', 'kind', 'to_address', 'subject', 'text_body', 'html_body', 'status', 'attempts', 'next_attempt_at', 'created_at'],
-      emails.map((e) => [e.batchId ?? null, e.patientId, e.portalTokenId ?? null, e.kind, e.to, e.subject, e.text, e.html, 'pending', 0, nowSql, nowSql]),
+      [
+        'batch_id',
+        'patient_id',
+        'portal_token_id',
+        'kind',
+        'to_address',
+        'subject',
+        'text_body',
+        'html_body',
+        'status',
+        'attempts',
+        'next_attempt_at',
+        'created_at',
+      ],
+      emails.map((e) => [
+        e.batchId ?? null,
+        e.patientId,
+        e.portalTokenId ?? null,
+        e.kind,
+        e.to,
+        e.subject,
+        e.text,
+        e.html,
+        'pending',
+        0,
+        nowSql,
+        nowSql,
+      ]),
       200,
     );
   }
 
   /** Cancels the unsent emails carrying the open (unused, unrevoked) links of these patients, but the link `exceptTokenId`. */
-  async cancelUnsentForOpenLinksOf(patientIds: number[], reason: string, tx: EntityManager, exceptTokenId?: number): Promise<void> {
+  async cancelUnsentForOpenLinksOf(
+    patientIds: number[],
+    reason: string,
+    tx: EntityManager,
+    exceptTokenId?: number,
+  ): Promise<void> {
     for (const chunk of chunks(patientIds)) {
       await execute(
         tx,
@@ -93,7 +126,11 @@ export class MailOutboxRepository implements OnModuleInit {
   /** Cancels every email still waiting for these patients. */
   async cancelUnsentFor(patientIds: number[], reason: string, tx: EntityManager): Promise<void> {
     for (const chunk of chunks(patientIds)) {
-      await execute(tx, `UPDATE mail_outbox SET status = 'cancelled', ${ERASE_BODY}, last_error = ? WHERE status = 'pending' AND patient_id IN (${placeholders(chunk.length)})`, [reason.slice(0, 500), ...chunk]);
+      await execute(
+        tx,
+        `UPDATE mail_outbox SET status = 'cancelled', ${ERASE_BODY}, last_error = ? WHERE status = 'pending' AND patient_id IN (${placeholders(chunk.length)})`,
+        [reason.slice(0, 500), ...chunk],
+      );
     }
   }
 
@@ -112,23 +149,45 @@ export class MailOutboxRepository implements OnModuleInit {
 
   /** Emails of a bulk batch by status. */
   async countByStatusInBatch(batchId: string, db: EntityManager = this.dataSource.manager): Promise<Map<string, number>> {
-    const rows: Array<{ status: string; total: number | string }> = await db.query('SELECT status, COUNT(*) AS total FROM mail_outbox WHERE batch_id = ? GROUP BY status', [batchId]);
+    const rows: Array<{ status: string; total: number | string }> = await db.query(
+      'SELECT status, COUNT(*) AS total FROM mail_outbox WHERE batch_id = ? GROUP BY status',
+      [batchId],
+    );
     return new Map(rows.map((row) => [row.status, Number(row.total)]));
   }
 
   /** The first `limit` failed emails of a batch, in queue order. */
-  async failuresInBatch(batchId: string, limit: number, db: EntityManager = this.dataSource.manager): Promise<Array<{ patientId: number | null; toAddress: string; error: string | null }>> {
+  async failuresInBatch(
+    batchId: string,
+    limit: number,
+    db: EntityManager = this.dataSource.manager,
+  ): Promise<Array<{ patientId: number | null; toAddress: string; error: string | null }>> {
     const rows: Array<{ patient_id: number | string | null; to_address: string; last_error: string | null }> = await db.query(
       `SELECT patient_id, to_address, last_error FROM mail_outbox WHERE batch_id = ? AND status = 'failed' ORDER BY id LIMIT ${Math.max(0, Math.floor(limit))}`,
       [batchId],
     );
-    return rows.map((row) => ({ patientId: row.patient_id === null ? null : Number(row.patient_id), toAddress: row.to_address, error: row.last_error }));
+    return rows.map((row) => ({
+      patientId: row.patient_id === null ? null : Number(row.patient_id),
+      toAddress: row.to_address,
+      error: row.last_error,
+    }));
   }
 
   /** Each patient's latest email of one of `kinds`, with the expiry of the link it carried. */
-  async latestOfKinds(patientIds: number[], kinds: string[], db: EntityManager = this.dataSource.manager): Promise<OutboxLatest[]> {
+  async latestOfKinds(
+    patientIds: number[],
+    kinds: string[],
+    db: EntityManager = this.dataSource.manager,
+  ): Promise<OutboxLatest[]> {
     if (patientIds.length === 0 || kinds.length === 0) return [];
-    const rows: Array<{ patient_id: number | string; kind: string; status: string; created_at: Date | string; sent_at: Date | string | null; expires_at: Date | string | null }> = await db.query(
+    const rows: Array<{
+      patient_id: number | string;
+      kind: string;
+      status: string;
+      created_at: Date | string;
+      sent_at: Date | string | null;
+      expires_at: Date | string | null;
+    }> = await db.query(
       `SELECT o.patient_id, o.kind, o.status, o.created_at, o.sent_at, t.expires_at
          FROM mail_outbox o
          LEFT JOIN portal_tokens t ON t.id = o.portal_token_id
@@ -173,13 +232,18 @@ export class MailOutboxRepository implements OnModuleInit {
         );
         const pending: Array<{ id: string }> =
           expired.length < limit
-            ? await tx.query("SELECT id FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED", [
-                nowSql,
-                limit - expired.length,
-              ])
+            ? await tx.query(
+                "SELECT id FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
+                [nowSql, limit - expired.length],
+              )
             : [];
         ids = [...expired, ...pending].map((row) => String(row.id));
-        if (ids.length) await tx.query(`UPDATE mail_outbox SET ${claimSet} WHERE id IN (${placeholders(ids.length)})`, [claimId, leaseSql, ...ids]);
+        if (ids.length)
+          await tx.query(`UPDATE mail_outbox SET ${claimSet} WHERE id IN (${placeholders(ids.length)})`, [
+            claimId,
+            leaseSql,
+            ...ids,
+          ]);
       });
     }
     if (ids.length === 0) return [];
@@ -187,14 +251,22 @@ export class MailOutboxRepository implements OnModuleInit {
       `SELECT id, batch_id, patient_id, kind, to_address, subject, text_body, html_body, attempts, claimed_by FROM mail_outbox WHERE id IN (${placeholders(ids.length)}) AND claimed_by = ?`,
       [...ids, claimId],
     );
-    return rows.map((row) => ({ ...row, id: String(row.id), patient_id: row.patient_id === null ? null : Number(row.patient_id), attempts: Number(row.attempts) }));
+    return rows.map((row) => ({
+      ...row,
+      id: String(row.id),
+      patient_id: row.patient_id === null ? null : Number(row.patient_id),
+      attempts: Number(row.attempts),
+    }));
   }
 
   /** Pushes the leases of rows still held under these claims to `lease`. */
   async renewLeases(claimIds: string[], lease: Date): Promise<void> {
     if (claimIds.length === 0) return;
     await withConflictRetry(() =>
-      this.dataSource.query(`UPDATE mail_outbox SET claimed_until = ? WHERE status = 'sending' AND claimed_by IN (${placeholders(claimIds.length)})`, [toSqlDateTime(lease), ...claimIds]),
+      this.dataSource.query(
+        `UPDATE mail_outbox SET claimed_until = ? WHERE status = 'sending' AND claimed_by IN (${placeholders(claimIds.length)})`,
+        [toSqlDateTime(lease), ...claimIds],
+      ),
     );
   }
 
@@ -221,7 +293,10 @@ export class MailOutboxRepository implements OnModuleInit {
       [at, ...ids, claimId],
     );
     if (changed === ids.length) return new Set(ids);
-    const rows: Array<{ id: string | number }> = await tx.query(`SELECT id FROM mail_outbox WHERE id IN (${placeholders(ids.length)}) AND status = 'sent' AND claimed_by = ? AND sent_at = ?`, [...ids, claimId, at]);
+    const rows: Array<{ id: string | number }> = await tx.query(
+      `SELECT id FROM mail_outbox WHERE id IN (${placeholders(ids.length)}) AND status = 'sent' AND claimed_by = ? AND sent_at = ?`,
+      [...ids, claimId, at],
+    );
     return new Set(rows.map((row) => String(row.id)));
   }
 
@@ -237,6 +312,9 @@ export class MailOutboxRepository implements OnModuleInit {
 
   /** Gives up on a row (body erased), if it still carries `claimId`. */
   async markFailed(id: string, claimId: string, reason: string, tx: EntityManager): Promise<void> {
-    await tx.query(`UPDATE mail_outbox SET status = 'failed', ${ERASE_BODY}, claimed_until = NULL, last_error = ? WHERE id = ? AND claimed_by = ? AND status = 'sending'`, [reason, id, claimId]);
+    await tx.query(
+      `UPDATE mail_outbox SET status = 'failed', ${ERASE_BODY}, claimed_until = NULL, last_error = ? WHERE id = ? AND claimed_by = ? AND status = 'sending'`,
+      [reason, id, claimId],
+    );
   }
 }

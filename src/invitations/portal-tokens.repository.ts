@@ -1,7 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { chunks, execute, forUpdate, fromSqlDate, fromSqlDateTime, insertRows, placeholders, toSqlDateTime } from '../database/sql';
+import {
+  chunks,
+  execute,
+  forUpdate,
+  fromSqlDate,
+  fromSqlDateTime,
+  insertRows,
+  placeholders,
+  toSqlDateTime,
+} from '../database/sql';
 import type { PortalTokenPurpose } from './entities/portal-token.entity';
 
 /** A link with what deciding whether it still works needs (its patient and portal account). */
@@ -98,12 +107,22 @@ export class PortalTokensRepository {
   /** Uses the link up if it is still unused, unrevoked and unexpired at `now`; false when another request won. */
   async markUsed(tokenId: number, now: Date, tx: EntityManager): Promise<boolean> {
     const at = toSqlDateTime(now);
-    const changed = await execute(tx, 'UPDATE portal_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?', [at, tokenId, at]);
+    const changed = await execute(
+      tx,
+      'UPDATE portal_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?',
+      [at, tokenId, at],
+    );
     return changed === 1;
   }
 
   /** Revokes the open (unused, unrevoked) links of these patients, but `exceptTokenId`; returns how many. */
-  async revokeOpenFor(patientIds: number[], reason: string, now: Date, tx: EntityManager, exceptTokenId?: number): Promise<number> {
+  async revokeOpenFor(
+    patientIds: number[],
+    reason: string,
+    now: Date,
+    tx: EntityManager,
+    exceptTokenId?: number,
+  ): Promise<number> {
     let revoked = 0;
     for (const chunk of chunks(patientIds)) {
       revoked += await execute(
@@ -116,7 +135,11 @@ export class PortalTokensRepository {
   }
 
   /** Open links of these patients created at or after `since`: patient id → purpose and address. */
-  async openSince(patientIds: number[], since: Date, tx: EntityManager): Promise<Array<{ patientId: number; purpose: PortalTokenPurpose; sentTo: string }>> {
+  async openSince(
+    patientIds: number[],
+    since: Date,
+    tx: EntityManager,
+  ): Promise<Array<{ patientId: number; purpose: PortalTokenPurpose; sentTo: string }>> {
     const found: Array<{ patientId: number; purpose: PortalTokenPurpose; sentTo: string }> = [];
     for (const chunk of chunks(patientIds)) {
       const rows: Array<{ patient_id: number | string; purpose: PortalTokenPurpose; sent_to: string }> = await tx.query(
@@ -140,7 +163,10 @@ export class PortalTokensRepository {
     );
     const ids = new Map<string, number>();
     for (const chunk of chunks(tokens.map((t) => t.hash))) {
-      const rows: Array<{ id: number | string; token_hash: string }> = await tx.query(`SELECT id, token_hash FROM portal_tokens WHERE token_hash IN (${placeholders(chunk.length)})`, chunk);
+      const rows: Array<{ id: number | string; token_hash: string }> = await tx.query(
+        `SELECT id, token_hash FROM portal_tokens WHERE token_hash IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
       for (const row of rows) ids.set(row.token_hash, Number(row.id));
     }
     return ids;
@@ -180,8 +206,16 @@ export class PortalTokensRepository {
   }
 
   /** Links of one purpose a patient got since `since` (the patient-requested reset throttle). */
-  async countIssuedSince(patientId: number, purpose: PortalTokenPurpose, since: Date, db: EntityManager = this.dataSource.manager): Promise<number> {
-    const [row]: Array<{ n: number | string }> = await db.query('SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND purpose = ? AND created_at >= ?', [patientId, purpose, toSqlDateTime(since)]);
+  async countIssuedSince(
+    patientId: number,
+    purpose: PortalTokenPurpose,
+    since: Date,
+    db: EntityManager = this.dataSource.manager,
+  ): Promise<number> {
+    const [row]: Array<{ n: number | string }> = await db.query(
+      'SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND purpose = ? AND created_at >= ?',
+      [patientId, purpose, toSqlDateTime(since)],
+    );
     return Number(row?.n ?? 0);
   }
 }

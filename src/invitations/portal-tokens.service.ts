@@ -12,7 +12,8 @@ export function tokenHashOf(raw: unknown): string | null {
 }
 
 /** Why a link does not work; recorded in the audit trail, never shown (the patient sees one page for all). */
-export type TokenFailure = 'malformed' | 'unknown' | 'wrong_purpose' | 'expired' | 'used' | 'revoked' | 'email_changed' | 'access_disabled';
+export type TokenFailure =
+  'malformed' | 'unknown' | 'wrong_purpose' | 'expired' | 'used' | 'revoked' | 'email_changed' | 'access_disabled';
 
 /** The patient behind a usable link: what the set-password page and the password rules need. */
 export interface TokenHolder {
@@ -57,7 +58,8 @@ export class PortalTokensService {
   async consume(tx: EntityManager, tokenHash: string | null, purpose: PortalTokenPurpose, now = new Date()): Promise<TokenCheck> {
     const check = await this.lookup(tx, tokenHash, purpose, now, true);
     if (!check.ok) return check;
-    if (!(await this.tokens.markUsed(check.holder.tokenId, now, tx))) return { ok: false, reason: 'used', patientId: check.holder.patientId };
+    if (!(await this.tokens.markUsed(check.holder.tokenId, now, tx)))
+      return { ok: false, reason: 'used', patientId: check.holder.patientId };
     return check;
   }
 
@@ -66,18 +68,35 @@ export class PortalTokensService {
    * the email changed, access was disabled or the password was set. Pass the transaction
    * of the change so both commit together.
    */
-  async revokeTokens(patientId: number, reason: string, tx: EntityManager = this.dataSource.manager, now = new Date()): Promise<number> {
+  async revokeTokens(
+    patientId: number,
+    reason: string,
+    tx: EntityManager = this.dataSource.manager,
+    now = new Date(),
+  ): Promise<number> {
     return this.revokeTokensOf(tx, [patientId], reason, now);
   }
 
   /** The same for many patients (bulk invites), in chunks that stay under bound-parameter limits. */
-  async revokeTokensOf(tx: EntityManager, patientIds: number[], reason: string, now = new Date(), except?: number): Promise<number> {
+  async revokeTokensOf(
+    tx: EntityManager,
+    patientIds: number[],
+    reason: string,
+    now = new Date(),
+    except?: number,
+  ): Promise<number> {
     // A dead link must not still go out: its email, if not yet sent, is cancelled (body erased).
     await this.outbox.cancelUnsentForOpenLinksOf(patientIds, `link revoked: ${reason}`, tx, except);
     return this.tokens.revokeOpenFor(patientIds, reason, now, tx, except);
   }
 
-  private async lookup(db: EntityManager, hash: string | null, purpose: PortalTokenPurpose, now: Date, lock: boolean): Promise<TokenCheck> {
+  private async lookup(
+    db: EntityManager,
+    hash: string | null,
+    purpose: PortalTokenPurpose,
+    now: Date,
+    lock: boolean,
+  ): Promise<TokenCheck> {
     if (!hash || !/^[0-9a-f]{64}$/.test(hash)) return { ok: false, reason: 'malformed', patientId: null };
     const row = await this.tokens.findByHash(hash, lock, db);
     if (!row) return { ok: false, reason: 'unknown', patientId: null };

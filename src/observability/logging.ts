@@ -15,7 +15,26 @@ export const APP_LOGGER = Symbol('APP_LOGGER');
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 
 /** Field names whose values never reach a log line, wherever they appear in a logged object. */
-const SECRET_FIELDS = ['password', 'currentPassword', 'newPassword', 'confirmPassword', 'token', 'tokenHash', 'email', 'to', 'toAddress', 'firstName', 'lastName', 'patientName', 'username', 'cookie', 'authorization', 'sid', 'sessionId', 'code'];
+const SECRET_FIELDS = [
+  'password',
+  'currentPassword',
+  'newPassword',
+  'confirmPassword',
+  'token',
+  'tokenHash',
+  'email',
+  'to',
+  'toAddress',
+  'firstName',
+  'lastName',
+  'patientName',
+  'username',
+  'cookie',
+  'authorization',
+  'sid',
+  'sessionId',
+  'code',
+];
 const REDACT_PATHS = [...SECRET_FIELDS, ...SECRET_FIELDS.map((field) => `*.${field}`), 'req.headers', 'res.headers'];
 
 /** Link tokens never reach a log, whatever the case of the path (routing is case-sensitive, clients are not). */
@@ -72,14 +91,22 @@ function serializeError(error: unknown): Record<string, unknown> {
   // pino-http hands serializers pino's own plain-object copy of the error, not the Error itself.
   if (!error || typeof error !== 'object') return { message: scrub(String(error)) };
   const { name, type, message, stack } = error as { name?: unknown; type?: unknown; message?: unknown; stack?: unknown };
-  return { type: String(type ?? name ?? 'Error'), message: scrub(String(message ?? '')), stack: typeof stack === 'string' ? scrub(stack) : undefined };
+  return {
+    type: String(type ?? name ?? 'Error'),
+    message: scrub(String(message ?? '')),
+    stack: typeof stack === 'string' ? scrub(stack) : undefined,
+  };
 }
 
 /**
  * The app's one pino logger. Production: JSON lines. Elsewhere: short pino-pretty lines,
  * coloured only when stdout is a terminal. Tests pass their own destination to read the lines.
  */
-export function createAppLogger(config: Pick<AppConfig, 'isProduction' | 'logLevel'>, destination?: DestinationStream, level: LogLevelName = config.logLevel): Pino {
+export function createAppLogger(
+  config: Pick<AppConfig, 'isProduction' | 'logLevel'>,
+  destination?: DestinationStream,
+  level: LogLevelName = config.logLevel,
+): Pino {
   const options: pino.LoggerOptions = {
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
@@ -102,7 +129,8 @@ export function createAppLogger(config: Pick<AppConfig, 'isProduction' | 'logLev
       singleLine: true,
       translateTime: 'SYS:HH:MM:ss',
       ignore: 'pid,hostname,context,reqId,res,responseTime,setupUrl,err',
-      messageFormat: '{if context}{context}: {end}{msg}{if setupUrl} {setupUrl}{end}{if reqId} [{reqId}]{end}{if err.stack} {err.stack}{end}',
+      messageFormat:
+        '{if context}{context}: {end}{msg}{if setupUrl} {setupUrl}{end}{if reqId} [{reqId}]{end}{if err.stack} {err.stack}{end}',
     }),
   );
 }

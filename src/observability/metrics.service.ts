@@ -16,7 +16,12 @@ export class MetricsService {
   readonly registry = new Registry();
   private outboxCounter: (() => Promise<Array<{ status: string; count: number }>>) | null = null;
 
-  readonly httpRequests = new Counter({ name: 'portal_http_requests_total', help: 'HTTP requests by method, route template and status code', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
+  readonly httpRequests = new Counter({
+    name: 'portal_http_requests_total',
+    help: 'HTTP requests by method, route template and status code',
+    labelNames: ['method', 'route', 'status'],
+    registers: [this.registry],
+  });
   readonly httpDuration = new Histogram({
     name: 'portal_http_request_duration_seconds',
     help: 'HTTP request latency by method and route template',
@@ -24,12 +29,37 @@ export class MetricsService {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly emails = new Counter({ name: 'portal_emails_total', help: 'Emails by outcome: sent, failed (for good), bounced', labelNames: ['outcome'], registers: [this.registry] });
-  readonly signInFailures = new Counter({ name: 'portal_sign_in_failures_total', help: 'Failed sign-in attempts (password or second step)', labelNames: ['audience'], registers: [this.registry] });
-  readonly lockouts = new Counter({ name: 'portal_lockouts_total', help: 'Accounts locked after repeated sign-in failures', labelNames: ['audience'], registers: [this.registry] });
-  readonly importRuns = new Counter({ name: 'portal_import_runs_total', help: 'Patient import runs by outcome: applied, dry_run, rejected, failed', labelNames: ['outcome'], registers: [this.registry] });
+  readonly emails = new Counter({
+    name: 'portal_emails_total',
+    help: 'Emails by outcome: sent, failed (for good), bounced',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly signInFailures = new Counter({
+    name: 'portal_sign_in_failures_total',
+    help: 'Failed sign-in attempts (password or second step)',
+    labelNames: ['audience'],
+    registers: [this.registry],
+  });
+  readonly lockouts = new Counter({
+    name: 'portal_lockouts_total',
+    help: 'Accounts locked after repeated sign-in failures',
+    labelNames: ['audience'],
+    registers: [this.registry],
+  });
+  readonly importRuns = new Counter({
+    name: 'portal_import_runs_total',
+    help: 'Patient import runs by outcome: applied, dry_run, rejected, failed',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
   /** Ready for the reminder scheduler: `metrics.reminderRuns.inc({ outcome })` per run. */
-  readonly reminderRuns = new Counter({ name: 'portal_reminder_runs_total', help: 'Reminder scheduler runs by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  readonly reminderRuns = new Counter({
+    name: 'portal_reminder_runs_total',
+    help: 'Reminder scheduler runs by outcome',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
 
   constructor() {
     // prom-client calls collect() with the gauge as `this`; the service is needed inside it.
@@ -76,11 +106,16 @@ export class MetricsService {
   observeAudit(entries: AuditEntry[]): void {
     for (const entry of entries) {
       const failed = entry.outcome === 'failure';
-      const audience: Audience | null = entry.action.startsWith('staff.') ? 'staff' : entry.action.startsWith('patient.') ? 'patient' : null;
+      const audience: Audience | null = entry.action.startsWith('staff.')
+        ? 'staff'
+        : entry.action.startsWith('patient.')
+          ? 'patient'
+          : null;
       if (entry.action === 'mail.sent') this.emails.inc({ outcome: 'sent' });
       else if (entry.action === 'mail.failed') this.emails.inc({ outcome: 'failed' });
       else if (entry.action === 'mail.bounced') this.emails.inc({ outcome: 'bounced' });
-      else if (audience && failed && (entry.action.endsWith('.sign_in') || entry.action === 'staff.second_factor')) this.signInFailures.inc({ audience });
+      else if (audience && failed && (entry.action.endsWith('.sign_in') || entry.action === 'staff.second_factor'))
+        this.signInFailures.inc({ audience });
       else if (audience && entry.action.endsWith('.locked_out')) this.lockouts.inc({ audience });
       else if (entry.action.startsWith('import.')) this.importRuns.inc({ outcome: entry.action.slice('import.'.length) });
     }

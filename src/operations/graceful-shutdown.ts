@@ -7,7 +7,12 @@ import type { Server } from 'node:http';
  * finish, bounded) and close the SMTP pool, the session store and the database last.
  * Everything is bounded by `timeoutMs`; a second signal is ignored. Exits 0 when clean.
  */
-export function closeGracefullyOnSignals(app: INestApplication, logger: LoggerService, timeoutMs: number, beforeExit: () => void = () => undefined): void {
+export function closeGracefullyOnSignals(
+  app: INestApplication,
+  logger: LoggerService,
+  timeoutMs: number,
+  beforeExit: () => void = () => undefined,
+): void {
   let closing = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) return;

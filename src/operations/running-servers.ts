@@ -60,7 +60,13 @@ function readServer(file: string): RunningServer | null {
 
 /** Records this process as a running server (in DATA_DIR and the per-user registry); returns the cleanup. */
 export function announceRunningServer(config: AppConfig, port: number): () => void {
-  const server: RunningServer = { pid: process.pid, port, database: databaseIdentity(config.database), dataDir: config.dataDir, startedAt: new Date().toISOString() };
+  const server: RunningServer = {
+    pid: process.pid,
+    port,
+    database: databaseIdentity(config.database),
+    dataDir: config.dataDir,
+    startedAt: new Date().toISOString(),
+  };
   const files = [join(config.dataDir, SERVER_FILE), join(registryDir(), `${process.pid}.json`)];
   for (const file of files) {
     try {

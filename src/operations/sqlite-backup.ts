@@ -34,7 +34,10 @@ const stampOf = (date: Date) => date.toISOString().replace(/[-:]/g, '').replace(
  * mode it does not block the app's writes). Written under a temporary name, checked, made
  * owner-only, then renamed; older copies beyond BACKUP_KEEP are deleted.
  */
-export async function backupSqlite(config: AppConfig, now = new Date()): Promise<{ file: string; check: CopyCheck; removed: string[] }> {
+export async function backupSqlite(
+  config: AppConfig,
+  now = new Date(),
+): Promise<{ file: string; check: CopyCheck; removed: string[] }> {
   const source = sqliteFile(config);
   if (!existsSync(source)) throw new BackupError(`There is no database at ${source} yet (check DATA_DIR).`);
   mkdirSync(config.backupDir, { recursive: true, mode: 0o700 });
@@ -73,7 +76,9 @@ export async function backupSqlite(config: AppConfig, now = new Date()): Promise
 
 /** Keeps the newest `keep` backups (names sort by time). */
 function pruneBackups(dir: string, keep: number): string[] {
-  const backups = readdirSync(dir).filter((name) => BACKUP_NAME.test(name)).sort();
+  const backups = readdirSync(dir)
+    .filter((name) => BACKUP_NAME.test(name))
+    .sort();
   const removed = backups.slice(0, Math.max(0, backups.length - keep)).map((name) => join(dir, name));
   for (const file of removed) rmSync(file, { force: true });
   return removed;
@@ -95,13 +100,21 @@ export function checkCopy(file: string): CopyCheck {
     } catch (error) {
       throw new BackupError(`${basename(file)} is not a readable SQLite database (${(error as Error).message}).`);
     }
-    if (integrity.join() !== 'ok') throw new BackupError(`${basename(file)} failed SQLite's integrity check: ${integrity.slice(0, 3).join('; ')}`);
-    const hasTable = (name: string) => Boolean(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name));
-    if (!hasTable('migrations') || !hasTable('patients')) throw new BackupError(`${basename(file)} is not a Patient Portal Onboarding database (no migrations or patients table).`);
-    const migrations = (db.prepare('SELECT name FROM migrations ORDER BY timestamp').all() as Array<{ name: string }>).map((row) => row.name);
+    if (integrity.join() !== 'ok')
+      throw new BackupError(`${basename(file)} failed SQLite's integrity check: ${integrity.slice(0, 3).join('; ')}`);
+    const hasTable = (name: string) =>
+      Boolean(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name));
+    if (!hasTable('migrations') || !hasTable('patients'))
+      throw new BackupError(`${basename(file)} is not a Patient Portal Onboarding database (no migrations or patients table).`);
+    const migrations = (db.prepare('SELECT name FROM migrations ORDER BY timestamp').all() as Array<{ name: string }>).map(
+      (row) => row.name,
+    );
     const known = MIGRATIONS.map((migration) => migration.name);
     const unknown = migrations.filter((name) => !known.includes(name));
-    if (unknown.length) throw new BackupError(`${basename(file)} was made by a newer version of the app (migrations ${unknown.join(', ')} are unknown here); restore it with that version.`);
+    if (unknown.length)
+      throw new BackupError(
+        `${basename(file)} was made by a newer version of the app (migrations ${unknown.join(', ')} are unknown here); restore it with that version.`,
+      );
     const patients = Number((db.prepare('SELECT COUNT(*) AS n FROM patients').get() as { n: number }).n);
     return { migrations, pendingMigrations: known.filter((name) => !migrations.includes(name)), patients };
   } finally {
@@ -118,7 +131,9 @@ export function restoreSqlite(config: AppConfig, copy: string, now = new Date())
   const target = sqliteFile(config);
   const running = runningServers(config.dataDir).filter((server) => server.database === databaseIdentity(config.database));
   if (running.length) {
-    throw new BackupError(`The app is running on ${target} (pid ${running.map((server) => server.pid).join(', ')}): stop it first, then restore.`);
+    throw new BackupError(
+      `The app is running on ${target} (pid ${running.map((server) => server.pid).join(', ')}): stop it first, then restore.`,
+    );
   }
   const check = checkCopy(copy);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });

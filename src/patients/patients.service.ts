@@ -14,7 +14,8 @@ import { Tag } from './entities/tag.entity';
 import { normalisePhone, phoneDigits } from './phone-number';
 import { runInTransaction } from '../database/transactions';
 
-export const CONCURRENT_EDIT_MESSAGE = 'This patient was changed by someone else — reload the page to see the current details, then make your change again.';
+export const CONCURRENT_EDIT_MESSAGE =
+  'This patient was changed by someone else — reload the page to see the current details, then make your change again.';
 
 /** The Edit details form as it opens: exactly what is on file, so saving it untouched changes nothing. */
 export interface DetailsFormValues {
@@ -51,7 +52,9 @@ export class PatientsService {
   ) {}
 
   async summary(id: number): Promise<PatientSummary> {
-    const patient = await this.dataSource.getRepository(Patient).findOne({ where: { id }, relations: { primaryProvider: true, tags: true } });
+    const patient = await this.dataSource
+      .getRepository(Patient)
+      .findOne({ where: { id }, relations: { primaryProvider: true, tags: true } });
     if (!patient) throw new NotFoundException('No such patient.');
     const [upcoming, providers, tags] = await Promise.all([
       this.dataSource
@@ -103,7 +106,11 @@ export class PatientsService {
       if (changed.includes('tags')) {
         await tx.query('DELETE FROM patient_tags WHERE patient_id = ?', [id]);
         const tagIds = [...new Set(details.tagIds)];
-        if (tagIds.length) await tx.query(`INSERT INTO patient_tags (patient_id, tag_id) VALUES ${tagIds.map(() => '(?, ?)').join(', ')}`, tagIds.flatMap((tagId) => [id, tagId]));
+        if (tagIds.length)
+          await tx.query(
+            `INSERT INTO patient_tags (patient_id, tag_id) VALUES ${tagIds.map(() => '(?, ?)').join(', ')}`,
+            tagIds.flatMap((tagId) => [id, tagId]),
+          );
       }
       await this.audit.record(context, { action: 'patient.details_changed', patientId: id, details: { changed } }, tx);
       return { changed: true };
@@ -124,18 +131,22 @@ export class PatientsService {
       const [last, first] = [q.slice(0, comma).trim(), q.slice(comma + 1).trim()];
       names.push({ sql: `(last_name ${LIKE} AND first_name ${LIKE})`, params: [likePrefix(last), likePrefix(first)] });
     } else if (words.length > 1) {
-      names.push({ sql: `(first_name ${LIKE} AND last_name ${LIKE})`, params: [likePrefix(words[0]), likePrefix(words.slice(1).join(' '))] });
+      names.push({
+        sql: `(first_name ${LIKE} AND last_name ${LIKE})`,
+        params: [likePrefix(words[0]), likePrefix(words.slice(1).join(' '))],
+      });
       names.push({ sql: `last_name ${LIKE}`, params: [likePrefix(q)] });
     } else {
       names.push({ sql: `(last_name ${LIKE} OR first_name ${LIKE})`, params: [likePrefix(q), likePrefix(q)] });
     }
-    const rows: Array<{ id: number | string; first_name: string; last_name: string; external_id: string | null }> = await this.dataSource.query(
-      `SELECT id, first_name, last_name, external_id FROM patients
+    const rows: Array<{ id: number | string; first_name: string; last_name: string; external_id: string | null }> =
+      await this.dataSource.query(
+        `SELECT id, first_name, last_name, external_id FROM patients
         WHERE external_id IN (?, ?, ?) OR ${names.map((n) => n.sql).join(' OR ')}
         ORDER BY last_name, first_name, id LIMIT ${Math.max(1, Math.floor(limit))}`,
-      // MRNs as typed, upper- or lower-case (SQLite compares case-sensitively; the unique index stays usable).
-      [q, q.toUpperCase(), q.toLowerCase(), ...names.flatMap((n) => n.params)],
-    );
+        // MRNs as typed, upper- or lower-case (SQLite compares case-sensitively; the unique index stays usable).
+        [q, q.toUpperCase(), q.toLowerCase(), ...names.flatMap((n) => n.params)],
+      );
     return rows.map((row) => ({ id: Number(row.id), name: `${row.last_name}, ${row.first_name}`, externalId: row.external_id }));
   }
 
@@ -189,7 +200,8 @@ async function assertKnown(tx: EntityManager, details: PatientDetailsDto): Promi
     throw new FormValidationException({ primaryProviderId: ['Choose a provider from the list.'] });
   }
   const tagIds = [...new Set(details.tagIds)];
-  if (tagIds.length && (await tx.countBy(Tag, { id: In(tagIds) })) !== tagIds.length) throw new FormValidationException({ tagIds: ['Choose tags from the list.'] });
+  if (tagIds.length && (await tx.countBy(Tag, { id: In(tagIds) })) !== tagIds.length)
+    throw new FormValidationException({ tagIds: ['Choose tags from the list.'] });
 }
 
 /**
@@ -208,7 +220,10 @@ function changedFields(before: Patient, after: PatientDetailsDto, phone: string 
   if (before.dateOfBirth !== after.dateOfBirth) changed.push('dateOfBirth');
   if ((before.phone ?? null) !== phone) changed.push('phone');
   if ((before.primaryProviderId ?? null) !== (after.primaryProviderId ?? null)) changed.push('primaryProvider');
-  const tagsBefore = (before.tags ?? []).map((tag) => tag.id).sort((a, b) => a - b).join(',');
+  const tagsBefore = (before.tags ?? [])
+    .map((tag) => tag.id)
+    .sort((a, b) => a - b)
+    .join(',');
   if (tagsBefore !== [...new Set(after.tagIds)].sort((a, b) => a - b).join(',')) changed.push('tags');
   return changed;
 }

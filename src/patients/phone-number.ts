@@ -9,11 +9,18 @@ const PHONE = /^\+?[0-9(][0-9 ()-]*$/;
  * Searching compares digits only, so the separators are for reading, not matching.
  */
 export function normalisePhone(typed: string): string | null {
-  const value = typed.normalize('NFKC').trim().replace(/[./]/g, ' ').replace(/\s+/g, ' ').replace(/\s*-\s*/g, '-');
+  const value = typed
+    .normalize('NFKC')
+    .trim()
+    .replace(/[./]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .replace(/\s*-\s*/g, '-');
   if (value === '') return null;
   const digits = value.replace(/\D/g, '').length;
   if (!PHONE.test(value) || digits < 7 || digits > 15 || value.length > 32) {
-    throw new FormValidationException({ phone: ['Enter a phone number of 7 to 15 digits, e.g. +1 555 010 0100 or (555) 010-0100.'] });
+    throw new FormValidationException({
+      phone: ['Enter a phone number of 7 to 15 digits, e.g. +1 555 010 0100 or (555) 010-0100.'],
+    });
   }
   return value;
 }

@@ -5,7 +5,12 @@ import { AuditService } from '../audit/audit.service';
 import type { AuditContext } from '../audit/audit-context';
 import { chunks, placeholders } from '../database/sql';
 import { InvitationsService } from '../invitations/invitations.service';
-import { INVITE_SKIP_REASON_LABELS, type BatchProgress, type InviteSkipReason, type InviteSummary } from '../invitations/invitations.types';
+import {
+  INVITE_SKIP_REASON_LABELS,
+  type BatchProgress,
+  type InviteSkipReason,
+  type InviteSummary,
+} from '../invitations/invitations.types';
 import type { OnboardingFilter } from './onboarding-filter';
 import { OnboardingQueryService, type OnboardingRow } from './onboarding-query.service';
 import { deceasedRefusal } from './portal-eligibility';
@@ -38,7 +43,8 @@ export class OnboardingActionsService {
   async inviteOne(patientId: number, context: AuditContext): Promise<{ row: OnboardingRow; summary: InviteSummary }> {
     const before = await this.rowOf(patientId);
     if (before.deceased) throw new ConflictException(deceasedRefusal(before.fullName, 'invite'));
-    if (before.status === 'red') throw new ConflictException(`Portal access is not enabled for ${before.fullName}. Enable it first; no email was sent.`);
+    if (before.status === 'red')
+      throw new ConflictException(`Portal access is not enabled for ${before.fullName}. Enable it first; no email was sent.`);
     if (!before.email) throw new ConflictException(`${before.fullName} has no email on file; no email was sent.`);
     const summary = await this.invitations.sendInvites([patientId], context, { bulk: false });
     const reason = firstSkipReason(summary);
@@ -75,7 +81,11 @@ export class OnboardingActionsService {
    * on (only they can have left the filter: enabling changes nothing else). Only the signed-in
    * staff member's own batch counts; someone else's batch id adds nobody.
    */
-  private async selectedIds(selection: Extract<Selection, { scope: 'filter' }>, context: AuditContext, manager?: EntityManager): Promise<number[]> {
+  private async selectedIds(
+    selection: Extract<Selection, { scope: 'filter' }>,
+    context: AuditContext,
+    manager?: EntityManager,
+  ): Promise<number[]> {
     const matching = await this.query.matchingIds(selection.filter, manager);
     if (!selection.enabledBatch || context.actorId === null) return matching;
     const enabled = await this.audit.patientsOfBatch(selection.enabledBatch, 'portal.access_enabled', context.actorId, manager);
@@ -95,7 +105,10 @@ export class OnboardingActionsService {
     if (selection.scope === 'ids') {
       const found = new Set<number>();
       for (const chunk of chunks(ids)) {
-        const rows: { id: number | string }[] = await this.dataSource.query(`SELECT id FROM patients WHERE id IN (${placeholders(chunk.length)})`, chunk);
+        const rows: { id: number | string }[] = await this.dataSource.query(
+          `SELECT id FROM patients WHERE id IN (${placeholders(chunk.length)})`,
+          chunk,
+        );
         rows.forEach((row) => found.add(Number(row.id)));
       }
       const unknown = ids.filter((id) => !found.has(id));
@@ -117,7 +130,8 @@ export function describeInviteSummary(summary: InviteSummary, tense: 'will' | 'd
   // After the send the emails are queued, not yet delivered: the progress line beside it counts the deliveries.
   const verb = tense === 'will' ? 'will be sent' : emails === 1 ? 'was queued for sending' : 'were queued for sending';
   const parts = [`${emails} ${emails === 1 ? 'invite' : 'invites'} ${verb}`];
-  if (summary.resets > 0) parts[0] += ` (${summary.resets} as password-reset ${summary.resets === 1 ? 'email' : 'emails'}: already ${summary.resets === 1 ? 'has a username' : 'have usernames'})`;
+  if (summary.resets > 0)
+    parts[0] += ` (${summary.resets} as password-reset ${summary.resets === 1 ? 'email' : 'emails'}: already ${summary.resets === 1 ? 'has a username' : 'have usernames'})`;
   if (repeated > 0) parts.push(`${repeated} not sent again: already sent seconds ago`);
   for (const [reason, count] of Object.entries(summary.skipped) as [InviteSkipReason, number][]) {
     if (count > 0) parts.push(`${count} skipped: ${INVITE_SKIP_REASON_LABELS[reason]}`);

@@ -11,7 +11,18 @@ import { OnboardingQueryService } from './onboarding-query.service';
 
 const BATCH = 1000;
 
-export const ONBOARDING_EXPORT_HEADER = ['Status', 'Last name', 'First name', 'Date of birth', 'Email', 'Username', 'Primary provider', 'Next appointment', 'Latest invite', 'MRN'];
+export const ONBOARDING_EXPORT_HEADER = [
+  'Status',
+  'Last name',
+  'First name',
+  'Date of birth',
+  'Email',
+  'Username',
+  'Primary provider',
+  'Next appointment',
+  'Latest invite',
+  'MRN',
+];
 export const BATCH_REPORT_HEADER = ['Patient id', 'Last name', 'First name', 'Email', 'Outcome', 'Reason', 'Sent at'];
 
 /**
@@ -28,7 +39,11 @@ export class OnboardingExportService {
   ) {}
 
   /** Every patient matching the onboarding filter, in the on-screen order, 1,000 at a time. */
-  async onboardingList(filter: OnboardingFilter, sort: OnboardingSort, context: AuditContext): Promise<AsyncIterable<unknown[][]>> {
+  async onboardingList(
+    filter: OnboardingFilter,
+    sort: OnboardingSort,
+    context: AuditContext,
+  ): Promise<AsyncIterable<unknown[][]>> {
     const total = await this.query.count(filter);
     await this.audit.record(context, { action: 'patients.exported', details: { filter, sort, rows: total, format: 'csv' } });
     return this.onboardingBatches(filter, sort);
@@ -53,7 +68,9 @@ export class OnboardingExportService {
         row.username,
         row.providerName,
         this.clock.formatDateTime(row.nextAppointmentAt),
-        row.latestInvite ? `${row.latestInvite.purpose} ${row.latestInvite.delivery} ${this.clock.formatDateTime(row.latestInvite.createdAt)}` : '',
+        row.latestInvite
+          ? `${row.latestInvite.purpose} ${row.latestInvite.delivery} ${this.clock.formatDateTime(row.latestInvite.createdAt)}`
+          : '',
         // Last, so the columns of existing spreadsheets keep their places.
         row.mrn,
       ]);
@@ -63,7 +80,15 @@ export class OnboardingExportService {
   private async *reportBatches(batchId: string): AsyncGenerator<unknown[][]> {
     let afterId = 0;
     for (;;) {
-      const events: Array<{ id: number | string; action: string; patient_id: number | string | null; details: string | null; first_name: string | null; last_name: string | null; email: string | null }> = await this.dataSource.query(
+      const events: Array<{
+        id: number | string;
+        action: string;
+        patient_id: number | string | null;
+        details: string | null;
+        first_name: string | null;
+        last_name: string | null;
+        email: string | null;
+      }> = await this.dataSource.query(
         `SELECT a.id, a.action, a.patient_id, a.details, p.first_name, p.last_name, p.email
            FROM audit_events a LEFT JOIN patients p ON p.id = a.patient_id
           WHERE a.batch_id = ? AND a.action IN ('portal.invite_issued', 'portal.reset_issued', 'portal.invite_skipped') AND a.id > ?
@@ -71,17 +96,39 @@ export class OnboardingExportService {
         [batchId, afterId],
       );
       if (events.length === 0) return;
-      const patientIds = events.map((event) => event.patient_id).filter((id): id is number | string => id !== null).map(Number);
-      const mails: Array<{ patient_id: number | string; to_address: string; status: string; last_error: string | null; sent_at: Date | string | null }> = patientIds.length
-        ? await this.dataSource.query(`SELECT patient_id, to_address, status, last_error, sent_at FROM mail_outbox WHERE batch_id = ? AND patient_id IN (${placeholders(patientIds.length)}) ORDER BY id`, [batchId, ...patientIds])
+      const patientIds = events
+        .map((event) => event.patient_id)
+        .filter((id): id is number | string => id !== null)
+        .map(Number);
+      const mails: Array<{
+        patient_id: number | string;
+        to_address: string;
+        status: string;
+        last_error: string | null;
+        sent_at: Date | string | null;
+      }> = patientIds.length
+        ? await this.dataSource.query(
+            `SELECT patient_id, to_address, status, last_error, sent_at FROM mail_outbox WHERE batch_id = ? AND patient_id IN (${placeholders(patientIds.length)}) ORDER BY id`,
+            [batchId, ...patientIds],
+          )
         : [];
       const mailOf = new Map(mails.map((mail) => [Number(mail.patient_id), mail]));
       yield events.map((event) => {
         const patientId = event.patient_id === null ? null : Number(event.patient_id);
-        const details = event.details ? (JSON.parse(event.details) as { reason?: InviteSkipReason; repeatedWithin?: string }) : {};
+        const details = event.details
+          ? (JSON.parse(event.details) as { reason?: InviteSkipReason; repeatedWithin?: string })
+          : {};
         const mail = patientId === null ? undefined : mailOf.get(patientId);
         const [outcome, reason] = outcomeOf(event.action, details, mail);
-        return [patientId, event.last_name, event.first_name, mail?.to_address ?? event.email, outcome, reason, this.clock.formatDateTime(fromSqlDateTime(mail?.sent_at))];
+        return [
+          patientId,
+          event.last_name,
+          event.first_name,
+          mail?.to_address ?? event.email,
+          outcome,
+          reason,
+          this.clock.formatDateTime(fromSqlDateTime(mail?.sent_at)),
+        ];
       });
       afterId = Number(events[events.length - 1].id);
     }
@@ -89,8 +136,13 @@ export class OnboardingExportService {
 }
 
 /** A key read back from the driver, as the keyset condition binds it (mysql2 returns Dates). */
-function outcomeOf(action: string, details: { reason?: InviteSkipReason; repeatedWithin?: string }, mail?: { status: string; last_error: string | null }): [string, string] {
-  if (action === 'portal.invite_skipped') return ['skipped', details.reason ? INVITE_SKIP_REASON_LABELS[details.reason] ?? details.reason : ''];
+function outcomeOf(
+  action: string,
+  details: { reason?: InviteSkipReason; repeatedWithin?: string },
+  mail?: { status: string; last_error: string | null },
+): [string, string] {
+  if (action === 'portal.invite_skipped')
+    return ['skipped', details.reason ? (INVITE_SKIP_REASON_LABELS[details.reason] ?? details.reason) : ''];
   const kind = action === 'portal.reset_issued' ? 'password-reset email' : 'invite';
   if (!mail) return ['not sent again', details.repeatedWithin ? `the same ${kind} was sent seconds before` : 'no email queued'];
   if (mail.status === 'sent') return ['sent', kind];

@@ -1,7 +1,13 @@
 import { BadRequestException } from '@nestjs/common';
 import { parseClinicDate, type ClinicClock } from '../common/time/clinic-time';
 import { LIKE, likePrefix, toSqlDateTime } from '../database/sql';
-import { inviteProblemConditionSql, portalStatusConditionSql, type InviteProblem, type PortalStatus, type StatusChoice } from './portal-status';
+import {
+  inviteProblemConditionSql,
+  portalStatusConditionSql,
+  type InviteProblem,
+  type PortalStatus,
+  type StatusChoice,
+} from './portal-status';
 
 /**
  * The onboarding page's filters and sort orders as SQL, kept pure so unit tests can
@@ -38,8 +44,6 @@ export interface SqlFragment {
   params: unknown[];
 }
 
-
-
 export function nextDay(isoDate: string): string {
   return new Date(Date.parse(`${isoDate}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }
@@ -62,7 +66,8 @@ export function searchBranches(q: string): SqlFragment[] {
     const branches: SqlFragment[] = [];
     if (/^[A-Za-z0-9_.\-/]+$/.test(term)) branches.push({ sql: `p.external_id ${LIKE}`, params: [likePrefix(term)] });
     const digits = term.replace(/\D/g, '');
-    if (/^[\d\s().+\-/]+$/.test(term) && digits.length >= 3) branches.push({ sql: `p.phone_digits ${LIKE}`, params: [likePrefix(digits)] });
+    if (/^[\d\s().+\-/]+$/.test(term) && digits.length >= 3)
+      branches.push({ sql: `p.phone_digits ${LIKE}`, params: [likePrefix(digits)] });
     // A name may hold digits too ("50% Off" imported as a name): still matched.
     return [...branches, ...names];
   }
@@ -117,17 +122,30 @@ export function filterSql(
   const accountParts: SqlFragment[] = [];
   if (filter.q) patientParts.push(searchCondition(filter.q));
   if (filter.providerId) patientParts.push({ sql: 'p.primary_provider_id = ?', params: [filter.providerId] });
-  if (filter.apptBefore) patientParts.push({ sql: 'p.next_appointment_at < ?', params: [filter.apptBeforeUtc ?? `${filter.apptBefore} 00:00:00`] });
-  if (filter.apptAfter) patientParts.push({ sql: 'p.next_appointment_at >= ?', params: [filter.apptAfterUtc ?? `${nextDay(filter.apptAfter)} 00:00:00`] });
+  if (filter.apptBefore)
+    patientParts.push({ sql: 'p.next_appointment_at < ?', params: [filter.apptBeforeUtc ?? `${filter.apptBefore} 00:00:00`] });
+  if (filter.apptAfter)
+    patientParts.push({
+      sql: 'p.next_appointment_at >= ?',
+      params: [filter.apptAfterUtc ?? `${nextDay(filter.apptAfter)} 00:00:00`],
+    });
   if (filter.access) accountParts.push({ sql: `pa.access_enabled = ${filter.access === 'yes' ? 1 : 0}`, params: [] });
   if (filter.username) accountParts.push({ sql: `pa.username IS ${filter.username === 'yes' ? 'NOT ' : ''}NULL`, params: [] });
   // "Expired" is relative to the moment the page is read, so the condition binds now.
-  if (filter.status?.startsWith('orange-')) accountParts.push(inviteProblemConditionSql(filter.status.slice('orange-'.length) as InviteProblem, toSqlDateTime(new Date()), 'pa'));
+  if (filter.status?.startsWith('orange-'))
+    accountParts.push(
+      inviteProblemConditionSql(filter.status.slice('orange-'.length) as InviteProblem, toSqlDateTime(new Date()), 'pa'),
+    );
   else if (filter.status) accountParts.push({ sql: portalStatusConditionSql(filter.status as PortalStatus, 'pa'), params: [] });
 
   if (!withPatients && filter.tagId && patientParts.length === 0 && accountParts.length === 0) {
     // A tag alone is counted on its index of patient_tags.
-    return { from: 'patient_tags pt', where: { sql: 'pt.tag_id = ?', params: [filter.tagId] }, idColumn: 'pt.patient_id', patientColumnsFiltered: false };
+    return {
+      from: 'patient_tags pt',
+      where: { sql: 'pt.tag_id = ?', params: [filter.tagId] },
+      idColumn: 'pt.patient_id',
+      patientColumnsFiltered: false,
+    };
   }
   const usePatients = withPatients || patientParts.length > 0 || accountParts.length === 0;
   const from = usePatients
@@ -135,7 +153,11 @@ export function filterSql(
     : 'portal_accounts pa';
   const idColumn = usePatients ? 'p.id' : 'pa.patient_id';
   const parts = [...patientParts, ...accountParts];
-  if (filter.tagId) parts.push({ sql: `EXISTS (SELECT 1 FROM patient_tags pt WHERE pt.patient_id = ${idColumn} AND pt.tag_id = ?)`, params: [filter.tagId] });
+  if (filter.tagId)
+    parts.push({
+      sql: `EXISTS (SELECT 1 FROM patient_tags pt WHERE pt.patient_id = ${idColumn} AND pt.tag_id = ?)`,
+      params: [filter.tagId],
+    });
   return { from, where: joinAnd(parts), idColumn, patientColumnsFiltered: patientParts.length > 0 };
 }
 
@@ -182,11 +204,31 @@ export interface SortSegment {
 const ID: SortColumn = { sql: 'p.id', alias: 'id', kind: 'id' };
 /** Each sort ends in p.id so the order is total and a keyset never skips or repeats a row. */
 export const SORT_PLANS: Record<OnboardingSort, SortSegment[]> = {
-  name: [{ condition: null, index: 'ix_patients_name', columns: [{ sql: 'p.last_name', alias: 'last_name', kind: 'text' }, { sql: 'p.first_name', alias: 'first_name', kind: 'text' }, ID] }],
-  dob: [{ condition: null, index: 'ix_patients_dob', columns: [{ sql: 'p.date_of_birth', alias: 'date_of_birth', kind: 'date' }, ID] }],
+  name: [
+    {
+      condition: null,
+      index: 'ix_patients_name',
+      columns: [
+        { sql: 'p.last_name', alias: 'last_name', kind: 'text' },
+        { sql: 'p.first_name', alias: 'first_name', kind: 'text' },
+        ID,
+      ],
+    },
+  ],
+  dob: [
+    {
+      condition: null,
+      index: 'ix_patients_dob',
+      columns: [{ sql: 'p.date_of_birth', alias: 'date_of_birth', kind: 'date' }, ID],
+    },
+  ],
   // Patients without an upcoming appointment come last: a second segment, so each part stays an index range.
   next: [
-    { condition: 'p.next_appointment_at IS NOT NULL', index: 'ix_patients_next_appt', columns: [{ sql: 'p.next_appointment_at', alias: 'next_appointment_at', kind: 'datetime' }, ID] },
+    {
+      condition: 'p.next_appointment_at IS NOT NULL',
+      index: 'ix_patients_next_appt',
+      columns: [{ sql: 'p.next_appointment_at', alias: 'next_appointment_at', kind: 'datetime' }, ID],
+    },
     { condition: 'p.next_appointment_at IS NULL', index: 'ix_patients_next_appt', columns: [ID] },
   ],
 };
@@ -221,7 +263,8 @@ const KEY_CHECKS: Record<KeyKind, (value: unknown) => boolean> = {
 
 /** A cursor from the query string; anything that is not one this sort could have produced is a 400. */
 export function decodeCursor(raw: string, sort: OnboardingSort): Cursor {
-  const invalid = () => new BadRequestException('The page link is not valid for this sort order. Start again from the first page.');
+  const invalid = () =>
+    new BadRequestException('The page link is not valid for this sort order. Start again from the first page.');
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
@@ -249,7 +292,9 @@ export function filterParams(filter: OnboardingFilter): [string, string][] {
     ['apptAfter', filter.apptAfter],
     ['status', filter.status],
   ];
-  return pairs.filter((pair): pair is [string, string | number] => pair[1] !== undefined && pair[1] !== '').map(([k, v]) => [k, String(v)]);
+  return pairs
+    .filter((pair): pair is [string, string | number] => pair[1] !== undefined && pair[1] !== '')
+    .map(([k, v]) => [k, String(v)]);
 }
 
 export function queryString(pairs: [string, string][]): string {

@@ -76,7 +76,8 @@ export function parseOnboardingQuery(raw: Record<string, unknown>): ParsedOnboar
     } else if (field === 'apptAfter' || field === 'apptBefore') {
       const date = parseClinicDate(value);
       if (date.ok) picked[field] = date.iso;
-      else if (date.problem !== 'empty') say(field, date.problem === 'no-such-day' ? `there is no such day as ${value}` : 'not a date (write it as MM/DD/YYYY)');
+      else if (date.problem !== 'empty')
+        say(field, date.problem === 'no-such-day' ? `there is no such day as ${value}` : 'not a date (write it as MM/DD/YYYY)');
     } else {
       picked[field] = value;
     }

@@ -21,7 +21,14 @@ import {
   type SqlFragment,
 } from './onboarding-filter';
 import { canInvite, DECEASED_LABEL, inviteKind } from './portal-eligibility';
-import { inviteProblem, inviteProblemFieldsSql, PORTAL_STATUS_LABELS, portalStatus, type InviteProblem, type PortalStatus } from './portal-status';
+import {
+  inviteProblem,
+  inviteProblemFieldsSql,
+  PORTAL_STATUS_LABELS,
+  portalStatus,
+  type InviteProblem,
+  type PortalStatus,
+} from './portal-status';
 
 export interface OnboardingPageRequest {
   filter: OnboardingFilter;
@@ -131,7 +138,10 @@ export class OnboardingQueryService {
     // The audit row and the rows' reads are independent: on two pooled connections at once (bench: ~1 ms of each page).
     const [rows] = await Promise.all([
       this.rows(keys.map((key) => key.id)),
-      this.audit.record(context, { action: 'patients.list_viewed', details: { filter: request.filter, sort, shown: keys.length, total } }),
+      this.audit.record(context, {
+        action: 'patients.list_viewed',
+        details: { filter: request.filter, sort, shown: keys.length, total },
+      }),
     ]);
     const first = keys[0];
     const last = keys[keys.length - 1];
@@ -171,7 +181,12 @@ export class OnboardingQueryService {
     }
   }
 
-  private async cursorAtOffset(filter: OnboardingFilter, sort: OnboardingSort, offset: number, matching: number): Promise<Cursor | null> {
+  private async cursorAtOffset(
+    filter: OnboardingFilter,
+    sort: OnboardingSort,
+    offset: number,
+    matching: number,
+  ): Promise<Cursor | null> {
     const plan = SORT_PLANS[sort];
     const pin = this.pinSortIndex(filter, matching);
     let remaining = offset;
@@ -205,7 +220,10 @@ export class OnboardingQueryService {
     const condition = joinAnd(segment.condition ? [where, { sql: segment.condition, params: [] }] : [where]);
     const order = segment.columns.map((column) => `${column.sql} DESC`).join(', ');
     const select = segment.columns.map((column) => `${column.sql} AS ${column.alias}`).join(', ');
-    const [key]: KeyRow[] = await this.dataSource.query(`SELECT ${select} FROM ${from} WHERE ${condition.sql} ORDER BY ${order} LIMIT 1`, condition.params);
+    const [key]: KeyRow[] = await this.dataSource.query(
+      `SELECT ${select} FROM ${from} WHERE ${condition.sql} ORDER BY ${order} LIMIT 1`,
+      condition.params,
+    );
     return key ? this.cursorOf(sort, { ...key, id: Number(key.id), segment: s }) : null;
   }
 
@@ -219,7 +237,10 @@ export class OnboardingQueryService {
   async matchingIds(filter: OnboardingFilter, manager: EntityManager = this.dataSource.manager): Promise<number[]> {
     await this.assertFilterReferences(filter, manager);
     const { from, where, idColumn } = filterSql(filter);
-    const rows: { id: number | string }[] = await manager.query(`SELECT ${idColumn} AS id FROM ${from} WHERE ${where.sql} ORDER BY ${idColumn}`, where.params);
+    const rows: { id: number | string }[] = await manager.query(
+      `SELECT ${idColumn} AS id FROM ${from} WHERE ${where.sql} ORDER BY ${idColumn}`,
+      where.params,
+    );
     return rows.map((row) => Number(row.id));
   }
 
@@ -242,7 +263,9 @@ export class OnboardingQueryService {
       this.invitations.latestInvites(ids),
     ]);
     const now = new Date();
-    const byId = new Map(records.map((record) => [Number(record.id), toRow(record, invites.get(Number(record.id)) ?? null, now)]));
+    const byId = new Map(
+      records.map((record) => [Number(record.id), toRow(record, invites.get(Number(record.id)) ?? null, now)]),
+    );
     return ids.map((id) => byId.get(id)).filter((row): row is OnboardingRow => row !== undefined);
   }
 
@@ -264,13 +287,21 @@ export class OnboardingQueryService {
   /** Which of a tag and a provider id do not exist (the page leaves them out with a message). */
   async missingReferences(tagId: number | undefined, providerId: number | undefined): Promise<('tag' | 'provider')[]> {
     const missing: ('tag' | 'provider')[] = [];
-    if (tagId !== undefined && (await this.dataSource.query('SELECT id FROM tags WHERE id = ?', [tagId])).length === 0) missing.push('tag');
-    if (providerId !== undefined && (await this.dataSource.query('SELECT id FROM providers WHERE id = ?', [providerId])).length === 0) missing.push('provider');
+    if (tagId !== undefined && (await this.dataSource.query('SELECT id FROM tags WHERE id = ?', [tagId])).length === 0)
+      missing.push('tag');
+    if (
+      providerId !== undefined &&
+      (await this.dataSource.query('SELECT id FROM providers WHERE id = ?', [providerId])).length === 0
+    )
+      missing.push('provider');
     return missing;
   }
 
   /** A tag or provider id that is not in the lists was typed or tampered with: say so instead of acting on nobody. */
-  private async assertFilterReferences(filter: OnboardingFilter, manager: EntityManager = this.dataSource.manager): Promise<void> {
+  private async assertFilterReferences(
+    filter: OnboardingFilter,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<void> {
     const checks: [string, number | undefined, string][] = [
       ['tags', filter.tagId, 'The chosen tag does not exist.'],
       ['providers', filter.providerId, 'The chosen primary provider does not exist.'],
@@ -287,7 +318,14 @@ export class OnboardingQueryService {
    * (PERF-NOTES: "find the 50 ids first, then join"). Segments are read in order until
    * the page is full.
    */
-  private async pageKeys(filter: OnboardingFilter, sort: OnboardingSort, limit: number, direction: 'after' | 'before', cursor: Cursor | null, matching: number): Promise<KeyRow[]> {
+  private async pageKeys(
+    filter: OnboardingFilter,
+    sort: OnboardingSort,
+    limit: number,
+    direction: 'after' | 'before',
+    cursor: Cursor | null,
+    matching: number,
+  ): Promise<KeyRow[]> {
     const plan = SORT_PLANS[sort];
     const pin = this.pinSortIndex(filter, matching);
     const keys: KeyRow[] = [];
@@ -324,7 +362,9 @@ export class OnboardingQueryService {
     if (isSqliteManager(this.dataSource) || matching < PIN_WHEN_MATCHING_AT_LEAST) return false;
     if (filter.q || filter.providerId) return false;
     const { from } = filterSql(filter, true);
-    return from.includes('JOIN') || filter.tagId !== undefined || filter.apptBefore !== undefined || filter.apptAfter !== undefined;
+    return (
+      from.includes('JOIN') || filter.tagId !== undefined || filter.apptBefore !== undefined || filter.apptAfter !== undefined
+    );
   }
 
   private cursorOf(sort: OnboardingSort, key: KeyRow): Cursor {
@@ -363,7 +403,11 @@ interface RowRecord {
 function toRow(record: RowRecord, latestInvite: LatestInvite | null, now: Date): OnboardingRow {
   const accessEnabled = Number(record.access_enabled) === 1 || record.access_enabled === true;
   const deceased = Number(record.deceased) === 1 || record.deceased === true;
-  const status = portalStatus({ accessEnabled, invitedAt: fromSqlDateTime(record.invited_at), firstLoginAt: fromSqlDateTime(record.first_login_at) });
+  const status = portalStatus({
+    accessEnabled,
+    invitedAt: fromSqlDateTime(record.invited_at),
+    firstLoginAt: fromSqlDateTime(record.first_login_at),
+  });
   const shown = deceased ? DECEASED_LABEL : PORTAL_STATUS_LABELS[status];
   return {
     id: Number(record.id),
@@ -385,7 +429,12 @@ function toRow(record: RowRecord, latestInvite: LatestInvite | null, now: Date):
     latestInvite,
     inviteProblem: inviteProblem(
       status,
-      { linkExpiresAt: fromSqlDateTime(record.link_expires_at), linkUsedAt: fromSqlDateTime(record.link_used_at), linkRevokedAt: fromSqlDateTime(record.link_revoked_at), emailStatus: record.email_status || null },
+      {
+        linkExpiresAt: fromSqlDateTime(record.link_expires_at),
+        linkUsedAt: fromSqlDateTime(record.link_used_at),
+        linkRevokedAt: fromSqlDateTime(record.link_revoked_at),
+        emailStatus: record.email_status || null,
+      },
       now,
     ),
     linkExpiresAt: fromSqlDateTime(record.link_expires_at),

@@ -1,4 +1,12 @@
-import { DEFAULT_PAGE_SIZE, filterParams, ONBOARDING_PAGE_SIZES, ONBOARDING_SORTS, queryString, type OnboardingFilter, type OnboardingSort } from './onboarding-filter';
+import {
+  DEFAULT_PAGE_SIZE,
+  filterParams,
+  ONBOARDING_PAGE_SIZES,
+  ONBOARDING_SORTS,
+  queryString,
+  type OnboardingFilter,
+  type OnboardingSort,
+} from './onboarding-filter';
 import type { Selection } from './onboarding-actions.service';
 import type { OnboardingPage } from './onboarding-query.service';
 
@@ -10,22 +18,41 @@ const url = (pairs: [string, string][]) => (pairs.length ? `${ONBOARDING_PATH}?$
  * Template data of the results table: the page plus every link it needs, built here
  * so links keep the filters (bookmarkable) and templates stay free of logic.
  */
-export function resultsModel(filter: OnboardingFilter, page: OnboardingPage, cursor: { after?: string; before?: string }, kept: Selection | null = null, keptTotal: number | null = null) {
+export function resultsModel(
+  filter: OnboardingFilter,
+  page: OnboardingPage,
+  cursor: { after?: string; before?: string },
+  kept: Selection | null = null,
+  keptTotal: number | null = null,
+) {
   const filterPairs = filterParams(filter);
   const link = (sort: OnboardingSort, extra: [string, string][] = []) =>
-    url([...filterPairs, ...(sort !== 'name' ? [['sort', sort] as [string, string]] : []), ...(page.size !== DEFAULT_PAGE_SIZE ? [['size', String(page.size)] as [string, string]] : []), ...extra]);
+    url([
+      ...filterPairs,
+      ...(sort !== 'name' ? [['sort', sort] as [string, string]] : []),
+      ...(page.size !== DEFAULT_PAGE_SIZE ? [['size', String(page.size)] as [string, string]] : []),
+      ...extra,
+    ]);
   // With a cursor the number is only a label (page=1 included); without one it is a jump (page 1 is the start).
   const label = (n: number | null): [string, string][] => (n !== null ? [['page', String(n)]] : []);
   const numbered = (n: number | null): [string, string][] => (n !== null && n > 1 ? [['page', String(n)]] : []);
   const at = page.pageNumber;
-  const position: [string, string][] = cursor.after ? [['after', cursor.after], ...label(at)] : cursor.before ? [['before', cursor.before], ...label(at)] : numbered(at);
+  const position: [string, string][] = cursor.after
+    ? [['after', cursor.after], ...label(at)]
+    : cursor.before
+      ? [['before', cursor.before], ...label(at)]
+      : numbered(at);
   return {
     ...page,
     filterPairs,
     filtered: filterPairs.length > 0,
     pageSizes: ONBOARDING_PAGE_SIZES,
     /** Hidden fields of the "Go to page" form: the same filters, sort and size. */
-    jumpPairs: [...filterPairs, ...(page.sort !== 'name' ? [['sort', page.sort] as [string, string]] : []), ...(page.size !== DEFAULT_PAGE_SIZE ? [['size', String(page.size)] as [string, string]] : [])],
+    jumpPairs: [
+      ...filterPairs,
+      ...(page.sort !== 'name' ? [['sort', page.sort] as [string, string]] : []),
+      ...(page.size !== DEFAULT_PAGE_SIZE ? [['size', String(page.size)] as [string, string]] : []),
+    ],
     selection: selectionModel(page, kept, keptTotal),
     links: {
       self: link(page.sort, position),
@@ -53,9 +80,21 @@ function exportPairs(filterPairs: [string, string][], sort: OnboardingSort): str
 function selectionModel(page: OnboardingPage, kept: Selection | null, keptTotal: number | null) {
   if (!kept) return { selected: {}, offPage: [], allMatching: false, enabledBatch: null, keptTotal: null };
   if (kept.scope === 'filter') {
-    return { selected: Object.fromEntries(page.rows.map((row) => [row.id, true])), offPage: [], allMatching: true, enabledBatch: kept.enabledBatch ?? null, keptTotal };
+    return {
+      selected: Object.fromEntries(page.rows.map((row) => [row.id, true])),
+      offPage: [],
+      allMatching: true,
+      enabledBatch: kept.enabledBatch ?? null,
+      keptTotal,
+    };
   }
   const shown = new Set(page.rows.map((row) => row.id));
   const ids = [...new Set(kept.ids)];
-  return { selected: Object.fromEntries(ids.map((id) => [id, true])), offPage: ids.filter((id) => !shown.has(id)), allMatching: false, enabledBatch: null, keptTotal: null };
+  return {
+    selected: Object.fromEntries(ids.map((id) => [id, true])),
+    offPage: ids.filter((id) => !shown.has(id)),
+    allMatching: false,
+    enabledBatch: null,
+    keptTotal: null,
+  };
 }

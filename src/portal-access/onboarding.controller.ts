@@ -1,4 +1,17 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, ParseIntPipe, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  ParseIntPipe,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
 import { ClinicClock } from '../common/time/clinic-time';
 import type { Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
@@ -47,16 +60,29 @@ export class OnboardingController {
   @View('portal-access/index', { fragment: 'portal-access/_results' })
   async index(@Query() raw: Record<string, unknown>, @Audit() audit: AuditContext) {
     const parsed = parseOnboardingQuery(raw);
-    const { dto, problems, notices } = withoutMissingReferences(parsed, await this.query.missingReferences(parsed.dto.tag, parsed.dto.provider));
+    const { dto, problems, notices } = withoutMissingReferences(
+      parsed,
+      await this.query.missingReferences(parsed.dto.tag, parsed.dto.provider),
+    );
     const filter = toOnboardingFilter(dto, this.clock);
-    const kept: Selection | null = dto.scope === 'filter' ? toSelection(dto, this.clock) : dto.ids ? { scope: 'ids', ids: dto.ids } : null;
+    const kept: Selection | null =
+      dto.scope === 'filter' ? toSelection(dto, this.clock) : dto.ids ? { scope: 'ids', ids: dto.ids } : null;
     const [page, options, keptTotal] = await Promise.all([
       this.query.page({ filter, sort: dto.sort, size: dto.size, after: dto.after, before: dto.before, page: dto.page }, audit),
       this.query.filterOptions(),
       kept?.scope === 'filter' && kept.enabledBatch ? this.actions.selectionSize(kept, audit) : Promise.resolve(null),
     ]);
     if (dto.page && !dto.after && !dto.before && dto.page > page.pages) problems.page ??= pageProblem(page.pages);
-    return { title: 'Pt Portal Onboarding Tool', values: dto, options, problems, problemList: Object.values(problems), notices, filterFields: FILTER_FIELDS, ...resultsModel(filter, page, dto, kept, keptTotal) };
+    return {
+      title: 'Pt Portal Onboarding Tool',
+      values: dto,
+      options,
+      problems,
+      problemList: Object.values(problems),
+      notices,
+      filterFields: FILTER_FIELDS,
+      ...resultsModel(filter, page, dto, kept, keptTotal),
+    };
   }
 
   /** One row, polled while its email is queued (X-Background-Poll: does not extend the idle timeout). */
@@ -74,7 +100,9 @@ export class OnboardingController {
   @View('portal-access/patient-action', { fragment: 'portal-access/_row' })
   async enable(@Param('id', patientId) id: number, @Audit() audit: AuditContext) {
     const { row, changed } = await this.actions.enableOne(id, audit);
-    const message = changed ? `Portal access enabled for ${row.fullName}.` : `Portal access was already enabled for ${row.fullName}; nothing changed.`;
+    const message = changed
+      ? `Portal access enabled for ${row.fullName}.`
+      : `Portal access was already enabled for ${row.fullName}; nothing changed.`;
     return { row, focusInvite: true, flash: { kind: 'success', message } };
   }
 
@@ -95,7 +123,9 @@ export class OnboardingController {
     const selection = toSelection(dto, this.clock);
     const result = await this.actions.enableSelection(selection, audit);
     res.setHeader(AFTER_SWAP, RESULTS_CHANGED);
-    const already = result.alreadyEnabled.length ? `; ${result.alreadyEnabled.length} already had access and were left unchanged` : '';
+    const already = result.alreadyEnabled.length
+      ? `; ${result.alreadyEnabled.length} already had access and were left unchanged`
+      : '';
     const deceased = result.deceased.length ? `; ${result.deceased.length} skipped: deceased` : '';
     const count = result.requested;
     return {
@@ -112,7 +142,12 @@ export class OnboardingController {
   async bulkInvitePreview(@Body() dto: BulkSelectionDto, @Audit() audit: AuditContext) {
     const selection = toSelection(dto, this.clock);
     const summary = await this.actions.previewInvites(selection, audit);
-    return { summary, emails: summary.invites + summary.resets, text: describeInviteSummary(summary, 'will'), selection: selectionFields(selection) };
+    return {
+      summary,
+      emails: summary.invites + summary.resets,
+      text: describeInviteSummary(summary, 'will'),
+      selection: selectionFields(selection),
+    };
   }
 
   @Post('bulk/invite')
@@ -155,7 +190,11 @@ export class OnboardingController {
 /** Hidden fields that carry a selection from the confirmation to the send. */
 function selectionFields(selection: Selection): [string, string][] {
   if (selection.scope === 'ids') return selection.ids.map((id) => ['ids', String(id)]);
-  return [['scope', 'filter'], ...filterParams(selection.filter), ...(selection.enabledBatch ? [['enabledBatch', selection.enabledBatch] as [string, string]] : [])];
+  return [
+    ['scope', 'filter'],
+    ...filterParams(selection.filter),
+    ...(selection.enabledBatch ? [['enabledBatch', selection.enabledBatch] as [string, string]] : []),
+  ];
 }
 
 /**

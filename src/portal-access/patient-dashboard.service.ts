@@ -31,7 +31,11 @@ export class PatientDashboardService {
       tab,
       portal,
       invite: {
-        allowed: canInvite({ deceased: summary.patient.deceased, accessEnabled: portal.accessEnabled, email: summary.patient.email }),
+        allowed: canInvite({
+          deceased: summary.patient.deceased,
+          accessEnabled: portal.accessEnabled,
+          email: summary.patient.email,
+        }),
         kind: inviteKind(portal),
       },
       activity: describePatientActivity(activity.events),

@@ -26,7 +26,10 @@ export class PatientFormFilter implements ExceptionFilter {
       openForm: req.path.split('/').pop(),
       values: tab === 'details' ? typedDetailsValues(req.body ?? {}) : (req.body ?? {}),
       errors: invalid ? exception.fieldErrors : {},
-      flash: { kind: 'error', message: invalid ? 'Please correct the highlighted fields. Nothing was saved.' : exception.message },
+      flash: {
+        kind: 'error',
+        message: invalid ? 'Please correct the highlighted fields. Nothing was saved.' : exception.message,
+      },
     });
   }
 }

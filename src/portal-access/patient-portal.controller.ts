@@ -44,7 +44,11 @@ export class PatientPortalController {
     const tab = query.tab ?? 'details';
     await this.patients.recordView(id, tab, audit);
     const model = await this.dashboard.model(id, tab);
-    return { ...model, editing: query.edit === 'details', flash: query.saved ? { kind: 'success', message: SAVED_MESSAGES[query.saved] } : null };
+    return {
+      ...model,
+      editing: query.edit === 'details',
+      flash: query.saved ? { kind: 'success', message: SAVED_MESSAGES[query.saved] } : null,
+    };
   }
 
   @Post('details')
@@ -103,7 +107,12 @@ export class PatientPortalController {
   @Post('email')
   @UseFilters(PatientFormFilter)
   @Redirect()
-  async changeEmail(@Param('id', ParseIntPipe) id: number, @Body() form: ChangeEmailDto, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+  async changeEmail(
+    @Param('id', ParseIntPipe) id: number,
+    @Body() form: ChangeEmailDto,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Audit() audit: AuditContext,
+  ) {
     const outcome = await this.emailChanges.request(id, form, staff, audit);
     return back(id, outcome === 'awaiting_approval' ? 'email_approval' : 'email_confirmation');
   }
@@ -111,7 +120,12 @@ export class PatientPortalController {
   @Post('email-changes/:requestId/approve')
   @UseFilters(PatientFormFilter)
   @Redirect()
-  async approveEmailChange(@Param('id', ParseIntPipe) id: number, @Param('requestId', ParseIntPipe) requestId: number, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+  async approveEmailChange(
+    @Param('id', ParseIntPipe) id: number,
+    @Param('requestId', ParseIntPipe) requestId: number,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Audit() audit: AuditContext,
+  ) {
     await this.emailChanges.approve(requestId, staff, audit);
     return back(id, 'email_approved');
   }
@@ -119,7 +133,12 @@ export class PatientPortalController {
   @Post('email-changes/:requestId/reject')
   @UseFilters(PatientFormFilter)
   @Redirect()
-  async rejectEmailChange(@Param('id', ParseIntPipe) id: number, @Param('requestId', ParseIntPipe) requestId: number, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+  async rejectEmailChange(
+    @Param('id', ParseIntPipe) id: number,
+    @Param('requestId', ParseIntPipe) requestId: number,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Audit() audit: AuditContext,
+  ) {
     await this.emailChanges.reject(requestId, staff, audit);
     return back(id, 'email_rejected');
   }

@@ -37,6 +37,14 @@ import { PortalOverviewService } from './portal-overview.service';
     EmailChangePolicyService,
     EmailChangeService,
   ],
-  exports: [PortalAccountsModule, PortalAccessService, OnboardingQueryService, PortalOverviewService, PortalAccountAdminService, PortalEmailChangeService, EmailChangeService],
+  exports: [
+    PortalAccountsModule,
+    PortalAccessService,
+    OnboardingQueryService,
+    PortalOverviewService,
+    PortalAccountAdminService,
+    PortalEmailChangeService,
+    EmailChangeService,
+  ],
 })
 export class PortalAccessModule {}

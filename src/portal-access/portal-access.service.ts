@@ -38,7 +38,12 @@ export class PortalAccessService {
    * access off, every outstanding link revoked, every email still waiting to go to them
    * cancelled (body erased), their portal sessions ended, one audit row each.
    */
-  async closeForDeceased(tx: EntityManager, patientIds: number[], context: AuditContext, details: Record<string, unknown> = {}): Promise<void> {
+  async closeForDeceased(
+    tx: EntityManager,
+    patientIds: number[],
+    context: AuditContext,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
     if (patientIds.length === 0) return;
     const now = new Date();
     const enabled = new Set(await this.accounts.enabledAmong(patientIds, tx));
@@ -52,7 +57,12 @@ export class PortalAccessService {
       patientIds.map((patientId) => ({
         action: 'patient.marked_deceased',
         patientId,
-        details: { ...details, accessDisabled: enabled.has(patientId), emailsCancelled: cancelled.get(patientId) ?? 0, sessionsEnded: true },
+        details: {
+          ...details,
+          accessDisabled: enabled.has(patientId),
+          emailsCancelled: cancelled.get(patientId) ?? 0,
+          sessionsEnded: true,
+        },
       })),
       tx,
     );
@@ -65,7 +75,11 @@ export class PortalAccessService {
    * before anything changes; already-enabled patients are left as they are. A deceased
    * patient is never enabled: skipped (and counted) in bulk, refused when alone.
    */
-  async enable(target: number[] | ((manager: EntityManager) => Promise<number[]>), context: AuditContext, options: { bulk?: boolean } = {}): Promise<EnableResult> {
+  async enable(
+    target: number[] | ((manager: EntityManager) => Promise<number[]>),
+    context: AuditContext,
+    options: { bulk?: boolean } = {},
+  ): Promise<EnableResult> {
     const batchId = options.bulk ? randomUUID() : null;
     return runInTransaction(this.dataSource, async (manager) => {
       const ids = [...new Set(typeof target === 'function' ? await target(manager) : target)];
@@ -86,12 +100,23 @@ export class PortalAccessService {
         context,
         [
           ...toEnable.map((patientId) => ({ action: 'portal.access_enabled', patientId, batchId })),
-          ...deceased.map((patientId) => ({ action: 'portal.enable_skipped', outcome: 'denied' as const, patientId, batchId, details: { reason: 'deceased' } })),
+          ...deceased.map((patientId) => ({
+            action: 'portal.enable_skipped',
+            outcome: 'denied' as const,
+            patientId,
+            batchId,
+            details: { reason: 'deceased' },
+          })),
         ],
         manager,
       );
-      return { batchId, requested: ids.length, enabled: toEnable, alreadyEnabled: ids.filter((id) => mayEnable(accounts.get(id)!) && accounts.get(id)!.enabled), deceased };
+      return {
+        batchId,
+        requested: ids.length,
+        enabled: toEnable,
+        alreadyEnabled: ids.filter((id) => mayEnable(accounts.get(id)!) && accounts.get(id)!.enabled),
+        deceased,
+      };
     });
   }
-
 }

@@ -10,7 +10,8 @@ import { type LockedAccount, PortalAccountsRepository } from './portal-accounts.
 import { checkUsername } from './usernames';
 import { runInTransaction } from '../database/transactions';
 
-export const CONCURRENT_ACCOUNT_CHANGE = 'This patient’s portal account was changed by someone else — reload the page and try again.';
+export const CONCURRENT_ACCOUNT_CHANGE =
+  'This patient’s portal account was changed by someone else — reload the page and try again.';
 
 /** A staff member's changes to one patient's portal account from the dashboard's Patient Portal tab. */
 @Injectable()
@@ -32,7 +33,11 @@ export class PortalAccountAdminService {
       if (!account.accessEnabled) return false;
       await this.accounts.disable([patientId], now, tx);
       const revoked = await this.tokens.revokeTokens(patientId, 'access_disabled', tx);
-      await this.audit.record(context, { action: 'portal.access_disabled', patientId, details: { reason, revokedLinks: revoked } }, tx);
+      await this.audit.record(
+        context,
+        { action: 'portal.access_disabled', patientId, details: { reason, revokedLinks: revoked } },
+        tx,
+      );
       return true;
     });
   }
@@ -47,22 +52,47 @@ export class PortalAccountAdminService {
   }
 
   /** A new username (unique ignoring case and width); the patient is told at the email on file. */
-  async changeUsername(patientId: number, requested: string, version: number, context: AuditContext): Promise<{ changed: boolean }> {
+  async changeUsername(
+    patientId: number,
+    requested: string,
+    version: number,
+    context: AuditContext,
+  ): Promise<{ changed: boolean }> {
     const checked = checkUsername(requested);
     if ('problem' in checked) throw new FormValidationException({ username: [checked.problem] });
     return this.change(patientId, version, async (tx, account, now) => {
       if (account.username === checked.username) return false;
-      if (!account.username) throw new FormValidationException({ username: ['The patient chooses a username from the invite link; it can be changed once it exists.'] });
-      if (await this.accounts.usernameTaken(checked.key, patientId, tx)) throw new FormValidationException({ username: ['That username is not available.'] });
+      if (!account.username)
+        throw new FormValidationException({
+          username: ['The patient chooses a username from the invite link; it can be changed once it exists.'],
+        });
+      if (await this.accounts.usernameTaken(checked.key, patientId, tx))
+        throw new FormValidationException({ username: ['That username is not available.'] });
       await this.accounts.changeUsername(patientId, checked.username, checked.key, now, tx);
-      if (account.email) await this.notices.queue(tx, 'username_changed', account.email, patientId, { firstName: account.firstName, newUsername: checked.username });
-      await this.audit.record(context, { action: 'portal.username_changed', patientId, details: { from: account.username, to: checked.username, patientNotified: Boolean(account.email) } }, tx);
+      if (account.email)
+        await this.notices.queue(tx, 'username_changed', account.email, patientId, {
+          firstName: account.firstName,
+          newUsername: checked.username,
+        });
+      await this.audit.record(
+        context,
+        {
+          action: 'portal.username_changed',
+          patientId,
+          details: { from: account.username, to: checked.username, patientNotified: Boolean(account.email) },
+        },
+        tx,
+      );
       return true;
     });
   }
 
   /** Locks the account row, checks the version the form was built from, applies one change. */
-  private async change(patientId: number, version: number, apply: (tx: EntityManager, account: LockedAccount, now: Date) => Promise<boolean>): Promise<{ changed: boolean }> {
+  private async change(
+    patientId: number,
+    version: number,
+    apply: (tx: EntityManager, account: LockedAccount, now: Date) => Promise<boolean>,
+  ): Promise<{ changed: boolean }> {
     return runInTransaction(this.dataSource, async (tx) => {
       const account = await this.accounts.lockForChange(patientId, tx);
       if (!account) throw new NotFoundException('No such patient.');

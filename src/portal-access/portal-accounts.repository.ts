@@ -48,7 +48,8 @@ export class PortalAccountsRepository {
         `SELECT pa.patient_id, pa.access_enabled, p.deceased FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id WHERE pa.patient_id IN (${placeholders(chunk.length)})${forUpdate(tx)}`,
         chunk,
       );
-      for (const row of rows) found.set(Number(row.patient_id), { enabled: truthy(row.access_enabled), deceased: truthy(row.deceased) });
+      for (const row of rows)
+        found.set(Number(row.patient_id), { enabled: truthy(row.access_enabled), deceased: truthy(row.deceased) });
     }
     return found;
   }
@@ -77,7 +78,10 @@ export class PortalAccountsRepository {
   async enabledAmong(ids: number[], tx: EntityManager): Promise<number[]> {
     const enabled: number[] = [];
     for (const chunk of chunks(ids)) {
-      const rows: Array<{ patient_id: number | string }> = await tx.query(`SELECT patient_id FROM portal_accounts WHERE access_enabled = 1 AND patient_id IN (${placeholders(chunk.length)})`, chunk);
+      const rows: Array<{ patient_id: number | string }> = await tx.query(
+        `SELECT patient_id FROM portal_accounts WHERE access_enabled = 1 AND patient_id IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
       enabled.push(...rows.map((row) => Number(row.patient_id)));
     }
     return enabled;
@@ -87,12 +91,10 @@ export class PortalAccountsRepository {
   async enable(ids: number[], at: Date, staffId: number | null, tx: EntityManager): Promise<void> {
     const now = toSqlDateTime(at);
     for (const chunk of chunks(ids)) {
-      await tx.query(`UPDATE portal_accounts SET access_enabled = 1, enabled_at = ?, enabled_by_staff_id = ?, ${CHANGED} WHERE access_enabled = 0 AND patient_id IN (${placeholders(chunk.length)})`, [
-        now,
-        staffId,
-        now,
-        ...chunk,
-      ]);
+      await tx.query(
+        `UPDATE portal_accounts SET access_enabled = 1, enabled_at = ?, enabled_by_staff_id = ?, ${CHANGED} WHERE access_enabled = 0 AND patient_id IN (${placeholders(chunk.length)})`,
+        [now, staffId, now, ...chunk],
+      );
     }
   }
 
@@ -100,7 +102,10 @@ export class PortalAccountsRepository {
   async disable(ids: number[], at: Date, tx: EntityManager): Promise<void> {
     const now = toSqlDateTime(at);
     for (const chunk of chunks(ids)) {
-      await tx.query(`UPDATE portal_accounts SET access_enabled = 0, ${END_SESSIONS}, ${CHANGED} WHERE patient_id IN (${placeholders(chunk.length)})`, [now, ...chunk]);
+      await tx.query(
+        `UPDATE portal_accounts SET access_enabled = 0, ${END_SESSIONS}, ${CHANGED} WHERE patient_id IN (${placeholders(chunk.length)})`,
+        [now, ...chunk],
+      );
     }
   }
 
@@ -108,7 +113,10 @@ export class PortalAccountsRepository {
   async endPortalSessions(ids: number[], at: Date, tx: EntityManager): Promise<void> {
     const now = toSqlDateTime(at);
     for (const chunk of chunks(ids)) {
-      await tx.query(`UPDATE portal_accounts SET ${END_SESSIONS}, ${CHANGED} WHERE patient_id IN (${placeholders(chunk.length)})`, [now, ...chunk]);
+      await tx.query(
+        `UPDATE portal_accounts SET ${END_SESSIONS}, ${CHANGED} WHERE patient_id IN (${placeholders(chunk.length)})`,
+        [now, ...chunk],
+      );
     }
   }
 
@@ -116,30 +124,50 @@ export class PortalAccountsRepository {
   async markInvited(ids: number[], at: Date, tx: EntityManager): Promise<void> {
     const now = toSqlDateTime(at);
     for (const chunk of chunks(ids)) {
-      await tx.query(`UPDATE portal_accounts SET invited_at = COALESCE(invited_at, ?), ${CHANGED} WHERE patient_id IN (${placeholders(chunk.length)})`, [now, now, ...chunk]);
+      await tx.query(
+        `UPDATE portal_accounts SET invited_at = COALESCE(invited_at, ?), ${CHANGED} WHERE patient_id IN (${placeholders(chunk.length)})`,
+        [now, now, ...chunk],
+      );
     }
   }
 
   /** Clears the lockout (failed sign-ins counted and the lock). */
   async unlock(patientId: number, at: Date, tx: EntityManager): Promise<void> {
-    await tx.query(`UPDATE portal_accounts SET locked_until = NULL, failed_login_count = 0, ${CHANGED} WHERE patient_id = ?`, [toSqlDateTime(at), patientId]);
+    await tx.query(`UPDATE portal_accounts SET locked_until = NULL, failed_login_count = 0, ${CHANGED} WHERE patient_id = ?`, [
+      toSqlDateTime(at),
+      patientId,
+    ]);
   }
 
   /** Whether another patient holds the username key (folded: case and width ignored). */
   async usernameTaken(key: string, exceptPatientId: number, tx: EntityManager | DataSource = this.dataSource): Promise<boolean> {
-    const [owner] = await tx.query('SELECT patient_id FROM portal_accounts WHERE username_key = ? AND patient_id <> ?', [key, exceptPatientId]);
+    const [owner] = await tx.query('SELECT patient_id FROM portal_accounts WHERE username_key = ? AND patient_id <> ?', [
+      key,
+      exceptPatientId,
+    ]);
     return Boolean(owner);
   }
 
   async changeUsername(patientId: number, username: string, key: string, at: Date, tx: EntityManager): Promise<void> {
-    await tx.query(`UPDATE portal_accounts SET username = ?, username_key = ?, ${CHANGED} WHERE patient_id = ?`, [username, key, toSqlDateTime(at), patientId]);
+    await tx.query(`UPDATE portal_accounts SET username = ?, username_key = ?, ${CHANGED} WHERE patient_id = ?`, [
+      username,
+      key,
+      toSqlDateTime(at),
+      patientId,
+    ]);
   }
 
   /**
    * The patient's new password (and the username chosen from an invite link): the lockout is
    * cleared and every other open session ends.
    */
-  async setPassword(patientId: number, passwordHash: string, chosen: { username: string; key: string } | null, at: Date, tx: EntityManager): Promise<void> {
+  async setPassword(
+    patientId: number,
+    passwordHash: string,
+    chosen: { username: string; key: string } | null,
+    at: Date,
+    tx: EntityManager,
+  ): Promise<void> {
     await tx.query(
       `UPDATE portal_accounts SET ${chosen ? 'username = ?, username_key = ?, ' : ''}password_hash = ?, failed_login_count = 0, locked_until = NULL, ${END_SESSIONS}, ${CHANGED} WHERE patient_id = ?`,
       [...(chosen ? [chosen.username, chosen.key] : []), passwordHash, toSqlDateTime(at), patientId],
@@ -149,7 +177,10 @@ export class PortalAccountsRepository {
   /** A successful sign-in: the first one turns the patient green; the lockout counter resets. Not a staff change: no version bump. */
   async recordSignIn(patientId: number, at: Date, tx: EntityManager): Promise<void> {
     const now = toSqlDateTime(at);
-    await tx.query('UPDATE portal_accounts SET first_login_at = COALESCE(first_login_at, ?), last_login_at = ?, failed_login_count = 0, locked_until = NULL WHERE patient_id = ?', [now, now, patientId]);
+    await tx.query(
+      'UPDATE portal_accounts SET first_login_at = COALESCE(first_login_at, ?), last_login_at = ?, failed_login_count = 0, locked_until = NULL WHERE patient_id = ?',
+      [now, now, patientId],
+    );
   }
 
   async findForSignIn(usernameKey: string): Promise<SignInAccount | null> {

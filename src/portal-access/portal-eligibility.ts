@@ -41,7 +41,10 @@ export function inviteKind(account: { username: string | null }): 'invite' | 're
 }
 
 /** Shown in the status cell instead of the red "enable" block. */
-export const DECEASED_LABEL = { label: 'Deceased', description: 'Recorded as deceased: portal access cannot be enabled and no email is sent' };
+export const DECEASED_LABEL = {
+  label: 'Deceased',
+  description: 'Recorded as deceased: portal access cannot be enabled and no email is sent',
+};
 
 /** The refusal of a single enable or invite, naming the patient. */
 export const deceasedRefusal = (fullName: string, action: 'enable' | 'invite') =>

@@ -39,19 +39,39 @@ export class PortalEmailChangeService {
    * links (their unsent emails are cancelled), end portal sessions, notify the old
    * address, one audit row per patient (`details` adds the caller's context).
    */
-  async applyEmailChanges(tx: EntityManager, changes: EmailChange[], context: AuditContext, details: Record<string, unknown> = {}): Promise<void> {
+  async applyEmailChanges(
+    tx: EntityManager,
+    changes: EmailChange[],
+    context: AuditContext,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
     const at = new Date();
     const now = toSqlDateTime(at);
     const entries: AuditEntry[] = [];
     for (const change of changes) {
-      await tx.query('UPDATE patients SET email = ?, version = version + 1, updated_at = ? WHERE id = ?', [change.to, now, change.patientId]);
+      await tx.query('UPDATE patients SET email = ?, version = version + 1, updated_at = ? WHERE id = ?', [
+        change.to,
+        now,
+        change.patientId,
+      ]);
       const revoked = await this.tokens.revokeTokens(change.patientId, 'email_changed', tx);
       await this.accounts.endPortalSessions([change.patientId], at, tx);
-      if (change.from) await this.notices.queue(tx, 'email_changed', change.from, change.patientId, { firstName: change.firstName, maskedNewEmail: maskEmail(change.to), reportUrl: change.reportUrl ?? `${this.notices.portalUrl}` });
+      if (change.from)
+        await this.notices.queue(tx, 'email_changed', change.from, change.patientId, {
+          firstName: change.firstName,
+          maskedNewEmail: maskEmail(change.to),
+          reportUrl: change.reportUrl ?? `${this.notices.portalUrl}`,
+        });
       entries.push({
         action: 'patient.email_changed',
         patientId: change.patientId,
-        details: { from: change.from, to: change.to, ...details, revokedLinks: revoked, oldAddressNotified: Boolean(change.from) },
+        details: {
+          from: change.from,
+          to: change.to,
+          ...details,
+          revokedLinks: revoked,
+          oldAddressNotified: Boolean(change.from),
+        },
       });
     }
     await this.audit.recordMany(context, entries, tx);

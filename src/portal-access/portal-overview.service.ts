@@ -71,7 +71,10 @@ export class PortalOverviewService {
       lockedUntil,
       locked: Boolean(lockedUntil && lockedUntil > now),
       version: Number(account?.version ?? 1),
-      links: links.map((link): PortalLinkRow => ({ ...link, state: link.usedAt ? 'used' : link.revokedAt ? 'revoked' : link.expiresAt <= now ? 'expired' : 'active' })),
+      links: links.map((link): PortalLinkRow => ({
+        ...link,
+        state: link.usedAt ? 'used' : link.revokedAt ? 'revoked' : link.expiresAt <= now ? 'expired' : 'active',
+      })),
     };
   }
 }

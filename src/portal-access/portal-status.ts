@@ -64,7 +64,10 @@ export const INVITE_PROBLEMS: readonly InviteProblem[] = ['expired', 'failed'];
 
 /** The status filter's choices: a colour, or orange with an invite problem. */
 export type StatusChoice = PortalStatus | `orange-${InviteProblem}`;
-export const STATUS_CHOICES: readonly StatusChoice[] = [...PORTAL_STATUSES, ...INVITE_PROBLEMS.map((p) => `orange-${p}` as const)];
+export const STATUS_CHOICES: readonly StatusChoice[] = [
+  ...PORTAL_STATUSES,
+  ...INVITE_PROBLEMS.map((p) => `orange-${p}` as const),
+];
 
 export const INVITE_PROBLEM_LABELS: Record<InviteProblem, { label: string; description: string }> = {
   expired: { label: 'Invite expired', description: 'Invited, but the link expired unused; send a new invite' },
@@ -79,12 +82,19 @@ export interface InviteProblemFields {
   emailStatus: string | null;
 }
 
-const instant = (value: Date | string) => (value instanceof Date ? value : new Date(value.includes('T') ? value : `${value.replace(' ', 'T')}Z`));
+const instant = (value: Date | string) =>
+  value instanceof Date ? value : new Date(value.includes('T') ? value : `${value.replace(' ', 'T')}Z`);
 
 export function inviteProblem(status: PortalStatus, fields: InviteProblemFields, now: Date): InviteProblem | null {
   if (status !== 'orange') return null;
   if (fields.emailStatus === 'failed') return 'failed';
-  if (fields.linkExpiresAt && !fields.linkUsedAt && !fields.linkRevokedAt && instant(fields.linkExpiresAt).getTime() <= now.getTime()) return 'expired';
+  if (
+    fields.linkExpiresAt &&
+    !fields.linkUsedAt &&
+    !fields.linkRevokedAt &&
+    instant(fields.linkExpiresAt).getTime() <= now.getTime()
+  )
+    return 'expired';
   return null;
 }
 

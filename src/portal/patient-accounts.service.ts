@@ -65,7 +65,12 @@ export class PatientAccountsService {
   ) {}
 
   /** Whether a link works (GET: changes nothing but the audit trail when it does not). */
-  async checkLink(tokenHash: string | null, purpose: PortalTokenPurpose, context: AuditContext, step: 'open' | 'form'): Promise<TokenCheck> {
+  async checkLink(
+    tokenHash: string | null,
+    purpose: PortalTokenPurpose,
+    context: AuditContext,
+    step: 'open' | 'form',
+  ): Promise<TokenCheck> {
     const check = await this.tokens.check(tokenHash, purpose);
     if (!check.ok && step === 'open') await this.recordLinkFailure(check, purpose, context, step);
     return check;
@@ -76,7 +81,12 @@ export class PatientAccountsService {
    * transaction: the token is consumed only together with the password write.
    * No sign-in follows; the patient signs in with the new password.
    */
-  async setPassword(tokenHash: string | null, purpose: PortalTokenPurpose, form: { username?: string; password: string; confirmPassword: string }, context: AuditContext): Promise<SetPasswordResult> {
+  async setPassword(
+    tokenHash: string | null,
+    purpose: PortalTokenPurpose,
+    form: { username?: string; password: string; confirmPassword: string },
+    context: AuditContext,
+  ): Promise<SetPasswordResult> {
     const check = await this.tokens.check(tokenHash, purpose);
     if (!check.ok) {
       await this.recordLinkFailure(check, purpose, context, 'submit');
@@ -91,7 +101,15 @@ export class PatientAccountsService {
       if ('problem' in checked) errors.username = [checked.problem];
       else ({ username, key } = checked);
     }
-    const problems = checkNewPassword(form.password, [holder.firstName, holder.lastName, holder.dateOfBirth, holder.dateOfBirth.replace(/-/g, ''), holder.email, username, this.config.clinicName]);
+    const problems = checkNewPassword(form.password, [
+      holder.firstName,
+      holder.lastName,
+      holder.dateOfBirth,
+      holder.dateOfBirth.replace(/-/g, ''),
+      holder.email,
+      username,
+      this.config.clinicName,
+    ]);
     if (problems.length) errors.password = problems;
     else if (form.password !== form.confirmPassword) errors.confirmPassword = ['The two passwords do not match.'];
     if (Object.keys(errors).length) return { outcome: 'rejected', errors, holder };
@@ -99,25 +117,43 @@ export class PatientAccountsService {
     // Hashing is slow on purpose: done before the transaction so row locks stay short.
     const passwordHash = await this.hasher.hash(form.password);
     const actor = patientActor(context, holder.patientId, username || null);
-    const taken: SetPasswordResult = { outcome: 'rejected', errors: { username: ['That username is not available. Choose another.'] }, holder };
+    const taken: SetPasswordResult = {
+      outcome: 'rejected',
+      errors: { username: ['That username is not available. Choose another.'] },
+      holder,
+    };
     try {
       return await runInTransaction(this.dataSource, async (tx) => {
         const now = new Date();
         const consumed = await this.tokens.consume(tx, tokenHash, purpose, now);
         if (!consumed.ok) {
-          await this.audit.record(actor, { action: 'portal.token_failed', outcome: 'failure', patientId: holder.patientId, details: { purpose, reason: consumed.reason, step: 'submit' } }, tx);
+          await this.audit.record(
+            actor,
+            {
+              action: 'portal.token_failed',
+              outcome: 'failure',
+              patientId: holder.patientId,
+              details: { purpose, reason: consumed.reason, step: 'submit' },
+            },
+            tx,
+          );
           return { outcome: 'invalid_link' } as const;
         }
         if (key && (await this.accounts.usernameTaken(key, holder.patientId, tx))) throw new UsernameTakenError();
         await this.accounts.setPassword(holder.patientId, passwordHash, key ? { username, key } : null, now, tx);
         // Setting the password kills every other outstanding link of this patient.
         await this.tokens.revokeTokensOf(tx, [holder.patientId], 'password_set', now, holder.tokenId);
-        await this.audit.record(actor, { action: 'portal.token_used', patientId: holder.patientId, details: { purpose, usernameChosen: Boolean(key) } }, tx);
+        await this.audit.record(
+          actor,
+          { action: 'portal.token_used', patientId: holder.patientId, details: { purpose, usernameChosen: Boolean(key) } },
+          tx,
+        );
         return { outcome: 'done', username } as const;
       });
     } catch (error) {
       // The username check above, or the unique index when two patients race for one name.
-      if (error instanceof UsernameTakenError || (error instanceof QueryFailedError && /unique|duplicate/i.test(error.message))) return taken;
+      if (error instanceof UsernameTakenError || (error instanceof QueryFailedError && /unique|duplicate/i.test(error.message)))
+        return taken;
       throw error;
     }
   }
@@ -131,7 +167,12 @@ export class PatientAccountsService {
     const fail = async (reason: string) => {
       // A hash is verified whatever the reason, so every failure costs as much time as a wrong password.
       await this.hasher.verify(null, password);
-      await this.audit.record(actor, { action: 'patient.sign_in', outcome: 'failure', patientId: account ? account.patientId : null, details: { reason } });
+      await this.audit.record(actor, {
+        action: 'patient.sign_in',
+        outcome: 'failure',
+        patientId: account ? account.patientId : null,
+        details: { reason },
+      });
       return null;
     };
     const now = new Date();
@@ -170,7 +211,10 @@ export class PatientAccountsService {
   }
 
   async recordSignOut(patient: { patientId: number }, context: AuditContext): Promise<void> {
-    await this.audit.record(patientActor(context, patient.patientId, null), { action: 'patient.sign_out', patientId: patient.patientId });
+    await this.audit.record(patientActor(context, patient.patientId, null), {
+      action: 'patient.sign_out',
+      patientId: patient.patientId,
+    });
   }
 
   /**
@@ -181,7 +225,9 @@ export class PatientAccountsService {
   async requestReset(identifier: string, context: AuditContext): Promise<void> {
     // Padded to a fixed time: the work (~5–11 ms) always ends well inside it, and the answer waits for both,
     // so a queued email is in the outbox when the answer arrives.
-    const work = this.queueReset(identifier, context).catch((error: Error) => this.logger.error(`Forgot-password request failed: ${error.message}`));
+    const work = this.queueReset(identifier, context).catch((error: Error) =>
+      this.logger.error(`Forgot-password request failed: ${error.message}`),
+    );
     await Promise.all([work, new Promise((resolve) => setTimeout(resolve, FORGOT_PASSWORD_ANSWER_MS))]);
   }
 
@@ -207,7 +253,12 @@ export class PatientAccountsService {
       const patientId = Number(row.patient_id);
       const actor = patientActor(context, patientId, null);
       if ((await this.tokenRows.countIssuedSince(patientId, 'reset', since)) >= RESET_REQUESTS_PER_WINDOW) {
-        await this.audit.record(actor, { action: 'portal.reset_requested', outcome: 'denied', patientId, details: { reason: 'throttled' } });
+        await this.audit.record(actor, {
+          action: 'portal.reset_requested',
+          outcome: 'denied',
+          patientId,
+          details: { reason: 'throttled' },
+        });
         continue;
       }
       await this.audit.record(actor, { action: 'portal.reset_requested', patientId });
@@ -218,12 +269,26 @@ export class PatientAccountsService {
   private async recordWrongPassword(patientId: number, actor: AuditContext, now: Date): Promise<void> {
     await runInTransaction(this.dataSource, async (tx) => {
       const { failures, locked } = await PATIENT_ATTEMPTS.fail(tx, patientId, now);
-      await this.audit.record(actor, { action: 'patient.sign_in', outcome: 'failure', patientId, details: { reason: 'wrong_password', failures } }, tx);
-      if (locked) await this.audit.record(actor, { action: 'patient.locked_out', outcome: 'denied', patientId, details: { minutes: LOCKOUT_MINUTES } }, tx);
+      await this.audit.record(
+        actor,
+        { action: 'patient.sign_in', outcome: 'failure', patientId, details: { reason: 'wrong_password', failures } },
+        tx,
+      );
+      if (locked)
+        await this.audit.record(
+          actor,
+          { action: 'patient.locked_out', outcome: 'denied', patientId, details: { minutes: LOCKOUT_MINUTES } },
+          tx,
+        );
     });
   }
 
-  private async recordLinkFailure(check: Extract<TokenCheck, { ok: false }>, purpose: PortalTokenPurpose, context: AuditContext, step: string): Promise<void> {
+  private async recordLinkFailure(
+    check: Extract<TokenCheck, { ok: false }>,
+    purpose: PortalTokenPurpose,
+    context: AuditContext,
+    step: string,
+  ): Promise<void> {
     await this.audit.record(patientActor(context, check.patientId, null), {
       action: 'portal.token_failed',
       outcome: 'failure',

@@ -42,7 +42,12 @@ export class PatientAuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<PatientRequest>();
     const signedIn = req.session?.patient;
     if (!signedIn) throw new SignInRequiredException('/portal/login');
-    const principal = sessionExpired(req, { idleMinutes: this.config.patientIdleMinutes, absoluteHours: this.config.patientAbsoluteHours }) ? null : await this.accounts.principalForSession(signedIn.patientId, signedIn.generation);
+    const principal = sessionExpired(req, {
+      idleMinutes: this.config.patientIdleMinutes,
+      absoluteHours: this.config.patientAbsoluteHours,
+    })
+      ? null
+      : await this.accounts.principalForSession(signedIn.patientId, signedIn.generation);
     if (!principal) {
       await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
       throw new SignInRequiredException('/portal/login');
@@ -54,4 +59,6 @@ export class PatientAuthGuard implements CanActivate {
 }
 
 /** `@CurrentPatient() patient: PatientPrincipal` on a signed-in patient route (not @PortalPublic). */
-export const CurrentPatient = createParamDecorator((_data: unknown, ctx: ExecutionContext): PatientPrincipal => ctx.switchToHttp().getRequest<PatientRequest>().patient!);
+export const CurrentPatient = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): PatientPrincipal => ctx.switchToHttp().getRequest<PatientRequest>().patient!,
+);

@@ -27,12 +27,22 @@ export class PortalLinksController {
   constructor(private readonly accounts: PatientAccountsService) {}
 
   @Get('invite/:token')
-  openInvite(@Param('token') token: string, @Req() req: Request, @Res() res: Response, @Audit() audit: AuditContext): Promise<void> {
+  openInvite(
+    @Param('token') token: string,
+    @Req() req: Request,
+    @Res() res: Response,
+    @Audit() audit: AuditContext,
+  ): Promise<void> {
     return this.open('invite', token, req, res, audit);
   }
 
   @Get('reset/:token')
-  openReset(@Param('token') token: string, @Req() req: Request, @Res() res: Response, @Audit() audit: AuditContext): Promise<void> {
+  openReset(
+    @Param('token') token: string,
+    @Req() req: Request,
+    @Res() res: Response,
+    @Audit() audit: AuditContext,
+  ): Promise<void> {
     return this.open('reset', token, req, res, audit);
   }
 
@@ -58,18 +68,34 @@ export class PortalLinksController {
   @Post('invite')
   @UseGuards(ThrottlerGuard)
   @View('portal/set-password', { invalid: 'portal/set-password' })
-  acceptInvite(@Body() form: SetPasswordDto, @Req() req: Request, @Res({ passthrough: true }) res: Response, @Audit() audit: AuditContext) {
+  acceptInvite(
+    @Body() form: SetPasswordDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Audit() audit: AuditContext,
+  ) {
     return this.submit('invite', form, req, res, audit);
   }
 
   @Post('reset')
   @UseGuards(ThrottlerGuard)
   @View('portal/set-password', { invalid: 'portal/set-password' })
-  acceptReset(@Body() form: SetPasswordDto, @Req() req: Request, @Res({ passthrough: true }) res: Response, @Audit() audit: AuditContext) {
+  acceptReset(
+    @Body() form: SetPasswordDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Audit() audit: AuditContext,
+  ) {
     return this.submit('reset', form, req, res, audit);
   }
 
-  private async open(purpose: PortalTokenPurpose, token: string, req: Request, res: Response, audit: AuditContext): Promise<void> {
+  private async open(
+    purpose: PortalTokenPurpose,
+    token: string,
+    req: Request,
+    res: Response,
+    audit: AuditContext,
+  ): Promise<void> {
     const tokenHash = tokenHashOf(token);
     const check = await this.accounts.checkLink(tokenHash, purpose, audit, 'open');
     if (!check.ok || !tokenHash) return renderInvalid(res);
@@ -89,7 +115,13 @@ export class PortalLinksController {
     if (result.outcome === 'invalid_link') return invalidModel(res);
     if (result.outcome === 'rejected') {
       res.status(400);
-      return { purpose, firstName: result.holder.firstName, username: result.holder.username, errors: result.errors, values: { username: form.username ?? '' } };
+      return {
+        purpose,
+        firstName: result.holder.firstName,
+        username: result.holder.username,
+        errors: result.errors,
+        values: { username: form.username ?? '' },
+      };
     }
     // No automatic sign-in: the link's session is replaced by an empty one and the patient signs in normally.
     await new Promise<void>((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve())));

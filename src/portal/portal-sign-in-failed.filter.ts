@@ -20,7 +20,9 @@ export class PortalSignInFailedFilter implements ExceptionFilter {
     const throttled = exception instanceof ThrottlerException;
     const body = (req.body ?? {}) as Record<string, unknown>;
     res.status(throttled ? 429 : 401).render('portal/login', {
-      error: throttled ? 'Too many sign-in attempts from this network. Wait a minute and try again.' : PATIENT_SIGN_IN_FAILED_MESSAGE,
+      error: throttled
+        ? 'Too many sign-in attempts from this network. Wait a minute and try again.'
+        : PATIENT_SIGN_IN_FAILED_MESSAGE,
       username: typeof body.username === 'string' ? body.username.slice(0, 64) : '',
       next: '',
     });

@@ -41,7 +41,12 @@ export class PortalController {
   @PortalPublic()
   @UseGuards(ThrottlerGuard)
   @UseFilters(PortalSignInFailedFilter)
-  async login(@Body() form: PortalLoginDto, @Req() req: Request, @Res() res: Response, @Audit() audit: AuditContext): Promise<void> {
+  async login(
+    @Body() form: PortalLoginDto,
+    @Req() req: Request,
+    @Res() res: Response,
+    @Audit() audit: AuditContext,
+  ): Promise<void> {
     const patient = await this.accounts.authenticate(form.username, form.password, audit);
     if (!patient) throw new PatientSignInFailedException();
     const generation = await this.accounts.sessionGenerationOf(patient.patientId);

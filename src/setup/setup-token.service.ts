@@ -20,7 +20,8 @@ interface StoredSetupToken {
   expiresAt: number;
 }
 
-export const SETUP_LINK_INVALID = 'This setup link is not valid (any more). Use the link the server printed at its last start, or restart the server for a new one.';
+export const SETUP_LINK_INVALID =
+  'This setup link is not valid (any more). Use the link the server printed at its last start, or restart the server for a new one.';
 
 const hashOf = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 
@@ -49,7 +50,10 @@ export class SetupTokenService {
       await tx.delete(Setting, { settingKey: SETUP_TOKEN_SETTING });
       if (!(await this.isOpen(tx))) return null;
       const token = randomBytes(32).toString('base64url');
-      const value = JSON.stringify({ hash: hashOf(token), expiresAt: now.getTime() + SETUP_TOKEN_TTL_MS } satisfies StoredSetupToken);
+      const value = JSON.stringify({
+        hash: hashOf(token),
+        expiresAt: now.getTime() + SETUP_TOKEN_TTL_MS,
+      } satisfies StoredSetupToken);
       await tx.insert(Setting, { settingKey: SETUP_TOKEN_SETTING, value, updatedByStaffId: null });
       return `${this.config.publicBaseUrl}/setup?token=${token}`;
     });
@@ -72,7 +76,11 @@ export class SetupTokenService {
    * transaction: the token row is deleted only if it still holds this hash, so of two
    * concurrent submissions exactly one creates an admin. Any failure changes nothing.
    */
-  async createFirstAdmin(hash: string, input: { email: string; name: string; password: string }, context: AuditContext): Promise<StaffUser> {
+  async createFirstAdmin(
+    hash: string,
+    input: { email: string; name: string; password: string },
+    context: AuditContext,
+  ): Promise<StaffUser> {
     return runInTransaction(this.dataSource, async (tx) => {
       const row = await this.openRow(hash, new Date(), tx);
       const used = row ? await tx.delete(Setting, { settingKey: SETUP_TOKEN_SETTING, value: row.value }) : null;

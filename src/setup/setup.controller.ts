@@ -47,7 +47,12 @@ export class SetupController {
   @Post()
   @UseGuards(ThrottlerGuard)
   @View('setup/first-admin', { invalid: 'setup/first-admin' })
-  async createFirstAdmin(@Body() form: FirstAdminDto, @Req() req: Request, @Res({ passthrough: true }) res: Response, @Audit() audit: AuditContext) {
+  async createFirstAdmin(
+    @Body() form: FirstAdminDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Audit() audit: AuditContext,
+  ) {
     const hash = req.session?.setupTokenHash;
     if (!hash || !(await this.setup.isOpen())) throw new NotFoundException();
     const user = await this.setup.createFirstAdmin(hash, { name: form.name, email: form.email, password: form.password }, audit);

@@ -8,7 +8,10 @@ declare module 'better-sqlite3' {
     interface Database {
       pragma(source: string, options?: { simple?: boolean }): unknown;
       prepare(source: string): Statement;
-      backup(destination: string, options?: { progress?: (info: { totalPages: number; remainingPages: number }) => number }): Promise<unknown>;
+      backup(
+        destination: string,
+        options?: { progress?: (info: { totalPages: number; remainingPages: number }) => number },
+      ): Promise<unknown>;
       close(): void;
     }
   }

@@ -17,7 +17,12 @@ describe('an admin reading the audit trail and a patient’s activity in a real 
   it('filters the trail by typing a name or MRN, with the menus in place, then signs out from the audit page', async () => {
     const { t, browser, base } = stack;
     const admin = await createStaffUser(t, 'admin', 'Audra Auditor');
-    const patient = await createPortalPatient(t, { firstName: 'Hildegard', lastName: 'Quinlan-Moss', accessEnabled: false, email: 'hildegard@example.test' });
+    const patient = await createPortalPatient(t, {
+      firstName: 'Hildegard',
+      lastName: 'Quinlan-Moss',
+      accessEnabled: false,
+      email: 'hildegard@example.test',
+    });
     await t.dataSource.query("UPDATE patients SET external_id = 'MRN-77001' WHERE id = ?", [patient.id]);
     const other = await createPortalPatient(t, { firstName: 'Otto', lastName: 'Other', accessEnabled: false });
 
@@ -40,7 +45,9 @@ describe('an admin reading the audit trail and a patient’s activity in a real 
       const activity = page.getByRole('list', { name: 'Portal activity, newest first' });
       await activity.getByText('Invite sent to the email on file by Audra Auditor.').waitFor();
       await activity.getByText('Portal access enabled by Audra Auditor.').waitFor();
-      expect(await page.getByTestId('record-views').textContent()).toMatch(/^Record viewed \d+ times by staff, last by Audra Auditor/);
+      expect(await page.getByTestId('record-views').textContent()).toMatch(
+        /^Record viewed \d+ times by staff, last by Audra Auditor/,
+      );
       await page.getByRole('heading', { name: 'Portal activity for this patient' }).scrollIntoViewIfNeeded();
       expect({ width, ...(await horizontalOverflow(page)) }).toEqual({ width, scroll: 0, culprits: [] });
       await screenshot(page, `patient-activity-${width}`, { readme: width === 1280 });
@@ -53,7 +60,9 @@ describe('an admin reading the audit trail and a patient’s activity in a real 
       await page.getByRole('button', { name: 'Filter' }).click();
       await page.getByText('Events of Quinlan-Moss, Hildegard (MRN MRN-77001).').waitFor();
       expect(page.url()).toContain('patient=');
-      const linked = await page.locator('#audit-results tbody a[href^="/patients/"]').evaluateAll((links) => [...new Set(links.map((a) => a.getAttribute('href')))]);
+      const linked = await page
+        .locator('#audit-results tbody a[href^="/patients/"]')
+        .evaluateAll((links) => [...new Set(links.map((a) => a.getAttribute('href')))]);
       expect(linked).toEqual([`/patients/${patient.id}`]);
       expect({ width, ...(await horizontalOverflow(page)) }).toEqual({ width, scroll: 0, culprits: [] });
       await screenshot(page, `audit-trail-by-patient-${width}`, { readme: width === 1280 });

@@ -15,15 +15,22 @@ describe('the patient dashboard on a narrow screen', () => {
   it('fits 400 px on every tab and form (no sideways scroll outside tables), and 1280 px alike', async () => {
     const { t, browser, base } = stack;
     const now = toSqlDateTime(new Date());
-    for (const name of ['Asthma', 'Diabetes', 'Hypertension', 'Medicare', 'Spanish speaking']) await t.dataSource.query('INSERT INTO tags (name, created_at) VALUES (?, ?)', [name, now]);
-    await t.dataSource.query("INSERT INTO providers (name, active, created_at) VALUES ('Dr. Bartholomew Featherstonehaugh-Wolfeschlegel', 1, ?)", [now]);
+    for (const name of ['Asthma', 'Diabetes', 'Hypertension', 'Medicare', 'Spanish speaking'])
+      await t.dataSource.query('INSERT INTO tags (name, created_at) VALUES (?, ?)', [name, now]);
+    await t.dataSource.query(
+      "INSERT INTO providers (name, active, created_at) VALUES ('Dr. Bartholomew Featherstonehaugh-Wolfeschlegel', 1, ?)",
+      [now],
+    );
     const patient = await createPortalPatient(t, {
       firstName: 'Maximiliana-Josefina',
       lastName: 'Vandenberghe-Oosterhuis',
       email: 'maximiliana.josefina.vandenberghe-oosterhuis@a-very-long-domain.example.test',
       username: 'maximiliana.vandenberghe',
     });
-    await t.dataSource.query('UPDATE patients SET phone = ?, primary_provider_id = (SELECT MAX(id) FROM providers) WHERE id = ?', ['+1 555 010 0100', patient.id]);
+    await t.dataSource.query(
+      'UPDATE patients SET phone = ?, primary_provider_id = (SELECT MAX(id) FROM providers) WHERE id = ?',
+      ['+1 555 010 0100', patient.id],
+    );
     await t.dataSource.query('INSERT INTO patient_tags (patient_id, tag_id) SELECT ?, id FROM tags', [patient.id]);
     const staff = await createStaffUser(t, 'admin', 'Nadia Narrow');
 
@@ -41,9 +48,13 @@ describe('the patient dashboard on a narrow screen', () => {
       const views: Array<[string, string, () => Promise<void>]> = [
         ['details', `/patients/${patient.id}?tab=details`, async () => undefined],
         ['edit', `/patients/${patient.id}?tab=details&edit=details`, async () => undefined],
-        ['portal', `/patients/${patient.id}?tab=portal`, async () => {
-          for (const summary of await page.locator('details.card-form > summary').all()) await summary.click();
-        }],
+        [
+          'portal',
+          `/patients/${patient.id}?tab=portal`,
+          async () => {
+            for (const summary of await page.locator('details.card-form > summary').all()) await summary.click();
+          },
+        ],
       ];
       for (const [name, path, open] of views) {
         await page.goto(`${base}${path}`);

@@ -27,14 +27,27 @@ describe('edit forms saved without touching a field', () => {
     for (const name of ['Asthma', 'Diabetes', 'Hypertension', 'Medicare', 'Medicaid', 'Pediatrics', 'Spanish speaking', 'VIP']) {
       await t.dataSource.query('INSERT INTO tags (name, created_at) VALUES (?, ?)', [name, now]);
     }
-    for (const name of ['Dr. Alice Morgan', 'Dr. Benjamin Ortiz']) await t.dataSource.query('INSERT INTO providers (name, active, created_at) VALUES (?, 1, ?)', [name, now]);
+    for (const name of ['Dr. Alice Morgan', 'Dr. Benjamin Ortiz'])
+      await t.dataSource.query('INSERT INTO providers (name, active, created_at) VALUES (?, 1, ?)', [name, now]);
     tagIds = (await t.dataSource.query('SELECT id FROM tags ORDER BY id')).map((row: { id: number }) => Number(row.id));
     providerIds = (await t.dataSource.query('SELECT id FROM providers ORDER BY id')).map((row: { id: number }) => Number(row.id));
 
     // One tag of eight ("Medicare"), the second provider, a phone in a format an import may store
     // but the form would not accept as typed, and a portal username.
-    withEverything = (await createPortalPatient(t, { firstName: 'Zoë', lastName: "O'Hara", dateOfBirth: '1961-02-28', email: 'zoe.ohara@example.test', username: 'zoe.ohara' })).id;
-    await t.dataSource.query('UPDATE patients SET phone = ?, primary_provider_id = ? WHERE id = ?', ['+1 555 0100 ext. 7', providerIds[1], withEverything]);
+    withEverything = (
+      await createPortalPatient(t, {
+        firstName: 'Zoë',
+        lastName: "O'Hara",
+        dateOfBirth: '1961-02-28',
+        email: 'zoe.ohara@example.test',
+        username: 'zoe.ohara',
+      })
+    ).id;
+    await t.dataSource.query('UPDATE patients SET phone = ?, primary_provider_id = ? WHERE id = ?', [
+      '+1 555 0100 ext. 7',
+      providerIds[1],
+      withEverything,
+    ]);
     await t.dataSource.query('INSERT INTO patient_tags (patient_id, tag_id) VALUES (?, ?)', [withEverything, tagIds[3]]);
     // No tags, no provider, no phone, no email, no username.
     withNothing = (await createPortalPatient(t, { firstName: 'Bo', lastName: 'Bare', email: null, accessEnabled: false })).id;
@@ -47,7 +60,10 @@ describe('edit forms saved without touching a field', () => {
     errors = collectPageErrors(page);
     await signInThroughForm(page, base, admin.email, admin.password);
     // Added after sign-in: with a passkey the sign-in would ask for it as a second step.
-    await t.dataSource.query("INSERT INTO staff_passkeys (staff_user_id, credential_id, public_key, counter, name, created_at) VALUES (?, 'cred-1', 'key', 0, 'Work laptop', ?)", [admin.id, now]);
+    await t.dataSource.query(
+      "INSERT INTO staff_passkeys (staff_user_id, credential_id, public_key, counter, name, created_at) VALUES (?, 'cred-1', 'key', 0, 'Work laptop', ?)",
+      [admin.id, now],
+    );
   });
   afterAll(async () => stack?.close());
 
@@ -56,10 +72,18 @@ describe('edit forms saved without touching a field', () => {
       'SELECT p.first_name, p.last_name, p.date_of_birth, p.email, p.phone, p.primary_provider_id, pa.username FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id WHERE p.id = ?',
       [id],
     );
-    const tags = (await stack.t.dataSource.query('SELECT tag_id FROM patient_tags WHERE patient_id = ? ORDER BY tag_id', [id])).map((r: { tag_id: number }) => Number(r.tag_id));
-    return { ...row, date_of_birth: String(row.date_of_birth).slice(0, 10), primary_provider_id: row.primary_provider_id === null ? null : Number(row.primary_provider_id), tags };
+    const tags = (
+      await stack.t.dataSource.query('SELECT tag_id FROM patient_tags WHERE patient_id = ? ORDER BY tag_id', [id])
+    ).map((r: { tag_id: number }) => Number(r.tag_id));
+    return {
+      ...row,
+      date_of_birth: String(row.date_of_birth).slice(0, 10),
+      primary_provider_id: row.primary_provider_id === null ? null : Number(row.primary_provider_id),
+      tags,
+    };
   };
-  const auditCount = async (action: string) => Number((await stack.t.dataSource.query('SELECT COUNT(*) AS n FROM audit_events WHERE action = ?', [action]))[0].n);
+  const auditCount = async (action: string) =>
+    Number((await stack.t.dataSource.query('SELECT COUNT(*) AS n FROM audit_events WHERE action = ?', [action]))[0].n);
   const outboxCount = async () => Number((await stack.t.dataSource.query('SELECT COUNT(*) AS n FROM mail_outbox'))[0].n);
 
   it('Edit details: saving untouched keeps every field, tags included, and writes no audit row', async () => {
@@ -87,7 +111,9 @@ describe('edit forms saved without touching a field', () => {
     await page.getByRole('button', { name: 'Save details' }).click();
     await page.getByText('The patient’s details were saved.').waitFor();
     expect(await patientOnFile(withEverything)).toEqual({ ...before, first_name: 'Zoe' });
-    const [event] = await stack.t.dataSource.query("SELECT details FROM audit_events WHERE action = 'patient.details_changed' ORDER BY id DESC LIMIT 1");
+    const [event] = await stack.t.dataSource.query(
+      "SELECT details FROM audit_events WHERE action = 'patient.details_changed' ORDER BY id DESC LIMIT 1",
+    );
     expect(JSON.parse(event.details).changed).toEqual(['firstName']);
   });
 
@@ -105,7 +131,9 @@ describe('edit forms saved without touching a field', () => {
     await page.getByText('The patient’s details were saved.').waitFor();
     expect(await patientOnFile(withEverything)).toEqual({ ...before, phone: '(555) 010 0199' });
     await page.getByText('(555) 010 0199').waitFor();
-    const [event] = await stack.t.dataSource.query("SELECT details FROM audit_events WHERE action = 'patient.details_changed' ORDER BY id DESC LIMIT 1");
+    const [event] = await stack.t.dataSource.query(
+      "SELECT details FROM audit_events WHERE action = 'patient.details_changed' ORDER BY id DESC LIMIT 1",
+    );
     expect(JSON.parse(event.details).changed).toEqual(['phone']);
     // Errors above were the refused form's 400, on purpose.
     errors.length = 0;
@@ -139,7 +167,10 @@ describe('edit forms saved without touching a field', () => {
 
   it('Staff users → Change role: saving untouched keeps the role and audits nothing', async () => {
     await page.goto(`${stack.base}/admin/users`);
-    await page.getByRole('row', { name: /Sam Staff/ }).getByRole('button', { name: 'Change role' }).click();
+    await page
+      .getByRole('row', { name: /Sam Staff/ })
+      .getByRole('button', { name: 'Change role' })
+      .click();
     await page.waitForURL(`${stack.base}/admin/users`);
     const [row] = await stack.t.dataSource.query('SELECT role FROM staff_users WHERE id = ?', [colleague.id]);
     expect(row.role).toBe('staff');

@@ -17,7 +17,9 @@ describe('an email change in a real browser: requested by one staff member, appr
     await stack.t.app.get(MailSenderService).drainOnce();
     for (let i = 0; i < 100; i++) {
       for (const mail of stack.smtp.received.filter((m) => m.to.includes(address)).reverse()) {
-        const match = new RegExp(`${PUBLIC_BASE_URL.replace(/\./g, '\\.')}(/portal/email-change/${kind}/[A-Za-z0-9_-]{43})`).exec((await stack.smtp.parse(mail)).text ?? '');
+        const match = new RegExp(`${PUBLIC_BASE_URL.replace(/\./g, '\\.')}(/portal/email-change/${kind}/[A-Za-z0-9_-]{43})`).exec(
+          (await stack.smtp.parse(mail)).text ?? '',
+        );
         if (match) return match[1];
       }
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -9,7 +9,9 @@ describe('the import page in a real browser', () => {
 
   beforeAll(async () => {
     stack = await startBrowserStack();
-    await stack.t.dataSource.query("INSERT INTO providers (name, active, created_at) VALUES ('Dr. Alice Morgan', 1, '2026-01-01 00:00:00'), ('Dr. Benjamin Ortiz', 1, '2026-01-01 00:00:00')");
+    await stack.t.dataSource.query(
+      "INSERT INTO providers (name, active, created_at) VALUES ('Dr. Alice Morgan', 1, '2026-01-01 00:00:00'), ('Dr. Benjamin Ortiz', 1, '2026-01-01 00:00:00')",
+    );
   });
   afterAll(async () => stack?.close());
 

@@ -22,7 +22,12 @@ describe('the whole journey in a real browser', () => {
   it('an admin adds a staff user, who enables and invites a patient; the patient sets up the account and signs in; the row turns green', async () => {
     const { t, smtp, browser, base } = stack;
     await seedPatients(t, 60, 21);
-    const juniper = await addPatient(t, { firstName: 'Juniper', lastName: 'Journeyman', email: 'juniper.journeyman@example.test', status: 'red' });
+    const juniper = await addPatient(t, {
+      firstName: 'Juniper',
+      lastName: 'Journeyman',
+      email: 'juniper.journeyman@example.test',
+      status: 'red',
+    });
     const admin = await createStaffUser(t, 'admin', 'Ada Admin');
 
     // The admin signs in through the form and adds a staff user; the one-time password is shown once.

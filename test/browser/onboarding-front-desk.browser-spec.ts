@@ -16,19 +16,30 @@ interface PageElement {
   getBoundingClientRect(): { top: number; bottom: number; left: number; right: number };
   querySelector(selector: string): PageElement | null;
 }
-declare const document: { documentElement: { scrollWidth: number }; querySelector(selector: string): PageElement | null; querySelectorAll(selector: string): ArrayLike<PageElement> };
+declare const document: {
+  documentElement: { scrollWidth: number };
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+};
 declare const window: Record<string, unknown> & { innerHeight: number };
 
 /** True once the element is inside the visible part of the window (htmx scrolls it there after settling); false after 5 s. */
 const inView = (page: Page, selector: string) =>
   page
-    .waitForFunction((s) => {
-      const element = document.querySelector(s);
-      if (!element) return false;
-      const box = element.getBoundingClientRect();
-      return box.top >= 0 && box.bottom <= window.innerHeight;
-    }, selector, { timeout: 5000 })
-    .then(() => true, () => false);
+    .waitForFunction(
+      (s) => {
+        const element = document.querySelector(s);
+        if (!element) return false;
+        const box = element.getBoundingClientRect();
+        return box.top >= 0 && box.bottom <= window.innerHeight;
+      },
+      selector,
+      { timeout: 5000 },
+    )
+    .then(
+      () => true,
+      () => false,
+    );
 
 /** What the front desk hits (issue 13): the seed's two-step bulk flow, messages where the eye is, live rows, layout, sign-in return. */
 describe('the onboarding page at the front desk (real browser)', () => {
@@ -46,7 +57,8 @@ describe('the onboarding page at the front desk (real browser)', () => {
   const rowsShown = () => page.locator('#results tr.onboarding-row').count();
   const addGroup = async (lastName: string, n: number) => {
     const ids: number[] = [];
-    for (let i = 0; i < n; i++) ids.push(await addPatient(t, { firstName: `P${i}`, lastName, email: `${lastName.toLowerCase()}${i}@example.test` }));
+    for (let i = 0; i < n; i++)
+      ids.push(await addPatient(t, { firstName: `P${i}`, lastName, email: `${lastName.toLowerCase()}${i}@example.test` }));
     return ids;
   };
 
@@ -78,7 +90,9 @@ describe('the onboarding page at the front desk (real browser)', () => {
 
     await page.getByRole('button', { name: 'Enable Portal Access', exact: true }).click();
     const area = page.locator('#bulk-area');
-    await area.getByText('Portal access enabled for 2 patients. The same 2 patients stay selected for Send Portal Invites.').waitFor();
+    await area
+      .getByText('Portal access enabled for 2 patients. The same 2 patients stay selected for Send Portal Invites.')
+      .waitFor();
     expect(await area.getAttribute('aria-live')).toBe('polite');
     expect(await inView(page, '#bulk-area .bulk-box')).toBe(true);
     // The list reloads (only P1 is still "not enabled"); the two enabled patients stay selected.
@@ -136,7 +150,12 @@ describe('the onboarding page at the front desk (real browser)', () => {
     await drain();
     await page.locator('#bulk-progress').getByText('Done.').waitFor({ timeout: 15_000 });
     await smtp.waitFor(before + 4);
-    expect(smtp.received.slice(before).map((mail) => mail.to[0]).sort()).toEqual(['allmatch0@example.test', 'allmatch1@example.test', 'allmatch2@example.test', 'allmatch3@example.test']);
+    expect(
+      smtp.received
+        .slice(before)
+        .map((mail) => mail.to[0])
+        .sort(),
+    ).toEqual(['allmatch0@example.test', 'allmatch1@example.test', 'allmatch2@example.test', 'allmatch3@example.test']);
   });
 
   it('shows "select at least one patient" next to the bulk buttons, announced, not at the top of the page', async () => {
@@ -161,9 +180,15 @@ describe('the onboarding page at the front desk (real browser)', () => {
     await page.evaluate(() => (window.noReload = true));
     await page.getByLabel('Select Polly Rowpoll').check();
     await page.getByRole('button', { name: 'Send Invite to polly@example.test' }).click();
-    await page.locator(`#patient-${id} .delivery`).getByText(/Invite queued/).waitFor();
+    await page
+      .locator(`#patient-${id} .delivery`)
+      .getByText(/Invite queued/)
+      .waitFor();
     await drain();
-    await page.locator(`#patient-${id} .delivery`).getByText(/Invite sent/).waitFor({ timeout: 10_000 });
+    await page
+      .locator(`#patient-${id} .delivery`)
+      .getByText(/Invite sent/)
+      .waitFor({ timeout: 10_000 });
     expect(polls.length).toBeGreaterThan(0);
     expect(polls.every((header) => header === '1')).toBe(true);
     // The tick survives the row's refresh, and nothing reloaded the page.
@@ -172,12 +197,18 @@ describe('the onboarding page at the front desk (real browser)', () => {
   });
 
   it('fits the Action column at 1280 px, keeps the name in view when enabling at 800 px, and fits 400 px', async () => {
-    await addPatient(t, { firstName: 'Maximilian-Alexander', lastName: 'Longaddress-Wolfeschlegel', email: 'maximilian.alexander.longaddress@very-long-clinic-domain.example.test', status: 'gray' });
-    const narrow = await addPatient(t, { firstName: 'Nora', lastName: 'Narrowview', email: 'nora.narrowview@example.test' });
-    const clipped = () => page.evaluate(() => {
-      const scroller = document.querySelector('.table-scroll')!;
-      return scroller.scrollWidth > scroller.clientWidth;
+    await addPatient(t, {
+      firstName: 'Maximilian-Alexander',
+      lastName: 'Longaddress-Wolfeschlegel',
+      email: 'maximilian.alexander.longaddress@very-long-clinic-domain.example.test',
+      status: 'gray',
     });
+    const narrow = await addPatient(t, { firstName: 'Nora', lastName: 'Narrowview', email: 'nora.narrowview@example.test' });
+    const clipped = () =>
+      page.evaluate(() => {
+        const scroller = document.querySelector('.table-scroll')!;
+        return scroller.scrollWidth > scroller.clientWidth;
+      });
     // The whole list (invited, active and enabled rows, long names and addresses): nothing hidden to the right.
     await page.goto(`${base}/portal-onboarding?size=100`);
     expect(await page.locator('#results .invite-link').count()).toBeGreaterThan(5);
@@ -205,7 +236,9 @@ describe('the onboarding page at the front desk (real browser)', () => {
 
   it('finds a caller by MRN, and says where in the list we are (First, Next, Last, Go to page)', async () => {
     await page.goto(`${base}/portal-onboarding?size=25`);
-    const [{ external_id: mrn, id }] = await t.dataSource.query("SELECT id, external_id FROM patients WHERE external_id IS NOT NULL ORDER BY id LIMIT 1");
+    const [{ external_id: mrn, id }] = await t.dataSource.query(
+      'SELECT id, external_id FROM patients WHERE external_id IS NOT NULL ORDER BY id LIMIT 1',
+    );
     await page.getByLabel('Name', { exact: true }).fill(mrn);
     await page.getByLabel('Name', { exact: true }).press('Enter');
     await page.waitForURL(new RegExp(`q=${mrn}`));

@@ -12,9 +12,12 @@ interface PageElement {
   textContent: string | null;
   querySelector(selector: string): PageElement | null;
 }
-declare const document: { activeElement: PageElement | null; documentElement: { scrollWidth: number }; querySelectorAll(selector: string): ArrayLike<PageElement> };
+declare const document: {
+  activeElement: PageElement | null;
+  documentElement: { scrollWidth: number };
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+};
 declare const window: Record<string, unknown>;
-
 
 describe('the onboarding page in a real browser', () => {
   let stack: BrowserStack;
@@ -36,7 +39,12 @@ describe('the onboarding page in a real browser', () => {
     await seedPatients(t, 140, 11);
     [provider] = await t.dataSource.query("SELECT id, name FROM providers WHERE name = 'Dr. Grace Kim'");
     [tag] = await t.dataSource.query("SELECT id, name FROM tags WHERE name = 'Telehealth'");
-    rita = await addPatient(t, { firstName: 'Rita', lastName: 'Browsertest', email: 'rita@example.test', providerId: Number(provider.id) });
+    rita = await addPatient(t, {
+      firstName: 'Rita',
+      lastName: 'Browsertest',
+      email: 'rita@example.test',
+      providerId: Number(provider.id),
+    });
   });
   afterAll(async () => stack?.close());
 
@@ -45,7 +53,6 @@ describe('the onboarding page in a real browser', () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     errors = collectPageErrors(page);
-
 
     await page.goto(`${base}/login`);
     await page.getByLabel('Email').fill(user.email);
@@ -98,7 +105,9 @@ describe('the onboarding page in a real browser', () => {
       [provider.id, tag.id],
     );
     await page.waitForFunction((n) => document.querySelectorAll('#results tr.onboarding-row').length === n, expected.length);
-    const shown = await page.locator('#results tr.onboarding-row').evaluateAll((rows) => rows.map((row) => Number(row.id.replace('patient-', ''))));
+    const shown = await page
+      .locator('#results tr.onboarding-row')
+      .evaluateAll((rows) => rows.map((row) => Number(row.id.replace('patient-', ''))));
     expect(shown.sort((a, b) => a - b)).toEqual(expected.map((r) => Number(r.id)).sort((a, b) => a - b));
     expect(await page.locator('#result-count').textContent()).toContain(`${expected.length} patients match this filter`);
 
@@ -110,7 +119,10 @@ describe('the onboarding page in a real browser', () => {
     // Select all matching → Enable Portal Access: one request, the table reloads with no red rows.
     await page.locator('#select-matching').check();
     await page.getByRole('button', { name: 'Enable Portal Access', exact: true }).click();
-    await page.locator('#bulk-area').getByText(/Portal access enabled for \d+ patients?/).waitFor();
+    await page
+      .locator('#bulk-area')
+      .getByText(/Portal access enabled for \d+ patients?/)
+      .waitFor();
     await page.waitForFunction(() => document.querySelectorAll('#results .status-red').length === 0);
 
     // Send Portal Invites: confirmation first, then progress until the batch is delivered.
@@ -128,7 +140,9 @@ describe('the onboarding page in a real browser', () => {
     expect(smtp.received.length).toBeGreaterThan(before);
     // Every enabled patient with an email is now invited (orange); gray remains only without an email.
     await page.waitForFunction(() =>
-      Array.from(document.querySelectorAll('#results tr.onboarding-row')).every((row) => !row.querySelector('.status-gray') || row.textContent!.includes('No email on file')),
+      Array.from(document.querySelectorAll('#results tr.onboarding-row')).every(
+        (row) => !row.querySelector('.status-gray') || row.textContent!.includes('No email on file'),
+      ),
     );
     expect(await page.locator('#results .status-orange').count()).toBeGreaterThan(0);
     await screenshot(page, 'onboarding-after');

@@ -16,7 +16,9 @@ describe('a patient in a real browser', () => {
   it('follows the emailed link, chooses a username and password, signs in and is welcomed, with no script or CSP errors', async () => {
     const { t, smtp, browser, base } = stack;
     const patient = await createPortalPatient(t, { firstName: 'Imogen', lastName: 'Vasquez-Tran' });
-    await t.app.get(InvitationsService).sendInvites([patient.id], { actorType: 'system', actorId: null, actorLabel: null, ip: null, userAgent: null });
+    await t.app
+      .get(InvitationsService)
+      .sendInvites([patient.id], { actorType: 'system', actorId: null, actorLabel: null, ip: null, userAgent: null });
     await t.app.get(MailSenderService).drainOnce();
     await smtp.waitFor(1);
     const link = await linkFrom(smtp, smtp.received[0], PUBLIC_BASE_URL);

@@ -61,7 +61,14 @@ describe('staff second factor in a real browser', () => {
     const cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
     await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
     });
 
     await signInWithPassword(page, base, user.email, user.password);
@@ -80,7 +87,9 @@ describe('staff second factor in a real browser', () => {
     await screenshot(page, 'second-factor-step');
     await page.getByRole('button', { name: 'Use a passkey' }).click();
     await page.waitForURL(`${base}/portal-onboarding`);
-    expect(await auditActions(t.dataSource, "actor_id = ? AND action = 'staff.second_factor'", [user.id])).toEqual([expect.objectContaining({ outcome: 'success', details: JSON.stringify({ method: 'passkey' }) })]);
+    expect(await auditActions(t.dataSource, "actor_id = ? AND action = 'staff.second_factor'", [user.id])).toEqual([
+      expect.objectContaining({ outcome: 'success', details: JSON.stringify({ method: 'passkey' }) }),
+    ]);
     expect(errors).toEqual([]);
     await context.close();
   });
@@ -95,7 +104,9 @@ describe('staff second factor in a real browser', () => {
     await page.goto(`${base}/account/security`);
     await page.getByRole('link', { name: 'Set up an authenticator app' }).click();
     await page.waitForURL(`${base}/account/security/totp`);
-    expect(await page.getByRole('img', { name: /QR code/ }).evaluate((img: { naturalWidth: number }) => img.naturalWidth)).toBeGreaterThan(100);
+    expect(
+      await page.getByRole('img', { name: /QR code/ }).evaluate((img: { naturalWidth: number }) => img.naturalWidth),
+    ).toBeGreaterThan(100);
     await screenshot(page, 'second-factor-totp-setup');
     const secret = (await page.getByTestId('totp-secret').textContent())!.replace(/\s+/g, '');
     await awayFromStepBoundary();

@@ -46,7 +46,11 @@ describe('an admin managing staff users in a real browser', () => {
     expect(posts).toEqual(['/admin/users']);
     expect(dialogs).toEqual([]);
     expect(await count("SELECT COUNT(*) AS n FROM staff_users WHERE email = 'nina.newhire@clinic.test'")).toBe(1);
-    expect(await count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'admin.staff_created' AND details LIKE '%nina.newhire%'")).toBe(1);
+    expect(
+      await count(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'admin.staff_created' AND details LIKE '%nina.newhire%'",
+      ),
+    ).toBe(1);
     expect(errors).toEqual([]);
     await context.close();
   });
@@ -61,14 +65,19 @@ describe('an admin managing staff users in a real browser', () => {
       const errors = collectPageErrors(page);
       await signInThroughForm(page, base, admin.email, admin.password, '/admin/users');
       await screenshot(page, `staff-users-${width}`);
-      await page.getByRole('row', { name: /Dee Disabled/ }).getByRole('link', { name: 'Disable Dee Disabled' }).click();
+      await page
+        .getByRole('row', { name: /Dee Disabled/ })
+        .getByRole('link', { name: 'Disable Dee Disabled' })
+        .click();
       await page.getByRole('heading', { name: 'Disable Dee Disabled?' }).waitFor();
       await screenshot(page, `staff-user-confirm-disable-${width}`);
       if (width === 400) {
         // Cancel leaves the user as they were.
         await page.getByRole('link', { name: 'Cancel' }).click();
         await page.waitForURL(`${base}/admin/users`);
-        expect(Number((await t.dataSource.query('SELECT disabled FROM staff_users WHERE id = ?', [colleague.id]))[0].disabled)).toBe(0);
+        expect(
+          Number((await t.dataSource.query('SELECT disabled FROM staff_users WHERE id = ?', [colleague.id]))[0].disabled),
+        ).toBe(0);
       } else {
         await page.getByRole('button', { name: 'Disable Dee Disabled' }).click();
         await page.getByText('Dee Disabled is disabled and signed out.').waitFor();
@@ -78,7 +87,10 @@ describe('an admin managing staff users in a real browser', () => {
         expect(await page.getByText('Dee Disabled is disabled and signed out.').count()).toBe(0);
         expect(await count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'admin.staff_disabled'")).toBe(1);
         // Enabling again is one click (no harm in it).
-        await page.getByRole('row', { name: /Dee Disabled/ }).getByRole('button', { name: 'Enable' }).click();
+        await page
+          .getByRole('row', { name: /Dee Disabled/ })
+          .getByRole('button', { name: 'Enable' })
+          .click();
         await page.getByText('Dee Disabled is enabled.').waitFor();
       }
       expect(errors).toEqual([]);

@@ -109,11 +109,16 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
       () => 'started',
       (error: Error) => error.message,
     );
-    expect(refused).toMatch(/Configuration error: MIGRATIONS_RUN is skip and the database schema is behind this version \(\d+ pending: InitialSchema1764144000000, .*\); run `npm run migration:run` first/);
+    expect(refused).toMatch(
+      /Configuration error: MIGRATIONS_RUN is skip and the database schema is behind this version \(\d+ pending: InitialSchema1764144000000, .*\); run `npm run migration:run` first/,
+    );
 
     const migrated = await new Promise<{ code: number; out: string }>((resolve) =>
-      execFile(join(ROOT, 'node_modules/.bin/typeorm-ts-node-commonjs'), ['migration:run', '-d', 'src/database/data-source.ts'], { cwd: ROOT, env: { ...process.env, DATABASE_URL: dbUrl(0) }, timeout: 90_000 }, (error, stdout, stderr) =>
-        resolve({ code: error ? 1 : 0, out: stdout + stderr }),
+      execFile(
+        join(ROOT, 'node_modules/.bin/typeorm-ts-node-commonjs'),
+        ['migration:run', '-d', 'src/database/data-source.ts'],
+        { cwd: ROOT, env: { ...process.env, DATABASE_URL: dbUrl(0) }, timeout: 90_000 },
+        (error, stdout, stderr) => resolve({ code: error ? 1 : 0, out: stdout + stderr }),
       ),
     );
     expect(migrated).toMatchObject({ code: 0 });
@@ -122,10 +127,18 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
   it('starts three instances (one per node) and HAProxy, which spreads requests over all three', async () => {
     control = await createApplication(loadConfig({ ...env(0), MAIL_SENDER: 'false' }), { logger: false });
     db = control.get(DataSource);
-    instances.push(...(await Promise.all([0, 1, 2].map((node) => startServerProcess({ ...env(node), PORT: String(APP_PORTS[node]) })))));
+    instances.push(
+      ...(await Promise.all([0, 1, 2].map((node) => startServerProcess({ ...env(node), PORT: String(APP_PORTS[node]) })))),
+    );
     for (const instance of instances) children.add(instance.child);
     haproxy = spawn('haproxy', ['-f', join(ROOT, 'deploy/haproxy.cfg'), '-db'], {
-      env: { ...process.env, PPO_LISTEN: `127.0.0.1:${HAPROXY_PORT}`, PPO_APP1: `127.0.0.1:${APP_PORTS[0]}`, PPO_APP2: `127.0.0.1:${APP_PORTS[1]}`, PPO_APP3: `127.0.0.1:${APP_PORTS[2]}` },
+      env: {
+        ...process.env,
+        PPO_LISTEN: `127.0.0.1:${HAPROXY_PORT}`,
+        PPO_APP1: `127.0.0.1:${APP_PORTS[0]}`,
+        PPO_APP2: `127.0.0.1:${APP_PORTS[1]}`,
+        PPO_APP3: `127.0.0.1:${APP_PORTS[2]}`,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     haproxy.stdout!.on('data', (chunk: Buffer) => (haproxyLog += chunk.toString()));
@@ -148,7 +161,10 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
     agent = request.agent(baseUrl) as Agent;
     // The form comes from one instance and is posted to the next: its CSRF token is read from the shared session.
     const page = await agent.get('/login').expect(200);
-    const signedIn = await agent.post('/login').type('form').send({ _csrf: csrfTokenOf(page.text), email, password: PASSWORD });
+    const signedIn = await agent
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(page.text), email, password: PASSWORD });
     expect(signedIn.status).toBe(303);
     const servedBy = new Set<string>();
     for (let i = 0; i < 6; i++) {
@@ -162,7 +178,8 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
     await seedPatients();
   }, 60_000);
 
-  const htmxPost = (path: string, body: string) => agent.post(path).set('HX-Request', 'true').set('X-CSRF-Token', agent.csrf).type('form').send(body);
+  const htmxPost = (path: string, body: string) =>
+    agent.post(path).set('HX-Request', 'true').set('X-CSRF-Token', agent.csrf).type('form').send(body);
 
   let promised = 0;
   let receivedAtKill = 0;
@@ -178,17 +195,33 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
     const failures: string[] = [];
     const servedBy = new Set<string>();
     for (const action of ['enable', 'invite']) {
-      const responses = await Promise.all(oneClickIds.flatMap((id) => Array.from({ length: CLICKS }, () => htmxPost(`/portal-onboarding/patients/${id}/${action}`, ''))));
+      const responses = await Promise.all(
+        oneClickIds.flatMap((id) =>
+          Array.from({ length: CLICKS }, () => htmxPost(`/portal-onboarding/patients/${id}/${action}`, '')),
+        ),
+      );
       for (const res of responses) {
         statuses.push(res.status);
         servedBy.add(String(res.headers['x-served-by']));
-        if (res.status !== 200) failures.push(`${action} ${res.status} from ${res.headers['x-served-by']}: ${res.text.slice(0, 300)}`);
+        if (res.status !== 200)
+          failures.push(`${action} ${res.status} from ${res.headers['x-served-by']}: ${res.text.slice(0, 300)}`);
       }
     }
     // What the instances said, to explain a failure.
     if (failures.length) {
-      failures.push(...instances.map((instance, i) => `app${i + 1} (exit ${instance.child.exitCode ?? instance.child.signalCode}): ${instance.output().slice(-1500)}`));
-      failures.push(haproxyLog.split('\n').filter((line) => !/ 200 /.test(line)).slice(-40).join('\n'));
+      failures.push(
+        ...instances.map(
+          (instance, i) =>
+            `app${i + 1} (exit ${instance.child.exitCode ?? instance.child.signalCode}): ${instance.output().slice(-1500)}`,
+        ),
+      );
+      failures.push(
+        haproxyLog
+          .split('\n')
+          .filter((line) => !/ 200 /.test(line))
+          .slice(-40)
+          .join('\n'),
+      );
     }
     expect(failures).toEqual([]);
     expect(servedBy.size).toBe(3);
@@ -214,9 +247,15 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
 
   it('delivers every promised email, and records every action once', async () => {
     // The survivor takes over the dead senders' claims when their lease runs out.
-    await waitUntil(async () => Number((await db.query("SELECT COUNT(*) AS n FROM mail_outbox WHERE status = 'sent'"))[0].n) === promised, 90_000, 'every outbox row sent');
+    await waitUntil(
+      async () => Number((await db.query("SELECT COUNT(*) AS n FROM mail_outbox WHERE status = 'sent'"))[0].n) === promised,
+      90_000,
+      'every outbox row sent',
+    );
     await sleep(500);
-    const outbox: Array<{ status: string; n: number | string }> = await db.query('SELECT status, COUNT(*) AS n FROM mail_outbox GROUP BY status');
+    const outbox: Array<{ status: string; n: number | string }> = await db.query(
+      'SELECT status, COUNT(*) AS n FROM mail_outbox GROUP BY status',
+    );
     expect(outbox.map((row) => [row.status, Number(row.n)])).toEqual([['sent', promised]]);
 
     // Counted by link at the SMTP server: each promised link arrived, each with one Message-ID.
@@ -236,11 +275,14 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
     expect(twice.every((count) => count === 2)).toBe(true);
     expect(twice.length).toBeLessThanOrEqual(2 * (2 * SMTP_POOL + 100));
 
-    const count = async (where: string, params: unknown[] = []) => Number((await db.query(`SELECT COUNT(*) AS n FROM audit_events WHERE ${where}`, params))[0].n);
+    const count = async (where: string, params: unknown[] = []) =>
+      Number((await db.query(`SELECT COUNT(*) AS n FROM audit_events WHERE ${where}`, params))[0].n);
     const oneClick = `patient_id IN (${oneClickIds.join(',')})`;
     // One 'mail.sent' row per outbox row, never two (the crash window's resends replace a mark that never committed).
     expect(await count("action = 'mail.sent'")).toBe(promised);
-    const [{ n: distinctSent }] = await db.query("SELECT COUNT(DISTINCT patient_id) AS n FROM audit_events WHERE action = 'mail.sent'");
+    const [{ n: distinctSent }] = await db.query(
+      "SELECT COUNT(DISTINCT patient_id) AS n FROM audit_events WHERE action = 'mail.sent'",
+    );
     expect(Number(distinctSent)).toBe(promised);
     // Bulk: one row per patient per action, sharing the action's batch id.
     expect(await count(`action = 'portal.access_enabled' AND batch_id IS NOT NULL`)).toBe(BULK);
@@ -249,7 +291,9 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
     // click has its row, and exactly one per patient queued the email (the others were repeats).
     expect(await count(`action = 'portal.access_enabled' AND ${oneClick}`)).toBe(ONE_CLICK);
     expect(await count(`action = 'portal.invite_issued' AND ${oneClick}`)).toBe(ONE_CLICK * CLICKS);
-    expect(await count(`action = 'portal.invite_issued' AND ${oneClick} AND details LIKE ?`, ['%"emailQueued":true%'])).toBe(ONE_CLICK);
+    expect(await count(`action = 'portal.invite_issued' AND ${oneClick} AND details LIKE ?`, ['%"emailQueued":true%'])).toBe(
+      ONE_CLICK,
+    );
     const [{ n: oneClickEmails }] = await db.query(`SELECT COUNT(*) AS n FROM mail_outbox WHERE ${oneClick}`);
     expect(Number(oneClickEmails)).toBe(ONE_CLICK);
   }, 150_000);
@@ -262,9 +306,24 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
     const ids = Array.from({ length: BULK + ONE_CLICK }, (_, i) => 100_001 + i);
     oneClickIds = ids.slice(BULK);
     await db.transaction(async (tx) => {
-      await insertRows(tx, 'patients', ['id', 'first_name', 'last_name', 'date_of_birth', 'email', 'version', 'created_at', 'updated_at'], ids.map((id) => [id, `First${id}`, `Last${id}`, '1975-06-01', `p${id}@example.test`, 1, now, now]));
-      await insertRows(tx, 'portal_accounts', ['patient_id', 'access_enabled', 'version', 'updated_at'], ids.map((id) => [id, 0, 1, now]));
-      await insertRows(tx, 'patient_tags', ['patient_id', 'tag_id'], ids.slice(0, BULK).map((id) => [id, tagId]));
+      await insertRows(
+        tx,
+        'patients',
+        ['id', 'first_name', 'last_name', 'date_of_birth', 'email', 'version', 'created_at', 'updated_at'],
+        ids.map((id) => [id, `First${id}`, `Last${id}`, '1975-06-01', `p${id}@example.test`, 1, now, now]),
+      );
+      await insertRows(
+        tx,
+        'portal_accounts',
+        ['patient_id', 'access_enabled', 'version', 'updated_at'],
+        ids.map((id) => [id, 0, 1, now]),
+      );
+      await insertRows(
+        tx,
+        'patient_tags',
+        ['patient_id', 'tag_id'],
+        ids.slice(0, BULK).map((id) => [id, tagId]),
+      );
     });
   }
 
@@ -275,7 +334,9 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
     while (Date.now() < deadline) {
       seen = [];
       for (let i = 0; i < names.length * 3 + 6; i++) {
-        const res = await request(baseUrl).get('/healthz').catch(() => null);
+        const res = await request(baseUrl)
+          .get('/healthz')
+          .catch(() => null);
         seen.push(res?.status === 200 ? String(res.headers['x-served-by']) : `status ${res?.status ?? 'none'}`);
       }
       if ([...new Set(seen)].sort().join() === [...names].sort().join()) return;

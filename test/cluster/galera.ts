@@ -113,7 +113,11 @@ export async function startGaleraCluster(base: number): Promise<GaleraCluster> {
     }
   };
   const startNode = (node: GaleraNode, bootstrap: boolean) => {
-    node.process = spawn('/usr/sbin/mariadbd', [`--defaults-file=${node.dir}/my.cnf`, '--user=mysql', ...(bootstrap ? ['--wsrep-new-cluster'] : [])], { stdio: 'ignore' });
+    node.process = spawn(
+      '/usr/sbin/mariadbd',
+      [`--defaults-file=${node.dir}/my.cnf`, '--user=mysql', ...(bootstrap ? ['--wsrep-new-cluster'] : [])],
+      { stdio: 'ignore' },
+    );
   };
   const connectRoot = (node: GaleraNode) => createConnection({ socketPath: join(node.dir, 'mysqld.sock'), user: 'root' });
   const clusterSize = async (node: GaleraNode) => {
@@ -134,7 +138,13 @@ export async function startGaleraCluster(base: number): Promise<GaleraCluster> {
     connect: (node, database) => createConnection({ host: '127.0.0.1', port: node.port, user, password, database }),
     stop: async () => {
       for (const node of nodes) node.kill();
-      await Promise.all(nodes.map((node) => (node.process && node.process.exitCode === null && node.process.signalCode === null ? new Promise((r) => node.process!.once('exit', r)) : null)));
+      await Promise.all(
+        nodes.map((node) =>
+          node.process && node.process.exitCode === null && node.process.signalCode === null
+            ? new Promise((r) => node.process!.once('exit', r))
+            : null,
+        ),
+      );
       rmSync(root, { recursive: true, force: true });
     },
   };
@@ -145,9 +155,24 @@ export async function startGaleraCluster(base: number): Promise<GaleraCluster> {
       execFileSync('chown', ['-R', 'mysql:mysql', node.dir]);
     }
     // Only the first node is initialised: the others receive its data by state transfer.
-    execFileSync('mariadb-install-db', ['--no-defaults', '--user=mysql', `--datadir=${nodes[0].dir}/data`, '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'ignore' });
+    execFileSync(
+      'mariadb-install-db',
+      [
+        '--no-defaults',
+        '--user=mysql',
+        `--datadir=${nodes[0].dir}/data`,
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+      ],
+      { stdio: 'ignore' },
+    );
     startNode(nodes[0], true);
-    await waitFor('node 1 bootstrap', 60_000, async () => ((await clusterSize(nodes[0])) >= 1 ? true : null), () => errorLog(nodes[0]));
+    await waitFor(
+      'node 1 bootstrap',
+      60_000,
+      async () => ((await clusterSize(nodes[0])) >= 1 ? true : null),
+      () => errorLog(nodes[0]),
+    );
     const admin = await connectRoot(nodes[0]);
     await admin.query(`CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY '${password}'`);
     await admin.query(`GRANT ALL ON *.* TO '${user}'@'127.0.0.1'`);
@@ -155,17 +180,27 @@ export async function startGaleraCluster(base: number): Promise<GaleraCluster> {
     // Joiners one at a time: two full state transfers at once from one donor are slow on 2 cores.
     for (const node of nodes.slice(1)) {
       startNode(node, false);
-      await waitFor(`node ${node.index + 1} joining`, 90_000, async () => {
-        const conn = await connectRoot(node);
-        try {
-          const [rows] = await conn.query("SHOW STATUS LIKE 'wsrep_local_state_comment'");
-          return (rows as Array<{ Value: string }>)[0]?.Value === 'Synced' ? true : null;
-        } finally {
-          await conn.end();
-        }
-      }, () => errorLog(node));
+      await waitFor(
+        `node ${node.index + 1} joining`,
+        90_000,
+        async () => {
+          const conn = await connectRoot(node);
+          try {
+            const [rows] = await conn.query("SHOW STATUS LIKE 'wsrep_local_state_comment'");
+            return (rows as Array<{ Value: string }>)[0]?.Value === 'Synced' ? true : null;
+          } finally {
+            await conn.end();
+          }
+        },
+        () => errorLog(node),
+      );
     }
-    await waitFor('cluster of 3', 30_000, async () => ((await clusterSize(nodes[2])) === 3 ? true : null), () => errorLog(nodes[2]));
+    await waitFor(
+      'cluster of 3',
+      30_000,
+      async () => ((await clusterSize(nodes[2])) === 3 ? true : null),
+      () => errorLog(nodes[2]),
+    );
     return cluster;
   } catch (error) {
     await cluster.stop();

@@ -10,7 +10,15 @@ export const ARTIFACTS_DIR = join(__dirname, '..', '..', 'test-artifacts');
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -70,7 +78,13 @@ export async function startBrowserStack(env: Record<string, string> = {}): Promi
 }
 
 /** Signs a staff member in through the real form and waits for the page behind it. */
-export async function signInThroughForm(page: Page, base: string, email: string, password: string, path = '/portal-onboarding'): Promise<void> {
+export async function signInThroughForm(
+  page: Page,
+  base: string,
+  email: string,
+  password: string,
+  path = '/portal-onboarding',
+): Promise<void> {
   await page.goto(`${base}${path}`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);

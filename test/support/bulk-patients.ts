@@ -7,9 +7,18 @@ export async function createManyPortalPatients(t: TestApp, count: number, tag = 
   const [{ maxId }] = await t.dataSource.query('SELECT COALESCE(MAX(id), 0) AS maxId FROM patients');
   const ids = Array.from({ length: count }, (_, i) => Number(maxId) + 1 + i);
   await t.dataSource.transaction(async (tx) => {
-    await insertRows(tx, 'patients', ['id', 'first_name', 'last_name', 'date_of_birth', 'email', 'version', 'created_at', 'updated_at'],
-      ids.map((id) => [id, `First${id}`, `Last${id}`, '1975-06-01', `${tag}${id}@example.test`, 1, now, now]));
-    await insertRows(tx, 'portal_accounts', ['patient_id', 'access_enabled', 'enabled_at', 'version', 'updated_at'], ids.map((id) => [id, 1, now, 1, now]));
+    await insertRows(
+      tx,
+      'patients',
+      ['id', 'first_name', 'last_name', 'date_of_birth', 'email', 'version', 'created_at', 'updated_at'],
+      ids.map((id) => [id, `First${id}`, `Last${id}`, '1975-06-01', `${tag}${id}@example.test`, 1, now, now]),
+    );
+    await insertRows(
+      tx,
+      'portal_accounts',
+      ['patient_id', 'access_enabled', 'enabled_at', 'version', 'updated_at'],
+      ids.map((id) => [id, 1, now, 1, now]),
+    );
   });
   return ids;
 }

@@ -8,7 +8,12 @@ export interface CliResult {
 }
 
 /** Runs one of src/cli/*.ts as `npm run …` would (ts-node), with exactly this environment added. */
-export function runCliScript(script: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> {
+export function runCliScript(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,

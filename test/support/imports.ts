@@ -5,12 +5,31 @@ export interface UploadedRun {
   res: request.Response;
   id?: string;
   page?: request.Response;
-  run: (Record<string, unknown> & { status: string; message: string | null; counts: Record<string, any>; problems: Array<{ where: string; reason: string; externalId?: string }>; warnings: Array<{ where: string; reason: string }> }) | null;
+  run:
+    | (Record<string, unknown> & {
+        status: string;
+        message: string | null;
+        counts: Record<string, any>;
+        problems: Array<{ where: string; reason: string; externalId?: string }>;
+        warnings: Array<{ where: string; reason: string }>;
+      })
+    | null;
 }
 
 /** Uploads a file through the import page (htmx, CSRF header), waits for the run to finish and reads its page and row. */
-export async function uploadImport(t: TestApp, admin: request.Agent & { csrf: string }, file: string, fields: Record<string, string> = {}, name?: string, waitMs = 120_000): Promise<UploadedRun> {
-  let req = admin.post('/admin/import').set('X-CSRF-Token', admin.csrf).set('HX-Request', 'true').attach('file', file, name ? { filename: name } : undefined);
+export async function uploadImport(
+  t: TestApp,
+  admin: request.Agent & { csrf: string },
+  file: string,
+  fields: Record<string, string> = {},
+  name?: string,
+  waitMs = 120_000,
+): Promise<UploadedRun> {
+  let req = admin
+    .post('/admin/import')
+    .set('X-CSRF-Token', admin.csrf)
+    .set('HX-Request', 'true')
+    .attach('file', file, name ? { filename: name } : undefined);
   for (const [key, value] of Object.entries(fields)) req = req.field(key, value);
   const res = await req;
   if (res.status !== 200) return { res, run: null };
@@ -24,5 +43,10 @@ export async function uploadImport(t: TestApp, admin: request.Agent & { csrf: st
   const [run] = await t.dataSource.query('SELECT * FROM import_runs WHERE id = ?', [id]);
   const stored = JSON.parse(run.problems);
   if (!stored) throw new Error(`import run ${id} is still ${run.status}: ${run.message ?? 'no message'}`);
-  return { res, id, page, run: { ...run, counts: JSON.parse(run.counts), problems: stored.problems, warnings: stored.warnings ?? [] } };
+  return {
+    res,
+    id,
+    page,
+    run: { ...run, counts: JSON.parse(run.counts), problems: stored.problems, warnings: stored.warnings ?? [] },
+  };
 }

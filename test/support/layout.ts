@@ -11,7 +11,10 @@ interface PageElement {
   closest(selector: string): PageElement | null;
   getBoundingClientRect(): Box;
 }
-declare const document: { documentElement: { clientWidth: number; scrollWidth: number }; querySelectorAll(selector: string): ArrayLike<PageElement> };
+declare const document: {
+  documentElement: { clientWidth: number; scrollWidth: number };
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+};
 
 /** How far the page scrolls sideways, and which elements outside a table cause it. */
 export async function horizontalOverflow(page: Page): Promise<{ scroll: number; culprits: string[] }> {
@@ -21,9 +24,9 @@ export async function horizontalOverflow(page: Page): Promise<{ scroll: number; 
     for (const element of Array.from(document.querySelectorAll('body *'))) {
       if (element.closest('.table-scroll')) continue;
       const box = element.getBoundingClientRect();
-      if (box.width > 0 && box.right > width + 1) culprits.push(`${element.tagName.toLowerCase()}.${element.className} → ${Math.round(box.right)}px`);
+      if (box.width > 0 && box.right > width + 1)
+        culprits.push(`${element.tagName.toLowerCase()}.${element.className} → ${Math.round(box.right)}px`);
     }
     return { scroll: document.documentElement.scrollWidth - width, culprits: culprits.slice(0, 10) };
   });
 }
-

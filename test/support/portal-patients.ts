@@ -14,7 +14,10 @@ export interface TestPatientOptions {
 let sequence = 0;
 
 /** A patient with a portal account (gray by default: access enabled, never invited), inserted directly. */
-export async function createPortalPatient(t: TestApp, options: TestPatientOptions = {}): Promise<{ id: number; email: string | null }> {
+export async function createPortalPatient(
+  t: TestApp,
+  options: TestPatientOptions = {},
+): Promise<{ id: number; email: string | null }> {
   const n = ++sequence;
   const now = toSqlDateTime(new Date());
   const email = options.email === undefined ? `patient${n}.${Date.now()}@example.test` : options.email;
@@ -24,7 +27,12 @@ export async function createPortalPatient(t: TestApp, options: TestPatientOption
   );
   const [{ id }] = await t.dataSource.query('SELECT MAX(id) AS id FROM patients');
   const enabled = options.accessEnabled ?? true;
-  await insertPortalAccount(t, Number(id), { accessEnabled: enabled, username: options.username ?? null, enabledAt: enabled ? now : null, updatedAt: now });
+  await insertPortalAccount(t, Number(id), {
+    accessEnabled: enabled,
+    username: options.username ?? null,
+    enabledAt: enabled ? now : null,
+    updatedAt: now,
+  });
   return { id: Number(id), email };
 }
 
@@ -35,16 +43,50 @@ export async function createPortalPatient(t: TestApp, options: TestPatientOption
 export async function insertPortalAccount(
   t: TestApp,
   patientId: number,
-  row: { accessEnabled: boolean; username: string | null; enabledAt: string | null; invitedAt?: string | null; firstLoginAt?: string | null; updatedAt: string },
+  row: {
+    accessEnabled: boolean;
+    username: string | null;
+    enabledAt: string | null;
+    invitedAt?: string | null;
+    firstLoginAt?: string | null;
+    updatedAt: string;
+  },
 ): Promise<void> {
   await t.dataSource.query(
     'INSERT INTO portal_accounts (patient_id, access_enabled, username, username_key, enabled_at, invited_at, first_login_at, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)',
-    [patientId, row.accessEnabled ? 1 : 0, row.username, row.username ? usernameKey(row.username) : null, row.enabledAt, row.invitedAt ?? null, row.firstLoginAt ?? null, row.updatedAt],
+    [
+      patientId,
+      row.accessEnabled ? 1 : 0,
+      row.username,
+      row.username ? usernameKey(row.username) : null,
+      row.enabledAt,
+      row.invitedAt ?? null,
+      row.firstLoginAt ?? null,
+      row.updatedAt,
+    ],
   );
 }
 
 /** The portal account row with its status inputs. */
-export async function portalAccountOf(t: TestApp, patientId: number): Promise<{ accessEnabled: boolean; invitedAt: Date | string | null; firstLoginAt: Date | string | null; lastLoginAt: Date | string | null; username: string | null }> {
-  const [row] = await t.dataSource.query('SELECT access_enabled, invited_at, first_login_at, last_login_at, username FROM portal_accounts WHERE patient_id = ?', [patientId]);
-  return { accessEnabled: Number(row.access_enabled) === 1, invitedAt: row.invited_at, firstLoginAt: row.first_login_at, lastLoginAt: row.last_login_at, username: row.username };
+export async function portalAccountOf(
+  t: TestApp,
+  patientId: number,
+): Promise<{
+  accessEnabled: boolean;
+  invitedAt: Date | string | null;
+  firstLoginAt: Date | string | null;
+  lastLoginAt: Date | string | null;
+  username: string | null;
+}> {
+  const [row] = await t.dataSource.query(
+    'SELECT access_enabled, invited_at, first_login_at, last_login_at, username FROM portal_accounts WHERE patient_id = ?',
+    [patientId],
+  );
+  return {
+    accessEnabled: Number(row.access_enabled) === 1,
+    invitedAt: row.invited_at,
+    firstLoginAt: row.first_login_at,
+    lastLoginAt: row.last_login_at,
+    username: row.username,
+  };
 }

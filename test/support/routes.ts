@@ -9,7 +9,13 @@ export interface Route {
 }
 
 /** Routes open without a staff session. Adding @Public() anywhere else makes the deny-by-default test fail on purpose. */
-export const PUBLIC_ROUTES = [/^GET \/login$/, /^POST \/login$/, /^GET \/(healthz|readyz)$/, /^(GET|POST) \/setup$/, /^GET \/metrics$/];
+export const PUBLIC_ROUTES = [
+  /^GET \/login$/,
+  /^POST \/login$/,
+  /^GET \/(healthz|readyz)$/,
+  /^(GET|POST) \/setup$/,
+  /^GET \/metrics$/,
+];
 
 /** The patient side: every route under /portal, decided by the patient guard rather than the staff one. */
 export const isPortalRoute = (route: Route) => route.path === '/portal' || route.path.startsWith('/portal/');
@@ -30,17 +36,27 @@ export const PORTAL_PUBLIC_ROUTES = [
   /^GET \/portal\/email-change\/(confirm|report)\/1$/,
   /^(GET|POST) \/portal\/email-change\/(confirm|report)$/,
 ];
-export const isPortalPublicRoute = (route: Route) => PORTAL_PUBLIC_ROUTES.some((pattern) => pattern.test(`${route.method} ${route.path}`));
+export const isPortalPublicRoute = (route: Route) =>
+  PORTAL_PUBLIC_ROUTES.some((pattern) => pattern.test(`${route.method} ${route.path}`));
 
 /** The second sign-in step: reachable only in the half-signed-in state, where it grants nothing else. */
 export const SECOND_STEP_ROUTES = /^(GET|POST) \/login\/second-factor(\/.*)?$/;
 
 /** Every route Nest registered on the Express router, with path parameters filled in. */
 export function registeredRoutes(t: TestApp): Route[] {
-  const router = (t.app.getHttpAdapter().getInstance() as { router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } }).router;
+  const router = (
+    t.app.getHttpAdapter().getInstance() as {
+      router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> };
+    }
+  ).router;
   return router.stack
     .filter((layer) => layer.route)
-    .flatMap((layer) => Object.keys(layer.route!.methods).map((method) => ({ method: method.toUpperCase(), path: layer.route!.path.replace(/:[A-Za-z]+/g, '1') })));
+    .flatMap((layer) =>
+      Object.keys(layer.route!.methods).map((method) => ({
+        method: method.toUpperCase(),
+        path: layer.route!.path.replace(/:[A-Za-z]+/g, '1'),
+      })),
+    );
 }
 
 export const isPublicRoute = (route: Route) => PUBLIC_ROUTES.some((pattern) => pattern.test(`${route.method} ${route.path}`));
@@ -54,7 +70,9 @@ export const staffRoutes = (t: TestApp) => registeredRoutes(t).filter((route) =>
  * Returns the routes that were NOT sent to sign-in (expected: none).
  */
 export async function staffRoutesOpenedBy(t: TestApp, agent: import('supertest').Agent, csrf: string): Promise<string[]> {
-  const routes = staffRoutes(t).filter((route) => !isPublicRoute(route) && !SECOND_STEP_ROUTES.test(`${route.method} ${route.path}`));
+  const routes = staffRoutes(t).filter(
+    (route) => !isPublicRoute(route) && !SECOND_STEP_ROUTES.test(`${route.method} ${route.path}`),
+  );
   if (routes.length < 10) throw new Error('Too few routes registered for a meaningful walk');
   const opened: string[] = [];
   for (const route of routes) {
@@ -62,7 +80,9 @@ export async function staffRoutesOpenedBy(t: TestApp, agent: import('supertest')
       const req = agent[route.method.toLowerCase() as 'get' | 'post'](route.path);
       if (htmx) req.set('HX-Request', 'true');
       const res = route.method === 'POST' ? await req.set('X-CSRF-Token', csrf).type('form').send({}) : await req;
-      const toSignIn = htmx ? res.status === 401 && /^\/login\?next=/.test(res.headers['hx-redirect'] ?? '') : res.status === 303 && /^\/login\?next=/.test(res.headers.location ?? '');
+      const toSignIn = htmx
+        ? res.status === 401 && /^\/login\?next=/.test(res.headers['hx-redirect'] ?? '')
+        : res.status === 303 && /^\/login\?next=/.test(res.headers.location ?? '');
       if (!toSignIn) opened.push(`${route.method} ${route.path}${htmx ? ' (htmx)' : ''} → ${res.status}`);
     }
   }
@@ -71,7 +91,9 @@ export async function staffRoutesOpenedBy(t: TestApp, agent: import('supertest')
 
 /** The GET routes a signed-in staff member opens as pages (not public, not the second step). */
 export function staffPageRoutes(t: TestApp): Route[] {
-  return staffRoutes(t).filter((route) => route.method === 'GET' && !isPublicRoute(route) && !SECOND_STEP_ROUTES.test(`${route.method} ${route.path}`));
+  return staffRoutes(t).filter(
+    (route) => route.method === 'GET' && !isPublicRoute(route) && !SECOND_STEP_ROUTES.test(`${route.method} ${route.path}`),
+  );
 }
 
 /** A route with the method and class that carry its decorators' metadata. */
@@ -79,7 +101,12 @@ export type RouteHandler = Route & { handler: (...args: unknown[]) => unknown; c
 
 /** Each registered route's handler with its controller, to read the access metadata a route carries. */
 export function routeHandlers(t: TestApp): RouteHandler[] {
-  const join = (...parts: string[]) => '/' + parts.flatMap((part) => part.split('/')).filter(Boolean).join('/');
+  const join = (...parts: string[]) =>
+    '/' +
+    parts
+      .flatMap((part) => part.split('/'))
+      .filter(Boolean)
+      .join('/');
   const found: RouteHandler[] = [];
   for (const module of t.app.get(ModulesContainer).values()) {
     for (const wrapper of module.controllers.values()) {
@@ -91,7 +118,9 @@ export function routeHandlers(t: TestApp): RouteHandler[] {
         const paths = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
         if (paths === undefined) continue;
         const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number];
-        for (const prefix of prefixes) for (const path of [paths].flat()) found.push({ method, path: join(prefix, path).replace(/:[A-Za-z]+/g, '1'), handler, controller });
+        for (const prefix of prefixes)
+          for (const path of [paths].flat())
+            found.push({ method, path: join(prefix, path).replace(/:[A-Za-z]+/g, '1'), handler, controller });
       }
     }
   }

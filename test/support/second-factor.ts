@@ -16,7 +16,8 @@ export function totpCode(secret: string, steps = 0): Promise<string> {
 /** Waits past a step boundary when one is near, so a test's codes keep their step while it runs. */
 export async function awayFromStepBoundary(marginSeconds = 6): Promise<void> {
   const intoStep = (Date.now() / 1000) % TOTP_PERIOD_SECONDS;
-  if (intoStep > TOTP_PERIOD_SECONDS - marginSeconds) await new Promise((resolve) => setTimeout(resolve, (TOTP_PERIOD_SECONDS - intoStep + 0.2) * 1000));
+  if (intoStep > TOTP_PERIOD_SECONDS - marginSeconds)
+    await new Promise((resolve) => setTimeout(resolve, (TOTP_PERIOD_SECONDS - intoStep + 0.2) * 1000));
 }
 
 /** The base32 key shown as text beside the QR code. */
@@ -39,7 +40,11 @@ export async function enrolTotp(agent: Agent): Promise<{ secret: string; recover
   await awayFromStepBoundary();
   const setup = await agent.get('/account/security/totp').expect(200);
   const secret = totpSecretOf(setup.text);
-  const res = await agent.post('/account/security/totp').redirects(1).type('form').send({ _csrf: csrfTokenOf(setup.text), code: await totpCode(secret, -1) });
+  const res = await agent
+    .post('/account/security/totp')
+    .redirects(1)
+    .type('form')
+    .send({ _csrf: csrfTokenOf(setup.text), code: await totpCode(secret, -1) });
   if (res.status !== 200) throw new Error(`TOTP enrolment failed with ${res.status}`);
   return { secret, recoveryCodes: recoveryCodesOf(res.text) };
 }
@@ -49,7 +54,11 @@ export async function enrolAtSignIn(agent: Agent): Promise<{ secret: string; rec
   await awayFromStepBoundary();
   const page = await agent.get('/login/second-factor/enrol').expect(200);
   const secret = totpSecretOf(page.text);
-  const res = await agent.post('/login/second-factor/enrol/totp').redirects(1).type('form').send({ _csrf: csrfTokenOf(page.text), code: await totpCode(secret, -1) });
+  const res = await agent
+    .post('/login/second-factor/enrol/totp')
+    .redirects(1)
+    .type('form')
+    .send({ _csrf: csrfTokenOf(page.text), code: await totpCode(secret, -1) });
   return { secret, recoveryCodes: recoveryCodesOf(res.text), res };
 }
 
@@ -57,7 +66,8 @@ export async function enrolAtSignIn(agent: Agent): Promise<{ secret: string; rec
 export async function createStaffUserWithTotp(t: TestApp, role: StaffRole = 'staff', name?: string) {
   const user = await createStaffUser(t, role, name);
   const { agent, location } = await passwordStep(t, user.email, user.password);
-  const { secret, recoveryCodes } = location === '/login/second-factor/enrol' ? await enrolAtSignIn(agent) : await enrolTotp(agent);
+  const { secret, recoveryCodes } =
+    location === '/login/second-factor/enrol' ? await enrolAtSignIn(agent) : await enrolTotp(agent);
   return { ...user, secret, recoveryCodes, agent };
 }
 
@@ -65,7 +75,10 @@ export async function createStaffUserWithTotp(t: TestApp, role: StaffRole = 'sta
 export async function passwordStep(t: TestApp, email: string, password: string): Promise<{ agent: Agent; location: string }> {
   const agent = request.agent(t.server) as Agent;
   const page = await agent.get('/login').expect(200);
-  const res = await agent.post('/login').type('form').send({ _csrf: csrfTokenOf(page.text), email, password });
+  const res = await agent
+    .post('/login')
+    .type('form')
+    .send({ _csrf: csrfTokenOf(page.text), email, password });
   if (res.status !== 303) throw new Error(`password step failed with ${res.status}`);
   agent.csrf = csrfTokenOf(page.text);
   return { agent, location: res.headers.location };

@@ -19,7 +19,9 @@ export function startServerProcess(env: Record<string, string>): Promise<ServerP
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   return new Promise((resolve, reject) => {
     child.once('message', () => resolve({ child, output: () => output, exited }));
     void exited.then((code) => reject(new Error(`server exited with ${code} before it was ready:\n${output}`)));

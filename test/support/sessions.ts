@@ -14,6 +14,10 @@ export async function readStaffSessions(dataSource: DataSource): Promise<Array<R
   return rows.map((row) => (typeof row.sess === 'string' ? JSON.parse(row.sess) : row.sess));
 }
 
-export async function auditActions(dataSource: DataSource, where = '1 = 1', params: unknown[] = []): Promise<Array<{ action: string; outcome: string; actor_id: number | null; ip: string | null; details: string | null }>> {
+export async function auditActions(
+  dataSource: DataSource,
+  where = '1 = 1',
+  params: unknown[] = [],
+): Promise<Array<{ action: string; outcome: string; actor_id: number | null; ip: string | null; details: string | null }>> {
   return dataSource.query(`SELECT action, outcome, actor_id, ip, details FROM audit_events WHERE ${where} ORDER BY id`, params);
 }

@@ -90,9 +90,15 @@ export async function startSmtpServer(options: { delayMs?: number } = {}): Promi
 }
 
 /** The portal link in a received email (plain-text part), as a path for supertest. */
-export async function linkFrom(smtp: TestSmtpServer, mail: ReceivedMail, baseUrl: string): Promise<{ url: string; path: string; token: string }> {
+export async function linkFrom(
+  smtp: TestSmtpServer,
+  mail: ReceivedMail,
+  baseUrl: string,
+): Promise<{ url: string; path: string; token: string }> {
   const parsed = await smtp.parse(mail);
-  const match = new RegExp(`${baseUrl.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(/portal/(?:invite|reset)/([A-Za-z0-9_-]+))`).exec(parsed.text ?? '');
+  const match = new RegExp(`${baseUrl.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(/portal/(?:invite|reset)/([A-Za-z0-9_-]+))`).exec(
+    parsed.text ?? '',
+  );
   if (!match) throw new Error(`No portal link in: ${parsed.text}`);
   return { url: match[0], path: match[1], token: match[2] };
 }

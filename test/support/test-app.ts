@@ -33,7 +33,11 @@ export function testEnv(database: TestDatabase, overrides: Record<string, string
 }
 
 /** The real app (same middleware as production) on a fresh database, listening on a free loopback port. */
-export async function startTestApp(env: Record<string, string> = {}, existing?: TestDatabase, options: { logStream?: DestinationStream } = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  existing?: TestDatabase,
+  options: { logStream?: DestinationStream } = {},
+): Promise<TestApp> {
   const database = existing ?? (await createTestDatabase());
   const config = loadConfig(testEnv(database, env));
   // LOG_LEVEL (default error under NODE_ENV=test) decides; a test may capture the lines.

@@ -34,7 +34,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const server = parseDatabaseUrl(serverUrl, 'TEST_DATABASE_URL');
   if (server.kind === 'sqlite') throw new Error('unreachable');
   const name = `ppo_test_${randomBytes(5).toString('hex')}`;
-  const admin = await createConnection({ host: server.host, port: server.port, user: server.username, password: server.password });
+  const admin = await createConnection({
+    host: server.host,
+    port: server.port,
+    user: server.username,
+    password: server.password,
+  });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await admin.end();
   const url = new URL(serverUrl);
@@ -44,7 +49,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     config: { ...server, database: name, display: url.toString() },
     dataDir,
     drop: async () => {
-      const conn = await createConnection({ host: server.host, port: server.port, user: server.username, password: server.password });
+      const conn = await createConnection({
+        host: server.host,
+        port: server.port,
+        user: server.username,
+        password: server.password,
+      });
       await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await conn.end();
       rmSync(dataDir, { recursive: true, force: true });

@@ -31,8 +31,14 @@ describe('configuration from the environment', () => {
   });
 
   it.each([
-    ['mysql://app:s3cret@db.internal:3307/portal', { kind: 'mysql', host: 'db.internal', port: 3307, username: 'app', password: 's3cret', database: 'portal' }],
-    ['mariadb://root@127.0.0.1:3306/portal_test', { kind: 'mariadb', host: '127.0.0.1', port: 3306, username: 'root', password: '', database: 'portal_test' }],
+    [
+      'mysql://app:s3cret@db.internal:3307/portal',
+      { kind: 'mysql', host: 'db.internal', port: 3307, username: 'app', password: 's3cret', database: 'portal' },
+    ],
+    [
+      'mariadb://root@127.0.0.1:3306/portal_test',
+      { kind: 'mariadb', host: '127.0.0.1', port: 3306, username: 'root', password: '', database: 'portal_test' },
+    ],
   ])('reads DATABASE_URL %s', (url, expected) => {
     const config = loadConfig({ DATA_DIR: dataDir(), DATABASE_URL: url });
     expect(config.database).toMatchObject(expected);
@@ -65,7 +71,12 @@ describe('configuration from the environment', () => {
 
   it('requires SESSION_SECRET and MFA_ENCRYPTION_KEY in production and turns on Secure cookies', () => {
     expect(() => loadConfig({ DATA_DIR: dataDir(), NODE_ENV: 'production' })).toThrow(/SESSION_SECRET is required/);
-    const config = loadConfig({ DATA_DIR: dataDir(), NODE_ENV: 'production', SESSION_SECRET: 'p'.repeat(40), MFA_ENCRYPTION_KEY: 'k'.repeat(40) });
+    const config = loadConfig({
+      DATA_DIR: dataDir(),
+      NODE_ENV: 'production',
+      SESSION_SECRET: 'p'.repeat(40),
+      MFA_ENCRYPTION_KEY: 'k'.repeat(40),
+    });
     expect(config.cookieSecure).toBe(true);
     expect(config.seedDemo).toBe(false);
   });
@@ -75,16 +86,41 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ DATA_DIR: dataDir() }).migrationsRun).toBe('auto');
     expect(loadConfig({ DATA_DIR: dataDir(), DATABASE_URL: 'mariadb://root@127.0.0.1:3306/portal' }).migrationsRun).toBe('auto');
     expect(loadConfig({ DATA_DIR: dataDir(), NODE_ENV: 'production', ...secrets }).migrationsRun).toBe('auto');
-    expect(loadConfig({ DATA_DIR: dataDir(), NODE_ENV: 'production', DATABASE_URL: 'mariadb://root@127.0.0.1:3306/portal', ...secrets }).migrationsRun).toBe('skip');
-    expect(loadConfig({ DATA_DIR: dataDir(), NODE_ENV: 'production', DATABASE_URL: 'mariadb://root@127.0.0.1:3306/portal', MIGRATIONS_RUN: 'auto', ...secrets }).migrationsRun).toBe('auto');
+    expect(
+      loadConfig({
+        DATA_DIR: dataDir(),
+        NODE_ENV: 'production',
+        DATABASE_URL: 'mariadb://root@127.0.0.1:3306/portal',
+        ...secrets,
+      }).migrationsRun,
+    ).toBe('skip');
+    expect(
+      loadConfig({
+        DATA_DIR: dataDir(),
+        NODE_ENV: 'production',
+        DATABASE_URL: 'mariadb://root@127.0.0.1:3306/portal',
+        MIGRATIONS_RUN: 'auto',
+        ...secrets,
+      }).migrationsRun,
+    ).toBe('auto');
     expect(loadConfig({ DATA_DIR: dataDir(), MIGRATIONS_RUN: 'SKIP' }).migrationsRun).toBe('skip');
-    expect(() => loadConfig({ DATA_DIR: dataDir(), MIGRATIONS_RUN: 'never' })).toThrow('Configuration error: MIGRATIONS_RUN must be auto or skip, got "never"');
+    expect(() => loadConfig({ DATA_DIR: dataDir(), MIGRATIONS_RUN: 'never' })).toThrow(
+      'Configuration error: MIGRATIONS_RUN must be auto or skip, got "never"',
+    );
   });
 
   it('caps the rows of one import and takes an optional MRN identifier system (a URI)', () => {
     expect(loadConfig({ DATA_DIR: dataDir() })).toMatchObject({ importMaxRows: 200_000, importMrnSystem: null });
-    expect(loadConfig({ DATA_DIR: dataDir(), IMPORT_MAX_ROWS: '5000', IMPORT_MRN_SYSTEM: ' urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14 ' })).toMatchObject({ importMaxRows: 5000, importMrnSystem: 'urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14' });
-    expect(() => loadConfig({ DATA_DIR: dataDir(), IMPORT_MAX_ROWS: '0' })).toThrow(/IMPORT_MAX_ROWS must be between 1 and 5000000/);
+    expect(
+      loadConfig({
+        DATA_DIR: dataDir(),
+        IMPORT_MAX_ROWS: '5000',
+        IMPORT_MRN_SYSTEM: ' urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14 ',
+      }),
+    ).toMatchObject({ importMaxRows: 5000, importMrnSystem: 'urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14' });
+    expect(() => loadConfig({ DATA_DIR: dataDir(), IMPORT_MAX_ROWS: '0' })).toThrow(
+      /IMPORT_MAX_ROWS must be between 1 and 5000000/,
+    );
     expect(() => loadConfig({ DATA_DIR: dataDir(), IMPORT_MRN_SYSTEM: 'our mrn' })).toThrow(/IMPORT_MRN_SYSTEM must be a URI/);
   });
 });

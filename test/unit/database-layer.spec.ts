@@ -7,9 +7,13 @@ describe('src/database/', () => {
     const dir = join(__dirname, '../../src/database');
     const imports = readdirSync(dir)
       .filter((file) => file.endsWith('.ts'))
-      .flatMap((file) => [...readFileSync(join(dir, file), 'utf8').matchAll(/from '([^']+)'/g)].map((m) => ({ file, from: m[1] })));
+      .flatMap((file) =>
+        [...readFileSync(join(dir, file), 'utf8').matchAll(/from '([^']+)'/g)].map((m) => ({ file, from: m[1] })),
+      );
     expect(imports.length).toBeGreaterThan(5);
-    const outside = imports.filter(({ from }) => from.startsWith('.') && !from.startsWith('./') && from !== '../config/app-config');
+    const outside = imports.filter(
+      ({ from }) => from.startsWith('.') && !from.startsWith('./') && from !== '../config/app-config',
+    );
     expect(outside).toEqual([]);
   });
 });

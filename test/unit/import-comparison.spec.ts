@@ -17,11 +17,26 @@ describe('comparing an import with the patients on file', () => {
       },
     };
   };
-  const jane: PatientOnFile = { externalId: 'MRN-1', externalIdSystem: 'urn:oid:2.999.1', firstName: 'Jane', lastName: 'Doe', dateOfBirth: '1980-01-02' };
+  const jane: PatientOnFile = {
+    externalId: 'MRN-1',
+    externalIdSystem: 'urn:oid:2.999.1',
+    firstName: 'Jane',
+    lastName: 'Doe',
+    dateOfBirth: '1980-01-02',
+  };
   let ordinal = 0;
   const record = (fields: Partial<Extract<ParsedItem, { kind: 'patient' }>>): ParsedItem => {
     const at = ordinal++;
-    return { kind: 'patient', source: { label: `line ${at + 2}`, ordinal: at }, externalId: 'MRN-1', firstName: 'Jane', lastName: 'Doe', dateOfBirth: '1980-01-02', aliases: [], ...fields };
+    return {
+      kind: 'patient',
+      source: { label: `line ${at + 2}`, ordinal: at },
+      externalId: 'MRN-1',
+      firstName: 'Jane',
+      lastName: 'Doe',
+      dateOfBirth: '1980-01-02',
+      aliases: [],
+      ...fields,
+    };
   };
   const compare = async (patients: PatientsOnFile, ...items: ParsedItem[]) => {
     const sut = new ImportCheck();
@@ -42,7 +57,13 @@ describe('comparing an import with the patients on file', () => {
     const sut = await compare(onFile(jane), record({ firstName: 'John', dateOfBirth: '1990-05-05' }));
     expect(sut.counts.rejected).toBe(1);
     expect(sut.problems).toEqual([
-      { where: 'line 2', externalId: 'MRN-1', reason: expect.stringMatching(/^looks like a different person: both the name and the date of birth differ from the patient on file with this external id; not applied/) },
+      {
+        where: 'line 2',
+        externalId: 'MRN-1',
+        reason: expect.stringMatching(
+          /^looks like a different person: both the name and the date of birth differ from the patient on file with this external id; not applied/,
+        ),
+      },
     ]);
   });
 
@@ -54,17 +75,24 @@ describe('comparing an import with the patients on file', () => {
   it('holds back a record whose identifier value is on file under another identifier system', async () => {
     const sut = await compare(onFile(jane), record({ externalIdSystem: 'urn:oid:2.999.77' }));
     expect(sut.problems.map((problem) => problem.reason)).toEqual([
-      'looks like a different person: the patient on file with this identifier value is from another identifier system (urn:oid:2.999.1, this record\'s is urn:oid:2.999.77); not applied',
+      "looks like a different person: the patient on file with this identifier value is from another identifier system (urn:oid:2.999.1, this record's is urn:oid:2.999.77); not applied",
     ]);
   });
 
   it('does not compare systems when either side has none (a CSV row, or a patient on file from a CSV)', async () => {
     expect((await compare(onFile(jane), record({}))).counts.rejected).toBe(0);
-    expect((await compare(onFile({ ...jane, externalIdSystem: null }), record({ externalIdSystem: 'urn:oid:2.999.77' }))).counts.rejected).toBe(0);
+    expect(
+      (await compare(onFile({ ...jane, externalIdSystem: null }), record({ externalIdSystem: 'urn:oid:2.999.77' }))).counts
+        .rejected,
+    ).toBe(0);
   });
 
   it('finds the patient on file case-insensitively, and leaves new patients alone', async () => {
-    const sut = await compare(onFile(jane), record({ externalId: 'mrn-1', firstName: 'Max', dateOfBirth: '2001-01-01' }), record({ externalId: 'MRN-2', firstName: 'New' }));
+    const sut = await compare(
+      onFile(jane),
+      record({ externalId: 'mrn-1', firstName: 'Max', dateOfBirth: '2001-01-01' }),
+      record({ externalId: 'MRN-2', firstName: 'New' }),
+    );
     expect(sut.problems.map((problem) => problem.where)).toEqual(['line 2']);
   });
 

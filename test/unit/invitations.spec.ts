@@ -17,7 +17,8 @@ describe('invite and reset tokens', () => {
   it('refuse truncated, padded, case-flipped-length or encoded forms before any lookup', () => {
     const raw = newRawToken();
     expect(isWellFormedToken(raw)).toBe(true);
-    for (const bad of [raw.slice(1), `${raw}=`, `${raw}A`, encodeURIComponent(`${raw.slice(2)}/+`), '', null, 42]) expect(isWellFormedToken(bad)).toBe(false);
+    for (const bad of [raw.slice(1), `${raw}=`, `${raw}A`, encodeURIComponent(`${raw.slice(2)}/+`), '', null, 42])
+      expect(isWellFormedToken(bad)).toBe(false);
   });
 });
 
@@ -29,7 +30,16 @@ describe('portal usernames', () => {
   it('are 3 to 64 letters, digits, dots, dashes or underscores, without spaces, @, zero-width or direction controls', () => {
     expect(checkUsername('  maria.lopez_2 ')).toEqual({ username: 'maria.lopez_2', key: 'maria.lopez_2' });
     expect(checkUsername('José-Ødegaard')).toMatchObject({ key: 'josé-ødegaard' });
-    for (const bad of ['ab', 'a'.repeat(65), 'has space', 'me@example.com', 'zero\u200bwidth', 'rtl\u202eevil', 'nul\u0000x', '<script>']) {
+    for (const bad of [
+      'ab',
+      'a'.repeat(65),
+      'has space',
+      'me@example.com',
+      'zero\u200bwidth',
+      'rtl\u202eevil',
+      'nul\u0000x',
+      '<script>',
+    ]) {
       expect(checkUsername(bad)).toHaveProperty('problem');
     }
   });
@@ -53,7 +63,14 @@ describe('SMTP failures', () => {
 });
 
 describe('invite and reset emails', () => {
-  const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(40), MFA_ENCRYPTION_KEY: 'y'.repeat(40), CLINIC_NAME: 'Oak & Elm Clinic', PUBLIC_BASE_URL: 'https://portal.example.test/', DATA_DIR: '/tmp/ppo-unit' });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    SESSION_SECRET: 'x'.repeat(40),
+    MFA_ENCRYPTION_KEY: 'y'.repeat(40),
+    CLINIC_NAME: 'Oak & Elm Clinic',
+    PUBLIC_BASE_URL: 'https://portal.example.test/',
+    DATA_DIR: '/tmp/ppo-unit',
+  });
   const renderer = new InviteEmailRenderer(config);
 
   it('carry the link from PUBLIC_BASE_URL in both parts, the first name escaped in HTML, and a neutral subject', () => {

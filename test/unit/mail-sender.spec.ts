@@ -9,13 +9,34 @@ import type { ClaimedEmail, MailOutboxRepository } from '../../src/invitations/o
 /** The sender's rules with fake repositories: which failures are retried, when, and which give up. */
 describe('MailSenderService', () => {
   const tx = {} as EntityManager;
-  const config = { smtpUrl: 'smtp://relay.invalid:25', smtpPoolSize: 1, mailClaimLeaseSeconds: 60, mailMaxAttempts: 3, mailRetryBaseMs: 10_000, publicBaseUrl: 'https://portal.example.test', mailSenderEnabled: false } as AppConfig;
+  const config = {
+    smtpUrl: 'smtp://relay.invalid:25',
+    smtpPoolSize: 1,
+    mailClaimLeaseSeconds: 60,
+    mailMaxAttempts: 3,
+    mailRetryBaseMs: 10_000,
+    publicBaseUrl: 'https://portal.example.test',
+    mailSenderEnabled: false,
+  } as AppConfig;
 
   function setup(attempts: number, sendMail: () => Promise<unknown>) {
-    const email: ClaimedEmail = { id: '7', batch_id: null, patient_id: 42, kind: 'portal_invite', to_address: 'pat@example.test', subject: 'Hi', text_body: 'body', html_body: '<p>body</p>', attempts, claimed_by: '' };
+    const email: ClaimedEmail = {
+      id: '7',
+      batch_id: null,
+      patient_id: 42,
+      kind: 'portal_invite',
+      to_address: 'pat@example.test',
+      subject: 'Hi',
+      text_body: 'body',
+      html_body: '<p>body</p>',
+      attempts,
+      claimed_by: '',
+    };
     let claims = 0;
     const outbox = {
-      claimDue: jest.fn(async (claimId: string): Promise<ClaimedEmail[]> => (++claims === 1 ? [{ ...email, claimed_by: claimId }] : [])),
+      claimDue: jest.fn(async (claimId: string): Promise<ClaimedEmail[]> =>
+        ++claims === 1 ? [{ ...email, claimed_by: claimId }] : [],
+      ),
       renewLeases: jest.fn(async () => undefined),
       release: jest.fn(async () => undefined),
       markSent: jest.fn(async (ids: string[]) => new Set(ids)),
@@ -23,9 +44,18 @@ describe('MailSenderService', () => {
       markFailed: jest.fn(async () => undefined),
     };
     const audit = { record: jest.fn(async () => undefined), recordMany: jest.fn(async () => undefined) };
-    const dataSource = { options: { type: 'better-sqlite3' }, transaction: async (work: (m: EntityManager) => Promise<unknown>) => work(tx) } as unknown as DataSource;
+    const dataSource = {
+      options: { type: 'better-sqlite3' },
+      transaction: async (work: (m: EntityManager) => Promise<unknown>) => work(tx),
+    } as unknown as DataSource;
     const mailer = { sendMail: jest.fn(sendMail) } as unknown as MailerService;
-    const sut = new MailSenderService(dataSource, config, mailer, audit as unknown as AuditService, outbox as unknown as MailOutboxRepository);
+    const sut = new MailSenderService(
+      dataSource,
+      config,
+      mailer,
+      audit as unknown as AuditService,
+      outbox as unknown as MailOutboxRepository,
+    );
     return { sut, outbox, audit, mailer };
   }
 
@@ -35,7 +65,11 @@ describe('MailSenderService', () => {
     const { sut, outbox, audit } = setup(1, async () => ({ messageId: 'x' }));
     expect(await sut.drainOnce()).toEqual({ sent: 1, retried: 0, failed: 0 });
     expect(outbox.markSent).toHaveBeenCalledWith(['7'], expect.stringMatching(/#\d+$/), expect.any(Date), tx);
-    expect(audit.recordMany).toHaveBeenCalledWith(expect.anything(), [expect.objectContaining({ action: 'mail.sent', patientId: 42 })], tx);
+    expect(audit.recordMany).toHaveBeenCalledWith(
+      expect.anything(),
+      [expect.objectContaining({ action: 'mail.sent', patientId: 42 })],
+      tx,
+    );
     expect(outbox.scheduleRetry).not.toHaveBeenCalled();
   });
 
@@ -44,7 +78,9 @@ describe('MailSenderService', () => {
       [1, 10_000],
       [2, 20_000],
     ] as const) {
-      const { sut, outbox, audit } = setup(attempts, async () => Promise.reject(Object.assign(new Error('try later'), { responseCode: 451, response: '451 try later' })));
+      const { sut, outbox, audit } = setup(attempts, async () =>
+        Promise.reject(Object.assign(new Error('try later'), { responseCode: 451, response: '451 try later' })),
+      );
       const before = Date.now();
       expect(await sut.drainOnce()).toEqual({ sent: 0, retried: 1, failed: 0 });
       const [id, , retryAt, reason] = outbox.scheduleRetry.mock.calls[0] as unknown as [string, string, Date, string];
@@ -57,7 +93,9 @@ describe('MailSenderService', () => {
       expect(outbox.markFailed).not.toHaveBeenCalled();
       expect(audit.record).not.toHaveBeenCalled();
     }
-    const { sut, outbox } = setup(1, async () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })));
+    const { sut, outbox } = setup(1, async () =>
+      Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+    );
     expect(await sut.drainOnce()).toEqual({ sent: 0, retried: 1, failed: 0 });
     expect(outbox.scheduleRetry).toHaveBeenCalledTimes(1);
   });
@@ -71,7 +109,11 @@ describe('MailSenderService', () => {
       expect(await sut.drainOnce()).toEqual({ sent: 0, retried: 0, failed: 1 });
       expect(outbox.markFailed).toHaveBeenCalledWith('7', expect.any(String), `${error.responseCode}: ${error.response}`, tx);
       expect(outbox.scheduleRetry).not.toHaveBeenCalled();
-      expect(audit.record).toHaveBeenCalledWith(expect.anything(), expect.objectContaining({ action: 'mail.failed', outcome: 'failure', patientId: 42 }), tx);
+      expect(audit.record).toHaveBeenCalledWith(
+        expect.anything(),
+        expect.objectContaining({ action: 'mail.failed', outcome: 'failure', patientId: 42 }),
+        tx,
+      );
     }
   });
 });

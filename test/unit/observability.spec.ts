@@ -26,7 +26,9 @@ describe('free text in log lines', () => {
 
   it('leaves ordinary messages and stack frames readable', () => {
     const frame = 'at MailSenderService.deliver (/srv/app/dist/src/invitations/mail/mail-sender.service.js:212:27)';
-    expect(scrub(`Email #12 (invite) not sent (attempt 2): 451 Try again later ${frame}`)).toBe(`Email #12 (invite) not sent (attempt 2): 451 Try again later ${frame}`);
+    expect(scrub(`Email #12 (invite) not sent (attempt 2): 451 Try again later ${frame}`)).toBe(
+      `Email #12 (invite) not sent (attempt 2): 451 Try again later ${frame}`,
+    );
   });
 });
 
@@ -36,7 +38,13 @@ describe('operations settings', () => {
   it('defaults: info logs (error in tests), no metrics, 10 s shutdown, 7 backups under DATA_DIR/backups', () => {
     const dataDir = dir();
     const config = loadConfig({ DATA_DIR: dataDir });
-    expect(config).toMatchObject({ logLevel: 'info', metricsToken: null, shutdownTimeoutMs: 10_000, backupDir: join(dataDir, 'backups'), backupKeep: 7 });
+    expect(config).toMatchObject({
+      logLevel: 'info',
+      metricsToken: null,
+      shutdownTimeoutMs: 10_000,
+      backupDir: join(dataDir, 'backups'),
+      backupKeep: 7,
+    });
     expect(loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'test' }).logLevel).toBe('error');
   });
 

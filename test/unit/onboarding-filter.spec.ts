@@ -1,5 +1,13 @@
 import { likePrefix } from '../../src/database/sql';
-import { countSql, decodeCursor, encodeCursor, filterSql, keysetCondition, searchBranches, SORT_PLANS } from '../../src/portal-access/onboarding-filter';
+import {
+  countSql,
+  decodeCursor,
+  encodeCursor,
+  filterSql,
+  keysetCondition,
+  searchBranches,
+  SORT_PLANS,
+} from '../../src/portal-access/onboarding-filter';
 
 describe('onboarding filter SQL', () => {
   it('escapes LIKE wildcards and the escape character itself', () => {
@@ -17,7 +25,9 @@ describe('onboarding filter SQL', () => {
     // The page query always reads patients (it sorts on their columns).
     expect(filterSql({ status: 'red' }, true).from).toBe('patients p JOIN portal_accounts pa ON pa.patient_id = p.id');
     // MariaDB plan pinning names the sort's index.
-    expect(filterSql({ status: 'red' }, true, 'ix_patients_name').from).toBe('patients p FORCE INDEX (ix_patients_name) JOIN portal_accounts pa ON pa.patient_id = p.id');
+    expect(filterSql({ status: 'red' }, true, 'ix_patients_name').from).toBe(
+      'patients p FORCE INDEX (ix_patients_name) JOIN portal_accounts pa ON pa.patient_id = p.id',
+    );
   });
 
   it('searches a name prefix on last OR first name, and "Last, First" on both', () => {
@@ -33,13 +43,69 @@ describe('onboarding filter SQL', () => {
     ['an address', 'Ann@Example.test', [["p.email LIKE ? ESCAPE '!'", ['Ann@Example.test%']]]],
     ['a date of birth as the clinic writes it', '02/03/1980', [['p.date_of_birth = ?', ['1980-02-03']]]],
     ['a date of birth as the date picker writes it', '1980-02-03', [['p.date_of_birth = ?', ['1980-02-03']]]],
-    ['an MRN (or a name)', 'DEMO-000123', [["p.external_id LIKE ? ESCAPE '!'", ['DEMO-000123%']], ["p.last_name LIKE ? ESCAPE '!'", ['DEMO-000123%']], ["p.first_name LIKE ? ESCAPE '!'", ['DEMO-000123%']]]],
-    ['a phone number as said', '(555) 123-4567', [["p.phone_digits LIKE ? ESCAPE '!'", ['5551234567%']], ["p.last_name LIKE ? ESCAPE '!'", ['(555) 123-4567%']], ["p.first_name LIKE ? ESCAPE '!'", ['(555) 123-4567%']]]],
-    ['digits: an MRN or a phone number', '5551234', [["p.external_id LIKE ? ESCAPE '!'", ['5551234%']], ["p.phone_digits LIKE ? ESCAPE '!'", ['5551234%']], ["p.last_name LIKE ? ESCAPE '!'", ['5551234%']], ["p.first_name LIKE ? ESCAPE '!'", ['5551234%']]]],
-    ['an impossible date: not a date of birth', '02/31/1980', [["p.external_id LIKE ? ESCAPE '!'", ['02/31/1980%']], ["p.phone_digits LIKE ? ESCAPE '!'", ['02311980%']], ["p.last_name LIKE ? ESCAPE '!'", ['02/31/1980%']], ["p.first_name LIKE ? ESCAPE '!'", ['02/31/1980%']]]],
-    ['a name', "O'Br", [["p.last_name LIKE ? ESCAPE '!'", ["O'Br%"]], ["p.first_name LIKE ? ESCAPE '!'", ["O'Br%"]]]],
-    ['a name with a digit and a space', 'Smith 2', [["p.last_name LIKE ? ESCAPE '!'", ['Smith 2%']], ["p.first_name LIKE ? ESCAPE '!'", ['Smith 2%']]]],
-    ['an MRN with a LIKE wildcard', 'A_1', [["p.external_id LIKE ? ESCAPE '!'", ['A!_1%']], ["p.last_name LIKE ? ESCAPE '!'", ['A!_1%']], ["p.first_name LIKE ? ESCAPE '!'", ['A!_1%']]]],
+    [
+      'an MRN (or a name)',
+      'DEMO-000123',
+      [
+        ["p.external_id LIKE ? ESCAPE '!'", ['DEMO-000123%']],
+        ["p.last_name LIKE ? ESCAPE '!'", ['DEMO-000123%']],
+        ["p.first_name LIKE ? ESCAPE '!'", ['DEMO-000123%']],
+      ],
+    ],
+    [
+      'a phone number as said',
+      '(555) 123-4567',
+      [
+        ["p.phone_digits LIKE ? ESCAPE '!'", ['5551234567%']],
+        ["p.last_name LIKE ? ESCAPE '!'", ['(555) 123-4567%']],
+        ["p.first_name LIKE ? ESCAPE '!'", ['(555) 123-4567%']],
+      ],
+    ],
+    [
+      'digits: an MRN or a phone number',
+      '5551234',
+      [
+        ["p.external_id LIKE ? ESCAPE '!'", ['5551234%']],
+        ["p.phone_digits LIKE ? ESCAPE '!'", ['5551234%']],
+        ["p.last_name LIKE ? ESCAPE '!'", ['5551234%']],
+        ["p.first_name LIKE ? ESCAPE '!'", ['5551234%']],
+      ],
+    ],
+    [
+      'an impossible date: not a date of birth',
+      '02/31/1980',
+      [
+        ["p.external_id LIKE ? ESCAPE '!'", ['02/31/1980%']],
+        ["p.phone_digits LIKE ? ESCAPE '!'", ['02311980%']],
+        ["p.last_name LIKE ? ESCAPE '!'", ['02/31/1980%']],
+        ["p.first_name LIKE ? ESCAPE '!'", ['02/31/1980%']],
+      ],
+    ],
+    [
+      'a name',
+      "O'Br",
+      [
+        ["p.last_name LIKE ? ESCAPE '!'", ["O'Br%"]],
+        ["p.first_name LIKE ? ESCAPE '!'", ["O'Br%"]],
+      ],
+    ],
+    [
+      'a name with a digit and a space',
+      'Smith 2',
+      [
+        ["p.last_name LIKE ? ESCAPE '!'", ['Smith 2%']],
+        ["p.first_name LIKE ? ESCAPE '!'", ['Smith 2%']],
+      ],
+    ],
+    [
+      'an MRN with a LIKE wildcard',
+      'A_1',
+      [
+        ["p.external_id LIKE ? ESCAPE '!'", ['A!_1%']],
+        ["p.last_name LIKE ? ESCAPE '!'", ['A!_1%']],
+        ["p.first_name LIKE ? ESCAPE '!'", ['A!_1%']],
+      ],
+    ],
   ])('searches by what the caller says: %s', (_what, q, expected) => {
     expect(searchBranches(q).map((b) => [b.sql, b.params])).toEqual(expected);
   });
@@ -59,14 +125,16 @@ describe('onboarding filter SQL', () => {
 
   it('binds every user value as a parameter', () => {
     const where = filterSql({ q: "x' OR 1=1 --", tagId: 1, providerId: 2 }).where;
-    expect(where.sql).not.toContain("OR 1=1");
+    expect(where.sql).not.toContain('OR 1=1');
   });
 
   it('writes keysets as nested comparisons, never row constructors', () => {
     const cond = keysetCondition(SORT_PLANS.name[0].columns, ['Smith', 'Jo', 7], 'after');
     expect(cond.sql).toBe('(p.last_name > ? OR (p.last_name = ? AND (p.first_name > ? OR (p.first_name = ? AND p.id > ?))))');
     expect(cond.params).toEqual(['Smith', 'Smith', 'Jo', 'Jo', 7]);
-    expect(keysetCondition(SORT_PLANS.dob[0].columns, ['2000-01-01', 3], 'before').sql).toBe('(p.date_of_birth < ? OR (p.date_of_birth = ? AND p.id < ?))');
+    expect(keysetCondition(SORT_PLANS.dob[0].columns, ['2000-01-01', 3], 'before').sql).toBe(
+      '(p.date_of_birth < ? OR (p.date_of_birth = ? AND p.id < ?))',
+    );
   });
 });
 

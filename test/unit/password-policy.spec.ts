@@ -1,7 +1,13 @@
 import { checkNewPassword, passwordLength } from '../../src/auth/passwords/password-policy';
 
 describe('the password policy (NIST 800-63B-4, password-only sign-in)', () => {
-  it.each(['correct horse battery staple', 'lantern meadow copper violin', 'mañana tomaré café con leche', '日本語のパスワードはとても長いです安全', 'twenty char lowercase'])('accepts the passphrase %s', (password) => {
+  it.each([
+    'correct horse battery staple',
+    'lantern meadow copper violin',
+    'mañana tomaré café con leche',
+    '日本語のパスワードはとても長いです安全',
+    'twenty char lowercase',
+  ])('accepts the passphrase %s', (password) => {
     expect(checkNewPassword(password, ['Jane Doe', 'jane@example.com', 'Demo Clinic'])).toEqual([]);
   });
 

@@ -24,15 +24,27 @@ class StaffPages {
 }
 
 const contextFor = (controller: Type, handler: () => void, session: object | undefined = {}) =>
-  ({ getHandler: () => handler, getClass: () => controller, switchToHttp: () => ({ getRequest: () => ({ session }) }) }) as unknown as ExecutionContext;
+  ({
+    getHandler: () => handler,
+    getClass: () => controller,
+    switchToHttp: () => ({ getRequest: () => ({ session }) }),
+  }) as unknown as ExecutionContext;
 
 describe('the patient guard denies by default', () => {
   const principalForSession = jest.fn();
-  const sut = new PatientAuthGuard(new Reflector(), { principalForSession } as unknown as PatientAccountsService, { patientIdleMinutes: 15, patientAbsoluteHours: 12 } as AppConfig);
+  const sut = new PatientAuthGuard(
+    new Reflector(),
+    { principalForSession } as unknown as PatientAccountsService,
+    { patientIdleMinutes: 15, patientAbsoluteHours: 12 } as AppConfig,
+  );
 
   it('sends an anonymous visitor of a new, unmarked patient route to the portal sign-in', async () => {
-    await expect(sut.canActivate(contextFor(NewPatientPages, NewPatientPages.prototype.unmarked))).rejects.toBeInstanceOf(SignInRequiredException);
-    await expect(sut.canActivate(contextFor(NewPatientPages, NewPatientPages.prototype.unmarked))).rejects.toMatchObject({ loginPath: '/portal/login' });
+    await expect(sut.canActivate(contextFor(NewPatientPages, NewPatientPages.prototype.unmarked))).rejects.toBeInstanceOf(
+      SignInRequiredException,
+    );
+    await expect(sut.canActivate(contextFor(NewPatientPages, NewPatientPages.prototype.unmarked))).rejects.toMatchObject({
+      loginPath: '/portal/login',
+    });
     expect(principalForSession).not.toHaveBeenCalled();
   });
 

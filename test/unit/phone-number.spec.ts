@@ -13,12 +13,15 @@ describe('a phone number typed on the dashboard', () => {
     expect(normalisePhone(typed)).toBe(stored);
   });
 
-  it.each(['call me', '12345', '+1 555 0100 ext. 7', '1234567890123456', '55+5 0100 000', '<b>5550100</b>'])('%j is refused with a message in words', (typed) => {
-    expect(() => normalisePhone(typed)).toThrow(FormValidationException);
-    try {
-      normalisePhone(typed);
-    } catch (error) {
-      expect((error as FormValidationException).fieldErrors.phone[0]).toMatch(/^Enter a phone number of 7 to 15 digits/);
-    }
-  });
+  it.each(['call me', '12345', '+1 555 0100 ext. 7', '1234567890123456', '55+5 0100 000', '<b>5550100</b>'])(
+    '%j is refused with a message in words',
+    (typed) => {
+      expect(() => normalisePhone(typed)).toThrow(FormValidationException);
+      try {
+        normalisePhone(typed);
+      } catch (error) {
+        expect((error as FormValidationException).fieldErrors.phone[0]).toMatch(/^Enter a phone number of 7 to 15 digits/);
+      }
+    },
+  );
 });

@@ -25,9 +25,17 @@ describe('PortalTokensService', () => {
   };
 
   function setup(row: TokenWithHolder | null, wins = true) {
-    const tokens = { findByHash: jest.fn(async () => row), markUsed: jest.fn(async () => wins), revokeOpenFor: jest.fn(async () => 2) };
+    const tokens = {
+      findByHash: jest.fn(async () => row),
+      markUsed: jest.fn(async () => wins),
+      revokeOpenFor: jest.fn(async () => 2),
+    };
     const outbox = { cancelUnsentForOpenLinksOf: jest.fn(async () => undefined) };
-    const sut = new PortalTokensService({ manager: tx } as unknown as DataSource, tokens as unknown as PortalTokensRepository, outbox as unknown as MailOutboxRepository);
+    const sut = new PortalTokensService(
+      { manager: tx } as unknown as DataSource,
+      tokens as unknown as PortalTokensRepository,
+      outbox as unknown as MailOutboxRepository,
+    );
     return { sut, tokens, outbox };
   }
 
@@ -35,7 +43,16 @@ describe('PortalTokensService', () => {
     const { sut, tokens } = setup(usable);
     expect(await sut.consume(tx, hash, 'invite', now)).toEqual({
       ok: true,
-      holder: { tokenId: 5, patientId: 9, purpose: 'invite', firstName: 'Pat', lastName: 'Doe', dateOfBirth: '1980-04-05', email: 'pat@example.test', username: null },
+      holder: {
+        tokenId: 5,
+        patientId: 9,
+        purpose: 'invite',
+        firstName: 'Pat',
+        lastName: 'Doe',
+        dateOfBirth: '1980-04-05',
+        email: 'pat@example.test',
+        username: null,
+      },
     });
     expect(tokens.findByHash).toHaveBeenCalledWith(hash, true, tx);
     expect(tokens.markUsed).toHaveBeenCalledWith(5, now, tx);
@@ -74,6 +91,8 @@ describe('PortalTokensService', () => {
     expect(await sut.revokeTokensOf(tx, [9, 10], 'superseded', now, 5)).toBe(2);
     expect(outbox.cancelUnsentForOpenLinksOf).toHaveBeenCalledWith([9, 10], 'link revoked: superseded', tx, 5);
     expect(tokens.revokeOpenFor).toHaveBeenCalledWith([9, 10], 'superseded', now, tx, 5);
-    expect(outbox.cancelUnsentForOpenLinksOf.mock.invocationCallOrder[0]).toBeLessThan(tokens.revokeOpenFor.mock.invocationCallOrder[0]);
+    expect(outbox.cancelUnsentForOpenLinksOf.mock.invocationCallOrder[0]).toBeLessThan(
+      tokens.revokeOpenFor.mock.invocationCallOrder[0],
+    );
   });
 });

@@ -5,10 +5,20 @@ describe('the post-sign-in destination', () => {
     expect(safeNextPath(path)).toBe(path);
   });
 
-  it.each(['//evil.test', '/\\evil.test', 'https:evil.test', 'https://evil.test', '%2F%2Fevil.test', '/%2F%2Fevil.test', '/%5Cevil.test', 'javascript:alert(1)', '/javascript:alert(1)', '', 'evil.test', '/\r\nSet-Cookie:x'])(
-    'falls back for %j',
-    (path) => {
-      expect(safeNextPath(path)).toBe('/');
-    },
-  );
+  it.each([
+    '//evil.test',
+    '/\\evil.test',
+    'https:evil.test',
+    'https://evil.test',
+    '%2F%2Fevil.test',
+    '/%2F%2Fevil.test',
+    '/%5Cevil.test',
+    'javascript:alert(1)',
+    '/javascript:alert(1)',
+    '',
+    'evil.test',
+    '/\r\nSet-Cookie:x',
+  ])('falls back for %j', (path) => {
+    expect(safeNextPath(path)).toBe('/');
+  });
 });

@@ -15,7 +15,6 @@ import type { StaffRole } from '../entities/staff-user.entity';
 import { markSessionActivity, sessionExpired } from '../session-activity';
 import type { StaffPrincipal } from '../staff-principal';
 
-
 /**
  * Deny by default (registered as APP_GUARD): every route needs a signed-in, enabled
  * staff user unless marked @Public(); @Roles() narrows it further; @SecondFactorStep()

@@ -42,17 +42,29 @@ export class AttemptLock {
     const [row] = await manager.query(`SELECT failed_login_count FROM ${this.table} WHERE ${this.key} = ?`, [id]);
     const lockedUntil = toSqlDateTime(new Date(now.getTime() + LOCKOUT_MINUTES * 60_000));
     // Only one of several parallel failures takes the lock (and writes the lockout audit row).
-    const locked = (await execute(manager, `UPDATE ${this.table} SET failed_login_count = 0, locked_until = ? WHERE ${this.key} = ? AND failed_login_count >= ?`, [lockedUntil, id, MAX_FAILED_SIGN_INS])) === 1;
+    const locked =
+      (await execute(
+        manager,
+        `UPDATE ${this.table} SET failed_login_count = 0, locked_until = ? WHERE ${this.key} = ? AND failed_login_count >= ?`,
+        [lockedUntil, id, MAX_FAILED_SIGN_INS],
+      )) === 1;
     return { failures: Number(row?.failed_login_count ?? 0), locked };
   }
 
   /** A reserved attempt was right but the sign-in is not complete (second step pending): it no longer counts. */
   async release(db: Db, id: number): Promise<void> {
-    await execute(managerOf(db), `UPDATE ${this.table} SET failed_login_count = failed_login_count - 1 WHERE ${this.key} = ? AND failed_login_count > 0`, [id]);
+    await execute(
+      managerOf(db),
+      `UPDATE ${this.table} SET failed_login_count = failed_login_count - 1 WHERE ${this.key} = ? AND failed_login_count > 0`,
+      [id],
+    );
   }
 
   async isLocked(db: Db, id: number, now = new Date()): Promise<boolean> {
-    const [row] = await managerOf(db).query(`SELECT 1 AS locked FROM ${this.table} WHERE ${this.key} = ? AND locked_until > ?`, [id, toSqlDateTime(now)]);
+    const [row] = await managerOf(db).query(`SELECT 1 AS locked FROM ${this.table} WHERE ${this.key} = ? AND locked_until > ?`, [
+      id,
+      toSqlDateTime(now),
+    ]);
     return Boolean(row);
   }
 }

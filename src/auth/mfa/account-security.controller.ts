@@ -36,11 +36,19 @@ export class AccountSecurityController {
 
   @Post('totp')
   @View('account/recovery-codes', { invalid: 'account/totp-setup' })
-  async activateTotp(@Body() form: SecondFactorCodeDto, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext, @Res({ passthrough: true }) res: Response) {
+  async activateTotp(
+    @Body() form: SecondFactorCodeDto,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Audit() audit: AuditContext,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const activation = await this.secondFactors.activateTotp(staff.id, form.code, audit);
     if (!activation.activated) {
       res.status(400);
-      return renderInstead('account/totp-setup', { totp: await this.totp.setup(staff), errors: { code: [WRONG_ENROLMENT_CODE] } });
+      return renderInstead('account/totp-setup', {
+        totp: await this.totp.setup(staff),
+        errors: { code: [WRONG_ENROLMENT_CODE] },
+      });
     }
     if (!activation.recoveryCodes) return seeOther(SECURITY, { flash: 'Your authenticator app is set up.' });
     return showRecoveryCodesOnce({ codes: activation.recoveryCodes, next: SECURITY, enrolled: true });
@@ -57,7 +65,11 @@ export class AccountSecurityController {
   @Post('recovery-codes')
   @View('account/recovery-codes')
   async regenerateRecoveryCodes(@CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
-    return showRecoveryCodesOnce({ codes: await this.secondFactors.regenerateRecoveryCodes(staff.id, audit), next: SECURITY, enrolled: false });
+    return showRecoveryCodesOnce({
+      codes: await this.secondFactors.regenerateRecoveryCodes(staff.id, audit),
+      next: SECURITY,
+      enrolled: false,
+    });
   }
 
   /** New recovery codes, read once from the session: a reload says they were shown and offers new ones. */
@@ -75,21 +87,37 @@ export class AccountSecurityController {
 
   @Post('passkeys')
   @HttpCode(200)
-  async registerPasskey(@Body() form: PasskeyRegistrationDto, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext, @Req() req: Request) {
+  async registerPasskey(
+    @Body() form: PasskeyRegistrationDto,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Audit() audit: AuditContext,
+    @Req() req: Request,
+  ) {
     await this.secondStep.registerPasskey(req, staff, form.name, form.response as unknown as RegistrationResponseJSON, audit);
     return { redirect: '/account/security' };
   }
 
   @Post('passkeys/:id/name')
   @View('account/security')
-  async renamePasskey(@Param('id', ParseIntPipe) id: number, @Body() form: PasskeyNameDto, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+  async renamePasskey(
+    @Param('id', ParseIntPipe) id: number,
+    @Body() form: PasskeyNameDto,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Audit() audit: AuditContext,
+  ) {
     const passkey = await this.secondFactors.renamePasskey(staff.id, id, form.name, audit);
-    return seeOther(SECURITY, { flash: passkey.changed ? `The passkey is now called “${passkey.name}”.` : 'Nothing needed changing.' });
+    return seeOther(SECURITY, {
+      flash: passkey.changed ? `The passkey is now called “${passkey.name}”.` : 'Nothing needed changing.',
+    });
   }
 
   @Post('passkeys/:id/remove')
   @View('account/security')
-  async removePasskey(@Param('id', ParseIntPipe) id: number, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+  async removePasskey(
+    @Param('id', ParseIntPipe) id: number,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Audit() audit: AuditContext,
+  ) {
     const passkey = await this.secondFactors.removePasskey(staff.id, id, audit);
     return seeOther(SECURITY, { flash: `The passkey “${passkey.name}” was removed.` });
   }

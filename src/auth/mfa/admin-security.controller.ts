@@ -33,12 +33,19 @@ export class AdminSecurityController {
     const required = form.requireSecondFactor === 'true';
     await this.secondFactors.setPolicy(required, audit);
     return seeOther('/admin/security', {
-      flash: required ? 'A second factor is now required for all staff. Staff without one were signed out and will set one up at their next sign-in.' : 'A second factor is now optional.',
+      flash: required
+        ? 'A second factor is now required for all staff. Staff without one were signed out and will set one up at their next sign-in.'
+        : 'A second factor is now optional.',
     });
   }
 
   private async pageWith() {
-    const [required, stored, users, enrolled] = await Promise.all([this.policy.isRequired(), this.policy.isStored(), this.users.list(), this.secondFactors.enrolledUserIds()]);
+    const [required, stored, users, enrolled] = await Promise.all([
+      this.policy.isRequired(),
+      this.policy.isStored(),
+      this.users.list(),
+      this.secondFactors.enrolledUserIds(),
+    ]);
     const active = users.filter((user) => !user.disabled);
     return {
       required,

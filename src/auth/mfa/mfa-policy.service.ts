@@ -31,7 +31,17 @@ export class MfaPolicyService {
 
   async store(required: boolean, staffUserId: number | null, manager: EntityManager): Promise<void> {
     const existing = await manager.findOneBy(Setting, { settingKey: REQUIRE_SECOND_FACTOR });
-    if (existing) await manager.update(Setting, { settingKey: REQUIRE_SECOND_FACTOR }, { value: String(required), updatedByStaffId: staffUserId });
-    else await manager.insert(Setting, { settingKey: REQUIRE_SECOND_FACTOR, value: String(required), updatedByStaffId: staffUserId });
+    if (existing)
+      await manager.update(
+        Setting,
+        { settingKey: REQUIRE_SECOND_FACTOR },
+        { value: String(required), updatedByStaffId: staffUserId },
+      );
+    else
+      await manager.insert(Setting, {
+        settingKey: REQUIRE_SECOND_FACTOR,
+        value: String(required),
+        updatedByStaffId: staffUserId,
+      });
   }
 }

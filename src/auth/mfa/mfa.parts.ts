@@ -18,5 +18,13 @@ import { TotpService } from './totp.service';
  * the password step and the second step share the lockout, the session and passport.
  */
 export const MFA_ENTITIES = [StaffTotp, StaffRecoveryCode, StaffPasskey, Setting];
-export const MFA_PROVIDERS = [MfaKeys, MfaPolicyService, TotpService, RecoveryCodesService, PasskeysService, SecondFactorService, SecondStepService];
+export const MFA_PROVIDERS = [
+  MfaKeys,
+  MfaPolicyService,
+  TotpService,
+  RecoveryCodesService,
+  PasskeysService,
+  SecondFactorService,
+  SecondStepService,
+];
 export const MFA_CONTROLLERS = [SecondStepController, AccountSecurityController, AdminSecurityController];

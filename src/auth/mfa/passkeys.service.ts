@@ -45,7 +45,8 @@ export class PasskeysService {
 
   async registrationOptions(user: { id: number; email: string; name: string }): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const existing = await this.list(user.id);
-    if (existing.length >= MAX_PASSKEYS_PER_USER) throw new BadRequestException(`You can register at most ${MAX_PASSKEYS_PER_USER} passkeys. Remove one first.`);
+    if (existing.length >= MAX_PASSKEYS_PER_USER)
+      throw new BadRequestException(`You can register at most ${MAX_PASSKEYS_PER_USER} passkeys. Remove one first.`);
     return generateRegistrationOptions({
       rpName: this.config.clinicName,
       rpID: this.rpId,
@@ -60,11 +61,23 @@ export class PasskeysService {
   }
 
   /** Verifies the browser's answer to `registrationOptions` and stores the credential. */
-  async register(staffUserId: number, name: string, response: RegistrationResponseJSON, expectedChallenge: string, manager: EntityManager = this.passkeys.manager): Promise<StaffPasskey> {
+  async register(
+    staffUserId: number,
+    name: string,
+    response: RegistrationResponseJSON,
+    expectedChallenge: string,
+    manager: EntityManager = this.passkeys.manager,
+  ): Promise<StaffPasskey> {
     let verification;
     try {
       // A second factor after the password: presence is enough, verification (PIN, biometrics) is a bonus.
-      verification = await verifyRegistrationResponse({ response, expectedChallenge, expectedOrigin: this.origin, expectedRPID: this.rpId, requireUserVerification: false });
+      verification = await verifyRegistrationResponse({
+        response,
+        expectedChallenge,
+        expectedOrigin: this.origin,
+        expectedRPID: this.rpId,
+        requireUserVerification: false,
+      });
     } catch (error) {
       this.logger.warn(`Passkey registration refused: ${(error as Error).message}`);
       throw new BadRequestException('The passkey could not be registered. Try again.');
@@ -72,7 +85,8 @@ export class PasskeysService {
     if (!verification.verified) throw new BadRequestException('The passkey could not be registered. Try again.');
     const { credential } = verification.registrationInfo;
     if (credential.id.length > 512) throw new BadRequestException('This authenticator’s credential is too large to register.');
-    if (await manager.existsBy(StaffPasskey, { credentialId: credential.id })) throw new BadRequestException('This passkey is already registered.');
+    if (await manager.existsBy(StaffPasskey, { credentialId: credential.id }))
+      throw new BadRequestException('This passkey is already registered.');
     return manager.save(
       manager.create(StaffPasskey, {
         staffUserId,
@@ -96,7 +110,11 @@ export class PasskeysService {
   }
 
   /** True when the assertion is valid for one of this user's passkeys; updates its counter and last use. */
-  async verifyAuthentication(staffUserId: number, response: AuthenticationResponseJSON, expectedChallenge: string): Promise<boolean> {
+  async verifyAuthentication(
+    staffUserId: number,
+    response: AuthenticationResponseJSON,
+    expectedChallenge: string,
+  ): Promise<boolean> {
     if (typeof response?.id !== 'string') return false;
     const key = await this.passkeys
       .createQueryBuilder('k')
@@ -110,7 +128,12 @@ export class PasskeysService {
         expectedChallenge,
         expectedOrigin: this.origin,
         expectedRPID: this.rpId,
-        credential: { id: key.credentialId, publicKey: new Uint8Array(Buffer.from(key.publicKey, 'base64url')), counter: Number(key.counter), transports: splitTransports(key.transports) },
+        credential: {
+          id: key.credentialId,
+          publicKey: new Uint8Array(Buffer.from(key.publicKey, 'base64url')),
+          counter: Number(key.counter),
+          transports: splitTransports(key.transports),
+        },
         requireUserVerification: false,
       });
       if (!verified) return false;

@@ -20,7 +20,11 @@ export function generateRecoveryCode(): string {
 
 /** What the user typed, as stored: case, spaces and dashes do not matter; o/i/l read as 0/1. */
 export function normalizeRecoveryCode(input: string): string {
-  return input.toLowerCase().replace(/[\s-]+/g, '').replace(/o/g, '0').replace(/[il]/g, '1');
+  return input
+    .toLowerCase()
+    .replace(/[\s-]+/g, '')
+    .replace(/o/g, '0')
+    .replace(/[il]/g, '1');
 }
 
 /** Single-use recovery codes: shown once, stored as keyed hashes, consumed atomically. */
@@ -46,19 +50,30 @@ export class RecoveryCodesService {
       StaffRecoveryCode,
       codes.map((code) => ({ staffUserId, codeHash: this.keys.hashRecoveryCode(normalizeRecoveryCode(code)) })),
     );
-    await this.audit.record(context, { action: 'staff.recovery_codes_generated', details: { staffUserId, count: codes.length } }, manager);
+    await this.audit.record(
+      context,
+      { action: 'staff.recovery_codes_generated', details: { staffUserId, count: codes.length } },
+      manager,
+    );
     return codes;
   }
 
   /** Marks the code used (one UPDATE, so two parallel uses cannot both succeed); null when it is wrong or used. */
-  async consume(staffUserId: number, input: string, manager: EntityManager = this.codes.manager): Promise<{ remaining: number } | null> {
+  async consume(
+    staffUserId: number,
+    input: string,
+    manager: EntityManager = this.codes.manager,
+  ): Promise<{ remaining: number } | null> {
     const normalized = normalizeRecoveryCode(input);
     if (!/^[0-9a-z]{10}$/.test(normalized)) return null;
     const result = await manager
       .createQueryBuilder()
       .update(StaffRecoveryCode)
       .set({ usedAt: new Date() })
-      .where('staff_user_id = :staffUserId AND code_hash = :hash AND used_at IS NULL', { staffUserId, hash: this.keys.hashRecoveryCode(normalized) })
+      .where('staff_user_id = :staffUserId AND code_hash = :hash AND used_at IS NULL', {
+        staffUserId,
+        hash: this.keys.hashRecoveryCode(normalized),
+      })
       .execute();
     if (!result.affected) return null;
     return { remaining: await this.remaining(staffUserId, manager) };

@@ -38,7 +38,10 @@ export class SecondFactorService {
 
   /** A confirmed authenticator app or at least one passkey (recovery codes alone are not a factor). */
   async hasSecondFactor(staffUserId: number, manager: EntityManager = this.dataSource.manager): Promise<boolean> {
-    const totp = await manager.createQueryBuilder(StaffTotp, 't').where('t.staff_user_id = :staffUserId AND t.enabled_at IS NOT NULL', { staffUserId }).getExists();
+    const totp = await manager
+      .createQueryBuilder(StaffTotp, 't')
+      .where('t.staff_user_id = :staffUserId AND t.enabled_at IS NOT NULL', { staffUserId })
+      .getExists();
     return totp || (await manager.existsBy(StaffPasskey, { staffUserId }));
   }
 
@@ -67,7 +70,11 @@ export class SecondFactorService {
   async activateTotp(staffUserId: number, code: string, context: AuditContext): Promise<TotpActivation> {
     return runInTransaction(this.dataSource, async (tx) => {
       if (!(await this.totp.activate(staffUserId, code, tx))) {
-        await this.audit.record(context, { action: 'staff.totp_enrolled', outcome: 'failure', details: { staffUserId, reason: 'wrong_code' } }, tx);
+        await this.audit.record(
+          context,
+          { action: 'staff.totp_enrolled', outcome: 'failure', details: { staffUserId, reason: 'wrong_code' } },
+          tx,
+        );
         return { activated: false };
       }
       await this.audit.record(context, { action: 'staff.totp_enrolled', details: { staffUserId } }, tx);
@@ -75,17 +82,33 @@ export class SecondFactorService {
     });
   }
 
-  async registerPasskey(staffUserId: number, name: string, response: RegistrationResponseJSON, expectedChallenge: string, context: AuditContext): Promise<StaffPasskey> {
+  async registerPasskey(
+    staffUserId: number,
+    name: string,
+    response: RegistrationResponseJSON,
+    expectedChallenge: string,
+    context: AuditContext,
+  ): Promise<StaffPasskey> {
     return runInTransaction(this.dataSource, async (tx) => {
       const passkey = await this.passkeys.register(staffUserId, name, response, expectedChallenge, tx);
-      await this.audit.record(context, { action: 'staff.passkey_registered', details: { staffUserId, passkeyId: passkey.id, name } }, tx);
+      await this.audit.record(
+        context,
+        { action: 'staff.passkey_registered', details: { staffUserId, passkeyId: passkey.id, name } },
+        tx,
+      );
       return passkey;
     });
   }
 
-  async renamePasskey(staffUserId: number, passkeyId: number, name: string, context: AuditContext): Promise<StaffPasskey & { changed: boolean }> {
+  async renamePasskey(
+    staffUserId: number,
+    passkeyId: number,
+    name: string,
+    context: AuditContext,
+  ): Promise<StaffPasskey & { changed: boolean }> {
     const passkey = await this.passkeys.rename(staffUserId, passkeyId, name);
-    if (passkey.changed) await this.audit.record(context, { action: 'staff.passkey_renamed', details: { staffUserId, passkeyId, name } });
+    if (passkey.changed)
+      await this.audit.record(context, { action: 'staff.passkey_renamed', details: { staffUserId, passkeyId, name } });
     return passkey;
   }
 
@@ -108,14 +131,16 @@ export class SecondFactorService {
   /** New recovery codes replace the old ones; only for someone who has a second factor to recover. */
   async regenerateRecoveryCodes(staffUserId: number, context: AuditContext): Promise<string[]> {
     return runInTransaction(this.dataSource, async (tx) => {
-      if (!(await this.hasSecondFactor(staffUserId, tx))) throw new ConflictException('Set up an authenticator app or a passkey first.');
+      if (!(await this.hasSecondFactor(staffUserId, tx)))
+        throw new ConflictException('Set up an authenticator app or a passkey first.');
       return this.recoveryCodes.regenerate(staffUserId, context, tx);
     });
   }
 
   /** An admin clears another user's second factor: the user is signed out and must enrol again. */
   async adminReset(staffUserId: number, context: AuditContext): Promise<StaffUser> {
-    if (staffUserId === context.actorId) throw new ConflictException('You cannot reset your own second factor. Ask another admin.');
+    if (staffUserId === context.actorId)
+      throw new ConflictException('You cannot reset your own second factor. Ask another admin.');
     return runInTransaction(this.dataSource, async (tx) => {
       const user = await tx.findOneBy(StaffUser, { id: staffUserId });
       if (!user) throw new NotFoundException('No such staff user.');
@@ -123,7 +148,11 @@ export class SecondFactorService {
       const passkeys = await this.passkeys.removeAll(staffUserId, tx);
       await this.recoveryCodes.removeAll(staffUserId, tx);
       await tx.update(StaffUser, { id: staffUserId }, { sessionGeneration: user.sessionGeneration + 1 });
-      await this.audit.record(context, { action: 'admin.staff_second_factor_reset', details: { staffUserId, totp, passkeys } }, tx);
+      await this.audit.record(
+        context,
+        { action: 'admin.staff_second_factor_reset', details: { staffUserId, totp, passkeys } },
+        tx,
+      );
       return user;
     });
   }
@@ -133,7 +162,9 @@ export class SecondFactorService {
     await runInTransaction(this.dataSource, async (tx) => {
       const before = await this.policy.isRequired(tx);
       if (required && context.actorId !== null && !(await this.hasSecondFactor(context.actorId, tx))) {
-        throw new ConflictException('Set up your own second factor (Account → Sign-in security) before requiring one for all staff.');
+        throw new ConflictException(
+          'Set up your own second factor (Account → Sign-in security) before requiring one for all staff.',
+        );
       }
       await this.policy.store(required, context.actorId, tx);
       let signedOut = 0;
@@ -142,20 +173,31 @@ export class SecondFactorService {
           .createQueryBuilder()
           .update(StaffUser)
           .set({ sessionGeneration: () => 'session_generation + 1' })
-          .where('id NOT IN (SELECT staff_user_id FROM staff_totp WHERE enabled_at IS NOT NULL) AND id NOT IN (SELECT staff_user_id FROM staff_passkeys)')
+          .where(
+            'id NOT IN (SELECT staff_user_id FROM staff_totp WHERE enabled_at IS NOT NULL) AND id NOT IN (SELECT staff_user_id FROM staff_passkeys)',
+          )
           .execute();
         signedOut = result.affected ?? 0;
       }
-      await this.audit.record(context, { action: 'admin.mfa_policy_changed', details: { from: before, to: required, signedOut } }, tx);
+      await this.audit.record(
+        context,
+        { action: 'admin.mfa_policy_changed', details: { from: before, to: required, signedOut } },
+        tx,
+      );
     });
   }
 
   /** Runs a removal; refused (rolled back) when the policy requires a factor and none would be left. */
-  private async removing(staffUserId: number, context: AuditContext, remove: (tx: EntityManager) => Promise<{ action: string; details: Record<string, unknown> }>): Promise<void> {
+  private async removing(
+    staffUserId: number,
+    context: AuditContext,
+    remove: (tx: EntityManager) => Promise<{ action: string; details: Record<string, unknown> }>,
+  ): Promise<void> {
     await runInTransaction(this.dataSource, async (tx) => {
       const entry = await remove(tx);
       if (!(await this.hasSecondFactor(staffUserId, tx))) {
-        if (await this.policy.isRequired(tx)) throw new ConflictException('Sign-in security requires a second factor: add another one before removing your last.');
+        if (await this.policy.isRequired(tx))
+          throw new ConflictException('Sign-in security requires a second factor: add another one before removing your last.');
         // Recovery codes only recover a factor; with none left they would be a password-free bypass later.
         await this.recoveryCodes.removeAll(staffUserId, tx);
       }
@@ -164,6 +206,8 @@ export class SecondFactorService {
   }
 
   private async codesIfNone(staffUserId: number, context: AuditContext, tx: EntityManager): Promise<string[] | null> {
-    return (await this.recoveryCodes.remaining(staffUserId, tx)) > 0 ? null : this.recoveryCodes.regenerate(staffUserId, context, tx);
+    return (await this.recoveryCodes.remaining(staffUserId, tx)) > 0
+      ? null
+      : this.recoveryCodes.regenerate(staffUserId, context, tx);
   }
 }

@@ -11,6 +11,11 @@ export const LOCKED_MESSAGE = `Too many failed attempts: the account is locked f
 export class SecondStepThrottledFilter implements ExceptionFilter {
   catch(_exception: ThrottlerException, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    sendError(http.getRequest<Request>(), http.getResponse<Response>(), 429, 'Too many attempts from this network. Wait a minute and try again.');
+    sendError(
+      http.getRequest<Request>(),
+      http.getResponse<Response>(),
+      429,
+      'Too many attempts from this network. Wait a minute and try again.',
+    );
   }
 }

@@ -49,7 +49,8 @@ export class SecondStepController {
       const { user } = await this.secondStep.pending(req, 'verify');
       return { hasPasskeys: (await this.passkeys.count(user.id)) > 0, errors: { code: [WRONG_CODE] } };
     }
-    if (result.recoveryCodesRemaining !== undefined) return seeOther(result.next, { flash: recoveryCodeUsed(result.recoveryCodesRemaining) });
+    if (result.recoveryCodesRemaining !== undefined)
+      return seeOther(result.next, { flash: recoveryCodeUsed(result.recoveryCodesRemaining) });
     return res.redirect(303, result.next);
   }
 
@@ -65,7 +66,9 @@ export class SecondStepController {
   async verifyPasskey(@Body() form: PasskeyAssertionDto, @Req() req: Request) {
     const result = await this.secondStep.verifyPasskey(req, form.response as unknown as AuthenticationResponseJSON);
     if (result.outcome === 'signed-in') return { redirect: result.next };
-    throw new UnauthorizedException(result.outcome === 'locked' ? LOCKED_MESSAGE : 'The passkey was not accepted. Try again, or use a code.');
+    throw new UnauthorizedException(
+      result.outcome === 'locked' ? LOCKED_MESSAGE : 'The passkey was not accepted. Try again, or use a code.',
+    );
   }
 
   @Get('enrol')
@@ -81,7 +84,10 @@ export class SecondStepController {
     const enrolled = await this.secondStep.enrolTotp(req, form.code);
     if (!enrolled) {
       res.status(400);
-      return renderInstead('auth/second-factor-enrol', { totp: await this.secondStep.enrolmentTotpSetup(req), errors: { code: [WRONG_ENROLMENT_CODE] } });
+      return renderInstead('auth/second-factor-enrol', {
+        totp: await this.secondStep.enrolmentTotpSetup(req),
+        errors: { code: [WRONG_ENROLMENT_CODE] },
+      });
     }
     if (!enrolled.recoveryCodes) return res.redirect(303, enrolled.next);
     return showRecoveryCodesOnce({ codes: enrolled.recoveryCodes, next: enrolled.next, enrolled: true });

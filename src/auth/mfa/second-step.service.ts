@@ -1,5 +1,10 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
-import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from '@simplewebauthn/server';
 import type { Request } from 'express';
 import { type AuditContext, auditContextFromRequest } from '../../audit/audit-context';
 import { AuditService } from '../../audit/audit.service';
@@ -21,9 +26,7 @@ export const SECOND_STEP_PATH = '/login/second-factor';
 export const ENROLMENT_PATH = '/login/second-factor/enrol';
 
 export type CodeResult =
-  | { outcome: 'signed-in'; next: string; recoveryCodesRemaining?: number }
-  | { outcome: 'wrong-code' }
-  | { outcome: 'locked' };
+  { outcome: 'signed-in'; next: string; recoveryCodesRemaining?: number } | { outcome: 'wrong-code' } | { outcome: 'locked' };
 
 /**
  * The sign-in after the password: a half-signed-in session (no passport user, so the
@@ -56,7 +59,9 @@ export class SecondStepService {
   /** After a user changed their password: enrolment if the policy asks for it, else a fresh signed-in session. Returns a redirect or null. */
   async afterPasswordChange(req: Request, principal: StaffPrincipal): Promise<string | null> {
     if (!(await this.secondFactors.hasSecondFactor(principal.id)) && (await this.policy.isRequired())) {
-      await new Promise<void>((resolve, reject) => req.logout({ keepSessionInfo: false }, (error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        req.logout({ keepSessionInfo: false }, (error) => (error ? reject(error) : resolve())),
+      );
       return this.startPending(req, principal, '/', true);
     }
     await this.signIn(req, principal);
@@ -80,15 +85,21 @@ export class SecondStepService {
   async verifyCode(req: Request, code: string): Promise<CodeResult> {
     const { pending, user } = await this.pending(req, 'verify');
     const context = this.contextFor(req, user);
-    if (!(await this.reserve(req, user, context, looksLikeTotpCode(code) ? 'totp' : 'recovery_code'))) return { outcome: 'locked' };
+    if (!(await this.reserve(req, user, context, looksLikeTotpCode(code) ? 'totp' : 'recovery_code')))
+      return { outcome: 'locked' };
     if (looksLikeTotpCode(code)) {
-      if (await this.totp.verifyForSignIn(user.id, code)) return { outcome: 'signed-in', next: await this.complete(req, pending, user, context, 'totp') };
+      if (await this.totp.verifyForSignIn(user.id, code))
+        return { outcome: 'signed-in', next: await this.complete(req, pending, user, context, 'totp') };
       return this.failed(req, user, context, 'totp');
     }
     const used = await this.recoveryCodes.consume(user.id, code);
     if (!used) return this.failed(req, user, context, 'recovery_code');
     await this.audit.record(context, { action: 'staff.recovery_code_used', details: { remaining: used.remaining } });
-    return { outcome: 'signed-in', next: await this.complete(req, pending, user, context, 'recovery_code'), recoveryCodesRemaining: used.remaining };
+    return {
+      outcome: 'signed-in',
+      next: await this.complete(req, pending, user, context, 'recovery_code'),
+      recoveryCodesRemaining: used.remaining,
+    };
   }
 
   async passkeyOptions(req: Request): Promise<PublicKeyCredentialRequestOptionsJSON> {
@@ -145,7 +156,13 @@ export class SecondStepService {
     return options;
   }
 
-  async registerPasskey(req: Request, user: StaffPrincipal, name: string, response: RegistrationResponseJSON, context: AuditContext): Promise<void> {
+  async registerPasskey(
+    req: Request,
+    user: StaffPrincipal,
+    name: string,
+    response: RegistrationResponseJSON,
+    context: AuditContext,
+  ): Promise<void> {
     const challenge = takeChallenge(req, 'register', user.id);
     if (!challenge) throw new BadRequestException('The passkey request expired. Try again.');
     await this.secondFactors.registerPasskey(user.id, name, response, challenge, context);
@@ -159,19 +176,33 @@ export class SecondStepService {
   /** Counts the attempt before any code is checked (see AttemptLock); a locked account ends the pending state unchecked. */
   private async reserve(req: Request, user: StaffPrincipal, context: AuditContext, method: string): Promise<boolean> {
     if (await this.auth.reserveAttempt(user.id)) return true;
-    await this.audit.record(context, { action: 'staff.second_factor', outcome: 'failure', details: { method, reason: 'locked' } });
+    await this.audit.record(context, {
+      action: 'staff.second_factor',
+      outcome: 'failure',
+      details: { method, reason: 'locked' },
+    });
     delete req.session.pendingSecondFactor;
     return false;
   }
 
   private async failed(req: Request, user: StaffPrincipal, context: AuditContext, method: string): Promise<CodeResult> {
-    const locked = await this.auth.recordFailure(user.id, context, { action: 'staff.second_factor', outcome: 'failure', details: { method } });
+    const locked = await this.auth.recordFailure(user.id, context, {
+      action: 'staff.second_factor',
+      outcome: 'failure',
+      details: { method },
+    });
     if (!locked) return { outcome: 'wrong-code' };
     delete req.session.pendingSecondFactor;
     return { outcome: 'locked' };
   }
 
-  private async complete(req: Request, pending: PendingSecondFactor, user: StaffPrincipal, context: AuditContext, method: string): Promise<string> {
+  private async complete(
+    req: Request,
+    pending: PendingSecondFactor,
+    user: StaffPrincipal,
+    context: AuditContext,
+    method: string,
+  ): Promise<string> {
     await this.auth.completeSignIn(user.id);
     await this.audit.record(context, { action: 'staff.second_factor', details: { method } });
     // Re-read: the password may have been reset meanwhile (must change it now).

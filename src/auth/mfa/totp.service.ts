@@ -38,16 +38,26 @@ export class TotpService {
   /** The unconfirmed secret of an enrolment in progress (created on first call), with its QR code. */
   async setup(user: { id: number; email: string }): Promise<TotpSetup> {
     let row = await this.totps.findOneBy({ staffUserId: user.id });
-    if (row?.enabledAt) throw new ConflictException('An authenticator app is already set up. Remove it first to set up another one.');
+    if (row?.enabledAt)
+      throw new ConflictException('An authenticator app is already set up. Remove it first to set up another one.');
     if (!row) {
       const secretEncrypted = this.keys.encrypt(generateSecret({ length: 20 }), context(user.id));
       // A parallel first call may have inserted the row: keep whichever won.
-      await this.totps.createQueryBuilder().insert().into(StaffTotp).values({ staffUserId: user.id, secretEncrypted }).orIgnore().execute();
+      await this.totps
+        .createQueryBuilder()
+        .insert()
+        .into(StaffTotp)
+        .values({ staffUserId: user.id, secretEncrypted })
+        .orIgnore()
+        .execute();
       row = await this.totps.findOneByOrFail({ staffUserId: user.id });
     }
     const secret = this.keys.decrypt(row.secretEncrypted, context(user.id));
     const uri = generateURI({ issuer: this.config.clinicName, label: user.email, secret });
-    return { secretText: secret.replace(/(.{4})/g, '$1 ').trim(), qrDataUrl: await toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, scale: 5 }) };
+    return {
+      secretText: secret.replace(/(.{4})/g, '$1 ').trim(),
+      qrDataUrl: await toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, scale: 5 }),
+    };
   }
 
   /** Confirms the enrolment with a code from the app; false if the code is wrong. */
@@ -78,7 +88,10 @@ export class TotpService {
       .createQueryBuilder()
       .update(StaffTotp)
       .set({ lastUsedStep: step })
-      .where('staff_user_id = :staffUserId AND enabled_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < :step)', { staffUserId, step })
+      .where('staff_user_id = :staffUserId AND enabled_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < :step)', {
+        staffUserId,
+        step,
+      })
       .execute();
     return !!result.affected;
   }
@@ -94,7 +107,13 @@ export class TotpService {
     if (!/^\d{6}$/.test(token)) return null;
     const secret = this.keys.decrypt(row.secretEncrypted, context(row.staffUserId));
     const lastUsed = row.lastUsedStep === null ? undefined : Number(row.lastUsedStep);
-    const result = await verify({ secret, token, period: TOTP_PERIOD_SECONDS, epochTolerance: TOTP_PERIOD_SECONDS, ...(lastUsed === undefined ? {} : { afterTimeStep: lastUsed }) });
+    const result = await verify({
+      secret,
+      token,
+      period: TOTP_PERIOD_SECONDS,
+      epochTolerance: TOTP_PERIOD_SECONDS,
+      ...(lastUsed === undefined ? {} : { afterTimeStep: lastUsed }),
+    });
     return result.valid && 'timeStep' in result ? result.timeStep : null;
   }
 }

@@ -12,7 +12,11 @@ export function passwordLength(password: string): number {
 }
 
 /** Letters only, lower-case: what is left when digits, symbols and spaces are taken away. */
-const core = (text: string) => text.normalize('NFKC').toLowerCase().replace(/[^\p{L}]/gu, '');
+const core = (text: string) =>
+  text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[^\p{L}]/gu, '');
 
 /**
  * Checks a new password. `context` holds words an attacker would try first: the
@@ -21,19 +25,29 @@ const core = (text: string) => text.normalize('NFKC').toLowerCase().replace(/[^\
  */
 export function checkNewPassword(password: string, context: Array<string | null | undefined> = []): string[] {
   const length = passwordLength(password);
-  if (length < PASSWORD_MIN_LENGTH) return [`Use at least ${PASSWORD_MIN_LENGTH} characters (a few unrelated words make a good one).`];
+  if (length < PASSWORD_MIN_LENGTH)
+    return [`Use at least ${PASSWORD_MIN_LENGTH} characters (a few unrelated words make a good one).`];
   if (length > PASSWORD_MAX_LENGTH) return [`Use at most ${PASSWORD_MAX_LENGTH} characters.`];
   if (password.includes('\0')) return ['The password contains a character that cannot be used.'];
 
   const lowered = password.normalize('NFKC').toLowerCase();
   const letters = core(password);
-  if (COMMON.has(lowered) || COMMON.has(lowered.replace(/\s+/g, '')) || (letters.length > 0 && isRepeatOf(letters, (unit) => COMMON.has(unit)))) {
+  if (
+    COMMON.has(lowered) ||
+    COMMON.has(lowered.replace(/\s+/g, '')) ||
+    (letters.length > 0 && isRepeatOf(letters, (unit) => COMMON.has(unit)))
+  ) {
     return ['That password is too common. Choose something others would not guess.'];
   }
   if (new Set(lowered).size <= 3) return ['That password repeats too few characters. Choose something others would not guess.'];
 
   const words = context
-    .flatMap((value) => (value ?? '').normalize('NFKC').toLowerCase().split(/[^\p{L}\p{N}]+/u))
+    .flatMap((value) =>
+      (value ?? '')
+        .normalize('NFKC')
+        .toLowerCase()
+        .split(/[^\p{L}\p{N}]+/u),
+    )
     .map(core)
     .filter((word) => word.length >= 3);
   const wholeContext = context.map((value) => core(value ?? '')).filter((word) => word.length >= 3);

@@ -11,7 +11,8 @@ export const PORTAL_PUBLIC = 'portalPublic';
  * needs a signed-in patient unless marked @PortalPublic(). The prefix and the audience come
  * together so a /portal route cannot forget its guard.
  */
-export const PatientController = (subPath = '') => applyDecorators(Controller(subPath ? `portal/${subPath}` : 'portal'), SetMetadata(AUDIENCE, 'patient' satisfies Audience));
+export const PatientController = (subPath = '') =>
+  applyDecorators(Controller(subPath ? `portal/${subPath}` : 'portal'), SetMetadata(AUDIENCE, 'patient' satisfies Audience));
 
 /** Opens a patient-side route to visitors without a patient session (sign-in, forgot password, emailed links). */
 export const PortalPublic = () => SetMetadata(PORTAL_PUBLIC, true);

@@ -18,7 +18,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      const message = exception instanceof FormValidationException ? Object.values(exception.fieldErrors).flat().join(' ') : messageOf(exception);
+      const message =
+        exception instanceof FormValidationException
+          ? Object.values(exception.fieldErrors).flat().join(' ')
+          : messageOf(exception);
       return sendError(req, res, status, message);
     }
     sendError(req, res, HttpStatus.INTERNAL_SERVER_ERROR, 'Internal error', exception);
@@ -32,7 +35,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     } else if (wantsHtml(req)) {
       res.redirect(303, location);
     } else {
-      res.status(status === 303 ? 403 : status).json({ statusCode: status === 303 ? 403 : status, message: 'Action required', location });
+      res
+        .status(status === 303 ? 403 : status)
+        .json({ statusCode: status === 303 ? 403 : status, message: 'Action required', location });
     }
   }
 

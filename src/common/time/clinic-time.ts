@@ -84,7 +84,14 @@ export class ClinicClock {
   /** Zone time minus UTC at an instant, in ms (New York in winter: -5 h). */
   private offsetMs(date: Date): number {
     const p = this.fields(date);
-    const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
+    const asUtc = Date.UTC(
+      Number(p.year),
+      Number(p.month) - 1,
+      Number(p.day),
+      Number(p.hour),
+      Number(p.minute),
+      Number(p.second),
+    );
     return asUtc - Math.floor(date.getTime() / 1000) * 1000;
   }
 

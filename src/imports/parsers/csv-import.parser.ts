@@ -21,7 +21,12 @@ export const CSV_COLUMNS = {
 
 type Column = keyof typeof CSV_COLUMNS;
 const REQUIRED: Column[] = ['externalId', 'firstName', 'lastName', 'dateOfBirth'];
-const normalizeHeader = (name: string) => name.normalize('NFKC').trim().toLowerCase().replace(/[\s-]+/g, '_');
+const normalizeHeader = (name: string) =>
+  name
+    .normalize('NFKC')
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
 
 /** Column positions of a header row; unknown columns are reported and ignored. */
 export function mapHeader(header: string[]): { positions: Partial<Record<Column, number>>; ignored: string[] } {
@@ -39,7 +44,9 @@ export function mapHeader(header: string[]): { positions: Partial<Record<Column,
   });
   const missing = REQUIRED.filter((column) => positions[column] === undefined);
   if (missing.length) {
-    throw new ImportFileError(`This does not look like a patient CSV: the header row lacks ${missing.map((c) => CSV_COLUMNS[c][0]).join(', ')}. The first line must name the columns (see the README).`);
+    throw new ImportFileError(
+      `This does not look like a patient CSV: the header row lacks ${missing.map((c) => CSV_COLUMNS[c][0]).join(', ')}. The first line must name the columns (see the README).`,
+    );
   }
   return { positions, ignored };
 }
@@ -53,7 +60,9 @@ const providerRef = (text: string | undefined): ProviderRef | null => (text ? { 
  */
 export function csvAppointmentId(patientExternalId: string): string {
   const readable = `csv-next:${patientExternalId}`;
-  return readable.length <= 64 ? readable : `csv-next:#${createHash('sha256').update(patientExternalId).digest('base64url').slice(0, 40)}`;
+  return readable.length <= 64
+    ? readable
+    : `csv-next:#${createHash('sha256').update(patientExternalId).digest('base64url').slice(0, 40)}`;
 }
 
 /**
@@ -61,7 +70,10 @@ export function csvAppointmentId(patientExternalId: string): string {
  * and, when it has a next appointment, an appointment; a bad row (including one broken
  * by a stray quote) yields one rejected record with every reason.
  */
-export async function* parseCsv(input: Readable, onIgnoredColumns: (columns: string[]) => void = () => undefined): AsyncGenerator<ParsedItem> {
+export async function* parseCsv(
+  input: Readable,
+  onIgnoredColumns: (columns: string[]) => void = () => undefined,
+): AsyncGenerator<ParsedItem> {
   let header: ReturnType<typeof mapHeader> | null = null;
   let width = 0;
   let ordinal = 0;
@@ -84,7 +96,12 @@ export async function* parseCsv(input: Readable, onIgnoredColumns: (columns: str
   if (!header) throw new ImportFileError('The file is empty: a CSV needs a header row and at least one patient.');
 }
 
-function rowRecords(record: string[], positions: Partial<Record<Column, number>>, width: number, source: RecordSource): ParsedItem[] {
+function rowRecords(
+  record: string[],
+  positions: Partial<Record<Column, number>>,
+  width: number,
+  source: RecordSource,
+): ParsedItem[] {
   const check = new FieldChecker();
   const has = (column: Column) => positions[column] !== undefined;
   const cell = (column: Column) => (has(column) ? (record[positions[column]!] ?? '') : undefined);
@@ -101,15 +118,40 @@ function rowRecords(record: string[], positions: Partial<Record<Column, number>>
   const startsAt = has('nextAppointment') ? check.dateTime(cell('nextAppointment'), 'next appointment') : undefined;
   // A date marks the patient deceased; an empty cell leaves the flag as it is on file.
   const deceasedDate = has('deceasedDate') ? check.deceasedDate(cell('deceasedDate'), 'deceased date') : undefined;
-  if (deceasedDate && dateOfBirth && deceasedDate < dateOfBirth.slice(0, deceasedDate.length)) check.fail(`deceased date ${deceasedDate} is before the date of birth`);
+  if (deceasedDate && dateOfBirth && deceasedDate < dateOfBirth.slice(0, deceasedDate.length))
+    check.fail(`deceased date ${deceasedDate} is before the date of birth`);
   const appointmentProvider = providerRef(check.text(cell('appointmentProvider'), 'appointment provider', 100));
-  if (appointmentProvider && !startsAt && check.reasons.length === 0) check.fail('appointment provider given without a next appointment date-time');
+  if (appointmentProvider && !startsAt && check.reasons.length === 0)
+    check.fail('appointment provider given without a next appointment date-time');
 
-  if (check.reasons.length || !externalId || !firstName || !lastName || !dateOfBirth) return [{ kind: 'rejected', source, reasons: check.reasons, externalId }];
+  if (check.reasons.length || !externalId || !firstName || !lastName || !dateOfBirth)
+    return [{ kind: 'rejected', source, reasons: check.reasons, externalId }];
   const deceased = deceasedDate ? { deceased: true, deceasedDate } : {};
-  const items: ParsedItem[] = [{ kind: 'patient', source, externalId, firstName, lastName, dateOfBirth, email, phone, tags, provider, aliases: [], ...deceased }];
+  const items: ParsedItem[] = [
+    {
+      kind: 'patient',
+      source,
+      externalId,
+      firstName,
+      lastName,
+      dateOfBirth,
+      email,
+      phone,
+      tags,
+      provider,
+      aliases: [],
+      ...deceased,
+    },
+  ];
   if (startsAt) {
-    items.push({ kind: 'appointment', source, externalId: csvAppointmentId(externalId), patient: { externalId }, provider: appointmentProvider ?? provider ?? null, startsAt });
+    items.push({
+      kind: 'appointment',
+      source,
+      externalId: csvAppointmentId(externalId),
+      patient: { externalId },
+      provider: appointmentProvider ?? provider ?? null,
+      startsAt,
+    });
   }
   return items;
 }

@@ -73,7 +73,8 @@ export async function* readCsvRecords(input: Readable): AsyncGenerator<CsvRecord
 /** Why a cell holding a double quote is not a well-formed CSV cell, or null when it is one. */
 function strayQuote(cell: QuotedCell, raw: string): string | null {
   const n = cell.index + 1;
-  if (!cell.quoted) return `a double quote inside cell ${n}, which does not start with one: quote the whole cell and double the quote (""), or remove it`;
+  if (!cell.quoted)
+    return `a double quote inside cell ${n}, which does not start with one: quote the whole cell and double the quote (""), or remove it`;
   // A well-formed quoted cell appears in the raw record as "…" with its quotes doubled; relax_quotes
   // also lets through "Ann"x (text after the closing quote), whose value then starts with the quote.
   if (raw.includes(`"${cell.value.replace(/"/g, '""')}"`)) return null;

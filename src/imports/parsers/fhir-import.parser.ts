@@ -84,14 +84,19 @@ function withoutNarrativeLength(resource: unknown): number {
  * text of the entry being read is held (then JSON.parse'd), never the whole file. A file
  * that is one resource (pretty-printed or not) instead of a Bundle is read as that resource.
  */
-export async function* parseBundle(input: AsyncIterable<string | Buffer>, options: FhirReadOptions = {}): AsyncGenerator<ParsedItem | IgnoredItem> {
+export async function* parseBundle(
+  input: AsyncIterable<string | Buffer>,
+  options: FhirReadOptions = {},
+): AsyncGenerator<ParsedItem | IgnoredItem> {
   const scanner = new BundleScanner();
   let ordinal = 0;
   for await (const chunk of input) {
     for (const entry of scanner.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8'))) {
       const source: RecordSource = { label: `entry ${ordinal + 1}`, ordinal: ordinal++ };
       if (typeof entry !== 'string') {
-        yield IMPORTED_TYPES.has(entry.oversized) ? { kind: 'rejected', source, reasons: [tooLarge(entry.oversized)] } : { kind: 'ignored', reason: notImported(entry.oversized) };
+        yield IMPORTED_TYPES.has(entry.oversized)
+          ? { kind: 'rejected', source, reasons: [tooLarge(entry.oversized)] }
+          : { kind: 'ignored', reason: notImported(entry.oversized) };
         continue;
       }
       let parsed: { fullUrl?: string; resource?: unknown; request?: unknown };
@@ -147,7 +152,8 @@ class BundleScanner {
   /** Feeds one chunk; returns the complete entries' JSON texts. */
   push(chunk: string): ScannedEntry[] {
     if (this.whole !== null) {
-      this.whole = this.whole.length + chunk.length <= MAX_RESOURCE_CHARS && this.resourceType !== 'Bundle' ? this.whole + chunk : null;
+      this.whole =
+        this.whole.length + chunk.length <= MAX_RESOURCE_CHARS && this.resourceType !== 'Bundle' ? this.whole + chunk : null;
     }
     const entries: ScannedEntry[] = [];
     let from = this.collecting && !this.skippingString && !this.discarding ? 0 : -1;
@@ -233,8 +239,15 @@ class BundleScanner {
     if (this.depth !== 0 || this.inString) throw new ImportFileError('The JSON file ends before the Bundle is complete.');
     if (this.resourceType === 'Bundle') return null;
     if (this.resourceType && IMPORTED_TYPES.has(this.resourceType) && this.whole !== null) return this.whole;
-    if (this.resourceType && IMPORTED_TYPES.has(this.resourceType)) throw new ImportFileError(`The JSON file is one ${this.resourceType} resource larger than 4 MB; that is not a patient record.`);
-    throw new ImportFileError(this.resourceType ? `The JSON file is a ${this.resourceType.slice(0, 40)} resource; upload a Bundle, NDJSON with one resource per line, or a single Patient, Practitioner or Appointment.` : 'The JSON file is not a FHIR Bundle (no "resourceType": "Bundle").');
+    if (this.resourceType && IMPORTED_TYPES.has(this.resourceType))
+      throw new ImportFileError(
+        `The JSON file is one ${this.resourceType} resource larger than 4 MB; that is not a patient record.`,
+      );
+    throw new ImportFileError(
+      this.resourceType
+        ? `The JSON file is a ${this.resourceType.slice(0, 40)} resource; upload a Bundle, NDJSON with one resource per line, or a single Patient, Practitioner or Appointment.`
+        : 'The JSON file is not a FHIR Bundle (no "resourceType": "Bundle").',
+    );
   }
 
   private topStringEnded(): void {
@@ -244,10 +257,18 @@ class BundleScanner {
 }
 
 /** The records of one resource; other resource types are counted and ignored. */
-export function resourceItems(resource: unknown, source: RecordSource, fullUrl: string | null, options: FhirReadOptions = {}): Array<ParsedItem | IgnoredItem> {
-  if (!resource || typeof resource !== 'object' || Array.isArray(resource)) return [{ kind: 'rejected', source, reasons: ['no FHIR resource'] }];
+export function resourceItems(
+  resource: unknown,
+  source: RecordSource,
+  fullUrl: string | null,
+  options: FhirReadOptions = {},
+): Array<ParsedItem | IgnoredItem> {
+  if (!resource || typeof resource !== 'object' || Array.isArray(resource))
+    return [{ kind: 'rejected', source, reasons: ['no FHIR resource'] }];
   const typed = resource as Resource;
-  const aliases = [typed.id ? `${typed.resourceType}/${typed.id}` : null, fullUrl].filter((alias): alias is string => Boolean(alias));
+  const aliases = [typed.id ? `${typed.resourceType}/${typed.id}` : null, fullUrl].filter((alias): alias is string =>
+    Boolean(alias),
+  );
   switch (typed.resourceType) {
     case 'Patient':
       return [patientItem(resource as R4Patient, source, aliases, options)];
@@ -270,15 +291,31 @@ function patientItem(patient: R4Patient, source: RecordSource, aliases: string[]
   const firstName = check.text(given, 'given name', 100, true);
   const lastName = check.text(family, 'family name', 100, true);
   const dateOfBirth = check.birthDate(patient.birthDate);
-  const telecom = byRank((patient.telecom ?? []) as R4ContactPoint[]).filter((contact) => contact.use !== 'old' && !contact.period?.end);
+  const telecom = byRank((patient.telecom ?? []) as R4ContactPoint[]).filter(
+    (contact) => contact.use !== 'old' && !contact.period?.end,
+  );
   const email = check.email(telecom.find((contact) => contact.system === 'email')?.value);
   const phone = check.text(telecom.find((contact) => contact.system === 'phone')?.value, 'phone', 32) ?? null;
   const gp = (patient.generalPractitioner ?? []).find((ref) => !ref.reference || !ref.reference.startsWith('Organization/'));
   const provider = gp ? referenceOf(gp) : null;
   const deceased = deceasedOf(patient, check);
-  if (check.reasons.length || !externalId || !firstName || !lastName || !dateOfBirth || email === undefined) return { kind: 'rejected', source, reasons: check.reasons, externalId, aliases, of: 'patient' };
+  if (check.reasons.length || !externalId || !firstName || !lastName || !dateOfBirth || email === undefined)
+    return { kind: 'rejected', source, reasons: check.reasons, externalId, aliases, of: 'patient' };
   const externalIdSystem = 'identifier' in mrn ? (mrn.identifier.system?.trim().slice(0, 255) ?? null) : null;
-  return { kind: 'patient', source, externalId, externalIdSystem, firstName, lastName, dateOfBirth, email, phone, provider, aliases, ...deceased };
+  return {
+    kind: 'patient',
+    source,
+    externalId,
+    externalIdSystem,
+    firstName,
+    lastName,
+    dateOfBirth,
+    email,
+    phone,
+    provider,
+    aliases,
+    ...deceased,
+  };
 }
 
 /** deceasedBoolean / deceasedDateTime; absent leaves the flag as it is on file. */
@@ -296,25 +333,39 @@ function practitionerItem(practitioner: fhir.Practitioner, source: RecordSource,
   const check = new FieldChecker();
   const externalId = check.externalId(providerIdentifier(practitioner.identifier)?.value, 'identifier (NPI)', false) ?? null;
   const name = pickName(practitioner.name);
-  const full = name?.text?.trim() || [...(name?.prefix ?? []), ...(name?.given ?? []), name?.family ?? ''].filter(Boolean).join(' ');
+  const full =
+    name?.text?.trim() || [...(name?.prefix ?? []), ...(name?.given ?? []), name?.family ?? ''].filter(Boolean).join(' ');
   const providerName = check.text(full, 'practitioner name', 100, true);
-  if (check.reasons.length || !providerName) return { kind: 'rejected', source, reasons: check.reasons, externalId: externalId ?? undefined, of: 'provider' };
+  if (check.reasons.length || !providerName)
+    return { kind: 'rejected', source, reasons: check.reasons, externalId: externalId ?? undefined, of: 'provider' };
   const fhirId = aliases.find((alias) => alias.startsWith('Practitioner/'))?.slice(0, 100) ?? null;
   return { kind: 'provider', source, externalId, name: providerName, aliases, fhirId };
 }
 
 function appointmentItem(appointment: fhir.Appointment, source: RecordSource): ParsedItem | IgnoredItem {
   const status = appointment.status as string | undefined;
-  if (status && IGNORED_APPOINTMENT_STATUSES.has(status)) return { kind: 'ignored', reason: `${status} appointments are not imported` };
-  if (status && UNSCHEDULED_APPOINTMENT_STATUSES.has(status) && !appointment.start) return { kind: 'ignored', reason: `${status} appointments without a start are not imported` };
+  if (status && IGNORED_APPOINTMENT_STATUSES.has(status))
+    return { kind: 'ignored', reason: `${status} appointments are not imported` };
+  if (status && UNSCHEDULED_APPOINTMENT_STATUSES.has(status) && !appointment.start)
+    return { kind: 'ignored', reason: `${status} appointments without a start are not imported` };
   const check = new FieldChecker();
-  const externalId = check.externalId(otherIdentifier(appointment.identifier)?.value ?? (appointment.id ? `Appointment/${appointment.id}` : undefined), 'identifier');
+  const externalId = check.externalId(
+    otherIdentifier(appointment.identifier)?.value ?? (appointment.id ? `Appointment/${appointment.id}` : undefined),
+    'identifier',
+  );
   const startsAt = appointment.start === undefined ? check.fail('missing start') : check.dateTime(appointment.start, 'start');
-  const actors = (appointment.participant ?? []).map((participant) => participant.actor).filter((actor): actor is R4Reference => Boolean(actor));
-  const patientActor = actors.find((actor) => actor.reference?.startsWith('Patient/') || actor.type === 'Patient') ?? actors.find((actor) => actor.reference?.startsWith('urn:'));
-  const providerActor = actors.find((actor) => actor.reference?.startsWith('Practitioner/') || actor.type === 'Practitioner') ?? actors.find((actor) => actor !== patientActor && actor.reference?.startsWith('urn:'));
+  const actors = (appointment.participant ?? [])
+    .map((participant) => participant.actor)
+    .filter((actor): actor is R4Reference => Boolean(actor));
+  const patientActor =
+    actors.find((actor) => actor.reference?.startsWith('Patient/') || actor.type === 'Patient') ??
+    actors.find((actor) => actor.reference?.startsWith('urn:'));
+  const providerActor =
+    actors.find((actor) => actor.reference?.startsWith('Practitioner/') || actor.type === 'Practitioner') ??
+    actors.find((actor) => actor !== patientActor && actor.reference?.startsWith('urn:'));
   if (!patientActor) check.fail('no Patient participant');
-  if (check.reasons.length || !externalId || !startsAt || !patientActor) return { kind: 'rejected', source, reasons: check.reasons, externalId, of: 'appointment' };
+  if (check.reasons.length || !externalId || !startsAt || !patientActor)
+    return { kind: 'rejected', source, reasons: check.reasons, externalId, of: 'appointment' };
   return {
     kind: 'appointment',
     source,
@@ -329,12 +380,14 @@ function appointmentItem(appointment: fhir.Appointment, source: RecordSource): P
 const PERSONAL_CODES = new Set(['SS', 'SB', 'NI', 'NN', 'NH', 'NIIP', 'DL', 'PPN', 'TAX', 'CZ', 'PEN', 'BCT', 'SSN']);
 const PERSONAL_TEXT = /\b(ssn|social\s*security|national|bsn|passport|driver|licen[cs]e|tax)\b/i;
 /** Systems of personal identifiers (US SSN, Dutch BSN, US SSN OID, driver's licences, passports). */
-const PERSONAL_SYSTEM = /(us-ssn|\/ssn\b|bsn|passport|driver|2\.16\.840\.1\.113883\.4\.1$|2\.16\.840\.1\.113883\.4\.3\.|2\.16\.528\.1\.1007\.3\.3$|2\.16\.840\.1\.113883\.4\.330\.)/i;
+const PERSONAL_SYSTEM =
+  /(us-ssn|\/ssn\b|bsn|passport|driver|2\.16\.840\.1\.113883\.4\.1$|2\.16\.840\.1\.113883\.4\.3\.|2\.16\.528\.1\.1007\.3\.3$|2\.16\.840\.1\.113883\.4\.330\.)/i;
 const NPI_SYSTEMS = new Set(['http://hl7.org/fhir/sid/us-npi', 'urn:oid:2.16.840.1.113883.4.6']);
 /** Medical record numbers: v2-0203 MR, or (Epic) only a type.text of MR, MRN or EPI. */
 const MRN_TEXT = new Set(['MR', 'MRN', 'EPI']);
 
-const codesOf = (identifier: fhir.Identifier) => (identifier.type?.coding ?? []).map((coding) => String(coding.code ?? '').toUpperCase());
+const codesOf = (identifier: fhir.Identifier) =>
+  (identifier.type?.coding ?? []).map((coding) => String(coding.code ?? '').toUpperCase());
 
 /** Social Security, national id, driver's licence and passport numbers are never an external id, and their values are never echoed. */
 export function isPersonalIdentifier(identifier: fhir.Identifier): boolean {
@@ -345,19 +398,33 @@ export function isPersonalIdentifier(identifier: fhir.Identifier): boolean {
   return !isMrn(identifier) && /^\d{3}-\d{2}-\d{4}$/.test(String(identifier.value ?? '').trim());
 }
 
-const isMrn = (identifier: fhir.Identifier) => codesOf(identifier).includes('MR') || MRN_TEXT.has(String(identifier.type?.text ?? '').trim().toUpperCase());
-const usable = (identifiers: fhir.Identifier[] | undefined) => (identifiers ?? []).filter((identifier) => identifier.value && (identifier.use as string | undefined) !== 'old' && !isPersonalIdentifier(identifier));
+const isMrn = (identifier: fhir.Identifier) =>
+  codesOf(identifier).includes('MR') ||
+  MRN_TEXT.has(
+    String(identifier.type?.text ?? '')
+      .trim()
+      .toUpperCase(),
+  );
+const usable = (identifiers: fhir.Identifier[] | undefined) =>
+  (identifiers ?? []).filter(
+    (identifier) => identifier.value && (identifier.use as string | undefined) !== 'old' && !isPersonalIdentifier(identifier),
+  );
 
 /**
  * The patient's external id: with IMPORT_MRN_SYSTEM, only that system's identifier;
  * else the MR/MRN/EPI-typed one, else the official one, else the first other one. A
  * reason never includes an identifier's value.
  */
-export function medicalRecordNumber(identifiers: fhir.Identifier[] | undefined, mrnSystem: string | null): { identifier: fhir.Identifier } | { missing: string } {
+export function medicalRecordNumber(
+  identifiers: fhir.Identifier[] | undefined,
+  mrnSystem: string | null,
+): { identifier: fhir.Identifier } | { missing: string } {
   const list = usable(identifiers);
   if (mrnSystem) {
     const found = list.find((identifier) => identifier.system === mrnSystem);
-    return found ? { identifier: found } : { missing: `no medical record number (no identifier of the clinic's MRN system ${mrnSystem.slice(0, 100)})` };
+    return found
+      ? { identifier: found }
+      : { missing: `no medical record number (no identifier of the clinic's MRN system ${mrnSystem.slice(0, 100)})` };
   }
   const found = list.find(isMrn) ?? list.find((identifier) => identifier.use === 'official') ?? list[0];
   return found ? { identifier: found } : { missing: 'no medical record number' };
@@ -366,7 +433,11 @@ export function medicalRecordNumber(identifiers: fhir.Identifier[] | undefined, 
 /** A Practitioner's external id: the NPI, else another identifier that is not personal. */
 function providerIdentifier(identifiers: fhir.Identifier[] | undefined): fhir.Identifier | undefined {
   const list = usable(identifiers);
-  return list.find((identifier) => identifier.system && NPI_SYSTEMS.has(identifier.system)) ?? list.find((identifier) => identifier.use === 'official') ?? list[0];
+  return (
+    list.find((identifier) => identifier.system && NPI_SYSTEMS.has(identifier.system)) ??
+    list.find((identifier) => identifier.use === 'official') ??
+    list[0]
+  );
 }
 
 function otherIdentifier(identifiers: fhir.Identifier[] | undefined): fhir.Identifier | undefined {
@@ -391,10 +462,19 @@ export function nameParts(name: fhir.HumanName | undefined): { given?: string; f
 
 /** ContactPoint.rank: 1 is preferred; unranked ones come after every ranked one, in file order. */
 function byRank(contacts: R4ContactPoint[]): R4ContactPoint[] {
-  const rank = (contact: R4ContactPoint) => (typeof contact.rank === 'number' && contact.rank > 0 ? contact.rank : Number.POSITIVE_INFINITY);
-  return contacts.map((contact, index) => ({ contact, index })).sort((a, b) => rank(a.contact) - rank(b.contact) || a.index - b.index).map(({ contact }) => contact);
+  const rank = (contact: R4ContactPoint) =>
+    typeof contact.rank === 'number' && contact.rank > 0 ? contact.rank : Number.POSITIVE_INFINITY;
+  return contacts
+    .map((contact, index) => ({ contact, index }))
+    .sort((a, b) => rank(a.contact) - rank(b.contact) || a.index - b.index)
+    .map(({ contact }) => contact);
 }
 
 function referenceOf(reference: fhir.Reference): ProviderRef {
-  return { reference: reference.reference, externalId: reference.identifier?.value, name: reference.display?.trim() || undefined, soft: true };
+  return {
+    reference: reference.reference,
+    externalId: reference.identifier?.value,
+    name: reference.display?.trim() || undefined,
+    soft: true,
+  };
 }

@@ -8,7 +8,11 @@ import { ImportFileError } from './import-file-error';
 
 export type ImportFormat = 'csv' | 'fhir-bundle' | 'fhir-ndjson';
 
-export const FORMAT_LABELS: Record<ImportFormat, string> = { csv: 'CSV', 'fhir-bundle': 'FHIR R4 Bundle (JSON)', 'fhir-ndjson': 'FHIR R4 NDJSON' };
+export const FORMAT_LABELS: Record<ImportFormat, string> = {
+  csv: 'CSV',
+  'fhir-bundle': 'FHIR R4 Bundle (JSON)',
+  'fhir-ndjson': 'FHIR R4 NDJSON',
+};
 
 /** File names the upload accepts; the content is checked as well (see detectFormat). */
 export const ACCEPTED_EXTENSIONS = ['.csv', '.txt', '.json', '.ndjson', '.jsonl'];
@@ -31,8 +35,14 @@ export async function detectFormat(path: string, fileName: string): Promise<Impo
   } finally {
     await handle.close();
   }
-  if (!isText(sample)) throw new ImportFileError(`"${fileName}" is not a text file. Upload the patients as CSV (UTF-8) or FHIR JSON; a spreadsheet must first be saved as CSV.`);
-  const text = sample.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  if (!isText(sample))
+    throw new ImportFileError(
+      `"${fileName}" is not a text file. Upload the patients as CSV (UTF-8) or FHIR JSON; a spreadsheet must first be saved as CSV.`,
+    );
+  const text = sample
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (text === '') throw new ImportFileError(`"${fileName}" is empty.`);
   if (text.startsWith('{') || text.startsWith('[')) {
     if (extension === '.ndjson' || extension === '.jsonl') return 'fhir-ndjson';
@@ -47,7 +57,8 @@ export async function detectFormat(path: string, fileName: string): Promise<Impo
     }
     return 'fhir-bundle';
   }
-  if (extension !== '.csv' && extension !== '.txt') throw new ImportFileError(`"${fileName}" is named like JSON but does not contain JSON.`);
+  if (extension !== '.csv' && extension !== '.txt')
+    throw new ImportFileError(`"${fileName}" is named like JSON but does not contain JSON.`);
   return 'csv';
 }
 
@@ -76,7 +87,12 @@ function isText(sample: Buffer): boolean {
 }
 
 /** Streams the records of a file (a fresh read each call: the pipeline reads the file more than once). */
-export function readRecords(path: string, format: ImportFormat, options: FhirReadOptions = {}, onIgnoredColumns?: (columns: string[]) => void): AsyncGenerator<ParsedItem | IgnoredItem> {
+export function readRecords(
+  path: string,
+  format: ImportFormat,
+  options: FhirReadOptions = {},
+  onIgnoredColumns?: (columns: string[]) => void,
+): AsyncGenerator<ParsedItem | IgnoredItem> {
   const stream = createReadStream(path, { encoding: format === 'fhir-bundle' ? 'utf8' : undefined, highWaterMark: 256 * 1024 });
   if (format === 'csv') return parseCsv(stream, onIgnoredColumns);
   if (format === 'fhir-ndjson') return parseNdjson(stream, options);

@@ -38,7 +38,6 @@ const FLUSH_ROWS = 50;
 const FLUSH_MS = 20;
 const MAX_BACKOFF_MS = 3_600_000;
 
-
 /**
  * Drains mail_outbox. Delivery is at-least-once: a row is claimed (status 'sending' with a
  * lease), sent, then marked 'sent' with its body erased. On MySQL/MariaDB several
@@ -127,7 +126,10 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
       new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.config.shutdownTimeoutMs))),
     ]);
     clearTimeout(timer);
-    if (!finished) this.logger.warn(`Emails still in flight after ${this.config.shutdownTimeoutMs} ms; another sender takes them over when their lease ends`);
+    if (!finished)
+      this.logger.warn(
+        `Emails still in flight after ${this.config.shutdownTimeoutMs} ms; another sender takes them over when their lease ends`,
+      );
     this.loops = [];
     await this.flushSent();
     // Stopped for good: drainOnce() (tests, CLI) may send again. Timed out: loops still running keep handing emails back.
@@ -237,7 +239,9 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
         this.renewTimer = null;
         return;
       }
-      this.renewing = this.renewing.then(() => this.renewLeases()).catch((error: Error) => this.logger.warn(`Could not renew mail leases: ${error.message}`));
+      this.renewing = this.renewing
+        .then(() => this.renewLeases())
+        .catch((error: Error) => this.logger.warn(`Could not renew mail leases: ${error.message}`));
     }, every);
     this.renewTimer.unref();
   }
@@ -311,9 +315,17 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
             const ids = emails.map((email) => email.id);
             const mine = await this.outbox.markSent(ids, claimId, sentAt, tx);
             marked.push(...emails.filter((email) => mine.has(email.id)));
-            if (mine.size < ids.length) this.logger.warn(`${ids.length - mine.size} email(s) had been taken over by another sender before being marked sent`);
+            if (mine.size < ids.length)
+              this.logger.warn(
+                `${ids.length - mine.size} email(s) had been taken over by another sender before being marked sent`,
+              );
           }
-          if (marked.length) await this.audit.recordMany(SYSTEM_CONTEXT, marked.map((email) => auditEntry('mail.sent', email)), tx);
+          if (marked.length)
+            await this.audit.recordMany(
+              SYSTEM_CONTEXT,
+              marked.map((email) => auditEntry('mail.sent', email)),
+              tx,
+            );
         });
       } catch (error) {
         this.markingFails = true;
@@ -327,16 +339,27 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
   private async recordFailure(email: ClaimedEmail, error: SendError): Promise<'retried' | 'failed'> {
     const reason = describeFailure(error);
     if (!isPermanentFailure(error) && email.attempts < this.config.mailMaxAttempts) {
-      const delay = Math.min(this.config.mailRetryBaseMs * 2 ** (email.attempts - 1), MAX_BACKOFF_MS) * (0.9 + Math.random() * 0.2);
+      const delay =
+        Math.min(this.config.mailRetryBaseMs * 2 ** (email.attempts - 1), MAX_BACKOFF_MS) * (0.9 + Math.random() * 0.2);
       // DATETIME has whole seconds: round up, so a retry is never due before its delay.
       const retryAt = new Date(Math.ceil((Date.now() + delay) / 1000) * 1000);
       await this.outbox.scheduleRetry(email.id, email.claimed_by, retryAt, reason);
-      this.logger.warn(`Email #${email.id} not sent (attempt ${email.attempts}), retrying in ${Math.round(delay / 1000)} s: ${reason}`);
+      this.logger.warn(
+        `Email #${email.id} not sent (attempt ${email.attempts}), retrying in ${Math.round(delay / 1000)} s: ${reason}`,
+      );
       return 'retried';
     }
     await runInTransaction(this.dataSource, async (tx) => {
       await this.outbox.markFailed(email.id, email.claimed_by, reason, tx);
-      await this.audit.record(SYSTEM_CONTEXT, { ...auditEntry('mail.failed', email), outcome: 'failure', details: { outboxId: email.id, kind: email.kind, attempts: email.attempts, reason } }, tx);
+      await this.audit.record(
+        SYSTEM_CONTEXT,
+        {
+          ...auditEntry('mail.failed', email),
+          outcome: 'failure',
+          details: { outboxId: email.id, kind: email.kind, attempts: email.attempts, reason },
+        },
+        tx,
+      );
     });
     this.logger.warn(`Email #${email.id} failed after ${email.attempts} attempt(s): ${reason}`);
     return 'failed';
@@ -364,5 +387,10 @@ class Semaphore {
 }
 
 function auditEntry(action: string, email: ClaimedEmail): AuditEntry {
-  return { action, patientId: email.patient_id === null ? null : Number(email.patient_id), batchId: email.batch_id, details: { outboxId: email.id, kind: email.kind } };
+  return {
+    action,
+    patientId: email.patient_id === null ? null : Number(email.patient_id),
+    batchId: email.batch_id,
+    details: { outboxId: email.id, kind: email.kind },
+  };
 }

@@ -19,5 +19,8 @@ export function isPermanentFailure(error: SendError): boolean {
 /** A short reason for the outbox row and the progress box: the SMTP reply, no stack, no addresses. */
 export function describeFailure(error: SendError): string {
   const text = error.response ?? error.message ?? String(error);
-  return `${error.responseCode ?? error.code ?? 'error'}: ${text}`.replace(/[\r\n]+/g, ' ').replace(/<[^<>\s]+@[^<>\s]+>/g, '<address>').slice(0, 500);
+  return `${error.responseCode ?? error.code ?? 'error'}: ${text}`
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/<[^<>\s]+@[^<>\s]+>/g, '<address>')
+    .slice(0, 500);
 }

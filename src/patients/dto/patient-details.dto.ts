@@ -3,10 +3,13 @@ import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsPositive, IsString, Length,
 import { digitsToNumber } from '../../common/validation/query-fields';
 
 const NAME = /^[^\u0000-\u001f\u007f<>{}]*$/;
-const clean = ({ value }: TransformFnParams) => (typeof value === 'string' ? value.normalize('NFC').trim().replace(/\s+/g, ' ') : value);
+const clean = ({ value }: TransformFnParams) =>
+  typeof value === 'string' ? value.normalize('NFC').trim().replace(/\s+/g, ' ') : value;
 /** A multi-select sends one value as a string and several as an array; none at all means "no tags". */
 const idList = ({ value }: TransformFnParams) =>
-  (value === undefined || value === '' ? [] : Array.isArray(value) ? value : [value]).map((item: unknown) => digitsToNumber({ value: item } as TransformFnParams));
+  (value === undefined || value === '' ? [] : Array.isArray(value) ? value : [value]).map((item: unknown) =>
+    digitsToNumber({ value: item } as TransformFnParams),
+  );
 
 /** The basic details staff may edit on the dashboard; `version` detects a concurrent edit. */
 export class PatientDetailsDto {

@@ -15,8 +15,10 @@ export const SAVED_MESSAGES = {
   unlocked: 'The portal account is unlocked.',
   username: 'The username was changed and the patient was told by email.',
   email: 'The email was changed. Earlier links no longer work: send a new invite or password reset to the new address.',
-  email_confirmation: 'A confirmation link was sent to the new address. The email on file changes only when the patient opens it; until then every email still goes to the current address, which was told about the request.',
-  email_approval: 'The change is waiting for a second staff member’s approval. The current address was told about the request; nothing else changes until it is approved and confirmed from the new address.',
+  email_confirmation:
+    'A confirmation link was sent to the new address. The email on file changes only when the patient opens it; until then every email still goes to the current address, which was told about the request.',
+  email_approval:
+    'The change is waiting for a second staff member’s approval. The current address was told about the request; nothing else changes until it is approved and confirmed from the new address.',
   email_approved: 'Approved: a confirmation link was sent to the new address.',
   email_rejected: 'The email change was rejected; the address on file stays as it is.',
   unchanged: 'Nothing needed changing.',

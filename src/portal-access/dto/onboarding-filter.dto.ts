@@ -1,11 +1,29 @@
 import { Transform, type TransformFnParams } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
 import { applyDecorators, BadRequestException } from '@nestjs/common';
 import type { Selection } from '../onboarding-actions.service';
 import { STATUS_CHOICES, type StatusChoice } from '../portal-status';
 import { digitsToNumber, emptyToUndefined, OptionalDate, OptionalId } from '../../common/validation/query-fields';
 import type { ClinicClock } from '../../common/time/clinic-time';
-import { ONBOARDING_PAGE_SIZES, ONBOARDING_SORTS, withClinicDays, type OnboardingFilter, type OnboardingSort } from '../onboarding-filter';
+import {
+  ONBOARDING_PAGE_SIZES,
+  ONBOARDING_SORTS,
+  withClinicDays,
+  type OnboardingFilter,
+  type OnboardingSort,
+} from '../onboarding-filter';
 
 /** An explicit id list larger than this must use "Select all N matching this filter" (body size, audit of intent). */
 export const MAX_EXPLICIT_IDS = 500;
@@ -13,7 +31,11 @@ export const MAX_EXPLICIT_IDS = 500;
 const CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 
 const OptionalChoice = (what: string, choices: readonly string[]) =>
-  applyDecorators(Transform(emptyToUndefined), IsOptional(), IsIn(choices, { message: `${what} must be one of: ${choices.join(', ')}.` }));
+  applyDecorators(
+    Transform(emptyToUndefined),
+    IsOptional(),
+    IsIn(choices, { message: `${what} must be one of: ${choices.join(', ')}.` }),
+  );
 
 /** Checked patient ids: at most MAX_EXPLICIT_IDS (bigger selections use "Select all N matching"). */
 const PatientIds = () =>
@@ -22,7 +44,9 @@ const PatientIds = () =>
     Max(2_147_483_647, { each: true, message: 'Patient ids must be whole numbers.' }),
     Min(1, { each: true, message: 'Patient ids must be whole numbers.' }),
     IsInt({ each: true, message: 'Patient ids must be whole numbers.' }),
-    ArrayMaxSize(MAX_EXPLICIT_IDS, { message: `Select at most ${MAX_EXPLICIT_IDS} patients by checkbox, or use "Select all matching this filter".` }),
+    ArrayMaxSize(MAX_EXPLICIT_IDS, {
+      message: `Select at most ${MAX_EXPLICIT_IDS} patients by checkbox, or use "Select all matching this filter".`,
+    }),
     ArrayMinSize(1),
     IsOptional(),
     Transform(({ value }: TransformFnParams) => {
@@ -37,7 +61,11 @@ const PatientIds = () =>
  * the selection although enabling moved them out of a filter such as "Access enabled: No".
  */
 const EnabledBatch = () =>
-  applyDecorators(Transform(emptyToUndefined), IsOptional(), IsUUID('4', { message: 'The kept selection is not valid; select the patients again.' }));
+  applyDecorators(
+    Transform(emptyToUndefined),
+    IsOptional(),
+    IsUUID('4', { message: 'The kept selection is not valid; select the patients again.' }),
+  );
 
 /** The filters of the onboarding page: query string of the page, hidden fields of the bulk forms. */
 export class OnboardingFilterDto {
@@ -130,21 +158,32 @@ export class BulkSelectionDto extends OnboardingFilterDto {
 
 /** The service-level filter of a validated DTO ("any" and empty fields dropped). */
 export function toOnboardingFilter(dto: OnboardingFilterDto, clock: ClinicClock): OnboardingFilter {
-  return withClinicDays({
-    q: dto.q,
-    tagId: dto.tag,
-    providerId: dto.provider,
-    access: dto.access === 'any' ? undefined : dto.access,
-    username: dto.username === 'any' ? undefined : dto.username,
-    apptBefore: dto.apptBefore,
-    apptAfter: dto.apptAfter,
-    status: dto.status,
-  }, clock);
+  return withClinicDays(
+    {
+      q: dto.q,
+      tagId: dto.tag,
+      providerId: dto.provider,
+      access: dto.access === 'any' ? undefined : dto.access,
+      username: dto.username === 'any' ? undefined : dto.username,
+      apptBefore: dto.apptBefore,
+      apptAfter: dto.apptAfter,
+      status: dto.status,
+    },
+    clock,
+  );
 }
 
 /** The bulk selection a service acts on; checked ids win unless "all matching" was chosen. */
 export function toSelection(dto: BulkSelectionDto, clock: ClinicClock): Selection {
-  if (dto.scope === 'filter') return { scope: 'filter', filter: toOnboardingFilter(dto, clock), ...(dto.enabledBatch ? { enabledBatch: dto.enabledBatch } : {}) };
-  if (!dto.ids || dto.ids.length === 0) throw new BadRequestException('Select at least one patient (tick the boxes), or choose "Select all matching this filter". Nothing was changed.');
+  if (dto.scope === 'filter')
+    return {
+      scope: 'filter',
+      filter: toOnboardingFilter(dto, clock),
+      ...(dto.enabledBatch ? { enabledBatch: dto.enabledBatch } : {}),
+    };
+  if (!dto.ids || dto.ids.length === 0)
+    throw new BadRequestException(
+      'Select at least one patient (tick the boxes), or choose "Select all matching this filter". Nothing was changed.',
+    );
   return { scope: 'ids', ids: dto.ids };
 }

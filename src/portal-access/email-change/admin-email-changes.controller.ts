@@ -19,7 +19,10 @@ export class EmailChangePolicyDto {
   needsApproval!: 'true' | 'false';
 }
 
-const DONE = { approved: 'Approved: a confirmation link was sent to the new address.', rejected: 'The email change was rejected.' } as const;
+const DONE = {
+  approved: 'Approved: a confirmation link was sent to the new address.',
+  rejected: 'The email change was rejected.',
+} as const;
 
 export class EmailChangesQuery {
   @IsOptional()
@@ -51,29 +54,55 @@ export class AdminEmailChangesController {
     const needsApproval = form.needsApproval === 'true';
     await runInTransaction(this.dataSource, async (tx) => {
       const before = await this.policy.store(needsApproval, audit.actorId, tx);
-      await this.audit.record(audit, { action: 'admin.email_change_policy_changed', details: { from: before, to: needsApproval } }, tx);
+      await this.audit.record(
+        audit,
+        { action: 'admin.email_change_policy_changed', details: { from: before, to: needsApproval } },
+        tx,
+      );
     });
-    return this.model(needsApproval ? 'Email changes now need a second staff member’s approval.' : 'Email changes no longer need a second approval (the new address must still confirm).');
+    return this.model(
+      needsApproval
+        ? 'Email changes now need a second staff member’s approval.'
+        : 'Email changes no longer need a second approval (the new address must still confirm).',
+    );
   }
 
   @Post(':requestId/approve')
   @Redirect()
-  async approve(@Param('requestId', ParseIntPipe) requestId: number, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+  async approve(
+    @Param('requestId', ParseIntPipe) requestId: number,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Audit() audit: AuditContext,
+  ) {
     await this.emailChanges.approve(requestId, staff, audit);
     return { url: '/admin/email-changes?done=approved', statusCode: 303 };
   }
 
   @Post(':requestId/reject')
   @Redirect()
-  async reject(@Param('requestId', ParseIntPipe) requestId: number, @CurrentStaff() staff: StaffPrincipal, @Audit() audit: AuditContext) {
+  async reject(
+    @Param('requestId', ParseIntPipe) requestId: number,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Audit() audit: AuditContext,
+  ) {
     await this.emailChanges.reject(requestId, staff, audit);
     return { url: '/admin/email-changes?done=rejected', statusCode: 303 };
   }
 
   private async model(message?: string) {
-    const [requests, needsApproval, stored] = await Promise.all([this.emailChanges.open(), this.policy.needsApproval(), this.policy.isStored()]);
+    const [requests, needsApproval, stored] = await Promise.all([
+      this.emailChanges.open(),
+      this.policy.needsApproval(),
+      this.policy.isStored(),
+    ]);
     // Reported (frozen) changes are the urgent ones.
     requests.sort((a, b) => Number(b.status === 'frozen') - Number(a.status === 'frozen'));
-    return { requests, needsApproval, stored, productionDefault: this.config.isProduction, ...(message ? { flash: { kind: 'success', message } } : {}) };
+    return {
+      requests,
+      needsApproval,
+      stored,
+      productionDefault: this.config.isProduction,
+      ...(message ? { flash: { kind: 'success', message } } : {}),
+    };
   }
 }

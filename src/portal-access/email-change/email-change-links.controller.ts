@@ -70,7 +70,8 @@ export class EmailChangeLinksController {
 
   private async open(kind: LinkKind, token: string, req: Request, res: Response): Promise<void> {
     const tokenHash = tokenHashOf(token);
-    if (!tokenHash || !(await this.emailChanges.usableByLink(kind, tokenHash))) return void res.status(410).render('portal/link-invalid');
+    if (!tokenHash || !(await this.emailChanges.usableByLink(kind, tokenHash)))
+      return void res.status(410).render('portal/link-invalid');
     req.session.emailChangeLink = { tokenHash, kind };
     req.session.save(() => res.redirect(303, PATHS[kind]));
   }
@@ -79,7 +80,13 @@ export class EmailChangeLinksController {
     const request = await this.emailChanges.usableByLink(kind, linkOf(req, kind));
     if (!request) return invalid(res);
     // The new address sees itself in full (it is reading its own mailbox); the old one only masked.
-    return { kind, step: 'ask', address: kind === 'verify' ? request.newEmail : maskEmail(request.newEmail), completed: request.status === 'confirmed', action: PATHS[kind] };
+    return {
+      kind,
+      step: 'ask',
+      address: kind === 'verify' ? request.newEmail : maskEmail(request.newEmail),
+      completed: request.status === 'confirmed',
+      action: PATHS[kind],
+    };
   }
 
   private finish(kind: LinkKind, done: boolean, req: Request, res: Response): Record<string, unknown> | OtherView {

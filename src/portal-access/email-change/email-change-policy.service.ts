@@ -31,8 +31,18 @@ export class EmailChangePolicyService {
   async store(required: boolean, staffUserId: number | null, manager: EntityManager): Promise<boolean> {
     const before = await this.needsApproval(manager);
     const existing = await manager.findOneBy(Setting, { settingKey: EMAIL_CHANGE_NEEDS_APPROVAL });
-    if (existing) await manager.update(Setting, { settingKey: EMAIL_CHANGE_NEEDS_APPROVAL }, { value: String(required), updatedByStaffId: staffUserId });
-    else await manager.insert(Setting, { settingKey: EMAIL_CHANGE_NEEDS_APPROVAL, value: String(required), updatedByStaffId: staffUserId });
+    if (existing)
+      await manager.update(
+        Setting,
+        { settingKey: EMAIL_CHANGE_NEEDS_APPROVAL },
+        { value: String(required), updatedByStaffId: staffUserId },
+      );
+    else
+      await manager.insert(Setting, {
+        settingKey: EMAIL_CHANGE_NEEDS_APPROVAL,
+        value: String(required),
+        updatedByStaffId: staffUserId,
+      });
     return before;
   }
 }

@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { execute, fromSqlDateTime, isSqliteManager, toSqlDateTime } from '../../database/sql';
 
-export type EmailChangeStatus = 'awaiting_approval' | 'awaiting_confirmation' | 'confirmed' | 'frozen' | 'rejected' | 'superseded';
+export type EmailChangeStatus =
+  'awaiting_approval' | 'awaiting_confirmation' | 'confirmed' | 'frozen' | 'rejected' | 'superseded';
 /** Requests that still hold the patient's change (one at most per patient). */
 export const OPEN_STATUSES: readonly EmailChangeStatus[] = ['awaiting_approval', 'awaiting_confirmation', 'frozen'];
 
@@ -75,7 +76,22 @@ export class EmailChangeRequestsRepository {
     await tx.query(
       `INSERT INTO email_change_requests (patient_id, old_email, new_email, status, source, reason, requested_by, requested_by_label, verify_token_hash, verify_expires_at, report_token_hash, report_expires_at, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [request.patientId, request.oldEmail, request.newEmail, request.status, request.source, request.reason, request.requestedBy, request.requestedByLabel, request.verifyTokenHash, sqlDate(request.verifyExpiresAt), request.reportTokenHash, sqlDate(request.reportExpiresAt), nowSql, nowSql],
+      [
+        request.patientId,
+        request.oldEmail,
+        request.newEmail,
+        request.status,
+        request.source,
+        request.reason,
+        request.requestedBy,
+        request.requestedByLabel,
+        request.verifyTokenHash,
+        sqlDate(request.verifyExpiresAt),
+        request.reportTokenHash,
+        sqlDate(request.reportExpiresAt),
+        nowSql,
+        nowSql,
+      ],
     );
     const [{ id }] = await tx.query('SELECT MAX(id) AS id FROM email_change_requests WHERE patient_id = ?', [request.patientId]);
     return Number(id);
@@ -83,7 +99,11 @@ export class EmailChangeRequestsRepository {
 
   /** A new request voids the patient's earlier open ones (their links stop working). Returns how many. */
   supersedeOpen(tx: EntityManager, patientId: number, now: Date): Promise<number> {
-    return execute(tx, `UPDATE email_change_requests SET status = 'superseded', verify_token_hash = NULL, updated_at = ? WHERE patient_id = ? AND status IN (${OPEN_SQL})`, [toSqlDateTime(now), patientId]);
+    return execute(
+      tx,
+      `UPDATE email_change_requests SET status = 'superseded', verify_token_hash = NULL, updated_at = ? WHERE patient_id = ? AND status IN (${OPEN_SQL})`,
+      [toSqlDateTime(now), patientId],
+    );
   }
 
   async byId(db: DataSource | EntityManager, id: number, lock = false): Promise<EmailChangeRequest | null> {
@@ -92,20 +112,30 @@ export class EmailChangeRequestsRepository {
     return row ? toRequest(row) : null;
   }
 
-  async byTokenHash(kind: 'verify' | 'report', tokenHash: string, db: DataSource | EntityManager = this.dataSource): Promise<EmailChangeRequest | null> {
+  async byTokenHash(
+    kind: 'verify' | 'report',
+    tokenHash: string,
+    db: DataSource | EntityManager = this.dataSource,
+  ): Promise<EmailChangeRequest | null> {
     const [row] = await db.query(`${SELECT} WHERE r.${kind}_token_hash = ?`, [tokenHash]);
     return row ? toRequest(row) : null;
   }
 
   /** Open requests, oldest first: one patient's (the tab) or everyone's (the admin queue). */
   async open(patientId?: number): Promise<EmailChangeRequest[]> {
-    const rows: Row[] = await this.dataSource.query(`${SELECT} WHERE r.status IN (${OPEN_SQL})${patientId === undefined ? '' : ' AND r.patient_id = ?'} ORDER BY r.created_at, r.id LIMIT 200`, patientId === undefined ? [] : [patientId]);
+    const rows: Row[] = await this.dataSource.query(
+      `${SELECT} WHERE r.status IN (${OPEN_SQL})${patientId === undefined ? '' : ' AND r.patient_id = ?'} ORDER BY r.created_at, r.id LIMIT 200`,
+      patientId === undefined ? [] : [patientId],
+    );
     return rows.map(toRequest);
   }
 
   /** Requests made since a time, by one staff member or for one patient (throttling). */
   async countSince(column: 'requested_by' | 'patient_id', value: number, since: Date): Promise<number> {
-    const [{ n }] = await this.dataSource.query(`SELECT COUNT(*) AS n FROM email_change_requests WHERE ${column} = ? AND created_at >= ?`, [value, toSqlDateTime(since)]);
+    const [{ n }] = await this.dataSource.query(
+      `SELECT COUNT(*) AS n FROM email_change_requests WHERE ${column} = ? AND created_at >= ?`,
+      [value, toSqlDateTime(since)],
+    );
     return Number(n);
   }
 
@@ -113,7 +143,15 @@ export class EmailChangeRequestsRepository {
    * Moves one request from `from` to `to` when it is still there; false when someone else moved
    * it first. `set` adds columns (token hashes, who decided).
    */
-  async move(tx: EntityManager, id: number, from: readonly EmailChangeStatus[], to: EmailChangeStatus, now: Date, set: Record<string, string | number | Date | null> = {}, notRequestedBy?: number): Promise<boolean> {
+  async move(
+    tx: EntityManager,
+    id: number,
+    from: readonly EmailChangeStatus[],
+    to: EmailChangeStatus,
+    now: Date,
+    set: Record<string, string | number | Date | null> = {},
+    notRequestedBy?: number,
+  ): Promise<boolean> {
     const columns = Object.entries(set);
     const params = columns.map(([, value]) => (value instanceof Date ? toSqlDateTime(value) : value));
     const changed = await execute(
@@ -128,8 +166,12 @@ export class EmailChangeRequestsRepository {
   /** Uses the verify link up: only an unexpired link of a request still awaiting it. */
   async consumeVerify(tx: EntityManager, tokenHash: string, now: Date): Promise<EmailChangeRequest | null> {
     const request = await this.byTokenHash('verify', tokenHash, tx);
-    if (!request || request.status !== 'awaiting_confirmation' || !request.verifyExpiresAt || request.verifyExpiresAt <= now) return null;
-    const moved = await this.move(tx, request.id, ['awaiting_confirmation'], 'confirmed', now, { verify_token_hash: null, decided_at: now });
+    if (!request || request.status !== 'awaiting_confirmation' || !request.verifyExpiresAt || request.verifyExpiresAt <= now)
+      return null;
+    const moved = await this.move(tx, request.id, ['awaiting_confirmation'], 'confirmed', now, {
+      verify_token_hash: null,
+      decided_at: now,
+    });
     return moved ? request : null;
   }
 }

@@ -68,15 +68,31 @@ export class EmailChangeService {
   }
 
   /** A staff member asks for a change on the dashboard (verified with the patient, a reason, their own password). */
-  async request(patientId: number, form: { email: string; reason: string; version: number; password: string }, staff: StaffPrincipal, context: AuditContext): Promise<RequestOutcome> {
+  async request(
+    patientId: number,
+    form: { email: string; reason: string; version: number; password: string },
+    staff: StaffPrincipal,
+    context: AuditContext,
+  ): Promise<RequestOutcome> {
     const password = await this.auth.verifyOwnPassword(staff.id, form.password, context, 'patient.email_change_requested');
     if (password !== 'ok') throw new FormValidationException({ password: [ownPasswordProblem(password)] });
     const now = new Date();
-    if ((await this.requests.countSince('requested_by', staff.id, new Date(now.getTime() - HOUR))) >= EMAIL_CHANGES_PER_STAFF_PER_HOUR) {
-      throw new HttpException(`You have requested ${EMAIL_CHANGES_PER_STAFF_PER_HOUR} email changes in the last hour. Try again later.`, HttpStatus.TOO_MANY_REQUESTS);
+    if (
+      (await this.requests.countSince('requested_by', staff.id, new Date(now.getTime() - HOUR))) >=
+      EMAIL_CHANGES_PER_STAFF_PER_HOUR
+    ) {
+      throw new HttpException(
+        `You have requested ${EMAIL_CHANGES_PER_STAFF_PER_HOUR} email changes in the last hour. Try again later.`,
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
     }
-    if ((await this.requests.countSince('patient_id', patientId, new Date(now.getTime() - 24 * HOUR))) >= EMAIL_CHANGES_PER_PATIENT_PER_DAY) {
-      throw new FormValidationException({ email: [`This patient's email was already changed ${EMAIL_CHANGES_PER_PATIENT_PER_DAY} times today. Try again tomorrow.`] });
+    if (
+      (await this.requests.countSince('patient_id', patientId, new Date(now.getTime() - 24 * HOUR))) >=
+      EMAIL_CHANGES_PER_PATIENT_PER_DAY
+    ) {
+      throw new FormValidationException({
+        email: [`This patient's email was already changed ${EMAIL_CHANGES_PER_PATIENT_PER_DAY} times today. Try again tomorrow.`],
+      });
     }
     const email = form.email;
     if (await this.isStaffAddress(email)) throw new FormValidationException({ email: [UNUSABLE_ADDRESS] });
@@ -90,10 +106,20 @@ export class EmailChangeService {
       const patient = rows[0];
       if (!patient) throw new NotFoundException('No such patient.');
       if (Number(patient.version) !== form.version) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
-      if (patient.email && patient.email.toLowerCase() === email.toLowerCase()) throw new FormValidationException({ email: ['That is already the email on file.'] });
+      if (patient.email && patient.email.toLowerCase() === email.toLowerCase())
+        throw new FormValidationException({ email: ['That is already the email on file.'] });
       // The form's version moves, so a second submit of the same page is refused as stale.
       await tx.query('UPDATE patients SET version = version + 1 WHERE id = ?', [patientId]);
-      await this.create(tx, { patientId, firstName: patient.first_name, from: patient.email, to: email }, needsApproval, 'staff', form.reason, context, now, { verifiedWithPatient: true });
+      await this.create(
+        tx,
+        { patientId, firstName: patient.first_name, from: patient.email, to: email },
+        needsApproval,
+        'staff',
+        form.reason,
+        context,
+        now,
+        { verifiedWithPatient: true },
+      );
       return needsApproval ? 'awaiting_approval' : 'awaiting_confirmation';
     });
   }
@@ -104,7 +130,12 @@ export class EmailChangeService {
    * them). A change already waiting with the same new address is left as it is (re-import).
    * Returns how many requests were created.
    */
-  async requestFromImport(tx: EntityManager, changes: EmailChange[], context: AuditContext, details: Record<string, unknown>): Promise<number> {
+  async requestFromImport(
+    tx: EntityManager,
+    changes: EmailChange[],
+    context: AuditContext,
+    details: Record<string, unknown>,
+  ): Promise<number> {
     const now = new Date();
     let created = 0;
     for (const change of changes) {
@@ -113,7 +144,16 @@ export class EmailChangeService {
         [change.patientId, change.to, ...OPEN_STATUSES],
       );
       if (waiting.length) continue;
-      await this.create(tx, change, true, 'import', typeof details.fileName === 'string' ? `Import of ${details.fileName}`.slice(0, 500) : 'Import', context, now, details);
+      await this.create(
+        tx,
+        change,
+        true,
+        'import',
+        typeof details.fileName === 'string' ? `Import of ${details.fileName}`.slice(0, 500) : 'Import',
+        context,
+        now,
+        details,
+      );
       created++;
     }
     return created;
@@ -123,13 +163,30 @@ export class EmailChangeService {
   async approve(requestId: number, staff: StaffPrincipal, context: AuditContext): Promise<EmailChangeRequest> {
     return runInTransaction(this.dataSource, async (tx) => {
       const request = await this.decidable(tx, requestId, staff);
-      if (request.status !== 'awaiting_approval') throw new ConflictException('This change is not waiting for approval any more. Reload the page.');
+      if (request.status !== 'awaiting_approval')
+        throw new ConflictException('This change is not waiting for approval any more. Reload the page.');
       const now = new Date();
       const raw = newRawToken();
-      const moved = await this.requests.move(tx, requestId, ['awaiting_approval'], 'awaiting_confirmation', now, this.verifyColumns(raw, now, staff), staff.id);
+      const moved = await this.requests.move(
+        tx,
+        requestId,
+        ['awaiting_approval'],
+        'awaiting_confirmation',
+        now,
+        this.verifyColumns(raw, now, staff),
+        staff.id,
+      );
       if (!moved) throw new ConflictException('This change is not waiting for approval any more. Reload the page.');
       await this.queueVerify(tx, request, raw);
-      await this.audit.record(context, { action: 'patient.email_change_approved', patientId: request.patientId, details: { requestId, from: request.oldEmail, to: request.newEmail, requestedBy: request.requestedByLabel } }, tx);
+      await this.audit.record(
+        context,
+        {
+          action: 'patient.email_change_approved',
+          patientId: request.patientId,
+          details: { requestId, from: request.oldEmail, to: request.newEmail, requestedBy: request.requestedByLabel },
+        },
+        tx,
+      );
       return request;
     });
   }
@@ -139,9 +196,25 @@ export class EmailChangeService {
     return runInTransaction(this.dataSource, async (tx) => {
       const request = await this.decidable(tx, requestId, staff);
       const now = new Date();
-      const moved = await this.requests.move(tx, requestId, OPEN_STATUSES, 'rejected', now, { verify_token_hash: null, decided_by: staff.id, decided_by_label: staff.email, decided_at: now }, staff.id);
+      const moved = await this.requests.move(
+        tx,
+        requestId,
+        OPEN_STATUSES,
+        'rejected',
+        now,
+        { verify_token_hash: null, decided_by: staff.id, decided_by_label: staff.email, decided_at: now },
+        staff.id,
+      );
       if (!moved) throw new ConflictException('This change was already decided. Reload the page.');
-      await this.audit.record(context, { action: 'patient.email_change_rejected', patientId: request.patientId, details: { requestId, from: request.oldEmail, to: request.newEmail, status: request.status } }, tx);
+      await this.audit.record(
+        context,
+        {
+          action: 'patient.email_change_rejected',
+          patientId: request.patientId,
+          details: { requestId, from: request.oldEmail, to: request.newEmail, status: request.status },
+        },
+        tx,
+      );
       return request;
     });
   }
@@ -152,8 +225,16 @@ export class EmailChangeService {
     const request = await this.requests.byTokenHash(kind, tokenHash);
     if (!request) return null;
     const now = new Date();
-    if (kind === 'verify') return request.status === 'awaiting_confirmation' && request.verifyExpiresAt && request.verifyExpiresAt > now ? request : null;
-    return request.reportExpiresAt && request.reportExpiresAt > now && request.status !== 'rejected' && request.status !== 'superseded' ? request : null;
+    if (kind === 'verify')
+      return request.status === 'awaiting_confirmation' && request.verifyExpiresAt && request.verifyExpiresAt > now
+        ? request
+        : null;
+    return request.reportExpiresAt &&
+      request.reportExpiresAt > now &&
+      request.status !== 'rejected' &&
+      request.status !== 'superseded'
+      ? request
+      : null;
   }
 
   /**
@@ -165,28 +246,70 @@ export class EmailChangeService {
     return runInTransaction(this.dataSource, async (tx) => {
       const now = new Date();
       const request = await this.requests.consumeVerify(tx, tokenHash, now);
-      const actor = { ...context, actorType: 'patient' as const, actorId: request?.patientId ?? null, actorLabel: request ? maskEmail(request.newEmail) : null };
+      const actor = {
+        ...context,
+        actorType: 'patient' as const,
+        actorId: request?.patientId ?? null,
+        actorLabel: request ? maskEmail(request.newEmail) : null,
+      };
       if (!request) {
-        await this.audit.record(actor, { action: 'patient.email_change_confirmed', outcome: 'failure', details: { reason: 'invalid_link' } }, tx);
+        await this.audit.record(
+          actor,
+          { action: 'patient.email_change_confirmed', outcome: 'failure', details: { reason: 'invalid_link' } },
+          tx,
+        );
         return false;
       }
-      const [patient] = await tx.query(`SELECT email, first_name FROM patients WHERE id = ?${isSqliteManager(tx) ? '' : ' FOR UPDATE'}`, [request.patientId]);
+      const [patient] = await tx.query(
+        `SELECT email, first_name FROM patients WHERE id = ?${isSqliteManager(tx) ? '' : ' FOR UPDATE'}`,
+        [request.patientId],
+      );
       if ((patient.email ?? null) !== request.oldEmail) {
         // The address moved by another path since the request: this one is void.
         await tx.query("UPDATE email_change_requests SET status = 'superseded' WHERE id = ?", [request.id]);
-        await this.audit.record(actor, { action: 'patient.email_change_confirmed', outcome: 'failure', patientId: request.patientId, details: { requestId: request.id, reason: 'address_changed_meanwhile' } }, tx);
+        await this.audit.record(
+          actor,
+          {
+            action: 'patient.email_change_confirmed',
+            outcome: 'failure',
+            patientId: request.patientId,
+            details: { requestId: request.id, reason: 'address_changed_meanwhile' },
+          },
+          tx,
+        );
         return false;
       }
       const report = newRawToken();
-      await tx.query('UPDATE email_change_requests SET report_token_hash = ?, report_expires_at = ? WHERE id = ?', [hashToken(report), toSqlDateTime(new Date(now.getTime() + EMAIL_REPORT_TTL_DAYS * 24 * HOUR)), request.id]);
-      await this.emails.applyEmailChanges(tx, [{ patientId: request.patientId, firstName: patient.first_name, from: request.oldEmail, to: request.newEmail, reportUrl: this.link('report', report) }], actor, {
-        requestId: request.id,
-        reason: request.reason,
-        requestedBy: request.requestedByLabel,
-        approvedBy: request.decidedByLabel,
-        confirmedFromNewAddress: true,
-      });
-      await this.audit.record(actor, { action: 'patient.email_change_confirmed', patientId: request.patientId, details: { requestId: request.id } }, tx);
+      await tx.query('UPDATE email_change_requests SET report_token_hash = ?, report_expires_at = ? WHERE id = ?', [
+        hashToken(report),
+        toSqlDateTime(new Date(now.getTime() + EMAIL_REPORT_TTL_DAYS * 24 * HOUR)),
+        request.id,
+      ]);
+      await this.emails.applyEmailChanges(
+        tx,
+        [
+          {
+            patientId: request.patientId,
+            firstName: patient.first_name,
+            from: request.oldEmail,
+            to: request.newEmail,
+            reportUrl: this.link('report', report),
+          },
+        ],
+        actor,
+        {
+          requestId: request.id,
+          reason: request.reason,
+          requestedBy: request.requestedByLabel,
+          approvedBy: request.decidedByLabel,
+          confirmedFromNewAddress: true,
+        },
+      );
+      await this.audit.record(
+        actor,
+        { action: 'patient.email_change_confirmed', patientId: request.patientId, details: { requestId: request.id } },
+        tx,
+      );
       return true;
     });
   }
@@ -201,13 +324,26 @@ export class EmailChangeService {
     if (!request) return null;
     return runInTransaction(this.dataSource, async (tx) => {
       const now = new Date();
-      const actor = { ...context, actorType: 'patient' as const, actorId: request.patientId, actorLabel: request.oldEmail ? maskEmail(request.oldEmail) : null };
+      const actor = {
+        ...context,
+        actorType: 'patient' as const,
+        actorId: request.patientId,
+        actorLabel: request.oldEmail ? maskEmail(request.oldEmail) : null,
+      };
       const completed = request.status === 'confirmed';
       if (completed) {
-        await tx.query('UPDATE email_change_requests SET report_token_hash = NULL, updated_at = ? WHERE id = ?', [toSqlDateTime(now), request.id]);
+        await tx.query('UPDATE email_change_requests SET report_token_hash = NULL, updated_at = ? WHERE id = ?', [
+          toSqlDateTime(now),
+          request.id,
+        ]);
         await this.tokens.revokeTokens(request.patientId, 'email_changed', tx);
         await this.accounts.endPortalSessions([request.patientId], now, tx);
-      } else if (!(await this.requests.move(tx, request.id, ['awaiting_approval', 'awaiting_confirmation'], 'frozen', now, { verify_token_hash: null, report_token_hash: null }))) {
+      } else if (
+        !(await this.requests.move(tx, request.id, ['awaiting_approval', 'awaiting_confirmation'], 'frozen', now, {
+          verify_token_hash: null,
+          report_token_hash: null,
+        }))
+      ) {
         return null;
       }
       const admins = await this.staffUsers.activeAdmins(tx);
@@ -215,15 +351,38 @@ export class EmailChangeService {
         ? 'The change had already been confirmed; the patient’s portal sessions and links were ended. Check the address with the patient.'
         : 'The change is frozen: it cannot be approved or confirmed. Check it with the patient, then reject it or ask for a new one.';
       for (const admin of admins) {
-        await this.notices.queue(tx, 'email_change_reported', admin.email, request.patientId, { firstName: admin.name, patientNumber: String(request.patientId), outcome, reviewUrl: `${this.config.publicBaseUrl}/admin/email-changes` });
+        await this.notices.queue(tx, 'email_change_reported', admin.email, request.patientId, {
+          firstName: admin.name,
+          patientNumber: String(request.patientId),
+          outcome,
+          reviewUrl: `${this.config.publicBaseUrl}/admin/email-changes`,
+        });
       }
-      await this.audit.record(actor, { action: 'patient.email_change_reported', outcome: 'denied', patientId: request.patientId, details: { requestId: request.id, status: request.status, adminsAlerted: admins.length } }, tx);
+      await this.audit.record(
+        actor,
+        {
+          action: 'patient.email_change_reported',
+          outcome: 'denied',
+          patientId: request.patientId,
+          details: { requestId: request.id, status: request.status, adminsAlerted: admins.length },
+        },
+        tx,
+      );
       return completed ? 'after_change' : 'frozen';
     });
   }
 
   /** The request row, its old-address notice (with the report link) and, without approval, the new address's link. */
-  private async create(tx: EntityManager, change: EmailChange, needsApproval: boolean, source: 'staff' | 'import', reason: string, context: AuditContext, now: Date, details: Record<string, unknown>): Promise<void> {
+  private async create(
+    tx: EntityManager,
+    change: EmailChange,
+    needsApproval: boolean,
+    source: 'staff' | 'import',
+    reason: string,
+    context: AuditContext,
+    now: Date,
+    details: Record<string, unknown>,
+  ): Promise<void> {
     const superseded = await this.requests.supersedeOpen(tx, change.patientId, now);
     const report = newRawToken();
     const verify = needsApproval ? null : newRawToken();
@@ -246,14 +405,29 @@ export class EmailChangeService {
       },
       now,
     );
-    if (change.from) await this.notices.queue(tx, 'email_change_requested', change.from, change.patientId, { firstName: change.firstName, maskedNewEmail: maskEmail(change.to), reportUrl: this.link('report', report) });
+    if (change.from)
+      await this.notices.queue(tx, 'email_change_requested', change.from, change.patientId, {
+        firstName: change.firstName,
+        maskedNewEmail: maskEmail(change.to),
+        reportUrl: this.link('report', report),
+      });
     if (verify) await this.queueVerify(tx, { patientId: change.patientId, newEmail: change.to }, verify, change.firstName);
     await this.audit.record(
       context,
       {
         action: 'patient.email_change_requested',
         patientId: change.patientId,
-        details: { requestId, from: change.from, to: change.to, reason, source, needsApproval, supersededRequests: superseded, oldAddressNotified: Boolean(change.from), ...details },
+        details: {
+          requestId,
+          from: change.from,
+          to: change.to,
+          reason,
+          source,
+          needsApproval,
+          supersededRequests: superseded,
+          oldAddressNotified: Boolean(change.from),
+          ...details,
+        },
       },
       tx,
     );
@@ -263,17 +437,33 @@ export class EmailChangeService {
   private async decidable(tx: EntityManager, requestId: number, staff: StaffPrincipal): Promise<EmailChangeRequest> {
     const request = await this.requests.byId(tx, requestId, true);
     if (!request) throw new NotFoundException('No such email change.');
-    if (request.requestedBy === staff.id) throw new ConflictException('A different staff member must approve or reject a change you requested.');
+    if (request.requestedBy === staff.id)
+      throw new ConflictException('A different staff member must approve or reject a change you requested.');
     return request;
   }
 
   private verifyColumns(raw: string, now: Date, staff: StaffPrincipal) {
-    return { verify_token_hash: hashToken(raw), verify_expires_at: new Date(now.getTime() + EMAIL_VERIFY_TTL_HOURS * HOUR), decided_by: staff.id, decided_by_label: staff.email, decided_at: now };
+    return {
+      verify_token_hash: hashToken(raw),
+      verify_expires_at: new Date(now.getTime() + EMAIL_VERIFY_TTL_HOURS * HOUR),
+      decided_by: staff.id,
+      decided_by_label: staff.email,
+      decided_at: now,
+    };
   }
 
-  private async queueVerify(tx: EntityManager, request: { patientId: number; newEmail: string }, raw: string, firstName?: string): Promise<void> {
+  private async queueVerify(
+    tx: EntityManager,
+    request: { patientId: number; newEmail: string },
+    raw: string,
+    firstName?: string,
+  ): Promise<void> {
     const name = firstName ?? (await tx.query('SELECT first_name FROM patients WHERE id = ?', [request.patientId]))[0].first_name;
-    await this.notices.queue(tx, 'email_verify', request.newEmail, request.patientId, { firstName: name, confirmUrl: this.link('verify', raw), validFor: `${EMAIL_VERIFY_TTL_HOURS} hours` });
+    await this.notices.queue(tx, 'email_verify', request.newEmail, request.patientId, {
+      firstName: name,
+      confirmUrl: this.link('verify', raw),
+      validFor: `${EMAIL_VERIFY_TTL_HOURS} hours`,
+    });
   }
 
   private link(kind: 'verify' | 'report', raw: string): string {

@@ -19,7 +19,7 @@ describe('npm run admin:create', () => {
     await t.close();
   });
 
-  it('refuses to write to a database other than the running server\'s, naming both, and writes nothing', async () => {
+  it("refuses to write to a database other than the running server's, naming both, and writes nothing", async () => {
     const elsewhere = mkdtempSync(join(tmpdir(), 'ppo-elsewhere-'));
     try {
       const env = { ...testEnv(t.database), DATA_DIR: elsewhere, DATABASE_URL: '' };
@@ -35,12 +35,18 @@ describe('npm run admin:create', () => {
   });
 
   it("creates the admin in the running server's database and says which database it wrote to", async () => {
-    const result = await runCliScript('admin-create.ts', ['--email', 'first@clinic.test', '--name', 'First Admin'], testEnv(t.database));
+    const result = await runCliScript(
+      'admin-create.ts',
+      ['--email', 'first@clinic.test', '--name', 'First Admin'],
+      testEnv(t.database),
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const where = t.database.config.kind === 'sqlite' ? `SQLite file ${t.database.config.file}` : t.database.config.display;
     expect(result.stdout).toContain(`Created admin first@clinic.test in ${where}.`);
     expect(result.stdout).toMatch(/One-time password \(shown only now[^)]*\): \S{20,}/);
-    expect(await t.dataSource.getRepository(StaffUser).findOneBy({ email: 'first@clinic.test' })).toEqual(expect.objectContaining({ role: 'admin', mustChangePassword: true }));
+    expect(await t.dataSource.getRepository(StaffUser).findOneBy({ email: 'first@clinic.test' })).toEqual(
+      expect.objectContaining({ role: 'admin', mustChangePassword: true }),
+    );
   });
 });

@@ -4,8 +4,12 @@ import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 
 /** The patients whose events the table shows (the Patient column's link targets). */
-const patientsIn = (html: string) => [...new Set([.../<tbody>([\s\S]*?)<\/tbody>/.exec(html)![1].matchAll(/href="\/patients\/(\d+)"/g)].map((m) => Number(m[1])))].sort();
-const messageOf = (html: string) => (/<p id="patient-matches"[^>]*>([\s\S]*?)<\/p>/.exec(html)?.[1] ?? '').replace(/\s+/g, ' ').trim();
+const patientsIn = (html: string) =>
+  [
+    ...new Set([.../<tbody>([\s\S]*?)<\/tbody>/.exec(html)![1].matchAll(/href="\/patients\/(\d+)"/g)].map((m) => Number(m[1]))),
+  ].sort();
+const messageOf = (html: string) =>
+  (/<p id="patient-matches"[^>]*>([\s\S]*?)<\/p>/.exec(html)?.[1] ?? '').replace(/\s+/g, ' ').trim();
 
 describe('the audit trail filtered by a patient’s name or MRN', () => {
   let t: TestApp;
@@ -23,7 +27,10 @@ describe('the audit trail filtered by a patient’s name or MRN', () => {
       ['pcx', 'Per', 'Centaur', 'MRN-3002'],
     ];
     for (const [key, first, last, mrn] of people) {
-      await t.dataSource.query("INSERT INTO patients (first_name, last_name, date_of_birth, external_id) VALUES (?, ?, '1980-01-01', ?)", [first, last, mrn]);
+      await t.dataSource.query(
+        "INSERT INTO patients (first_name, last_name, date_of_birth, external_id) VALUES (?, ?, '1980-01-01', ?)",
+        [first, last, mrn],
+      );
       ids[key] = Number((await t.dataSource.query('SELECT id FROM patients WHERE external_id = ?', [mrn]))[0].id);
       await audit.record(SYSTEM_CONTEXT, { action: 'portal.access_enabled', patientId: ids[key] });
     }
@@ -36,7 +43,11 @@ describe('the audit trail filtered by a patient’s name or MRN', () => {
     ['MRN-2001', ['annJ'], /^Events of Jones, Ann/],
     ['Smith, Ann', ['annS'], /^Events of Smith, Ann/],
     ['Ann Smith', ['annS'], /^Events of Smith, Ann/],
-    ['smith', ['annS', 'bobS'], /^2 patients match “smith”; showing events of all of them: Smith, Ann \(MRN-1001\); Smithers, Bob \(MRN-1002\)\./],
+    [
+      'smith',
+      ['annS', 'bobS'],
+      /^2 patients match “smith”; showing events of all of them: Smith, Ann \(MRN-1001\); Smithers, Bob \(MRN-1002\)\./,
+    ],
     ['Ann', ['annJ', 'annS'], /^2 patients match “Ann”/],
     ['Cent%', ['pct'], /^Events of Cent%Man, Per/],
   ])('“%s” shows the events of exactly those patients', async (typed, expected, message) => {
@@ -64,7 +75,9 @@ describe('the audit trail filtered by a patient’s name or MRN', () => {
     expect((await admin.get('/admin/audit?patient=%00x')).status).toBe(400);
     expect((await admin.get(`/admin/audit?patient=${'x'.repeat(101)}`)).status).toBe(400);
     await admin.get('/admin/audit?patient=MRN-1001').expect(200);
-    const [row] = await t.dataSource.query("SELECT patient_id, details FROM audit_events WHERE action = 'audit.viewed' ORDER BY id DESC LIMIT 1");
+    const [row] = await t.dataSource.query(
+      "SELECT patient_id, details FROM audit_events WHERE action = 'audit.viewed' ORDER BY id DESC LIMIT 1",
+    );
     expect(Number(row.patient_id)).toBe(ids.annS);
     expect(JSON.parse(row.details).filter).toEqual({ patient: 'MRN-1001' });
   });

@@ -14,8 +14,13 @@ describe('the audit trail', () => {
     t = await startTestApp();
     admin = await signInAs(t, 'admin');
     const audit = t.app.get(AuditService);
-    await t.dataSource.query("INSERT INTO patients (id, first_name, last_name, date_of_birth) VALUES (9001, 'Ada', '<img src=x onerror=alert(1)>', '1980-02-03')");
-    await audit.record({ ...SYSTEM_CONTEXT, actorType: 'staff', actorId: admin.user.id, actorLabel: admin.user.email }, { action: 'portal.access_enabled', patientId: 9001, details: { note: '<script>alert(1)</script>' } });
+    await t.dataSource.query(
+      "INSERT INTO patients (id, first_name, last_name, date_of_birth) VALUES (9001, 'Ada', '<img src=x onerror=alert(1)>', '1980-02-03')",
+    );
+    await audit.record(
+      { ...SYSTEM_CONTEXT, actorType: 'staff', actorId: admin.user.id, actorLabel: admin.user.email },
+      { action: 'portal.access_enabled', patientId: 9001, details: { note: '<script>alert(1)</script>' } },
+    );
     for (let i = 0; i < 60; i++) await audit.record(SYSTEM_CONTEXT, { action: 'mail.sent', details: { n: i } });
   });
   afterAll(async () => t.close());
@@ -48,14 +53,19 @@ describe('the audit trail', () => {
     expect(fragment.text).not.toContain('<html');
   });
 
-  it.each(['patientId=abc', 'from=yesterday', 'action=DROP%20TABLE', 'patientId=1&patientId=2', 'sort=id'])('refuses the tampered filter %s with 400', async (query) => {
-    const res = await admin.get(`/admin/audit?${query}`);
-    expect(res.status).toBe(400);
-  });
+  it.each(['patientId=abc', 'from=yesterday', 'action=DROP%20TABLE', 'patientId=1&patientId=2', 'sort=id'])(
+    'refuses the tampered filter %s with 400',
+    async (query) => {
+      const res = await admin.get(`/admin/audit?${query}`);
+      expect(res.status).toBe(400);
+    },
+  );
 
   it('records that the trail was read, with the filter used', async () => {
     await admin.get('/admin/audit?patientId=9001').expect(200);
-    const rows = await t.dataSource.query("SELECT actor_id, patient_id, details FROM audit_events WHERE action = 'audit.viewed' ORDER BY id DESC");
+    const rows = await t.dataSource.query(
+      "SELECT actor_id, patient_id, details FROM audit_events WHERE action = 'audit.viewed' ORDER BY id DESC",
+    );
     expect(rows[0].actor_id).toBe(admin.user.id);
     expect(Number(rows[0].patient_id)).toBe(9001);
   });
@@ -81,7 +91,11 @@ describe('audit events are append-only', () => {
     walk(join(root, 'migrations'));
     const offenders = files.filter((file) => {
       const text = readFileSync(file, 'utf8');
-      return /(UPDATE|DELETE\s+FROM)\s+`?audit_events/i.test(text) || /\.(update|delete|remove|softDelete)\(\s*AuditEvent\b/.test(text) || /dropTable\('audit_events'\)/.test(text.replace(/async down[\s\S]*$/, ''));
+      return (
+        /(UPDATE|DELETE\s+FROM)\s+`?audit_events/i.test(text) ||
+        /\.(update|delete|remove|softDelete)\(\s*AuditEvent\b/.test(text) ||
+        /dropTable\('audit_events'\)/.test(text.replace(/async down[\s\S]*$/, ''))
+      );
     });
     expect(offenders).toEqual([]);
   });

@@ -20,7 +20,17 @@ async function openLink(t: TestApp, url: string): Promise<{ agent: request.Agent
 }
 
 const submit = (agent: request.Agent, page: string, fields: Record<string, string>) =>
-  agent.post('/setup').type('form').send({ _csrf: csrfTokenOf(page), name: 'Ada Admin', email: 'ada@clinic.test', password: PASSWORD, confirmPassword: PASSWORD, ...fields });
+  agent
+    .post('/setup')
+    .type('form')
+    .send({
+      _csrf: csrfTokenOf(page),
+      name: 'Ada Admin',
+      email: 'ada@clinic.test',
+      password: PASSWORD,
+      confirmPassword: PASSWORD,
+      ...fields,
+    });
 
 describe('the first-run setup link', () => {
   let t: TestApp;
@@ -82,7 +92,10 @@ describe('the first-run setup link', () => {
     expect(weak.status).toBe(400);
     expect(weak.text).toContain('at least 15 characters');
     expect(weak.text).not.toContain('value="short"');
-    const ownName = await submit(agent, page, { password: 'Ada Admin clinic 2025!!', confirmPassword: 'Ada Admin clinic 2025!!' });
+    const ownName = await submit(agent, page, {
+      password: 'Ada Admin clinic 2025!!',
+      confirmPassword: 'Ada Admin clinic 2025!!',
+    });
     expect(ownName.status).toBe(400);
     expect(await staffCount()).toBe(0);
     // The link still works after a refused password.
@@ -103,7 +116,10 @@ describe('the first-run setup link', () => {
     const url = (await setup().issueLinkIfNeeded())!;
     const a = await openLink(t, url);
     const b = await openLink(t, url);
-    const results = await Promise.all([submit(a.agent, a.page, { email: 'a@clinic.test' }), submit(b.agent, b.page, { email: 'b@clinic.test' })]);
+    const results = await Promise.all([
+      submit(a.agent, a.page, { email: 'a@clinic.test' }),
+      submit(b.agent, b.page, { email: 'b@clinic.test' }),
+    ]);
     expect(results.map((res) => res.status).sort()).toEqual([303, 404]);
     expect(await staffCount()).toBe(1);
   });

@@ -1,7 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toSqlDateTime } from '../../../src/database/sql';
-import { ImportService, INTERRUPTED_MESSAGE, rowCapMessage, STALE_RUN_MS, TOO_LARGE_MESSAGE } from '../../../src/imports/import.service';
+import {
+  ImportService,
+  INTERRUPTED_MESSAGE,
+  rowCapMessage,
+  STALE_RUN_MS,
+  TOO_LARGE_MESSAGE,
+} from '../../../src/imports/import.service';
 import { uploadImport } from '../../support/imports';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
@@ -27,7 +33,13 @@ describe('imports that must not fail on our side', () => {
   it('names the line and the problem of a row with a stray quote, like any other bad row', async () => {
     const { run, page } = await upload(fixture('stray-quote.csv'));
     expect(run!.status).toBe('rejected');
-    expect(run!.problems).toEqual([{ where: 'line 3', reason: 'a double quote inside cell 2, which does not start with one: quote the whole cell and double the quote (""), or remove it' }]);
+    expect(run!.problems).toEqual([
+      {
+        where: 'line 3',
+        reason:
+          'a double quote inside cell 2, which does not start with one: quote the whole cell and double the quote (""), or remove it',
+      },
+    ]);
     expect(page!.text).not.toContain('failed on our side');
     expect(page!.text).toContain('line 3');
     const valid = await upload(fixture('stray-quote.csv'), { skipInvalid: 'yes' });
@@ -40,7 +52,9 @@ describe('imports that must not fail on our side', () => {
     const before = await patients();
     const { run, page } = await upload(fixture('all-rejected.csv'), { skipInvalid: 'yes' });
     expect(run!.status).toBe('rejected');
-    expect(run!.message).toBe('Nothing was imported: every row of the file was rejected (listed below). Fix them and import the file again.');
+    expect(run!.message).toBe(
+      'Nothing was imported: every row of the file was rejected (listed below). Fix them and import the file again.',
+    );
     expect(page!.text).not.toMatch(/<h2 class="import-status">Imported<\/h2>/);
     expect(page!.text).toContain('Nothing was imported: every row of the file was rejected');
     expect(await patients()).toBe(before);
@@ -59,20 +73,48 @@ describe('imports that must not fail on our side', () => {
     expect(await patients()).toBe(before);
     await admin.get('/admin/import').expect(200);
     // The upload (patient data) is deleted once the run ends.
-    for (let i = 0; i < 50 && readdirSync(join(t.config.dataDir, 'imports')).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 50 && readdirSync(join(t.config.dataDir, 'imports')).length > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     expect(readdirSync(join(t.config.dataDir, 'imports'))).toEqual([]);
   });
 
   it('with IMPORT_MRN_SYSTEM takes only the clinic system’s identifier as the external id', async () => {
     const path = join(t.database.dataDir, 'systems.json');
-    writeFileSync(path, JSON.stringify({ resourceType: 'Bundle', entry: [
-      { resource: { resourceType: 'Patient', identifier: [{ type: { coding: [{ code: 'MR' }] }, system: 'urn:oid:2.999.77', value: 'THEIRS-1' }, { system: 'urn:oid:2.999.1', value: 'OURS-1' }], name: [{ family: 'Ours', given: ['Olive'] }], birthDate: '1970-01-01' } },
-      { resource: { resourceType: 'Patient', identifier: [{ type: { coding: [{ code: 'MR' }] }, system: 'urn:oid:2.999.77', value: 'THEIRS-2' }], name: [{ family: 'Theirs', given: ['Theo'] }], birthDate: '1970-01-01' } },
-    ] }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        resourceType: 'Bundle',
+        entry: [
+          {
+            resource: {
+              resourceType: 'Patient',
+              identifier: [
+                { type: { coding: [{ code: 'MR' }] }, system: 'urn:oid:2.999.77', value: 'THEIRS-1' },
+                { system: 'urn:oid:2.999.1', value: 'OURS-1' },
+              ],
+              name: [{ family: 'Ours', given: ['Olive'] }],
+              birthDate: '1970-01-01',
+            },
+          },
+          {
+            resource: {
+              resourceType: 'Patient',
+              identifier: [{ type: { coding: [{ code: 'MR' }] }, system: 'urn:oid:2.999.77', value: 'THEIRS-2' }],
+              name: [{ family: 'Theirs', given: ['Theo'] }],
+              birthDate: '1970-01-01',
+            },
+          },
+        ],
+      }),
+    );
     const { run } = await upload(path, { skipInvalid: 'yes' });
     expect(run!.counts.patients.new).toBe(1);
-    expect((await t.dataSource.query("SELECT external_id, external_id_system FROM patients WHERE last_name = 'Ours'"))[0]).toEqual({ external_id: 'OURS-1', external_id_system: 'urn:oid:2.999.1' });
-    expect(run!.problems).toEqual([{ where: 'entry 2', reason: "no medical record number (no identifier of the clinic's MRN system urn:oid:2.999.1)" }]);
+    expect(
+      (await t.dataSource.query("SELECT external_id, external_id_system FROM patients WHERE last_name = 'Ours'"))[0],
+    ).toEqual({ external_id: 'OURS-1', external_id_system: 'urn:oid:2.999.1' });
+    expect(run!.problems).toEqual([
+      { where: 'entry 2', reason: "no medical record number (no identifier of the clinic's MRN system urn:oid:2.999.1)" },
+    ]);
   });
 });
 
@@ -108,7 +150,8 @@ describe('a file that needs more memory than the import worker has', () => {
     // The server goes on: pages answer and the next file imports (in a fresh thread).
     await admin.get('/admin/import').expect(200);
     await small(2);
-    for (let i = 0; i < 50 && readdirSync(join(t.config.dataDir, 'imports')).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 50 && readdirSync(join(t.config.dataDir, 'imports')).length > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     expect(readdirSync(join(t.config.dataDir, 'imports'))).toEqual([]);
   }, 400_000);
 });
@@ -122,11 +165,15 @@ describe('an import interrupted by a crash', () => {
       mkdirSync(dir, { recursive: true });
       const old = toSqlDateTime(new Date(Date.now() - 60 * 60_000));
       const insert = (id: string, heartbeat: string, file: string) =>
-        first.dataSource.query("INSERT INTO import_runs (id, file_name, format, mode, status, created_at, heartbeat_at, upload_file) VALUES (?, 'patients.csv', 'csv', 'apply', 'running', ?, ?, ?)", [id, heartbeat, heartbeat, file]);
+        first.dataSource.query(
+          "INSERT INTO import_runs (id, file_name, format, mode, status, created_at, heartbeat_at, upload_file) VALUES (?, 'patients.csv', 'csv', 'apply', 'running', ?, ?, ?)",
+          [id, heartbeat, heartbeat, file],
+        );
       await insert('00000000-0000-4000-8000-00000000dead', old, 'crashed-upload');
       // Another instance's import, still beating: left alone.
       await insert('00000000-0000-4000-8000-0000000a11fe', toSqlDateTime(new Date()), 'live-upload');
-      for (const name of ['crashed-upload', 'live-upload', 'orphan-old', 'orphan-new']) writeFileSync(join(dir, name), 'external_id,first_name\nX,Y\n');
+      for (const name of ['crashed-upload', 'live-upload', 'orphan-old', 'orphan-new'])
+        writeFileSync(join(dir, name), 'external_id,first_name\nX,Y\n');
       const hourAgo = new Date(Date.now() - 60 * 60_000);
       for (const name of ['crashed-upload', 'live-upload', 'orphan-old']) utimesSync(join(dir, name), hourAgo, hourAgo);
       await first.close();
@@ -137,10 +184,18 @@ describe('an import interrupted by a crash', () => {
         expect(runs.map((run: { status: string }) => run.status)).toEqual(['failed', 'running']);
         expect(runs[0].message).toBe(INTERRUPTED_MESSAGE);
         expect(runs[0].finished_at).not.toBeNull();
-        expect(['crashed-upload', 'live-upload', 'orphan-old', 'orphan-new'].map((name) => existsSync(join(dir, name)))).toEqual([false, true, false, true]);
+        expect(['crashed-upload', 'live-upload', 'orphan-old', 'orphan-new'].map((name) => existsSync(join(dir, name)))).toEqual([
+          false,
+          true,
+          false,
+          true,
+        ]);
         // The run whose heartbeat was still fresh at the restart is closed by a later sweep, once it stays silent.
         expect(await second.app.get(ImportService).closeInterruptedRuns(new Date(Date.now() + STALE_RUN_MS + 60_000))).toBe(1);
-        expect((await second.dataSource.query("SELECT status FROM import_runs WHERE id = '00000000-0000-4000-8000-0000000a11fe'"))[0].status).toBe('failed');
+        expect(
+          (await second.dataSource.query("SELECT status FROM import_runs WHERE id = '00000000-0000-4000-8000-0000000a11fe'"))[0]
+            .status,
+        ).toBe('failed');
         expect(existsSync(join(dir, 'live-upload'))).toBe(false);
         const admin = await signInAs(second, 'admin');
         const page = await admin.get('/admin/import/runs/00000000-0000-4000-8000-00000000dead').expect(200);

@@ -20,7 +20,9 @@ describe('an admin importing patients', () => {
   beforeAll(async () => {
     smtp = await startSmtpServer();
     t = await startTestApp({ SMTP_URL: smtp.url, IMPORT_MAX_BYTES: '20000' });
-    await t.dataSource.query("INSERT INTO providers (name, active, created_at) VALUES ('Dr. Alice Morgan', 1, '2026-01-01 00:00:00'), ('Dr. Benjamin Ortiz', 1, '2026-01-01 00:00:00')");
+    await t.dataSource.query(
+      "INSERT INTO providers (name, active, created_at) VALUES ('Dr. Alice Morgan', 1, '2026-01-01 00:00:00'), ('Dr. Benjamin Ortiz', 1, '2026-01-01 00:00:00')",
+    );
     admin = await signInAs(t, 'admin');
   });
   afterAll(async () => {
@@ -31,7 +33,16 @@ describe('an admin importing patients', () => {
   const upload = (file: string, fields: Record<string, string> = {}, name?: string) => uploadImport(t, admin, file, fields, name);
   const snapshot = async () => {
     const counts: Record<string, number> = {};
-    for (const table of ['patients', 'portal_accounts', 'appointments', 'providers', 'tags', 'patient_tags', 'mail_outbox', 'portal_tokens']) {
+    for (const table of [
+      'patients',
+      'portal_accounts',
+      'appointments',
+      'providers',
+      'tags',
+      'patient_tags',
+      'mail_outbox',
+      'portal_tokens',
+    ]) {
       const [{ n }] = await t.dataSource.query(`SELECT COUNT(*) AS n FROM ${table}`);
       counts[table] = Number(n);
     }
@@ -46,7 +57,9 @@ describe('an admin importing patients', () => {
     expect(run!.counts.patients).toEqual({ new: 6, changed: 0, unchanged: 0 });
     expect(run!.counts.appointments).toEqual({ new: 3, changed: 0, unchanged: 0 });
     expect(page!.text).toContain('Imported');
-    const rows = await t.dataSource.query("SELECT p.first_name, p.last_name, p.email, pa.access_enabled, pa.username FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id WHERE p.external_id LIKE 'MRN-10%' ORDER BY p.external_id");
+    const rows = await t.dataSource.query(
+      "SELECT p.first_name, p.last_name, p.email, pa.access_enabled, pa.username FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id WHERE p.external_id LIKE 'MRN-10%' ORDER BY p.external_id",
+    );
     expect(rows.map((r: { first_name: string; last_name: string }) => `${r.first_name} ${r.last_name}`)).toEqual([
       "José O'Brien",
       'Zoë Smith-Jones',
@@ -56,10 +69,18 @@ describe('an admin importing patients', () => {
       "D'Arcy Nguyễn",
     ]);
     expect(rows[1].email).toBeNull();
-    expect(rows.every((r: { access_enabled: number; username: string | null }) => Number(r.access_enabled) === 0 && r.username === null)).toBe(true);
+    expect(
+      rows.every(
+        (r: { access_enabled: number; username: string | null }) => Number(r.access_enabled) === 0 && r.username === null,
+      ),
+    ).toBe(true);
     const [jose] = await t.dataSource.query("SELECT next_appointment_at FROM patients WHERE external_id = 'MRN-1001'");
-    expect(String(jose.next_appointment_at instanceof Date ? jose.next_appointment_at.toISOString() : jose.next_appointment_at)).toMatch(/2031-05-04.09:30/);
-    const tags = await t.dataSource.query("SELECT t.name FROM patient_tags pt JOIN tags t ON t.id = pt.tag_id JOIN patients p ON p.id = pt.patient_id WHERE p.external_id = 'MRN-1001' ORDER BY t.name");
+    expect(
+      String(jose.next_appointment_at instanceof Date ? jose.next_appointment_at.toISOString() : jose.next_appointment_at),
+    ).toMatch(/2031-05-04.09:30/);
+    const tags = await t.dataSource.query(
+      "SELECT t.name FROM patient_tags pt JOIN tags t ON t.id = pt.tag_id JOIN patients p ON p.id = pt.patient_id WHERE p.external_id = 'MRN-1001' ORDER BY t.name",
+    );
     expect(tags.map((tag: { name: string }) => tag.name)).toEqual(['Diabetes', 'Spanish speaking']);
   });
 
@@ -77,18 +98,40 @@ describe('an admin importing patients', () => {
   it('imports a FHIR Bundle with Practitioners and Appointments, and NDJSON; both are no-ops the second time', async () => {
     const bundle = await upload(fixture('bundle.json'));
     expect(bundle.run!.status).toBe('applied');
-    expect(bundle.run!.counts).toMatchObject({ patients: { new: 2 }, providers: { new: 2 }, appointments: { new: 2 }, ignored: { 'cancelled appointments are not imported': 1, 'Organization resources are not imported': 1 } });
-    const [soren] = await t.dataSource.query("SELECT p.first_name, p.last_name, p.email, p.phone, pr.name AS provider FROM patients p LEFT JOIN providers pr ON pr.id = p.primary_provider_id WHERE p.external_id = 'FHIR-3001'");
-    expect(soren).toEqual({ first_name: 'Søren Erik', last_name: 'Ødegaard', email: 'soren.odegaard@example.test', phone: '+47 555 01 02', provider: 'Dr. Carla Nguyen' });
-    const [appointment] = await t.dataSource.query("SELECT a.starts_at, p.external_id, pr.name FROM appointments a JOIN patients p ON p.id = a.patient_id JOIN providers pr ON pr.id = a.provider_id WHERE a.external_id = 'APPT-9001'");
+    expect(bundle.run!.counts).toMatchObject({
+      patients: { new: 2 },
+      providers: { new: 2 },
+      appointments: { new: 2 },
+      ignored: { 'cancelled appointments are not imported': 1, 'Organization resources are not imported': 1 },
+    });
+    const [soren] = await t.dataSource.query(
+      "SELECT p.first_name, p.last_name, p.email, p.phone, pr.name AS provider FROM patients p LEFT JOIN providers pr ON pr.id = p.primary_provider_id WHERE p.external_id = 'FHIR-3001'",
+    );
+    expect(soren).toEqual({
+      first_name: 'Søren Erik',
+      last_name: 'Ødegaard',
+      email: 'soren.odegaard@example.test',
+      phone: '+47 555 01 02',
+      provider: 'Dr. Carla Nguyen',
+    });
+    const [appointment] = await t.dataSource.query(
+      "SELECT a.starts_at, p.external_id, pr.name FROM appointments a JOIN patients p ON p.id = a.patient_id JOIN providers pr ON pr.id = a.provider_id WHERE a.external_id = 'APPT-9001'",
+    );
     expect(appointment.external_id).toBe('FHIR-3002');
     expect(appointment.name).toBe('Dr. Farid Haddad');
     const ndjson = await upload(fixture('export.ndjson'));
     expect(ndjson.run!.counts).toMatchObject({ patients: { new: 2 }, providers: { new: 1 }, appointments: { new: 1 } });
 
     const before = await snapshot();
-    expect((await upload(fixture('bundle.json'))).run!.counts).toMatchObject({ patients: { new: 0, changed: 0, unchanged: 2 }, providers: { unchanged: 2 }, appointments: { unchanged: 2 } });
-    expect((await upload(fixture('export.ndjson'))).run!.counts).toMatchObject({ patients: { unchanged: 2 }, appointments: { unchanged: 1 } });
+    expect((await upload(fixture('bundle.json'))).run!.counts).toMatchObject({
+      patients: { new: 0, changed: 0, unchanged: 2 },
+      providers: { unchanged: 2 },
+      appointments: { unchanged: 2 },
+    });
+    expect((await upload(fixture('export.ndjson'))).run!.counts).toMatchObject({
+      patients: { unchanged: 2 },
+      appointments: { unchanged: 1 },
+    });
     expect(await snapshot()).toEqual(before);
   });
 
@@ -117,13 +160,15 @@ describe('an admin importing patients', () => {
     const { run } = await upload(fixture('patients-bad.csv'), { skipInvalid: 'yes' });
     expect(run!.status).toBe('applied');
     expect(run!.counts).toMatchObject({ rejected: 6, patients: { new: 2 } });
-    const ids = await t.dataSource.query("SELECT external_id FROM patients WHERE external_id LIKE 'MRN-20%' ORDER BY external_id");
+    const ids = await t.dataSource.query(
+      "SELECT external_id FROM patients WHERE external_id LIKE 'MRN-20%' ORDER BY external_id",
+    );
     expect(ids.map((r: { external_id: string }) => r.external_id)).toEqual(['MRN-2001', 'MRN-2008']);
   });
 
   it('a dry run shows the counts and writes nothing', async () => {
     const file = join(t.database.dataDir, 'changed.csv');
-    writeFileSync(file, 'mrn,first_name,last_name,dob\nMRN-1001,José,O\'Brien-Ruiz,1984-03-07\nMRN-9999,New,Person,2000-01-01\n');
+    writeFileSync(file, "mrn,first_name,last_name,dob\nMRN-1001,José,O'Brien-Ruiz,1984-03-07\nMRN-9999,New,Person,2000-01-01\n");
     const before = await snapshot();
     const { run, page } = await upload(file, { dryRun: 'yes' });
     expect(run!.status).toBe('dry_run');
@@ -136,19 +181,31 @@ describe('an admin importing patients', () => {
 
   it('an import never changes an email itself: it reports the change as waiting for approval and tells the old address', async () => {
     const { id } = await createPortalPatient(t, { firstName: 'Imani', email: 'imani.old@example.test' });
-    await t.dataSource.query("UPDATE patients SET external_id = 'MRN-7001', last_name = 'Okafor', date_of_birth = '1988-08-08' WHERE id = ?", [id]);
+    await t.dataSource.query(
+      "UPDATE patients SET external_id = 'MRN-7001', last_name = 'Okafor', date_of_birth = '1988-08-08' WHERE id = ?",
+      [id],
+    );
     await admin.post(`/patients/${id}/portal/invite`).type('form').send({ _csrf: admin.csrf }).expect(303);
 
     const file = join(t.database.dataDir, 'email-change.csv');
-    writeFileSync(file, 'external_id,first_name,last_name,date_of_birth,email\nMRN-7001,Imani,Okafor,1988-08-08,imani.new@example.test\n');
+    writeFileSync(
+      file,
+      'external_id,first_name,last_name,date_of_birth,email\nMRN-7001,Imani,Okafor,1988-08-08,imani.new@example.test\n',
+    );
     const { run, page } = await upload(file);
     expect(run!.counts).toMatchObject({ emailChanges: 1 });
     expect(page!.text).toContain('waiting for approval');
     const [{ email }] = await t.dataSource.query('SELECT email FROM patients WHERE id = ?', [id]);
     expect(email).toBe('imani.old@example.test');
-    const [{ n: stillOpen }] = await t.dataSource.query('SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND revoked_at IS NULL', [id]);
+    const [{ n: stillOpen }] = await t.dataSource.query(
+      'SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND revoked_at IS NULL',
+      [id],
+    );
     expect(Number(stillOpen)).toBe(1);
-    const [request] = await t.dataSource.query('SELECT status, source, requested_by, new_email FROM email_change_requests WHERE patient_id = ?', [id]);
+    const [request] = await t.dataSource.query(
+      'SELECT status, source, requested_by, new_email FROM email_change_requests WHERE patient_id = ?',
+      [id],
+    );
     expect(request).toMatchObject({ status: 'awaiting_approval', source: 'import', new_email: 'imani.new@example.test' });
     expect(Number(request.requested_by)).toBe(admin.user.id);
 
@@ -163,24 +220,42 @@ describe('an admin importing patients', () => {
     expect(notice.text).toContain('i•••@example.test');
     expect(notice.text).not.toContain('imani.new@example.test');
     expect(notice.text).toMatch(/\/portal\/email-change\/report\/[A-Za-z0-9_-]{43}/);
-    const [event] = await t.dataSource.query("SELECT actor_type, actor_id, details FROM audit_events WHERE action = 'patient.email_change_requested' AND patient_id = ?", [id]);
+    const [event] = await t.dataSource.query(
+      "SELECT actor_type, actor_id, details FROM audit_events WHERE action = 'patient.email_change_requested' AND patient_id = ?",
+      [id],
+    );
     expect(event.actor_type).toBe('import');
     expect(Number(event.actor_id)).toBe(admin.user.id);
-    expect(JSON.parse(event.details)).toMatchObject({ from: 'imani.old@example.test', to: 'imani.new@example.test', fileName: 'email-change.csv', needsApproval: true, oldAddressNotified: true });
+    expect(JSON.parse(event.details)).toMatchObject({
+      from: 'imani.old@example.test',
+      to: 'imani.new@example.test',
+      fileName: 'email-change.csv',
+      needsApproval: true,
+      oldAddressNotified: true,
+    });
 
     // Importing the same file again requests nothing new.
     await upload(file);
-    const [{ n: requests }] = await t.dataSource.query('SELECT COUNT(*) AS n FROM email_change_requests WHERE patient_id = ?', [id]);
+    const [{ n: requests }] = await t.dataSource.query('SELECT COUNT(*) AS n FROM email_change_requests WHERE patient_id = ?', [
+      id,
+    ]);
     expect(Number(requests)).toBe(1);
   });
 
   it('audits every import with who, the file name and the counts', async () => {
-    const events = await t.dataSource.query("SELECT actor_type, actor_id, actor_label, details FROM audit_events WHERE action IN ('import.applied', 'import.rejected') ORDER BY id");
+    const events = await t.dataSource.query(
+      "SELECT actor_type, actor_id, actor_label, details FROM audit_events WHERE action IN ('import.applied', 'import.rejected') ORDER BY id",
+    );
     expect(events.length).toBeGreaterThanOrEqual(4);
     for (const event of events) {
       expect(event.actor_type).toBe('import');
       expect(Number(event.actor_id)).toBe(admin.user.id);
-      expect(JSON.parse(event.details)).toEqual(expect.objectContaining({ fileName: expect.any(String), counts: expect.objectContaining({ patients: expect.any(Object) }) }));
+      expect(JSON.parse(event.details)).toEqual(
+        expect.objectContaining({
+          fileName: expect.any(String),
+          counts: expect.objectContaining({ patients: expect.any(Object) }),
+        }),
+      );
     }
   });
 

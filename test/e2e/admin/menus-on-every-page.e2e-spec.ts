@@ -25,17 +25,32 @@ describe('an admin on any staff page', () => {
     const admin = await createStaffUser(t, 'admin', 'Ada Lovelace-Menu');
     const agent = await signIn(t, admin.email, admin.password);
     const routes = staffPageRoutes(t);
-    expect(routes.map((route) => route.path)).toEqual(expect.arrayContaining(['/admin/audit', '/admin/users', '/patients/1', '/portal-onboarding', '/account/password']));
+    expect(routes.map((route) => route.path)).toEqual(
+      expect.arrayContaining(['/admin/audit', '/admin/users', '/patients/1', '/portal-onboarding', '/account/password']),
+    );
     const checked: string[] = [];
     for (const route of routes) {
       let res = await agent.get(route.path);
       if (res.status >= 300 && res.status < 400) res = await agent.get(res.headers.location);
       // CSV downloads and JSON are not pages.
       if (!/^text\/html/.test(res.headers['content-type'] ?? '')) continue;
-      expect({ page: route.path, status: res.status, menu: menuOf(res.text) }).toEqual({ page: route.path, status: res.status, menu: { admin: true, userName: 'Ada Lovelace-Menu', signOut: true } });
+      expect({ page: route.path, status: res.status, menu: menuOf(res.text) }).toEqual({
+        page: route.path,
+        status: res.status,
+        menu: { admin: true, userName: 'Ada Lovelace-Menu', signOut: true },
+      });
       checked.push(route.path);
     }
-    expect(checked).toEqual(expect.arrayContaining(['/admin/audit', '/admin/users', '/admin/security', '/admin/import', '/patients/1', '/portal-onboarding']));
+    expect(checked).toEqual(
+      expect.arrayContaining([
+        '/admin/audit',
+        '/admin/users',
+        '/admin/security',
+        '/admin/import',
+        '/patients/1',
+        '/portal-onboarding',
+      ]),
+    );
     // A filtered audit trail page too (the page that used to lose its menus).
     const filtered = await agent.get('/admin/audit?action=patient.viewed').expect(200);
     expect(menuOf(filtered.text)).toEqual({ admin: true, userName: 'Ada Lovelace-Menu', signOut: true });

@@ -24,7 +24,10 @@ describe('forms answer with post/redirect/get', () => {
   };
 
   it('Add staff user: 303 to a page that shows the one-time password once, never in a URL; a reload neither re-posts nor shows it again', async () => {
-    const posted = await admin.post('/admin/users').type('form').send({ _csrf: admin.csrf, name: 'Olive Once', email: 'olive.once@clinic.test', role: 'staff' });
+    const posted = await admin
+      .post('/admin/users')
+      .type('form')
+      .send({ _csrf: admin.csrf, name: 'Olive Once', email: 'olive.once@clinic.test', role: 'staff' });
     expect(posted.status).toBe(303);
     expect(posted.headers.location).toBe('/admin/users/one-time-password');
     const shown = await admin.get(posted.headers.location).expect(200);
@@ -40,7 +43,11 @@ describe('forms answer with post/redirect/get', () => {
     // And it is the real one.
     const olive = request.agent(t.server);
     const login = await olive.get('/login');
-    await olive.post('/login').type('form').send({ _csrf: csrfTokenOf(login.text), email: 'olive.once@clinic.test', password }).expect(303);
+    await olive
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(login.text), email: 'olive.once@clinic.test', password })
+      .expect(303);
   });
 
   it('Reset password: the same one-read page, saying "Password reset"', async () => {
@@ -55,7 +62,10 @@ describe('forms answer with post/redirect/get', () => {
   });
 
   it('a bad Add staff user form is re-rendered with its messages (400, nothing created), as PRG allows', async () => {
-    const res = await admin.post('/admin/users').type('form').send({ _csrf: admin.csrf, name: '', email: 'not-an-email', role: 'staff' });
+    const res = await admin
+      .post('/admin/users')
+      .type('form')
+      .send({ _csrf: admin.csrf, name: '', email: 'not-an-email', role: 'staff' });
     expect(res.status).toBe(400);
     expect(res.text).toContain('Enter a valid email address.');
     expect(await t.dataSource.query("SELECT id FROM staff_users WHERE email = 'not-an-email'")).toHaveLength(0);
@@ -72,7 +82,10 @@ describe('forms answer with post/redirect/get', () => {
       ['/admin/security', { requireSecondFactor: 'false' }, '/admin/security', 'A second factor is now optional.'],
     ];
     for (const [path, body, location, message] of cases) {
-      const res = await admin.post(path).type('form').send({ _csrf: admin.csrf, ...body });
+      const res = await admin
+        .post(path)
+        .type('form')
+        .send({ _csrf: admin.csrf, ...body });
       expect({ path, status: res.status, location: res.headers.location }).toEqual({ path, status: 303, location });
       const page = await admin.get(location).expect(200);
       expect({ path, shown: page.text.includes(message) }).toEqual({ path, shown: true });
@@ -84,7 +97,10 @@ describe('forms answer with post/redirect/get', () => {
     const user = await createStaffUser(t, 'staff', 'Cara Change');
     const agent = await signIn(t, user.email, user.password);
     const newPassword = 'a different passphrase for cara';
-    const res = await agent.post('/account/password').type('form').send({ _csrf: agent.csrf, currentPassword: STAFF_PASSWORD, newPassword, confirmPassword: newPassword });
+    const res = await agent
+      .post('/account/password')
+      .type('form')
+      .send({ _csrf: agent.csrf, currentPassword: STAFF_PASSWORD, newPassword, confirmPassword: newPassword });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/account/password');
     expect((await agent.get('/account/password').expect(200)).text).toContain('Your password has been changed.');
@@ -105,7 +121,10 @@ describe('forms answer with post/redirect/get', () => {
   it('the portal: "Forgot password" and choosing a password land on GET pages', async () => {
     const patient = request.agent(t.server);
     const page = await patient.get('/portal/forgot-password').expect(200);
-    const res = await patient.post('/portal/forgot-password').type('form').send({ _csrf: csrfTokenOf(page.text), identifier: 'nobody.here' });
+    const res = await patient
+      .post('/portal/forgot-password')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(page.text), identifier: 'nobody.here' });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/portal/forgot-password/sent');
     expect((await patient.get('/portal/forgot-password/sent').expect(200)).text).toContain('Check your email');

@@ -3,7 +3,8 @@ import { AuditService } from '../../../src/audit/audit.service';
 import { SYSTEM_CONTEXT } from '../../../src/audit/audit-context';
 import { startTestApp, TestApp } from '../../support/test-app';
 
-const count = async (dataSource: DataSource, action: string) => Number((await dataSource.query('SELECT COUNT(*) AS n FROM audit_events WHERE action = ?', [action]))[0].n);
+const count = async (dataSource: DataSource, action: string) =>
+  Number((await dataSource.query('SELECT COUNT(*) AS n FROM audit_events WHERE action = ?', [action]))[0].n);
 
 /**
  * On SQLite the app has one connection: without care, another request's query would run

@@ -41,11 +41,15 @@ describe('the demo seeder', () => {
   });
 
   it('produces all four portal statuses, patients without email, tags, providers and future appointments', async () => {
-    const statuses = await a.dataSource.query(`SELECT ${portalStatusSql('pa')} AS status, COUNT(*) AS n FROM portal_accounts pa GROUP BY ${portalStatusSql('pa')}`);
+    const statuses = await a.dataSource.query(
+      `SELECT ${portalStatusSql('pa')} AS status, COUNT(*) AS n FROM portal_accounts pa GROUP BY ${portalStatusSql('pa')}`,
+    );
     expect(statuses.map((row: { status: string }) => row.status).sort()).toEqual(['gray', 'green', 'orange', 'red']);
     const [{ noEmail }] = await a.dataSource.query('SELECT COUNT(*) AS noEmail FROM patients WHERE email IS NULL');
     expect(Number(noEmail)).toBeGreaterThan(50);
-    const [{ invitedWithoutEmail }] = await a.dataSource.query('SELECT COUNT(*) AS invitedWithoutEmail FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id WHERE p.email IS NULL AND pa.invited_at IS NOT NULL');
+    const [{ invitedWithoutEmail }] = await a.dataSource.query(
+      'SELECT COUNT(*) AS invitedWithoutEmail FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id WHERE p.email IS NULL AND pa.invited_at IS NOT NULL',
+    );
     expect(Number(invitedWithoutEmail)).toBe(0);
     const [{ tagged }] = await a.dataSource.query('SELECT COUNT(DISTINCT patient_id) AS tagged FROM patient_tags');
     expect(Number(tagged)).toBeGreaterThan(500);
@@ -58,7 +62,9 @@ describe('the demo seeder', () => {
       `SELECT p.id, p.next_appointment_at AS stored, (SELECT MIN(ap.starts_at) FROM appointments ap WHERE ap.patient_id = p.id AND ap.starts_at > ?) AS computed FROM patients p`,
       ['2026-11-26 12:00:00'],
     );
-    const mismatches = rows.filter((row: { stored: unknown; computed: unknown }) => String(row.stored ?? '') !== String(row.computed ?? ''));
+    const mismatches = rows.filter(
+      (row: { stored: unknown; computed: unknown }) => String(row.stored ?? '') !== String(row.computed ?? ''),
+    );
     expect(mismatches).toEqual([]);
   });
 

@@ -6,7 +6,28 @@ import { createTestDatabase, TestDatabase } from '../../support/test-database';
 /** TypeORM's own bookkeeping and SQLite's internal table. */
 const NOT_APP_TABLES = ['migrations', 'sqlite_sequence'];
 
-const TABLES = ['staff_users', 'providers', 'patients', 'tags', 'patient_tags', 'appointments', 'portal_accounts', 'portal_tokens', 'bulk_batches', 'mail_outbox', 'audit_events', 'staff_sessions', 'patient_sessions', 'throttle_counters', 'email_change_requests', 'import_runs', 'settings', 'staff_passkeys', 'staff_recovery_codes', 'staff_totp'];
+const TABLES = [
+  'staff_users',
+  'providers',
+  'patients',
+  'tags',
+  'patient_tags',
+  'appointments',
+  'portal_accounts',
+  'portal_tokens',
+  'bulk_batches',
+  'mail_outbox',
+  'audit_events',
+  'staff_sessions',
+  'patient_sessions',
+  'throttle_counters',
+  'email_change_requests',
+  'import_runs',
+  'settings',
+  'staff_passkeys',
+  'staff_recovery_codes',
+  'staff_totp',
+];
 
 /** Types compared roughly: dialects spell them differently (int/integer, tinyint/boolean, varchar/text). */
 const typeFamily = (type: string) => {
@@ -56,7 +77,7 @@ describe('migrations', () => {
   });
 
   // Entities sit next to raw SQL: this keeps each one's columns and nullability the migrated schema's.
-  it('match every entity\'s columns and nullability', async () => {
+  it("match every entity's columns and nullability", async () => {
     await dataSource.runMigrations();
     const runner = dataSource.createQueryRunner();
     try {
@@ -71,8 +92,14 @@ describe('migrations', () => {
         for (const column of entity.columns) {
           const actual = table.findColumnByName(column.databaseName);
           if (!actual) drift.push(`${entity.tableName}.${column.databaseName}: no such column`);
-          else if (actual.isNullable !== column.isNullable) drift.push(`${entity.tableName}.${column.databaseName}: nullable ${actual.isNullable} in the schema, ${column.isNullable} in the entity`);
-          else if (typeFamily(actual.type) !== typeFamily(dataSource.driver.normalizeType(column))) drift.push(`${entity.tableName}.${column.databaseName}: ${actual.type} in the schema, ${dataSource.driver.normalizeType(column)} in the entity`);
+          else if (actual.isNullable !== column.isNullable)
+            drift.push(
+              `${entity.tableName}.${column.databaseName}: nullable ${actual.isNullable} in the schema, ${column.isNullable} in the entity`,
+            );
+          else if (typeFamily(actual.type) !== typeFamily(dataSource.driver.normalizeType(column)))
+            drift.push(
+              `${entity.tableName}.${column.databaseName}: ${actual.type} in the schema, ${dataSource.driver.normalizeType(column)} in the entity`,
+            );
         }
       }
       expect(drift).toEqual([]);
@@ -86,8 +113,20 @@ describe('migrations', () => {
     try {
       const patients = await runner.getTable('patients');
       const accounts = await runner.getTable('portal_accounts');
-      expect(patients!.indices.map((index) => index.name)).toEqual(expect.arrayContaining(['ix_patients_name', 'ix_patients_first_name', 'ix_patients_provider_name', 'ix_patients_next_appt', 'ix_patients_dob', 'ix_patients_email', 'ix_patients_phone_digits']));
-      expect(accounts!.indices.map((index) => index.name)).toEqual(expect.arrayContaining(['ix_portal_accounts_status', 'uq_portal_accounts_username_key']));
+      expect(patients!.indices.map((index) => index.name)).toEqual(
+        expect.arrayContaining([
+          'ix_patients_name',
+          'ix_patients_first_name',
+          'ix_patients_provider_name',
+          'ix_patients_next_appt',
+          'ix_patients_dob',
+          'ix_patients_email',
+          'ix_patients_phone_digits',
+        ]),
+      );
+      expect(accounts!.indices.map((index) => index.name)).toEqual(
+        expect.arrayContaining(['ix_portal_accounts_status', 'uq_portal_accounts_username_key']),
+      );
       // Two practitioners may share a name (told apart by NPI): the name is indexed, not unique.
       const providers = await runner.getTable('providers');
       expect(providers!.findColumnByName('name')!.isUnique).toBe(false);

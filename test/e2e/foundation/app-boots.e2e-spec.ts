@@ -40,7 +40,16 @@ describe('the app on a fresh database', () => {
 
   it('does not serve source, data or repository files', async () => {
     const statuses: Record<string, number> = {};
-    for (const path of ['/.git/config', '/.env', '/data/portal.sqlite', '/portal.sqlite', '/main.js.map', '/static/../package.json', '/static/%2e%2e/package.json', '/static/.gitignore']) {
+    for (const path of [
+      '/.git/config',
+      '/.env',
+      '/data/portal.sqlite',
+      '/portal.sqlite',
+      '/main.js.map',
+      '/static/../package.json',
+      '/static/%2e%2e/package.json',
+      '/static/.gitignore',
+    ]) {
       const res = await request(t.server).get(path);
       statuses[path] = res.status;
       expect(res.text).not.toContain('"dependencies"');
@@ -58,7 +67,11 @@ describe('/readyz when the schema is behind or the database is gone', () => {
       const [last] = await t.dataSource.query('SELECT id, timestamp, name FROM migrations ORDER BY id DESC LIMIT 1');
       await t.dataSource.query('DELETE FROM migrations WHERE id = ?', [last.id]);
       await request(t.server).get('/readyz').expect(503);
-      await t.dataSource.query('INSERT INTO migrations (id, timestamp, name) VALUES (?, ?, ?)', [last.id, last.timestamp, last.name]);
+      await t.dataSource.query('INSERT INTO migrations (id, timestamp, name) VALUES (?, ?, ?)', [
+        last.id,
+        last.timestamp,
+        last.name,
+      ]);
       await request(t.server).get('/readyz').expect(200);
       await t.dataSource.destroy();
       const res = await request(t.server).get('/readyz').expect(503);

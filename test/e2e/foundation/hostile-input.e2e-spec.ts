@@ -11,25 +11,40 @@ describe('hostile and malformed requests', () => {
   afterAll(async () => t.close());
 
   it('answers an oversized body with 413 and changes nothing', async () => {
-    const res = await admin.post('/admin/users').type('form').send({ _csrf: admin.csrf, name: 'x'.repeat(2 * 1024 * 1024), email: 'big@clinic.test', role: 'staff' });
+    const res = await admin
+      .post('/admin/users')
+      .type('form')
+      .send({ _csrf: admin.csrf, name: 'x'.repeat(2 * 1024 * 1024), email: 'big@clinic.test', role: 'staff' });
     expect(res.status).toBe(413);
     expect(await t.dataSource.query("SELECT id FROM staff_users WHERE email = 'big@clinic.test'")).toHaveLength(0);
   });
 
   it('answers malformed JSON with 400 and no stack trace', async () => {
-    const res = await admin.post('/admin/users').set('Content-Type', 'application/json').set('X-CSRF-Token', admin.csrf).send('{"name": ');
+    const res = await admin
+      .post('/admin/users')
+      .set('Content-Type', 'application/json')
+      .set('X-CSRF-Token', admin.csrf)
+      .send('{"name": ');
     expect(res.status).toBe(400);
     expect(res.text).not.toMatch(/at .+\.(js|ts):\d+/);
     expect(res.text).not.toContain('SyntaxError');
   });
 
   it('refuses prototype-pollution keys and array values', async () => {
-    const polluted = await admin.post('/admin/users').set('X-CSRF-Token', admin.csrf).send(JSON.parse('{"name":"P","email":"proto@clinic.test","role":"staff","__proto__":{"isAdmin":true}}'));
+    const polluted = await admin
+      .post('/admin/users')
+      .set('X-CSRF-Token', admin.csrf)
+      .send(JSON.parse('{"name":"P","email":"proto@clinic.test","role":"staff","__proto__":{"isAdmin":true}}'));
     expect(polluted.status).toBe(400);
-    const arrays = await admin.post('/admin/users').type('form').send(`_csrf=${admin.csrf}&name=A&email=a@clinic.test&email=b@clinic.test&role=staff`);
+    const arrays = await admin
+      .post('/admin/users')
+      .type('form')
+      .send(`_csrf=${admin.csrf}&name=A&email=a@clinic.test&email=b@clinic.test&role=staff`);
     expect(arrays.status).toBe(400);
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
-    expect(await t.dataSource.query("SELECT id FROM staff_users WHERE email IN ('proto@clinic.test', 'a@clinic.test')")).toHaveLength(0);
+    expect(
+      await t.dataSource.query("SELECT id FROM staff_users WHERE email IN ('proto@clinic.test', 'a@clinic.test')"),
+    ).toHaveLength(0);
   });
 
   it('keeps the security headers and no-store on error pages', async () => {

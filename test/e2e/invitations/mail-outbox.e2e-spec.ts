@@ -13,7 +13,9 @@ const staff: AuditContext = { actorType: 'staff', actorId: null, actorLabel: 'te
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function outboxStatuses(t: TestApp): Promise<Record<string, number>> {
-  const rows: Array<{ status: string; n: number }> = await t.dataSource.query('SELECT status, COUNT(*) AS n FROM mail_outbox GROUP BY status');
+  const rows: Array<{ status: string; n: number }> = await t.dataSource.query(
+    'SELECT status, COUNT(*) AS n FROM mail_outbox GROUP BY status',
+  );
   return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
 }
 
@@ -75,7 +77,10 @@ describe('the mail outbox with a real SMTP server', () => {
     const summary = await invitations.sendInvites([patient.id], staff, { bulk: true });
     smtp.refuse(550, 'No such user here');
     expect(await sender.drainOnce()).toMatchObject({ sent: 0, failed: 1 });
-    const [row] = await t.dataSource.query('SELECT status, text_body, html_body, last_error FROM mail_outbox WHERE patient_id = ?', [patient.id]);
+    const [row] = await t.dataSource.query(
+      'SELECT status, text_body, html_body, last_error FROM mail_outbox WHERE patient_id = ?',
+      [patient.id],
+    );
     expect(row).toMatchObject({ status: 'failed', text_body: null, html_body: null });
     expect(row.last_error).toContain('550');
     expect(row.last_error).not.toContain(patient.email);
@@ -83,7 +88,10 @@ describe('the mail outbox with a real SMTP server', () => {
     const progress = await invitations.batchProgress(summary.batchId!);
     expect(progress).toMatchObject({ total: 1, failed: 1, done: true });
     expect(progress.failures[0]).toMatchObject({ patientId: patient.id, toAddress: patient.email });
-    const [audit] = await t.dataSource.query("SELECT actor_type, outcome, batch_id FROM audit_events WHERE action = 'mail.failed' AND patient_id = ?", [patient.id]);
+    const [audit] = await t.dataSource.query(
+      "SELECT actor_type, outcome, batch_id FROM audit_events WHERE action = 'mail.failed' AND patient_id = ?",
+      [patient.id],
+    );
     expect(audit).toMatchObject({ actor_type: 'system', outcome: 'failure', batch_id: summary.batchId });
   });
 
@@ -125,13 +133,23 @@ describe('the mail outbox with a real SMTP server', () => {
     expect(await outboxStatuses(t)).toEqual({});
     const summary = await invitations.sendInvites(ids, staff, { bulk: true });
     for (const result of [preview, summary]) {
-      expect(result).toMatchObject({ requested: 4, invites: 1, resets: 0, skipped: { no_email: 1, not_enabled: 1, unknown_patient: 1 } });
+      expect(result).toMatchObject({
+        requested: 4,
+        invites: 1,
+        resets: 0,
+        skipped: { no_email: 1, not_enabled: 1, unknown_patient: 1 },
+      });
       expect(result.skippedIds).toEqual({ no_email: [noEmail.id], not_enabled: [red.id], unknown_patient: [99_999_999] });
     }
     expect(await outboxStatuses(t)).toEqual({ pending: 1 });
-    const audit = await t.dataSource.query('SELECT action, batch_id FROM audit_events WHERE batch_id = ? ORDER BY patient_id', [summary.batchId]);
+    const audit = await t.dataSource.query('SELECT action, batch_id FROM audit_events WHERE batch_id = ? ORDER BY patient_id', [
+      summary.batchId,
+    ]);
     expect(audit).toHaveLength(4);
-    const [batch] = await t.dataSource.query('SELECT requested_count, queued_count, skipped_count FROM bulk_batches WHERE id = ?', [summary.batchId]);
+    const [batch] = await t.dataSource.query(
+      'SELECT requested_count, queued_count, skipped_count FROM bulk_batches WHERE id = ?',
+      [summary.batchId],
+    );
     expect(batch).toMatchObject({ requested_count: 4, queued_count: 1, skipped_count: 3 });
   });
 

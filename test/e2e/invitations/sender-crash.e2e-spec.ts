@@ -31,7 +31,9 @@ function startSenderProcess(t: TestApp, env: Record<string, string>): Promise<Ch
 }
 
 async function statusCounts(t: TestApp): Promise<Record<string, number>> {
-  const rows: Array<{ status: string; n: number }> = await t.dataSource.query('SELECT status, COUNT(*) AS n FROM mail_outbox GROUP BY status');
+  const rows: Array<{ status: string; n: number }> = await t.dataSource.query(
+    'SELECT status, COUNT(*) AS n FROM mail_outbox GROUP BY status',
+  );
   return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
 }
 
@@ -78,28 +80,37 @@ describe('the outbox sender across crashes and parallel instances', () => {
     const duplicates = [...deliveries.values()].filter((n) => n > 1).length;
     expect(duplicates).toBeLessThanOrEqual(CRASH_WINDOW);
     expect(Math.max(...deliveries.values())).toBeLessThanOrEqual(2);
-    const [{ n }] = await t.dataSource.query("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'mail.sent' AND batch_id = ?", [summary.batchId]);
+    const [{ n }] = await t.dataSource.query(
+      "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'mail.sent' AND batch_id = ?",
+      [summary.batchId],
+    );
     expect(Number(n)).toBe(1000);
   }, 180_000);
 
   const mysqlOnly = testDatabaseKind() === 'mysql' ? it : it.skip;
-  mysqlOnly('two app instances draining at once on MySQL/MariaDB send each email exactly once (skipped on SQLite: it runs a single sender)', async () => {
-    const second = await startTestApp({ SMTP_URL: smtp.url }, t.database);
-    try {
-      const ids = await createManyPortalPatients(t, 1000, 'pair');
-      await t.app.get(InvitationsService).sendInvites(ids, staff, { bulk: true });
-      const [a, b] = await Promise.all([t.app.get(MailSenderService).drainOnce(), second.app.get(MailSenderService).drainOnce()]);
-      expect(a.sent + b.sent).toBe(1000);
-      expect(a.sent).toBeGreaterThan(0);
-      expect(b.sent).toBeGreaterThan(0);
-      await smtp.waitFor(1000);
-      await sleep(200);
-      const deliveries = deliveriesByOutboxId(smtp.received);
-      expect(deliveries.size).toBe(1000);
-      expect([...deliveries.values()].every((count) => count === 1)).toBe(true);
-      expect(await statusCounts(t)).toEqual({ sent: 1000 });
-    } finally {
-      await second.app.close();
-    }
-  });
+  mysqlOnly(
+    'two app instances draining at once on MySQL/MariaDB send each email exactly once (skipped on SQLite: it runs a single sender)',
+    async () => {
+      const second = await startTestApp({ SMTP_URL: smtp.url }, t.database);
+      try {
+        const ids = await createManyPortalPatients(t, 1000, 'pair');
+        await t.app.get(InvitationsService).sendInvites(ids, staff, { bulk: true });
+        const [a, b] = await Promise.all([
+          t.app.get(MailSenderService).drainOnce(),
+          second.app.get(MailSenderService).drainOnce(),
+        ]);
+        expect(a.sent + b.sent).toBe(1000);
+        expect(a.sent).toBeGreaterThan(0);
+        expect(b.sent).toBeGreaterThan(0);
+        await smtp.waitFor(1000);
+        await sleep(200);
+        const deliveries = deliveriesByOutboxId(smtp.received);
+        expect(deliveries.size).toBe(1000);
+        expect([...deliveries.values()].every((count) => count === 1)).toBe(true);
+        expect(await statusCounts(t)).toEqual({ sent: 1000 });
+      } finally {
+        await second.app.close();
+      }
+    },
+  );
 });

@@ -19,7 +19,14 @@ describe('two senders and a slow relay', () => {
   let smtp: TestSmtpServer;
   let a: TestApp;
   let b: TestApp;
-  const env = () => ({ SMTP_URL: smtp.url, SMTP_POOL_SIZE: '2', MAIL_CLAIM_LEASE_SECONDS: '3', MAIL_RETRY_BASE_MS: '100', MAIL_SENDER: 'true', MAIL_POLL_MS: '50' });
+  const env = () => ({
+    SMTP_URL: smtp.url,
+    SMTP_POOL_SIZE: '2',
+    MAIL_CLAIM_LEASE_SECONDS: '3',
+    MAIL_RETRY_BASE_MS: '100',
+    MAIL_SENDER: 'true',
+    MAIL_POLL_MS: '50',
+  });
 
   beforeAll(async () => {
     smtp = await startSmtpServer({ delayMs: 500 });
@@ -52,9 +59,14 @@ describe('two senders and a slow relay', () => {
     expect(deliveries.size).toBe(EMAILS);
     expect([...deliveries.values()].filter((count) => count > 1)).toEqual([]);
     expect(smtp.received).toHaveLength(EMAILS);
-    const rows: Array<{ status: string; n: number }> = await a.dataSource.query('SELECT status, COUNT(*) AS n FROM mail_outbox GROUP BY status');
+    const rows: Array<{ status: string; n: number }> = await a.dataSource.query(
+      'SELECT status, COUNT(*) AS n FROM mail_outbox GROUP BY status',
+    );
     expect(Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]))).toEqual({ sent: EMAILS });
-    const [{ n }] = await a.dataSource.query("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'mail.sent' AND batch_id = ?", [summary.batchId]);
+    const [{ n }] = await a.dataSource.query(
+      "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'mail.sent' AND batch_id = ?",
+      [summary.batchId],
+    );
     expect(Number(n)).toBe(EMAILS);
   }, 60_000);
 });

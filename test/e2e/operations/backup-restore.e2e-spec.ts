@@ -19,7 +19,9 @@ const staff: AuditContext = { actorType: 'staff', actorId: null, actorLabel: 'te
 async function snapshot(t: TestApp) {
   return {
     patients: await t.dataSource.query('SELECT id, first_name, last_name, date_of_birth, email FROM patients ORDER BY id'),
-    accounts: await t.dataSource.query('SELECT patient_id, access_enabled, invited_at, username FROM portal_accounts ORDER BY patient_id'),
+    accounts: await t.dataSource.query(
+      'SELECT patient_id, access_enabled, invited_at, username FROM portal_accounts ORDER BY patient_id',
+    ),
     outbox: await t.dataSource.query('SELECT id, patient_id, status, to_address, subject, attempts FROM mail_outbox ORDER BY id'),
   };
 }
@@ -41,11 +43,15 @@ sqliteOnly('backups of the embedded SQLite database (skipped on MariaDB: it uses
   it('copies consistently during a bulk invite, owner-only, keeps the newest BACKUP_KEEP, and restores into a fresh DATA_DIR with the same patients, accounts and outbox', async () => {
     const ids = await createManyPortalPatients(t, 3000, 'bk');
     const duringConfig = { ...t.config, backupDir: join(restoredDir, 'during'), backupKeep: 1000 };
-    const worker = new Worker(join(__dirname, '../../support/backup-worker.ts'), { execArgv: ['-r', 'ts-node/register/transpile-only'], workerData: duringConfig });
-    const next = () => new Promise<unknown>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
+    const worker = new Worker(join(__dirname, '../../support/backup-worker.ts'), {
+      execArgv: ['-r', 'ts-node/register/transpile-only'],
+      workerData: duringConfig,
     });
+    const next = () =>
+      new Promise<unknown>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
     // Once the worker has made its first copy, invite while it keeps copying.
     expect(await next()).toBe('copying');
     const copiesMade = next() as Promise<string[]>;
@@ -62,9 +68,14 @@ sqliteOnly('backups of the embedded SQLite database (skipped on MariaDB: it uses
       const copy = new Database(file, { readonly: true });
       try {
         const { outbox } = copy.prepare('SELECT COUNT(*) AS outbox FROM mail_outbox').get() as { outbox: number };
-        const { invited } = copy.prepare('SELECT COUNT(*) AS invited FROM portal_accounts WHERE invited_at IS NOT NULL').get() as { invited: number };
+        const { invited } = copy
+          .prepare('SELECT COUNT(*) AS invited FROM portal_accounts WHERE invited_at IS NOT NULL')
+          .get() as { invited: number };
         const { patients } = copy.prepare('SELECT COUNT(*) AS patients FROM patients').get() as { patients: number };
-        expect({ patients, consistent: [0, 3000].includes(outbox) && invited === outbox }).toEqual({ patients: 3000, consistent: true });
+        expect({ patients, consistent: [0, 3000].includes(outbox) && invited === outbox }).toEqual({
+          patients: 3000,
+          consistent: true,
+        });
         outboxCounts.add(outbox);
       } finally {
         copy.close();
@@ -80,13 +91,32 @@ sqliteOnly('backups of the embedded SQLite database (skipped on MariaDB: it uses
     expect(statSync(latest.file).mode & 0o777).toBe(0o600);
     expect(latest.check.patients).toBe(3000);
     // BACKUP_KEEP=2: the mid-invite copy went.
-    expect(readdirSync(t.config.backupDir).filter((name) => name.endsWith('.sqlite')).sort()).toEqual([first.file, latest.file].map((file) => file.split('/').pop()).sort());
+    expect(
+      readdirSync(t.config.backupDir)
+        .filter((name) => name.endsWith('.sqlite'))
+        .sort(),
+    ).toEqual([first.file, latest.file].map((file) => file.split('/').pop()).sort());
     expect(latest.removed).toEqual([during.file]);
 
-    const freshConfig = loadConfig(testEnv({ url: '', config: { kind: 'sqlite', file: join(restoredDir, 'portal.sqlite') }, dataDir: restoredDir, drop: async () => undefined }));
+    const freshConfig = loadConfig(
+      testEnv({
+        url: '',
+        config: { kind: 'sqlite', file: join(restoredDir, 'portal.sqlite') },
+        dataDir: restoredDir,
+        drop: async () => undefined,
+      }),
+    );
     const { replaced } = restoreSqlite(freshConfig, latest.file);
     expect(replaced).toEqual([]);
-    const restored = await startTestApp({}, { url: '', config: { kind: 'sqlite', file: join(restoredDir, 'portal.sqlite') }, dataDir: restoredDir, drop: async () => undefined });
+    const restored = await startTestApp(
+      {},
+      {
+        url: '',
+        config: { kind: 'sqlite', file: join(restoredDir, 'portal.sqlite') },
+        dataDir: restoredDir,
+        drop: async () => undefined,
+      },
+    );
     try {
       const expected = await snapshot(t);
       expect(expected.outbox).toHaveLength(3000);
@@ -109,9 +139,19 @@ sqliteOnly('backups of the embedded SQLite database (skipped on MariaDB: it uses
     writeFileSync(garbage, 'this is not a database '.repeat(200));
     expect(() => checkCopy(garbage)).toThrow(BackupError);
     const before = statSync(join(restoredDir, 'portal.sqlite')).mtimeMs;
-    expect(() => restoreSqlite(loadConfig(testEnv({ url: '', config: { kind: 'sqlite', file: join(restoredDir, 'portal.sqlite') }, dataDir: restoredDir, drop: async () => undefined })), garbage)).toThrow(
-      /not (a readable )?(an )?SQLite database/,
-    );
+    expect(() =>
+      restoreSqlite(
+        loadConfig(
+          testEnv({
+            url: '',
+            config: { kind: 'sqlite', file: join(restoredDir, 'portal.sqlite') },
+            dataDir: restoredDir,
+            drop: async () => undefined,
+          }),
+        ),
+        garbage,
+      ),
+    ).toThrow(/not (a readable )?(an )?SQLite database/);
     expect(statSync(join(restoredDir, 'portal.sqlite')).mtimeMs).toBe(before);
   });
 
@@ -129,7 +169,12 @@ sqliteOnly('backups of the embedded SQLite database (skipped on MariaDB: it uses
 });
 
 it('npm run backup and restore on MySQL/MariaDB point to mariadb-dump / mariabackup instead, touching nothing', async () => {
-  const config = loadConfig({ ...process.env, NODE_ENV: 'test', DATA_DIR: mkdtempSync(join(tmpdir(), 'ppo-mariadb-')), DATABASE_URL: 'mariadb://root@127.0.0.1:3306/portal' });
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'ppo-mariadb-')),
+    DATABASE_URL: 'mariadb://root@127.0.0.1:3306/portal',
+  });
   try {
     await expect(backupSqlite(config)).rejects.toThrow(/mariadb-dump --single-transaction/);
     expect(() => restoreSqlite(config, '/nonexistent.sqlite')).toThrow(/mariabackup/);

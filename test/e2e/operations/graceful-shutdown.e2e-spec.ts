@@ -27,7 +27,16 @@ describe('SIGTERM while the server is sending', () => {
     const { invites } = await t.app.get(InvitationsService).sendInvites(ids, staff, { bulk: true });
     expect(invites).toBe(400);
 
-    const server = await startServerProcess(testEnv(t.database, { SMTP_URL: smtp.url, PUBLIC_BASE_URL: t.config.publicBaseUrl, MAIL_SENDER: 'true', MAIL_POLL_MS: '50', LOG_LEVEL: 'info', NODE_ENV: 'development' }));
+    const server = await startServerProcess(
+      testEnv(t.database, {
+        SMTP_URL: smtp.url,
+        PUBLIC_BASE_URL: t.config.publicBaseUrl,
+        MAIL_SENDER: 'true',
+        MAIL_POLL_MS: '50',
+        LOG_LEVEL: 'info',
+        NODE_ENV: 'development',
+      }),
+    );
     await smtp.waitFor(30, 60_000);
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
@@ -36,9 +45,16 @@ describe('SIGTERM while the server is sending', () => {
     // Development output to a pipe: short pretty lines, no colour codes, no route-mapping lines; the setup link once.
     expect(server.output()).not.toMatch(/\x1b\[/);
     expect(server.output()).not.toContain('Mapped {');
-    expect(server.output().split('\n').filter((line) => line.includes(`${t.config.publicBaseUrl}/setup?token=`))).toHaveLength(1);
+    expect(
+      server
+        .output()
+        .split('\n')
+        .filter((line) => line.includes(`${t.config.publicBaseUrl}/setup?token=`)),
+    ).toHaveLength(1);
 
-    const rows: Array<{ id: string; status: string; attempts: number }> = await t.dataSource.query('SELECT id, status, attempts FROM mail_outbox');
+    const rows: Array<{ id: string; status: string; attempts: number }> = await t.dataSource.query(
+      'SELECT id, status, attempts FROM mail_outbox',
+    );
     const byStatus = (status: string) => rows.filter((row) => row.status === status);
     const sentBeforeStop = byStatus('sent').length;
     expect(sentBeforeStop).toBeGreaterThanOrEqual(30);
@@ -55,7 +71,9 @@ describe('SIGTERM while the server is sending', () => {
     const deliveries = deliveriesByOutboxId(smtp.received);
     expect(deliveries.size).toBe(400);
     expect([...deliveries.values()].every((n) => n === 1)).toBe(true);
-    const [{ maxAttempts, sent }] = await t.dataSource.query("SELECT MAX(attempts) AS maxAttempts, SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END) AS sent FROM mail_outbox");
+    const [{ maxAttempts, sent }] = await t.dataSource.query(
+      "SELECT MAX(attempts) AS maxAttempts, SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END) AS sent FROM mail_outbox",
+    );
     expect({ maxAttempts: Number(maxAttempts), sent: Number(sent) }).toEqual({ maxAttempts: 1, sent: 400 });
   });
 });

@@ -46,10 +46,18 @@ describe('GET /metrics', () => {
     });
 
     it('counts requests per route template, the outbox, emails, sign-in failures and lockouts — with no patient data in labels', async () => {
-      const patient = await createPortalPatient(t, { firstName: 'Octavia', lastName: 'Metrical', email: 'octavia.m@example.test' });
+      const patient = await createPortalPatient(t, {
+        firstName: 'Octavia',
+        lastName: 'Metrical',
+        email: 'octavia.m@example.test',
+      });
       const staff = await signInAs(t);
       await staff.get(`/patients/${patient.id}`).expect(200);
-      await staff.post(`/portal-onboarding/patients/${patient.id}/invite`).set('X-CSRF-Token', staff.csrf).set('HX-Request', 'true').expect(200);
+      await staff
+        .post(`/portal-onboarding/patients/${patient.id}/invite`)
+        .set('X-CSRF-Token', staff.csrf)
+        .set('HX-Request', 'true')
+        .expect(200);
 
       const queued = await scrape().expect(200);
       expect(queued.headers['content-type']).toMatch(/^text\/plain;.*version=0\.0\.4/);
@@ -61,7 +69,11 @@ describe('GET /metrics', () => {
       // Five wrong passwords lock the account.
       const anon = request.agent(t.server);
       const login = await anon.get('/login').expect(200);
-      for (let i = 0; i < 6; i++) await anon.post('/login').type('form').send({ _csrf: csrfTokenOf(login.text), email: staff.user.email, password: `wrong password number ${i}` });
+      for (let i = 0; i < 6; i++)
+        await anon
+          .post('/login')
+          .type('form')
+          .send({ _csrf: csrfTokenOf(login.text), email: staff.user.email, password: `wrong password number ${i}` });
 
       const text = (await scrape().expect(200)).text;
       expect(value(text, 'portal_mail_outbox_emails{status="sent"}')).toBe(1);
@@ -74,10 +86,13 @@ describe('GET /metrics', () => {
       expect(text).toContain('# TYPE portal_import_runs_total counter');
       expect(text).toContain('# TYPE portal_reminder_runs_total counter');
       expect(value(text, 'portal_http_requests_total{method="GET",route="/patients/:id",status="200"}')).toBe(1);
-      expect(value(text, 'portal_http_requests_total{method="POST",route="/portal-onboarding/patients/:id/invite",status="200"}')).toBe(1);
+      expect(
+        value(text, 'portal_http_requests_total{method="POST",route="/portal-onboarding/patients/:id/invite",status="200"}'),
+      ).toBe(1);
       expect(value(text, 'portal_http_request_duration_seconds_count{method="GET",route="/patients/:id"}')).toBe(1);
       expect(text).toContain('portal_process_resident_memory_bytes');
-      for (const leak of ['Octavia', 'Metrical', 'octavia.m@example.test', staff.user.email, `/patients/${patient.id}"`]) expect({ leak, found: text.includes(leak) }).toEqual({ leak, found: false });
+      for (const leak of ['Octavia', 'Metrical', 'octavia.m@example.test', staff.user.email, `/patients/${patient.id}"`])
+        expect({ leak, found: text.includes(leak) }).toEqual({ leak, found: false });
     });
   });
 });

@@ -65,9 +65,14 @@ describe('a patient invited by the clinic', () => {
     expect(parsed.subject).toBe('Your Maple Street Clinic Patient Portal invitation');
     expect(parsed.html).toContain('Hello Marisol,');
     expect(parsed.text).toContain('Hello Marisol,');
-    expect((await invitations.latestInvites([patient.id])).get(patient.id)).toMatchObject({ delivery: 'sent', purpose: 'invite' });
+    expect((await invitations.latestInvites([patient.id])).get(patient.id)).toMatchObject({
+      delivery: 'sent',
+      purpose: 'invite',
+    });
     // Once sent, the database keeps only the token's hash: the body with the link is erased.
-    const [outbox] = await t.dataSource.query('SELECT status, text_body, html_body FROM mail_outbox WHERE patient_id = ?', [patient.id]);
+    const [outbox] = await t.dataSource.query('SELECT status, text_body, html_body FROM mail_outbox WHERE patient_id = ?', [
+      patient.id,
+    ]);
     expect(outbox).toMatchObject({ status: 'sent', text_body: null, html_body: null });
 
     const link = await linkFrom(smtp, mail, BASE_URL);
@@ -82,15 +87,28 @@ describe('a patient invited by the clinic', () => {
     expect(form.html).toContain('Set up your Patient Portal account');
     expect(form.html).toContain('type="password"');
 
-    const ready = await agent.post('/portal/invite').redirects(1).type('form').send({ _csrf: form.csrf, username: 'marisol.q', password: PASSWORD, confirmPassword: PASSWORD }).expect(200);
+    const ready = await agent
+      .post('/portal/invite')
+      .redirects(1)
+      .type('form')
+      .send({ _csrf: form.csrf, username: 'marisol.q', password: PASSWORD, confirmPassword: PASSWORD })
+      .expect(200);
     expect(ready.text).toContain('Your account is ready');
     expect(ready.text).toContain('href="/portal/login"');
     // No automatic sign-in.
-    await agent.get('/portal').expect(303).expect('Location', /^\/portal\/login/);
+    await agent
+      .get('/portal')
+      .expect(303)
+      .expect('Location', /^\/portal\/login/);
     expect(portalStatus(await portalAccountOf(t, patient.id))).toBe('orange');
 
     const loginPage = await agent.get('/portal/login').expect(200);
-    await agent.post('/portal/login').type('form').send({ _csrf: csrfTokenOf(loginPage.text), username: 'Marisol.Q', password: PASSWORD }).expect(303).expect('Location', '/portal');
+    await agent
+      .post('/portal/login')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(loginPage.text), username: 'Marisol.Q', password: PASSWORD })
+      .expect(303)
+      .expect('Location', '/portal');
     const home = await agent.get('/portal').expect(200);
     expect(home.text).toContain('Welcome, Marisol');
 
@@ -98,7 +116,9 @@ describe('a patient invited by the clinic', () => {
     expect(portalStatus(account)).toBe('green');
     expect(account.username).toBe('marisol.q');
     expect(account.lastLoginAt).not.toBeNull();
-    const actions = (await t.dataSource.query('SELECT action, outcome FROM audit_events WHERE patient_id = ? ORDER BY id', [patient.id])).map((row: { action: string }) => row.action);
+    const actions = (
+      await t.dataSource.query('SELECT action, outcome FROM audit_events WHERE patient_id = ? ORDER BY id', [patient.id])
+    ).map((row: { action: string }) => row.action);
     expect(actions).toEqual(['portal.invite_issued', 'mail.sent', 'portal.token_used', 'patient.sign_in']);
   });
 
@@ -109,7 +129,12 @@ describe('a patient invited by the clinic', () => {
     // Opening the link twice (a mail scanner, then the patient) consumes nothing.
     await request(t.server).get(link.path).expect(303);
     const form = await openForm(first, link.path);
-    await first.post('/portal/invite').redirects(1).type('form').send({ _csrf: form.csrf, username: `once${patient.id}`, password: PASSWORD, confirmPassword: PASSWORD }).expect(200);
+    await first
+      .post('/portal/invite')
+      .redirects(1)
+      .type('form')
+      .send({ _csrf: form.csrf, username: `once${patient.id}`, password: PASSWORD, confirmPassword: PASSWORD })
+      .expect(200);
 
     const again = await request(t.server).get(link.path).expect(410);
     expect(again.text).toContain('This link is no longer valid — ask the clinic for a new one');
@@ -122,12 +147,19 @@ describe('a patient invited by the clinic', () => {
   it('lets exactly one of many parallel submissions of one link through', async () => {
     const patient = await createPortalPatient(t);
     const { link } = await inviteAndReceive(patient.id);
-    const agents = await Promise.all(Array.from({ length: 8 }, async () => {
-      const agent = request.agent(t.server);
-      return { agent, form: await openForm(agent, link.path) };
-    }));
+    const agents = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const agent = request.agent(t.server);
+        return { agent, form: await openForm(agent, link.path) };
+      }),
+    );
     const results = await Promise.all(
-      agents.map(({ agent, form }, i) => agent.post('/portal/invite').type('form').send({ _csrf: form.csrf, username: `race${patient.id}x${i}`, password: PASSWORD, confirmPassword: PASSWORD })),
+      agents.map(({ agent, form }, i) =>
+        agent
+          .post('/portal/invite')
+          .type('form')
+          .send({ _csrf: form.csrf, username: `race${patient.id}x${i}`, password: PASSWORD, confirmPassword: PASSWORD }),
+      ),
     );
     expect(results.filter((res) => res.status === 303 && res.headers.location === '/portal/account-ready')).toHaveLength(1);
     expect(results.filter((res) => res.status === 410)).toHaveLength(7);
@@ -140,7 +172,11 @@ describe('a patient invited by the clinic', () => {
     const form = await openForm(agent, link.path);
     await t.dataSource.query("UPDATE portal_tokens SET expires_at = '2000-01-01 00:00:00' WHERE patient_id = ?", [patient.id]);
     await request(t.server).get(link.path).expect(410);
-    await agent.post('/portal/invite').type('form').send({ _csrf: form.csrf, username: `late${patient.id}`, password: PASSWORD, confirmPassword: PASSWORD }).expect(410);
+    await agent
+      .post('/portal/invite')
+      .type('form')
+      .send({ _csrf: form.csrf, username: `late${patient.id}`, password: PASSWORD, confirmPassword: PASSWORD })
+      .expect(410);
     expect((await portalAccountOf(t, patient.id)).username).toBeNull();
   });
 
@@ -151,14 +187,18 @@ describe('a patient invited by the clinic', () => {
     await t.dataSource.query("UPDATE portal_tokens SET created_at = '2000-01-01 00:00:00' WHERE patient_id = ?", [patient.id]);
     const second = await inviteAndReceive(patient.id);
     expect(second.link.token).not.toBe(first.link.token);
-    const [old] = await t.dataSource.query('SELECT revoked_reason FROM portal_tokens WHERE token_hash = ?', [hashToken(first.link.token)]);
+    const [old] = await t.dataSource.query('SELECT revoked_reason FROM portal_tokens WHERE token_hash = ?', [
+      hashToken(first.link.token),
+    ]);
     expect(old.revoked_reason).toBe('superseded');
 
     const oldPage = await request(t.server).get(first.link.path).expect(410);
     const newAgent = request.agent(t.server);
     await openForm(newAgent, second.link.path);
     // Invalid, expired, used and revoked links all show the same page.
-    const unknown = await request(t.server).get(`/portal/invite/${'A'.repeat(43)}`).expect(410);
+    const unknown = await request(t.server)
+      .get(`/portal/invite/${'A'.repeat(43)}`)
+      .expect(410);
     const malformed = await request(t.server).get('/portal/invite/abc').expect(410);
     const strip = (html: string) => html.replace(/"X-CSRF-Token": "[^"]+"/g, '');
     expect(strip(unknown.text)).toBe(strip(oldPage.text));
@@ -167,7 +207,10 @@ describe('a patient invited by the clinic', () => {
 
   it('queues one email for a double click', async () => {
     const patient = await createPortalPatient(t);
-    const [a, b] = await Promise.all([invitations.sendInvites([patient.id], staff), invitations.sendInvites([patient.id], staff)]);
+    const [a, b] = await Promise.all([
+      invitations.sendInvites([patient.id], staff),
+      invitations.sendInvites([patient.id], staff),
+    ]);
     expect(a.invites + b.invites).toBe(2);
     expect((a.repeated ?? 0) + (b.repeated ?? 0)).toBe(1);
     const [{ n }] = await t.dataSource.query('SELECT COUNT(*) AS n FROM mail_outbox WHERE patient_id = ?', [patient.id]);
@@ -176,11 +219,22 @@ describe('a patient invited by the clinic', () => {
 
   it('builds links from PUBLIC_BASE_URL, never from the Host header', async () => {
     const patient = await createPortalPatient(t, { username: null });
-    await t.dataSource.query("UPDATE portal_accounts SET username = ?, username_key = ? WHERE patient_id = ?", [`host${patient.id}`, `host${patient.id}`, patient.id]);
+    await t.dataSource.query('UPDATE portal_accounts SET username = ?, username_key = ? WHERE patient_id = ?', [
+      `host${patient.id}`,
+      `host${patient.id}`,
+      patient.id,
+    ]);
     const agent = request.agent(t.server);
     const page = await agent.get('/portal/forgot-password').set('Host', 'evil.test').expect(200);
     const before = smtp.received.length;
-    await agent.post('/portal/forgot-password').set('Host', 'evil.test').set('X-Forwarded-Host', 'evil.test').redirects(1).type('form').send({ _csrf: csrfTokenOf(page.text), identifier: `host${patient.id}` }).expect(200);
+    await agent
+      .post('/portal/forgot-password')
+      .set('Host', 'evil.test')
+      .set('X-Forwarded-Host', 'evil.test')
+      .redirects(1)
+      .type('form')
+      .send({ _csrf: csrfTokenOf(page.text), identifier: `host${patient.id}` })
+      .expect(200);
     await sender.drainOnce();
     await smtp.waitFor(before + 1);
     const mail = smtp.received[smtp.received.length - 1];

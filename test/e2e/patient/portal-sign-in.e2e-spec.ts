@@ -36,13 +36,20 @@ describe('a patient signing in to the portal', () => {
     const username = `pat${++n}.${Date.now() % 100000}`;
     const patient = await createPortalPatient(t, { username, accessEnabled: options.accessEnabled, lastName: options.lastName });
     const hash = await t.app.get(PasswordHasher).hash(PASSWORD);
-    await t.dataSource.query('UPDATE portal_accounts SET password_hash = ?, invited_at = ? WHERE patient_id = ?', [hash, toSqlDateTime(new Date()), patient.id]);
+    await t.dataSource.query('UPDATE portal_accounts SET password_hash = ?, invited_at = ? WHERE patient_id = ?', [
+      hash,
+      toSqlDateTime(new Date()),
+      patient.id,
+    ]);
     return { ...patient, username };
   }
 
   async function attempt(agent: request.Agent, username: string, password: string) {
     const page = await agent.get('/portal/login').expect(200);
-    return agent.post('/portal/login').type('form').send({ _csrf: csrfTokenOf(page.text), username, password });
+    return agent
+      .post('/portal/login')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(page.text), username, password });
   }
 
   it('answers every failure the same way: unknown username, wrong password, disabled access, no password yet', async () => {
@@ -72,7 +79,10 @@ describe('a patient signing in to the portal', () => {
     const locked = await attempt(agent, patient.username, PASSWORD);
     expect(locked.status).toBe(401);
     expect(locked.text).toContain(PATIENT_SIGN_IN_FAILED_MESSAGE);
-    const [audit] = await t.dataSource.query("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'patient.locked_out' AND patient_id = ?", [patient.id]);
+    const [audit] = await t.dataSource.query(
+      "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'patient.locked_out' AND patient_id = ?",
+      [patient.id],
+    );
     expect(Number(audit.n)).toBe(1);
   });
 
@@ -81,7 +91,11 @@ describe('a patient signing in to the portal', () => {
     const agent = request.agent(t.server);
     const page = await agent.get('/portal/login').expect(200);
     const before = cookieValue(page.headers['set-cookie']);
-    const res = await agent.post('/portal/login').type('form').send({ _csrf: csrfTokenOf(page.text), username: patient.username.toUpperCase(), password: PASSWORD }).expect(303);
+    const res = await agent
+      .post('/portal/login')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(page.text), username: patient.username.toUpperCase(), password: PASSWORD })
+      .expect(303);
     const after = cookieValue(res.headers['set-cookie']);
     expect(after).toBeTruthy();
     expect(after).not.toBe(before);
@@ -90,14 +104,26 @@ describe('a patient signing in to the portal', () => {
 
     const home = await agent.get('/portal').expect(200);
     expect(home.text).toContain('Welcome, Robin');
-    const [account] = await t.dataSource.query('SELECT first_login_at, last_login_at FROM portal_accounts WHERE patient_id = ?', [patient.id]);
+    const [account] = await t.dataSource.query('SELECT first_login_at, last_login_at FROM portal_accounts WHERE patient_id = ?', [
+      patient.id,
+    ]);
     expect(account.first_login_at).not.toBeNull();
 
-    const out = await agent.post('/portal/logout').type('form').send({ _csrf: csrfTokenOf(home.text) }).expect(303);
+    const out = await agent
+      .post('/portal/logout')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(home.text) })
+      .expect(303);
     expect(out.headers.location).toBe('/portal/login');
     expect(out.headers['clear-site-data']).toContain('"cache"');
-    await request(t.server).get('/portal').set('Cookie', `portal.sid=${after}`).expect(303).expect('Location', /\/portal\/login/);
-    const actions = (await t.dataSource.query('SELECT action FROM audit_events WHERE patient_id = ? ORDER BY id', [patient.id])).map((row: { action: string }) => row.action);
+    await request(t.server)
+      .get('/portal')
+      .set('Cookie', `portal.sid=${after}`)
+      .expect(303)
+      .expect('Location', /\/portal\/login/);
+    const actions = (
+      await t.dataSource.query('SELECT action FROM audit_events WHERE patient_id = ? ORDER BY id', [patient.id])
+    ).map((row: { action: string }) => row.action);
     expect(actions).toEqual(['patient.sign_in', 'patient.sign_out']);
   });
 
@@ -106,7 +132,9 @@ describe('a patient signing in to the portal', () => {
     const agent = request.agent(t.server);
     expect((await attempt(agent, patient.username, PASSWORD)).status).toBe(303);
     await agent.get('/portal').expect(200);
-    await t.dataSource.query('UPDATE portal_accounts SET session_generation = session_generation + 1 WHERE patient_id = ?', [patient.id]);
+    await t.dataSource.query('UPDATE portal_accounts SET session_generation = session_generation + 1 WHERE patient_id = ?', [
+      patient.id,
+    ]);
     await agent.get('/portal').expect(303);
 
     expect((await attempt(agent, patient.username, PASSWORD)).status).toBe(303);
@@ -125,23 +153,36 @@ describe('a patient signing in to the portal', () => {
     const sess = JSON.parse(row.sess);
     sess.lastActivityAt = Date.now() - (t.config.patientIdleMinutes * 60_000 + 1000);
     await t.dataSource.query('UPDATE patient_sessions SET sess = ? WHERE sid = ?', [JSON.stringify(sess), sid]);
-    await agent.get('/portal').expect(303).expect('Location', /\/portal\/login/);
+    await agent
+      .get('/portal')
+      .expect(303)
+      .expect('Location', /\/portal\/login/);
   });
 
   it('keeps staff and patient sessions apart', async () => {
     const staff = await signInAs(t);
-    await staff.get('/portal').expect(303).expect('Location', /\/portal\/login/);
+    await staff
+      .get('/portal')
+      .expect(303)
+      .expect('Location', /\/portal\/login/);
     const patient = await activatedPatient();
     const agent = request.agent(t.server);
     await attempt(agent, patient.username, PASSWORD);
-    await agent.get('/account/password').expect(303).expect('Location', /^\/login/);
+    await agent
+      .get('/account/password')
+      .expect(303)
+      .expect('Location', /^\/login/);
   });
 
   describe('forgot password', () => {
     async function forgot(identifier: string) {
       const agent = request.agent(t.server);
       const page = await agent.get('/portal/forgot-password').expect(200);
-      return agent.post('/portal/forgot-password').redirects(1).type('form').send({ _csrf: csrfTokenOf(page.text), identifier });
+      return agent
+        .post('/portal/forgot-password')
+        .redirects(1)
+        .type('form')
+        .send({ _csrf: csrfTokenOf(page.text), identifier });
     }
 
     it('answers the same whether or not the account exists, and emails only a real one', async () => {
@@ -172,7 +213,11 @@ describe('a patient signing in to the portal', () => {
       for (let i = 0; i < 4; i++) {
         answers.push(await forgot(patient.username));
         // Step out of the double-click window so each request counts.
-        await t.dataSource.query("UPDATE portal_tokens SET created_at = ? WHERE patient_id = ? AND created_at > ?", [toSqlDateTime(new Date(Date.now() - 60_000)), patient.id, toSqlDateTime(new Date(Date.now() - 30_000))]);
+        await t.dataSource.query('UPDATE portal_tokens SET created_at = ? WHERE patient_id = ? AND created_at > ?', [
+          toSqlDateTime(new Date(Date.now() - 60_000)),
+          patient.id,
+          toSqlDateTime(new Date(Date.now() - 30_000)),
+        ]);
       }
       expect(new Set(answers.map((res) => comparable(res.text))).size).toBe(1);
       const [{ n }] = await t.dataSource.query('SELECT COUNT(*) AS n FROM mail_outbox WHERE patient_id = ?', [patient.id]);
@@ -193,7 +238,12 @@ describe('a patient signing in to the portal', () => {
       expect(form.text).toContain(patient.username);
       expect(form.text).not.toContain('name="username"');
       const newPassword = 'saffron harbor quietly unfolds';
-      await agent.post('/portal/reset').redirects(1).type('form').send({ _csrf: csrfTokenOf(form.text), password: newPassword, confirmPassword: newPassword }).expect(200);
+      await agent
+        .post('/portal/reset')
+        .redirects(1)
+        .type('form')
+        .send({ _csrf: csrfTokenOf(form.text), password: newPassword, confirmPassword: newPassword })
+        .expect(200);
       expect((await attempt(request.agent(t.server), patient.username, PASSWORD)).status).toBe(401);
       expect((await attempt(request.agent(t.server), patient.username, newPassword)).status).toBe(303);
       // A reset link cannot be used as an invite link.
@@ -204,7 +254,9 @@ describe('a patient signing in to the portal', () => {
   describe('choosing a username and password', () => {
     async function inviteForm(patientId: number) {
       const before = smtp.received.length;
-      await t.app.get(InvitationsService).sendInvites([patientId], { actorType: 'system', actorId: null, actorLabel: null, ip: null, userAgent: null });
+      await t.app
+        .get(InvitationsService)
+        .sendInvites([patientId], { actorType: 'system', actorId: null, actorLabel: null, ip: null, userAgent: null });
       await t.app.get(MailSenderService).drainOnce();
       await smtp.waitFor(before + 1);
       const link = await linkFrom(smtp, smtp.received[smtp.received.length - 1], BASE_URL);
@@ -220,22 +272,52 @@ describe('a patient signing in to the portal', () => {
       const patient = await createPortalPatient(t);
       const { agent, csrf } = await inviteForm(patient.id);
       for (const variant of [taken.toUpperCase(), `ｊ${taken.slice(1)}`]) {
-        const res = await agent.post('/portal/invite').type('form').send({ _csrf: csrf, username: variant, password: PASSWORD, confirmPassword: PASSWORD }).expect(400);
+        const res = await agent
+          .post('/portal/invite')
+          .type('form')
+          .send({ _csrf: csrf, username: variant, password: PASSWORD, confirmPassword: PASSWORD })
+          .expect(400);
         expect(res.text).toContain('That username is not available');
       }
-      await agent.post('/portal/invite').redirects(1).type('form').send({ _csrf: csrf, username: `${taken}.b`, password: PASSWORD, confirmPassword: PASSWORD }).expect(200);
+      await agent
+        .post('/portal/invite')
+        .redirects(1)
+        .type('form')
+        .send({ _csrf: csrf, username: `${taken}.b`, password: PASSWORD, confirmPassword: PASSWORD })
+        .expect(200);
     });
 
     it('refuses a password made of the surname and birth year, and one that is too short', async () => {
       const patient = await createPortalPatient(t, { lastName: 'Featherstonehaugh', dateOfBirth: '1984-02-03' });
       const { agent, csrf } = await inviteForm(patient.id);
-      const own = await agent.post('/portal/invite').type('form').send({ _csrf: csrf, username: `feather${patient.id}`, password: 'Featherstonehaugh1984!', confirmPassword: 'Featherstonehaugh1984!' }).expect(400);
+      const own = await agent
+        .post('/portal/invite')
+        .type('form')
+        .send({
+          _csrf: csrf,
+          username: `feather${patient.id}`,
+          password: 'Featherstonehaugh1984!',
+          confirmPassword: 'Featherstonehaugh1984!',
+        })
+        .expect(400);
       expect(own.text).toContain('Do not build the password from your name');
-      const short = await agent.post('/portal/invite').type('form').send({ _csrf: csrf, username: `feather${patient.id}`, password: 'short one', confirmPassword: 'short one' }).expect(400);
+      const short = await agent
+        .post('/portal/invite')
+        .type('form')
+        .send({ _csrf: csrf, username: `feather${patient.id}`, password: 'short one', confirmPassword: 'short one' })
+        .expect(400);
       expect(short.text).toContain('at least 15 characters');
-      const extra = await agent.post('/portal/invite').type('form').send({ _csrf: csrf, username: `feather${patient.id}`, password: PASSWORD, confirmPassword: PASSWORD, patientId: 1 });
+      const extra = await agent
+        .post('/portal/invite')
+        .type('form')
+        .send({ _csrf: csrf, username: `feather${patient.id}`, password: PASSWORD, confirmPassword: PASSWORD, patientId: 1 });
       expect(extra.status).toBe(400);
-      await agent.post('/portal/invite').redirects(1).type('form').send({ _csrf: csrf, username: `feather${patient.id}`, password: PASSWORD, confirmPassword: PASSWORD }).expect(200);
+      await agent
+        .post('/portal/invite')
+        .redirects(1)
+        .type('form')
+        .send({ _csrf: csrf, username: `feather${patient.id}`, password: PASSWORD, confirmPassword: PASSWORD })
+        .expect(200);
     });
   });
 });

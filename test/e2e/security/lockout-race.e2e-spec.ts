@@ -56,7 +56,8 @@ describe('the lockout under a burst of parallel attempts on two instances', () =
   it('staff passwords: at most 5 are evaluated and the right password is refused once locked', async () => {
     const user = await createStaffUser(a);
     const agents = await agentsOn('/login');
-    const post = (i: number, password: string) => agents[i].agent.post('/login').type('form').send({ _csrf: agents[i].csrf, email: user.email, password });
+    const post = (i: number, password: string) =>
+      agents[i].agent.post('/login').type('form').send({ _csrf: agents[i].csrf, email: user.email, password });
     const wrong = agents.slice(1).map((_unused, i) => post(i + 1, `wrong password number ${i}`).then((res) => res.status));
     await untilLimitReached(a, 'staff_users', 'id', user.id);
     const right = await post(0, STAFF_PASSWORD);
@@ -82,7 +83,11 @@ describe('the lockout under a burst of parallel attempts on two instances', () =
     const valid = new Set(await Promise.all([-1, 0, 1].map((steps) => totpCode(user.secret, steps))));
     const wrongCodes: string[] = [];
     for (let n = 100000; wrongCodes.length < BURST; n += 7919) if (!valid.has(String(n))) wrongCodes.push(String(n));
-    const post = (i: number, code: string) => pending[i].post('/login/second-factor').type('form').send({ _csrf: csrfTokenOf(pages[i].text), code });
+    const post = (i: number, code: string) =>
+      pending[i]
+        .post('/login/second-factor')
+        .type('form')
+        .send({ _csrf: csrfTokenOf(pages[i].text), code });
 
     const wrong = pending.slice(1).map((_unused, i) => post(i + 1, wrongCodes[i]).then((res) => res.status));
     await untilLimitReached(a, 'staff_users', 'id', user.id);
@@ -96,7 +101,9 @@ describe('the lockout under a burst of parallel attempts on two instances', () =
     expect(after.status).toBe(303);
     expect(after.headers.location).toMatch(/^\/login/);
     const events = await auditActions(a.dataSource, "actor_id = ? AND action = 'staff.second_factor'", [user.id]);
-    const evaluated = events.filter((e) => e.outcome === 'success' || (e.outcome === 'failure' && !/"locked"/.test(e.details ?? '')));
+    const evaluated = events.filter(
+      (e) => e.outcome === 'success' || (e.outcome === 'failure' && !/"locked"/.test(e.details ?? '')),
+    );
     expect(evaluated.length).toBeLessThanOrEqual(MAX_FAILED_SIGN_INS);
     expect(events.filter((e) => e.outcome === 'success')).toHaveLength(0);
   });
@@ -107,7 +114,8 @@ describe('the lockout under a burst of parallel attempts on two instances', () =
     const hash = await a.app.get(PasswordHasher).hash(PATIENT_PASSWORD);
     await a.dataSource.query('UPDATE portal_accounts SET password_hash = ? WHERE patient_id = ?', [hash, patient.id]);
     const agents = await agentsOn('/portal/login');
-    const post = (i: number, password: string) => agents[i].agent.post('/portal/login').type('form').send({ _csrf: agents[i].csrf, username, password });
+    const post = (i: number, password: string) =>
+      agents[i].agent.post('/portal/login').type('form').send({ _csrf: agents[i].csrf, username, password });
 
     const wrong = agents.slice(1).map((_unused, i) => post(i + 1, `wrong password number ${i}`).then((res) => res.status));
     await untilLimitReached(a, 'portal_accounts', 'patient_id', patient.id);
@@ -121,7 +129,9 @@ describe('the lockout under a burst of parallel attempts on two instances', () =
     expect(evaluated.length).toBeLessThanOrEqual(MAX_FAILED_SIGN_INS);
     expect(events.filter((e) => e.outcome === 'success')).toHaveLength(0);
     expect(events).toHaveLength(BURST);
-    const [row] = await a.dataSource.query('SELECT first_login_at, locked_until FROM portal_accounts WHERE patient_id = ?', [patient.id]);
+    const [row] = await a.dataSource.query('SELECT first_login_at, locked_until FROM portal_accounts WHERE patient_id = ?', [
+      patient.id,
+    ]);
     expect(row.first_login_at).toBeNull();
     expect(row.locked_until).not.toBeNull();
   });
@@ -129,7 +139,8 @@ describe('the lockout under a burst of parallel attempts on two instances', () =
   it('a right password after fewer than 5 failures still signs in and resets the counter', async () => {
     const user = await createStaffUser(a);
     const agents = await agentsOn('/login');
-    const post = (i: number, password: string) => agents[i].agent.post('/login').type('form').send({ _csrf: agents[i].csrf, email: user.email, password });
+    const post = (i: number, password: string) =>
+      agents[i].agent.post('/login').type('form').send({ _csrf: agents[i].csrf, email: user.email, password });
     const statuses = await Promise.all([1, 2, 3].map((i) => post(i, `wrong password number ${i}`).then((res) => res.status)));
     expect(statuses).toEqual([401, 401, 401]);
     expect((await post(0, STAFF_PASSWORD)).status).toBe(303);

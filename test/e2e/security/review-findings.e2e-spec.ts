@@ -12,7 +12,11 @@ import { startTestApp, TestApp } from '../../support/test-app';
 
 const PATIENT_PASSWORD = 'copper meadow lantern thistle';
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const sessionRows = async (t: TestApp) => Number((await t.dataSource.query('SELECT (SELECT COUNT(*) FROM staff_sessions) + (SELECT COUNT(*) FROM patient_sessions) AS n'))[0].n);
+const sessionRows = async (t: TestApp) =>
+  Number(
+    (await t.dataSource.query('SELECT (SELECT COUNT(*) FROM staff_sessions) + (SELECT COUNT(*) FROM patient_sessions) AS n'))[0]
+      .n,
+  );
 
 /** The outside review's low and informational findings, each reproduced against the running app. */
 describe('the outside review’s smaller findings', () => {
@@ -32,7 +36,10 @@ describe('the outside review’s smaller findings', () => {
   async function portalSignIn(username: string) {
     const agent = request.agent(t.server);
     const page = await agent.get('/portal/login').expect(200);
-    const res = await agent.post('/portal/login').type('form').send({ _csrf: csrfTokenOf(page.text), username, password: PATIENT_PASSWORD });
+    const res = await agent
+      .post('/portal/login')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(page.text), username, password: PATIENT_PASSWORD });
     return { agent, res };
   }
 
@@ -42,7 +49,11 @@ describe('the outside review’s smaller findings', () => {
     const page = await agent.get('/portal/forgot-password').expect(200);
     const time = async (identifier: string) => {
       const started = process.hrtime.bigint();
-      await agent.post('/portal/forgot-password').type('form').send({ _csrf: csrfTokenOf(page.text), identifier }).expect(303);
+      await agent
+        .post('/portal/forgot-password')
+        .type('form')
+        .send({ _csrf: csrfTokenOf(page.text), identifier })
+        .expect(303);
       return Number(process.hrtime.bigint() - started) / 1e6;
     };
     const known: number[] = [];
@@ -59,7 +70,10 @@ describe('the outside review’s smaller findings', () => {
     const patient = await activatedPatient();
     const agent = request.agent(t.server);
     const page = await agent.get('/portal/login').expect(200);
-    const res = await agent.post('/PORTAL/login').type('form').send({ _csrf: csrfTokenOf(page.text), username: patient.username, password: PATIENT_PASSWORD });
+    const res = await agent
+      .post('/PORTAL/login')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(page.text), username: patient.username, password: PATIENT_PASSWORD });
     expect(res.status).toBe(404);
     expect(String(res.headers['set-cookie'] ?? '')).not.toMatch(/staff\.sid=/);
     expect((await request(t.server).get('/Login')).status).toBe(404);
@@ -71,13 +85,20 @@ describe('the outside review’s smaller findings', () => {
     const { agent, res } = await portalSignIn(patient.username);
     expect(res.status).toBe(303);
     await agent.get('/portal').expect(200);
-    const sid = storedSessionId(decodeURIComponent(/portal\.sid=([^;]+)/.exec(String(res.headers['set-cookie']))![1]).replace(/^s:/, '').split('.')[0]);
+    const sid = storedSessionId(
+      decodeURIComponent(/portal\.sid=([^;]+)/.exec(String(res.headers['set-cookie']))![1])
+        .replace(/^s:/, '')
+        .split('.')[0],
+    );
     const [row] = await t.dataSource.query('SELECT sess FROM patient_sessions WHERE sid = ?', [sid]);
     const sess = typeof row.sess === 'string' ? JSON.parse(row.sess) : row.sess;
     sess.signedInAt = Date.now() - (t.config.patientAbsoluteHours * 3_600_000 + 1000);
     sess.lastActivityAt = Date.now();
     await t.dataSource.query('UPDATE patient_sessions SET sess = ? WHERE sid = ?', [JSON.stringify(sess), sid]);
-    await agent.get('/portal').expect(303).expect('Location', /\/portal\/login/);
+    await agent
+      .get('/portal')
+      .expect(303)
+      .expect('Location', /\/portal\/login/);
     expect(t.config.patientAbsoluteHours).toBe(12);
   });
 
@@ -86,15 +107,30 @@ describe('the outside review’s smaller findings', () => {
     const agent = await signIn(t, user.email, user.password);
     const guesses = await Promise.all(
       Array.from({ length: 40 }, (_unused, i) =>
-        agent.post('/account/password').type('form').send({ _csrf: agent.csrf, currentPassword: `wrong guess number ${i}`, newPassword: 'a brand new passphrase for me', confirmPassword: 'a brand new passphrase for me' }),
+        agent
+          .post('/account/password')
+          .type('form')
+          .send({
+            _csrf: agent.csrf,
+            currentPassword: `wrong guess number ${i}`,
+            newPassword: 'a brand new passphrase for me',
+            confirmPassword: 'a brand new passphrase for me',
+          }),
       ),
     );
     expect(guesses.every((res) => res.status === 400)).toBe(true);
-    const evaluated = (await auditActions(t.dataSource, "actor_id = ? AND action = 'staff.password_changed'", [user.id])).filter((e) => /wrong_current_password/.test(e.details ?? ''));
+    const evaluated = (await auditActions(t.dataSource, "actor_id = ? AND action = 'staff.password_changed'", [user.id])).filter(
+      (e) => /wrong_current_password/.test(e.details ?? ''),
+    );
     expect(evaluated.length).toBeLessThanOrEqual(MAX_FAILED_SIGN_INS);
     const [row] = await t.dataSource.query('SELECT locked_until FROM staff_users WHERE id = ?', [user.id]);
     expect(row.locked_until).not.toBeNull();
-    const right = await agent.post('/account/password').type('form').send({ _csrf: agent.csrf, currentPassword: user.password, newPassword: 'a brand new passphrase for me', confirmPassword: 'a brand new passphrase for me' });
+    const right = await agent.post('/account/password').type('form').send({
+      _csrf: agent.csrf,
+      currentPassword: user.password,
+      newPassword: 'a brand new passphrase for me',
+      confirmPassword: 'a brand new passphrase for me',
+    });
     expect(right.status).toBe(400);
     expect(right.text).toContain('locked');
   });
@@ -116,19 +152,34 @@ describe('the outside review’s smaller findings', () => {
     const other = await request.agent(t.server).get('/login');
     const agent = request.agent(t.server);
     await agent.get('/login').expect(200);
-    expect((await agent.post('/login').type('form').send({ _csrf: csrfTokenOf(other.text), email: user.email, password: user.password })).status).toBe(403);
+    expect(
+      (
+        await agent
+          .post('/login')
+          .type('form')
+          .send({ _csrf: csrfTokenOf(other.text), email: user.email, password: user.password })
+      ).status,
+    ).toBe(403);
     // The real form works and only then is a session stored.
     const signedIn = await signIn(t, user.email, user.password);
     expect(await sessionRows(t)).toBe(before + 1);
     // Signed in, the anonymous kind of token is refused: only the session's own token counts.
     const anonymousPage = await signedIn.get('/account/password').expect(200);
     expect(csrfTokenOf(anonymousPage.text)).not.toMatch(/^a\./);
-    expect((await signedIn.post('/logout').type('form').send({ _csrf: csrfTokenOf(other.text) })).status).toBe(403);
+    expect(
+      (
+        await signedIn
+          .post('/logout')
+          .type('form')
+          .send({ _csrf: csrfTokenOf(other.text) })
+      ).status,
+    ).toBe(403);
   });
 
   it('keeps only a hash of each session id in the sessions table', async () => {
     const agent = await signInAs(t);
-    const cookie = (await agent.jar.getCookie('staff.sid', { domain: '127.0.0.1', path: '/', secure: false, script: false }))!.value;
+    const cookie = (await agent.jar.getCookie('staff.sid', { domain: '127.0.0.1', path: '/', secure: false, script: false }))!
+      .value;
     const sid = decodeURIComponent(cookie).replace(/^s:/, '').split('.')[0];
     const rows: Array<{ sid: string }> = await t.dataSource.query('SELECT sid FROM staff_sessions');
     expect(rows.some((row) => row.sid === sid)).toBe(false);
@@ -137,10 +188,13 @@ describe('the outside review’s smaller findings', () => {
 
   it('dates a signed-in session’s row by the idle timeout, so the store purges an abandoned one soon (not after the absolute lifetime)', async () => {
     const agent = await signInAs(t);
-    const cookie = (await agent.jar.getCookie('staff.sid', { domain: '127.0.0.1', path: '/', secure: false, script: false }))!.value;
+    const cookie = (await agent.jar.getCookie('staff.sid', { domain: '127.0.0.1', path: '/', secure: false, script: false }))!
+      .value;
     const stored = storedSessionId(decodeURIComponent(cookie).replace(/^s:/, '').split('.')[0]);
     const [row] = await t.dataSource.query('SELECT expired FROM staff_sessions WHERE sid = ?', [stored]);
-    const expired = new Date(row.expired instanceof Date ? row.expired : String(row.expired).replace(' ', 'T').replace(/(\d)$/, '$1Z')).getTime();
+    const expired = new Date(
+      row.expired instanceof Date ? row.expired : String(row.expired).replace(' ', 'T').replace(/(\d)$/, '$1Z'),
+    ).getTime();
     expect(expired).toBeLessThanOrEqual(Date.now() + (t.config.staffIdleMinutes + 2) * 60_000);
     expect(expired).toBeGreaterThan(Date.now() + (t.config.staffIdleMinutes - 1) * 60_000);
     await agent.get('/account/password').expect(200);
@@ -163,7 +217,10 @@ describe('the outside review’s smaller findings', () => {
 
   it('refuses an email address with a control character', async () => {
     const agent = await signInAs(t, 'admin');
-    const res = await agent.post('/admin/users').type('form').send({ _csrf: agent.csrf, email: '"x\u000by"@clinic.test', name: 'Control Character', role: 'staff' });
+    const res = await agent
+      .post('/admin/users')
+      .type('form')
+      .send({ _csrf: agent.csrf, email: '"x\u000by"@clinic.test', name: 'Control Character', role: 'staff' });
     expect(res.status).toBe(400);
     expect(await t.dataSource.query("SELECT id FROM staff_users WHERE name = 'Control Character'")).toEqual([]);
   });
@@ -173,12 +230,27 @@ describe('the outside review’s smaller findings', () => {
     const form = { _csrf: agent.csrf, currentPassword: STAFF_PASSWORD, newPassword: 'x', confirmPassword: 'x' };
     expect((await agent.post('/account/password').set('Origin', 'https://evil.test').type('form').send(form)).status).toBe(403);
     expect((await agent.post('/account/password').set('Sec-Fetch-Site', 'cross-site').type('form').send(form)).status).toBe(403);
-    expect((await agent.post('/account/password').set('Origin', 'null').set('Sec-Fetch-Site', 'same-site').type('form').send(form)).status).toBe(403);
+    expect(
+      (await agent.post('/account/password').set('Origin', 'null').set('Sec-Fetch-Site', 'same-site').type('form').send(form))
+        .status,
+    ).toBe(403);
     // "null" alone is what browsers send under our no-referrer policy: Sec-Fetch-Site decides then.
-    expect((await agent.post('/account/password').set('Origin', 'null').set('Sec-Fetch-Site', 'same-origin').type('form').send(form)).status).toBe(400);
+    expect(
+      (await agent.post('/account/password').set('Origin', 'null').set('Sec-Fetch-Site', 'same-origin').type('form').send(form))
+        .status,
+    ).toBe(400);
     // The same site (or a client that sends neither header) reaches the form's own checks.
     const port = (t.server.address() as { port: number }).port;
-    expect((await agent.post('/account/password').set('Origin', `http://127.0.0.1:${port}`).set('Sec-Fetch-Site', 'same-origin').type('form').send(form)).status).toBe(400);
+    expect(
+      (
+        await agent
+          .post('/account/password')
+          .set('Origin', `http://127.0.0.1:${port}`)
+          .set('Sec-Fetch-Site', 'same-origin')
+          .type('form')
+          .send(form)
+      ).status,
+    ).toBe(400);
     expect((await agent.post('/account/password').type('form').send(form)).status).toBe(400);
   });
 });
@@ -195,7 +267,12 @@ describe('one sign-in budget per client IP across the sign-in forms', () => {
     const post = async (path: string, form: Record<string, string>) => {
       const agent = request.agent(t.server);
       const page = await agent.get(path);
-      return (await agent.post(path).type('form').send({ _csrf: csrfTokenOf(page.text), ...form })).status;
+      return (
+        await agent
+          .post(path)
+          .type('form')
+          .send({ _csrf: csrfTokenOf(page.text), ...form })
+      ).status;
     };
     const statuses = [
       await post('/login', { email: 'a@clinic.test', password: 'some wrong password' }),

@@ -53,7 +53,11 @@ describe.each([
   });
 
   it('shows when an invite was queued and sent in the clinic zone; the database keeps UTC', async () => {
-    await agent.post(`/portal-onboarding/patients/${late}/invite`).set('HX-Request', 'true').set('X-CSRF-Token', agent.csrf).expect(200);
+    await agent
+      .post(`/portal-onboarding/patients/${late}/invite`)
+      .set('HX-Request', 'true')
+      .set('X-CSRF-Token', agent.csrf)
+      .expect(200);
     await t.app.get(MailSenderService).drainOnce();
     const [{ sent_at }] = await t.dataSource.query('SELECT sent_at FROM mail_outbox WHERE patient_id = ?', [late]);
     const sentUtc = sent_at instanceof Date ? sent_at : new Date(`${String(sent_at).replace(' ', 'T')}Z`);

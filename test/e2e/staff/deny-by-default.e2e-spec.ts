@@ -2,7 +2,14 @@ import { Reflector } from '@nestjs/core';
 import request from 'supertest';
 import { AUDIENCE, PORTAL_PUBLIC } from '../../../src/common/access/audience';
 import { signInAs } from '../../support/staff';
-import { isPortalPublicRoute, isPortalRoute, isPublicRoute, registeredRoutes, routeHandlers, staffRoutes } from '../../support/routes';
+import {
+  isPortalPublicRoute,
+  isPortalRoute,
+  isPublicRoute,
+  registeredRoutes,
+  routeHandlers,
+  staffRoutes,
+} from '../../support/routes';
 import { startTestApp, TestApp } from '../../support/test-app';
 
 describe('deny by default', () => {
@@ -21,7 +28,11 @@ describe('deny by default', () => {
         if (htmx) req.set('HX-Request', 'true');
         const res = await req;
         // 303/401 to sign-in, or 403 when the CSRF check stops an anonymous POST first.
-        expect({ route: `${route.method} ${route.path}`, htmx, refused: [303, 401, 403].includes(res.status) }).toEqual({ route: `${route.method} ${route.path}`, htmx, refused: true });
+        expect({ route: `${route.method} ${route.path}`, htmx, refused: [303, 401, 403].includes(res.status) }).toEqual({
+          route: `${route.method} ${route.path}`,
+          htmx,
+          refused: true,
+        });
         if (res.status === 303) expect(res.headers.location).toMatch(/^\/login\?next=/);
       }
     }
@@ -36,7 +47,11 @@ describe('deny by default', () => {
         if (htmx) req.set('HX-Request', 'true');
         const res = await req;
         // 303/401 to the portal sign-in, or 403 when the CSRF check stops an anonymous POST first.
-        expect({ route: `${route.method} ${route.path}`, htmx, refused: [303, 401, 403].includes(res.status) }).toEqual({ route: `${route.method} ${route.path}`, htmx, refused: true });
+        expect({ route: `${route.method} ${route.path}`, htmx, refused: [303, 401, 403].includes(res.status) }).toEqual({
+          route: `${route.method} ${route.path}`,
+          htmx,
+          refused: true,
+        });
         if (res.status === 303) expect(res.headers.location).toMatch(/^\/portal\/login\?next=/);
         if (res.status === 401) expect(res.headers['hx-redirect']).toMatch(/^\/portal\/login\?next=/);
       }
@@ -57,7 +72,8 @@ describe('deny by default', () => {
     expect(handlers.length).toBe(registeredRoutes(t).length);
     for (const route of handlers) {
       const audience = reflector.getAllAndOverride<string | undefined>(AUDIENCE, [route.handler, route.controller]);
-      const portalPublic = reflector.getAllAndOverride<boolean | undefined>(PORTAL_PUBLIC, [route.handler, route.controller]) === true;
+      const portalPublic =
+        reflector.getAllAndOverride<boolean | undefined>(PORTAL_PUBLIC, [route.handler, route.controller]) === true;
       const name = `${route.method} ${route.path}`;
       // A /portal route without @PatientController would fall to the staff guard (a staff session would open it).
       expect({ name, patientAudience: audience === 'patient' }).toEqual({ name, patientAudience: isPortalRoute(route) });
@@ -73,7 +89,10 @@ describe('deny by default', () => {
     for (const route of adminRoutes) {
       const req = staff[route.method.toLowerCase() as 'get' | 'post'](route.path);
       const res = route.method === 'POST' ? await req.type('form').send({ _csrf: staff.csrf }) : await req;
-      expect({ route: `${route.method} ${route.path}`, status: res.status }).toEqual({ route: `${route.method} ${route.path}`, status: 403 });
+      expect({ route: `${route.method} ${route.path}`, status: res.status }).toEqual({
+        route: `${route.method} ${route.path}`,
+        status: 403,
+      });
     }
   });
 });

@@ -40,11 +40,23 @@ describe('changing a patient’s email safely', () => {
     await smtp.close();
   });
 
-  const versionOf = async (id: number) => String((await t.dataSource.query('SELECT version FROM patients WHERE id = ?', [id]))[0].version);
-  const emailOf = async (id: number) => (await t.dataSource.query('SELECT email FROM patients WHERE id = ?', [id]))[0].email as string | null;
-  const post = (agent: Agent, path: string, form: Record<string, string> = {}) => agent.post(path).type('form').send({ _csrf: agent.csrf, ...form });
+  const versionOf = async (id: number) =>
+    String((await t.dataSource.query('SELECT version FROM patients WHERE id = ?', [id]))[0].version);
+  const emailOf = async (id: number) =>
+    (await t.dataSource.query('SELECT email FROM patients WHERE id = ?', [id]))[0].email as string | null;
+  const post = (agent: Agent, path: string, form: Record<string, string> = {}) =>
+    agent
+      .post(path)
+      .type('form')
+      .send({ _csrf: agent.csrf, ...form });
   const requestChange = async (agent: Agent, id: number, email: string, password = STAFF_PASSWORD) =>
-    post(agent, `/patients/${id}/email`, { email, verified: 'yes', reason: 'Patient called from the number on file', password, version: await versionOf(id) });
+    post(agent, `/patients/${id}/email`, {
+      email,
+      verified: 'yes',
+      reason: 'Patient called from the number on file',
+      password,
+      version: await versionOf(id),
+    });
   const setPolicy = (on: boolean) => post(admin, '/admin/email-changes/policy', { needsApproval: String(on) }).expect(200);
 
   /** Delivers the outbox and returns the new mails to one address. */
@@ -65,7 +77,10 @@ describe('changing a patient’s email safely', () => {
     const opened = await browser.get(path);
     if (opened.status !== 303) return opened;
     const page = await browser.get(opened.headers.location).expect(200);
-    return browser.post(opened.headers.location).type('form').send({ _csrf: csrfTokenOf(page.text) });
+    return browser
+      .post(opened.headers.location)
+      .type('form')
+      .send({ _csrf: csrfTokenOf(page.text) });
   }
 
   /** A patient who set a password and is signed in to the portal (their agent). */
@@ -73,10 +88,17 @@ describe('changing a patient’s email safely', () => {
     const username = `${firstName.toLowerCase()}${Date.now() % 100000}`;
     const patient = await createPortalPatient(t, { firstName, username });
     const hash = await t.app.get(PasswordHasher).hash(PATIENT_PASSWORD);
-    await t.dataSource.query('UPDATE portal_accounts SET password_hash = ?, invited_at = updated_at WHERE patient_id = ?', [hash, patient.id]);
+    await t.dataSource.query('UPDATE portal_accounts SET password_hash = ?, invited_at = updated_at WHERE patient_id = ?', [
+      hash,
+      patient.id,
+    ]);
     const browser = request.agent(t.server);
     const login = await browser.get('/portal/login').expect(200);
-    await browser.post('/portal/login').type('form').send({ _csrf: csrfTokenOf(login.text), username, password: PATIENT_PASSWORD }).expect(303);
+    await browser
+      .post('/portal/login')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(login.text), username, password: PATIENT_PASSWORD })
+      .expect(303);
     await browser.get('/portal').expect(200);
     return { ...patient, oldEmail: patient.email!, browser };
   }
@@ -126,10 +148,21 @@ describe('changing a patient’s email safely', () => {
     expect((await smtp.parse(completed[0])).text).toContain('was changed to y•••@example.test');
     expect(await linkIn(completed[0], 'report')).toBeTruthy();
 
-    const actions = (await auditActions(t.dataSource, 'patient_id = ? AND action LIKE ?', [patient.id, 'patient.email%'])).map((e) => `${e.action}:${e.outcome}`);
-    expect(actions).toEqual(['patient.email_change_requested:success', 'patient.email_changed:success', 'patient.email_change_confirmed:success']);
+    const actions = (await auditActions(t.dataSource, 'patient_id = ? AND action LIKE ?', [patient.id, 'patient.email%'])).map(
+      (e) => `${e.action}:${e.outcome}`,
+    );
+    expect(actions).toEqual([
+      'patient.email_change_requested:success',
+      'patient.email_changed:success',
+      'patient.email_change_confirmed:success',
+    ]);
     const [changed] = await auditActions(t.dataSource, 'patient_id = ? AND action = ?', [patient.id, 'patient.email_changed']);
-    expect(JSON.parse(changed.details!)).toMatchObject({ from: patient.oldEmail, to: newEmail, requestedBy: staff.user.email, confirmedFromNewAddress: true });
+    expect(JSON.parse(changed.details!)).toMatchObject({
+      from: patient.oldEmail,
+      to: newEmail,
+      requestedBy: staff.user.email,
+      confirmedFromNewAddress: true,
+    });
     expect(changed.ip).toBeTruthy();
   });
 
@@ -141,11 +174,16 @@ describe('changing a patient’s email safely', () => {
     expect(res.text).not.toContain('not my password at all');
     expect(await emailOf(id)).toBe(email);
     expect(await t.dataSource.query('SELECT id FROM email_change_requests WHERE patient_id = ?', [id])).toEqual([]);
-    const [{ failed_login_count: failures }] = await t.dataSource.query('SELECT failed_login_count FROM staff_users WHERE id = ?', [staff.user.id]);
+    const [{ failed_login_count: failures }] = await t.dataSource.query(
+      'SELECT failed_login_count FROM staff_users WHERE id = ?',
+      [staff.user.id],
+    );
     expect(Number(failures)).toBe(1);
     // The right password afterwards forgets the failure.
     expect((await requestChange(staff, id, 'someone.else@example.test')).status).toBe(303);
-    const [{ failed_login_count: after }] = await t.dataSource.query('SELECT failed_login_count FROM staff_users WHERE id = ?', [staff.user.id]);
+    const [{ failed_login_count: after }] = await t.dataSource.query('SELECT failed_login_count FROM staff_users WHERE id = ?', [
+      staff.user.id,
+    ]);
     expect(Number(after)).toBe(0);
   });
 
@@ -164,7 +202,10 @@ describe('changing a patient’s email safely', () => {
     const [first] = await mailsTo(`first.${id}@example.test`, since);
     await requestChange(staff, id, `second.${id}@example.test`).then((res) => expect(res.status).toBe(303));
     expect((await press(await linkIn(first, 'confirm'))).status).toBe(410);
-    expect(await t.dataSource.query('SELECT status FROM email_change_requests WHERE patient_id = ? ORDER BY id', [id])).toEqual([{ status: 'superseded' }, { status: 'awaiting_confirmation' }]);
+    expect(await t.dataSource.query('SELECT status FROM email_change_requests WHERE patient_id = ? ORDER BY id', [id])).toEqual([
+      { status: 'superseded' },
+      { status: 'awaiting_confirmation' },
+    ]);
   });
 
   it('"this wasn’t me" from the old address freezes the change and alerts the admins by email', async () => {
@@ -228,7 +269,9 @@ describe('changing a patient’s email safely', () => {
       const [{ id: requestId }] = await t.dataSource.query('SELECT id FROM email_change_requests WHERE patient_id = ?', [id]);
       await post(admin, `/admin/email-changes/${requestId}/reject`).expect(303);
       expect(await emailOf(id)).toBe(email);
-      expect((await t.dataSource.query('SELECT status FROM email_change_requests WHERE id = ?', [requestId]))[0].status).toBe('rejected');
+      expect((await t.dataSource.query('SELECT status FROM email_change_requests WHERE id = ?', [requestId]))[0].status).toBe(
+        'rejected',
+      );
       expect((await staff.get('/admin/email-changes')).status).toBe(403);
       expect((await request(t.server).post(`/patients/${id}/email-changes/${requestId}/approve`)).status).toBe(403);
     } finally {

@@ -38,13 +38,36 @@ describe('a staff member downloading CSV exports', () => {
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="portal-onboarding-\d{4}-\d{2}-\d{2}\.csv"$/);
     expect(res.headers['cache-control']).toBe('no-store');
     const [header, ...rows] = rowsOf(res.text);
-    expect(header).toEqual(['Status', 'Last name', 'First name', 'Date of birth', 'Email', 'Username', 'Primary provider', 'Next appointment', 'Latest invite', 'MRN']);
+    expect(header).toEqual([
+      'Status',
+      'Last name',
+      'First name',
+      'Date of birth',
+      'Email',
+      'Username',
+      'Primary provider',
+      'Next appointment',
+      'Latest invite',
+      'MRN',
+    ]);
     const expected = (await loadPatients(t))
       .filter((p) => p.status === 'red' && p.providerId === 2)
-      .sort((a, b) => (a.lastName < b.lastName ? -1 : a.lastName > b.lastName ? 1 : a.firstName < b.firstName ? -1 : a.firstName > b.firstName ? 1 : a.id - b.id));
+      .sort((a, b) =>
+        a.lastName < b.lastName
+          ? -1
+          : a.lastName > b.lastName
+            ? 1
+            : a.firstName < b.firstName
+              ? -1
+              : a.firstName > b.firstName
+                ? 1
+                : a.id - b.id,
+      );
     expect(rows.length).toBe(expected.length);
     expect(rows.length).toBeGreaterThan(5);
-    expect(new Set(rows.map((row) => `${row[1]}|${row[2]}|${row[3]}`))).toEqual(new Set(expected.map((p) => `${p.lastName}|${p.firstName}|${p.dateOfBirth}`)));
+    expect(new Set(rows.map((row) => `${row[1]}|${row[2]}|${row[3]}`))).toEqual(
+      new Set(expected.map((p) => `${p.lastName}|${p.firstName}|${p.dateOfBirth}`)),
+    );
     expect(rows.every((row) => row[0] === 'Access not enabled' || row[0].length > 0)).toBe(true);
     const page = await staff.get('/portal-onboarding?status=red&provider=2').expect(200);
     expect(page.text).toContain(`<strong>${expected.length}</strong>`);
@@ -96,7 +119,10 @@ describe('a staff member downloading CSV exports', () => {
     const batchId = /bulk\/batches\/([0-9a-f-]{36})/.exec(res.text)![1];
     expect(res.text).toContain(`/portal-onboarding/bulk/batches/${batchId}/report.csv`);
 
-    await t.dataSource.query("UPDATE mail_outbox SET status = 'failed', last_error = '550 Mailbox unavailable', text_body = NULL, html_body = NULL WHERE batch_id = ? AND patient_id = ?", [batchId, failed.id]);
+    await t.dataSource.query(
+      "UPDATE mail_outbox SET status = 'failed', last_error = '550 Mailbox unavailable', text_body = NULL, html_body = NULL WHERE batch_id = ? AND patient_id = ?",
+      [batchId, failed.id],
+    );
     await t.app.get(MailSenderService).drainOnce();
     await smtp.waitFor(1);
 

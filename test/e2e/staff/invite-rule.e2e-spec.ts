@@ -38,7 +38,12 @@ describe('the invite rule, everywhere it shows', () => {
     const send = await staff.post(`/patients/${patient.id}/portal/invite`).type('form').send({ _csrf: staff.csrf });
     const sent = send.status === 303 ? (String(send.headers.location).endsWith('saved=reset') ? 'reset' : 'invite') : null;
 
-    expect({ rowOffers, tabOffers, previewPlans, sent }).toEqual({ rowOffers: expected, tabOffers: expected, previewPlans: expected, sent: expected });
+    expect({ rowOffers, tabOffers, previewPlans, sent }).toEqual({
+      rowOffers: expected,
+      tabOffers: expected,
+      previewPlans: expected,
+      sent: expected,
+    });
     if (!expected) expect(send.status).toBe(409);
   });
 });

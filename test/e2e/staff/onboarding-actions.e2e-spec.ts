@@ -17,11 +17,33 @@ describe('onboarding actions (staff)', () => {
   });
   afterAll(async () => t.close());
 
-  const account = async (id: number) => (await t.dataSource.query('SELECT access_enabled, invited_at, enabled_by_staff_id FROM portal_accounts WHERE patient_id = ?', [id]))[0];
+  const account = async (id: number) =>
+    (
+      await t.dataSource.query(
+        'SELECT access_enabled, invited_at, enabled_by_staff_id FROM portal_accounts WHERE patient_id = ?',
+        [id],
+      )
+    )[0];
   const auditCount = async (action: string, patientId?: number) =>
-    Number((await t.dataSource.query(`SELECT COUNT(*) AS n FROM audit_events WHERE action = ?${patientId ? ' AND patient_id = ?' : ''}`, patientId ? [action, patientId] : [action]))[0].n);
-  const outboxCount = async (patientId?: number) => Number((await t.dataSource.query(`SELECT COUNT(*) AS n FROM mail_outbox${patientId ? ' WHERE patient_id = ?' : ''}`, patientId ? [patientId] : []))[0].n);
-  const htmxPost = (url: string, body: Record<string, unknown> = {}) => agent.post(url).set('HX-Request', 'true').set('X-CSRF-Token', agent.csrf).type('form').send(body);
+    Number(
+      (
+        await t.dataSource.query(
+          `SELECT COUNT(*) AS n FROM audit_events WHERE action = ?${patientId ? ' AND patient_id = ?' : ''}`,
+          patientId ? [action, patientId] : [action],
+        )
+      )[0].n,
+    );
+  const outboxCount = async (patientId?: number) =>
+    Number(
+      (
+        await t.dataSource.query(
+          `SELECT COUNT(*) AS n FROM mail_outbox${patientId ? ' WHERE patient_id = ?' : ''}`,
+          patientId ? [patientId] : [],
+        )
+      )[0].n,
+    );
+  const htmxPost = (url: string, body: Record<string, unknown> = {}) =>
+    agent.post(url).set('HX-Request', 'true').set('X-CSRF-Token', agent.csrf).type('form').send(body);
 
   describe('the red block', () => {
     it('enables access with one htmx POST and answers with the row: gray, with "Send Invite to <email>" focused next', async () => {
@@ -46,7 +68,11 @@ describe('onboarding actions (staff)', () => {
 
     it('answers a plain form POST (no htmx) with a full page holding the message and the row', async () => {
       const id = await addPatient(t, { firstName: 'Plain', lastName: 'Browser' });
-      const res = await agent.post(`/portal-onboarding/patients/${id}/enable`).type('form').send({ _csrf: agent.csrf, ids: String(id), status: 'red' }).expect(200);
+      const res = await agent
+        .post(`/portal-onboarding/patients/${id}/enable`)
+        .type('form')
+        .send({ _csrf: agent.csrf, ids: String(id), status: 'red' })
+        .expect(200);
       expect(res.text).toContain('<html');
       expect(res.text).toContain('Portal access enabled for Plain Browser.');
       expect(res.text).toContain(`<tr id="patient-${id}"`);
@@ -81,7 +107,10 @@ describe('onboarding actions (staff)', () => {
   describe('the "Send Invite to <email>" link', () => {
     it('queues the invite at once and answers with the orange row and its delivery state; a double click sends one email', async () => {
       const id = await addPatient(t, { firstName: 'Ivy', lastName: 'Invite', email: 'ivy@example.test', status: 'gray' });
-      const [first, second] = await Promise.all([htmxPost(`/portal-onboarding/patients/${id}/invite`), htmxPost(`/portal-onboarding/patients/${id}/invite`)]);
+      const [first, second] = await Promise.all([
+        htmxPost(`/portal-onboarding/patients/${id}/invite`),
+        htmxPost(`/portal-onboarding/patients/${id}/invite`),
+      ]);
       expect([first.status, second.status]).toEqual([200, 200]);
       expect(first.text).toContain('<span class="status status-orange"');
       expect(first.text).toMatch(/Invite queued\s+\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
@@ -94,14 +123,22 @@ describe('onboarding actions (staff)', () => {
       await t.app.get(MailSenderService).drainOnce();
       const after = await agent.get(`/portal-onboarding?q=Invite`).set('HX-Request', 'true').expect(200);
       expect(after.text).toMatch(/Invite sent\s+\d{4}-/);
-      const row = await agent.get(`/portal-onboarding/patients/${id}/row`).set('HX-Request', 'true').set('X-Background-Poll', '1').expect(200);
+      const row = await agent
+        .get(`/portal-onboarding/patients/${id}/row`)
+        .set('HX-Request', 'true')
+        .set('X-Background-Poll', '1')
+        .expect(200);
       expect(row.text).toMatch(/Invite sent\s+\d{4}-/);
       expect(row.text).not.toContain('hx-trigger="every 3s"');
     });
 
     it('sends a password-reset email to a patient who already has a username', async () => {
       const id = await addPatient(t, { email: 'green@example.test', status: 'green' });
-      const res = await agent.post(`/portal-onboarding/patients/${id}/invite`).type('form').send({ _csrf: agent.csrf }).expect(200);
+      const res = await agent
+        .post(`/portal-onboarding/patients/${id}/invite`)
+        .type('form')
+        .send({ _csrf: agent.csrf })
+        .expect(200);
       expect(res.text).toContain('A password-reset email to green@example.test is on its way.');
       const [row] = await t.dataSource.query('SELECT kind FROM mail_outbox WHERE patient_id = ?', [id]);
       expect(row.kind).toBe('portal_reset');
@@ -128,7 +165,11 @@ describe('onboarding actions (staff)', () => {
     });
 
     it('renders a hostile patient name escaped in the row fragment', async () => {
-      const id = await addPatient(t, { firstName: '<img src=x onerror=alert(1)>', lastName: '{{7*7}}', email: 'hostile@example.test' });
+      const id = await addPatient(t, {
+        firstName: '<img src=x onerror=alert(1)>',
+        lastName: '{{7*7}}',
+        email: 'hostile@example.test',
+      });
       const res = await htmxPost(`/portal-onboarding/patients/${id}/enable`).expect(200);
       expect(res.text).toContain('{{7*7}}, &lt;img src=x onerror=alert(1)&gt;');
       expect(res.text).not.toContain('<img');
@@ -145,8 +186,16 @@ describe('bulk actions (staff)', () => {
   });
   afterAll(async () => t.close());
 
-  const htmxPost = (url: string, body: string) => agent.post(url).set('HX-Request', 'true').set('X-CSRF-Token', agent.csrf).type('form').send(body);
-  const enabledCount = async (ids: number[]) => Number((await t.dataSource.query(`SELECT COUNT(*) AS n FROM portal_accounts WHERE access_enabled = 1 AND patient_id IN (${ids.join(',')})`))[0].n);
+  const htmxPost = (url: string, body: string) =>
+    agent.post(url).set('HX-Request', 'true').set('X-CSRF-Token', agent.csrf).type('form').send(body);
+  const enabledCount = async (ids: number[]) =>
+    Number(
+      (
+        await t.dataSource.query(
+          `SELECT COUNT(*) AS n FROM portal_accounts WHERE access_enabled = 1 AND patient_id IN (${ids.join(',')})`,
+        )
+      )[0].n,
+    );
 
   it('enables the checked patients in one step, one audit row per changed patient sharing a batch id', async () => {
     const ids = [await addPatient(t, {}), await addPatient(t, {}), await addPatient(t, { status: 'gray' })];
@@ -157,35 +206,58 @@ describe('bulk actions (staff)', () => {
     for (const id of ids) expect(res.text).toContain(`<input type="hidden" name="ids" value="${id}">`);
     expect(res.text).toContain('The same 3 patients stay selected for Send Portal Invites.');
     expect(await enabledCount(ids)).toBe(3);
-    const audit: { patient_id: number; batch_id: string }[] = await t.dataSource.query(`SELECT patient_id, batch_id FROM audit_events WHERE action = 'portal.access_enabled' AND patient_id IN (${ids.join(',')})`);
+    const audit: { patient_id: number; batch_id: string }[] = await t.dataSource.query(
+      `SELECT patient_id, batch_id FROM audit_events WHERE action = 'portal.access_enabled' AND patient_id IN (${ids.join(',')})`,
+    );
     expect(audit.map((a) => Number(a.patient_id)).sort()).toEqual(ids.slice(0, 2).sort());
     expect(new Set(audit.map((a) => a.batch_id)).size).toBe(1);
     expect(audit[0].batch_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('keeps "all matching" as it was before Enable: Send Portal Invites still covers the enabled patients, and only for who enabled them', async () => {
-    const ids = [await addPatient(t, { lastName: 'Keptscope' }), await addPatient(t, { lastName: 'Keptscope' }), await addPatient(t, { lastName: 'Keptscope', email: null })];
+    const ids = [
+      await addPatient(t, { lastName: 'Keptscope' }),
+      await addPatient(t, { lastName: 'Keptscope' }),
+      await addPatient(t, { lastName: 'Keptscope', email: null }),
+    ];
     const enabled = await htmxPost('/portal-onboarding/bulk/enable', 'scope=filter&q=Keptscope&access=no').expect(200);
     const batch = /name="enabledBatch" value="([0-9a-f-]{36})"/.exec(enabled.text)![1];
     expect(enabled.text).toContain('<input type="hidden" name="scope" value="filter">');
     expect(enabled.text).toContain('The same 3 patients stay selected for Send Portal Invites.');
     // The results reload with the kept selection: "all matching" stays ticked, counted as before.
-    const reload = await agent.get(`/portal-onboarding?q=Keptscope&access=no&scope=filter&enabledBatch=${batch}`).set('HX-Request', 'true').expect(200);
+    const reload = await agent
+      .get(`/portal-onboarding?q=Keptscope&access=no&scope=filter&enabledBatch=${batch}`)
+      .set('HX-Request', 'true')
+      .expect(200);
     expect(totalOf(reload.text)).toBe(0);
     expect(reload.text).toContain('id="select-matching" checked');
     expect(reload.text).toContain('All 3 patients that matched this filter before access was enabled');
     expect(reload.text).toContain(`<input type="hidden" name="enabledBatch" value="${batch}">`);
-    const preview = await htmxPost('/portal-onboarding/bulk/invite/preview', `scope=filter&q=Keptscope&access=no&enabledBatch=${batch}`).expect(200);
+    const preview = await htmxPost(
+      '/portal-onboarding/bulk/invite/preview',
+      `scope=filter&q=Keptscope&access=no&enabledBatch=${batch}`,
+    ).expect(200);
     expect(preview.text).toContain('2 invites will be sent; 1 skipped: no email on file.');
     // Without the kept batch the filter alone matches nobody any more.
-    expect((await htmxPost('/portal-onboarding/bulk/invite/preview', 'scope=filter&q=Keptscope&access=no').expect(400)).text).toContain('No patients match this filter');
+    expect(
+      (await htmxPost('/portal-onboarding/bulk/invite/preview', 'scope=filter&q=Keptscope&access=no').expect(400)).text,
+    ).toContain('No patients match this filter');
     // Another staff member's batch id adds nobody to their selection.
     const other = await signInAs(t);
-    const theirs = await other.post('/portal-onboarding/bulk/invite/preview').set('HX-Request', 'true').set('X-CSRF-Token', other.csrf).type('form').send(`scope=filter&q=Keptscope&access=no&enabledBatch=${batch}`).expect(400);
+    const theirs = await other
+      .post('/portal-onboarding/bulk/invite/preview')
+      .set('HX-Request', 'true')
+      .set('X-CSRF-Token', other.csrf)
+      .type('form')
+      .send(`scope=filter&q=Keptscope&access=no&enabledBatch=${batch}`)
+      .expect(400);
     expect(theirs.text).toContain('No patients match this filter');
     expect(ids).toHaveLength(3);
     // A kept batch id that is not one is refused.
-    expect((await htmxPost('/portal-onboarding/bulk/invite/preview', 'scope=filter&q=Keptscope&enabledBatch=1%20OR%201').expect(400)).text).toContain('The kept selection is not valid');
+    expect(
+      (await htmxPost('/portal-onboarding/bulk/invite/preview', 'scope=filter&q=Keptscope&enabledBatch=1%20OR%201').expect(400))
+        .text,
+    ).toContain('The kept selection is not valid');
   });
 
   it('refuses the whole selection when one id is unknown, changing nothing', async () => {
@@ -196,7 +268,9 @@ describe('bulk actions (staff)', () => {
   });
 
   it('asks for a selection, caps explicit ids at 500 and refuses tampered filters and CSRF-less posts', async () => {
-    const enabledBefore = Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM portal_accounts WHERE access_enabled = 1'))[0].n);
+    const enabledBefore = Number(
+      (await t.dataSource.query('SELECT COUNT(*) AS n FROM portal_accounts WHERE access_enabled = 1'))[0].n,
+    );
     const none = await htmxPost('/portal-onboarding/bulk/enable', '').expect(400);
     expect(none.text).toContain('Select at least one patient');
     // Bulk buttons ask for their errors next to themselves; anything but an id of ours falls back to the top of the page.
@@ -206,23 +280,41 @@ describe('bulk actions (staff)', () => {
     expect(odd.headers['hx-retarget']).toBe('#flash');
     const many = Array.from({ length: 501 }, (_, i) => `ids=${i + 1}`).join('&');
     expect((await htmxPost('/portal-onboarding/bulk/enable', many).expect(400)).text).toContain('Select at most 500 patients');
-    expect((await htmxPost('/portal-onboarding/bulk/enable', 'scope=filter&status=purple').expect(400)).text).toContain('Status must be one of');
-    expect((await htmxPost('/portal-onboarding/bulk/enable', 'scope=everything').expect(400)).text).toContain('Selection must be one of: ids, filter.');
-    expect((await htmxPost('/portal-onboarding/bulk/invite/preview', 'scope=filter&provider=424242').expect(400)).text).toContain('The chosen primary provider does not exist.');
+    expect((await htmxPost('/portal-onboarding/bulk/enable', 'scope=filter&status=purple').expect(400)).text).toContain(
+      'Status must be one of',
+    );
+    expect((await htmxPost('/portal-onboarding/bulk/enable', 'scope=everything').expect(400)).text).toContain(
+      'Selection must be one of: ids, filter.',
+    );
+    expect((await htmxPost('/portal-onboarding/bulk/invite/preview', 'scope=filter&provider=424242').expect(400)).text).toContain(
+      'The chosen primary provider does not exist.',
+    );
     await agent.post('/portal-onboarding/bulk/enable').type('form').send('scope=filter').expect(403);
-    expect(Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM portal_accounts WHERE access_enabled = 1'))[0].n)).toBe(enabledBefore);
+    expect(Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM portal_accounts WHERE access_enabled = 1'))[0].n)).toBe(
+      enabledBefore,
+    );
   });
 
   it('previews a bulk invite with its skips, sends it after confirmation and reports progress until delivered', async () => {
     const ready = [];
-    for (let i = 0; i < 4; i++) ready.push(await addPatient(t, { lastName: 'Bulkinvite', email: `bulk${i}@example.test`, status: 'gray' }));
+    for (let i = 0; i < 4; i++)
+      ready.push(await addPatient(t, { lastName: 'Bulkinvite', email: `bulk${i}@example.test`, status: 'gray' }));
     const withUsername = await addPatient(t, { lastName: 'Bulkinvite', email: 'named@example.test', status: 'green' });
-    const noEmail = [await addPatient(t, { lastName: 'Bulkinvite', email: null, status: 'gray' }), await addPatient(t, { lastName: 'Bulkinvite', email: null, status: 'gray' })];
-    const notEnabled = [await addPatient(t, { lastName: 'Bulkinvite' }), await addPatient(t, { lastName: 'Bulkinvite' }), await addPatient(t, { lastName: 'Bulkinvite' })];
+    const noEmail = [
+      await addPatient(t, { lastName: 'Bulkinvite', email: null, status: 'gray' }),
+      await addPatient(t, { lastName: 'Bulkinvite', email: null, status: 'gray' }),
+    ];
+    const notEnabled = [
+      await addPatient(t, { lastName: 'Bulkinvite' }),
+      await addPatient(t, { lastName: 'Bulkinvite' }),
+      await addPatient(t, { lastName: 'Bulkinvite' }),
+    ];
     const all = [...ready, withUsername, ...noEmail, ...notEnabled];
 
     const preview = await htmxPost('/portal-onboarding/bulk/invite/preview', all.map((id) => `ids=${id}`).join('&')).expect(200);
-    expect(preview.text).toContain('5 invites will be sent (1 as password-reset email: already has a username); 2 skipped: no email on file; 3 skipped: access not enabled.');
+    expect(preview.text).toContain(
+      '5 invites will be sent (1 as password-reset email: already has a username); 2 skipped: no email on file; 3 skipped: access not enabled.',
+    );
     expect(preview.text).toContain('Send 5 emails');
     for (const id of all) expect(preview.text).toContain(`name="ids" value="${id}"`);
     const outboxBefore = Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM mail_outbox'))[0].n);
@@ -233,10 +325,16 @@ describe('bulk actions (staff)', () => {
     expect(sent.text).toContain('hx-trigger="every 2s"');
     expect(sent.text).toContain(`hx-headers='{"X-Background-Poll": "1"}'`);
     expect(sent.text).toContain('0 of 5 sent, 5 waiting.');
-    expect(Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM mail_outbox WHERE batch_id = ?', [batchId]))[0].n)).toBe(5);
+    expect(Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM mail_outbox WHERE batch_id = ?', [batchId]))[0].n)).toBe(
+      5,
+    );
 
     await t.app.get(MailSenderService).drainOnce();
-    const done = await agent.get(`/portal-onboarding/bulk/batches/${batchId}`).set('HX-Request', 'true').set('X-Background-Poll', '1').expect(200);
+    const done = await agent
+      .get(`/portal-onboarding/bulk/batches/${batchId}`)
+      .set('HX-Request', 'true')
+      .set('X-Background-Poll', '1')
+      .expect(200);
     expect(done.text).toContain('5 of 5 sent.');
     expect(done.text).toContain('Done.');
     expect(done.text).not.toContain('every 2s');
@@ -256,7 +354,9 @@ describe('bulk actions (staff)', () => {
     expect(preview.text).toContain('name="scope" value="filter"');
     expect(preview.text).toContain(`name="tag" value="${tagId}"`);
     await htmxPost('/portal-onboarding/bulk/invite', `scope=filter&tag=${tagId}`).expect(200);
-    expect(Number((await t.dataSource.query(`SELECT COUNT(*) AS n FROM mail_outbox WHERE patient_id IN (${ids.join(',')})`))[0].n)).toBe(3);
+    expect(
+      Number((await t.dataSource.query(`SELECT COUNT(*) AS n FROM mail_outbox WHERE patient_id IN (${ids.join(',')})`))[0].n),
+    ).toBe(3);
   });
 
   it('answers a bulk action without htmx with a full page', async () => {
@@ -266,13 +366,25 @@ describe('bulk actions (staff)', () => {
     expect(res.text).toContain('Portal access enabled for 1 patient.');
   });
 
-  it('answers a row action without htmx with a full page whose table has the list\'s column heads', async () => {
+  it("answers a row action without htmx with a full page whose table has the list's column heads", async () => {
     const id = await addPatient(t, {});
-    const heads = (html: string) => [...html.matchAll(/<th scope="col"[^>]*>([\s\S]*?)<\/th>/g)].map((m) => m[1].replace(/<[^>]+>|▲/g, '').trim());
+    const heads = (html: string) =>
+      [...html.matchAll(/<th scope="col"[^>]*>([\s\S]*?)<\/th>/g)].map((m) => m[1].replace(/<[^>]+>|▲/g, '').trim());
     const list = heads((await agent.get('/portal-onboarding').expect(200)).text);
     const res = await agent.post(`/portal-onboarding/patients/${id}/enable`).type('form').send(`_csrf=${agent.csrf}`).expect(200);
     expect(res.text).toContain('<html');
-    expect(list).toEqual(['', 'Status', 'Name', 'MRN', 'Date of birth', 'Email', 'Username', 'Primary provider', 'Next appointment', 'Action']);
+    expect(list).toEqual([
+      '',
+      'Status',
+      'Name',
+      'MRN',
+      'Date of birth',
+      'Email',
+      'Username',
+      'Primary provider',
+      'Next appointment',
+      'Action',
+    ]);
     expect(heads(res.text)).toEqual(list);
   });
 });
@@ -287,8 +399,10 @@ describe('bulk enable of 5,000 patients', () => {
   });
   afterAll(async () => t.close());
 
-  const redCount = async () => Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM portal_accounts WHERE access_enabled = 0'))[0].n);
-  const auditRows = async () => Number((await t.dataSource.query("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'portal.access_enabled'"))[0].n);
+  const redCount = async () =>
+    Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM portal_accounts WHERE access_enabled = 0'))[0].n);
+  const auditRows = async () =>
+    Number((await t.dataSource.query("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'portal.access_enabled'"))[0].n);
 
   it('pages a large filter result in order (the plan MariaDB pins for thousands of matches)', async () => {
     const expected: { id: number }[] = await t.dataSource.query(
@@ -302,7 +416,10 @@ describe('bulk enable of 5,000 patients', () => {
       url = linkOf(res.text, 'next');
     }
     expect(shown).toEqual(expected.map((r) => Number(r.id)));
-    const byDob = await agent.get('/portal-onboarding?access=no&username=no&sort=dob&size=25').set('HX-Request', 'true').expect(200);
+    const byDob = await agent
+      .get('/portal-onboarding?access=no&username=no&sort=dob&size=25')
+      .set('HX-Request', 'true')
+      .expect(200);
     const dobExpected: { id: number }[] = await t.dataSource.query(
       'SELECT p.id FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id WHERE pa.access_enabled = 0 AND pa.username IS NULL ORDER BY p.date_of_birth, p.id LIMIT 25',
     );
@@ -320,7 +437,13 @@ describe('bulk enable of 5,000 patients', () => {
       throw new Error('audit storage failed');
     });
     try {
-      const res = await agent.post('/portal-onboarding/bulk/enable').set('HX-Request', 'true').set('X-CSRF-Token', agent.csrf).type('form').send('scope=filter&status=red').expect(500);
+      const res = await agent
+        .post('/portal-onboarding/bulk/enable')
+        .set('HX-Request', 'true')
+        .set('X-CSRF-Token', agent.csrf)
+        .type('form')
+        .send('scope=filter&status=red')
+        .expect(500);
       expect(res.text).toContain('Nothing was changed.');
       expect(res.text).not.toMatch(/audit storage failed|at .*\.ts:\d+|UPDATE/);
     } finally {
@@ -333,12 +456,20 @@ describe('bulk enable of 5,000 patients', () => {
   it('enables every red patient of a filter in one transaction with one audit row each', async () => {
     const red = await redCount();
     const started = Date.now();
-    const res = await agent.post('/portal-onboarding/bulk/enable').set('HX-Request', 'true').set('X-CSRF-Token', agent.csrf).type('form').send('scope=filter&status=red').expect(200);
+    const res = await agent
+      .post('/portal-onboarding/bulk/enable')
+      .set('HX-Request', 'true')
+      .set('X-CSRF-Token', agent.csrf)
+      .type('form')
+      .send('scope=filter&status=red')
+      .expect(200);
     const elapsed = Date.now() - started;
     expect(res.text).toContain(`Portal access enabled for ${red} patients.`);
     expect(await redCount()).toBe(0);
     expect(await auditRows()).toBe(red);
-    const batches = await t.dataSource.query("SELECT COUNT(DISTINCT batch_id) AS n FROM audit_events WHERE action = 'portal.access_enabled'");
+    const batches = await t.dataSource.query(
+      "SELECT COUNT(DISTINCT batch_id) AS n FROM audit_events WHERE action = 'portal.access_enabled'",
+    );
     expect(Number(batches[0].n)).toBe(1);
     expect(elapsed).toBeLessThan(15_000);
     const models = await loadPatients(t);

@@ -33,7 +33,10 @@ export async function loadPatients(t: TestApp): Promise<PatientModel[]> {
        FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id`,
   );
   const tagsOf = new Map<number, number[]>();
-  for (const tag of (await t.dataSource.query('SELECT patient_id, tag_id FROM patient_tags')) as { patient_id: number; tag_id: number }[]) {
+  for (const tag of (await t.dataSource.query('SELECT patient_id, tag_id FROM patient_tags')) as {
+    patient_id: number;
+    tag_id: number;
+  }[]) {
     tagsOf.set(Number(tag.patient_id), [...(tagsOf.get(Number(tag.patient_id)) ?? []), Number(tag.tag_id)]);
   }
   return rows.map((row) => {
@@ -50,7 +53,11 @@ export async function loadPatients(t: TestApp): Promise<PatientModel[]> {
       tagIds: tagsOf.get(Number(row.id)) ?? [],
       accessEnabled,
       username: (row.username as string | null) ?? null,
-      status: portalStatus({ accessEnabled, invitedAt: row.invited_at as string | null, firstLoginAt: row.first_login_at as string | null }),
+      status: portalStatus({
+        accessEnabled,
+        invitedAt: row.invited_at as string | null,
+        firstLoginAt: row.first_login_at as string | null,
+      }),
     };
   });
 }
@@ -60,13 +67,29 @@ let extra = 0;
 /** One hand-made patient with its portal account in a given state. */
 export async function addPatient(
   t: TestApp,
-  patient: { firstName?: string; lastName?: string; email?: string | null; status?: PortalStatus; username?: string | null; providerId?: number | null; dateOfBirth?: string },
+  patient: {
+    firstName?: string;
+    lastName?: string;
+    email?: string | null;
+    status?: PortalStatus;
+    username?: string | null;
+    providerId?: number | null;
+    dateOfBirth?: string;
+  },
 ): Promise<number> {
   const now = toSqlDateTime(new Date());
   const email = patient.email === undefined ? `extra${++extra}@example.test` : patient.email;
   await t.dataSource.query(
     'INSERT INTO patients (first_name, last_name, date_of_birth, email, primary_provider_id, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)',
-    [patient.firstName ?? 'Test', patient.lastName ?? 'Patient', patient.dateOfBirth ?? '1980-05-06', email, patient.providerId ?? null, now, now],
+    [
+      patient.firstName ?? 'Test',
+      patient.lastName ?? 'Patient',
+      patient.dateOfBirth ?? '1980-05-06',
+      email,
+      patient.providerId ?? null,
+      now,
+      now,
+    ],
   );
   const [{ id }] = await t.dataSource.query('SELECT MAX(id) AS id FROM patients');
   const status = patient.status ?? 'red';
@@ -74,7 +97,14 @@ export async function addPatient(
   const invited = status === 'orange' || status === 'green' ? now : null;
   const loggedIn = status === 'green' ? now : null;
   const username = patient.username ?? (status === 'green' ? `user${id}` : null);
-  await insertPortalAccount(t, Number(id), { accessEnabled: enabled === 1, username, enabledAt: enabled ? now : null, invitedAt: invited, firstLoginAt: loggedIn, updatedAt: now });
+  await insertPortalAccount(t, Number(id), {
+    accessEnabled: enabled === 1,
+    username,
+    enabledAt: enabled ? now : null,
+    invitedAt: invited,
+    firstLoginAt: loggedIn,
+    updatedAt: now,
+  });
   return Number(id);
 }
 

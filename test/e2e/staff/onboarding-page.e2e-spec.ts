@@ -50,8 +50,10 @@ describe('the onboarding page (staff)', () => {
   it('is reached from the Pt Portal menu and shows the legend, the filters and the first 50 patients by name', async () => {
     const res = await agent.get('/portal-onboarding').expect(200);
     expect(res.text).toContain('<a href="/portal-onboarding" aria-current="page">Pt Portal Onboarding Tool</a>');
-    for (const label of ['Not enabled', 'Enabled', 'Invited', 'Active']) expect(res.text).toContain(`<span class="status-label">${label}</span>`);
-    for (const name of ['q', 'tag', 'provider', 'access', 'username', 'apptBefore', 'apptAfter', 'status']) expect(res.text).toContain(`name="${name}"`);
+    for (const label of ['Not enabled', 'Enabled', 'Invited', 'Active'])
+      expect(res.text).toContain(`<span class="status-label">${label}</span>`);
+    for (const name of ['q', 'tag', 'provider', 'access', 'username', 'apptBefore', 'apptAfter', 'status'])
+      expect(res.text).toContain(`name="${name}"`);
     expect(rowIds(res.text)).toHaveLength(50);
     expect(totalOf(res.text)).toBe(patients.length);
     expect(res.text).toContain('Select all ' + patients.length + ' matching this filter');
@@ -62,10 +64,18 @@ describe('the onboarding page (staff)', () => {
   it('shows each column: status block with a text label, name link, DOB, email or "No email on file", username, provider, next appointment', async () => {
     const red = patients.find((p) => p.status === 'red' && p.email === null)!;
     const green = patients.find((p) => p.status === 'green' && p.username && p.providerId && p.nextAppointmentAt)!;
-    const redRow = await agent.get(`/portal-onboarding?q=${encodeURIComponent(`${red.lastName}, ${red.firstName}`)}&status=red`).set('HX-Request', 'true').expect(200);
-    expect(redRow.text).toContain(`aria-label="Enable portal access for ${escapeHtml(`${red.firstName} ${red.lastName}`)} — status: Not enabled"`);
+    const redRow = await agent
+      .get(`/portal-onboarding?q=${encodeURIComponent(`${red.lastName}, ${red.firstName}`)}&status=red`)
+      .set('HX-Request', 'true')
+      .expect(200);
+    expect(redRow.text).toContain(
+      `aria-label="Enable portal access for ${escapeHtml(`${red.firstName} ${red.lastName}`)} — status: Not enabled"`,
+    );
     expect(redRow.text).toContain('No email on file');
-    const greenRow = await agent.get(`/portal-onboarding?q=${encodeURIComponent(`${green.lastName}, ${green.firstName}`)}&status=green`).set('HX-Request', 'true').expect(200);
+    const greenRow = await agent
+      .get(`/portal-onboarding?q=${encodeURIComponent(`${green.lastName}, ${green.firstName}`)}&status=green`)
+      .set('HX-Request', 'true')
+      .expect(200);
     const row = greenRow.text.slice(greenRow.text.indexOf(`<tr id="patient-${green.id}"`));
     expect(row).toContain(`<a href="/patients/${green.id}">`);
     expect(row).toContain('<span class="status status-green"');
@@ -92,19 +102,44 @@ describe('the onboarding page (staff)', () => {
     // A plain-ASCII name: MariaDB's collation also ignores accents, SQLite's does not.
     const probe = () => patients.find((p) => /^[A-Za-z]{4,}$/.test(p.lastName) && /^[A-Za-z]{2,}$/.test(p.firstName))!;
     const cases: [string, () => string, (p: PatientModel) => boolean][] = [
-      ['name prefix "jo"', () => 'q=jo', (p) => p.lastName.toLowerCase().startsWith('jo') || p.firstName.toLowerCase().startsWith('jo')],
-      ['name as "Last, First"', () => `q=${encodeURIComponent(`${probe().lastName.slice(0, 3)}, ${probe().firstName.slice(0, 2)}`)}`,
-        (p) => p.lastName.toLowerCase().startsWith(probe().lastName.slice(0, 3).toLowerCase()) && p.firstName.toLowerCase().startsWith(probe().firstName.slice(0, 2).toLowerCase())],
-      ['name with an apostrophe', () => "q=O'B", (p) => p.lastName.toLowerCase().startsWith("o'b") || p.firstName.toLowerCase().startsWith("o'b")],
+      [
+        'name prefix "jo"',
+        () => 'q=jo',
+        (p) => p.lastName.toLowerCase().startsWith('jo') || p.firstName.toLowerCase().startsWith('jo'),
+      ],
+      [
+        'name as "Last, First"',
+        () => `q=${encodeURIComponent(`${probe().lastName.slice(0, 3)}, ${probe().firstName.slice(0, 2)}`)}`,
+        (p) =>
+          p.lastName.toLowerCase().startsWith(probe().lastName.slice(0, 3).toLowerCase()) &&
+          p.firstName.toLowerCase().startsWith(probe().firstName.slice(0, 2).toLowerCase()),
+      ],
+      [
+        'name with an apostrophe',
+        () => "q=O'B",
+        (p) => p.lastName.toLowerCase().startsWith("o'b") || p.firstName.toLowerCase().startsWith("o'b"),
+      ],
       ['tag', () => `tag=${tagIdAt(1)()}`, (p) => p.tagIds.includes(Number(tags[1].id))],
       ['primary provider', () => `provider=${providers[2].id}`, (p) => p.providerId === Number(providers[2].id)],
       ['access enabled yes', () => 'access=yes', (p) => p.accessEnabled],
       ['access enabled no', () => 'access=no', (p) => !p.accessEnabled],
       ['has username yes', () => 'username=yes', (p) => p.username !== null],
       ['has username no', () => 'username=no', (p) => p.username === null],
-      ['next appointment before', () => 'apptBefore=2026-12-01', (p) => p.nextAppointmentAt !== null && p.nextAppointmentAt.getTime() < day('2026-12-01')],
-      ['next appointment after', () => 'apptAfter=2026-12-01', (p) => p.nextAppointmentAt !== null && p.nextAppointmentAt.getTime() >= day('2026-12-02')],
-      ...PORTAL_STATUSES.map((status): [string, () => string, (p: PatientModel) => boolean] => [`status ${status}`, () => `status=${status}`, (p) => p.status === status]),
+      [
+        'next appointment before',
+        () => 'apptBefore=2026-12-01',
+        (p) => p.nextAppointmentAt !== null && p.nextAppointmentAt.getTime() < day('2026-12-01'),
+      ],
+      [
+        'next appointment after',
+        () => 'apptAfter=2026-12-01',
+        (p) => p.nextAppointmentAt !== null && p.nextAppointmentAt.getTime() >= day('2026-12-02'),
+      ],
+      ...PORTAL_STATUSES.map((status): [string, () => string, (p: PatientModel) => boolean] => [
+        `status ${status}`,
+        () => `status=${status}`,
+        (p) => p.status === status,
+      ]),
     ];
     it.each(cases)('%s', async (_name, query, predicate) => {
       const expected = sortIds(patients.filter(predicate));
@@ -120,9 +155,27 @@ describe('the onboarding page (staff)', () => {
     const provider = Number(providers[1].id);
     const combos: [string, (p: PatientModel) => boolean][] = [
       [`tag=${tag}&access=yes&username=no`, (p) => p.tagIds.includes(tag) && p.accessEnabled && p.username === null],
-      [`provider=${provider}&status=red&apptAfter=2026-11-10`, (p) => p.providerId === provider && p.status === 'red' && !!p.nextAppointmentAt && p.nextAppointmentAt.getTime() >= day('2026-11-11')],
-      [`q=m&tag=${tag}`.replace('q=m', 'q=ma'), (p) => (p.lastName.toLowerCase().startsWith('ma') || p.firstName.toLowerCase().startsWith('ma')) && p.tagIds.includes(tag)],
-      ['apptAfter=2026-11-05&apptBefore=2026-12-15&access=no', (p) => !!p.nextAppointmentAt && p.nextAppointmentAt.getTime() >= day('2026-11-06') && p.nextAppointmentAt.getTime() < day('2026-12-15') && !p.accessEnabled],
+      [
+        `provider=${provider}&status=red&apptAfter=2026-11-10`,
+        (p) =>
+          p.providerId === provider &&
+          p.status === 'red' &&
+          !!p.nextAppointmentAt &&
+          p.nextAppointmentAt.getTime() >= day('2026-11-11'),
+      ],
+      [
+        `q=m&tag=${tag}`.replace('q=m', 'q=ma'),
+        (p) =>
+          (p.lastName.toLowerCase().startsWith('ma') || p.firstName.toLowerCase().startsWith('ma')) && p.tagIds.includes(tag),
+      ],
+      [
+        'apptAfter=2026-11-05&apptBefore=2026-12-15&access=no',
+        (p) =>
+          !!p.nextAppointmentAt &&
+          p.nextAppointmentAt.getTime() >= day('2026-11-06') &&
+          p.nextAppointmentAt.getTime() < day('2026-12-15') &&
+          !p.accessEnabled,
+      ],
       [`status=orange&username=yes`, (p) => p.status === 'orange' && p.username !== null],
     ];
     for (const [query, predicate] of combos) {
@@ -136,9 +189,10 @@ describe('the onboarding page (staff)', () => {
     const ids: number[] = [];
     for (const combination of STATUS_COMBINATIONS) {
       const id = await addPatient(t, { firstName: 'Combo', lastName: 'Zzstatus' });
-      await t.dataSource.query('UPDATE portal_accounts SET access_enabled = ?, invited_at = ?, first_login_at = ? WHERE patient_id = ?', [
-        combination.accessEnabled ? 1 : 0, combination.invitedAt, combination.firstLoginAt, id,
-      ]);
+      await t.dataSource.query(
+        'UPDATE portal_accounts SET access_enabled = ?, invited_at = ?, first_login_at = ? WHERE patient_id = ?',
+        [combination.accessEnabled ? 1 : 0, combination.invitedAt, combination.firstLoginAt, id],
+      );
       ids.push(id);
     }
     const sqlRows: { patient_id: number; status: string }[] = await t.dataSource.query(
@@ -149,29 +203,54 @@ describe('the onboarding page (staff)', () => {
       const res = await agent.get(`/portal-onboarding?q=Zzstatus&status=${status}`).set('HX-Request', 'true').expect(200);
       const expected = ids.filter((_, i) => portalStatus(STATUS_COMBINATIONS[i]) === status);
       expect({ status, ids: rowIds(res.text).sort((a, b) => a - b) }).toEqual({ status, ids: expected });
-      for (const id of expected) expect(res.text).toMatch(new RegExp(`<tr id="patient-${id}"[^>]*>\\s*<td class="col-select">(?:(?!</tr>)[\\s\\S])*?class="status status-${status}"`));
+      for (const id of expected)
+        expect(res.text).toMatch(
+          new RegExp(
+            `<tr id="patient-${id}"[^>]*>\\s*<td class="col-select">(?:(?!</tr>)[\\s\\S])*?class="status status-${status}"`,
+          ),
+        );
     }
     await t.dataSource.query(`DELETE FROM patients WHERE id IN (${ids.join(',')})`);
   });
 
   it('shows an expired invite as "Invite expired" (still orange) and filters expired and failed invites', async () => {
     const make = async (firstName: string) => {
-      const id = await addPatient(t, { firstName, lastName: 'Zzinvite', email: `${firstName.toLowerCase()}@example.test`, status: 'gray' });
-      await agent.post(`/portal-onboarding/patients/${id}/invite`).set('HX-Request', 'true').set('X-CSRF-Token', agent.csrf).expect(200);
+      const id = await addPatient(t, {
+        firstName,
+        lastName: 'Zzinvite',
+        email: `${firstName.toLowerCase()}@example.test`,
+        status: 'gray',
+      });
+      await agent
+        .post(`/portal-onboarding/patients/${id}/invite`)
+        .set('HX-Request', 'true')
+        .set('X-CSRF-Token', agent.csrf)
+        .expect(200);
       return id;
     };
     const [fine, expired, failed] = [await make('Fine'), await make('Expired'), await make('Failed')];
-    await t.dataSource.query("UPDATE portal_tokens SET expires_at = '2026-01-01 00:00:00' WHERE patient_id IN (?, ?)", [expired, failed]);
-    await t.dataSource.query("UPDATE mail_outbox SET status = 'failed', last_error = 'mailbox unavailable' WHERE patient_id = ?", [failed]);
+    await t.dataSource.query("UPDATE portal_tokens SET expires_at = '2026-01-01 00:00:00' WHERE patient_id IN (?, ?)", [
+      expired,
+      failed,
+    ]);
+    await t.dataSource.query(
+      "UPDATE mail_outbox SET status = 'failed', last_error = 'mailbox unavailable' WHERE patient_id = ?",
+      [failed],
+    );
 
     const all = await agent.get('/portal-onboarding?q=Zzinvite').set('HX-Request', 'true').expect(200);
-    const rowOf = (html: string, id: number) => html.slice(html.indexOf(`<tr id="patient-${id}"`), html.indexOf('</tr>', html.indexOf(`<tr id="patient-${id}"`)));
+    const rowOf = (html: string, id: number) =>
+      html.slice(html.indexOf(`<tr id="patient-${id}"`), html.indexOf('</tr>', html.indexOf(`<tr id="patient-${id}"`)));
     expect(rowOf(all.text, expired)).toMatch(/Invite expired\s+2026-01-01 00:00 UTC/);
     expect(rowOf(all.text, expired)).toContain('<span class="status status-orange"');
     expect(rowOf(all.text, expired)).not.toContain('Invite queued');
     expect(rowOf(all.text, failed)).toContain('Invite failed');
     expect(rowOf(all.text, fine)).toContain('Invite queued');
-    for (const [status, ids] of [['orange-expired', [expired]], ['orange-failed', [failed]], ['orange', [fine, expired, failed]]] as const) {
+    for (const [status, ids] of [
+      ['orange-expired', [expired]],
+      ['orange-failed', [failed]],
+      ['orange', [fine, expired, failed]],
+    ] as const) {
       const res = await agent.get(`/portal-onboarding?q=Zzinvite&status=${status}`).set('HX-Request', 'true').expect(200);
       expect({ status, ids: rowIds(res.text).sort((a, b) => a - b) }).toEqual({ status, ids: [...ids].sort((a, b) => a - b) });
     }
@@ -187,13 +266,21 @@ describe('the onboarding page (staff)', () => {
   describe('finds a patient by what the caller says (search box)', () => {
     let known: { id: number; external_id: string; date_of_birth: string | Date; phone: string; email: string };
     const totalFor = async (q: string) => {
-      const res = await agent.get(`/portal-onboarding?q=${encodeURIComponent(q)}&size=100`).set('HX-Request', 'true').expect(200);
+      const res = await agent
+        .get(`/portal-onboarding?q=${encodeURIComponent(q)}&size=100`)
+        .set('HX-Request', 'true')
+        .expect(200);
       return { total: totalOf(res.text), ids: rowIds(res.text).sort((a, b) => a - b), html: res.text };
     };
     beforeAll(async () => {
-      [known] = await t.dataSource.query("SELECT id, external_id, date_of_birth, phone, email FROM patients WHERE phone IS NOT NULL AND email IS NOT NULL AND external_id IS NOT NULL ORDER BY id LIMIT 1");
+      [known] = await t.dataSource.query(
+        'SELECT id, external_id, date_of_birth, phone, email FROM patients WHERE phone IS NOT NULL AND email IS NOT NULL AND external_id IS NOT NULL ORDER BY id LIMIT 1',
+      );
     });
-    const dob = () => (known.date_of_birth instanceof Date ? known.date_of_birth.toISOString().slice(0, 10) : String(known.date_of_birth).slice(0, 10));
+    const dob = () =>
+      known.date_of_birth instanceof Date
+        ? known.date_of_birth.toISOString().slice(0, 10)
+        : String(known.date_of_birth).slice(0, 10);
 
     it('by MRN, shown in its own column', async () => {
       const { ids, html } = await totalFor(known.external_id);
@@ -212,7 +299,10 @@ describe('the onboarding page (staff)', () => {
     it('by phone, digits only, however it is written', async () => {
       const digits = known.phone.replace(/\D/g, '');
       const rows: { id: number; phone: string | null }[] = await t.dataSource.query('SELECT id, phone FROM patients');
-      const expected = rows.filter((r) => r.phone && r.phone.replace(/\D/g, '').startsWith(digits)).map((r) => Number(r.id)).sort((a, b) => a - b);
+      const expected = rows
+        .filter((r) => r.phone && r.phone.replace(/\D/g, '').startsWith(digits))
+        .map((r) => Number(r.id))
+        .sort((a, b) => a - b);
       const spoken = `(${digits.slice(0, 3)}) ${digits.slice(3)}`;
       const found = await totalFor(spoken);
       expect(found.ids).toEqual(expected);
@@ -225,10 +315,14 @@ describe('the onboarding page (staff)', () => {
       expect((await totalFor(prefix)).ids).toEqual(expected);
     });
 
-    it('counts what it lists (the pager\'s count agrees with the rows)', async () => {
+    it("counts what it lists (the pager's count agrees with the rows)", async () => {
       const digits = known.phone.replace(/\D/g, '').slice(0, 4);
-      const rows: { id: number; phone: string | null; external_id: string | null }[] = await t.dataSource.query('SELECT id, phone, external_id FROM patients');
-      const expected = rows.filter((r) => (r.phone && r.phone.replace(/\D/g, '').startsWith(digits)) || (r.external_id ?? '').startsWith(digits));
+      const rows: { id: number; phone: string | null; external_id: string | null }[] = await t.dataSource.query(
+        'SELECT id, phone, external_id FROM patients',
+      );
+      const expected = rows.filter(
+        (r) => (r.phone && r.phone.replace(/\D/g, '').startsWith(digits)) || (r.external_id ?? '').startsWith(digits),
+      );
       const { total } = await totalFor(digits);
       expect(total).toBe(expected.length);
       expect(total).toBeGreaterThan(0);
@@ -236,7 +330,7 @@ describe('the onboarding page (staff)', () => {
   });
 
   describe('sorting and keyset pagination', () => {
-    it('pages by name in the database\'s collation order, 50 at a time, without skipping or repeating', async () => {
+    it("pages by name in the database's collation order, 50 at a time, without skipping or repeating", async () => {
       const ordered: { id: number }[] = await t.dataSource.query('SELECT id FROM patients ORDER BY last_name, first_name, id');
       const { ids, pages } = await allPages(agent, '');
       expect(ids).toEqual(ordered.map((r) => Number(r.id)));
@@ -246,7 +340,9 @@ describe('the onboarding page (staff)', () => {
     it('pages by date of birth and by next appointment (patients without one last)', async () => {
       const byDob = [...patients].sort((a, b) => a.dateOfBirth.localeCompare(b.dateOfBirth) || a.id - b.id).map((p) => p.id);
       expect((await allPages(agent, 'sort=dob&size=25')).ids).toEqual(byDob);
-      const withNext = patients.filter((p) => p.nextAppointmentAt).sort((a, b) => a.nextAppointmentAt!.getTime() - b.nextAppointmentAt!.getTime() || a.id - b.id);
+      const withNext = patients
+        .filter((p) => p.nextAppointmentAt)
+        .sort((a, b) => a.nextAppointmentAt!.getTime() - b.nextAppointmentAt!.getTime() || a.id - b.id);
       const without = patients.filter((p) => !p.nextAppointmentAt).sort((a, b) => a.id - b.id);
       expect((await allPages(agent, 'sort=next&size=25')).ids).toEqual([...withNext, ...without].map((p) => p.id));
     });
@@ -348,8 +444,12 @@ describe('the onboarding page (staff)', () => {
       expect(totalOf(fragment.text)).toBe(red().length);
       // A filter's own message sits under it (the form), and htmx swaps it in out of band.
       if (!['sort', 'size', 'after', 'page'].includes(field)) {
-        expect(page.text).toContain(`<span id="problem-${field}" class="field-error filter-problem">${escapeHtml(message)}</span>`);
-        expect(fragment.text).toContain(`<span id="problem-${field}" class="field-error filter-problem" hx-swap-oob="true">${escapeHtml(message)}</span>`);
+        expect(page.text).toContain(
+          `<span id="problem-${field}" class="field-error filter-problem">${escapeHtml(message)}</span>`,
+        );
+        expect(fragment.text).toContain(
+          `<span id="problem-${field}" class="field-error filter-problem" hx-swap-oob="true">${escapeHtml(message)}</span>`,
+        );
       }
     });
 
@@ -369,7 +469,7 @@ describe('the onboarding page (staff)', () => {
       expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
     });
 
-    it('reads a typed date in the clinic format (MM/DD/YYYY) like the date picker\'s YYYY-MM-DD', async () => {
+    it("reads a typed date in the clinic format (MM/DD/YYYY) like the date picker's YYYY-MM-DD", async () => {
       const typed = await agent.get('/portal-onboarding?apptAfter=12/01/2026').set('HX-Request', 'true').expect(200);
       const picked = await agent.get('/portal-onboarding?apptAfter=2026-12-01').set('HX-Request', 'true').expect(200);
       expect(totalOf(typed.text)).toBe(totalOf(picked.text));
@@ -379,7 +479,9 @@ describe('the onboarding page (staff)', () => {
     it('says why nothing matches when "after" is not before "before"', async () => {
       const res = await agent.get('/portal-onboarding?apptAfter=2026-12-10&apptBefore=2026-12-01').expect(200);
       expect(totalOf(res.text)).toBe(0);
-      expect(res.text).toContain('No patient can match: the next appointment would have to be after 12/10/2026 and before 12/01/2026, and no day lies between them.');
+      expect(res.text).toContain(
+        'No patient can match: the next appointment would have to be after 12/10/2026 and before 12/01/2026, and no day lies between them.',
+      );
       const adjacent = await agent.get('/portal-onboarding?apptAfter=2026-12-01&apptBefore=2026-12-02').expect(200);
       expect(adjacent.text).toContain('no day lies between them');
       const fine = await agent.get('/portal-onboarding?apptAfter=2026-12-01&apptBefore=2026-12-03').expect(200);
@@ -387,7 +489,13 @@ describe('the onboarding page (staff)', () => {
     });
 
     it('keeps the bulk actions strict: a bad filter value in a bulk form is refused, nothing changes', async () => {
-      const res = await agent.post('/portal-onboarding/bulk/enable').set('HX-Request', 'true').set('X-CSRF-Token', agent.csrf).type('form').send('scope=filter&apptAfter=2026-02-31').expect(400);
+      const res = await agent
+        .post('/portal-onboarding/bulk/enable')
+        .set('HX-Request', 'true')
+        .set('X-CSRF-Token', agent.csrf)
+        .type('form')
+        .send('scope=filter&apptAfter=2026-02-31')
+        .expect(400);
       expect(res.text).toContain('apptAfter must be a date written as YYYY-MM-DD.');
     });
 
@@ -409,7 +517,9 @@ describe('the onboarding page (staff)', () => {
 
   it('audits who viewed which filter', async () => {
     await agent.get('/portal-onboarding?status=orange').expect(200);
-    const [row] = await t.dataSource.query("SELECT actor_id, details FROM audit_events WHERE action = 'patients.list_viewed' ORDER BY id DESC LIMIT 1");
+    const [row] = await t.dataSource.query(
+      "SELECT actor_id, details FROM audit_events WHERE action = 'patients.list_viewed' ORDER BY id DESC LIMIT 1",
+    );
     expect(Number(row.actor_id)).toBe(agent.user.id);
     expect(JSON.parse(row.details).filter).toMatchObject({ status: 'orange' });
   });
@@ -422,21 +532,36 @@ describe('the onboarding page (staff)', () => {
     expect(fragment.text).not.toContain('patient-');
   });
 
-  it('after a timeout, an htmx request sends sign-in back to the same filtered list (query kept, only this site\'s paths)', async () => {
-    const fragment = await request(t.server).get('/portal-onboarding?status=red').set('HX-Request', 'true')
-      .set('HX-Current-URL', 'http://127.0.0.1/portal-onboarding?status=red&access=no&size=25').expect(401);
-    expect(fragment.headers['hx-redirect']).toBe(`/login?next=${encodeURIComponent('/portal-onboarding?status=red&access=no&size=25')}`);
+  it("after a timeout, an htmx request sends sign-in back to the same filtered list (query kept, only this site's paths)", async () => {
+    const fragment = await request(t.server)
+      .get('/portal-onboarding?status=red')
+      .set('HX-Request', 'true')
+      .set('HX-Current-URL', 'http://127.0.0.1/portal-onboarding?status=red&access=no&size=25')
+      .expect(401);
+    expect(fragment.headers['hx-redirect']).toBe(
+      `/login?next=${encodeURIComponent('/portal-onboarding?status=red&access=no&size=25')}`,
+    );
     const login = await request(t.server).get(fragment.headers['hx-redirect']).expect(200);
-    expect(login.text).toContain('<input type="hidden" name="next" value="/portal-onboarding?status=red&amp;access=no&amp;size=25">');
+    expect(login.text).toContain(
+      '<input type="hidden" name="next" value="/portal-onboarding?status=red&amp;access=no&amp;size=25">',
+    );
     // Another origin's URL keeps only its path, and a path that is really a host is refused by the sign-in page.
-    const evil = await request(t.server).get('/portal-onboarding').set('HX-Request', 'true').set('HX-Current-URL', 'https://evil.test//evil.test/x?y=1').expect(401);
+    const evil = await request(t.server)
+      .get('/portal-onboarding')
+      .set('HX-Request', 'true')
+      .set('HX-Current-URL', 'https://evil.test//evil.test/x?y=1')
+      .expect(401);
     const evilLogin = await request(t.server).get(evil.headers['hx-redirect']).expect(200);
     expect(evilLogin.text).not.toContain('name="next"');
   });
 
-  it('serves one row for the row\'s own refresh while its email is queued', async () => {
+  it("serves one row for the row's own refresh while its email is queued", async () => {
     const orange = patients.find((p) => p.status === 'orange')!;
-    const res = await agent.get(`/portal-onboarding/patients/${orange.id}/row`).set('HX-Request', 'true').set('X-Background-Poll', '1').expect(200);
+    const res = await agent
+      .get(`/portal-onboarding/patients/${orange.id}/row`)
+      .set('HX-Request', 'true')
+      .set('X-Background-Poll', '1')
+      .expect(200);
     expect(res.text.trim().startsWith(`<tr id="patient-${orange.id}"`)).toBe(true);
     await agent.get('/portal-onboarding/patients/99999999/row').set('HX-Request', 'true').expect(404);
   });

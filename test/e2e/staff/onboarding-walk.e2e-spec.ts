@@ -8,7 +8,12 @@ describe('the onboarding list read API', () => {
   beforeAll(async () => {
     t = await startTestApp();
     // Ties on purpose (same last name, same birth dates) so the id tiebreak decides across batch edges.
-    for (let i = 0; i < 23; i++) await createPortalPatient(t, { lastName: `Walkington${i % 4}`, firstName: i % 3 ? 'Ada' : 'Bo', dateOfBirth: `19${70 + (i % 5)}-01-0${1 + (i % 2)}` });
+    for (let i = 0; i < 23; i++)
+      await createPortalPatient(t, {
+        lastName: `Walkington${i % 4}`,
+        firstName: i % 3 ? 'Ada' : 'Bo',
+        dateOfBirth: `19${70 + (i % 5)}-01-0${1 + (i % 2)}`,
+      });
   });
   afterAll(async () => t.close());
 

@@ -7,8 +7,16 @@ import { startTestApp, TestApp } from '../../support/test-app';
 
 /** The activity list as a reader sees it: one line of text per item, newest first. */
 const activityOf = (html: string) =>
-  [...(/<ol class="activity"[^>]*>([\s\S]*?)<\/ol>/.exec(html)?.[1] ?? '').matchAll(/<span class="activity-text[^"]*">([\s\S]*?)<\/span>/g)].map((m) =>
-    m[1].replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').trim(),
+  [
+    ...(/<ol class="activity"[^>]*>([\s\S]*?)<\/ol>/.exec(html)?.[1] ?? '').matchAll(
+      /<span class="activity-text[^"]*">([\s\S]*?)<\/span>/g,
+    ),
+  ].map((m) =>
+    m[1]
+      .replace(/&#39;/g, "'")
+      .replace(/&quot;/g, '"')
+      .replace(/&amp;/g, '&')
+      .trim(),
   );
 
 describe('the Patient Portal tab’s activity list', () => {
@@ -23,24 +31,56 @@ describe('the Patient Portal tab’s activity list', () => {
 
   it('tells access changes, invites, sign-ins and email changes in words, and folds record views into one line', async () => {
     const patient = await createPortalPatient(t, { accessEnabled: false, email: 'old.address@example.test', username: null });
-    const post = (path: string, body: Record<string, string> = {}) => staff.post(`/patients/${patient.id}${path}`).type('form').send({ _csrf: staff.csrf, ...body }).expect(303);
+    const post = (path: string, body: Record<string, string> = {}) =>
+      staff
+        .post(`/patients/${patient.id}${path}`)
+        .type('form')
+        .send({ _csrf: staff.csrf, ...body })
+        .expect(303);
     const version = async (table: 'patients' | 'portal_accounts') =>
-      String((await t.dataSource.query(`SELECT version FROM ${table} WHERE ${table === 'patients' ? 'id' : 'patient_id'} = ?`, [patient.id]))[0].version);
+      String(
+        (
+          await t.dataSource.query(`SELECT version FROM ${table} WHERE ${table === 'patients' ? 'id' : 'patient_id'} = ?`, [
+            patient.id,
+          ])
+        )[0].version,
+      );
 
     await post('/portal/enable');
     await post('/portal/invite');
-    await post('/email', { email: 'new.address@example.test', verified: 'yes', reason: 'Patient phoned from the number on file', password: STAFF_PASSWORD, version: await version('patients') });
+    await post('/email', {
+      email: 'new.address@example.test',
+      verified: 'yes',
+      reason: 'Patient phoned from the number on file',
+      password: STAFF_PASSWORD,
+      version: await version('patients'),
+    });
     // The new address confirms the change (its link read from the outbox row, as the email would carry it).
     const [verify] = await t.dataSource.query("SELECT text_body FROM mail_outbox WHERE to_address = 'new.address@example.test'");
     const confirmPath = /\/portal\/email-change\/confirm\/[A-Za-z0-9_-]{43}/.exec(String(verify.text_body))![0];
     const browser = request.agent(t.server);
     const opened = await browser.get(confirmPath).expect(303);
     const confirmPage = await browser.get(opened.headers.location).expect(200);
-    await browser.post(opened.headers.location).type('form').send({ _csrf: csrfTokenOf(confirmPage.text) }).expect(200);
+    await browser
+      .post(opened.headers.location)
+      .type('form')
+      .send({ _csrf: csrfTokenOf(confirmPage.text) })
+      .expect(200);
     // The patient's own side, as the portal records it.
     const audit = t.app.get(AuditService);
-    const asPatient = { actorType: 'patient' as const, actorId: patient.id, actorLabel: 'robin.q', ip: '203.0.113.9', userAgent: null };
-    await audit.record(asPatient, { action: 'patient.sign_in', outcome: 'failure', patientId: patient.id, details: { reason: 'wrong_password', failures: 1 } });
+    const asPatient = {
+      actorType: 'patient' as const,
+      actorId: patient.id,
+      actorLabel: 'robin.q',
+      ip: '203.0.113.9',
+      userAgent: null,
+    };
+    await audit.record(asPatient, {
+      action: 'patient.sign_in',
+      outcome: 'failure',
+      patientId: patient.id,
+      details: { reason: 'wrong_password', failures: 1 },
+    });
     await audit.record(asPatient, { action: 'patient.sign_in', patientId: patient.id });
     await post('/portal/disable', { reason: 'Patient moved away', confirm: 'yes', version: await version('portal_accounts') });
     for (let i = 0; i < 3; i++) await staff.get(`/patients/${patient.id}`).expect(200);

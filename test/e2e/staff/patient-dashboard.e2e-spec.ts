@@ -18,8 +18,21 @@ describe('a staff member on a patient dashboard', () => {
   });
   afterAll(async () => t.close());
 
-  const patient = async (id: number) => (await t.dataSource.query('SELECT first_name, last_name, date_of_birth, primary_provider_id, version FROM patients WHERE id = ?', [id]))[0];
-  const form = (id: number, overrides: Record<string, unknown>) => ({ firstName: 'Maria', lastName: "O'Neill-Smith", dateOfBirth: '1975-06-15', primaryProviderId: String(providers[1].id), tagIds: [String(tags[0].id), String(tags[2].id)], ...overrides });
+  const patient = async (id: number) =>
+    (
+      await t.dataSource.query(
+        'SELECT first_name, last_name, date_of_birth, primary_provider_id, version FROM patients WHERE id = ?',
+        [id],
+      )
+    )[0];
+  const form = (id: number, overrides: Record<string, unknown>) => ({
+    firstName: 'Maria',
+    lastName: "O'Neill-Smith",
+    dateOfBirth: '1975-06-15',
+    primaryProviderId: String(providers[1].id),
+    tagIds: [String(tags[0].id), String(tags[2].id)],
+    ...overrides,
+  });
 
   it('shows the Patient Information block with its tabs, and records the view in the audit trail', async () => {
     const res = await staff.get('/patients/1').expect(200);
@@ -29,8 +42,11 @@ describe('a staff member on a patient dashboard', () => {
     expect(views).toHaveLength(1);
   });
 
-  it('shows the Patient Portal tab: status with its label, email, username, sign-ins and the patient\'s audit events', async () => {
-    await t.dataSource.query("UPDATE portal_accounts SET access_enabled = 1, enabled_at = '2026-01-02 03:04:05', enabled_by_staff_id = ?, username = 'jdoe7', username_key = 'jdoe7', invited_at = '2026-01-03 00:00:00', first_login_at = '2026-01-04 00:00:00', last_login_at = '2026-01-05 00:00:00' WHERE patient_id = 7", [staff.user.id]);
+  it("shows the Patient Portal tab: status with its label, email, username, sign-ins and the patient's audit events", async () => {
+    await t.dataSource.query(
+      "UPDATE portal_accounts SET access_enabled = 1, enabled_at = '2026-01-02 03:04:05', enabled_by_staff_id = ?, username = 'jdoe7', username_key = 'jdoe7', invited_at = '2026-01-03 00:00:00', first_login_at = '2026-01-04 00:00:00', last_login_at = '2026-01-05 00:00:00' WHERE patient_id = 7",
+      [staff.user.id],
+    );
     const res = await staff.get('/patients/7?tab=portal').expect(200);
     expect(res.text).toContain('aria-label="Portal status: Active');
     expect(res.text).toContain('jdoe7');
@@ -48,10 +64,18 @@ describe('a staff member on a patient dashboard', () => {
 
   it('saves edited details (name, birth date, provider, tags) and audits which fields changed', async () => {
     const { version } = await patient(2);
-    const res = await staff.post('/patients/2/details').type('form').send({ _csrf: staff.csrf, ...form(2, { version: String(version) }) });
+    const res = await staff
+      .post('/patients/2/details')
+      .type('form')
+      .send({ _csrf: staff.csrf, ...form(2, { version: String(version) }) });
     expect(res.status).toBe(303);
     const after = await patient(2);
-    expect(after).toMatchObject({ first_name: 'Maria', last_name: "O'Neill-Smith", date_of_birth: '1975-06-15', primary_provider_id: providers[1].id });
+    expect(after).toMatchObject({
+      first_name: 'Maria',
+      last_name: "O'Neill-Smith",
+      date_of_birth: '1975-06-15',
+      primary_provider_id: providers[1].id,
+    });
     expect(Number(after.version)).toBe(Number(version) + 1);
     const tagRows = await t.dataSource.query('SELECT tag_id FROM patient_tags WHERE patient_id = 2 ORDER BY tag_id');
     expect(tagRows.map((row: { tag_id: number }) => Number(row.tag_id))).toEqual([tags[0].id, tags[2].id]);
@@ -61,9 +85,15 @@ describe('a staff member on a patient dashboard', () => {
 
   it('refuses a second edit made from a stale form with a clear "changed by someone else" message', async () => {
     const { version } = await patient(3);
-    const first = await staff.post('/patients/3/details').type('form').send({ _csrf: staff.csrf, ...form(3, { firstName: 'First', version: String(version) }) });
+    const first = await staff
+      .post('/patients/3/details')
+      .type('form')
+      .send({ _csrf: staff.csrf, ...form(3, { firstName: 'First', version: String(version) }) });
     expect(first.status).toBe(303);
-    const second = await staff.post('/patients/3/details').type('form').send({ _csrf: staff.csrf, ...form(3, { firstName: 'Second', version: String(version) }) });
+    const second = await staff
+      .post('/patients/3/details')
+      .type('form')
+      .send({ _csrf: staff.csrf, ...form(3, { firstName: 'Second', version: String(version) }) });
     expect(second.status).toBe(409);
     expect(second.text).toContain('This patient was changed by someone else');
     expect((await patient(3)).first_name).toBe('First');
@@ -81,7 +111,10 @@ describe('a staff member on a patient dashboard', () => {
     [{ firstName: 'Bad\u0000Name' }, 'cannot be used'],
   ])('re-renders the form with a clear message for %j and changes nothing', async (overrides, message) => {
     const before = await patient(4);
-    const res = await staff.post('/patients/4/details').type('form').send({ _csrf: staff.csrf, ...form(4, { version: String(before.version), ...overrides }) });
+    const res = await staff
+      .post('/patients/4/details')
+      .type('form')
+      .send({ _csrf: staff.csrf, ...form(4, { version: String(before.version), ...overrides }) });
     expect(res.status).toBe(400);
     expect(res.text).toContain(message);
     expect(res.text).toContain('action="/patients/4/details"');
@@ -90,13 +123,18 @@ describe('a staff member on a patient dashboard', () => {
 
   it('refuses fields that are not editable here (email, portal state) without changing anything', async () => {
     const before = await patient(5);
-    const res = await staff.post('/patients/5/details').type('form').send({ _csrf: staff.csrf, ...form(5, { version: String(before.version), email: 'attacker@evil.test' }) });
+    const res = await staff
+      .post('/patients/5/details')
+      .type('form')
+      .send({ _csrf: staff.csrf, ...form(5, { version: String(before.version), email: 'attacker@evil.test' }) });
     expect(res.status).toBe(400);
     expect(await patient(5)).toEqual(before);
   });
 
   it('renders names that came from elsewhere (an import) as text, never as markup or template code', async () => {
-    await t.dataSource.query("UPDATE patients SET first_name = '{{7*7}}', last_name = '<img src=x onerror=alert(1)>' WHERE id = 6");
+    await t.dataSource.query(
+      "UPDATE patients SET first_name = '{{7*7}}', last_name = '<img src=x onerror=alert(1)>' WHERE id = 6",
+    );
     const page = await staff.get('/patients/6').expect(200);
     expect(page.text).toContain('{{7*7}}');
     expect(page.text).toContain('&lt;img src=x onerror=alert(1)&gt;');
@@ -108,17 +146,22 @@ describe('a staff member on a patient dashboard', () => {
     const phoneOf = async (id: number) => (await t.dataSource.query('SELECT phone, version FROM patients WHERE id = ?', [id]))[0];
     const save = async (id: number, phone: string) => {
       const before = await patient(id);
-      const tagIds = (await t.dataSource.query('SELECT tag_id FROM patient_tags WHERE patient_id = ?', [id])).map((r: { tag_id: number }) => String(r.tag_id));
-      return staff.post(`/patients/${id}/details`).type('form').send({
-        _csrf: staff.csrf,
-        firstName: before.first_name,
-        lastName: before.last_name,
-        dateOfBirth: String(before.date_of_birth).slice(0, 10),
-        primaryProviderId: before.primary_provider_id ? String(before.primary_provider_id) : '',
-        tagIds,
-        phone,
-        version: String(before.version),
-      });
+      const tagIds = (await t.dataSource.query('SELECT tag_id FROM patient_tags WHERE patient_id = ?', [id])).map(
+        (r: { tag_id: number }) => String(r.tag_id),
+      );
+      return staff
+        .post(`/patients/${id}/details`)
+        .type('form')
+        .send({
+          _csrf: staff.csrf,
+          firstName: before.first_name,
+          lastName: before.last_name,
+          dateOfBirth: String(before.date_of_birth).slice(0, 10),
+          primaryProviderId: before.primary_provider_id ? String(before.primary_provider_id) : '',
+          tagIds,
+          phone,
+          version: String(before.version),
+        });
     };
 
     it('is edited with the other details, normalised, and audited as "changed: phone" only', async () => {

@@ -32,23 +32,37 @@ describe('staff second factor: authenticator app and recovery codes', () => {
     const secret = totpSecretOf(setup.text);
     const csrf = csrfTokenOf(setup.text);
 
-    const wrong = await agent.post('/account/security/totp').type('form').send({ _csrf: csrf, code: (Number(await totpCode(secret)) ^ 1).toString().padStart(6, '0') });
+    const wrong = await agent
+      .post('/account/security/totp')
+      .type('form')
+      .send({ _csrf: csrf, code: (Number(await totpCode(secret)) ^ 1).toString().padStart(6, '0') });
     expect(wrong.status).toBe(400);
     expect(wrong.text).toContain('That code did not match');
-    expect(await t.dataSource.query('SELECT enabled_at FROM staff_totp WHERE staff_user_id = ?', [user.id])).toEqual([{ enabled_at: null }]);
+    expect(await t.dataSource.query('SELECT enabled_at FROM staff_totp WHERE staff_user_id = ?', [user.id])).toEqual([
+      { enabled_at: null },
+    ]);
 
-    const ok = await agent.post('/account/security/totp').redirects(1).type('form').send({ _csrf: csrf, code: await totpCode(secret) });
+    const ok = await agent
+      .post('/account/security/totp')
+      .redirects(1)
+      .type('form')
+      .send({ _csrf: csrf, code: await totpCode(secret) });
     expect(ok.status).toBe(200);
     const codes = recoveryCodesOf(ok.text);
     expect(codes).toHaveLength(10);
     expect(new Set(codes).size).toBe(10);
     for (const code of codes) expect(code).toMatch(/^[0-9a-z]{5}-[0-9a-z]{5}$/);
 
-    const [row] = await t.dataSource.query('SELECT secret_encrypted, enabled_at FROM staff_totp WHERE staff_user_id = ?', [user.id]);
+    const [row] = await t.dataSource.query('SELECT secret_encrypted, enabled_at FROM staff_totp WHERE staff_user_id = ?', [
+      user.id,
+    ]);
     expect(row.enabled_at).not.toBeNull();
     expect(row.secret_encrypted).toMatch(/^v1:/);
     expect(row.secret_encrypted).not.toContain(secret);
-    const stored: Array<{ code_hash: string }> = await t.dataSource.query('SELECT code_hash FROM staff_recovery_codes WHERE staff_user_id = ?', [user.id]);
+    const stored: Array<{ code_hash: string }> = await t.dataSource.query(
+      'SELECT code_hash FROM staff_recovery_codes WHERE staff_user_id = ?',
+      [user.id],
+    );
     expect(stored).toHaveLength(10);
     for (const { code_hash } of stored) expect(codes.some((code) => code_hash.includes(code.replace('-', '')))).toBe(false);
 
@@ -56,8 +70,14 @@ describe('staff second factor: authenticator app and recovery codes', () => {
     const page = await agent.get('/account/security').expect(200);
     expect(page.text).toContain('10 unused recovery codes left');
     expect(recoveryCodesOf(page.text)).toEqual([]);
-    expect((await auditActions(t.dataSource, 'actor_id = ?', [user.id])).map((event) => `${event.action}:${event.outcome}`)).toEqual(
-      expect.arrayContaining(['staff.totp_enrolled:failure', 'staff.totp_enrolled:success', 'staff.recovery_codes_generated:success']),
+    expect(
+      (await auditActions(t.dataSource, 'actor_id = ?', [user.id])).map((event) => `${event.action}:${event.outcome}`),
+    ).toEqual(
+      expect.arrayContaining([
+        'staff.totp_enrolled:failure',
+        'staff.totp_enrolled:success',
+        'staff.recovery_codes_generated:success',
+      ]),
     );
   });
 
@@ -65,7 +85,9 @@ describe('staff second factor: authenticator app and recovery codes', () => {
     const user = await createStaffUserWithTotp(t);
     const { agent, location } = await passwordStep(t, user.email, user.password);
     expect(location).toBe('/login/second-factor');
-    const sessions = (await readStaffSessions(t.dataSource)).filter((sess) => (sess.pendingSecondFactor as { userId?: number } | undefined)?.userId === user.id);
+    const sessions = (await readStaffSessions(t.dataSource)).filter(
+      (sess) => (sess.pendingSecondFactor as { userId?: number } | undefined)?.userId === user.id,
+    );
     expect(sessions).toHaveLength(1);
     expect(sessions[0].passport).toBeUndefined();
     const blocked = await agent.get('/account/security');
@@ -80,9 +102,14 @@ describe('staff second factor: authenticator app and recovery codes', () => {
     const user = await createStaffUserWithTotp(t);
     const { agent } = await passwordStep(t, user.email, user.password);
     const page = await agent.get('/login/second-factor').expect(200);
-    const before = sessionCookie(page) ?? (await agent.jar.getCookie('staff.sid', { domain: '127.0.0.1', path: '/', secure: false, script: false }))?.value;
+    const before =
+      sessionCookie(page) ??
+      (await agent.jar.getCookie('staff.sid', { domain: '127.0.0.1', path: '/', secure: false, script: false }))?.value;
     const code = await totpCode(user.secret);
-    const res = await agent.post('/login/second-factor').type('form').send({ _csrf: csrfTokenOf(page.text), code });
+    const res = await agent
+      .post('/login/second-factor')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(page.text), code });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/');
     expect(sessionCookie(res)).toBeDefined();
@@ -130,7 +157,12 @@ describe('staff second factor: authenticator app and recovery codes', () => {
     const user = await createStaffUserWithTotp(t);
     for (let i = 0; i < 3; i++) {
       const page = await request.agent(t.server).get('/login');
-      await request(t.server).post('/login').set('Cookie', String(page.headers['set-cookie'])).type('form').send({ _csrf: csrfTokenOf(page.text), email: user.email, password: 'a wrong password, typed carefully' }).expect(401);
+      await request(t.server)
+        .post('/login')
+        .set('Cookie', String(page.headers['set-cookie']))
+        .type('form')
+        .send({ _csrf: csrfTokenOf(page.text), email: user.email, password: 'a wrong password, typed carefully' })
+        .expect(401);
     }
     // The right password does not reset the counter while the second step is pending.
     const { agent } = await passwordStep(t, user.email, user.password);
@@ -141,8 +173,15 @@ describe('staff second factor: authenticator app and recovery codes', () => {
     // Locked: the pending state is gone, and even the right password fails now.
     expect((await agent.get('/login/second-factor')).status).toBe(303);
     const page = await request.agent(t.server).get('/login');
-    await request(t.server).post('/login').set('Cookie', String(page.headers['set-cookie'])).type('form').send({ _csrf: csrfTokenOf(page.text), email: user.email, password: user.password }).expect(401);
-    const actions = (await auditActions(t.dataSource, 'actor_id = ?', [user.id])).map((event) => `${event.action}:${event.outcome}`);
+    await request(t.server)
+      .post('/login')
+      .set('Cookie', String(page.headers['set-cookie']))
+      .type('form')
+      .send({ _csrf: csrfTokenOf(page.text), email: user.email, password: user.password })
+      .expect(401);
+    const actions = (await auditActions(t.dataSource, 'actor_id = ?', [user.id])).map(
+      (event) => `${event.action}:${event.outcome}`,
+    );
     expect(actions).toEqual(expect.arrayContaining(['staff.second_factor:failure', 'staff.locked_out:denied']));
   });
 
@@ -150,7 +189,8 @@ describe('staff second factor: authenticator app and recovery codes', () => {
     const user = await createStaffUserWithTotp(t);
     const { agent } = await passwordStep(t, user.email, user.password);
     const sessions = await readStaffSessions(t.dataSource);
-    const pending = sessions.find((sess) => (sess.pendingSecondFactor as { userId?: number } | undefined)?.userId === user.id)!.pendingSecondFactor as Record<string, unknown>;
+    const pending = sessions.find((sess) => (sess.pendingSecondFactor as { userId?: number } | undefined)?.userId === user.id)!
+      .pendingSecondFactor as Record<string, unknown>;
     await patchStaffSessions(t.dataSource, { pendingSecondFactor: { ...pending, startedAt: Date.now() - 5 * 60_000 - 1000 } });
     const res = await agent.get('/login/second-factor');
     expect(res.status).toBe(303);
@@ -176,14 +216,22 @@ describe('staff second factor: authenticator app and recovery codes', () => {
     expect(routes.length).toBeGreaterThanOrEqual(8);
     for (const route of routes) {
       const res = await request(t.server)[route.method.toLowerCase() as 'get' | 'post'](route.path);
-      expect({ route: `${route.method} ${route.path}`, refused: [303, 401, 403].includes(res.status) }).toEqual({ route: `${route.method} ${route.path}`, refused: true });
+      expect({ route: `${route.method} ${route.path}`, refused: [303, 401, 403].includes(res.status) }).toEqual({
+        route: `${route.method} ${route.path}`,
+        refused: true,
+      });
     }
   });
 
   it('removes the authenticator app and its recovery codes, audited', async () => {
     const user = await createStaffUserWithTotp(t);
     const page = await user.agent.get('/account/security').expect(200);
-    const res = await user.agent.post('/account/security/totp/remove').redirects(1).type('form').send({ _csrf: csrfTokenOf(page.text) }).expect(200);
+    const res = await user.agent
+      .post('/account/security/totp/remove')
+      .redirects(1)
+      .type('form')
+      .send({ _csrf: csrfTokenOf(page.text) })
+      .expect(200);
     expect(res.text).toContain('The authenticator app was removed.');
     expect(await t.dataSource.query('SELECT id FROM staff_recovery_codes WHERE staff_user_id = ?', [user.id])).toEqual([]);
     const { location } = await passwordStep(t, user.email, user.password);

@@ -4,7 +4,13 @@ import { auditActions, patchStaffSessions, readStaffSessions } from '../../suppo
 import { createStaffUser, signIn, signInAs, STAFF_PASSWORD } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 
-async function attempt(t: TestApp, email: string, password: string, extra: Record<string, string> = {}, headers: Record<string, string> = {}) {
+async function attempt(
+  t: TestApp,
+  email: string,
+  password: string,
+  extra: Record<string, string> = {},
+  headers: Record<string, string> = {},
+) {
   const agent = request.agent(t.server);
   const page = await agent.get('/login');
   const req = agent.post('/login').type('form');
@@ -33,7 +39,15 @@ describe('staff sign-in', () => {
     const page = await agent.get('/login?next=%2Faccount%2Fpassword').expect(200);
     // The sign-in page itself stores no session (only a CSRF nonce cookie).
     expect(String(page.headers['set-cookie'])).not.toMatch(/staff\.sid=/);
-    const res = await agent.post('/login').type('form').send({ _csrf: csrfTokenOf(page.text), email: user.email.toUpperCase(), password: user.password, next: '/account/password' });
+    const res = await agent
+      .post('/login')
+      .type('form')
+      .send({
+        _csrf: csrfTokenOf(page.text),
+        email: user.email.toUpperCase(),
+        password: user.password,
+        next: '/account/password',
+      });
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/account/password');
     expect(/staff\.sid=([^;]+)/.exec(String(res.headers['set-cookie']))![1]).toBeTruthy();
@@ -46,10 +60,16 @@ describe('staff sign-in', () => {
     // The attacker holds a stored session (their own half-finished sign-in would do; here a sign-in of their own).
     const attackerUser = await createStaffUser(t);
     const attacker = await signIn(t, attackerUser.email, attackerUser.password);
-    const fixed = (await attacker.jar.getCookie('staff.sid', { domain: '127.0.0.1', path: '/', secure: false, script: false }))!.value;
+    const fixed = (await attacker.jar.getCookie('staff.sid', { domain: '127.0.0.1', path: '/', secure: false, script: false }))!
+      .value;
     // The victim signs in with the attacker's planted cookie.
     const page = await request(t.server).get('/login').set('Cookie', `staff.sid=${fixed}`);
-    const victim = await request(t.server).post('/login').set('Cookie', `staff.sid=${fixed}`).type('form').send({ _csrf: csrfTokenOf(page.text), email: user.email, password: user.password }).expect(303);
+    const victim = await request(t.server)
+      .post('/login')
+      .set('Cookie', `staff.sid=${fixed}`)
+      .type('form')
+      .send({ _csrf: csrfTokenOf(page.text), email: user.email, password: user.password })
+      .expect(303);
     expect(/staff\.sid=([^;]+)/.exec(String(victim.headers['set-cookie']))![1]).not.toBe(fixed);
     const res = await request(t.server).get('/account/password').set('Cookie', `staff.sid=${fixed}`);
     expect(res.status).toBe(303);
@@ -91,15 +111,20 @@ describe('staff sign-in', () => {
     expect(Number(row.failed_login_count)).toBe(0);
   });
 
-  it.each(['//evil.test', '/\\evil.test', 'https:evil.test', '%2F%2Fevil.test', 'https://evil.test/', '/%2F%2Fevil.test', 'javascript:alert(1)'])(
-    'refuses to redirect to %s after sign-in',
-    async (next) => {
-      const user = await createStaffUser(t);
-      const res = await attempt(t, user.email, user.password, { next });
-      expect(res.status).toBe(303);
-      expect(res.headers.location).toBe('/');
-    },
-  );
+  it.each([
+    '//evil.test',
+    '/\\evil.test',
+    'https:evil.test',
+    '%2F%2Fevil.test',
+    'https://evil.test/',
+    '/%2F%2Fevil.test',
+    'javascript:alert(1)',
+  ])('refuses to redirect to %s after sign-in', async (next) => {
+    const user = await createStaffUser(t);
+    const res = await attempt(t, user.email, user.password, { next });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/');
+  });
 
   it('rejects a sign-in POST without its CSRF token and changes nothing', async () => {
     const user = await createStaffUser(t);
@@ -139,7 +164,10 @@ describe('staff sign-in', () => {
   });
 
   it('sends htmx requests without a session an HX-Redirect to the sign-in page, not a login form fragment', async () => {
-    const res = await request(t.server).get('/admin/users').set('HX-Request', 'true').set('HX-Current-URL', 'http://localhost/admin/users');
+    const res = await request(t.server)
+      .get('/admin/users')
+      .set('HX-Request', 'true')
+      .set('HX-Current-URL', 'http://localhost/admin/users');
     expect(res.status).toBe(401);
     expect(res.headers['hx-redirect']).toBe('/login?next=%2Fadmin%2Fusers');
     expect(res.text).toBe('');
@@ -170,7 +198,10 @@ describe('sign-in rate limit per client IP', () => {
   it('answers 429 after the limit, whatever X-Forwarded-For says', async () => {
     await awayFromMinuteBoundary();
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await attempt(t, `user${i}@clinic.test`, 'some wrong password', {}, { 'X-Forwarded-For': `198.51.100.${i}` })).status);
+    for (let i = 0; i < 5; i++)
+      statuses.push(
+        (await attempt(t, `user${i}@clinic.test`, 'some wrong password', {}, { 'X-Forwarded-For': `198.51.100.${i}` })).status,
+      );
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
   });
 });
@@ -181,7 +212,12 @@ describe('the sign-in limit shared by two app instances', () => {
     const b = await startTestApp({ SIGN_IN_ATTEMPTS_PER_MINUTE: '3' }, a.database);
     try {
       await awayFromMinuteBoundary();
-      const statuses = [await attempt(a, 'x@clinic.test', 'wrong password one'), await attempt(b, 'x@clinic.test', 'wrong password two'), await attempt(a, 'x@clinic.test', 'wrong password three'), await attempt(b, 'x@clinic.test', 'wrong password four')].map((res) => res.status);
+      const statuses = [
+        await attempt(a, 'x@clinic.test', 'wrong password one'),
+        await attempt(b, 'x@clinic.test', 'wrong password two'),
+        await attempt(a, 'x@clinic.test', 'wrong password three'),
+        await attempt(b, 'x@clinic.test', 'wrong password four'),
+      ].map((res) => res.status);
       expect(statuses).toEqual([401, 401, 401, 429]);
     } finally {
       await b.close();
@@ -190,7 +226,7 @@ describe('the sign-in limit shared by two app instances', () => {
   });
 });
 
-describe('changing one\'s own password', () => {
+describe("changing one's own password", () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp();
@@ -201,12 +237,22 @@ describe('changing one\'s own password', () => {
     const user = await createStaffUser(t);
     const a = await signIn(t, user.email, user.password);
     const b = await signIn(t, user.email, user.password);
-    const wrong = await a.post('/account/password').type('form').send({ _csrf: a.csrf, currentPassword: 'not my password at all', newPassword: 'a brand new passphrase for me', confirmPassword: 'a brand new passphrase for me' });
+    const wrong = await a.post('/account/password').type('form').send({
+      _csrf: a.csrf,
+      currentPassword: 'not my password at all',
+      newPassword: 'a brand new passphrase for me',
+      confirmPassword: 'a brand new passphrase for me',
+    });
     expect(wrong.status).toBe(400);
     expect(wrong.text).toContain('The current password is not right.');
     await b.get('/account/password').expect(200);
 
-    const ok = await a.post('/account/password').redirects(1).type('form').send({ _csrf: a.csrf, currentPassword: user.password, newPassword: 'a brand new passphrase for me', confirmPassword: 'a brand new passphrase for me' });
+    const ok = await a.post('/account/password').redirects(1).type('form').send({
+      _csrf: a.csrf,
+      currentPassword: user.password,
+      newPassword: 'a brand new passphrase for me',
+      confirmPassword: 'a brand new passphrase for me',
+    });
     expect(ok.status).toBe(200);
     expect(ok.text).toContain('Your password has been changed');
     await a.get('/account/password').expect(200);
@@ -220,14 +266,20 @@ describe('changing one\'s own password', () => {
     ['Demo Clinic 2025!!!!!', 'clinic'],
   ])('refuses %s and explains why', async (password, reason) => {
     const agent = await signInAs(t);
-    const res = await agent.post('/account/password').type('form').send({ _csrf: agent.csrf, currentPassword: STAFF_PASSWORD, newPassword: password, confirmPassword: password });
+    const res = await agent
+      .post('/account/password')
+      .type('form')
+      .send({ _csrf: agent.csrf, currentPassword: STAFF_PASSWORD, newPassword: password, confirmPassword: password });
     expect(res.status).toBe(400);
     expect(res.text.toLowerCase()).toContain(reason);
   });
 
   it('refuses fields that are not part of the form (mass assignment)', async () => {
     const agent = await signInAs(t);
-    const res = await agent.post('/account/password').type('form').send({ _csrf: agent.csrf, currentPassword: STAFF_PASSWORD, newPassword: 'x', confirmPassword: 'x', role: 'admin' });
+    const res = await agent
+      .post('/account/password')
+      .type('form')
+      .send({ _csrf: agent.csrf, currentPassword: STAFF_PASSWORD, newPassword: 'x', confirmPassword: 'x', role: 'admin' });
     expect(res.status).toBe(400);
     const [row] = await t.dataSource.query('SELECT role FROM staff_users WHERE id = ?', [agent.user.id]);
     expect(row.role).toBe('staff');
