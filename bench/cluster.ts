@@ -83,7 +83,7 @@ async function main(): Promise<void> {
       PUBLIC_BASE_URL: `http://127.0.0.1:${HAPROXY_PORT}`,
     });
     log(`migrating once (npm run migration:run), seeding ${PATIENTS} patients`);
-    await run(join(ROOT, 'node_modules/.bin/typeorm'), ['migration:run', '-d', 'dist/src/database/data-source.js'], env(0));
+    await run(join(ROOT, 'node_modules/.bin/typeorm'), ['migration:run', '-d', 'dist/src/data-source.js'], env(0));
     await runCli('src/cli/seed-demo.ts', ['--patients', String(PATIENTS), '--seed', '42'], env(0));
     const created = await runCli(
       'src/cli/admin-create.ts',

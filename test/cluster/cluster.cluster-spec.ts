@@ -116,7 +116,7 @@ describe('three instances on a Galera cluster behind HAProxy', () => {
     const migrated = await new Promise<{ code: number; out: string }>((resolve) =>
       execFile(
         join(ROOT, 'node_modules/.bin/typeorm-ts-node-commonjs'),
-        ['migration:run', '-d', 'src/database/data-source.ts'],
+        ['migration:run', '-d', 'src/data-source.ts'],
         { cwd: ROOT, env: { ...process.env, DATABASE_URL: dbUrl(0) }, timeout: 90_000 },
         (error, stdout, stderr) => resolve({ code: error ? 1 : 0, out: stdout + stderr }),
       ),
