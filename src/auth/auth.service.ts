@@ -9,6 +9,7 @@ import { PasswordHasher } from './passwords/password-hasher.service';
 import { StaffPrincipal } from './staff-principal';
 import { StaffUsersRepository } from './staff-users.repository';
 import { LOCKOUT_MINUTES, STAFF_ATTEMPTS } from './lockout/attempt-lock';
+import { runInTransaction } from '../database/transactions';
 
 export { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from './lockout/attempt-lock';
 
@@ -114,7 +115,7 @@ export class AuthService {
    * the account for LOCKOUT_MINUTES. Returns whether the account is now locked.
    */
   async recordFailure(id: number, context: AuditContext, entry: AuditEntry): Promise<boolean> {
-    return this.users.manager.transaction(async (tx) => {
+    return runInTransaction(this.users.manager, async (tx) => {
       const { failures, locked } = await STAFF_ATTEMPTS.fail(tx, id);
       await this.audit.record(context, { ...entry, details: { ...entry.details, failures } }, tx);
       if (locked)

@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import session from 'express-session';
 import type { Knex } from 'knex';
 import type { AppConfig } from '../config/app-config';
+import { withConflictRetry } from '../database/transactions';
 
 export const STAFF_COOKIE = 'staff.sid';
 export const PATIENT_COOKIE = 'portal.sid';
@@ -43,7 +44,8 @@ class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
   /**
    * The store dates a row by the cookie's absolute lifetime; a signed-in session idle past its
    * timeout is dead long before that, so its row is dated by the idle timeout and the store's
-   * cleanup purges it soon after (not hours later).
+   * cleanup purges it soon after (not hours later). Saving is one upsert; on Galera two
+   * instances saving the same session at once conflict (1213): it runs again.
    */
   override async set(
     sid: string,
@@ -52,16 +54,18 @@ class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
   ) {
     const stored = storedSessionId(sid);
     try {
-      await super.set(stored, session);
+      await withConflictRetry(() => super.set(stored, session));
       const lastActivityAt = session.lastActivityAt;
       const idleEnd = typeof lastActivityAt === 'number' ? lastActivityAt + this.idleMs + 60_000 : null;
       if (idleEnd !== null && (!session.cookie.expires || idleEnd < session.cookie.expires.getTime())) {
         const { knex, tableName } = this.options;
         const iso = new Date(idleEnd).toISOString();
         // The same DATETIME spelling the store itself writes on each dialect.
-        await knex(tableName)
-          .where('sid', stored)
-          .update({ expired: knex.client.dialect === 'sqlite3' ? iso : iso.slice(0, 19).replace('T', ' ') });
+        await withConflictRetry(() =>
+          knex(tableName)
+            .where('sid', stored)
+            .update({ expired: knex.client.dialect === 'sqlite3' ? iso : iso.slice(0, 19).replace('T', ' ') }),
+        );
       }
       callback?.();
     } catch (error) {
@@ -69,8 +73,17 @@ class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
     }
   }
 
-  override destroy(sid: string, callback?: Parameters<ConnectSessionKnexStore['destroy']>[1]) {
-    return super.destroy(storedSessionId(sid), callback);
+  override async destroy(sid: string, callback?: Parameters<ConnectSessionKnexStore['destroy']>[1]) {
+    let deleted: number;
+    try {
+      deleted = await withConflictRetry(() => super.destroy(storedSessionId(sid)));
+    } catch (error) {
+      if (!callback) throw error;
+      callback(error);
+      return 0;
+    }
+    callback?.();
+    return deleted;
   }
 }
 

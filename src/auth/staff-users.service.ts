@@ -13,6 +13,7 @@ import { StaffRole, StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { checkNewPassword } from './passwords/password-policy';
 import { StaffUsersRepository } from './staff-users.repository';
+import { runInTransaction } from '../database/transactions';
 
 export class PasswordRejectedException extends BadRequestException {
   constructor(readonly problems: string[]) {
@@ -69,7 +70,7 @@ export class StaffUsersService {
     const email = normalizeEmail(input.email);
     const temporaryPassword = generateTemporaryPassword();
     const passwordHash = await this.hasher.hash(temporaryPassword);
-    const user = await this.users.manager.transaction(async (tx) => {
+    const user = await runInTransaction(this.users.manager, async (tx) => {
       if (await tx.existsBy(StaffUser, { email }))
         throw new FormValidationException({ email: ['A staff user with that email already exists.'] });
       const created = await tx.save(
@@ -195,7 +196,7 @@ export class StaffUsersService {
     if (newPassword === currentPassword) problems.push('Choose a password different from the current one.');
     if (problems.length) throw new PasswordRejectedException(problems);
     const passwordHash = await this.hasher.hash(newPassword);
-    await this.users.manager.transaction(async (tx) => {
+    await runInTransaction(this.users.manager, async (tx) => {
       await tx.update(
         StaffUser,
         { id },
@@ -217,7 +218,7 @@ export class StaffUsersService {
     context: AuditContext,
     change: (tx: EntityManager, user: StaffUser) => Promise<{ action: string; details: Record<string, unknown> } | null>,
   ): Promise<StaffUser> {
-    await this.users.manager.transaction(async (tx) => {
+    await runInTransaction(this.users.manager, async (tx) => {
       const user = await this.staffRows.findForUpdate(id, tx);
       if (!user) throw new NotFoundException('No such staff user.');
       const entry = await change(tx, user);

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { isSqliteManager } from '../database/sql';
+import { withConflictRetry } from '../database/transactions';
 
 /** throttle_counters: fixed-window hit counters shared by every app instance; the only place its SQL lives. */
 export class ThrottleCountersRepository {
@@ -11,7 +12,8 @@ export class ThrottleCountersRepository {
     const upsert = isSqliteManager(this.dataSource)
       ? 'INSERT INTO throttle_counters (throttle_key, window_start, window_end, hits) VALUES (?, ?, ?, 1) ON CONFLICT (throttle_key, window_start) DO UPDATE SET hits = hits + 1'
       : 'INSERT INTO throttle_counters (throttle_key, window_start, window_end, hits) VALUES (?, ?, ?, 1) ON DUPLICATE KEY UPDATE hits = hits + 1';
-    await this.dataSource.query(upsert, [key, windowStart, windowEnd]);
+    // Every instance counts the same client's key: on Galera their upserts conflict now and then.
+    await withConflictRetry(() => this.dataSource.query(upsert, [key, windowStart, windowEnd]));
     const [row]: Array<{ hits: number | string }> = await this.dataSource.query(
       'SELECT hits FROM throttle_counters WHERE throttle_key = ? AND window_start = ?',
       [key, windowStart],
@@ -21,6 +23,6 @@ export class ThrottleCountersRepository {
 
   /** Forgets windows that ended before `before` (epoch ms). */
   async sweepEndedBefore(before: number): Promise<void> {
-    await this.dataSource.query('DELETE FROM throttle_counters WHERE window_end < ?', [before]);
+    await withConflictRetry(() => this.dataSource.query('DELETE FROM throttle_counters WHERE window_end < ?', [before]));
   }
 }

@@ -32,6 +32,8 @@ export interface AppConfig {
   port: number;
   dataDir: string;
   database: DatabaseConfig;
+  /** auto: apply pending migrations at start; skip: never (a separate `npm run migration:run` step does), refuse to start if any are pending. */
+  migrationsRun: 'auto' | 'skip';
   smtpUrl: string | null;
   mailDir: string;
   mailFrom: string;
@@ -181,6 +183,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     ? parseDatabaseUrl(env.DATABASE_URL)
     : { kind: 'sqlite', file: join(dataDir, 'portal.sqlite') };
 
+  // Several instances on one MySQL/MariaDB database must not migrate at once: production there migrates as a step.
+  const migrationsRun = (env.MIGRATIONS_RUN || (isProduction && database.kind !== 'sqlite' ? 'skip' : 'auto')).toLowerCase();
+  if (migrationsRun !== 'auto' && migrationsRun !== 'skip')
+    throw new ConfigError('MIGRATIONS_RUN', `must be auto or skip, got "${env.MIGRATIONS_RUN}"`);
+
   const smtpUrl = env.SMTP_URL || null;
   if (smtpUrl) {
     let scheme: string;
@@ -229,6 +236,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     port,
     dataDir,
     database,
+    migrationsRun,
     smtpUrl,
     mailDir: resolve(env.MAIL_DIR || join(dataDir, 'mail')),
     mailFrom,

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import knex, { Knex } from 'knex';
 import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config/app-config';
+import { causalReadsAfterCreate } from './cluster';
 import { SnakeNamingStrategy } from './snake-naming.strategy';
 
 /** The entities and migrations, passed in by the app (src/app.schema.ts): the data layer imports no feature. */
@@ -80,6 +81,6 @@ export function createSessionKnex(database: DatabaseConfig): Knex {
   return knex({
     client: 'mysql2',
     connection: { ...mysqlConnection(database), user: database.username, charset: 'utf8mb4' },
-    pool: { min: 0, max: 5 },
+    pool: { min: 0, max: 5, afterCreate: causalReadsAfterCreate },
   });
 }

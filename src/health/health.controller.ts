@@ -1,21 +1,37 @@
 import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/decorators/public.decorator';
+import { pendingMigrations } from '../database/cluster';
 
-@Controller('healthz')
+/** For load balancers and monitors (deploy/haproxy.cfg checks /readyz). */
+@Controller()
 export class HealthController {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** 200 while the database answers, 503 otherwise (for load balancers and monitors). */
+  /** Liveness: 200 while the process answers, whatever the database does (restart it if this fails). */
   @Public()
-  @Get()
+  @Get('healthz')
   @HttpCode(200)
-  async check(): Promise<{ status: 'ok' }> {
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /**
+   * Readiness: 200 when the database answers and its schema is the one this code expects;
+   * 503 otherwise, so the balancer sends staff to another instance (a dead or non-primary
+   * Galera node fails the migrations-table read).
+   */
+  @Public()
+  @Get('readyz')
+  @HttpCode(200)
+  async ready(): Promise<{ status: 'ready' }> {
+    let pending: string[];
     try {
-      await this.dataSource.query('SELECT 1');
-      return { status: 'ok' };
+      pending = await pendingMigrations(this.dataSource);
     } catch {
       throw new ServiceUnavailableException('database unreachable');
     }
+    if (pending.length) throw new ServiceUnavailableException('database schema is behind this version');
+    return { status: 'ready' };
   }
 }

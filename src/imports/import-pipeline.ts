@@ -13,6 +13,7 @@ import { modeOf, type ImportJob, type ImportOptions } from './import-job';
 import type { AppointmentRecord, ImportProblem, PatientRecord } from './import-records';
 import { ImportFileError } from './parsers/import-file-error';
 import { readRecords } from './parsers/import-file';
+import { runInTransaction } from '../database/transactions';
 
 export type ImportStatus = 'running' | 'dry_run' | 'applied' | 'rejected' | 'failed';
 
@@ -98,7 +99,7 @@ export class ImportPipeline {
       if (applying) {
         const release = await writeTurn();
         try {
-          await this.dataSource.transaction(async (tx) => {
+          await runInTransaction(this.dataSource, async (tx) => {
             const counts = await this.compare(tx, finished, job, true, progress);
             // The import's own audit row commits with its changes (fail closed).
             await this.audit.record(context, summary(counts), tx);

@@ -17,6 +17,7 @@ import { PortalAccountsRepository } from '../portal-access/portal-accounts.repos
 import { hasEmail, inviteBlock, inviteKind } from '../portal-access/portal-eligibility';
 import { PortalTokensService } from './portal-tokens.service';
 import { hashToken, newRawToken } from './tokens';
+import { runInTransaction } from '../database/transactions';
 
 /** mail_outbox.kind of the two portal emails. */
 export const MAIL_KIND: Record<PortalTokenPurpose, string> = { invite: 'portal_invite', reset: 'portal_reset' };
@@ -71,7 +72,7 @@ export class InvitationsService {
   async sendInvites(patientIds: number[], context: AuditContext, options: { bulk?: boolean } = {}): Promise<InviteSummary> {
     const ids = uniqueIds(patientIds);
     const now = new Date();
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       // Locks the patients' rows (MySQL/MariaDB) so two clicks at once queue one email.
       const candidates = await this.loadCandidates(tx, ids, true);
       const batchId = options.bulk ? randomUUID() : null;

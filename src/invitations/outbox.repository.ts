@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { chunks, execute, fromSqlDateTime, insertRows, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
 import { MetricsService } from '../observability/metrics.service';
+import { runInTransaction, withConflictRetry } from '../database/transactions';
 
 /** One email to queue; the sender delivers it after the caller's transaction commits. */
 export interface OutboxEmail {
@@ -221,7 +222,9 @@ export class MailOutboxRepository implements OnModuleInit {
       );
       ids = claimed.map((row) => String(row.id));
     } else {
-      await this.dataSource.transaction('READ COMMITTED', async (tx) => {
+      // On Galera row locks are per node: a sender on another node may claim the same rows, and the
+      // later commit fails with 1213. Those rows are someone else's; the retry claims what is left.
+      await runInTransaction(this.dataSource, 'READ COMMITTED', async (tx) => {
         // Two index ranges instead of one OR, so InnoDB locks only the rows it hands out.
         const expired: Array<{ id: string }> = await tx.query(
           "SELECT id FROM mail_outbox WHERE status = 'sending' AND claimed_until < ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
@@ -259,17 +262,21 @@ export class MailOutboxRepository implements OnModuleInit {
   /** Pushes the leases of rows still held under these claims to `lease`. */
   async renewLeases(claimIds: string[], lease: Date): Promise<void> {
     if (claimIds.length === 0) return;
-    await this.dataSource.query(
-      `UPDATE mail_outbox SET claimed_until = ? WHERE status = 'sending' AND claimed_by IN (${placeholders(claimIds.length)})`,
-      [toSqlDateTime(lease), ...claimIds],
+    await withConflictRetry(() =>
+      this.dataSource.query(
+        `UPDATE mail_outbox SET claimed_until = ? WHERE status = 'sending' AND claimed_by IN (${placeholders(claimIds.length)})`,
+        [toSqlDateTime(lease), ...claimIds],
+      ),
     );
   }
 
   /** Hands a claimed row back to the queue untouched (its attempt not counted). */
   async release(id: string, claimId: string): Promise<void> {
-    await this.dataSource.query(
-      "UPDATE mail_outbox SET status = 'pending', claimed_by = NULL, claimed_until = NULL, attempts = attempts - 1 WHERE id = ? AND claimed_by = ? AND status = 'sending'",
-      [id, claimId],
+    await withConflictRetry(() =>
+      this.dataSource.query(
+        "UPDATE mail_outbox SET status = 'pending', claimed_by = NULL, claimed_until = NULL, attempts = attempts - 1 WHERE id = ? AND claimed_by = ? AND status = 'sending'",
+        [id, claimId],
+      ),
     );
   }
 
@@ -295,9 +302,11 @@ export class MailOutboxRepository implements OnModuleInit {
 
   /** Back to 'pending', due at `retryAt`, if the row still carries `claimId`. */
   async scheduleRetry(id: string, claimId: string, retryAt: Date, reason: string): Promise<void> {
-    await this.dataSource.query(
-      "UPDATE mail_outbox SET status = 'pending', next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL, last_error = ? WHERE id = ? AND claimed_by = ? AND status = 'sending'",
-      [toSqlDateTime(retryAt), reason, id, claimId],
+    await withConflictRetry(() =>
+      this.dataSource.query(
+        "UPDATE mail_outbox SET status = 'pending', next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL, last_error = ? WHERE id = ? AND claimed_by = ? AND status = 'sending'",
+        [toSqlDateTime(retryAt), reason, id, claimId],
+      ),
     );
   }
 

@@ -12,6 +12,7 @@ import { Patient } from './entities/patient.entity';
 import { Provider } from './entities/provider.entity';
 import { Tag } from './entities/tag.entity';
 import { normalisePhone, phoneDigits } from './phone-number';
+import { runInTransaction } from '../database/transactions';
 
 export const CONCURRENT_EDIT_MESSAGE =
   'This patient was changed by someone else — reload the page to see the current details, then make your change again.';
@@ -77,7 +78,7 @@ export class PatientsService {
    */
   async updateDetails(id: number, details: PatientDetailsDto, context: AuditContext): Promise<{ changed: boolean }> {
     assertRealDate(details.dateOfBirth);
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       const before = await tx.findOne(Patient, { where: { id }, relations: { tags: true } });
       if (!before) throw new NotFoundException('No such patient.');
       if (before.version !== details.version) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);

@@ -8,6 +8,7 @@ import { MailOutboxRepository } from '../invitations/outbox.repository';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
 import { PortalAccountsRepository } from './portal-accounts.repository';
 import { deceasedRefusal, mayEnable } from './portal-eligibility';
+import { runInTransaction } from '../database/transactions';
 
 export interface EnableResult {
   /** Set for bulk actions: the audit rows share it. */
@@ -80,7 +81,7 @@ export class PortalAccessService {
     options: { bulk?: boolean } = {},
   ): Promise<EnableResult> {
     const batchId = options.bulk ? randomUUID() : null;
-    return this.dataSource.transaction(async (manager) => {
+    return runInTransaction(this.dataSource, async (manager) => {
       const ids = [...new Set(typeof target === 'function' ? await target(manager) : target)];
       const accounts = await this.accounts.lockForEnable(ids, manager);
       const unknown = ids.filter((id) => !accounts.has(id));

@@ -8,6 +8,7 @@ import { AccountNoticesService } from '../invitations/account-notices.service';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
 import { type LockedAccount, PortalAccountsRepository } from './portal-accounts.repository';
 import { checkUsername } from './usernames';
+import { runInTransaction } from '../database/transactions';
 
 export const CONCURRENT_ACCOUNT_CHANGE =
   'This patient’s portal account was changed by someone else — reload the page and try again.';
@@ -92,7 +93,7 @@ export class PortalAccountAdminService {
     version: number,
     apply: (tx: EntityManager, account: LockedAccount, now: Date) => Promise<boolean>,
   ): Promise<{ changed: boolean }> {
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       const account = await this.accounts.lockForChange(patientId, tx);
       if (!account) throw new NotFoundException('No such patient.');
       if (account.version !== version) throw new ConflictException(CONCURRENT_ACCOUNT_CHANGE);

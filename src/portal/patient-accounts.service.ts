@@ -14,6 +14,7 @@ import { PortalTokensService, TokenCheck, TokenHolder } from '../invitations/por
 import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
 import { checkUsername } from '../portal-access/usernames';
 import { PortalTokensRepository } from '../invitations/portal-tokens.repository';
+import { runInTransaction } from '../database/transactions';
 
 /** A signed-in patient, re-read from the database on every portal request. */
 export interface PatientPrincipal {
@@ -122,7 +123,7 @@ export class PatientAccountsService {
       holder,
     };
     try {
-      return await this.dataSource.transaction(async (tx) => {
+      return await runInTransaction(this.dataSource, async (tx) => {
         const now = new Date();
         const consumed = await this.tokens.consume(tx, tokenHash, purpose, now);
         if (!consumed.ok) {
@@ -186,7 +187,7 @@ export class PatientAccountsService {
       await this.recordWrongPassword(patientId, actor, now);
       return null;
     }
-    await this.dataSource.transaction(async (tx) => {
+    await runInTransaction(this.dataSource, async (tx) => {
       await this.accounts.recordSignIn(patientId, now, tx);
       await this.audit.record({ ...actor, actorLabel: account.username }, { action: 'patient.sign_in', patientId }, tx);
     });
@@ -266,7 +267,7 @@ export class PatientAccountsService {
   }
 
   private async recordWrongPassword(patientId: number, actor: AuditContext, now: Date): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
+    await runInTransaction(this.dataSource, async (tx) => {
       const { failures, locked } = await PATIENT_ATTEMPTS.fail(tx, patientId, now);
       await this.audit.record(
         actor,

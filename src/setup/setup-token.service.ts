@@ -8,6 +8,7 @@ import { StaffUser } from '../auth/entities/staff-user.entity';
 import { StaffUsersService } from '../auth/staff-users.service';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { runInTransaction } from '../database/transactions';
 
 /** The settings row that holds the current setup token's hash (absent: no setup link is open). */
 export const SETUP_TOKEN_SETTING = 'setup.token_hash';
@@ -45,7 +46,7 @@ export class SetupTokenService {
 
   /** Called at start: a new link (replacing any earlier one) when no staff user exists, else null. */
   async issueLinkIfNeeded(now = new Date()): Promise<string | null> {
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       await tx.delete(Setting, { settingKey: SETUP_TOKEN_SETTING });
       if (!(await this.isOpen(tx))) return null;
       const token = randomBytes(32).toString('base64url');
@@ -80,7 +81,7 @@ export class SetupTokenService {
     input: { email: string; name: string; password: string },
     context: AuditContext,
   ): Promise<StaffUser> {
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       const row = await this.openRow(hash, new Date(), tx);
       const used = row ? await tx.delete(Setting, { settingKey: SETUP_TOKEN_SETTING, value: row.value }) : null;
       if (!row || used?.affected !== 1) throw new NotFoundException(SETUP_LINK_INVALID);

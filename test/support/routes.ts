@@ -9,7 +9,13 @@ export interface Route {
 }
 
 /** Routes open without a staff session. Adding @Public() anywhere else makes the deny-by-default test fail on purpose. */
-export const PUBLIC_ROUTES = [/^GET \/login$/, /^POST \/login$/, /^GET \/healthz$/, /^(GET|POST) \/setup$/, /^GET \/metrics$/];
+export const PUBLIC_ROUTES = [
+  /^GET \/login$/,
+  /^POST \/login$/,
+  /^GET \/(healthz|readyz)$/,
+  /^(GET|POST) \/setup$/,
+  /^GET \/metrics$/,
+];
 
 /** The patient side: every route under /portal, decided by the patient guard rather than the staff one. */
 export const isPortalRoute = (route: Route) => route.path === '/portal' || route.path.startsWith('/portal/');

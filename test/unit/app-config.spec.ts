@@ -81,6 +81,34 @@ describe('configuration from the environment', () => {
     expect(config.seedDemo).toBe(false);
   });
 
+  it('migrates at start by default, except in production on MySQL/MariaDB (a deployment step does it there)', () => {
+    const secrets = { SESSION_SECRET: 'p'.repeat(40), MFA_ENCRYPTION_KEY: 'k'.repeat(40) };
+    expect(loadConfig({ DATA_DIR: dataDir() }).migrationsRun).toBe('auto');
+    expect(loadConfig({ DATA_DIR: dataDir(), DATABASE_URL: 'mariadb://root@127.0.0.1:3306/portal' }).migrationsRun).toBe('auto');
+    expect(loadConfig({ DATA_DIR: dataDir(), NODE_ENV: 'production', ...secrets }).migrationsRun).toBe('auto');
+    expect(
+      loadConfig({
+        DATA_DIR: dataDir(),
+        NODE_ENV: 'production',
+        DATABASE_URL: 'mariadb://root@127.0.0.1:3306/portal',
+        ...secrets,
+      }).migrationsRun,
+    ).toBe('skip');
+    expect(
+      loadConfig({
+        DATA_DIR: dataDir(),
+        NODE_ENV: 'production',
+        DATABASE_URL: 'mariadb://root@127.0.0.1:3306/portal',
+        MIGRATIONS_RUN: 'auto',
+        ...secrets,
+      }).migrationsRun,
+    ).toBe('auto');
+    expect(loadConfig({ DATA_DIR: dataDir(), MIGRATIONS_RUN: 'SKIP' }).migrationsRun).toBe('skip');
+    expect(() => loadConfig({ DATA_DIR: dataDir(), MIGRATIONS_RUN: 'never' })).toThrow(
+      'Configuration error: MIGRATIONS_RUN must be auto or skip, got "never"',
+    );
+  });
+
   it('caps the rows of one import and takes an optional MRN identifier system (a URI)', () => {
     expect(loadConfig({ DATA_DIR: dataDir() })).toMatchObject({ importMaxRows: 200_000, importMrnSystem: null });
     expect(

@@ -11,6 +11,7 @@ import { MfaPolicyService } from './mfa-policy.service';
 import { PasskeysService } from './passkeys.service';
 import { RecoveryCodesService } from './recovery-codes.service';
 import { TotpService } from './totp.service';
+import { runInTransaction } from '../../database/transactions';
 
 export type TotpActivation = { activated: false } | { activated: true; recoveryCodes: string[] | null };
 
@@ -67,7 +68,7 @@ export class SecondFactorService {
    * when the user had none left, else null.
    */
   async activateTotp(staffUserId: number, code: string, context: AuditContext): Promise<TotpActivation> {
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       if (!(await this.totp.activate(staffUserId, code, tx))) {
         await this.audit.record(
           context,
@@ -88,7 +89,7 @@ export class SecondFactorService {
     expectedChallenge: string,
     context: AuditContext,
   ): Promise<StaffPasskey> {
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       const passkey = await this.passkeys.register(staffUserId, name, response, expectedChallenge, tx);
       await this.audit.record(
         context,
@@ -129,7 +130,7 @@ export class SecondFactorService {
 
   /** New recovery codes replace the old ones; only for someone who has a second factor to recover. */
   async regenerateRecoveryCodes(staffUserId: number, context: AuditContext): Promise<string[]> {
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       if (!(await this.hasSecondFactor(staffUserId, tx)))
         throw new ConflictException('Set up an authenticator app or a passkey first.');
       return this.recoveryCodes.regenerate(staffUserId, context, tx);
@@ -140,7 +141,7 @@ export class SecondFactorService {
   async adminReset(staffUserId: number, context: AuditContext): Promise<StaffUser> {
     if (staffUserId === context.actorId)
       throw new ConflictException('You cannot reset your own second factor. Ask another admin.');
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       const user = await tx.findOneBy(StaffUser, { id: staffUserId });
       if (!user) throw new NotFoundException('No such staff user.');
       const totp = await this.totp.remove(staffUserId, tx);
@@ -158,7 +159,7 @@ export class SecondFactorService {
 
   /** Turning the policy on signs out everyone without a second factor, so each must enrol at the next sign-in. */
   async setPolicy(required: boolean, context: AuditContext): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
+    await runInTransaction(this.dataSource, async (tx) => {
       const before = await this.policy.isRequired(tx);
       if (required && context.actorId !== null && !(await this.hasSecondFactor(context.actorId, tx))) {
         throw new ConflictException(
@@ -192,7 +193,7 @@ export class SecondFactorService {
     context: AuditContext,
     remove: (tx: EntityManager) => Promise<{ action: string; details: Record<string, unknown> }>,
   ): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
+    await runInTransaction(this.dataSource, async (tx) => {
       const entry = await remove(tx);
       if (!(await this.hasSecondFactor(staffUserId, tx))) {
         if (await this.policy.isRequired(tx))

@@ -11,6 +11,7 @@ import { AuditEntry, AuditService } from '../../audit/audit.service';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { isSqliteManager } from '../../database/sql';
+import { runInTransaction } from '../../database/transactions';
 import { ClaimedEmail, MailOutboxRepository } from '../outbox.repository';
 import { describeFailure, isPermanentFailure, SendError } from './smtp-errors';
 
@@ -66,6 +67,12 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
   private readonly sendSlots: Semaphore;
   /** Set by stop(): claimed emails not yet handed to SMTP go back to pending instead. */
   private stopping = false;
+  /**
+   * Set when a 'sent' mark could not be written (this instance's database node died): the rest of the
+   * claimed emails are not sent, since their marks could not be written either and another sender
+   * takes them over when their lease ends. Cleared by the next successful claim.
+   */
+  private markingFails = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -206,6 +213,7 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
     const claimId = `${this.instanceId}#${++this.claimRound}`;
     const lease = this.leaseUntil(new Date());
     const emails = await this.outbox.claimDue(claimId, lease, dueBy, this.claimLimit());
+    this.markingFails = false;
     if (emails.length) this.activeClaims.set(claimId, lease.getTime());
     return { claimId, emails };
   }
@@ -254,6 +262,8 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   private async deliver(email: ClaimedEmail): Promise<'sent' | 'retried' | 'failed' | 'released'> {
+    // Not handed back either: that write would fail like the mark did; the lease runs out instead.
+    if (this.markingFails) return 'released';
     if (this.stopping) return this.release(email);
     const ours = this.activeClaims.get(email.claimed_by) ?? 0;
     if (ours - Date.now() < this.config.mailClaimLeaseSeconds * 1000 * SEND_MARGIN_SHARE) return this.release(email);
@@ -296,7 +306,7 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
       if (group.length === 0) return;
       const sentAt = group[group.length - 1].at;
       try {
-        await this.dataSource.transaction(async (tx) => {
+        await runInTransaction(this.dataSource, async (tx) => {
           // Marked only where the row still carries this sender's claim: a row another sender took over is that sender's to mark.
           const byClaim = new Map<string, ClaimedEmail[]>();
           for (const { email } of group) byClaim.set(email.claimed_by, [...(byClaim.get(email.claimed_by) ?? []), email]);
@@ -318,6 +328,7 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
             );
         });
       } catch (error) {
+        this.markingFails = true;
         // The lease runs out and the emails are sent again: the documented crash window.
         this.logger.error(`Could not mark ${group.length} emails as sent: ${(error as Error).message}`);
       }
@@ -338,7 +349,7 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
       );
       return 'retried';
     }
-    await this.dataSource.transaction(async (tx) => {
+    await runInTransaction(this.dataSource, async (tx) => {
       await this.outbox.markFailed(email.id, email.claimed_by, reason, tx);
       await this.audit.record(
         SYSTEM_CONTEXT,

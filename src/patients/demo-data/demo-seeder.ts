@@ -1,6 +1,7 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { phoneDigits } from '../phone-number';
 import { insertRows, toSqlDateTime } from '../../database/sql';
+import { runInTransaction } from '../../database/transactions';
 
 export interface DemoSeedOptions {
   patients: number;
@@ -229,7 +230,7 @@ export async function seedDemoData(db: DataSource, options: DemoSeedOptions): Pr
   const now = options.now ?? new Date();
   const nowSql = toSqlDateTime(now);
 
-  return db.transaction(async (tx: EntityManager) => {
+  return runInTransaction(db, async (tx: EntityManager) => {
     const providerIds = await ensureNamed(tx, 'providers', PROVIDERS, nowSql);
     const tagIds = await ensureNamed(tx, 'tags', TAGS, nowSql);
     const [{ maxId }] = await tx.query('SELECT COALESCE(MAX(id), 0) AS maxId FROM patients');

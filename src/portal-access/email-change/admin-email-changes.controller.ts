@@ -12,6 +12,7 @@ import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { EmailChangePolicyService } from './email-change-policy.service';
 import { EmailChangeService } from './email-change.service';
+import { runInTransaction } from '../../database/transactions';
 
 export class EmailChangePolicyDto {
   @IsIn(['true', 'false'], { message: 'Choose on or off.' })
@@ -51,7 +52,7 @@ export class AdminEmailChangesController {
   @View('admin/email-changes/index')
   async setPolicy(@Body() form: EmailChangePolicyDto, @Audit() audit: AuditContext) {
     const needsApproval = form.needsApproval === 'true';
-    await this.dataSource.transaction(async (tx) => {
+    await runInTransaction(this.dataSource, async (tx) => {
       const before = await this.policy.store(needsApproval, audit.actorId, tx);
       await this.audit.record(
         audit,

@@ -19,6 +19,7 @@ import { CONCURRENT_EDIT_MESSAGE } from '../../patients/patients.service';
 import { PortalAccountsRepository } from '../portal-accounts.repository';
 import { EmailChangePolicyService } from './email-change-policy.service';
 import { type EmailChangeRequest, EmailChangeRequestsRepository, OPEN_STATUSES } from './email-change-requests.repository';
+import { runInTransaction } from '../../database/transactions';
 
 /** The link sent to the new address works this long (SECURITY.md: email-verify ≤ 24 h). */
 export const EMAIL_VERIFY_TTL_HOURS = 24;
@@ -97,7 +98,7 @@ export class EmailChangeService {
     if (await this.isStaffAddress(email)) throw new FormValidationException({ email: [UNUSABLE_ADDRESS] });
 
     const needsApproval = await this.policy.needsApproval();
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       const rows: Array<{ email: string | null; first_name: string; version: number | string }> = await tx.query(
         `SELECT email, first_name, version FROM patients WHERE id = ?${isSqliteManager(tx) ? '' : ' FOR UPDATE'}`,
         [patientId],
@@ -160,7 +161,7 @@ export class EmailChangeService {
 
   /** A different staff member approves: the link goes to the new address. */
   async approve(requestId: number, staff: StaffPrincipal, context: AuditContext): Promise<EmailChangeRequest> {
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       const request = await this.decidable(tx, requestId, staff);
       if (request.status !== 'awaiting_approval')
         throw new ConflictException('This change is not waiting for approval any more. Reload the page.');
@@ -192,7 +193,7 @@ export class EmailChangeService {
 
   /** A different staff member rejects (any open request, frozen ones included): nothing changes, links die. */
   async reject(requestId: number, staff: StaffPrincipal, context: AuditContext): Promise<EmailChangeRequest> {
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       const request = await this.decidable(tx, requestId, staff);
       const now = new Date();
       const moved = await this.requests.move(
@@ -242,7 +243,7 @@ export class EmailChangeService {
    */
   async confirm(tokenHash: string | null, context: AuditContext): Promise<boolean> {
     if (!tokenHash) return false;
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       const now = new Date();
       const request = await this.requests.consumeVerify(tx, tokenHash, now);
       const actor = {
@@ -321,7 +322,7 @@ export class EmailChangeService {
   async report(tokenHash: string | null, context: AuditContext): Promise<'frozen' | 'after_change' | null> {
     const request = await this.usableByLink('report', tokenHash);
     if (!request) return null;
-    return this.dataSource.transaction(async (tx) => {
+    return runInTransaction(this.dataSource, async (tx) => {
       const now = new Date();
       const actor = {
         ...context,

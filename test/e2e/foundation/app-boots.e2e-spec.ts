@@ -33,8 +33,9 @@ describe('the app on a fresh database', () => {
     expect(res.text).toContain('Pt Portal Onboarding Tool');
   });
 
-  it('answers /healthz with 200 while the database is reachable', async () => {
+  it('answers /healthz and /readyz with 200 while the database is reachable and migrated', async () => {
     await request(t.server).get('/healthz').expect(200, { status: 'ok' });
+    await request(t.server).get('/readyz').expect(200, { status: 'ready' });
   });
 
   it('does not serve source, data or repository files', async () => {
@@ -57,14 +58,25 @@ describe('the app on a fresh database', () => {
   });
 });
 
-describe('/healthz when the database is gone', () => {
-  it('answers 503', async () => {
+describe('/readyz when the schema is behind or the database is gone', () => {
+  it('answers 503 while /healthz (the process) still answers 200', async () => {
     const t = await startTestApp();
     try {
-      await request(t.server).get('/healthz').expect(200);
+      await request(t.server).get('/readyz').expect(200);
+      // A database whose schema is behind this code (a migration not run) is not ready either.
+      const [last] = await t.dataSource.query('SELECT id, timestamp, name FROM migrations ORDER BY id DESC LIMIT 1');
+      await t.dataSource.query('DELETE FROM migrations WHERE id = ?', [last.id]);
+      await request(t.server).get('/readyz').expect(503);
+      await t.dataSource.query('INSERT INTO migrations (id, timestamp, name) VALUES (?, ?, ?)', [
+        last.id,
+        last.timestamp,
+        last.name,
+      ]);
+      await request(t.server).get('/readyz').expect(200);
       await t.dataSource.destroy();
-      const res = await request(t.server).get('/healthz').expect(503);
+      const res = await request(t.server).get('/readyz').expect(503);
       expect(res.text).not.toMatch(/at .*\.ts:\d+/);
+      await request(t.server).get('/healthz').expect(200, { status: 'ok' });
     } finally {
       await t.close().catch(() => undefined);
     }

@@ -25,6 +25,12 @@ describe('starting the app with a bad configuration', () => {
     ],
     [{ PORT: 'eighty' }, /^Configuration error: PORT must be a whole number/],
     [{ NODE_ENV: 'production' }, /^Configuration error: SESSION_SECRET is required when NODE_ENV=production$/],
+    [{ MIGRATIONS_RUN: 'sometimes' }, /^Configuration error: MIGRATIONS_RUN must be auto or skip, got "sometimes"$/],
+    // A fresh database with migrations left to a deployment step: the instance refuses to run on it.
+    [
+      { MIGRATIONS_RUN: 'skip' },
+      /^Configuration error: MIGRATIONS_RUN is skip and the database schema is behind this version \(\d+ pending: InitialSchema1764144000000, .*\); run `npm run migration:run` first$/,
+    ],
   ])('with %j prints one line naming the variable and exits with 1', (env, message) => {
     const result = start(env);
     expect(result.status).toBe(1);
