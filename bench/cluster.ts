@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { startGaleraCluster, type GaleraCluster } from '../test/cluster/galera';
 import { httpLoad } from './measure';
 import { killChildren, ROOT, run, runCli, sleep, startApp, track, type AppProcess } from './processes';
-import { certificatePaths, startSmtpSink, type SmtpSink } from './smtp-sink';
+import { createCertificate, startSmtpSink, type SmtpSink } from './smtp-sink';
 import { firstSignIn, type StaffSession } from './staff-session';
 
 /**
@@ -31,24 +31,7 @@ interface Row {
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'ppo-bench-cluster-'));
-  const tls = certificatePaths(work);
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    tls.key,
-    '-out',
-    tls.cert,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ]);
+  const tls = await createCertificate(work);
   if (!process.env.BENCH_SKIP_BUILD) {
     log('building the app (npm run build)');
     await run('npm', ['run', 'build']);

@@ -13,7 +13,7 @@ import { httpLoad, timeLoop, type Latency } from './measure';
 import { calibrate, deepStart, pageCases, pageUrl, PAGE_SIZE, rawPage, type PageCase, type RawPlan } from './page-cases';
 import { killChildren, ROOT, run, runCli, startApp, type AppProcess } from './processes';
 import { machine, ms, num, table, type Row } from './report';
-import { certificatePaths, startSmtpSink, type SmtpSink } from './smtp-sink';
+import { createCertificate, startSmtpSink, type SmtpSink } from './smtp-sink';
 import { firstSignIn, type StaffSession } from './staff-session';
 import { bulkEnable, bulkInvite, oneClickEnable, prepareBulkSet, rawNodemailer } from './writes';
 
@@ -30,24 +30,7 @@ const label = (size: number) => (size >= 1000 ? `${size / 1000}k` : String(size)
 async function main(): Promise<void> {
   const started = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'ppo-bench-'));
-  const tls = certificatePaths(work);
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    tls.key,
-    '-out',
-    tls.cert,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ]);
+  const tls = await createCertificate(work);
   if (!process.env.BENCH_SKIP_BUILD) {
     log('building the app (npm run build)');
     await run('npm', ['run', 'build']);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
-import { track } from './processes';
+import { run, track } from './processes';
 
 /**
  * A loopback SMTP server (the `smtp-server` package) in its own process, so receiving
@@ -112,4 +112,27 @@ if (require.main === module) serve();
 /** A throwaway self-signed certificate for 127.0.0.1 (the app trusts it through NODE_EXTRA_CA_CERTS). */
 export function certificatePaths(dir: string): { key: string; cert: string } {
   return { key: join(dir, 'smtp-key.pem'), cert: join(dir, 'smtp-cert.pem') };
+}
+
+/** Writes that certificate into `dir` with openssl (valid one day) and returns its paths. */
+export async function createCertificate(dir: string): Promise<{ key: string; cert: string }> {
+  const tls = certificatePaths(dir);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    tls.key,
+    '-out',
+    tls.cert,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
+  return tls;
 }
