@@ -10,9 +10,9 @@ import type { IsolationLevel } from 'typeorm/driver/types/IsolationLevel';
 const CONFLICT_ERRNOS = new Set([1213, 1205]);
 
 /** Attempts in all (first try included). Bounded: a conflict that persists surfaces as an error. */
-export const CONFLICT_ATTEMPTS = 8;
+export const CONFLICT_ATTEMPTS = 10;
 const BASE_DELAY_MS = 15;
-const MAX_DELAY_MS = 500;
+const MAX_DELAY_MS = 4000;
 
 export function isConflictError(error: unknown): boolean {
   const e = error as { errno?: number; driverError?: { errno?: number } } | null;
@@ -27,18 +27,22 @@ export function observeConflictRetries(listener: typeof onRetry): void {
 
 /**
  * Runs `work` again after a conflict, up to CONFLICT_ATTEMPTS times, waiting a random
- * ("full jitter") exponential delay so the two losers of a conflict do not collide again.
+ * ("full jitter") exponential delay so the losers of a conflict do not collide again.
+ * The delay grows from the time the failed attempt took, not only from a constant: on a
+ * loaded Galera cluster one attempt can take a second, and contenders that wait less than
+ * that overlap again on every retry (seen: three clicks on one patient through three nodes).
  * `work` must be all-or-nothing: one transaction, or one statement, with no effect outside
  * the database before it commits (queue emails as outbox rows inside it, not by sending).
  */
 export async function withConflictRetry<T>(work: () => Promise<T>, attempts = CONFLICT_ATTEMPTS): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    const started = Date.now();
     try {
       return await work();
     } catch (error) {
       if (attempt >= attempts || !isConflictError(error)) throw error;
       onRetry?.(attempt, error);
-      const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
+      const ceiling = Math.min(MAX_DELAY_MS, Math.max(BASE_DELAY_MS, Date.now() - started) * 2 ** attempt);
       await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
     }
   }
