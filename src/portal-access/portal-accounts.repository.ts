@@ -29,6 +29,20 @@ export interface SignInAccount {
   accessEnabled: boolean;
 }
 
+/** The account as the Patient Portal tab shows it (read-only), with who enabled it. */
+export interface AccountOverview {
+  accessEnabled: boolean;
+  username: string | null;
+  enabledAt: Date | null;
+  enabledBy: string | null;
+  invitedAt: Date | null;
+  firstLoginAt: Date | null;
+  lastLoginAt: Date | null;
+  failedLoginCount: number;
+  lockedUntil: Date | null;
+  version: number;
+}
+
 const truthy = (value: unknown) => value === true || Number(value) === 1;
 
 /**
@@ -200,6 +214,31 @@ export class PortalAccountsRepository {
   }
 
   /** The generation a new portal session stores; 0 for a patient without an account row. */
+  /** The tab's view of the account; null when the patient has no account row. */
+  async overviewOf(patientId: number): Promise<AccountOverview | null> {
+    const [row]: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT pa.access_enabled, pa.username, pa.enabled_at, pa.invited_at, pa.first_login_at, pa.last_login_at,
+              pa.failed_login_count, pa.locked_until, pa.version, s.name AS enabled_by
+         FROM portal_accounts pa LEFT JOIN staff_users s ON s.id = pa.enabled_by_staff_id
+        WHERE pa.patient_id = ?`,
+      [patientId],
+    );
+    if (!row) return null;
+    const date = (value: unknown) => fromSqlDateTime(value as Date | string | null);
+    return {
+      accessEnabled: truthy(row.access_enabled),
+      username: (row.username as string | null) ?? null,
+      enabledAt: date(row.enabled_at),
+      enabledBy: (row.enabled_by as string | null) ?? null,
+      invitedAt: date(row.invited_at),
+      firstLoginAt: date(row.first_login_at),
+      lastLoginAt: date(row.last_login_at),
+      failedLoginCount: Number(row.failed_login_count ?? 0),
+      lockedUntil: date(row.locked_until),
+      version: Number(row.version ?? 1),
+    };
+  }
+
   async sessionGeneration(patientId: number): Promise<number> {
     const [row] = await this.dataSource.query('SELECT session_generation FROM portal_accounts WHERE patient_id = ?', [patientId]);
     return Number(row?.session_generation ?? 0);

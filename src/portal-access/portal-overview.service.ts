@@ -1,22 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { fromSqlDateTime } from '../database/sql';
-import { PortalTokensRepository } from '../invitations/portal-tokens.repository';
+import { type LinkWithDelivery, PortalTokensRepository } from '../invitations/portal-tokens.repository';
+import { PortalAccountsRepository } from './portal-accounts.repository';
 import { portalStatus, PortalStatus } from './portal-status';
 
-export interface PortalLinkRow {
-  id: number;
-  purpose: 'invite' | 'reset';
-  sentTo: string;
-  createdAt: Date;
-  expiresAt: Date;
-  usedAt: Date | null;
-  revokedAt: Date | null;
-  revokedReason: string | null;
-  /** queued / sending / sent / failed (from the outbox), or null when no email row exists. */
-  delivery: string | null;
-  sentAt: Date | null;
+/** A link on the tab: its row with delivery (PortalTokensRepository), and what it can still do. */
+export interface PortalLinkRow extends LinkWithDelivery {
   /** What the link can still do, in words for the tab. */
   state: 'used' | 'revoked' | 'expired' | 'active';
 }
@@ -41,36 +29,29 @@ export interface PortalOverview {
 @Injectable()
 export class PortalOverviewService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly accounts: PortalAccountsRepository,
     private readonly tokens: PortalTokensRepository,
   ) {}
 
   async overview(patientId: number, now = new Date()): Promise<PortalOverview> {
-    const [account] = await this.dataSource.query(
-      `SELECT pa.access_enabled, pa.username, pa.enabled_at, pa.invited_at, pa.first_login_at, pa.last_login_at,
-              pa.failed_login_count, pa.locked_until, pa.version, s.name AS enabled_by
-         FROM portal_accounts pa LEFT JOIN staff_users s ON s.id = pa.enabled_by_staff_id
-        WHERE pa.patient_id = ?`,
-      [patientId],
-    );
-    const links = await this.tokens.latestOf(patientId, 10);
+    const [account, links] = await Promise.all([this.accounts.overviewOf(patientId), this.tokens.latestOf(patientId, 10)]);
     const fields = {
-      accessEnabled: Boolean(Number(account?.access_enabled ?? 0)),
-      invitedAt: fromSqlDateTime(account?.invited_at),
-      firstLoginAt: fromSqlDateTime(account?.first_login_at),
+      accessEnabled: account?.accessEnabled ?? false,
+      invitedAt: account?.invitedAt ?? null,
+      firstLoginAt: account?.firstLoginAt ?? null,
     };
-    const lockedUntil = fromSqlDateTime(account?.locked_until);
+    const lockedUntil = account?.lockedUntil ?? null;
     return {
       ...fields,
       status: portalStatus(fields),
       username: account?.username ?? null,
-      enabledAt: fromSqlDateTime(account?.enabled_at),
-      enabledBy: account?.enabled_by ?? null,
-      lastLoginAt: fromSqlDateTime(account?.last_login_at),
-      failedLoginCount: Number(account?.failed_login_count ?? 0),
+      enabledAt: account?.enabledAt ?? null,
+      enabledBy: account?.enabledBy ?? null,
+      lastLoginAt: account?.lastLoginAt ?? null,
+      failedLoginCount: account?.failedLoginCount ?? 0,
       lockedUntil,
       locked: Boolean(lockedUntil && lockedUntil > now),
-      version: Number(account?.version ?? 1),
+      version: account?.version ?? 1,
       links: links.map((link): PortalLinkRow => ({
         ...link,
         state: link.usedAt ? 'used' : link.revokedAt ? 'revoked' : link.expiresAt <= now ? 'expired' : 'active',
