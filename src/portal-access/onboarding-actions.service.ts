@@ -2,7 +2,7 @@ import { BadRequestException, ConflictException, Injectable, NotFoundException }
 import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { AuditContext } from '../audit/audit-context';
-import { InvitationsService } from '../invitations/invitations.service';
+import { InvitationsService } from './invitations.service';
 import { PatientsRepository } from '../patients/patients.repository';
 import {
   INVITE_SKIP_REASON_LABELS,

@@ -1,7 +1,7 @@
 import { Body, ConflictException, Controller, Get, Param, ParseIntPipe, Post, Query, Redirect, UseFilters } from '@nestjs/common';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { View } from '../common/views/view.decorator';
-import { InvitationsService } from '../invitations/invitations.service';
+import { InvitationsService } from './invitations.service';
 import { INVITE_SKIP_REASON_LABELS, InviteSkipReason } from '../invitations/invitations.types';
 import { PortalAccessService } from './portal-access.service';
 import { PortalAccountAdminService } from './portal-account-admin.service';

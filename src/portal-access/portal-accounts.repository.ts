@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { chunks, forUpdate, fromSqlDateTime, placeholders, toSqlDateTime } from '../database/sql';
+import { hasEmail } from './portal-eligibility';
 
 /** A staff change to the account: the tab's forms carry `version` (optimistic concurrency). */
 const CHANGED = 'version = version + 1, updated_at = ?';
@@ -41,6 +42,17 @@ export interface AccountOverview {
   failedLoginCount: number;
   lockedUntil: Date | null;
   version: number;
+}
+
+/** A patient as the invite plan weighs it (the account fields null-safe when there is no account row). */
+export interface InviteCandidate {
+  id: number;
+  firstName: string;
+  deceased: boolean;
+  /** Null when there is no usable address (none, or only whitespace). */
+  email: string | null;
+  accessEnabled: boolean;
+  username: string | null;
 }
 
 const truthy = (value: unknown) => value === true || Number(value) === 1;
@@ -214,6 +226,37 @@ export class PortalAccountsRepository {
   }
 
   /** The generation a new portal session stores; 0 for a patient without an account row. */
+  /** The patients behind `ids` with their accounts, row-locked when `lock` (the send's transaction). */
+  async inviteCandidates(ids: number[], lock: boolean, db: EntityManager): Promise<Map<number, InviteCandidate>> {
+    const found = new Map<number, InviteCandidate>();
+    for (const chunk of chunks(ids)) {
+      const rows: Array<{
+        id: number | string;
+        first_name: string;
+        email: string | null;
+        deceased: number | boolean | string;
+        access_enabled: number | boolean | null;
+        username: string | null;
+      }> = await db.query(
+        `SELECT p.id, p.first_name, p.email, p.deceased, pa.access_enabled, pa.username
+           FROM patients p LEFT JOIN portal_accounts pa ON pa.patient_id = p.id
+          WHERE p.id IN (${placeholders(chunk.length)})${lock ? forUpdate(db) : ''}`,
+        chunk,
+      );
+      for (const row of rows) {
+        found.set(Number(row.id), {
+          id: Number(row.id),
+          firstName: row.first_name,
+          deceased: Number(row.deceased) === 1,
+          email: hasEmail(row.email) ? row.email : null,
+          accessEnabled: Number(row.access_enabled ?? 0) === 1,
+          username: row.username,
+        });
+      }
+    }
+    return found;
+  }
+
   /** The tab's view of the account; null when the patient has no account row. */
   async overviewOf(patientId: number): Promise<AccountOverview | null> {
     const [row]: Array<Record<string, unknown>> = await this.dataSource.query(

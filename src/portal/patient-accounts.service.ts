@@ -10,7 +10,7 @@ import { checkNewPassword } from '../auth/passwords/password-policy';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
-import { InvitationsService } from '../invitations/invitations.service';
+import { InvitationsService } from '../portal-access/invitations.service';
 import { PortalTokensService, TokenCheck, TokenHolder } from '../invitations/portal-tokens.service';
 import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
 import { checkUsername } from '../portal-access/usernames';
