@@ -257,6 +257,45 @@ export class PortalAccountsRepository {
     return found;
   }
 
+  /** What a patient session is re-checked against on each request; null when there is no account. */
+  async sessionState(
+    patientId: number,
+  ): Promise<{ firstName: string; username: string | null; accessEnabled: boolean; sessionGeneration: number } | null> {
+    const [row]: Array<{ first_name: string; username: string | null; access_enabled: unknown; session_generation: unknown }> =
+      await this.dataSource.query(
+        `SELECT p.first_name, pa.username, pa.access_enabled, pa.session_generation
+           FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id WHERE pa.patient_id = ?`,
+        [patientId],
+      );
+    if (!row) return null;
+    return {
+      firstName: row.first_name,
+      username: row.username,
+      accessEnabled: truthy(row.access_enabled),
+      sessionGeneration: Number(row.session_generation),
+    };
+  }
+
+  /**
+   * Accounts a "forgot password" request may reach: enabled, with a username and an email on file,
+   * found by the patient's email (as typed or lower-cased) or by username key.
+   */
+  async resetTargets(by: { email: string } | { usernameKey: string }): Promise<number[]> {
+    const rows: Array<{ patient_id: number | string }> =
+      'email' in by
+        ? await this.dataSource.query(
+            `SELECT pa.patient_id FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id
+              WHERE p.email IN (?, ?) AND pa.access_enabled = 1 AND pa.username IS NOT NULL`,
+            [by.email, by.email.toLowerCase()],
+          )
+        : await this.dataSource.query(
+            `SELECT pa.patient_id FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id
+              WHERE pa.username_key = ? AND pa.access_enabled = 1 AND p.email IS NOT NULL`,
+            [by.usernameKey],
+          );
+    return rows.map((row) => Number(row.patient_id));
+  }
+
   /** The tab's view of the account; null when the patient has no account row. */
   async overviewOf(patientId: number): Promise<AccountOverview | null> {
     const [row]: Array<Record<string, unknown>> = await this.dataSource.query(
