@@ -17,7 +17,7 @@ import { type EmailChange, PortalEmailChangeService } from '../portal-email-chan
 import { CONCURRENT_EDIT_MESSAGE } from '../../patients/patients.service';
 import { PatientsRepository } from '../../patients/patients.repository';
 import { PortalAccountsRepository } from '../portal-accounts.repository';
-import { EmailChangePolicyService } from './email-change-policy.service';
+import { type EmailChangeDecision, EmailChangePolicyService } from './email-change-policy.service';
 import { type EmailChangeRequest, EmailChangeRequestsRepository, OPEN_STATUSES } from './email-change-requests.repository';
 import { runInTransaction } from '../../database/transactions';
 
@@ -150,6 +150,16 @@ export class EmailChangeService {
       created++;
     }
     return created;
+  }
+
+  /** Approve or reject, as the staff member chose. */
+  decide(
+    requestId: number,
+    decision: EmailChangeDecision,
+    staff: StaffPrincipal,
+    context: AuditContext,
+  ): Promise<EmailChangeRequest> {
+    return decision === 'approve' ? this.approve(requestId, staff, context) : this.reject(requestId, staff, context);
   }
 
   /** A different staff member approves: the link goes to the new address. */
