@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type LinkWithDelivery, PortalTokensRepository } from '../invitations/portal-tokens.repository';
-import { PortalAccountsRepository } from './portal-accounts.repository';
+import { type AccountOverview, PortalAccountsRepository } from './portal-accounts.repository';
 import { portalStatus, PortalStatus } from './portal-status';
 
 /** A link on the tab: its row with delivery (PortalTokensRepository), and what it can still do. */
@@ -9,21 +9,26 @@ export interface PortalLinkRow extends LinkWithDelivery {
   state: 'used' | 'revoked' | 'expired' | 'active';
 }
 
-export interface PortalOverview {
+/** The account's row (AccountOverview), its status and lock in effect now, and its latest links. */
+export interface PortalOverview extends AccountOverview {
   status: PortalStatus;
-  accessEnabled: boolean;
-  username: string | null;
-  enabledAt: Date | null;
-  enabledBy: string | null;
-  invitedAt: Date | null;
-  firstLoginAt: Date | null;
-  lastLoginAt: Date | null;
-  failedLoginCount: number;
-  lockedUntil: Date | null;
   locked: boolean;
-  version: number;
   links: PortalLinkRow[];
 }
+
+/** What the tab shows for a patient without an account row. */
+const NO_ACCOUNT: AccountOverview = {
+  accessEnabled: false,
+  username: null,
+  enabledAt: null,
+  enabledBy: null,
+  invitedAt: null,
+  firstLoginAt: null,
+  lastLoginAt: null,
+  failedLoginCount: 0,
+  lockedUntil: null,
+  version: 1,
+};
 
 /** Everything the dashboard's Patient Portal tab shows about one patient's account (read-only). */
 @Injectable()
@@ -34,24 +39,12 @@ export class PortalOverviewService {
   ) {}
 
   async overview(patientId: number, now = new Date()): Promise<PortalOverview> {
-    const [account, links] = await Promise.all([this.accounts.overviewOf(patientId), this.tokens.latestOf(patientId, 10)]);
-    const fields = {
-      accessEnabled: account?.accessEnabled ?? false,
-      invitedAt: account?.invitedAt ?? null,
-      firstLoginAt: account?.firstLoginAt ?? null,
-    };
-    const lockedUntil = account?.lockedUntil ?? null;
+    const [found, links] = await Promise.all([this.accounts.overviewOf(patientId), this.tokens.latestOf(patientId, 10)]);
+    const account = found ?? NO_ACCOUNT;
     return {
-      ...fields,
-      status: portalStatus(fields),
-      username: account?.username ?? null,
-      enabledAt: account?.enabledAt ?? null,
-      enabledBy: account?.enabledBy ?? null,
-      lastLoginAt: account?.lastLoginAt ?? null,
-      failedLoginCount: account?.failedLoginCount ?? 0,
-      lockedUntil,
-      locked: Boolean(lockedUntil && lockedUntil > now),
-      version: account?.version ?? 1,
+      ...account,
+      status: portalStatus(account),
+      locked: Boolean(account.lockedUntil && account.lockedUntil > now),
       links: links.map((link): PortalLinkRow => ({
         ...link,
         state: link.usedAt ? 'used' : link.revokedAt ? 'revoked' : link.expiresAt <= now ? 'expired' : 'active',
