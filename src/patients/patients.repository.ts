@@ -131,6 +131,20 @@ export class PatientsRepository {
     return row ? `${row.first_name} ${row.last_name}` : null;
   }
 
+  /** Names and email of these patients (reports that list patients by id). */
+  async contacts(ids: number[]): Promise<Map<number, { firstName: string; lastName: string; email: string | null }>> {
+    const found = new Map<number, { firstName: string; lastName: string; email: string | null }>();
+    for (const chunk of chunks([...new Set(ids)])) {
+      const rows: Array<{ id: number | string; first_name: string; last_name: string; email: string | null }> =
+        await this.dataSource.query(
+          `SELECT id, first_name, last_name, email FROM patients WHERE id IN (${placeholders(chunk.length)})`,
+          chunk,
+        );
+      for (const row of rows) found.set(Number(row.id), { firstName: row.first_name, lastName: row.last_name, email: row.email });
+    }
+    return found;
+  }
+
   /** Moves the version only, so an open form for this patient is refused as stale. */
   async bumpVersion(id: number, tx: EntityManager): Promise<void> {
     await tx.query('UPDATE patients SET version = version + 1 WHERE id = ?', [id]);

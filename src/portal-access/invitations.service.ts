@@ -74,7 +74,15 @@ export class InvitationsService {
       const fresh = eligible.filter((patient) => repeats.get(patient.id) !== patient.purpose);
       summary.repeated = eligible.length - fresh.length;
 
-      if (batchId) await this.recordBatch(tx, batchId, summary, context, now);
+      if (batchId)
+        await this.recordBatch(
+          tx,
+          batchId,
+          summary,
+          eligible.filter((patient) => repeats.get(patient.id) === patient.purpose).map((patient) => patient.id),
+          context,
+          now,
+        );
       const freshIds = fresh.map((patient) => patient.id);
       await this.tokens.revokeTokensOf(tx, freshIds, 'superseded', now);
 
@@ -186,6 +194,7 @@ export class InvitationsService {
     tx: EntityManager,
     batchId: string,
     summary: InviteSummary,
+    repeatedIds: number[],
     context: AuditContext,
     now: Date,
   ): Promise<void> {
@@ -199,6 +208,8 @@ export class InvitationsService {
         queued: summary.invites + summary.resets - (summary.repeated ?? 0),
         skipped,
         skippedReasons: summary.skipped,
+        skippedIds: summary.skippedIds,
+        repeatedIds,
       },
       now,
       tx,
