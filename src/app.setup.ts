@@ -13,6 +13,7 @@ import { AppModule } from './app.module';
 import { createSessionKnex } from './database/data-source-options';
 import { openDatabase } from './database/open-database';
 import { seedDemoData } from './patients/demo-data/demo-seeder';
+import { PatientsRepository } from './patients/patients.repository';
 import { createCsrfProtection } from './auth/csrf';
 import { createSessionMiddlewares } from './auth/session.setup';
 import { StaffAuthenticator } from './auth/staff-authenticator';
@@ -172,8 +173,7 @@ function levelFor(config: AppConfig, levels: false | LogLevel[] | undefined): Ap
 }
 
 async function seedDemoIfEmpty(dataSource: DataSource, logger: Pino): Promise<void> {
-  const [{ total }] = await dataSource.query('SELECT COUNT(*) AS total FROM patients');
-  if (Number(total) > 0) return;
+  if ((await new PatientsRepository(dataSource).count()) > 0) return;
   const result = await seedDemoData(dataSource, { patients: 300, seed: 1 });
   logger.info({ context: 'DemoData' }, `Seeded ${result.patients} demo patients (SEED_DEMO).`);
 }

@@ -1,6 +1,5 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
-import type { StaffPrincipal } from '../auth/staff-principal';
 import type { AuditActorType } from './entities/audit-event.entity';
 
 /** Who acts and from where: passed from controllers into services so every audit row has it. */
@@ -12,11 +11,20 @@ export interface AuditContext {
   userAgent: string | null;
 }
 
+/**
+ * What the audit reads of the signed-in user on `req.user`: its own contract, so the audit (a sink)
+ * knows nothing of staff sign-in; auth's StaffPrincipal has these fields.
+ */
+interface SignedInUser {
+  id: number;
+  email: string;
+}
+
 export function auditContextFromRequest(
   req: Request,
   actor?: Pick<AuditContext, 'actorType' | 'actorId' | 'actorLabel'>,
 ): AuditContext {
-  const staff = req.user as StaffPrincipal | undefined;
+  const staff = req.user as SignedInUser | undefined;
   return {
     actorType: actor?.actorType ?? (staff ? 'staff' : 'system'),
     actorId: actor?.actorId ?? staff?.id ?? null,

@@ -8,7 +8,8 @@ import { SecondFactorService } from './mfa/second-factor.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { StaffPrincipal } from './staff-principal';
 import { StaffUsersRepository } from './staff-users.repository';
-import { LOCKOUT_MINUTES, STAFF_ATTEMPTS } from './lockout/attempt-lock';
+import { LOCKOUT_MINUTES } from './lockout/attempt-lock';
+import { STAFF_ATTEMPTS } from './lockout/attempt-locks.repository';
 import { runInTransaction } from '../database/transactions';
 
 export { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from './lockout/attempt-lock';

@@ -17,6 +17,19 @@ export interface OutboxEmail {
   portalTokenId?: number | null;
 }
 
+/** One email of a batch as its report lists it, with the patient's name. */
+export interface BatchEmail {
+  id: number;
+  patientId: number | null;
+  kind: string;
+  toAddress: string;
+  status: string;
+  lastError: string | null;
+  sentAt: Date | null;
+  firstName: string | null;
+  lastName: string | null;
+}
+
 /** A row this sender holds for one round (column names as stored). */
 export interface ClaimedEmail {
   id: string;
@@ -170,6 +183,27 @@ export class MailOutboxRepository implements OnModuleInit {
       patientId: row.patient_id === null ? null : Number(row.patient_id),
       toAddress: row.to_address,
       error: row.last_error,
+    }));
+  }
+
+  /** The batch's emails after `afterId`, in queue order, `limit` at a time (the batch report's pages). */
+  async batchEmails(batchId: string, afterId: number, limit: number): Promise<BatchEmail[]> {
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT m.id, m.patient_id, m.kind, m.to_address, m.status, m.last_error, m.sent_at, p.first_name, p.last_name
+         FROM mail_outbox m LEFT JOIN patients p ON p.id = m.patient_id
+        WHERE m.batch_id = ? AND m.id > ? ORDER BY m.id LIMIT ${Math.max(1, Math.floor(limit))}`,
+      [batchId, afterId],
+    );
+    return rows.map((row) => ({
+      id: Number(row.id),
+      patientId: row.patient_id === null ? null : Number(row.patient_id),
+      kind: String(row.kind),
+      toAddress: String(row.to_address),
+      status: String(row.status),
+      lastError: (row.last_error as string | null) ?? null,
+      sentAt: fromSqlDateTime(row.sent_at as Date | string | null),
+      firstName: (row.first_name as string | null) ?? null,
+      lastName: (row.last_name as string | null) ?? null,
     }));
   }
 

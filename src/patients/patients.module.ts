@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { PatientsRepository } from './patients.repository';
 import { PatientsService } from './patients.service';
 
 /**
@@ -6,7 +7,7 @@ import { PatientsService } from './patients.service';
  * composes portal access and email changes lives in portal-access/ (PatientPortalController).
  */
 @Module({
-  providers: [PatientsService],
-  exports: [PatientsService],
+  providers: [PatientsService, PatientsRepository],
+  exports: [PatientsService, PatientsRepository],
 })
 export class PatientsModule {}

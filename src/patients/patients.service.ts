@@ -1,17 +1,17 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { birthDateProblem, type BirthDateProblem, EARLIEST_BIRTH_DATE } from '../common/time/calendar-date';
 import { FormValidationException } from '../common/validation/form-validation.exception';
-import { chunks, isSqliteManager, LIKE, likePrefix, placeholders, toSqlDateTime } from '../database/sql';
 import type { PatientDetailsDto } from './dto/patient-details.dto';
 import { Appointment } from './entities/appointment.entity';
 import { Patient } from './entities/patient.entity';
 import { Provider } from './entities/provider.entity';
 import { Tag } from './entities/tag.entity';
 import { normalisePhone, phoneDigits } from './phone-number';
+import { PatientsRepository, type PatientMatch } from './patients.repository';
 import { runInTransaction } from '../database/transactions';
 
 export const CONCURRENT_EDIT_MESSAGE =
@@ -28,12 +28,7 @@ export interface DetailsFormValues {
   version: number;
 }
 
-/** A patient found by name or MRN (for filters that take what staff type). */
-export interface PatientMatch {
-  id: number;
-  name: string;
-  externalId: string | null;
-}
+export type { PatientMatch } from './patients.repository';
 
 export interface PatientSummary {
   patient: Patient;
@@ -49,24 +44,16 @@ export class PatientsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    private readonly patients: PatientsRepository,
   ) {}
 
   async summary(id: number): Promise<PatientSummary> {
-    const patient = await this.dataSource
-      .getRepository(Patient)
-      .findOne({ where: { id }, relations: { primaryProvider: true, tags: true } });
+    const patient = await this.patients.findWithDetails(id);
     if (!patient) throw new NotFoundException('No such patient.');
     const [upcoming, providers, tags] = await Promise.all([
-      this.dataSource
-        .getRepository(Appointment)
-        .createQueryBuilder('a')
-        .leftJoinAndSelect('a.provider', 'provider')
-        .where('a.patient_id = :id AND a.starts_at >= :now', { id, now: new Date() })
-        .orderBy('a.starts_at', 'ASC')
-        .limit(5)
-        .getMany(),
-      this.dataSource.getRepository(Provider).find({ order: { name: 'ASC' } }),
-      this.dataSource.getRepository(Tag).find({ order: { name: 'ASC' } }),
+      this.patients.upcomingAppointments(id, new Date(), 5),
+      this.patients.providers(),
+      this.patients.tags(),
     ]);
     patient.tags?.sort((a, b) => a.name.localeCompare(b.name));
     return { patient, detailsForm: detailsFormValues(patient), upcoming, providers, tags };
@@ -79,39 +66,29 @@ export class PatientsService {
   async updateDetails(id: number, details: PatientDetailsDto, context: AuditContext): Promise<{ changed: boolean }> {
     assertRealDate(details.dateOfBirth);
     return runInTransaction(this.dataSource, async (tx) => {
-      const before = await tx.findOne(Patient, { where: { id }, relations: { tags: true } });
+      const before = await this.patients.findForEdit(id, tx);
       if (!before) throw new NotFoundException('No such patient.');
       if (before.version !== details.version) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
-      await assertKnown(tx, details);
+      await this.assertKnown(tx, details);
       const phone = phoneToSave(before.phone, details.phone);
       const changed = changedFields(before, details, phone);
       // A form saved as it was opened writes nothing: no new version, no audit row.
       if (!changed.length) return { changed: false };
-      const result = await tx
-        .createQueryBuilder()
-        .update(Patient)
-        .set({
+      const saved = await this.patients.updateDetails(
+        id,
+        details.version,
+        {
           firstName: details.firstName,
           lastName: details.lastName,
           dateOfBirth: details.dateOfBirth,
           phone,
           phoneDigits: phoneDigits(phone),
           primaryProviderId: details.primaryProviderId ?? null,
-          version: () => 'version + 1',
-          updatedAt: () => (isSqliteManager(tx) ? "datetime('now')" : 'CURRENT_TIMESTAMP'),
-        })
-        .where('id = :id AND version = :version', { id, version: details.version })
-        .execute();
-      if (result.affected !== 1) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
-      if (changed.includes('tags')) {
-        await tx.query('DELETE FROM patient_tags WHERE patient_id = ?', [id]);
-        const tagIds = [...new Set(details.tagIds)];
-        if (tagIds.length)
-          await tx.query(
-            `INSERT INTO patient_tags (patient_id, tag_id) VALUES ${tagIds.map(() => '(?, ?)').join(', ')}`,
-            tagIds.flatMap((tagId) => [id, tagId]),
-          );
-      }
+        },
+        tx,
+      );
+      if (!saved) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
+      if (changed.includes('tags')) await this.patients.replaceTags(id, details.tagIds, tx);
       await this.audit.record(context, { action: 'patient.details_changed', patientId: id, details: { changed } }, tx);
       return { changed: true };
     });
@@ -121,33 +98,17 @@ export class PatientsService {
    * Patients matching what an admin typed in the audit filter: the MRN (external id) exactly,
    * or a name — "Last, First", "First Last", or the start of either name. At most `limit`.
    */
-  async findByNameOrMrn(text: string, limit = 20): Promise<PatientMatch[]> {
-    const q = text.trim();
-    if (!q) return [];
-    const names: { sql: string; params: string[] }[] = [];
-    const comma = q.indexOf(',');
-    const words = q.split(/\s+/);
-    if (comma >= 0) {
-      const [last, first] = [q.slice(0, comma).trim(), q.slice(comma + 1).trim()];
-      names.push({ sql: `(last_name ${LIKE} AND first_name ${LIKE})`, params: [likePrefix(last), likePrefix(first)] });
-    } else if (words.length > 1) {
-      names.push({
-        sql: `(first_name ${LIKE} AND last_name ${LIKE})`,
-        params: [likePrefix(words[0]), likePrefix(words.slice(1).join(' '))],
-      });
-      names.push({ sql: `last_name ${LIKE}`, params: [likePrefix(q)] });
-    } else {
-      names.push({ sql: `(last_name ${LIKE} OR first_name ${LIKE})`, params: [likePrefix(q), likePrefix(q)] });
+  findByNameOrMrn(text: string, limit = 20): Promise<PatientMatch[]> {
+    return this.patients.findByNameOrMrn(text, limit);
+  }
+
+  private async assertKnown(tx: EntityManager, details: PatientDetailsDto): Promise<void> {
+    if (details.primaryProviderId && !(await this.patients.providerExists(details.primaryProviderId, tx))) {
+      throw new FormValidationException({ primaryProviderId: ['Choose a provider from the list.'] });
     }
-    const rows: Array<{ id: number | string; first_name: string; last_name: string; external_id: string | null }> =
-      await this.dataSource.query(
-        `SELECT id, first_name, last_name, external_id FROM patients
-        WHERE external_id IN (?, ?, ?) OR ${names.map((n) => n.sql).join(' OR ')}
-        ORDER BY last_name, first_name, id LIMIT ${Math.max(1, Math.floor(limit))}`,
-        // MRNs as typed, upper- or lower-case (SQLite compares case-sensitively; the unique index stays usable).
-        [q, q.toUpperCase(), q.toLowerCase(), ...names.flatMap((n) => n.params)],
-      );
-    return rows.map((row) => ({ id: Number(row.id), name: `${row.last_name}, ${row.first_name}`, externalId: row.external_id }));
+    const tagIds = [...new Set(details.tagIds)];
+    if (tagIds.length && (await this.patients.countTags(tagIds, tx)) !== tagIds.length)
+      throw new FormValidationException({ tagIds: ['Choose tags from the list.'] });
   }
 
   /** Reading a patient's record is itself audited (HIPAA access log). */
@@ -156,13 +117,8 @@ export class PatientsService {
   }
 
   /** Recomputes the denormalised next appointment (call in the transaction that changed appointments). */
-  async refreshNextAppointment(tx: EntityManager, patientIds: number[], now = new Date()): Promise<void> {
-    for (const chunk of chunks(patientIds)) {
-      await tx.query(
-        `UPDATE patients SET next_appointment_at = (SELECT MIN(a.starts_at) FROM appointments a WHERE a.patient_id = patients.id AND a.starts_at > ?) WHERE id IN (${placeholders(chunk.length)})`,
-        [toSqlDateTime(now), ...chunk],
-      );
-    }
+  refreshNextAppointment(tx: EntityManager, patientIds: number[], now = new Date()): Promise<void> {
+    return this.patients.refreshNextAppointment(tx, patientIds, now);
   }
 }
 
@@ -193,15 +149,6 @@ const BIRTH_DATE_MESSAGES: Record<BirthDateProblem, string> = {
 function assertRealDate(date: string): void {
   const problem = birthDateProblem(date);
   if (problem) throw new FormValidationException({ dateOfBirth: [BIRTH_DATE_MESSAGES[problem]] });
-}
-
-async function assertKnown(tx: EntityManager, details: PatientDetailsDto): Promise<void> {
-  if (details.primaryProviderId && !(await tx.existsBy(Provider, { id: details.primaryProviderId }))) {
-    throw new FormValidationException({ primaryProviderId: ['Choose a provider from the list.'] });
-  }
-  const tagIds = [...new Set(details.tagIds)];
-  if (tagIds.length && (await tx.countBy(Tag, { id: In(tagIds) })) !== tagIds.length)
-    throw new FormValidationException({ tagIds: ['Choose tags from the list.'] });
 }
 
 /**

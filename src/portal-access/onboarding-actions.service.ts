@@ -1,10 +1,9 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { AuditContext } from '../audit/audit-context';
-import { chunks, placeholders } from '../database/sql';
-import { InvitationsService } from '../invitations/invitations.service';
+import { InvitationsService } from './invitations.service';
+import { PatientsRepository } from '../patients/patients.repository';
 import {
   INVITE_SKIP_REASON_LABELS,
   type BatchProgress,
@@ -26,11 +25,11 @@ export type Selection =
 @Injectable()
 export class OnboardingActionsService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly query: OnboardingQueryService,
     private readonly access: PortalAccessService,
     private readonly invitations: InvitationsService,
     private readonly audit: AuditService,
+    private readonly patients: PatientsRepository,
   ) {}
 
   /** Clicking a red block. Enabling an enabled patient changes nothing and is not audited again. */
@@ -103,14 +102,7 @@ export class OnboardingActionsService {
     const ids = selection.scope === 'ids' ? [...new Set(selection.ids)] : await this.selectedIds(selection, context);
     if (ids.length === 0) throw new BadRequestException('No patients match this filter; nothing was sent.');
     if (selection.scope === 'ids') {
-      const found = new Set<number>();
-      for (const chunk of chunks(ids)) {
-        const rows: { id: number | string }[] = await this.dataSource.query(
-          `SELECT id FROM patients WHERE id IN (${placeholders(chunk.length)})`,
-          chunk,
-        );
-        rows.forEach((row) => found.add(Number(row.id)));
-      }
+      const found = await this.patients.existingIds(ids);
       const unknown = ids.filter((id) => !found.has(id));
       if (unknown.length) throw new NotFoundException(`No patient with id ${unknown.slice(0, 10).join(', ')}. Nothing was sent.`);
     }

@@ -1,11 +1,12 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { ClinicClock } from '../common/time/clinic-time';
-import { fromSqlDateTime, placeholders } from '../database/sql';
+import { type BatchUnsent, BulkBatchesRepository } from '../invitations/bulk-batches.repository';
 import { INVITE_SKIP_REASON_LABELS, type InviteSkipReason } from '../invitations/invitations.types';
+import { type BatchEmail, MailOutboxRepository } from '../invitations/outbox.repository';
+import { PatientsRepository } from '../patients/patients.repository';
+import { MAIL_KIND } from './invitations.service';
 import type { OnboardingFilter, OnboardingSort } from './onboarding-filter';
 import { OnboardingQueryService } from './onboarding-query.service';
 
@@ -32,10 +33,12 @@ export const BATCH_REPORT_HEADER = ['Patient id', 'Last name', 'First name', 'Em
 @Injectable()
 export class OnboardingExportService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly query: OnboardingQueryService,
     private readonly audit: AuditService,
     private readonly clock: ClinicClock,
+    private readonly batches: BulkBatchesRepository,
+    private readonly outbox: MailOutboxRepository,
+    private readonly patients: PatientsRepository,
   ) {}
 
   /** Every patient matching the onboarding filter, in the on-screen order, 1,000 at a time. */
@@ -51,10 +54,10 @@ export class OnboardingExportService {
 
   /** Every patient of a bulk invite batch: sent / queued / failed / cancelled / skipped, with the reason. */
   async batchReport(batchId: string, context: AuditContext): Promise<AsyncIterable<unknown[][]>> {
-    const [batch] = await this.dataSource.query('SELECT id FROM bulk_batches WHERE id = ?', [batchId]);
-    if (!batch) throw new NotFoundException('That batch does not exist.');
+    const unsent = await this.batches.unsentOf(batchId);
+    if (!unsent) throw new NotFoundException('That batch does not exist.');
     await this.audit.record(context, { action: 'bulk_batch.report_exported', batchId, details: { format: 'csv' } });
-    return this.reportBatches(batchId);
+    return this.reportBatches(batchId, unsent);
   }
 
   private async *onboardingBatches(filter: OnboardingFilter, sort: OnboardingSort): AsyncGenerator<unknown[][]> {
@@ -77,76 +80,61 @@ export class OnboardingExportService {
     }
   }
 
-  private async *reportBatches(batchId: string): AsyncGenerator<unknown[][]> {
-    let afterId = 0;
-    for (;;) {
-      const events: Array<{
-        id: number | string;
-        action: string;
-        patient_id: number | string | null;
-        details: string | null;
-        first_name: string | null;
-        last_name: string | null;
-        email: string | null;
-      }> = await this.dataSource.query(
-        `SELECT a.id, a.action, a.patient_id, a.details, p.first_name, p.last_name, p.email
-           FROM audit_events a LEFT JOIN patients p ON p.id = a.patient_id
-          WHERE a.batch_id = ? AND a.action IN ('portal.invite_issued', 'portal.reset_issued', 'portal.invite_skipped') AND a.id > ?
-          ORDER BY a.id LIMIT ${BATCH}`,
-        [batchId, afterId],
-      );
-      if (events.length === 0) return;
-      const patientIds = events
-        .map((event) => event.patient_id)
-        .filter((id): id is number | string => id !== null)
-        .map(Number);
-      const mails: Array<{
-        patient_id: number | string;
-        to_address: string;
-        status: string;
-        last_error: string | null;
-        sent_at: Date | string | null;
-      }> = patientIds.length
-        ? await this.dataSource.query(
-            `SELECT patient_id, to_address, status, last_error, sent_at FROM mail_outbox WHERE batch_id = ? AND patient_id IN (${placeholders(patientIds.length)}) ORDER BY id`,
-            [batchId, ...patientIds],
-          )
-        : [];
-      const mailOf = new Map(mails.map((mail) => [Number(mail.patient_id), mail]));
-      yield events.map((event) => {
-        const patientId = event.patient_id === null ? null : Number(event.patient_id);
-        const details = event.details
-          ? (JSON.parse(event.details) as { reason?: InviteSkipReason; repeatedWithin?: string })
-          : {};
-        const mail = patientId === null ? undefined : mailOf.get(patientId);
-        const [outcome, reason] = outcomeOf(event.action, details, mail);
+  /** The batch's emails from the outbox (their delivery), then who it did not email, from the batch row. */
+  private async *reportBatches(batchId: string, unsent: BatchUnsent): AsyncGenerator<unknown[][]> {
+    for (let afterId = 0; ;) {
+      const emails = await this.outbox.batchEmails(batchId, afterId, BATCH);
+      if (emails.length === 0) break;
+      yield emails.map((mail) => {
+        const [outcome, reason] = emailOutcome(mail);
         return [
-          patientId,
-          event.last_name,
-          event.first_name,
-          mail?.to_address ?? event.email,
+          mail.patientId,
+          mail.lastName,
+          mail.firstName,
+          mail.toAddress,
           outcome,
           reason,
-          this.clock.formatDateTime(fromSqlDateTime(mail?.sent_at)),
+          this.clock.formatDateTime(mail.sentAt),
         ];
       });
-      afterId = Number(events[events.length - 1].id);
+      afterId = emails[emails.length - 1].id;
+    }
+    const rows: Array<{ patientId: number; outcome: string; reason: string }> = [
+      ...unsent.repeated.map((patientId) => ({
+        patientId,
+        outcome: 'not sent again',
+        reason: 'the same email was sent seconds before',
+      })),
+      ...unsent.skipped.map(({ patientId, reason }) => ({
+        patientId,
+        outcome: 'skipped',
+        reason: INVITE_SKIP_REASON_LABELS[reason as InviteSkipReason] ?? reason,
+      })),
+    ];
+    for (let start = 0; start < rows.length; start += BATCH) {
+      const page = rows.slice(start, start + BATCH);
+      const contacts = await this.patients.contacts(page.map((row) => row.patientId));
+      yield page.map((row) => {
+        const patient = contacts.get(row.patientId);
+        return [
+          row.patientId,
+          patient?.lastName ?? null,
+          patient?.firstName ?? null,
+          patient?.email ?? null,
+          row.outcome,
+          row.reason,
+          '',
+        ];
+      });
     }
   }
 }
 
-/** A key read back from the driver, as the keyset condition binds it (mysql2 returns Dates). */
-function outcomeOf(
-  action: string,
-  details: { reason?: InviteSkipReason; repeatedWithin?: string },
-  mail?: { status: string; last_error: string | null },
-): [string, string] {
-  if (action === 'portal.invite_skipped')
-    return ['skipped', details.reason ? (INVITE_SKIP_REASON_LABELS[details.reason] ?? details.reason) : ''];
-  const kind = action === 'portal.reset_issued' ? 'password-reset email' : 'invite';
-  if (!mail) return ['not sent again', details.repeatedWithin ? `the same ${kind} was sent seconds before` : 'no email queued'];
+/** What became of one queued email, in words for the report. */
+function emailOutcome(mail: BatchEmail): [string, string] {
+  const kind = mail.kind === MAIL_KIND.reset ? 'password-reset email' : 'invite';
   if (mail.status === 'sent') return ['sent', kind];
-  if (mail.status === 'failed') return ['failed', mail.last_error ?? 'delivery failed'];
-  if (mail.status === 'cancelled') return ['cancelled', mail.last_error ?? 'link revoked before sending'];
+  if (mail.status === 'failed') return ['failed', mail.lastError ?? 'delivery failed'];
+  if (mail.status === 'cancelled') return ['cancelled', mail.lastError ?? 'link revoked before sending'];
   return ['queued', `${kind} waiting to be sent`];
 }

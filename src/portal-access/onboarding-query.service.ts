@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { fromSqlDate, fromSqlDateTime, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
-import { InvitationsService } from '../invitations/invitations.service';
+import { InvitationsService } from './invitations.service';
 import type { LatestInvite } from '../invitations/invitations.types';
 import {
   countSql,

@@ -10,16 +10,19 @@ import {
   ParseUUIDPipe,
   Post,
   Query,
+  Req,
   Res,
 } from '@nestjs/common';
 import { ClinicClock } from '../common/time/clinic-time';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { sendCsv } from '../common/csv-output';
+import { seeOther, type SeeOther } from '../common/views/flash';
+import { isHtmxRequest } from '../common/views/htmx';
 import { View } from '../common/views/view.decorator';
 import { BulkSelectionDto, OnboardingPageQueryDto, toOnboardingFilter, toSelection } from './dto/onboarding-filter.dto';
 import { pageProblem, parseOnboardingQuery, withoutMissingReferences } from './onboarding-query-params';
-import { filterParams } from './onboarding-filter';
+import { filterParams, queryString } from './onboarding-filter';
 import { describeInviteSummary, OnboardingActionsService, type Selection } from './onboarding-actions.service';
 import { BATCH_REPORT_HEADER, ONBOARDING_EXPORT_HEADER, OnboardingExportService } from './onboarding-export.service';
 import { OnboardingQueryService } from './onboarding-query.service';
@@ -40,8 +43,9 @@ const patientId = new ParseIntPipe({ exceptionFactory: () => new BadRequestExcep
 const batchId = new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException('The batch id is not valid.') });
 
 /**
- * The Patient Portal Onboarding Tool (DESIGN.md "The onboarding page"). Each POST
- * answers htmx with the partial it replaces and a plain browser with a full page.
+ * The Patient Portal Onboarding Tool (DESIGN.md "The onboarding page"). Each POST answers
+ * htmx with the partial it replaces, and a plain browser (JavaScript off) with 303 to a GET
+ * page that shows the same thing (post/redirect/get: Back and Reload never re-post).
  */
 @Controller('portal-onboarding')
 export class OnboardingController {
@@ -98,49 +102,71 @@ export class OnboardingController {
   @Post('patients/:id/enable')
   @HttpCode(200)
   @View('portal-access/patient-action', { fragment: 'portal-access/_row' })
-  async enable(@Param('id', patientId) id: number, @Audit() audit: AuditContext) {
+  async enable(@Param('id', patientId) id: number, @Audit() audit: AuditContext, @Req() req: Request) {
     const { row, changed } = await this.actions.enableOne(id, audit);
     const message = changed
       ? `Portal access enabled for ${row.fullName}.`
       : `Portal access was already enabled for ${row.fullName}; nothing changed.`;
-    return { row, focusInvite: true, flash: { kind: 'success', message } };
+    return rowAnswer(req, row, message);
   }
 
   /** The "Send Invite to <email>" link: answer with the row (now orange, with the delivery state). */
   @Post('patients/:id/invite')
   @HttpCode(200)
   @View('portal-access/patient-action', { fragment: 'portal-access/_row' })
-  async invite(@Param('id', patientId) id: number, @Audit() audit: AuditContext) {
+  async invite(@Param('id', patientId) id: number, @Audit() audit: AuditContext, @Req() req: Request) {
     const { row, summary } = await this.actions.inviteOne(id, audit);
     const kind = summary.resets > 0 ? 'A password-reset email' : 'An invite';
-    return { row, focusInvite: true, flash: { kind: 'success', message: `${kind} to ${row.email} is on its way.` } };
+    return rowAnswer(req, row, `${kind} to ${row.email} is on its way.`);
   }
 
   @Post('bulk/enable')
   @HttpCode(200)
   @View('portal-access/bulk', { fragment: 'portal-access/_bulk-result' })
-  async bulkEnable(@Body() dto: BulkSelectionDto, @Audit() audit: AuditContext, @Res({ passthrough: true }) res: Response) {
+  async bulkEnable(
+    @Body() dto: BulkSelectionDto,
+    @Audit() audit: AuditContext,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const selection = toSelection(dto, this.clock);
     const result = await this.actions.enableSelection(selection, audit);
-    res.setHeader(AFTER_SWAP, RESULTS_CHANGED);
     const already = result.alreadyEnabled.length
       ? `; ${result.alreadyEnabled.length} already had access and were left unchanged`
       : '';
     const deceased = result.deceased.length ? `; ${result.deceased.length} skipped: deceased` : '';
     const count = result.requested;
-    return {
-      message: `Portal access enabled for ${result.enabled.length} ${result.enabled.length === 1 ? 'patient' : 'patients'}${already}${deceased}.`,
-      kept: keptFields(selection, result.batchId),
-      keptText: `The same ${count} ${count === 1 ? 'patient stays' : 'patients stay'} selected for Send Portal Invites.`,
-    };
+    const message = `Portal access enabled for ${result.enabled.length} ${result.enabled.length === 1 ? 'patient' : 'patients'}${already}${deceased}.`;
+    const keptText = `The same ${count} ${count === 1 ? 'patient stays' : 'patients stay'} selected for Send Portal Invites.`;
+    const kept = keptFields(selection, result.batchId);
+    // Without JavaScript: the list as it was filtered, with the same patients still selected.
+    if (!isHtmxRequest(req))
+      return seeOther(`/portal-onboarding?${queryString([...filterParams(toOnboardingFilter(dto, this.clock)), ...kept])}`, {
+        flash: `${message} ${keptText}`,
+      });
+    res.setHeader(AFTER_SWAP, RESULTS_CHANGED);
+    return { message, kept, keptText };
   }
 
   /** First step of "Send Portal Invites": say what will happen and ask to confirm. */
   @Post('bulk/invite/preview')
   @HttpCode(200)
   @View('portal-access/bulk', { fragment: 'portal-access/_bulk-confirm' })
-  async bulkInvitePreview(@Body() dto: BulkSelectionDto, @Audit() audit: AuditContext) {
+  async bulkInvitePreview(@Body() dto: BulkSelectionDto, @Audit() audit: AuditContext, @Req() req: Request) {
     const selection = toSelection(dto, this.clock);
+    // Without JavaScript: the same question on a GET page (below), so a reload asks it again.
+    if (!isHtmxRequest(req)) return seeOther(`/portal-onboarding/bulk/invite/preview?${queryString(selectionFields(selection))}`);
+    return this.invitePreview(selection, audit);
+  }
+
+  /** The confirmation as a page of its own, where a browser without JavaScript lands. */
+  @Get('bulk/invite/preview')
+  @View('portal-access/bulk', { fragment: 'portal-access/_bulk-confirm' })
+  async bulkInvitePreviewPage(@Query() dto: BulkSelectionDto, @Audit() audit: AuditContext) {
+    return this.invitePreview(toSelection(dto, this.clock), audit);
+  }
+
+  private async invitePreview(selection: Selection, audit: AuditContext) {
     const summary = await this.actions.previewInvites(selection, audit);
     return {
       summary,
@@ -153,11 +179,22 @@ export class OnboardingController {
   @Post('bulk/invite')
   @HttpCode(200)
   @View('portal-access/bulk', { fragment: 'portal-access/_bulk-progress' })
-  async bulkInvite(@Body() dto: BulkSelectionDto, @Audit() audit: AuditContext, @Res({ passthrough: true }) res: Response) {
+  async bulkInvite(
+    @Body() dto: BulkSelectionDto,
+    @Audit() audit: AuditContext,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const summary = await this.actions.sendInvites(toSelection(dto, this.clock), audit);
+    const text = describeInviteSummary(summary, 'did');
+    // Without JavaScript: the batch's progress page (its Refresh link polls by hand).
+    if (!isHtmxRequest(req))
+      return seeOther(summary.batchId ? `/portal-onboarding/bulk/batches/${summary.batchId}` : '/portal-onboarding', {
+        flash: `${text}.`,
+      });
     const progress = summary.batchId ? await this.actions.batchProgress(summary.batchId) : null;
     res.setHeader('HX-Trigger', RESULTS_CHANGED);
-    return { batchId: summary.batchId, progress, text: describeInviteSummary(summary, 'did') };
+    return { batchId: summary.batchId, progress, text };
   }
 
   /** Polled every 2 s by the progress box (X-Background-Poll: does not extend the idle timeout). */
@@ -185,6 +222,15 @@ export class OnboardingController {
     const batches = await this.exports.batchReport(id, audit);
     await sendCsv(res, `invite-batch-${id.slice(0, 8)}-report.csv`, BATCH_REPORT_HEADER, batches);
   }
+}
+
+/**
+ * A row action's answer: htmx swaps the row (with its message); a plain browser is sent to the
+ * row's own page, which shows the message once.
+ */
+function rowAnswer(req: Request, row: { id: number }, message: string): SeeOther | Record<string, unknown> {
+  if (!isHtmxRequest(req)) return seeOther(`/portal-onboarding/patients/${row.id}/row`, { flash: message });
+  return { row, focusInvite: true, flash: { kind: 'success', message } };
 }
 
 /** Hidden fields that carry a selection from the confirmation to the send. */

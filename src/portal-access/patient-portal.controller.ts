@@ -1,7 +1,19 @@
-import { Body, ConflictException, Controller, Get, Param, ParseIntPipe, Post, Query, Redirect, UseFilters } from '@nestjs/common';
+import {
+  applyDecorators,
+  Body,
+  ConflictException,
+  Controller,
+  Get,
+  Param,
+  ParseIntPipe,
+  Post,
+  Query,
+  Redirect,
+  UseFilters,
+} from '@nestjs/common';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { View } from '../common/views/view.decorator';
-import { InvitationsService } from '../invitations/invitations.service';
+import { InvitationsService } from './invitations.service';
 import { INVITE_SKIP_REASON_LABELS, InviteSkipReason } from '../invitations/invitations.types';
 import { PortalAccessService } from './portal-access.service';
 import { PortalAccountAdminService } from './portal-account-admin.service';
@@ -11,9 +23,17 @@ import { DashboardQuery, SAVED_MESSAGES, type SavedMessage } from './dto/dashboa
 import { ChangeEmailDto, ChangeUsernameDto, DisableAccessDto, VersionedDto } from './dto/patient-portal.dto';
 import { CurrentStaff } from '../auth/decorators/current-staff.decorator';
 import type { StaffPrincipal } from '../auth/staff-principal';
+import { EMAIL_CHANGE_DECISION, type EmailChangeDecision } from './email-change/email-change-policy.service';
 import { EmailChangeService } from './email-change/email-change.service';
 import { PatientDashboardService } from './patient-dashboard.service';
 import { PatientFormFilter } from './patient-form.filter';
+
+/** A form of the dashboard: a refused one re-renders its tab (PatientFormFilter), a done one redirects. */
+const FormAction = () => applyDecorators(UseFilters(PatientFormFilter), Redirect());
+
+/** A staff change that may find nothing to change (the account already as asked). */
+const changedOr = async (id: number, saved: SavedMessage, change: Promise<{ changed: boolean }>) =>
+  back(id, (await change).changed ? saved : 'unchanged');
 
 // Post/redirect/get: a reload does not resubmit the form.
 const back = (id: number, saved: SavedMessage, tab: 'details' | 'portal' = 'portal') => ({
@@ -52,33 +72,28 @@ export class PatientPortalController {
   }
 
   @Post('details')
-  @UseFilters(PatientFormFilter)
-  @Redirect()
+  @FormAction()
   async updateDetails(@Param('id', ParseIntPipe) id: number, @Body() details: PatientDetailsDto, @Audit() audit: AuditContext) {
     const { changed } = await this.patients.updateDetails(id, details, audit);
     return back(id, changed ? 'details' : 'unchanged', 'details');
   }
 
   @Post('portal/enable')
-  @UseFilters(PatientFormFilter)
-  @Redirect()
+  @FormAction()
   async enable(@Param('id', ParseIntPipe) id: number, @Audit() audit: AuditContext) {
     const result = await this.access.enable([id], audit);
     return back(id, result.enabled.length ? 'enabled' : 'unchanged');
   }
 
   @Post('portal/disable')
-  @UseFilters(PatientFormFilter)
-  @Redirect()
+  @FormAction()
   async disable(@Param('id', ParseIntPipe) id: number, @Body() form: DisableAccessDto, @Audit() audit: AuditContext) {
-    const { changed } = await this.accounts.disable(id, form.reason, form.version, audit);
-    return back(id, changed ? 'disabled' : 'unchanged');
+    return changedOr(id, 'disabled', this.accounts.disable(id, form.reason, form.version, audit));
   }
 
   /** Invite, or a password reset when the patient already has a username. */
   @Post('portal/invite')
-  @UseFilters(PatientFormFilter)
-  @Redirect()
+  @FormAction()
   async invite(@Param('id', ParseIntPipe) id: number, @Audit() audit: AuditContext) {
     const summary = await this.invitations.sendInvites([id], audit);
     const skipped = Object.keys(summary.skipped)[0] as InviteSkipReason | undefined;
@@ -88,25 +103,20 @@ export class PatientPortalController {
   }
 
   @Post('portal/unlock')
-  @UseFilters(PatientFormFilter)
-  @Redirect()
+  @FormAction()
   async unlock(@Param('id', ParseIntPipe) id: number, @Body() form: VersionedDto, @Audit() audit: AuditContext) {
-    const { changed } = await this.accounts.unlock(id, form.version, audit);
-    return back(id, changed ? 'unlocked' : 'unchanged');
+    return changedOr(id, 'unlocked', this.accounts.unlock(id, form.version, audit));
   }
 
   @Post('portal/username')
-  @UseFilters(PatientFormFilter)
-  @Redirect()
+  @FormAction()
   async changeUsername(@Param('id', ParseIntPipe) id: number, @Body() form: ChangeUsernameDto, @Audit() audit: AuditContext) {
-    const { changed } = await this.accounts.changeUsername(id, form.username, form.version, audit);
-    return back(id, changed ? 'username' : 'unchanged');
+    return changedOr(id, 'username', this.accounts.changeUsername(id, form.username, form.version, audit));
   }
 
   /** Requests the change: it waits for approval (policy) and for the new address to confirm. */
   @Post('email')
-  @UseFilters(PatientFormFilter)
-  @Redirect()
+  @FormAction()
   async changeEmail(
     @Param('id', ParseIntPipe) id: number,
     @Body() form: ChangeEmailDto,
@@ -117,29 +127,17 @@ export class PatientPortalController {
     return back(id, outcome === 'awaiting_approval' ? 'email_approval' : 'email_confirmation');
   }
 
-  @Post('email-changes/:requestId/approve')
-  @UseFilters(PatientFormFilter)
-  @Redirect()
-  async approveEmailChange(
+  /** A different staff member approves or rejects the waiting change, from the tab. */
+  @Post('email-changes/:requestId/:decision')
+  @FormAction()
+  async decideEmailChange(
     @Param('id', ParseIntPipe) id: number,
     @Param('requestId', ParseIntPipe) requestId: number,
+    @Param('decision', EMAIL_CHANGE_DECISION) decision: EmailChangeDecision,
     @CurrentStaff() staff: StaffPrincipal,
     @Audit() audit: AuditContext,
   ) {
-    await this.emailChanges.approve(requestId, staff, audit);
-    return back(id, 'email_approved');
-  }
-
-  @Post('email-changes/:requestId/reject')
-  @UseFilters(PatientFormFilter)
-  @Redirect()
-  async rejectEmailChange(
-    @Param('id', ParseIntPipe) id: number,
-    @Param('requestId', ParseIntPipe) requestId: number,
-    @CurrentStaff() staff: StaffPrincipal,
-    @Audit() audit: AuditContext,
-  ) {
-    await this.emailChanges.reject(requestId, staff, audit);
-    return back(id, 'email_rejected');
+    await this.emailChanges.decide(requestId, decision, staff, audit);
+    return back(id, decision === 'approve' ? 'email_approved' : 'email_rejected');
   }
 }

@@ -6,6 +6,7 @@ import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { MailOutboxRepository } from '../invitations/outbox.repository';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
+import { PatientsRepository } from '../patients/patients.repository';
 import { PortalAccountsRepository } from './portal-accounts.repository';
 import { deceasedRefusal, mayEnable } from './portal-eligibility';
 import { runInTransaction } from '../database/transactions';
@@ -31,6 +32,7 @@ export class PortalAccessService {
     private readonly tokens: PortalTokensService,
     private readonly accounts: PortalAccountsRepository,
     private readonly outbox: MailOutboxRepository,
+    private readonly patients: PatientsRepository,
   ) {}
 
   /**
@@ -91,8 +93,7 @@ export class PortalAccessService {
       }
       const deceased = ids.filter((id) => !mayEnable(accounts.get(id)!));
       if (!options.bulk && deceased.length) {
-        const [patient] = await manager.query('SELECT first_name, last_name FROM patients WHERE id = ?', [deceased[0]]);
-        throw new ConflictException(deceasedRefusal(`${patient.first_name} ${patient.last_name}`, 'enable'));
+        throw new ConflictException(deceasedRefusal((await this.patients.fullName(deceased[0], manager))!, 'enable'));
       }
       const toEnable = ids.filter((id) => mayEnable(accounts.get(id)!) && !accounts.get(id)!.enabled);
       await this.accounts.enable(toEnable, new Date(), context.actorType === 'staff' ? context.actorId : null, manager);

@@ -1,12 +1,16 @@
 import { Module } from '@nestjs/common';
+import { InvitationsModule } from '../invitations/invitations.module';
+import { InvitationsService } from './invitations.service';
 import { PortalAccountsRepository } from './portal-accounts.repository';
 
 /**
- * The portal_accounts table's owner on its own, without the rest of portal-access: invitations
- * and the patient portal write accounts through it, and PortalAccessModule imports invitations.
+ * The portal_accounts table's owner and the invite plan (who gets an invite or a reset, and the
+ * account rows it marks), without the rest of portal-access: the patient portal (forgot password)
+ * uses them too. Invitations (tokens, outbox) sits below and knows nothing of accounts.
  */
 @Module({
-  providers: [PortalAccountsRepository],
-  exports: [PortalAccountsRepository],
+  imports: [InvitationsModule],
+  providers: [PortalAccountsRepository, InvitationsService],
+  exports: [PortalAccountsRepository, InvitationsService],
 })
 export class PortalAccountsModule {}

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { chunks, forUpdate, fromSqlDateTime, placeholders, toSqlDateTime } from '../database/sql';
+import { hasEmail } from './portal-eligibility';
 
 /** A staff change to the account: the tab's forms carry `version` (optimistic concurrency). */
 const CHANGED = 'version = version + 1, updated_at = ?';
@@ -27,6 +28,31 @@ export interface SignInAccount {
   username: string;
   passwordHash: string | null;
   accessEnabled: boolean;
+}
+
+/** The account as the Patient Portal tab shows it (read-only), with who enabled it. */
+export interface AccountOverview {
+  accessEnabled: boolean;
+  username: string | null;
+  enabledAt: Date | null;
+  enabledBy: string | null;
+  invitedAt: Date | null;
+  firstLoginAt: Date | null;
+  lastLoginAt: Date | null;
+  failedLoginCount: number;
+  lockedUntil: Date | null;
+  version: number;
+}
+
+/** A patient as the invite plan weighs it (the account fields null-safe when there is no account row). */
+export interface InviteCandidate {
+  id: number;
+  firstName: string;
+  deceased: boolean;
+  /** Null when there is no usable address (none, or only whitespace). */
+  email: string | null;
+  accessEnabled: boolean;
+  username: string | null;
 }
 
 const truthy = (value: unknown) => value === true || Number(value) === 1;
@@ -200,6 +226,101 @@ export class PortalAccountsRepository {
   }
 
   /** The generation a new portal session stores; 0 for a patient without an account row. */
+  /** The patients behind `ids` with their accounts, row-locked when `lock` (the send's transaction). */
+  async inviteCandidates(ids: number[], lock: boolean, db: EntityManager): Promise<Map<number, InviteCandidate>> {
+    const found = new Map<number, InviteCandidate>();
+    for (const chunk of chunks(ids)) {
+      const rows: Array<{
+        id: number | string;
+        first_name: string;
+        email: string | null;
+        deceased: number | boolean | string;
+        access_enabled: number | boolean | null;
+        username: string | null;
+      }> = await db.query(
+        `SELECT p.id, p.first_name, p.email, p.deceased, pa.access_enabled, pa.username
+           FROM patients p LEFT JOIN portal_accounts pa ON pa.patient_id = p.id
+          WHERE p.id IN (${placeholders(chunk.length)})${lock ? forUpdate(db) : ''}`,
+        chunk,
+      );
+      for (const row of rows) {
+        found.set(Number(row.id), {
+          id: Number(row.id),
+          firstName: row.first_name,
+          deceased: Number(row.deceased) === 1,
+          email: hasEmail(row.email) ? row.email : null,
+          accessEnabled: Number(row.access_enabled ?? 0) === 1,
+          username: row.username,
+        });
+      }
+    }
+    return found;
+  }
+
+  /** What a patient session is re-checked against on each request; null when there is no account. */
+  async sessionState(
+    patientId: number,
+  ): Promise<{ firstName: string; username: string | null; accessEnabled: boolean; sessionGeneration: number } | null> {
+    const [row]: Array<{ first_name: string; username: string | null; access_enabled: unknown; session_generation: unknown }> =
+      await this.dataSource.query(
+        `SELECT p.first_name, pa.username, pa.access_enabled, pa.session_generation
+           FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id WHERE pa.patient_id = ?`,
+        [patientId],
+      );
+    if (!row) return null;
+    return {
+      firstName: row.first_name,
+      username: row.username,
+      accessEnabled: truthy(row.access_enabled),
+      sessionGeneration: Number(row.session_generation),
+    };
+  }
+
+  /**
+   * Accounts a "forgot password" request may reach: enabled, with a username and an email on file,
+   * found by the patient's email (as typed or lower-cased) or by username key.
+   */
+  async resetTargets(by: { email: string } | { usernameKey: string }): Promise<number[]> {
+    const rows: Array<{ patient_id: number | string }> =
+      'email' in by
+        ? await this.dataSource.query(
+            `SELECT pa.patient_id FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id
+              WHERE p.email IN (?, ?) AND pa.access_enabled = 1 AND pa.username IS NOT NULL`,
+            [by.email, by.email.toLowerCase()],
+          )
+        : await this.dataSource.query(
+            `SELECT pa.patient_id FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id
+              WHERE pa.username_key = ? AND pa.access_enabled = 1 AND p.email IS NOT NULL`,
+            [by.usernameKey],
+          );
+    return rows.map((row) => Number(row.patient_id));
+  }
+
+  /** The tab's view of the account; null when the patient has no account row. */
+  async overviewOf(patientId: number): Promise<AccountOverview | null> {
+    const [row]: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT pa.access_enabled, pa.username, pa.enabled_at, pa.invited_at, pa.first_login_at, pa.last_login_at,
+              pa.failed_login_count, pa.locked_until, pa.version, s.name AS enabled_by
+         FROM portal_accounts pa LEFT JOIN staff_users s ON s.id = pa.enabled_by_staff_id
+        WHERE pa.patient_id = ?`,
+      [patientId],
+    );
+    if (!row) return null;
+    const date = (value: unknown) => fromSqlDateTime(value as Date | string | null);
+    return {
+      accessEnabled: truthy(row.access_enabled),
+      username: (row.username as string | null) ?? null,
+      enabledAt: date(row.enabled_at),
+      enabledBy: (row.enabled_by as string | null) ?? null,
+      invitedAt: date(row.invited_at),
+      firstLoginAt: date(row.first_login_at),
+      lastLoginAt: date(row.last_login_at),
+      failedLoginCount: Number(row.failed_login_count ?? 0),
+      lockedUntil: date(row.locked_until),
+      version: Number(row.version ?? 1),
+    };
+  }
+
   async sessionGeneration(patientId: number): Promise<number> {
     const [row] = await this.dataSource.query('SELECT session_generation FROM portal_accounts WHERE patient_id = ?', [patientId]);
     return Number(row?.session_generation ?? 0);

@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService, type AuditEntry } from '../audit/audit.service';
-import { toSqlDateTime } from '../database/sql';
 import { AccountNoticesService, maskEmail } from '../invitations/account-notices.service';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
+import { PatientsRepository } from '../patients/patients.repository';
 import { PortalAccountsRepository } from './portal-accounts.repository';
 
 /** One patient's email replaced: what the safe email-change rules need to know. */
@@ -32,6 +32,7 @@ export class PortalEmailChangeService {
     private readonly tokens: PortalTokensService,
     private readonly notices: AccountNoticesService,
     private readonly accounts: PortalAccountsRepository,
+    private readonly patients: PatientsRepository,
   ) {}
 
   /**
@@ -46,14 +47,9 @@ export class PortalEmailChangeService {
     details: Record<string, unknown> = {},
   ): Promise<void> {
     const at = new Date();
-    const now = toSqlDateTime(at);
     const entries: AuditEntry[] = [];
     for (const change of changes) {
-      await tx.query('UPDATE patients SET email = ?, version = version + 1, updated_at = ? WHERE id = ?', [
-        change.to,
-        now,
-        change.patientId,
-      ]);
+      await this.patients.setEmail(change.patientId, change.to, at, tx);
       const revoked = await this.tokens.revokeTokens(change.patientId, 'email_changed', tx);
       await this.accounts.endPortalSessions([change.patientId], at, tx);
       if (change.from)

@@ -3,13 +3,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
-import { LOCKOUT_MINUTES, PATIENT_ATTEMPTS } from '../auth/lockout/attempt-lock';
+import { LOCKOUT_MINUTES } from '../auth/lockout/attempt-lock';
+import { PATIENT_ATTEMPTS } from '../auth/lockout/attempt-locks.repository';
 import { PasswordHasher } from '../auth/passwords/password-hasher.service';
 import { checkNewPassword } from '../auth/passwords/password-policy';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
-import { InvitationsService } from '../invitations/invitations.service';
+import { InvitationsService } from '../portal-access/invitations.service';
 import { PortalTokensService, TokenCheck, TokenHolder } from '../invitations/portal-tokens.service';
 import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
 import { checkUsername } from '../portal-access/usernames';
@@ -201,13 +202,9 @@ export class PatientAccountsService {
 
   /** Re-reads the patient behind a session; null ends it (access disabled, sessions revoked). */
   async principalForSession(patientId: number, generation: number): Promise<PatientPrincipal | null> {
-    const [row] = await this.dataSource.query(
-      `SELECT p.first_name, pa.username, pa.access_enabled, pa.session_generation
-         FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id WHERE pa.patient_id = ?`,
-      [patientId],
-    );
-    if (!row || Number(row.access_enabled) !== 1 || Number(row.session_generation) !== generation || !row.username) return null;
-    return { patientId, firstName: row.first_name, username: row.username };
+    const state = await this.accounts.sessionState(patientId);
+    if (!state || !state.accessEnabled || state.sessionGeneration !== generation || !state.username) return null;
+    return { patientId, firstName: state.firstName, username: state.username };
   }
 
   async recordSignOut(patient: { patientId: number }, context: AuditContext): Promise<void> {
@@ -237,20 +234,9 @@ export class PatientAccountsService {
     const byEmail = value.includes('@');
     const checked = byEmail ? null : checkUsername(value);
     if (checked && 'problem' in checked) return;
-    const rows: Array<{ patient_id: number }> = byEmail
-      ? await this.dataSource.query(
-          `SELECT pa.patient_id FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id
-            WHERE p.email IN (?, ?) AND pa.access_enabled = 1 AND pa.username IS NOT NULL`,
-          [value, value.toLowerCase()],
-        )
-      : await this.dataSource.query(
-          `SELECT pa.patient_id FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id
-            WHERE pa.username_key = ? AND pa.access_enabled = 1 AND p.email IS NOT NULL`,
-          [checked!.key],
-        );
+    const targets = await this.accounts.resetTargets(byEmail ? { email: value } : { usernameKey: checked!.key });
     const since = new Date(Date.now() - RESET_REQUEST_WINDOW_MINUTES * 60_000);
-    for (const row of rows.slice(0, 5)) {
-      const patientId = Number(row.patient_id);
+    for (const patientId of targets.slice(0, 5)) {
       const actor = patientActor(context, patientId, null);
       if ((await this.tokenRows.countIssuedSince(patientId, 'reset', since)) >= RESET_REQUESTS_PER_WINDOW) {
         await this.audit.record(actor, {

@@ -1,4 +1,4 @@
-import { InvitationsService } from '../../src/invitations/invitations.service';
+import { InvitationsService } from '../../src/portal-access/invitations.service';
 import { MailSenderService } from '../../src/invitations/mail/mail-sender.service';
 import { BrowserStack, collectPageErrors, screenshot, startBrowserStack } from '../support/browser';
 import { createPortalPatient, portalAccountOf } from '../support/portal-patients';

@@ -9,6 +9,7 @@ import { MfaPolicyService } from './mfa-policy.service';
 import { PasskeysService } from './passkeys.service';
 import { RecoveryCodesService } from './recovery-codes.service';
 import { SecondFactorService } from './second-factor.service';
+import { SecondFactorsRepository } from './second-factors.repository';
 import { SecondStepController } from './second-step.controller';
 import { SecondStepService } from './second-step.service';
 import { TotpService } from './totp.service';
@@ -25,6 +26,7 @@ export const MFA_PROVIDERS = [
   RecoveryCodesService,
   PasskeysService,
   SecondFactorService,
+  SecondFactorsRepository,
   SecondStepService,
 ];
 export const MFA_CONTROLLERS = [SecondStepController, AccountSecurityController, AdminSecurityController];

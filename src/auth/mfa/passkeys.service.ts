@@ -15,6 +15,7 @@ import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { StaffPasskey } from './entities/staff-passkey.entity';
 import { MfaKeys } from './mfa-keys';
+import { SecondFactorsRepository } from './second-factors.repository';
 
 export const MAX_PASSKEYS_PER_USER = 10;
 
@@ -29,6 +30,7 @@ export class PasskeysService {
     @InjectRepository(StaffPasskey) private readonly passkeys: Repository<StaffPasskey>,
     private readonly keys: MfaKeys,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly factors: SecondFactorsRepository,
   ) {
     const base = new URL(config.publicBaseUrl);
     this.rpId = base.hostname;
@@ -116,11 +118,7 @@ export class PasskeysService {
     expectedChallenge: string,
   ): Promise<boolean> {
     if (typeof response?.id !== 'string') return false;
-    const key = await this.passkeys
-      .createQueryBuilder('k')
-      .addSelect('k.publicKey')
-      .where('k.staff_user_id = :staffUserId AND k.credential_id = :credentialId', { staffUserId, credentialId: response.id })
-      .getOne();
+    const key = await this.factors.findPasskeyWithPublicKey(staffUserId, response.id);
     if (!key) return false;
     try {
       const { verified, authenticationInfo } = await verifyAuthenticationResponse({

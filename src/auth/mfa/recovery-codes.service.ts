@@ -6,6 +6,7 @@ import type { AuditContext } from '../../audit/audit-context';
 import { AuditService } from '../../audit/audit.service';
 import { StaffRecoveryCode } from './entities/staff-recovery-code.entity';
 import { MfaKeys } from './mfa-keys';
+import { SecondFactorsRepository } from './second-factors.repository';
 
 export const RECOVERY_CODE_COUNT = 10;
 /** Crockford's base32 alphabet: no i, l, o, u, so codes read back without confusion. */
@@ -34,6 +35,7 @@ export class RecoveryCodesService {
     @InjectRepository(StaffRecoveryCode) private readonly codes: Repository<StaffRecoveryCode>,
     private readonly keys: MfaKeys,
     private readonly audit: AuditService,
+    private readonly factors: SecondFactorsRepository,
   ) {}
 
   remaining(staffUserId: number, manager: EntityManager = this.codes.manager): Promise<number> {
@@ -66,16 +68,7 @@ export class RecoveryCodesService {
   ): Promise<{ remaining: number } | null> {
     const normalized = normalizeRecoveryCode(input);
     if (!/^[0-9a-z]{10}$/.test(normalized)) return null;
-    const result = await manager
-      .createQueryBuilder()
-      .update(StaffRecoveryCode)
-      .set({ usedAt: new Date() })
-      .where('staff_user_id = :staffUserId AND code_hash = :hash AND used_at IS NULL', {
-        staffUserId,
-        hash: this.keys.hashRecoveryCode(normalized),
-      })
-      .execute();
-    if (!result.affected) return null;
+    if (!(await this.factors.useRecoveryCode(staffUserId, this.keys.hashRecoveryCode(normalized), manager))) return null;
     return { remaining: await this.remaining(staffUserId, manager) };
   }
 

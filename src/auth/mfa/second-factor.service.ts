@@ -6,10 +6,10 @@ import type { AuditContext } from '../../audit/audit-context';
 import { AuditService } from '../../audit/audit.service';
 import { StaffUser } from '../entities/staff-user.entity';
 import { StaffPasskey } from './entities/staff-passkey.entity';
-import { StaffTotp } from './entities/staff-totp.entity';
 import { MfaPolicyService } from './mfa-policy.service';
 import { PasskeysService } from './passkeys.service';
 import { RecoveryCodesService } from './recovery-codes.service';
+import { SecondFactorsRepository } from './second-factors.repository';
 import { TotpService } from './totp.service';
 import { runInTransaction } from '../../database/transactions';
 
@@ -34,23 +34,17 @@ export class SecondFactorService {
     private readonly recoveryCodes: RecoveryCodesService,
     private readonly policy: MfaPolicyService,
     private readonly audit: AuditService,
+    private readonly factors: SecondFactorsRepository,
   ) {}
 
   /** A confirmed authenticator app or at least one passkey (recovery codes alone are not a factor). */
   async hasSecondFactor(staffUserId: number, manager: EntityManager = this.dataSource.manager): Promise<boolean> {
-    const totp = await manager
-      .createQueryBuilder(StaffTotp, 't')
-      .where('t.staff_user_id = :staffUserId AND t.enabled_at IS NOT NULL', { staffUserId })
-      .getExists();
-    return totp || (await manager.existsBy(StaffPasskey, { staffUserId }));
+    return this.factors.isEnrolled(staffUserId, manager);
   }
 
   /** Ids of the staff users who have a second factor (for the admin list). */
   async enrolledUserIds(): Promise<Set<number>> {
-    const rows: Array<{ id: number | string }> = await this.dataSource.query(
-      'SELECT staff_user_id AS id FROM staff_totp WHERE enabled_at IS NOT NULL UNION SELECT staff_user_id AS id FROM staff_passkeys',
-    );
-    return new Set(rows.map((row) => Number(row.id)));
+    return this.factors.enrolledUserIds();
   }
 
   async status(staffUserId: number): Promise<SecondFactorStatus> {
@@ -169,15 +163,7 @@ export class SecondFactorService {
       await this.policy.store(required, context.actorId, tx);
       let signedOut = 0;
       if (required) {
-        const result = await tx
-          .createQueryBuilder()
-          .update(StaffUser)
-          .set({ sessionGeneration: () => 'session_generation + 1' })
-          .where(
-            'id NOT IN (SELECT staff_user_id FROM staff_totp WHERE enabled_at IS NOT NULL) AND id NOT IN (SELECT staff_user_id FROM staff_passkeys)',
-          )
-          .execute();
-        signedOut = result.affected ?? 0;
+        signedOut = await this.factors.endSessionsOfUnenrolled(tx);
       }
       await this.audit.record(
         context,

@@ -7,6 +7,7 @@ import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { StaffTotp } from './entities/staff-totp.entity';
 import { MfaKeys } from './mfa-keys';
+import { SecondFactorsRepository } from './second-factors.repository';
 
 export const TOTP_PERIOD_SECONDS = 30;
 
@@ -28,6 +29,7 @@ export class TotpService {
     @InjectRepository(StaffTotp) private readonly totps: Repository<StaffTotp>,
     private readonly keys: MfaKeys,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly factors: SecondFactorsRepository,
   ) {}
 
   async isEnabled(staffUserId: number): Promise<boolean> {
@@ -43,13 +45,7 @@ export class TotpService {
     if (!row) {
       const secretEncrypted = this.keys.encrypt(generateSecret({ length: 20 }), context(user.id));
       // A parallel first call may have inserted the row: keep whichever won.
-      await this.totps
-        .createQueryBuilder()
-        .insert()
-        .into(StaffTotp)
-        .values({ staffUserId: user.id, secretEncrypted })
-        .orIgnore()
-        .execute();
+      await this.factors.insertTotpUnlessPresent(user.id, secretEncrypted);
       row = await this.totps.findOneByOrFail({ staffUserId: user.id });
     }
     const secret = this.keys.decrypt(row.secretEncrypted, context(user.id));
@@ -66,13 +62,7 @@ export class TotpService {
     if (!row || row.enabledAt) return false;
     const step = await this.matchingStep(row, code);
     if (step === null) return false;
-    const result = await manager
-      .createQueryBuilder()
-      .update(StaffTotp)
-      .set({ enabledAt: new Date(), lastUsedStep: step })
-      .where('staff_user_id = :staffUserId AND enabled_at IS NULL', { staffUserId })
-      .execute();
-    return !!result.affected;
+    return this.factors.confirmTotp(staffUserId, step, manager);
   }
 
   /**
@@ -84,16 +74,7 @@ export class TotpService {
     if (!row?.enabledAt) return false;
     const step = await this.matchingStep(row, code);
     if (step === null) return false;
-    const result = await this.totps
-      .createQueryBuilder()
-      .update(StaffTotp)
-      .set({ lastUsedStep: step })
-      .where('staff_user_id = :staffUserId AND enabled_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < :step)', {
-        staffUserId,
-        step,
-      })
-      .execute();
-    return !!result.affected;
+    return this.factors.useTotpStep(staffUserId, step);
   }
 
   async remove(staffUserId: number, manager: EntityManager = this.totps.manager): Promise<boolean> {

@@ -27,4 +27,12 @@ export class BulkBatch {
   /** JSON object: skipped count by reason. */
   @Column({ type: 'text', nullable: true })
   skippedReasons!: string | null;
+
+  /** JSON object: skipped patient ids by reason (the batch report's skipped rows). */
+  @Column({ type: 'text', nullable: true })
+  skippedPatientIds!: string | null;
+
+  /** JSON array: patients not emailed again because the same email went out seconds before. */
+  @Column({ type: 'text', nullable: true })
+  repeatedPatientIds!: string | null;
 }

@@ -6,12 +6,10 @@ import {
   JoinTable,
   ManyToMany,
   ManyToOne,
-  OneToOne,
   PrimaryGeneratedColumn,
   UpdateDateColumn,
   VersionColumn,
 } from 'typeorm';
-import type { PortalAccount } from '../../portal-access/entities/portal-account.entity';
 import { Provider } from './provider.entity';
 import { Tag } from './tag.entity';
 
@@ -71,9 +69,6 @@ export class Patient {
   /** Denormalised earliest future appointment; written in the same transaction as appointment changes. */
   @Column({ type: 'datetime', nullable: true })
   nextAppointmentAt!: Date | null;
-
-  @OneToOne('PortalAccount', (account: PortalAccount) => account.patient)
-  portalAccount?: PortalAccount;
 
   @VersionColumn({ default: 1 })
   version!: number;

@@ -1,18 +1,14 @@
 import { Body, Controller, Get, Param, ParseIntPipe, Post, Query, Redirect } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { IsIn, IsOptional } from 'class-validator';
-import { DataSource } from 'typeorm';
 import { Audit, type AuditContext } from '../../audit/audit-context';
-import { AuditService } from '../../audit/audit.service';
 import { CurrentStaff } from '../../auth/decorators/current-staff.decorator';
 import { Roles } from '../../auth/decorators/roles.decorator';
 import type { StaffPrincipal } from '../../auth/staff-principal';
 import { View } from '../../common/views/view.decorator';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { EmailChangePolicyService } from './email-change-policy.service';
+import { EMAIL_CHANGE_DECISION, type EmailChangeDecision, EmailChangePolicyService } from './email-change-policy.service';
 import { EmailChangeService } from './email-change.service';
-import { runInTransaction } from '../../database/transactions';
 
 export class EmailChangePolicyDto {
   @IsIn(['true', 'false'], { message: 'Choose on or off.' })
@@ -37,8 +33,6 @@ export class AdminEmailChangesController {
   constructor(
     private readonly emailChanges: EmailChangeService,
     private readonly policy: EmailChangePolicyService,
-    private readonly audit: AuditService,
-    @InjectDataSource() private readonly dataSource: DataSource,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
@@ -52,14 +46,7 @@ export class AdminEmailChangesController {
   @View('admin/email-changes/index')
   async setPolicy(@Body() form: EmailChangePolicyDto, @Audit() audit: AuditContext) {
     const needsApproval = form.needsApproval === 'true';
-    await runInTransaction(this.dataSource, async (tx) => {
-      const before = await this.policy.store(needsApproval, audit.actorId, tx);
-      await this.audit.record(
-        audit,
-        { action: 'admin.email_change_policy_changed', details: { from: before, to: needsApproval } },
-        tx,
-      );
-    });
+    await this.policy.change(needsApproval, audit);
     return this.model(
       needsApproval
         ? 'Email changes now need a second staff member’s approval.'
@@ -67,26 +54,17 @@ export class AdminEmailChangesController {
     );
   }
 
-  @Post(':requestId/approve')
+  /** Approve or reject (a different staff member than the one who asked). */
+  @Post(':requestId/:decision')
   @Redirect()
-  async approve(
+  async decide(
     @Param('requestId', ParseIntPipe) requestId: number,
+    @Param('decision', EMAIL_CHANGE_DECISION) decision: EmailChangeDecision,
     @CurrentStaff() staff: StaffPrincipal,
     @Audit() audit: AuditContext,
   ) {
-    await this.emailChanges.approve(requestId, staff, audit);
-    return { url: '/admin/email-changes?done=approved', statusCode: 303 };
-  }
-
-  @Post(':requestId/reject')
-  @Redirect()
-  async reject(
-    @Param('requestId', ParseIntPipe) requestId: number,
-    @CurrentStaff() staff: StaffPrincipal,
-    @Audit() audit: AuditContext,
-  ) {
-    await this.emailChanges.reject(requestId, staff, audit);
-    return { url: '/admin/email-changes?done=rejected', statusCode: 303 };
+    await this.emailChanges.decide(requestId, decision, staff, audit);
+    return { url: `/admin/email-changes?done=${decision === 'approve' ? 'approved' : 'rejected'}`, statusCode: 303 };
   }
 
   private async model(message?: string) {

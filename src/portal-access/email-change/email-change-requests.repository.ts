@@ -163,6 +163,36 @@ export class EmailChangeRequestsRepository {
     return changed === 1;
   }
 
+  /** Whether the patient has an open request for this new address (a re-import leaves it as it is). */
+  async hasOpenFor(tx: EntityManager, patientId: number, newEmail: string): Promise<boolean> {
+    const rows: Array<{ id: number | string }> = await tx.query(
+      `SELECT id FROM email_change_requests WHERE patient_id = ? AND new_email = ? AND status IN (${OPEN_SQL})`,
+      [patientId, newEmail],
+    );
+    return rows.length > 0;
+  }
+
+  /** The address moved by another path since the request: the request is void. */
+  async markSuperseded(tx: EntityManager, id: number): Promise<void> {
+    await tx.query("UPDATE email_change_requests SET status = 'superseded' WHERE id = ?", [id]);
+  }
+
+  /** The old address's "this wasn't me" link: set when the change completes, cleared once used. */
+  async setReportToken(tx: EntityManager, id: number, tokenHash: string, expiresAt: Date): Promise<void> {
+    await tx.query('UPDATE email_change_requests SET report_token_hash = ?, report_expires_at = ? WHERE id = ?', [
+      tokenHash,
+      toSqlDateTime(expiresAt),
+      id,
+    ]);
+  }
+
+  async clearReportToken(tx: EntityManager, id: number, now: Date): Promise<void> {
+    await tx.query('UPDATE email_change_requests SET report_token_hash = NULL, updated_at = ? WHERE id = ?', [
+      toSqlDateTime(now),
+      id,
+    ]);
+  }
+
   /** Uses the verify link up: only an unexpired link of a request still awaiting it. */
   async consumeVerify(tx: EntityManager, tokenHash: string, now: Date): Promise<EmailChangeRequest | null> {
     const request = await this.byTokenHash('verify', tokenHash, tx);

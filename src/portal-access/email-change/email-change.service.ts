@@ -10,14 +10,14 @@ import type { StaffPrincipal } from '../../auth/staff-principal';
 import { FormValidationException } from '../../common/validation/form-validation.exception';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { isSqliteManager, toSqlDateTime } from '../../database/sql';
 import { AccountNoticesService, maskEmail } from '../../invitations/account-notices.service';
 import { PortalTokensService } from '../../invitations/portal-tokens.service';
 import { hashToken, newRawToken } from '../../invitations/tokens';
 import { type EmailChange, PortalEmailChangeService } from '../portal-email-change.service';
 import { CONCURRENT_EDIT_MESSAGE } from '../../patients/patients.service';
+import { PatientsRepository } from '../../patients/patients.repository';
 import { PortalAccountsRepository } from '../portal-accounts.repository';
-import { EmailChangePolicyService } from './email-change-policy.service';
+import { type EmailChangeDecision, EmailChangePolicyService } from './email-change-policy.service';
 import { type EmailChangeRequest, EmailChangeRequestsRepository, OPEN_STATUSES } from './email-change-requests.repository';
 import { runInTransaction } from '../../database/transactions';
 
@@ -57,6 +57,7 @@ export class EmailChangeService {
     private readonly tokens: PortalTokensService,
     private readonly accounts: PortalAccountsRepository,
     private readonly staffUsers: StaffUsersRepository,
+    private readonly patients: PatientsRepository,
   ) {}
 
   open(patientId?: number): Promise<EmailChangeRequest[]> {
@@ -99,20 +100,16 @@ export class EmailChangeService {
 
     const needsApproval = await this.policy.needsApproval();
     return runInTransaction(this.dataSource, async (tx) => {
-      const rows: Array<{ email: string | null; first_name: string; version: number | string }> = await tx.query(
-        `SELECT email, first_name, version FROM patients WHERE id = ?${isSqliteManager(tx) ? '' : ' FOR UPDATE'}`,
-        [patientId],
-      );
-      const patient = rows[0];
+      const patient = await this.patients.lockContact(patientId, tx);
       if (!patient) throw new NotFoundException('No such patient.');
-      if (Number(patient.version) !== form.version) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
+      if (patient.version !== form.version) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
       if (patient.email && patient.email.toLowerCase() === email.toLowerCase())
         throw new FormValidationException({ email: ['That is already the email on file.'] });
       // The form's version moves, so a second submit of the same page is refused as stale.
-      await tx.query('UPDATE patients SET version = version + 1 WHERE id = ?', [patientId]);
+      await this.patients.bumpVersion(patientId, tx);
       await this.create(
         tx,
-        { patientId, firstName: patient.first_name, from: patient.email, to: email },
+        { patientId, firstName: patient.firstName, from: patient.email, to: email },
         needsApproval,
         'staff',
         form.reason,
@@ -139,11 +136,7 @@ export class EmailChangeService {
     const now = new Date();
     let created = 0;
     for (const change of changes) {
-      const waiting: Array<{ id: number }> = await tx.query(
-        `SELECT id FROM email_change_requests WHERE patient_id = ? AND new_email = ? AND status IN (${OPEN_STATUSES.map(() => '?').join(', ')})`,
-        [change.patientId, change.to, ...OPEN_STATUSES],
-      );
-      if (waiting.length) continue;
+      if (await this.requests.hasOpenFor(tx, change.patientId, change.to)) continue;
       await this.create(
         tx,
         change,
@@ -157,6 +150,16 @@ export class EmailChangeService {
       created++;
     }
     return created;
+  }
+
+  /** Approve or reject, as the staff member chose. */
+  decide(
+    requestId: number,
+    decision: EmailChangeDecision,
+    staff: StaffPrincipal,
+    context: AuditContext,
+  ): Promise<EmailChangeRequest> {
+    return decision === 'approve' ? this.approve(requestId, staff, context) : this.reject(requestId, staff, context);
   }
 
   /** A different staff member approves: the link goes to the new address. */
@@ -260,13 +263,10 @@ export class EmailChangeService {
         );
         return false;
       }
-      const [patient] = await tx.query(
-        `SELECT email, first_name FROM patients WHERE id = ?${isSqliteManager(tx) ? '' : ' FOR UPDATE'}`,
-        [request.patientId],
-      );
+      const patient = (await this.patients.lockContact(request.patientId, tx))!;
       if ((patient.email ?? null) !== request.oldEmail) {
         // The address moved by another path since the request: this one is void.
-        await tx.query("UPDATE email_change_requests SET status = 'superseded' WHERE id = ?", [request.id]);
+        await this.requests.markSuperseded(tx, request.id);
         await this.audit.record(
           actor,
           {
@@ -280,17 +280,18 @@ export class EmailChangeService {
         return false;
       }
       const report = newRawToken();
-      await tx.query('UPDATE email_change_requests SET report_token_hash = ?, report_expires_at = ? WHERE id = ?', [
-        hashToken(report),
-        toSqlDateTime(new Date(now.getTime() + EMAIL_REPORT_TTL_DAYS * 24 * HOUR)),
+      await this.requests.setReportToken(
+        tx,
         request.id,
-      ]);
+        hashToken(report),
+        new Date(now.getTime() + EMAIL_REPORT_TTL_DAYS * 24 * HOUR),
+      );
       await this.emails.applyEmailChanges(
         tx,
         [
           {
             patientId: request.patientId,
-            firstName: patient.first_name,
+            firstName: patient.firstName,
             from: request.oldEmail,
             to: request.newEmail,
             reportUrl: this.link('report', report),
@@ -332,10 +333,7 @@ export class EmailChangeService {
       };
       const completed = request.status === 'confirmed';
       if (completed) {
-        await tx.query('UPDATE email_change_requests SET report_token_hash = NULL, updated_at = ? WHERE id = ?', [
-          toSqlDateTime(now),
-          request.id,
-        ]);
+        await this.requests.clearReportToken(tx, request.id, now);
         await this.tokens.revokeTokens(request.patientId, 'email_changed', tx);
         await this.accounts.endPortalSessions([request.patientId], now, tx);
       } else if (
@@ -458,7 +456,7 @@ export class EmailChangeService {
     raw: string,
     firstName?: string,
   ): Promise<void> {
-    const name = firstName ?? (await tx.query('SELECT first_name FROM patients WHERE id = ?', [request.patientId]))[0].first_name;
+    const name = firstName ?? (await this.patients.firstName(request.patientId, tx)) ?? '';
     await this.notices.queue(tx, 'email_verify', request.newEmail, request.patientId, {
       firstName: name,
       confirmUrl: this.link('verify', raw),

@@ -7,7 +7,8 @@ export class PortalAccount {
   @PrimaryColumn({ type: 'int' })
   patientId!: number;
 
-  @OneToOne(() => Patient, (patient) => patient.portalAccount, { onDelete: 'CASCADE' })
+  // One-directional: patients/ is a leaf and knows nothing of portal accounts.
+  @OneToOne(() => Patient, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'patient_id' })
   patient?: Patient;
 

@@ -2,7 +2,7 @@ import { simpleParser } from 'mailparser';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditContext } from '../../../src/audit/audit-context';
-import { InvitationsService } from '../../../src/invitations/invitations.service';
+import { InvitationsService } from '../../../src/portal-access/invitations.service';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { createManyPortalPatients, deliveriesByOutboxId } from '../../support/bulk-patients';
 import { createPortalPatient } from '../../support/portal-patients';

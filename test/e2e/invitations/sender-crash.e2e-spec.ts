@@ -1,7 +1,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { AuditContext } from '../../../src/audit/audit-context';
-import { InvitationsService } from '../../../src/invitations/invitations.service';
+import { InvitationsService } from '../../../src/portal-access/invitations.service';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { createManyPortalPatients, deliveriesByOutboxId } from '../../support/bulk-patients';
 import { startSmtpServer, TestSmtpServer } from '../../support/smtp-server';

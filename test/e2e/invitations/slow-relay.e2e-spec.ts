@@ -1,5 +1,5 @@
 import type { AuditContext } from '../../../src/audit/audit-context';
-import { InvitationsService } from '../../../src/invitations/invitations.service';
+import { InvitationsService } from '../../../src/portal-access/invitations.service';
 import { createManyPortalPatients, deliveriesByOutboxId } from '../../support/bulk-patients';
 import { startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
 import { startTestApp, TestApp } from '../../support/test-app';

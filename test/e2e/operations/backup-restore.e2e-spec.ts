@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { AuditContext } from '../../../src/audit/audit-context';
 import { loadConfig } from '../../../src/config/app-config';
-import { InvitationsService } from '../../../src/invitations/invitations.service';
+import { InvitationsService } from '../../../src/portal-access/invitations.service';
 import { announceRunningServer } from '../../../src/operations/running-servers';
 import { backupSqlite, BackupError, checkCopy, restoreSqlite } from '../../../src/operations/sqlite-backup';
 import { createManyPortalPatients } from '../../support/bulk-patients';

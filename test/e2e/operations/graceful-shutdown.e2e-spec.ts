@@ -1,5 +1,5 @@
 import type { AuditContext } from '../../../src/audit/audit-context';
-import { InvitationsService } from '../../../src/invitations/invitations.service';
+import { InvitationsService } from '../../../src/portal-access/invitations.service';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { createManyPortalPatients, deliveriesByOutboxId } from '../../support/bulk-patients';
 import { startServerProcess } from '../../support/server-process';

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import type { AuditContext } from '../../../src/audit/audit-context';
 import { hashToken } from '../../../src/invitations/tokens';
-import { InvitationsService } from '../../../src/invitations/invitations.service';
+import { InvitationsService } from '../../../src/portal-access/invitations.service';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { portalStatus } from '../../../src/portal-access/portal-status';
 import { csrfTokenOf } from '../../support/html';

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { PasswordHasher } from '../../../src/auth/passwords/password-hasher.service';
 import { storedSessionId } from '../../../src/auth/session.setup';
 import { toSqlDateTime } from '../../../src/database/sql';
-import { InvitationsService } from '../../../src/invitations/invitations.service';
+import { InvitationsService } from '../../../src/portal-access/invitations.service';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { PATIENT_SIGN_IN_FAILED_MESSAGE } from '../../../src/portal/portal-sign-in-failed.filter';
 import { csrfTokenOf } from '../../support/html';

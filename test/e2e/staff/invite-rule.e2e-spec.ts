@@ -1,4 +1,4 @@
-import { InvitationsService } from '../../../src/invitations/invitations.service';
+import { InvitationsService } from '../../../src/portal-access/invitations.service';
 import { createPortalPatient, type TestPatientOptions } from '../../support/portal-patients';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';

@@ -66,13 +66,14 @@ describe('onboarding actions (staff)', () => {
       expect(await auditCount('portal.access_enabled', id)).toBe(0);
     });
 
-    it('answers a plain form POST (no htmx) with a full page holding the message and the row', async () => {
+    it('answers a plain form POST (no htmx) with 303 to a full page holding the message and the row', async () => {
       const id = await addPatient(t, { firstName: 'Plain', lastName: 'Browser' });
-      const res = await agent
+      const posted = await agent
         .post(`/portal-onboarding/patients/${id}/enable`)
         .type('form')
         .send({ _csrf: agent.csrf, ids: String(id), status: 'red' })
-        .expect(200);
+        .expect(303);
+      const res = await agent.get(posted.headers.location).expect(200);
       expect(res.text).toContain('<html');
       expect(res.text).toContain('Portal access enabled for Plain Browser.');
       expect(res.text).toContain(`<tr id="patient-${id}"`);
@@ -134,11 +135,12 @@ describe('onboarding actions (staff)', () => {
 
     it('sends a password-reset email to a patient who already has a username', async () => {
       const id = await addPatient(t, { email: 'green@example.test', status: 'green' });
-      const res = await agent
+      const posted = await agent
         .post(`/portal-onboarding/patients/${id}/invite`)
         .type('form')
         .send({ _csrf: agent.csrf })
-        .expect(200);
+        .expect(303);
+      const res = await agent.get(posted.headers.location).expect(200);
       expect(res.text).toContain('A password-reset email to green@example.test is on its way.');
       const [row] = await t.dataSource.query('SELECT kind FROM mail_outbox WHERE patient_id = ?', [id]);
       expect(row.kind).toBe('portal_reset');
@@ -359,20 +361,82 @@ describe('bulk actions (staff)', () => {
     ).toBe(3);
   });
 
-  it('answers a bulk action without htmx with a full page', async () => {
-    const id = await addPatient(t, {});
-    const res = await agent.post('/portal-onboarding/bulk/enable').type('form').send(`_csrf=${agent.csrf}&ids=${id}`).expect(200);
-    expect(res.text).toContain('<html');
-    expect(res.text).toContain('Portal access enabled for 1 patient.');
+  // Without JavaScript (issue 13, defect 5): every POST answers 303 to a GET page, so Back and Reload never re-post.
+  const plainPost = (url: string, body: string) =>
+    agent
+      .post(url)
+      .type('form')
+      .send(`_csrf=${agent.csrf}${body ? `&${body}` : ''}`);
+
+  it('bulk Enable without htmx: 303 to the same filtered list with the patients still selected, the message shown once', async () => {
+    const ids = [await addPatient(t, { lastName: 'Plainbulk' }), await addPatient(t, { lastName: 'Plainbulk' })];
+    const posted = await plainPost('/portal-onboarding/bulk/enable', `q=Plainbulk&${ids.map((id) => `ids=${id}`).join('&')}`);
+    expect(posted.status).toBe(303);
+    const location = new URL(posted.headers.location, 'http://x');
+    expect(location.pathname).toBe('/portal-onboarding');
+    expect(location.searchParams.get('q')).toBe('Plainbulk');
+    expect(location.searchParams.getAll('ids')).toEqual(ids.map(String));
+    expect(await enabledCount(ids)).toBe(2);
+    const page = await agent.get(posted.headers.location).expect(200);
+    expect(page.text).toContain('<html');
+    expect(page.text).toContain(
+      'Portal access enabled for 2 patients. The same 2 patients stay selected for Send Portal Invites.',
+    );
+    for (const id of ids) expect(page.text).toMatch(new RegExp(`name="ids" value="${id}"[^>]*checked`));
+    const reloaded = await agent.get(posted.headers.location).expect(200);
+    expect(reloaded.text).not.toContain('Portal access enabled for 2 patients.');
   });
 
-  it("answers a row action without htmx with a full page whose table has the list's column heads", async () => {
-    const id = await addPatient(t, {});
+  it('Send Portal Invites without htmx: the question on a GET page, the send 303 to the batch progress page', async () => {
+    const ids = [
+      await addPatient(t, { lastName: 'Plaininvite', email: 'plain0@example.test', status: 'gray' }),
+      await addPatient(t, { lastName: 'Plaininvite', email: 'plain1@example.test', status: 'gray' }),
+    ];
+    const selected = ids.map((id) => `ids=${id}`).join('&');
+    const asked = await plainPost('/portal-onboarding/bulk/invite/preview', selected);
+    expect(asked.status).toBe(303);
+    expect(asked.headers.location).toBe(`/portal-onboarding/bulk/invite/preview?${selected}`);
+    const question = await agent.get(asked.headers.location).expect(200);
+    expect(question.text).toContain('<html');
+    expect(question.text).toContain('2 invites will be sent.');
+    for (const id of ids) expect(question.text).toContain(`name="ids" value="${id}"`);
+    expect(
+      Number((await t.dataSource.query(`SELECT COUNT(*) AS n FROM mail_outbox WHERE patient_id IN (${ids.join(',')})`))[0].n),
+    ).toBe(0);
+
+    const sent = await plainPost('/portal-onboarding/bulk/invite', selected);
+    expect(sent.status).toBe(303);
+    const batchId = /^\/portal-onboarding\/bulk\/batches\/([0-9a-f-]{36})$/.exec(sent.headers.location)![1];
+    expect(Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM mail_outbox WHERE batch_id = ?', [batchId]))[0].n)).toBe(
+      2,
+    );
+    const progress = await agent.get(sent.headers.location).expect(200);
+    expect(progress.text).toContain('<html');
+    expect(progress.text).toContain('2 invites were queued for sending.');
+    expect(progress.text).toContain('0 of 2 sent, 2 waiting.');
+    expect((await agent.get(sent.headers.location).expect(200)).text).not.toContain('2 invites were queued for sending.');
+  });
+
+  it('a bulk send without htmx that queues nothing still lands on a page that says why', async () => {
+    const id = await addPatient(t, { lastName: 'Plainnothing' });
+    const sent = await plainPost('/portal-onboarding/bulk/invite', `ids=${id}`);
+    expect(sent.status).toBe(303);
+    expect((await agent.get(sent.headers.location).expect(200)).text).toContain('1 skipped: access not enabled');
+  });
+
+  it("a row action without htmx: 303 to the row's page, whose table has the list's column heads and shows the message once", async () => {
+    const id = await addPatient(t, { firstName: 'Rowan', lastName: 'Plainrow', email: 'rowan.plain@example.test' });
     const heads = (html: string) =>
       [...html.matchAll(/<th scope="col"[^>]*>([\s\S]*?)<\/th>/g)].map((m) => m[1].replace(/<[^>]+>|▲/g, '').trim());
     const list = heads((await agent.get('/portal-onboarding').expect(200)).text);
-    const res = await agent.post(`/portal-onboarding/patients/${id}/enable`).type('form').send(`_csrf=${agent.csrf}`).expect(200);
+    const enabled = await plainPost(`/portal-onboarding/patients/${id}/enable`, '');
+    expect(enabled.status).toBe(303);
+    expect(enabled.headers.location).toBe(`/portal-onboarding/patients/${id}/row`);
+    expect(await enabledCount([id])).toBe(1);
+    const res = await agent.get(enabled.headers.location).expect(200);
     expect(res.text).toContain('<html');
+    expect(res.text).toContain('Portal access enabled for Rowan Plainrow.');
+    expect(res.text).toContain('Send Invite to rowan.plain@example.test');
     expect(list).toEqual([
       '',
       'Status',
@@ -386,6 +450,14 @@ describe('bulk actions (staff)', () => {
       'Action',
     ]);
     expect(heads(res.text)).toEqual(list);
+    expect((await agent.get(enabled.headers.location).expect(200)).text).not.toContain('Portal access enabled for');
+
+    const invited = await plainPost(`/portal-onboarding/patients/${id}/invite`, '');
+    expect(invited.status).toBe(303);
+    expect(invited.headers.location).toBe(`/portal-onboarding/patients/${id}/row`);
+    expect((await agent.get(invited.headers.location).expect(200)).text).toContain(
+      'An invite to rowan.plain@example.test is on its way.',
+    );
   });
 });
 

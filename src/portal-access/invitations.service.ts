@@ -6,17 +6,16 @@ import type { AuditContext } from '../audit/audit-context';
 import { AuditEntry, AuditService } from '../audit/audit.service';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { chunks, isSqliteManager, placeholders } from '../database/sql';
-import { BulkBatchesRepository } from './bulk-batches.repository';
-import { MailOutboxRepository } from './outbox.repository';
-import { PortalTokensRepository } from './portal-tokens.repository';
-import type { PortalTokenPurpose } from './entities/portal-token.entity';
-import { InviteEmailRenderer } from './invite-email.renderer';
-import type { BatchProgress, InviteSkipReason, InviteSummary, LatestInvite } from './invitations.types';
-import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
-import { hasEmail, inviteBlock, inviteKind } from '../portal-access/portal-eligibility';
-import { PortalTokensService } from './portal-tokens.service';
-import { hashToken, newRawToken } from './tokens';
+import { BulkBatchesRepository } from '../invitations/bulk-batches.repository';
+import { MailOutboxRepository } from '../invitations/outbox.repository';
+import { PortalTokensRepository } from '../invitations/portal-tokens.repository';
+import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
+import { InviteEmailRenderer } from '../invitations/invite-email.renderer';
+import type { BatchProgress, InviteSkipReason, InviteSummary, LatestInvite } from '../invitations/invitations.types';
+import { type InviteCandidate, PortalAccountsRepository } from './portal-accounts.repository';
+import { inviteBlock, inviteKind } from './portal-eligibility';
+import { PortalTokensService } from '../invitations/portal-tokens.service';
+import { hashToken, newRawToken } from '../invitations/tokens';
 import { runInTransaction } from '../database/transactions';
 
 /** mail_outbox.kind of the two portal emails. */
@@ -29,14 +28,7 @@ export const MAIL_KIND: Record<PortalTokenPurpose, string> = { invite: 'portal_i
  */
 export const REPEAT_WINDOW_MS = 10_000;
 
-interface Candidate {
-  id: number;
-  firstName: string;
-  deceased: boolean;
-  email: string | null;
-  accessEnabled: boolean;
-  username: string | null;
-}
+type Candidate = InviteCandidate;
 
 interface Plan {
   summary: InviteSummary;
@@ -82,7 +74,15 @@ export class InvitationsService {
       const fresh = eligible.filter((patient) => repeats.get(patient.id) !== patient.purpose);
       summary.repeated = eligible.length - fresh.length;
 
-      if (batchId) await this.recordBatch(tx, batchId, summary, context, now);
+      if (batchId)
+        await this.recordBatch(
+          tx,
+          batchId,
+          summary,
+          eligible.filter((patient) => repeats.get(patient.id) === patient.purpose).map((patient) => patient.id),
+          context,
+          now,
+        );
       const freshIds = fresh.map((patient) => patient.id);
       await this.tokens.revokeTokensOf(tx, freshIds, 'superseded', now);
 
@@ -175,35 +175,8 @@ export class InvitationsService {
     return result;
   }
 
-  private async loadCandidates(db: EntityManager, ids: number[], lock: boolean): Promise<Map<number, Candidate>> {
-    const found = new Map<number, Candidate>();
-    const forUpdate = lock && !isSqliteManager(db) ? ' FOR UPDATE' : '';
-    for (const chunk of chunks(ids)) {
-      const rows: Array<{
-        id: number;
-        first_name: string;
-        email: string | null;
-        deceased: number | boolean | string;
-        access_enabled: number | boolean | null;
-        username: string | null;
-      }> = await db.query(
-        `SELECT p.id, p.first_name, p.email, p.deceased, pa.access_enabled, pa.username
-           FROM patients p LEFT JOIN portal_accounts pa ON pa.patient_id = p.id
-          WHERE p.id IN (${placeholders(chunk.length)})${forUpdate}`,
-        chunk,
-      );
-      for (const row of rows) {
-        found.set(Number(row.id), {
-          id: Number(row.id),
-          firstName: row.first_name,
-          deceased: Number(row.deceased) === 1,
-          email: hasEmail(row.email) ? row.email : null,
-          accessEnabled: Number(row.access_enabled ?? 0) === 1,
-          username: row.username,
-        });
-      }
-    }
-    return found;
+  private loadCandidates(db: EntityManager, ids: number[], lock: boolean): Promise<Map<number, Candidate>> {
+    return this.accounts.inviteCandidates(ids, lock, db);
   }
 
   /** Unused links issued within REPEAT_WINDOW_MS to the patient's current address, by patient. */
@@ -221,6 +194,7 @@ export class InvitationsService {
     tx: EntityManager,
     batchId: string,
     summary: InviteSummary,
+    repeatedIds: number[],
     context: AuditContext,
     now: Date,
   ): Promise<void> {
@@ -234,6 +208,8 @@ export class InvitationsService {
         queued: summary.invites + summary.resets - (summary.repeated ?? 0),
         skipped,
         skippedReasons: summary.skipped,
+        skippedIds: summary.skippedIds,
+        repeatedIds,
       },
       now,
       tx,
