@@ -9,6 +9,7 @@ import { checkNewPassword } from '../auth/passwords/password-policy';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
+import { AccountNoticesService } from '../invitations/account-notices.service';
 import { InvitationsService } from '../invitations/invitations.service';
 import { PortalTokensService, TokenCheck, TokenHolder } from '../invitations/portal-tokens.service';
 import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
@@ -37,7 +38,7 @@ export const RESET_REQUEST_WINDOW_MINUTES = 15;
  */
 export const FORGOT_PASSWORD_ANSWER_MS = 150;
 
-const patientActor = (context: AuditContext, patientId: number | null, label: string | null): AuditContext => ({
+export const patientActor = (context: AuditContext, patientId: number | null, label: string | null): AuditContext => ({
   ...context,
   actorType: 'patient',
   actorId: patientId,
@@ -62,6 +63,7 @@ export class PatientAccountsService {
     private readonly audit: AuditService,
     private readonly accounts: PortalAccountsRepository,
     private readonly tokenRows: PortalTokensRepository,
+    private readonly notices: AccountNoticesService,
   ) {}
 
   /** Whether a link works (GET: changes nothing but the audit trail when it does not). */
@@ -266,20 +268,37 @@ export class PatientAccountsService {
     }
   }
 
-  private async recordWrongPassword(patientId: number, actor: AuditContext, now: Date): Promise<void> {
+  /**
+   * A reserved attempt (PATIENT_ATTEMPTS.reserve) turned out wrong — a sign-in password, or the
+   * current password on the account page: counted with the sign-in failures. When it locks the
+   * account, the address on file is told (through the outbox, in the same transaction).
+   */
+  async recordWrongPassword(patientId: number, actor: AuditContext, now: Date, action = 'patient.sign_in'): Promise<void> {
     await runInTransaction(this.dataSource, async (tx) => {
       const { failures, locked } = await PATIENT_ATTEMPTS.fail(tx, patientId, now);
       await this.audit.record(
         actor,
-        { action: 'patient.sign_in', outcome: 'failure', patientId, details: { reason: 'wrong_password', failures } },
+        { action, outcome: 'failure', patientId, details: { reason: 'wrong_password', failures } },
         tx,
       );
-      if (locked)
-        await this.audit.record(
-          actor,
-          { action: 'patient.locked_out', outcome: 'denied', patientId, details: { minutes: LOCKOUT_MINUTES } },
-          tx,
-        );
+      if (!locked) return;
+      const holder = await this.accounts.holderOf(patientId, tx);
+      const notified = Boolean(holder?.email);
+      if (holder?.email)
+        await this.notices.queue(tx, 'account_locked', holder.email, patientId, {
+          firstName: holder.firstName,
+          minutes: String(LOCKOUT_MINUTES),
+        });
+      await this.audit.record(
+        actor,
+        {
+          action: 'patient.locked_out',
+          outcome: 'denied',
+          patientId,
+          details: { minutes: LOCKOUT_MINUTES, patientNotified: notified },
+        },
+        tx,
+      );
     });
   }
 

@@ -12,6 +12,7 @@ import { PatientAccountsService, type PatientPrincipal } from './patient-account
 import { CurrentPatient } from './patient-session';
 import { PatientSignInFailedException, PortalSignInFailedFilter } from './portal-sign-in-failed.filter';
 import { startSessionClock } from '../auth/session-activity';
+import { PortalSessionsService } from './account/portal-sessions.service';
 
 /** Only portal pages are valid destinations after a patient signs in. */
 const portalNext = (next: unknown) => {
@@ -22,7 +23,10 @@ const portalNext = (next: unknown) => {
 /** The patient's own pages: sign-in, home, sign-out, forgot password. Home needs a patient session; the rest are @PortalPublic(). */
 @PatientController()
 export class PortalController {
-  constructor(private readonly accounts: PatientAccountsService) {}
+  constructor(
+    private readonly accounts: PatientAccountsService,
+    private readonly sessions: PortalSessionsService,
+  ) {}
 
   @Get()
   @View('portal/home')
@@ -50,10 +54,11 @@ export class PortalController {
     const patient = await this.accounts.authenticate(form.username, form.password, audit);
     if (!patient) throw new PatientSignInFailedException();
     const generation = await this.accounts.sessionGenerationOf(patient.patientId);
+    const handle = await this.sessions.start(patient.patientId, generation, audit);
     // A new session id at sign-in: a cookie planted before sign-in is worth nothing after it.
     req.session.regenerate((error) => {
       if (error) return res.status(500).end();
-      req.session.patient = { patientId: patient.patientId, generation };
+      req.session.patient = { patientId: patient.patientId, generation, handle };
       startSessionClock(req);
       req.session.save(() => res.redirect(303, portalNext(form.next)));
     });
@@ -63,7 +68,11 @@ export class PortalController {
   @Post('logout')
   @PortalPublic()
   async logout(@Req() req: Request, @Res() res: Response, @Audit() audit: AuditContext): Promise<void> {
-    if (req.session.patient) await this.accounts.recordSignOut(req.session.patient, audit);
+    const signedIn = req.session.patient;
+    if (signedIn) {
+      await this.sessions.end(signedIn.patientId, signedIn.handle, 'signed_out');
+      await this.accounts.recordSignOut(signedIn, audit);
+    }
     req.session.destroy(() => {
       res.clearCookie(PATIENT_COOKIE, { path: '/portal' });
       res.setHeader('Clear-Site-Data', '"cache", "storage"');

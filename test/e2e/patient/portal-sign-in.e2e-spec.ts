@@ -84,6 +84,15 @@ describe('a patient signing in to the portal', () => {
       [patient.id],
     );
     expect(Number(audit.n)).toBe(1);
+    // The address on file is told, with no link in it (delivered here, so later tests count only their own mail).
+    const before = smtp.received.length;
+    await t.app.get(MailSenderService).drainOnce();
+    await smtp.waitFor(before + 1);
+    const notice = await smtp.parse(smtp.received.find((mail) => mail.to[0] === patient.email)!);
+    expect(notice.subject).toContain('sign-in was locked');
+    expect(notice.text).toContain('for 15 minutes');
+    expect(notice.text).toContain('this wasn’t you, call Demo Clinic');
+    expect(notice.text).not.toMatch(/https?:/);
   });
 
   it('regenerates the session id at sign-in, turns the patient green and ends the session at sign-out', async () => {
