@@ -45,6 +45,7 @@ const MAIL_KINDS: Record<string, string> = {
 
 const REASONS: Record<string, string> = {
   wrong_password: 'wrong password',
+  wrong_code: 'wrong code from the authenticator app',
   unknown_user: 'unknown username',
   locked: 'account locked',
   disabled: 'access not enabled',
@@ -143,6 +144,16 @@ export function describePatientEvent(event: AuditRow): string {
       return `The patient ended a portal session${d.device ? ` (${String(d.device)})` : ''} from the account page.`;
     case 'patient.sessions_ended':
       return `The patient ended ${plural(Number(d.count ?? 0), 'other portal session')} from the account page.`;
+    case 'patient.second_factor_added':
+      return event.outcome === 'success'
+        ? `The patient added an authenticator app as a second sign-in step${d.patientNotified ? '; the patient was told by email' : ''}.`
+        : 'The patient’s authenticator-app set-up failed (wrong code).';
+    case 'patient.second_factor_removed':
+      return `The patient removed their authenticator app${d.patientNotified ? '; the patient was told by email' : ''}.`;
+    case 'patient.recovery_code_used':
+      return `A recovery code was used to sign in (${plural(Number(d.remaining ?? 0), 'code')} left).`;
+    case 'patient.recovery_codes_generated':
+      return 'The patient created new recovery codes.';
     case 'patient.marked_deceased':
       return `Recorded as deceased by ${by}: portal access off, links revoked, sessions ended.`;
     case 'patient.details_changed': {
@@ -186,6 +197,10 @@ export const ACCOUNT_HISTORY_ACTIONS = [
   'patient.sessions_ended',
   'portal.access_enabled',
   'portal.access_disabled',
+  'patient.second_factor_added',
+  'patient.second_factor_removed',
+  'patient.recovery_code_used',
+  'patient.recovery_codes_generated',
 ];
 
 /**
@@ -220,6 +235,16 @@ export function describeForAccountHolder(event: AuditRow): string {
       return `You ended a session${d.device ? ` on ${String(d.device)}` : ''}.`;
     case 'patient.sessions_ended':
       return `You ended ${plural(Number(d.count ?? 0), 'other session')}.`;
+    case 'patient.second_factor_added':
+      return event.outcome === 'success'
+        ? 'You added an authenticator app as a second sign-in step.'
+        : 'Setting up an authenticator app failed (the code did not match).';
+    case 'patient.second_factor_removed':
+      return 'You removed the authenticator app: signing in asks only for your password.';
+    case 'patient.recovery_code_used':
+      return `A recovery code was used to sign in (${plural(Number(d.remaining ?? 0), 'code')} left).`;
+    case 'patient.recovery_codes_generated':
+      return 'You created new recovery codes; the old ones stopped working.';
     case 'portal.access_enabled':
       return 'The clinic turned on your portal access.';
     case 'portal.access_disabled':

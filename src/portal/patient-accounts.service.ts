@@ -16,6 +16,7 @@ import { PortalAccountsRepository } from '../portal-access/portal-accounts.repos
 import { checkUsername } from '../portal-access/usernames';
 import { PortalTokensRepository } from '../invitations/portal-tokens.repository';
 import { runInTransaction } from '../database/transactions';
+import { PortalSecondFactorService } from './second-factor/portal-second-factor.service';
 
 /** A signed-in patient, re-read from the database on every portal request. */
 export interface PatientPrincipal {
@@ -64,6 +65,7 @@ export class PatientAccountsService {
     private readonly accounts: PortalAccountsRepository,
     private readonly tokenRows: PortalTokensRepository,
     private readonly notices: AccountNoticesService,
+    private readonly secondFactors: PortalSecondFactorService,
   ) {}
 
   /** Whether a link works (GET: changes nothing but the audit trail when it does not). */
@@ -160,8 +162,16 @@ export class PatientAccountsService {
     }
   }
 
-  /** The patient, or null for every kind of failure (unknown, wrong password, disabled, locked, no password yet). */
-  async authenticate(usernameInput: string, password: string, context: AuditContext): Promise<PatientPrincipal | null> {
+  /**
+   * The patient, or null for every kind of failure (unknown, wrong password, disabled, locked, no
+   * password yet). `secondStep`: the password was right and the account has a second factor —
+   * the sign-in completes only after it (completeSignIn); until then the attempt no longer counts.
+   */
+  async authenticate(
+    usernameInput: string,
+    password: string,
+    context: AuditContext,
+  ): Promise<(PatientPrincipal & { secondStep: boolean }) | null> {
     const checked = checkUsername(usernameInput);
     const key = 'key' in checked ? checked.key : null;
     const account = key ? await this.accounts.findForSignIn(key) : null;
@@ -189,11 +199,21 @@ export class PatientAccountsService {
       await this.recordWrongPassword(patientId, actor, now);
       return null;
     }
+    const principal = { patientId, firstName: account.firstName, username: account.username };
+    if (await this.secondFactors.hasFactor(patientId)) {
+      await PATIENT_ATTEMPTS.release(this.dataSource, patientId);
+      return { ...principal, secondStep: true };
+    }
+    await this.completeSignIn(patientId, { ...actor, actorLabel: account.username }, null, now);
+    return { ...principal, secondStep: false };
+  }
+
+  /** A complete sign-in (password, and the second factor when there is one): the first turns the patient green. */
+  async completeSignIn(patientId: number, actor: AuditContext, factor: string | null, now = new Date()): Promise<void> {
     await runInTransaction(this.dataSource, async (tx) => {
       await this.accounts.recordSignIn(patientId, now, tx);
-      await this.audit.record({ ...actor, actorLabel: account.username }, { action: 'patient.sign_in', patientId }, tx);
+      await this.audit.record(actor, { action: 'patient.sign_in', patientId, ...(factor ? { details: { factor } } : {}) }, tx);
     });
-    return { patientId, firstName: account.firstName, username: account.username };
   }
 
   /** The session's generation to store at sign-in; bumped to end every session of the patient. */
@@ -273,14 +293,16 @@ export class PatientAccountsService {
    * current password on the account page: counted with the sign-in failures. When it locks the
    * account, the address on file is told (through the outbox, in the same transaction).
    */
-  async recordWrongPassword(patientId: number, actor: AuditContext, now: Date, action = 'patient.sign_in'): Promise<void> {
+  async recordWrongPassword(
+    patientId: number,
+    actor: AuditContext,
+    now: Date,
+    action = 'patient.sign_in',
+    reason = 'wrong_password',
+  ): Promise<void> {
     await runInTransaction(this.dataSource, async (tx) => {
       const { failures, locked } = await PATIENT_ATTEMPTS.fail(tx, patientId, now);
-      await this.audit.record(
-        actor,
-        { action, outcome: 'failure', patientId, details: { reason: 'wrong_password', failures } },
-        tx,
-      );
+      await this.audit.record(actor, { action, outcome: 'failure', patientId, details: { reason, failures } }, tx);
       if (!locked) return;
       const holder = await this.accounts.holderOf(patientId, tx);
       const notified = Boolean(holder?.email);

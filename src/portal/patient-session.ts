@@ -1,4 +1,5 @@
-import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { RedirectException } from '../common/errors/redirect.exception';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AUDIENCE, type Audience, PORTAL_PUBLIC } from '../common/access/audience';
@@ -13,11 +14,25 @@ import { PatientAccountsService, PatientPrincipal } from './patient-accounts.ser
 declare module 'express-session' {
   interface SessionData {
     /** The signed-in patient (portal.sid sessions only); checked against the database on every request. */
-    patient?: { patientId: number; generation: number; handle?: string };
+    patient?: {
+      patientId: number;
+      generation: number;
+      handle?: string;
+      /** The clinic requires a second factor and the account has none: only its enrolment pages are open. */
+      mustEnrol?: boolean;
+    };
+    /** Between a right password and the second step (no `patient` yet): grants only the second-step page. */
+    portalPending?: { patientId: number; generation: number; startedAt: number; next: string };
     /** Between opening an emailed link and submitting its form: the token's hash, never the token. */
     portalLink?: { tokenHash: string; purpose: PortalTokenPurpose };
   }
 }
+
+/** Routes a session that must still enrol (the clinic requires a second factor) may reach. */
+const OPEN_DURING_ENROLMENT = 'portalOpenDuringEnrolment';
+export const OpenDuringEnrolment = () => SetMetadata(OPEN_DURING_ENROLMENT, true);
+/** Where such a session is sent (the account's second-factor page). */
+export const PORTAL_ENROLMENT_PATH = '/portal/account/second-factor';
 
 type PatientRequest = Request & { patient?: PatientPrincipal };
 
@@ -62,6 +77,8 @@ export class PatientAuthGuard implements CanActivate {
     const before = req.session.lastActivityAt;
     markSessionActivity(req);
     await this.sessions.noteActivity(req, before);
+    if (signedIn.mustEnrol && !this.reflector.getAllAndOverride<boolean>(OPEN_DURING_ENROLMENT, targets))
+      throw new RedirectException(PORTAL_ENROLMENT_PATH);
     req.patient = principal;
     return true;
   }

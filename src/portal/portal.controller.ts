@@ -11,8 +11,8 @@ import { ForgotPasswordDto, PortalLoginDto, PortalLoginPageQuery } from './dto/p
 import { PatientAccountsService, type PatientPrincipal } from './patient-accounts.service';
 import { CurrentPatient } from './patient-session';
 import { PatientSignInFailedException, PortalSignInFailedFilter } from './portal-sign-in-failed.filter';
-import { startSessionClock } from '../auth/session-activity';
 import { PortalSessionsService } from './account/portal-sessions.service';
+import { PortalSecondStepService } from './second-factor/portal-second-step.service';
 
 /** Only portal pages are valid destinations after a patient signs in. */
 const portalNext = (next: unknown) => {
@@ -26,6 +26,7 @@ export class PortalController {
   constructor(
     private readonly accounts: PatientAccountsService,
     private readonly sessions: PortalSessionsService,
+    private readonly secondStep: PortalSecondStepService,
   ) {}
 
   @Get()
@@ -53,15 +54,8 @@ export class PortalController {
   ): Promise<void> {
     const patient = await this.accounts.authenticate(form.username, form.password, audit);
     if (!patient) throw new PatientSignInFailedException();
-    const generation = await this.accounts.sessionGenerationOf(patient.patientId);
-    const handle = await this.sessions.start(patient.patientId, generation, audit);
-    // A new session id at sign-in: a cookie planted before sign-in is worth nothing after it.
-    req.session.regenerate((error) => {
-      if (error) return res.status(500).end();
-      req.session.patient = { patientId: patient.patientId, generation, handle };
-      startSessionClock(req);
-      req.session.save(() => res.redirect(303, portalNext(form.next)));
-    });
+    const next = await this.secondStep.afterPassword(req, patient, portalNext(form.next), audit);
+    req.session.save(() => res.redirect(303, next));
   }
 
   /** Open to an expired session too: signing out always clears the cookie. */

@@ -1,7 +1,6 @@
 import { Body, Get, Param, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { Audit, type AuditContext } from '../../audit/audit-context';
-import { startSessionClock } from '../../auth/session-activity';
 import { PatientController } from '../../common/access/audience';
 import { seeOther } from '../../common/views/flash';
 import { renderInstead, View } from '../../common/views/view.decorator';
@@ -47,10 +46,7 @@ export class PortalAccountController {
       req.res!.status(400);
       return renderInstead('portal/change-password', { errors: result.errors });
     }
-    const handle = await this.sessions.start(accountIdOf(patient), result.generation, audit);
-    await new Promise<void>((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve())));
-    req.session.patient = { patientId: patient.patientId, generation: result.generation, handle };
-    startSessionClock(req);
+    await this.sessions.signIn(req, accountIdOf(patient), result.generation, audit, req.session.patient?.mustEnrol);
     return seeOther(ACCOUNT, { flash: 'Your password has been changed. Every other device was signed out.' });
   }
 

@@ -15,6 +15,7 @@ import { AccountNoticesService } from '../../invitations/account-notices.service
 import { PortalTokensService } from '../../invitations/portal-tokens.service';
 import { PortalAccountsRepository } from '../../portal-access/portal-accounts.repository';
 import { PatientAccountsService, patientActor, type PatientPrincipal } from '../patient-accounts.service';
+import { PortalSecondFactorService } from '../second-factor/portal-second-factor.service';
 import { PortalSessionsRepository } from './portal-sessions.repository';
 import { PortalSessionsService } from './portal-sessions.service';
 
@@ -48,19 +49,22 @@ export class PortalAccountService {
     private readonly notices: AccountNoticesService,
     private readonly audit: AuditService,
     private readonly auditTrail: AuditQueryService,
+    private readonly secondFactors: PortalSecondFactorService,
   ) {}
 
   async page(principal: PatientPrincipal, generation: number, currentHandle: string | undefined) {
     const accountId = accountIdOf(principal);
-    const [sessions, history] = await Promise.all([
+    const [sessions, history, secondFactor] = await Promise.all([
       this.sessions.list(accountId, generation, currentHandle),
       this.auditTrail.accountHistory(accountId, ACCOUNT_HISTORY_ACTIONS, ACCOUNT_HISTORY_LENGTH),
+      this.secondFactors.status(accountId),
     ]);
     return {
       firstName: principal.firstName,
       username: principal.username,
       sessions,
       otherSessions: sessions.filter((session) => !session.current).length,
+      secondFactor,
       history: describePatientActivity(history, describeForAccountHolder),
     };
   }

@@ -5,6 +5,7 @@ import type { Request } from 'express';
 import type { AuditContext } from '../../audit/audit-context';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
+import { startSessionClock } from '../../auth/session-activity';
 import { PortalSessionsRepository, type SessionEndReason } from './portal-sessions.repository';
 
 /** One open session as the account page lists it. */
@@ -45,6 +46,17 @@ export class PortalSessionsService {
     const handle = randomBytes(16).toString('hex');
     await this.rows.open({ handle, accountId, generation, at, ip: context.ip, userAgent: context.userAgent });
     return handle;
+  }
+
+  /**
+   * Makes `req` a signed-in session of the account: a new session id (a cookie planted before
+   * is worth nothing after), a new handle, the session clock started.
+   */
+  async signIn(req: Request, accountId: number, generation: number, context: AuditContext, mustEnrol = false): Promise<void> {
+    const handle = await this.start(accountId, generation, context);
+    await new Promise<void>((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve())));
+    req.session.patient = { patientId: accountId, generation, handle, ...(mustEnrol ? { mustEnrol } : {}) };
+    startSessionClock(req);
   }
 
   isOpen(handle: string | undefined, accountId: number): Promise<boolean> {
