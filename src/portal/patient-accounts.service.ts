@@ -39,6 +39,21 @@ export const RESET_REQUEST_WINDOW_MINUTES = 15;
  */
 export const FORGOT_PASSWORD_ANSWER_MS = 150;
 
+/** What a portal password may not be built from: the holder's name, birth date, email, username, the clinic's name. */
+export const passwordWordsOf = (
+  holder: { firstName: string; lastName: string; dateOfBirth: string; email: string | null },
+  username: string | null,
+  clinicName: string,
+) => [
+  holder.firstName,
+  holder.lastName,
+  holder.dateOfBirth,
+  holder.dateOfBirth.replace(/-/g, ''),
+  holder.email,
+  username,
+  clinicName,
+];
+
 export const patientActor = (context: AuditContext, patientId: number | null, label: string | null): AuditContext => ({
   ...context,
   actorType: 'patient',
@@ -105,15 +120,7 @@ export class PatientAccountsService {
       if ('problem' in checked) errors.username = [checked.problem];
       else ({ username, key } = checked);
     }
-    const problems = checkNewPassword(form.password, [
-      holder.firstName,
-      holder.lastName,
-      holder.dateOfBirth,
-      holder.dateOfBirth.replace(/-/g, ''),
-      holder.email,
-      username,
-      this.config.clinicName,
-    ]);
+    const problems = checkNewPassword(form.password, passwordWordsOf(holder, username, this.config.clinicName));
     if (problems.length) errors.password = problems;
     else if (form.password !== form.confirmPassword) errors.confirmPassword = ['The two passwords do not match.'];
     if (Object.keys(errors).length) return { outcome: 'rejected', errors, holder };

@@ -4,7 +4,8 @@ import { Audit, type AuditContext } from '../../audit/audit-context';
 import { PatientController } from '../../common/access/audience';
 import { seeOther } from '../../common/views/flash';
 import { renderInstead, View } from '../../common/views/view.decorator';
-import { PortalChangePasswordDto, SessionHandleParam } from '../dto/account-forms.dto';
+import { ChangePasswordDto } from '../../auth/dto/change-password.dto';
+import { SessionHandleParam } from '../dto/account-forms.dto';
 import type { PatientPrincipal } from '../patient-accounts.service';
 import { CurrentPatient } from '../patient-session';
 import { accountIdOf, PortalAccountService } from './portal-account.service';
@@ -36,7 +37,7 @@ export class PortalAccountController {
   @Post('password')
   @View('portal/change-password', { invalid: 'portal/change-password' })
   async changePassword(
-    @Body() form: PortalChangePasswordDto,
+    @Body() form: ChangePasswordDto,
     @CurrentPatient() patient: PatientPrincipal,
     @Req() req: Request,
     @Audit() audit: AuditContext,

@@ -14,7 +14,7 @@ import { runInTransaction } from '../../database/transactions';
 import { AccountNoticesService } from '../../invitations/account-notices.service';
 import { PortalTokensService } from '../../invitations/portal-tokens.service';
 import { PortalAccountsRepository } from '../../portal-access/portal-accounts.repository';
-import { PatientAccountsService, patientActor, type PatientPrincipal } from '../patient-accounts.service';
+import { PatientAccountsService, passwordWordsOf, patientActor, type PatientPrincipal } from '../patient-accounts.service';
 import { PortalSecondFactorService } from '../second-factor/portal-second-factor.service';
 import { PortalSessionsRepository } from './portal-sessions.repository';
 import { PortalSessionsService } from './portal-sessions.service';
@@ -83,15 +83,7 @@ export class PortalAccountService {
     const accountId = accountIdOf(principal);
     const holder = await this.accounts.holderOf(accountId);
     if (!holder?.passwordHash) throw new BadRequestException('This account has no password yet.');
-    const problems = checkNewPassword(form.newPassword, [
-      holder.firstName,
-      holder.lastName,
-      holder.dateOfBirth,
-      holder.dateOfBirth.replace(/-/g, ''),
-      holder.email,
-      holder.username,
-      this.config.clinicName,
-    ]);
+    const problems = checkNewPassword(form.newPassword, passwordWordsOf(holder, holder.username, this.config.clinicName));
     if (form.newPassword === form.currentPassword) problems.push('Choose a password different from the current one.');
     if (problems.length) return { ok: false, errors: { newPassword: problems } };
 

@@ -1,9 +1,7 @@
 import request from 'supertest';
-import { PasswordHasher } from '../../../src/auth/passwords/password-hasher.service';
-import { toSqlDateTime } from '../../../src/database/sql';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { csrfTokenOf } from '../../support/html';
-import { createPortalPatient } from '../../support/portal-patients';
+import { createActivatedPatient } from '../../support/portal-patients';
 import { auditActions } from '../../support/sessions';
 import { startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
 import { signInAs } from '../../support/staff';
@@ -20,7 +18,6 @@ type Agent = request.Agent & { ua: string };
 describe('the patient’s own account page', () => {
   let smtp: TestSmtpServer;
   let t: TestApp;
-  let n = 0;
 
   beforeAll(async () => {
     smtp = await startSmtpServer();
@@ -31,17 +28,7 @@ describe('the patient’s own account page', () => {
     await smtp.close();
   });
 
-  async function activatedPatient() {
-    const username = `acct${++n}.${Date.now() % 100000}`;
-    const patient = await createPortalPatient(t, { username, firstName: 'Marisol' });
-    const hash = await t.app.get(PasswordHasher).hash(PASSWORD);
-    await t.dataSource.query('UPDATE portal_accounts SET password_hash = ?, invited_at = ? WHERE patient_id = ?', [
-      hash,
-      toSqlDateTime(new Date()),
-      patient.id,
-    ]);
-    return { ...patient, username };
-  }
+  const activatedPatient = () => createActivatedPatient(t, PASSWORD, { prefix: 'acct', firstName: 'Marisol' });
 
   /** A browser (its own cookie jar and user agent) signed in with the real form. */
   async function signedIn(username: string, ua = FIREFOX, password = PASSWORD): Promise<Agent> {
@@ -255,12 +242,12 @@ describe('the patient’s own account page', () => {
     await staff
       .post(`/patients/${patient.id}/portal/username`)
       .type('form')
-      .send({ _csrf: staff.csrf, username: `renamed${n}`, version: String(version) })
+      .send({ _csrf: staff.csrf, username: `renamed${patient.id}`, version: String(version) })
       .expect(303);
     const [mail] = await deliveredTo(patient.email!, before);
-    expect(mail.text).toMatch(new RegExp(`username to renamed${n} on \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} E[SD]T\\.`));
-    const laptop = await signedIn(`renamed${n}`);
+    expect(mail.text).toMatch(new RegExp(`username to renamed${patient.id} on \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} E[SD]T\\.`));
+    const laptop = await signedIn(`renamed${patient.id}`);
     const page = await laptop.get('/portal/account').expect(200);
-    expect(page.text).toContain(`The clinic changed your username from “${patient.username}” to “renamed${n}”.`);
+    expect(page.text).toContain(`The clinic changed your username from “${patient.username}” to “renamed${patient.id}”.`);
   });
 });

@@ -1,9 +1,7 @@
 import request from 'supertest';
-import { PasswordHasher } from '../../../src/auth/passwords/password-hasher.service';
-import { toSqlDateTime } from '../../../src/database/sql';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { csrfTokenOf } from '../../support/html';
-import { createPortalPatient } from '../../support/portal-patients';
+import { createActivatedPatient } from '../../support/portal-patients';
 import { awayFromStepBoundary, recoveryCodesOf, totpCode, totpSecretOf } from '../../support/second-factor';
 import { auditActions } from '../../support/sessions';
 import { startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
@@ -16,7 +14,6 @@ const ENROL = '/portal/account/second-factor';
 describe('a patient’s optional second sign-in step', () => {
   let smtp: TestSmtpServer;
   let t: TestApp;
-  let n = 0;
 
   beforeAll(async () => {
     smtp = await startSmtpServer();
@@ -27,17 +24,7 @@ describe('a patient’s optional second sign-in step', () => {
     await smtp.close();
   });
 
-  async function activatedPatient() {
-    const username = `mfa${++n}.${Date.now() % 100000}`;
-    const patient = await createPortalPatient(t, { username, firstName: 'Ines' });
-    const hash = await t.app.get(PasswordHasher).hash(PASSWORD);
-    await t.dataSource.query('UPDATE portal_accounts SET password_hash = ?, invited_at = ? WHERE patient_id = ?', [
-      hash,
-      toSqlDateTime(new Date()),
-      patient.id,
-    ]);
-    return { ...patient, username };
-  }
+  const activatedPatient = () => createActivatedPatient(t, PASSWORD, { prefix: 'mfa', firstName: 'Ines' });
 
   /** The password step through the real form; returns the agent and where it was sent. */
   async function password(username: string) {
