@@ -21,6 +21,8 @@ import { PatientPhoneDigits1765000000000 } from '../migrations/1765000000000-Pat
 import { ImportIdentity1765300000000 } from '../migrations/1765300000000-ImportIdentity';
 import { EmailChangeRequests1765200000000 } from '../migrations/1765200000000-EmailChangeRequests';
 import { BulkBatchUnsentPatients1766000000000 } from '../migrations/1766000000000-BulkBatchUnsentPatients';
+import { PortalSessions1766300000000 } from '../migrations/1766300000000-PortalSessions';
+import { PortalSecondFactor1766300000001 } from '../migrations/1766300000001-PortalSecondFactor';
 
 /**
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
@@ -52,6 +54,8 @@ export const MIGRATIONS = [
   EmailChangeRequests1765200000000,
   ImportIdentity1765300000000,
   BulkBatchUnsentPatients1766000000000,
+  PortalSessions1766300000000,
+  PortalSecondFactor1766300000001,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */

@@ -45,6 +45,11 @@ export class AuditQueryService {
     };
   }
 
+  /** The latest events of these actions for one patient's account (the patient's own access history). */
+  async accountHistory(patientId: number, actions: string[], limit = 20): Promise<AuditRow[]> {
+    return (await this.page({ patientId, actions }, limit)).events;
+  }
+
   /** Distinct action names for the filter's drop-down. */
   async actions(): Promise<string[]> {
     return this.events.actions();

@@ -26,6 +26,8 @@ export interface AuditEventQuery {
   /** Keyset: events older than this id. */
   before?: string;
   excludeActions?: string[];
+  /** Only these actions. */
+  actions?: string[];
 }
 
 /** An audit row with the names the page shows. */
@@ -122,6 +124,7 @@ export class AuditRepository {
     }
     if (filter.excludeActions?.length)
       add(`e.action NOT IN (${placeholders(filter.excludeActions.length)})`, ...filter.excludeActions);
+    if (filter.actions?.length) add(`e.action IN (${placeholders(filter.actions.length)})`, ...filter.actions);
     if (filter.staffUserId !== undefined) add("e.actor_type = 'staff' AND e.actor_id = ?", filter.staffUserId);
     if (filter.action) add('e.action = ?', filter.action);
     if (filter.from) add('e.occurred_at >= ?', `${filter.from} 00:00:00`);

@@ -32,10 +32,20 @@ const MAIL_KINDS: Record<string, string> = {
   reset: 'The password-reset email',
   email_changed: 'The notice of the email change (to the old address)',
   username_changed: 'The notice of the username change',
+  notice_email_changed: 'The notice of the email change (to the old address)',
+  notice_username_changed: 'The notice of the username change',
+  notice_email_change_requested: 'The notice of the email-change request',
+  notice_email_verify: 'The email-change confirmation link',
+  notice_password_changed: 'The notice of the password change',
+  notice_second_factor_added: 'The notice of the added sign-in step',
+  notice_second_factor_removed: 'The notice of the removed sign-in step',
+  notice_recovery_code_used: 'The notice of the used recovery code',
+  notice_account_locked: 'The notice of the sign-in lock',
 };
 
 const REASONS: Record<string, string> = {
   wrong_password: 'wrong password',
+  wrong_code: 'wrong code from the authenticator app',
   unknown_user: 'unknown username',
   locked: 'account locked',
   disabled: 'access not enabled',
@@ -104,7 +114,7 @@ export function describePatientEvent(event: AuditRow): string {
     case 'patient.sign_out':
       return 'Signed out of the portal.';
     case 'patient.locked_out':
-      return `Portal sign-in locked${d.minutes ? ` for ${String(d.minutes)} minutes` : ''} after repeated failures.`;
+      return `Portal sign-in locked${d.minutes ? ` for ${String(d.minutes)} minutes` : ''} after repeated failures${d.patientNotified ? '; the patient was told by email' : ''}.`;
     case 'portal.account_unlocked':
       return `Portal sign-in unlocked by ${by}.`;
     case 'portal.username_changed':
@@ -126,6 +136,24 @@ export function describePatientEvent(event: AuditRow): string {
         : `An email-change confirmation was refused${d.reason ? ` (${reason(d.reason)})` : ''}.`;
     case 'patient.email_change_reported':
       return 'The old email address reported “this wasn’t me”: the change was stopped and admins were alerted.';
+    case 'patient.password_changed':
+      return event.outcome === 'success'
+        ? `The patient changed their password on the account page${typeof d.otherSessionsEnded === 'number' && d.otherSessionsEnded ? `; ${plural(d.otherSessionsEnded, 'other session')} ended` : ''}.`
+        : `A password change on the account page was refused (${reason(d.reason)}).`;
+    case 'patient.session_ended':
+      return `The patient ended a portal session${d.device ? ` (${String(d.device)})` : ''} from the account page.`;
+    case 'patient.sessions_ended':
+      return `The patient ended ${plural(Number(d.count ?? 0), 'other portal session')} from the account page.`;
+    case 'patient.second_factor_added':
+      return event.outcome === 'success'
+        ? `The patient added an authenticator app as a second sign-in step${d.patientNotified ? '; the patient was told by email' : ''}.`
+        : 'The patient’s authenticator-app set-up failed (wrong code).';
+    case 'patient.second_factor_removed':
+      return `The patient removed their authenticator app${d.patientNotified ? '; the patient was told by email' : ''}.`;
+    case 'patient.recovery_code_used':
+      return `A recovery code was used to sign in (${plural(Number(d.remaining ?? 0), 'code')} left).`;
+    case 'patient.recovery_codes_generated':
+      return 'The patient created new recovery codes.';
     case 'patient.marked_deceased':
       return `Recorded as deceased by ${by}: portal access off, links revoked, sessions ended.`;
     case 'patient.details_changed': {
@@ -139,10 +167,11 @@ export function describePatientEvent(event: AuditRow): string {
   }
 }
 
-export function describePatientActivity(events: AuditRow[]): ActivityItem[] {
+/** The events as lines; `describe` picks the voice (staff's by default, or describeForAccountHolder). */
+export function describePatientActivity(events: AuditRow[], describe = describePatientEvent): ActivityItem[] {
   return events.map((event) => ({
     occurredAt: event.occurredAt,
-    text: describePatientEvent(event),
+    text: describe(event),
     outcome: event.outcome,
     ip: event.ip,
   }));
@@ -152,4 +181,75 @@ export function describePatientActivity(events: AuditRow[]): ActivityItem[] {
 export function describeViews(views: ViewSummary): string | null {
   if (!views.count) return null;
   return `Record viewed ${plural(views.count, 'time')} by staff, last by ${views.lastBy ?? 'staff'}`;
+}
+
+/** What a portal account holder sees in their own access history (sign-ins and changes to the account). */
+export const ACCOUNT_HISTORY_ACTIONS = [
+  'patient.sign_in',
+  'patient.sign_out',
+  'patient.locked_out',
+  'portal.account_unlocked',
+  'portal.username_changed',
+  'patient.email_changed',
+  'portal.token_used',
+  'patient.password_changed',
+  'patient.session_ended',
+  'patient.sessions_ended',
+  'portal.access_enabled',
+  'portal.access_disabled',
+  'patient.second_factor_added',
+  'patient.second_factor_removed',
+  'patient.recovery_code_used',
+  'patient.recovery_codes_generated',
+];
+
+/**
+ * The same events in the account holder's own words ("You signed in."). The clinic acts as
+ * "the clinic": staff names and reasons typed by staff stay on the staff side.
+ */
+export function describeForAccountHolder(event: AuditRow): string {
+  const d: Details = event.details ?? {};
+  const you = event.actorType === 'patient';
+  switch (event.action) {
+    case 'patient.sign_in':
+      return event.outcome === 'success' ? 'You signed in.' : `A sign-in failed${d.reason ? ` (${reason(d.reason)})` : ''}.`;
+    case 'patient.sign_out':
+      return 'You signed out.';
+    case 'patient.locked_out':
+      return `Sign-in was locked${d.minutes ? ` for ${String(d.minutes)} minutes` : ''} after repeated failed attempts.`;
+    case 'portal.account_unlocked':
+      return 'The clinic unlocked sign-in.';
+    case 'portal.username_changed':
+      return `The clinic changed your username from “${String(d.from ?? '')}” to “${String(d.to ?? '')}”.`;
+    case 'patient.email_changed':
+      return `Your email address on file was changed to ${String(d.to ?? '')}.`;
+    case 'portal.token_used':
+      return d.purpose === 'reset'
+        ? 'You chose a new password with a password-reset link.'
+        : 'You set up your account with the invite link.';
+    case 'patient.password_changed':
+      return event.outcome === 'success'
+        ? `You changed your password${typeof d.otherSessionsEnded === 'number' && d.otherSessionsEnded ? `; ${plural(d.otherSessionsEnded, 'other session')} ended` : ''}.`
+        : `A password change was refused (${reason(d.reason)}).`;
+    case 'patient.session_ended':
+      return `You ended a session${d.device ? ` on ${String(d.device)}` : ''}.`;
+    case 'patient.sessions_ended':
+      return `You ended ${plural(Number(d.count ?? 0), 'other session')}.`;
+    case 'patient.second_factor_added':
+      return event.outcome === 'success'
+        ? 'You added an authenticator app as a second sign-in step.'
+        : 'Setting up an authenticator app failed (the code did not match).';
+    case 'patient.second_factor_removed':
+      return 'You removed the authenticator app: signing in asks only for your password.';
+    case 'patient.recovery_code_used':
+      return `A recovery code was used to sign in (${plural(Number(d.remaining ?? 0), 'code')} left).`;
+    case 'patient.recovery_codes_generated':
+      return 'You created new recovery codes; the old ones stopped working.';
+    case 'portal.access_enabled':
+      return 'The clinic turned on your portal access.';
+    case 'portal.access_disabled':
+      return 'The clinic turned off your portal access.';
+    default:
+      return you ? 'You changed your account.' : 'The clinic changed your account.';
+  }
 }

@@ -7,6 +7,8 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { AccountController } from './account.controller';
 import { AuthController } from './auth.controller';
+import { MfaKeys } from './mfa/mfa-keys';
+import { MfaPolicyService } from './mfa/mfa-policy.service';
 import { AuthService } from './auth.service';
 import { StaffUser } from './entities/staff-user.entity';
 import { MFA_CONTROLLERS, MFA_ENTITIES, MFA_PROVIDERS } from './mfa/mfa.parts';
@@ -58,6 +60,9 @@ import { ThrottleCountersRepository } from './throttle-counters.repository';
     StaffAuthenticator,
     SecondFactorService,
     SecondStepService,
+    // Shared with portal accounts' second factor (src/portal/second-factor/): keys and the policy setting.
+    MfaKeys,
+    MfaPolicyService,
   ],
 })
 export class AuthModule {}

@@ -1,7 +1,17 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { chunks, execute, fromSqlDateTime, insertRows, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
+import {
+  chunks,
+  execute,
+  fromSqlDateTime,
+  insertRows,
+  isSqliteManager,
+  LIKE,
+  likePrefix,
+  placeholders,
+  toSqlDateTime,
+} from '../database/sql';
 import { MetricsService } from '../observability/metrics.service';
 import { runInTransaction, withConflictRetry } from '../database/transactions';
 
@@ -204,6 +214,32 @@ export class MailOutboxRepository implements OnModuleInit {
       sentAt: fromSqlDateTime(row.sent_at as Date | string | null),
       firstName: (row.first_name as string | null) ?? null,
       lastName: (row.last_name as string | null) ?? null,
+    }));
+  }
+
+  /** One patient's latest emails whose kind starts with `kindPrefix` (e.g. the account notices), newest first. */
+  async latestWithKindPrefix(
+    patientId: number,
+    kindPrefix: string,
+    limit: number,
+  ): Promise<Array<{ kind: string; to: string; status: string; createdAt: Date; sentAt: Date | null }>> {
+    const rows: Array<{
+      kind: string;
+      to_address: string;
+      status: string;
+      created_at: Date | string;
+      sent_at: Date | string | null;
+    }> = await this.dataSource.query(
+      `SELECT kind, to_address, status, created_at, sent_at FROM mail_outbox WHERE patient_id = ? AND kind ${LIKE}
+          ORDER BY id DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
+      [patientId, likePrefix(kindPrefix)],
+    );
+    return rows.map((row) => ({
+      kind: row.kind,
+      to: row.to_address,
+      status: row.status,
+      createdAt: fromSqlDateTime(row.created_at)!,
+      sentAt: fromSqlDateTime(row.sent_at),
     }));
   }
 

@@ -6,6 +6,7 @@ import { PortalOverviewService } from './portal-overview.service';
 import type { DashboardTab } from './dto/dashboard-query.dto';
 import { EmailChangeService } from './email-change/email-change.service';
 import { PatientsService } from '../patients/patients.service';
+import { AccountNoticesService } from '../invitations/account-notices.service';
 
 /** Everything the dashboard template needs for one tab; used by the page and by re-rendered forms. */
 @Injectable()
@@ -15,16 +16,18 @@ export class PatientDashboardService {
     private readonly portal: PortalOverviewService,
     private readonly auditTrail: AuditQueryService,
     private readonly emailChanges: EmailChangeService,
+    private readonly notices: AccountNoticesService,
   ) {}
 
   async model(patientId: number, tab: DashboardTab) {
     const summary = await this.patients.summary(patientId);
     if (tab !== 'portal') return { ...summary, tab };
-    const [portal, activity, emailChanges, emailChangeNeedsApproval] = await Promise.all([
+    const [portal, activity, emailChanges, emailChangeNeedsApproval, notices] = await Promise.all([
       this.portal.overview(patientId),
       this.auditTrail.patientActivity(patientId),
       this.emailChanges.open(patientId),
       this.emailChanges.needsApproval(),
+      this.notices.sentFor(patientId),
     ]);
     return {
       ...summary,
@@ -42,6 +45,7 @@ export class PatientDashboardService {
       views: { ...activity.views, text: describeViews(activity.views) },
       emailChanges,
       emailChangeNeedsApproval,
+      notices,
     };
   }
 }

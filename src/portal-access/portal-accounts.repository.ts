@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { chunks, forUpdate, fromSqlDateTime, placeholders, toSqlDateTime } from '../database/sql';
+import { chunks, forUpdate, fromSqlDate, fromSqlDateTime, placeholders, toSqlDateTime } from '../database/sql';
 import { hasEmail } from './portal-eligibility';
 
 /** A staff change to the account: the tab's forms carry `version` (optimistic concurrency). */
@@ -53,6 +53,17 @@ export interface InviteCandidate {
   email: string | null;
   accessEnabled: boolean;
   username: string | null;
+}
+
+/** The account's holder as the account page and its notices need them (password rules, the address on file). */
+export interface AccountHolder {
+  patientId: number;
+  username: string | null;
+  passwordHash: string | null;
+  firstName: string;
+  lastName: string;
+  dateOfBirth: string;
+  email: string | null;
 }
 
 const truthy = (value: unknown) => value === true || Number(value) === 1;
@@ -324,5 +335,24 @@ export class PortalAccountsRepository {
   async sessionGeneration(patientId: number): Promise<number> {
     const [row] = await this.dataSource.query('SELECT session_generation FROM portal_accounts WHERE patient_id = ?', [patientId]);
     return Number(row?.session_generation ?? 0);
+  }
+
+  /** The holder of an account (null when there is none), read in the caller's transaction when given. */
+  async holderOf(patientId: number, db: EntityManager | DataSource = this.dataSource): Promise<AccountHolder | null> {
+    const [row]: Array<Record<string, unknown>> = await db.query(
+      `SELECT pa.patient_id, pa.username, pa.password_hash, p.first_name, p.last_name, p.date_of_birth, p.email
+         FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id WHERE pa.patient_id = ?`,
+      [patientId],
+    );
+    if (!row) return null;
+    return {
+      patientId,
+      username: (row.username as string | null) ?? null,
+      passwordHash: (row.password_hash as string | null) ?? null,
+      firstName: String(row.first_name),
+      lastName: String(row.last_name),
+      dateOfBirth: fromSqlDate(row.date_of_birth as string | Date),
+      email: (row.email as string | null) ?? null,
+    };
   }
 }

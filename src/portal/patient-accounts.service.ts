@@ -10,12 +10,14 @@ import { checkNewPassword } from '../auth/passwords/password-policy';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
+import { AccountNoticesService } from '../invitations/account-notices.service';
 import { InvitationsService } from '../portal-access/invitations.service';
 import { PortalTokensService, TokenCheck, TokenHolder } from '../invitations/portal-tokens.service';
 import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
 import { checkUsername } from '../portal-access/usernames';
 import { PortalTokensRepository } from '../invitations/portal-tokens.repository';
 import { runInTransaction } from '../database/transactions';
+import { PortalSecondFactorService } from './second-factor/portal-second-factor.service';
 
 /** A signed-in patient, re-read from the database on every portal request. */
 export interface PatientPrincipal {
@@ -38,7 +40,22 @@ export const RESET_REQUEST_WINDOW_MINUTES = 15;
  */
 export const FORGOT_PASSWORD_ANSWER_MS = 150;
 
-const patientActor = (context: AuditContext, patientId: number | null, label: string | null): AuditContext => ({
+/** What a portal password may not be built from: the holder's name, birth date, email, username, the clinic's name. */
+export const passwordWordsOf = (
+  holder: { firstName: string; lastName: string; dateOfBirth: string; email: string | null },
+  username: string | null,
+  clinicName: string,
+) => [
+  holder.firstName,
+  holder.lastName,
+  holder.dateOfBirth,
+  holder.dateOfBirth.replace(/-/g, ''),
+  holder.email,
+  username,
+  clinicName,
+];
+
+export const patientActor = (context: AuditContext, patientId: number | null, label: string | null): AuditContext => ({
   ...context,
   actorType: 'patient',
   actorId: patientId,
@@ -63,6 +80,8 @@ export class PatientAccountsService {
     private readonly audit: AuditService,
     private readonly accounts: PortalAccountsRepository,
     private readonly tokenRows: PortalTokensRepository,
+    private readonly notices: AccountNoticesService,
+    private readonly secondFactors: PortalSecondFactorService,
   ) {}
 
   /** Whether a link works (GET: changes nothing but the audit trail when it does not). */
@@ -102,15 +121,7 @@ export class PatientAccountsService {
       if ('problem' in checked) errors.username = [checked.problem];
       else ({ username, key } = checked);
     }
-    const problems = checkNewPassword(form.password, [
-      holder.firstName,
-      holder.lastName,
-      holder.dateOfBirth,
-      holder.dateOfBirth.replace(/-/g, ''),
-      holder.email,
-      username,
-      this.config.clinicName,
-    ]);
+    const problems = checkNewPassword(form.password, passwordWordsOf(holder, username, this.config.clinicName));
     if (problems.length) errors.password = problems;
     else if (form.password !== form.confirmPassword) errors.confirmPassword = ['The two passwords do not match.'];
     if (Object.keys(errors).length) return { outcome: 'rejected', errors, holder };
@@ -159,8 +170,16 @@ export class PatientAccountsService {
     }
   }
 
-  /** The patient, or null for every kind of failure (unknown, wrong password, disabled, locked, no password yet). */
-  async authenticate(usernameInput: string, password: string, context: AuditContext): Promise<PatientPrincipal | null> {
+  /**
+   * The patient, or null for every kind of failure (unknown, wrong password, disabled, locked, no
+   * password yet). `secondStep`: the password was right and the account has a second factor —
+   * the sign-in completes only after it (completeSignIn); until then the attempt no longer counts.
+   */
+  async authenticate(
+    usernameInput: string,
+    password: string,
+    context: AuditContext,
+  ): Promise<(PatientPrincipal & { secondStep: boolean }) | null> {
     const checked = checkUsername(usernameInput);
     const key = 'key' in checked ? checked.key : null;
     const account = key ? await this.accounts.findForSignIn(key) : null;
@@ -188,11 +207,21 @@ export class PatientAccountsService {
       await this.recordWrongPassword(patientId, actor, now);
       return null;
     }
+    const principal = { patientId, firstName: account.firstName, username: account.username };
+    if (await this.secondFactors.hasFactor(patientId)) {
+      await PATIENT_ATTEMPTS.release(this.dataSource, patientId);
+      return { ...principal, secondStep: true };
+    }
+    await this.completeSignIn(patientId, { ...actor, actorLabel: account.username }, null, now);
+    return { ...principal, secondStep: false };
+  }
+
+  /** A complete sign-in (password, and the second factor when there is one): the first turns the patient green. */
+  async completeSignIn(patientId: number, actor: AuditContext, factor: string | null, now = new Date()): Promise<void> {
     await runInTransaction(this.dataSource, async (tx) => {
       await this.accounts.recordSignIn(patientId, now, tx);
-      await this.audit.record({ ...actor, actorLabel: account.username }, { action: 'patient.sign_in', patientId }, tx);
+      await this.audit.record(actor, { action: 'patient.sign_in', patientId, ...(factor ? { details: { factor } } : {}) }, tx);
     });
-    return { patientId, firstName: account.firstName, username: account.username };
   }
 
   /** The session's generation to store at sign-in; bumped to end every session of the patient. */
@@ -252,20 +281,39 @@ export class PatientAccountsService {
     }
   }
 
-  private async recordWrongPassword(patientId: number, actor: AuditContext, now: Date): Promise<void> {
+  /**
+   * A reserved attempt (PATIENT_ATTEMPTS.reserve) turned out wrong — a sign-in password, or the
+   * current password on the account page: counted with the sign-in failures. When it locks the
+   * account, the address on file is told (through the outbox, in the same transaction).
+   */
+  async recordWrongPassword(
+    patientId: number,
+    actor: AuditContext,
+    now: Date,
+    action = 'patient.sign_in',
+    reason = 'wrong_password',
+  ): Promise<void> {
     await runInTransaction(this.dataSource, async (tx) => {
       const { failures, locked } = await PATIENT_ATTEMPTS.fail(tx, patientId, now);
+      await this.audit.record(actor, { action, outcome: 'failure', patientId, details: { reason, failures } }, tx);
+      if (!locked) return;
+      const holder = await this.accounts.holderOf(patientId, tx);
+      const notified = Boolean(holder?.email);
+      if (holder?.email)
+        await this.notices.queue(tx, 'account_locked', holder.email, patientId, {
+          firstName: holder.firstName,
+          minutes: String(LOCKOUT_MINUTES),
+        });
       await this.audit.record(
         actor,
-        { action: 'patient.sign_in', outcome: 'failure', patientId, details: { reason: 'wrong_password', failures } },
+        {
+          action: 'patient.locked_out',
+          outcome: 'denied',
+          patientId,
+          details: { minutes: LOCKOUT_MINUTES, patientNotified: notified },
+        },
         tx,
       );
-      if (locked)
-        await this.audit.record(
-          actor,
-          { action: 'patient.locked_out', outcome: 'denied', patientId, details: { minutes: LOCKOUT_MINUTES } },
-          tx,
-        );
     });
   }
 

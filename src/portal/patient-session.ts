@@ -1,4 +1,5 @@
-import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { RedirectException } from '../common/errors/redirect.exception';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AUDIENCE, type Audience, PORTAL_PUBLIC } from '../common/access/audience';
@@ -7,16 +8,31 @@ import { SignInRequiredException } from '../common/errors/sign-in-required.excep
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
+import { PortalSessionsService } from './account/portal-sessions.service';
 import { PatientAccountsService, PatientPrincipal } from './patient-accounts.service';
 
 declare module 'express-session' {
   interface SessionData {
     /** The signed-in patient (portal.sid sessions only); checked against the database on every request. */
-    patient?: { patientId: number; generation: number };
+    patient?: {
+      patientId: number;
+      generation: number;
+      handle?: string;
+      /** The clinic requires a second factor and the account has none: only its enrolment pages are open. */
+      mustEnrol?: boolean;
+    };
+    /** Between a right password and the second step (no `patient` yet): grants only the second-step page. */
+    portalPending?: { patientId: number; generation: number; startedAt: number; next: string };
     /** Between opening an emailed link and submitting its form: the token's hash, never the token. */
     portalLink?: { tokenHash: string; purpose: PortalTokenPurpose };
   }
 }
+
+/** Routes a session that must still enrol (the clinic requires a second factor) may reach. */
+const OPEN_DURING_ENROLMENT = 'portalOpenDuringEnrolment';
+export const OpenDuringEnrolment = () => SetMetadata(OPEN_DURING_ENROLMENT, true);
+/** Where such a session is sent (the account's second-factor page). */
+export const PORTAL_ENROLMENT_PATH = '/portal/account/second-factor';
 
 type PatientRequest = Request & { patient?: PatientPrincipal };
 
@@ -25,7 +41,8 @@ type PatientRequest = Request & { patient?: PatientPrincipal };
  * @PatientController needs a signed-in patient unless marked @PortalPublic(). It checks
  * access still enabled, session generation unchanged, the idle timeout (htmx background
  * polls do not count as activity) and the absolute lifetime (PATIENT_ABSOLUTE_HOURS),
- * which activity cannot extend. Staff routes are StaffAuthGuard's and pass through here.
+ * which activity cannot extend, and that the session was not ended from the account page
+ * (portal_sessions). Staff routes are StaffAuthGuard's and pass through here.
  */
 @Injectable()
 export class PatientAuthGuard implements CanActivate {
@@ -33,6 +50,7 @@ export class PatientAuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly accounts: PatientAccountsService,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly sessions: PortalSessionsService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -42,17 +60,25 @@ export class PatientAuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<PatientRequest>();
     const signedIn = req.session?.patient;
     if (!signedIn) throw new SignInRequiredException('/portal/login');
-    const principal = sessionExpired(req, {
+    const expired = sessionExpired(req, {
       idleMinutes: this.config.patientIdleMinutes,
       absoluteHours: this.config.patientAbsoluteHours,
-    })
+    });
+    const principal = expired
       ? null
-      : await this.accounts.principalForSession(signedIn.patientId, signedIn.generation);
+      : (await this.sessions.isOpen(signedIn.handle, signedIn.patientId))
+        ? await this.accounts.principalForSession(signedIn.patientId, signedIn.generation)
+        : null;
     if (!principal) {
+      if (expired) await this.sessions.end(signedIn.patientId, signedIn.handle, 'expired');
       await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
       throw new SignInRequiredException('/portal/login');
     }
+    const before = req.session.lastActivityAt;
     markSessionActivity(req);
+    await this.sessions.noteActivity(req, before);
+    if (signedIn.mustEnrol && !this.reflector.getAllAndOverride<boolean>(OPEN_DURING_ENROLMENT, targets))
+      throw new RedirectException(PORTAL_ENROLMENT_PATH);
     req.patient = principal;
     return true;
   }

@@ -11,7 +11,8 @@ import { ForgotPasswordDto, PortalLoginDto, PortalLoginPageQuery } from './dto/p
 import { PatientAccountsService, type PatientPrincipal } from './patient-accounts.service';
 import { CurrentPatient } from './patient-session';
 import { PatientSignInFailedException, PortalSignInFailedFilter } from './portal-sign-in-failed.filter';
-import { startSessionClock } from '../auth/session-activity';
+import { PortalSessionsService } from './account/portal-sessions.service';
+import { PortalSecondStepService } from './second-factor/portal-second-step.service';
 
 /** Only portal pages are valid destinations after a patient signs in. */
 const portalNext = (next: unknown) => {
@@ -22,7 +23,11 @@ const portalNext = (next: unknown) => {
 /** The patient's own pages: sign-in, home, sign-out, forgot password. Home needs a patient session; the rest are @PortalPublic(). */
 @PatientController()
 export class PortalController {
-  constructor(private readonly accounts: PatientAccountsService) {}
+  constructor(
+    private readonly accounts: PatientAccountsService,
+    private readonly sessions: PortalSessionsService,
+    private readonly secondStep: PortalSecondStepService,
+  ) {}
 
   @Get()
   @View('portal/home')
@@ -49,21 +54,19 @@ export class PortalController {
   ): Promise<void> {
     const patient = await this.accounts.authenticate(form.username, form.password, audit);
     if (!patient) throw new PatientSignInFailedException();
-    const generation = await this.accounts.sessionGenerationOf(patient.patientId);
-    // A new session id at sign-in: a cookie planted before sign-in is worth nothing after it.
-    req.session.regenerate((error) => {
-      if (error) return res.status(500).end();
-      req.session.patient = { patientId: patient.patientId, generation };
-      startSessionClock(req);
-      req.session.save(() => res.redirect(303, portalNext(form.next)));
-    });
+    const next = await this.secondStep.afterPassword(req, patient, portalNext(form.next), audit);
+    req.session.save(() => res.redirect(303, next));
   }
 
   /** Open to an expired session too: signing out always clears the cookie. */
   @Post('logout')
   @PortalPublic()
   async logout(@Req() req: Request, @Res() res: Response, @Audit() audit: AuditContext): Promise<void> {
-    if (req.session.patient) await this.accounts.recordSignOut(req.session.patient, audit);
+    const signedIn = req.session.patient;
+    if (signedIn) {
+      await this.sessions.end(signedIn.patientId, signedIn.handle, 'signed_out');
+      await this.accounts.recordSignOut(signedIn, audit);
+    }
     req.session.destroy(() => {
       res.clearCookie(PATIENT_COOKIE, { path: '/portal' });
       res.setHeader('Clear-Site-Data', '"cache", "storage"');

@@ -3,16 +3,40 @@ import { APP_GUARD } from '@nestjs/core';
 import { AuthModule } from '../auth/auth.module';
 import { InvitationsModule } from '../invitations/invitations.module';
 import { PortalAccountsModule } from '../portal-access/portal-accounts.module';
+import { PortalAccountController } from './account/account.controller';
+import { PortalAccountService } from './account/portal-account.service';
+import { PortalSessionsRepository } from './account/portal-sessions.repository';
+import { PortalSessionsService } from './account/portal-sessions.service';
 import { PatientAccountsService } from './patient-accounts.service';
+import { PortalFactorsRepository } from './second-factor/portal-factors.repository';
+import { PortalSecondFactorController } from './second-factor/portal-second-factor.controller';
+import { PortalSecondFactorService } from './second-factor/portal-second-factor.service';
+import { PortalSecondStepController } from './second-factor/portal-second-step.controller';
+import { PortalSecondStepService } from './second-factor/portal-second-step.service';
 import { PatientAuthGuard } from './patient-session';
 import { PortalLinksController } from './portal-links.controller';
 import { PortalController } from './portal.controller';
 
-/** The patient's side of the Patient Portal: emailed links, sign-in, home, forgot password. */
+/** The patient's side of the Patient Portal: emailed links, sign-in, home, forgot password, the account page. */
 @Module({
   imports: [AuthModule, InvitationsModule, PortalAccountsModule],
-  controllers: [PortalLinksController, PortalController],
-  providers: [PatientAccountsService, { provide: APP_GUARD, useClass: PatientAuthGuard }],
+  controllers: [
+    PortalLinksController,
+    PortalController,
+    PortalAccountController,
+    PortalSecondFactorController,
+    PortalSecondStepController,
+  ],
+  providers: [
+    PatientAccountsService,
+    PortalSessionsRepository,
+    PortalSessionsService,
+    PortalAccountService,
+    PortalFactorsRepository,
+    PortalSecondFactorService,
+    PortalSecondStepService,
+    { provide: APP_GUARD, useClass: PatientAuthGuard },
+  ],
   exports: [PatientAccountsService],
 })
 export class PortalModule {}

@@ -1,3 +1,4 @@
+import { PasswordHasher } from '../../src/auth/passwords/password-hasher.service';
 import { toSqlDateTime } from '../../src/database/sql';
 import { usernameKey } from '../../src/portal-access/usernames';
 import type { TestApp } from './test-app';
@@ -89,4 +90,23 @@ export async function portalAccountOf(
     lastLoginAt: row.last_login_at,
     username: row.username,
   };
+}
+
+let activated = 0;
+
+/** An activated patient (a unique username starting with `prefix`, this password, invited), orange until the first sign-in. */
+export async function createActivatedPatient(
+  t: TestApp,
+  password: string,
+  options: TestPatientOptions & { prefix?: string } = {},
+): Promise<{ id: number; email: string | null; username: string }> {
+  const username = `${options.prefix ?? 'pat'}${++activated}.${Date.now() % 100000}`;
+  const patient = await createPortalPatient(t, { ...options, username });
+  const hash = await t.app.get(PasswordHasher).hash(password);
+  await t.dataSource.query('UPDATE portal_accounts SET password_hash = ?, invited_at = ? WHERE patient_id = ?', [
+    hash,
+    toSqlDateTime(new Date()),
+    patient.id,
+  ]);
+  return { ...patient, username };
 }

@@ -5,6 +5,7 @@ import { SignInRequiredException } from '../../src/common/errors/sign-in-require
 import type { AppConfig } from '../../src/config/app-config';
 import type { PatientAccountsService } from '../../src/portal/patient-accounts.service';
 import { PatientAuthGuard } from '../../src/portal/patient-session';
+import type { PortalSessionsService } from '../../src/portal/account/portal-sessions.service';
 
 // Routes declared here the way a future feature would declare them.
 @PatientController('new-page')
@@ -36,6 +37,7 @@ describe('the patient guard denies by default', () => {
     new Reflector(),
     { principalForSession } as unknown as PatientAccountsService,
     { patientIdleMinutes: 15, patientAbsoluteHours: 12 } as AppConfig,
+    { isOpen: principalForSession } as unknown as PortalSessionsService,
   );
 
   it('sends an anonymous visitor of a new, unmarked patient route to the portal sign-in', async () => {

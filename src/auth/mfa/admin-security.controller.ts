@@ -3,14 +3,14 @@ import { Audit, type AuditContext } from '../../audit/audit-context';
 import { seeOther } from '../../common/views/flash';
 import { View } from '../../common/views/view.decorator';
 import { Roles } from '../decorators/roles.decorator';
-import { MfaPolicyDto } from './dto/second-factor.dto';
+import { MfaPolicyDto, PortalMfaPolicyDto } from './dto/second-factor.dto';
 import { MfaPolicyService } from './mfa-policy.service';
 import { SecondFactorService } from './second-factor.service';
 import { StaffUsersService } from '../staff-users.service';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 
-/** The admin policy "require a second factor for all staff". */
+/** The admin policies "require a second factor for all staff" and "offer / require one for patients". */
 @Controller('admin/security')
 @Roles('admin')
 export class AdminSecurityController {
@@ -39,12 +39,25 @@ export class AdminSecurityController {
     });
   }
 
+  @Post('patients')
+  @View('admin/security/index')
+  async setPortalPolicy(@Body() form: PortalMfaPolicyDto, @Audit() audit: AuditContext) {
+    const required = form.patientSecondFactor === 'require';
+    await this.secondFactors.setPortalPolicy(required, audit);
+    return seeOther('/admin/security', {
+      flash: required
+        ? 'Patients now need a second sign-in step: each one without it sets it up at their next portal sign-in.'
+        : 'Patients are offered a second sign-in step; it is optional.',
+    });
+  }
+
   private async pageWith() {
-    const [required, stored, users, enrolled] = await Promise.all([
+    const [required, stored, users, enrolled, patientsRequired] = await Promise.all([
       this.policy.isRequired(),
       this.policy.isStored(),
       this.users.list(),
       this.secondFactors.enrolledUserIds(),
+      this.policy.isRequired(undefined, 'portal'),
     ]);
     const active = users.filter((user) => !user.disabled);
     return {
@@ -53,6 +66,7 @@ export class AdminSecurityController {
       productionDefault: this.config.isProduction,
       activeCount: active.length,
       withoutSecondFactor: active.filter((user) => !enrolled.has(user.id)),
+      patientsRequired,
     };
   }
 }

@@ -6,6 +6,11 @@ import { InjectConfig } from '../../config/config.module';
 import { Setting } from './entities/setting.entity';
 
 export const REQUIRE_SECOND_FACTOR = 'staff.require_second_factor';
+export const REQUIRE_PORTAL_SECOND_FACTOR = 'portal.require_second_factor';
+
+/** Whose policy: staff (required by default in production) or portal accounts (offered, not required, by default). */
+export type SecondFactorAudience = 'staff' | 'portal';
+const POLICY_KEYS: Record<SecondFactorAudience, string> = { staff: REQUIRE_SECOND_FACTOR, portal: REQUIRE_PORTAL_SECOND_FACTOR };
 
 /**
  * "Require a second factor for all staff": on by default in production, off otherwise;
@@ -19,27 +24,28 @@ export class MfaPolicyService {
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
-  async isRequired(manager: EntityManager = this.settings.manager): Promise<boolean> {
-    const row = await manager.findOneBy(Setting, { settingKey: REQUIRE_SECOND_FACTOR });
-    return row ? row.value === 'true' : this.config.isProduction;
+  async isRequired(manager: EntityManager = this.settings.manager, who: SecondFactorAudience = 'staff'): Promise<boolean> {
+    const row = await manager.findOneBy(Setting, { settingKey: POLICY_KEYS[who] });
+    return row ? row.value === 'true' : who === 'staff' && this.config.isProduction;
   }
 
   /** Whether an admin has chosen (false: the NODE_ENV default applies). */
-  async isStored(): Promise<boolean> {
-    return this.settings.existsBy({ settingKey: REQUIRE_SECOND_FACTOR });
+  async isStored(who: SecondFactorAudience = 'staff'): Promise<boolean> {
+    return this.settings.existsBy({ settingKey: POLICY_KEYS[who] });
   }
 
-  async store(required: boolean, staffUserId: number | null, manager: EntityManager): Promise<void> {
-    const existing = await manager.findOneBy(Setting, { settingKey: REQUIRE_SECOND_FACTOR });
-    if (existing)
-      await manager.update(
-        Setting,
-        { settingKey: REQUIRE_SECOND_FACTOR },
-        { value: String(required), updatedByStaffId: staffUserId },
-      );
+  async store(
+    required: boolean,
+    staffUserId: number | null,
+    manager: EntityManager,
+    who: SecondFactorAudience = 'staff',
+  ): Promise<void> {
+    const key = POLICY_KEYS[who];
+    const existing = await manager.findOneBy(Setting, { settingKey: key });
+    if (existing) await manager.update(Setting, { settingKey: key }, { value: String(required), updatedByStaffId: staffUserId });
     else
       await manager.insert(Setting, {
-        settingKey: REQUIRE_SECOND_FACTOR,
+        settingKey: key,
         value: String(required),
         updatedByStaffId: staffUserId,
       });

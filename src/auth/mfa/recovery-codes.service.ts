@@ -19,6 +19,13 @@ export function generateRecoveryCode(): string {
   return `${code.slice(0, 5)}-${code.slice(5)}`;
 }
 
+/** A fresh set of RECOVERY_CODE_COUNT distinct codes (staff and portal accounts alike). */
+export function newRecoveryCodes(): string[] {
+  const plain = new Set<string>();
+  while (plain.size < RECOVERY_CODE_COUNT) plain.add(generateRecoveryCode());
+  return [...plain];
+}
+
 /** What the user typed, as stored: case, spaces and dashes do not matter; o/i/l read as 0/1. */
 export function normalizeRecoveryCode(input: string): string {
   return input
@@ -44,9 +51,7 @@ export class RecoveryCodesService {
 
   /** Replaces every code of the user with 10 new ones; the returned plaintext is shown once and never stored. */
   async regenerate(staffUserId: number, context: AuditContext, manager: EntityManager = this.codes.manager): Promise<string[]> {
-    const plain = new Set<string>();
-    while (plain.size < RECOVERY_CODE_COUNT) plain.add(generateRecoveryCode());
-    const codes = [...plain];
+    const codes = newRecoveryCodes();
     await manager.delete(StaffRecoveryCode, { staffUserId });
     await manager.insert(
       StaffRecoveryCode,

@@ -173,6 +173,22 @@ export class SecondFactorService {
     });
   }
 
+  /**
+   * "Offer / require a second factor for patients" (portal accounts). Required: an account without
+   * one sets it up right after its password at the next sign-in, before anything else.
+   */
+  async setPortalPolicy(required: boolean, context: AuditContext): Promise<void> {
+    await runInTransaction(this.dataSource, async (tx) => {
+      const before = await this.policy.isRequired(tx, 'portal');
+      await this.policy.store(required, context.actorId, tx, 'portal');
+      await this.audit.record(
+        context,
+        { action: 'admin.portal_mfa_policy_changed', details: { from: before, to: required } },
+        tx,
+      );
+    });
+  }
+
   /** Runs a removal; refused (rolled back) when the policy requires a factor and none would be left. */
   private async removing(
     staffUserId: number,

@@ -22,6 +22,35 @@ export interface TotpSetup {
 export const normalizeTotpCode = (input: string) => input.replace(/\s+/g, '');
 export const looksLikeTotpCode = (input: string) => /^\d{6}$/.test(normalizeTotpCode(input));
 
+/**
+ * The who-independent core of TOTP, shared by staff (TotpService) and portal accounts
+ * (src/portal/second-factor/): a new secret, its setup view, and the step a typed code matches.
+ */
+export const newTotpSecret = () => generateSecret({ length: 20 });
+
+export async function totpSetupFor(secret: string, issuer: string, label: string): Promise<TotpSetup> {
+  const uri = generateURI({ issuer, label, secret });
+  return {
+    secretText: secret.replace(/(.{4})/g, '$1 ').trim(),
+    qrDataUrl: await toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, scale: 5 }),
+  };
+}
+
+/** The time step the code belongs to (current one ±1, later than `lastUsedStep`), or null. */
+export async function totpStepOf(secret: string, lastUsedStep: number | string | null, code: string): Promise<number | null> {
+  const token = normalizeTotpCode(code);
+  if (!/^\d{6}$/.test(token)) return null;
+  const lastUsed = lastUsedStep === null ? undefined : Number(lastUsedStep);
+  const result = await verify({
+    secret,
+    token,
+    period: TOTP_PERIOD_SECONDS,
+    epochTolerance: TOTP_PERIOD_SECONDS,
+    ...(lastUsed === undefined ? {} : { afterTimeStep: lastUsed }),
+  });
+  return result.valid && 'timeStep' in result ? result.timeStep : null;
+}
+
 /** RFC 6238 codes (SHA-1, 6 digits, 30 s): ±1 step accepted, each step usable once. */
 @Injectable()
 export class TotpService {
@@ -43,17 +72,12 @@ export class TotpService {
     if (row?.enabledAt)
       throw new ConflictException('An authenticator app is already set up. Remove it first to set up another one.');
     if (!row) {
-      const secretEncrypted = this.keys.encrypt(generateSecret({ length: 20 }), context(user.id));
+      const secretEncrypted = this.keys.encrypt(newTotpSecret(), context(user.id));
       // A parallel first call may have inserted the row: keep whichever won.
       await this.factors.insertTotpUnlessPresent(user.id, secretEncrypted);
       row = await this.totps.findOneByOrFail({ staffUserId: user.id });
     }
-    const secret = this.keys.decrypt(row.secretEncrypted, context(user.id));
-    const uri = generateURI({ issuer: this.config.clinicName, label: user.email, secret });
-    return {
-      secretText: secret.replace(/(.{4})/g, '$1 ').trim(),
-      qrDataUrl: await toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, scale: 5 }),
-    };
+    return totpSetupFor(this.keys.decrypt(row.secretEncrypted, context(user.id)), this.config.clinicName, user.email);
   }
 
   /** Confirms the enrolment with a code from the app; false if the code is wrong. */
@@ -82,20 +106,8 @@ export class TotpService {
     return !!result.affected;
   }
 
-  /** The time step the code belongs to (current one ±1), or null. */
-  private async matchingStep(row: StaffTotp, code: string): Promise<number | null> {
-    const token = normalizeTotpCode(code);
-    if (!/^\d{6}$/.test(token)) return null;
-    const secret = this.keys.decrypt(row.secretEncrypted, context(row.staffUserId));
-    const lastUsed = row.lastUsedStep === null ? undefined : Number(row.lastUsedStep);
-    const result = await verify({
-      secret,
-      token,
-      period: TOTP_PERIOD_SECONDS,
-      epochTolerance: TOTP_PERIOD_SECONDS,
-      ...(lastUsed === undefined ? {} : { afterTimeStep: lastUsed }),
-    });
-    return result.valid && 'timeStep' in result ? result.timeStep : null;
+  private matchingStep(row: StaffTotp, code: string): Promise<number | null> {
+    return totpStepOf(this.keys.decrypt(row.secretEncrypted, context(row.staffUserId)), row.lastUsedStep, code);
   }
 }
 

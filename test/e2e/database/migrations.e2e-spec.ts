@@ -27,6 +27,9 @@ const TABLES = [
   'staff_passkeys',
   'staff_recovery_codes',
   'staff_totp',
+  'portal_sessions',
+  'portal_totp',
+  'portal_recovery_codes',
 ];
 
 /** Types compared roughly: dialects spell them differently (int/integer, tinyint/boolean, varchar/text). */

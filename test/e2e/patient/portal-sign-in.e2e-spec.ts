@@ -1,12 +1,11 @@
 import request from 'supertest';
-import { PasswordHasher } from '../../../src/auth/passwords/password-hasher.service';
 import { storedSessionId } from '../../../src/auth/session.setup';
 import { toSqlDateTime } from '../../../src/database/sql';
 import { InvitationsService } from '../../../src/portal-access/invitations.service';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { PATIENT_SIGN_IN_FAILED_MESSAGE } from '../../../src/portal/portal-sign-in-failed.filter';
 import { csrfTokenOf } from '../../support/html';
-import { createPortalPatient } from '../../support/portal-patients';
+import { createActivatedPatient, createPortalPatient } from '../../support/portal-patients';
 import { linkFrom, startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
@@ -20,7 +19,6 @@ const comparable = (html: string) => html.replace(/"X-CSRF-Token": "[^"]+"/g, ''
 describe('a patient signing in to the portal', () => {
   let smtp: TestSmtpServer;
   let t: TestApp;
-  let n = 0;
 
   beforeAll(async () => {
     smtp = await startSmtpServer();
@@ -32,17 +30,8 @@ describe('a patient signing in to the portal', () => {
   });
 
   /** An activated patient (username + password), orange until the first sign-in. */
-  async function activatedPatient(options: { accessEnabled?: boolean; lastName?: string } = {}) {
-    const username = `pat${++n}.${Date.now() % 100000}`;
-    const patient = await createPortalPatient(t, { username, accessEnabled: options.accessEnabled, lastName: options.lastName });
-    const hash = await t.app.get(PasswordHasher).hash(PASSWORD);
-    await t.dataSource.query('UPDATE portal_accounts SET password_hash = ?, invited_at = ? WHERE patient_id = ?', [
-      hash,
-      toSqlDateTime(new Date()),
-      patient.id,
-    ]);
-    return { ...patient, username };
-  }
+  const activatedPatient = (options: { accessEnabled?: boolean; lastName?: string } = {}) =>
+    createActivatedPatient(t, PASSWORD, options);
 
   async function attempt(agent: request.Agent, username: string, password: string) {
     const page = await agent.get('/portal/login').expect(200);
@@ -84,6 +73,15 @@ describe('a patient signing in to the portal', () => {
       [patient.id],
     );
     expect(Number(audit.n)).toBe(1);
+    // The address on file is told, with no link in it (delivered here, so later tests count only their own mail).
+    const before = smtp.received.length;
+    await t.app.get(MailSenderService).drainOnce();
+    await smtp.waitFor(before + 1);
+    const notice = await smtp.parse(smtp.received.find((mail) => mail.to[0] === patient.email)!);
+    expect(notice.subject).toContain('sign-in was locked');
+    expect(notice.text).toContain('for 15 minutes');
+    expect(notice.text).toContain('this wasn’t you, call Demo Clinic');
+    expect(notice.text).not.toMatch(/https?:/);
   });
 
   it('regenerates the session id at sign-in, turns the patient green and ends the session at sign-out', async () => {

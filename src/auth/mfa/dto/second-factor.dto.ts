@@ -31,6 +31,12 @@ export class PasskeyAssertionDto {
   response!: Record<string, unknown>;
 }
 
+/** The portal accounts' policy: a second factor offered (optional) or required. */
+export class PortalMfaPolicyDto {
+  @IsIn(['offer', 'require'], { message: 'patientSecondFactor must be offer or require.' })
+  patientSecondFactor!: 'offer' | 'require';
+}
+
 export class MfaPolicyDto {
   @IsIn(['true', 'false'], { message: 'requireSecondFactor must be true or false.' })
   requireSecondFactor!: 'true' | 'false';

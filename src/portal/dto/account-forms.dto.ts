@@ -1,0 +1,7 @@
+import { Matches } from 'class-validator';
+
+/** A session's handle as the account page lists it (32 hex characters, never the session id). */
+export class SessionHandleParam {
+  @Matches(/^[0-9a-f]{32}$/, { message: 'Unknown session.' })
+  handle!: string;
+}

@@ -1,0 +1,37 @@
+import { Body, Get, Post, Req, UseGuards } from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
+import type { Request } from 'express';
+import { Audit, type AuditContext } from '../../audit/audit-context';
+import { LOCKOUT_RULE } from '../../auth/lockout/attempt-lock';
+import { SecondFactorCodeDto } from '../../auth/mfa/dto/second-factor.dto';
+import { PatientController, PortalPublic } from '../../common/access/audience';
+import { seeOther } from '../../common/views/flash';
+import { renderInstead, View } from '../../common/views/view.decorator';
+import { PortalSecondStepService } from './portal-second-step.service';
+
+const WRONG_CODE = `That code did not work. ${LOCKOUT_RULE} Passwords and codes count together.`;
+const LOCKED = `Too many failed attempts. ${LOCKOUT_RULE}`;
+
+/** The second step of a portal sign-in; reached with a half-signed-in session only (checked by the service). */
+@PatientController('login/second-step')
+@PortalPublic()
+export class PortalSecondStepController {
+  constructor(private readonly secondStep: PortalSecondStepService) {}
+
+  @Get()
+  @View('portal/second-step')
+  async page(@Req() req: Request) {
+    await this.secondStep.pending(req);
+    return {};
+  }
+
+  @Post()
+  @UseGuards(ThrottlerGuard)
+  @View('portal/second-step', { invalid: 'portal/second-step' })
+  async verify(@Body() form: SecondFactorCodeDto, @Req() req: Request, @Audit() audit: AuditContext) {
+    const result = await this.secondStep.verify(req, form.code, audit);
+    if (result.outcome === 'signed-in') return seeOther(result.next);
+    req.res!.status(401);
+    return renderInstead('portal/second-step', { errors: { code: [result.outcome === 'locked' ? LOCKED : WRONG_CODE] } });
+  }
+}
