@@ -1,11 +1,10 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { ClinicClock } from '../common/time/clinic-time';
-import { fromSqlDateTime, placeholders } from '../database/sql';
+import { fromSqlDateTime } from '../database/sql';
 import { INVITE_SKIP_REASON_LABELS, type InviteSkipReason } from '../invitations/invitations.types';
+import { BatchReportRepository } from './batch-report.repository';
 import type { OnboardingFilter, OnboardingSort } from './onboarding-filter';
 import { OnboardingQueryService } from './onboarding-query.service';
 
@@ -32,7 +31,7 @@ export const BATCH_REPORT_HEADER = ['Patient id', 'Last name', 'First name', 'Em
 @Injectable()
 export class OnboardingExportService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly reports: BatchReportRepository,
     private readonly query: OnboardingQueryService,
     private readonly audit: AuditService,
     private readonly clock: ClinicClock,
@@ -51,8 +50,7 @@ export class OnboardingExportService {
 
   /** Every patient of a bulk invite batch: sent / queued / failed / cancelled / skipped, with the reason. */
   async batchReport(batchId: string, context: AuditContext): Promise<AsyncIterable<unknown[][]>> {
-    const [batch] = await this.dataSource.query('SELECT id FROM bulk_batches WHERE id = ?', [batchId]);
-    if (!batch) throw new NotFoundException('That batch does not exist.');
+    if (!(await this.reports.exists(batchId))) throw new NotFoundException('That batch does not exist.');
     await this.audit.record(context, { action: 'bulk_batch.report_exported', batchId, details: { format: 'csv' } });
     return this.reportBatches(batchId);
   }
@@ -80,38 +78,13 @@ export class OnboardingExportService {
   private async *reportBatches(batchId: string): AsyncGenerator<unknown[][]> {
     let afterId = 0;
     for (;;) {
-      const events: Array<{
-        id: number | string;
-        action: string;
-        patient_id: number | string | null;
-        details: string | null;
-        first_name: string | null;
-        last_name: string | null;
-        email: string | null;
-      }> = await this.dataSource.query(
-        `SELECT a.id, a.action, a.patient_id, a.details, p.first_name, p.last_name, p.email
-           FROM audit_events a LEFT JOIN patients p ON p.id = a.patient_id
-          WHERE a.batch_id = ? AND a.action IN ('portal.invite_issued', 'portal.reset_issued', 'portal.invite_skipped') AND a.id > ?
-          ORDER BY a.id LIMIT ${BATCH}`,
-        [batchId, afterId],
-      );
+      const events = await this.reports.events(batchId, afterId, BATCH);
       if (events.length === 0) return;
       const patientIds = events
         .map((event) => event.patient_id)
         .filter((id): id is number | string => id !== null)
         .map(Number);
-      const mails: Array<{
-        patient_id: number | string;
-        to_address: string;
-        status: string;
-        last_error: string | null;
-        sent_at: Date | string | null;
-      }> = patientIds.length
-        ? await this.dataSource.query(
-            `SELECT patient_id, to_address, status, last_error, sent_at FROM mail_outbox WHERE batch_id = ? AND patient_id IN (${placeholders(patientIds.length)}) ORDER BY id`,
-            [batchId, ...patientIds],
-          )
-        : [];
+      const mails = await this.reports.mails(batchId, patientIds);
       const mailOf = new Map(mails.map((mail) => [Number(mail.patient_id), mail]));
       yield events.map((event) => {
         const patientId = event.patient_id === null ? null : Number(event.patient_id);

@@ -11,7 +11,9 @@ import { EmailChangeService } from './email-change/email-change.service';
 import { OnboardingActionsService } from './onboarding-actions.service';
 import { OnboardingExportService } from './onboarding-export.service';
 import { OnboardingController } from './onboarding.controller';
+import { OnboardingListRepository } from './onboarding-list.repository';
 import { OnboardingQueryService } from './onboarding-query.service';
+import { BatchReportRepository } from './batch-report.repository';
 import { PatientDashboardService } from './patient-dashboard.service';
 import { PatientFormFilter } from './patient-form.filter';
 import { PatientPortalController } from './patient-portal.controller';
@@ -25,6 +27,8 @@ import { PortalOverviewService } from './portal-overview.service';
   controllers: [OnboardingController, PatientPortalController, EmailChangeLinksController, AdminEmailChangesController],
   providers: [
     PortalAccessService,
+    OnboardingListRepository,
+    BatchReportRepository,
     OnboardingQueryService,
     OnboardingActionsService,
     OnboardingExportService,
