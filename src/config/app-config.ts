@@ -78,6 +78,10 @@ export interface AppConfig {
   metricsToken: string | null;
   /** How long a SIGTERM waits for requests and emails in flight before closing anyway. */
   shutdownTimeoutMs: number;
+  /** Answer each request with a Server-Timing header of its phases (bench/phases.ts); off: it reveals read times. */
+  serverTiming: boolean;
+  /** Recompile a Nunjucks template when its file changes (editing views); off: each template is compiled once. */
+  nunjucksWatch: boolean;
   /** Where `npm run backup` writes SQLite copies, and how many it keeps. */
   backupDir: string;
   backupKeep: number;
@@ -265,6 +269,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel,
     metricsToken,
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    serverTiming: boolean(env, 'SERVER_TIMING', false),
+    nunjucksWatch: boolean(env, 'NUNJUCKS_WATCH', false),
     backupDir: resolve(env.BACKUP_DIR || join(dataDir, 'backups')),
     backupKeep: integer(env, 'BACKUP_KEEP', 7, 1, 1000),
     importMaxRows: integer(env, 'IMPORT_MAX_ROWS', 200_000, 1, 5_000_000),

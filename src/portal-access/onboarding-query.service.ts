@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { fromSqlDate, fromSqlDateTime } from '../database/sql';
+import { span } from '../observability/request-timing';
 import { InvitationsService } from '../invitations/invitations.service';
 import type { LatestInvite } from '../invitations/invitations.types';
 import type { OnboardingFilter, OnboardingSort } from './onboarding-filter';
@@ -73,22 +74,21 @@ export class OnboardingQueryService {
   /** One page of the list; viewing patient data is audited (who looked at which filter). */
   async page(request: OnboardingPageRequest, context: AuditContext): Promise<OnboardingPage> {
     const sort = request.sort ?? 'name';
-    const total = await this.count(request.filter);
+    const total = await span('count', () => this.count(request.filter));
     // The latest invites and the audit row need only the page's ids: read beside the rows.
-    const {
-      records,
-      alongside: invites,
-      ...pager
-    } = await this.list.page(request, total, async (ids) => {
+    const read = this.list.page(request, total, async (ids) => {
       const [latest] = await Promise.all([
-        this.invitations.latestInvites(ids),
-        this.audit.record(context, {
-          action: 'patients.list_viewed',
-          details: { filter: request.filter, sort, shown: ids.length, total },
-        }),
+        span('invites', () => this.invitations.latestInvites(ids)),
+        span('audit', () =>
+          this.audit.record(context, {
+            action: 'patients.list_viewed',
+            details: { filter: request.filter, sort, shown: ids.length, total },
+          }),
+        ),
       ]);
       return latest;
     });
+    const { records, alongside: invites, ...pager } = await span('list', () => read);
     return {
       rows: toRows(records, invites),
       total,
