@@ -82,6 +82,8 @@ export interface AppConfig {
   serverTiming: boolean;
   /** Recompile a Nunjucks template when its file changes (editing views); off: each template is compiled once. */
   nunjucksWatch: boolean;
+  /** Worker processes sharing the port (node:cluster), e.g. one per core; 1: this process serves. */
+  webConcurrency: number;
   /** Where `npm run backup` writes SQLite copies, and how many it keeps. */
   backupDir: string;
   backupKeep: number;
@@ -271,6 +273,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     serverTiming: boolean(env, 'SERVER_TIMING', false),
     nunjucksWatch: boolean(env, 'NUNJUCKS_WATCH', false),
+    webConcurrency: integer(env, 'WEB_CONCURRENCY', 1, 1, 64),
     backupDir: resolve(env.BACKUP_DIR || join(dataDir, 'backups')),
     backupKeep: integer(env, 'BACKUP_KEEP', 7, 1, 1000),
     importMaxRows: integer(env, 'IMPORT_MAX_ROWS', 200_000, 1, 5_000_000),

@@ -203,6 +203,12 @@ export class OnboardingListRepository {
     return key ? this.cursorOf(sort, { ...key, id: Number(key.id), segment: s }) : null;
   }
 
+  /** The list's generation: moved by triggers in every transaction that changes what a count reads (migration 1766600000000). */
+  async generation(): Promise<number> {
+    const [row] = await this.dataSource.query('SELECT generation FROM onboarding_list_generation WHERE id = 1');
+    return Number(row?.generation ?? 0);
+  }
+
   async count(filter: OnboardingFilter): Promise<number> {
     const { sql, params } = countSql(filter);
     const [{ total }] = await this.dataSource.query(sql, params);

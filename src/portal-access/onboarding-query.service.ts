@@ -57,6 +57,34 @@ export interface OnboardingPage {
   previous: string | null;
 }
 
+/**
+ * Filters whose count reads only columns the generation triggers watch
+ * (migrations/1766600000000-OnboardingListGeneration.ts). A filter field not listed here — a new
+ * one reading another table — is counted on every view until its columns get triggers too.
+ */
+const COUNT_CACHED_FIELDS = new Set<string>([
+  'q',
+  'tagId',
+  'providerId',
+  'access',
+  'username',
+  'apptBefore',
+  'apptAfter',
+  'apptBeforeUtc',
+  'apptAfterUtc',
+  'status',
+]);
+/** Counts kept per instance (one per distinct filter; the oldest goes first). */
+const COUNT_CACHE_SIZE = 500;
+
+function countCacheKey(filter: OnboardingFilter): string | null {
+  const fields = Object.entries(filter).filter(([, value]) => value !== undefined && value !== '');
+  if (!fields.every(([field]) => COUNT_CACHED_FIELDS.has(field))) return null;
+  // "Invite expired" depends on the clock, not only on writes.
+  if (filter.status?.startsWith('orange-')) return null;
+  return JSON.stringify(fields.sort(([a], [b]) => a.localeCompare(b)));
+}
+
 /** How long the filter form's tag and provider lists are reused (a new tag shows up within this time). */
 const FILTER_OPTIONS_TTL_MS = 30_000;
 
@@ -64,6 +92,7 @@ const FILTER_OPTIONS_TTL_MS = 30_000;
 @Injectable()
 export class OnboardingQueryService {
   private cachedOptions: { until: number; options: FilterOptions } | null = null;
+  private readonly counts = new Map<string, { generation: number; total: number }>();
 
   constructor(
     private readonly list: OnboardingListRepository,
@@ -106,8 +135,24 @@ export class OnboardingQueryService {
     }
   }
 
+  /**
+   * The exact number of patients matching the filter. Counting 100,000 rows on every view was the
+   * page's largest cost: a count is kept per filter until the list's generation moves (bumped in
+   * the writing transaction, shared by every instance through the database), so it is never
+   * stale after a committed change — the viewer's own included.
+   */
   async count(filter: OnboardingFilter): Promise<number> {
-    return this.list.count(filter);
+    const key = countCacheKey(filter);
+    if (key === null) return this.list.count(filter);
+    // Read before counting: a write in between leaves an older generation beside a newer count, recounted next time.
+    const generation = await this.list.generation();
+    const cached = this.counts.get(key);
+    if (cached && cached.generation === generation) return cached.total;
+    const total = await this.list.count(filter);
+    this.counts.delete(key);
+    this.counts.set(key, { generation, total });
+    if (this.counts.size > COUNT_CACHE_SIZE) this.counts.delete(this.counts.keys().next().value!);
+    return total;
   }
 
   /** Every patient id matching the filter (a bulk action over "all N matching"). */
