@@ -7,7 +7,7 @@
  * pages/s ≥ half of raw. BENCH_SIZE (100000), BENCH_SECONDS (5).
  * Prints a Markdown table and the machine's load (the machine may be shared).
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'mysql2/promise';
@@ -16,6 +16,7 @@ import { benchPool, benchServer, dropDatabase, recreateDatabase } from './bench-
 import { httpLoad, percentiles } from './measure';
 import { calibrate, pageUrl, PAGE_SIZE, type RawPlan } from './page-cases';
 import { killChildren, run, runCli, startApp, type AppProcess } from './processes';
+import { childrenOf, procStat } from '../test/support/proc';
 import { firstSignIn, type StaffSession } from './staff-session';
 
 const SIZE = Number(process.env.BENCH_SIZE ?? 100_000);
@@ -28,26 +29,10 @@ const log = (message: string) => process.stderr.write(`[concurrency ${new Date()
 /** CPU seconds used so far by a process and its children (workers): utime + stime from /proc. */
 function cpuSeconds(pid: number): number {
   const ticks = (p: number) => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(fields[11]) + Number(fields[12]);
-    } catch {
-      return 0;
-    }
+    const fields = procStat(p);
+    return fields ? Number(fields[11]) + Number(fields[12]) : 0;
   };
-  const children = readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-  return [pid, ...children].reduce((sum, p) => sum + ticks(p), 0) / 100;
+  return [pid, ...childrenOf(pid)].reduce((sum, p) => sum + ticks(p), 0) / 100;
 }
 
 /** The raw page at `connections` concurrent loops for SECONDS: pages/s and latency. */

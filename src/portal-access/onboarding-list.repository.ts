@@ -28,17 +28,23 @@ export interface OnboardingPageRequest {
   page?: number;
 }
 
-/** One page's records in order, and where the pager links go (the count is the caller's: it may be cached). */
-export interface OnboardingListPage<T = void> {
+/** Where a page sits and where the pager links go. */
+export interface OnboardingPager {
+  sort: OnboardingSort;
+  size: number;
+  /** "Page 3 of 57": pages at this size, and this page's number (null when a bookmark's cursor did not say). */
+  pages: number;
+  pageNumber: number | null;
+  /** Cursors for the pager links; null when there is no such page. */
+  next: string | null;
+  previous: string | null;
+}
+
+/** One page's records in order, with its pager (the count is the caller's: it may be cached). */
+export interface OnboardingListPage<T = void> extends OnboardingPager {
   records: OnboardingRecord[];
   /** What the caller's `alongside` work returned. */
   alongside: T;
-  sort: OnboardingSort;
-  size: number;
-  pages: number;
-  pageNumber: number | null;
-  next: string | null;
-  previous: string | null;
 }
 
 export type FilterOptions = { tags: { id: number; name: string }[]; providers: { id: number; name: string }[] };

@@ -10,6 +10,7 @@ import type { OnboardingFilter, OnboardingSort } from './onboarding-filter';
 import {
   OnboardingListRepository,
   type FilterOptions,
+  type OnboardingPager,
   type OnboardingPageRequest,
   type OnboardingRecord,
 } from './onboarding-list.repository';
@@ -44,17 +45,9 @@ export interface OnboardingRow {
   linkExpiresAt: Date | null;
 }
 
-export interface OnboardingPage {
+export interface OnboardingPage extends OnboardingPager {
   rows: OnboardingRow[];
   total: number;
-  sort: OnboardingSort;
-  size: number;
-  /** "Page 3 of 57": pages at this size, and this page's number (null when a bookmark's cursor did not say). */
-  pages: number;
-  pageNumber: number | null;
-  /** Cursors for the pager links; null when there is no such page. */
-  next: string | null;
-  previous: string | null;
 }
 
 /**

@@ -1,23 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { childrenOf } from '../../support/proc';
 import { startServerProcess, type ServerProcess } from '../../support/server-process';
 import { startTestApp, testEnv, TestApp } from '../../support/test-app';
-
-/** Pids of the live processes whose parent is `pid` (from /proc). */
-function childrenOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ")".
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 const freePort = () =>
   new Promise<number>((resolve) => {
