@@ -41,22 +41,32 @@ export class OnboardingListGeneration1766600000000 implements MigrationInterface
   name = 'OnboardingListGeneration1766600000000';
 
   async up(q: QueryRunner): Promise<void> {
-    const sqlite = q.connection.options.type === 'better-sqlite3';
     await q.query('CREATE TABLE onboarding_list_generation (id INTEGER NOT NULL PRIMARY KEY, generation BIGINT NOT NULL)');
     await q.query('INSERT INTO onboarding_list_generation (id, generation) VALUES (1, 0)');
-    for (const [name, event, table, columns] of TRIGGERS) {
-      if (sqlite) {
-        const when = columns.length ? ` WHEN ${columns.map((c) => `OLD.${c} IS NOT NEW.${c}`).join(' OR ')}` : '';
-        await q.query(`CREATE TRIGGER ${name} AFTER ${event} ON ${table} FOR EACH ROW${when} BEGIN ${BUMP}; END`);
-      } else {
-        const when = columns.length ? ` AND NOT (${columns.map((c) => `OLD.${c} <=> NEW.${c}`).join(' AND ')})` : '';
-        await q.query(`CREATE TRIGGER ${name} AFTER ${event} ON ${table} FOR EACH ROW ${BUMP}${when}`);
-      }
-    }
+    await createListGenerationTriggers(q);
   }
 
   async down(q: QueryRunner): Promise<void> {
     for (const [name] of TRIGGERS) await q.query(`DROP TRIGGER IF EXISTS ${name}`);
     await q.query('DROP TABLE onboarding_list_generation');
+  }
+}
+
+/**
+ * (Re)creates the triggers. On SQLite TypeORM changes a column by copying the table and dropping the old one, which
+ * drops its triggers: a later migration that alters patients, portal_accounts, patient_tags or tags calls this
+ * after (test/e2e/staff/onboarding-count-cache.e2e-spec.ts fails otherwise).
+ */
+export async function createListGenerationTriggers(q: QueryRunner): Promise<void> {
+  const sqlite = q.connection.options.type === 'better-sqlite3';
+  for (const [name, event, table, columns] of TRIGGERS) {
+    await q.query(`DROP TRIGGER IF EXISTS ${name}`);
+    if (sqlite) {
+      const when = columns.length ? ` WHEN ${columns.map((c) => `OLD.${c} IS NOT NEW.${c}`).join(' OR ')}` : '';
+      await q.query(`CREATE TRIGGER ${name} AFTER ${event} ON ${table} FOR EACH ROW${when} BEGIN ${BUMP}; END`);
+    } else {
+      const when = columns.length ? ` AND NOT (${columns.map((c) => `OLD.${c} <=> NEW.${c}`).join(' AND ')})` : '';
+      await q.query(`CREATE TRIGGER ${name} AFTER ${event} ON ${table} FOR EACH ROW ${BUMP}${when}`);
+    }
   }
 }

@@ -27,6 +27,7 @@ const TABLES = [
   'staff_passkeys',
   'staff_recovery_codes',
   'staff_totp',
+  'onboarding_list_generation',
 ];
 
 /** Types compared roughly: dialects spell them differently (int/integer, tinyint/boolean, varchar/text). */
