@@ -3,13 +3,14 @@ import autocannon from 'autocannon';
 export interface Latency {
   p50: number;
   p95: number;
+  p99: number;
   requests: number;
 }
 
 export function percentiles(samples: number[]): Latency {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-  return { p50: at(50), p95: at(95), requests: sorted.length };
+  return { p50: at(50), p95: at(95), p99: at(99), requests: sorted.length };
 }
 
 export interface HttpLoad {

@@ -23,6 +23,7 @@ import { EmailChangeRequests1765200000000 } from '../migrations/1765200000000-Em
 import { BulkBatchUnsentPatients1766000000000 } from '../migrations/1766000000000-BulkBatchUnsentPatients';
 import { PortalSessions1766300000000 } from '../migrations/1766300000000-PortalSessions';
 import { PortalSecondFactor1766300000001 } from '../migrations/1766300000001-PortalSecondFactor';
+import { OnboardingListGeneration1766600000000 } from '../migrations/1766600000000-OnboardingListGeneration';
 
 /**
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
@@ -56,6 +57,7 @@ export const MIGRATIONS = [
   BulkBatchUnsentPatients1766000000000,
   PortalSessions1766300000000,
   PortalSecondFactor1766300000001,
+  OnboardingListGeneration1766600000000,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */

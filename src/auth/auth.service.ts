@@ -20,6 +20,15 @@ export function toPrincipal(user: StaffUser): StaffPrincipal {
   return { id: user.id, email: user.email, name: user.name, role: user.role, mustChangePassword: user.mustChangePassword };
 }
 
+/** The signed-in user a session stands for: none when the account was disabled or its sessions were ended since. */
+export function sessionPrincipal(
+  user: Pick<StaffUser, 'id' | 'email' | 'name' | 'role' | 'mustChangePassword' | 'disabled' | 'sessionGeneration'> | null,
+  generation: number,
+): StaffPrincipal | null {
+  if (!user || user.disabled || user.sessionGeneration !== generation) return null;
+  return { id: user.id, email: user.email, name: user.name, role: user.role, mustChangePassword: user.mustChangePassword };
+}
+
 /** Staff sign-in rules: generic failures, lockout after repeated failures, audit of every attempt. */
 @Injectable()
 export class AuthService {
@@ -131,9 +140,7 @@ export class AuthService {
 
   /** Re-reads the user behind a session; null ends the session (disabled, or all sessions revoked). */
   async principalForSession(id: number, generation: number): Promise<StaffPrincipal | null> {
-    const user = await this.users.findOneBy({ id });
-    if (!user || user.disabled || user.sessionGeneration !== generation) return null;
-    return toPrincipal(user);
+    return sessionPrincipal(await this.users.findOneBy({ id }), generation);
   }
 
   async sessionGenerationOf(id: number): Promise<number> {

@@ -1,10 +1,11 @@
 import { ConnectSessionKnexStore } from 'connect-session-knex';
 import { createHash } from 'node:crypto';
-import type { RequestHandler } from 'express';
-import session from 'express-session';
+import type { Request, RequestHandler } from 'express';
+import session, { type SessionData } from 'express-session';
 import type { Knex } from 'knex';
 import type { AppConfig } from '../config/app-config';
 import { withConflictRetry } from '../database/transactions';
+import { readSessionWithStaff, type SessionStaffUser } from './staff-sessions.repository';
 
 export const STAFF_COOKIE = 'staff.sid';
 export const PATIENT_COOKIE = 'portal.sid';
@@ -21,6 +22,19 @@ declare module 'express-session' {
 /** What the sessions table keeps instead of the id: a database or backup leak then hijacks no session. */
 export const storedSessionId = (sid: string) => createHash('sha256').update(sid, 'utf8').digest('hex');
 
+const PREREAD_STAFF = Symbol('staff user read with the session');
+
+/**
+ * The staff user read with this request's session row (undefined: not read that way, e.g. a
+ * session saved during this request; null: the user no longer exists). Taken once.
+ */
+export function takePrereadStaffUser(req: Request): SessionStaffUser | null | undefined {
+  const holder = req as Request & { [PREREAD_STAFF]?: SessionStaffUser | null };
+  const user = holder[PREREAD_STAFF];
+  delete holder[PREREAD_STAFF];
+  return user;
+}
+
 /**
  * connect-session-knex keyed by the SHA-256 of the session id (SECURITY.md §4), and without
  * `touch`: express-session would otherwise UPDATE the session row on every request. The
@@ -32,13 +46,32 @@ class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
     options: ConstructorParameters<typeof ConnectSessionKnexStore>[0],
     /** The idle timeout: a signed-in session's row expires this long (plus a minute) after its last activity. */
     private readonly idleMs: number,
+    /** Staff sessions: the signed-in user's row is read in the same query (prereadStaffUser). */
+    private readonly withStaffUser = false,
   ) {
     super(options);
     Object.defineProperty(this, 'touch', { value: undefined });
   }
 
-  override get(sid: string, callback: Parameters<ConnectSessionKnexStore['get']>[1]) {
-    return super.get(storedSessionId(sid), callback);
+  override async get(sid: string, callback: Parameters<ConnectSessionKnexStore['get']>[1]) {
+    if (!this.withStaffUser) return super.get(storedSessionId(sid), callback);
+    try {
+      const found = await readSessionWithStaff(this.options.knex, this.options.tableName, storedSessionId(sid), new Date());
+      const session = found ? (typeof found.sess === 'string' ? JSON.parse(found.sess) : found.sess) : null;
+      // A symbol key: never copied into the session, never saved.
+      if (session) Object.defineProperty(session, PREREAD_STAFF, { value: found!.user, enumerable: false });
+      callback?.(null, session);
+      return session;
+    } catch (error) {
+      callback?.(error);
+      throw error;
+    }
+  }
+
+  override createSession(req: Request, sess: SessionData) {
+    const user = (sess as SessionData & { [PREREAD_STAFF]?: SessionStaffUser | null })[PREREAD_STAFF];
+    if (user !== undefined) (req as Request & { [PREREAD_STAFF]?: SessionStaffUser | null })[PREREAD_STAFF] = user;
+    return super.createSession(req, sess);
   }
 
   /**
@@ -99,6 +132,7 @@ export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: 
       store: new HashedUntouchedKnexStore(
         { knex: db, tableName: table, createTable: false, cleanupInterval: 15 * 60_000 },
         idleMinutes * 60_000,
+        table === 'staff_sessions',
       ),
       resave: false,
       saveUninitialized: false,

@@ -3,7 +3,8 @@ import type { Request } from 'express';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { auditContextFromRequest } from '../audit/audit-context';
-import { AuthService } from './auth.service';
+import { AuthService, sessionPrincipal } from './auth.service';
+import { takePrereadStaffUser } from './session.setup';
 import { PASSWORD_MAX_LENGTH } from './passwords/password-policy';
 import type { StaffPrincipal } from './staff-principal';
 
@@ -44,7 +45,11 @@ export class StaffAuthenticator {
       const principal = user as StaffPrincipal;
       this.auth.sessionGenerationOf(principal.id).then((generation) => done(null, { id: principal.id, generation }), done);
     });
-    this.passport.deserializeUser<StoredStaff>((stored, done) => {
+    // The user's row usually came with the session's (one read, session.setup.ts); otherwise it is read here.
+    this.passport.deserializeUser<StoredStaff, Request>((req, stored, done) => {
+      const preread = takePrereadStaffUser(req);
+      if (preread !== undefined && (preread === null || preread.id === stored.id))
+        return done(null, sessionPrincipal(preread, stored.generation) ?? false);
       this.auth.principalForSession(stored.id, stored.generation).then((principal) => done(null, principal ?? false), done);
     });
   }

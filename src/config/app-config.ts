@@ -78,6 +78,12 @@ export interface AppConfig {
   metricsToken: string | null;
   /** How long a SIGTERM waits for requests and emails in flight before closing anyway. */
   shutdownTimeoutMs: number;
+  /** Answer each request with a Server-Timing header of its phases (bench/phases.ts); off: it reveals read times. */
+  serverTiming: boolean;
+  /** Recompile a Nunjucks template when its file changes (editing views); off: each template is compiled once. */
+  nunjucksWatch: boolean;
+  /** Worker processes sharing the port (node:cluster), e.g. one per core; 1: this process serves. */
+  webConcurrency: number;
   /** Where `npm run backup` writes SQLite copies, and how many it keeps. */
   backupDir: string;
   backupKeep: number;
@@ -265,6 +271,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel,
     metricsToken,
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    serverTiming: boolean(env, 'SERVER_TIMING', false),
+    nunjucksWatch: boolean(env, 'NUNJUCKS_WATCH', false),
+    webConcurrency: integer(env, 'WEB_CONCURRENCY', 1, 1, 64),
     backupDir: resolve(env.BACKUP_DIR || join(dataDir, 'backups')),
     backupKeep: integer(env, 'BACKUP_KEEP', 7, 1, 1000),
     importMaxRows: integer(env, 'IMPORT_MAX_ROWS', 200_000, 1, 5_000_000),

@@ -11,6 +11,7 @@ import { EmailChangeService } from './email-change/email-change.service';
 import { OnboardingActionsService } from './onboarding-actions.service';
 import { OnboardingExportService } from './onboarding-export.service';
 import { OnboardingController } from './onboarding.controller';
+import { OnboardingListRepository } from './onboarding-list.repository';
 import { OnboardingQueryService } from './onboarding-query.service';
 import { PatientDashboardService } from './patient-dashboard.service';
 import { PatientFormFilter } from './patient-form.filter';
@@ -25,6 +26,7 @@ import { PortalOverviewService } from './portal-overview.service';
   controllers: [OnboardingController, PatientPortalController, EmailChangeLinksController, AdminEmailChangesController],
   providers: [
     PortalAccessService,
+    OnboardingListRepository,
     OnboardingQueryService,
     OnboardingActionsService,
     OnboardingExportService,

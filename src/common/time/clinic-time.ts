@@ -40,6 +40,8 @@ export function formatClinicDay(isoDay: string): string {
 /** Times in one zone: formatting for pages and emails, and where a clinic day begins in UTC. */
 export class ClinicClock {
   private readonly parts: Intl.DateTimeFormat;
+  /** formatDateTime by minute: a page formats 50+ times and Intl's formatToParts showed in the page's profile. */
+  private readonly formatted = new Map<number, string>();
 
   constructor(readonly timeZone: string) {
     if (!isTimeZone(timeZone)) throw new RangeError(`Unknown time zone: ${timeZone}`);
@@ -61,8 +63,14 @@ export class ClinicClock {
     if (value === null || value === undefined || value === '') return '';
     const date = value instanceof Date ? value : new Date(value);
     if (Number.isNaN(date.getTime())) return '';
+    const minute = Math.floor(date.getTime() / 60_000);
+    const known = this.formatted.get(minute);
+    if (known !== undefined) return known;
     const p = this.fields(date);
-    return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${p.timeZoneName}`;
+    const text = `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${p.timeZoneName}`;
+    if (this.formatted.size >= 10_000) this.formatted.clear();
+    this.formatted.set(minute, text);
+    return text;
   }
 
   /** The clinic's calendar day of an instant, YYYY-MM-DD. */

@@ -2,6 +2,7 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nes
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { catchError, from, mergeMap, Observable, of } from 'rxjs';
+import { lap } from '../../observability/request-timing';
 import { FormValidationException } from '../validation/form-validation.exception';
 import { isSeeOther, keepForNextPage, takeFlash } from './flash';
 import { isHtmxRequest, wantsHtml } from './htmx';
@@ -16,6 +17,8 @@ export class ViewInterceptor implements NestInterceptor {
   constructor(private readonly reflector: Reflector) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    // Server-Timing (SERVER_TIMING=1): middleware end to here is the guards.
+    lap('guard');
     const view = this.reflector.get<ViewMetadata | undefined>(VIEW, context.getHandler());
     if (!view) return next.handle();
     const http = context.switchToHttp();
@@ -32,6 +35,7 @@ export class ViewInterceptor implements NestInterceptor {
         throw error;
       }),
       mergeMap((data) => {
+        lap('handler');
         if (res.headersSent || (data === undefined && res.writableEnded)) return of(undefined);
         if (isSeeOther(data)) {
           keepForNextPage(req, data);
@@ -61,6 +65,7 @@ function render(res: Response, template: string, model: Record<string, unknown>)
   return new Promise((resolve, reject) => {
     res.render(template, model, (error: Error | null, html: string) => {
       if (error) return reject(error);
+      lap('render');
       res.type('html').send(html);
       resolve(undefined);
     });

@@ -30,6 +30,7 @@ const TABLES = [
   'portal_sessions',
   'portal_totp',
   'portal_recovery_codes',
+  'onboarding_list_generation',
 ];
 
 /** Types compared roughly: dialects spell them differently (int/integer, tinyint/boolean, varchar/text). */
