@@ -68,6 +68,8 @@ export interface AppConfig {
   mailRetryBaseMs: number;
   /** Outbox sender: how often an idle sender looks for due emails. */
   mailPollMs: number;
+  /** Reminder scheduler: seconds between passes in each instance (0: no scheduler here; `npm run reminders:run` from cron). */
+  reminderIntervalSeconds: number;
   /** SMTP connections kept open by the sender's pool. */
   smtpPoolSize: number;
   /** Largest file the import page accepts (bytes). */
@@ -260,6 +262,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mailMaxAttempts: integer(env, 'MAIL_MAX_ATTEMPTS', 8, 1, 50),
     mailRetryBaseMs: integer(env, 'MAIL_RETRY_BASE_MS', 30_000, 10, 3_600_000),
     mailPollMs: integer(env, 'MAIL_POLL_MS', 1000, 10, 60_000),
+    reminderIntervalSeconds: integer(env, 'REMINDER_INTERVAL_SECONDS', 300, 0, 86_400),
     smtpPoolSize: integer(env, 'SMTP_POOL_SIZE', 10, 1, 50),
     importMaxBytes: integer(env, 'IMPORT_MAX_BYTES', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     logLevel,

@@ -29,6 +29,8 @@ export interface InviteSummary {
    * address from the last few seconds (a double click). No second email is queued for them.
    */
   repeated?: number;
+  /** The links this call issued (a reminder records which one it sent). */
+  tokenIds?: number[];
 }
 
 export interface BatchProgress {
@@ -46,8 +48,15 @@ export interface BatchProgress {
 export interface LatestInvite {
   patientId: number;
   purpose: 'invite' | 'reset';
-  delivery: 'queued' | 'sent' | 'failed' | 'cancelled';
+  delivery: 'queued' | 'sent' | 'failed' | 'cancelled' | 'bounced';
   createdAt: Date;
   sentAt: Date | null;
   expiresAt: Date;
+  openedAt: Date | null;
+  usedAt: Date | null;
+  revokedAt: Date | null;
+  revokedReason: string | null;
+  failedAt: Date | null;
+  bouncedAt: Date | null;
+  bounceKind: string | null;
 }

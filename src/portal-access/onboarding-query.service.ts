@@ -1,3 +1,4 @@
+import { latestInviteState, type LinkEvent } from './link-state';
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -66,6 +67,8 @@ export interface OnboardingRow {
   /** Orange, but the invite cannot work: it expired unused or its email failed (portal-status.ts). */
   inviteProblem: InviteProblem | null;
   linkExpiresAt: Date | null;
+  /** The latest link's last state in words with its time (link-state.ts). */
+  linkState: LinkEvent | null;
 }
 
 export interface OnboardingPage {
@@ -438,5 +441,6 @@ function toRow(record: RowRecord, latestInvite: LatestInvite | null, now: Date):
       now,
     ),
     linkExpiresAt: fromSqlDateTime(record.link_expires_at),
+    linkState: latestInviteState(latestInvite, fromSqlDateTime(record.first_login_at), now),
   };
 }

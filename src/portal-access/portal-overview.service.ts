@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { fromSqlDateTime } from '../database/sql';
 import { PortalTokensRepository } from '../invitations/portal-tokens.repository';
 import { portalStatus, PortalStatus } from './portal-status';
+import { linkHistory, type LinkEvent } from './link-state';
 
 export interface PortalLinkRow {
   id: number;
@@ -19,6 +20,9 @@ export interface PortalLinkRow {
   sentAt: Date | null;
   /** What the link can still do, in words for the tab. */
   state: 'used' | 'revoked' | 'expired' | 'active';
+  /** Everything that happened to it, oldest first (link-state.ts). */
+  history: LinkEvent[];
+  issuedBy: string | null;
 }
 
 export interface PortalOverview {
@@ -74,6 +78,7 @@ export class PortalOverviewService {
       links: links.map((link): PortalLinkRow => ({
         ...link,
         state: link.usedAt ? 'used' : link.revokedAt ? 'revoked' : link.expiresAt <= now ? 'expired' : 'active',
+        history: linkHistory({ ...link, firstLoginAt: fields.firstLoginAt }, now),
       })),
     };
   }

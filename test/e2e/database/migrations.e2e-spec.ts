@@ -27,6 +27,8 @@ const TABLES = [
   'staff_passkeys',
   'staff_recovery_codes',
   'staff_totp',
+  'reminder_policy',
+  'portal_reminders',
 ];
 
 /** Types compared roughly: dialects spell them differently (int/integer, tinyint/boolean, varchar/text). */
