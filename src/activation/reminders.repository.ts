@@ -1,7 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { chunks, execute, fromSqlDate, fromSqlDateTime, isSqliteManager, placeholders, toSqlDateTime } from '../database/sql';
+import {
+  chunks,
+  execute,
+  forUpdate,
+  fromSqlDate,
+  fromSqlDateTime,
+  isSqliteManager,
+  placeholders,
+  toSqlDateTime,
+} from '../database/sql';
 import { DEFAULT_REMINDER_POLICY, type ReminderPolicy } from './reminder-policy';
 
 /** What canInvite (portal-eligibility.ts) and the reminder rules need about one candidate. */
@@ -125,6 +134,9 @@ export class RemindersRepository {
    * first's commit, then inserts nothing.
    */
   async claim(patientId: number, stepKey: string, claimedBy: string, now: Date, tx: EntityManager): Promise<boolean> {
+    // The patient's row first: the invite that follows locks it anyway, and taking it before the insert's
+    // foreign-key check (a shared lock on the same row) keeps two instances from deadlocking on it.
+    if (forUpdate(tx)) await tx.query(`SELECT id FROM patients WHERE id = ?${forUpdate(tx)}`, [patientId]);
     const ignore = isSqliteManager(tx) ? 'INSERT OR IGNORE' : 'INSERT IGNORE';
     const inserted = await execute(
       tx,
