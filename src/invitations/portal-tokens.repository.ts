@@ -28,6 +28,9 @@ export interface TokenWithHolder {
   email: string | null;
   username: string | null;
   accessEnabled: boolean;
+  deceased: boolean;
+  /** The address a hard bounce came back from, if any. */
+  bouncedEmail: string | null;
 }
 
 /** Who asked for a link: staff, the reminder scheduler, or the patient ("send me a new link"). */
@@ -85,9 +88,11 @@ export class PortalTokensRepository {
       email: string | null;
       username: string | null;
       access_enabled: number | string | boolean | null;
+      deceased: number | string | boolean | null;
+      bounced_email: string | null;
     }> = await db.query(
       `SELECT t.id AS token_id, t.patient_id, t.purpose, t.sent_to, t.expires_at, t.used_at, t.revoked_at,
-              p.first_name, p.last_name, p.date_of_birth, p.email, pa.username, pa.access_enabled
+              p.first_name, p.last_name, p.date_of_birth, p.email, p.deceased, pa.username, pa.access_enabled, pa.bounced_email
          FROM portal_tokens t
          JOIN patients p ON p.id = t.patient_id
          LEFT JOIN portal_accounts pa ON pa.patient_id = t.patient_id
@@ -110,6 +115,8 @@ export class PortalTokensRepository {
       email: row.email,
       username: row.username,
       accessEnabled: Number(row.access_enabled ?? 0) === 1,
+      deceased: Number(row.deceased ?? 0) === 1 || row.deceased === true,
+      bouncedEmail: row.bounced_email ?? null,
     };
   }
 
@@ -238,6 +245,29 @@ export class PortalTokensRepository {
       tokenId,
     ]);
     return changed === 1;
+  }
+
+  /** Links a patient got since `since` that were asked for this way ("send me a new link": 3 a day). */
+  async countIssuedBySince(
+    patientId: number,
+    issuedBy: IssuedBy,
+    since: Date,
+    db: EntityManager = this.dataSource.manager,
+  ): Promise<number> {
+    const [row]: Array<{ n: number | string }> = await db.query(
+      'SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND issued_by = ? AND created_at >= ?',
+      [patientId, issuedBy, toSqlDateTime(since)],
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  /** The revoked reason of a link, by hash (a superseded link may ask for a new one; a disabled one may not). */
+  async revokedReasonOf(hash: string, db: EntityManager = this.dataSource.manager): Promise<string | null> {
+    const [row]: Array<{ revoked_reason: string | null }> = await db.query(
+      'SELECT revoked_reason FROM portal_tokens WHERE token_hash = ?',
+      [hash],
+    );
+    return row?.revoked_reason ?? null;
   }
 
   /** Links of one purpose a patient got since `since` (the patient-requested reset throttle). */

@@ -5,6 +5,7 @@ import { InvitationsModule } from '../invitations/invitations.module';
 import { PortalAccountsModule } from '../portal-access/portal-accounts.module';
 import { PatientAccountsService } from './patient-accounts.service';
 import { PatientAuthGuard } from './patient-session';
+import { NewLinkService } from './new-link.service';
 import { PortalLinksController } from './portal-links.controller';
 import { PortalController } from './portal.controller';
 
@@ -12,7 +13,7 @@ import { PortalController } from './portal.controller';
 @Module({
   imports: [AuthModule, InvitationsModule, PortalAccountsModule],
   controllers: [PortalLinksController, PortalController],
-  providers: [PatientAccountsService, { provide: APP_GUARD, useClass: PatientAuthGuard }],
+  providers: [PatientAccountsService, NewLinkService, { provide: APP_GUARD, useClass: PatientAuthGuard }],
   exports: [PatientAccountsService],
 })
 export class PortalModule {}
