@@ -4,6 +4,7 @@ import { PortalAccessModule } from '../portal-access/portal-access.module';
 import { ActivationReportController } from './activation-report.controller';
 import { ActivationReportRepository } from './activation-report.repository';
 import { ActivationReportService } from './activation-report.service';
+import { BounceListener } from './bounce-listener.service';
 import { RemindersController } from './reminders.controller';
 import { RemindersRepository } from './reminders.repository';
 import { RemindersScheduler } from './reminders.scheduler';
@@ -22,6 +23,7 @@ import { WorklistService } from './worklist.service';
     WorklistService,
     ActivationReportRepository,
     ActivationReportService,
+    BounceListener,
   ],
   exports: [RemindersService],
 })

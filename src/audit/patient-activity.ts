@@ -48,6 +48,7 @@ const REASONS: Record<string, string> = {
   address_changed: 'the email on file had changed',
   throttled: 'too many requests, no email sent',
   no_email: 'no email on file',
+  bounced: 'the email address bounced',
   unknown_patient: 'patient not found',
 };
 

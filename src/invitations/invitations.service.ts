@@ -48,6 +48,7 @@ interface Candidate {
   email: string | null;
   accessEnabled: boolean;
   username: string | null;
+  bouncedEmail: string | null;
 }
 
 interface Plan {
@@ -208,8 +209,9 @@ export class InvitationsService {
         deceased: number | boolean | string;
         access_enabled: number | boolean | null;
         username: string | null;
+        bounced_email: string | null;
       }> = await db.query(
-        `SELECT p.id, p.first_name, p.email, p.deceased, pa.access_enabled, pa.username
+        `SELECT p.id, p.first_name, p.email, p.deceased, pa.access_enabled, pa.username, pa.bounced_email
            FROM patients p LEFT JOIN portal_accounts pa ON pa.patient_id = p.id
           WHERE p.id IN (${placeholders(chunk.length)})${forUpdate}`,
         chunk,
@@ -222,6 +224,7 @@ export class InvitationsService {
           email: hasEmail(row.email) ? row.email : null,
           accessEnabled: Number(row.access_enabled ?? 0) === 1,
           username: row.username,
+          bouncedEmail: row.bounced_email ?? null,
         });
       }
     }

@@ -4,11 +4,12 @@
  */
 
 /** Why a patient got no email. */
-export type InviteSkipReason = 'deceased' | 'no_email' | 'not_enabled' | 'unknown_patient';
+export type InviteSkipReason = 'deceased' | 'no_email' | 'not_enabled' | 'bounced' | 'unknown_patient';
 
 export const INVITE_SKIP_REASON_LABELS: Record<InviteSkipReason, string> = {
   deceased: 'deceased',
   no_email: 'no email on file',
+  bounced: 'email address bounced',
   not_enabled: 'access not enabled',
   unknown_patient: 'patient not found',
 };

@@ -333,6 +333,30 @@ export class MailOutboxRepository implements OnModuleInit {
     );
   }
 
+  /**
+   * Records a delivery status notification for an email: a hard bounce marks it 'bounced'; a soft one
+   * (delayed, mailbox full) is kept as detail only. Returns the email's patient and address, or null
+   * when no such email exists.
+   */
+  async recordBounce(
+    id: string,
+    kind: 'hard' | 'soft',
+    detail: string,
+    at: Date,
+    tx: EntityManager,
+  ): Promise<{ patientId: number | null; toAddress: string; kind: string } | null> {
+    const [row]: Array<{ patient_id: number | string | null; to_address: string; kind: string }> = await tx.query(
+      'SELECT patient_id, to_address, kind FROM mail_outbox WHERE id = ?',
+      [id],
+    );
+    if (!row) return null;
+    await tx.query(
+      `UPDATE mail_outbox SET bounced_at = ?, bounce_kind = ?, bounce_detail = ?${kind === 'hard' ? ", status = 'bounced'" : ''} WHERE id = ?`,
+      [toSqlDateTime(at), kind, detail.slice(0, 500), id],
+    );
+    return { patientId: row.patient_id === null ? null : Number(row.patient_id), toAddress: row.to_address, kind: row.kind };
+  }
+
   /** Gives up on a row (body erased), if it still carries `claimId`. */
   async markFailed(id: string, claimId: string, reason: string, tx: EntityManager): Promise<void> {
     await tx.query(

@@ -67,6 +67,8 @@ export interface OnboardingRow {
   /** Orange, but the invite cannot work: it expired unused or its email failed (portal-status.ts). */
   inviteProblem: InviteProblem | null;
   linkExpiresAt: Date | null;
+  /** The address on file hard-bounced: no invite until it changes (issue 17). */
+  emailBounced: boolean;
   /** The latest link's last state in words with its time (link-state.ts). */
   linkState: LinkEvent | null;
 }
@@ -254,7 +256,7 @@ export class OnboardingQueryService {
     const [records, invites]: [RowRecord[], Map<number, LatestInvite>] = await Promise.all([
       this.dataSource.query(
         `SELECT p.id, p.external_id, p.first_name, p.last_name, p.date_of_birth, p.email, p.next_appointment_at, p.deceased,
-                pa.access_enabled, pa.username, pa.invited_at, pa.first_login_at, pr.name AS provider_name,
+                pa.access_enabled, pa.username, pa.invited_at, pa.first_login_at, pa.bounced_email, pr.name AS provider_name,
                 ${INVITE_PROBLEM_FIELDS.columns}
            FROM patients p
            JOIN portal_accounts pa ON pa.patient_id = p.id
@@ -401,6 +403,7 @@ interface RowRecord {
   link_used_at: Date | string | null;
   link_revoked_at: Date | string | null;
   email_status: string | null;
+  bounced_email: string | null;
 }
 
 function toRow(record: RowRecord, latestInvite: LatestInvite | null, now: Date): OnboardingRow {
@@ -427,7 +430,8 @@ function toRow(record: RowRecord, latestInvite: LatestInvite | null, now: Date):
     statusLabel: shown.label,
     statusDescription: shown.description,
     deceased,
-    canInvite: canInvite({ deceased, accessEnabled, email: record.email }),
+    canInvite: canInvite({ deceased, accessEnabled, email: record.email, bouncedEmail: record.bounced_email }),
+    emailBounced: Boolean(record.bounced_email && record.bounced_email === record.email),
     inviteKind: inviteKind(record),
     latestInvite,
     inviteProblem: inviteProblem(

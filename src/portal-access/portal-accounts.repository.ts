@@ -131,6 +131,17 @@ export class PortalAccountsRepository {
     }
   }
 
+  /** A hard bounce from `address`: no email goes to it while it is the patient's address on file. */
+  async markEmailBounced(patientId: number, address: string, at: Date, tx: EntityManager): Promise<void> {
+    const now = toSqlDateTime(at);
+    await tx.query(`UPDATE portal_accounts SET bounced_email = ?, email_bounced_at = ?, ${CHANGED} WHERE patient_id = ?`, [
+      address.slice(0, 254),
+      now,
+      now,
+      patientId,
+    ]);
+  }
+
   /** Clears the lockout (failed sign-ins counted and the lock). */
   async unlock(patientId: number, at: Date, tx: EntityManager): Promise<void> {
     await tx.query(`UPDATE portal_accounts SET locked_until = NULL, failed_login_count = 0, ${CHANGED} WHERE patient_id = ?`, [

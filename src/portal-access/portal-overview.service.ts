@@ -39,6 +39,9 @@ export interface PortalOverview {
   locked: boolean;
   version: number;
   links: PortalLinkRow[];
+  /** The address a hard bounce came back from, and when (issue 17). */
+  bouncedEmail: string | null;
+  emailBouncedAt: Date | null;
 }
 
 /** Everything the dashboard's Patient Portal tab shows about one patient's account (read-only). */
@@ -52,7 +55,7 @@ export class PortalOverviewService {
   async overview(patientId: number, now = new Date()): Promise<PortalOverview> {
     const [account] = await this.dataSource.query(
       `SELECT pa.access_enabled, pa.username, pa.enabled_at, pa.invited_at, pa.first_login_at, pa.last_login_at,
-              pa.failed_login_count, pa.locked_until, pa.version, s.name AS enabled_by
+              pa.failed_login_count, pa.locked_until, pa.version, pa.bounced_email, pa.email_bounced_at, s.name AS enabled_by
          FROM portal_accounts pa LEFT JOIN staff_users s ON s.id = pa.enabled_by_staff_id
         WHERE pa.patient_id = ?`,
       [patientId],
@@ -75,6 +78,8 @@ export class PortalOverviewService {
       lockedUntil,
       locked: Boolean(lockedUntil && lockedUntil > now),
       version: Number(account?.version ?? 1),
+      bouncedEmail: account?.bounced_email ?? null,
+      emailBouncedAt: fromSqlDateTime(account?.email_bounced_at),
       links: links.map((link): PortalLinkRow => ({
         ...link,
         state: link.usedAt ? 'used' : link.revokedAt ? 'revoked' : link.expiresAt <= now ? 'expired' : 'active',

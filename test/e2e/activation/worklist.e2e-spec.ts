@@ -86,7 +86,8 @@ describe('the onboarding worklist', () => {
       .type('form')
       .send({ _csrf: staff.csrf, scope: 'filter', worklist: 'email_problem' })
       .expect(200);
-    expect(preview.text).toMatch(/2 invites/);
+    // The failed one is resent; the bounced address is skipped until it changes.
+    expect(preview.text).toMatch(/1 invite will be sent; 1 skipped: email address bounced/);
     await staff.get('/portal-onboarding/worklist?view=nope').expect(400);
   });
 });
