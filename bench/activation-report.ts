@@ -20,7 +20,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const DATABASE = 'ppo_bench_activation';
 const TARGET_P95_MS = 100;
 
-const log = (message: string) => process.stderr.write(`[bench:activation ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+const log = (message: string) =>
+  process.stderr.write(`[bench:activation ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
 async function main(): Promise<void> {
   await recreateDatabase(DATABASE);
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
       await dataSource.destroy();
     }
   } finally {
-    await dropDatabase(DATABASE);
+    if (!process.env.BENCH_KEEP) await dropDatabase(DATABASE);
   }
 }
 

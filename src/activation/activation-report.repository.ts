@@ -55,34 +55,66 @@ export class ActivationReportRepository {
   async funnel(grouping: ReportGrouping | 'total'): Promise<FunnelCounts[]> {
     const group = GROUPS[grouping];
     const count = (condition: string) => `SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
-    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT ${group.key} AS group_key, ${group.label === group.key ? 'NULL' : `MAX(${group.label})`} AS group_label,
-              COUNT(*) AS enabled, ${count(INVITED)} AS invited, ${count(DELIVERED)} AS delivered,
-              ${count(OPENED)} AS opened, ${count(SET_UP)} AS set_up, ${count(SIGNED_IN)} AS signed_in
-         FROM portal_accounts pa
-         JOIN patients p ON p.id = pa.patient_id
-         LEFT JOIN (${PER_PATIENT}) f ON f.patient_id = pa.patient_id
-         ${group.join}
-        WHERE pa.access_enabled = 1
-        ${grouping === 'total' ? '' : `GROUP BY ${group.key} ORDER BY ${group.key}`}`,
-    );
+    const grouped = grouping === 'total' ? '' : `GROUP BY ${group.key}`;
+    const label = group.label === group.key ? 'NULL' : `MAX(${group.label})`;
+    // Two set-based passes: the enabled patients per group, and the later stages driven by the
+    // patients who have links (the per-patient table first, so it is built once, not per patient).
+    const [enabledRows, stageRows]: Array<Array<Record<string, unknown>>> = await Promise.all([
+      grouping === 'month'
+        ? this.dataSource.query(
+            'SELECT NULL AS group_key, NULL AS group_label, COUNT(*) AS enabled FROM portal_accounts pa WHERE pa.access_enabled = 1',
+          )
+        : this.dataSource.query(
+            `SELECT ${group.key} AS group_key, ${label} AS group_label, COUNT(*) AS enabled
+               FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id ${group.join}
+              WHERE pa.access_enabled = 1 ${grouped}`,
+          ),
+      this.dataSource.query(
+        `SELECT ${group.key} AS group_key, ${label} AS group_label, COUNT(*) AS with_links,
+                ${count(INVITED)} AS invited, ${count(DELIVERED)} AS delivered, ${count(OPENED)} AS opened,
+                ${count(SET_UP)} AS set_up, ${count(SIGNED_IN)} AS signed_in
+           FROM (${PER_PATIENT}) f
+           JOIN portal_accounts pa ON pa.patient_id = f.patient_id
+           JOIN patients p ON p.id = f.patient_id
+           ${group.join}
+          WHERE pa.access_enabled = 1 ${grouped}`,
+      ),
+    ]);
     const days = await this.setUpDays(group);
-    return rows.map((row) => {
-      const key = row.group_key === null || row.group_key === undefined ? null : String(row.group_key);
-      return {
-        key,
-        label: grouping === 'total' ? 'All patients' : String(row.group_label ?? key ?? ''),
-        counts: {
-          enabled: Number(row.enabled),
-          invited: Number(row.invited),
-          delivered: Number(row.delivered),
-          opened: Number(row.opened),
-          set_up: Number(row.set_up),
-          signed_in: Number(row.signed_in),
-        },
-        setUpDays: days.get(key) ?? [],
-      };
-    });
+    const keyOf = (row: Record<string, unknown>) =>
+      row.group_key === null || row.group_key === undefined ? null : String(row.group_key);
+    const groups = new Map<string | null, FunnelCounts>();
+    const entry = (row: Record<string, unknown>) => {
+      const key = grouping === 'total' ? null : keyOf(row);
+      if (!groups.has(key))
+        groups.set(key, {
+          key,
+          label: grouping === 'total' ? 'All patients' : String(row.group_label ?? key ?? ''),
+          counts: { enabled: 0, invited: 0, delivered: 0, opened: 0, set_up: 0, signed_in: 0 },
+          setUpDays: days.get(key) ?? [],
+        });
+      return groups.get(key)!;
+    };
+    for (const row of enabledRows) entry(row).counts.enabled = Number(row.enabled);
+    for (const row of stageRows) {
+      const counts = entry(row).counts;
+      for (const stage of ['invited', 'delivered', 'opened', 'set_up', 'signed_in'] as const)
+        counts[stage] = Number(row[stage] ?? 0);
+      // By month the enabled patients of a month are those first invited in it; the rest stay in "not invited yet".
+      if (grouping === 'month' && keyOf(row) !== null) {
+        counts.enabled = Number(row.with_links);
+        groups.get(null)!.counts.enabled -= Number(row.with_links);
+      }
+    }
+    const order = (a: FunnelCounts, b: FunnelCounts) =>
+      a.key === null
+        ? 1
+        : b.key === null
+          ? -1
+          : grouping === 'month'
+            ? a.key.localeCompare(b.key)
+            : a.label.localeCompare(b.label);
+    return [...groups.values()].filter((g) => g.counts.enabled > 0 || g.counts.invited > 0).sort(order);
   }
 
   /** First invite → set-up, in days, of every set-up patient, by group key. */
@@ -90,9 +122,9 @@ export class ActivationReportRepository {
     const rows: Array<{ group_key: unknown; first_invite: string | Date; first_used: string | Date }> =
       await this.dataSource.query(
         `SELECT ${group.key} AS group_key, f.first_invite, f.first_used
-         FROM portal_accounts pa
-         JOIN patients p ON p.id = pa.patient_id
-         JOIN (${PER_PATIENT}) f ON f.patient_id = pa.patient_id
+         FROM (${PER_PATIENT}) f
+         JOIN portal_accounts pa ON pa.patient_id = f.patient_id
+         JOIN patients p ON p.id = f.patient_id
          ${group.join}
         WHERE pa.access_enabled = 1 AND ${SET_UP} AND f.first_used IS NOT NULL`,
       );

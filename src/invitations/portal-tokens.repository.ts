@@ -248,17 +248,8 @@ export class PortalTokensRepository {
   }
 
   /** Links a patient got since `since` that were asked for this way ("send me a new link": 3 a day). */
-  async countIssuedBySince(
-    patientId: number,
-    issuedBy: IssuedBy,
-    since: Date,
-    db: EntityManager = this.dataSource.manager,
-  ): Promise<number> {
-    const [row]: Array<{ n: number | string }> = await db.query(
-      'SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND issued_by = ? AND created_at >= ?',
-      [patientId, issuedBy, toSqlDateTime(since)],
-    );
-    return Number(row?.n ?? 0);
+  countIssuedBySince(patientId: number, issuedBy: IssuedBy, since: Date, db: EntityManager = this.dataSource.manager) {
+    return this.countSince(patientId, 'issued_by', issuedBy, since, db);
   }
 
   /** The revoked reason of a link, by hash (a superseded link may ask for a new one; a disabled one may not). */
@@ -271,15 +262,20 @@ export class PortalTokensRepository {
   }
 
   /** Links of one purpose a patient got since `since` (the patient-requested reset throttle). */
-  async countIssuedSince(
+  countIssuedSince(patientId: number, purpose: PortalTokenPurpose, since: Date, db: EntityManager = this.dataSource.manager) {
+    return this.countSince(patientId, 'purpose', purpose, since, db);
+  }
+
+  private async countSince(
     patientId: number,
-    purpose: PortalTokenPurpose,
+    column: 'purpose' | 'issued_by',
+    value: string,
     since: Date,
-    db: EntityManager = this.dataSource.manager,
+    db: EntityManager,
   ): Promise<number> {
     const [row]: Array<{ n: number | string }> = await db.query(
-      'SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND purpose = ? AND created_at >= ?',
-      [patientId, purpose, toSqlDateTime(since)],
+      `SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND ${column} = ? AND created_at >= ?`,
+      [patientId, value, toSqlDateTime(since)],
     );
     return Number(row?.n ?? 0);
   }
