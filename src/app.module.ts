@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as Pino } from 'pino';
 import type { DataSource } from 'typeorm';
+import { ActivationModule } from './activation/activation.module';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -54,6 +55,7 @@ export class AppModule {
         PortalModule,
         ImportsModule,
         SetupModule,
+        ActivationModule,
       ],
       providers: [
         { provide: SESSION_DB, useValue: sessionDb },

@@ -24,6 +24,7 @@ import { BulkBatchUnsentPatients1766000000000 } from '../migrations/176600000000
 import { PortalSessions1766300000000 } from '../migrations/1766300000000-PortalSessions';
 import { PortalSecondFactor1766300000001 } from '../migrations/1766300000001-PortalSecondFactor';
 import { OnboardingListGeneration1766600000000 } from '../migrations/1766600000000-OnboardingListGeneration';
+import { ActivationFollowThrough1766400000000 } from '../migrations/1766400000000-ActivationFollowThrough';
 
 /**
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
@@ -58,6 +59,7 @@ export const MIGRATIONS = [
   PortalSessions1766300000000,
   PortalSecondFactor1766300000001,
   OnboardingListGeneration1766600000000,
+  ActivationFollowThrough1766400000000,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */

@@ -58,6 +58,7 @@ const REASONS: Record<string, string> = {
   address_changed: 'the email on file had changed',
   throttled: 'too many requests, no email sent',
   no_email: 'no email on file',
+  bounced: 'the email address bounced',
   unknown_patient: 'patient not found',
 };
 
@@ -91,6 +92,20 @@ export function describePatientEvent(event: AuditRow): string {
       return d.emailQueued === false
         ? `Password reset asked for again by ${by} within seconds: no second email.`
         : `Password-reset email sent by ${by}.`;
+    case 'portal.link_opened':
+      return `${linkKind(d.purpose)} was opened (nothing used up yet).`;
+    case 'portal.reminder_sent':
+      return d.step === 'visit'
+        ? `Automatic reminder sent ${String(d.days)} days before the next appointment, with a fresh link.`
+        : `Automatic reminder sent ${String(d.days)} days after the invite, with a fresh link.`;
+    case 'portal.new_link_requested':
+      return event.outcome === 'success'
+        ? 'The patient asked for a new link from an expired one; it went to the email on file.'
+        : `The patient asked for a new link from an old one; none was sent (${reason(d.reason)}).`;
+    case 'mail.bounced':
+      return d.kind === 'hard'
+        ? `The email to ${String(d.to ?? 'the address on file')} bounced: the address does not accept mail. No more emails go to it until it changes.`
+        : `The email to ${String(d.to ?? 'the address on file')} was delayed or refused for now (a soft bounce).`;
     case 'portal.invite_skipped':
       return `No invite sent (asked by ${by}): ${reason(d.reason)}.`;
     case 'mail.sent':

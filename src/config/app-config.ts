@@ -68,6 +68,12 @@ export interface AppConfig {
   mailRetryBaseMs: number;
   /** Outbox sender: how often an idle sender looks for due emails. */
   mailPollMs: number;
+  /** Reminder scheduler: seconds between passes in each instance (0: no scheduler here; `npm run reminders:run` from cron). */
+  reminderIntervalSeconds: number;
+  /** VERP bounces: mail goes out with return path bounce+<outbox id>.<hmac>@BOUNCE_DOMAIN (null: the plain MAIL_FROM). */
+  bounceDomain: string | null;
+  /** The inbound SMTP listener for those bounces (null: off; 0: any free port, for tests). */
+  bounceSmtpPort: number | null;
   /** SMTP connections kept open by the sender's pool. */
   smtpPoolSize: number;
   /** Largest file the import page accepts (bytes). */
@@ -106,6 +112,14 @@ function identifierSystem(env: Env, name: string): string | null {
   if (!raw) return null;
   if (raw.length > 255 || !/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(raw))
     throw new ConfigError(name, `must be a URI such as urn:oid:1.2.3.4 or https://clinic.example/mrn, got "${raw.slice(0, 80)}"`);
+  return raw;
+}
+
+function bounceDomain(env: Env): string | null {
+  const raw = env.BOUNCE_DOMAIN?.trim().toLowerCase();
+  if (!raw) return null;
+  if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$/.test(raw))
+    throw new ConfigError('BOUNCE_DOMAIN', `must be a domain name, got "${raw}"`);
   return raw;
 }
 
@@ -266,6 +280,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mailMaxAttempts: integer(env, 'MAIL_MAX_ATTEMPTS', 8, 1, 50),
     mailRetryBaseMs: integer(env, 'MAIL_RETRY_BASE_MS', 30_000, 10, 3_600_000),
     mailPollMs: integer(env, 'MAIL_POLL_MS', 1000, 10, 60_000),
+    reminderIntervalSeconds: integer(env, 'REMINDER_INTERVAL_SECONDS', 300, 0, 86_400),
+    bounceDomain: bounceDomain(env),
+    bounceSmtpPort: env.BOUNCE_SMTP_PORT ? integer(env, 'BOUNCE_SMTP_PORT', 0, 0, 65_535) : null,
     smtpPoolSize: integer(env, 'SMTP_POOL_SIZE', 10, 1, 50),
     importMaxBytes: integer(env, 'IMPORT_MAX_BYTES', 50 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     logLevel,

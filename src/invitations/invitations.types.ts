@@ -4,11 +4,12 @@
  */
 
 /** Why a patient got no email. */
-export type InviteSkipReason = 'deceased' | 'no_email' | 'not_enabled' | 'unknown_patient';
+export type InviteSkipReason = 'deceased' | 'no_email' | 'not_enabled' | 'bounced' | 'unknown_patient';
 
 export const INVITE_SKIP_REASON_LABELS: Record<InviteSkipReason, string> = {
   deceased: 'deceased',
   no_email: 'no email on file',
+  bounced: 'email address bounced',
   not_enabled: 'access not enabled',
   unknown_patient: 'patient not found',
 };
@@ -29,6 +30,8 @@ export interface InviteSummary {
    * address from the last few seconds (a double click). No second email is queued for them.
    */
   repeated?: number;
+  /** The links this call issued (a reminder records which one it sent). */
+  tokenIds?: number[];
 }
 
 export interface BatchProgress {
@@ -46,8 +49,15 @@ export interface BatchProgress {
 export interface LatestInvite {
   patientId: number;
   purpose: 'invite' | 'reset';
-  delivery: 'queued' | 'sent' | 'failed' | 'cancelled';
+  delivery: 'queued' | 'sent' | 'failed' | 'cancelled' | 'bounced';
   createdAt: Date;
   sentAt: Date | null;
   expiresAt: Date;
+  openedAt: Date | null;
+  usedAt: Date | null;
+  revokedAt: Date | null;
+  revokedReason: string | null;
+  failedAt: Date | null;
+  bouncedAt: Date | null;
+  bounceKind: string | null;
 }

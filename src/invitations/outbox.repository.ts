@@ -63,6 +63,14 @@ export interface OutboxLatest {
   sentAt: Date | null;
   /** The expiry of the link the email carried, if any. */
   linkExpiresAt: Date | null;
+  /** The rest of that link's and email's states (src/portal-access/link-state.ts). */
+  linkOpenedAt: Date | null;
+  linkUsedAt: Date | null;
+  linkRevokedAt: Date | null;
+  linkRevokedReason: string | null;
+  failedAt: Date | null;
+  bouncedAt: Date | null;
+  bounceKind: string | null;
 }
 
 /**
@@ -257,8 +265,16 @@ export class MailOutboxRepository implements OnModuleInit {
       created_at: Date | string;
       sent_at: Date | string | null;
       expires_at: Date | string | null;
+      opened_at: Date | string | null;
+      used_at: Date | string | null;
+      revoked_at: Date | string | null;
+      revoked_reason: string | null;
+      failed_at: Date | string | null;
+      bounced_at: Date | string | null;
+      bounce_kind: string | null;
     }> = await db.query(
-      `SELECT o.patient_id, o.kind, o.status, o.created_at, o.sent_at, t.expires_at
+      `SELECT o.patient_id, o.kind, o.status, o.created_at, o.sent_at, o.failed_at, o.bounced_at, o.bounce_kind,
+              t.expires_at, t.opened_at, t.used_at, t.revoked_at, t.revoked_reason
          FROM mail_outbox o
          LEFT JOIN portal_tokens t ON t.id = o.portal_token_id
         WHERE o.id IN (SELECT MAX(m.id) FROM mail_outbox m WHERE m.patient_id IN (${placeholders(patientIds.length)}) AND m.kind IN (${placeholders(kinds.length)}) GROUP BY m.patient_id)`,
@@ -271,6 +287,13 @@ export class MailOutboxRepository implements OnModuleInit {
       createdAt: fromSqlDateTime(row.created_at)!,
       sentAt: fromSqlDateTime(row.sent_at),
       linkExpiresAt: fromSqlDateTime(row.expires_at),
+      linkOpenedAt: fromSqlDateTime(row.opened_at),
+      linkUsedAt: fromSqlDateTime(row.used_at),
+      linkRevokedAt: fromSqlDateTime(row.revoked_at),
+      linkRevokedReason: row.revoked_reason ?? null,
+      failedAt: fromSqlDateTime(row.failed_at),
+      bouncedAt: fromSqlDateTime(row.bounced_at),
+      bounceKind: row.bounce_kind ?? null,
     }));
   }
 
@@ -380,11 +403,35 @@ export class MailOutboxRepository implements OnModuleInit {
     );
   }
 
+  /**
+   * Records a delivery status notification for an email: a hard bounce marks it 'bounced'; a soft one
+   * (delayed, mailbox full) is kept as detail only. Returns the email's patient and address, or null
+   * when no such email exists.
+   */
+  async recordBounce(
+    id: string,
+    kind: 'hard' | 'soft',
+    detail: string,
+    at: Date,
+    tx: EntityManager,
+  ): Promise<{ patientId: number | null; toAddress: string; kind: string } | null> {
+    const [row]: Array<{ patient_id: number | string | null; to_address: string; kind: string }> = await tx.query(
+      'SELECT patient_id, to_address, kind FROM mail_outbox WHERE id = ?',
+      [id],
+    );
+    if (!row) return null;
+    await tx.query(
+      `UPDATE mail_outbox SET bounced_at = ?, bounce_kind = ?, bounce_detail = ?${kind === 'hard' ? ", status = 'bounced'" : ''} WHERE id = ?`,
+      [toSqlDateTime(at), kind, detail.slice(0, 500), id],
+    );
+    return { patientId: row.patient_id === null ? null : Number(row.patient_id), toAddress: row.to_address, kind: row.kind };
+  }
+
   /** Gives up on a row (body erased), if it still carries `claimId`. */
   async markFailed(id: string, claimId: string, reason: string, tx: EntityManager): Promise<void> {
     await tx.query(
-      `UPDATE mail_outbox SET status = 'failed', ${ERASE_BODY}, claimed_until = NULL, last_error = ? WHERE id = ? AND claimed_by = ? AND status = 'sending'`,
-      [reason, id, claimId],
+      `UPDATE mail_outbox SET status = 'failed', ${ERASE_BODY}, claimed_until = NULL, last_error = ?, failed_at = ? WHERE id = ? AND claimed_by = ? AND status = 'sending'`,
+      [reason, toSqlDateTime(new Date()), id, claimId],
     );
   }
 }

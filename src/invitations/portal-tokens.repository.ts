@@ -28,7 +28,13 @@ export interface TokenWithHolder {
   email: string | null;
   username: string | null;
   accessEnabled: boolean;
+  deceased: boolean;
+  /** The address a hard bounce came back from, if any. */
+  bouncedEmail: string | null;
 }
+
+/** Who asked for a link: staff, the reminder scheduler, or the patient ("send me a new link"). */
+export type IssuedBy = 'staff' | 'reminder' | 'patient';
 
 export interface NewToken {
   patientId: number;
@@ -51,6 +57,12 @@ export interface LinkWithDelivery {
   /** The outbox status of its email, or null when no email row exists. */
   delivery: string | null;
   sentAt: Date | null;
+  openedAt: Date | null;
+  failedAt: Date | null;
+  bouncedAt: Date | null;
+  bounceKind: string | null;
+  /** staff | reminder | patient (null: staff, before issue 17). */
+  issuedBy: string | null;
 }
 
 /** portal_tokens: the only place its SQL lives. */
@@ -76,9 +88,11 @@ export class PortalTokensRepository {
       email: string | null;
       username: string | null;
       access_enabled: number | string | boolean | null;
+      deceased: number | string | boolean | null;
+      bounced_email: string | null;
     }> = await db.query(
       `SELECT t.id AS token_id, t.patient_id, t.purpose, t.sent_to, t.expires_at, t.used_at, t.revoked_at,
-              p.first_name, p.last_name, p.date_of_birth, p.email, pa.username, pa.access_enabled
+              p.first_name, p.last_name, p.date_of_birth, p.email, p.deceased, pa.username, pa.access_enabled, pa.bounced_email
          FROM portal_tokens t
          JOIN patients p ON p.id = t.patient_id
          LEFT JOIN portal_accounts pa ON pa.patient_id = t.patient_id
@@ -101,6 +115,8 @@ export class PortalTokensRepository {
       email: row.email,
       username: row.username,
       accessEnabled: Number(row.access_enabled ?? 0) === 1,
+      deceased: Number(row.deceased ?? 0) === 1 || row.deceased === true,
+      bouncedEmail: row.bounced_email ?? null,
     };
   }
 
@@ -153,13 +169,19 @@ export class PortalTokensRepository {
   }
 
   /** Stores new links (hashes only) and returns their ids by hash. */
-  async insertMany(tokens: NewToken[], staffId: number | null, now: Date, tx: EntityManager): Promise<Map<string, number>> {
+  async insertMany(
+    tokens: NewToken[],
+    staffId: number | null,
+    now: Date,
+    tx: EntityManager,
+    issuedBy: IssuedBy = 'staff',
+  ): Promise<Map<string, number>> {
     const nowSql = toSqlDateTime(now);
     await insertRows(
       tx,
       'portal_tokens',
-      ['patient_id', 'purpose', 'token_hash', 'sent_to', 'created_by_staff_id', 'created_at', 'expires_at'],
-      tokens.map((t) => [t.patientId, t.purpose, t.hash, t.sentTo, staffId, nowSql, toSqlDateTime(t.expiresAt)]),
+      ['patient_id', 'purpose', 'token_hash', 'sent_to', 'created_by_staff_id', 'created_at', 'expires_at', 'issued_by'],
+      tokens.map((t) => [t.patientId, t.purpose, t.hash, t.sentTo, staffId, nowSql, toSqlDateTime(t.expiresAt), issuedBy]),
     );
     const ids = new Map<string, number>();
     for (const chunk of chunks(tokens.map((t) => t.hash))) {
@@ -185,8 +207,14 @@ export class PortalTokensRepository {
       revoked_reason: string | null;
       delivery: string | null;
       sent_at: Date | string | null;
+      opened_at: Date | string | null;
+      failed_at: Date | string | null;
+      bounced_at: Date | string | null;
+      bounce_kind: string | null;
+      issued_by: string | null;
     }> = await db.query(
-      `SELECT t.id, t.purpose, t.sent_to, t.created_at, t.expires_at, t.used_at, t.revoked_at, t.revoked_reason, o.status AS delivery, o.sent_at
+      `SELECT t.id, t.purpose, t.sent_to, t.created_at, t.expires_at, t.used_at, t.revoked_at, t.revoked_reason, t.opened_at, t.issued_by,
+              o.status AS delivery, o.sent_at, o.failed_at, o.bounced_at, o.bounce_kind
          FROM portal_tokens t LEFT JOIN mail_outbox o ON o.portal_token_id = t.id
         WHERE t.patient_id = ? ORDER BY t.id DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
       [patientId],
@@ -202,19 +230,52 @@ export class PortalTokensRepository {
       revokedReason: row.revoked_reason ?? null,
       delivery: row.delivery ?? null,
       sentAt: fromSqlDateTime(row.sent_at),
+      openedAt: fromSqlDateTime(row.opened_at),
+      failedAt: fromSqlDateTime(row.failed_at),
+      bouncedAt: fromSqlDateTime(row.bounced_at),
+      bounceKind: row.bounce_kind ?? null,
+      issuedBy: row.issued_by ?? null,
     }));
   }
 
+  /** Records the first opening of a link page (a GET: nothing is consumed); later openings change nothing. */
+  async markOpened(tokenId: number, now: Date, db: EntityManager = this.dataSource.manager): Promise<boolean> {
+    const changed = await execute(db, 'UPDATE portal_tokens SET opened_at = ? WHERE id = ? AND opened_at IS NULL', [
+      toSqlDateTime(now),
+      tokenId,
+    ]);
+    return changed === 1;
+  }
+
+  /** Links a patient got since `since` that were asked for this way ("send me a new link": 3 a day). */
+  countIssuedBySince(patientId: number, issuedBy: IssuedBy, since: Date, db: EntityManager = this.dataSource.manager) {
+    return this.countSince(patientId, 'issued_by', issuedBy, since, db);
+  }
+
+  /** The revoked reason of a link, by hash (a superseded link may ask for a new one; a disabled one may not). */
+  async revokedReasonOf(hash: string, db: EntityManager = this.dataSource.manager): Promise<string | null> {
+    const [row]: Array<{ revoked_reason: string | null }> = await db.query(
+      'SELECT revoked_reason FROM portal_tokens WHERE token_hash = ?',
+      [hash],
+    );
+    return row?.revoked_reason ?? null;
+  }
+
   /** Links of one purpose a patient got since `since` (the patient-requested reset throttle). */
-  async countIssuedSince(
+  countIssuedSince(patientId: number, purpose: PortalTokenPurpose, since: Date, db: EntityManager = this.dataSource.manager) {
+    return this.countSince(patientId, 'purpose', purpose, since, db);
+  }
+
+  private async countSince(
     patientId: number,
-    purpose: PortalTokenPurpose,
+    column: 'purpose' | 'issued_by',
+    value: string,
     since: Date,
-    db: EntityManager = this.dataSource.manager,
+    db: EntityManager,
   ): Promise<number> {
     const [row]: Array<{ n: number | string }> = await db.query(
-      'SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND purpose = ? AND created_at >= ?',
-      [patientId, purpose, toSqlDateTime(since)],
+      `SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND ${column} = ? AND created_at >= ?`,
+      [patientId, value, toSqlDateTime(since)],
     );
     return Number(row?.n ?? 0);
   }

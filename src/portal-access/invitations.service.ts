@@ -16,6 +16,7 @@ import { type InviteCandidate, PortalAccountsRepository } from './portal-account
 import { inviteBlock, inviteKind } from './portal-eligibility';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
 import { hashToken, newRawToken } from '../invitations/tokens';
+import type { IssuedBy } from '../invitations/portal-tokens.repository';
 import { runInTransaction } from '../database/transactions';
 
 /** mail_outbox.kind of the two portal emails. */
@@ -27,6 +28,17 @@ export const MAIL_KIND: Record<PortalTokenPurpose, string> = { invite: 'portal_i
  * is answered with that link's email instead of a new one.
  */
 export const REPEAT_WINDOW_MS = 10_000;
+
+/** Outbox statuses that are final for the row; pending and sending show as queued. */
+const DELIVERED_STATES: ReadonlySet<string> = new Set(['sent', 'failed', 'cancelled', 'bounced']);
+
+export interface SendOptions {
+  bulk?: boolean;
+  /** Who asked for the links: staff (default), the reminder scheduler ("Reminder:" subject) or the patient. */
+  issuedBy?: IssuedBy;
+  /** Join the caller's transaction (a reminder's claim row commits with its email). */
+  tx?: EntityManager;
+}
 
 type Candidate = InviteCandidate;
 
@@ -61,10 +73,10 @@ export class InvitationsService {
     return plan(ids, await this.loadCandidates(this.dataSource.manager, ids, false), null).summary;
   }
 
-  async sendInvites(patientIds: number[], context: AuditContext, options: { bulk?: boolean } = {}): Promise<InviteSummary> {
+  async sendInvites(patientIds: number[], context: AuditContext, options: SendOptions = {}): Promise<InviteSummary> {
     const ids = uniqueIds(patientIds);
     const now = new Date();
-    return runInTransaction(this.dataSource, async (tx) => {
+    return runInTransaction(options.tx ?? this.dataSource, async (tx) => {
       // Locks the patients' rows (MySQL/MariaDB) so two clicks at once queue one email.
       const candidates = await this.loadCandidates(tx, ids, true);
       const batchId = options.bulk ? randomUUID() : null;
@@ -103,12 +115,15 @@ export class InvitationsService {
         staffId,
         now,
         tx,
+        options.issuedBy ?? 'staff',
       );
 
+      summary.tokenIds = [...tokenIds.values()];
       await this.accounts.markInvited(freshIds, now, tx);
       await this.outbox.enqueue(
         issued.map((t) => {
           const email = this.renderer.render(t.patient.purpose, t.patient.firstName, t.raw);
+          if (options.issuedBy === 'reminder') email.subject = `Reminder: ${email.subject}`;
           return {
             batchId,
             patientId: t.patient.id,
@@ -166,10 +181,17 @@ export class InvitationsService {
       result.set(row.patientId, {
         patientId: row.patientId,
         purpose: row.kind === MAIL_KIND.reset ? 'reset' : 'invite',
-        delivery: row.status === 'sent' || row.status === 'failed' || row.status === 'cancelled' ? row.status : 'queued',
+        delivery: DELIVERED_STATES.has(row.status) ? (row.status as LatestInvite['delivery']) : 'queued',
         createdAt: row.createdAt,
         sentAt: row.sentAt,
         expiresAt: row.linkExpiresAt ?? row.createdAt,
+        openedAt: row.linkOpenedAt,
+        usedAt: row.linkUsedAt,
+        revokedAt: row.linkRevokedAt,
+        revokedReason: row.linkRevokedReason,
+        failedAt: row.failedAt,
+        bouncedAt: row.bouncedAt,
+        bounceKind: row.bounceKind,
       });
     }
     return result;

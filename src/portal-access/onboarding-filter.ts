@@ -2,6 +2,13 @@ import { BadRequestException } from '@nestjs/common';
 import { parseClinicDate, type ClinicClock } from '../common/time/clinic-time';
 import { LIKE, likePrefix, toSqlDateTime } from '../database/sql';
 import {
+  firstInviteMonthSql,
+  funnelConditionSql,
+  worklistConditionSql,
+  type FunnelStage,
+  type WorklistView,
+} from './activation-filters';
+import {
   inviteProblemConditionSql,
   portalStatusConditionSql,
   type InviteProblem,
@@ -32,6 +39,10 @@ export interface OnboardingFilter {
   apptAfterUtc?: string;
   /** A colour, or "orange-expired" / "orange-failed" (invite problems). */
   status?: StatusChoice;
+  /** Activation (issue 17): a worklist view, a funnel stage, the month of the first invite (YYYY-MM). */
+  worklist?: WorklistView;
+  funnel?: FunnelStage;
+  invitedMonth?: string;
 }
 
 export const ONBOARDING_SORTS = ['name', 'dob', 'next'] as const;
@@ -137,8 +148,10 @@ export function filterSql(
       inviteProblemConditionSql(filter.status.slice('orange-'.length) as InviteProblem, toSqlDateTime(new Date()), 'pa'),
     );
   else if (filter.status) accountParts.push({ sql: portalStatusConditionSql(filter.status as PortalStatus, 'pa'), params: [] });
+  // Activation filters read both tables (activation-filters.ts).
+  const bothParts = activationParts(filter);
 
-  if (!withPatients && filter.tagId && patientParts.length === 0 && accountParts.length === 0) {
+  if (!withPatients && filter.tagId && patientParts.length === 0 && accountParts.length === 0 && bothParts.length === 0) {
     // A tag alone is counted on its index of patient_tags.
     return {
       from: 'patient_tags pt',
@@ -147,18 +160,26 @@ export function filterSql(
       patientColumnsFiltered: false,
     };
   }
-  const usePatients = withPatients || patientParts.length > 0 || accountParts.length === 0;
+  const usePatients = withPatients || patientParts.length > 0 || accountParts.length === 0 || bothParts.length > 0;
   const from = usePatients
-    ? `patients p${patientIndex ? ` FORCE INDEX (${patientIndex})` : ''}${accountParts.length ? ' JOIN portal_accounts pa ON pa.patient_id = p.id' : ''}`
+    ? `patients p${patientIndex ? ` FORCE INDEX (${patientIndex})` : ''}${accountParts.length || bothParts.length ? ' JOIN portal_accounts pa ON pa.patient_id = p.id' : ''}`
     : 'portal_accounts pa';
   const idColumn = usePatients ? 'p.id' : 'pa.patient_id';
-  const parts = [...patientParts, ...accountParts];
+  const parts = [...patientParts, ...accountParts, ...bothParts];
   if (filter.tagId)
     parts.push({
       sql: `EXISTS (SELECT 1 FROM patient_tags pt WHERE pt.patient_id = ${idColumn} AND pt.tag_id = ?)`,
       params: [filter.tagId],
     });
   return { from, where: joinAnd(parts), idColumn, patientColumnsFiltered: patientParts.length > 0 };
+}
+
+function activationParts(filter: OnboardingFilter): SqlFragment[] {
+  const parts: SqlFragment[] = [];
+  if (filter.worklist) parts.push(worklistConditionSql(filter.worklist, new Date()));
+  if (filter.funnel) parts.push({ sql: funnelConditionSql(filter.funnel), params: [] });
+  if (filter.invitedMonth) parts.push(firstInviteMonthSql(filter.invitedMonth));
+  return parts;
 }
 
 /**
@@ -291,6 +312,9 @@ export function filterParams(filter: OnboardingFilter): [string, string][] {
     ['apptBefore', filter.apptBefore],
     ['apptAfter', filter.apptAfter],
     ['status', filter.status],
+    ['worklist', filter.worklist],
+    ['funnel', filter.funnel],
+    ['invitedMonth', filter.invitedMonth],
   ];
   return pairs
     .filter((pair): pair is [string, string | number] => pair[1] !== undefined && pair[1] !== '')

@@ -1,3 +1,4 @@
+import { latestInviteState, type LinkEvent } from './link-state';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
@@ -43,6 +44,10 @@ export interface OnboardingRow {
   /** Orange, but the invite cannot work: it expired unused or its email failed (portal-status.ts). */
   inviteProblem: InviteProblem | null;
   linkExpiresAt: Date | null;
+  /** The address on file hard-bounced: no invite until it changes (issue 17). */
+  emailBounced: boolean;
+  /** The latest link's last state in words with its time (link-state.ts). */
+  linkState: LinkEvent | null;
 }
 
 export interface OnboardingPage extends OnboardingPager {
@@ -207,7 +212,8 @@ function toRow(record: OnboardingRecord, latestInvite: LatestInvite | null, now:
     statusLabel: shown.label,
     statusDescription: shown.description,
     deceased,
-    canInvite: canInvite({ deceased, accessEnabled, email: record.email }),
+    canInvite: canInvite({ deceased, accessEnabled, email: record.email, bouncedEmail: record.bounced_email }),
+    emailBounced: Boolean(record.bounced_email && record.bounced_email === record.email),
     inviteKind: inviteKind(record),
     latestInvite,
     inviteProblem: inviteProblem(
@@ -221,5 +227,6 @@ function toRow(record: OnboardingRecord, latestInvite: LatestInvite | null, now:
       now,
     ),
     linkExpiresAt: fromSqlDateTime(record.link_expires_at),
+    linkState: latestInviteState(latestInvite, fromSqlDateTime(record.first_login_at), now),
   };
 }

@@ -42,6 +42,9 @@ export interface AccountOverview {
   failedLoginCount: number;
   lockedUntil: Date | null;
   version: number;
+  /** The address a hard bounce came back from, and when (issue 17). */
+  bouncedEmail: string | null;
+  emailBouncedAt: Date | null;
 }
 
 /** A patient as the invite plan weighs it (the account fields null-safe when there is no account row). */
@@ -53,6 +56,8 @@ export interface InviteCandidate {
   email: string | null;
   accessEnabled: boolean;
   username: string | null;
+  /** The address that hard-bounced (invites skip it until the address on file changes). */
+  bouncedEmail: string | null;
 }
 
 /** The account's holder as the account page and its notices need them (password rules, the address on file). */
@@ -168,6 +173,17 @@ export class PortalAccountsRepository {
     }
   }
 
+  /** A hard bounce from `address`: no email goes to it while it is the patient's address on file. */
+  async markEmailBounced(patientId: number, address: string, at: Date, tx: EntityManager): Promise<void> {
+    const now = toSqlDateTime(at);
+    await tx.query(`UPDATE portal_accounts SET bounced_email = ?, email_bounced_at = ?, ${CHANGED} WHERE patient_id = ?`, [
+      address.slice(0, 254),
+      now,
+      now,
+      patientId,
+    ]);
+  }
+
   /** Clears the lockout (failed sign-ins counted and the lock). */
   async unlock(patientId: number, at: Date, tx: EntityManager): Promise<void> {
     await tx.query(`UPDATE portal_accounts SET locked_until = NULL, failed_login_count = 0, ${CHANGED} WHERE patient_id = ?`, [
@@ -248,8 +264,9 @@ export class PortalAccountsRepository {
         deceased: number | boolean | string;
         access_enabled: number | boolean | null;
         username: string | null;
+        bounced_email: string | null;
       }> = await db.query(
-        `SELECT p.id, p.first_name, p.email, p.deceased, pa.access_enabled, pa.username
+        `SELECT p.id, p.first_name, p.email, p.deceased, pa.access_enabled, pa.username, pa.bounced_email
            FROM patients p LEFT JOIN portal_accounts pa ON pa.patient_id = p.id
           WHERE p.id IN (${placeholders(chunk.length)})${lock ? forUpdate(db) : ''}`,
         chunk,
@@ -262,6 +279,7 @@ export class PortalAccountsRepository {
           email: hasEmail(row.email) ? row.email : null,
           accessEnabled: Number(row.access_enabled ?? 0) === 1,
           username: row.username,
+          bouncedEmail: row.bounced_email ?? null,
         });
       }
     }
@@ -311,7 +329,8 @@ export class PortalAccountsRepository {
   async overviewOf(patientId: number): Promise<AccountOverview | null> {
     const [row]: Array<Record<string, unknown>> = await this.dataSource.query(
       `SELECT pa.access_enabled, pa.username, pa.enabled_at, pa.invited_at, pa.first_login_at, pa.last_login_at,
-              pa.failed_login_count, pa.locked_until, pa.version, s.name AS enabled_by
+              pa.failed_login_count, pa.locked_until, pa.version, pa.bounced_email, pa.email_bounced_at,
+              s.name AS enabled_by
          FROM portal_accounts pa LEFT JOIN staff_users s ON s.id = pa.enabled_by_staff_id
         WHERE pa.patient_id = ?`,
       [patientId],
@@ -329,6 +348,8 @@ export class PortalAccountsRepository {
       failedLoginCount: Number(row.failed_login_count ?? 0),
       lockedUntil: date(row.locked_until),
       version: Number(row.version ?? 1),
+      bouncedEmail: (row.bounced_email as string | null) ?? null,
+      emailBouncedAt: date(row.email_bounced_at),
     };
   }
 

@@ -8,10 +8,12 @@ export interface EligibilityFields {
   deceased: boolean;
   accessEnabled: boolean;
   email: string | null;
+  /** The address a hard bounce came back from (issue 17): no email to it while it is still on file. */
+  bouncedEmail?: string | null;
 }
 
 /** Why no invite/reset email may go to this patient; null when one may. */
-export type InviteBlock = 'deceased' | 'not_enabled' | 'no_email';
+export type InviteBlock = 'deceased' | 'not_enabled' | 'no_email' | 'bounced';
 
 /** A deceased patient's mailbox is read by whoever holds it now: never enable, never invite. */
 export function mayEnable(patient: Pick<EligibilityFields, 'deceased'>): boolean {
@@ -27,6 +29,7 @@ export function inviteBlock(patient: EligibilityFields): InviteBlock | null {
   if (patient.deceased) return 'deceased';
   if (!patient.accessEnabled) return 'not_enabled';
   if (!hasEmail(patient.email)) return 'no_email';
+  if (patient.bouncedEmail && patient.bouncedEmail === patient.email) return 'bounced';
   return null;
 }
 

@@ -2,11 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { type LinkWithDelivery, PortalTokensRepository } from '../invitations/portal-tokens.repository';
 import { type AccountOverview, PortalAccountsRepository } from './portal-accounts.repository';
 import { portalStatus, PortalStatus } from './portal-status';
+import { linkHistory, type LinkEvent } from './link-state';
 
 /** A link on the tab: its row with delivery (PortalTokensRepository), and what it can still do. */
 export interface PortalLinkRow extends LinkWithDelivery {
   /** What the link can still do, in words for the tab. */
   state: 'used' | 'revoked' | 'expired' | 'active';
+  /** Everything that happened to it, oldest first (link-state.ts). */
+  history: LinkEvent[];
+  issuedBy: string | null;
 }
 
 /** The account's row (AccountOverview), its status and lock in effect now, and its latest links. */
@@ -14,6 +18,9 @@ export interface PortalOverview extends AccountOverview {
   status: PortalStatus;
   locked: boolean;
   links: PortalLinkRow[];
+  /** The address a hard bounce came back from, and when (issue 17). */
+  bouncedEmail: string | null;
+  emailBouncedAt: Date | null;
 }
 
 /** What the tab shows for a patient without an account row. */
@@ -28,6 +35,8 @@ const NO_ACCOUNT: AccountOverview = {
   failedLoginCount: 0,
   lockedUntil: null,
   version: 1,
+  bouncedEmail: null,
+  emailBouncedAt: null,
 };
 
 /** Everything the dashboard's Patient Portal tab shows about one patient's account (read-only). */
@@ -48,6 +57,7 @@ export class PortalOverviewService {
       links: links.map((link): PortalLinkRow => ({
         ...link,
         state: link.usedAt ? 'used' : link.revokedAt ? 'revoked' : link.expiresAt <= now ? 'expired' : 'active',
+        history: linkHistory({ ...link, firstLoginAt: account.firstLoginAt }, now),
       })),
     };
   }

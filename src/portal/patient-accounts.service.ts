@@ -93,7 +93,20 @@ export class PatientAccountsService {
   ): Promise<TokenCheck> {
     const check = await this.tokens.check(tokenHash, purpose);
     if (!check.ok && step === 'open') await this.recordLinkFailure(check, purpose, context, step);
+    if (check.ok && step === 'open') await this.recordOpened(check.holder, context);
     return check;
+  }
+
+  /** The link's first opening is its "opened" state (and one audit row); it consumes nothing. */
+  private async recordOpened(holder: TokenHolder, context: AuditContext): Promise<void> {
+    await runInTransaction(this.dataSource, async (tx) => {
+      if (await this.tokenRows.markOpened(holder.tokenId, new Date(), tx))
+        await this.audit.record(
+          context,
+          { action: 'portal.link_opened', patientId: holder.patientId, details: { purpose: holder.purpose } },
+          tx,
+        );
+    });
   }
 
   /**

@@ -25,6 +25,8 @@ declare module 'express-session' {
     portalPending?: { patientId: number; generation: number; startedAt: number; next: string };
     /** Between opening an emailed link and submitting its form: the token's hash, never the token. */
     portalLink?: { tokenHash: string; purpose: PortalTokenPurpose };
+    /** A dead link just opened (its hash): what "Send me a new link" acts on, never a typed address. */
+    deadLink?: string;
   }
 }
 

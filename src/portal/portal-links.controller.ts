@@ -8,6 +8,7 @@ import { renderInstead, View } from '../common/views/view.decorator';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { tokenHashOf } from '../invitations/portal-tokens.service';
 import { SetPasswordDto } from './dto/portal-forms.dto';
+import { NewLinkService } from './new-link.service';
 import { PatientAccountsService } from './patient-accounts.service';
 
 /** What every dead link shows: the same page whatever the reason, naming nobody. */
@@ -24,7 +25,10 @@ const ACCOUNT_READY = 'accountReady';
 @PatientController()
 @PortalPublic()
 export class PortalLinksController {
-  constructor(private readonly accounts: PatientAccountsService) {}
+  constructor(
+    private readonly accounts: PatientAccountsService,
+    private readonly newLinks: NewLinkService,
+  ) {}
 
   @Get('invite/:token')
   openInvite(
@@ -89,6 +93,23 @@ export class PortalLinksController {
     return this.submit('reset', form, req, res, audit);
   }
 
+  /** "Send me a new link" from a dead link's page: the same answer whatever happened (NewLinkService). */
+  @Post('new-link')
+  @UseGuards(ThrottlerGuard)
+  @View('portal/new-link-sent')
+  async newLink(@Req() req: Request, @Audit() audit: AuditContext) {
+    const deadLink = req.session.deadLink;
+    delete req.session.deadLink;
+    await this.newLinks.request(deadLink, audit);
+    return seeOther('/portal/new-link/sent');
+  }
+
+  @Get('new-link/sent')
+  @View('portal/new-link-sent')
+  newLinkSent() {
+    return {};
+  }
+
   private async open(
     purpose: PortalTokenPurpose,
     token: string,
@@ -98,7 +119,11 @@ export class PortalLinksController {
   ): Promise<void> {
     const tokenHash = tokenHashOf(token);
     const check = await this.accounts.checkLink(tokenHash, purpose, audit, 'open');
-    if (!check.ok || !tokenHash) return renderInvalid(res);
+    if (!check.ok || !tokenHash) {
+      // Kept for "Send me a new link" whatever the reason, so the page cannot tell reasons apart.
+      if (tokenHash) req.session.deadLink = tokenHash;
+      return renderInvalid(res);
+    }
     req.session.portalLink = { tokenHash, purpose };
     req.session.save(() => res.redirect(303, `/portal/${purpose}`));
   }

@@ -14,6 +14,7 @@ import { PortalSecondFactorService } from './second-factor/portal-second-factor.
 import { PortalSecondStepController } from './second-factor/portal-second-step.controller';
 import { PortalSecondStepService } from './second-factor/portal-second-step.service';
 import { PatientAuthGuard } from './patient-session';
+import { NewLinkService } from './new-link.service';
 import { PortalLinksController } from './portal-links.controller';
 import { PortalController } from './portal.controller';
 
@@ -29,6 +30,7 @@ import { PortalController } from './portal.controller';
   ],
   providers: [
     PatientAccountsService,
+    NewLinkService,
     PortalSessionsRepository,
     PortalSessionsService,
     PortalAccountService,

@@ -5,6 +5,8 @@ import { SMTPServer } from 'smtp-server';
 export interface ReceivedMail {
   /** Envelope recipients. */
   to: string[];
+  /** The envelope sender (MAIL FROM): the VERP return path when BOUNCE_DOMAIN is set. */
+  from: string;
   /** The Message-ID header; the sender sets `<outbox-ID@host>`. */
   messageId: string;
   /** The outbox row id taken from the Message-ID. */
@@ -54,6 +56,7 @@ export async function startSmtpServer(options: { delayMs?: number } = {}): Promi
         const messageId = /^Message-ID:\s*(<[^>\r\n]+>)/im.exec(raw)?.[1] ?? '';
         received.push({
           to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           messageId,
           outboxId: /^<outbox-(\d+)@/.exec(messageId)?.[1] ?? null,
           raw,

@@ -22,6 +22,8 @@ describe('PortalTokensService', () => {
     email: 'pat@example.test',
     username: null,
     accessEnabled: true,
+    deceased: false,
+    bouncedEmail: null,
   };
 
   function setup(row: TokenWithHolder | null, wins = true) {

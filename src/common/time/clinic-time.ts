@@ -79,6 +79,11 @@ export class ClinicClock {
     return `${p.year}-${p.month}-${p.day}`;
   }
 
+  /** The clinic's wall-clock hour (0–23) of an instant (the reminders' allowed hours). */
+  hourOf(date: Date): number {
+    return Number(this.fields(date).hour);
+  }
+
   /** The UTC instant at which clinic day `isoDay` begins (DST-aware: a day may be 23 or 25 hours). */
   startOfDay(isoDay: string): Date {
     const [year, month, day] = isoDay.split('-').map(Number);

@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
 /** cancelled: its link was revoked before it was sent (email change, access disabled, superseded). */
-export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'cancelled';
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'cancelled' | 'bounced';
 
 /** One email to send, written in the same transaction as the change that causes it. */
 @Entity('mail_outbox')
@@ -55,6 +55,20 @@ export class MailOutbox {
 
   @Column({ type: 'varchar', length: 500, nullable: true })
   lastError!: string | null;
+
+  @Column({ type: 'datetime', nullable: true })
+  failedAt!: Date | null;
+
+  /** A delivery status notification came back for this email (VERP return path). */
+  @Column({ type: 'datetime', nullable: true })
+  bouncedAt!: Date | null;
+
+  /** hard (address does not work) | soft (temporary; recorded only). */
+  @Column({ type: 'varchar', length: 4, nullable: true })
+  bounceKind!: string | null;
+
+  @Column({ type: 'varchar', length: 500, nullable: true })
+  bounceDetail!: string | null;
 
   @CreateDateColumn({ type: 'datetime' })
   createdAt!: Date;

@@ -38,4 +38,12 @@ export class PortalToken {
 
   @Column({ type: 'varchar', length: 32, nullable: true })
   revokedReason!: string | null;
+
+  /** The first GET of the link page (opening consumes nothing; mail scanners count too). */
+  @Column({ type: 'datetime', nullable: true })
+  openedAt!: Date | null;
+
+  /** staff | reminder | patient ("send me a new link"); null on older links (staff). */
+  @Column({ type: 'varchar', length: 10, nullable: true })
+  issuedBy!: string | null;
 }

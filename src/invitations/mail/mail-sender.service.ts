@@ -14,6 +14,7 @@ import { isSqliteManager } from '../../database/sql';
 import { runInTransaction } from '../../database/transactions';
 import { ClaimedEmail, MailOutboxRepository } from '../outbox.repository';
 import { describeFailure, isPermanentFailure, SendError } from './smtp-errors';
+import { Verp } from './verp';
 
 export interface DrainResult {
   sent: number;
@@ -74,6 +75,8 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
    */
   private markingFails = false;
 
+  private readonly verp: Verp | null;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectConfig() private readonly config: AppConfig,
@@ -82,6 +85,7 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
     private readonly outbox: MailOutboxRepository,
   ) {
     this.sqlite = isSqliteManager(dataSource);
+    this.verp = config.bounceDomain ? new Verp(config.sessionSecret, config.bounceDomain) : null;
     // Enough SMTP transactions at once to keep every pooled connection busy, few enough that an email's lease is checked just before its turn.
     this.sendSlots = new Semaphore(config.smtpUrl ? config.smtpPoolSize * 2 : 20);
   }
@@ -275,6 +279,8 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
         html: email.html_body ?? undefined,
         // Stable per outbox row: a receiver can spot the rare duplicate from the crash window.
         messageId: `<outbox-${email.id}@${new URL(this.config.publicBaseUrl).hostname}>`,
+        // VERP: a bounce comes back to an address that names this row (src/invitations/mail/verp.ts).
+        ...(this.verp ? { envelope: { from: this.verp.address(email.id), to: email.to_address.replace(/[\r\n]/g, '') } } : {}),
       });
       if (!this.config.smtpUrl) this.writeEml(email, (info as { message: Buffer }).message);
       this.queueSent(email);

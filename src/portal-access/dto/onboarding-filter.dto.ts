@@ -15,6 +15,7 @@ import {
 import { applyDecorators, BadRequestException } from '@nestjs/common';
 import type { Selection } from '../onboarding-actions.service';
 import { STATUS_CHOICES, type StatusChoice } from '../portal-status';
+import { FUNNEL_STAGES, WORKLIST_VIEWS, type FunnelStage, type WorklistView } from '../activation-filters';
 import { digitsToNumber, emptyToUndefined, OptionalDate, OptionalId } from '../../common/validation/query-fields';
 import type { ClinicClock } from '../../common/time/clinic-time';
 import {
@@ -97,6 +98,17 @@ export class OnboardingFilterDto {
 
   @OptionalChoice('Status', STATUS_CHOICES)
   status?: StatusChoice;
+
+  @OptionalChoice('Worklist view', WORKLIST_VIEWS)
+  worklist?: WorklistView;
+
+  @OptionalChoice('Activation stage', FUNNEL_STAGES)
+  funnel?: FunnelStage;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^20\d\d-(0[1-9]|1[0-2])$/, { message: 'First invited in: give a month as YYYY-MM.' })
+  invitedMonth?: string;
 }
 
 /** GET /portal-onboarding: filters plus sort, page size and the keyset cursor. */
@@ -168,6 +180,9 @@ export function toOnboardingFilter(dto: OnboardingFilterDto, clock: ClinicClock)
       apptBefore: dto.apptBefore,
       apptAfter: dto.apptAfter,
       status: dto.status,
+      worklist: dto.worklist,
+      funnel: dto.funnel,
+      invitedMonth: dto.invitedMonth,
     },
     clock,
   );

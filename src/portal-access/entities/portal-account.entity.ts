@@ -49,6 +49,13 @@ export class PortalAccount {
   @Column({ type: 'int', default: 0 })
   sessionGeneration!: number;
 
+  /** The address a hard bounce came back from: no email goes to it while it is still the one on file. */
+  @Column({ type: 'varchar', length: 254, nullable: true })
+  bouncedEmail!: string | null;
+
+  @Column({ type: 'datetime', nullable: true })
+  emailBouncedAt!: Date | null;
+
   @VersionColumn({ default: 1 })
   version!: number;
 

@@ -31,6 +31,8 @@ const TABLES = [
   'portal_totp',
   'portal_recovery_codes',
   'onboarding_list_generation',
+  'reminder_policy',
+  'portal_reminders',
 ];
 
 /** Types compared roughly: dialects spell them differently (int/integer, tinyint/boolean, varchar/text). */

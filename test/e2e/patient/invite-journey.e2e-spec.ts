@@ -119,7 +119,7 @@ describe('a patient invited by the clinic', () => {
     const actions = (
       await t.dataSource.query('SELECT action, outcome FROM audit_events WHERE patient_id = ? ORDER BY id', [patient.id])
     ).map((row: { action: string }) => row.action);
-    expect(actions).toEqual(['portal.invite_issued', 'mail.sent', 'portal.token_used', 'patient.sign_in']);
+    expect(actions).toEqual(['portal.invite_issued', 'mail.sent', 'portal.link_opened', 'portal.token_used', 'patient.sign_in']);
   });
 
   it('accepts a link only once', async () => {
@@ -200,7 +200,7 @@ describe('a patient invited by the clinic', () => {
       .get(`/portal/invite/${'A'.repeat(43)}`)
       .expect(410);
     const malformed = await request(t.server).get('/portal/invite/abc').expect(410);
-    const strip = (html: string) => html.replace(/"X-CSRF-Token": "[^"]+"/g, '');
+    const strip = (html: string) => html.replace(/"X-CSRF-Token": "[^"]+"|name="_csrf" value="[^"]+"/g, '');
     expect(strip(unknown.text)).toBe(strip(oldPage.text));
     expect(strip(malformed.text)).toBe(strip(oldPage.text));
   });

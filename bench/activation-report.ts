@@ -1,0 +1,81 @@
+/**
+ * npm run bench:activation — the activation report's SQL at 100,000 demo patients on MariaDB
+ * (issue 17: ≤ 100 ms p95 for one report, the total plus one grouping). Seeds the demo data,
+ * gives every invited patient a link and its email set-based (the demo seeder writes account
+ * states only), opened links for three quarters of them, then times the report by provider,
+ * tag and month. Prints one RESULTS.md row per grouping. Creates and drops its own database.
+ */
+import { APP_SCHEMA } from '../src/app.schema';
+import { ActivationReportRepository, type ReportGrouping } from '../src/activation/activation-report.repository';
+import { ActivationReportService } from '../src/activation/activation-report.service';
+import { loadConfig } from '../src/config/app-config';
+import { openDatabase } from '../src/database/open-database';
+import { benchServer, dropDatabase, recreateDatabase, serverVersion } from './bench-db';
+import { timeLoop } from './measure';
+import { runCli } from './processes';
+import { ms, num } from './report';
+
+const PATIENTS = Number(process.env.BENCH_PATIENTS ?? 100_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const DATABASE = 'ppo_bench_activation';
+const TARGET_P95_MS = 100;
+
+const log = (message: string) =>
+  process.stderr.write(`[bench:activation ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+
+async function main(): Promise<void> {
+  await recreateDatabase(DATABASE);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'test',
+    DATABASE_URL: benchServer().urlFor(DATABASE),
+    SESSION_SECRET: 'bench-session-secret-0123456789abcdefghijklmnop',
+    MFA_ENCRYPTION_KEY: 'bench-mfa-encryption-key-0123456789abcdefghij',
+    SEED_DEMO: 'false',
+  };
+  try {
+    log(`seeding ${num(PATIENTS)} patients`);
+    await runCli('src/cli/seed-demo.ts', ['--patients', String(PATIENTS), '--seed', '42'], env);
+    const config = loadConfig(env as Record<string, string>);
+    const dataSource = await openDatabase(config, APP_SCHEMA);
+    try {
+      log('adding links and emails for the invited patients');
+      await dataSource.query(
+        `INSERT INTO portal_tokens (patient_id, purpose, token_hash, sent_to, created_at, expires_at, opened_at, used_at, issued_by)
+         SELECT pa.patient_id, 'invite', SHA2(CONCAT('bench-', pa.patient_id), 256), COALESCE(p.email, ''), pa.invited_at,
+                DATE_ADD(pa.invited_at, INTERVAL 7 DAY),
+                CASE WHEN pa.username IS NOT NULL OR pa.patient_id % 4 <> 0 THEN DATE_ADD(pa.invited_at, INTERVAL 1 HOUR) END,
+                CASE WHEN pa.username IS NOT NULL THEN DATE_ADD(pa.invited_at, INTERVAL pa.patient_id % 9 DAY) END, 'staff'
+           FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id WHERE pa.invited_at IS NOT NULL`,
+      );
+      await dataSource.query(
+        `INSERT INTO mail_outbox (patient_id, portal_token_id, kind, to_address, subject, status, attempts, next_attempt_at, created_at, sent_at)
+         SELECT t.patient_id, t.id, 'portal_invite', t.sent_to, 'Invite', CASE WHEN t.patient_id % 50 = 0 THEN 'failed' ELSE 'sent' END,
+                1, t.created_at, t.created_at, t.created_at
+           FROM portal_tokens t`,
+      );
+      await dataSource.query('ANALYZE TABLE portal_tokens, mail_outbox, portal_accounts, patients');
+      const [{ n: links }] = await dataSource.query('SELECT COUNT(*) AS n FROM portal_tokens');
+      const service = new ActivationReportService(new ActivationReportRepository(dataSource));
+      const rows: string[] = [];
+      for (const by of ['provider', 'tag', 'month'] as ReportGrouping[]) {
+        const latency = await timeLoop(() => service.report(by), SECONDS);
+        const met = latency.p95 <= TARGET_P95_MS ? 'met' : 'missed';
+        rows.push(
+          `| ${num(PATIENTS / 1000)}k | Activation report by ${by} (total + groups, ${num(Number(links))} links) | ${ms(latency.p50)} | ${ms(latency.p95)} | ≤ ${TARGET_P95_MS} ms p95: ${met} |`,
+        );
+        log(rows[rows.length - 1]);
+      }
+      process.stdout.write(`\nMariaDB ${await serverVersion()}\n${rows.join('\n')}\n`);
+    } finally {
+      await dataSource.destroy();
+    }
+  } finally {
+    if (!process.env.BENCH_KEEP) await dropDatabase(DATABASE);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import { filterParams, queryString, type OnboardingFilter } from '../portal-access/onboarding-filter';
+import { OnboardingQueryService, type OnboardingRow } from '../portal-access/onboarding-query.service';
+import { WORKLIST_VIEW_LABELS, WORKLIST_VIEWS, type WorklistView } from '../portal-access/activation-filters';
+import { ONBOARDING_PATH } from '../portal-access/onboarding-view';
+
+/** Rows shown under the chosen view; the whole view is one click away on the onboarding page. */
+export const WORKLIST_ROWS = 50;
+
+export interface WorklistViewModel {
+  view: WorklistView;
+  label: string;
+  description: string;
+  nextAction: string;
+  count: number;
+  /** The same patients on /portal-onboarding (filterable further, bulk actions, CSV). */
+  onboardingUrl: string;
+  worklistUrl: string;
+}
+
+/**
+ * The onboarding worklist: saved views with counts, each the onboarding filter `worklist=<view>`,
+ * so a count, its rows and the onboarding page's "all N matching" bulk resend are the same patients.
+ */
+@Injectable()
+export class WorklistService {
+  constructor(private readonly onboarding: OnboardingQueryService) {}
+
+  async views(): Promise<WorklistViewModel[]> {
+    return Promise.all(
+      WORKLIST_VIEWS.map(async (view) => {
+        const filter: OnboardingFilter = { worklist: view };
+        const pairs = filterParams(filter);
+        return {
+          view,
+          ...WORKLIST_VIEW_LABELS[view],
+          count: await this.onboarding.count(filter),
+          onboardingUrl: `${ONBOARDING_PATH}?${queryString(pairs)}`,
+          worklistUrl: `${ONBOARDING_PATH}/worklist?${queryString([['view', view]])}`,
+        };
+      }),
+    );
+  }
+
+  /** The first WORKLIST_ROWS patients of a view, as onboarding rows (the same row, the same one-click actions). */
+  async rows(view: WorklistView): Promise<OnboardingRow[]> {
+    const ids = await this.onboarding.matchingIds({ worklist: view });
+    return this.onboarding.rows(ids.slice(0, WORKLIST_ROWS));
+  }
+}

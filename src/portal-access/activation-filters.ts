@@ -1,0 +1,114 @@
+/**
+ * The worklist's saved views and the activation funnel's stages (issue 17), each defined once as
+ * SQL over `patients p` joined to `portal_accounts pa`. The onboarding filter uses them (so every
+ * worklist count and report number links to the same patients on /portal-onboarding), the worklist
+ * counts them and the activation report sums them.
+ */
+import type { SqlFragment } from './onboarding-filter';
+
+const DAY_MS = 86_400_000;
+
+/** The worklist's views. "turned_18" is the representatives' view (issue 16): its filter lands there. */
+export const WORKLIST_VIEWS = ['invited_7d', 'visit_not_active', 'email_problem', 'no_email_visit'] as const;
+export type WorklistView = (typeof WORKLIST_VIEWS)[number];
+
+export const WORKLIST_VIEW_LABELS: Record<WorklistView, { label: string; description: string; nextAction: string }> = {
+  invited_7d: {
+    label: 'Invited 7+ days ago, not set up',
+    description: 'The first invite went out at least 7 days ago and the patient has not chosen a username yet.',
+    nextAction: 'Send a new invite, or call the patient.',
+  },
+  visit_not_active: {
+    label: 'Visit within 7 days, not active',
+    description: 'A next appointment in the coming 7 days and the patient has never signed in to the portal.',
+    nextAction: 'Invite now, or help them set up at the front desk.',
+  },
+  email_problem: {
+    label: 'Email failed or bounced',
+    description: 'The latest invite or reset email could not be delivered, or the address on file bounced.',
+    nextAction: 'Check the address with the patient and change it.',
+  },
+  no_email_visit: {
+    label: 'No email, visit within 7 days',
+    description: 'No email address on file and a next appointment in the coming 7 days.',
+    nextAction: 'Ask for an email address at the visit.',
+  },
+};
+
+/** The funnel, each stage a subset of the one before. */
+export const FUNNEL_STAGES = ['enabled', 'invited', 'delivered', 'opened', 'set_up', 'signed_in'] as const;
+export type FunnelStage = (typeof FUNNEL_STAGES)[number];
+
+export const FUNNEL_STAGE_LABELS: Record<FunnelStage, string> = {
+  enabled: 'Access enabled',
+  invited: 'Invited',
+  delivered: 'Email delivered',
+  opened: 'Link opened',
+  set_up: 'Account set up',
+  signed_in: 'Signed in',
+};
+
+const sqlTime = (date: Date) => date.toISOString().slice(0, 19).replace('T', ' ');
+const noEmail = `(p.email IS NULL OR TRIM(p.email) = '')`;
+const visitWithin7Days = (now: Date): SqlFragment => ({
+  sql: 'p.next_appointment_at >= ? AND p.next_appointment_at < ?',
+  params: [sqlTime(now), sqlTime(new Date(now.getTime() + 7 * DAY_MS))],
+});
+/** The latest invite/reset email of the patient (ix_mail_outbox_patient). */
+const latestEmailStatus = `(SELECT o.status FROM mail_outbox o WHERE o.patient_id = p.id AND o.kind IN ('portal_invite', 'portal_reset') ORDER BY o.id DESC LIMIT 1)`;
+/** The patient's first invite link (ix_portal_tokens_patient). */
+export const FIRST_INVITE_SQL = `(SELECT MIN(t.created_at) FROM portal_tokens t WHERE t.patient_id = p.id AND t.purpose = 'invite')`;
+/** An address that hard-bounced and is still the one on file. */
+export const EMAIL_BOUNCED_SQL = `(pa.bounced_email IS NOT NULL AND pa.bounced_email = p.email)`;
+
+export function worklistConditionSql(view: WorklistView, now: Date): SqlFragment {
+  switch (view) {
+    case 'invited_7d':
+      return {
+        sql: `(pa.access_enabled = 1 AND pa.username IS NULL AND pa.first_login_at IS NULL AND p.deceased = 0 AND ${FIRST_INVITE_SQL} <= ?)`,
+        params: [sqlTime(new Date(now.getTime() - 7 * DAY_MS))],
+      };
+    case 'visit_not_active': {
+      const visit = visitWithin7Days(now);
+      return {
+        sql: `(pa.first_login_at IS NULL AND p.deceased = 0 AND NOT ${noEmail} AND ${visit.sql})`,
+        params: visit.params,
+      };
+    }
+    case 'email_problem':
+      return {
+        sql: `(pa.access_enabled = 1 AND p.deceased = 0 AND pa.first_login_at IS NULL AND (${latestEmailStatus} IN ('failed', 'bounced') OR ${EMAIL_BOUNCED_SQL}))`,
+        params: [],
+      };
+    case 'no_email_visit': {
+      const visit = visitWithin7Days(now);
+      return { sql: `(p.deceased = 0 AND ${noEmail} AND ${visit.sql})`, params: visit.params };
+    }
+  }
+}
+
+/** Patients who reached a funnel stage (each stage implies the ones before it, as the report counts them). */
+export function funnelConditionSql(stage: FunnelStage): string {
+  const invited = `EXISTS (SELECT 1 FROM portal_tokens t WHERE t.patient_id = p.id AND t.purpose = 'invite')`;
+  const delivered = `EXISTS (SELECT 1 FROM portal_tokens t JOIN mail_outbox o ON o.portal_token_id = t.id WHERE t.patient_id = p.id AND o.status = 'sent')`;
+  const opened = `EXISTS (SELECT 1 FROM portal_tokens t WHERE t.patient_id = p.id AND t.opened_at IS NOT NULL)`;
+  const setUp = 'pa.username IS NOT NULL';
+  const signedIn = 'pa.first_login_at IS NOT NULL';
+  const chain: Record<FunnelStage, string[]> = {
+    enabled: [],
+    invited: [invited],
+    delivered: [invited, delivered],
+    opened: [invited, delivered, opened],
+    set_up: [invited, delivered, opened, setUp],
+    signed_in: [invited, delivered, opened, setUp, signedIn],
+  };
+  return `(${['pa.access_enabled = 1', ...chain[stage]].join(' AND ')})`;
+}
+
+/** "2026-11": patients whose first invite was in that calendar month (UTC). */
+export function firstInviteMonthSql(month: string): SqlFragment {
+  const [year, m] = month.split('-').map(Number);
+  const start = new Date(Date.UTC(year, m - 1, 1));
+  const end = new Date(Date.UTC(year, m, 1));
+  return { sql: `(${FIRST_INVITE_SQL} >= ? AND ${FIRST_INVITE_SQL} < ?)`, params: [sqlTime(start), sqlTime(end)] };
+}
