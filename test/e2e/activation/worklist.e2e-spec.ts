@@ -83,6 +83,7 @@ describe('the onboarding worklist', () => {
   it('bulk-resends a whole view through the usual preview, and refuses an unknown view', async () => {
     const preview = await staff
       .post('/portal-onboarding/bulk/invite/preview')
+      .redirects(1)
       .type('form')
       .send({ _csrf: staff.csrf, scope: 'filter', worklist: 'email_problem' })
       .expect(200);
