@@ -16,13 +16,16 @@ import { seedDemoData } from './patients/demo-data/demo-seeder';
 import { createCsrfProtection } from './auth/csrf';
 import { createSessionMiddlewares } from './auth/session.setup';
 import { StaffAuthenticator } from './auth/staff-authenticator';
-import type { AppConfig } from './config/app-config';
+import { ConfigError, type AppConfig } from './config/app-config';
 import { sendError } from './common/errors/error-response';
 import { hasForbiddenKey } from './common/forbidden-keys';
 import { ClinicClock } from './common/time/clinic-time';
 import { isCrossSiteWrite } from './common/same-origin';
 import { STATIC_DIR, VIEWS_DIR } from './common/paths';
 import { INVITE_PROBLEM_LABELS, PORTAL_STATUS_LABELS } from './portal-access/portal-status';
+import { installTranslations } from './i18n/nunjucks-i18n';
+import { portalLanguage } from './i18n/portal-language';
+import { hasLocale, SOURCE_LANGUAGE } from './i18n/translations';
 import { APP_LOGGER, AppLogger, createAppLogger, requestLogging } from './observability/logging';
 import { MetricsService } from './observability/metrics.service';
 
@@ -110,6 +113,15 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
     res.locals.currentPath = req.path;
     // A name no page model uses, so a handler returning e.g. a `staff` list cannot hide the menus.
     res.locals.signedInStaff = req.user ?? null;
+    // Staff pages stay in the source language for now; portal pages follow the patient (cookie, link, browser).
+    res.locals.lang = onPortal(req) ? portalLanguage(req, config.languages) : SOURCE_LANGUAGE;
+    if (onPortal(req)) {
+      res.locals.portalLanguages = config.languages;
+      // Back to the same page after a switch, minus any link token (never into a page's HTML or a redirect).
+      res.locals.languageReturnPath = req.path
+        .replace(/^(\/portal\/(?:invite|reset|email-change\/confirm|email-change\/report))\/.*$/, '$1')
+        .replace(/\/[A-Za-z0-9_-]{32,}(?=\/|$)/g, '');
+    }
     next();
   });
 
@@ -119,6 +131,9 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
     noCache: !config.isProduction,
     express: server,
   });
+  const missing = config.languages.find((language) => !hasLocale(language));
+  if (missing) throw new ConfigError('SUPPORTED_LANGUAGES', `names "${missing}", which has no locales/${missing}/ folder`);
+  installTranslations(env, config.clinicTimeZone);
   env.addGlobal('clinicName', config.clinicName);
   env.addGlobal('statusLabels', PORTAL_STATUS_LABELS);
   env.addGlobal('inviteProblemLabels', INVITE_PROBLEM_LABELS);
