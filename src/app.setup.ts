@@ -135,6 +135,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   if (missing) throw new ConfigError('SUPPORTED_LANGUAGES', `names "${missing}", which has no locales/${missing}/ folder`);
   installTranslations(env, config.clinicTimeZone);
   env.addGlobal('clinicName', config.clinicName);
+  env.addGlobal('languages', config.languages);
   env.addGlobal('statusLabels', PORTAL_STATUS_LABELS);
   env.addGlobal('inviteProblemLabels', INVITE_PROBLEM_LABELS);
   // The one time format of every page: the clinic's zone (CLINIC_TIME_ZONE), e.g. "2026-12-01 09:30 EST".

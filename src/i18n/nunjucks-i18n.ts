@@ -30,6 +30,10 @@ export function installTranslations(env: nunjucks.Environment, timeZone: string)
     const zone = typeof value === 'string' && value.length === 10 ? 'UTC' : timeZone;
     return new Intl.DateTimeFormat(languageOf(this), { dateStyle: 'long', timeZone: zone }).format(date);
   });
+  // "es" → "Spanish" on an English page, "español" on a Spanish one.
+  env.addFilter('languageName', function (this: RenderContext, tag: string) {
+    return new Intl.DisplayNames([languageOf(this)], { type: 'language' }).of(tag) ?? tag;
+  });
   env.addFilter('number', function (this: RenderContext, value: number) {
     return new Intl.NumberFormat(languageOf(this)).format(value);
   });

@@ -2,20 +2,19 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { emailEnvironments } from './email-templates';
+import { emailEnvironments, emailFrame, emailLanguage } from './email-templates';
 import { MailOutboxRepository } from './outbox.repository';
+import { describeHours } from './invite-email.renderer';
+import { SOURCE_LANGUAGE, translatorFor } from '../i18n/translations';
+import { preferredLanguageOf } from '../patients/patient-languages.repository';
 
 /** Security notices about a portal account (no link that signs in, no health information); the last one goes to admins. */
 export type AccountNotice =
   'email_changed' | 'username_changed' | 'email_change_requested' | 'email_verify' | 'email_change_reported';
 
-const SUBJECTS: Record<AccountNotice, (clinic: string) => string> = {
-  email_changed: (clinic) => `The email address of your ${clinic} Patient Portal account was changed`,
-  username_changed: (clinic) => `Your ${clinic} Patient Portal username was changed`,
-  email_change_requested: (clinic) => `A change of your ${clinic} Patient Portal email address was requested`,
-  email_verify: (clinic) => `Confirm your email address for the ${clinic} Patient Portal`,
-  email_change_reported: (clinic) => `${clinic} security alert: an email change was reported`,
-};
+/** The one notice that goes to the clinic's admins (staff read English), not to the patient. */
+const TO_STAFF: ReadonlySet<AccountNotice> = new Set(['email_change_reported']);
+const STAFF_SUBJECT = (clinic: string) => `${clinic} security alert: an email change was reported`;
 
 /** "jane.doe@example.com" → "j•••@example.com": the old address learns that, not the new address. */
 export function maskEmail(email: string): string {
@@ -48,14 +47,25 @@ export class AccountNoticesService {
     const clean = Object.fromEntries(
       Object.entries(model).map(([key, value]) => [key, value.replace(/[\u0000-\u001f\u007f]/g, ' ')]),
     );
-    const context = { ...clean, clinicName: this.config.clinicName, portalUrl: this.portalUrl };
+    const clinic = this.config.clinicName.replace(/[\r\n]/g, ' ');
+    const language = TO_STAFF.has(notice)
+      ? SOURCE_LANGUAGE
+      : emailLanguage(this.config, await preferredLanguageOf(tx, patientId));
+    const t = translatorFor(language);
+    const context = {
+      ...emailFrame(this.config, language),
+      ...clean,
+      greeting: clean.firstName.trim() ? t('emails:greeting', { name: clean.firstName.trim() }) : t('emails:greetingNoName'),
+      portalUrl: this.portalUrl,
+      ...(clean.validForHours ? { validFor: describeHours(Number(clean.validForHours), language) } : {}),
+    };
     await this.outbox.enqueue(
       [
         {
           patientId,
           kind: `notice_${notice}`,
           to,
-          subject: SUBJECTS[notice](this.config.clinicName.replace(/[\r\n]/g, ' ')),
+          subject: TO_STAFF.has(notice) ? STAFF_SUBJECT(clinic) : t(`emails:notices.${notice}.subject`, { clinic }),
           text: this.templates.text.render(`notices/${notice}.txt.njk`, context),
           html: this.templates.html.render(`notices/${notice}.html.njk`, context),
         },

@@ -32,6 +32,8 @@ export const REPEAT_WINDOW_MS = 10_000;
 interface Candidate {
   id: number;
   firstName: string;
+  /** BCP 47 tag on file: the email goes out in it (or the default language). */
+  language: string | null;
   deceased: boolean;
   email: string | null;
   accessEnabled: boolean;
@@ -108,7 +110,7 @@ export class InvitationsService {
       await this.accounts.markInvited(freshIds, now, tx);
       await this.outbox.enqueue(
         issued.map((t) => {
-          const email = this.renderer.render(t.patient.purpose, t.patient.firstName, t.raw);
+          const email = this.renderer.render(t.patient.purpose, t.patient.firstName, t.raw, t.patient.language);
           return {
             batchId,
             patientId: t.patient.id,
@@ -182,12 +184,13 @@ export class InvitationsService {
       const rows: Array<{
         id: number;
         first_name: string;
+        preferred_language: string | null;
         email: string | null;
         deceased: number | boolean | string;
         access_enabled: number | boolean | null;
         username: string | null;
       }> = await db.query(
-        `SELECT p.id, p.first_name, p.email, p.deceased, pa.access_enabled, pa.username
+        `SELECT p.id, p.first_name, p.preferred_language, p.email, p.deceased, pa.access_enabled, pa.username
            FROM patients p LEFT JOIN portal_accounts pa ON pa.patient_id = p.id
           WHERE p.id IN (${placeholders(chunk.length)})${forUpdate}`,
         chunk,
@@ -196,6 +199,7 @@ export class InvitationsService {
         found.set(Number(row.id), {
           id: Number(row.id),
           firstName: row.first_name,
+          language: row.preferred_language,
           deceased: Number(row.deceased) === 1,
           email: hasEmail(row.email) ? row.email : null,
           accessEnabled: Number(row.access_enabled ?? 0) === 1,

@@ -12,6 +12,9 @@ import { Patient } from './entities/patient.entity';
 import { Provider } from './entities/provider.entity';
 import { Tag } from './entities/tag.entity';
 import { normalisePhone, phoneDigits } from './phone-number';
+import { LANGUAGE_MESSAGE, preferredLanguage } from './preferred-language';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
 import { runInTransaction } from '../database/transactions';
 
 export const CONCURRENT_EDIT_MESSAGE =
@@ -23,6 +26,7 @@ export interface DetailsFormValues {
   lastName: string;
   dateOfBirth: string;
   phone: string;
+  preferredLanguage: string;
   primaryProviderId: string;
   tagIds: string[];
   version: number;
@@ -49,6 +53,7 @@ export class PatientsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   async summary(id: number): Promise<PatientSummary> {
@@ -84,7 +89,9 @@ export class PatientsService {
       if (before.version !== details.version) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
       await assertKnown(tx, details);
       const phone = phoneToSave(before.phone, details.phone);
+      const language = this.languageToSave(before.preferredLanguage, details.preferredLanguage);
       const changed = changedFields(before, details, phone);
+      if (language !== before.preferredLanguage) changed.push('preferredLanguage');
       // A form saved as it was opened writes nothing: no new version, no audit row.
       if (!changed.length) return { changed: false };
       const result = await tx
@@ -96,6 +103,7 @@ export class PatientsService {
           dateOfBirth: details.dateOfBirth,
           phone,
           phoneDigits: phoneDigits(phone),
+          preferredLanguage: language,
           primaryProviderId: details.primaryProviderId ?? null,
           version: () => 'version + 1',
           updatedAt: () => (isSqliteManager(tx) ? "datetime('now')" : 'CURRENT_TIMESTAMP'),
@@ -115,6 +123,15 @@ export class PatientsService {
       await this.audit.record(context, { action: 'patient.details_changed', patientId: id, details: { changed } }, tx);
       return { changed: true };
     });
+  }
+
+  /** Unchanged when the form sent none (older forms, other callers); refused when the portal does not offer it. */
+  private languageToSave(onFile: string | null, typed: string | undefined): string | null {
+    if (typed === undefined) return onFile;
+    const language = preferredLanguage(typed, this.config.languages);
+    if (language === undefined)
+      throw new FormValidationException({ preferredLanguage: [LANGUAGE_MESSAGE(this.config.languages)] });
+    return language;
   }
 
   /**
@@ -172,6 +189,7 @@ export function detailsFormValues(patient: Patient): DetailsFormValues {
     lastName: patient.lastName,
     dateOfBirth: patient.dateOfBirth,
     phone: patient.phone ?? '',
+    preferredLanguage: patient.preferredLanguage ?? '',
     primaryProviderId: patient.primaryProviderId ? String(patient.primaryProviderId) : '',
     tagIds: (patient.tags ?? []).map((tag) => String(tag.id)),
     version: patient.version,

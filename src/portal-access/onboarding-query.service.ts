@@ -51,6 +51,8 @@ export interface OnboardingRow {
   dateOfBirth: string;
   email: string | null;
   username: string | null;
+  /** BCP 47 tag on file; null: not known. */
+  preferredLanguage: string | null;
   providerName: string | null;
   nextAppointmentAt: Date | null;
   status: PortalStatus;
@@ -251,7 +253,7 @@ export class OnboardingQueryService {
     const [records, invites]: [RowRecord[], Map<number, LatestInvite>] = await Promise.all([
       this.dataSource.query(
         `SELECT p.id, p.external_id, p.first_name, p.last_name, p.date_of_birth, p.email, p.next_appointment_at, p.deceased,
-                pa.access_enabled, pa.username, pa.invited_at, pa.first_login_at, pr.name AS provider_name,
+                p.preferred_language, pa.access_enabled, pa.username, pa.invited_at, pa.first_login_at, pr.name AS provider_name,
                 ${INVITE_PROBLEM_FIELDS.columns}
            FROM patients p
            JOIN portal_accounts pa ON pa.patient_id = p.id
@@ -389,6 +391,7 @@ interface RowRecord {
   email: string | null;
   next_appointment_at: Date | string | null;
   deceased: number | boolean | string;
+  preferred_language: string | null;
   access_enabled: number | boolean | string;
   username: string | null;
   invited_at: Date | string | null;
@@ -418,6 +421,7 @@ function toRow(record: RowRecord, latestInvite: LatestInvite | null, now: Date):
     dateOfBirth: fromSqlDate(record.date_of_birth),
     email: record.email,
     username: record.username,
+    preferredLanguage: record.preferred_language,
     providerName: record.provider_name,
     nextAppointmentAt: fromSqlDateTime(record.next_appointment_at),
     status,

@@ -15,6 +15,7 @@ import {
 import { applyDecorators, BadRequestException } from '@nestjs/common';
 import type { Selection } from '../onboarding-actions.service';
 import { STATUS_CHOICES, type StatusChoice } from '../portal-status';
+import { LANGUAGE_FILTER } from '../onboarding-language';
 import { digitsToNumber, emptyToUndefined, OptionalDate, OptionalId } from '../../common/validation/query-fields';
 import type { ClinicClock } from '../../common/time/clinic-time';
 import {
@@ -88,6 +89,10 @@ export class OnboardingFilterDto {
 
   @OptionalChoice('Has username', ['any', 'yes', 'no'])
   username?: 'any' | 'yes' | 'no';
+
+  @IsOptional()
+  @Matches(LANGUAGE_FILTER, { message: 'Preferred language must be chosen from the list.' })
+  language?: string;
 
   @OptionalDate()
   apptBefore?: string;
@@ -165,6 +170,7 @@ export function toOnboardingFilter(dto: OnboardingFilterDto, clock: ClinicClock)
       providerId: dto.provider,
       access: dto.access === 'any' ? undefined : dto.access,
       username: dto.username === 'any' ? undefined : dto.username,
+      language: dto.language || undefined,
       apptBefore: dto.apptBefore,
       apptAfter: dto.apptAfter,
       status: dto.status,
