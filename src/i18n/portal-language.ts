@@ -1,5 +1,5 @@
-import type { Request } from 'express';
-import { fromAcceptLanguage, fromLanguageCookie } from './language-choice';
+import type { Request, Response } from 'express';
+import { fromAcceptLanguage, fromLanguageCookie, matchLanguage } from './language-choice';
 import { SOURCE_LANGUAGE } from './translations';
 
 /**
@@ -14,7 +14,13 @@ export function portalLanguage(req: Request, offered: readonly string[]): string
   );
 }
 
-/** True when the patient picked a language themselves, which then wins over the one on their record. */
-export function languagePicked(req: Request, offered: readonly string[]): boolean {
-  return fromLanguageCookie(req.headers.cookie, offered) !== null;
+/**
+ * Once a page knows whose it is (a link's holder), it is rendered in that patient's language, unless the
+ * patient picked one with the switch (the cookie wins).
+ */
+export function followPatientLanguage(req: Request, res: Response, preferred: string | null | undefined): void {
+  const offered = (res.locals.portalLanguages as string[] | undefined) ?? [];
+  if (fromLanguageCookie(req.headers.cookie, offered) !== null) return;
+  const language = matchLanguage(preferred, offered);
+  if (language) res.locals.lang = language;
 }

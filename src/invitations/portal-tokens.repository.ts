@@ -28,6 +28,8 @@ export interface TokenWithHolder {
   email: string | null;
   username: string | null;
   accessEnabled: boolean;
+  /** BCP 47 tag on file: the link's pages open in it unless the patient picked a language. */
+  preferredLanguage: string | null;
 }
 
 export interface NewToken {
@@ -76,9 +78,11 @@ export class PortalTokensRepository {
       email: string | null;
       username: string | null;
       access_enabled: number | string | boolean | null;
+      preferred_language: string | null;
     }> = await db.query(
       `SELECT t.id AS token_id, t.patient_id, t.purpose, t.sent_to, t.expires_at, t.used_at, t.revoked_at,
-              p.first_name, p.last_name, p.date_of_birth, p.email, pa.username, pa.access_enabled
+              p.first_name, p.last_name, p.date_of_birth, p.email, p.preferred_language,
+              pa.username, pa.access_enabled
          FROM portal_tokens t
          JOIN patients p ON p.id = t.patient_id
          LEFT JOIN portal_accounts pa ON pa.patient_id = t.patient_id
@@ -101,6 +105,7 @@ export class PortalTokensRepository {
       email: row.email,
       username: row.username,
       accessEnabled: Number(row.access_enabled ?? 0) === 1,
+      preferredLanguage: row.preferred_language,
     };
   }
 

@@ -22,6 +22,7 @@ describe('PortalTokensService', () => {
     email: 'pat@example.test',
     username: null,
     accessEnabled: true,
+    preferredLanguage: null,
   };
 
   function setup(row: TokenWithHolder | null, wins = true) {
