@@ -69,7 +69,7 @@ describe('a Spanish-speaking patient', () => {
     const logo = parsed.attachments.find((attachment) => attachment.cid === 'clinic-logo');
     expect(logo?.contentType).toBe('image/png');
     // No line breaks inside a paragraph: each <p> is one line of markup.
-    for (const paragraph of parsed.html.match(/<p[\s>][\s\S]*?<\/p>/g) ?? []) expect(paragraph).not.toContain('\n');
+    for (const paragraph of String(parsed.html).match(/<p[\s>][\s\S]*?<\/p>/g) ?? []) expect(paragraph).not.toContain('\n');
   });
 
   it("opens the set-up page in the patient's language; the language switch and its cookie win over it", async () => {
