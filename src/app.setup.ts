@@ -25,7 +25,7 @@ import { STATIC_DIR, VIEWS_DIR } from './common/paths';
 import { INVITE_PROBLEM_LABELS, PORTAL_STATUS_LABELS } from './portal-access/portal-status';
 import { installTranslations } from './i18n/nunjucks-i18n';
 import { portalLanguage } from './i18n/portal-language';
-import { hasLocale, SOURCE_LANGUAGE } from './i18n/translations';
+import { hasLocale } from './i18n/translations';
 import { APP_LOGGER, AppLogger, createAppLogger, requestLogging } from './observability/logging';
 import { MetricsService } from './observability/metrics.service';
 
@@ -113,8 +113,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
     res.locals.currentPath = req.path;
     // A name no page model uses, so a handler returning e.g. a `staff` list cannot hide the menus.
     res.locals.signedInStaff = req.user ?? null;
-    // Staff pages stay in the source language for now; portal pages follow the patient (cookie, link, browser).
-    res.locals.lang = onPortal(req) ? portalLanguage(req, config.languages) : SOURCE_LANGUAGE;
+    // Staff pages are in STAFF_LANGUAGE (English by default); portal pages follow the patient (cookie, link, browser).
+    res.locals.lang = onPortal(req) ? portalLanguage(req, config.languages) : config.staffLanguage;
     if (onPortal(req)) {
       res.locals.portalLanguages = config.languages;
       // Back to the same page after a switch, minus any link token (never into a page's HTML or a redirect).
@@ -131,7 +131,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
     noCache: !config.isProduction,
     express: server,
   });
-  const missing = config.languages.find((language) => !hasLocale(language));
+  const missing = [...config.languages, config.staffLanguage].find((language) => !hasLocale(language));
   if (missing) throw new ConfigError('SUPPORTED_LANGUAGES', `names "${missing}", which has no locales/${missing}/ folder`);
   installTranslations(env, config.clinicTimeZone);
   env.addGlobal('clinicName', config.clinicName);

@@ -41,6 +41,8 @@ export interface AppConfig {
   clinicName: string;
   /** Languages patients can be served in (BCP 47, first = default); each needs a locales/<tag>/ folder. */
   languages: string[];
+  /** The language of staff pages (STAFF_LANGUAGE, default en): a staff translation is a locales/<tag>/staff.json file. */
+  staffLanguage: string;
   /** The clinic's phone number printed in patient emails ("ask the clinic"); null: not printed. */
   clinicPhone: string | null;
   /** PNG/JPEG/GIF logo embedded in patient emails as a CID attachment (never a remote image); null: name only. */
@@ -271,6 +273,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     publicBaseUrl,
     clinicName,
     languages: languageList(env),
+    staffLanguage: languageList({ SUPPORTED_LANGUAGES: env.STAFF_LANGUAGE || 'en' })[0],
     clinicPhone,
     clinicLogoPath: clinicLogo(env),
     clinicTimeZone,

@@ -131,3 +131,18 @@ describe("a patient's preferred language", () => {
     expect(rows.map((row: { preferred_language: string | null }) => row.preferred_language)).toEqual(['es', null]);
   });
 });
+
+describe('staff pages through the same translations', () => {
+  let t: TestApp;
+  afterAll(() => t?.close());
+
+  it('a staff translation is a file: STAFF_LANGUAGE=es shows the menu and the onboarding page from locales/es/staff.json', async () => {
+    t = await startTestApp({ STAFF_LANGUAGE: 'es' });
+    const staff = await signInAs(t);
+    const page = await staff.get('/portal-onboarding').expect(200);
+    expect(page.text).toContain('<html lang="es" dir="ltr">');
+    expect(page.text).toContain('<h1>Herramienta de alta en el Portal del Paciente</h1>');
+    expect(page.text).toContain('>Herramienta de alta en el Portal</a>');
+    expect(page.text).toMatch(/<strong>0<\/strong> pacientes\./);
+  });
+});
