@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import request from 'supertest';
 import type { AuditContext } from '../../../src/audit/audit-context';
-import { InvitationsService } from '../../../src/invitations/invitations.service';
-import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { createPortalPatient } from '../../support/portal-patients';
-import { linkFrom, startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
+import { inviteAndReceive as sendAndReceive } from '../../support/invite-mail';
+import { startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
 import { createStaffUser } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 
@@ -14,8 +13,6 @@ const LOGO = join(__dirname, '../../fixtures/branding/clinic-logo.png');
 describe('a Spanish-speaking patient', () => {
   let smtp: TestSmtpServer;
   let t: TestApp;
-  let invitations: InvitationsService;
-  let sender: MailSenderService;
   let staff: AuditContext;
 
   beforeAll(async () => {
@@ -27,8 +24,6 @@ describe('a Spanish-speaking patient', () => {
       CLINIC_PHONE: '(555) 010-2000',
       CLINIC_LOGO_PATH: LOGO,
     });
-    invitations = t.app.get(InvitationsService);
-    sender = t.app.get(MailSenderService);
     const user = await createStaffUser(t);
     staff = { actorType: 'staff', actorId: user.id, actorLabel: user.email, ip: '127.0.0.1', userAgent: 'jest' };
   });
@@ -38,12 +33,8 @@ describe('a Spanish-speaking patient', () => {
   });
 
   async function inviteAndReceive(patientId: number) {
-    const before = smtp.received.length;
-    await invitations.sendInvites([patientId], staff);
-    await sender.drainOnce();
-    await smtp.waitFor(before + 1);
-    const mail = smtp.received[smtp.received.length - 1];
-    return { mail, parsed: await smtp.parse(mail), link: await linkFrom(smtp, mail, BASE_URL) };
+    const { mail, link } = await sendAndReceive(t, smtp, staff, patientId, BASE_URL);
+    return { mail, link, parsed: await smtp.parse(mail) };
   }
 
   const spanishPatient = async (firstName: string) => {
