@@ -53,6 +53,7 @@ describe('PortalTokensService', () => {
         dateOfBirth: '1980-04-05',
         email: 'pat@example.test',
         username: null,
+        preferredLanguage: null,
       },
     });
     expect(tokens.findByHash).toHaveBeenCalledWith(hash, true, tx);
