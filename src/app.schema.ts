@@ -25,6 +25,7 @@ import { PortalSessions1766300000000 } from '../migrations/1766300000000-PortalS
 import { PortalSecondFactor1766300000001 } from '../migrations/1766300000001-PortalSecondFactor';
 import { OnboardingListGeneration1766600000000 } from '../migrations/1766600000000-OnboardingListGeneration';
 import { ActivationFollowThrough1766400000000 } from '../migrations/1766400000000-ActivationFollowThrough';
+import { PatientPreferredLanguage1766500000000 } from '../migrations/1766500000000-PatientPreferredLanguage';
 
 /**
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
@@ -60,6 +61,7 @@ export const MIGRATIONS = [
   PortalSecondFactor1766300000001,
   OnboardingListGeneration1766600000000,
   ActivationFollowThrough1766400000000,
+  PatientPreferredLanguage1766500000000,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */

@@ -17,13 +17,16 @@ import { PatientsRepository } from './patients/patients.repository';
 import { createCsrfProtection } from './auth/csrf';
 import { createSessionMiddlewares } from './auth/session.setup';
 import { StaffAuthenticator } from './auth/staff-authenticator';
-import type { AppConfig } from './config/app-config';
+import { ConfigError, type AppConfig } from './config/app-config';
 import { sendError } from './common/errors/error-response';
 import { hasForbiddenKey } from './common/forbidden-keys';
 import { ClinicClock } from './common/time/clinic-time';
 import { isCrossSiteWrite } from './common/same-origin';
 import { STATIC_DIR, VIEWS_DIR } from './common/paths';
 import { INVITE_PROBLEM_LABELS, PORTAL_STATUS_LABELS } from './portal-access/portal-status';
+import { installTranslations } from './i18n/nunjucks-i18n';
+import { portalLanguage } from './i18n/portal-language';
+import { hasLocale } from './i18n/translations';
 import { APP_LOGGER, AppLogger, createAppLogger, requestLogging } from './observability/logging';
 import { requestTiming, timedMiddleware } from './observability/request-timing';
 import { MetricsService } from './observability/metrics.service';
@@ -117,6 +120,15 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
     res.locals.currentPath = req.path;
     // A name no page model uses, so a handler returning e.g. a `staff` list cannot hide the menus.
     res.locals.signedInStaff = req.user ?? null;
+    // Staff pages are in STAFF_LANGUAGE (English by default); portal pages follow the patient (cookie, link, browser).
+    res.locals.lang = onPortal(req) ? portalLanguage(req, config.languages) : config.staffLanguage;
+    if (onPortal(req)) {
+      res.locals.portalLanguages = config.languages;
+      // Back to the same page after a switch, minus any link token (never into a page's HTML or a redirect).
+      res.locals.languageReturnPath = req.path
+        .replace(/^(\/portal\/(?:invite|reset|email-change\/confirm|email-change\/report))\/.*$/, '$1')
+        .replace(/\/[A-Za-z0-9_-]{32,}(?=\/|$)/g, '');
+    }
     next();
   });
 
@@ -130,7 +142,11 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   });
   // Express looks a view's file up once (its default only in production).
   server.set('view cache', !config.nunjucksWatch);
+  const missing = [...config.languages, config.staffLanguage].find((language) => !hasLocale(language));
+  if (missing) throw new ConfigError('SUPPORTED_LANGUAGES', `names "${missing}", which has no locales/${missing}/ folder`);
+  installTranslations(env, config.clinicTimeZone);
   env.addGlobal('clinicName', config.clinicName);
+  env.addGlobal('languages', config.languages);
   env.addGlobal('statusLabels', PORTAL_STATUS_LABELS);
   env.addGlobal('inviteProblemLabels', INVITE_PROBLEM_LABELS);
   // The one time format of every page: the clinic's zone (CLINIC_TIME_ZONE), e.g. "2026-12-01 09:30 EST".

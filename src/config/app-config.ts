@@ -39,6 +39,14 @@ export interface AppConfig {
   mailFrom: string;
   publicBaseUrl: string;
   clinicName: string;
+  /** Languages patients can be served in (BCP 47, first = default); each needs a locales/<tag>/ folder. */
+  languages: string[];
+  /** The language of staff pages (STAFF_LANGUAGE, default en): a staff translation is a locales/<tag>/staff.json file. */
+  staffLanguage: string;
+  /** The clinic's phone number printed in patient emails ("ask the clinic"); null: not printed. */
+  clinicPhone: string | null;
+  /** PNG/JPEG/GIF logo embedded in patient emails as a CID attachment (never a remote image); null: name only. */
+  clinicLogoPath: string | null;
   /** IANA zone of every time shown to staff and patients and of the days staff filter by (stored times stay UTC). */
   clinicTimeZone: string;
   sessionSecret: string;
@@ -188,6 +196,24 @@ function secret(env: Env, name: string, dataDir: string, isProduction: boolean, 
   return generated;
 }
 
+/** SUPPORTED_LANGUAGES: "en,es" → ['en', 'es']; each a BCP 47 tag such as es or es-MX. */
+function languageList(env: Env): string[] {
+  const raw = env.SUPPORTED_LANGUAGES?.trim() || 'en,es';
+  const languages = [...new Set(raw.split(',').map((tag) => tag.trim()))];
+  const bad = languages.find((tag) => !/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(tag));
+  if (bad !== undefined) throw new ConfigError('SUPPORTED_LANGUAGES', `must be language tags such as en,es, got "${bad}"`);
+  return languages;
+}
+
+function clinicLogo(env: Env): string | null {
+  const raw = env.CLINIC_LOGO_PATH?.trim();
+  if (!raw) return null;
+  const file = resolve(raw);
+  if (!/\.(png|jpe?g|gif)$/i.test(file)) throw new ConfigError('CLINIC_LOGO_PATH', 'must be a .png, .jpg or .gif file');
+  if (!existsSync(file)) throw new ConfigError('CLINIC_LOGO_PATH', `names no file: ${file}`);
+  return file;
+}
+
 /** Reads and validates every setting once; the rest of the app only sees the typed object. */
 export function loadConfig(env: Env = process.env): AppConfig {
   const nodeEnvRaw = env.NODE_ENV || 'development';
@@ -238,6 +264,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       `must be an IANA time zone name such as America/New_York or UTC, got "${clinicTimeZone}"`,
     );
 
+  const clinicPhone = env.CLINIC_PHONE?.trim() || null;
+  if (clinicPhone !== null && !/^[-+0-9 ().]{3,30}$/.test(clinicPhone))
+    throw new ConfigError('CLINIC_PHONE', `must be a phone number such as (555) 010-2000, got "${clinicPhone.slice(0, 40)}"`);
+
   const mailFrom = env.MAIL_FROM || `"Clinic Portal" <no-reply@localhost>`;
   if (!/<[^<>@\s]+@[^<>\s]+>$|^[^<>@\s]+@[^<>\s]+$/.test(mailFrom)) {
     throw new ConfigError('MAIL_FROM', 'must be an address, e.g. "Clinic Portal" <no-reply@clinic.example>');
@@ -262,6 +292,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mailFrom,
     publicBaseUrl,
     clinicName,
+    languages: languageList(env),
+    staffLanguage: languageList({ SUPPORTED_LANGUAGES: env.STAFF_LANGUAGE || 'en' })[0],
+    clinicPhone,
+    clinicLogoPath: clinicLogo(env),
     clinicTimeZone,
     sessionSecret: secret(env, 'SESSION_SECRET', dataDir, isProduction, 'session-secret'),
     cookieSecure: boolean(env, 'COOKIE_SECURE', isProduction),

@@ -28,6 +28,7 @@ interface PatientRow {
   date_of_birth: Date | string;
   email: string | null;
   phone: string | null;
+  preferred_language: string | null;
   primary_provider_id: number | string | null;
   deceased: number | string | boolean;
   deceased_date: string | null;
@@ -140,7 +141,7 @@ export class ImportApplier {
 
   async applyPatients(batch: PatientRecord[]): Promise<void> {
     const existing: PatientRow[] = await this.db.query(
-      `SELECT id, external_id, external_id_system, first_name, last_name, date_of_birth, email, phone, primary_provider_id, deceased, deceased_date FROM patients WHERE external_id IN (${placeholders(batch.length)})`,
+      `SELECT id, external_id, external_id_system, first_name, last_name, date_of_birth, email, phone, preferred_language, primary_provider_id, deceased, deceased_date FROM patients WHERE external_id IN (${placeholders(batch.length)})`,
       batch.map((record) => record.externalId),
     );
     const byKey = new Map(existing.map((row) => [foldKey(row.external_id), row]));
@@ -172,6 +173,8 @@ export class ImportApplier {
       if (row.last_name !== record.lastName) set.last_name = record.lastName;
       if (dateText(row.date_of_birth) !== record.dateOfBirth) set.date_of_birth = record.dateOfBirth;
       if (record.phone !== undefined && (row.phone ?? null) !== record.phone) set.phone = record.phone;
+      if (record.preferredLanguage !== undefined && (row.preferred_language ?? null) !== record.preferredLanguage)
+        set.preferred_language = record.preferredLanguage;
       if (providerId !== undefined && idOrNull(row.primary_provider_id) !== providerId) set.primary_provider_id = providerId;
       // The first FHIR file to name the identifier's system records it (check.compareWithDatabase refused a different one).
       if (record.externalIdSystem && !row.external_id_system) set.external_id_system = record.externalIdSystem;
@@ -220,6 +223,7 @@ export class ImportApplier {
           'email',
           'phone',
           'phone_digits',
+          'preferred_language',
           'primary_provider_id',
           'deceased',
           'deceased_date',
@@ -236,6 +240,7 @@ export class ImportApplier {
           r.email ?? null,
           r.phone ?? null,
           phoneDigits(r.phone),
+          r.preferredLanguage ?? null,
           r.provider ? (this.providerIdOf(r.provider) ?? null) : null,
           r.deceased ? 1 : 0,
           r.deceased ? (r.deceasedDate ?? null) : null,

@@ -51,6 +51,8 @@ export interface PatientRecord {
   /** `undefined`: the file does not carry this field, leave it as it is; `null`: clear it. */
   email?: string | null;
   phone?: string | null;
+  /** BCP 47, canonical case ("es", "es-MX"); `undefined`: not said, `null`: cleared. */
+  preferredLanguage?: string | null;
   tags?: string[];
   provider?: ProviderRef | null;
   /** FHIR references that point at this Patient. */
@@ -157,6 +159,20 @@ export class FieldChecker {
     if (text > new Date().toISOString().slice(0, 10)) return this.fail(`date of birth ${text} is in the future`);
     if (text < EARLIEST_BIRTH_DATE) return this.fail(`date of birth ${text} is before ${EARLIEST_BIRTH_DATE.slice(0, 4)}`);
     return text;
+  }
+
+  /** A BCP 47 language tag ("es", "en-US"), returned in canonical case; '' means not known (null). */
+  language(value: unknown): string | null | undefined {
+    const before = this.reasons.length;
+    const text = this.text(value, 'language', 35);
+    if (text === undefined) return this.reasons.length > before ? undefined : null;
+    const bad = () => this.fail(`language "${text}" is not a BCP 47 tag such as es or en-US`);
+    if (!/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(text)) return bad();
+    try {
+      return Intl.getCanonicalLocales(text)[0];
+    } catch {
+      return bad();
+    }
   }
 
   /** A date of death: YYYY, YYYY-MM or YYYY-MM-DD (a date-time keeps its date), not in the future; '' means not given. */

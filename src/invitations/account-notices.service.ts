@@ -3,8 +3,11 @@ import type { EntityManager } from 'typeorm';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { ClinicClock } from '../common/time/clinic-time';
-import { emailEnvironments } from './email-templates';
+import { emailEnvironments, emailFrame, emailLanguage } from './email-templates';
 import { MailOutboxRepository } from './outbox.repository';
+import { describeHours } from './invite-email.renderer';
+import { SOURCE_LANGUAGE, translatorFor } from '../i18n/translations';
+import { preferredLanguageOf } from '../patients/patient-languages.repository';
 
 /** Security notices about a portal account (no link that signs in, no health information); the last one goes to admins. */
 export type AccountNotice =
@@ -19,18 +22,9 @@ export type AccountNotice =
   | 'recovery_code_used'
   | 'account_locked';
 
-const SUBJECTS: Record<AccountNotice, (clinic: string) => string> = {
-  email_changed: (clinic) => `The email address of your ${clinic} Patient Portal account was changed`,
-  username_changed: (clinic) => `Your ${clinic} Patient Portal username was changed`,
-  email_change_requested: (clinic) => `A change of your ${clinic} Patient Portal email address was requested`,
-  email_verify: (clinic) => `Confirm your email address for the ${clinic} Patient Portal`,
-  email_change_reported: (clinic) => `${clinic} security alert: an email change was reported`,
-  password_changed: (clinic) => `Your ${clinic} Patient Portal password was changed`,
-  second_factor_added: (clinic) => `A sign-in step was added to your ${clinic} Patient Portal account`,
-  second_factor_removed: (clinic) => `A sign-in step was removed from your ${clinic} Patient Portal account`,
-  recovery_code_used: (clinic) => `A recovery code was used to sign in to your ${clinic} Patient Portal account`,
-  account_locked: (clinic) => `Your ${clinic} Patient Portal sign-in was locked after failed attempts`,
-};
+/** The one notice that goes to the clinic's admins (staff read English), not to the patient. */
+const TO_STAFF: ReadonlySet<AccountNotice> = new Set(['email_change_reported']);
+const STAFF_SUBJECT = (clinic: string) => `${clinic} security alert: an email change was reported`;
 
 /** What the staff tab calls each notice (the outbox kind is `notice_<name>`). */
 export const NOTICE_NAMES: Record<AccountNotice, string> = {
@@ -84,12 +78,19 @@ export class AccountNoticesService {
     const clean = Object.fromEntries(
       Object.entries(model).map(([key, value]) => [key, value.replace(/[\u0000-\u001f\u007f]/g, ' ')]),
     );
+    const clinic = this.config.clinicName.replace(/[\r\n]/g, ' ');
+    const language = TO_STAFF.has(notice)
+      ? SOURCE_LANGUAGE
+      : emailLanguage(this.config, await preferredLanguageOf(tx, patientId));
+    const t = translatorFor(language);
     // `when` is the moment it happened on the clinic's clock ("2026-12-01 09:30 EST").
     const context = {
+      ...emailFrame(this.config, language),
       when: this.clock.formatDateTime(new Date()),
       ...clean,
-      clinicName: this.config.clinicName,
+      greeting: clean.firstName.trim() ? t('emails:greeting', { name: clean.firstName.trim() }) : t('emails:greetingNoName'),
       portalUrl: this.portalUrl,
+      ...(clean.validForHours ? { validFor: describeHours(Number(clean.validForHours), language) } : {}),
     };
     await this.outbox.enqueue(
       [
@@ -97,7 +98,7 @@ export class AccountNoticesService {
           patientId,
           kind: `notice_${notice}`,
           to,
-          subject: SUBJECTS[notice](this.config.clinicName.replace(/[\r\n]/g, ' ')),
+          subject: TO_STAFF.has(notice) ? STAFF_SUBJECT(clinic) : t(`emails:notices.${notice}.subject`, { clinic }),
           text: this.templates.text.render(`notices/${notice}.txt.njk`, context),
           html: this.templates.html.render(`notices/${notice}.html.njk`, context),
         },

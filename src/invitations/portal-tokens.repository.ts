@@ -31,6 +31,8 @@ export interface TokenWithHolder {
   deceased: boolean;
   /** The address a hard bounce came back from, if any. */
   bouncedEmail: string | null;
+  /** BCP 47 tag on file: the link's pages open in it unless the patient picked a language. */
+  preferredLanguage: string | null;
 }
 
 /** Who asked for a link: staff, the reminder scheduler, or the patient ("send me a new link"). */
@@ -90,9 +92,11 @@ export class PortalTokensRepository {
       access_enabled: number | string | boolean | null;
       deceased: number | string | boolean | null;
       bounced_email: string | null;
+      preferred_language: string | null;
     }> = await db.query(
       `SELECT t.id AS token_id, t.patient_id, t.purpose, t.sent_to, t.expires_at, t.used_at, t.revoked_at,
-              p.first_name, p.last_name, p.date_of_birth, p.email, p.deceased, pa.username, pa.access_enabled, pa.bounced_email
+              p.first_name, p.last_name, p.date_of_birth, p.email, p.deceased, p.preferred_language,
+              pa.username, pa.access_enabled, pa.bounced_email
          FROM portal_tokens t
          JOIN patients p ON p.id = t.patient_id
          LEFT JOIN portal_accounts pa ON pa.patient_id = t.patient_id
@@ -117,6 +121,7 @@ export class PortalTokensRepository {
       accessEnabled: Number(row.access_enabled ?? 0) === 1,
       deceased: Number(row.deceased ?? 0) === 1 || row.deceased === true,
       bouncedEmail: row.bounced_email ?? null,
+      preferredLanguage: row.preferred_language,
     };
   }
 

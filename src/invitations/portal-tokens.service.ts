@@ -25,6 +25,7 @@ export interface TokenHolder {
   dateOfBirth: string;
   email: string;
   username: string | null;
+  preferredLanguage: string | null;
 }
 
 export type TokenCheck = { ok: true; holder: TokenHolder } | { ok: false; reason: TokenFailure; patientId: number | null };
@@ -119,6 +120,7 @@ export class PortalTokensService {
         dateOfBirth: row.dateOfBirth,
         email: row.email,
         username: row.username,
+        preferredLanguage: row.preferredLanguage,
       },
     };
   }

@@ -17,6 +17,7 @@ export interface PatientDetailsUpdate {
   dateOfBirth: string;
   phone: string | null;
   phoneDigits: string | null;
+  preferredLanguage: string | null;
   primaryProviderId: number | null;
 }
 

@@ -12,6 +12,9 @@ import { Provider } from './entities/provider.entity';
 import { Tag } from './entities/tag.entity';
 import { normalisePhone, phoneDigits } from './phone-number';
 import { PatientsRepository, type PatientMatch } from './patients.repository';
+import { LANGUAGE_MESSAGE, preferredLanguage } from './preferred-language';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
 import { runInTransaction } from '../database/transactions';
 
 export const CONCURRENT_EDIT_MESSAGE =
@@ -23,6 +26,7 @@ export interface DetailsFormValues {
   lastName: string;
   dateOfBirth: string;
   phone: string;
+  preferredLanguage: string;
   primaryProviderId: string;
   tagIds: string[];
   version: number;
@@ -45,6 +49,7 @@ export class PatientsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly patients: PatientsRepository,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   async summary(id: number): Promise<PatientSummary> {
@@ -71,7 +76,9 @@ export class PatientsService {
       if (before.version !== details.version) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
       await this.assertKnown(tx, details);
       const phone = phoneToSave(before.phone, details.phone);
+      const language = this.languageToSave(before.preferredLanguage, details.preferredLanguage);
       const changed = changedFields(before, details, phone);
+      if (language !== before.preferredLanguage) changed.push('preferredLanguage');
       // A form saved as it was opened writes nothing: no new version, no audit row.
       if (!changed.length) return { changed: false };
       const saved = await this.patients.updateDetails(
@@ -83,6 +90,7 @@ export class PatientsService {
           dateOfBirth: details.dateOfBirth,
           phone,
           phoneDigits: phoneDigits(phone),
+          preferredLanguage: language,
           primaryProviderId: details.primaryProviderId ?? null,
         },
         tx,
@@ -92,6 +100,15 @@ export class PatientsService {
       await this.audit.record(context, { action: 'patient.details_changed', patientId: id, details: { changed } }, tx);
       return { changed: true };
     });
+  }
+
+  /** Unchanged when the form sent none (older forms, other callers); refused when the portal does not offer it. */
+  private languageToSave(onFile: string | null, typed: string | undefined): string | null {
+    if (typed === undefined) return onFile;
+    const language = preferredLanguage(typed, this.config.languages);
+    if (language === undefined)
+      throw new FormValidationException({ preferredLanguage: [LANGUAGE_MESSAGE(this.config.languages)] });
+    return language;
   }
 
   /**
@@ -128,6 +145,7 @@ export function detailsFormValues(patient: Patient): DetailsFormValues {
     lastName: patient.lastName,
     dateOfBirth: patient.dateOfBirth,
     phone: patient.phone ?? '',
+    preferredLanguage: patient.preferredLanguage ?? '',
     primaryProviderId: patient.primaryProviderId ? String(patient.primaryProviderId) : '',
     tagIds: (patient.tags ?? []).map((tag) => String(tag.id)),
     version: patient.version,

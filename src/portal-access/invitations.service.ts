@@ -122,7 +122,7 @@ export class InvitationsService {
       await this.accounts.markInvited(freshIds, now, tx);
       await this.outbox.enqueue(
         issued.map((t) => {
-          const email = this.renderer.render(t.patient.purpose, t.patient.firstName, t.raw);
+          const email = this.renderer.render(t.patient.purpose, t.patient.firstName, t.raw, t.patient.language);
           if (options.issuedBy === 'reminder') email.subject = `Reminder: ${email.subject}`;
           return {
             batchId,

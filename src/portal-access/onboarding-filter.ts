@@ -15,6 +15,7 @@ import {
   type PortalStatus,
   type StatusChoice,
 } from './portal-status';
+import { languageCondition } from './onboarding-language';
 
 /**
  * The onboarding page's filters and sort orders as SQL, kept pure so unit tests can
@@ -37,6 +38,8 @@ export interface OnboardingFilter {
   /** The UTC instants those clinic days begin/end ('YYYY-MM-DD HH:MM:SS', see withClinicDays); UTC days when absent. */
   apptBeforeUtc?: string;
   apptAfterUtc?: string;
+  /** A BCP 47 tag, or "none" (not known): onboarding-language.ts. */
+  language?: string;
   /** A colour, or "orange-expired" / "orange-failed" (invite problems). */
   status?: StatusChoice;
   /** Activation (issue 17): a worklist view, a funnel stage, the month of the first invite (YYYY-MM). */
@@ -133,6 +136,7 @@ export function filterSql(
   const accountParts: SqlFragment[] = [];
   if (filter.q) patientParts.push(searchCondition(filter.q));
   if (filter.providerId) patientParts.push({ sql: 'p.primary_provider_id = ?', params: [filter.providerId] });
+  if (filter.language) patientParts.push(languageCondition(filter.language));
   if (filter.apptBefore)
     patientParts.push({ sql: 'p.next_appointment_at < ?', params: [filter.apptBeforeUtc ?? `${filter.apptBefore} 00:00:00`] });
   if (filter.apptAfter)
@@ -309,6 +313,7 @@ export function filterParams(filter: OnboardingFilter): [string, string][] {
     ['provider', filter.providerId],
     ['access', filter.access],
     ['username', filter.username],
+    ['language', filter.language],
     ['apptBefore', filter.apptBefore],
     ['apptAfter', filter.apptAfter],
     ['status', filter.status],

@@ -141,7 +141,7 @@ export class OnboardingListRepository {
     if (ids.length === 0) return [];
     const records: OnboardingRecord[] = await this.dataSource.query(
       `SELECT p.id, p.external_id, p.first_name, p.last_name, p.date_of_birth, p.email, p.next_appointment_at, p.deceased,
-              pa.access_enabled, pa.username, pa.invited_at, pa.first_login_at, pa.bounced_email, pr.name AS provider_name,
+              p.preferred_language, pa.access_enabled, pa.username, pa.invited_at, pa.first_login_at, pa.bounced_email, pr.name AS provider_name,
               ${INVITE_PROBLEM_FIELDS.columns}
          FROM patients p
          JOIN portal_accounts pa ON pa.patient_id = p.id
@@ -348,4 +348,5 @@ export interface OnboardingRecord {
   link_revoked_at: Date | string | null;
   email_status: string | null;
   bounced_email: string | null;
+  preferred_language: string | null;
 }

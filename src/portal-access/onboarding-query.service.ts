@@ -29,6 +29,8 @@ export interface OnboardingRow {
   dateOfBirth: string;
   email: string | null;
   username: string | null;
+  /** BCP 47 tag on file; null: not known. */
+  preferredLanguage: string | null;
   providerName: string | null;
   nextAppointmentAt: Date | null;
   status: PortalStatus;
@@ -206,6 +208,7 @@ function toRow(record: OnboardingRecord, latestInvite: LatestInvite | null, now:
     dateOfBirth: fromSqlDate(record.date_of_birth),
     email: record.email,
     username: record.username,
+    preferredLanguage: record.preferred_language,
     providerName: record.provider_name,
     nextAppointmentAt: fromSqlDateTime(record.next_appointment_at),
     status,

@@ -51,6 +51,8 @@ export interface AccountOverview {
 export interface InviteCandidate {
   id: number;
   firstName: string;
+  /** BCP 47 tag on file: the email goes out in it (or the default language). */
+  language: string | null;
   deceased: boolean;
   /** Null when there is no usable address (none, or only whitespace). */
   email: string | null;
@@ -265,8 +267,9 @@ export class PortalAccountsRepository {
         access_enabled: number | boolean | null;
         username: string | null;
         bounced_email: string | null;
+        preferred_language: string | null;
       }> = await db.query(
-        `SELECT p.id, p.first_name, p.email, p.deceased, pa.access_enabled, pa.username, pa.bounced_email
+        `SELECT p.id, p.first_name, p.preferred_language, p.email, p.deceased, pa.access_enabled, pa.username, pa.bounced_email
            FROM patients p LEFT JOIN portal_accounts pa ON pa.patient_id = p.id
           WHERE p.id IN (${placeholders(chunk.length)})${lock ? forUpdate(db) : ''}`,
         chunk,
@@ -280,6 +283,7 @@ export class PortalAccountsRepository {
           accessEnabled: Number(row.access_enabled ?? 0) === 1,
           username: row.username,
           bouncedEmail: row.bounced_email ?? null,
+          language: row.preferred_language ?? null,
         });
       }
     }

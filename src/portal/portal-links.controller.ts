@@ -7,6 +7,7 @@ import { seeOther, takeShownOnce } from '../common/views/flash';
 import { renderInstead, View } from '../common/views/view.decorator';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { tokenHashOf } from '../invitations/portal-tokens.service';
+import { followPatientLanguage } from '../i18n/portal-language';
 import { SetPasswordDto } from './dto/portal-forms.dto';
 import { NewLinkService } from './new-link.service';
 import { PatientAccountsService } from './patient-accounts.service';
@@ -132,6 +133,7 @@ export class PortalLinksController {
     const link = linkOf(req, purpose);
     const check = await this.accounts.checkLink(link, purpose, audit, 'form');
     if (!check.ok) return invalidModel(res);
+    followPatientLanguage(req, res, check.holder.preferredLanguage);
     return { purpose, firstName: check.holder.firstName, username: check.holder.username };
   }
 
@@ -139,6 +141,7 @@ export class PortalLinksController {
     const result = await this.accounts.setPassword(linkOf(req, purpose), purpose, form, audit);
     if (result.outcome === 'invalid_link') return invalidModel(res);
     if (result.outcome === 'rejected') {
+      followPatientLanguage(req, res, result.holder.preferredLanguage);
       res.status(400);
       return {
         purpose,

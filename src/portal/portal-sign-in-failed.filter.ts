@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, UnauthorizedException } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
-import { LOCKOUT_RULE } from '../auth/lockout/attempt-lock';
+import { LOCKOUT_MINUTES, LOCKOUT_RULE, MAX_FAILED_SIGN_INS } from '../auth/lockout/attempt-lock';
+import { translatorFor } from '../i18n/translations';
 import type { Request, Response } from 'express';
 
 /** One answer for every failed portal sign-in, whatever the reason, so it reveals nothing about the account. */
@@ -20,9 +21,10 @@ export class PortalSignInFailedFilter implements ExceptionFilter {
     const throttled = exception instanceof ThrottlerException;
     const body = (req.body ?? {}) as Record<string, unknown>;
     res.status(throttled ? 429 : 401).render('portal/login', {
-      error: throttled
-        ? 'Too many sign-in attempts from this network. Wait a minute and try again.'
-        : PATIENT_SIGN_IN_FAILED_MESSAGE,
+      error: translatorFor(res.locals.lang as string)(throttled ? 'portal:login.throttled' : 'portal:login.failed', {
+        attempts: MAX_FAILED_SIGN_INS,
+        minutes: LOCKOUT_MINUTES,
+      }),
       username: typeof body.username === 'string' ? body.username.slice(0, 64) : '',
       next: '',
     });

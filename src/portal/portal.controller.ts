@@ -1,4 +1,4 @@
-import { Body, Get, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Get, Param, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
@@ -13,6 +13,9 @@ import { CurrentPatient } from './patient-session';
 import { PatientSignInFailedException, PortalSignInFailedFilter } from './portal-sign-in-failed.filter';
 import { PortalSessionsService } from './account/portal-sessions.service';
 import { PortalSecondStepService } from './second-factor/portal-second-step.service';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
+import { LANGUAGE_COOKIE, languageCookieOptions, matchLanguage } from '../i18n/language-choice';
 
 /** Only portal pages are valid destinations after a patient signs in. */
 const portalNext = (next: unknown) => {
@@ -27,6 +30,7 @@ export class PortalController {
     private readonly accounts: PatientAccountsService,
     private readonly sessions: PortalSessionsService,
     private readonly secondStep: PortalSecondStepService,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   @Get()
@@ -90,6 +94,18 @@ export class PortalController {
     await this.accounts.requestReset(form.identifier, audit);
     // Post/redirect/get: reloading the answer does not ask for another email.
     return seeOther('/portal/forgot-password/sent');
+  }
+
+  /**
+   * The language switch. A GET link on purpose: it only sets a preference cookie (no record changes, nothing to
+   * forge), works on pages that carry no form token, and keeps the link-invalid page byte-identical across causes.
+   */
+  @Get('language/:lang')
+  @PortalPublic()
+  chooseLanguage(@Param('lang') lang: string, @Query() query: PortalLoginPageQuery, @Res() res: Response): void {
+    const language = matchLanguage(lang, this.config.languages);
+    if (language) res.cookie(LANGUAGE_COOKIE, language, languageCookieOptions(this.config.cookieSecure));
+    res.redirect(303, portalNext(query.next));
   }
 
   @Get('forgot-password/sent')

@@ -72,6 +72,15 @@
       if (box) box.checked = true;
       delete ticked[id];
     });
+    // Screen readers hear what changed in a swapped row (its status, and the invite's delivery) once.
+    // (the row is replaced, so it is found again by id; a poll that changed nothing says nothing).
+    var old = event.detail.target;
+    var swapped = old instanceof HTMLElement && old.id ? document.getElementById(old.id) : null;
+    var announcer = document.getElementById('row-announcer');
+    if (announcer && swapped && swapped.classList.contains('onboarding-row')) {
+      var said = swapped.getAttribute('data-announce') || '';
+      if (said !== announcer.textContent) announcer.textContent = said;
+    }
     var next = document.querySelector('[data-focus-after-swap]');
     if (next) {
       next.removeAttribute('data-focus-after-swap');

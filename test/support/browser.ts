@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 import { startSmtpServer, TestSmtpServer } from './smtp-server';
@@ -90,4 +90,30 @@ export async function signInThroughForm(
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(`${base}${path}`);
+}
+
+/** The WCAG 2.0, 2.1 and 2.2 level A and AA rules of axe-core: what every page a person sees must pass. */
+export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core (from npm) in the page and returns each violation as "rule: selector — summary".
+ * Injected through the DevTools protocol (page.evaluate), which the page's CSP does not block;
+ * the page itself still loads no script but its own.
+ */
+export async function axeViolations(page: Page): Promise<string[]> {
+  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(AXE_SOURCE);
+  const results = (await page.evaluate(
+    `window.axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(WCAG_TAGS)} }, resultTypes: ['violations'] })`,
+  )) as { violations: Array<{ id: string; nodes: Array<{ target: string[]; failureSummary?: string }> }> };
+  return results.violations.flatMap((violation) =>
+    violation.nodes.map(
+      (node) => `${violation.id}: ${node.target.join(' ')} — ${(node.failureSummary ?? '').replace(/\s+/g, ' ').slice(0, 200)}`,
+    ),
+  );
+}
+
+/** Fails with the page's name and every WCAG A/AA violation axe-core finds on it. */
+export async function expectAccessible(page: Page, name: string): Promise<void> {
+  expect({ page: name, violations: await axeViolations(page) }).toEqual({ page: name, violations: [] });
 }

@@ -28,6 +28,7 @@ export const isPortalRoute = (route: Route) => route.path === '/portal' || route
 export const PORTAL_PUBLIC_ROUTES = [
   /^(GET|POST) \/portal\/login$/,
   /^POST \/portal\/logout$/,
+  /^GET \/portal\/language\/1$/,
   /^(GET|POST) \/portal\/forgot-password$/,
   /^GET \/portal\/forgot-password\/sent$/,
   /^GET \/portal\/(invite|reset)\/1$/,

@@ -93,6 +93,6 @@ describe('invite and reset emails', () => {
   });
 
   it('describe validity in words', () => {
-    expect([1, 2, 24, 48, 168].map(describeHours)).toEqual(['1 hour', '2 hours', '1 day', '2 days', '7 days']);
+    expect([1, 2, 24, 48, 168].map((hours) => describeHours(hours))).toEqual(['1 hour', '2 hours', '1 day', '2 days', '7 days']);
   });
 });

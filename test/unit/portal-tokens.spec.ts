@@ -24,6 +24,7 @@ describe('PortalTokensService', () => {
     accessEnabled: true,
     deceased: false,
     bouncedEmail: null,
+    preferredLanguage: null,
   };
 
   function setup(row: TokenWithHolder | null, wins = true) {
@@ -54,6 +55,7 @@ describe('PortalTokensService', () => {
         dateOfBirth: '1980-04-05',
         email: 'pat@example.test',
         username: null,
+        preferredLanguage: null,
       },
     });
     expect(tokens.findByHash).toHaveBeenCalledWith(hash, true, tx);

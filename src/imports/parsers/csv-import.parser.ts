@@ -12,6 +12,7 @@ export const CSV_COLUMNS = {
   dateOfBirth: ['date_of_birth', 'dob', 'birth_date', 'birthdate'],
   email: ['email', 'email_address'],
   phone: ['phone', 'phone_number', 'telephone'],
+  language: ['language', 'preferred_language', 'lang'],
   tags: ['tags'],
   primaryProvider: ['primary_provider', 'provider'],
   nextAppointment: ['next_appointment', 'next_appointment_at', 'appointment'],
@@ -113,6 +114,7 @@ function rowRecords(
   const dateOfBirth = check.birthDate(cell('dateOfBirth'));
   const email = has('email') ? check.email(cell('email')) : undefined;
   const phone = has('phone') ? (check.text(cell('phone'), 'phone', 32) ?? null) : undefined;
+  const preferredLanguage = has('language') ? check.language(cell('language')) : undefined;
   const tags = has('tags') ? tagList(check, cell('tags')!) : undefined;
   const provider = has('primaryProvider') ? providerRef(check.text(cell('primaryProvider'), 'primary provider', 100)) : undefined;
   const startsAt = has('nextAppointment') ? check.dateTime(cell('nextAppointment'), 'next appointment') : undefined;
@@ -137,6 +139,7 @@ function rowRecords(
       dateOfBirth,
       email,
       phone,
+      preferredLanguage,
       tags,
       provider,
       aliases: [],

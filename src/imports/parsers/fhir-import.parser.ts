@@ -281,6 +281,15 @@ export function resourceItems(
   }
 }
 
+/** Patient.communication with preferred: true: its language's BCP 47 code (urn:ietf:bcp:47), else left as on file. */
+function preferredLanguageOf(patient: R4Patient, check: FieldChecker): string | null | undefined {
+  const preferred = (patient.communication ?? []).find((communication) => communication.preferred === true);
+  if (!preferred) return undefined;
+  const codings = preferred.language?.coding ?? [];
+  const coding = codings.find((c) => c.system === 'urn:ietf:bcp:47') ?? codings[0];
+  return check.language(coding?.code ?? '') ?? undefined;
+}
+
 function patientItem(patient: R4Patient, source: RecordSource, aliases: string[], options: FhirReadOptions): ParsedItem {
   const check = new FieldChecker();
   const mrn = medicalRecordNumber(patient.identifier, options.mrnSystem ?? null);
@@ -296,6 +305,7 @@ function patientItem(patient: R4Patient, source: RecordSource, aliases: string[]
   );
   const email = check.email(telecom.find((contact) => contact.system === 'email')?.value);
   const phone = check.text(telecom.find((contact) => contact.system === 'phone')?.value, 'phone', 32) ?? null;
+  const preferredLanguage = preferredLanguageOf(patient, check);
   const gp = (patient.generalPractitioner ?? []).find((ref) => !ref.reference || !ref.reference.startsWith('Organization/'));
   const provider = gp ? referenceOf(gp) : null;
   const deceased = deceasedOf(patient, check);
@@ -312,6 +322,7 @@ function patientItem(patient: R4Patient, source: RecordSource, aliases: string[]
     dateOfBirth,
     email,
     phone,
+    preferredLanguage,
     provider,
     aliases,
     ...deceased,

@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { SYSTEM_CONTEXT } from '../../audit/audit-context';
 import { AuditEntry, AuditService } from '../../audit/audit.service';
@@ -15,6 +15,7 @@ import { runInTransaction } from '../../database/transactions';
 import { ClaimedEmail, MailOutboxRepository } from '../outbox.repository';
 import { describeFailure, isPermanentFailure, SendError } from './smtp-errors';
 import { Verp } from './verp';
+import { LOGO_CID } from '../email-templates';
 
 export interface DrainResult {
   sent: number;
@@ -277,6 +278,7 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
         subject: email.subject,
         text: email.text_body ?? '',
         html: email.html_body ?? undefined,
+        attachments: this.logoFor(email.html_body),
         // Stable per outbox row: a receiver can spot the rare duplicate from the crash window.
         messageId: `<outbox-${email.id}@${new URL(this.config.publicBaseUrl).hostname}>`,
         // VERP: a bounce comes back to an address that names this row (src/invitations/mail/verp.ts).
@@ -288,6 +290,13 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
     } catch (error) {
       return this.recordFailure(email, error as SendError);
     }
+  }
+
+  /** The clinic's logo travels inside the message (CID), so no email ever loads a remote image. */
+  private logoFor(html: string | null): Array<{ filename: string; path: string; cid: string }> | undefined {
+    const path = this.config.clinicLogoPath;
+    if (!path || !html?.includes(`cid:${LOGO_CID}`)) return undefined;
+    return [{ filename: basename(path), path, cid: LOGO_CID }];
   }
 
   private writeEml(email: ClaimedEmail, message: Buffer): void {

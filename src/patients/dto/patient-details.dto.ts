@@ -34,6 +34,12 @@ export class PatientDetailsDto {
   @Matches(/^[^\u0000-\u001f\u007f]*$/, { message: 'The phone number contains characters that cannot be used.' })
   phone?: string;
 
+  /** BCP 47; checked against SUPPORTED_LANGUAGES by the service. Empty: not known. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(35, { message: 'Choose a language from the list.' })
+  preferredLanguage?: string;
+
   @Transform(digitsToNumber)
   @IsOptional()
   @IsInt({ message: 'Choose a provider from the list.' })

@@ -43,6 +43,10 @@ export class Patient {
   @Column({ type: 'varchar', length: 32, nullable: true })
   phone!: string | null;
 
+  /** BCP 47 tag ("es") of the language the patient reads; null: the clinic's default (SUPPORTED_LANGUAGES' first). */
+  @Column({ type: 'varchar', length: 35, nullable: true })
+  preferredLanguage!: string | null;
+
   /** A deceased patient is never enabled or invited (see portal-access/portal-eligibility.ts). */
   @Column({ type: 'boolean', default: false })
   deceased!: boolean;

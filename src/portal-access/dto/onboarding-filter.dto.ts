@@ -16,6 +16,7 @@ import { applyDecorators, BadRequestException } from '@nestjs/common';
 import type { Selection } from '../onboarding-actions.service';
 import { STATUS_CHOICES, type StatusChoice } from '../portal-status';
 import { FUNNEL_STAGES, WORKLIST_VIEWS, type FunnelStage, type WorklistView } from '../activation-filters';
+import { LANGUAGE_FILTER } from '../onboarding-language';
 import { digitsToNumber, emptyToUndefined, OptionalDate, OptionalId } from '../../common/validation/query-fields';
 import type { ClinicClock } from '../../common/time/clinic-time';
 import {
@@ -89,6 +90,10 @@ export class OnboardingFilterDto {
 
   @OptionalChoice('Has username', ['any', 'yes', 'no'])
   username?: 'any' | 'yes' | 'no';
+
+  @IsOptional()
+  @Matches(LANGUAGE_FILTER, { message: 'Preferred language must be chosen from the list.' })
+  language?: string;
 
   @OptionalDate()
   apptBefore?: string;
@@ -177,6 +182,7 @@ export function toOnboardingFilter(dto: OnboardingFilterDto, clock: ClinicClock)
       providerId: dto.provider,
       access: dto.access === 'any' ? undefined : dto.access,
       username: dto.username === 'any' ? undefined : dto.username,
+      language: dto.language || undefined,
       apptBefore: dto.apptBefore,
       apptAfter: dto.apptAfter,
       status: dto.status,

@@ -460,7 +460,7 @@ export class EmailChangeService {
     await this.notices.queue(tx, 'email_verify', request.newEmail, request.patientId, {
       firstName: name,
       confirmUrl: this.link('verify', raw),
-      validFor: `${EMAIL_VERIFY_TTL_HOURS} hours`,
+      validForHours: String(EMAIL_VERIFY_TTL_HOURS),
     });
   }
 

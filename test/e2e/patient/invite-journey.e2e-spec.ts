@@ -7,6 +7,7 @@ import { portalStatus } from '../../../src/portal-access/portal-status';
 import { csrfTokenOf } from '../../support/html';
 import { createPortalPatient, portalAccountOf } from '../../support/portal-patients';
 import { linkFrom, startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
+import { inviteAndReceive as sendAndReceive } from '../../support/invite-mail';
 import { createStaffUser } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 
@@ -33,15 +34,7 @@ describe('a patient invited by the clinic', () => {
     await smtp.close();
   });
 
-  /** Sends the invite (or reset) and returns the link from the email the SMTP server received. */
-  async function inviteAndReceive(patientId: number) {
-    const before = smtp.received.length;
-    await invitations.sendInvites([patientId], staff);
-    await sender.drainOnce();
-    await smtp.waitFor(before + 1);
-    const mail = smtp.received[smtp.received.length - 1];
-    return { mail, link: await linkFrom(smtp, mail, BASE_URL) };
-  }
+  const inviteAndReceive = (patientId: number) => sendAndReceive(t, smtp, staff, patientId, BASE_URL);
 
   async function openForm(agent: request.Agent, path: string) {
     const opened = await agent.get(path).expect(303);

@@ -1,0 +1,72 @@
+import i18next, { type i18n, type TFunction } from 'i18next';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT_DIR } from '../common/paths';
+
+/** locales/<language>/<namespace>.json: a translation is a folder of files, never code. */
+export const LOCALES_DIR = join(ROOT_DIR, 'locales');
+/** The language of every string before translation, and what any missing key falls back to. */
+export const SOURCE_LANGUAGE = 'en';
+export const NAMESPACES = ['common', 'portal', 'emails', 'staff'] as const;
+
+export type Resources = Record<string, Record<string, Record<string, unknown>>>;
+
+/** Every resource file under a locales folder, by language then namespace. */
+export function readResources(dir = LOCALES_DIR): Resources {
+  const resources: Resources = {};
+  for (const language of readdirSync(dir)) {
+    const folder = join(dir, language);
+    resources[language] = {};
+    for (const file of readdirSync(folder).filter((name) => name.endsWith('.json')))
+      resources[language][file.slice(0, -'.json'.length)] = JSON.parse(readFileSync(join(folder, file), 'utf8'));
+  }
+  return resources;
+}
+
+/** Dotted key paths of a resource object ("setPassword.title"), for the test that both languages hold the same keys. */
+export function keyPaths(value: Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(value).flatMap(([key, inner]) =>
+    inner !== null && typeof inner === 'object'
+      ? keyPaths(inner as Record<string, unknown>, `${prefix}${key}.`)
+      : [`${prefix}${key}`],
+  );
+}
+
+let shared: i18n | null = null;
+
+/**
+ * The one i18next instance, loaded synchronously from locales/ on first use (the files are part of the
+ * app, like views/). Plurals come from Intl.PluralRules through i18next's `_one`/`_other` keys.
+ */
+export function translations(): i18n {
+  if (shared) return shared;
+  const instance = i18next.createInstance();
+  void instance.init({
+    resources: readResources(),
+    fallbackLng: SOURCE_LANGUAGE,
+    ns: [...NAMESPACES],
+    defaultNS: 'common',
+    initAsync: false,
+    returnNull: false,
+    // Nunjucks escapes what a template prints; escaping here too would show "&amp;" to patients.
+    interpolation: { escapeValue: false },
+  });
+  shared = instance;
+  return instance;
+}
+
+/** A translate function fixed to one language ("es-MX" is looked up as "es-MX", then "es", then English). */
+export function translatorFor(language: string | null | undefined): TFunction {
+  return translations().getFixedT(language || SOURCE_LANGUAGE);
+}
+
+/** True when locales/<language> exists, so a configured language can be served. */
+export function hasLocale(language: string): boolean {
+  return existsSync(join(LOCALES_DIR, language));
+}
+
+const RTL = new Set(['ar', 'fa', 'he', 'ur', 'ps', 'yi']);
+/** The `dir` attribute for a language: pages and emails set it next to `lang`. */
+export function textDirection(language: string): 'ltr' | 'rtl' {
+  return RTL.has(language.split('-')[0].toLowerCase()) ? 'rtl' : 'ltr';
+}

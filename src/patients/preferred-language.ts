@@ -1,0 +1,14 @@
+import { matchLanguage } from '../i18n/language-choice';
+
+/** Error text shared by the dashboard form and the imports. */
+export const LANGUAGE_MESSAGE = (offered: readonly string[]) =>
+  `Choose a language the portal offers (${offered.join(', ')}), or leave it empty.`;
+
+/**
+ * A typed or imported language (BCP 47, any case: "es", "ES", "es-MX") as stored: the offered tag it
+ * matches, null for empty, undefined when nothing offered matches (the caller refuses it).
+ */
+export function preferredLanguage(typed: string | null | undefined, offered: readonly string[]): string | null | undefined {
+  if (typed === null || typed === undefined || typed.trim() === '') return null;
+  return matchLanguage(typed, offered) ?? undefined;
+}

@@ -1,0 +1,86 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import nunjucks from 'nunjucks';
+import { fromAcceptLanguage, fromLanguageCookie, matchLanguage } from '../../src/i18n/language-choice';
+import { installTranslations } from '../../src/i18n/nunjucks-i18n';
+import { keyPaths, readResources, SOURCE_LANGUAGE, textDirection, translatorFor } from '../../src/i18n/translations';
+import { loadConfig } from '../../src/config/app-config';
+
+/** Keys of one language that another language lacks, per namespace ("es/portal.json: login.title"). */
+function missingKeys(resources: ReturnType<typeof readResources>): string[] {
+  const languages = Object.keys(resources);
+  const namespaces = [...new Set(languages.flatMap((language) => Object.keys(resources[language])))];
+  const problems: string[] = [];
+  for (const namespace of namespaces) {
+    const keysOf = (language: string) => new Set(keyPaths(resources[language][namespace] ?? {}));
+    for (const language of languages)
+      for (const other of languages)
+        for (const key of keysOf(other)) if (!keysOf(language).has(key)) problems.push(`${language}/${namespace}.json: ${key}`);
+  }
+  return problems;
+}
+
+describe('translations', () => {
+  it('every key in one language exists in every other language', () => {
+    const resources = readResources();
+    expect(Object.keys(resources).sort()).toEqual(expect.arrayContaining(['en', 'es']));
+    expect(missingKeys(resources)).toEqual([]);
+  });
+
+  it('the parity check names a key that only one language has', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'locales-'));
+    for (const [language, body] of [
+      ['en', { a: 'A', nested: { b: 'B', c: 'C' } }],
+      ['es', { a: 'A', nested: { b: 'B' } }],
+    ] as const) {
+      mkdirSync(join(dir, language));
+      writeFileSync(join(dir, language, 'portal.json'), JSON.stringify(body));
+    }
+    expect(missingKeys(readResources(dir))).toEqual(['es/portal.json: nested.c']);
+  });
+
+  it('every configured default language has its resources', () => {
+    const resources = readResources();
+    for (const language of loadConfig({ NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(32), MFA_ENCRYPTION_KEY: 'y'.repeat(32) })
+      .languages)
+      expect(Object.keys(resources[language] ?? {}).length).toBeGreaterThan(0);
+  });
+
+  it('translates with interpolation, falls back from a region to its language, and from an unknown one to English', () => {
+    expect(translatorFor('es')('portal:home.welcome', { name: 'Marisol' })).toBe('Le damos la bienvenida, Marisol');
+    expect(translatorFor('es-MX')('portal:login.submit')).toBe('Entrar');
+    expect(translatorFor('fr')('portal:login.submit')).toBe('Sign in');
+    expect(translatorFor(null)('portal:login.submit')).toBe(translatorFor(SOURCE_LANGUAGE)('portal:login.submit'));
+  });
+
+  it('plural forms follow the language (Intl.PluralRules)', () => {
+    expect(translatorFor('en')('emails:validFor.days', { count: 1 })).toBe('1 day');
+    expect(translatorFor('en')('emails:validFor.days', { count: 7 })).toBe('7 days');
+    expect(translatorFor('es')('emails:validFor.days', { count: 1 })).toBe('1 día');
+    expect(translatorFor('es')('emails:validFor.hours', { count: 2 })).toBe('2 horas');
+  });
+
+  it('Nunjucks pages translate by their `lang`, escape what the translation interpolates, and format dates per locale', () => {
+    const env = new nunjucks.Environment(null, { autoescape: true });
+    installTranslations(env, 'America/New_York');
+    const page = "{{ t('portal:home.welcome', { name: name }) }}|{{ day | longDate }}|{{ textDirection(lang) }}";
+    expect(env.renderString(page, { lang: 'es', name: '<b>Zoë</b>', day: '2026-12-01' })).toBe(
+      'Le damos la bienvenida, &lt;b&gt;Zoë&lt;/b&gt;|1 de diciembre de 2026|ltr',
+    );
+    expect(env.renderString(page, { lang: 'en', name: 'Ann', day: '2026-12-01' })).toBe('Welcome, Ann|December 1, 2026|ltr');
+    expect(textDirection('ar')).toBe('rtl');
+  });
+
+  it('a language comes from the cookie, else the best Accept-Language match, and only from the offered list', () => {
+    const offered = ['en', 'es'];
+    expect(fromAcceptLanguage('fr-CA,es-MX;q=0.9,en;q=0.8', offered)).toBe('es');
+    expect(fromAcceptLanguage('en;q=0.5,es;q=0.9', offered)).toBe('es');
+    expect(fromAcceptLanguage('de,fr', offered)).toBeNull();
+    expect(fromAcceptLanguage('es;q=0', offered)).toBeNull();
+    expect(fromLanguageCookie('a=1; portal_lang=es; b=2', offered)).toBe('es');
+    expect(fromLanguageCookie('portal_lang=de', offered)).toBeNull();
+    expect(matchLanguage('ES', offered)).toBe('es');
+    expect(matchLanguage('<script>', offered)).toBeNull();
+  });
+});
