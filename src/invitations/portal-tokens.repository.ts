@@ -115,6 +115,32 @@ export class PortalTokensRepository {
     return changed === 1;
   }
 
+  /**
+   * Counts one wrong identity-check answer on a still-open link and revokes it once `limit` is
+   * reached, in the caller's transaction; the failures so far (null when the link was no longer open).
+   */
+  async recordIdentityFailure(
+    tokenId: number,
+    limit: number,
+    now: Date,
+    tx: EntityManager,
+  ): Promise<{ failures: number; revoked: boolean } | null> {
+    const open = 'id = ? AND used_at IS NULL AND revoked_at IS NULL';
+    if (!(await execute(tx, `UPDATE portal_tokens SET identity_failures = identity_failures + 1 WHERE ${open}`, [tokenId])))
+      return null;
+    const [row]: Array<{ identity_failures: number | string }> = await tx.query(
+      'SELECT identity_failures FROM portal_tokens WHERE id = ?',
+      [tokenId],
+    );
+    const failures = Number(row.identity_failures);
+    if (failures < limit) return { failures, revoked: false };
+    await execute(tx, `UPDATE portal_tokens SET revoked_at = ?, revoked_reason = 'identity_check' WHERE ${open}`, [
+      toSqlDateTime(now),
+      tokenId,
+    ]);
+    return { failures, revoked: true };
+  }
+
   /** Revokes the open (unused, unrevoked) links of these patients, but `exceptTokenId`; returns how many. */
   async revokeOpenFor(
     patientIds: number[],

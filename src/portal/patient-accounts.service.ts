@@ -15,6 +15,7 @@ import { PortalAccountsRepository } from '../portal-access/portal-accounts.repos
 import { checkUsername } from '../portal-access/usernames';
 import { PortalTokensRepository } from '../invitations/portal-tokens.repository';
 import { runInTransaction } from '../database/transactions';
+import { ExpectedAnswer, GivenAnswers, IdentityCheckResult, IdentityCheckService } from './identity-check/identity-check.service';
 
 /** A signed-in patient, re-read from the database on every portal request. */
 export interface PatientPrincipal {
@@ -62,7 +63,37 @@ export class PatientAccountsService {
     private readonly audit: AuditService,
     private readonly accounts: PortalAccountsRepository,
     private readonly tokenRows: PortalTokensRepository,
+    private readonly identity: IdentityCheckService,
   ) {}
+
+  /**
+   * What the holder of a link must answer before the password form. A representative's link
+   * (issue #16) will add { question: 'representativeLastName', value: <their last name> } here.
+   */
+  expectedAnswersOf(holder: TokenHolder): ExpectedAnswer[] {
+    return [{ question: 'dateOfBirth', value: holder.dateOfBirth }];
+  }
+
+  /** The identity-check step of a link: checks the link, then the answers (counted, never echoed). */
+  async checkIdentity(
+    tokenHash: string | null,
+    purpose: PortalTokenPurpose,
+    given: GivenAnswers,
+    context: AuditContext,
+  ): Promise<IdentityCheckResult | { outcome: 'invalid_link' }> {
+    const check = await this.tokens.check(tokenHash, purpose);
+    if (!check.ok) {
+      await this.recordLinkFailure(check, purpose, context, 'identity');
+      return { outcome: 'invalid_link' };
+    }
+    const { holder } = check;
+    return this.identity.verify(
+      { tokenId: holder.tokenId, patientId: holder.patientId, purpose },
+      this.expectedAnswersOf(holder),
+      given,
+      patientActor(context, holder.patientId, null),
+    );
+  }
 
   /** Whether a link works (GET: changes nothing but the audit trail when it does not). */
   async checkLink(

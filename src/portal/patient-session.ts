@@ -13,8 +13,8 @@ declare module 'express-session' {
   interface SessionData {
     /** The signed-in patient (portal.sid sessions only); checked against the database on every request. */
     patient?: { patientId: number; generation: number };
-    /** Between opening an emailed link and submitting its form: the token's hash, never the token. */
-    portalLink?: { tokenHash: string; purpose: PortalTokenPurpose };
+    /** Between opening an emailed link and submitting its form: the token's hash, never the token, and whether the identity check passed. */
+    portalLink?: { tokenHash: string; purpose: PortalTokenPurpose; identityChecked?: boolean };
   }
 }
 

@@ -7,7 +7,7 @@ import { seeOther, takeShownOnce } from '../common/views/flash';
 import { renderInstead, View } from '../common/views/view.decorator';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { tokenHashOf } from '../invitations/portal-tokens.service';
-import { SetPasswordDto } from './dto/portal-forms.dto';
+import { IdentityAnswersDto, SetPasswordDto } from './dto/portal-forms.dto';
 import { PatientAccountsService } from './patient-accounts.service';
 
 /** What every dead link shows: the same page whatever the reason, naming nobody. */
@@ -19,6 +19,8 @@ const LINK_INVALID = { template: 'portal/link-invalid', status: 410 } as const;
  * Referer at once); the form there consumes it on POST. Nothing is consumed by a GET.
  */
 const ACCOUNT_READY = 'accountReady';
+/** How many tries a wrong identity answer left, handed to the form it redirects to. */
+const IDENTITY_WRONG = 'identityWrong';
 
 /** Every route here is reached without a patient session (the links are how a patient gets one). */
 @PatientController()
@@ -56,6 +58,30 @@ export class PortalLinksController {
   @View('portal/set-password')
   resetForm(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Audit() audit: AuditContext) {
     return this.form('reset', req, res, audit);
+  }
+
+  @Post('invite/identity')
+  @UseGuards(ThrottlerGuard)
+  @View('portal/identity-check', { invalid: 'portal/identity-check' })
+  answerInviteIdentity(
+    @Body() form: IdentityAnswersDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Audit() audit: AuditContext,
+  ) {
+    return this.answerIdentity('invite', form, req, res, audit);
+  }
+
+  @Post('reset/identity')
+  @UseGuards(ThrottlerGuard)
+  @View('portal/identity-check', { invalid: 'portal/identity-check' })
+  answerResetIdentity(
+    @Body() form: IdentityAnswersDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Audit() audit: AuditContext,
+  ) {
+    return this.answerIdentity('reset', form, req, res, audit);
   }
 
   /** Where a set password lands (post/redirect/get); what it says is read once, a reload shows plain sign-in help. */
@@ -107,10 +133,47 @@ export class PortalLinksController {
     const link = linkOf(req, purpose);
     const check = await this.accounts.checkLink(link, purpose, audit, 'form');
     if (!check.ok) return invalidModel(res);
+    // Nothing about the patient (not even the first name) before the identity check passes.
+    if (!req.session.portalLink?.identityChecked) {
+      const attemptsLeft = takeShownOnce<number>(req, IDENTITY_WRONG);
+      return renderInstead('portal/identity-check', {
+        purpose,
+        questions: this.accounts.expectedAnswersOf(check.holder).map((answer) => answer.question),
+        ...(attemptsLeft === undefined ? {} : { wrong: true, attemptsLeft }),
+      });
+    }
     return { purpose, firstName: check.holder.firstName, username: check.holder.username };
   }
 
+  private async answerIdentity(
+    purpose: PortalTokenPurpose,
+    form: IdentityAnswersDto,
+    req: Request,
+    res: Response,
+    audit: AuditContext,
+  ) {
+    const result = await this.accounts.checkIdentity(linkOf(req, purpose), purpose, { ...form }, audit);
+    switch (result.outcome) {
+      case 'passed':
+        req.session.portalLink = { ...req.session.portalLink!, identityChecked: true };
+        return seeOther(`/portal/${purpose}`);
+      case 'wrong':
+        return seeOther(`/portal/${purpose}`, { shownOnce: { [IDENTITY_WRONG]: result.attemptsLeft } });
+      case 'unanswerable':
+        res.status(400);
+        return { purpose, questions: result.questions, errors: result.errors };
+      case 'locked':
+        delete req.session.portalLink;
+        res.status(410);
+        return renderInstead('portal/identity-locked');
+      default:
+        return invalidModel(res);
+    }
+  }
+
   private async submit(purpose: PortalTokenPurpose, form: SetPasswordDto, req: Request, res: Response, audit: AuditContext) {
+    // The password form is reached only through the identity check; a direct POST changes nothing.
+    if (!req.session.portalLink?.identityChecked) return seeOther(`/portal/${purpose}`);
     const result = await this.accounts.setPassword(linkOf(req, purpose), purpose, form, audit);
     if (result.outcome === 'invalid_link') return invalidModel(res);
     if (result.outcome === 'rejected') {

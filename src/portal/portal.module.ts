@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { AuthModule } from '../auth/auth.module';
 import { InvitationsModule } from '../invitations/invitations.module';
 import { PortalAccountsModule } from '../portal-access/portal-accounts.module';
+import { IdentityCheckService } from './identity-check/identity-check.service';
 import { PatientAccountsService } from './patient-accounts.service';
 import { PatientAuthGuard } from './patient-session';
 import { PortalLinksController } from './portal-links.controller';
@@ -12,7 +13,7 @@ import { PortalController } from './portal.controller';
 @Module({
   imports: [AuthModule, InvitationsModule, PortalAccountsModule],
   controllers: [PortalLinksController, PortalController],
-  providers: [PatientAccountsService, { provide: APP_GUARD, useClass: PatientAuthGuard }],
-  exports: [PatientAccountsService],
+  providers: [PatientAccountsService, IdentityCheckService, { provide: APP_GUARD, useClass: PatientAuthGuard }],
+  exports: [PatientAccountsService, IdentityCheckService],
 })
 export class PortalModule {}

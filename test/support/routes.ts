@@ -33,6 +33,7 @@ export const PORTAL_PUBLIC_ROUTES = [
   /^GET \/portal\/(invite|reset)\/1$/,
   /^(GET|POST) \/portal\/(invite|reset)$/,
   /^GET \/portal\/account-ready$/,
+  /^POST \/portal\/(invite|reset)\/identity$/,
   /^GET \/portal\/email-change\/(confirm|report)\/1$/,
   /^(GET|POST) \/portal\/email-change\/(confirm|report)$/,
   /^GET \/portal\/email-change\/(confirmed|reported)$/,

@@ -38,4 +38,8 @@ export class PortalToken {
 
   @Column({ type: 'varchar', length: 32, nullable: true })
   revokedReason!: string | null;
+
+  /** Wrong answers to the identity check asked before the password form; the link is revoked at the limit. */
+  @Column({ type: 'int', default: 0 })
+  identityFailures!: number;
 }

@@ -38,3 +38,16 @@ export class ForgotPasswordDto {
   @MaxLength(254, { message: 'Use at most 254 characters.' })
   identifier!: string;
 }
+
+/** The identity-check step; which fields are asked depends on the link (IdentityCheckService). */
+export class IdentityAnswersDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  dateOfBirth?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  representativeLastName?: string;
+}
