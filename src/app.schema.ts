@@ -21,6 +21,7 @@ import { PatientPhoneDigits1765000000000 } from '../migrations/1765000000000-Pat
 import { ImportIdentity1765300000000 } from '../migrations/1765300000000-ImportIdentity';
 import { EmailChangeRequests1765200000000 } from '../migrations/1765200000000-EmailChangeRequests';
 import { IdentityCheck1766200000000 } from '../migrations/1766200000000-IdentityCheck';
+import { PatientAddress1766210000000 } from '../migrations/1766210000000-PatientAddress';
 
 /**
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
@@ -52,6 +53,7 @@ export const MIGRATIONS = [
   EmailChangeRequests1765200000000,
   ImportIdentity1765300000000,
   IdentityCheck1766200000000,
+  PatientAddress1766210000000,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */

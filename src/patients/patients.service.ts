@@ -12,13 +12,22 @@ import { Patient } from './entities/patient.entity';
 import { Provider } from './entities/provider.entity';
 import { Tag } from './entities/tag.entity';
 import { normalisePhone, phoneDigits } from './phone-number';
+import {
+  addressPartProblem,
+  cleanAddressPart,
+  envelopeLines,
+  postalAddressOf,
+  POSTAL_ADDRESS_PARTS,
+  type PostalAddress,
+  type PostalAddressKey,
+} from './postal-address';
 import { runInTransaction } from '../database/transactions';
 
 export const CONCURRENT_EDIT_MESSAGE =
   'This patient was changed by someone else — reload the page to see the current details, then make your change again.';
 
 /** The Edit details form as it opens: exactly what is on file, so saving it untouched changes nothing. */
-export interface DetailsFormValues {
+export interface DetailsFormValues extends Record<PostalAddressKey, string> {
   firstName: string;
   lastName: string;
   dateOfBirth: string;
@@ -41,6 +50,10 @@ export interface PatientSummary {
   upcoming: Appointment[];
   providers: Provider[];
   tags: Tag[];
+  /** The address parts in order, for the details form and its display. */
+  addressParts: typeof POSTAL_ADDRESS_PARTS;
+  /** The address as an envelope shows it (empty: none on file). */
+  addressLines: string[];
 }
 
 /** Patients' own details: reading the dashboard and editing name, birth date, phone, tags and provider. */
@@ -69,7 +82,15 @@ export class PatientsService {
       this.dataSource.getRepository(Tag).find({ order: { name: 'ASC' } }),
     ]);
     patient.tags?.sort((a, b) => a.name.localeCompare(b.name));
-    return { patient, detailsForm: detailsFormValues(patient), upcoming, providers, tags };
+    return {
+      patient,
+      detailsForm: detailsFormValues(patient),
+      upcoming,
+      providers,
+      tags,
+      addressParts: POSTAL_ADDRESS_PARTS,
+      addressLines: envelopeLines(postalAddressOf(patient)),
+    };
   }
 
   /**
@@ -84,7 +105,8 @@ export class PatientsService {
       if (before.version !== details.version) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
       await assertKnown(tx, details);
       const phone = phoneToSave(before.phone, details.phone);
-      const changed = changedFields(before, details, phone);
+      const address = addressToSave(before, details);
+      const changed = changedFields(before, details, phone, address);
       // A form saved as it was opened writes nothing: no new version, no audit row.
       if (!changed.length) return { changed: false };
       const result = await tx
@@ -96,6 +118,7 @@ export class PatientsService {
           dateOfBirth: details.dateOfBirth,
           phone,
           phoneDigits: phoneDigits(phone),
+          ...address,
           primaryProviderId: details.primaryProviderId ?? null,
           version: () => 'version + 1',
           updatedAt: () => (isSqliteManager(tx) ? "datetime('now')" : 'CURRENT_TIMESTAMP'),
@@ -172,6 +195,7 @@ export function detailsFormValues(patient: Patient): DetailsFormValues {
     lastName: patient.lastName,
     dateOfBirth: patient.dateOfBirth,
     phone: patient.phone ?? '',
+    ...(Object.fromEntries(POSTAL_ADDRESS_PARTS.map(({ key }) => [key, patient[key] ?? ''])) as Record<PostalAddressKey, string>),
     primaryProviderId: patient.primaryProviderId ? String(patient.primaryProviderId) : '',
     tagIds: (patient.tags ?? []).map((tag) => String(tag.id)),
     version: patient.version,
@@ -213,12 +237,34 @@ function phoneToSave(onFile: string | null, typed: string | undefined): string |
   return normalisePhone(typed);
 }
 
-function changedFields(before: Patient, after: PatientDetailsDto, phone: string | null): string[] {
+/**
+ * The address to store, part by part: unchanged where the form sent back what is on file (even
+ * spacing an import kept), else the cleaned new value; a bad part refuses the whole form.
+ */
+function addressToSave(onFile: Patient, typed: PatientDetailsDto): PostalAddress {
+  const errors: Record<string, string[]> = {};
+  const address = {} as PostalAddress;
+  for (const { key } of POSTAL_ADDRESS_PARTS) {
+    const value = typed[key];
+    if (value === undefined || value === (onFile[key] ?? '')) {
+      address[key] = onFile[key] ?? null;
+      continue;
+    }
+    address[key] = cleanAddressPart(value);
+    const problem = addressPartProblem(key, address[key]);
+    if (problem) errors[key] = [problem];
+  }
+  if (Object.keys(errors).length) throw new FormValidationException(errors);
+  return address;
+}
+
+function changedFields(before: Patient, after: PatientDetailsDto, phone: string | null, address: PostalAddress): string[] {
   const changed: string[] = [];
   if (before.firstName !== after.firstName) changed.push('firstName');
   if (before.lastName !== after.lastName) changed.push('lastName');
   if (before.dateOfBirth !== after.dateOfBirth) changed.push('dateOfBirth');
   if ((before.phone ?? null) !== phone) changed.push('phone');
+  for (const { key } of POSTAL_ADDRESS_PARTS) if ((before[key] ?? null) !== address[key]) changed.push(key);
   if ((before.primaryProviderId ?? null) !== (after.primaryProviderId ?? null)) changed.push('primaryProvider');
   const tagsBefore = (before.tags ?? [])
     .map((tag) => tag.id)
