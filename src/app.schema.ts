@@ -22,6 +22,7 @@ import { ImportIdentity1765300000000 } from '../migrations/1765300000000-ImportI
 import { EmailChangeRequests1765200000000 } from '../migrations/1765200000000-EmailChangeRequests';
 import { IdentityCheck1766200000000 } from '../migrations/1766200000000-IdentityCheck';
 import { PatientAddress1766210000000 } from '../migrations/1766210000000-PatientAddress';
+import { ActivationCodes1766220000000 } from '../migrations/1766220000000-ActivationCodes';
 
 /**
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
@@ -54,6 +55,7 @@ export const MIGRATIONS = [
   ImportIdentity1765300000000,
   IdentityCheck1766200000000,
   PatientAddress1766210000000,
+  ActivationCodes1766220000000,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */

@@ -12,6 +12,7 @@ import { BulkBatchesRepository } from './bulk-batches.repository';
 import { MailOutboxRepository } from './outbox.repository';
 import { PortalTokensRepository } from './portal-tokens.repository';
 import { PortalTokensService } from './portal-tokens.service';
+import { ActivationCodesService } from './activation/activation-codes.service';
 
 /** Invite/reset links, the mail outbox and its sender. The patient's pages live in src/portal. */
 @Module({
@@ -28,8 +29,10 @@ import { PortalTokensService } from './portal-tokens.service';
     MailOutboxRepository,
     PortalTokensRepository,
     BulkBatchesRepository,
+    ActivationCodesService,
   ],
   exports: [
+    ActivationCodesService,
     PortalTokensService,
     InvitationsService,
     MailSenderService,

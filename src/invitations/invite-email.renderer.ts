@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { emailEnvironments } from './email-templates';
-import type { PortalTokenPurpose } from './entities/portal-token.entity';
+import type { EmailedLinkPurpose } from './entities/portal-token.entity';
 
 export interface RenderedEmail {
   subject: string;
@@ -29,16 +29,16 @@ const plain = (value: string) => value.replace(/[\u0000-\u001f\u007f\u202a-\u202
 @Injectable()
 export class InviteEmailRenderer {
   private readonly templates = emailEnvironments();
-  private readonly skeletons = new Map<PortalTokenPurpose, RenderedEmail>();
+  private readonly skeletons = new Map<EmailedLinkPurpose, RenderedEmail>();
 
   constructor(@InjectConfig() private readonly config: AppConfig) {}
 
   /** The link a patient follows; built from PUBLIC_BASE_URL, never from a request's Host header. */
-  link(purpose: PortalTokenPurpose, rawToken: string): string {
+  link(purpose: EmailedLinkPurpose, rawToken: string): string {
     return `${this.config.publicBaseUrl}/portal/${purpose}/${rawToken}`;
   }
 
-  render(purpose: PortalTokenPurpose, firstName: string, rawToken: string): RenderedEmail {
+  render(purpose: EmailedLinkPurpose, firstName: string, rawToken: string): RenderedEmail {
     const skeleton = this.skeleton(purpose);
     const name = plain(firstName) || 'there';
     const link = this.link(purpose, rawToken);
@@ -49,7 +49,7 @@ export class InviteEmailRenderer {
     };
   }
 
-  private skeleton(purpose: PortalTokenPurpose): RenderedEmail {
+  private skeleton(purpose: EmailedLinkPurpose): RenderedEmail {
     let skeleton = this.skeletons.get(purpose);
     if (!skeleton) {
       const hours = purpose === 'invite' ? this.config.inviteTtlHours : this.config.resetTtlHours;

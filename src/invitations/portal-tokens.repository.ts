@@ -36,6 +36,8 @@ export interface NewToken {
   hash: string;
   sentTo: string;
   expiresAt: Date;
+  /** SHA-256 of the typed code (activation links only). */
+  codeHash?: string | null;
 }
 
 /** A link as the staff's Patient Portal tab lists it, with the delivery of the email that carried it. */
@@ -101,6 +103,33 @@ export class PortalTokensRepository {
       email: row.email,
       username: row.username,
       accessEnabled: Number(row.access_enabled ?? 0) === 1,
+    };
+  }
+
+  /** The token hash of the link a typed activation code belongs to, or null. */
+  async tokenHashOfCode(codeHash: string): Promise<string | null> {
+    const [row]: Array<{ token_hash: string }> = await this.dataSource.query(
+      'SELECT token_hash FROM portal_tokens WHERE code_hash = ?',
+      [codeHash],
+    );
+    return row?.token_hash ?? null;
+  }
+
+  /** One link's state, for the staff page that waits for the patient to finish. */
+  async stateOf(
+    tokenId: number,
+    patientId: number,
+  ): Promise<{ usedAt: Date | null; revokedAt: Date | null; expiresAt: Date } | null> {
+    const [row]: Array<{ used_at: Date | string | null; revoked_at: Date | string | null; expires_at: Date | string }> =
+      await this.dataSource.query('SELECT used_at, revoked_at, expires_at FROM portal_tokens WHERE id = ? AND patient_id = ?', [
+        tokenId,
+        patientId,
+      ]);
+    if (!row) return null;
+    return {
+      usedAt: fromSqlDateTime(row.used_at),
+      revokedAt: fromSqlDateTime(row.revoked_at),
+      expiresAt: fromSqlDateTime(row.expires_at)!,
     };
   }
 
@@ -184,8 +213,17 @@ export class PortalTokensRepository {
     await insertRows(
       tx,
       'portal_tokens',
-      ['patient_id', 'purpose', 'token_hash', 'sent_to', 'created_by_staff_id', 'created_at', 'expires_at'],
-      tokens.map((t) => [t.patientId, t.purpose, t.hash, t.sentTo, staffId, nowSql, toSqlDateTime(t.expiresAt)]),
+      ['patient_id', 'purpose', 'token_hash', 'code_hash', 'sent_to', 'created_by_staff_id', 'created_at', 'expires_at'],
+      tokens.map((t) => [
+        t.patientId,
+        t.purpose,
+        t.hash,
+        t.codeHash ?? null,
+        t.sentTo,
+        staffId,
+        nowSql,
+        toSqlDateTime(t.expiresAt),
+      ]),
     );
     const ids = new Map<string, number>();
     for (const chunk of chunks(tokens.map((t) => t.hash))) {

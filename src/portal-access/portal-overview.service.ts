@@ -3,11 +3,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { fromSqlDateTime } from '../database/sql';
 import { PortalTokensRepository } from '../invitations/portal-tokens.repository';
+import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { portalStatus, PortalStatus } from './portal-status';
 
 export interface PortalLinkRow {
   id: number;
-  purpose: 'invite' | 'reset';
+  purpose: PortalTokenPurpose;
   sentTo: string;
   createdAt: Date;
   expiresAt: Date;

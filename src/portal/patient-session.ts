@@ -6,15 +6,15 @@ import { markSessionActivity, sessionExpired } from '../auth/session-activity';
 import { SignInRequiredException } from '../common/errors/sign-in-required.exception';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { PatientAccountsService, PatientPrincipal } from './patient-accounts.service';
+import type { LinkRoute } from './portal-links.controller';
 
 declare module 'express-session' {
   interface SessionData {
     /** The signed-in patient (portal.sid sessions only); checked against the database on every request. */
     patient?: { patientId: number; generation: number };
     /** Between opening an emailed link and submitting its form: the token's hash, never the token, and whether the identity check passed. */
-    portalLink?: { tokenHash: string; purpose: PortalTokenPurpose; identityChecked?: boolean };
+    portalLink?: { tokenHash: string; purpose: LinkRoute; identityChecked?: boolean };
   }
 }
 

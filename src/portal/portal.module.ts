@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { AuthModule } from '../auth/auth.module';
 import { InvitationsModule } from '../invitations/invitations.module';
 import { PortalAccountsModule } from '../portal-access/portal-accounts.module';
+import { PortalAccessModule } from '../portal-access/portal-access.module';
 import { IdentityCheckService } from './identity-check/identity-check.service';
 import { PatientAccountsService } from './patient-accounts.service';
 import { PatientAuthGuard } from './patient-session';
@@ -11,7 +12,7 @@ import { PortalController } from './portal.controller';
 
 /** The patient's side of the Patient Portal: emailed links, sign-in, home, forgot password. */
 @Module({
-  imports: [AuthModule, InvitationsModule, PortalAccountsModule],
+  imports: [AuthModule, InvitationsModule, PortalAccountsModule, PortalAccessModule],
   controllers: [PortalLinksController, PortalController],
   providers: [PatientAccountsService, IdentityCheckService, { provide: APP_GUARD, useClass: PatientAuthGuard }],
   exports: [PatientAccountsService, IdentityCheckService],

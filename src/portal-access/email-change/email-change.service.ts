@@ -18,7 +18,12 @@ import { type EmailChange, PortalEmailChangeService } from '../portal-email-chan
 import { CONCURRENT_EDIT_MESSAGE } from '../../patients/patients.service';
 import { PortalAccountsRepository } from '../portal-accounts.repository';
 import { EmailChangePolicyService } from './email-change-policy.service';
-import { type EmailChangeRequest, EmailChangeRequestsRepository, OPEN_STATUSES } from './email-change-requests.repository';
+import {
+  type EmailChangeRequest,
+  EmailChangeRequestsRepository,
+  type EmailChangeSource,
+  OPEN_STATUSES,
+} from './email-change-requests.repository';
 import { runInTransaction } from '../../database/transactions';
 
 /** The link sent to the new address works this long (SECURITY.md: email-verify ≤ 24 h). */
@@ -157,6 +162,39 @@ export class EmailChangeService {
       created++;
     }
     return created;
+  }
+
+  /**
+   * The patient typed an address while activating their account (issue #18): it becomes the
+   * address on file only when they use the link sent to it (confirm, as for a staff change). No
+   * approval: their identity was checked in the clinic and by the link's questions. The
+   * shared-address rules (issue #16) belong here too, once they exist.
+   */
+  async requestFromPatient(
+    patientId: number,
+    email: string,
+    context: AuditContext,
+  ): Promise<'awaiting_confirmation' | 'unusable'> {
+    if (await this.isStaffAddress(email)) return 'unusable';
+    return runInTransaction(this.dataSource, async (tx) => {
+      const [patient]: Array<{ email: string | null; first_name: string }> = await tx.query(
+        'SELECT email, first_name FROM patients WHERE id = ?',
+        [patientId],
+      );
+      if (!patient) throw new NotFoundException('No such patient.');
+      if (patient.email && patient.email.toLowerCase() === email.toLowerCase()) return 'unusable';
+      await this.create(
+        tx,
+        { patientId, firstName: patient.first_name, from: patient.email, to: email },
+        false,
+        'patient',
+        'Added by the patient when activating their account',
+        context,
+        new Date(),
+        {},
+      );
+      return 'awaiting_confirmation';
+    });
   }
 
   /** A different staff member approves: the link goes to the new address. */
@@ -377,7 +415,7 @@ export class EmailChangeService {
     tx: EntityManager,
     change: EmailChange,
     needsApproval: boolean,
-    source: 'staff' | 'import',
+    source: EmailChangeSource,
     reason: string,
     context: AuditContext,
     now: Date,

@@ -51,3 +51,18 @@ export class IdentityAnswersDto {
   @MaxLength(256)
   representativeLastName?: string;
 }
+
+/** The password form of an activation link: an email address may be added (confirmed by a link sent to it). */
+export class ActivateDto extends SetPasswordDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(254, { message: 'The email address is too long.' })
+  email?: string;
+}
+
+/** The activation code typed at /portal/activate (8 characters; dashes and spaces are ignored). */
+export class ActivationCodeDto {
+  @IsString()
+  @MaxLength(32, { message: 'Enter the 8-character code from the clinic or your letter.' })
+  code!: string;
+}
