@@ -13,6 +13,7 @@ import { MailOutboxRepository } from './outbox.repository';
 import { PortalTokensRepository } from './portal-tokens.repository';
 import { PortalTokensService } from './portal-tokens.service';
 import { ActivationCodesService } from './activation/activation-codes.service';
+import { ActivationLettersService } from './activation/activation-letters.service';
 
 /** Invite/reset links, the mail outbox and its sender. The patient's pages live in src/portal. */
 @Module({
@@ -30,9 +31,11 @@ import { ActivationCodesService } from './activation/activation-codes.service';
     PortalTokensRepository,
     BulkBatchesRepository,
     ActivationCodesService,
+    ActivationLettersService,
   ],
   exports: [
     ActivationCodesService,
+    ActivationLettersService,
     PortalTokensService,
     InvitationsService,
     MailSenderService,

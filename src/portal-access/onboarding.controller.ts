@@ -188,7 +188,7 @@ export class OnboardingController {
 }
 
 /** Hidden fields that carry a selection from the confirmation to the send. */
-function selectionFields(selection: Selection): [string, string][] {
+export function selectionFields(selection: Selection): [string, string][] {
   if (selection.scope === 'ids') return selection.ids.map((id) => ['ids', String(id)]);
   return [
     ['scope', 'filter'],

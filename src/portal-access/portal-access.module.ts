@@ -9,6 +9,7 @@ import { EmailChangePolicyService } from './email-change/email-change-policy.ser
 import { EmailChangeRequestsRepository } from './email-change/email-change-requests.repository';
 import { EmailChangeService } from './email-change/email-change.service';
 import { ActivationCodeController } from './activation-code.controller';
+import { LettersController } from './letters.controller';
 import { OnboardingActionsService } from './onboarding-actions.service';
 import { OnboardingExportService } from './onboarding-export.service';
 import { OnboardingController } from './onboarding.controller';
@@ -29,6 +30,7 @@ import { PortalOverviewService } from './portal-overview.service';
     EmailChangeLinksController,
     AdminEmailChangesController,
     ActivationCodeController,
+    LettersController,
   ],
   providers: [
     PortalAccessService,

@@ -9,8 +9,13 @@ export function readQrCodes(png: Buffer): string[] {
   try {
     const file = join(dir, 'image.png');
     writeFileSync(file, png);
-    const out = execFileSync('zbarimg', ['--quiet', '--raw', file], { encoding: 'utf8' });
-    return out.split('\n').filter(Boolean);
+    try {
+      return execFileSync('zbarimg', ['--quiet', '--raw', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    } catch (error) {
+      // zbarimg exits 4 when the image holds no code.
+      if ((error as { status?: number }).status === 4) return [];
+      throw error;
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
