@@ -11,7 +11,7 @@ import {
 } from '../support/browser';
 import { confirmDateOfBirthInBrowser } from '../support/identity-check';
 import { createPortalPatient, portalAccountOf } from '../support/portal-patients';
-import { pdfPagesAsPng, readQrCodes } from '../support/qr';
+import { binaryBody, pdfPagesAsPng, readQrCodes } from '../support/qr';
 import { createStaffUser, signIn } from '../support/staff';
 
 const PUBLIC_BASE_URL = 'https://portal.clinic.test';
@@ -109,11 +109,7 @@ describe('activation without an email, in a real browser', () => {
       .type('form')
       .send({ _csrf: agent.csrf })
       .buffer(true)
-      .parse((response, callback) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => callback(null, Buffer.concat(chunks)));
-      })
+      .parse(binaryBody)
       .expect(200);
     const [page] = pdfPagesAsPng(res.body as Buffer, 100);
     mkdirSync(README_SCREENSHOTS_DIR, { recursive: true });

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type request from 'supertest';
 
 /** Reads QR codes from a PNG as a phone would: Debian's zbarimg (zbar-tools). One decoded text per code found. */
 export function readQrCodes(png: Buffer): string[] {
@@ -41,4 +42,11 @@ export function pdfPagesAsPng(pdf: Buffer, dpi = 110): Buffer[] {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A supertest parser that keeps a binary answer (the PDF) as a Buffer: `.buffer(true).parse(binaryBody)`. */
+export function binaryBody(res: request.Response, callback: (error: Error | null, body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (chunk: Buffer) => chunks.push(chunk));
+  res.on('end', () => callback(null, Buffer.concat(chunks)));
 }

@@ -1,20 +1,13 @@
 import request from 'supertest';
 import { csrfTokenOf } from '../../support/html';
 import { createPortalPatient, portalAccountOf } from '../../support/portal-patients';
-import { pdfPagesAsPng, readQrCodes } from '../../support/qr';
+import { binaryBody, pdfPagesAsPng, readQrCodes } from '../../support/qr';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 
 const BASE_URL = 'https://portal.clinic.test';
 const PASSWORD = 'copper meadow lantern ferry';
 const BORN = '1959-10-05';
-
-/** Reads a binary answer (the PDF) into a Buffer. */
-const binary = (res: request.Response, callback: (error: Error | null, body: Buffer) => void) => {
-  const chunks: Buffer[] = [];
-  res.on('data', (chunk: Buffer) => chunks.push(chunk));
-  res.on('end', () => callback(null, Buffer.concat(chunks)));
-};
 
 describe('a staff member printing activation letters', () => {
   let t: TestApp;
@@ -40,7 +33,7 @@ describe('a staff member printing activation letters', () => {
       .type('form')
       .send({ _csrf: staff.csrf, ids: ids.map(String) })
       .buffer(true)
-      .parse(binary);
+      .parse(binaryBody);
 
   it('previews the counts with every skip reason, prints one page per letter with a readable QR code, and reports the batch', async () => {
     const mailable = [await withAddress(), await withAddress(), await withAddress()];
@@ -130,7 +123,7 @@ describe('a staff member printing activation letters', () => {
       .type('form')
       .send({ _csrf: staff.csrf })
       .buffer(true)
-      .parse(binary)
+      .parse(binaryBody)
       .expect(200);
     expect(pdfPagesAsPng(res.body as Buffer)).toHaveLength(1);
     const none = await createPortalPatient(t, { email: null });
@@ -139,7 +132,7 @@ describe('a staff member printing activation letters', () => {
       .type('form')
       .send({ _csrf: staff.csrf })
       .buffer(true)
-      .parse(binary)
+      .parse(binaryBody)
       .expect(200);
     const page = pdfPagesAsPng(empty.body as Buffer);
     expect(page).toHaveLength(1);

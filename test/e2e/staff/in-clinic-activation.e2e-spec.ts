@@ -122,32 +122,23 @@ describe('a staff member activating a patient on their phone in the clinic', () 
     expect(form).toContain('Hello Octavia');
     expect(form).toContain('name="username"');
     expect(form).toContain('name="email"');
-    const bad = await phone
-      .post('/portal/activate')
-      .type('form')
-      .send({
-        _csrf: csrfTokenOf(form),
-        username: `octavia${patient.id}`,
-        password: PASSWORD,
-        confirmPassword: PASSWORD,
-        email: 'not an address',
-      });
+    const submit = (email: string) =>
+      phone
+        .post('/portal/activate')
+        .type('form')
+        .send({
+          _csrf: csrfTokenOf(form),
+          username: `octavia${patient.id}`,
+          password: PASSWORD,
+          confirmPassword: PASSWORD,
+          email,
+        });
+    const bad = await submit('not an address');
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('Enter a valid email address');
     expect((await portalAccountOf(t, patient.id)).username).toBeNull();
 
-    const ready = await phone
-      .post('/portal/activate')
-      .redirects(1)
-      .type('form')
-      .send({
-        _csrf: csrfTokenOf(form),
-        username: `octavia${patient.id}`,
-        password: PASSWORD,
-        confirmPassword: PASSWORD,
-        email: 'octavia.phone@example.test',
-      })
-      .expect(200);
+    const ready = await submit('octavia.phone@example.test').redirects(1).expect(200);
     expect(ready.text).toContain('Your account is ready');
     expect(ready.text).toContain('We sent a link to <strong>octavia.phone@example.test</strong>');
     // Orange now, green at the first sign-in, as usual; the staff page sees it finished.

@@ -34,6 +34,27 @@ describe('a staff member on a patient dashboard', () => {
     ...overrides,
   });
 
+  /** Posts the details form as on file (name, birth date, provider, tags, version), plus `fields`. */
+  const saveAsOnFile = async (id: number, fields: Record<string, string>) => {
+    const before = await patient(id);
+    const tagIds = (await t.dataSource.query('SELECT tag_id FROM patient_tags WHERE patient_id = ?', [id])).map(
+      (r: { tag_id: number }) => String(r.tag_id),
+    );
+    return staff
+      .post(`/patients/${id}/details`)
+      .type('form')
+      .send({
+        _csrf: staff.csrf,
+        firstName: before.first_name,
+        lastName: before.last_name,
+        dateOfBirth: String(before.date_of_birth).slice(0, 10),
+        primaryProviderId: before.primary_provider_id ? String(before.primary_provider_id) : '',
+        tagIds,
+        version: String(before.version),
+        ...fields,
+      });
+  };
+
   it('shows the Patient Information block with its tabs, and records the view in the audit trail', async () => {
     const res = await staff.get('/patients/1').expect(200);
     expect(res.text).toContain('Patient Information');
@@ -144,25 +165,7 @@ describe('a staff member on a patient dashboard', () => {
 
   describe('the phone on file', () => {
     const phoneOf = async (id: number) => (await t.dataSource.query('SELECT phone, version FROM patients WHERE id = ?', [id]))[0];
-    const save = async (id: number, phone: string) => {
-      const before = await patient(id);
-      const tagIds = (await t.dataSource.query('SELECT tag_id FROM patient_tags WHERE patient_id = ?', [id])).map(
-        (r: { tag_id: number }) => String(r.tag_id),
-      );
-      return staff
-        .post(`/patients/${id}/details`)
-        .type('form')
-        .send({
-          _csrf: staff.csrf,
-          firstName: before.first_name,
-          lastName: before.last_name,
-          dateOfBirth: String(before.date_of_birth).slice(0, 10),
-          primaryProviderId: before.primary_provider_id ? String(before.primary_provider_id) : '',
-          tagIds,
-          phone,
-          version: String(before.version),
-        });
-    };
+    const save = (id: number, phone: string) => saveAsOnFile(id, { phone });
 
     it('is edited with the other details, normalised, and audited as "changed: phone" only', async () => {
       const res = await save(8, ' +44 (20)  7946.0958 ');
@@ -205,25 +208,7 @@ describe('a staff member on a patient dashboard', () => {
           [id],
         )
       )[0];
-    const save = async (id: number, address: Record<string, string>) => {
-      const before = await patient(id);
-      const tagIds = (await t.dataSource.query('SELECT tag_id FROM patient_tags WHERE patient_id = ?', [id])).map(
-        (r: { tag_id: number }) => String(r.tag_id),
-      );
-      return staff
-        .post(`/patients/${id}/details`)
-        .type('form')
-        .send({
-          _csrf: staff.csrf,
-          firstName: before.first_name,
-          lastName: before.last_name,
-          dateOfBirth: String(before.date_of_birth).slice(0, 10),
-          primaryProviderId: before.primary_provider_id ? String(before.primary_provider_id) : '',
-          tagIds,
-          version: String(before.version),
-          ...address,
-        });
-    };
+    const save = (id: number, address: Record<string, string>) => saveAsOnFile(id, address);
     const full = {
       addressLine1: '  12   Elm Street ',
       addressLine2: 'Apt 4',
