@@ -139,4 +139,29 @@ describe('a staff member printing activation letters', () => {
     expect(readQrCodes(page[0]).length).toBe(0);
     expect(await t.dataSource.query('SELECT id FROM portal_tokens WHERE patient_id = ?', [none.id])).toEqual([]);
   });
+
+  it('is revoked by an invite email and by disabling access', async () => {
+    const linkOf = async (patientId: number) =>
+      new URL(readQrCodes(pdfPagesAsPng((await print([patientId]).expect(200)).body as Buffer)[0])[0]).pathname;
+    const invited = await withAddress({ email: `letter.then.invite.${Date.now()}@example.test` });
+    const invitedLink = await linkOf(invited.id);
+    await request(t.server).get(invitedLink).expect(303);
+    await staff.post(`/patients/${invited.id}/portal/invite`).type('form').send({ _csrf: staff.csrf }).expect(303);
+    await request(t.server).get(invitedLink).expect(410);
+
+    const disabled = await withAddress();
+    const disabledLink = await linkOf(disabled.id);
+    const [{ version }] = await t.dataSource.query('SELECT version FROM portal_accounts WHERE patient_id = ?', [disabled.id]);
+    await staff
+      .post(`/patients/${disabled.id}/portal/disable`)
+      .type('form')
+      .send({ _csrf: staff.csrf, reason: 'Patient asked', confirm: 'yes', version: String(version) })
+      .expect(303);
+    await request(t.server).get(disabledLink).expect(410);
+    const reasons = await t.dataSource.query(
+      `SELECT patient_id, revoked_reason FROM portal_tokens WHERE purpose = 'letter' AND patient_id IN (?, ?) ORDER BY patient_id`,
+      [invited.id, disabled.id],
+    );
+    expect(reasons.map((row: { revoked_reason: string }) => row.revoked_reason)).toEqual(['superseded', 'access_disabled']);
+  });
 });
