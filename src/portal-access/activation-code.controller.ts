@@ -53,7 +53,7 @@ export class ActivationCodeController {
 
   /** The polled status box (htmx fragment). */
   @Get(':tokenId/progress')
-  @View('portal-access/_activation-progress')
+  @View('portal-access/activation-progress', { fragment: 'portal-access/_activation-progress' })
   async progress(@Param('id', ParseIntPipe) id: number, @Param('tokenId', ParseIntPipe) tokenId: number) {
     return { patientId: id, tokenId, progress: (await this.activation.progress(id, tokenId)) ?? 'revoked' };
   }
