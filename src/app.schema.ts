@@ -26,6 +26,9 @@ import { PortalSecondFactor1766300000001 } from '../migrations/1766300000001-Por
 import { OnboardingListGeneration1766600000000 } from '../migrations/1766600000000-OnboardingListGeneration';
 import { ActivationFollowThrough1766400000000 } from '../migrations/1766400000000-ActivationFollowThrough';
 import { PatientPreferredLanguage1766500000000 } from '../migrations/1766500000000-PatientPreferredLanguage';
+import { IdentityCheck1766200000000 } from '../migrations/1766200000000-IdentityCheck';
+import { PatientAddress1766210000000 } from '../migrations/1766210000000-PatientAddress';
+import { ActivationCodes1766220000000 } from '../migrations/1766220000000-ActivationCodes';
 
 /**
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
@@ -62,6 +65,9 @@ export const MIGRATIONS = [
   OnboardingListGeneration1766600000000,
   ActivationFollowThrough1766400000000,
   PatientPreferredLanguage1766500000000,
+  IdentityCheck1766200000000,
+  PatientAddress1766210000000,
+  ActivationCodes1766220000000,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */

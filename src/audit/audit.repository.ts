@@ -109,6 +109,23 @@ export class AuditRepository {
     return rows.map((row) => Number(row.patient_id));
   }
 
+  /** One batch's rows of these actions by one staff member, in order, with their details (a batch report). */
+  async eventsOfBatch(
+    batchId: string,
+    actions: string[],
+    staffId: number,
+  ): Promise<Array<{ patientId: number; action: string; details: Record<string, unknown> | null }>> {
+    const rows: { patient_id: number | string; action: string; details: string | null }[] = await this.dataSource.query(
+      `SELECT patient_id, action, details FROM audit_events WHERE batch_id = ? AND action IN (${actions.map(() => '?').join(', ')}) AND actor_type = 'staff' AND actor_id = ? AND patient_id IS NOT NULL ORDER BY id`,
+      [batchId, ...actions, staffId],
+    );
+    return rows.map((row) => ({
+      patientId: Number(row.patient_id),
+      action: row.action,
+      details: row.details ? (JSON.parse(row.details) as Record<string, unknown>) : null,
+    }));
+  }
+
   /** Newest first, at most `limit` rows. */
   async find(filter: AuditEventQuery, limit: number): Promise<AuditEventRow[]> {
     const where: string[] = [];

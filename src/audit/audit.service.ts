@@ -45,6 +45,11 @@ export class AuditService {
     this.metrics?.observeAudit(entries);
   }
 
+  /** A batch's rows of these actions by this staff member, with details (e.g. printed/skipped letters). */
+  async eventsOfBatch(batchId: string, actions: string[], staffId: number) {
+    return this.events.eventsOfBatch(batchId, actions, staffId);
+  }
+
   /** Patients of one bulk action's rows by this staff member (ix_audit_batch): a kept bulk selection. */
   async patientsOfBatch(batchId: string, action: string, staffId: number, manager?: EntityManager): Promise<number[]> {
     return this.events.patientsOfBatch(batchId, action, staffId, manager);

@@ -61,6 +61,8 @@ export interface AppConfig {
   /** Patient sessions end after this many hours whatever the activity. */
   patientAbsoluteHours: number;
   inviteTtlHours: number;
+  /** How long the link and code in a printed activation letter work (LETTER_TTL_DAYS, default 30). */
+  letterTtlDays: number;
   resetTtlHours: number;
   /** Express `trust proxy`: number of proxy hops in front of the app (0 = none, ignore X-Forwarded-For). */
   trustProxyHops: number;
@@ -306,6 +308,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     patientIdleMinutes: integer(env, 'PATIENT_IDLE_MINUTES', 15, 1, 24 * 60),
     patientAbsoluteHours: integer(env, 'PATIENT_ABSOLUTE_HOURS', 12, 1, 7 * 24),
     inviteTtlHours: integer(env, 'INVITE_TTL_HOURS', 7 * 24, 1, 30 * 24),
+    letterTtlDays: integer(env, 'LETTER_TTL_DAYS', 30, 1, 90),
     resetTtlHours: integer(env, 'RESET_TTL_HOURS', 1, 1, 72),
     trustProxyHops: integer(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     signInAttemptsPerMinute: integer(env, 'SIGN_IN_ATTEMPTS_PER_MINUTE', 20, 1, 100_000),

@@ -8,6 +8,7 @@ import type { PatientsService } from '../patients/patients.service';
 import type { PortalAccessService } from '../portal-access/portal-access.service';
 import { patientRefKey, providerRefKey, type ImportCheck, type ImportCounts, type ProviderTarget } from './import-check';
 import { phoneDigits } from '../patients/phone-number';
+import { addressColumn, POSTAL_ADDRESS_PARTS } from '../patients/postal-address';
 import type { ImportJob } from './import-job';
 import { foldKey, type AppointmentRecord, type PatientRecord, type ProviderRef } from './import-records';
 
@@ -32,7 +33,11 @@ interface PatientRow {
   primary_provider_id: number | string | null;
   deceased: number | string | boolean;
   deceased_date: string | null;
+  /** The postal address columns (address_line1 …), by column name. */
+  [addressPart: `address_${string}`]: string | null;
 }
+
+const ADDRESS_COLUMNS = POSTAL_ADDRESS_PARTS.map(({ key }) => addressColumn(key));
 
 const dateText = (value: Date | string) =>
   value instanceof Date ? value.toISOString().slice(0, 10) : String(value).slice(0, 10);
@@ -141,7 +146,7 @@ export class ImportApplier {
 
   async applyPatients(batch: PatientRecord[]): Promise<void> {
     const existing: PatientRow[] = await this.db.query(
-      `SELECT id, external_id, external_id_system, first_name, last_name, date_of_birth, email, phone, preferred_language, primary_provider_id, deceased, deceased_date FROM patients WHERE external_id IN (${placeholders(batch.length)})`,
+      `SELECT id, external_id, external_id_system, first_name, last_name, date_of_birth, email, phone, preferred_language, primary_provider_id, deceased, deceased_date, ${ADDRESS_COLUMNS.join(', ')} FROM patients WHERE external_id IN (${placeholders(batch.length)})`,
       batch.map((record) => record.externalId),
     );
     const byKey = new Map(existing.map((row) => [foldKey(row.external_id), row]));
@@ -175,6 +180,10 @@ export class ImportApplier {
       if (record.phone !== undefined && (row.phone ?? null) !== record.phone) set.phone = record.phone;
       if (record.preferredLanguage !== undefined && (row.preferred_language ?? null) !== record.preferredLanguage)
         set.preferred_language = record.preferredLanguage;
+      for (const { key } of record.address ? POSTAL_ADDRESS_PARTS : []) {
+        const column = addressColumn(key);
+        if ((row[column as `address_${string}`] ?? null) !== record.address![key]) set[column] = record.address![key];
+      }
       if (providerId !== undefined && idOrNull(row.primary_provider_id) !== providerId) set.primary_provider_id = providerId;
       // The first FHIR file to name the identifier's system records it (check.compareWithDatabase refused a different one).
       if (record.externalIdSystem && !row.external_id_system) set.external_id_system = record.externalIdSystem;
@@ -227,6 +236,7 @@ export class ImportApplier {
           'primary_provider_id',
           'deceased',
           'deceased_date',
+          ...ADDRESS_COLUMNS,
           'version',
           'created_at',
           'updated_at',
@@ -244,6 +254,7 @@ export class ImportApplier {
           r.provider ? (this.providerIdOf(r.provider) ?? null) : null,
           r.deceased ? 1 : 0,
           r.deceased ? (r.deceasedDate ?? null) : null,
+          ...POSTAL_ADDRESS_PARTS.map(({ key }) => r.address?.[key] ?? null),
           1,
           this.now,
           this.now,

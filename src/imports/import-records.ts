@@ -3,6 +3,13 @@
  * must pass. Parsers (CSV, FHIR) only map their format onto these shapes; validation and
  * applying are shared, so a rule lives here once.
  */
+import {
+  cleanAddressPart,
+  POSTAL_ADDRESS_PARTS,
+  postalAddressOf,
+  type PostalAddress,
+  type PostalAddressKey,
+} from '../patients/postal-address';
 import { EARLIEST_BIRTH_DATE, isCalendarDate } from '../common/time/calendar-date';
 
 /** Where a record came from: a CSV line or a FHIR entry/line, for the error list. */
@@ -53,6 +60,8 @@ export interface PatientRecord {
   phone?: string | null;
   /** BCP 47, canonical case ("es", "es-MX"); `undefined`: not said, `null`: cleared. */
   preferredLanguage?: string | null;
+  /** `undefined`: the file carries no address (left as it is); otherwise every part, null where empty. */
+  address?: PostalAddress;
   tags?: string[];
   provider?: ProviderRef | null;
   /** FHIR references that point at this Patient. */
@@ -113,6 +122,18 @@ export class FieldChecker {
   }
 
   /** Trimmed, NFC text; '' and missing become undefined; control characters and over-long values are refused. */
+  /** A postal address from its parts as the file gives them (each cleaned and length-checked). */
+  postalAddress(parts: Partial<Record<PostalAddressKey, unknown>>): PostalAddress {
+    return postalAddressOf(
+      Object.fromEntries(
+        POSTAL_ADDRESS_PARTS.map(({ key, label, max }) => [
+          key,
+          cleanAddressPart(this.text(parts[key], label.toLowerCase(), max)),
+        ]),
+      ),
+    );
+  }
+
   text(value: unknown, field: string, max: number, required = false): string | undefined {
     const text =
       typeof value === 'string'

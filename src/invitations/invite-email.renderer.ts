@@ -3,7 +3,7 @@ import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { translatorFor } from '../i18n/translations';
 import { emailEnvironments, emailFrame, emailLanguage } from './email-templates';
-import type { PortalTokenPurpose } from './entities/portal-token.entity';
+import type { EmailedLinkPurpose } from './entities/portal-token.entity';
 
 export interface RenderedEmail {
   subject: string;
@@ -35,11 +35,11 @@ export class InviteEmailRenderer {
   constructor(@InjectConfig() private readonly config: AppConfig) {}
 
   /** The link a patient follows; built from PUBLIC_BASE_URL, never from a request's Host header. */
-  link(purpose: PortalTokenPurpose, rawToken: string): string {
+  link(purpose: EmailedLinkPurpose, rawToken: string): string {
     return `${this.config.publicBaseUrl}/portal/${purpose}/${rawToken}`;
   }
 
-  render(purpose: PortalTokenPurpose, firstName: string, rawToken: string, preferredLanguage?: string | null): RenderedEmail {
+  render(purpose: EmailedLinkPurpose, firstName: string, rawToken: string, preferredLanguage?: string | null): RenderedEmail {
     const language = emailLanguage(this.config, preferredLanguage);
     const skeleton = this.skeleton(purpose, language);
     const name = plain(firstName);
@@ -53,7 +53,7 @@ export class InviteEmailRenderer {
     };
   }
 
-  private skeleton(purpose: PortalTokenPurpose, language: string): RenderedEmail {
+  private skeleton(purpose: EmailedLinkPurpose, language: string): RenderedEmail {
     const key = `${purpose}:${language}`;
     let skeleton = this.skeletons.get(key);
     if (!skeleton) {

@@ -44,6 +44,8 @@ export interface NewToken {
   hash: string;
   sentTo: string;
   expiresAt: Date;
+  /** SHA-256 of the typed code (activation links only). */
+  codeHash?: string | null;
 }
 
 /** A link as the staff's Patient Portal tab lists it, with the delivery of the email that carried it. */
@@ -125,6 +127,33 @@ export class PortalTokensRepository {
     };
   }
 
+  /** The token hash of the link a typed activation code belongs to, or null. */
+  async tokenHashOfCode(codeHash: string): Promise<string | null> {
+    const [row]: Array<{ token_hash: string }> = await this.dataSource.query(
+      'SELECT token_hash FROM portal_tokens WHERE code_hash = ?',
+      [codeHash],
+    );
+    return row?.token_hash ?? null;
+  }
+
+  /** One link's state, for the staff page that waits for the patient to finish. */
+  async stateOf(
+    tokenId: number,
+    patientId: number,
+  ): Promise<{ usedAt: Date | null; revokedAt: Date | null; expiresAt: Date } | null> {
+    const [row]: Array<{ used_at: Date | string | null; revoked_at: Date | string | null; expires_at: Date | string }> =
+      await this.dataSource.query('SELECT used_at, revoked_at, expires_at FROM portal_tokens WHERE id = ? AND patient_id = ?', [
+        tokenId,
+        patientId,
+      ]);
+    if (!row) return null;
+    return {
+      usedAt: fromSqlDateTime(row.used_at),
+      revokedAt: fromSqlDateTime(row.revoked_at),
+      expiresAt: fromSqlDateTime(row.expires_at)!,
+    };
+  }
+
   /** Uses the link up if it is still unused, unrevoked and unexpired at `now`; false when another request won. */
   async markUsed(tokenId: number, now: Date, tx: EntityManager): Promise<boolean> {
     const at = toSqlDateTime(now);
@@ -134,6 +163,32 @@ export class PortalTokensRepository {
       [at, tokenId, at],
     );
     return changed === 1;
+  }
+
+  /**
+   * Counts one wrong identity-check answer on a still-open link and revokes it once `limit` is
+   * reached, in the caller's transaction; the failures so far (null when the link was no longer open).
+   */
+  async recordIdentityFailure(
+    tokenId: number,
+    limit: number,
+    now: Date,
+    tx: EntityManager,
+  ): Promise<{ failures: number; revoked: boolean } | null> {
+    const open = 'id = ? AND used_at IS NULL AND revoked_at IS NULL';
+    if (!(await execute(tx, `UPDATE portal_tokens SET identity_failures = identity_failures + 1 WHERE ${open}`, [tokenId])))
+      return null;
+    const [row]: Array<{ identity_failures: number | string }> = await tx.query(
+      'SELECT identity_failures FROM portal_tokens WHERE id = ?',
+      [tokenId],
+    );
+    const failures = Number(row.identity_failures);
+    if (failures < limit) return { failures, revoked: false };
+    await execute(tx, `UPDATE portal_tokens SET revoked_at = ?, revoked_reason = 'identity_check' WHERE ${open}`, [
+      toSqlDateTime(now),
+      tokenId,
+    ]);
+    return { failures, revoked: true };
   }
 
   /** Revokes the open (unused, unrevoked) links of these patients, but `exceptTokenId`; returns how many. */
@@ -185,8 +240,28 @@ export class PortalTokensRepository {
     await insertRows(
       tx,
       'portal_tokens',
-      ['patient_id', 'purpose', 'token_hash', 'sent_to', 'created_by_staff_id', 'created_at', 'expires_at', 'issued_by'],
-      tokens.map((t) => [t.patientId, t.purpose, t.hash, t.sentTo, staffId, nowSql, toSqlDateTime(t.expiresAt), issuedBy]),
+      [
+        'patient_id',
+        'purpose',
+        'token_hash',
+        'code_hash',
+        'sent_to',
+        'created_by_staff_id',
+        'created_at',
+        'expires_at',
+        'issued_by',
+      ],
+      tokens.map((t) => [
+        t.patientId,
+        t.purpose,
+        t.hash,
+        t.codeHash ?? null,
+        t.sentTo,
+        staffId,
+        nowSql,
+        toSqlDateTime(t.expiresAt),
+        issuedBy,
+      ]),
     );
     const ids = new Map<string, number>();
     for (const chunk of chunks(tokens.map((t) => t.hash))) {

@@ -3,13 +3,16 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { MailOutboxRepository } from './outbox.repository';
 import { PortalTokensRepository } from './portal-tokens.repository';
-import type { PortalTokenPurpose } from './entities/portal-token.entity';
+import { ACTIVATION_PURPOSES, type ActivationPurpose, type PortalTokenPurpose } from './entities/portal-token.entity';
 import { hashToken, isWellFormedToken } from './tokens';
 
 /** The hash a link's token is looked up by, or null when the token is malformed (no database work then). */
 export function tokenHashOf(raw: unknown): string | null {
   return isWellFormedToken(raw) ? hashToken(raw) : null;
 }
+
+/** The purpose a link must have, or any of several (an activation code: clinic or letter). */
+export type LinkPurposes = PortalTokenPurpose | readonly PortalTokenPurpose[];
 
 /** Why a link does not work; recorded in the audit trail, never shown (the patient sees one page for all). */
 export type TokenFailure =
@@ -47,7 +50,7 @@ export class PortalTokensService {
    * hash (see tokenHashOf), which is also what the patient's session keeps between the
    * link and the form, so the raw token is stored nowhere.
    */
-  check(tokenHash: string | null, purpose: PortalTokenPurpose, now = new Date()): Promise<TokenCheck> {
+  check(tokenHash: string | null, purpose: LinkPurposes, now = new Date()): Promise<TokenCheck> {
     return this.lookup(this.dataSource.manager, tokenHash, purpose, now, false);
   }
 
@@ -56,7 +59,7 @@ export class PortalTokensService {
    * the row is locked (MySQL/MariaDB) and only an UPDATE that still finds it unused,
    * unrevoked and unexpired counts, so of parallel submissions exactly one wins.
    */
-  async consume(tx: EntityManager, tokenHash: string | null, purpose: PortalTokenPurpose, now = new Date()): Promise<TokenCheck> {
+  async consume(tx: EntityManager, tokenHash: string | null, purpose: LinkPurposes, now = new Date()): Promise<TokenCheck> {
     const check = await this.lookup(tx, tokenHash, purpose, now, true);
     if (!check.ok) return check;
     if (!(await this.tokens.markUsed(check.holder.tokenId, now, tx)))
@@ -94,7 +97,7 @@ export class PortalTokensService {
   private async lookup(
     db: EntityManager,
     hash: string | null,
-    purpose: PortalTokenPurpose,
+    purpose: LinkPurposes,
     now: Date,
     lock: boolean,
   ): Promise<TokenCheck> {
@@ -102,13 +105,15 @@ export class PortalTokensService {
     const row = await this.tokens.findByHash(hash, lock, db);
     if (!row) return { ok: false, reason: 'unknown', patientId: null };
     const fail = (reason: TokenFailure): TokenCheck => ({ ok: false, reason, patientId: row.patientId });
-    if (row.purpose !== purpose) return fail('wrong_purpose');
+    if (!(typeof purpose === 'string' ? [purpose] : purpose).includes(row.purpose)) return fail('wrong_purpose');
     if (row.usedAt) return fail('used');
     if (row.revokedAt) return fail('revoked');
     if (row.expiresAt.getTime() <= now.getTime()) return fail('expired');
     if (!row.accessEnabled) return fail('access_disabled');
-    // Bound to the address it was sent to: after an email change the old link is dead.
-    if (!row.email || row.email !== row.sentTo) return fail('email_changed');
+    // Bound to the address it was sent to: after an email change the old link is dead. An activation
+    // link went to no address (an email change revokes it instead, with the patient's other links).
+    const activation = ACTIVATION_PURPOSES.includes(row.purpose as ActivationPurpose);
+    if (!activation && (!row.email || row.email !== row.sentTo)) return fail('email_changed');
     return {
       ok: true,
       holder: {
@@ -118,7 +123,7 @@ export class PortalTokensService {
         firstName: row.firstName,
         lastName: row.lastName,
         dateOfBirth: row.dateOfBirth,
-        email: row.email,
+        email: row.email ?? '',
         username: row.username,
         preferredLanguage: row.preferredLanguage,
       },

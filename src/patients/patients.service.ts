@@ -15,13 +15,22 @@ import { PatientsRepository, type PatientMatch } from './patients.repository';
 import { LANGUAGE_MESSAGE, preferredLanguage } from './preferred-language';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import {
+  addressPartProblem,
+  cleanAddressPart,
+  envelopeLines,
+  postalAddressOf,
+  POSTAL_ADDRESS_PARTS,
+  type PostalAddress,
+  type PostalAddressKey,
+} from './postal-address';
 import { runInTransaction } from '../database/transactions';
 
 export const CONCURRENT_EDIT_MESSAGE =
   'This patient was changed by someone else — reload the page to see the current details, then make your change again.';
 
 /** The Edit details form as it opens: exactly what is on file, so saving it untouched changes nothing. */
-export interface DetailsFormValues {
+export interface DetailsFormValues extends Record<PostalAddressKey, string> {
   firstName: string;
   lastName: string;
   dateOfBirth: string;
@@ -40,6 +49,10 @@ export interface PatientSummary {
   upcoming: Appointment[];
   providers: Provider[];
   tags: Tag[];
+  /** The address parts in order, for the details form and its display. */
+  addressParts: typeof POSTAL_ADDRESS_PARTS;
+  /** The address as an envelope shows it (empty: none on file). */
+  addressLines: string[];
 }
 
 /** Patients' own details: reading the dashboard and editing name, birth date, phone, tags and provider. */
@@ -61,7 +74,15 @@ export class PatientsService {
       this.patients.tags(),
     ]);
     patient.tags?.sort((a, b) => a.name.localeCompare(b.name));
-    return { patient, detailsForm: detailsFormValues(patient), upcoming, providers, tags };
+    return {
+      patient,
+      detailsForm: detailsFormValues(patient),
+      upcoming,
+      providers,
+      tags,
+      addressParts: POSTAL_ADDRESS_PARTS,
+      addressLines: envelopeLines(postalAddressOf(patient)),
+    };
   }
 
   /**
@@ -77,7 +98,8 @@ export class PatientsService {
       await this.assertKnown(tx, details);
       const phone = phoneToSave(before.phone, details.phone);
       const language = this.languageToSave(before.preferredLanguage, details.preferredLanguage);
-      const changed = changedFields(before, details, phone);
+      const address = addressToSave(before, details);
+      const changed = changedFields(before, details, phone, address);
       if (language !== before.preferredLanguage) changed.push('preferredLanguage');
       // A form saved as it was opened writes nothing: no new version, no audit row.
       if (!changed.length) return { changed: false };
@@ -91,6 +113,7 @@ export class PatientsService {
           phone,
           phoneDigits: phoneDigits(phone),
           preferredLanguage: language,
+          ...address,
           primaryProviderId: details.primaryProviderId ?? null,
         },
         tx,
@@ -146,6 +169,7 @@ export function detailsFormValues(patient: Patient): DetailsFormValues {
     dateOfBirth: patient.dateOfBirth,
     phone: patient.phone ?? '',
     preferredLanguage: patient.preferredLanguage ?? '',
+    ...(Object.fromEntries(POSTAL_ADDRESS_PARTS.map(({ key }) => [key, patient[key] ?? ''])) as Record<PostalAddressKey, string>),
     primaryProviderId: patient.primaryProviderId ? String(patient.primaryProviderId) : '',
     tagIds: (patient.tags ?? []).map((tag) => String(tag.id)),
     version: patient.version,
@@ -178,12 +202,34 @@ function phoneToSave(onFile: string | null, typed: string | undefined): string |
   return normalisePhone(typed);
 }
 
-function changedFields(before: Patient, after: PatientDetailsDto, phone: string | null): string[] {
+/**
+ * The address to store, part by part: unchanged where the form sent back what is on file (even
+ * spacing an import kept), else the cleaned new value; a bad part refuses the whole form.
+ */
+function addressToSave(onFile: Patient, typed: PatientDetailsDto): PostalAddress {
+  const errors: Record<string, string[]> = {};
+  const address = {} as PostalAddress;
+  for (const { key } of POSTAL_ADDRESS_PARTS) {
+    const value = typed[key];
+    if (value === undefined || value === (onFile[key] ?? '')) {
+      address[key] = onFile[key] ?? null;
+      continue;
+    }
+    address[key] = cleanAddressPart(value);
+    const problem = addressPartProblem(key, address[key]);
+    if (problem) errors[key] = [problem];
+  }
+  if (Object.keys(errors).length) throw new FormValidationException(errors);
+  return address;
+}
+
+function changedFields(before: Patient, after: PatientDetailsDto, phone: string | null, address: PostalAddress): string[] {
   const changed: string[] = [];
   if (before.firstName !== after.firstName) changed.push('firstName');
   if (before.lastName !== after.lastName) changed.push('lastName');
   if (before.dateOfBirth !== after.dateOfBirth) changed.push('dateOfBirth');
   if ((before.phone ?? null) !== phone) changed.push('phone');
+  for (const { key } of POSTAL_ADDRESS_PARTS) if ((before[key] ?? null) !== address[key]) changed.push(key);
   if ((before.primaryProviderId ?? null) !== (after.primaryProviderId ?? null)) changed.push('primaryProvider');
   const tagsBefore = (before.tags ?? [])
     .map((tag) => tag.id)

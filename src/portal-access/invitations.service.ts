@@ -9,7 +9,7 @@ import { InjectConfig } from '../config/config.module';
 import { BulkBatchesRepository } from '../invitations/bulk-batches.repository';
 import { MailOutboxRepository } from '../invitations/outbox.repository';
 import { PortalTokensRepository } from '../invitations/portal-tokens.repository';
-import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
+import type { EmailedLinkPurpose } from '../invitations/entities/portal-token.entity';
 import { InviteEmailRenderer } from '../invitations/invite-email.renderer';
 import type { BatchProgress, InviteSkipReason, InviteSummary, LatestInvite } from '../invitations/invitations.types';
 import { type InviteCandidate, PortalAccountsRepository } from './portal-accounts.repository';
@@ -20,7 +20,7 @@ import type { IssuedBy } from '../invitations/portal-tokens.repository';
 import { runInTransaction } from '../database/transactions';
 
 /** mail_outbox.kind of the two portal emails. */
-export const MAIL_KIND: Record<PortalTokenPurpose, string> = { invite: 'portal_invite', reset: 'portal_reset' };
+export const MAIL_KIND: Record<EmailedLinkPurpose, string> = { invite: 'portal_invite', reset: 'portal_reset' };
 
 /**
  * A double click (or a retried request) must not send two emails: a patient who got a
@@ -45,7 +45,7 @@ type Candidate = InviteCandidate;
 interface Plan {
   summary: InviteSummary;
   /** Patients who get an email, with the purpose decided by whether they have a username. */
-  eligible: Array<Candidate & { email: string; purpose: PortalTokenPurpose }>;
+  eligible: Array<Candidate & { email: string; purpose: EmailedLinkPurpose }>;
 }
 
 /**
@@ -202,12 +202,13 @@ export class InvitationsService {
   }
 
   /** Unused links issued within REPEAT_WINDOW_MS to the patient's current address, by patient. */
-  private async recentLinks(tx: EntityManager, eligible: Plan['eligible'], now: Date): Promise<Map<number, PortalTokenPurpose>> {
-    const recent = new Map<number, PortalTokenPurpose>();
+  private async recentLinks(tx: EntityManager, eligible: Plan['eligible'], now: Date): Promise<Map<number, EmailedLinkPurpose>> {
+    const recent = new Map<number, EmailedLinkPurpose>();
     const emailOf = new Map(eligible.map((patient) => [patient.id, patient.email]));
     const since = new Date(now.getTime() - REPEAT_WINDOW_MS);
     for (const link of await this.tokenRows.openSince([...emailOf.keys()], since, tx)) {
-      if (emailOf.get(link.patientId) === link.sentTo) recent.set(link.patientId, link.purpose);
+      if ((link.purpose === 'invite' || link.purpose === 'reset') && emailOf.get(link.patientId) === link.sentTo)
+        recent.set(link.patientId, link.purpose);
     }
     return recent;
   }
@@ -264,7 +265,7 @@ function plan(ids: number[], candidates: Map<number, Candidate>, batchId: string
     const blocked = patient ? inviteBlock(patient) : 'unknown_patient';
     if (blocked || !patient?.email) skip(blocked ?? 'no_email', id);
     else {
-      const purpose: PortalTokenPurpose = inviteKind(patient);
+      const purpose: EmailedLinkPurpose = inviteKind(patient);
       if (purpose === 'invite') summary.invites++;
       else summary.resets++;
       eligible.push({ ...patient, email: patient.email, purpose });

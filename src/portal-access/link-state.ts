@@ -1,3 +1,4 @@
+import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 /**
  * The one definition of an invite/reset link's states (issue 17, "Link states"), next to
  * portal-status.ts: queued → sent → opened → set up → first sign-in, or expired / revoked /
@@ -9,7 +10,7 @@ export type LinkState =
   'queued' | 'sent' | 'opened' | 'set_up' | 'signed_in' | 'expired' | 'revoked' | 'failed' | 'bounced' | 'not_sent';
 
 export interface LinkStateFields {
-  purpose: 'invite' | 'reset';
+  purpose: PortalTokenPurpose;
   /** The link's creation = when its email was queued. */
   createdAt: Date;
   expiresAt: Date;
@@ -102,11 +103,16 @@ export function latestLinkState(link: LinkStateFields, now: Date): LinkEvent {
 }
 
 /** The row's words: "Invite opened", "Reset email sent", "Account set up". */
-export function linkStatePhrase(purpose: 'invite' | 'reset', state: LinkState): string {
-  const noun = purpose === 'invite' ? 'Invite' : state === 'expired' ? 'Reset link' : 'Reset email';
+export function linkStatePhrase(purpose: PortalTokenPurpose, state: LinkState): string {
+  const noun = {
+    invite: 'Invite',
+    clinic: 'Clinic code',
+    letter: 'Letter link',
+    reset: state === 'expired' ? 'Reset link' : 'Reset email',
+  }[purpose];
   switch (state) {
     case 'set_up':
-      return purpose === 'invite' ? 'Account set up' : 'New password set';
+      return purpose === 'reset' ? 'New password set' : 'Account set up';
     case 'signed_in':
       return 'First sign-in';
     case 'not_sent':

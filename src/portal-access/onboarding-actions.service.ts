@@ -65,6 +65,11 @@ export class OnboardingActionsService {
     return this.invitations.sendInvites(await this.resolve(selection, context), context, { bulk: true });
   }
 
+  /** The patient ids of a selection (ticked ids, or all matching the filter), checked to exist. */
+  async patientIdsOf(selection: Selection, context: AuditContext): Promise<number[]> {
+    return this.resolve(selection, context);
+  }
+
   async batchProgress(batchId: string): Promise<BatchProgress> {
     return this.invitations.batchProgress(batchId);
   }

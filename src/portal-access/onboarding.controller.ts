@@ -234,7 +234,7 @@ function rowAnswer(req: Request, row: { id: number }, message: string): SeeOther
 }
 
 /** Hidden fields that carry a selection from the confirmation to the send. */
-function selectionFields(selection: Selection): [string, string][] {
+export function selectionFields(selection: Selection): [string, string][] {
   if (selection.scope === 'ids') return selection.ids.map((id) => ['ids', String(id)]);
   return [
     ['scope', 'filter'],

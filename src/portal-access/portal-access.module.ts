@@ -8,6 +8,8 @@ import { EmailChangeLinksController } from './email-change/email-change-links.co
 import { EmailChangePolicyService } from './email-change/email-change-policy.service';
 import { EmailChangeRequestsRepository } from './email-change/email-change-requests.repository';
 import { EmailChangeService } from './email-change/email-change.service';
+import { ActivationCodeController } from './activation-code.controller';
+import { LettersController } from './letters.controller';
 import { OnboardingActionsService } from './onboarding-actions.service';
 import { OnboardingExportService } from './onboarding-export.service';
 import { OnboardingController } from './onboarding.controller';
@@ -23,7 +25,14 @@ import { PortalOverviewService } from './portal-overview.service';
 
 @Module({
   imports: [PatientsModule, PortalAccountsModule, InvitationsModule, AuthModule],
-  controllers: [OnboardingController, PatientPortalController, EmailChangeLinksController, AdminEmailChangesController],
+  controllers: [
+    OnboardingController,
+    PatientPortalController,
+    EmailChangeLinksController,
+    AdminEmailChangesController,
+    ActivationCodeController,
+    LettersController,
+  ],
   providers: [
     PortalAccessService,
     OnboardingListRepository,

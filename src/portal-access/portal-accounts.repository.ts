@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { addressColumn, POSTAL_ADDRESS_PARTS, postalAddressOf, type PostalAddress } from '../patients/postal-address';
 import { chunks, forUpdate, fromSqlDate, fromSqlDateTime, placeholders, toSqlDateTime } from '../database/sql';
 import { hasEmail } from './portal-eligibility';
 
@@ -20,6 +21,18 @@ export interface LockedAccount {
   firstName: string;
   email: string | null;
 }
+
+/** A patient a printed activation letter may go to. */
+export interface LetterCandidate {
+  patientId: number;
+  firstName: string;
+  lastName: string;
+  deceased: boolean;
+  accessEnabled: boolean;
+  address: PostalAddress;
+}
+
+const ADDRESS_SQL = POSTAL_ADDRESS_PARTS.map(({ key }) => `p.${addressColumn(key)}`).join(', ');
 
 /** The account a patient signs in with (by username key). */
 export interface SignInAccount {
@@ -116,6 +129,30 @@ export class PortalAccountsRepository {
       firstName: String(row.first_name),
       email: (row.email as string | null) ?? null,
     };
+  }
+
+  /** What a printed letter needs of these patients (name, postal address, access), in id order. */
+  async letterCandidates(ids: number[], tx: EntityManager): Promise<LetterCandidate[]> {
+    const found: LetterCandidate[] = [];
+    for (const chunk of chunks(ids)) {
+      const rows: Array<Record<string, unknown>> = await tx.query(
+        `SELECT p.id, p.first_name, p.last_name, p.deceased, pa.access_enabled, ${ADDRESS_SQL}
+           FROM patients p LEFT JOIN portal_accounts pa ON pa.patient_id = p.id WHERE p.id IN (${placeholders(chunk.length)}) ORDER BY p.id`,
+        chunk,
+      );
+      for (const row of rows)
+        found.push({
+          patientId: Number(row.id),
+          firstName: String(row.first_name),
+          lastName: String(row.last_name),
+          deceased: truthy(row.deceased),
+          accessEnabled: truthy(row.access_enabled),
+          address: postalAddressOf(
+            Object.fromEntries(POSTAL_ADDRESS_PARTS.map(({ key }) => [key, (row[addressColumn(key)] as string | null) ?? null])),
+          ),
+        });
+    }
+    return found;
   }
 
   /** Of `ids`, those whose access is on. */

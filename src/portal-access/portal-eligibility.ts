@@ -38,6 +38,19 @@ export function canInvite(patient: EligibilityFields): boolean {
   return inviteBlock(patient) === null;
 }
 
+/**
+ * Why no printed activation letter (issue #18) may go to this patient; null when one may. The
+ * minors rule (issue #16: under MINOR_SELF_ACCESS_AGE, 'under_self_access_age') joins here.
+ */
+export type LetterBlock = 'deceased' | 'not_enabled' | 'no_postal_address';
+
+export function letterBlock(patient: Omit<EligibilityFields, 'email'> & { mailable: boolean }): LetterBlock | null {
+  if (patient.deceased) return 'deceased';
+  if (!patient.accessEnabled) return 'not_enabled';
+  if (!patient.mailable) return 'no_postal_address';
+  return null;
+}
+
 /** Invite or password reset: a patient who already chose a username gets a reset. */
 export function inviteKind(account: { username: string | null }): 'invite' | 'reset' {
   return account.username ? 'reset' : 'invite';

@@ -9,15 +9,17 @@ import { PasswordHasher } from '../auth/passwords/password-hasher.service';
 import { checkNewPassword } from '../auth/passwords/password-policy';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { AccountNoticesService } from '../invitations/account-notices.service';
 import { InvitationsService } from '../portal-access/invitations.service';
-import { PortalTokensService, TokenCheck, TokenHolder } from '../invitations/portal-tokens.service';
+import { LinkPurposes, PortalTokensService, TokenCheck, TokenHolder } from '../invitations/portal-tokens.service';
 import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
 import { checkUsername } from '../portal-access/usernames';
 import { PortalTokensRepository } from '../invitations/portal-tokens.repository';
 import { runInTransaction } from '../database/transactions';
 import { PortalSecondFactorService } from './second-factor/portal-second-factor.service';
+import { EmailChangeService } from '../portal-access/email-change/email-change.service';
+import { isEmail } from 'class-validator';
+import { ExpectedAnswer, GivenAnswers, IdentityCheckResult, IdentityCheckService } from './identity-check/identity-check.service';
 
 /** A signed-in patient, re-read from the database on every portal request. */
 export interface PatientPrincipal {
@@ -27,7 +29,8 @@ export interface PatientPrincipal {
 }
 
 export type SetPasswordResult =
-  | { outcome: 'done'; username: string }
+  /** `emailToConfirm`: the address the patient added, waiting for its confirmation link (activation links). */
+  | { outcome: 'done'; username: string; emailToConfirm?: string | null }
   | { outcome: 'invalid_link' }
   | { outcome: 'rejected'; errors: Record<string, string[]>; holder: TokenHolder };
 
@@ -82,12 +85,43 @@ export class PatientAccountsService {
     private readonly tokenRows: PortalTokensRepository,
     private readonly notices: AccountNoticesService,
     private readonly secondFactors: PortalSecondFactorService,
+    private readonly identity: IdentityCheckService,
+    private readonly emailChanges: EmailChangeService,
   ) {}
+
+  /**
+   * What the holder of a link must answer before the password form. A representative's link
+   * (issue #16) will add { question: 'representativeLastName', value: <their last name> } here.
+   */
+  expectedAnswersOf(holder: TokenHolder): ExpectedAnswer[] {
+    return [{ question: 'dateOfBirth', value: holder.dateOfBirth }];
+  }
+
+  /** The identity-check step of a link: checks the link, then the answers (counted, never echoed). */
+  async checkIdentity(
+    tokenHash: string | null,
+    purpose: LinkPurposes,
+    given: GivenAnswers,
+    context: AuditContext,
+  ): Promise<IdentityCheckResult | { outcome: 'invalid_link' }> {
+    const check = await this.tokens.check(tokenHash, purpose);
+    if (!check.ok) {
+      await this.recordLinkFailure(check, purpose, context, 'identity');
+      return { outcome: 'invalid_link' };
+    }
+    const { holder } = check;
+    return this.identity.verify(
+      { tokenId: holder.tokenId, patientId: holder.patientId, purpose: holder.purpose },
+      this.expectedAnswersOf(holder),
+      given,
+      patientActor(context, holder.patientId, null),
+    );
+  }
 
   /** Whether a link works (GET: changes nothing but the audit trail when it does not). */
   async checkLink(
     tokenHash: string | null,
-    purpose: PortalTokenPurpose,
+    purpose: LinkPurposes,
     context: AuditContext,
     step: 'open' | 'form',
   ): Promise<TokenCheck> {
@@ -116,9 +150,10 @@ export class PatientAccountsService {
    */
   async setPassword(
     tokenHash: string | null,
-    purpose: PortalTokenPurpose,
+    purpose: LinkPurposes,
     form: { username?: string; password: string; confirmPassword: string },
     context: AuditContext,
+    email: string | null = null,
   ): Promise<SetPasswordResult> {
     const check = await this.tokens.check(tokenHash, purpose);
     if (!check.ok) {
@@ -129,12 +164,13 @@ export class PatientAccountsService {
     const errors: Record<string, string[]> = {};
     let username = holder.username ?? '';
     let key: string | null = null;
-    if (purpose === 'invite' || !holder.username) {
+    if (holder.purpose === 'invite' || !holder.username) {
       const checked = checkUsername(form.username ?? '');
       if ('problem' in checked) errors.username = [checked.problem];
       else ({ username, key } = checked);
     }
     const problems = checkNewPassword(form.password, passwordWordsOf(holder, username, this.config.clinicName));
+    if (email !== null && !isUsableEmailSyntax(email)) errors.email = ['Enter a valid email address, or leave it empty.'];
     if (problems.length) errors.password = problems;
     else if (form.password !== form.confirmPassword) errors.confirmPassword = ['The two passwords do not match.'];
     if (Object.keys(errors).length) return { outcome: 'rejected', errors, holder };
@@ -148,7 +184,7 @@ export class PatientAccountsService {
       holder,
     };
     try {
-      return await runInTransaction(this.dataSource, async (tx) => {
+      const done = await runInTransaction(this.dataSource, async (tx) => {
         const now = new Date();
         const consumed = await this.tokens.consume(tx, tokenHash, purpose, now);
         if (!consumed.ok) {
@@ -166,15 +202,26 @@ export class PatientAccountsService {
         }
         if (key && (await this.accounts.usernameTaken(key, holder.patientId, tx))) throw new UsernameTakenError();
         await this.accounts.setPassword(holder.patientId, passwordHash, key ? { username, key } : null, now, tx);
+        // An activation code was no invite email: the account now counts as invited (orange until the first sign-in).
+        if (holder.purpose === 'clinic' || holder.purpose === 'letter')
+          await this.accounts.markInvited([holder.patientId], now, tx);
         // Setting the password kills every other outstanding link of this patient.
         await this.tokens.revokeTokensOf(tx, [holder.patientId], 'password_set', now, holder.tokenId);
         await this.audit.record(
           actor,
-          { action: 'portal.token_used', patientId: holder.patientId, details: { purpose, usernameChosen: Boolean(key) } },
+          {
+            action: 'portal.token_used',
+            patientId: holder.patientId,
+            details: { purpose: holder.purpose, usernameChosen: Boolean(key) },
+          },
           tx,
         );
         return { outcome: 'done', username } as const;
       });
+      if (done.outcome !== 'done' || email === null) return done;
+      // The address is on file only once the patient uses the link sent to it (EmailChangeService.confirm).
+      const asked = await this.emailChanges.requestFromPatient(holder.patientId, email, actor);
+      return { ...done, emailToConfirm: asked === 'awaiting_confirmation' ? email : null };
     } catch (error) {
       // The username check above, or the unique index when two patients race for one name.
       if (error instanceof UsernameTakenError || (error instanceof QueryFailedError && /unique|duplicate/i.test(error.message)))
@@ -332,7 +379,7 @@ export class PatientAccountsService {
 
   private async recordLinkFailure(
     check: Extract<TokenCheck, { ok: false }>,
-    purpose: PortalTokenPurpose,
+    purpose: LinkPurposes,
     context: AuditContext,
     step: string,
   ): Promise<void> {
@@ -346,3 +393,8 @@ export class PatientAccountsService {
 }
 
 class UsernameTakenError extends Error {}
+
+/** The same address rule as IsSafeEmail (common/validation), for a field checked in the service. */
+function isUsableEmailSyntax(email: string): boolean {
+  return email.length <= 254 && /^[^\u0000-\u0020\u007f"\\]+$/.test(email) && isEmail(email);
+}

@@ -7,8 +7,8 @@ import { markSessionActivity, sessionExpired } from '../auth/session-activity';
 import { SignInRequiredException } from '../common/errors/sign-in-required.exception';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { PortalSessionsService } from './account/portal-sessions.service';
+import type { LinkRoute } from './portal-links.controller';
 import { PatientAccountsService, PatientPrincipal } from './patient-accounts.service';
 
 declare module 'express-session' {
@@ -23,8 +23,8 @@ declare module 'express-session' {
     };
     /** Between a right password and the second step (no `patient` yet): grants only the second-step page. */
     portalPending?: { patientId: number; generation: number; startedAt: number; next: string };
-    /** Between opening an emailed link and submitting its form: the token's hash, never the token. */
-    portalLink?: { tokenHash: string; purpose: PortalTokenPurpose };
+    /** Between opening an emailed link and submitting its form: the token's hash, never the token, and whether the identity check passed. */
+    portalLink?: { tokenHash: string; purpose: LinkRoute; identityChecked?: boolean };
     /** A dead link just opened (its hash): what "Send me a new link" acts on, never a typed address. */
     deadLink?: string;
   }

@@ -7,6 +7,8 @@ import { PortalAccountController } from './account/account.controller';
 import { PortalAccountService } from './account/portal-account.service';
 import { PortalSessionsRepository } from './account/portal-sessions.repository';
 import { PortalSessionsService } from './account/portal-sessions.service';
+import { PortalAccessModule } from '../portal-access/portal-access.module';
+import { IdentityCheckService } from './identity-check/identity-check.service';
 import { PatientAccountsService } from './patient-accounts.service';
 import { PortalFactorsRepository } from './second-factor/portal-factors.repository';
 import { PortalSecondFactorController } from './second-factor/portal-second-factor.controller';
@@ -20,7 +22,7 @@ import { PortalController } from './portal.controller';
 
 /** The patient's side of the Patient Portal: emailed links, sign-in, home, forgot password, the account page. */
 @Module({
-  imports: [AuthModule, InvitationsModule, PortalAccountsModule],
+  imports: [AuthModule, InvitationsModule, PortalAccountsModule, PortalAccessModule],
   controllers: [
     PortalLinksController,
     PortalController,
@@ -31,6 +33,7 @@ import { PortalController } from './portal.controller';
   providers: [
     PatientAccountsService,
     NewLinkService,
+    IdentityCheckService,
     PortalSessionsRepository,
     PortalSessionsService,
     PortalAccountService,
@@ -39,6 +42,6 @@ import { PortalController } from './portal.controller';
     PortalSecondStepService,
     { provide: APP_GUARD, useClass: PatientAuthGuard },
   ],
-  exports: [PatientAccountsService],
+  exports: [PatientAccountsService, IdentityCheckService],
 })
 export class PortalModule {}

@@ -43,11 +43,11 @@ describe('edit forms saved without touching a field', () => {
         username: 'zoe.ohara',
       })
     ).id;
-    await t.dataSource.query('UPDATE patients SET phone = ?, primary_provider_id = ? WHERE id = ?', [
-      '+1 555 0100 ext. 7',
-      providerIds[1],
-      withEverything,
-    ]);
+    // A postal address with the double spaces an import may keep, every part filled.
+    await t.dataSource.query(
+      'UPDATE patients SET phone = ?, primary_provider_id = ?, address_line1 = ?, address_line2 = ?, address_city = ?, address_region = ?, address_postal_code = ?, address_country = ? WHERE id = ?',
+      ['+1 555 0100 ext. 7', providerIds[1], '12  Elm Street', 'Apt 4', 'Springfield', 'IL', '62704', 'USA', withEverything],
+    );
     await t.dataSource.query('INSERT INTO patient_tags (patient_id, tag_id) VALUES (?, ?)', [withEverything, tagIds[3]]);
     // No tags, no provider, no phone, no email, no username.
     withNothing = (await createPortalPatient(t, { firstName: 'Bo', lastName: 'Bare', email: null, accessEnabled: false })).id;
@@ -69,7 +69,7 @@ describe('edit forms saved without touching a field', () => {
 
   const patientOnFile = async (id: number) => {
     const [row] = await stack.t.dataSource.query(
-      'SELECT p.first_name, p.last_name, p.date_of_birth, p.email, p.phone, p.primary_provider_id, pa.username FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id WHERE p.id = ?',
+      'SELECT p.first_name, p.last_name, p.date_of_birth, p.email, p.phone, p.primary_provider_id, p.address_line1, p.address_line2, p.address_city, p.address_region, p.address_postal_code, p.address_country, pa.username FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id WHERE p.id = ?',
       [id],
     );
     const tags = (
@@ -137,6 +137,20 @@ describe('edit forms saved without touching a field', () => {
     expect(JSON.parse(event.details).changed).toEqual(['phone']);
     // Errors above were the refused form's 400, on purpose.
     errors.length = 0;
+  });
+
+  it('Edit details: changing only the postal code changes only it, and the audit says "changed: addressPostalCode"', async () => {
+    const before = await patientOnFile(withEverything);
+    await page.goto(`${stack.base}/patients/${withEverything}?tab=details&edit=details`);
+    expect(await page.getByLabel('Address line 1').inputValue()).toBe('12  Elm Street');
+    await page.getByLabel('Postal code').fill('62705');
+    await page.getByRole('button', { name: 'Save details' }).click();
+    await page.getByText('The patient’s details were saved.').waitFor();
+    expect(await patientOnFile(withEverything)).toEqual({ ...before, address_postal_code: '62705' });
+    const [event] = await stack.t.dataSource.query(
+      "SELECT details FROM audit_events WHERE action = 'patient.details_changed' ORDER BY id DESC LIMIT 1",
+    );
+    expect(JSON.parse(event.details).changed).toEqual(['addressPostalCode']);
   });
 
   it('Change the username: saving untouched keeps it, tells nobody and audits nothing', async () => {

@@ -2,6 +2,7 @@ import type { Page } from 'playwright-core';
 import { MailSenderService } from '../../src/invitations/mail/mail-sender.service';
 import { addPatient, seedPatients } from '../e2e/staff/onboarding-fixtures';
 import { BrowserStack, collectPageErrors, screenshot, signInThroughForm, startBrowserStack } from '../support/browser';
+import { confirmDateOfBirthInBrowser } from '../support/identity-check';
 import { portalAccountOf } from '../support/portal-patients';
 import { linkFrom } from '../support/smtp-server';
 import { createStaffUser } from '../support/staff';
@@ -26,6 +27,7 @@ describe('the whole journey in a real browser', () => {
       firstName: 'Juniper',
       lastName: 'Journeyman',
       email: 'juniper.journeyman@example.test',
+      dateOfBirth: '1991-07-14',
       status: 'red',
     });
     const admin = await createStaffUser(t, 'admin', 'Ada Admin');
@@ -91,6 +93,7 @@ describe('the whole journey in a real browser', () => {
     const patientPage = await patientContext.newPage();
     const patientErrors = collectPageErrors(patientPage);
     await patientPage.goto(`${base}${link.path}`);
+    await confirmDateOfBirthInBrowser(patientPage, '1991-07-14');
     await patientPage.getByRole('heading', { name: 'Set up your Patient Portal account' }).waitFor();
     const patientPassword = 'marigold ferry copper lantern';
     await patientPage.getByLabel('Username').fill('juniper.j');

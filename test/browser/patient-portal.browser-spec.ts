@@ -1,6 +1,7 @@
 import { InvitationsService } from '../../src/portal-access/invitations.service';
 import { MailSenderService } from '../../src/invitations/mail/mail-sender.service';
 import { BrowserStack, collectPageErrors, screenshot, startBrowserStack } from '../support/browser';
+import { confirmDateOfBirthInBrowser } from '../support/identity-check';
 import { createPortalPatient, portalAccountOf } from '../support/portal-patients';
 import { linkFrom } from '../support/smtp-server';
 
@@ -29,7 +30,10 @@ describe('a patient in a real browser', () => {
     await page.goto(`${base}${link.path}`);
     // The token leaves the address bar at once.
     expect(page.url()).toBe(`${base}/portal/invite`);
-    await expect(page.getByRole('heading', { name: 'Set up your Patient Portal account' }).isVisible()).resolves.toBe(true);
+    await screenshot(page, 'patient-identity-check');
+    await confirmDateOfBirthInBrowser(page);
+    await page.getByRole('heading', { name: 'Set up your Patient Portal account' }).waitFor();
+    expect(page.url()).toBe(`${base}/portal/invite`);
     await screenshot(page, 'patient-set-password');
 
     await page.getByLabel('Username').fill('imogen.vt');

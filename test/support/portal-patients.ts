@@ -14,6 +14,9 @@ export interface TestPatientOptions {
 
 let sequence = 0;
 
+/** The date of birth of a createPortalPatient patient unless told otherwise (the identity check asks it). */
+export const DEFAULT_BIRTH_DATE = '1980-04-12';
+
 /** A patient with a portal account (gray by default: access enabled, never invited), inserted directly. */
 export async function createPortalPatient(
   t: TestApp,
@@ -24,7 +27,14 @@ export async function createPortalPatient(
   const email = options.email === undefined ? `patient${n}.${Date.now()}@example.test` : options.email;
   await t.dataSource.query(
     'INSERT INTO patients (first_name, last_name, date_of_birth, email, version, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)',
-    [options.firstName ?? 'Robin', options.lastName ?? `Quartermaine${n}`, options.dateOfBirth ?? '1980-04-12', email, now, now],
+    [
+      options.firstName ?? 'Robin',
+      options.lastName ?? `Quartermaine${n}`,
+      options.dateOfBirth ?? DEFAULT_BIRTH_DATE,
+      email,
+      now,
+      now,
+    ],
   );
   const [{ id }] = await t.dataSource.query('SELECT MAX(id) AS id FROM patients');
   const enabled = options.accessEnabled ?? true;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { POSTAL_ADDRESS_PARTS } from '../../patients/postal-address';
 import { FieldChecker, type ParsedItem, type ProviderRef, type RecordSource } from '../import-records';
 import { readCsvRecords } from './csv-records';
 import { ImportFileError } from './import-file-error';
@@ -18,6 +19,12 @@ export const CSV_COLUMNS = {
   nextAppointment: ['next_appointment', 'next_appointment_at', 'appointment'],
   appointmentProvider: ['appointment_provider', 'next_appointment_provider'],
   deceasedDate: ['deceased_date', 'date_of_death', 'deceased_on'],
+  addressLine1: ['address_line1', 'address_line_1', 'address1', 'street'],
+  addressLine2: ['address_line2', 'address_line_2', 'address2'],
+  addressCity: ['address_city', 'city', 'town'],
+  addressRegion: ['address_region', 'region', 'state', 'province'],
+  addressPostalCode: ['address_postal_code', 'postal_code', 'zip', 'zip_code', 'postcode'],
+  addressCountry: ['address_country', 'country'],
 } as const;
 
 type Column = keyof typeof CSV_COLUMNS;
@@ -115,6 +122,10 @@ function rowRecords(
   const email = has('email') ? check.email(cell('email')) : undefined;
   const phone = has('phone') ? (check.text(cell('phone'), 'phone', 32) ?? null) : undefined;
   const preferredLanguage = has('language') ? check.language(cell('language')) : undefined;
+  // Any address column makes the row carry the whole address (an empty cell clears that part).
+  const address = POSTAL_ADDRESS_PARTS.some(({ key }) => has(key))
+    ? check.postalAddress(Object.fromEntries(POSTAL_ADDRESS_PARTS.map(({ key }) => [key, cell(key)])))
+    : undefined;
   const tags = has('tags') ? tagList(check, cell('tags')!) : undefined;
   const provider = has('primaryProvider') ? providerRef(check.text(cell('primaryProvider'), 'primary provider', 100)) : undefined;
   const startsAt = has('nextAppointment') ? check.dateTime(cell('nextAppointment'), 'next appointment') : undefined;
@@ -140,6 +151,7 @@ function rowRecords(
       email,
       phone,
       preferredLanguage,
+      address,
       tags,
       provider,
       aliases: [],

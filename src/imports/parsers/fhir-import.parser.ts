@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { FieldChecker, type ParsedItem, type ProviderRef, type RecordSource } from '../import-records';
+import type { PostalAddress } from '../../patients/postal-address';
 import { ImportFileError } from './import-file-error';
 
 /*
@@ -306,6 +307,7 @@ function patientItem(patient: R4Patient, source: RecordSource, aliases: string[]
   const email = check.email(telecom.find((contact) => contact.system === 'email')?.value);
   const phone = check.text(telecom.find((contact) => contact.system === 'phone')?.value, 'phone', 32) ?? null;
   const preferredLanguage = preferredLanguageOf(patient, check);
+  const address = postalAddressOf(patient.address, check);
   const gp = (patient.generalPractitioner ?? []).find((ref) => !ref.reference || !ref.reference.startsWith('Organization/'));
   const provider = gp ? referenceOf(gp) : null;
   const deceased = deceasedOf(patient, check);
@@ -323,6 +325,7 @@ function patientItem(patient: R4Patient, source: RecordSource, aliases: string[]
     email,
     phone,
     preferredLanguage,
+    ...(address ? { address } : {}),
     provider,
     aliases,
     ...deceased,
@@ -472,6 +475,36 @@ export function nameParts(name: fhir.HumanName | undefined): { given?: string; f
 }
 
 /** ContactPoint.rank: 1 is preferred; unranked ones come after every ranked one, in file order. */
+const ADDRESS_USE_ORDER = ['home', undefined, 'temp', 'work', 'billing'];
+
+/**
+ * Patient.address: the current `home` address first, then one without a use, then temp, work,
+ * billing; old or ended ones and physical-only (visiting) ones are skipped. None: undefined (left as on file).
+ */
+function postalAddressOf(addresses: fhir.Address[] | undefined, check: FieldChecker): PostalAddress | undefined {
+  const usable = (addresses ?? []).filter(
+    (address) => address.use !== 'old' && !address.period?.end && address.type !== 'physical',
+  );
+  const rank = (address: fhir.Address) => {
+    const at = ADDRESS_USE_ORDER.indexOf(address.use);
+    return at < 0 ? ADDRESS_USE_ORDER.length : at;
+  };
+  const chosen = usable
+    .map((address, index) => ({ address, index }))
+    .sort((a, b) => rank(a.address) - rank(b.address) || a.index - b.index)[0]?.address;
+  if (!chosen) return undefined;
+  const lines = (chosen.line ?? []).filter((line) => typeof line === 'string' && line.trim());
+  return check.postalAddress({
+    addressLine1: lines[0],
+    // A third line and beyond join the second: the letter has two street lines.
+    addressLine2: lines.slice(1).join(', ') || undefined,
+    addressCity: chosen.city,
+    addressRegion: chosen.state,
+    addressPostalCode: chosen.postalCode,
+    addressCountry: chosen.country,
+  });
+}
+
 function byRank(contacts: R4ContactPoint[]): R4ContactPoint[] {
   const rank = (contact: R4ContactPoint) =>
     typeof contact.rank === 'number' && contact.rank > 0 ? contact.rank : Number.POSITIVE_INFINITY;

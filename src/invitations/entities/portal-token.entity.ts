@@ -1,8 +1,13 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type PortalTokenPurpose = 'invite' | 'reset';
+/** Links that go out by email. */
+export type EmailedLinkPurpose = 'invite' | 'reset';
+/** Links without an email (issue #18): shown in the clinic as a QR code, or printed in a letter; both carry a typed code. */
+export type ActivationPurpose = 'clinic' | 'letter';
+export type PortalTokenPurpose = EmailedLinkPurpose | ActivationPurpose;
+export const ACTIVATION_PURPOSES: readonly ActivationPurpose[] = ['clinic', 'letter'];
 
-/** An emailed invite/reset link. Only the SHA-256 of the token is kept. */
+/** An invite/reset link, or an activation code (clinic, letter). Only the SHA-256 of the token (and code) is kept. */
 @Entity('portal_tokens')
 export class PortalToken {
   @PrimaryGeneratedColumn()
@@ -46,4 +51,11 @@ export class PortalToken {
   /** staff | reminder | patient ("send me a new link"); null on older links (staff). */
   @Column({ type: 'varchar', length: 10, nullable: true })
   issuedBy!: string | null;
+  /** SHA-256 of the typed activation code (clinic and letter links only). */
+  @Column({ type: 'varchar', length: 64, nullable: true, unique: true })
+  codeHash!: string | null;
+
+  /** Wrong answers to the identity check asked before the password form; the link is revoked at the limit. */
+  @Column({ type: 'int', default: 0 })
+  identityFailures!: number;
 }

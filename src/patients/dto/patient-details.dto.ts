@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Transform, type TransformFnParams } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsPositive, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { digitsToNumber } from '../../common/validation/query-fields';
@@ -10,6 +11,9 @@ const idList = ({ value }: TransformFnParams) =>
   (value === undefined || value === '' ? [] : Array.isArray(value) ? value : [value]).map((item: unknown) =>
     digitsToNumber({ value: item } as TransformFnParams),
   );
+
+/** A postal address part: its length and characters are checked by the service, and only when it changed (postal-address.ts). */
+const AddressPart = () => applyDecorators(IsOptional(), IsString(), MaxLength(256, { message: 'Use at most 100 characters.' }));
 
 /** The basic details staff may edit on the dashboard; `version` detects a concurrent edit. */
 export class PatientDetailsDto {
@@ -39,6 +43,12 @@ export class PatientDetailsDto {
   @IsString()
   @MaxLength(35, { message: 'Choose a language from the list.' })
   preferredLanguage?: string;
+  @AddressPart() addressLine1?: string;
+  @AddressPart() addressLine2?: string;
+  @AddressPart() addressCity?: string;
+  @AddressPart() addressRegion?: string;
+  @AddressPart() addressPostalCode?: string;
+  @AddressPart() addressCountry?: string;
 
   @Transform(digitsToNumber)
   @IsOptional()

@@ -59,6 +59,25 @@ export class Patient {
   @Column({ type: 'varchar', length: 32, nullable: true })
   phoneDigits!: string | null;
 
+  /** The postal address, its parts listed once in ../postal-address.ts; letters need line 1, city and postal code. */
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  addressLine1!: string | null;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  addressLine2!: string | null;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  addressCity!: string | null;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  addressRegion!: string | null;
+
+  @Column({ type: 'varchar', length: 20, nullable: true })
+  addressPostalCode!: string | null;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  addressCountry!: string | null;
+
   @Column({ type: 'int', nullable: true })
   primaryProviderId!: number | null;
 

@@ -48,3 +48,9 @@ export class ChangeEmailDto extends VersionedDto {
   @Length(1, 1024, { message: 'Enter your password to confirm this change.' })
   password!: string;
 }
+
+/** "Show activation code": only after staff ticked that they checked the photo ID. */
+export class ShowActivationCodeDto {
+  @IsIn(['yes'], { message: "Tick that you checked the patient's photo ID." })
+  photoIdChecked!: string;
+}

@@ -5,6 +5,9 @@ import { execute, fromSqlDateTime, isSqliteManager, toSqlDateTime } from '../../
 
 export type EmailChangeStatus =
   'awaiting_approval' | 'awaiting_confirmation' | 'confirmed' | 'frozen' | 'rejected' | 'superseded';
+/** Who asked: staff on the tab, an import, or the patient while activating in the clinic (issue #18). */
+export type EmailChangeSource = 'staff' | 'import' | 'patient';
+
 /** Requests that still hold the patient's change (one at most per patient). */
 export const OPEN_STATUSES: readonly EmailChangeStatus[] = ['awaiting_approval', 'awaiting_confirmation', 'frozen'];
 
@@ -15,7 +18,7 @@ export interface EmailChangeRequest {
   oldEmail: string | null;
   newEmail: string;
   status: EmailChangeStatus;
-  source: 'staff' | 'import';
+  source: EmailChangeSource;
   reason: string;
   requestedBy: number | null;
   requestedByLabel: string | null;
@@ -31,7 +34,7 @@ export interface NewEmailChangeRequest {
   oldEmail: string | null;
   newEmail: string;
   status: EmailChangeStatus;
-  source: 'staff' | 'import';
+  source: EmailChangeSource;
   reason: string;
   requestedBy: number | null;
   requestedByLabel: string | null;
@@ -54,7 +57,7 @@ const toRequest = (row: Row): EmailChangeRequest => ({
   oldEmail: (row.old_email as string | null) ?? null,
   newEmail: String(row.new_email),
   status: row.status as EmailChangeStatus,
-  source: row.source as 'staff' | 'import',
+  source: row.source as EmailChangeSource,
   reason: String(row.reason),
   requestedBy: row.requested_by === null ? null : Number(row.requested_by),
   requestedByLabel: (row.requested_by_label as string | null) ?? null,

@@ -18,7 +18,12 @@ import { CONCURRENT_EDIT_MESSAGE } from '../../patients/patients.service';
 import { PatientsRepository } from '../../patients/patients.repository';
 import { PortalAccountsRepository } from '../portal-accounts.repository';
 import { type EmailChangeDecision, EmailChangePolicyService } from './email-change-policy.service';
-import { type EmailChangeRequest, EmailChangeRequestsRepository, OPEN_STATUSES } from './email-change-requests.repository';
+import {
+  type EmailChangeRequest,
+  EmailChangeRequestsRepository,
+  type EmailChangeSource,
+  OPEN_STATUSES,
+} from './email-change-requests.repository';
 import { runInTransaction } from '../../database/transactions';
 
 /** The link sent to the new address works this long (SECURITY.md: email-verify ≤ 24 h). */
@@ -160,6 +165,36 @@ export class EmailChangeService {
     context: AuditContext,
   ): Promise<EmailChangeRequest> {
     return decision === 'approve' ? this.approve(requestId, staff, context) : this.reject(requestId, staff, context);
+  }
+
+  /**
+   * The patient typed an address while activating their account (issue #18): it becomes the
+   * address on file only when they use the link sent to it (confirm, as for a staff change). No
+   * approval: their identity was checked in the clinic and by the link's questions. The
+   * shared-address rules (issue #16) belong here too, once they exist.
+   */
+  async requestFromPatient(
+    patientId: number,
+    email: string,
+    context: AuditContext,
+  ): Promise<'awaiting_confirmation' | 'unusable'> {
+    if (await this.isStaffAddress(email)) return 'unusable';
+    return runInTransaction(this.dataSource, async (tx) => {
+      const patient = await this.patients.lockContact(patientId, tx);
+      if (!patient) throw new NotFoundException('No such patient.');
+      if (patient.email && patient.email.toLowerCase() === email.toLowerCase()) return 'unusable';
+      await this.create(
+        tx,
+        { patientId, firstName: patient.firstName, from: patient.email, to: email },
+        false,
+        'patient',
+        'Added by the patient when activating their account',
+        context,
+        new Date(),
+        {},
+      );
+      return 'awaiting_confirmation';
+    });
   }
 
   /** A different staff member approves: the link goes to the new address. */
@@ -375,7 +410,7 @@ export class EmailChangeService {
     tx: EntityManager,
     change: EmailChange,
     needsApproval: boolean,
-    source: 'staff' | 'import',
+    source: EmailChangeSource,
     reason: string,
     context: AuditContext,
     now: Date,

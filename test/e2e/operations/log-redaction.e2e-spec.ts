@@ -2,6 +2,7 @@ import request from 'supertest';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { PatientDashboardService } from '../../../src/portal-access/patient-dashboard.service';
 import { csrfTokenOf } from '../../support/html';
+import { answerIdentityCheck } from '../../support/identity-check';
 import { createPortalPatient } from '../../support/portal-patients';
 import { linkFrom, startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
 import { signInAs } from '../../support/staff';
@@ -60,6 +61,7 @@ describe('log lines never carry tokens, passwords, emails, session ids or patien
     const opened = await patientAgent.get(invite.path).expect(303);
     const sid = /^[^=]+=([^;]+)/.exec(String(opened.headers['set-cookie']))![1];
     secrets.push(decodeURIComponent(sid), decodeURIComponent(sid).replace(/^s:/, '').split('.')[0]);
+    await answerIdentityCheck(patientAgent, 'invite');
     const form = await patientAgent.get('/portal/invite').expect(200);
     await patientAgent
       .post('/portal/invite')
@@ -87,6 +89,7 @@ describe('log lines never carry tokens, passwords, emails, session ids or patien
     const reset = await linkFrom(smtp, smtp.received[1], t.config.publicBaseUrl);
     secrets.push(reset.token);
     await patientAgent.get(reset.path).expect(303);
+    await answerIdentityCheck(patientAgent, 'reset');
     const resetForm = await patientAgent.get('/portal/reset').expect(200);
     await patientAgent
       .post('/portal/reset')

@@ -5,6 +5,7 @@ import { InvitationsService } from '../../../src/portal-access/invitations.servi
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { portalStatus } from '../../../src/portal-access/portal-status';
 import { csrfTokenOf } from '../../support/html';
+import { openPasswordForm } from '../../support/identity-check';
 import { createPortalPatient, portalAccountOf } from '../../support/portal-patients';
 import { linkFrom, startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
 import { inviteAndReceive as sendAndReceive } from '../../support/invite-mail';
@@ -36,11 +37,7 @@ describe('a patient invited by the clinic', () => {
 
   const inviteAndReceive = (patientId: number) => sendAndReceive(t, smtp, staff, patientId, BASE_URL);
 
-  async function openForm(agent: request.Agent, path: string) {
-    const opened = await agent.get(path).expect(303);
-    const form = await agent.get(opened.headers.location).expect(200);
-    return { location: opened.headers.location as string, csrf: csrfTokenOf(form.text), html: form.text };
-  }
+  const openForm = (agent: request.Agent, path: string) => openPasswordForm(agent, path);
 
   it('goes gray → orange → sets a password → signs in → green', async () => {
     const patient = await createPortalPatient(t, { firstName: 'Marisol', lastName: 'Quintero' });
@@ -112,7 +109,14 @@ describe('a patient invited by the clinic', () => {
     const actions = (
       await t.dataSource.query('SELECT action, outcome FROM audit_events WHERE patient_id = ? ORDER BY id', [patient.id])
     ).map((row: { action: string }) => row.action);
-    expect(actions).toEqual(['portal.invite_issued', 'mail.sent', 'portal.link_opened', 'portal.token_used', 'patient.sign_in']);
+    expect(actions).toEqual([
+      'portal.invite_issued',
+      'mail.sent',
+      'portal.link_opened',
+      'portal.identity_checked',
+      'portal.token_used',
+      'patient.sign_in',
+    ]);
   });
 
   it('accepts a link only once', async () => {

@@ -5,6 +5,7 @@ import { InvitationsService } from '../../../src/portal-access/invitations.servi
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { PATIENT_SIGN_IN_FAILED_MESSAGE } from '../../../src/portal/portal-sign-in-failed.filter';
 import { csrfTokenOf } from '../../support/html';
+import { answerIdentityCheck } from '../../support/identity-check';
 import { createActivatedPatient, createPortalPatient } from '../../support/portal-patients';
 import { linkFrom, startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
 import { signInAs } from '../../support/staff';
@@ -232,6 +233,7 @@ describe('a patient signing in to the portal', () => {
       expect(link.path).toMatch(/^\/portal\/reset\//);
       const agent = request.agent(t.server);
       await agent.get(link.path).expect(303).expect('Location', '/portal/reset');
+      await answerIdentityCheck(agent, 'reset');
       const form = await agent.get('/portal/reset').expect(200);
       expect(form.text).toContain(patient.username);
       expect(form.text).not.toContain('name="username"');
@@ -250,7 +252,7 @@ describe('a patient signing in to the portal', () => {
   });
 
   describe('choosing a username and password', () => {
-    async function inviteForm(patientId: number) {
+    async function inviteForm(patientId: number, dateOfBirth?: string) {
       const before = smtp.received.length;
       await t.app
         .get(InvitationsService)
@@ -260,6 +262,7 @@ describe('a patient signing in to the portal', () => {
       const link = await linkFrom(smtp, smtp.received[smtp.received.length - 1], BASE_URL);
       const agent = request.agent(t.server);
       await agent.get(link.path).expect(303);
+      await answerIdentityCheck(agent, 'invite', dateOfBirth);
       const form = await agent.get('/portal/invite').expect(200);
       return { agent, csrf: csrfTokenOf(form.text) };
     }
@@ -287,7 +290,7 @@ describe('a patient signing in to the portal', () => {
 
     it('refuses a password made of the surname and birth year, and one that is too short', async () => {
       const patient = await createPortalPatient(t, { lastName: 'Featherstonehaugh', dateOfBirth: '1984-02-03' });
-      const { agent, csrf } = await inviteForm(patient.id);
+      const { agent, csrf } = await inviteForm(patient.id, '1984-02-03');
       const own = await agent
         .post('/portal/invite')
         .type('form')

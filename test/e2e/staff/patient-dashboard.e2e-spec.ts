@@ -34,6 +34,27 @@ describe('a staff member on a patient dashboard', () => {
     ...overrides,
   });
 
+  /** Posts the details form as on file (name, birth date, provider, tags, version), plus `fields`. */
+  const saveAsOnFile = async (id: number, fields: Record<string, string>) => {
+    const before = await patient(id);
+    const tagIds = (await t.dataSource.query('SELECT tag_id FROM patient_tags WHERE patient_id = ?', [id])).map(
+      (r: { tag_id: number }) => String(r.tag_id),
+    );
+    return staff
+      .post(`/patients/${id}/details`)
+      .type('form')
+      .send({
+        _csrf: staff.csrf,
+        firstName: before.first_name,
+        lastName: before.last_name,
+        dateOfBirth: String(before.date_of_birth).slice(0, 10),
+        primaryProviderId: before.primary_provider_id ? String(before.primary_provider_id) : '',
+        tagIds,
+        version: String(before.version),
+        ...fields,
+      });
+  };
+
   it('shows the Patient Information block with its tabs, and records the view in the audit trail', async () => {
     const res = await staff.get('/patients/1').expect(200);
     expect(res.text).toContain('Patient Information');
@@ -144,25 +165,7 @@ describe('a staff member on a patient dashboard', () => {
 
   describe('the phone on file', () => {
     const phoneOf = async (id: number) => (await t.dataSource.query('SELECT phone, version FROM patients WHERE id = ?', [id]))[0];
-    const save = async (id: number, phone: string) => {
-      const before = await patient(id);
-      const tagIds = (await t.dataSource.query('SELECT tag_id FROM patient_tags WHERE patient_id = ?', [id])).map(
-        (r: { tag_id: number }) => String(r.tag_id),
-      );
-      return staff
-        .post(`/patients/${id}/details`)
-        .type('form')
-        .send({
-          _csrf: staff.csrf,
-          firstName: before.first_name,
-          lastName: before.last_name,
-          dateOfBirth: String(before.date_of_birth).slice(0, 10),
-          primaryProviderId: before.primary_provider_id ? String(before.primary_provider_id) : '',
-          tagIds,
-          phone,
-          version: String(before.version),
-        });
-    };
+    const save = (id: number, phone: string) => saveAsOnFile(id, { phone });
 
     it('is edited with the other details, normalised, and audited as "changed: phone" only', async () => {
       const res = await save(8, ' +44 (20)  7946.0958 ');
@@ -194,6 +197,72 @@ describe('a staff member on a patient dashboard', () => {
       expect(res.headers.location).toBe('/patients/10?saved=unchanged');
       expect(await phoneOf(10)).toEqual(before);
       expect(await auditActions(t.dataSource, 'action = ? AND patient_id = 10', ['patient.details_changed'])).toEqual([]);
+    });
+  });
+
+  describe('the postal address', () => {
+    const addressOf = async (id: number) =>
+      (
+        await t.dataSource.query(
+          'SELECT address_line1, address_line2, address_city, address_region, address_postal_code, address_country, version FROM patients WHERE id = ?',
+          [id],
+        )
+      )[0];
+    const save = (id: number, address: Record<string, string>) => saveAsOnFile(id, address);
+    const full = {
+      addressLine1: '  12   Elm Street ',
+      addressLine2: 'Apt 4',
+      addressCity: 'Springfield',
+      addressRegion: 'IL',
+      addressPostalCode: '62704',
+      addressCountry: 'USA',
+    };
+
+    it('is saved cleaned, shown as an envelope shows it, and audited by part', async () => {
+      const res = await save(11, full);
+      expect(res.headers.location).toBe('/patients/11?saved=details');
+      expect(await addressOf(11)).toMatchObject({
+        address_line1: '12 Elm Street',
+        address_line2: 'Apt 4',
+        address_city: 'Springfield',
+        address_region: 'IL',
+        address_postal_code: '62704',
+        address_country: 'USA',
+      });
+      const [event] = await auditActions(t.dataSource, 'action = ? AND patient_id = 11', ['patient.details_changed']);
+      expect(JSON.parse(event.details!).changed).toEqual([
+        'addressLine1',
+        'addressLine2',
+        'addressCity',
+        'addressRegion',
+        'addressPostalCode',
+        'addressCountry',
+      ]);
+      const page = (await staff.get('/patients/11').expect(200)).text;
+      expect(page).toContain('12 Elm Street<br>Apt 4<br>Springfield, IL 62704<br>USA');
+      const editing = (await staff.get('/patients/11?tab=details&edit=details').expect(200)).text;
+      expect(editing).toContain('name="addressPostalCode" maxlength="20" autocomplete="off" value="62704"');
+    });
+
+    it('saved back as on file (spacing from an import kept) changes nothing; an emptied part is cleared', async () => {
+      await t.dataSource.query("UPDATE patients SET address_line1 = '7  Oak  Lane', address_city = 'Shelbyville' WHERE id = 12");
+      const before = await addressOf(12);
+      const same = await save(12, { addressLine1: '7  Oak  Lane', addressCity: 'Shelbyville', addressPostalCode: '' });
+      expect(same.headers.location).toBe('/patients/12?saved=unchanged');
+      expect(await addressOf(12)).toEqual(before);
+      expect((await save(12, { addressLine1: '7  Oak  Lane', addressCity: '' })).status).toBe(303);
+      expect(await addressOf(12)).toMatchObject({ address_line1: '7  Oak  Lane', address_city: null });
+    });
+
+    it('refuses a part that is too long or holds markup, in words, and changes nothing', async () => {
+      const before = await addressOf(13);
+      const long = await save(13, { addressPostalCode: '1'.repeat(21) });
+      expect(long.status).toBe(400);
+      expect(long.text).toContain('Use at most 20 characters for postal code.');
+      const markup = await save(13, { addressCity: '<b>Town</b>' });
+      expect(markup.status).toBe(400);
+      expect(markup.text).toContain('The city contains characters that cannot be used.');
+      expect(await addressOf(13)).toEqual(before);
     });
   });
 });

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { portalStatus } from '../../../src/portal-access/portal-status';
 import { csrfTokenOf } from '../../support/html';
+import { openPasswordForm } from '../../support/identity-check';
 import { createPortalPatient, portalAccountOf } from '../../support/portal-patients';
 import { auditActions } from '../../support/sessions';
 import { linkFrom, startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
@@ -55,12 +56,11 @@ describe('a staff member on the Patient Portal tab', () => {
     await smtp.waitFor(before + 1);
     const link = await linkFrom(smtp, smtp.received[smtp.received.length - 1], BASE_URL);
     const patient = request.agent(t.server);
-    const opened = await patient.get(link.path).expect(303);
-    const form = await patient.get(opened.headers.location).expect(200);
+    const form = await openPasswordForm(patient, link.path);
     await patient
-      .post(opened.headers.location)
+      .post(form.location)
       .type('form')
-      .send({ _csrf: csrfTokenOf(form.text), username, password: PASSWORD, confirmPassword: PASSWORD })
+      .send({ _csrf: form.csrf, username, password: PASSWORD, confirmPassword: PASSWORD })
       .expect((res) => expect(res.status).toBeLessThan(400));
     const login = await patient.get('/portal/login').expect(200);
     await patient

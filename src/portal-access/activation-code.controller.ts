@@ -1,0 +1,60 @@
+import { Body, Controller, Get, Param, ParseIntPipe, Post, Req, UseFilters } from '@nestjs/common';
+import type { Request } from 'express';
+import { toDataURL } from 'qrcode';
+import { Audit, type AuditContext } from '../audit/audit-context';
+import { seeOther, takeShownOnce } from '../common/views/flash';
+import { View } from '../common/views/view.decorator';
+import { ActivationCodesService, type IssuedActivation } from '../invitations/activation/activation-codes.service';
+import { ShowActivationCodeDto } from './dto/patient-portal.dto';
+import { PatientFormFilter } from './patient-form.filter';
+
+/** The code, handed from the POST to the page it redirects to, and shown there once. */
+const SHOWN_CODE = 'activationCode';
+
+/**
+ * "Activate on the patient's phone" (issue #18): staff checked a photo ID and show a QR code
+ * and a typed code; the page then polls (as background activity, so the staff idle timeout
+ * still runs) until the patient has finished on their phone.
+ */
+@Controller('patients/:id/portal/activation-code')
+export class ActivationCodeController {
+  constructor(private readonly activation: ActivationCodesService) {}
+
+  @Post()
+  @UseFilters(PatientFormFilter)
+  @View('portal-access/activation-code')
+  async show(@Param('id', ParseIntPipe) id: number, @Body() _form: ShowActivationCodeDto, @Audit() audit: AuditContext) {
+    const issued = await this.activation.issueInClinic(id, audit);
+    return seeOther(`/patients/${id}/portal/activation-code`, { shownOnce: { [SHOWN_CODE]: issued } });
+  }
+
+  /** Shown once: a reload (or a second tab) finds nothing and sends staff back to make a new one. */
+  @Get()
+  @View('portal-access/activation-code')
+  async page(@Param('id', ParseIntPipe) id: number, @Req() req: Request) {
+    const issued = takeShownOnce<IssuedActivation & { expiresAt: string | Date }>(req, SHOWN_CODE);
+    if (!issued || issued.patientId !== id)
+      return seeOther(`/patients/${id}?tab=portal`, {
+        flash: { kind: 'info', message: 'An activation code is shown only once. Show a new one if the patient still needs it.' },
+      });
+    // A data: image (CSP allows img-src data:): no script, and the link is never stored.
+    const qr = await toDataURL(issued.url, { errorCorrectionLevel: 'M', margin: 2, scale: 6 });
+    return {
+      patientId: id,
+      tokenId: issued.tokenId,
+      code: issued.code,
+      expiresAt: new Date(issued.expiresAt),
+      qr,
+      // Where the code is typed: the link without its token.
+      activateUrl: issued.url.replace(/\/[^/]+$/, ''),
+      progress: 'waiting',
+    };
+  }
+
+  /** The polled status box (htmx fragment). */
+  @Get(':tokenId/progress')
+  @View('portal-access/activation-progress', { fragment: 'portal-access/_activation-progress' })
+  async progress(@Param('id', ParseIntPipe) id: number, @Param('tokenId', ParseIntPipe) tokenId: number) {
+    return { patientId: id, tokenId, progress: (await this.activation.progress(id, tokenId)) ?? 'revoked' };
+  }
+}
