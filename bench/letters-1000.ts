@@ -13,8 +13,8 @@ import { Writable } from 'node:stream';
 import { createConnection } from 'mysql2/promise';
 import { createApplication } from '../src/app.setup';
 import { loadConfig, parseDatabaseUrl } from '../src/config/app-config';
-import { writeLettersPdf } from '../src/invitations/activation/activation-letter.pdf';
-import { ActivationLettersService } from '../src/invitations/activation/activation-letters.service';
+import { writeLettersPdf } from '../src/portal-access/activation-codes/activation-letter.pdf';
+import { ActivationLettersService } from '../src/portal-access/activation-codes/activation-letters.service';
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);

@@ -10,8 +10,6 @@ import { BulkBatchesRepository } from './bulk-batches.repository';
 import { MailOutboxRepository } from './outbox.repository';
 import { PortalTokensRepository } from './portal-tokens.repository';
 import { PortalTokensService } from './portal-tokens.service';
-import { ActivationCodesService } from './activation/activation-codes.service';
-import { ActivationLettersService } from './activation/activation-letters.service';
 
 /**
  * Invite/reset links, the mail outbox and its sender. Who may be invited, and the account rows an
@@ -27,12 +25,8 @@ import { ActivationLettersService } from './activation/activation-letters.servic
     MailOutboxRepository,
     PortalTokensRepository,
     BulkBatchesRepository,
-    ActivationCodesService,
-    ActivationLettersService,
   ],
   exports: [
-    ActivationCodesService,
-    ActivationLettersService,
     PortalTokensService,
     InviteEmailRenderer,
     MailSenderService,

@@ -4,7 +4,7 @@ import { toDataURL } from 'qrcode';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { seeOther, takeShownOnce } from '../common/views/flash';
 import { View } from '../common/views/view.decorator';
-import { ActivationCodesService, type IssuedActivation } from '../invitations/activation/activation-codes.service';
+import { ActivationCodesService, type IssuedActivation } from '../portal-access/activation-codes/activation-codes.service';
 import { ShowActivationCodeDto } from './dto/patient-portal.dto';
 import { PatientFormFilter } from './patient-form.filter';
 

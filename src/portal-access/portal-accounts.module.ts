@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { InvitationsModule } from '../invitations/invitations.module';
+import { ActivationCodesService } from './activation-codes/activation-codes.service';
+import { ActivationLettersService } from './activation-codes/activation-letters.service';
 import { InvitationsService } from './invitations.service';
 import { PortalAccountsRepository } from './portal-accounts.repository';
 
@@ -10,7 +12,7 @@ import { PortalAccountsRepository } from './portal-accounts.repository';
  */
 @Module({
   imports: [InvitationsModule],
-  providers: [PortalAccountsRepository, InvitationsService],
-  exports: [PortalAccountsRepository, InvitationsService],
+  providers: [PortalAccountsRepository, InvitationsService, ActivationCodesService, ActivationLettersService],
+  exports: [PortalAccountsRepository, InvitationsService, ActivationCodesService, ActivationLettersService],
 })
 export class PortalAccountsModule {}

@@ -7,7 +7,7 @@ import { seeOther, takeShownOnce } from '../common/views/flash';
 import { renderInstead, View } from '../common/views/view.decorator';
 import { followPatientLanguage } from '../i18n/portal-language';
 import { NewLinkService } from './new-link.service';
-import { ActivationCodesService } from '../invitations/activation/activation-codes.service';
+import { ActivationCodesService } from '../portal-access/activation-codes/activation-codes.service';
 import { ACTIVATION_PURPOSES, type PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { type LinkPurposes, tokenHashOf } from '../invitations/portal-tokens.service';
 import { ActivateDto, ActivationCodeDto, IdentityAnswersDto, SetPasswordDto } from './dto/portal-forms.dto';

@@ -4,7 +4,7 @@ import {
   displayCode,
   newActivationCode,
   normaliseTypedCode,
-} from '../../src/invitations/activation/activation-code';
+} from '../../src/portal-access/activation-codes/activation-code';
 
 describe('activation codes', () => {
   it('are 8 characters from an alphabet without 0/O or 1/I/L', () => {

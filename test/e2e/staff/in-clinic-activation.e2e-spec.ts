@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { codeHashOf, normaliseTypedCode } from '../../../src/invitations/activation/activation-code';
-import { CLINIC_CODE_TTL_MINUTES } from '../../../src/invitations/activation/activation-codes.service';
+import { codeHashOf, normaliseTypedCode } from '../../../src/portal-access/activation-codes/activation-code';
+import { CLINIC_CODE_TTL_MINUTES } from '../../../src/portal-access/activation-codes/activation-codes.service';
 import { hashToken } from '../../../src/invitations/tokens';
 import { portalStatus } from '../../../src/portal-access/portal-status';
 import { csrfTokenOf } from '../../support/html';
@@ -140,7 +140,7 @@ describe('a staff member activating a patient on their phone in the clinic', () 
 
     const ready = await submit('octavia.phone@example.test').redirects(1).expect(200);
     expect(ready.text).toContain('Your account is ready');
-    expect(ready.text).toContain('We sent a link to <strong>octavia.phone@example.test</strong>');
+    expect(ready.text).toContain('We sent a link to octavia.phone@example.test.');
     // Orange now, green at the first sign-in, as usual; the staff page sees it finished.
     expect(portalStatus(await portalAccountOf(t, patient.id))).toBe('orange');
     expect((await progress()).text).toContain('The patient has set up their account');

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { hashToken } from '../tokens';
+import { hashToken } from '../../invitations/tokens';
 
 /** No 0/O, 1/I/L: what is read off a screen or a letter is typed back without guessing. */
 export const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';

@@ -6,11 +6,11 @@ import { AuditService } from '../../audit/audit.service';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { runInTransaction } from '../../database/transactions';
-import { PortalAccountsRepository } from '../../portal-access/portal-accounts.repository';
-import type { ActivationPurpose } from '../entities/portal-token.entity';
-import { PortalTokensRepository } from '../portal-tokens.repository';
-import { PortalTokensService } from '../portal-tokens.service';
-import { hashToken, newRawToken } from '../tokens';
+import { PortalAccountsRepository } from '../portal-accounts.repository';
+import type { ActivationPurpose } from '../../invitations/entities/portal-token.entity';
+import { PortalTokensRepository } from '../../invitations/portal-tokens.repository';
+import { PortalTokensService } from '../../invitations/portal-tokens.service';
+import { hashToken, newRawToken } from '../../invitations/tokens';
 import { codeHashOf, displayCode, newActivationCode, normaliseTypedCode } from './activation-code';
 
 /** An in-clinic code works this long: the patient is standing at the desk. */

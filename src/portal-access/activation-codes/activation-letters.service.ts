@@ -8,8 +8,8 @@ import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { runInTransaction } from '../../database/transactions';
 import { isMailable, envelopeLines } from '../../patients/postal-address';
-import { type LetterBlock, letterBlock } from '../../portal-access/portal-eligibility';
-import { type LetterCandidate, PortalAccountsRepository } from '../../portal-access/portal-accounts.repository';
+import { type LetterBlock, letterBlock } from '../portal-eligibility';
+import { type LetterCandidate, PortalAccountsRepository } from '../portal-accounts.repository';
 import { ActivationCodesService } from './activation-codes.service';
 
 export const LETTER_SKIP_LABELS: Record<LetterBlock, string> = {
