@@ -1,3 +1,4 @@
+import { answerIdentityCheck } from '../../support/identity-check';
 import request from 'supertest';
 import type { AuditContext } from '../../../src/audit/audit-context';
 import { InvitationsService } from '../../../src/portal-access/invitations.service';
@@ -83,6 +84,7 @@ describe('link states: queued → sent → opened → set up → first sign-in, 
     expect(Number(openedAudits[0].n)).toBe(1);
     expect(await rowText(patient.id, 'Zzstates')).toMatch(new RegExp(`Invite opened ${TIME}`));
 
+    await answerIdentityCheck(agent, 'invite');
     const form = await agent.get(opened.headers.location).expect(200);
     await agent
       .post(opened.headers.location)

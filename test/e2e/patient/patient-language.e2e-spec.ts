@@ -1,3 +1,4 @@
+import { answerIdentityCheck } from '../../support/identity-check';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { AuditContext } from '../../../src/audit/audit-context';
@@ -68,6 +69,7 @@ describe('a Spanish-speaking patient', () => {
     const { link } = await inviteAndReceive(patient.id);
     const agent = request.agent(t.server);
     const opened = await agent.get(link.path).expect(303);
+    await answerIdentityCheck(agent, 'invite');
     const page = await agent.get(opened.headers.location).expect(200);
     expect(page.text).toContain('<html lang="es" dir="ltr">');
     expect(page.text).toContain('<h1>Cree su cuenta del Portal del Paciente</h1>');
