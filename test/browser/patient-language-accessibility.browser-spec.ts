@@ -6,7 +6,7 @@ import { InviteEmailRenderer } from '../../src/invitations/invite-email.renderer
 import { InvitationsService } from '../../src/portal-access/invitations.service';
 import { MailSenderService } from '../../src/invitations/mail/mail-sender.service';
 import { BrowserStack, collectPageErrors, expectAccessible, screenshot, startBrowserStack } from '../support/browser';
-import { createPortalPatient } from '../support/portal-patients';
+import { createPortalPatient, DEFAULT_BIRTH_DATE } from '../support/portal-patients';
 import { linkFrom } from '../support/smtp-server';
 
 // Globals of the callbacks that run inside the page (test/tsconfig.json has no DOM lib).
@@ -128,6 +128,10 @@ describe('patient pages and emails in both languages, in a real browser', () => 
         await page.goto(`${stack.base}/portal/invite/${'A'.repeat(43)}`);
         await check('link no longer valid');
         await page.goto(`${stack.base}${link.path}`);
+        await check('confirm it is you');
+        await page.locator('#dateOfBirth').fill(DEFAULT_BIRTH_DATE);
+        await page.locator('form.stacked button[type=submit]').click();
+        await page.locator('#username').waitFor();
         await check('set up your account');
         if (width === 320) {
           await screenshot(page, `patient-set-password-${language}`, { readme: language === 'es' });
