@@ -20,6 +20,7 @@ import { ThrottleCounters1764700000000 } from '../migrations/1764700000000-Throt
 import { PatientPhoneDigits1765000000000 } from '../migrations/1765000000000-PatientPhoneDigits';
 import { ImportIdentity1765300000000 } from '../migrations/1765300000000-ImportIdentity';
 import { EmailChangeRequests1765200000000 } from '../migrations/1765200000000-EmailChangeRequests';
+import { Representatives1766100000000 } from '../migrations/1766100000000-Representatives';
 
 /**
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
@@ -50,6 +51,7 @@ export const MIGRATIONS = [
   PatientPhoneDigits1765000000000,
   EmailChangeRequests1765200000000,
   ImportIdentity1765300000000,
+  Representatives1766100000000,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */

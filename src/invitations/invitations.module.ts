@@ -31,6 +31,7 @@ import { PortalTokensService } from './portal-tokens.service';
   ],
   exports: [
     PortalTokensService,
+    InviteEmailRenderer,
     InvitationsService,
     MailSenderService,
     AccountNoticesService,

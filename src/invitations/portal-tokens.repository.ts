@@ -28,7 +28,12 @@ export interface TokenWithHolder {
   email: string | null;
   username: string | null;
   accessEnabled: boolean;
+  /** Set on a representative's invite/reset link: the account it sets up (its own address and username). */
+  representative: { accountId: number; fullName: string; email: string; username: string | null } | null;
 }
+
+/** A patient's own links; a representative's links (same patient_id, the patient they act for) are handled apart. */
+const OWN_LINK = 'representative_account_id IS NULL';
 
 export interface NewToken {
   patientId: number;
@@ -36,6 +41,8 @@ export interface NewToken {
   hash: string;
   sentTo: string;
   expiresAt: Date;
+  /** A representative's link: the account it sets up. */
+  representativeAccountId?: number | null;
 }
 
 /** A link as the staff's Patient Portal tab lists it, with the delivery of the email that carried it. */
@@ -76,12 +83,18 @@ export class PortalTokensRepository {
       email: string | null;
       username: string | null;
       access_enabled: number | string | boolean | null;
+      representative_account_id: number | string | null;
+      rep_full_name: string | null;
+      rep_email: string | null;
+      rep_username: string | null;
     }> = await db.query(
       `SELECT t.id AS token_id, t.patient_id, t.purpose, t.sent_to, t.expires_at, t.used_at, t.revoked_at,
-              p.first_name, p.last_name, p.date_of_birth, p.email, pa.username, pa.access_enabled
+              p.first_name, p.last_name, p.date_of_birth, p.email, pa.username, pa.access_enabled,
+              t.representative_account_id, ra.full_name AS rep_full_name, ra.email AS rep_email, ra.username AS rep_username
          FROM portal_tokens t
          JOIN patients p ON p.id = t.patient_id
          LEFT JOIN portal_accounts pa ON pa.patient_id = t.patient_id
+         LEFT JOIN representative_accounts ra ON ra.id = t.representative_account_id
         WHERE t.token_hash = ?`,
       [hash],
     );
@@ -101,6 +114,15 @@ export class PortalTokensRepository {
       email: row.email,
       username: row.username,
       accessEnabled: Number(row.access_enabled ?? 0) === 1,
+      representative:
+        row.representative_account_id === null || row.representative_account_id === undefined
+          ? null
+          : {
+              accountId: Number(row.representative_account_id),
+              fullName: String(row.rep_full_name),
+              email: String(row.rep_email),
+              username: row.rep_username ?? null,
+            },
     };
   }
 
@@ -127,7 +149,7 @@ export class PortalTokensRepository {
     for (const chunk of chunks(patientIds)) {
       revoked += await execute(
         tx,
-        `UPDATE portal_tokens SET revoked_at = ?, revoked_reason = ? WHERE patient_id IN (${placeholders(chunk.length)}) AND used_at IS NULL AND revoked_at IS NULL${exceptTokenId ? ' AND id <> ?' : ''}`,
+        `UPDATE portal_tokens SET revoked_at = ?, revoked_reason = ? WHERE patient_id IN (${placeholders(chunk.length)}) AND ${OWN_LINK} AND used_at IS NULL AND revoked_at IS NULL${exceptTokenId ? ' AND id <> ?' : ''}`,
         [toSqlDateTime(now), reason.slice(0, 32), ...chunk, ...(exceptTokenId ? [exceptTokenId] : [])],
       );
     }
@@ -144,7 +166,7 @@ export class PortalTokensRepository {
     for (const chunk of chunks(patientIds)) {
       const rows: Array<{ patient_id: number | string; purpose: PortalTokenPurpose; sent_to: string }> = await tx.query(
         `SELECT patient_id, purpose, sent_to FROM portal_tokens
-          WHERE patient_id IN (${placeholders(chunk.length)}) AND created_at >= ? AND used_at IS NULL AND revoked_at IS NULL`,
+          WHERE patient_id IN (${placeholders(chunk.length)}) AND ${OWN_LINK} AND created_at >= ? AND used_at IS NULL AND revoked_at IS NULL`,
         [...chunk, toSqlDateTime(since)],
       );
       for (const row of rows) found.push({ patientId: Number(row.patient_id), purpose: row.purpose, sentTo: row.sent_to });
@@ -158,8 +180,26 @@ export class PortalTokensRepository {
     await insertRows(
       tx,
       'portal_tokens',
-      ['patient_id', 'purpose', 'token_hash', 'sent_to', 'created_by_staff_id', 'created_at', 'expires_at'],
-      tokens.map((t) => [t.patientId, t.purpose, t.hash, t.sentTo, staffId, nowSql, toSqlDateTime(t.expiresAt)]),
+      [
+        'patient_id',
+        'purpose',
+        'token_hash',
+        'sent_to',
+        'created_by_staff_id',
+        'created_at',
+        'expires_at',
+        'representative_account_id',
+      ],
+      tokens.map((t) => [
+        t.patientId,
+        t.purpose,
+        t.hash,
+        t.sentTo,
+        staffId,
+        nowSql,
+        toSqlDateTime(t.expiresAt),
+        t.representativeAccountId ?? null,
+      ]),
     );
     const ids = new Map<string, number>();
     for (const chunk of chunks(tokens.map((t) => t.hash))) {
@@ -170,6 +210,31 @@ export class PortalTokensRepository {
       for (const row of rows) ids.set(row.token_hash, Number(row.id));
     }
     return ids;
+  }
+
+  /**
+   * Revokes a representative account's open links: all of them, or only those sent while acting
+   * for `patientId`; returns how many.
+   */
+  async revokeOpenForRepresentative(
+    accountId: number,
+    patientId: number | null,
+    reason: string,
+    now: Date,
+    tx: EntityManager,
+    exceptTokenId?: number,
+  ): Promise<number> {
+    return execute(
+      tx,
+      `UPDATE portal_tokens SET revoked_at = ?, revoked_reason = ? WHERE representative_account_id = ?${patientId ? ' AND patient_id = ?' : ''} AND used_at IS NULL AND revoked_at IS NULL${exceptTokenId ? ' AND id <> ?' : ''}`,
+      [
+        toSqlDateTime(now),
+        reason.slice(0, 32),
+        accountId,
+        ...(patientId ? [patientId] : []),
+        ...(exceptTokenId ? [exceptTokenId] : []),
+      ],
+    );
   }
 
   /** A patient's latest `limit` links, newest first. */
@@ -188,7 +253,7 @@ export class PortalTokensRepository {
     }> = await db.query(
       `SELECT t.id, t.purpose, t.sent_to, t.created_at, t.expires_at, t.used_at, t.revoked_at, t.revoked_reason, o.status AS delivery, o.sent_at
          FROM portal_tokens t LEFT JOIN mail_outbox o ON o.portal_token_id = t.id
-        WHERE t.patient_id = ? ORDER BY t.id DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
+        WHERE t.patient_id = ? AND t.${OWN_LINK} ORDER BY t.id DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
       [patientId],
     );
     return rows.map((row) => ({
@@ -213,7 +278,7 @@ export class PortalTokensRepository {
     db: EntityManager = this.dataSource.manager,
   ): Promise<number> {
     const [row]: Array<{ n: number | string }> = await db.query(
-      'SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND purpose = ? AND created_at >= ?',
+      `SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND ${OWN_LINK} AND purpose = ? AND created_at >= ?`,
       [patientId, purpose, toSqlDateTime(since)],
     );
     return Number(row?.n ?? 0);

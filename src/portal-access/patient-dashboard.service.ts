@@ -6,6 +6,8 @@ import { PortalOverviewService } from './portal-overview.service';
 import type { DashboardTab } from './dto/dashboard-query.dto';
 import { EmailChangeService } from './email-change/email-change.service';
 import { PatientsService } from '../patients/patients.service';
+import { RELATIONSHIP_LABELS } from './representatives/representative-rules';
+import { RepresentativesService } from './representatives/representatives.service';
 
 /** Everything the dashboard template needs for one tab; used by the page and by re-rendered forms. */
 @Injectable()
@@ -15,16 +17,18 @@ export class PatientDashboardService {
     private readonly portal: PortalOverviewService,
     private readonly auditTrail: AuditQueryService,
     private readonly emailChanges: EmailChangeService,
+    private readonly representatives: RepresentativesService,
   ) {}
 
   async model(patientId: number, tab: DashboardTab) {
     const summary = await this.patients.summary(patientId);
     if (tab !== 'portal') return { ...summary, tab };
-    const [portal, activity, emailChanges, emailChangeNeedsApproval] = await Promise.all([
+    const [portal, activity, emailChanges, emailChangeNeedsApproval, representatives] = await Promise.all([
       this.portal.overview(patientId),
       this.auditTrail.patientActivity(patientId),
       this.emailChanges.open(patientId),
       this.emailChanges.needsApproval(),
+      this.representatives.forTab(patientId),
     ]);
     return {
       ...summary,
@@ -42,6 +46,9 @@ export class PatientDashboardService {
       views: { ...activity.views, text: describeViews(activity.views) },
       emailChanges,
       emailChangeNeedsApproval,
+      representatives,
+      relationshipLabels: RELATIONSHIP_LABELS,
+      today: this.representatives.today(),
     };
   }
 }

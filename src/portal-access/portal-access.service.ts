@@ -9,6 +9,7 @@ import { PortalTokensService } from '../invitations/portal-tokens.service';
 import { PortalAccountsRepository } from './portal-accounts.repository';
 import { deceasedRefusal, mayEnable } from './portal-eligibility';
 import { runInTransaction } from '../database/transactions';
+import { RepresentativesService } from './representatives/representatives.service';
 
 export interface EnableResult {
   /** Set for bulk actions: the audit rows share it. */
@@ -31,6 +32,7 @@ export class PortalAccessService {
     private readonly tokens: PortalTokensService,
     private readonly accounts: PortalAccountsRepository,
     private readonly outbox: MailOutboxRepository,
+    private readonly representatives: RepresentativesService,
   ) {}
 
   /**
@@ -52,6 +54,7 @@ export class PortalAccessService {
     // Links first (their emails are cancelled with them), then any other email still waiting (notices).
     await this.tokens.revokeTokensOf(tx, patientIds, 'deceased', now);
     await this.outbox.cancelUnsentFor(patientIds, 'patient recorded as deceased', tx);
+    await this.representatives.endForDisabledPatients(patientIds, context, tx, now);
     await this.audit.recordMany(
       context,
       patientIds.map((patientId) => ({

@@ -8,7 +8,7 @@ import { renderInstead, View } from '../common/views/view.decorator';
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
 import { tokenHashOf } from '../invitations/portal-tokens.service';
 import { SetPasswordDto } from './dto/portal-forms.dto';
-import { PatientAccountsService } from './patient-accounts.service';
+import { linkGreeting, PatientAccountsService } from './patient-accounts.service';
 
 /** What every dead link shows: the same page whatever the reason, naming nobody. */
 const LINK_INVALID = { template: 'portal/link-invalid', status: 410 } as const;
@@ -107,7 +107,7 @@ export class PortalLinksController {
     const link = linkOf(req, purpose);
     const check = await this.accounts.checkLink(link, purpose, audit, 'form');
     if (!check.ok) return invalidModel(res);
-    return { purpose, firstName: check.holder.firstName, username: check.holder.username };
+    return { purpose, ...pick(linkGreeting(check.holder)) };
   }
 
   private async submit(purpose: PortalTokenPurpose, form: SetPasswordDto, req: Request, res: Response, audit: AuditContext) {
@@ -117,8 +117,7 @@ export class PortalLinksController {
       res.status(400);
       return {
         purpose,
-        firstName: result.holder.firstName,
-        username: result.holder.username,
+        ...pick(linkGreeting(result.holder)),
         errors: result.errors,
         values: { username: form.username ?? '' },
       };
@@ -128,6 +127,8 @@ export class PortalLinksController {
     return seeOther('/portal/account-ready', { shownOnce: { [ACCOUNT_READY]: { purpose, username: result.username } } });
   }
 }
+
+const pick = ({ firstName, username }: { firstName: string; username: string | null }) => ({ firstName, username });
 
 function linkOf(req: Request, purpose: PortalTokenPurpose): string | null {
   const link = req.session.portalLink;

@@ -22,6 +22,7 @@ describe('PortalTokensService', () => {
     email: 'pat@example.test',
     username: null,
     accessEnabled: true,
+    representative: null,
   };
 
   function setup(row: TokenWithHolder | null, wins = true) {
@@ -52,6 +53,7 @@ describe('PortalTokensService', () => {
         dateOfBirth: '1980-04-05',
         email: 'pat@example.test',
         username: null,
+        representative: null,
       },
     });
     expect(tokens.findByHash).toHaveBeenCalledWith(hash, true, tx);

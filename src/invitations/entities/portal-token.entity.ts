@@ -38,4 +38,8 @@ export class PortalToken {
 
   @Column({ type: 'varchar', length: 32, nullable: true })
   revokedReason!: string | null;
+
+  /** A representative's link: the representative account it sets up (patientId is the patient they act for). */
+  @Column({ type: 'int', nullable: true })
+  representativeAccountId!: number | null;
 }

@@ -27,6 +27,9 @@ const TABLES = [
   'staff_passkeys',
   'staff_recovery_codes',
   'staff_totp',
+  'representative_accounts',
+  'patient_representatives',
+  'daily_sweeps',
 ];
 
 /** Types compared roughly: dialects spell them differently (int/integer, tinyint/boolean, varchar/text). */
