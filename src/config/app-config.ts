@@ -87,6 +87,10 @@ export interface AppConfig {
   importMrnSystem: string | null;
   /** Heap cap (MB) of the worker thread each import runs in: a file that needs more fails alone, the server goes on. */
   importWorkerHeapMb: number;
+  /** Minors (issue 16): a parent-or-guardian representative ends when the patient reaches this age. */
+  ageOfMajority: number;
+  /** Below this age a patient gets no portal account of their own (COPPA's 13); a guardian is invited instead. */
+  minorSelfAccessAge: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -101,6 +105,15 @@ function identifierSystem(env: Env, name: string): string | null {
   if (raw.length > 255 || !/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(raw))
     throw new ConfigError(name, `must be a URI such as urn:oid:1.2.3.4 or https://clinic.example/mrn, got "${raw.slice(0, 80)}"`);
   return raw;
+}
+
+/** AGE_OF_MAJORITY (18) and MINOR_SELF_ACCESS_AGE (13); self-access can never begin after majority. */
+function ageRules(env: Env): { ageOfMajority: number; minorSelfAccessAge: number } {
+  const ageOfMajority = integer(env, 'AGE_OF_MAJORITY', 18, 1, 30);
+  const minorSelfAccessAge = integer(env, 'MINOR_SELF_ACCESS_AGE', 13, 0, 30);
+  if (minorSelfAccessAge > ageOfMajority)
+    throw new ConfigError('MINOR_SELF_ACCESS_AGE', `must not be above AGE_OF_MAJORITY (${ageOfMajority})`);
+  return { ageOfMajority, minorSelfAccessAge };
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -270,5 +283,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     importMaxRows: integer(env, 'IMPORT_MAX_ROWS', 200_000, 1, 5_000_000),
     importMrnSystem: identifierSystem(env, 'IMPORT_MRN_SYSTEM'),
     importWorkerHeapMb: integer(env, 'IMPORT_WORKER_HEAP_MB', 128, 16, 16 * 1024),
+    ...ageRules(env),
   };
 }

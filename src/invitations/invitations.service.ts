@@ -14,10 +14,20 @@ import type { PortalTokenPurpose } from './entities/portal-token.entity';
 import { InviteEmailRenderer } from './invite-email.renderer';
 import type { BatchProgress, InviteSkipReason, InviteSummary, LatestInvite } from './invitations.types';
 import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
-import { hasEmail, inviteBlock, inviteKind } from '../portal-access/portal-eligibility';
+import { type AgeRules, hasEmail, inviteBlock, inviteKind } from '../portal-access/portal-eligibility';
 import { PortalTokensService } from './portal-tokens.service';
 import { hashToken, newRawToken } from './tokens';
 import { runInTransaction } from '../database/transactions';
+import { ageOn } from '../common/time/calendar-date';
+import { ClinicClock } from '../common/time/clinic-time';
+import { fromSqlDate } from '../database/sql';
+
+/** Who the caller (the onboarding page) already knows must be skipped: addresses others read too. */
+export interface InviteOptions {
+  bulk?: boolean;
+  /** Patients whose address is shared (issue 16): skipped as 'shared_email'. */
+  sharedEmail?: ReadonlySet<number>;
+}
 
 /** mail_outbox.kind of the two portal emails. */
 export const MAIL_KIND: Record<PortalTokenPurpose, string> = { invite: 'portal_invite', reset: 'portal_reset' };
@@ -33,6 +43,7 @@ interface Candidate {
   id: number;
   firstName: string;
   deceased: boolean;
+  age: number;
   email: string | null;
   accessEnabled: boolean;
   username: string | null;
@@ -61,22 +72,26 @@ export class InvitationsService {
     private readonly tokenRows: PortalTokensRepository,
     private readonly outbox: MailOutboxRepository,
     private readonly batches: BulkBatchesRepository,
+    private readonly clock: ClinicClock,
   ) {}
 
-  /** What sendInvites would do, writing nothing (the bulk confirmation). */
-  async previewInvites(patientIds: number[]): Promise<InviteSummary> {
+  /** What sendInvites would do, writing nothing (the bulk confirmation), with the failed-email count staff should see first. */
+  async previewInvites(patientIds: number[], options: InviteOptions = {}): Promise<InviteSummary> {
     const ids = uniqueIds(patientIds);
-    return plan(ids, await this.loadCandidates(this.dataSource.manager, ids, false), null).summary;
+    const { summary, eligible } = this.plan(ids, await this.loadCandidates(this.dataSource.manager, ids, false), null, options);
+    const latest = await this.latestInvites(eligible.map((patient) => patient.id));
+    summary.emailFailed = [...latest.values()].filter((invite) => invite.delivery === 'failed').length;
+    return summary;
   }
 
-  async sendInvites(patientIds: number[], context: AuditContext, options: { bulk?: boolean } = {}): Promise<InviteSummary> {
+  async sendInvites(patientIds: number[], context: AuditContext, options: InviteOptions = {}): Promise<InviteSummary> {
     const ids = uniqueIds(patientIds);
     const now = new Date();
     return runInTransaction(this.dataSource, async (tx) => {
       // Locks the patients' rows (MySQL/MariaDB) so two clicks at once queue one email.
       const candidates = await this.loadCandidates(tx, ids, true);
       const batchId = options.bulk ? randomUUID() : null;
-      const { summary, eligible } = plan(ids, candidates, batchId);
+      const { summary, eligible } = this.plan(ids, candidates, batchId, options);
 
       const repeats = await this.recentLinks(tx, eligible, now);
       const fresh = eligible.filter((patient) => repeats.get(patient.id) !== patient.purpose);
@@ -175,9 +190,15 @@ export class InvitationsService {
     return result;
   }
 
+  /** The shared rule with the configured ages (MINOR_SELF_ACCESS_AGE) and the caller's shared addresses. */
+  private plan(ids: number[], candidates: Map<number, Candidate>, batchId: string | null, options: InviteOptions): Plan {
+    return plan(ids, candidates, batchId, this.config, options.sharedEmail);
+  }
+
   private async loadCandidates(db: EntityManager, ids: number[], lock: boolean): Promise<Map<number, Candidate>> {
     const found = new Map<number, Candidate>();
     const forUpdate = lock && !isSqliteManager(db) ? ' FOR UPDATE' : '';
+    const today = this.clock.dayOf(new Date());
     for (const chunk of chunks(ids)) {
       const rows: Array<{
         id: number;
@@ -186,8 +207,9 @@ export class InvitationsService {
         deceased: number | boolean | string;
         access_enabled: number | boolean | null;
         username: string | null;
+        date_of_birth: Date | string;
       }> = await db.query(
-        `SELECT p.id, p.first_name, p.email, p.deceased, pa.access_enabled, pa.username
+        `SELECT p.id, p.first_name, p.email, p.deceased, p.date_of_birth, pa.access_enabled, pa.username
            FROM patients p LEFT JOIN portal_accounts pa ON pa.patient_id = p.id
           WHERE p.id IN (${placeholders(chunk.length)})${forUpdate}`,
         chunk,
@@ -197,6 +219,7 @@ export class InvitationsService {
           id: Number(row.id),
           firstName: row.first_name,
           deceased: Number(row.deceased) === 1,
+          age: ageOn(fromSqlDate(row.date_of_birth), today),
           email: hasEmail(row.email) ? row.email : null,
           accessEnabled: Number(row.access_enabled ?? 0) === 1,
           username: row.username,
@@ -246,7 +269,13 @@ function uniqueIds(patientIds: number[]): number[] {
 }
 
 /** Who gets which email and who is skipped (and why); the rule shared by preview and send. */
-function plan(ids: number[], candidates: Map<number, Candidate>, batchId: string | null): Plan {
+function plan(
+  ids: number[],
+  candidates: Map<number, Candidate>,
+  batchId: string | null,
+  ages: AgeRules,
+  sharedEmail?: ReadonlySet<number>,
+): Plan {
   const summary: InviteSummary = {
     batchId,
     requested: ids.length,
@@ -263,7 +292,7 @@ function plan(ids: number[], candidates: Map<number, Candidate>, batchId: string
   };
   for (const id of ids) {
     const patient = candidates.get(id);
-    const blocked = patient ? inviteBlock(patient) : 'unknown_patient';
+    const blocked = patient ? inviteBlock({ ...patient, sharedEmail: sharedEmail?.has(id) }, ages) : 'unknown_patient';
     if (blocked || !patient?.email) skip(blocked ?? 'no_email', id);
     else {
       const purpose: PortalTokenPurpose = inviteKind(patient);

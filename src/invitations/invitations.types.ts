@@ -4,10 +4,14 @@
  */
 
 /** Why a patient got no email. */
-export type InviteSkipReason = 'deceased' | 'no_email' | 'not_enabled' | 'unknown_patient';
+export type InviteSkipReason =
+  'deceased' | 'no_email' | 'not_enabled' | 'unknown_patient' | 'under_self_access_age' | 'shared_email';
 
 export const INVITE_SKIP_REASON_LABELS: Record<InviteSkipReason, string> = {
   deceased: 'deceased',
+  under_self_access_age: 'under the self-access age (invite a parent or guardian as their representative instead)',
+  shared_email:
+    'email shared with another patient, a representative or staff (invite them one by one from the Patient Portal tab)',
   no_email: 'no email on file',
   not_enabled: 'access not enabled',
   unknown_patient: 'patient not found',
@@ -29,6 +33,8 @@ export interface InviteSummary {
    * address from the last few seconds (a double click). No second email is queued for them.
    */
   repeated?: number;
+  /** Of invites + resets: patients whose latest invite/reset email failed or bounced (the address may be wrong). */
+  emailFailed?: number;
 }
 
 export interface BatchProgress {

@@ -8,6 +8,7 @@ import {
   type PortalStatus,
   type StatusChoice,
 } from './portal-status';
+import { representativeFilterSql } from './representatives/representative-rules';
 
 /**
  * The onboarding page's filters and sort orders as SQL, kept pure so unit tests can
@@ -32,6 +33,12 @@ export interface OnboardingFilter {
   apptAfterUtc?: string;
   /** A colour, or "orange-expired" / "orange-failed" (invite problems). */
   status?: StatusChoice;
+  /** Has an active authorised representative (issue 16). */
+  representative?: 'yes' | 'no';
+  /** The "Turned 18 — invite to their own account" worklist. */
+  turned18?: 'yes';
+  /** The clinic's today (YYYY-MM-DD, see withClinicDays) for the representative filters; the UTC day when absent. */
+  clinicToday?: string;
 }
 
 export const ONBOARDING_SORTS = ['name', 'dob', 'next'] as const;
@@ -104,6 +111,7 @@ export function withClinicDays(filter: OnboardingFilter, clock: ClinicClock): On
     ...filter,
     apptBeforeUtc: filter.apptBefore ? toSqlDateTime(clock.startOfDay(filter.apptBefore)) : undefined,
     apptAfterUtc: filter.apptAfter ? toSqlDateTime(clock.startOfDay(nextDay(filter.apptAfter))) : undefined,
+    clinicToday: clock.dayOf(new Date()),
   };
 }
 
@@ -129,6 +137,7 @@ export function filterSql(
       sql: 'p.next_appointment_at >= ?',
       params: [filter.apptAfterUtc ?? `${nextDay(filter.apptAfter)} 00:00:00`],
     });
+  patientParts.push(...representativeFilterSql(filter, filter.clinicToday ?? new Date().toISOString().slice(0, 10)));
   if (filter.access) accountParts.push({ sql: `pa.access_enabled = ${filter.access === 'yes' ? 1 : 0}`, params: [] });
   if (filter.username) accountParts.push({ sql: `pa.username IS ${filter.username === 'yes' ? 'NOT ' : ''}NULL`, params: [] });
   // "Expired" is relative to the moment the page is read, so the condition binds now.
@@ -291,6 +300,8 @@ export function filterParams(filter: OnboardingFilter): [string, string][] {
     ['apptBefore', filter.apptBefore],
     ['apptAfter', filter.apptAfter],
     ['status', filter.status],
+    ['representative', filter.representative],
+    ['turned18', filter.turned18],
   ];
   return pairs
     .filter((pair): pair is [string, string | number] => pair[1] !== undefined && pair[1] !== '')

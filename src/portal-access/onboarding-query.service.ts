@@ -29,6 +29,7 @@ import {
   type InviteProblem,
   type PortalStatus,
 } from './portal-status';
+import { type PortalReach, PortalReachService, withReach } from './representatives/portal-reach.service';
 
 export interface OnboardingPageRequest {
   filter: OnboardingFilter;
@@ -66,6 +67,8 @@ export interface OnboardingRow {
   /** Orange, but the invite cannot work: it expired unused or its email failed (portal-status.ts). */
   inviteProblem: InviteProblem | null;
   linkExpiresAt: Date | null;
+  /** Minors, representatives and shared addresses (issue 16; representatives/portal-reach.service.ts). */
+  reach?: PortalReach | null;
 }
 
 export interface OnboardingPage {
@@ -105,6 +108,7 @@ export class OnboardingQueryService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly invitations: InvitationsService,
     private readonly audit: AuditService,
+    private readonly reach: PortalReachService,
   ) {}
 
   /** One page of the list; viewing patient data is audited (who looked at which filter). */
@@ -266,7 +270,9 @@ export class OnboardingQueryService {
     const byId = new Map(
       records.map((record) => [Number(record.id), toRow(record, invites.get(Number(record.id)) ?? null, now)]),
     );
-    return ids.map((id) => byId.get(id)).filter((row): row is OnboardingRow => row !== undefined);
+    const rows = ids.map((id) => byId.get(id)).filter((row): row is OnboardingRow => row !== undefined);
+    const reach = await this.reach.forPatients(rows);
+    return rows.map((row) => withReach(row, reach.get(row.id), this.reach.ages));
   }
 
   /**

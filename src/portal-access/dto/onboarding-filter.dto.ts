@@ -89,6 +89,12 @@ export class OnboardingFilterDto {
   @OptionalChoice('Has username', ['any', 'yes', 'no'])
   username?: 'any' | 'yes' | 'no';
 
+  @OptionalChoice('Has representative', ['any', 'yes', 'no'])
+  representative?: 'any' | 'yes' | 'no';
+
+  @OptionalChoice('Turned 18', ['yes'])
+  turned18?: 'yes';
+
   @OptionalDate()
   apptBefore?: string;
 
@@ -168,6 +174,8 @@ export function toOnboardingFilter(dto: OnboardingFilterDto, clock: ClinicClock)
       apptBefore: dto.apptBefore,
       apptAfter: dto.apptAfter,
       status: dto.status,
+      representative: dto.representative === 'any' ? undefined : dto.representative,
+      turned18: dto.turned18,
     },
     clock,
   );

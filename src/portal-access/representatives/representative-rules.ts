@@ -39,3 +39,29 @@ export function isActiveRepresentation(rep: RepresentationFields, today: string)
 export function activeRepresentationSql(alias = 'pr'): string {
   return `(${alias}.ended_at IS NULL AND ${alias}.starts_on <= ? AND (${alias}.ends_on IS NULL OR ${alias}.ends_on >= ?))`;
 }
+
+/**
+ * The onboarding filters of this module, as conditions on a patients id column (`p.id`):
+ * "has representative: yes/no" and the "Turned 18 — invite to their own account" worklist
+ * (a guardian ended at the age of majority, and no username of their own yet).
+ */
+export function representativeFilterSql(
+  filter: { representative?: 'yes' | 'no'; turned18?: 'yes' },
+  today: string,
+  idColumn = 'p.id',
+): Array<{ sql: string; params: unknown[] }> {
+  const parts: Array<{ sql: string; params: unknown[] }> = [];
+  if (filter.representative)
+    parts.push({
+      sql: `${filter.representative === 'no' ? 'NOT ' : ''}EXISTS (SELECT 1 FROM patient_representatives pr WHERE pr.patient_id = ${idColumn} AND ${activeRepresentationSql('pr')})`,
+      params: [today, today],
+    });
+  if (filter.turned18)
+    parts.push({
+      sql:
+        `EXISTS (SELECT 1 FROM patient_representatives pr WHERE pr.patient_id = ${idColumn} AND pr.ended_reason = 'age_of_majority')` +
+        ` AND NOT EXISTS (SELECT 1 FROM portal_accounts own WHERE own.patient_id = ${idColumn} AND own.username IS NOT NULL)`,
+      params: [],
+    });
+  return parts;
+}

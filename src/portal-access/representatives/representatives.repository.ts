@@ -1,7 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { chunks, execute, forUpdate, fromSqlDate, fromSqlDateTime, placeholders, toSqlDateTime } from '../../database/sql';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import {
+  chunks,
+  execute,
+  forUpdate,
+  fromSqlDate,
+  fromSqlDateTime,
+  isSqliteManager,
+  placeholders,
+  toSqlDateTime,
+} from '../../database/sql';
 import { activeRepresentationSql, type EndReason, type Relationship } from './representative-rules';
 
 export interface RepresentativeRow {
@@ -182,20 +191,58 @@ export class RepresentativesRepository {
     return rows.map(rowOf);
   }
 
-  /** Not-ended representatives of this relationship whose patient was born on or before `bornBy`. */
+  /** Not-ended representatives of this relationship whose patient was born on or before `bornBy`, with that birth date. */
   async ofPatientsBornBy(
     relationship: Relationship,
     bornBy: string,
     db: EntityManager = this.dataSource.manager,
-  ): Promise<RepresentativeRow[]> {
+  ): Promise<Array<RepresentativeRow & { patientBorn: string }>> {
     const rows: Array<Record<string, unknown>> = await db.query(
       `SELECT ${COLUMNS.split(', ')
         .map((c) => `pr.${c}`)
-        .join(', ')} FROM patient_representatives pr JOIN patients p ON p.id = pr.patient_id
+        .join(', ')}, p.date_of_birth AS patient_born FROM patient_representatives pr JOIN patients p ON p.id = pr.patient_id
         WHERE pr.ended_at IS NULL AND pr.relationship = ? AND p.date_of_birth <= ?`,
       [relationship, bornBy],
     );
-    return rows.map(rowOf);
+    return rows.map((row) => ({ ...rowOf(row), patientBorn: fromSqlDate(row.patient_born as string) }));
+  }
+
+  /**
+   * Claims one day's run of a daily job for this instance: the primary key lets exactly one of
+   * several instances insert the row (a claim commits before the work it claims).
+   */
+  async claimDay(name: string, day: string, now: Date): Promise<boolean> {
+    try {
+      await this.dataSource.query('INSERT INTO daily_sweeps (name, day, claimed_at) VALUES (?, ?, ?)', [
+        name,
+        day,
+        toSqlDateTime(now),
+      ]);
+      return true;
+    } catch (error) {
+      if (error instanceof QueryFailedError && /unique|duplicate|primary/i.test(error.message)) return false;
+      throw error;
+    }
+  }
+
+  /** "Turned 18 — invite to their own account": a guardian ended at majority, no username of their own yet; newest first. */
+  async turnedAdult(
+    limit: number,
+  ): Promise<Array<{ patientId: number; firstName: string; lastName: string; email: string | null; endedAt: Date }>> {
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT p.id, p.first_name, p.last_name, p.email, MAX(pr.ended_at) AS ended_at
+         FROM patient_representatives pr JOIN patients p ON p.id = pr.patient_id
+         LEFT JOIN portal_accounts pa ON pa.patient_id = p.id
+        WHERE pr.ended_reason = 'age_of_majority' AND pa.username IS NULL
+        GROUP BY p.id, p.first_name, p.last_name, p.email ORDER BY MAX(pr.ended_at) DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
+    );
+    return rows.map((row) => ({
+      patientId: Number(row.id),
+      firstName: String(row.first_name),
+      lastName: String(row.last_name),
+      email: (row.email as string | null) ?? null,
+      endedAt: fromSqlDateTime(row.ended_at as string)!,
+    }));
   }
 
   /** The patients this account may act for on clinic day `today`. */
@@ -243,6 +290,59 @@ export class RepresentativesRepository {
       for (const row of rows) counts.set(Number(row.patient_id), Number(row.n));
     }
     return counts;
+  }
+
+  /**
+   * Patients whose email is one of these keys (trimmed, lower-cased), as id → key. On MySQL/MariaDB
+   * the column's case-insensitive, pad-space collation compares that way through ix_patients_email;
+   * SQLite compares bytes, so it folds the column (a scan, fine at the embedded default's sizes).
+   */
+  async patientsWithEmailKeys(
+    keys: string[],
+    db: EntityManager = this.dataSource.manager,
+  ): Promise<Array<{ id: number; key: string }>> {
+    const found: Array<{ id: number; key: string }> = [];
+    const column = isSqliteManager(db) ? 'LOWER(TRIM(email))' : 'email';
+    for (const chunk of chunks(keys)) {
+      const rows: Array<{ id: number | string; email: string }> = await db.query(
+        `SELECT id, email FROM patients WHERE ${column} IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
+      for (const row of rows) found.push({ id: Number(row.id), key: row.email.trim().toLowerCase() });
+    }
+    return found;
+  }
+
+  /** The email on file of these patients (those who have one). */
+  async emailsOf(
+    patientIds: number[],
+    db: EntityManager = this.dataSource.manager,
+  ): Promise<Array<{ id: number; email: string }>> {
+    const found: Array<{ id: number; email: string }> = [];
+    for (const chunk of chunks(patientIds)) {
+      const rows: Array<{ id: number | string; email: string }> = await db.query(
+        `SELECT id, email FROM patients WHERE email IS NOT NULL AND id IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
+      found.push(...rows.map((row) => ({ id: Number(row.id), email: row.email })));
+    }
+    return found;
+  }
+
+  /** Not-ended representatives whose address is one of these keys: patient id and key. */
+  async representativesWithEmailKeys(
+    keys: string[],
+    db: EntityManager = this.dataSource.manager,
+  ): Promise<Array<{ patientId: number; key: string }>> {
+    const found: Array<{ patientId: number; key: string }> = [];
+    for (const chunk of chunks(keys)) {
+      const rows: Array<{ patient_id: number | string; email_key: string }> = await db.query(
+        `SELECT patient_id, email_key FROM patient_representatives WHERE ended_at IS NULL AND email_key IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
+      for (const row of rows) found.push({ patientId: Number(row.patient_id), key: row.email_key });
+    }
+    return found;
   }
 
   /** The patient's date of birth and email (the minor and same-address rules need them). */

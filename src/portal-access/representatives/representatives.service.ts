@@ -1,7 +1,8 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import type { AuditContext } from '../../audit/audit-context';
+import { SYSTEM_CONTEXT, type AuditContext } from '../../audit/audit-context';
+import { ageOn, bornByForAge } from '../../common/time/calendar-date';
 import { AuditService } from '../../audit/audit.service';
 import { ClinicClock } from '../../common/time/clinic-time';
 import { FormValidationException } from '../../common/validation/form-validation.exception';
@@ -230,6 +231,32 @@ export class RepresentativesService {
       );
       return purpose;
     });
+  }
+
+  /**
+   * The daily sweep (issue 16): representatives past their end day end, and parent-or-guardian
+   * representatives recorded while the patient was a minor end once the patient reaches
+   * AGE_OF_MAJORITY. One instance of several claims the clinic day; the ends themselves are
+   * conditional (a row ends once), so a repeated or overlapping run changes nothing twice.
+   */
+  async sweep(now = new Date()): Promise<{ claimed: boolean; endDate: number; ageOfMajority: number }> {
+    const today = this.today(now);
+    if (!(await this.reps.claimDay('representatives', today, now))) return { claimed: false, endDate: 0, ageOfMajority: 0 };
+    return runInTransaction(this.dataSource, async (tx) => {
+      const expired = await this.endAccess(await this.reps.pastEndDay(today, tx), 'end_date', SYSTEM_CONTEXT, now, tx);
+      const majority = this.config.ageOfMajority;
+      const grownUp = (await this.reps.ofPatientsBornBy('parent_or_guardian', bornByForAge(majority, today), tx)).filter(
+        // A guardian recorded for an adult (e.g. by a court) is not a minor's parent: only those from before majority end.
+        (row) => ageOn(row.patientBorn, row.startsOn) < majority,
+      );
+      const aged = await this.endAccess(grownUp, 'age_of_majority', SYSTEM_CONTEXT, now, tx);
+      return { claimed: true, endDate: expired.length, ageOfMajority: aged.length };
+    });
+  }
+
+  /** The "Turned 18 — invite to their own account" worklist (the onboarding page filters the same patients with turned18=yes). */
+  turnedAdultWorklist(limit = 100) {
+    return this.reps.turnedAdult(limit);
   }
 
   /** The patient's access was disabled: every current representative of theirs ends with it (caller's transaction). */
