@@ -111,7 +111,7 @@ export function withClinicDays(filter: OnboardingFilter, clock: ClinicClock): On
     ...filter,
     apptBeforeUtc: filter.apptBefore ? toSqlDateTime(clock.startOfDay(filter.apptBefore)) : undefined,
     apptAfterUtc: filter.apptAfter ? toSqlDateTime(clock.startOfDay(nextDay(filter.apptAfter))) : undefined,
-    clinicToday: clock.dayOf(new Date()),
+    clinicToday: filter.representative ? clock.dayOf(new Date()) : undefined,
   };
 }
 
