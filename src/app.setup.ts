@@ -13,6 +13,7 @@ import { AppModule } from './app.module';
 import { createSessionKnex } from './database/data-source-options';
 import { openDatabase } from './database/open-database';
 import { seedDemoData } from './patients/demo-data/demo-seeder';
+import { seedDemoRepresentatives } from './portal-access/representatives/demo-representatives';
 import { createCsrfProtection } from './auth/csrf';
 import { createSessionMiddlewares } from './auth/session.setup';
 import { StaffAuthenticator } from './auth/staff-authenticator';
@@ -175,5 +176,9 @@ async function seedDemoIfEmpty(dataSource: DataSource, logger: Pino): Promise<vo
   const [{ total }] = await dataSource.query('SELECT COUNT(*) AS total FROM patients');
   if (Number(total) > 0) return;
   const result = await seedDemoData(dataSource, { patients: 300, seed: 1 });
-  logger.info({ context: 'DemoData' }, `Seeded ${result.patients} demo patients (SEED_DEMO).`);
+  const reps = await seedDemoRepresentatives(dataSource);
+  logger.info(
+    { context: 'DemoData' },
+    `Seeded ${result.patients + reps.patients} demo patients, ${reps.representatives} representatives (SEED_DEMO).`,
+  );
 }
