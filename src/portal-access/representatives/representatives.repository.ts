@@ -74,6 +74,19 @@ const rowOf = (row: Record<string, unknown>): RepresentativeRow => ({
   version: Number(row.version),
 });
 
+/** Runs `sql(inList)` once per chunk of `values` (bound first, then `extra`) and concatenates the rows. */
+async function inChunks<R>(
+  db: EntityManager | DataSource,
+  values: unknown[],
+  sql: (inList: string) => string,
+  extra: unknown[] = [],
+): Promise<R[]> {
+  const rows: R[] = [];
+  for (const chunk of chunks(values))
+    rows.push(...((await db.query(sql(placeholders(chunk.length)), [...chunk, ...extra])) as R[]));
+  return rows;
+}
+
 /** patient_representatives: the only place its SQL lives. */
 @Injectable()
 export class RepresentativesRepository {
@@ -171,15 +184,12 @@ export class RepresentativesRepository {
 
   /** Not-ended representatives of these patients (disable access ends them all). */
   async openOf(patientIds: number[], tx: EntityManager): Promise<RepresentativeRow[]> {
-    const found: RepresentativeRow[] = [];
-    for (const chunk of chunks(patientIds)) {
-      const rows: Array<Record<string, unknown>> = await tx.query(
-        `SELECT ${COLUMNS} FROM patient_representatives WHERE ended_at IS NULL AND patient_id IN (${placeholders(chunk.length)})`,
-        chunk,
-      );
-      found.push(...rows.map(rowOf));
-    }
-    return found;
+    const rows = await inChunks<Record<string, unknown>>(
+      tx,
+      patientIds,
+      (inList) => `SELECT ${COLUMNS} FROM patient_representatives WHERE ended_at IS NULL AND patient_id IN (${inList})`,
+    );
+    return rows.map(rowOf);
   }
 
   /** Not-ended representatives whose last day is before `today`. */
@@ -280,16 +290,15 @@ export class RepresentativesRepository {
 
   /** Active representatives per patient on `today` (the onboarding rows' badge). */
   async countActive(patientIds: number[], today: string): Promise<Map<number, number>> {
-    const counts = new Map<number, number>();
-    for (const chunk of chunks(patientIds)) {
-      const rows: Array<{ patient_id: number | string; n: number | string }> = await this.dataSource.query(
+    const rows = await inChunks<{ patient_id: number | string; n: number | string }>(
+      this.dataSource,
+      patientIds,
+      (inList) =>
         `SELECT pr.patient_id, COUNT(*) AS n FROM patient_representatives pr
-          WHERE pr.patient_id IN (${placeholders(chunk.length)}) AND ${activeRepresentationSql('pr')} GROUP BY pr.patient_id`,
-        [...chunk, today, today],
-      );
-      for (const row of rows) counts.set(Number(row.patient_id), Number(row.n));
-    }
-    return counts;
+          WHERE pr.patient_id IN (${inList}) AND ${activeRepresentationSql('pr')} GROUP BY pr.patient_id`,
+      [today, today],
+    );
+    return new Map(rows.map((row) => [Number(row.patient_id), Number(row.n)]));
   }
 
   /**
@@ -301,16 +310,13 @@ export class RepresentativesRepository {
     keys: string[],
     db: EntityManager = this.dataSource.manager,
   ): Promise<Array<{ id: number; key: string }>> {
-    const found: Array<{ id: number; key: string }> = [];
     const column = isSqliteManager(db) ? 'LOWER(TRIM(email))' : 'email';
-    for (const chunk of chunks(keys)) {
-      const rows: Array<{ id: number | string; email: string }> = await db.query(
-        `SELECT id, email FROM patients WHERE ${column} IN (${placeholders(chunk.length)})`,
-        chunk,
-      );
-      for (const row of rows) found.push({ id: Number(row.id), key: row.email.trim().toLowerCase() });
-    }
-    return found;
+    const rows = await inChunks<{ id: number | string; email: string }>(
+      db,
+      keys,
+      (inList) => `SELECT id, email FROM patients WHERE ${column} IN (${inList})`,
+    );
+    return rows.map((row) => ({ id: Number(row.id), key: row.email.trim().toLowerCase() }));
   }
 
   /** The email on file of these patients (those who have one). */
@@ -318,15 +324,12 @@ export class RepresentativesRepository {
     patientIds: number[],
     db: EntityManager = this.dataSource.manager,
   ): Promise<Array<{ id: number; email: string }>> {
-    const found: Array<{ id: number; email: string }> = [];
-    for (const chunk of chunks(patientIds)) {
-      const rows: Array<{ id: number | string; email: string }> = await db.query(
-        `SELECT id, email FROM patients WHERE email IS NOT NULL AND id IN (${placeholders(chunk.length)})`,
-        chunk,
-      );
-      found.push(...rows.map((row) => ({ id: Number(row.id), email: row.email })));
-    }
-    return found;
+    const rows = await inChunks<{ id: number | string; email: string }>(
+      db,
+      patientIds,
+      (inList) => `SELECT id, email FROM patients WHERE email IS NOT NULL AND id IN (${inList})`,
+    );
+    return rows.map((row) => ({ id: Number(row.id), email: row.email }));
   }
 
   /** Not-ended representatives whose address is one of these keys: patient id and key. */
@@ -334,15 +337,12 @@ export class RepresentativesRepository {
     keys: string[],
     db: EntityManager = this.dataSource.manager,
   ): Promise<Array<{ patientId: number; key: string }>> {
-    const found: Array<{ patientId: number; key: string }> = [];
-    for (const chunk of chunks(keys)) {
-      const rows: Array<{ patient_id: number | string; email_key: string }> = await db.query(
-        `SELECT patient_id, email_key FROM patient_representatives WHERE ended_at IS NULL AND email_key IN (${placeholders(chunk.length)})`,
-        chunk,
-      );
-      for (const row of rows) found.push({ patientId: Number(row.patient_id), key: row.email_key });
-    }
-    return found;
+    const rows = await inChunks<{ patient_id: number | string; email_key: string }>(
+      db,
+      keys,
+      (inList) => `SELECT patient_id, email_key FROM patient_representatives WHERE ended_at IS NULL AND email_key IN (${inList})`,
+    );
+    return rows.map((row) => ({ patientId: Number(row.patient_id), key: row.email_key }));
   }
 
   /** The patient's date of birth and email (the minor and same-address rules need them). */

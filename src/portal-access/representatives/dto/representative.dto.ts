@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Transform, type TransformFnParams } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Length, Matches, MaxLength, Validate } from 'class-validator';
 import { CalendarDate, digitsToNumber, emptyToUndefined } from '../../../common/validation/query-fields';
@@ -7,6 +8,17 @@ import { RELATIONSHIPS, type Relationship } from '../representative-rules';
 const oneLine = ({ value }: TransformFnParams) => (typeof value === 'string' ? value.normalize('NFC').trim() : value);
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 const REASON = 'Give a reason (3 to 500 characters); it goes into the audit trail.';
+
+/** The reason every representative change carries into the audit trail. */
+const AuditReason = () =>
+  applyDecorators(
+    Matches(NO_CONTROL_CHARS, { message: 'The reason contains characters that cannot be used.' }),
+    Length(3, 500, { message: REASON }),
+    Transform(oneLine),
+  );
+
+/** The version of the record the form was built from (optimistic locking). */
+const FormVersion = () => applyDecorators(IsInt({ message: 'Reload the page and try again.' }), Transform(digitsToNumber));
 
 /** A representative as staff record them on the Patient Portal tab (add and edit). */
 export class RepresentativeDto {
@@ -49,29 +61,23 @@ export class RepresentativeDto {
   @IsIn(['yes'], { message: 'Tick the box to confirm that you checked the authorisation.' })
   confirm!: 'yes';
 
-  @Transform(oneLine)
-  @Length(3, 500, { message: REASON })
-  @Matches(NO_CONTROL_CHARS, { message: 'The reason contains characters that cannot be used.' })
+  @AuditReason()
   reason!: string;
 }
 
 /** An edit carries the version of the record the form was built from. */
 export class EditRepresentativeDto extends RepresentativeDto {
-  @Transform(digitsToNumber)
-  @IsInt({ message: 'Reload the page and try again.' })
+  @FormVersion()
   version!: number;
 }
 
 export class RevokeRepresentativeDto {
-  @Transform(digitsToNumber)
-  @IsInt({ message: 'Reload the page and try again.' })
+  @FormVersion()
   version!: number;
 
   @IsIn(['yes'], { message: 'Tick the box to confirm that this representative’s access should end.' })
   confirm!: 'yes';
 
-  @Transform(oneLine)
-  @Length(3, 500, { message: REASON })
-  @Matches(NO_CONTROL_CHARS, { message: 'The reason contains characters that cannot be used.' })
+  @AuditReason()
   reason!: string;
 }
