@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import {
   chunks,
   execute,
@@ -222,17 +222,15 @@ export class RepresentativesRepository {
    * several instances insert the row (a claim commits before the work it claims).
    */
   async claimDay(name: string, day: string, now: Date): Promise<boolean> {
-    try {
-      await this.dataSource.query('INSERT INTO daily_sweeps (name, day, claimed_at) VALUES (?, ?, ?)', [
-        name,
-        day,
-        toSqlDateTime(now),
-      ]);
-      return true;
-    } catch (error) {
-      if (error instanceof QueryFailedError && /unique|duplicate|primary/i.test(error.message)) return false;
-      throw error;
-    }
+    const manager = this.dataSource.manager;
+    // INSERT OR IGNORE / INSERT IGNORE: a lost claim is an answer (0 rows), not a failed query in the logs every hour.
+    const ignore = isSqliteManager(manager) ? 'INSERT OR IGNORE' : 'INSERT IGNORE';
+    const inserted = await execute(manager, `${ignore} INTO daily_sweeps (name, day, claimed_at) VALUES (?, ?, ?)`, [
+      name,
+      day,
+      toSqlDateTime(now),
+    ]);
+    return inserted === 1;
   }
 
   /** "Turned 18 — invite to their own account": a guardian ended at majority, no username of their own yet; newest first. */
