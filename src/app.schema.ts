@@ -26,6 +26,7 @@ import { PortalSecondFactor1766300000001 } from '../migrations/1766300000001-Por
 import { OnboardingListGeneration1766600000000 } from '../migrations/1766600000000-OnboardingListGeneration';
 import { ActivationFollowThrough1766400000000 } from '../migrations/1766400000000-ActivationFollowThrough';
 import { PatientPreferredLanguage1766500000000 } from '../migrations/1766500000000-PatientPreferredLanguage';
+import { Representatives1766100000000 } from '../migrations/1766100000000-Representatives';
 
 /**
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
@@ -62,6 +63,7 @@ export const MIGRATIONS = [
   OnboardingListGeneration1766600000000,
   ActivationFollowThrough1766400000000,
   PatientPreferredLanguage1766500000000,
+  Representatives1766100000000,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */

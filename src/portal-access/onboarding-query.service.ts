@@ -17,6 +17,7 @@ import {
 } from './onboarding-list.repository';
 import { canInvite, DECEASED_LABEL, inviteKind } from './portal-eligibility';
 import { inviteProblem, PORTAL_STATUS_LABELS, portalStatus, type InviteProblem, type PortalStatus } from './portal-status';
+import { type PortalReach, PortalReachService, withReach } from './representatives/portal-reach.service';
 
 /** What one table row shows: only the fields staff need (minimum necessary), never the whole record. */
 export interface OnboardingRow {
@@ -50,6 +51,8 @@ export interface OnboardingRow {
   emailBounced: boolean;
   /** The latest link's last state in words with its time (link-state.ts). */
   linkState: LinkEvent | null;
+  /** Minors, representatives and shared addresses (issue 16; representatives/portal-reach.service.ts). */
+  reach?: PortalReach | null;
 }
 
 export interface OnboardingPage extends OnboardingPager {
@@ -98,6 +101,7 @@ export class OnboardingQueryService {
     private readonly list: OnboardingListRepository,
     private readonly invitations: InvitationsService,
     private readonly audit: AuditService,
+    private readonly reach: PortalReachService,
   ) {}
 
   /** One page of the list; viewing patient data is audited (who looked at which filter). */
@@ -164,7 +168,9 @@ export class OnboardingQueryService {
   async rows(ids: number[]): Promise<OnboardingRow[]> {
     if (ids.length === 0) return [];
     const [records, invites] = await Promise.all([this.list.records(ids), this.invitations.latestInvites(ids)]);
-    return toRows(records, invites);
+    const rows = toRows(records, invites);
+    const reach = await this.reach.forPatients(rows);
+    return rows.map((row) => withReach(row, reach.get(row.id), this.reach.ages));
   }
 
   /**

@@ -20,10 +20,18 @@ import { PortalAccessService } from './portal-access.service';
 import { PortalAccountAdminService } from './portal-account-admin.service';
 import { PortalEmailChangeService } from './portal-email-change.service';
 import { PortalOverviewService } from './portal-overview.service';
+import { RepresentativesController } from './representatives/representatives.controller';
+import { RepresentativesModule } from './representatives/representatives.module';
 
 @Module({
-  imports: [PatientsModule, PortalAccountsModule, InvitationsModule, AuthModule],
-  controllers: [OnboardingController, PatientPortalController, EmailChangeLinksController, AdminEmailChangesController],
+  imports: [PatientsModule, PortalAccountsModule, InvitationsModule, AuthModule, RepresentativesModule],
+  controllers: [
+    OnboardingController,
+    PatientPortalController,
+    EmailChangeLinksController,
+    AdminEmailChangesController,
+    RepresentativesController,
+  ],
   providers: [
     PortalAccessService,
     OnboardingListRepository,

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { InvitationsModule } from '../invitations/invitations.module';
 import { InvitationsService } from './invitations.service';
 import { PortalAccountsRepository } from './portal-accounts.repository';
+import { RepresentativeAccountsRepository } from './representative-accounts.repository';
 
 /**
  * The portal_accounts table's owner and the invite plan (who gets an invite or a reset, and the
@@ -10,7 +11,7 @@ import { PortalAccountsRepository } from './portal-accounts.repository';
  */
 @Module({
   imports: [InvitationsModule],
-  providers: [PortalAccountsRepository, InvitationsService],
-  exports: [PortalAccountsRepository, InvitationsService],
+  providers: [PortalAccountsRepository, RepresentativeAccountsRepository, InvitationsService],
+  exports: [PortalAccountsRepository, RepresentativeAccountsRepository, InvitationsService],
 })
 export class PortalAccountsModule {}

@@ -10,7 +10,7 @@ import { tokenHashOf } from '../invitations/portal-tokens.service';
 import { followPatientLanguage } from '../i18n/portal-language';
 import { SetPasswordDto } from './dto/portal-forms.dto';
 import { NewLinkService } from './new-link.service';
-import { PatientAccountsService } from './patient-accounts.service';
+import { linkGreeting, PatientAccountsService } from './patient-accounts.service';
 
 /** What every dead link shows: the same page whatever the reason, naming nobody. */
 const LINK_INVALID = { template: 'portal/link-invalid', status: 410 } as const;
@@ -134,7 +134,8 @@ export class PortalLinksController {
     const check = await this.accounts.checkLink(link, purpose, audit, 'form');
     if (!check.ok) return invalidModel(res);
     followPatientLanguage(req, res, check.holder.preferredLanguage);
-    return { purpose, firstName: check.holder.firstName, username: check.holder.username };
+    const greeting = linkGreeting(check.holder);
+    return { purpose, firstName: greeting.firstName, username: greeting.username };
   }
 
   private async submit(purpose: PortalTokenPurpose, form: SetPasswordDto, req: Request, res: Response, audit: AuditContext) {
@@ -145,8 +146,7 @@ export class PortalLinksController {
       res.status(400);
       return {
         purpose,
-        firstName: result.holder.firstName,
-        username: result.holder.username,
+        ...pick(linkGreeting(result.holder)),
         errors: result.errors,
         values: { username: form.username ?? '' },
       };
@@ -156,6 +156,8 @@ export class PortalLinksController {
     return seeOther('/portal/account-ready', { shownOnce: { [ACCOUNT_READY]: { purpose, username: result.username } } });
   }
 }
+
+const pick = ({ firstName, username }: { firstName: string; username: string | null }) => ({ firstName, username });
 
 function linkOf(req: Request, purpose: PortalTokenPurpose): string | null {
   const link = req.session.portalLink;

@@ -7,6 +7,8 @@ import { PortalAccountController } from './account/account.controller';
 import { PortalAccountService } from './account/portal-account.service';
 import { PortalSessionsRepository } from './account/portal-sessions.repository';
 import { PortalSessionsService } from './account/portal-sessions.service';
+import { RepresentativesModule } from '../portal-access/representatives/representatives.module';
+import { RepresentativeSignInService } from './representative-sign-in.service';
 import { PatientAccountsService } from './patient-accounts.service';
 import { PortalFactorsRepository } from './second-factor/portal-factors.repository';
 import { PortalSecondFactorController } from './second-factor/portal-second-factor.controller';
@@ -20,7 +22,7 @@ import { PortalController } from './portal.controller';
 
 /** The patient's side of the Patient Portal: emailed links, sign-in, home, forgot password, the account page. */
 @Module({
-  imports: [AuthModule, InvitationsModule, PortalAccountsModule],
+  imports: [AuthModule, InvitationsModule, PortalAccountsModule, RepresentativesModule],
   controllers: [
     PortalLinksController,
     PortalController,
@@ -30,6 +32,7 @@ import { PortalController } from './portal.controller';
   ],
   providers: [
     PatientAccountsService,
+    RepresentativeSignInService,
     NewLinkService,
     PortalSessionsRepository,
     PortalSessionsService,

@@ -46,4 +46,7 @@ export class PortalToken {
   /** staff | reminder | patient ("send me a new link"); null on older links (staff). */
   @Column({ type: 'varchar', length: 10, nullable: true })
   issuedBy!: string | null;
+  /** A representative's link: the representative account it sets up (patientId is the patient they act for). */
+  @Column({ type: 'int', nullable: true })
+  representativeAccountId!: number | null;
 }
