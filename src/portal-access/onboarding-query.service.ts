@@ -123,7 +123,7 @@ export class OnboardingQueryService {
     });
     const { records, alongside: invites, ...pager } = await span('list', () => read);
     return {
-      rows: toRows(records, invites),
+      rows: await span('reach', () => this.withReach(toRows(records, invites))),
       total,
       ...pager,
     };
@@ -135,7 +135,9 @@ export class OnboardingQueryService {
    */
   async *walk(filter: OnboardingFilter, sort: OnboardingSort, batch = 1000): AsyncGenerator<OnboardingRow[]> {
     for await (const records of this.list.walk(filter, sort, batch)) {
-      yield toRows(records, await this.invitations.latestInvites(records.map((record) => Number(record.id))));
+      yield await this.withReach(
+        toRows(records, await this.invitations.latestInvites(records.map((record) => Number(record.id)))),
+      );
     }
   }
 
@@ -168,7 +170,11 @@ export class OnboardingQueryService {
   async rows(ids: number[]): Promise<OnboardingRow[]> {
     if (ids.length === 0) return [];
     const [records, invites] = await Promise.all([this.list.records(ids), this.invitations.latestInvites(ids)]);
-    const rows = toRows(records, invites);
+    return this.withReach(toRows(records, invites));
+  }
+
+  /** Issue 16: each row's minors / representatives / shared-address badges (portal-reach.service.ts). */
+  private async withReach(rows: OnboardingRow[]): Promise<OnboardingRow[]> {
     const reach = await this.reach.forPatients(rows);
     return rows.map((row) => withReach(row, reach.get(row.id), this.reach.ages));
   }
