@@ -183,5 +183,6 @@ export function withReach<T extends { id: number; deceased: boolean; status: str
       : block === 'shared_email'
         ? 'Shared address: invite from the Patient Portal tab, with a confirmation'
         : null;
-  return { ...row, reach: { ...reach, note }, canInvite: canInvite(fields, ages) };
+  // The row's own rule (bounced address, issue 17) still holds: reach can only take an invite away.
+  return { ...row, reach: { ...reach, note }, canInvite: row.canInvite && canInvite(fields, ages) };
 }
