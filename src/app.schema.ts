@@ -29,6 +29,7 @@ import { PatientPreferredLanguage1766500000000 } from '../migrations/17665000000
 import { IdentityCheck1766200000000 } from '../migrations/1766200000000-IdentityCheck';
 import { PatientAddress1766210000000 } from '../migrations/1766210000000-PatientAddress';
 import { ActivationCodes1766220000000 } from '../migrations/1766220000000-ActivationCodes';
+import { Representatives1766100000000 } from '../migrations/1766100000000-Representatives';
 
 /**
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
@@ -68,6 +69,7 @@ export const MIGRATIONS = [
   IdentityCheck1766200000000,
   PatientAddress1766210000000,
   ActivationCodes1766220000000,
+  Representatives1766100000000,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */

@@ -14,6 +14,7 @@ import { createSessionKnex } from './database/data-source-options';
 import { openDatabase } from './database/open-database';
 import { seedDemoData } from './patients/demo-data/demo-seeder';
 import { PatientsRepository } from './patients/patients.repository';
+import { seedDemoRepresentatives } from './portal-access/representatives/demo-representatives';
 import { createCsrfProtection } from './auth/csrf';
 import { createSessionMiddlewares } from './auth/session.setup';
 import { StaffAuthenticator } from './auth/staff-authenticator';
@@ -201,5 +202,9 @@ function levelFor(config: AppConfig, levels: false | LogLevel[] | undefined): Ap
 async function seedDemoIfEmpty(dataSource: DataSource, logger: Pino): Promise<void> {
   if ((await new PatientsRepository(dataSource).count()) > 0) return;
   const result = await seedDemoData(dataSource, { patients: 300, seed: 1 });
-  logger.info({ context: 'DemoData' }, `Seeded ${result.patients} demo patients (SEED_DEMO).`);
+  const reps = await seedDemoRepresentatives(dataSource);
+  logger.info(
+    { context: 'DemoData' },
+    `Seeded ${result.patients + reps.patients} demo patients, ${reps.representatives} representatives (SEED_DEMO).`,
+  );
 }

@@ -65,6 +65,7 @@ const REASONS: Record<string, string> = {
 /** Who did it, as staff read it: the staff member's name or email, the patient, an import, the system. */
 export function actorOf(event: Pick<AuditRow, 'actorType' | 'actorLabel' | 'actorId'> & { staffName?: string | null }): string {
   if (event.actorType === 'patient') return 'the patient';
+  if (event.actorType === 'proxy') return 'their representative';
   if (event.actorType === 'staff' && event.staffName) return event.staffName;
   if (event.actorType === 'system') return 'the system';
   if (event.actorType === 'import') return event.actorLabel ? `an import (${event.actorLabel})` : 'an import';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
+import { EntityManager, In, Repository } from 'typeorm';
 import { isSqliteManager } from '../database/sql';
 import { StaffUser } from './entities/staff-user.entity';
 
@@ -48,6 +48,13 @@ export class StaffUsersRepository {
   }
 
   /** Whether a staff account uses this (normalised) address. */
+  /** Which of these (normalised) addresses belong to a staff user: a patient's mailbox must not be a staff member's. */
+  async emailsAmong(emails: string[]): Promise<string[]> {
+    if (emails.length === 0) return [];
+    const users = await this.users.find({ where: { email: In(emails) }, select: { email: true } });
+    return users.map((user) => user.email);
+  }
+
   existsWithEmail(email: string): Promise<boolean> {
     return this.users.existsBy({ email });
   }

@@ -109,6 +109,10 @@ export interface AppConfig {
   importMrnSystem: string | null;
   /** Heap cap (MB) of the worker thread each import runs in: a file that needs more fails alone, the server goes on. */
   importWorkerHeapMb: number;
+  /** Minors (issue 16): a parent-or-guardian representative ends when the patient reaches this age. */
+  ageOfMajority: number;
+  /** Below this age a patient gets no portal account of their own (COPPA's 13); a guardian is invited instead. */
+  minorSelfAccessAge: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -131,6 +135,15 @@ function bounceDomain(env: Env): string | null {
   if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$/.test(raw))
     throw new ConfigError('BOUNCE_DOMAIN', `must be a domain name, got "${raw}"`);
   return raw;
+}
+
+/** AGE_OF_MAJORITY (18) and MINOR_SELF_ACCESS_AGE (13); self-access can never begin after majority. */
+function ageRules(env: Env): { ageOfMajority: number; minorSelfAccessAge: number } {
+  const ageOfMajority = integer(env, 'AGE_OF_MAJORITY', 18, 1, 30);
+  const minorSelfAccessAge = integer(env, 'MINOR_SELF_ACCESS_AGE', 13, 0, 30);
+  if (minorSelfAccessAge > ageOfMajority)
+    throw new ConfigError('MINOR_SELF_ACCESS_AGE', `must not be above AGE_OF_MAJORITY (${ageOfMajority})`);
+  return { ageOfMajority, minorSelfAccessAge };
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -333,5 +346,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     importMaxRows: integer(env, 'IMPORT_MAX_ROWS', 200_000, 1, 5_000_000),
     importMrnSystem: identifierSystem(env, 'IMPORT_MRN_SYSTEM'),
     importWorkerHeapMb: integer(env, 'IMPORT_WORKER_HEAP_MB', 128, 16, 16 * 1024),
+    ...ageRules(env),
   };
 }

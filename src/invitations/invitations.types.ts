@@ -4,10 +4,14 @@
  */
 
 /** Why a patient got no email. */
-export type InviteSkipReason = 'deceased' | 'no_email' | 'not_enabled' | 'bounced' | 'unknown_patient';
+export type InviteSkipReason =
+  'deceased' | 'no_email' | 'not_enabled' | 'bounced' | 'unknown_patient' | 'under_self_access_age' | 'shared_email';
 
 export const INVITE_SKIP_REASON_LABELS: Record<InviteSkipReason, string> = {
   deceased: 'deceased',
+  under_self_access_age: 'under the self-access age (invite a parent or guardian as their representative instead)',
+  shared_email:
+    'email shared with another patient, a representative or staff (invite them one by one from the Patient Portal tab)',
   no_email: 'no email on file',
   bounced: 'email address bounced',
   not_enabled: 'access not enabled',
@@ -32,6 +36,8 @@ export interface InviteSummary {
   repeated?: number;
   /** The links this call issued (a reminder records which one it sent). */
   tokenIds?: number[];
+  /** Of invites + resets: patients whose latest invite/reset email failed or bounced (the address may be wrong). */
+  emailFailed?: number;
 }
 
 export interface BatchProgress {

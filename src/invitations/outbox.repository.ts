@@ -148,10 +148,27 @@ export class MailOutboxRepository implements OnModuleInit {
         tx,
         `UPDATE mail_outbox SET status = 'cancelled', ${ERASE_BODY}, last_error = ?
           WHERE status = 'pending' AND portal_token_id IN (
-            SELECT id FROM portal_tokens WHERE patient_id IN (${placeholders(chunk.length)}) AND used_at IS NULL AND revoked_at IS NULL${exceptTokenId ? ' AND id <> ?' : ''})`,
+            SELECT id FROM portal_tokens WHERE patient_id IN (${placeholders(chunk.length)}) AND representative_account_id IS NULL AND used_at IS NULL AND revoked_at IS NULL${exceptTokenId ? ' AND id <> ?' : ''})`,
         [reason.slice(0, 500), ...chunk, ...(exceptTokenId ? [exceptTokenId] : [])],
       );
     }
+  }
+
+  /** Cancels the unsent emails of a representative account's open links (all, or those acting for `patientId`). */
+  async cancelUnsentForRepresentativeLinks(
+    accountId: number,
+    patientId: number | null,
+    reason: string,
+    tx: EntityManager,
+    exceptTokenId?: number,
+  ): Promise<void> {
+    await execute(
+      tx,
+      `UPDATE mail_outbox SET status = 'cancelled', ${ERASE_BODY}, last_error = ?
+        WHERE status = 'pending' AND portal_token_id IN (
+          SELECT id FROM portal_tokens WHERE representative_account_id = ?${patientId ? ' AND patient_id = ?' : ''} AND used_at IS NULL AND revoked_at IS NULL${exceptTokenId ? ' AND id <> ?' : ''})`,
+      [reason.slice(0, 500), accountId, ...(patientId ? [patientId] : []), ...(exceptTokenId ? [exceptTokenId] : [])],
+    );
   }
 
   /** Cancels every email still waiting for these patients. */

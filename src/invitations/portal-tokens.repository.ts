@@ -33,10 +33,15 @@ export interface TokenWithHolder {
   bouncedEmail: string | null;
   /** BCP 47 tag on file: the link's pages open in it unless the patient picked a language. */
   preferredLanguage: string | null;
+  /** Set on a representative's invite/reset link: the account it sets up (its own address and username). */
+  representative: { accountId: number; fullName: string; email: string; username: string | null } | null;
 }
 
 /** Who asked for a link: staff, the reminder scheduler, or the patient ("send me a new link"). */
 export type IssuedBy = 'staff' | 'reminder' | 'patient';
+
+/** A patient's own links; a representative's links (same patient_id, the patient they act for) are handled apart. */
+const OWN_LINK = 'representative_account_id IS NULL';
 
 export interface NewToken {
   patientId: number;
@@ -46,6 +51,8 @@ export interface NewToken {
   expiresAt: Date;
   /** SHA-256 of the typed code (activation links only). */
   codeHash?: string | null;
+  /** A representative's link: the account it sets up. */
+  representativeAccountId?: number | null;
 }
 
 /** A link as the staff's Patient Portal tab lists it, with the delivery of the email that carried it. */
@@ -95,13 +102,19 @@ export class PortalTokensRepository {
       deceased: number | string | boolean | null;
       bounced_email: string | null;
       preferred_language: string | null;
+      representative_account_id: number | string | null;
+      rep_full_name: string | null;
+      rep_email: string | null;
+      rep_username: string | null;
     }> = await db.query(
       `SELECT t.id AS token_id, t.patient_id, t.purpose, t.sent_to, t.expires_at, t.used_at, t.revoked_at,
               p.first_name, p.last_name, p.date_of_birth, p.email, p.deceased, p.preferred_language,
-              pa.username, pa.access_enabled, pa.bounced_email
+              pa.username, pa.access_enabled, pa.bounced_email,
+              t.representative_account_id, ra.full_name AS rep_full_name, ra.email AS rep_email, ra.username AS rep_username
          FROM portal_tokens t
          JOIN patients p ON p.id = t.patient_id
          LEFT JOIN portal_accounts pa ON pa.patient_id = t.patient_id
+         LEFT JOIN representative_accounts ra ON ra.id = t.representative_account_id
         WHERE t.token_hash = ?`,
       [hash],
     );
@@ -124,6 +137,15 @@ export class PortalTokensRepository {
       deceased: Number(row.deceased ?? 0) === 1 || row.deceased === true,
       bouncedEmail: row.bounced_email ?? null,
       preferredLanguage: row.preferred_language,
+      representative:
+        row.representative_account_id === null || row.representative_account_id === undefined
+          ? null
+          : {
+              accountId: Number(row.representative_account_id),
+              fullName: String(row.rep_full_name),
+              email: String(row.rep_email),
+              username: row.rep_username ?? null,
+            },
     };
   }
 
@@ -203,7 +225,7 @@ export class PortalTokensRepository {
     for (const chunk of chunks(patientIds)) {
       revoked += await execute(
         tx,
-        `UPDATE portal_tokens SET revoked_at = ?, revoked_reason = ? WHERE patient_id IN (${placeholders(chunk.length)}) AND used_at IS NULL AND revoked_at IS NULL${exceptTokenId ? ' AND id <> ?' : ''}`,
+        `UPDATE portal_tokens SET revoked_at = ?, revoked_reason = ? WHERE patient_id IN (${placeholders(chunk.length)}) AND ${OWN_LINK} AND used_at IS NULL AND revoked_at IS NULL${exceptTokenId ? ' AND id <> ?' : ''}`,
         [toSqlDateTime(now), reason.slice(0, 32), ...chunk, ...(exceptTokenId ? [exceptTokenId] : [])],
       );
     }
@@ -220,7 +242,7 @@ export class PortalTokensRepository {
     for (const chunk of chunks(patientIds)) {
       const rows: Array<{ patient_id: number | string; purpose: PortalTokenPurpose; sent_to: string }> = await tx.query(
         `SELECT patient_id, purpose, sent_to FROM portal_tokens
-          WHERE patient_id IN (${placeholders(chunk.length)}) AND created_at >= ? AND used_at IS NULL AND revoked_at IS NULL`,
+          WHERE patient_id IN (${placeholders(chunk.length)}) AND ${OWN_LINK} AND created_at >= ? AND used_at IS NULL AND revoked_at IS NULL`,
         [...chunk, toSqlDateTime(since)],
       );
       for (const row of rows) found.push({ patientId: Number(row.patient_id), purpose: row.purpose, sentTo: row.sent_to });
@@ -250,6 +272,7 @@ export class PortalTokensRepository {
         'created_at',
         'expires_at',
         'issued_by',
+        'representative_account_id',
       ],
       tokens.map((t) => [
         t.patientId,
@@ -261,6 +284,7 @@ export class PortalTokensRepository {
         nowSql,
         toSqlDateTime(t.expiresAt),
         issuedBy,
+        t.representativeAccountId ?? null,
       ]),
     );
     const ids = new Map<string, number>();
@@ -272,6 +296,31 @@ export class PortalTokensRepository {
       for (const row of rows) ids.set(row.token_hash, Number(row.id));
     }
     return ids;
+  }
+
+  /**
+   * Revokes a representative account's open links: all of them, or only those sent while acting
+   * for `patientId`; returns how many.
+   */
+  async revokeOpenForRepresentative(
+    accountId: number,
+    patientId: number | null,
+    reason: string,
+    now: Date,
+    tx: EntityManager,
+    exceptTokenId?: number,
+  ): Promise<number> {
+    return execute(
+      tx,
+      `UPDATE portal_tokens SET revoked_at = ?, revoked_reason = ? WHERE representative_account_id = ?${patientId ? ' AND patient_id = ?' : ''} AND used_at IS NULL AND revoked_at IS NULL${exceptTokenId ? ' AND id <> ?' : ''}`,
+      [
+        toSqlDateTime(now),
+        reason.slice(0, 32),
+        accountId,
+        ...(patientId ? [patientId] : []),
+        ...(exceptTokenId ? [exceptTokenId] : []),
+      ],
+    );
   }
 
   /** A patient's latest `limit` links, newest first. */
@@ -296,7 +345,7 @@ export class PortalTokensRepository {
       `SELECT t.id, t.purpose, t.sent_to, t.created_at, t.expires_at, t.used_at, t.revoked_at, t.revoked_reason, t.opened_at, t.issued_by,
               o.status AS delivery, o.sent_at, o.failed_at, o.bounced_at, o.bounce_kind
          FROM portal_tokens t LEFT JOIN mail_outbox o ON o.portal_token_id = t.id
-        WHERE t.patient_id = ? ORDER BY t.id DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
+        WHERE t.patient_id = ? AND t.${OWN_LINK} ORDER BY t.id DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
       [patientId],
     );
     return rows.map((row) => ({
@@ -354,7 +403,7 @@ export class PortalTokensRepository {
     db: EntityManager,
   ): Promise<number> {
     const [row]: Array<{ n: number | string }> = await db.query(
-      `SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND ${column} = ? AND created_at >= ?`,
+      `SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND ${OWN_LINK} AND ${column} = ? AND created_at >= ?`,
       [patientId, value, toSqlDateTime(since)],
     );
     return Number(row?.n ?? 0);

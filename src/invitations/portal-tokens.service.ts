@@ -29,6 +29,11 @@ export interface TokenHolder {
   email: string;
   username: string | null;
   preferredLanguage: string | null;
+  /**
+   * A representative's link (issue 16): it sets up the representative's own account; the
+   * patient fields above are the patient they act for, `email`/`username` stay the patient's.
+   */
+  representative: { accountId: number; fullName: string; email: string; username: string | null } | null;
 }
 
 export type TokenCheck = { ok: true; holder: TokenHolder } | { ok: false; reason: TokenFailure; patientId: number | null };
@@ -94,6 +99,19 @@ export class PortalTokensService {
     return this.tokens.revokeOpenFor(patientIds, reason, now, tx, except);
   }
 
+  /** Revokes a representative account's open links (all, or those acting for `patientId`), cancelling unsent emails. */
+  async revokeRepresentativeLinks(
+    tx: EntityManager,
+    accountId: number,
+    patientId: number | null,
+    reason: string,
+    now = new Date(),
+    except?: number,
+  ): Promise<number> {
+    await this.outbox.cancelUnsentForRepresentativeLinks(accountId, patientId, `link revoked: ${reason}`, tx, except);
+    return this.tokens.revokeOpenForRepresentative(accountId, patientId, reason, now, tx, except);
+  }
+
   private async lookup(
     db: EntityManager,
     hash: string | null,
@@ -113,7 +131,8 @@ export class PortalTokensService {
     // Bound to the address it was sent to: after an email change the old link is dead. An activation
     // link went to no address (an email change revokes it instead, with the patient's other links).
     const activation = ACTIVATION_PURPOSES.includes(row.purpose as ActivationPurpose);
-    if (!activation && (!row.email || row.email !== row.sentTo)) return fail('email_changed');
+    const boundTo = row.representative ? row.representative.email : row.email;
+    if (!activation && (!boundTo || boundTo !== row.sentTo)) return fail('email_changed');
     return {
       ok: true,
       holder: {
@@ -126,6 +145,7 @@ export class PortalTokensService {
         email: row.email ?? '',
         username: row.username,
         preferredLanguage: row.preferredLanguage,
+        representative: row.representative,
       },
     };
   }

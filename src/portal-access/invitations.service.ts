@@ -13,11 +13,14 @@ import type { EmailedLinkPurpose } from '../invitations/entities/portal-token.en
 import { InviteEmailRenderer } from '../invitations/invite-email.renderer';
 import type { BatchProgress, InviteSkipReason, InviteSummary, LatestInvite } from '../invitations/invitations.types';
 import { type InviteCandidate, PortalAccountsRepository } from './portal-accounts.repository';
-import { inviteBlock, inviteKind } from './portal-eligibility';
+import { type AgeRules, inviteBlock, inviteKind } from './portal-eligibility';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
 import { hashToken, newRawToken } from '../invitations/tokens';
 import type { IssuedBy } from '../invitations/portal-tokens.repository';
 import { runInTransaction } from '../database/transactions';
+import { ageOn } from '../common/time/calendar-date';
+import { ClinicClock } from '../common/time/clinic-time';
+import { fromSqlDate } from '../database/sql';
 
 /** mail_outbox.kind of the two portal emails. */
 export const MAIL_KIND: Record<EmailedLinkPurpose, string> = { invite: 'portal_invite', reset: 'portal_reset' };
@@ -38,9 +41,14 @@ export interface SendOptions {
   issuedBy?: IssuedBy;
   /** Join the caller's transaction (a reminder's claim row commits with its email). */
   tx?: EntityManager;
+  /** Patients whose address is shared (issue 16): skipped as 'shared_email'. */
+  sharedEmail?: ReadonlySet<number>;
 }
 
-type Candidate = InviteCandidate;
+type Candidate = InviteCandidate & { age: number };
+
+/** Who the caller (the onboarding page) already knows must be skipped: addresses others read too. */
+export type InviteOptions = SendOptions;
 
 interface Plan {
   summary: InviteSummary;
@@ -65,12 +73,16 @@ export class InvitationsService {
     private readonly tokenRows: PortalTokensRepository,
     private readonly outbox: MailOutboxRepository,
     private readonly batches: BulkBatchesRepository,
+    private readonly clock: ClinicClock,
   ) {}
 
-  /** What sendInvites would do, writing nothing (the bulk confirmation). */
-  async previewInvites(patientIds: number[]): Promise<InviteSummary> {
+  /** What sendInvites would do, writing nothing (the bulk confirmation), with the failed-email count staff should see first. */
+  async previewInvites(patientIds: number[], options: InviteOptions = {}): Promise<InviteSummary> {
     const ids = uniqueIds(patientIds);
-    return plan(ids, await this.loadCandidates(this.dataSource.manager, ids, false), null).summary;
+    const { summary, eligible } = this.plan(ids, await this.loadCandidates(this.dataSource.manager, ids, false), null, options);
+    const latest = await this.latestInvites(eligible.map((patient) => patient.id));
+    summary.emailFailed = [...latest.values()].filter((invite) => invite.delivery === 'failed').length;
+    return summary;
   }
 
   async sendInvites(patientIds: number[], context: AuditContext, options: SendOptions = {}): Promise<InviteSummary> {
@@ -80,7 +92,7 @@ export class InvitationsService {
       // Locks the patients' rows (MySQL/MariaDB) so two clicks at once queue one email.
       const candidates = await this.loadCandidates(tx, ids, true);
       const batchId = options.bulk ? randomUUID() : null;
-      const { summary, eligible } = plan(ids, candidates, batchId);
+      const { summary, eligible } = this.plan(ids, candidates, batchId, options);
 
       const repeats = await this.recentLinks(tx, eligible, now);
       const fresh = eligible.filter((patient) => repeats.get(patient.id) !== patient.purpose);
@@ -197,8 +209,17 @@ export class InvitationsService {
     return result;
   }
 
-  private loadCandidates(db: EntityManager, ids: number[], lock: boolean): Promise<Map<number, Candidate>> {
-    return this.accounts.inviteCandidates(ids, lock, db);
+  /** The shared rule with the configured ages (MINOR_SELF_ACCESS_AGE) and the caller's shared addresses. */
+  private plan(ids: number[], candidates: Map<number, Candidate>, batchId: string | null, options: InviteOptions): Plan {
+    return plan(ids, candidates, batchId, this.config, options.sharedEmail);
+  }
+
+  private async loadCandidates(db: EntityManager, ids: number[], lock: boolean): Promise<Map<number, Candidate>> {
+    const today = this.clock.dayOf(new Date());
+    const found = new Map<number, Candidate>();
+    for (const [id, row] of await this.accounts.inviteCandidates(ids, lock, db))
+      found.set(id, { ...row, age: ageOn(fromSqlDate(row.dateOfBirth), today) });
+    return found;
   }
 
   /** Unused links issued within REPEAT_WINDOW_MS to the patient's current address, by patient. */
@@ -245,7 +266,13 @@ function uniqueIds(patientIds: number[]): number[] {
 }
 
 /** Who gets which email and who is skipped (and why); the rule shared by preview and send. */
-function plan(ids: number[], candidates: Map<number, Candidate>, batchId: string | null): Plan {
+function plan(
+  ids: number[],
+  candidates: Map<number, Candidate>,
+  batchId: string | null,
+  ages: AgeRules,
+  sharedEmail?: ReadonlySet<number>,
+): Plan {
   const summary: InviteSummary = {
     batchId,
     requested: ids.length,
@@ -262,7 +289,7 @@ function plan(ids: number[], candidates: Map<number, Candidate>, batchId: string
   };
   for (const id of ids) {
     const patient = candidates.get(id);
-    const blocked = patient ? inviteBlock(patient) : 'unknown_patient';
+    const blocked = patient ? inviteBlock({ ...patient, sharedEmail: sharedEmail?.has(id) }, ages) : 'unknown_patient';
     if (blocked || !patient?.email) skip(blocked ?? 'no_email', id);
     else {
       const purpose: EmailedLinkPurpose = inviteKind(patient);

@@ -14,6 +14,7 @@ import type { OnboardingFilter } from './onboarding-filter';
 import { OnboardingQueryService, type OnboardingRow } from './onboarding-query.service';
 import { deceasedRefusal } from './portal-eligibility';
 import { PortalAccessService, type EnableResult } from './portal-access.service';
+import { PortalReachService } from './representatives/portal-reach.service';
 
 /** What a bulk button acts on: the checked rows, or every patient matching the filter. */
 export type Selection =
@@ -30,6 +31,7 @@ export class OnboardingActionsService {
     private readonly invitations: InvitationsService,
     private readonly audit: AuditService,
     private readonly patients: PatientsRepository,
+    private readonly reach: PortalReachService,
   ) {}
 
   /** Clicking a red block. Enabling an enabled patient changes nothing and is not audited again. */
@@ -45,6 +47,7 @@ export class OnboardingActionsService {
     if (before.status === 'red')
       throw new ConflictException(`Portal access is not enabled for ${before.fullName}. Enable it first; no email was sent.`);
     if (!before.email) throw new ConflictException(`${before.fullName} has no email on file; no email was sent.`);
+    if (before.reach?.note) throw new ConflictException(`No email was sent to ${before.fullName}: ${before.reach.note}.`);
     const summary = await this.invitations.sendInvites([patientId], context, { bulk: false });
     const reason = firstSkipReason(summary);
     if (reason) throw new ConflictException(`No email was sent to ${before.fullName}: ${INVITE_SKIP_REASON_LABELS[reason]}.`);
@@ -58,11 +61,14 @@ export class OnboardingActionsService {
 
   /** What "Send Portal Invites" would do, without doing it. */
   async previewInvites(selection: Selection, context: AuditContext): Promise<InviteSummary> {
-    return this.invitations.previewInvites(await this.resolve(selection, context));
+    const ids = await this.resolve(selection, context);
+    return this.invitations.previewInvites(ids, { sharedEmail: await this.reach.sharedAmong(ids) });
   }
 
+  /** Addresses others read too are skipped in bulk (issue 16); each needs a confirmed single invite from the tab. */
   async sendInvites(selection: Selection, context: AuditContext): Promise<InviteSummary> {
-    return this.invitations.sendInvites(await this.resolve(selection, context), context, { bulk: true });
+    const ids = await this.resolve(selection, context);
+    return this.invitations.sendInvites(ids, context, { bulk: true, sharedEmail: await this.reach.sharedAmong(ids) });
   }
 
   /** The patient ids of a selection (ticked ids, or all matching the filter), checked to exist. */
@@ -130,6 +136,7 @@ export function describeInviteSummary(summary: InviteSummary, tense: 'will' | 'd
   if (summary.resets > 0)
     parts[0] += ` (${summary.resets} as password-reset ${summary.resets === 1 ? 'email' : 'emails'}: already ${summary.resets === 1 ? 'has a username' : 'have usernames'})`;
   if (repeated > 0) parts.push(`${repeated} not sent again: already sent seconds ago`);
+  if (summary.emailFailed) parts.push(`${summary.emailFailed} of them: the last email failed or bounced (check the address)`);
   for (const [reason, count] of Object.entries(summary.skipped) as [InviteSkipReason, number][]) {
     if (count > 0) parts.push(`${count} skipped: ${INVITE_SKIP_REASON_LABELS[reason]}`);
   }

@@ -16,6 +16,7 @@ import {
   type StatusChoice,
 } from './portal-status';
 import { languageCondition } from './onboarding-language';
+import { representativeFilterSql } from './representatives/representative-rules';
 
 /**
  * The onboarding page's filters and sort orders as SQL, kept pure so unit tests can
@@ -46,6 +47,12 @@ export interface OnboardingFilter {
   worklist?: WorklistView;
   funnel?: FunnelStage;
   invitedMonth?: string;
+  /** Has an active authorised representative (issue 16). */
+  representative?: 'yes' | 'no';
+  /** The "Turned 18 — invite to their own account" worklist. */
+  turned18?: 'yes';
+  /** The clinic's today (YYYY-MM-DD, see withClinicDays) for the representative filters; the UTC day when absent. */
+  clinicToday?: string;
 }
 
 export const ONBOARDING_SORTS = ['name', 'dob', 'next'] as const;
@@ -118,6 +125,7 @@ export function withClinicDays(filter: OnboardingFilter, clock: ClinicClock): On
     ...filter,
     apptBeforeUtc: filter.apptBefore ? toSqlDateTime(clock.startOfDay(filter.apptBefore)) : undefined,
     apptAfterUtc: filter.apptAfter ? toSqlDateTime(clock.startOfDay(nextDay(filter.apptAfter))) : undefined,
+    clinicToday: filter.representative ? clock.dayOf(new Date()) : undefined,
   };
 }
 
@@ -144,6 +152,7 @@ export function filterSql(
       sql: 'p.next_appointment_at >= ?',
       params: [filter.apptAfterUtc ?? `${nextDay(filter.apptAfter)} 00:00:00`],
     });
+  patientParts.push(...representativeFilterSql(filter, filter.clinicToday ?? new Date().toISOString().slice(0, 10)));
   if (filter.access) accountParts.push({ sql: `pa.access_enabled = ${filter.access === 'yes' ? 1 : 0}`, params: [] });
   if (filter.username) accountParts.push({ sql: `pa.username IS ${filter.username === 'yes' ? 'NOT ' : ''}NULL`, params: [] });
   // "Expired" is relative to the moment the page is read, so the condition binds now.
@@ -320,6 +329,8 @@ export function filterParams(filter: OnboardingFilter): [string, string][] {
     ['worklist', filter.worklist],
     ['funnel', filter.funnel],
     ['invitedMonth', filter.invitedMonth],
+    ['representative', filter.representative],
+    ['turned18', filter.turned18],
   ];
   return pairs
     .filter((pair): pair is [string, string | number] => pair[1] !== undefined && pair[1] !== '')

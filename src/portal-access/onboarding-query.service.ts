@@ -17,6 +17,7 @@ import {
 } from './onboarding-list.repository';
 import { canInvite, DECEASED_LABEL, inviteKind } from './portal-eligibility';
 import { inviteProblem, PORTAL_STATUS_LABELS, portalStatus, type InviteProblem, type PortalStatus } from './portal-status';
+import { type PortalReach, PortalReachService, withReach } from './representatives/portal-reach.service';
 
 /** What one table row shows: only the fields staff need (minimum necessary), never the whole record. */
 export interface OnboardingRow {
@@ -50,6 +51,8 @@ export interface OnboardingRow {
   emailBounced: boolean;
   /** The latest link's last state in words with its time (link-state.ts). */
   linkState: LinkEvent | null;
+  /** Minors, representatives and shared addresses (issue 16; representatives/portal-reach.service.ts). */
+  reach?: PortalReach | null;
 }
 
 export interface OnboardingPage extends OnboardingPager {
@@ -98,6 +101,7 @@ export class OnboardingQueryService {
     private readonly list: OnboardingListRepository,
     private readonly invitations: InvitationsService,
     private readonly audit: AuditService,
+    private readonly reach: PortalReachService,
   ) {}
 
   /** One page of the list; viewing patient data is audited (who looked at which filter). */
@@ -119,7 +123,7 @@ export class OnboardingQueryService {
     });
     const { records, alongside: invites, ...pager } = await span('list', () => read);
     return {
-      rows: toRows(records, invites),
+      rows: await span('reach', () => this.withReach(toRows(records, invites))),
       total,
       ...pager,
     };
@@ -131,7 +135,9 @@ export class OnboardingQueryService {
    */
   async *walk(filter: OnboardingFilter, sort: OnboardingSort, batch = 1000): AsyncGenerator<OnboardingRow[]> {
     for await (const records of this.list.walk(filter, sort, batch)) {
-      yield toRows(records, await this.invitations.latestInvites(records.map((record) => Number(record.id))));
+      yield await this.withReach(
+        toRows(records, await this.invitations.latestInvites(records.map((record) => Number(record.id)))),
+      );
     }
   }
 
@@ -164,7 +170,13 @@ export class OnboardingQueryService {
   async rows(ids: number[]): Promise<OnboardingRow[]> {
     if (ids.length === 0) return [];
     const [records, invites] = await Promise.all([this.list.records(ids), this.invitations.latestInvites(ids)]);
-    return toRows(records, invites);
+    return this.withReach(toRows(records, invites));
+  }
+
+  /** Issue 16: each row's minors / representatives / shared-address badges (portal-reach.service.ts). */
+  private async withReach(rows: OnboardingRow[]): Promise<OnboardingRow[]> {
+    const reach = await this.reach.forPatients(rows);
+    return rows.map((row) => withReach(row, reach.get(row.id), this.reach.ages));
   }
 
   /**

@@ -37,7 +37,7 @@ const RESULTS_CHANGED = 'onboarding-changed';
 const AFTER_SWAP = 'HX-Trigger-After-Swap';
 
 /** The filters that show a message next to themselves (views/portal-access/_filter-problem.njk). */
-const FILTER_FIELDS = ['q', 'tag', 'provider', 'access', 'username', 'apptAfter', 'apptBefore', 'status'];
+const FILTER_FIELDS = ['q', 'tag', 'provider', 'access', 'username', 'representative', 'apptAfter', 'apptBefore', 'status'];
 
 const patientId = new ParseIntPipe({ exceptionFactory: () => new BadRequestException('The patient id must be a whole number.') });
 const batchId = new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException('The batch id is not valid.') });

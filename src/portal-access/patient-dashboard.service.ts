@@ -7,6 +7,10 @@ import type { DashboardTab } from './dto/dashboard-query.dto';
 import { EmailChangeService } from './email-change/email-change.service';
 import { PatientsService } from '../patients/patients.service';
 import { AccountNoticesService } from '../invitations/account-notices.service';
+import { RELATIONSHIP_LABELS } from './representatives/representative-rules';
+import { RepresentativesService } from './representatives/representatives.service';
+import { PortalReachService } from './representatives/portal-reach.service';
+import { underSelfAccessText } from './portal-eligibility';
 
 /** Everything the dashboard template needs for one tab; used by the page and by re-rendered forms. */
 @Injectable()
@@ -17,37 +21,54 @@ export class PatientDashboardService {
     private readonly auditTrail: AuditQueryService,
     private readonly emailChanges: EmailChangeService,
     private readonly notices: AccountNoticesService,
+    private readonly representatives: RepresentativesService,
+    private readonly reach: PortalReachService,
   ) {}
 
   async model(patientId: number, tab: DashboardTab) {
     const summary = await this.patients.summary(patientId);
     if (tab !== 'portal') return { ...summary, tab };
-    const [portal, activity, emailChanges, emailChangeNeedsApproval, notices] = await Promise.all([
+    const [portal, activity, emailChanges, emailChangeNeedsApproval, notices, representatives, reach] = await Promise.all([
       this.portal.overview(patientId),
       this.auditTrail.patientActivity(patientId),
       this.emailChanges.open(patientId),
       this.emailChanges.needsApproval(),
       this.notices.sentFor(patientId),
+      this.representatives.forTab(patientId),
+      this.reach.forPatients([{ id: patientId, email: summary.patient.email, dateOfBirth: summary.patient.dateOfBirth }]),
     ]);
+    const patientReach = reach.get(patientId) ?? null;
+    const hasGuardian = representatives.some((rep) => rep.active && rep.relationship === 'parent_or_guardian');
     return {
       ...summary,
       tab,
       portal,
       invite: {
-        allowed: canInvite({
-          deceased: summary.patient.deceased,
-          accessEnabled: portal.accessEnabled,
-          email: summary.patient.email,
-          bouncedEmail: portal.bouncedEmail,
-        }),
+        allowed: canInvite(
+          {
+            deceased: summary.patient.deceased,
+            accessEnabled: portal.accessEnabled,
+            email: summary.patient.email,
+            bouncedEmail: portal.bouncedEmail,
+            age: patientReach?.age,
+          },
+          this.reach.ages,
+        ),
         kind: inviteKind(portal),
         emailBounced: Boolean(portal.bouncedEmail && portal.bouncedEmail === summary.patient.email),
       },
+      reach: patientReach,
+      underSelfAccessText: underSelfAccessText(this.reach.ages),
+      // Under the self-access age without a guardian yet: the tab opens the add form with the relationship chosen.
+      representativeSuggested: patientReach?.minorStage === 'under_self_access' && !hasGuardian ? 'parent_or_guardian' : null,
       activity: describePatientActivity(activity.events),
       views: { ...activity.views, text: describeViews(activity.views) },
       emailChanges,
       emailChangeNeedsApproval,
       notices,
+      representatives,
+      relationshipLabels: RELATIONSHIP_LABELS,
+      today: this.representatives.today(),
     };
   }
 }

@@ -24,6 +24,8 @@ export class PatientFormFilter implements ExceptionFilter {
       editing: tab === 'details',
       // Which portal-tab form to reopen, by the last part of the path (email, username, disable).
       openForm: req.path.split('/').pop(),
+      // The representative whose edit/revoke form was refused (several share the field names).
+      openRepresentative: Number(req.params.repId) || null,
       values: tab === 'details' ? typedDetailsValues(req.body ?? {}) : (req.body ?? {}),
       errors: invalid ? exception.fieldErrors : {},
       flash: {

@@ -20,7 +20,8 @@ import { PortalAccountAdminService } from './portal-account-admin.service';
 import { PatientDetailsDto } from '../patients/dto/patient-details.dto';
 import { PatientsService } from '../patients/patients.service';
 import { DashboardQuery, SAVED_MESSAGES, type SavedMessage } from './dto/dashboard-query.dto';
-import { ChangeEmailDto, ChangeUsernameDto, DisableAccessDto, VersionedDto } from './dto/patient-portal.dto';
+import { ChangeEmailDto, ChangeUsernameDto, DisableAccessDto, TabInviteDto, VersionedDto } from './dto/patient-portal.dto';
+import { PortalReachService } from './representatives/portal-reach.service';
 import { CurrentStaff } from '../auth/decorators/current-staff.decorator';
 import type { StaffPrincipal } from '../auth/staff-principal';
 import { EMAIL_CHANGE_DECISION, type EmailChangeDecision } from './email-change/email-change-policy.service';
@@ -56,6 +57,7 @@ export class PatientPortalController {
     private readonly accounts: PortalAccountAdminService,
     private readonly invitations: InvitationsService,
     private readonly emailChanges: EmailChangeService,
+    private readonly reach: PortalReachService,
   ) {}
 
   @Get()
@@ -94,7 +96,8 @@ export class PatientPortalController {
   /** Invite, or a password reset when the patient already has a username. */
   @Post('portal/invite')
   @FormAction()
-  async invite(@Param('id', ParseIntPipe) id: number, @Audit() audit: AuditContext) {
+  async invite(@Param('id', ParseIntPipe) id: number, @Body() form: TabInviteDto, @Audit() audit: AuditContext) {
+    await this.reach.confirmSharedInvite(id, form, audit);
     const summary = await this.invitations.sendInvites([id], audit);
     const skipped = Object.keys(summary.skipped)[0] as InviteSkipReason | undefined;
     if (skipped === 'deceased') throw new ConflictException('No email was sent: the patient is recorded as deceased.');

@@ -22,9 +22,11 @@ import { PortalAccessService } from './portal-access.service';
 import { PortalAccountAdminService } from './portal-account-admin.service';
 import { PortalEmailChangeService } from './portal-email-change.service';
 import { PortalOverviewService } from './portal-overview.service';
+import { RepresentativesController } from './representatives/representatives.controller';
+import { RepresentativesModule } from './representatives/representatives.module';
 
 @Module({
-  imports: [PatientsModule, PortalAccountsModule, InvitationsModule, AuthModule],
+  imports: [PatientsModule, PortalAccountsModule, InvitationsModule, AuthModule, RepresentativesModule],
   controllers: [
     OnboardingController,
     PatientPortalController,
@@ -32,6 +34,7 @@ import { PortalOverviewService } from './portal-overview.service';
     AdminEmailChangesController,
     ActivationCodeController,
     LettersController,
+    RepresentativesController,
   ],
   providers: [
     PortalAccessService,

@@ -10,6 +10,7 @@ import { PatientsRepository } from '../patients/patients.repository';
 import { PortalAccountsRepository } from './portal-accounts.repository';
 import { deceasedRefusal, mayEnable } from './portal-eligibility';
 import { runInTransaction } from '../database/transactions';
+import { RepresentativesService } from './representatives/representatives.service';
 
 export interface EnableResult {
   /** Set for bulk actions: the audit rows share it. */
@@ -33,6 +34,7 @@ export class PortalAccessService {
     private readonly accounts: PortalAccountsRepository,
     private readonly outbox: MailOutboxRepository,
     private readonly patients: PatientsRepository,
+    private readonly representatives: RepresentativesService,
   ) {}
 
   /**
@@ -54,6 +56,7 @@ export class PortalAccessService {
     // Links first (their emails are cancelled with them), then any other email still waiting (notices).
     await this.tokens.revokeTokensOf(tx, patientIds, 'deceased', now);
     await this.outbox.cancelUnsentFor(patientIds, 'patient recorded as deceased', tx);
+    await this.representatives.endForDisabledPatients(patientIds, context, tx, now);
     await this.audit.recordMany(
       context,
       patientIds.map((patientId) => ({

@@ -8,6 +8,7 @@ import { AccountNoticesService } from '../invitations/account-notices.service';
 import { PortalTokensService } from '../invitations/portal-tokens.service';
 import { type LockedAccount, PortalAccountsRepository } from './portal-accounts.repository';
 import { checkUsername } from './usernames';
+import { RepresentativesService } from './representatives/representatives.service';
 import { runInTransaction } from '../database/transactions';
 
 export const CONCURRENT_ACCOUNT_CHANGE =
@@ -22,6 +23,7 @@ export class PortalAccountAdminService {
     private readonly tokens: PortalTokensService,
     private readonly notices: AccountNoticesService,
     private readonly accounts: PortalAccountsRepository,
+    private readonly representatives: RepresentativesService,
   ) {}
 
   /**
@@ -33,9 +35,11 @@ export class PortalAccountAdminService {
       if (!account.accessEnabled) return false;
       await this.accounts.disable([patientId], now, tx);
       const revoked = await this.tokens.revokeTokens(patientId, 'access_disabled', tx);
+      // Their representatives reach the patient through this access: it ends for them too.
+      const representativesEnded = await this.representatives.endForDisabledPatients([patientId], context, tx, now);
       await this.audit.record(
         context,
-        { action: 'portal.access_disabled', patientId, details: { reason, revokedLinks: revoked } },
+        { action: 'portal.access_disabled', patientId, details: { reason, revokedLinks: revoked, representativesEnded } },
         tx,
       );
       return true;

@@ -4,6 +4,7 @@ import { ActivationCodesService } from './activation-codes/activation-codes.serv
 import { ActivationLettersService } from './activation-codes/activation-letters.service';
 import { InvitationsService } from './invitations.service';
 import { PortalAccountsRepository } from './portal-accounts.repository';
+import { RepresentativeAccountsRepository } from './representative-accounts.repository';
 
 /**
  * The portal_accounts table's owner and the invite plan (who gets an invite or a reset, and the
@@ -12,7 +13,19 @@ import { PortalAccountsRepository } from './portal-accounts.repository';
  */
 @Module({
   imports: [InvitationsModule],
-  providers: [PortalAccountsRepository, InvitationsService, ActivationCodesService, ActivationLettersService],
-  exports: [PortalAccountsRepository, InvitationsService, ActivationCodesService, ActivationLettersService],
+  providers: [
+    PortalAccountsRepository,
+    RepresentativeAccountsRepository,
+    InvitationsService,
+    ActivationCodesService,
+    ActivationLettersService,
+  ],
+  exports: [
+    PortalAccountsRepository,
+    RepresentativeAccountsRepository,
+    InvitationsService,
+    ActivationCodesService,
+    ActivationLettersService,
+  ],
 })
 export class PortalAccountsModule {}

@@ -73,6 +73,8 @@ export interface InviteCandidate {
   username: string | null;
   /** The address that hard-bounced (invites skip it until the address on file changes). */
   bouncedEmail: string | null;
+  /** For the minors rule (the caller computes the age on the clinic's today). */
+  dateOfBirth: Date | string;
 }
 
 /** The account's holder as the account page and its notices need them (password rules, the address on file). */
@@ -305,8 +307,9 @@ export class PortalAccountsRepository {
         username: string | null;
         bounced_email: string | null;
         preferred_language: string | null;
+        date_of_birth: Date | string;
       }> = await db.query(
-        `SELECT p.id, p.first_name, p.preferred_language, p.email, p.deceased, pa.access_enabled, pa.username, pa.bounced_email
+        `SELECT p.id, p.first_name, p.preferred_language, p.email, p.deceased, p.date_of_birth, pa.access_enabled, pa.username, pa.bounced_email
            FROM patients p LEFT JOIN portal_accounts pa ON pa.patient_id = p.id
           WHERE p.id IN (${placeholders(chunk.length)})${lock ? forUpdate(db) : ''}`,
         chunk,
@@ -321,6 +324,7 @@ export class PortalAccountsRepository {
           username: row.username,
           bouncedEmail: row.bounced_email ?? null,
           language: row.preferred_language ?? null,
+          dateOfBirth: row.date_of_birth,
         });
       }
     }

@@ -10,10 +10,23 @@ export interface EligibilityFields {
   email: string | null;
   /** The address a hard bounce came back from (issue 17): no email to it while it is still on file. */
   bouncedEmail?: string | null;
+  /** Age in whole years on the clinic's today, when the caller knows it (issue 16, minors). */
+  age?: number | null;
+  /**
+   * Someone else holds this address too (another patient, another patient's representative,
+   * staff): no one-click or bulk invite; a single invite needs a ticked confirmation on the tab.
+   */
+  sharedEmail?: boolean;
+}
+
+/** The minors rule's two ages (AGE_OF_MAJORITY, MINOR_SELF_ACCESS_AGE in AppConfig). */
+export interface AgeRules {
+  ageOfMajority: number;
+  minorSelfAccessAge: number;
 }
 
 /** Why no invite/reset email may go to this patient; null when one may. */
-export type InviteBlock = 'deceased' | 'not_enabled' | 'no_email' | 'bounced';
+export type InviteBlock = 'deceased' | 'not_enabled' | 'no_email' | 'bounced' | 'under_self_access_age' | 'shared_email';
 
 /** A deceased patient's mailbox is read by whoever holds it now: never enable, never invite. */
 export function mayEnable(patient: Pick<EligibilityFields, 'deceased'>): boolean {
@@ -25,17 +38,23 @@ export function hasEmail(email: string | null | undefined): email is string {
   return typeof email === 'string' && email.trim() !== '';
 }
 
-export function inviteBlock(patient: EligibilityFields): InviteBlock | null {
+/**
+ * Under MINOR_SELF_ACCESS_AGE a patient gets no account of their own: the portal is reached
+ * through a guardian representative (their own account) instead.
+ */
+export function inviteBlock(patient: EligibilityFields, ages?: AgeRules): InviteBlock | null {
   if (patient.deceased) return 'deceased';
+  if (ages && typeof patient.age === 'number' && patient.age < ages.minorSelfAccessAge) return 'under_self_access_age';
   if (!patient.accessEnabled) return 'not_enabled';
   if (!hasEmail(patient.email)) return 'no_email';
   if (patient.bouncedEmail && patient.bouncedEmail === patient.email) return 'bounced';
+  if (patient.sharedEmail) return 'shared_email';
   return null;
 }
 
 /** Whether "Send Invite to …" / "Send password reset to …" is offered (row, tab) and sent (single and bulk). */
-export function canInvite(patient: EligibilityFields): boolean {
-  return inviteBlock(patient) === null;
+export function canInvite(patient: EligibilityFields, ages?: AgeRules): boolean {
+  return inviteBlock(patient, ages) === null;
 }
 
 /**
@@ -50,6 +69,17 @@ export function letterBlock(patient: Omit<EligibilityFields, 'email'> & { mailab
   if (!patient.mailable) return 'no_postal_address';
   return null;
 }
+
+/** Where a patient stands under the minors rule: a young child, a minor old enough for their own account too, or an adult. */
+export function minorStage(age: number | null | undefined, ages: AgeRules): 'under_self_access' | 'minor' | null {
+  if (typeof age !== 'number') return null;
+  if (age < ages.minorSelfAccessAge) return 'under_self_access';
+  return age < ages.ageOfMajority ? 'minor' : null;
+}
+
+/** Shown on the row, the tab and the bulk preview for a patient under the self-access age. */
+export const underSelfAccessText = (ages: AgeRules) =>
+  `Under ${ages.minorSelfAccessAge}: no portal account of their own — invite a parent or guardian as their representative`;
 
 /** Invite or password reset: a patient who already chose a username gets a reset. */
 export function inviteKind(account: { username: string | null }): 'invite' | 'reset' {

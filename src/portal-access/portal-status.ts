@@ -111,7 +111,7 @@ export function inviteProblemConditionSql(problem: InviteProblem, now: string, a
   const failed = `${latestEmailStatusSql(alias)} = 'failed'`;
   if (problem === 'failed') return { sql: `(${orange} AND ${failed})`, params: [] };
   const expired =
-    `EXISTS (SELECT 1 FROM portal_tokens lt WHERE lt.id = (SELECT MAX(t.id) FROM portal_tokens t WHERE t.patient_id = ${alias}.patient_id)` +
+    `EXISTS (SELECT 1 FROM portal_tokens lt WHERE lt.id = (SELECT MAX(t.id) FROM portal_tokens t WHERE t.patient_id = ${alias}.patient_id AND t.representative_account_id IS NULL)` +
     ` AND lt.used_at IS NULL AND lt.revoked_at IS NULL AND lt.expires_at <= ?)`;
   return { sql: `(${orange} AND NOT ${failed} AND ${expired})`, params: [now] };
 }
@@ -119,7 +119,7 @@ export function inviteProblemConditionSql(problem: InviteProblem, now: string, a
 /** InviteProblemFields for a row query over portal_accounts `alias`: one join on the latest link, same reads as the condition. */
 export function inviteProblemFieldsSql(alias = 'pa'): { join: string; columns: string } {
   return {
-    join: `LEFT JOIN portal_tokens lt ON lt.id = (SELECT MAX(t.id) FROM portal_tokens t WHERE t.patient_id = ${alias}.patient_id)`,
+    join: `LEFT JOIN portal_tokens lt ON lt.id = (SELECT MAX(t.id) FROM portal_tokens t WHERE t.patient_id = ${alias}.patient_id AND t.representative_account_id IS NULL)`,
     columns: `lt.expires_at AS link_expires_at, lt.used_at AS link_used_at, lt.revoked_at AS link_revoked_at, ${latestEmailStatusSql(alias)} AS email_status`,
   };
 }

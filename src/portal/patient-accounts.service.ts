@@ -20,6 +20,10 @@ import { PortalSecondFactorService } from './second-factor/portal-second-factor.
 import { EmailChangeService } from '../portal-access/email-change/email-change.service';
 import { isEmail } from 'class-validator';
 import { ExpectedAnswer, GivenAnswers, IdentityCheckResult, IdentityCheckService } from './identity-check/identity-check.service';
+import { ClinicClock } from '../common/time/clinic-time';
+import { RepresentativeAccountsRepository } from '../portal-access/representative-accounts.repository';
+import { RepresentativesRepository } from '../portal-access/representatives/representatives.repository';
+import { representativeActor, type RepresentativePrincipal, RepresentativeSignInService } from './representative-sign-in.service';
 
 /** A signed-in patient, re-read from the database on every portal request. */
 export interface PatientPrincipal {
@@ -33,6 +37,12 @@ export type SetPasswordResult =
   | { outcome: 'done'; username: string; emailToConfirm?: string | null }
   | { outcome: 'invalid_link' }
   | { outcome: 'rejected'; errors: Record<string, string[]>; holder: TokenHolder };
+
+/** Who the set-password page greets and whose username it shows: the representative on their own link. */
+export function linkGreeting(holder: TokenHolder): { firstName: string; username: string | null } {
+  const rep = holder.representative;
+  return rep ? { firstName: rep.fullName.trim().split(/\s+/)[0], username: rep.username } : holder;
+}
 
 /** At most this many reset emails per account per RESET_REQUEST_WINDOW_MINUTES from "Forgot password". */
 export const RESET_REQUESTS_PER_WINDOW = 3;
@@ -87,14 +97,19 @@ export class PatientAccountsService {
     private readonly secondFactors: PortalSecondFactorService,
     private readonly identity: IdentityCheckService,
     private readonly emailChanges: EmailChangeService,
+    private readonly clock: ClinicClock,
+    private readonly representativeAccounts: RepresentativeAccountsRepository,
+    private readonly representatives: RepresentativesRepository,
+    private readonly representativeSignIn: RepresentativeSignInService,
   ) {}
 
-  /**
-   * What the holder of a link must answer before the password form. A representative's link
-   * (issue #16) will add { question: 'representativeLastName', value: <their last name> } here.
-   */
+  /** What the holder of a link must answer before the password form (a representative: two questions). */
   expectedAnswersOf(holder: TokenHolder): ExpectedAnswer[] {
-    return [{ question: 'dateOfBirth', value: holder.dateOfBirth }];
+    const answers: ExpectedAnswer[] = [{ question: 'dateOfBirth', value: holder.dateOfBirth }];
+    // A representative also gives their own last name (the last word of the name staff recorded).
+    const rep = holder.representative;
+    if (rep) answers.push({ question: 'representativeLastName', value: rep.fullName.trim().split(/\s+/).pop() ?? '' });
+    return answers;
   }
 
   /** The identity-check step of a link: checks the link, then the answers (counted, never echoed). */
@@ -104,7 +119,7 @@ export class PatientAccountsService {
     given: GivenAnswers,
     context: AuditContext,
   ): Promise<IdentityCheckResult | { outcome: 'invalid_link' }> {
-    const check = await this.tokens.check(tokenHash, purpose);
+    const check = await this.checkToken(tokenHash, purpose);
     if (!check.ok) {
       await this.recordLinkFailure(check, purpose, context, 'identity');
       return { outcome: 'invalid_link' };
@@ -118,6 +133,19 @@ export class PatientAccountsService {
     );
   }
 
+  /**
+   * A link works only while what it was sent for still holds; for a representative's link that
+   * includes their access to the patient today (an end day passes without any write).
+   */
+  private async checkToken(tokenHash: string | null, purpose: LinkPurposes): Promise<TokenCheck> {
+    const check = await this.tokens.check(tokenHash, purpose);
+    if (!check.ok || !check.holder.representative) return check;
+    const { accountId } = check.holder.representative;
+    return (await this.representatives.isActive(accountId, check.holder.patientId, this.clock.dayOf(new Date())))
+      ? check
+      : { ok: false, reason: 'revoked', patientId: check.holder.patientId };
+  }
+
   /** Whether a link works (GET: changes nothing but the audit trail when it does not). */
   async checkLink(
     tokenHash: string | null,
@@ -125,7 +153,7 @@ export class PatientAccountsService {
     context: AuditContext,
     step: 'open' | 'form',
   ): Promise<TokenCheck> {
-    const check = await this.tokens.check(tokenHash, purpose);
+    const check = await this.checkToken(tokenHash, purpose);
     if (!check.ok && step === 'open') await this.recordLinkFailure(check, purpose, context, step);
     if (check.ok && step === 'open') await this.recordOpened(check.holder, context);
     return check;
@@ -155,21 +183,27 @@ export class PatientAccountsService {
     context: AuditContext,
     email: string | null = null,
   ): Promise<SetPasswordResult> {
-    const check = await this.tokens.check(tokenHash, purpose);
+    const check = await this.checkToken(tokenHash, purpose);
     if (!check.ok) {
       await this.recordLinkFailure(check, purpose, context, 'submit');
       return { outcome: 'invalid_link' };
     }
     const holder = check.holder;
+    // A representative's link sets up the representative's own account, never the patient's.
+    const rep = holder.representative;
     const errors: Record<string, string[]> = {};
-    let username = holder.username ?? '';
+    const existingUsername = rep ? rep.username : holder.username;
+    let username = existingUsername ?? '';
     let key: string | null = null;
-    if (holder.purpose === 'invite' || !holder.username) {
+    if (holder.purpose === 'invite' || !existingUsername) {
       const checked = checkUsername(form.username ?? '');
       if ('problem' in checked) errors.username = [checked.problem];
       else ({ username, key } = checked);
     }
-    const problems = checkNewPassword(form.password, passwordWordsOf(holder, username, this.config.clinicName));
+    const problems = checkNewPassword(form.password, [
+      ...passwordWordsOf(holder, username, this.config.clinicName),
+      ...(rep ? [rep.fullName, rep.email] : []),
+    ]);
     if (email !== null && !isUsableEmailSyntax(email)) errors.email = ['Enter a valid email address, or leave it empty.'];
     if (problems.length) errors.password = problems;
     else if (form.password !== form.confirmPassword) errors.confirmPassword = ['The two passwords do not match.'];
@@ -177,7 +211,9 @@ export class PatientAccountsService {
 
     // Hashing is slow on purpose: done before the transaction so row locks stay short.
     const passwordHash = await this.hasher.hash(form.password);
-    const actor = patientActor(context, holder.patientId, username || null);
+    const actor = rep
+      ? representativeActor(context, rep.accountId, username || null)
+      : patientActor(context, holder.patientId, username || null);
     const taken: SetPasswordResult = {
       outcome: 'rejected',
       errors: { username: ['That username is not available. Choose another.'] },
@@ -200,19 +236,35 @@ export class PatientAccountsService {
           );
           return { outcome: 'invalid_link' } as const;
         }
-        if (key && (await this.accounts.usernameTaken(key, holder.patientId, tx))) throw new UsernameTakenError();
-        await this.accounts.setPassword(holder.patientId, passwordHash, key ? { username, key } : null, now, tx);
-        // An activation code was no invite email: the account now counts as invited (orange until the first sign-in).
-        if (holder.purpose === 'clinic' || holder.purpose === 'letter')
-          await this.accounts.markInvited([holder.patientId], now, tx);
-        // Setting the password kills every other outstanding link of this patient.
-        await this.tokens.revokeTokensOf(tx, [holder.patientId], 'password_set', now, holder.tokenId);
+        // One username space for patients and representatives: the sign-in form serves both.
+        if (
+          key &&
+          ((await this.accounts.usernameTaken(key, rep ? 0 : holder.patientId, tx)) ||
+            (await this.representativeAccounts.usernameTaken(key, rep ? rep.accountId : null, tx)))
+        )
+          throw new UsernameTakenError();
+        const chosen = key ? { username, key } : null;
+        if (rep) {
+          await this.representativeAccounts.setPassword(rep.accountId, passwordHash, chosen, now, tx);
+          await this.tokens.revokeRepresentativeLinks(tx, rep.accountId, null, 'password_set', now, holder.tokenId);
+        } else {
+          await this.accounts.setPassword(holder.patientId, passwordHash, chosen, now, tx);
+          // An activation code was no invite email: the account now counts as invited (orange until the first sign-in).
+          if (holder.purpose === 'clinic' || holder.purpose === 'letter')
+            await this.accounts.markInvited([holder.patientId], now, tx);
+          // Setting the password kills every other outstanding link of this patient.
+          await this.tokens.revokeTokensOf(tx, [holder.patientId], 'password_set', now, holder.tokenId);
+        }
         await this.audit.record(
           actor,
           {
             action: 'portal.token_used',
             patientId: holder.patientId,
-            details: { purpose: holder.purpose, usernameChosen: Boolean(key) },
+            details: {
+              purpose: holder.purpose,
+              usernameChosen: Boolean(key),
+              ...(rep ? { representativeAccountId: rep.accountId } : {}),
+            },
           },
           tx,
         );
@@ -239,7 +291,7 @@ export class PatientAccountsService {
     usernameInput: string,
     password: string,
     context: AuditContext,
-  ): Promise<(PatientPrincipal & { secondStep: boolean }) | null> {
+  ): Promise<(PatientPrincipal & { secondStep: boolean }) | RepresentativePrincipal | null> {
     const checked = checkUsername(usernameInput);
     const key = 'key' in checked ? checked.key : null;
     const account = key ? await this.accounts.findForSignIn(key) : null;
@@ -257,7 +309,12 @@ export class PatientAccountsService {
     };
     const now = new Date();
 
-    if (!account) return fail('unknown_username');
+    if (!account) {
+      // A representative signs in on the same form with their own username.
+      const representative = key ? await this.representativeSignIn.authenticate(key, password, context) : undefined;
+      if (representative !== undefined) return representative;
+      return fail('unknown_username');
+    }
     const patientId = account.patientId;
     if (!account.accessEnabled) return fail('access_disabled');
     if (!account.passwordHash) return fail('no_password');

@@ -2,7 +2,7 @@ import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMet
 import { RedirectException } from '../common/errors/redirect.exception';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { AUDIENCE, type Audience, PORTAL_PUBLIC } from '../common/access/audience';
+import { AUDIENCE, type Audience, PORTAL_PUBLIC, REPRESENTATIVES_TOO } from '../common/access/audience';
 import { markSessionActivity, sessionExpired } from '../auth/session-activity';
 import { SignInRequiredException } from '../common/errors/sign-in-required.exception';
 import type { AppConfig } from '../config/app-config';
@@ -10,6 +10,7 @@ import { InjectConfig } from '../config/config.module';
 import { PortalSessionsService } from './account/portal-sessions.service';
 import type { LinkRoute } from './portal-links.controller';
 import { PatientAccountsService, PatientPrincipal } from './patient-accounts.service';
+import { RepresentativePrincipal, RepresentativeSignInService } from './representative-sign-in.service';
 
 declare module 'express-session' {
   interface SessionData {
@@ -27,6 +28,8 @@ declare module 'express-session' {
     portalLink?: { tokenHash: string; purpose: LinkRoute; identityChecked?: boolean };
     /** A dead link just opened (its hash): what "Send me a new link" acts on, never a typed address. */
     deadLink?: string;
+    /** A signed-in authorised representative (their own account); checked against the database on every request. */
+    representative?: { accountId: number; generation: number };
   }
 }
 
@@ -36,7 +39,7 @@ export const OpenDuringEnrolment = () => SetMetadata(OPEN_DURING_ENROLMENT, true
 /** Where such a session is sent (the account's second-factor page). */
 export const PORTAL_ENROLMENT_PATH = '/portal/account/second-factor';
 
-type PatientRequest = Request & { patient?: PatientPrincipal };
+type PatientRequest = Request & { patient?: PatientPrincipal; representative?: RepresentativePrincipal };
 
 /**
  * Deny by default for the patient side (registered as APP_GUARD): every route of a
@@ -51,6 +54,7 @@ export class PatientAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly accounts: PatientAccountsService,
+    private readonly representatives: RepresentativeSignInService,
     @InjectConfig() private readonly config: AppConfig,
     private readonly sessions: PortalSessionsService,
   ) {}
@@ -61,30 +65,56 @@ export class PatientAuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PORTAL_PUBLIC, targets)) return true;
     const req = context.switchToHttp().getRequest<PatientRequest>();
     const signedIn = req.session?.patient;
-    if (!signedIn) throw new SignInRequiredException('/portal/login');
+    const representative = req.session?.representative;
+    // A representative reaches only the routes opened to them; a patient route is not theirs.
+    if (representative && !this.reflector.getAllAndOverride<boolean>(REPRESENTATIVES_TOO, targets))
+      throw new SignInRequiredException('/portal/login');
+    if (!signedIn && !representative) throw new SignInRequiredException('/portal/login');
     const expired = sessionExpired(req, {
       idleMinutes: this.config.patientIdleMinutes,
       absoluteHours: this.config.patientAbsoluteHours,
     });
+    if (representative) {
+      // A representative's session has no portal_sessions row (that table is keyed on patients):
+      // it is checked against representative_accounts (enabled, generation) instead.
+      const principal = expired
+        ? null
+        : await this.representatives.principalForSession(representative.accountId, representative.generation);
+      if (!principal) return this.endSession(req);
+      markSessionActivity(req);
+      req.representative = principal;
+      return true;
+    }
+    const patient = signedIn!;
     const principal = expired
       ? null
-      : (await this.sessions.isOpen(signedIn.handle, signedIn.patientId))
-        ? await this.accounts.principalForSession(signedIn.patientId, signedIn.generation)
+      : (await this.sessions.isOpen(patient.handle, patient.patientId))
+        ? await this.accounts.principalForSession(patient.patientId, patient.generation)
         : null;
     if (!principal) {
-      if (expired) await this.sessions.end(signedIn.patientId, signedIn.handle, 'expired');
-      await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
-      throw new SignInRequiredException('/portal/login');
+      if (expired) await this.sessions.end(patient.patientId, patient.handle, 'expired');
+      return this.endSession(req);
     }
     const before = req.session.lastActivityAt;
     markSessionActivity(req);
     await this.sessions.noteActivity(req, before);
-    if (signedIn.mustEnrol && !this.reflector.getAllAndOverride<boolean>(OPEN_DURING_ENROLMENT, targets))
+    if (patient.mustEnrol && !this.reflector.getAllAndOverride<boolean>(OPEN_DURING_ENROLMENT, targets))
       throw new RedirectException(PORTAL_ENROLMENT_PATH);
     req.patient = principal;
     return true;
   }
+
+  private async endSession(req: Request): Promise<never> {
+    await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
+    throw new SignInRequiredException('/portal/login');
+  }
 }
+
+/** `@CurrentRepresentative()` on a @RepresentativesToo() route: the representative, or undefined for a patient. */
+export const CurrentRepresentative = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): RepresentativePrincipal | undefined =>
+    ctx.switchToHttp().getRequest<PatientRequest>().representative,
+);
 
 /** `@CurrentPatient() patient: PatientPrincipal` on a signed-in patient route (not @PortalPublic). */
 export const CurrentPatient = createParamDecorator(

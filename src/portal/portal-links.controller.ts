@@ -8,10 +8,10 @@ import { renderInstead, View } from '../common/views/view.decorator';
 import { followPatientLanguage } from '../i18n/portal-language';
 import { NewLinkService } from './new-link.service';
 import { ActivationCodesService } from '../portal-access/activation-codes/activation-codes.service';
-import { ACTIVATION_PURPOSES, type PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
-import { type LinkPurposes, tokenHashOf } from '../invitations/portal-tokens.service';
+import { ACTIVATION_PURPOSES } from '../invitations/entities/portal-token.entity';
+import { type LinkPurposes, type TokenHolder, tokenHashOf } from '../invitations/portal-tokens.service';
 import { ActivateDto, ActivationCodeDto, IdentityAnswersDto, SetPasswordDto } from './dto/portal-forms.dto';
-import { PatientAccountsService } from './patient-accounts.service';
+import { linkGreeting, PatientAccountsService } from './patient-accounts.service';
 
 /** What every dead link shows: the same page whatever the reason, naming nobody. */
 const LINK_INVALID = { template: 'portal/link-invalid', status: 410 } as const;
@@ -284,10 +284,17 @@ export class PortalLinksController {
   }
 }
 
-/** The password form: a username is chosen on an invite, or on an activation link when the patient has none yet. */
-function formModel(purpose: LinkRoute, holder: { purpose: PortalTokenPurpose; firstName: string; username: string | null }) {
-  const choosesUsername = holder.purpose === 'invite' || (purpose === 'activate' && !holder.username);
-  return { purpose, choosesUsername, asksEmail: purpose === 'activate', firstName: holder.firstName, username: holder.username };
+/** The password form: a username is chosen on an invite, or on an activation link when the holder has none yet. */
+function formModel(purpose: LinkRoute, holder: TokenHolder) {
+  const greeting = linkGreeting(holder);
+  const choosesUsername = holder.purpose === 'invite' || (purpose === 'activate' && !greeting.username);
+  return {
+    purpose,
+    choosesUsername,
+    asksEmail: purpose === 'activate',
+    firstName: greeting.firstName,
+    username: greeting.username,
+  };
 }
 
 function linkOf(req: Request, purpose: LinkRoute): string | null {

@@ -3,13 +3,16 @@ import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { PATIENT_COOKIE } from '../auth/session.setup';
-import { PatientController, PortalPublic } from '../common/access/audience';
+import { startSessionClock } from '../auth/session-activity';
+import { PatientController, PortalPublic, RepresentativesToo } from '../common/access/audience';
 import { safeNextPath } from '../common/safe-next';
 import { seeOther } from '../common/views/flash';
+import { renderInstead } from '../common/views/view.decorator';
 import { View } from '../common/views/view.decorator';
 import { ForgotPasswordDto, PortalLoginDto, PortalLoginPageQuery } from './dto/portal-forms.dto';
 import { PatientAccountsService, type PatientPrincipal } from './patient-accounts.service';
-import { CurrentPatient } from './patient-session';
+import { CurrentPatient, CurrentRepresentative } from './patient-session';
+import { type RepresentativePrincipal, RepresentativeSignInService } from './representative-sign-in.service';
 import { PatientSignInFailedException, PortalSignInFailedFilter } from './portal-sign-in-failed.filter';
 import { PortalSessionsService } from './account/portal-sessions.service';
 import { PortalSecondStepService } from './second-factor/portal-second-step.service';
@@ -31,12 +34,19 @@ export class PortalController {
     private readonly sessions: PortalSessionsService,
     private readonly secondStep: PortalSecondStepService,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly representatives: RepresentativeSignInService,
   ) {}
 
+  /** The patient's home, or a representative's: the patients they may act for and until when. */
   @Get()
+  @RepresentativesToo()
   @View('portal/home')
-  home(@CurrentPatient() patient: PatientPrincipal) {
-    return { firstName: patient.firstName };
+  async home(
+    @CurrentPatient() patient: PatientPrincipal | undefined,
+    @CurrentRepresentative() representative: RepresentativePrincipal | undefined,
+  ) {
+    if (representative) return renderInstead('portal/representative-home', await this.representatives.home(representative));
+    return { firstName: patient!.firstName };
   }
 
   @Get('login')
@@ -58,6 +68,19 @@ export class PortalController {
   ): Promise<void> {
     const patient = await this.accounts.authenticate(form.username, form.password, audit);
     if (!patient) throw new PatientSignInFailedException();
+    if ('representativeAccountId' in patient) {
+      // A representative: their own account's session (no second factor, no portal_sessions row).
+      const representativeId = patient.representativeAccountId;
+      const generation = await this.representatives.sessionGenerationOf(representativeId);
+      // A new session id at sign-in: a cookie planted before sign-in is worth nothing after it.
+      req.session.regenerate((error) => {
+        if (error) return res.status(500).end();
+        req.session.representative = { accountId: representativeId, generation };
+        startSessionClock(req);
+        req.session.save(() => res.redirect(303, portalNext(form.next)));
+      });
+      return;
+    }
     const next = await this.secondStep.afterPassword(req, patient, portalNext(form.next), audit);
     req.session.save(() => res.redirect(303, next));
   }
@@ -71,6 +94,7 @@ export class PortalController {
       await this.sessions.end(signedIn.patientId, signedIn.handle, 'signed_out');
       await this.accounts.recordSignOut(signedIn, audit);
     }
+    if (req.session.representative) await this.representatives.recordSignOut(req.session.representative.accountId, audit);
     req.session.destroy(() => {
       res.clearCookie(PATIENT_COOKIE, { path: '/portal' });
       res.setHeader('Clear-Site-Data', '"cache", "storage"');

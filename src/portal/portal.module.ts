@@ -9,6 +9,8 @@ import { PortalSessionsRepository } from './account/portal-sessions.repository';
 import { PortalSessionsService } from './account/portal-sessions.service';
 import { PortalAccessModule } from '../portal-access/portal-access.module';
 import { IdentityCheckService } from './identity-check/identity-check.service';
+import { RepresentativesModule } from '../portal-access/representatives/representatives.module';
+import { RepresentativeSignInService } from './representative-sign-in.service';
 import { PatientAccountsService } from './patient-accounts.service';
 import { PortalFactorsRepository } from './second-factor/portal-factors.repository';
 import { PortalSecondFactorController } from './second-factor/portal-second-factor.controller';
@@ -22,7 +24,7 @@ import { PortalController } from './portal.controller';
 
 /** The patient's side of the Patient Portal: emailed links, sign-in, home, forgot password, the account page. */
 @Module({
-  imports: [AuthModule, InvitationsModule, PortalAccountsModule, PortalAccessModule],
+  imports: [AuthModule, InvitationsModule, PortalAccountsModule, PortalAccessModule, RepresentativesModule],
   controllers: [
     PortalLinksController,
     PortalController,
@@ -32,6 +34,7 @@ import { PortalController } from './portal.controller';
   ],
   providers: [
     PatientAccountsService,
+    RepresentativeSignInService,
     NewLinkService,
     IdentityCheckService,
     PortalSessionsRepository,

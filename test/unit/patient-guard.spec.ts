@@ -6,6 +6,7 @@ import type { AppConfig } from '../../src/config/app-config';
 import type { PatientAccountsService } from '../../src/portal/patient-accounts.service';
 import { PatientAuthGuard } from '../../src/portal/patient-session';
 import type { PortalSessionsService } from '../../src/portal/account/portal-sessions.service';
+import type { RepresentativeSignInService } from '../../src/portal/representative-sign-in.service';
 
 // Routes declared here the way a future feature would declare them.
 @PatientController('new-page')
@@ -36,6 +37,7 @@ describe('the patient guard denies by default', () => {
   const sut = new PatientAuthGuard(
     new Reflector(),
     { principalForSession } as unknown as PatientAccountsService,
+    { principalForSession: jest.fn() } as unknown as RepresentativeSignInService,
     { patientIdleMinutes: 15, patientAbsoluteHours: 12 } as AppConfig,
     { isOpen: principalForSession } as unknown as PortalSessionsService,
   );

@@ -102,7 +102,7 @@ describe('inviteProblem (expired or failed invites of orange patients)', () => {
       'CREATE TABLE portal_accounts (patient_id INTEGER PRIMARY KEY, access_enabled BOOLEAN, invited_at DATETIME, first_login_at DATETIME)',
     );
     await db.query(
-      'CREATE TABLE portal_tokens (id INTEGER PRIMARY KEY AUTOINCREMENT, patient_id INTEGER, expires_at DATETIME, used_at DATETIME, revoked_at DATETIME)',
+      'CREATE TABLE portal_tokens (id INTEGER PRIMARY KEY AUTOINCREMENT, patient_id INTEGER, expires_at DATETIME, used_at DATETIME, revoked_at DATETIME, representative_account_id INTEGER)',
     );
     await db.query('CREATE TABLE mail_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, patient_id INTEGER, kind TEXT, status TEXT)');
     const colour = { red: [0, null, null], gray: [1, null, null], orange: [1, past, null], green: [1, past, past] } as const;

@@ -25,6 +25,7 @@ describe('PortalTokensService', () => {
     deceased: false,
     bouncedEmail: null,
     preferredLanguage: null,
+    representative: null,
   };
 
   function setup(row: TokenWithHolder | null, wins = true) {
@@ -56,6 +57,7 @@ describe('PortalTokensService', () => {
         email: 'pat@example.test',
         username: null,
         preferredLanguage: null,
+        representative: null,
       },
     });
     expect(tokens.findByHash).toHaveBeenCalledWith(hash, true, tx);

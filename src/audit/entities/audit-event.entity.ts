@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type AuditActorType = 'staff' | 'patient' | 'system' | 'import';
+/** `proxy`: a patient's authorised representative, signed in to their own portal account (actor id: that account). */
+export type AuditActorType = 'staff' | 'patient' | 'proxy' | 'system' | 'import';
 
 /** Append-only: nothing in the app updates or deletes these rows. */
 @Entity('audit_events')

@@ -15,7 +15,7 @@ const managerOf = (db: Db): EntityManager => ('manager' in db ? db.manager : db)
  */
 export class AttemptLock {
   constructor(
-    private readonly table: 'staff_users' | 'portal_accounts',
+    private readonly table: 'staff_users' | 'portal_accounts' | 'representative_accounts',
     private readonly key: 'id' | 'patient_id',
   ) {}
 
@@ -73,3 +73,4 @@ export class AttemptLock {
  */
 export const STAFF_ATTEMPTS = new AttemptLock('staff_users', 'id');
 export const PATIENT_ATTEMPTS = new AttemptLock('portal_accounts', 'patient_id');
+export const REPRESENTATIVE_ATTEMPTS = new AttemptLock('representative_accounts', 'id');

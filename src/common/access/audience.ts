@@ -14,5 +14,13 @@ export const PORTAL_PUBLIC = 'portalPublic';
 export const PatientController = (subPath = '') =>
   applyDecorators(Controller(subPath ? `portal/${subPath}` : 'portal'), SetMetadata(AUDIENCE, 'patient' satisfies Audience));
 
+export const REPRESENTATIVES_TOO = 'representativesToo';
+
+/**
+ * Lets a signed-in authorised representative (their own portal account) reach this patient-side
+ * route too; every other patient route stays closed to them (deny by default).
+ */
+export const RepresentativesToo = () => SetMetadata(REPRESENTATIVES_TOO, true);
+
 /** Opens a patient-side route to visitors without a patient session (sign-in, forgot password, emailed links). */
 export const PortalPublic = () => SetMetadata(PORTAL_PUBLIC, true);

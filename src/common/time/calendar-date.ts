@@ -22,3 +22,19 @@ export function birthDateProblem(value: string, now = new Date()): BirthDateProb
   if (value < EARLIEST_BIRTH_DATE) return 'too_early';
   return null;
 }
+
+/** Age in whole years on clinic day `day` (both YYYY-MM-DD); someone born on 29 February ages on 1 March in other years. */
+export function ageOn(dateOfBirth: string, day: string): number {
+  const [by, bm, bd] = dateOfBirth.slice(0, 10).split('-').map(Number);
+  const [y, m, d] = day.split('-').map(Number);
+  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
+}
+
+/** The latest date of birth of someone at least `years` old on `day` (the age sweep's cut-off). */
+export function bornByForAge(years: number, day: string): string {
+  const [y, m, d] = day.split('-').map(Number);
+  // 29 February in a non-leap cut-off year: only those born by 28 February are that old yet.
+  const date = new Date(Date.UTC(y - years, m - 1, d));
+  if (date.getUTCMonth() !== m - 1) date.setUTCDate(0);
+  return date.toISOString().slice(0, 10);
+}

@@ -58,4 +58,7 @@ export class PortalToken {
   /** Wrong answers to the identity check asked before the password form; the link is revoked at the limit. */
   @Column({ type: 'int', default: 0 })
   identityFailures!: number;
+  /** A representative's link: the representative account it sets up (patientId is the patient they act for). */
+  @Column({ type: 'int', nullable: true })
+  representativeAccountId!: number | null;
 }

@@ -21,6 +21,12 @@ export const SAVED_MESSAGES = {
     'The change is waiting for a second staff member’s approval. The current address was told about the request; nothing else changes until it is approved and confirmed from the new address.',
   email_approved: 'Approved: a confirmation link was sent to the new address.',
   email_rejected: 'The email change was rejected; the address on file stays as it is.',
+  representative_added: 'The representative was added. Invite them to their own portal account when they are ready.',
+  representative_updated: 'The representative’s details were saved.',
+  representative_revoked:
+    'The representative’s access to this patient ended: their links were revoked and their portal sessions ended.',
+  representative_invite: 'An invite email is on its way to the representative’s own address.',
+  representative_reset: 'A password-reset email is on its way to the representative’s own address.',
   unchanged: 'Nothing needed changing.',
 } as const;
 export type SavedMessage = keyof typeof SAVED_MESSAGES;

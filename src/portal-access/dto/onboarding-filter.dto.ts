@@ -94,6 +94,11 @@ export class OnboardingFilterDto {
   @IsOptional()
   @Matches(LANGUAGE_FILTER, { message: 'Preferred language must be chosen from the list.' })
   language?: string;
+  @OptionalChoice('Has representative', ['any', 'yes', 'no'])
+  representative?: 'any' | 'yes' | 'no';
+
+  @OptionalChoice('Turned 18', ['yes'])
+  turned18?: 'yes';
 
   @OptionalDate()
   apptBefore?: string;
@@ -189,6 +194,8 @@ export function toOnboardingFilter(dto: OnboardingFilterDto, clock: ClinicClock)
       worklist: dto.worklist,
       funnel: dto.funnel,
       invitedMonth: dto.invitedMonth,
+      representative: dto.representative === 'any' ? undefined : dto.representative,
+      turned18: dto.turned18,
     },
     clock,
   );

@@ -1,5 +1,5 @@
 import { Transform, type TransformFnParams } from 'class-transformer';
-import { IsIn, IsInt, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { IsSafeEmail } from '../../common/validation/safe-email.decorator';
 import { digitsToNumber } from '../../common/validation/query-fields';
 
@@ -53,4 +53,17 @@ export class ChangeEmailDto extends VersionedDto {
 export class ShowActivationCodeDto {
   @IsIn(['yes'], { message: "Tick that you checked the patient's photo ID." })
   photoIdChecked!: string;
+}
+
+/** The tab's invite button; an address shared with others needs the ticked confirmation and a reason (issue 16). */
+export class TabInviteDto {
+  @IsOptional()
+  @IsIn(['yes'], { message: 'Tick the box to confirm.' })
+  confirmShared?: 'yes';
+
+  @Transform(oneLine)
+  @IsOptional()
+  @MaxLength(500, { message: 'Give a reason (3 to 500 characters); it goes into the audit trail.' })
+  @Matches(NO_CONTROL_CHARS, { message: 'The reason contains characters that cannot be used.' })
+  sharedReason?: string;
 }

@@ -33,6 +33,9 @@ const TABLES = [
   'onboarding_list_generation',
   'reminder_policy',
   'portal_reminders',
+  'representative_accounts',
+  'patient_representatives',
+  'daily_sweeps',
 ];
 
 /** Types compared roughly: dialects spell them differently (int/integer, tinyint/boolean, varchar/text). */

@@ -1,0 +1,367 @@
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { SYSTEM_CONTEXT, type AuditContext } from '../../audit/audit-context';
+import { ageOn, bornByForAge } from '../../common/time/calendar-date';
+import { AuditService } from '../../audit/audit.service';
+import { ClinicClock } from '../../common/time/clinic-time';
+import { FormValidationException } from '../../common/validation/form-validation.exception';
+import type { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
+import { runInTransaction } from '../../database/transactions';
+import { InviteEmailRenderer } from '../../invitations/invite-email.renderer';
+import { MailOutboxRepository } from '../../invitations/outbox.repository';
+import { PortalTokensRepository } from '../../invitations/portal-tokens.repository';
+import { PortalTokensService } from '../../invitations/portal-tokens.service';
+import { hashToken, newRawToken } from '../../invitations/tokens';
+import { inviteKind } from '../portal-eligibility';
+import { portalStatus, type PortalStatus } from '../portal-status';
+import { emailKeyOf, RepresentativeAccountsRepository, type RepresentativeAccount } from '../representative-accounts.repository';
+import type { RepresentativeDto } from './dto/representative.dto';
+import { END_REASON_LABELS, isActiveRepresentation, RELATIONSHIP_LABELS, type EndReason } from './representative-rules';
+import { type RepresentativeFields, type RepresentativeRow, RepresentativesRepository } from './representatives.repository';
+
+/** mail_outbox.kind of a representative's emails: apart from the patient's own, so they never colour the patient's row. */
+export const REPRESENTATIVE_MAIL_KIND = { invite: 'representative_invite', reset: 'representative_reset' } as const;
+
+export const CONCURRENT_REPRESENTATIVE_CHANGE =
+  'This representative was changed by someone else — reload the page and try again.';
+
+export const SAME_AS_PATIENT_EMAIL =
+  'This is the patient’s own email address. A representative is invited at their own address, so that only the patient reads the patient’s mailbox and the representative signs in with an account of their own.';
+
+/** A representative as the Patient Portal tab lists them, with their own status colour. */
+export interface TabRepresentative extends RepresentativeRow {
+  relationshipLabel: string;
+  active: boolean;
+  /** Starts later than today. */
+  upcoming: boolean;
+  endedReasonLabel: string | null;
+  status: PortalStatus;
+  account: RepresentativeAccount | null;
+  inviteKind: 'invite' | 'reset';
+  /** Why no invite may go out now, or null. */
+  inviteBlocked: string | null;
+}
+
+/**
+ * Authorised representatives (issue 16): staff record, edit and revoke them on the Patient
+ * Portal tab and invite each at their own address to their own portal account. Every end of
+ * access — revoke, end date, the patient's access disabled, the age of majority — goes through
+ * endAccess: links revoked, unsent emails cancelled, the representative's sessions ended, audited.
+ */
+@Injectable()
+export class RepresentativesService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectConfig() private readonly config: AppConfig,
+    private readonly clock: ClinicClock,
+    private readonly reps: RepresentativesRepository,
+    private readonly accounts: RepresentativeAccountsRepository,
+    private readonly tokens: PortalTokensService,
+    private readonly tokenRows: PortalTokensRepository,
+    private readonly outbox: MailOutboxRepository,
+    private readonly renderer: InviteEmailRenderer,
+    private readonly audit: AuditService,
+  ) {}
+
+  today(now = new Date()): string {
+    return this.clock.dayOf(now);
+  }
+
+  async forTab(patientId: number, now = new Date()): Promise<TabRepresentative[]> {
+    const [rows, patient] = await Promise.all([this.reps.ofPatient(patientId), this.reps.patientFacts(patientId)]);
+    const accounts = await this.accounts.byIds([...new Set(rows.map((row) => row.accountId))]);
+    const today = this.today(now);
+    return rows.map((row) => {
+      const active = isActiveRepresentation(row, today);
+      const account = accounts.get(row.accountId) ?? null;
+      const inviteBlocked = !active
+        ? 'Their access is not current.'
+        : !patient?.accessEnabled
+          ? 'Enable the patient’s portal access first: a representative reaches the patient through it.'
+          : patient.deceased
+            ? 'The patient is recorded as deceased.'
+            : null;
+      return {
+        ...row,
+        relationshipLabel: RELATIONSHIP_LABELS[row.relationship],
+        active,
+        upcoming: !row.endedAt && row.startsOn > today,
+        endedReasonLabel: row.endedReason
+          ? END_REASON_LABELS[row.endedReason]
+          : row.endsOn && row.endsOn < today
+            ? END_REASON_LABELS.end_date
+            : null,
+        // The same four colours and the one definition: red while they cannot act for the patient.
+        status: portalStatus({
+          accessEnabled: active && Boolean(patient?.accessEnabled),
+          invitedAt: account?.invitedAt ?? null,
+          firstLoginAt: account?.firstLoginAt ?? null,
+        }),
+        account,
+        inviteKind: inviteKind({ username: account?.username ?? null }),
+        inviteBlocked,
+      };
+    });
+  }
+
+  async add(patientId: number, form: RepresentativeDto, context: AuditContext): Promise<number> {
+    return runInTransaction(this.dataSource, async (tx) => {
+      const now = new Date();
+      const fields = await this.checkedFields(patientId, form, now, tx);
+      const open = (await this.reps.ofPatient(patientId, tx)).filter(
+        (row) => !row.endedAt && row.email.toLowerCase() === fields.emailKey,
+      );
+      if (open.length)
+        throw new FormValidationException({ email: ['This address already belongs to one of this patient’s representatives.'] });
+      const accountId = await this.accounts.findOrCreate(fields.email, fields.fullName, now, tx);
+      const id = await this.reps.insert(patientId, accountId, fields, staffIdOf(context), now, tx);
+      await this.audit.record(
+        context,
+        { action: 'representative.added', patientId, details: { representativeId: id, ...auditFields(fields) } },
+        tx,
+      );
+      return id;
+    });
+  }
+
+  async update(
+    patientId: number,
+    id: number,
+    form: RepresentativeDto & { version: number },
+    context: AuditContext,
+  ): Promise<boolean> {
+    return runInTransaction(this.dataSource, async (tx) => {
+      const now = new Date();
+      const current = await this.lockCurrent(patientId, id, form.version, tx);
+      const fields = await this.checkedFields(patientId, form, now, tx, current.startsOn);
+      const changed = (Object.keys(auditFields(fields)) as Array<keyof ReturnType<typeof auditFields>>).filter(
+        (key) => (current[key] ?? null) !== (fields[key] ?? null),
+      );
+      if (!changed.length) return false;
+      let accountId = current.accountId;
+      if (fields.emailKey !== emailKeyOf(current.email)) {
+        // A new address is a different person's mailbox: the old account loses this patient at once.
+        accountId = await this.accounts.findOrCreate(fields.email, fields.fullName, now, tx);
+        await this.cutOff(current, 'email_changed', now, tx);
+      }
+      await this.reps.update(id, accountId, fields, now, tx);
+      await this.audit.record(
+        context,
+        {
+          action: 'representative.updated',
+          patientId,
+          details: { representativeId: id, changed, reason: fields.reason, ...auditFields(fields) },
+        },
+        tx,
+      );
+      // An end day moved into the past ends access now, like the daily sweep would.
+      if (fields.endsOn && fields.endsOn < this.today(now))
+        await this.endAccess([{ ...current, accountId }], 'end_date', context, now, tx);
+      return true;
+    });
+  }
+
+  async revoke(patientId: number, id: number, form: { version: number; reason: string }, context: AuditContext): Promise<void> {
+    await runInTransaction(this.dataSource, async (tx) => {
+      const current = await this.lockCurrent(patientId, id, form.version, tx);
+      await this.endAccess([current], 'revoked', context, new Date(), tx, form.reason);
+    });
+  }
+
+  /** An invite to the representative's own account (a password reset once they chose a username). */
+  async invite(patientId: number, id: number, context: AuditContext): Promise<'invite' | 'reset'> {
+    return runInTransaction(this.dataSource, async (tx) => {
+      const now = new Date();
+      const rep = await this.reps.lock(patientId, id, tx);
+      if (!rep) throw new NotFoundException('No such representative.');
+      const patient = await this.reps.patientFacts(patientId, tx);
+      if (!isActiveRepresentation(rep, this.today(now)))
+        throw new ConflictException('No email was sent: this representative’s access is not current.');
+      if (!patient?.accessEnabled)
+        throw new ConflictException(
+          'No email was sent: enable the patient’s portal access first; a representative reaches the patient through it.',
+        );
+      if (patient.deceased) throw new ConflictException('No email was sent: the patient is recorded as deceased.');
+      const account = (await this.accounts.byIds([rep.accountId], tx)).get(rep.accountId)!;
+      const purpose = inviteKind(account);
+      // A new link supersedes the account's earlier ones, whichever patient they were sent for.
+      await this.tokens.revokeRepresentativeLinks(tx, account.id, null, 'superseded', now);
+      const raw = newRawToken();
+      const hash = hashToken(raw);
+      const hours = purpose === 'invite' ? this.config.inviteTtlHours : this.config.resetTtlHours;
+      const ids = await this.tokenRows.insertMany(
+        [
+          {
+            patientId,
+            purpose,
+            hash,
+            sentTo: account.email,
+            expiresAt: new Date(now.getTime() + hours * 3_600_000),
+            representativeAccountId: account.id,
+          },
+        ],
+        staffIdOf(context),
+        now,
+        tx,
+      );
+      const email = this.renderer.render(purpose, firstNameOf(account.fullName), raw);
+      await this.outbox.enqueue(
+        [
+          {
+            batchId: null,
+            patientId,
+            portalTokenId: ids.get(hash),
+            kind: REPRESENTATIVE_MAIL_KIND[purpose],
+            to: account.email,
+            subject: email.subject,
+            text: email.text,
+            html: email.html,
+          },
+        ],
+        tx,
+        now,
+      );
+      await this.accounts.markInvited(account.id, now, tx);
+      await this.audit.record(
+        context,
+        { action: `representative.${purpose}_issued`, patientId, details: { representativeId: id, sentTo: account.email } },
+        tx,
+      );
+      return purpose;
+    });
+  }
+
+  /**
+   * The daily sweep (issue 16): representatives past their end day end, and parent-or-guardian
+   * representatives recorded while the patient was a minor end once the patient reaches
+   * AGE_OF_MAJORITY. One instance of several claims the clinic day; the ends themselves are
+   * conditional (a row ends once), so a repeated or overlapping run changes nothing twice.
+   */
+  async sweep(now = new Date()): Promise<{ claimed: boolean; endDate: number; ageOfMajority: number }> {
+    const today = this.today(now);
+    if (!(await this.reps.claimDay('representatives', today, now))) return { claimed: false, endDate: 0, ageOfMajority: 0 };
+    return runInTransaction(this.dataSource, async (tx) => {
+      const expired = await this.endAccess(await this.reps.pastEndDay(today, tx), 'end_date', SYSTEM_CONTEXT, now, tx);
+      const majority = this.config.ageOfMajority;
+      const grownUp = (await this.reps.ofPatientsBornBy('parent_or_guardian', bornByForAge(majority, today), tx)).filter(
+        // A guardian recorded for an adult (e.g. by a court) is not a minor's parent: only those from before majority end.
+        (row) => ageOn(row.patientBorn, row.startsOn) < majority,
+      );
+      const aged = await this.endAccess(grownUp, 'age_of_majority', SYSTEM_CONTEXT, now, tx);
+      return { claimed: true, endDate: expired.length, ageOfMajority: aged.length };
+    });
+  }
+
+  /** The "Turned 18 — invite to their own account" worklist (the onboarding page filters the same patients with turned18=yes). */
+  turnedAdultWorklist(limit = 100) {
+    return this.reps.turnedAdult(limit);
+  }
+
+  /** The patient's access was disabled: every current representative of theirs ends with it (caller's transaction). */
+  async endForDisabledPatients(
+    patientIds: number[],
+    context: AuditContext,
+    tx: EntityManager,
+    now = new Date(),
+  ): Promise<number> {
+    const open = await this.reps.openOf(patientIds, tx);
+    return (await this.endAccess(open, 'access_disabled', context, now, tx)).length;
+  }
+
+  /**
+   * Ends these representatives' access at once: the rows are ended (only once, whoever else
+   * tries), their links for the patient revoked with unsent emails cancelled, and every session
+   * of their accounts ended — a representative of several patients signs in again and keeps the others.
+   */
+  async endAccess(
+    rows: RepresentativeRow[],
+    reason: EndReason,
+    context: AuditContext,
+    now: Date,
+    tx: EntityManager,
+    staffReason?: string,
+  ): Promise<RepresentativeRow[]> {
+    const endedIds = new Set(
+      await this.reps.end(
+        rows.map((row) => row.id),
+        reason,
+        now,
+        tx,
+      ),
+    );
+    const ended = rows.filter((row) => endedIds.has(row.id));
+    for (const row of ended) await this.cutOff(row, reason, now, tx);
+    await this.audit.recordMany(
+      context,
+      ended.map((row) => ({
+        action: reason === 'revoked' ? 'representative.revoked' : 'representative.ended',
+        patientId: row.patientId,
+        details: { representativeId: row.id, name: row.fullName, reason, ...(staffReason ? { staffReason } : {}) },
+      })),
+      tx,
+    );
+    return ended;
+  }
+
+  /** Links for this patient revoked (unsent emails cancelled), the account's sessions ended. */
+  private async cutOff(row: RepresentativeRow, reason: string, now: Date, tx: EntityManager): Promise<void> {
+    await this.tokens.revokeRepresentativeLinks(tx, row.accountId, row.patientId, reason, now);
+    await this.accounts.endSessions([row.accountId], now, tx);
+  }
+
+  private async lockCurrent(patientId: number, id: number, version: number, tx: EntityManager): Promise<RepresentativeRow> {
+    const current = await this.reps.lock(patientId, id, tx);
+    if (!current) throw new NotFoundException('No such representative.');
+    if (current.version !== version) throw new ConflictException(CONCURRENT_REPRESENTATIVE_CHANGE);
+    if (current.endedAt)
+      throw new ConflictException('This representative’s access has already ended; add them again to restore it.');
+    return current;
+  }
+
+  /** The form's fields after the rules that need the database: never the patient's own address, sane dates. */
+  private async checkedFields(
+    patientId: number,
+    form: RepresentativeDto,
+    now: Date,
+    tx: EntityManager,
+    keptStart?: string,
+  ): Promise<RepresentativeFields> {
+    const patient = await this.reps.patientFacts(patientId, tx);
+    if (!patient) throw new NotFoundException('No such patient.');
+    const errors: Record<string, string[]> = {};
+    const emailKey = emailKeyOf(form.email);
+    if (patient.email && emailKeyOf(patient.email) === emailKey) errors.email = [SAME_AS_PATIENT_EMAIL];
+    if (form.endsOn && form.endsOn < form.startsOn) errors.endsOn = ['The end date is before the start date.'];
+    else if (form.endsOn && form.endsOn < this.today(now) && keptStart === undefined)
+      errors.endsOn = ['The end date has already passed.'];
+    if (Object.keys(errors).length) throw new FormValidationException(errors);
+    return {
+      fullName: form.fullName,
+      relationship: form.relationship,
+      email: form.email,
+      emailKey,
+      phone: form.phone ?? null,
+      basis: form.basis,
+      startsOn: form.startsOn,
+      endsOn: form.endsOn ?? null,
+      reason: form.reason,
+    };
+  }
+}
+
+const staffIdOf = (context: AuditContext) => (context.actorType === 'staff' ? context.actorId : null);
+
+const firstNameOf = (fullName: string) => fullName.trim().split(/\s+/)[0] ?? fullName;
+
+/** What the audit trail keeps of a representative record (and what an edit compares). */
+const auditFields = (fields: RepresentativeFields) => ({
+  fullName: fields.fullName,
+  relationship: fields.relationship,
+  email: fields.email,
+  phone: fields.phone,
+  basis: fields.basis,
+  startsOn: fields.startsOn,
+  endsOn: fields.endsOn,
+});

@@ -1,0 +1,112 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { AuditContext } from '../audit/audit-context';
+import { AuditService } from '../audit/audit.service';
+import { LOCKOUT_MINUTES } from '../auth/lockout/attempt-lock';
+import { REPRESENTATIVE_ATTEMPTS } from '../auth/lockout/attempt-locks.repository';
+import { PasswordHasher } from '../auth/passwords/password-hasher.service';
+import { ClinicClock } from '../common/time/clinic-time';
+import { runInTransaction } from '../database/transactions';
+import { RepresentativeAccountsRepository } from '../portal-access/representative-accounts.repository';
+import { RELATIONSHIP_LABELS } from '../portal-access/representatives/representative-rules';
+import { RepresentativesRepository } from '../portal-access/representatives/representatives.repository';
+
+/** A signed-in representative, re-read on every portal request. */
+export interface RepresentativePrincipal {
+  representativeAccountId: number;
+  fullName: string;
+  username: string;
+}
+
+export const representativeActor = (context: AuditContext, accountId: number | null, label: string | null): AuditContext => ({
+  ...context,
+  actorType: 'proxy',
+  actorId: accountId,
+  actorLabel: label ? label.slice(0, 254) : null,
+});
+
+/**
+ * A representative's side of the portal (issue 16): signing in with their own username (the same
+ * form and the same generic failure as a patient), the per-request session check, and the home
+ * that lists the patients they may act for and until when.
+ */
+@Injectable()
+export class RepresentativeSignInService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly clock: ClinicClock,
+    private readonly accounts: RepresentativeAccountsRepository,
+    private readonly representatives: RepresentativesRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * undefined when no representative holds this username key (the caller answers as for an
+   * unknown user); null for every failure; the principal on success.
+   */
+  async authenticate(
+    usernameKey: string,
+    password: string,
+    context: AuditContext,
+  ): Promise<RepresentativePrincipal | null | undefined> {
+    const account = await this.accounts.findForSignIn(usernameKey);
+    if (!account) return undefined;
+    const actor = representativeActor(context, account.id, account.username);
+    const now = new Date();
+    const fail = async (reason: string) => {
+      await this.hasher.verify(null, password);
+      await this.audit.record(actor, { action: 'representative.sign_in', outcome: 'failure', details: { reason } });
+      return null;
+    };
+    if (!account.passwordHash) return fail('no_password');
+    if (!(await REPRESENTATIVE_ATTEMPTS.reserve(this.dataSource, account.id, now))) return fail('locked');
+    if (!(await this.hasher.verify(account.passwordHash, password))) {
+      await runInTransaction(this.dataSource, async (tx) => {
+        const { failures, locked } = await REPRESENTATIVE_ATTEMPTS.fail(tx, account.id, now);
+        await this.audit.record(
+          actor,
+          { action: 'representative.sign_in', outcome: 'failure', details: { reason: 'wrong_password', failures } },
+          tx,
+        );
+        if (locked)
+          await this.audit.record(
+            actor,
+            { action: 'representative.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } },
+            tx,
+          );
+      });
+      return null;
+    }
+    await runInTransaction(this.dataSource, async (tx) => {
+      await this.accounts.recordSignIn(account.id, now, tx);
+      await this.audit.record(actor, { action: 'representative.sign_in' }, tx);
+    });
+    return { representativeAccountId: account.id, fullName: account.fullName, username: account.username };
+  }
+
+  async sessionGenerationOf(accountId: number): Promise<number> {
+    return (await this.accounts.sessionState(accountId))?.generation ?? 0;
+  }
+
+  /** The representative behind a session; null ends it (their sessions were ended, e.g. a patient was taken away). */
+  async principalForSession(accountId: number, generation: number): Promise<RepresentativePrincipal | null> {
+    const state = await this.accounts.sessionState(accountId);
+    if (!state || state.generation !== generation || !state.username) return null;
+    return { representativeAccountId: accountId, fullName: state.fullName, username: state.username };
+  }
+
+  /** The portal home: the patients this representative may act for today, and until when. */
+  async home(principal: RepresentativePrincipal, now = new Date()) {
+    const patients = await this.representatives.activeForAccount(principal.representativeAccountId, this.clock.dayOf(now));
+    return {
+      fullName: principal.fullName,
+      patients: patients.map((patient) => ({ ...patient, relationshipLabel: RELATIONSHIP_LABELS[patient.relationship] })),
+    };
+  }
+
+  async recordSignOut(accountId: number, context: AuditContext): Promise<void> {
+    await this.audit.record(representativeActor(context, accountId, null), { action: 'representative.sign_out' });
+  }
+}
