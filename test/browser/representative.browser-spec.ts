@@ -54,6 +54,11 @@ describe('a guardian of a 10-year-old, from the front desk to their own portal a
     const guardianErrors = collectPageErrors(guardian);
     await guardian.goto(`${base}${link.path}`);
     expect(guardian.url()).toBe(`${base}/portal/invite`);
+    // The identity check: the child's date of birth and the guardian's own last name.
+    await guardian.getByRole('heading', { name: 'Confirm it is you' }).waitFor();
+    await guardian.locator('#dateOfBirth').fill(tenYearsAgo);
+    await guardian.locator('#representativeLastName').fill('Ferreira');
+    await guardian.locator('form.stacked button[type=submit]').click();
     await guardian.getByLabel('Username').fill('lucia.f');
     const password = 'saffron meadow kettle drumbeat';
     await guardian.getByLabel('Password', { exact: true }).fill(password);

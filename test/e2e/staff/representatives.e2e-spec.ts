@@ -1,7 +1,8 @@
+import { answerIdentityCheck } from '../../support/identity-check';
 import request from 'supertest';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { csrfTokenOf } from '../../support/html';
-import { createPortalPatient } from '../../support/portal-patients';
+import { createPortalPatient, DEFAULT_BIRTH_DATE } from '../../support/portal-patients';
 import { addRepresentative, representativeForm } from '../../support/representatives';
 import { auditActions } from '../../support/sessions';
 import { linkFrom, startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
@@ -46,10 +47,18 @@ describe('authorised representatives, recorded by staff on the Patient Portal ta
   }
 
   /** The invite link pages, as the representative meets them: choose a username and password, then sign in. */
-  async function setUpAndSignIn(linkPath: string, username: string): Promise<request.Agent> {
+  async function setUpAndSignIn(linkPath: string, username: string, lastName: string): Promise<request.Agent> {
     const agent = request.agent(t.server);
     const opened = await agent.get(linkPath).expect(303);
     expect(opened.headers.location).toBe('/portal/invite');
+    // The identity check: the patient's date of birth and the representative's own last name.
+    const step = await agent.get('/portal/invite').expect(200);
+    expect(step.text).toContain('name="representativeLastName"');
+    await agent
+      .post('/portal/invite/identity')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(step.text), dateOfBirth: DEFAULT_BIRTH_DATE, representativeLastName: lastName })
+      .expect(303);
     const form = await agent.get('/portal/invite').expect(200);
     await agent
       .post('/portal/invite')
@@ -117,7 +126,7 @@ describe('authorised representatives, recorded by staff on the Patient Portal ta
     ]);
     expect(account).toMatchObject({ username: null, invited_at: null });
 
-    const agent = await setUpAndSignIn(link.path, `kari${rep.id}`);
+    const agent = await setUpAndSignIn(link.path, `kari${rep.id}`, 'Lindqvist');
     const home = await agent.get('/portal').expect(200);
     expect(home.text).toContain('Welcome, Kari Lindqvist');
     expect(home.text).toContain('Ada Lindqvist');
@@ -149,7 +158,7 @@ describe('authorised representatives, recorded by staff on the Patient Portal ta
     const repOfSecond = await addRepresentative(t, staff, second.id, { fullName: 'Layla Haddad', email: email.toUpperCase() });
     expect(repOfSecond.accountId).toBe(repOfFirst.accountId); // one person, one account
     const { link } = await inviteAndReceive(first.id, repOfFirst.id);
-    const agent = await setUpAndSignIn(link.path, `layla${repOfFirst.id}`);
+    const agent = await setUpAndSignIn(link.path, `layla${repOfFirst.id}`, 'Haddad');
     const home = await agent.get('/portal').expect(200);
     expect(home.text).toContain('Noor Haddad');
     expect(home.text).toContain('Sami Haddad');
@@ -234,7 +243,7 @@ describe('authorised representatives, recorded by staff on the Patient Portal ta
     const patient = await createPortalPatient(t, { firstName: 'Theo', lastName: 'Brandt' });
     const rep = await addRepresentative(t, staff, patient.id, { fullName: 'Greta Brandt' });
     const { link } = await inviteAndReceive(patient.id, rep.id);
-    const agent = await setUpAndSignIn(link.path, `greta${rep.id}`);
+    const agent = await setUpAndSignIn(link.path, `greta${rep.id}`, 'Brandt');
     expect((await agent.get('/portal').expect(200)).text).toContain('Theo Brandt');
     const [{ version }] = await t.dataSource.query('SELECT version FROM portal_accounts WHERE patient_id = ?', [patient.id]);
     await post(`/patients/${patient.id}/portal/disable`, {
@@ -253,7 +262,7 @@ describe('authorised representatives, recorded by staff on the Patient Portal ta
     const patient = await createPortalPatient(t);
     const rep = await addRepresentative(t, staff, patient.id, { fullName: 'Pat Quinn' });
     const { link } = await inviteAndReceive(patient.id, rep.id);
-    await setUpAndSignIn(link.path, `quinn${rep.id}`);
+    await setUpAndSignIn(link.path, `quinn${rep.id}`, 'Quinn');
     const before = smtp.received.length;
     await post(`/patients/${patient.id}/portal/invite`).expect(303);
     await sender.drainOnce();
@@ -261,6 +270,7 @@ describe('authorised representatives, recorded by staff on the Patient Portal ta
     const own = await linkFrom(smtp, smtp.received[smtp.received.length - 1], BASE_URL);
     const agent = request.agent(t.server);
     await agent.get(own.path).expect(303);
+    await answerIdentityCheck(agent, 'invite');
     const form = await agent.get('/portal/invite').expect(200);
     const taken = await agent
       .post('/portal/invite')
