@@ -171,7 +171,7 @@ describe('edit forms saved without touching a field', () => {
     await page.goto(`${stack.base}/patients/${withEverything}?tab=portal`);
     await page.getByText('Change the email address').click();
     await page.getByLabel('I verified this change with the patient or their authorised representative').check();
-    await page.getByLabel('Reason (for the audit trail)').first().fill('Checking the form');
+    await page.getByLabel('Reason (for the audit trail)').filter({ visible: true }).first().fill('Checking the form');
     await page.getByLabel('Your password (to confirm it is you)').fill(admin.password);
     await page.getByRole('button', { name: 'Request the email change' }).click();
     await page.getByText('Enter a valid email address.').waitFor();

@@ -53,7 +53,11 @@ describe('an email change in a real browser: requested by one staff member, appr
     await staff.getByText('Change the email address').click();
     await staff.getByLabel('New email address').fill(newEmail);
     await staff.getByLabel('I verified this change with the patient or their authorised representative').check();
-    await staff.getByLabel('Reason (for the audit trail)').first().fill('Patient called from the number on file');
+    await staff
+      .getByLabel('Reason (for the audit trail)')
+      .filter({ visible: true })
+      .first()
+      .fill('Patient called from the number on file');
     await staff.getByLabel('Your password (to confirm it is you)').fill(requester.password);
     await staff.getByRole('button', { name: 'Request the email change' }).click();
     await staff.getByText('The change is waiting for a second staff member’s approval.').waitFor();

@@ -27,12 +27,20 @@ describe('a staff member managing one patient in a real browser', () => {
     // Without the confirmation the change is refused and the form stays open with the message.
     await page.getByText('Change the email address').click();
     await page.getByLabel('New email address').fill('odile.new@example.test');
-    await page.getByLabel('Reason (for the audit trail)').first().fill('Patient called from the number on file');
+    await page
+      .getByLabel('Reason (for the audit trail)')
+      .filter({ visible: true })
+      .first()
+      .fill('Patient called from the number on file');
     await page.getByLabel('Your password (to confirm it is you)').fill(staff.password);
     await page.getByRole('button', { name: 'Request the email change' }).click();
     await page.getByText('Confirm that you verified this change').waitFor();
     await page.getByLabel('I verified this change with the patient or their authorised representative').check();
-    await page.getByLabel('Reason (for the audit trail)').first().fill('Patient called from the number on file');
+    await page
+      .getByLabel('Reason (for the audit trail)')
+      .filter({ visible: true })
+      .first()
+      .fill('Patient called from the number on file');
     await page.getByLabel('Your password (to confirm it is you)').fill(staff.password);
     await page.getByRole('button', { name: 'Request the email change' }).click();
     await page.getByText('A confirmation link was sent to the new address.').waitFor();
