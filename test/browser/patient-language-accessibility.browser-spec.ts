@@ -112,8 +112,7 @@ describe('patient pages and emails in both languages, in a real browser', () => 
       await t.app.get(InvitationsService).sendInvites([patient.id], SYSTEM);
       const before = smtp.received.length;
       await t.app.get(MailSenderService).drainOnce();
-      await smtp.waitFor(before + 1);
-      const link = await linkFrom(smtp, smtp.received[smtp.received.length - 1], PUBLIC_BASE_URL);
+      const link = await linkFrom(smtp, await smtp.waitForMailTo(String(patient.email), before), PUBLIC_BASE_URL);
 
       for (const width of [1024, 320]) {
         const { context, page, errors } = await contextIn(language, width);

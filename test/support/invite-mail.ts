@@ -15,7 +15,7 @@ export async function inviteAndReceive(
   const before = smtp.received.length;
   await t.app.get(InvitationsService).sendInvites([patientId], actor);
   await t.app.get(MailSenderService).drainOnce();
-  await smtp.waitFor(before + 1);
-  const mail = smtp.received[smtp.received.length - 1];
+  const [{ email }] = await t.dataSource.query('SELECT email FROM patients WHERE id = ?', [patientId]);
+  const mail = await smtp.waitForMailTo(email, before);
   return { mail, link: await linkFrom(smtp, mail, baseUrl) };
 }

@@ -24,6 +24,12 @@ export interface TestSmtpServer {
   /** Messages refused while refusing. */
   refusedCount(): number;
   waitFor(count: number, timeoutMs?: number): Promise<void>;
+  /**
+   * The newest message to `address` among those received from index `since` on, once one is
+   * there. Where other tests' emails may be in flight (one drain sends every queued email, in
+   * parallel on MariaDB), "the last message received" can be somebody else's.
+   */
+  waitForMailTo(address: string, since: number, timeoutMs?: number): Promise<ReceivedMail>;
   parse(mail: ReceivedMail): Promise<ParsedMail>;
   close(): Promise<void>;
 }
@@ -84,6 +90,16 @@ export async function startSmtpServer(options: { delayMs?: number } = {}): Promi
       const deadline = Date.now() + timeoutMs;
       while (received.length < count) {
         if (Date.now() > deadline) throw new Error(`SMTP server got ${received.length} of ${count} messages`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    waitForMailTo: async (address, since, timeoutMs = 30_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const mine = received.slice(since).filter((mail) => mail.to.includes(address));
+        if (mine.length > 0) return mine[mine.length - 1];
+        if (Date.now() > deadline)
+          throw new Error(`SMTP server got no message to ${address} (${received.length - since} to others)`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },

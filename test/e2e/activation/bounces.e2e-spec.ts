@@ -76,8 +76,7 @@ describe('bounces: VERP return paths and the inbound SMTP listener', () => {
     const before = smtp.received.length;
     await t.app.get(InvitationsService).sendInvites([patient.id], context);
     await t.app.get(MailSenderService).drainOnce();
-    await smtp.waitFor(before + 1);
-    return { patient, mail: smtp.received[smtp.received.length - 1] };
+    return { patient, mail: await smtp.waitForMailTo(String(patient.email), before) };
   }
   const outboxRow = async (id: string) =>
     (await t.dataSource.query('SELECT status, bounce_kind, bounce_detail FROM mail_outbox WHERE id = ?', [id]))[0];

@@ -59,10 +59,10 @@ describe('link states: queued → sent → opened → set up → first sign-in, 
 
     const before = smtp.received.length;
     await sender.drainOnce();
-    await smtp.waitFor(before + 1);
+    const mail = await smtp.waitForMailTo(String(patient.email), before);
     expect(await rowText(patient.id, 'Zzstates')).toMatch(new RegExp(`Invite sent ${TIME}`));
 
-    const link = await linkFrom(smtp, smtp.received[smtp.received.length - 1], BASE_URL);
+    const link = await linkFrom(smtp, mail, BASE_URL);
     const agent = request.agent(t.server);
     const opened = await agent.get(link.path).expect(303);
     // A second opening (a mail scanner, a reload) keeps the first time and writes no second audit row.
