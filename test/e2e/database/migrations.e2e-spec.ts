@@ -3,11 +3,6 @@ import { buildDataSourceOptions } from '../../../src/database/data-source-option
 import { APP_SCHEMA, MIGRATIONS } from '../../../src/app.schema';
 import { createTestDatabase, TestDatabase } from '../../support/test-database';
 
-// On MariaDB, TypeORM's table loader reads INFORMATION_SCHEMA.SCHEMATA, which was once seen without this
-// test's own database while other test files created and dropped theirs ("reading 'COLLATION'" in CI).
-// That race is retried once; a migration that is really wrong fails both runs.
-jest.retryTimes(1, { logErrorsBeforeRetry: true });
-
 /** TypeORM's own bookkeeping and SQLite's internal table. */
 const NOT_APP_TABLES = ['migrations', 'sqlite_sequence'];
 
@@ -64,20 +59,18 @@ describe('migrations', () => {
     await database.drop();
   });
 
-  const tables = async () => {
-    const runner = dataSource.createQueryRunner();
-    try {
-      // Every table in the database (not only the listed ones), so a table missing from TABLES fails here.
-      // (On MySQL/MariaDB getTables() sees every schema on the server: keep this database's.)
-      const current = dataSource.options.type === 'better-sqlite3' ? undefined : await runner.getCurrentDatabase();
-      return (await runner.getTables())
-        .filter((table) => !current || table.database === current)
-        .map((table) => table.name.split('.').pop()!)
-        .filter((name) => !NOT_APP_TABLES.includes(name))
-        .sort();
-    } finally {
-      await runner.release();
-    }
+  // Every table in this database (not only the listed ones), so a table missing from TABLES fails here.
+  // Read from the catalogue, scoped to this database: TypeORM's getTables() walks every schema on a
+  // MariaDB server, and met other test files' databases half-dropped ("reading 'COLLATION'" in CI).
+  const tables = async (): Promise<string[]> => {
+    const rows: Array<{ name: string }> =
+      dataSource.options.type === 'better-sqlite3'
+        ? await dataSource.query("SELECT name FROM sqlite_master WHERE type = 'table'")
+        : await dataSource.query('SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()');
+    return rows
+      .map((row) => row.name)
+      .filter((name) => !NOT_APP_TABLES.includes(name))
+      .sort();
   };
 
   it('go up to the whole schema, down to nothing, and up again', async () => {
