@@ -5,15 +5,12 @@
  * page and the CLI), then imports it again (the no-op path). Reports wall time and peak RSS.
  */
 import 'reflect-metadata';
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConnection } from 'mysql2/promise';
 import { SYSTEM_CONTEXT } from '../src/audit/audit-context';
-import { createApplication } from '../src/app.setup';
-import { loadConfig, parseDatabaseUrl } from '../src/config/app-config';
 import { ImportService } from '../src/imports/import.service';
+import { mb, withInProcessApp } from './in-process-app';
 
 const args = Object.fromEntries(
   process.argv
@@ -26,7 +23,6 @@ const url = args.database ?? 'mariadb://root@127.0.0.1:3306/bench_import';
 
 let peakRss = 0;
 const sample = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
 
 async function writeCsv(file: string): Promise<void> {
   const out = createWriteStream(file);
@@ -61,34 +57,9 @@ async function writeCsv(file: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const server = parseDatabaseUrl(url);
-  if (server.kind === 'sqlite') throw new Error('MariaDB only');
-  const admin = await createConnection({
-    host: server.host,
-    port: server.port,
-    user: server.username,
-    password: server.password,
-  });
-  await admin.query(`DROP DATABASE IF EXISTS \`${server.database}\``);
-  await admin.query(`CREATE DATABASE \`${server.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  const dir = mkdtempSync(join(tmpdir(), 'import-bench-'));
-  const file = join(dir, `patients-${rows}.csv`);
-  try {
+  await withInProcessApp(url, 'import', async ({ app, db, dir }) => {
+    const file = join(dir, `patients-${rows}.csv`);
     await writeCsv(file);
-    const config = loadConfig({
-      ...process.env,
-      NODE_ENV: 'test',
-      DATA_DIR: dir,
-      DATABASE_URL: url,
-      SEED_DEMO: 'false',
-      MAIL_SENDER: 'false',
-      SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
-      MFA_ENCRYPTION_KEY: 'bench-mfa-key-0123456789abcdef0123456789',
-    });
-    const app = await createApplication(config, { logger: ['error'] });
-    await app.init();
-    const { DataSource } = await import('typeorm');
-    const db = app.get(DataSource);
     await db.query(
       "INSERT INTO providers (name, active, created_at) VALUES ('Dr. Alice Morgan', 1, NOW()), ('Dr. Benjamin Ortiz', 1, NOW()), ('Dr. Carla Nguyen', 1, NOW())",
     );
@@ -124,13 +95,7 @@ async function main(): Promise<void> {
         2,
       ),
     );
-    await app.close();
-  } finally {
-    clearInterval(sample);
-    rmSync(dir, { recursive: true, force: true });
-    await admin.query(`DROP DATABASE IF EXISTS \`${server.database}\``);
-    await admin.end();
-  }
+  }).finally(() => clearInterval(sample));
 }
 
 main().catch((error) => {

@@ -6,15 +6,10 @@
  *   npx ts-node --transpile-only bench/letters-1000.ts [--letters 1000] [--database mariadb://root@127.0.0.1:3306/bench_letters]
  */
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createConnection } from 'mysql2/promise';
-import { createApplication } from '../src/app.setup';
-import { loadConfig, parseDatabaseUrl } from '../src/config/app-config';
 import { writeLettersPdf } from '../src/portal-access/activation-codes/activation-letter.pdf';
 import { ActivationLettersService } from '../src/portal-access/activation-codes/activation-letters.service';
+import { mb, withInProcessApp } from './in-process-app';
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -22,7 +17,6 @@ const arg = (name: string, fallback: string) => {
 };
 const letters = Number(arg('letters', '1000'));
 const url = arg('database', 'mariadb://root@127.0.0.1:3306/bench_letters');
-const mb = (bytes: number) => `${Math.round(bytes / 1048576)} MB`;
 
 let peakRss = 0;
 let peakHeap = 0;
@@ -33,32 +27,7 @@ const sample = setInterval(() => {
 }, 20);
 
 async function main(): Promise<void> {
-  const server = parseDatabaseUrl(url);
-  if (server.kind === 'sqlite') throw new Error('MariaDB only');
-  const admin = await createConnection({
-    host: server.host,
-    port: server.port,
-    user: server.username,
-    password: server.password,
-  });
-  await admin.query(`DROP DATABASE IF EXISTS \`${server.database}\``);
-  await admin.query(`CREATE DATABASE \`${server.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  const dir = mkdtempSync(join(tmpdir(), 'letters-bench-'));
-  try {
-    const config = loadConfig({
-      ...process.env,
-      NODE_ENV: 'test',
-      DATA_DIR: dir,
-      DATABASE_URL: url,
-      SEED_DEMO: 'false',
-      MAIL_SENDER: 'false',
-      SESSION_SECRET: 'bench-session-secret-0123456789abcdef',
-      MFA_ENCRYPTION_KEY: 'bench-mfa-key-0123456789abcdef0123456789',
-    });
-    const app = await createApplication(config, { logger: ['error'] });
-    await app.init();
-    const { DataSource } = await import('typeorm');
-    const db = app.get(DataSource);
+  await withInProcessApp(url, 'letters', async ({ app, db, config }) => {
     const values = Array.from(
       { length: letters },
       (_, i) =>
@@ -103,13 +72,7 @@ async function main(): Promise<void> {
         2,
       ),
     );
-    await app.close();
-  } finally {
-    clearInterval(sample);
-    rmSync(dir, { recursive: true, force: true });
-    await admin.query(`DROP DATABASE IF EXISTS \`${server.database}\``);
-    await admin.end();
-  }
+  }).finally(() => clearInterval(sample));
 }
 
 main().catch((error) => {
