@@ -19,7 +19,11 @@ export function runCliScript(
       process.execPath,
       ['-r', 'ts-node/register/transpile-only', join(__dirname, '../../src/cli', script), ...args],
       { env: { ...process.env, ...env }, cwd: join(__dirname, '../..'), timeout: timeoutMs },
-      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      (error, stdout, stderr) => {
+        // Killed at the timeout: say so, rather than pass for an exit code 1 with nothing on stderr.
+        const killed = error && (error as { killed?: boolean }).killed ? `\n[killed after ${timeoutMs} ms]` : '';
+        resolve({ code: error ? ((error as { code?: number | null }).code ?? 1) : 0, stdout, stderr: stderr + killed });
+      },
     );
   });
 }
