@@ -72,7 +72,8 @@ function decodeSafe(value: string): string {
   }
 }
 
-const EMAIL = /[^\s@<>"'(),;:]+@[^\s@<>"'(),;:]+\.[^\s@<>"'(),;:]+/g;
+// A domain has no "/": paths of scoped packages (node_modules/@nestjs/core/x.js) are not addresses.
+const EMAIL = /[^\s@<>"'(),;:]+@[^\s@<>"'(),;:/]+\.[^\s@<>"'(),;:/]+/g;
 const LONG_TOKEN = /[A-Za-z0-9_-]{32,}/g;
 /** Database messages quote the offending value ("Duplicate entry 'Ann Smith' for key …", "Incorrect string value: '…'"). */
 const QUOTED_VALUE = /(Duplicate entry |Incorrect \w+ value: |Data truncated for column )'[^']*'/g;

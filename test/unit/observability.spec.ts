@@ -29,6 +29,9 @@ describe('free text in log lines', () => {
     expect(scrub(`Email #12 (invite) not sent (attempt 2): 451 Try again later ${frame}`)).toBe(
       `Email #12 (invite) not sent (attempt 2): 451 Try again later ${frame}`,
     );
+    // A scoped package's path has an @ in it (seen as "at [email]:63:48" in an error's stack).
+    const scoped = 'at /srv/app/node_modules/@nestjs/core/router/router-execution-context.js:46:28';
+    expect(scrub(scoped)).toBe(scoped);
   });
 });
 
