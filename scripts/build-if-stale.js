@@ -4,10 +4,9 @@ const { execFileSync } = require('node:child_process');
 const { readdirSync, statSync } = require('node:fs');
 const { join } = require('node:path');
 
-const root = join(__dirname, '..');
 // nest build empties dist/ and rewrites every file, so the entry file's time is the build's time.
-const entry = join(root, 'dist', 'src', 'main.js');
-const inputs = ['src', 'migrations', 'tsconfig.json', 'tsconfig.build.json', 'nest-cli.json', 'package-lock.json'];
+const ENTRY = join('dist', 'src', 'main.js');
+const INPUTS = ['src', 'migrations', 'tsconfig.json', 'tsconfig.build.json', 'nest-cli.json', 'package-lock.json'];
 
 /** The newest modification time under a file or folder (ms). */
 function newest(path) {
@@ -17,10 +16,24 @@ function newest(path) {
   return readdirSync(path).reduce((max, name) => Math.max(max, newest(join(path, name))), stat.mtimeMs);
 }
 
-require('./copy-vendor');
-const built = statSync(entry, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-const changed = Math.max(...inputs.map((input) => newest(join(root, input))));
-if (changed > built) {
-  process.stdout.write(built ? 'Sources changed since the last build: building…\n' : 'No build yet: building…\n');
-  execFileSync(process.execPath, [require.resolve('@nestjs/cli/bin/nest.js'), 'build'], { cwd: root, stdio: 'inherit' });
+/** Why `root` needs a build ('missing' or 'changed'), or null when dist/ is up to date. */
+function buildNeeded(root) {
+  const built = statSync(join(root, ENTRY), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  if (!built) return 'missing';
+  const changed = Math.max(...INPUTS.map((input) => newest(join(root, input))));
+  return changed > built ? 'changed' : null;
+}
+
+module.exports = { buildNeeded };
+
+if (require.main === module) {
+  const root = join(__dirname, '..');
+  require('./copy-vendor');
+  const reason = buildNeeded(root);
+  if (reason) {
+    process.stdout.write(
+      reason === 'missing' ? 'No build yet: building…\n' : 'Sources changed since the last build: building…\n',
+    );
+    execFileSync(process.execPath, [require.resolve('@nestjs/cli/bin/nest.js'), 'build'], { cwd: root, stdio: 'inherit' });
+  }
 }

@@ -3,7 +3,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditEntry } from '../audit/audit.service';
 
-type Audience = 'staff' | 'patient';
+type Audience = 'staff' | 'patient' | 'representative';
+const AUDIENCES: Audience[] = ['staff', 'patient', 'representative'];
 
 /**
  * The app's Prometheus metrics, in a registry of its own (several apps share a process in
@@ -53,7 +54,7 @@ export class MetricsService {
     labelNames: ['outcome'],
     registers: [this.registry],
   });
-  /** Ready for the reminder scheduler: `metrics.reminderRuns.inc({ outcome })` per run. */
+  /** Counted by the reminders service, once per pass (scheduled or `npm run reminders:run`). */
   readonly reminderRuns = new Counter({
     name: 'portal_reminder_runs_total',
     help: 'Reminder scheduler runs by outcome',
@@ -78,7 +79,7 @@ export class MetricsService {
     collectDefaultMetrics({ register: this.registry, prefix: 'portal_' });
     // Every counter shows up (at 0) before its first event, so dashboards and alerts see it.
     for (const outcome of ['sent', 'failed', 'bounced']) this.emails.inc({ outcome }, 0);
-    for (const audience of ['staff', 'patient']) {
+    for (const audience of AUDIENCES) {
       this.signInFailures.inc({ audience }, 0);
       this.lockouts.inc({ audience }, 0);
     }
@@ -106,11 +107,7 @@ export class MetricsService {
   observeAudit(entries: AuditEntry[]): void {
     for (const entry of entries) {
       const failed = entry.outcome === 'failure';
-      const audience: Audience | null = entry.action.startsWith('staff.')
-        ? 'staff'
-        : entry.action.startsWith('patient.')
-          ? 'patient'
-          : null;
+      const audience = AUDIENCES.find((name) => entry.action.startsWith(`${name}.`)) ?? null;
       if (entry.action === 'mail.sent') this.emails.inc({ outcome: 'sent' });
       else if (entry.action === 'mail.failed') this.emails.inc({ outcome: 'failed' });
       else if (entry.action === 'mail.bounced') this.emails.inc({ outcome: 'bounced' });

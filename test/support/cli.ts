@@ -12,7 +12,7 @@ export function runCliScript(
   script: string,
   args: string[],
   env: Record<string, string>,
-  timeoutMs = 60_000,
+  timeoutMs = 180_000,
 ): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/app-config';
 import { redactUrl, scrub } from '../../src/observability/logging';
+import { MetricsService } from '../../src/observability/metrics.service';
 
 const TOKEN = 'q8Yc2kM0p3Vw5xZ7aB9cD1eF3gH5iJ7kL9mN1oP3qR5';
 
@@ -59,5 +60,45 @@ describe('operations settings', () => {
   ])('refuses %p with one clear line', (env, message) => {
     expect(() => loadConfig({ DATA_DIR: dir(), ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: dir(), ...env })).toThrow(message);
+  });
+});
+
+describe('business counters fed from the audit trail', () => {
+  /** Every sample of a metric as "labels=value", e.g. 'audience=staff 2'. */
+  const samples = async (metrics: MetricsService, name: string) =>
+    (await metrics.registry.getSingleMetric(name)!.get()).values
+      .map((sample) => `${Object.values(sample.labels).join(',')} ${sample.value}`)
+      .sort();
+
+  it('counts emails, sign-in failures and lockouts per audience, and import runs per outcome — nothing else', async () => {
+    const metrics = new MetricsService();
+    metrics.observeAudit([
+      { action: 'mail.sent' },
+      { action: 'mail.sent' },
+      { action: 'mail.failed', outcome: 'failure' },
+      { action: 'mail.bounced', outcome: 'failure', details: { to: 'ann@example.test' } },
+      { action: 'staff.sign_in', outcome: 'failure' },
+      { action: 'staff.second_factor', outcome: 'failure' },
+      { action: 'staff.sign_in' },
+      { action: 'staff.locked_out', outcome: 'denied' },
+      { action: 'patient.sign_in', outcome: 'failure' },
+      { action: 'patient.locked_out', outcome: 'denied' },
+      { action: 'representative.sign_in', outcome: 'failure' },
+      { action: 'representative.sign_in', outcome: 'failure' },
+      { action: 'representative.locked_out', outcome: 'denied' },
+      { action: 'import.applied' },
+      { action: 'import.dry_run' },
+      { action: 'import.dry_run' },
+      { action: 'import.failed', outcome: 'failure' },
+      // Not sign-ins: a wrong code while enrolling, a failed link, a changed password.
+      { action: 'staff.totp_enrolled', outcome: 'failure' },
+      { action: 'portal.token_failed', outcome: 'failure' },
+      { action: 'patient.password_changed', outcome: 'failure' },
+    ]);
+    expect(await samples(metrics, 'portal_emails_total')).toEqual(['bounced 1', 'failed 1', 'sent 2']);
+    expect(await samples(metrics, 'portal_sign_in_failures_total')).toEqual(['patient 1', 'representative 2', 'staff 2']);
+    expect(await samples(metrics, 'portal_lockouts_total')).toEqual(['patient 1', 'representative 1', 'staff 1']);
+    expect(await samples(metrics, 'portal_import_runs_total')).toEqual(['applied 1', 'dry_run 2', 'failed 1']);
+    expect(await metrics.registry.metrics()).not.toContain('ann@example.test');
   });
 });

@@ -32,9 +32,10 @@ describe('WEB_CONCURRENCY', () => {
     server = await startServerProcess(
       testEnv(t.database, { WEB_CONCURRENCY: '2', PORT: String(port), PUBLIC_BASE_URL: base, LOG_LEVEL: 'info' }),
     );
-  });
+    // Two workers compile through ts-node at once: minutes on a shared 2-core machine.
+  }, 300_000);
   afterAll(async () => {
-    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
     await t.close();
   });
 
