@@ -432,8 +432,8 @@ describe('bulk actions (staff)', () => {
       const question = await agent.get(asked.headers.location).expect(200);
       expect(question.text).toContain('<html');
       expect(question.text).toContain('Print activation letters?');
-      expect(question.text).toContain('data-testid="letters-summary"');
-      for (const id of ids) expect(question.text).toContain(`name="ids" value="${id}"`);
+      // These two have no postal address: the page says so (the same plan as the htmx answer).
+      expect(question.text).toMatch(/data-testid="letters-summary">[^<]*2 skipped: no postal address/);
     }
     expect(await tokens()).toBe(0);
   });
