@@ -21,6 +21,9 @@ interface Outcome {
 const WALK_CSV =
   'external_id,first_name,last_name,date_of_birth,email\nMRN-WALK,Wanda,Walkcsv,1970-05-06,wanda.walkcsv@example.test\n';
 
+/** Each form is submitted after a fresh load of its page: a few hundred requests, slow on a shared machine. */
+const WALK_TIMEOUT = 900_000;
+
 /** What a walked "change your password" form sets. */
 const NEW_PASSWORD = 'a brand new passphrase for the walk';
 
@@ -123,99 +126,107 @@ describe('every form on every page uses post/redirect/get', () => {
     return { outcomes, failures };
   }
 
-  it('staff: admin pages, the onboarding list, a patient’s dashboard tabs and the account pages', async () => {
-    const admin = await createStaffUser(t, 'admin', 'Walker Admin');
-    const colleague = await createStaffUser(t, 'staff', 'Colin Colleague');
-    const red = await createPortalPatient(t, { accessEnabled: false, lastName: 'Walkred' });
-    const gray = await createPortalPatient(t, { lastName: 'Walkgray' });
-    const active = await createActivatedPatient(t, 'a patient passphrase long enough', { lastName: 'Walkactive' });
-    const session: WalkSession = {
-      agent: await signIn(t, admin.email, admin.password),
-      password: admin.password,
-      signedIn: async () => (await session.agent.get('/account/password')).status === 200,
-      signInAgain: async (password) => {
-        // A walked policy form may have required a second factor of every staff member: undo it first.
-        await t.app.get(SecondFactorService).setPolicy(false, SYSTEM_CONTEXT);
-        return signIn(t, admin.email, password);
-      },
-    };
-    const dashboards = [red, gray, active].flatMap(({ id }) => [
-      `/patients/${id}?tab=details`,
-      `/patients/${id}?tab=details&edit=details`,
-      `/patients/${id}?tab=portal`,
-    ]);
-    const pages = [
-      ...staffPageRoutes(t)
+  it(
+    'staff: admin pages, the onboarding list, a patient’s dashboard tabs and the account pages',
+    async () => {
+      const admin = await createStaffUser(t, 'admin', 'Walker Admin');
+      const colleague = await createStaffUser(t, 'staff', 'Colin Colleague');
+      const red = await createPortalPatient(t, { accessEnabled: false, lastName: 'Walkred' });
+      const gray = await createPortalPatient(t, { lastName: 'Walkgray' });
+      const active = await createActivatedPatient(t, 'a patient passphrase long enough', { lastName: 'Walkactive' });
+      const session: WalkSession = {
+        agent: await signIn(t, admin.email, admin.password),
+        password: admin.password,
+        signedIn: async () => (await session.agent.get('/account/password')).status === 200,
+        signInAgain: async (password) => {
+          // A walked policy form may have required a second factor of every staff member: undo it first.
+          await t.app.get(SecondFactorService).setPolicy(false, SYSTEM_CONTEXT);
+          return signIn(t, admin.email, password);
+        },
+      };
+      const dashboards = [red, gray, active].flatMap(({ id }) => [
+        `/patients/${id}?tab=details`,
+        `/patients/${id}?tab=details&edit=details`,
+        `/patients/${id}?tab=portal`,
+      ]);
+      const pages = [
+        ...staffPageRoutes(t)
+          .map((route) => route.path)
+          .filter((path) => !/\/1(\/|$)/.test(path)),
+        `/admin/users/${colleague.id}/disable`,
+        '/portal-onboarding?access=yes',
+        ...dashboards,
+      ];
+      // The walker's own account: resetting or disabling oneself is refused elsewhere, and would end the walk.
+      const own = new RegExp(`^/admin/users/${admin.id}/`);
+      const { outcomes, failures } = await walk(pages, session, (submission) => own.test(submission.action));
+
+      expect(failures).toEqual([]);
+      const redirected = new Set(outcomes.filter((o) => o.answer.startsWith('303')).map((o) => o.form.split(' ')[0]));
+      if (process.env.WALK_DEBUG) console.log(outcomes);
+      expect([...redirected]).toEqual(
+        expect.arrayContaining([
+          '/admin/users',
+          `/admin/users/${colleague.id}/role`,
+          `/admin/users/${colleague.id}/disabled`,
+          `/admin/users/${colleague.id}/reset-password`,
+          '/admin/security/patients',
+          '/admin/email-changes/policy',
+          '/admin/reminders',
+          '/account/password',
+          `/patients/${red.id}/details`,
+          `/patients/${gray.id}/email`,
+          `/patients/${gray.id}/portal/disable`,
+          `/patients/${active.id}/portal/username`,
+          '/portal-onboarding/bulk/enable',
+          '/portal-onboarding/bulk/invite/preview',
+          `/portal-onboarding/patients/${red.id}/enable`,
+          '/admin/import',
+          '/portal-onboarding/letters/preview',
+          '/logout',
+        ]),
+      );
+      expect(outcomes.length).toBeGreaterThan(25);
+      // The walk required a second step of patients (Admin → Security); the next test signs one in.
+      await t.app.get(SecondFactorService).setPortalPolicy(false, SYSTEM_CONTEXT);
+    },
+    WALK_TIMEOUT,
+  );
+
+  it(
+    'patients: the portal pages of a signed-in patient',
+    async () => {
+      const password = 'a patient passphrase long enough';
+      await t.app.get(SecondFactorService).setPortalPolicy(false, SYSTEM_CONTEXT);
+      const patient = await createActivatedPatient(t, password, { lastName: 'Walkportal' });
+      const signInPatient = async (current: string) => {
+        const agent = request.agent(t.server);
+        const login = await agent.get('/portal/login').expect(200);
+        const res = await agent
+          .post('/portal/login')
+          .type('form')
+          .send({ _csrf: csrfTokenOf(login.text), username: patient.username, password: current });
+        if (res.status !== 303) throw new Error(`portal sign-in answered ${res.status}`);
+        return agent;
+      };
+      const session: WalkSession = {
+        agent: await signInPatient(password),
+        password,
+        signedIn: async () => (await session.agent.get('/portal/account')).status === 200,
+        signInAgain: signInPatient,
+      };
+      const pages = registeredRoutes(t)
+        .filter((route) => route.method === 'GET' && isPortalRoute(route) && !isPortalPublicRoute(route))
         .map((route) => route.path)
-        .filter((path) => !/\/1(\/|$)/.test(path)),
-      `/admin/users/${colleague.id}/disable`,
-      '/portal-onboarding?access=yes',
-      ...dashboards,
-    ];
-    // The walker's own account: resetting or disabling oneself is refused elsewhere, and would end the walk.
-    const own = new RegExp(`^/admin/users/${admin.id}/`);
-    const { outcomes, failures } = await walk(pages, session, (submission) => own.test(submission.action));
+        .filter((path) => !/\/1(\/|$)/.test(path));
+      expect(pages).toEqual(expect.arrayContaining(['/portal', '/portal/account']));
+      const { outcomes, failures } = await walk(pages, session, () => false);
 
-    expect(failures).toEqual([]);
-    const redirected = new Set(outcomes.filter((o) => o.answer.startsWith('303')).map((o) => o.form.split(' ')[0]));
-    if (process.env.WALK_DEBUG) console.log(outcomes);
-    expect([...redirected]).toEqual(
-      expect.arrayContaining([
-        '/admin/users',
-        `/admin/users/${colleague.id}/role`,
-        `/admin/users/${colleague.id}/disabled`,
-        `/admin/users/${colleague.id}/reset-password`,
-        '/admin/security/patients',
-        '/admin/email-changes/policy',
-        '/admin/reminders',
-        '/account/password',
-        `/patients/${red.id}/details`,
-        `/patients/${gray.id}/email`,
-        `/patients/${gray.id}/portal/disable`,
-        `/patients/${active.id}/portal/username`,
-        '/portal-onboarding/bulk/enable',
-        '/portal-onboarding/bulk/invite/preview',
-        `/portal-onboarding/patients/${red.id}/enable`,
-        '/admin/import',
-        '/portal-onboarding/letters/preview',
-        '/logout',
-      ]),
-    );
-    expect(outcomes.length).toBeGreaterThan(25);
-    // The walk required a second step of patients (Admin → Security); the next test signs one in.
-    await t.app.get(SecondFactorService).setPortalPolicy(false, SYSTEM_CONTEXT);
-  });
-
-  it('patients: the portal pages of a signed-in patient', async () => {
-    const password = 'a patient passphrase long enough';
-    await t.app.get(SecondFactorService).setPortalPolicy(false, SYSTEM_CONTEXT);
-    const patient = await createActivatedPatient(t, password, { lastName: 'Walkportal' });
-    const signInPatient = async (current: string) => {
-      const agent = request.agent(t.server);
-      const login = await agent.get('/portal/login').expect(200);
-      const res = await agent
-        .post('/portal/login')
-        .type('form')
-        .send({ _csrf: csrfTokenOf(login.text), username: patient.username, password: current });
-      if (res.status !== 303) throw new Error(`portal sign-in answered ${res.status}`);
-      return agent;
-    };
-    const session: WalkSession = {
-      agent: await signInPatient(password),
-      password,
-      signedIn: async () => (await session.agent.get('/portal/account')).status === 200,
-      signInAgain: signInPatient,
-    };
-    const pages = registeredRoutes(t)
-      .filter((route) => route.method === 'GET' && isPortalRoute(route) && !isPortalPublicRoute(route))
-      .map((route) => route.path)
-      .filter((path) => !/\/1(\/|$)/.test(path));
-    expect(pages).toEqual(expect.arrayContaining(['/portal', '/portal/account']));
-    const { outcomes, failures } = await walk(pages, session, () => false);
-
-    expect(failures).toEqual([]);
-    const redirected = new Set(outcomes.filter((o) => o.answer.startsWith('303')).map((o) => o.form.split(' ')[0]));
-    if (process.env.WALK_DEBUG) console.log(outcomes);
-    expect([...redirected]).toEqual(expect.arrayContaining(['/portal/logout', '/portal/account/password']));
-  });
+      expect(failures).toEqual([]);
+      const redirected = new Set(outcomes.filter((o) => o.answer.startsWith('303')).map((o) => o.form.split(' ')[0]));
+      if (process.env.WALK_DEBUG) console.log(outcomes);
+      expect([...redirected]).toEqual(expect.arrayContaining(['/portal/logout', '/portal/account/password']));
+    },
+    WALK_TIMEOUT,
+  );
 });
