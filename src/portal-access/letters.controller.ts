@@ -8,9 +8,11 @@ import {
   ParseIntPipe,
   ParseUUIDPipe,
   Post,
+  Query,
+  Req,
   Res,
 } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { CurrentStaff } from '../auth/decorators/current-staff.decorator';
 import type { StaffPrincipal } from '../auth/staff-principal';
@@ -19,9 +21,12 @@ import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { writeLettersPdf } from '../portal-access/activation-codes/activation-letter.pdf';
 import { ActivationLettersService, describeLetterPlan } from '../portal-access/activation-codes/activation-letters.service';
+import { seeOther } from '../common/views/flash';
+import { isHtmxRequest } from '../common/views/htmx';
 import { View } from '../common/views/view.decorator';
 import { BulkSelectionDto, toSelection } from './dto/onboarding-filter.dto';
-import { OnboardingActionsService } from './onboarding-actions.service';
+import { OnboardingActionsService, type Selection } from './onboarding-actions.service';
+import { queryString } from './onboarding-filter';
 import { selectionFields } from './onboarding.controller';
 
 const batchId = new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException('The batch id is not valid.') });
@@ -42,8 +47,21 @@ export class LettersController {
   @Post('portal-onboarding/letters/preview')
   @HttpCode(200)
   @View('portal-access/bulk', { fragment: 'portal-access/_letters-confirm' })
-  async preview(@Body() dto: BulkSelectionDto, @Audit() audit: AuditContext) {
+  async preview(@Body() dto: BulkSelectionDto, @Audit() audit: AuditContext, @Req() req: Request) {
     const selection = toSelection(dto, this.clock);
+    // Without JavaScript: the same question on a GET page (below), so a reload asks it again.
+    if (!isHtmxRequest(req)) return seeOther(`/portal-onboarding/letters/preview?${queryString(selectionFields(selection))}`);
+    return this.previewOf(selection, audit);
+  }
+
+  /** The preview as a page of its own, where a browser without JavaScript lands. */
+  @Get('portal-onboarding/letters/preview')
+  @View('portal-access/bulk', { fragment: 'portal-access/_letters-confirm' })
+  async previewPage(@Query() dto: BulkSelectionDto, @Audit() audit: AuditContext) {
+    return this.previewOf(toSelection(dto, this.clock), audit);
+  }
+
+  private async previewOf(selection: Selection, audit: AuditContext) {
     const plan = await this.letters.plan(await this.actions.patientIdsOf(selection, audit));
     return {
       plan,

@@ -1,4 +1,6 @@
 import type { Page } from 'playwright-core';
+import { RemindersService } from '../../src/activation/reminders.service';
+import { SYSTEM_CONTEXT } from '../../src/audit/audit-context';
 import { toSqlDateTime } from '../../src/database/sql';
 import { BrowserStack, collectPageErrors, screenshot, signInThroughForm, startBrowserStack } from '../support/browser';
 import { createPortalPatient } from '../support/portal-patients';
@@ -191,6 +193,33 @@ describe('edit forms saved without touching a field', () => {
     const [row] = await stack.t.dataSource.query('SELECT role FROM staff_users WHERE id = ?', [colleague.id]);
     expect(row.role).toBe('staff');
     expect(await auditCount('admin.staff_role_changed')).toBe(0);
+  });
+
+  it('Admin → Reminders: saving the policy untouched keeps every value (days, limits, hours, off/on)', async () => {
+    const reminders = stack.t.app.get(RemindersService);
+    // A policy unlike the defaults, so a box that fell back to its default would show.
+    const problem = await reminders.savePolicy(
+      {
+        enabled: false,
+        daysAfterInvite: '2, 9, 30',
+        daysBeforeAppointment: 5,
+        maxPerPatient: 4,
+        allowedFromHour: 7,
+        allowedUntilHour: 19,
+      },
+      SYSTEM_CONTEXT,
+    );
+    expect(problem).toBeNull();
+    const onFile = async () => {
+      const { updatedAt: _updatedAt, ...policy } = await reminders.policy();
+      return policy;
+    };
+    const before = await onFile();
+    await page.goto(`${stack.base}/admin/reminders`);
+    await page.getByRole('button', { name: 'Save the reminder policy' }).click();
+    await page.waitForURL(`${stack.base}/admin/reminders`);
+    await page.getByText('Reminders are off: no reminder emails are sent.').waitFor();
+    expect(await onFile()).toEqual(before);
   });
 
   it('Sign-in security → Rename a passkey: saving untouched keeps the name and audits nothing', async () => {

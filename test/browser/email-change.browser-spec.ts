@@ -46,6 +46,11 @@ describe('an email change in a real browser: requested by one staff member, appr
     const adminErrors = collectPageErrors(admin);
     await admin.getByRole('button', { name: 'Require a second staff member’s approval' }).click();
     await admin.getByText('Email changes now need a second staff member’s approval.').waitFor();
+    // Post/redirect/get: the browser is on the queue's GET page, so a reload shows no message and posts nothing.
+    expect(new URL(admin.url()).pathname).toBe('/admin/email-changes');
+    await admin.reload();
+    await admin.getByTestId('email-change-policy').getByText('On:').waitFor();
+    expect(await admin.getByText('Email changes now need a second staff member’s approval.').count()).toBe(0);
 
     // The requester asks for the change on the Patient Portal tab.
     const staff = await staffPage(requester.email, requester.password, `/patients/${patient.id}?tab=portal`);

@@ -268,6 +268,35 @@ describe('the onboarding page at the front desk (real browser)', () => {
     await screenshot(page, 'front-desk-pager-400');
   });
 
+  it('opens a stale bookmark: unknown parameters ignored, a bad value told next to its filter, the rest applied; an inverted range says why nothing matches', async () => {
+    const ids = await addGroup('Bookmarkia', 3);
+    const response = await page.goto(`${base}/portal-onboarding?q=Bookmarkia&foo=bar&utm_source=mail&apptAfter=soon`);
+    expect(response?.status()).toBe(200);
+    const problem = page.locator('#problem-apptAfter');
+    await problem.getByText('Next appointment after: not a date (write it as MM/DD/YYYY).').waitFor();
+    // Next to its own box (under it, in the same filter), not at the top of the page.
+    const box = (await page.locator('#filter-appt-after').boundingBox())!;
+    const said = (await problem.boundingBox())!;
+    expect(said.y).toBeGreaterThanOrEqual(box.y);
+    expect(said.y - (box.y + box.height)).toBeLessThan(60);
+    expect(Math.abs(said.x - box.x)).toBeLessThan(60);
+    expect(await page.locator('#filter-appt-after').getAttribute('aria-describedby')).toContain('problem-apptAfter');
+    // The search still applies: exactly the group, and no word about the unknown parameters.
+    expect(await rowsShown()).toBe(ids.length);
+    expect(await page.getByText(/foo|utm_source|should not exist/).count()).toBe(0);
+    await screenshot(page, 'front-desk-stale-bookmark-1280');
+
+    // A range whose "after" is not before its "before": the list says why it is empty.
+    await page.locator('#filter-appt-after').fill('2031-12-10');
+    await page.locator('#filter-appt-before').fill('2031-12-01');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page
+      .getByText(/No patient can match: the next appointment would have to be after 12\/10\/2031 and before 12\/01\/2031/)
+      .waitFor();
+    expect(await rowsShown()).toBe(0);
+    expect(await problem.textContent()).toBe('');
+  });
+
   it('after an idle timeout, signing in again returns to the same filtered list', async () => {
     await page.goto(`${base}/portal-onboarding?status=red&size=25`);
     // The session sat idle past the timeout: its activity mark is set back an hour.

@@ -4,6 +4,7 @@ import { Audit, type AuditContext } from '../../audit/audit-context';
 import { CurrentStaff } from '../../auth/decorators/current-staff.decorator';
 import { Roles } from '../../auth/decorators/roles.decorator';
 import type { StaffPrincipal } from '../../auth/staff-principal';
+import { seeOther } from '../../common/views/flash';
 import { View } from '../../common/views/view.decorator';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
@@ -42,16 +43,17 @@ export class AdminEmailChangesController {
     return this.model(query.done ? DONE[query.done] : undefined);
   }
 
+  /** Post/redirect/get: the queue page shows the message once, so a reload never flips the policy back. */
   @Post('policy')
   @View('admin/email-changes/index')
   async setPolicy(@Body() form: EmailChangePolicyDto, @Audit() audit: AuditContext) {
     const needsApproval = form.needsApproval === 'true';
     await this.policy.change(needsApproval, audit);
-    return this.model(
-      needsApproval
+    return seeOther('/admin/email-changes', {
+      flash: needsApproval
         ? 'Email changes now need a second staff member’s approval.'
         : 'Email changes no longer need a second approval (the new address must still confirm).',
-    );
+    });
   }
 
   /** Approve or reject (a different staff member than the one who asked). */

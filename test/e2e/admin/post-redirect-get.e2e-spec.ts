@@ -71,7 +71,7 @@ describe('forms answer with post/redirect/get', () => {
     expect(await t.dataSource.query("SELECT id FROM staff_users WHERE email = 'not-an-email'")).toHaveLength(0);
   });
 
-  it('the staff-user actions, the security policy and the account forms answer 303, and their message shows once', async () => {
+  it('the staff-user actions, the security and email-change policies and the account forms answer 303, and their message shows once', async () => {
     const user = await createStaffUser(t, 'staff', 'Pia Prg');
     const cases: Array<[string, Record<string, string>, string, string]> = [
       [`/admin/users/${user.id}/role`, { role: 'admin' }, '/admin/users', 'Pia Prg is an admin.'],
@@ -80,6 +80,18 @@ describe('forms answer with post/redirect/get', () => {
       [`/admin/users/${user.id}/disabled`, { disabled: 'false' }, '/admin/users', 'Pia Prg is enabled.'],
       [`/admin/users/${user.id}/unlock`, {}, '/admin/users', 'Pia Prg can sign in again.'],
       ['/admin/security', { requireSecondFactor: 'false' }, '/admin/security', 'A second factor is now optional.'],
+      [
+        '/admin/email-changes/policy',
+        { needsApproval: 'true' },
+        '/admin/email-changes',
+        'Email changes now need a second staff member’s approval.',
+      ],
+      [
+        '/admin/email-changes/policy',
+        { needsApproval: 'false' },
+        '/admin/email-changes',
+        'Email changes no longer need a second approval',
+      ],
     ];
     for (const [path, body, location, message] of cases) {
       const res = await admin

@@ -57,7 +57,10 @@ describe('changing a patient’s email safely', () => {
       password,
       version: await versionOf(id),
     });
-  const setPolicy = (on: boolean) => post(admin, '/admin/email-changes/policy', { needsApproval: String(on) }).expect(200);
+  const setPolicy = (on: boolean) =>
+    post(admin, '/admin/email-changes/policy', { needsApproval: String(on) })
+      .expect(303)
+      .expect('Location', '/admin/email-changes');
 
   /** Delivers the outbox and returns the new mails to one address. */
   async function mailsTo(address: string, since: number): Promise<ReceivedMail[]> {

@@ -417,6 +417,27 @@ describe('bulk actions (staff)', () => {
     expect((await agent.get(sent.headers.location).expect(200)).text).not.toContain('2 invites were queued for sending.');
   });
 
+  it('Print activation letters without htmx: the preview on a GET page that a reload asks again, nothing printed yet', async () => {
+    const ids = [
+      await addPatient(t, { lastName: 'Plainletter', email: 'plainletter0@example.test', status: 'gray' }),
+      await addPatient(t, { lastName: 'Plainletter', email: 'plainletter1@example.test', status: 'gray' }),
+    ];
+    const selected = ids.map((id) => `ids=${id}`).join('&');
+    const tokens = async () =>
+      Number((await t.dataSource.query(`SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id IN (${ids.join(',')})`))[0].n);
+    const asked = await plainPost('/portal-onboarding/letters/preview', selected);
+    expect(asked.status).toBe(303);
+    expect(asked.headers.location).toBe(`/portal-onboarding/letters/preview?${selected}`);
+    for (let load = 0; load < 2; load += 1) {
+      const question = await agent.get(asked.headers.location).expect(200);
+      expect(question.text).toContain('<html');
+      expect(question.text).toContain('Print activation letters?');
+      // These two have no postal address: the page says so (the same plan as the htmx answer).
+      expect(question.text).toMatch(/data-testid="letters-summary">[^<]*2 skipped: no postal address/);
+    }
+    expect(await tokens()).toBe(0);
+  });
+
   it('a bulk send without htmx that queues nothing still lands on a page that says why', async () => {
     const id = await addPatient(t, { lastName: 'Plainnothing' });
     const sent = await plainPost('/portal-onboarding/bulk/invite', `ids=${id}`);
