@@ -2,6 +2,8 @@ import request from 'supertest';
 import { MAX_FAILED_SIGN_INS } from '../../../src/auth/lockout/attempt-lock';
 import { PasswordHasher } from '../../../src/auth/passwords/password-hasher.service';
 import { LOCKED_MESSAGE } from '../../../src/auth/mfa/second-step-throttled.filter';
+import { toSqlDateTime } from '../../../src/database/sql';
+import { checkUsername } from '../../../src/portal-access/usernames';
 import { csrfTokenOf } from '../../support/html';
 import { createPortalPatient } from '../../support/portal-patients';
 import { awayFromStepBoundary, createStaffUserWithTotp, passwordStep, totpCode } from '../../support/second-factor';
@@ -134,6 +136,88 @@ describe('the lockout under a burst of parallel attempts on two instances', () =
     ]);
     expect(row.first_login_at).toBeNull();
     expect(row.locked_until).not.toBeNull();
+  });
+
+  it('representatives’ own passwords (same form, own account row): at most 5 are evaluated and the right one is refused once locked', async () => {
+    const username = `proxy.race.${Date.now() % 100000}`;
+    const key = (checkUsername(username) as { key: string }).key;
+    const now = toSqlDateTime(new Date());
+    await a.dataSource.query(
+      `INSERT INTO representative_accounts (email_key, email, full_name, username, username_key, password_hash, failed_login_count, session_generation, created_at, updated_at)
+       VALUES (?, ?, 'Rita Racer', ?, ?, ?, 0, 0, ?, ?)`,
+      [
+        `${username}@example.test`,
+        `${username}@example.test`,
+        username,
+        key,
+        await a.app.get(PasswordHasher).hash(PATIENT_PASSWORD),
+        now,
+        now,
+      ],
+    );
+    const [{ id }] = await a.dataSource.query('SELECT id FROM representative_accounts WHERE username_key = ?', [key]);
+    const accountId = Number(id);
+    const agents = await agentsOn('/portal/login');
+    const post = (i: number, password: string) =>
+      agents[i].agent.post('/portal/login').type('form').send({ _csrf: agents[i].csrf, username, password });
+
+    const wrong = agents.slice(1).map((_unused, i) => post(i + 1, `wrong password number ${i}`).then((res) => res.status));
+    await untilLimitReached(a, 'representative_accounts', 'id', accountId);
+    const right = await post(0, PATIENT_PASSWORD);
+    const statuses = await Promise.all(wrong);
+
+    expect(right.status).toBe(401);
+    expect(statuses.every((status) => status === 401)).toBe(true);
+    const events = await auditActions(
+      a.dataSource,
+      "actor_type = 'proxy' AND actor_id = ? AND action = 'representative.sign_in'",
+      [accountId],
+    );
+    const evaluated = events.filter((e) => e.outcome === 'success' || /wrong_password/.test(e.details ?? ''));
+    expect(evaluated.length).toBeLessThanOrEqual(MAX_FAILED_SIGN_INS);
+    expect(events.filter((e) => e.outcome === 'success')).toHaveLength(0);
+    expect(events).toHaveLength(BURST);
+    const [row] = await a.dataSource.query('SELECT first_login_at, locked_until FROM representative_accounts WHERE id = ?', [
+      accountId,
+    ]);
+    expect(row.first_login_at).toBeNull();
+    expect(row.locked_until).not.toBeNull();
+  });
+
+  it('a signed-in patient’s current password on the account page: 20 at once, at most 5 evaluated, then locked', async () => {
+    const username = `race.account.${Date.now() % 100000}`;
+    const patient = await createPortalPatient(a, { username });
+    const hash = await a.app.get(PasswordHasher).hash(PATIENT_PASSWORD);
+    await a.dataSource.query('UPDATE portal_accounts SET password_hash = ? WHERE patient_id = ?', [hash, patient.id]);
+    const [login] = await agentsOn('/portal/login');
+    await login.agent
+      .post('/portal/login')
+      .type('form')
+      .send({ _csrf: login.csrf, username, password: PATIENT_PASSWORD })
+      .expect(303);
+    const page = await login.agent.get('/portal/account').expect(200);
+    const change = (currentPassword: string) =>
+      login.agent
+        .post('/portal/account/password')
+        .type('form')
+        .send({
+          _csrf: csrfTokenOf(page.text),
+          currentPassword,
+          newPassword: 'a brand new passphrase for me',
+          confirmPassword: 'a brand new passphrase for me',
+        });
+    const statuses = await Promise.all(
+      Array.from({ length: BURST }, (_unused, i) => change(`wrong guess ${i}`).then((res) => res.status)),
+    );
+    expect(statuses.every((status) => status === 400)).toBe(true);
+    const events = await auditActions(a.dataSource, "action = 'patient.password_changed' AND patient_id = ?", [patient.id]);
+    expect(events.filter((e) => /wrong_password/.test(e.details ?? '')).length).toBeLessThanOrEqual(MAX_FAILED_SIGN_INS);
+    expect(events).toHaveLength(BURST);
+    const [row] = await a.dataSource.query('SELECT locked_until FROM portal_accounts WHERE patient_id = ?', [patient.id]);
+    expect(row.locked_until).not.toBeNull();
+    const right = await change(PATIENT_PASSWORD);
+    expect(right.status).toBe(400);
+    expect(right.text).toContain('Too many failed attempts.');
   });
 
   it('a right password after fewer than 5 failures still signs in and resets the counter', async () => {
