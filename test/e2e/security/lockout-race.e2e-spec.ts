@@ -233,3 +233,32 @@ describe('the lockout under a burst of parallel attempts on two instances', () =
     expect(row.locked_until).toBeNull();
   });
 });
+
+describe('the lockout is per account, whoever asks', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // Behind one trusted proxy: each attempt below comes from another client IP.
+    t = await startTestApp({ TRUST_PROXY_HOPS: '1' });
+  });
+  afterAll(async () => t.close());
+
+  it('failures for one account from rotating client IPs still lock it, and the right password is refused then', async () => {
+    const user = await createStaffUser(t);
+    const attempt = async (i: number, password: string) => {
+      const ip = `203.0.113.${10 + i}`;
+      const agent = request.agent(t.server);
+      const page = await agent.get('/login').set('X-Forwarded-For', ip).expect(200);
+      return agent
+        .post('/login')
+        .set('X-Forwarded-For', ip)
+        .type('form')
+        .send({ _csrf: csrfTokenOf(page.text), email: user.email, password });
+    };
+    for (let i = 0; i < MAX_FAILED_SIGN_INS; i++) expect((await attempt(i, `wrong password number ${i}`)).status).toBe(401);
+    expect((await attempt(MAX_FAILED_SIGN_INS, STAFF_PASSWORD)).status).toBe(401);
+    const events = await auditActions(t.dataSource, "actor_id = ? AND action = 'staff.sign_in'", [user.id]);
+    expect(new Set(events.map((e) => e.ip)).size).toBe(MAX_FAILED_SIGN_INS + 1);
+    expect(events.map((e) => e.outcome)).not.toContain('success');
+    expect(JSON.parse(events[events.length - 1].details!)).toMatchObject({ reason: 'locked' });
+  });
+});

@@ -199,6 +199,15 @@ describe('the outside review’s smaller findings', () => {
     ).toBe(403);
   });
 
+  it('exports quote cells holding , ; or a tab and escape a formula start after each separator', async () => {
+    await createPortalPatient(t, { firstName: 'Baker;=1+2;', lastName: 'Semicolonsplit' });
+    const agent = await signInAs(t);
+    const csv = (await agent.get('/portal-onboarding/export.csv?q=Semicolonsplit').expect(200)).text;
+    const line = csv.split('\n').find((row) => row.includes('Semicolonsplit'))!;
+    expect(line).toContain('"Baker;\'=1+2;"');
+    expect(line).not.toMatch(/(^|[,;\t])=1\+2/);
+  });
+
   it('keeps only a hash of each session id in the sessions table', async () => {
     const agent = await signInAs(t);
     const cookie = (await agent.jar.getCookie('staff.sid', { domain: '127.0.0.1', path: '/', secure: false, script: false }))!

@@ -68,6 +68,25 @@ describe('sessions as SECURITY.md §4 asks', () => {
     expect(await rowExists(t, 'staff_sessions', stored)).toBe(false);
   });
 
+  it('a role change ends the user’s open sessions: a demoted admin’s next admin request finds no session', async () => {
+    const demoter = await createStaffUser(t, 'admin');
+    const demoterAgent = await signIn(t, demoter.email, demoter.password);
+    const target = await createStaffUser(t, 'admin');
+    const targetAgent = await signIn(t, target.email, target.password);
+    await targetAgent.get('/admin/users').expect(200);
+    await demoterAgent
+      .post(`/admin/users/${target.id}/role`)
+      .type('form')
+      .send({ _csrf: demoterAgent.csrf, role: 'staff' })
+      .expect(303);
+    const res = await targetAgent.get('/admin/users');
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toMatch(/^\/login/);
+    // Signing in again gives a new session, with the new role.
+    const again = await signIn(t, target.email, target.password);
+    expect((await again.get('/admin/users')).status).toBe(403);
+  });
+
   it('purges expired session rows of both audiences (at start, then every 15 minutes)', async () => {
     const mysql = testDatabaseKind() === 'mysql';
     const stamp = (ms: number) => {
