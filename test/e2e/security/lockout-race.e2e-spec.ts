@@ -5,8 +5,8 @@ import { LOCKED_MESSAGE } from '../../../src/auth/mfa/second-step-throttled.filt
 import { toSqlDateTime } from '../../../src/database/sql';
 import { checkUsername } from '../../../src/portal-access/usernames';
 import { csrfTokenOf } from '../../support/html';
-import { createPortalPatient } from '../../support/portal-patients';
-import { awayFromStepBoundary, createStaffUserWithTotp, passwordStep, totpCode } from '../../support/second-factor';
+import { createActivatedPatient, createPortalPatient } from '../../support/portal-patients';
+import { awayFromStepBoundary, createStaffUserWithTotp, passwordStep, totpCode, totpSecretOf } from '../../support/second-factor';
 import { auditActions } from '../../support/sessions';
 import { createStaffUser, STAFF_PASSWORD } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
@@ -135,6 +135,63 @@ describe('the lockout under a burst of parallel attempts on two instances', () =
       patient.id,
     ]);
     expect(row.first_login_at).toBeNull();
+    expect(row.locked_until).not.toBeNull();
+  });
+
+  it('patient second-step codes: at most 5 are evaluated and the right code is refused once locked', async () => {
+    const patient = await createActivatedPatient(a, PATIENT_PASSWORD, { prefix: 'race.totp' });
+    const passwordStepOn = async (t: TestApp) => {
+      const agent = request.agent(t.server);
+      const page = await agent.get('/portal/login').expect(200);
+      const res = await agent
+        .post('/portal/login')
+        .type('form')
+        .send({ _csrf: csrfTokenOf(page.text), username: patient.username, password: PATIENT_PASSWORD })
+        .expect(303);
+      return { agent, location: String(res.headers.location) };
+    };
+    // Turn the authenticator app on from the account page, confirmed with the previous step's code.
+    await awayFromStepBoundary();
+    const { agent: enrolling } = await passwordStepOn(a);
+    const setup = await enrolling.get('/portal/account/second-factor').expect(200);
+    const secret = totpSecretOf(setup.text);
+    await enrolling
+      .post('/portal/account/second-factor/totp')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(setup.text), code: await totpCode(secret, -1) })
+      .expect(303);
+
+    await awayFromStepBoundary(10);
+    const pending: request.Agent[] = [];
+    for (let i = 0; i < BURST; i++) {
+      const step = await passwordStepOn(instance(i));
+      expect(step.location).toBe('/portal/login/second-step');
+      pending.push(step.agent);
+    }
+    const pages = await Promise.all(pending.map((agent) => agent.get('/portal/login/second-step').expect(200)));
+    const valid = new Set(await Promise.all([-1, 0, 1].map((steps) => totpCode(secret, steps))));
+    const wrongCodes: string[] = [];
+    for (let n = 100000; wrongCodes.length < BURST; n += 7919) if (!valid.has(String(n))) wrongCodes.push(String(n));
+    const post = (i: number, code: string) =>
+      pending[i]
+        .post('/portal/login/second-step')
+        .type('form')
+        .send({ _csrf: csrfTokenOf(pages[i].text), code });
+
+    const wrong = pending.slice(1).map((_unused, i) => post(i + 1, wrongCodes[i]).then((res) => res.status));
+    await untilLimitReached(a, 'portal_accounts', 'patient_id', patient.id);
+    const right = await post(0, await totpCode(secret));
+    await Promise.all(wrong);
+
+    // Refused either way: the lockout answer (limit used up) or back to sign-in (already locked), never the portal.
+    expect(right.status === 303 && right.headers.location === '/portal').toBe(false);
+    await pending[0].get('/portal').expect(303);
+    const events = await auditActions(a.dataSource, "action = 'patient.sign_in' AND patient_id = ?", [patient.id]);
+    const codeEvents = events.filter((e) => /wrong_code|"factor"/.test(e.details ?? ''));
+    expect(codeEvents.length).toBeLessThanOrEqual(MAX_FAILED_SIGN_INS);
+    expect(codeEvents.length).toBeGreaterThan(0);
+    expect(codeEvents.filter((e) => e.outcome === 'success')).toHaveLength(0);
+    const [row] = await a.dataSource.query('SELECT locked_until FROM portal_accounts WHERE patient_id = ?', [patient.id]);
     expect(row.locked_until).not.toBeNull();
   });
 
