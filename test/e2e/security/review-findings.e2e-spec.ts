@@ -314,4 +314,33 @@ describe('one sign-in budget per client IP across the sign-in forms', () => {
     ];
     expect(statuses).toEqual([401, 401, 401, 429]);
   });
+  it('answers a throttled real account exactly as a throttled unknown one (SECURITY.md §11)', async () => {
+    if (Date.now() % 60_000 > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - (Date.now() % 60_000) + 50));
+    const user = await createStaffUser(t);
+    const post = async (email: string) => {
+      const agent = request.agent(t.server);
+      const page = await agent.get('/login');
+      return agent
+        .post('/login')
+        .type('form')
+        .send({ _csrf: csrfTokenOf(page.text), email, password: 'some wrong password' });
+    };
+    for (let i = 0; i < 3; i++) await post(`filler.${i}@clinic.test`);
+    const real = await post(user.email);
+    const unknown = await post('nobody.at.all@clinic.test');
+    expect([real.status, unknown.status]).toEqual([429, 429]);
+    const comparable = (res: request.Response, email: string) =>
+      res.text
+        .replace(/"X-CSRF-Token": "[^"]+"/g, '')
+        .replace(/name="_csrf" value="[^"]+"/g, '')
+        .split(email)
+        .join('EMAIL');
+    expect(comparable(real, user.email)).toBe(comparable(unknown, 'nobody.at.all@clinic.test'));
+    const headerNames = (res: request.Response) =>
+      Object.keys(res.headers)
+        .filter((name) => !['date', 'x-request-id', 'content-length', 'etag'].includes(name))
+        .sort();
+    expect(headerNames(real)).toEqual(headerNames(unknown));
+    expect(await auditActions(t.dataSource, "actor_id = ? AND action = 'staff.sign_in'", [user.id])).toEqual([]);
+  });
 });
