@@ -314,6 +314,7 @@ describe('one sign-in budget per client IP across the sign-in forms', () => {
     ];
     expect(statuses).toEqual([401, 401, 401, 429]);
   });
+
   it('answers a throttled real account exactly as a throttled unknown one (SECURITY.md §11)', async () => {
     if (Date.now() % 60_000 > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - (Date.now() % 60_000) + 50));
     const user = await createStaffUser(t);
