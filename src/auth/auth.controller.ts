@@ -9,12 +9,17 @@ import { AllowPendingPasswordChange } from './decorators/allow-pending-password-
 import { Public } from './decorators/public.decorator';
 import { LoginDto, LoginPageQuery } from './dto/login.dto';
 import { LocalAuthGuard } from './guards/local-auth.guard';
-import { STAFF_COOKIE } from './session.setup';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
+import { sessionCookies } from './session.setup';
 import { SignInFailedFilter } from './sign-in-failed.filter';
 
 @Controller()
 export class AuthController {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    @InjectConfig() private readonly config: AppConfig,
+  ) {}
 
   @Public()
   @Get('login')
@@ -37,7 +42,10 @@ export class AuthController {
     await this.audit.record(audit, { action: 'staff.sign_out' });
     req.logout({ keepSessionInfo: false }, () => {
       req.session.destroy(() => {
-        res.clearCookie(STAFF_COOKIE, { path: '/' });
+        const { name, ...cookie } = sessionCookies(this.config).staff;
+        res.clearCookie(name, cookie);
+        // What the browser kept of staff pages (cache, storage) goes too (SECURITY.md §4).
+        res.setHeader('Clear-Site-Data', '"cache", "storage"');
         res.redirect(303, '/login');
       });
     });

@@ -3,8 +3,10 @@ import type { Request, Response } from 'express';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AppConfig } from '../config/app-config';
 
-/** The nonce cookie behind the CSRF token of visitors who have no stored session yet. */
+/** The nonce cookie behind the CSRF token of visitors who have no stored session yet (`__Host-` once Secure, as the staff cookie). */
 export const CSRF_NONCE_COOKIE = 'csrf.nonce';
+const nonceCookieName = (config: Pick<AppConfig, 'cookieSecure'>) =>
+  config.cookieSecure ? `__Host-${CSRF_NONCE_COOKIE}` : CSRF_NONCE_COOKIE;
 const ANONYMOUS_PREFIX = 'a.';
 
 /** Someone is signed in (or half-way, at the second step): only the session-stored token counts then. */
@@ -18,8 +20,8 @@ function hasStoredState(req: Request): boolean {
   return Boolean(req.session && Object.keys(req.session).some((key) => key !== 'cookie'));
 }
 
-function nonceOf(req: Request): string | null {
-  const match = new RegExp(`(?:^|;\\s*)${CSRF_NONCE_COOKIE.replace('.', '\\.')}=([A-Za-z0-9_-]{43})(?:;|$)`).exec(
+function nonceOf(req: Request, cookieName: string): string | null {
+  const match = new RegExp(`(?:^|;\\s*)${cookieName.replace(/[.-]/g, '\\$&')}=([A-Za-z0-9_-]{43})(?:;|$)`).exec(
     req.headers.cookie ?? '',
   );
   return match ? match[1] : null;
@@ -41,6 +43,7 @@ export function createCsrfProtection(config: AppConfig) {
   });
   // A page asks for its token several times (body, each form): one new nonce per response.
   const issued = new WeakMap<Request, string>();
+  const cookieName = nonceCookieName(config);
   const sign = (nonce: string) =>
     ANONYMOUS_PREFIX + createHmac('sha256', config.sessionSecret).update(`csrf:${nonce}`).digest('base64url');
 
@@ -50,7 +53,7 @@ export function createCsrfProtection(config: AppConfig) {
 
   function anonymousTokenValid(req: Request): boolean {
     const token = submittedToken(req);
-    const nonce = nonceOf(req);
+    const nonce = nonceOf(req, cookieName);
     if (!token || !nonce || !token.startsWith(ANONYMOUS_PREFIX) || signedIn(req)) return false;
     const expected = Buffer.from(sign(nonce));
     const given = Buffer.from(token);
@@ -66,12 +69,12 @@ export function createCsrfProtection(config: AppConfig) {
     /** The token a rendered form carries; sets the nonce cookie for an anonymous visitor. */
     tokenFor(req: Request, res: Response): string {
       if (hasStoredState(req)) return sync.generateToken(req);
-      let nonce = nonceOf(req) ?? issued.get(req);
+      let nonce = nonceOf(req, cookieName) ?? issued.get(req);
       if (!nonce) {
         nonce = randomBytes(32).toString('base64url');
         issued.set(req, nonce);
         if (!res.headersSent)
-          res.cookie(CSRF_NONCE_COOKIE, nonce, { httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, path: '/' });
+          res.cookie(cookieName, nonce, { httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, path: '/' });
       }
       return sign(nonce);
     },

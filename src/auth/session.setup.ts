@@ -10,6 +10,20 @@ import { readSessionWithStaff, type SessionStaffUser } from './staff-sessions.re
 export const STAFF_COOKIE = 'staff.sid';
 export const PATIENT_COOKIE = 'portal.sid';
 
+/**
+ * The session cookies as set. With Secure on (production) the names carry the prefix browsers
+ * enforce (SECURITY.md §4): `__Host-` means Secure, Path=/ and no Domain, so a sibling subdomain
+ * can neither plant nor shadow the staff cookie; the portal cookie's Path=/portal allows only
+ * `__Secure-`. Over plain-http loopback (tests, benchmarks) browsers would refuse the prefixes.
+ */
+export function sessionCookies(config: Pick<AppConfig, 'cookieSecure'>) {
+  const options = { httpOnly: true, sameSite: 'lax' as const, secure: config.cookieSecure };
+  return {
+    staff: { name: config.cookieSecure ? `__Host-${STAFF_COOKIE}` : STAFF_COOKIE, ...options, path: '/' },
+    patient: { name: config.cookieSecure ? `__Secure-${PATIENT_COOKIE}` : PATIENT_COOKIE, ...options, path: '/portal' },
+  };
+}
+
 declare module 'express-session' {
   interface SessionData {
     /** Epoch ms of the last request that counts as activity (htmx polling does not). */
@@ -125,6 +139,7 @@ class HashedUntouchedKnexStore extends ConnectSessionKnexStore {
  * patients (/portal). A staff cookie never authorises a portal page, nor the reverse.
  */
 export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: RequestHandler; patient: RequestHandler } {
+  const cookies = sessionCookies(config);
   const make = (name: string, table: string, maxAgeMs: number, idleMinutes: number, path: string) =>
     session({
       name,
@@ -142,9 +157,9 @@ export function createSessionMiddlewares(config: AppConfig, db: Knex): { staff: 
       cookie: { httpOnly: true, sameSite: 'lax', secure: config.cookieSecure, maxAge: maxAgeMs, path },
     });
   return {
-    staff: make(STAFF_COOKIE, 'staff_sessions', config.staffAbsoluteHours * 3_600_000, config.staffIdleMinutes, '/'),
+    staff: make(cookies.staff.name, 'staff_sessions', config.staffAbsoluteHours * 3_600_000, config.staffIdleMinutes, '/'),
     patient: make(
-      PATIENT_COOKIE,
+      cookies.patient.name,
       'patient_sessions',
       config.patientAbsoluteHours * 3_600_000,
       config.patientIdleMinutes,

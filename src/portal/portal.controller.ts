@@ -2,7 +2,7 @@ import { Body, Get, Param, Post, Query, Req, Res, UseFilters, UseGuards } from '
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
-import { PATIENT_COOKIE } from '../auth/session.setup';
+import { sessionCookies } from '../auth/session.setup';
 import { startSessionClock } from '../auth/session-activity';
 import { PatientController, PortalPublic, RepresentativesToo } from '../common/access/audience';
 import { safeNextPath } from '../common/safe-next';
@@ -96,7 +96,8 @@ export class PortalController {
     }
     if (req.session.representative) await this.representatives.recordSignOut(req.session.representative.accountId, audit);
     req.session.destroy(() => {
-      res.clearCookie(PATIENT_COOKIE, { path: '/portal' });
+      const { name, ...cookie } = sessionCookies(this.config).patient;
+      res.clearCookie(name, cookie);
       res.setHeader('Clear-Site-Data', '"cache", "storage"');
       res.redirect(303, '/portal/login');
     });

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
+import { PatientAccountsService } from '../../../src/portal/patient-accounts.service';
 import { PatientDashboardService } from '../../../src/portal-access/patient-dashboard.service';
 import { csrfTokenOf } from '../../support/html';
 import { answerIdentityCheck } from '../../support/identity-check';
@@ -84,6 +85,7 @@ describe('log lines never carry tokens, passwords, emails, session ids or patien
       .send({ _csrf: csrfTokenOf(forgot.text), identifier: 'zebulon.q@example.test' })
       .redirects(1)
       .expect(200);
+    await t.app.get(PatientAccountsService).resetsSettled();
     await t.app.get(MailSenderService).drainOnce();
     await smtp.waitFor(2);
     const reset = await linkFrom(smtp, smtp.received[1], t.config.publicBaseUrl);

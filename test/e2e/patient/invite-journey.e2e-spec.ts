@@ -3,6 +3,7 @@ import type { AuditContext } from '../../../src/audit/audit-context';
 import { hashToken } from '../../../src/invitations/tokens';
 import { InvitationsService } from '../../../src/portal-access/invitations.service';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
+import { PatientAccountsService } from '../../../src/portal/patient-accounts.service';
 import { portalStatus } from '../../../src/portal-access/portal-status';
 import { csrfTokenOf } from '../../support/html';
 import { openPasswordForm } from '../../support/identity-check';
@@ -232,6 +233,7 @@ describe('a patient invited by the clinic', () => {
       .type('form')
       .send({ _csrf: csrfTokenOf(page.text), identifier: `host${patient.id}` })
       .expect(200);
+    await t.app.get(PatientAccountsService).resetsSettled();
     await sender.drainOnce();
     await smtp.waitFor(before + 1);
     const mail = smtp.received[smtp.received.length - 1];

@@ -1,7 +1,10 @@
 import request from 'supertest';
 import { PasswordHasher } from '../../../src/auth/passwords/password-hasher.service';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
-import { UNUSABLE_ADDRESS } from '../../../src/portal-access/email-change/email-change.service';
+import {
+  EMAIL_CHANGES_PER_PATIENT_PER_DAY,
+  UNUSABLE_ADDRESS,
+} from '../../../src/portal-access/email-change/email-change.service';
 import { csrfTokenOf } from '../../support/html';
 import { createPortalPatient } from '../../support/portal-patients';
 import { auditActions } from '../../support/sessions';
@@ -197,6 +200,18 @@ describe('changing a patient’s email safely', () => {
     const res = await requestChange(staff, id, staff.user.email.toUpperCase());
     expect(res.status).toBe(400);
     expect(res.text).toContain(UNUSABLE_ADDRESS.replace(/'/g, '&#39;'));
+    expect(await emailOf(id)).toBe(email);
+  });
+
+  it(`is throttled: at most ${EMAIL_CHANGES_PER_PATIENT_PER_DAY} requests per patient a day, the next one requests nothing`, async () => {
+    const { id, email } = await createPortalPatient(t);
+    for (let i = 0; i < EMAIL_CHANGES_PER_PATIENT_PER_DAY; i++)
+      expect((await requestChange(staff, id, `throttle.${i}.${id}@example.test`)).status).toBe(303);
+    const res = await requestChange(staff, id, `throttle.last.${id}@example.test`);
+    expect(res.status).toBe(400);
+    expect(res.text).toContain(`already changed ${EMAIL_CHANGES_PER_PATIENT_PER_DAY} times today`);
+    const [{ n }] = await t.dataSource.query('SELECT COUNT(*) AS n FROM email_change_requests WHERE patient_id = ?', [id]);
+    expect(Number(n)).toBe(EMAIL_CHANGES_PER_PATIENT_PER_DAY);
     expect(await emailOf(id)).toBe(email);
   });
 
