@@ -66,6 +66,7 @@ const REASONS: Record<string, string> = {
   end_date: 'the end date was reached',
   access_disabled: 'the patient’s portal access was disabled',
   age_of_majority: 'the patient reached the age of majority',
+  shared_email: 'the address is shared with someone else',
 };
 
 /** A representative's relationship to the patient, as the tab words it (patient_representatives.relationship). */
@@ -215,6 +216,8 @@ export function describePatientEvent(event: AuditRow): string {
       return `Email changed from ${d.from ? String(d.from) : '(none)'} to ${String(d.to ?? '')} by ${by}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}${links}${d.oldAddressNotified ? '; the old address was told' : ''}.`;
     }
     case 'patient.email_change_requested':
+      if (event.outcome !== 'success')
+        return `The email address ${String(d.to ?? '')} was not accepted from ${by}: ${reason(d.reason)}${d.sharedWith ? ` (${String(d.sharedWith).replace(/^Email shared/, 'shared')})` : ''}.`;
       return `Email change to ${String(d.to ?? '')} requested by ${by}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}${d.needsApproval ? '; waiting for another staff member’s approval' : ''}; the new address must confirm it${d.oldAddressNotified ? '; the old address was told' : ''}.`;
     case 'patient.email_change_approved':
       return `Email change to ${String(d.to ?? '')} approved by ${by}.`;

@@ -205,6 +205,15 @@ export class PatientAccountsService {
       ...(rep ? [rep.fullName, rep.email] : []),
     ]);
     if (email !== null && !isUsableEmailSyntax(email)) errors.email = ['Enter a valid email address, or leave it empty.'];
+    else if (email !== null) {
+      // The shared-address rule (issue #16), before anything is written: the patient can fix the field.
+      const problem = await this.emailChanges.patientAddressProblem(
+        holder.patientId,
+        email,
+        patientActor(context, holder.patientId, null),
+      );
+      if (problem) errors.email = [problem];
+    }
     if (problems.length) errors.password = problems;
     else if (form.password !== form.confirmPassword) errors.confirmPassword = ['The two passwords do not match.'];
     if (Object.keys(errors).length) return { outcome: 'rejected', errors, holder };

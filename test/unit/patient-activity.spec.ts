@@ -137,6 +137,14 @@ describe('a patient’s audit events in words', () => {
       'Representative Dana Roe’s access ended: the patient reached the age of majority.',
     ],
     [
+      event(
+        'patient.email_change_requested',
+        { to: 'family@example.test', source: 'patient', reason: 'shared_email', sharedWith: 'Email shared with 1 other patient' },
+        { actorType: 'patient', outcome: 'denied' },
+      ),
+      'The email address family@example.test was not accepted from the patient: the address is shared with someone else (shared with 1 other patient).',
+    ],
+    [
       event('representative.invite_issued', { sentTo: 'dana@example.test' }),
       'Invite sent to representative at dana@example.test by Sam Staff.',
     ],

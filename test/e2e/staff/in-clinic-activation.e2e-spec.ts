@@ -6,6 +6,7 @@ import { portalStatus } from '../../../src/portal-access/portal-status';
 import { csrfTokenOf } from '../../support/html';
 import { createPortalPatient, portalAccountOf } from '../../support/portal-patients';
 import { readQrFromDataUrl } from '../../support/qr';
+import { addRepresentative } from '../../support/representatives';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 
@@ -217,5 +218,47 @@ describe('a staff member activating a patient on their phone in the clinic', () 
       .send({ _csrf: staff.csrf, photoIdChecked: 'yes' });
     expect(res.status).toBe(409);
     expect(await tokenRows(patient.id)).toEqual([]);
+  });
+
+  it('refuses an added address someone else holds (another patient, another patient’s representative, staff) before anything is written, and audits it', async () => {
+    const sibling = await createPortalPatient(t, { email: 'Family.Mailbox@example.test' });
+    const other = await createPortalPatient(t, { email: null });
+    const guardianAddress = `guardian${other.id}@example.test`;
+    await addRepresentative(t, staff, other.id, { email: guardianAddress });
+    for (const taken of [' family.mailbox@EXAMPLE.test ', guardianAddress.toUpperCase(), staff.user.email]) {
+      const patient = await createPortalPatient(t, { email: null, dateOfBirth: BORN });
+      const { code } = await showCode(patient.id);
+      const { phone, form } = await phoneReachesForm(code);
+      const fields = {
+        _csrf: csrfTokenOf(form),
+        username: `shared${patient.id}`,
+        password: PASSWORD,
+        confirmPassword: PASSWORD,
+      };
+      const refused = await phone
+        .post('/portal/activate')
+        .type('form')
+        .send({ ...fields, email: taken });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('it is already on file at the clinic for someone else');
+      // Nothing written: no username, the code still works, no change request, the audit says why.
+      expect((await portalAccountOf(t, patient.id)).username).toBeNull();
+      expect(await t.dataSource.query('SELECT id FROM email_change_requests WHERE patient_id = ?', [patient.id])).toEqual([]);
+      expect(await actions(patient.id)).toContainEqual({
+        action: 'patient.email_change_requested',
+        outcome: 'denied',
+        actor_type: 'patient',
+        actor_id: patient.id,
+      });
+      // Left empty, the set-up goes through.
+      const again = await phone.get('/portal/activate').expect(200);
+      await phone
+        .post('/portal/activate')
+        .type('form')
+        .send({ ...fields, _csrf: csrfTokenOf(again.text), email: '' })
+        .expect(303);
+      expect((await portalAccountOf(t, patient.id)).username).toBe(`shared${patient.id}`);
+    }
+    expect(sibling.email).toBe('Family.Mailbox@example.test');
   });
 });
