@@ -67,6 +67,7 @@ const REASONS: Record<string, string> = {
   access_disabled: 'the patient’s portal access was disabled',
   age_of_majority: 'the patient reached the age of majority',
   shared_email: 'the address is shared with someone else',
+  no_current_patient: 'they may act for no patient today',
 };
 
 /** A representative's relationship to the patient, as the tab words it (patient_representatives.relationship). */
@@ -188,6 +189,12 @@ export function describePatientEvent(event: AuditRow): string {
       return 'A representative signed out of the portal.';
     case 'representative.locked_out':
       return `A representative’s sign-in was locked${d.minutes ? ` for ${String(d.minutes)} minutes` : ''} after repeated failures.`;
+    case 'representative.account_unlocked':
+      return `Representative ${representativeName(d)}’s portal sign-in unlocked by ${by}.`;
+    case 'representative.reset_requested':
+      return event.outcome === 'success'
+        ? `Their representative asked for a password reset on the portal sign-in page; it went to ${String(d.sentTo ?? 'their own address')}.`
+        : `Their representative asked for a password reset; none was sent (${reason(d.reason)}).`;
     case 'representative.invite_issued':
       return `Invite sent to representative${d.sentTo ? ` at ${String(d.sentTo)}` : ''} by ${by}.`;
     case 'representative.reset_issued':

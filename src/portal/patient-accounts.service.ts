@@ -23,6 +23,7 @@ import { ExpectedAnswer, GivenAnswers, IdentityCheckResult, IdentityCheckService
 import { ClinicClock } from '../common/time/clinic-time';
 import { RepresentativeAccountsRepository } from '../portal-access/representative-accounts.repository';
 import { RepresentativesRepository } from '../portal-access/representatives/representatives.repository';
+import { RepresentativesService } from '../portal-access/representatives/representatives.service';
 import { representativeActor, type RepresentativePrincipal, RepresentativeSignInService } from './representative-sign-in.service';
 
 /** A signed-in patient, re-read from the database on every portal request. */
@@ -101,6 +102,7 @@ export class PatientAccountsService {
     private readonly representativeAccounts: RepresentativeAccountsRepository,
     private readonly representatives: RepresentativesRepository,
     private readonly representativeSignIn: RepresentativeSignInService,
+    private readonly representativeLinks: RepresentativesService,
   ) {}
 
   /** What the holder of a link must answer before the password form (a representative: two questions). */
@@ -372,7 +374,8 @@ export class PatientAccountsService {
   /**
    * "Forgot password": queues a reset email to the address on file when the username (or
    * email) belongs to an enabled account with a username — silently at most
-   * RESET_REQUESTS_PER_WINDOW per account per window. The caller answers the same either way.
+   * RESET_REQUESTS_PER_WINDOW per account per window — and likewise to a representative's own
+   * address for their own account. The caller answers the same either way, after the same time.
    */
   async requestReset(identifier: string, context: AuditContext): Promise<void> {
     // Padded to a fixed time: the work (~5–11 ms) always ends well inside it, and the answer waits for both,
@@ -405,6 +408,12 @@ export class PatientAccountsService {
       await this.audit.record(actor, { action: 'portal.reset_requested', patientId });
       await this.invitations.sendInvites([patientId], actor);
     }
+    // A representative's own account (issue 16) answers to its username or its own address, by the same rules.
+    const representative = await this.representativeAccounts.resetTarget(
+      byEmail ? { email: value } : { usernameKey: checked!.key },
+    );
+    if (representative)
+      await this.representativeLinks.requestReset(representative.id, RESET_REQUESTS_PER_WINDOW, since, context);
   }
 
   /**
