@@ -193,6 +193,8 @@ export class PatientAccountsService {
     const holder = check.holder;
     // A representative's link sets up the representative's own account, never the patient's.
     const rep = holder.representative;
+    // Only a patient adds an address at activation; a representative's is the one staff recorded.
+    if (rep) email = null;
     const errors: Record<string, string[]> = {};
     const existingUsername = rep ? rep.username : holder.username;
     let username = existingUsername ?? '';
@@ -412,8 +414,7 @@ export class PatientAccountsService {
     const representative = await this.representativeAccounts.resetTarget(
       byEmail ? { email: value } : { usernameKey: checked!.key },
     );
-    if (representative)
-      await this.representativeLinks.requestReset(representative.id, RESET_REQUESTS_PER_WINDOW, since, context);
+    if (representative) await this.representativeLinks.requestReset(representative.id, RESET_REQUESTS_PER_WINDOW, since, context);
   }
 
   /**

@@ -60,7 +60,7 @@ describe('activation without an email, in a real browser', () => {
     const staffPage = await desk.newPage();
     const staffErrors = collectPageErrors(staffPage);
     await signInThroughForm(staffPage, base, staff.email, staff.password, `/patients/${patient.id}?tab=portal`);
-    await staffPage.getByLabel("I checked the patient's photo ID (or the representative's)").check();
+    await staffPage.getByLabel("I checked the patient's photo ID").check();
     await staffPage.getByRole('button', { name: 'Show activation code' }).click();
     await staffPage.getByRole('heading', { name: "Activate on the patient's phone" }).waitFor();
     await screenshot(staffPage, 'in-clinic-activation-code', { readme: true });

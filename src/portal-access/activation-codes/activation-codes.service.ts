@@ -73,6 +73,32 @@ export class ActivationCodesService {
   }
 
   /**
+   * An in-clinic code for a representative's own account (issue #18 with #16): staff checked the
+   * representative's photo ID. Its link is the representative's (their earlier links are
+   * superseded, the patient's own are untouched) and sets up the representative's account; the
+   * caller (RepresentativesService) checks they may act for the patient and audits it.
+   */
+  async issueInClinicForRepresentative(
+    tx: EntityManager,
+    patientId: number,
+    representativeAccountId: number,
+    context: AuditContext,
+    now = new Date(),
+  ): Promise<IssuedActivation> {
+    await this.tokens.revokeRepresentativeLinks(tx, representativeAccountId, null, 'superseded', now);
+    const [issued] = await this.insert(
+      tx,
+      [patientId],
+      'clinic',
+      new Date(now.getTime() + CLINIC_CODE_TTL_MINUTES * 60_000),
+      context,
+      now,
+      representativeAccountId,
+    );
+    return issued;
+  }
+
+  /**
    * New links for these patients inside the caller's transaction (their open links are revoked
    * first, unsent emails cancelled). Not audited here: the caller says why they were made.
    */
@@ -85,6 +111,18 @@ export class ActivationCodesService {
     now = new Date(),
   ): Promise<IssuedActivation[]> {
     await this.tokens.revokeTokensOf(tx, patientIds, 'superseded', now);
+    return this.insert(tx, patientIds, purpose, expiresAt, context, now);
+  }
+
+  private async insert(
+    tx: EntityManager,
+    patientIds: number[],
+    purpose: ActivationPurpose,
+    expiresAt: Date,
+    context: AuditContext,
+    now: Date,
+    representativeAccountId: number | null = null,
+  ): Promise<IssuedActivation[]> {
     const made = patientIds.map((patientId) => ({ patientId, raw: newRawToken(), code: newActivationCode() }));
     const ids = await this.tokenRows.insertMany(
       made.map((m) => ({
@@ -94,6 +132,7 @@ export class ActivationCodesService {
         codeHash: codeHashOf(m.code),
         sentTo: '',
         expiresAt,
+        representativeAccountId,
       })),
       context.actorType === 'staff' ? context.actorId : null,
       now,

@@ -14,6 +14,7 @@ import { MailOutboxRepository } from '../../invitations/outbox.repository';
 import { PortalTokensRepository } from '../../invitations/portal-tokens.repository';
 import { PortalTokensService } from '../../invitations/portal-tokens.service';
 import { hashToken, newRawToken } from '../../invitations/tokens';
+import { ActivationCodesService, type IssuedActivation } from '../activation-codes/activation-codes.service';
 import { inviteKind } from '../portal-eligibility';
 import { portalStatus, type PortalStatus } from '../portal-status';
 import { emailKeyOf, RepresentativeAccountsRepository, type RepresentativeAccount } from '../representative-accounts.repository';
@@ -65,6 +66,7 @@ export class RepresentativesService {
     private readonly outbox: MailOutboxRepository,
     private readonly renderer: InviteEmailRenderer,
     private readonly audit: AuditService,
+    private readonly codes: ActivationCodesService,
   ) {}
 
   today(now = new Date()): string {
@@ -177,16 +179,7 @@ export class RepresentativesService {
   async invite(patientId: number, id: number, context: AuditContext): Promise<'invite' | 'reset'> {
     return runInTransaction(this.dataSource, async (tx) => {
       const now = new Date();
-      const rep = await this.reps.lock(patientId, id, tx);
-      if (!rep) throw new NotFoundException('No such representative.');
-      const patient = await this.reps.patientFacts(patientId, tx);
-      if (!isActiveRepresentation(rep, this.today(now)))
-        throw new ConflictException('No email was sent: this representative’s access is not current.');
-      if (!patient?.accessEnabled)
-        throw new ConflictException(
-          'No email was sent: enable the patient’s portal access first; a representative reaches the patient through it.',
-        );
-      if (patient.deceased) throw new ConflictException('No email was sent: the patient is recorded as deceased.');
+      const rep = await this.lockReachable(patientId, id, 'No email was sent', now, tx);
       const account = (await this.accounts.byIds([rep.accountId], tx)).get(rep.accountId)!;
       const purpose = inviteKind(account);
       await this.issueLink(tx, account, patientId, purpose, staffIdOf(context), now);
@@ -244,6 +237,60 @@ export class RepresentativesService {
         tx,
       );
     });
+  }
+
+  /**
+   * "Activate on their phone" for a representative at the desk (issue #18): staff checked the
+   * representative's photo ID; a 10-minute code for their own account, audited with who checked.
+   */
+  async issueInClinic(
+    patientId: number,
+    id: number,
+    context: AuditContext,
+  ): Promise<IssuedActivation & { representativeName: string }> {
+    return runInTransaction(this.dataSource, async (tx) => {
+      const now = new Date();
+      const rep = await this.lockReachable(patientId, id, 'No code was made', now, tx);
+      const issued = await this.codes.issueInClinicForRepresentative(tx, patientId, rep.accountId, context, now);
+      await this.accounts.markInvited(rep.accountId, now, tx);
+      await this.audit.record(
+        context,
+        {
+          action: 'portal.activation_code_shown',
+          patientId,
+          details: {
+            photoIdCheckedBy: context.actorLabel,
+            expiresAt: issued.expiresAt.toISOString(),
+            representativeId: id,
+            representativeAccountId: rep.accountId,
+            fullName: rep.fullName,
+          },
+        },
+        tx,
+      );
+      return { ...issued, representativeName: rep.fullName };
+    });
+  }
+
+  /** The representative row, locked, when they may reach the patient now (current, access on, not deceased). */
+  private async lockReachable(
+    patientId: number,
+    id: number,
+    refused: string,
+    now: Date,
+    tx: EntityManager,
+  ): Promise<RepresentativeRow> {
+    const rep = await this.reps.lock(patientId, id, tx);
+    if (!rep) throw new NotFoundException('No such representative.');
+    const patient = await this.reps.patientFacts(patientId, tx);
+    if (!isActiveRepresentation(rep, this.today(now)))
+      throw new ConflictException(`${refused}: this representative’s access is not current.`);
+    if (!patient?.accessEnabled)
+      throw new ConflictException(
+        `${refused}: enable the patient’s portal access first; a representative reaches the patient through it.`,
+      );
+    if (patient.deceased) throw new ConflictException(`${refused}: the patient is recorded as deceased.`);
+    return rep;
   }
 
   /** Staff unlock a representative's sign-in from the patient's tab (any patient they represent); audited. */
