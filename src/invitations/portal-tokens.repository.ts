@@ -164,17 +164,22 @@ export class PortalTokensRepository {
   async stateOf(
     tokenId: number,
     patientId: number,
-  ): Promise<{ usedAt: Date | null; revokedAt: Date | null; expiresAt: Date } | null> {
-    const [row]: Array<{ used_at: Date | string | null; revoked_at: Date | string | null; expires_at: Date | string }> =
-      await this.dataSource.query('SELECT used_at, revoked_at, expires_at FROM portal_tokens WHERE id = ? AND patient_id = ?', [
-        tokenId,
-        patientId,
-      ]);
+  ): Promise<{ usedAt: Date | null; revokedAt: Date | null; expiresAt: Date; representativeAccountId: number | null } | null> {
+    const [row]: Array<{
+      used_at: Date | string | null;
+      revoked_at: Date | string | null;
+      expires_at: Date | string;
+      representative_account_id: number | string | null;
+    }> = await this.dataSource.query(
+      'SELECT used_at, revoked_at, expires_at, representative_account_id FROM portal_tokens WHERE id = ? AND patient_id = ?',
+      [tokenId, patientId],
+    );
     if (!row) return null;
     return {
       usedAt: fromSqlDateTime(row.used_at),
       revokedAt: fromSqlDateTime(row.revoked_at),
       expiresAt: fromSqlDateTime(row.expires_at)!,
+      representativeAccountId: row.representative_account_id === null ? null : Number(row.representative_account_id),
     };
   }
 

@@ -68,6 +68,7 @@ export class ActivationCodeController {
       progress: 'waiting',
       // A representative's code sets up their own account (issue #16): the page says whose it is.
       representativeName: issued.representativeName ?? null,
+      forRepresentative: Boolean(issued.representativeName),
     };
   }
 
@@ -75,6 +76,12 @@ export class ActivationCodeController {
   @Get(':tokenId/progress')
   @View('portal-access/activation-progress', { fragment: 'portal-access/_activation-progress' })
   async progress(@Param('id', ParseIntPipe) id: number, @Param('tokenId', ParseIntPipe) tokenId: number) {
-    return { patientId: id, tokenId, progress: (await this.activation.progress(id, tokenId)) ?? 'revoked' };
+    const state = await this.activation.progress(id, tokenId);
+    return {
+      patientId: id,
+      tokenId,
+      progress: state?.progress ?? 'revoked',
+      forRepresentative: state?.forRepresentative ?? false,
+    };
   }
 }

@@ -11,6 +11,9 @@ import type { ActivationPurpose } from '../../invitations/entities/portal-token.
 import { PortalTokensRepository } from '../../invitations/portal-tokens.repository';
 import { PortalTokensService } from '../../invitations/portal-tokens.service';
 import { hashToken, newRawToken } from '../../invitations/tokens';
+import { ageOn } from '../../common/time/calendar-date';
+import { ClinicClock } from '../../common/time/clinic-time';
+import { underSelfAccessAge, underSelfAccessText } from '../portal-eligibility';
 import { codeHashOf, displayCode, newActivationCode, normaliseTypedCode } from './activation-code';
 
 /** An in-clinic code works this long: the patient is standing at the desk. */
@@ -42,6 +45,7 @@ export class ActivationCodesService {
     private readonly tokenRows: PortalTokensRepository,
     private readonly accounts: PortalAccountsRepository,
     private readonly audit: AuditService,
+    private readonly clock: ClinicClock,
   ) {}
 
   /** Staff checked the patient's photo ID at the desk: a code valid CLINIC_CODE_TTL_MINUTES, audited with who checked. */
@@ -51,6 +55,13 @@ export class ActivationCodesService {
       if (!account || !account.accessEnabled)
         throw new ConflictException('Portal access is not enabled for this patient: enable it first.');
       const now = new Date();
+      // The minors rule (issue #16), as for invites and letters: under the self-access age no own account.
+      const [candidate] = await this.accounts.letterCandidates([patientId], tx);
+      const ages = { ageOfMajority: this.config.ageOfMajority, minorSelfAccessAge: this.config.minorSelfAccessAge };
+      if (candidate && underSelfAccessAge(ageOn(candidate.dateOfBirth, this.clock.dayOf(now)), ages))
+        throw new ConflictException(
+          `${underSelfAccessText(ages)}. Show the code on the representative’s row instead. Nothing was changed.`,
+        );
       const [issued] = await this.issue(
         tx,
         [patientId],
@@ -153,12 +164,21 @@ export class ActivationCodesService {
     return code ? this.tokenRows.tokenHashOfCode(codeHashOf(code)) : null;
   }
 
-  /** Where the patient is with one code (the staff page polls this). */
-  async progress(patientId: number, tokenId: number, now = new Date()): Promise<ActivationProgress | null> {
+  /** Where the patient (or the representative, for their code) is with one code (the staff page polls this). */
+  async progress(
+    patientId: number,
+    tokenId: number,
+    now = new Date(),
+  ): Promise<{ progress: ActivationProgress; forRepresentative: boolean } | null> {
     const state = await this.tokenRows.stateOf(tokenId, patientId);
     if (!state) return null;
-    if (state.usedAt) return 'done';
-    if (state.revokedAt) return 'revoked';
-    return state.expiresAt.getTime() <= now.getTime() ? 'expired' : 'waiting';
+    const progress: ActivationProgress = state.usedAt
+      ? 'done'
+      : state.revokedAt
+        ? 'revoked'
+        : state.expiresAt.getTime() <= now.getTime()
+          ? 'expired'
+          : 'waiting';
+    return { progress, forRepresentative: state.representativeAccountId !== null };
   }
 }

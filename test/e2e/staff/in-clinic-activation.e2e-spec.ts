@@ -315,7 +315,7 @@ describe('a staff member activating a patient on their phone in the clinic', () 
       .get(`/patients/${patient.id}/portal/activation-code/${tokenId}/progress`)
       .set('HX-Request', 'true')
       .expect(200);
-    expect(progress.text).toContain('set up their account');
+    expect(progress.text).toContain('The representative has set up their account.');
     const [account] = await t.dataSource.query('SELECT username, invited_at FROM representative_accounts WHERE id = ?', [
       rep.accountId,
     ]);
@@ -343,6 +343,20 @@ describe('a staff member activating a patient on their phone in the clinic', () 
     });
     const tab = await staff.get(`/patients/${patient.id}?tab=portal`).expect(200);
     expect(tab.text).toContain('who checked the representative’s photo ID (for Greta Sandoval, their representative)');
+  });
+
+  it('refuses a code of their own for a patient under the self-access age, and the tab offers none', async () => {
+    const child = await createPortalPatient(t, { email: null, dateOfBirth: `${new Date().getUTCFullYear() - 9}-02-01` });
+    const res = await staff
+      .post(`/patients/${child.id}/portal/activation-code`)
+      .type('form')
+      .send({ _csrf: staff.csrf, photoIdChecked: 'yes' });
+    expect(res.status).toBe(409);
+    expect(res.text).toContain('Under 13: no portal account of their own');
+    expect(await tokenRows(child.id)).toEqual([]);
+    const tab = await staff.get(`/patients/${child.id}?tab=portal`).expect(200);
+    expect(tab.text).not.toContain(`/patients/${child.id}/portal/activation-code"`);
+    expect(tab.text).not.toContain('Print activation letter (PDF)');
   });
 
   it("refuses a representative's code while the patient's access is off", async () => {
