@@ -60,6 +60,32 @@ const REASONS: Record<string, string> = {
   no_email: 'no email on file',
   bounced: 'the email address bounced',
   unknown_patient: 'patient not found',
+  no_postal_address: 'no postal address',
+  under_self_access_age: 'under the self-access age',
+  deceased: 'recorded as deceased',
+  end_date: 'the end date was reached',
+  access_disabled: 'the patient’s portal access was disabled',
+  age_of_majority: 'the patient reached the age of majority',
+  shared_email: 'the address is shared with someone else',
+  no_current_patient: 'they may act for no patient today',
+};
+
+/** A representative's relationship to the patient, as the tab words it (patient_representatives.relationship). */
+const RELATIONSHIPS: Record<string, string> = {
+  parent_or_guardian: 'parent or legal guardian',
+  adult_caregiver: 'adult caregiver',
+  healthcare_poa: 'healthcare power of attorney',
+  other: 'other',
+};
+
+const REPRESENTATIVE_FIELDS: Record<string, string> = {
+  fullName: 'name',
+  relationship: 'relationship',
+  email: 'email',
+  phone: 'phone',
+  basis: 'basis of the authorisation',
+  startsOn: 'start date',
+  endsOn: 'end date',
 };
 
 /** Who did it, as staff read it: the staff member's name or email, the patient, an import, the system. */
@@ -73,7 +99,19 @@ export function actorOf(event: Pick<AuditRow, 'actorType' | 'actorLabel' | 'acto
 }
 
 const reason = (value: unknown) => (typeof value === 'string' ? (REASONS[value] ?? value.replace(/_/g, ' ')) : '');
-const linkKind = (purpose: unknown) => (purpose === 'reset' ? 'A password-reset link' : 'An invite link');
+const LINK_KINDS: Record<string, string> = {
+  reset: 'A password-reset link',
+  clinic: 'An in-clinic activation code',
+  letter: 'An activation letter’s link',
+};
+const linkKind = (purpose: unknown) => LINK_KINDS[String(purpose)] ?? 'An invite link';
+const TOKEN_USED: Record<string, string> = {
+  reset: 'used the password-reset link and chose a new password',
+  clinic: 'used the in-clinic activation code and chose a username and password',
+  letter: 'used the activation letter and chose a username and password',
+};
+const representativeName = (d: Details) =>
+  typeof d.fullName === 'string' ? d.fullName : typeof d.name === 'string' ? d.name : 'a representative';
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** The sentence for one audit event of a patient (access, invites, sign-ins, email and username changes, edits). */
@@ -113,10 +151,54 @@ export function describePatientEvent(event: AuditRow): string {
       return `${MAIL_KINDS[String(d.kind)] ?? 'An email'} was delivered to the mail server.`;
     case 'mail.failed':
       return `${MAIL_KINDS[String(d.kind)] ?? 'An email'} could not be delivered${d.reason ? `: ${String(d.reason)}` : ''}.`;
-    case 'portal.token_used':
-      return d.purpose === 'reset'
-        ? 'The patient used the password-reset link and chose a new password.'
-        : 'The patient used the invite link and chose a username and password.';
+    case 'portal.token_used': {
+      const who = d.representativeAccountId || event.actorType === 'proxy' ? 'Their representative' : 'The patient';
+      return `${who} ${TOKEN_USED[String(d.purpose)] ?? 'used the invite link and chose a username and password'}.`;
+    }
+    case 'portal.identity_checked':
+      return event.outcome === 'success'
+        ? `${linkKind(d.purpose)} was opened and the identity questions were answered correctly.`
+        : `Wrong answer to the identity questions (${linkKind(d.purpose).toLowerCase()}${typeof d.failures === 'number' ? `; ${plural(d.failures, 'wrong answer')} so far` : ''}).`;
+    case 'portal.identity_locked':
+      return `${linkKind(d.purpose)} was revoked after too many wrong answers to the identity questions.`;
+    case 'portal.activation_code_shown':
+      return `In-clinic activation code shown by ${by}${d.photoIdCheckedBy ? `, who checked the ${d.representativeAccountId ? 'representative’s' : 'patient’s'} photo ID` : ''}${d.representativeAccountId ? ` (for ${representativeName(d)}, their representative)` : ''}.`;
+    case 'portal.letter_printed':
+      return `Activation letter printed by ${by}${d.expiresAt ? ` (its link works until ${String(d.expiresAt).slice(0, 10)})` : ''}.`;
+    case 'portal.letter_skipped':
+      return `No activation letter printed (asked by ${by}): ${reason(d.reason)}.`;
+    case 'portal.enable_skipped':
+      return `Portal access not enabled (asked by ${by}): ${reason(d.reason)}.`;
+    case 'portal.shared_email_confirmed':
+      return `${by} confirmed that this patient alone reads the shared email address${d.sharedWith ? ` (${String(d.sharedWith).replace(/^Email shared/, 'shared')})` : ''}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}.`;
+    case 'representative.added':
+      return `${representativeName(d)} added as an authorised representative${d.relationship ? ` (${RELATIONSHIPS[String(d.relationship)] ?? String(d.relationship)})` : ''} by ${by}${d.startsOn ? `, from ${String(d.startsOn)}` : ''}${d.endsOn ? ` to ${String(d.endsOn)}` : ''}.`;
+    case 'representative.updated': {
+      const fields = Array.isArray(d.changed) ? d.changed.map((f) => REPRESENTATIVE_FIELDS[String(f)] ?? String(f)) : [];
+      return `Representative ${representativeName(d)} changed by ${by}${fields.length ? `: ${fields.join(', ')}` : ''}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}.`;
+    }
+    case 'representative.revoked':
+      return `Representative ${representativeName(d)} revoked by ${by}${d.staffReason ? ` — reason: “${String(d.staffReason)}”` : ''}; their links and sessions for this patient ended.`;
+    case 'representative.ended':
+      return `Representative ${representativeName(d)}’s access ended: ${reason(d.reason)}.`;
+    case 'representative.sign_in':
+      return event.outcome === 'success'
+        ? 'A representative signed in to the portal.'
+        : `Failed representative sign-in${d.reason ? ` (${reason(d.reason)})` : ''}.`;
+    case 'representative.sign_out':
+      return 'A representative signed out of the portal.';
+    case 'representative.locked_out':
+      return `A representative’s sign-in was locked${d.minutes ? ` for ${String(d.minutes)} minutes` : ''} after repeated failures.`;
+    case 'representative.account_unlocked':
+      return `Representative ${representativeName(d)}’s portal sign-in unlocked by ${by}.`;
+    case 'representative.reset_requested':
+      return event.outcome === 'success'
+        ? `Their representative asked for a password reset on the portal sign-in page; it went to ${String(d.sentTo ?? 'their own address')}.`
+        : `Their representative asked for a password reset; none was sent (${reason(d.reason)}).`;
+    case 'representative.invite_issued':
+      return `Invite sent to representative${d.sentTo ? ` at ${String(d.sentTo)}` : ''} by ${by}.`;
+    case 'representative.reset_issued':
+      return `Password-reset email sent to representative${d.sentTo ? ` at ${String(d.sentTo)}` : ''} by ${by}.`;
     case 'portal.token_failed':
       return `${linkKind(d.purpose)} was refused${d.reason ? ` (${reason(d.reason)})` : ''}.`;
     case 'portal.reset_requested':
@@ -141,6 +223,8 @@ export function describePatientEvent(event: AuditRow): string {
       return `Email changed from ${d.from ? String(d.from) : '(none)'} to ${String(d.to ?? '')} by ${by}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}${links}${d.oldAddressNotified ? '; the old address was told' : ''}.`;
     }
     case 'patient.email_change_requested':
+      if (event.outcome !== 'success')
+        return `The email address ${String(d.to ?? '')} was not accepted from ${by}: ${reason(d.reason)}${d.sharedWith ? ` (${String(d.sharedWith).replace(/^Email shared/, 'shared')})` : ''}.`;
       return `Email change to ${String(d.to ?? '')} requested by ${by}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}${d.needsApproval ? '; waiting for another staff member’s approval' : ''}; the new address must confirm it${d.oldAddressNotified ? '; the old address was told' : ''}.`;
     case 'patient.email_change_approved':
       return `Email change to ${String(d.to ?? '')} approved by ${by}.`;

@@ -74,6 +74,8 @@ export interface LinkWithDelivery {
   bounceKind: string | null;
   /** staff | reminder | patient (null: staff, before issue 17). */
   issuedBy: string | null;
+  /** The representative account the link was for (issue 16), or null for the patient's own link. */
+  representativeAccountId: number | null;
 }
 
 /** portal_tokens: the only place its SQL lives. */
@@ -162,17 +164,22 @@ export class PortalTokensRepository {
   async stateOf(
     tokenId: number,
     patientId: number,
-  ): Promise<{ usedAt: Date | null; revokedAt: Date | null; expiresAt: Date } | null> {
-    const [row]: Array<{ used_at: Date | string | null; revoked_at: Date | string | null; expires_at: Date | string }> =
-      await this.dataSource.query('SELECT used_at, revoked_at, expires_at FROM portal_tokens WHERE id = ? AND patient_id = ?', [
-        tokenId,
-        patientId,
-      ]);
+  ): Promise<{ usedAt: Date | null; revokedAt: Date | null; expiresAt: Date; representativeAccountId: number | null } | null> {
+    const [row]: Array<{
+      used_at: Date | string | null;
+      revoked_at: Date | string | null;
+      expires_at: Date | string;
+      representative_account_id: number | string | null;
+    }> = await this.dataSource.query(
+      'SELECT used_at, revoked_at, expires_at, representative_account_id FROM portal_tokens WHERE id = ? AND patient_id = ?',
+      [tokenId, patientId],
+    );
     if (!row) return null;
     return {
       usedAt: fromSqlDateTime(row.used_at),
       revokedAt: fromSqlDateTime(row.revoked_at),
       expiresAt: fromSqlDateTime(row.expires_at)!,
+      representativeAccountId: row.representative_account_id === null ? null : Number(row.representative_account_id),
     };
   }
 
@@ -323,8 +330,16 @@ export class PortalTokensRepository {
     );
   }
 
-  /** A patient's latest `limit` links, newest first. */
-  async latestOf(patientId: number, limit: number, db: EntityManager = this.dataSource.manager): Promise<LinkWithDelivery[]> {
+  /**
+   * A patient's latest `limit` links, newest first: their own, or (`whose: 'representatives'`)
+   * those sent to their representatives for them.
+   */
+  async latestOf(
+    patientId: number,
+    limit: number,
+    db: EntityManager = this.dataSource.manager,
+    whose: 'own' | 'representatives' = 'own',
+  ): Promise<LinkWithDelivery[]> {
     const rows: Array<{
       id: number | string;
       purpose: PortalTokenPurpose;
@@ -341,11 +356,13 @@ export class PortalTokensRepository {
       bounced_at: Date | string | null;
       bounce_kind: string | null;
       issued_by: string | null;
+      representative_account_id: number | string | null;
     }> = await db.query(
       `SELECT t.id, t.purpose, t.sent_to, t.created_at, t.expires_at, t.used_at, t.revoked_at, t.revoked_reason, t.opened_at, t.issued_by,
-              o.status AS delivery, o.sent_at, o.failed_at, o.bounced_at, o.bounce_kind
+              t.representative_account_id, o.status AS delivery, o.sent_at, o.failed_at, o.bounced_at, o.bounce_kind
          FROM portal_tokens t LEFT JOIN mail_outbox o ON o.portal_token_id = t.id
-        WHERE t.patient_id = ? AND t.${OWN_LINK} ORDER BY t.id DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
+        WHERE t.patient_id = ? AND t.${whose === 'own' ? OWN_LINK : 'representative_account_id IS NOT NULL'}
+        ORDER BY t.id DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
       [patientId],
     );
     return rows.map((row) => ({
@@ -364,6 +381,7 @@ export class PortalTokensRepository {
       bouncedAt: fromSqlDateTime(row.bounced_at),
       bounceKind: row.bounce_kind ?? null,
       issuedBy: row.issued_by ?? null,
+      representativeAccountId: row.representative_account_id === null ? null : Number(row.representative_account_id),
     }));
   }
 
@@ -391,6 +409,20 @@ export class PortalTokensRepository {
   }
 
   /** Links of one purpose a patient got since `since` (the patient-requested reset throttle). */
+  /** Links of this purpose issued to one representative account since `since`, for any patient ("Forgot password"'s cap). */
+  async countRepresentativeIssuedSince(
+    accountId: number,
+    purpose: PortalTokenPurpose,
+    since: Date,
+    db: EntityManager = this.dataSource.manager,
+  ): Promise<number> {
+    const [row]: Array<{ n: number | string }> = await db.query(
+      'SELECT COUNT(*) AS n FROM portal_tokens WHERE representative_account_id = ? AND purpose = ? AND created_at >= ?',
+      [accountId, purpose, toSqlDateTime(since)],
+    );
+    return Number(row?.n ?? 0);
+  }
+
   countIssuedSince(patientId: number, purpose: PortalTokenPurpose, since: Date, db: EntityManager = this.dataSource.manager) {
     return this.countSince(patientId, 'purpose', purpose, since, db);
   }

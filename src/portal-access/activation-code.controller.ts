@@ -5,7 +5,8 @@ import { Audit, type AuditContext } from '../audit/audit-context';
 import { seeOther, takeShownOnce } from '../common/views/flash';
 import { View } from '../common/views/view.decorator';
 import { ActivationCodesService, type IssuedActivation } from '../portal-access/activation-codes/activation-codes.service';
-import { ShowActivationCodeDto } from './dto/patient-portal.dto';
+import { ShowActivationCodeDto, ShowRepresentativeCodeDto } from './dto/patient-portal.dto';
+import { RepresentativesService } from './representatives/representatives.service';
 import { PatientFormFilter } from './patient-form.filter';
 
 /** The code, handed from the POST to the page it redirects to, and shown there once. */
@@ -18,7 +19,10 @@ const SHOWN_CODE = 'activationCode';
  */
 @Controller('patients/:id/portal/activation-code')
 export class ActivationCodeController {
-  constructor(private readonly activation: ActivationCodesService) {}
+  constructor(
+    private readonly activation: ActivationCodesService,
+    private readonly representatives: RepresentativesService,
+  ) {}
 
   @Post()
   @UseFilters(PatientFormFilter)
@@ -28,11 +32,25 @@ export class ActivationCodeController {
     return seeOther(`/patients/${id}/portal/activation-code`, { shownOnce: { [SHOWN_CODE]: issued } });
   }
 
+  /** The same for a representative at the desk (their photo ID checked): a code for their own account. */
+  @Post('representatives/:repId')
+  @UseFilters(PatientFormFilter)
+  @View('portal-access/activation-code')
+  async showForRepresentative(
+    @Param('id', ParseIntPipe) id: number,
+    @Param('repId', ParseIntPipe) repId: number,
+    @Body() _form: ShowRepresentativeCodeDto,
+    @Audit() audit: AuditContext,
+  ) {
+    const issued = await this.representatives.issueInClinic(id, repId, audit);
+    return seeOther(`/patients/${id}/portal/activation-code`, { shownOnce: { [SHOWN_CODE]: issued } });
+  }
+
   /** Shown once: a reload (or a second tab) finds nothing and sends staff back to make a new one. */
   @Get()
   @View('portal-access/activation-code')
   async page(@Param('id', ParseIntPipe) id: number, @Req() req: Request) {
-    const issued = takeShownOnce<IssuedActivation & { expiresAt: string | Date }>(req, SHOWN_CODE);
+    const issued = takeShownOnce<IssuedActivation & { expiresAt: string | Date; representativeName?: string }>(req, SHOWN_CODE);
     if (!issued || issued.patientId !== id)
       return seeOther(`/patients/${id}?tab=portal`, {
         flash: { kind: 'info', message: 'An activation code is shown only once. Show a new one if the patient still needs it.' },
@@ -48,6 +66,9 @@ export class ActivationCodeController {
       // Where the code is typed: the link without its token.
       activateUrl: issued.url.replace(/\/[^/]+$/, ''),
       progress: 'waiting',
+      // A representative's code sets up their own account (issue #16): the page says whose it is.
+      representativeName: issued.representativeName ?? null,
+      forRepresentative: Boolean(issued.representativeName),
     };
   }
 
@@ -55,6 +76,12 @@ export class ActivationCodeController {
   @Get(':tokenId/progress')
   @View('portal-access/activation-progress', { fragment: 'portal-access/_activation-progress' })
   async progress(@Param('id', ParseIntPipe) id: number, @Param('tokenId', ParseIntPipe) tokenId: number) {
-    return { patientId: id, tokenId, progress: (await this.activation.progress(id, tokenId)) ?? 'revoked' };
+    const state = await this.activation.progress(id, tokenId);
+    return {
+      patientId: id,
+      tokenId,
+      progress: state?.progress ?? 'revoked',
+      forRepresentative: state?.forRepresentative ?? false,
+    };
   }
 }

@@ -27,6 +27,8 @@ export interface LetterCandidate {
   patientId: number;
   firstName: string;
   lastName: string;
+  /** YYYY-MM-DD: the minors rule needs the age. */
+  dateOfBirth: string;
   deceased: boolean;
   accessEnabled: boolean;
   address: PostalAddress;
@@ -138,7 +140,7 @@ export class PortalAccountsRepository {
     const found: LetterCandidate[] = [];
     for (const chunk of chunks(ids)) {
       const rows: Array<Record<string, unknown>> = await tx.query(
-        `SELECT p.id, p.first_name, p.last_name, p.deceased, pa.access_enabled, ${ADDRESS_SQL}
+        `SELECT p.id, p.first_name, p.last_name, p.date_of_birth, p.deceased, pa.access_enabled, ${ADDRESS_SQL}
            FROM patients p LEFT JOIN portal_accounts pa ON pa.patient_id = p.id WHERE p.id IN (${placeholders(chunk.length)}) ORDER BY p.id`,
         chunk,
       );
@@ -147,6 +149,7 @@ export class PortalAccountsRepository {
           patientId: Number(row.id),
           firstName: String(row.first_name),
           lastName: String(row.last_name),
+          dateOfBirth: fromSqlDate(row.date_of_birth as string | Date),
           deceased: truthy(row.deceased),
           accessEnabled: truthy(row.access_enabled),
           address: postalAddressOf(

@@ -38,13 +38,18 @@ export function hasEmail(email: string | null | undefined): email is string {
   return typeof email === 'string' && email.trim() !== '';
 }
 
+/** The minors rule's one test: an age known and under MINOR_SELF_ACCESS_AGE (invites and letters alike). */
+export function underSelfAccessAge(age: number | null | undefined, ages: AgeRules | undefined): boolean {
+  return Boolean(ages) && typeof age === 'number' && age < ages!.minorSelfAccessAge;
+}
+
 /**
  * Under MINOR_SELF_ACCESS_AGE a patient gets no account of their own: the portal is reached
  * through a guardian representative (their own account) instead.
  */
 export function inviteBlock(patient: EligibilityFields, ages?: AgeRules): InviteBlock | null {
   if (patient.deceased) return 'deceased';
-  if (ages && typeof patient.age === 'number' && patient.age < ages.minorSelfAccessAge) return 'under_self_access_age';
+  if (underSelfAccessAge(patient.age, ages)) return 'under_self_access_age';
   if (!patient.accessEnabled) return 'not_enabled';
   if (!hasEmail(patient.email)) return 'no_email';
   if (patient.bouncedEmail && patient.bouncedEmail === patient.email) return 'bounced';
@@ -58,13 +63,18 @@ export function canInvite(patient: EligibilityFields, ages?: AgeRules): boolean 
 }
 
 /**
- * Why no printed activation letter (issue #18) may go to this patient; null when one may. The
- * minors rule (issue #16: under MINOR_SELF_ACCESS_AGE, 'under_self_access_age') joins here.
+ * Why no printed activation letter (issue #18) may go to this patient; null when one may. A
+ * letter sets up the patient's own account, so the minors rule is the invite's: under
+ * MINOR_SELF_ACCESS_AGE no letter (a guardian representative is invited instead).
  */
-export type LetterBlock = 'deceased' | 'not_enabled' | 'no_postal_address';
+export type LetterBlock = 'deceased' | 'under_self_access_age' | 'not_enabled' | 'no_postal_address';
 
-export function letterBlock(patient: Omit<EligibilityFields, 'email'> & { mailable: boolean }): LetterBlock | null {
+export function letterBlock(
+  patient: Omit<EligibilityFields, 'email'> & { mailable: boolean },
+  ages?: AgeRules,
+): LetterBlock | null {
   if (patient.deceased) return 'deceased';
+  if (underSelfAccessAge(patient.age, ages)) return 'under_self_access_age';
   if (!patient.accessEnabled) return 'not_enabled';
   if (!patient.mailable) return 'no_postal_address';
   return null;

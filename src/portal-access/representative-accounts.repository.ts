@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { chunks, forUpdate, fromSqlDateTime, placeholders, toSqlDateTime } from '../database/sql';
+import { chunks, execute, forUpdate, fromSqlDateTime, placeholders, toSqlDateTime } from '../database/sql';
 
 /** Every open portal session of the representative ends (a session stores the generation it began with). */
 const END_SESSIONS = 'session_generation = session_generation + 1';
@@ -17,6 +17,9 @@ export interface RepresentativeAccount {
   invitedAt: Date | null;
   firstLoginAt: Date | null;
   lastLoginAt: Date | null;
+  /** The sign-in lockout (the same rule as patients', REPRESENTATIVE_ATTEMPTS). */
+  failedLoginCount: number;
+  lockedUntil: Date | null;
 }
 
 export interface RepresentativeSignIn {
@@ -34,6 +37,8 @@ const accountOf = (row: Record<string, unknown>): RepresentativeAccount => ({
   invitedAt: fromSqlDateTime(row.invited_at as string | null),
   firstLoginAt: fromSqlDateTime(row.first_login_at as string | null),
   lastLoginAt: fromSqlDateTime(row.last_login_at as string | null),
+  failedLoginCount: Number(row.failed_login_count ?? 0),
+  lockedUntil: fromSqlDateTime(row.locked_until as string | null),
 });
 
 /**
@@ -63,7 +68,7 @@ export class RepresentativeAccountsRepository {
     const found = new Map<number, RepresentativeAccount>();
     for (const chunk of chunks(ids)) {
       const rows: Array<Record<string, unknown>> = await db.query(
-        `SELECT id, email, full_name, username, invited_at, first_login_at, last_login_at FROM representative_accounts WHERE id IN (${placeholders(chunk.length)})`,
+        `SELECT id, email, full_name, username, invited_at, first_login_at, last_login_at, failed_login_count, locked_until FROM representative_accounts WHERE id IN (${placeholders(chunk.length)})`,
         chunk,
       );
       for (const row of rows) found.set(Number(row.id), accountOf(row));
@@ -86,6 +91,28 @@ export class RepresentativeAccountsRepository {
         `UPDATE representative_accounts SET ${END_SESSIONS}, updated_at = ? WHERE id IN (${placeholders(chunk.length)})`,
         [toSqlDateTime(now), ...chunk],
       );
+  }
+
+  /** Staff unlock sign-in (the lockout columns back to "never failed"); false when nothing was locked or counted. */
+  async unlock(id: number, now: Date, tx: EntityManager): Promise<boolean> {
+    const changed = await execute(
+      tx,
+      'UPDATE representative_accounts SET failed_login_count = 0, locked_until = NULL, updated_at = ? WHERE id = ? AND (failed_login_count > 0 OR locked_until IS NOT NULL)',
+      [toSqlDateTime(now), id],
+    );
+    return changed === 1;
+  }
+
+  /**
+   * "Forgot password": the account with a password behind a username key or an address (trimmed,
+   * case-insensitive), or null.
+   */
+  async resetTarget(by: { usernameKey: string } | { email: string }): Promise<{ id: number } | null> {
+    const [row] = await this.dataSource.query(
+      `SELECT id FROM representative_accounts WHERE ${'usernameKey' in by ? 'username_key' : 'email_key'} = ? AND password_hash IS NOT NULL AND username IS NOT NULL`,
+      ['usernameKey' in by ? by.usernameKey : emailKeyOf(by.email)],
+    );
+    return row ? { id: Number(row.id) } : null;
   }
 
   /** Whether another representative account holds the username key. */

@@ -23,6 +23,7 @@ import { ExpectedAnswer, GivenAnswers, IdentityCheckResult, IdentityCheckService
 import { ClinicClock } from '../common/time/clinic-time';
 import { RepresentativeAccountsRepository } from '../portal-access/representative-accounts.repository';
 import { RepresentativesRepository } from '../portal-access/representatives/representatives.repository';
+import { RepresentativesService } from '../portal-access/representatives/representatives.service';
 import { representativeActor, type RepresentativePrincipal, RepresentativeSignInService } from './representative-sign-in.service';
 
 /** A signed-in patient, re-read from the database on every portal request. */
@@ -104,6 +105,7 @@ export class PatientAccountsService implements OnModuleDestroy {
     private readonly representativeAccounts: RepresentativeAccountsRepository,
     private readonly representatives: RepresentativesRepository,
     private readonly representativeSignIn: RepresentativeSignInService,
+    private readonly representativeLinks: RepresentativesService,
   ) {}
 
   /** What the holder of a link must answer before the password form (a representative: two questions). */
@@ -194,6 +196,8 @@ export class PatientAccountsService implements OnModuleDestroy {
     const holder = check.holder;
     // A representative's link sets up the representative's own account, never the patient's.
     const rep = holder.representative;
+    // Only a patient adds an address at activation; a representative's is the one staff recorded.
+    if (rep) email = null;
     const errors: Record<string, string[]> = {};
     const existingUsername = rep ? rep.username : holder.username;
     let username = existingUsername ?? '';
@@ -208,6 +212,15 @@ export class PatientAccountsService implements OnModuleDestroy {
       ...(rep ? [rep.fullName, rep.email] : []),
     ]);
     if (email !== null && !isUsableEmailSyntax(email)) errors.email = ['Enter a valid email address, or leave it empty.'];
+    else if (email !== null) {
+      // The shared-address rule (issue #16), before anything is written: the patient can fix the field.
+      const problem = await this.emailChanges.patientAddressProblem(
+        holder.patientId,
+        email,
+        patientActor(context, holder.patientId, null),
+      );
+      if (problem) errors.email = [problem];
+    }
     if (problems.length) errors.password = problems;
     else if (form.password !== form.confirmPassword) errors.confirmPassword = ['The two passwords do not match.'];
     if (Object.keys(errors).length) return { outcome: 'rejected', errors, holder };
@@ -366,7 +379,8 @@ export class PatientAccountsService implements OnModuleDestroy {
   /**
    * "Forgot password": queues a reset email to the address on file when the username (or
    * email) belongs to an enabled account with a username — silently at most
-   * RESET_REQUESTS_PER_WINDOW per account per window. The caller answers the same either way.
+   * RESET_REQUESTS_PER_WINDOW per account per window — and likewise to a representative's own
+   * address for their own account. The caller answers the same either way, after the same time.
    */
   async requestReset(identifier: string, context: AuditContext): Promise<void> {
     // Answered after a fixed time, the work (looking the account up, queueing the email) going on
@@ -410,6 +424,11 @@ export class PatientAccountsService implements OnModuleDestroy {
       await this.audit.record(actor, { action: 'portal.reset_requested', patientId });
       await this.invitations.sendInvites([patientId], actor);
     }
+    // A representative's own account (issue 16) answers to its username or its own address, by the same rules.
+    const representative = await this.representativeAccounts.resetTarget(
+      byEmail ? { email: value } : { usernameKey: checked!.key },
+    );
+    if (representative) await this.representativeLinks.requestReset(representative.id, RESET_REQUESTS_PER_WINDOW, since, context);
   }
 
   /**

@@ -291,7 +291,8 @@ function formModel(purpose: LinkRoute, holder: TokenHolder) {
   return {
     purpose,
     choosesUsername,
-    asksEmail: purpose === 'activate',
+    // A representative's address is the one staff recorded: only a patient adds one here.
+    asksEmail: purpose === 'activate' && !holder.representative,
     firstName: greeting.firstName,
     username: greeting.username,
   };

@@ -12,7 +12,11 @@ import {
 import { confirmDateOfBirthInBrowser } from '../support/identity-check';
 import { createPortalPatient, portalAccountOf } from '../support/portal-patients';
 import { binaryBody, pdfPagesAsPng, readQrCodes } from '../support/qr';
+import { addRepresentative } from '../support/representatives';
 import { createStaffUser, signIn } from '../support/staff';
+import request from 'supertest';
+import { csrfTokenOf } from '../support/html';
+import { MAX_FAILED_SIGN_INS } from '../../src/auth/lockout/attempt-lock';
 
 const PUBLIC_BASE_URL = 'https://portal.clinic.test';
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
@@ -60,7 +64,7 @@ describe('activation without an email, in a real browser', () => {
     const staffPage = await desk.newPage();
     const staffErrors = collectPageErrors(staffPage);
     await signInThroughForm(staffPage, base, staff.email, staff.password, `/patients/${patient.id}?tab=portal`);
-    await staffPage.getByLabel("I checked the patient's photo ID (or the representative's)").check();
+    await staffPage.getByLabel("I checked the patient's photo ID").check();
     await staffPage.getByRole('button', { name: 'Show activation code' }).click();
     await staffPage.getByRole('heading', { name: "Activate on the patient's phone" }).waitFor();
     await screenshot(staffPage, 'in-clinic-activation-code', { readme: true });
@@ -128,6 +132,77 @@ describe('activation without an email, in a real browser', () => {
     await setUp.finish();
     expect((await portalAccountOf(t, patient.id)).username).toBe('henrietta.lm');
     expect(errors).toEqual([]);
+    await phoneContext.close();
+  });
+
+  it('a representative at the desk: staff show a code on their row, the representative sets up their own account on their phone; later staff unlock their sign-in', async () => {
+    const { t, browser, base } = stack;
+    const patient = await createPortalPatient(t, {
+      firstName: 'Pia',
+      lastName: 'Sandoval',
+      email: null,
+      dateOfBirth: '2017-03-09',
+    });
+    const staff = await createStaffUser(t, 'staff', 'Rae Reception');
+    const agent = await signIn(t, staff.email, staff.password);
+    const rep = await addRepresentative(t, agent, patient.id, { fullName: 'Greta Sandoval' });
+    const desk = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const staffPage = await desk.newPage();
+    const staffErrors = collectPageErrors(staffPage);
+    await signInThroughForm(staffPage, base, staff.email, staff.password, `/patients/${patient.id}?tab=portal`);
+    await staffPage.getByLabel('I checked Greta Sandoval’s photo ID').check();
+    await staffPage.getByRole('button', { name: 'Show activation code for Greta Sandoval' }).click();
+    await staffPage.getByRole('heading', { name: "Activate on Greta Sandoval's phone" }).waitFor();
+    const code = (await staffPage.getByTestId('activation-code').textContent())!.trim();
+
+    const phoneContext = await browser.newContext(PHONE);
+    const phone = await phoneContext.newPage();
+    const phoneErrors = collectPageErrors(phone);
+    await phone.goto(`${base}/portal/activate`);
+    await phone.getByLabel(/Activation code/).fill(code);
+    await phone.getByRole('button', { name: /Continue/ }).click();
+    await phone.getByRole('heading', { name: 'Confirm it is you' }).waitFor();
+    await phone.getByLabel(/date of birth/).fill('2017-03-09');
+    await phone.getByLabel('Your last name').fill('Sandoval');
+    await phone.getByRole('button', { name: 'Continue' }).click();
+    await phone.getByRole('heading', { name: 'Set up your Patient Portal account' }).waitFor();
+    expect(await phone.getByLabel(/Email address/).count()).toBe(0);
+    const password = 'quiet harbor violet compass';
+    await phone.getByLabel('Username').fill('greta.s');
+    await phone.getByLabel('Password', { exact: true }).fill(password);
+    await phone.getByLabel('Password again').fill(password);
+    await phone.getByRole('button', { name: 'Create my account' }).click();
+    await phone.getByRole('heading', { name: 'Your account is ready' }).waitFor();
+    await staffPage.getByText('The representative has set up their account.').waitFor({ timeout: 15_000 });
+
+    // Too many wrong passwords lock the representative's own account; staff unlock it from the row.
+    for (let i = 0; i < MAX_FAILED_SIGN_INS; i++) {
+      const other = request.agent(t.server);
+      const login = await other.get('/portal/login');
+      await other
+        .post('/portal/login')
+        .type('form')
+        .send({ _csrf: csrfTokenOf(login.text), username: 'greta.s', password: 'wrong wrong wrong wrong' });
+    }
+    await staffPage.goto(`${base}/patients/${patient.id}?tab=portal`);
+    await staffPage.getByText('Sign-in locked until').waitFor();
+    await staffPage.locator('#portal-links').scrollIntoViewIfNeeded();
+    await screenshot(staffPage, 'representative-links-and-lock', { readme: true });
+    await staffPage.getByRole('button', { name: 'Unlock Greta Sandoval’s sign-in' }).click();
+    await staffPage.getByText('The representative’s portal sign-in is unlocked.').waitFor();
+    expect(await staffPage.getByText('Sign-in locked until').count()).toBe(0);
+
+    await phone.goto(`${base}/portal/login`);
+    await phone.getByLabel('Username').fill('greta.s');
+    await phone.getByLabel('Password').fill(password);
+    await phone.getByRole('button', { name: 'Sign in' }).click();
+    await phone.waitForURL(`${base}/portal`);
+    await phone.getByText('Pia Sandoval').waitFor();
+    const [account] = await t.dataSource.query('SELECT username FROM representative_accounts WHERE id = ?', [rep.accountId]);
+    expect(account.username).toBe('greta.s');
+    expect(staffErrors).toEqual([]);
+    expect(phoneErrors).toEqual([]);
+    await desk.close();
     await phoneContext.close();
   });
 });

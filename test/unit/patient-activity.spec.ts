@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AuditRow } from '../../src/audit/audit-query.service';
 import { describePatientEvent, describeViews } from '../../src/audit/patient-activity';
 
@@ -70,5 +72,112 @@ describe('a patient’s audit events in words', () => {
       'Record viewed 14 times by staff, last by Sam Staff',
     );
     expect(describeViews({ count: 0, lastAt: null, lastBy: null })).toBeNull();
+  });
+
+  it.each<[AuditRow, string]>([
+    [
+      event('portal.activation_code_shown', { photoIdCheckedBy: 'sam@clinic.test' }),
+      'In-clinic activation code shown by Sam Staff, who checked the patient’s photo ID.',
+    ],
+    [
+      event('portal.activation_code_shown', {
+        photoIdCheckedBy: 'sam@clinic.test',
+        representativeAccountId: 3,
+        fullName: 'Dana Roe',
+      }),
+      'In-clinic activation code shown by Sam Staff, who checked the representative’s photo ID (for Dana Roe, their representative).',
+    ],
+    [
+      event('portal.letter_printed', { expiresAt: '2026-12-31T10:00:00.000Z' }, { batchId: 'b' }),
+      'Activation letter printed by Sam Staff (its link works until 2026-12-31).',
+    ],
+    [
+      event('portal.letter_skipped', { reason: 'under_self_access_age' }, { outcome: 'denied' }),
+      'No activation letter printed (asked by Sam Staff): under the self-access age.',
+    ],
+    [
+      event('portal.token_used', { purpose: 'clinic', usernameChosen: true }, { actorType: 'patient' }),
+      'The patient used the in-clinic activation code and chose a username and password.',
+    ],
+    [
+      event('portal.token_used', { purpose: 'letter', usernameChosen: true }, { actorType: 'patient' }),
+      'The patient used the activation letter and chose a username and password.',
+    ],
+    [
+      event('portal.token_used', { purpose: 'invite', representativeAccountId: 2 }, { actorType: 'proxy' }),
+      'Their representative used the invite link and chose a username and password.',
+    ],
+    [
+      event('portal.identity_checked', { purpose: 'letter', failures: 2 }, { actorType: 'patient', outcome: 'failure' }),
+      'Wrong answer to the identity questions (an activation letter’s link; 2 wrong answers so far).',
+    ],
+    [
+      event('portal.identity_locked', { purpose: 'clinic' }, { actorType: 'patient', outcome: 'denied' }),
+      'An in-clinic activation code was revoked after too many wrong answers to the identity questions.',
+    ],
+    [
+      event('representative.added', {
+        fullName: 'Dana Roe',
+        relationship: 'parent_or_guardian',
+        startsOn: '2026-12-01',
+        endsOn: null,
+      }),
+      'Dana Roe added as an authorised representative (parent or legal guardian) by Sam Staff, from 2026-12-01.',
+    ],
+    [
+      event('representative.updated', { fullName: 'Dana Roe', changed: ['endsOn', 'phone'], reason: 'new form' }),
+      'Representative Dana Roe changed by Sam Staff: end date, phone — reason: “new form”.',
+    ],
+    [
+      event('representative.revoked', { name: 'Dana Roe', reason: 'revoked', staffReason: 'asked by patient' }),
+      'Representative Dana Roe revoked by Sam Staff — reason: “asked by patient”; their links and sessions for this patient ended.',
+    ],
+    [
+      event('representative.ended', { name: 'Dana Roe', reason: 'age_of_majority' }, { actorType: 'system' }),
+      'Representative Dana Roe’s access ended: the patient reached the age of majority.',
+    ],
+    [
+      event(
+        'patient.email_change_requested',
+        { to: 'family@example.test', source: 'patient', reason: 'shared_email', sharedWith: 'Email shared with 1 other patient' },
+        { actorType: 'patient', outcome: 'denied' },
+      ),
+      'The email address family@example.test was not accepted from the patient: the address is shared with someone else (shared with 1 other patient).',
+    ],
+    [
+      event('representative.invite_issued', { sentTo: 'dana@example.test' }),
+      'Invite sent to representative at dana@example.test by Sam Staff.',
+    ],
+  ])('codes, letters and representatives %#: %s', (row, text) => {
+    expect(describePatientEvent(row)).toBe(text);
+  });
+
+  /** Every audit action the source records for a patient or a portal account holder. */
+  function recordedActions(): string[] {
+    const found = new Set<string>(['representative.invite_issued', 'representative.reset_issued']);
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (path.endsWith('.ts'))
+          for (const match of readFileSync(path, 'utf8').matchAll(/action: '((?:portal|patient|mail|representative)\.[a-z_]+)'/g))
+            found.add(match[1]);
+      }
+    };
+    walk(join(__dirname, '../../src'));
+    // Folded into one "viewed N times" line (describeViews), not one line per view.
+    found.delete('patient.viewed');
+    return [...found].sort();
+  }
+
+  it('words every patient, portal and representative action the code records (none falls back to its raw name)', () => {
+    const actions = recordedActions();
+    expect(actions).toEqual(
+      expect.arrayContaining(['portal.letter_printed', 'portal.activation_code_shown', 'representative.added']),
+    );
+    const raw = actions.filter(
+      (action) => describePatientEvent(event(action, {})) === `${action.replace(/[._]/g, ' ')} (Sam Staff).`,
+    );
+    expect(raw).toEqual([]);
   });
 });

@@ -2,6 +2,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import { phoneDigits } from '../phone-number';
 import { insertRows, toSqlDateTime } from '../../database/sql';
 import { runInTransaction } from '../../database/transactions';
+import { addressColumn, POSTAL_ADDRESS_PARTS } from '../postal-address';
+import { demoAddress, demoAddressCells } from './demo-addresses';
 
 export interface DemoSeedOptions {
   patients: number;
@@ -281,6 +283,7 @@ export async function seedDemoData(db: DataSource, options: DemoSeedOptions): Pr
           1,
           nowSql,
           nowSql,
+          ...demoAddressCells(demoAddress(options.seed, id)),
         ]);
 
         const tagCount = Math.floor(rand() * 4);
@@ -307,6 +310,7 @@ export async function seedDemoData(db: DataSource, options: DemoSeedOptions): Pr
           'version',
           'created_at',
           'updated_at',
+          ...POSTAL_ADDRESS_PARTS.map(({ key }) => addressColumn(key)),
         ],
         patients,
       );

@@ -11,6 +11,9 @@ import type { ActivationPurpose } from '../../invitations/entities/portal-token.
 import { PortalTokensRepository } from '../../invitations/portal-tokens.repository';
 import { PortalTokensService } from '../../invitations/portal-tokens.service';
 import { hashToken, newRawToken } from '../../invitations/tokens';
+import { ageOn } from '../../common/time/calendar-date';
+import { ClinicClock } from '../../common/time/clinic-time';
+import { underSelfAccessAge, underSelfAccessText } from '../portal-eligibility';
 import { codeHashOf, displayCode, newActivationCode, normaliseTypedCode } from './activation-code';
 
 /** An in-clinic code works this long: the patient is standing at the desk. */
@@ -42,6 +45,7 @@ export class ActivationCodesService {
     private readonly tokenRows: PortalTokensRepository,
     private readonly accounts: PortalAccountsRepository,
     private readonly audit: AuditService,
+    private readonly clock: ClinicClock,
   ) {}
 
   /** Staff checked the patient's photo ID at the desk: a code valid CLINIC_CODE_TTL_MINUTES, audited with who checked. */
@@ -51,6 +55,13 @@ export class ActivationCodesService {
       if (!account || !account.accessEnabled)
         throw new ConflictException('Portal access is not enabled for this patient: enable it first.');
       const now = new Date();
+      // The minors rule (issue #16), as for invites and letters: under the self-access age no own account.
+      const [candidate] = await this.accounts.letterCandidates([patientId], tx);
+      const ages = { ageOfMajority: this.config.ageOfMajority, minorSelfAccessAge: this.config.minorSelfAccessAge };
+      if (candidate && underSelfAccessAge(ageOn(candidate.dateOfBirth, this.clock.dayOf(now)), ages))
+        throw new ConflictException(
+          `${underSelfAccessText(ages)}. Show the code on the representative’s row instead. Nothing was changed.`,
+        );
       const [issued] = await this.issue(
         tx,
         [patientId],
@@ -73,6 +84,32 @@ export class ActivationCodesService {
   }
 
   /**
+   * An in-clinic code for a representative's own account (issue #18 with #16): staff checked the
+   * representative's photo ID. Its link is the representative's (their earlier links are
+   * superseded, the patient's own are untouched) and sets up the representative's account; the
+   * caller (RepresentativesService) checks they may act for the patient and audits it.
+   */
+  async issueInClinicForRepresentative(
+    tx: EntityManager,
+    patientId: number,
+    representativeAccountId: number,
+    context: AuditContext,
+    now = new Date(),
+  ): Promise<IssuedActivation> {
+    await this.tokens.revokeRepresentativeLinks(tx, representativeAccountId, null, 'superseded', now);
+    const [issued] = await this.insert(
+      tx,
+      [patientId],
+      'clinic',
+      new Date(now.getTime() + CLINIC_CODE_TTL_MINUTES * 60_000),
+      context,
+      now,
+      representativeAccountId,
+    );
+    return issued;
+  }
+
+  /**
    * New links for these patients inside the caller's transaction (their open links are revoked
    * first, unsent emails cancelled). Not audited here: the caller says why they were made.
    */
@@ -85,6 +122,18 @@ export class ActivationCodesService {
     now = new Date(),
   ): Promise<IssuedActivation[]> {
     await this.tokens.revokeTokensOf(tx, patientIds, 'superseded', now);
+    return this.insert(tx, patientIds, purpose, expiresAt, context, now);
+  }
+
+  private async insert(
+    tx: EntityManager,
+    patientIds: number[],
+    purpose: ActivationPurpose,
+    expiresAt: Date,
+    context: AuditContext,
+    now: Date,
+    representativeAccountId: number | null = null,
+  ): Promise<IssuedActivation[]> {
     const made = patientIds.map((patientId) => ({ patientId, raw: newRawToken(), code: newActivationCode() }));
     const ids = await this.tokenRows.insertMany(
       made.map((m) => ({
@@ -94,6 +143,7 @@ export class ActivationCodesService {
         codeHash: codeHashOf(m.code),
         sentTo: '',
         expiresAt,
+        representativeAccountId,
       })),
       context.actorType === 'staff' ? context.actorId : null,
       now,
@@ -114,12 +164,21 @@ export class ActivationCodesService {
     return code ? this.tokenRows.tokenHashOfCode(codeHashOf(code)) : null;
   }
 
-  /** Where the patient is with one code (the staff page polls this). */
-  async progress(patientId: number, tokenId: number, now = new Date()): Promise<ActivationProgress | null> {
+  /** Where the patient (or the representative, for their code) is with one code (the staff page polls this). */
+  async progress(
+    patientId: number,
+    tokenId: number,
+    now = new Date(),
+  ): Promise<{ progress: ActivationProgress; forRepresentative: boolean } | null> {
     const state = await this.tokenRows.stateOf(tokenId, patientId);
     if (!state) return null;
-    if (state.usedAt) return 'done';
-    if (state.revokedAt) return 'revoked';
-    return state.expiresAt.getTime() <= now.getTime() ? 'expired' : 'waiting';
+    const progress: ActivationProgress = state.usedAt
+      ? 'done'
+      : state.revokedAt
+        ? 'revoked'
+        : state.expiresAt.getTime() <= now.getTime()
+          ? 'expired'
+          : 'waiting';
+    return { progress, forRepresentative: state.representativeAccountId !== null };
   }
 }

@@ -7,8 +7,10 @@ import { AuditService } from '../../audit/audit.service';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { runInTransaction } from '../../database/transactions';
+import { ageOn } from '../../common/time/calendar-date';
+import { ClinicClock } from '../../common/time/clinic-time';
 import { isMailable, envelopeLines } from '../../patients/postal-address';
-import { type LetterBlock, letterBlock } from '../portal-eligibility';
+import { type AgeRules, type LetterBlock, letterBlock } from '../portal-eligibility';
 import { type LetterCandidate, PortalAccountsRepository } from '../portal-accounts.repository';
 import { ActivationCodesService } from './activation-codes.service';
 
@@ -16,6 +18,7 @@ export const LETTER_SKIP_LABELS: Record<LetterBlock, string> = {
   no_postal_address: 'no postal address',
   not_enabled: 'portal access not enabled',
   deceased: 'deceased',
+  under_self_access_age: 'under the self-access age',
 };
 
 export interface LetterPlan {
@@ -53,11 +56,21 @@ export class ActivationLettersService {
     private readonly accounts: PortalAccountsRepository,
     private readonly codes: ActivationCodesService,
     private readonly audit: AuditService,
+    private readonly clock: ClinicClock,
   ) {}
+
+  /** Why a candidate gets no letter, on the clinic's today: the preview and the print ask the same. */
+  private blockerOn(now: Date): (candidate: LetterCandidate) => LetterBlock | null {
+    const today = this.clock.dayOf(now);
+    const ages: AgeRules = { ageOfMajority: this.config.ageOfMajority, minorSelfAccessAge: this.config.minorSelfAccessAge };
+    return (candidate) =>
+      letterBlock({ ...candidate, age: ageOn(candidate.dateOfBirth, today), mailable: isMailable(candidate.address) }, ages);
+  }
 
   /** The preview: how many letters, and how many skipped for each reason. Writes nothing. */
   async plan(patientIds: number[]): Promise<LetterPlan> {
     const plan: LetterPlan = { letters: 0, skipped: {} };
+    const blockOf = this.blockerOn(new Date());
     for (const candidate of await this.accounts.letterCandidates(patientIds, this.dataSource.manager)) {
       const block = blockOf(candidate);
       if (block) plan.skipped[block] = (plan.skipped[block] ?? 0) + 1;
@@ -71,6 +84,7 @@ export class ActivationLettersService {
     const batchId = randomUUID();
     return runInTransaction(this.dataSource, async (tx) => {
       const now = new Date();
+      const blockOf = this.blockerOn(now);
       const candidates = await this.accounts.letterCandidates(patientIds, tx);
       const eligible = candidates.filter((candidate) => !blockOf(candidate));
       const skipped = candidates.flatMap((candidate) => {
@@ -134,8 +148,6 @@ export class ActivationLettersService {
     };
   }
 }
-
-const blockOf = (candidate: LetterCandidate) => letterBlock({ ...candidate, mailable: isMailable(candidate.address) });
 
 /** "120 letters; 14 skipped: no postal address" (the preview's sentence). */
 export function describeLetterPlan(plan: LetterPlan): string {

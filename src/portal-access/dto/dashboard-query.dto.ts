@@ -27,6 +27,7 @@ export const SAVED_MESSAGES = {
     'The representative’s access to this patient ended: their links were revoked and their portal sessions ended.',
   representative_invite: 'An invite email is on its way to the representative’s own address.',
   representative_reset: 'A password-reset email is on its way to the representative’s own address.',
+  representative_unlocked: 'The representative’s portal sign-in is unlocked.',
   unchanged: 'Nothing needed changing.',
 } as const;
 export type SavedMessage = keyof typeof SAVED_MESSAGES;

@@ -55,6 +55,12 @@ export class ShowActivationCodeDto {
   photoIdChecked!: string;
 }
 
+/** "Show activation code" on a representative's row: their own photo ID, checked at the desk. */
+export class ShowRepresentativeCodeDto {
+  @IsIn(['yes'], { message: "Tick that you checked the representative's photo ID." })
+  photoIdChecked!: string;
+}
+
 /** The tab's invite button; an address shared with others needs the ticked confirmation and a reason (issue 16). */
 export class TabInviteDto {
   @IsOptional()

@@ -17,6 +17,7 @@ import { type EmailChange, PortalEmailChangeService } from '../portal-email-chan
 import { CONCURRENT_EDIT_MESSAGE } from '../../patients/patients.service';
 import { PatientsRepository } from '../../patients/patients.repository';
 import { PortalAccountsRepository } from '../portal-accounts.repository';
+import { PortalReachService } from '../representatives/portal-reach.service';
 import { type EmailChangeDecision, EmailChangePolicyService } from './email-change-policy.service';
 import {
   type EmailChangeRequest,
@@ -33,6 +34,14 @@ export const EMAIL_REPORT_TTL_DAYS = 14;
 /** Throttles: email changes one staff member may request per hour, and one patient may receive per day. */
 export const EMAIL_CHANGES_PER_STAFF_PER_HOUR = 20;
 export const EMAIL_CHANGES_PER_PATIENT_PER_DAY = 3;
+
+/**
+ * What the patient reads when the address they add at activation is held by someone else too
+ * (issue #16's shared-address rule): it names no one, and the clinic can still put it on file
+ * with the tab's confirmation that this patient alone reads it.
+ */
+export const SHARED_ADDRESS_FOR_PATIENT =
+  'This address cannot be added here: it is already on file at the clinic for someone else. Give an address only you read, or leave it empty and ask the clinic.';
 
 /** One answer for an address that may not be used, whatever the reason (it names no other account). */
 export const UNUSABLE_ADDRESS = 'That address cannot be used for this patient. Check it with the patient.';
@@ -63,6 +72,7 @@ export class EmailChangeService {
     private readonly accounts: PortalAccountsRepository,
     private readonly staffUsers: StaffUsersRepository,
     private readonly patients: PatientsRepository,
+    private readonly reach: PortalReachService,
   ) {}
 
   open(patientId?: number): Promise<EmailChangeRequest[]> {
@@ -168,17 +178,35 @@ export class EmailChangeService {
   }
 
   /**
+   * Why the patient may not add this address themselves, or null. The shared-address rule is
+   * issue #16's, from its one place (PortalReachService.sharedEmails: another patient, another
+   * patient's representative, a staff user): a shared mailbox goes on file only through staff,
+   * who confirm that this patient alone reads it; the patient alone cannot.
+   */
+  async patientAddressProblem(patientId: number, email: string, context: AuditContext): Promise<string | null> {
+    const shared = (await this.reach.sharedEmails([{ id: patientId, email }])).get(patientId);
+    if (!shared) return null;
+    await this.audit.record(context, {
+      action: 'patient.email_change_requested',
+      outcome: 'denied',
+      patientId,
+      details: { to: email, source: 'patient', reason: 'shared_email', sharedWith: shared.text },
+    });
+    return SHARED_ADDRESS_FOR_PATIENT;
+  }
+
+  /**
    * The patient typed an address while activating their account (issue #18): it becomes the
    * address on file only when they use the link sent to it (confirm, as for a staff change). No
-   * approval: their identity was checked in the clinic and by the link's questions. The
-   * shared-address rules (issue #16) belong here too, once they exist.
+   * approval: their identity was checked in the clinic and by the link's questions. A shared
+   * address is refused (patientAddressProblem; the form checked it first, this is the last word).
    */
   async requestFromPatient(
     patientId: number,
     email: string,
     context: AuditContext,
   ): Promise<'awaiting_confirmation' | 'unusable'> {
-    if (await this.isStaffAddress(email)) return 'unusable';
+    if (await this.patientAddressProblem(patientId, email, context)) return 'unusable';
     return runInTransaction(this.dataSource, async (tx) => {
       const patient = await this.patients.lockContact(patientId, tx);
       if (!patient) throw new NotFoundException('No such patient.');

@@ -7,7 +7,7 @@ import { RepresentativesService } from './representatives.service';
 // Post/redirect/get back to the Patient Portal tab; a refused form re-renders the tab (PatientFormFilter).
 const back = (id: number, saved: string) => ({ url: `/patients/${id}?tab=portal&saved=${saved}`, statusCode: 303 });
 
-/** The Patient Portal tab's representative forms: add, edit, revoke, invite. */
+/** The Patient Portal tab's representative forms: add, edit, revoke, invite, unlock sign-in. */
 @Controller('patients/:id/representatives')
 @UseFilters(PatientFormFilter)
 export class RepresentativesController {
@@ -49,5 +49,12 @@ export class RepresentativesController {
   async invite(@Param('id', ParseIntPipe) id: number, @Param('repId', ParseIntPipe) repId: number, @Audit() audit: AuditContext) {
     const kind = await this.representatives.invite(id, repId, audit);
     return back(id, kind === 'invite' ? 'representative_invite' : 'representative_reset');
+  }
+
+  @Post(':repId/unlock')
+  @Redirect()
+  async unlock(@Param('id', ParseIntPipe) id: number, @Param('repId', ParseIntPipe) repId: number, @Audit() audit: AuditContext) {
+    const changed = await this.representatives.unlock(id, repId, audit);
+    return back(id, changed ? 'representative_unlocked' : 'unchanged');
   }
 }

@@ -14,6 +14,7 @@ import { MailOutboxRepository } from '../../invitations/outbox.repository';
 import { PortalTokensRepository } from '../../invitations/portal-tokens.repository';
 import { PortalTokensService } from '../../invitations/portal-tokens.service';
 import { hashToken, newRawToken } from '../../invitations/tokens';
+import { ActivationCodesService, type IssuedActivation } from '../activation-codes/activation-codes.service';
 import { inviteKind } from '../portal-eligibility';
 import { portalStatus, type PortalStatus } from '../portal-status';
 import { emailKeyOf, RepresentativeAccountsRepository, type RepresentativeAccount } from '../representative-accounts.repository';
@@ -42,6 +43,8 @@ export interface TabRepresentative extends RepresentativeRow {
   inviteKind: 'invite' | 'reset';
   /** Why no invite may go out now, or null. */
   inviteBlocked: string | null;
+  /** Their own account's sign-in is locked now (too many wrong passwords); staff can unlock it. */
+  locked: boolean;
 }
 
 /**
@@ -63,6 +66,7 @@ export class RepresentativesService {
     private readonly outbox: MailOutboxRepository,
     private readonly renderer: InviteEmailRenderer,
     private readonly audit: AuditService,
+    private readonly codes: ActivationCodesService,
   ) {}
 
   today(now = new Date()): string {
@@ -102,6 +106,7 @@ export class RepresentativesService {
         account,
         inviteKind: inviteKind({ username: account?.username ?? null }),
         inviteBlocked,
+        locked: Boolean(account?.lockedUntil && account.lockedUntil > now),
       };
     });
   }
@@ -174,56 +179,10 @@ export class RepresentativesService {
   async invite(patientId: number, id: number, context: AuditContext): Promise<'invite' | 'reset'> {
     return runInTransaction(this.dataSource, async (tx) => {
       const now = new Date();
-      const rep = await this.reps.lock(patientId, id, tx);
-      if (!rep) throw new NotFoundException('No such representative.');
-      const patient = await this.reps.patientFacts(patientId, tx);
-      if (!isActiveRepresentation(rep, this.today(now)))
-        throw new ConflictException('No email was sent: this representative’s access is not current.');
-      if (!patient?.accessEnabled)
-        throw new ConflictException(
-          'No email was sent: enable the patient’s portal access first; a representative reaches the patient through it.',
-        );
-      if (patient.deceased) throw new ConflictException('No email was sent: the patient is recorded as deceased.');
+      const rep = await this.lockReachable(patientId, id, 'No email was sent', now, tx);
       const account = (await this.accounts.byIds([rep.accountId], tx)).get(rep.accountId)!;
       const purpose = inviteKind(account);
-      // A new link supersedes the account's earlier ones, whichever patient they were sent for.
-      await this.tokens.revokeRepresentativeLinks(tx, account.id, null, 'superseded', now);
-      const raw = newRawToken();
-      const hash = hashToken(raw);
-      const hours = purpose === 'invite' ? this.config.inviteTtlHours : this.config.resetTtlHours;
-      const ids = await this.tokenRows.insertMany(
-        [
-          {
-            patientId,
-            purpose,
-            hash,
-            sentTo: account.email,
-            expiresAt: new Date(now.getTime() + hours * 3_600_000),
-            representativeAccountId: account.id,
-          },
-        ],
-        staffIdOf(context),
-        now,
-        tx,
-      );
-      const email = this.renderer.render(purpose, firstNameOf(account.fullName), raw);
-      await this.outbox.enqueue(
-        [
-          {
-            batchId: null,
-            patientId,
-            portalTokenId: ids.get(hash),
-            kind: REPRESENTATIVE_MAIL_KIND[purpose],
-            to: account.email,
-            subject: email.subject,
-            text: email.text,
-            html: email.html,
-          },
-        ],
-        tx,
-        now,
-      );
-      await this.accounts.markInvited(account.id, now, tx);
+      await this.issueLink(tx, account, patientId, purpose, staffIdOf(context), now);
       await this.audit.record(
         context,
         { action: `representative.${purpose}_issued`, patientId, details: { representativeId: id, sentTo: account.email } },
@@ -231,6 +190,175 @@ export class RepresentativesService {
       );
       return purpose;
     });
+  }
+
+  /**
+   * "Forgot password" on the portal sign-in page, for a representative's own account (the same
+   * rules as a patient's, asked by PatientAccountsService inside its fixed-time answer): a reset
+   * link to their own address, for a patient they may act for today (its identity check asks
+   * that patient's birth date and their own last name), at most `perWindow` per window. Nothing
+   * is sent when they may act for no one now. Audited on that patient.
+   */
+  async requestReset(accountId: number, perWindow: number, since: Date, context: AuditContext): Promise<void> {
+    const now = new Date();
+    const actor = { ...context, actorType: 'proxy' as const, actorId: accountId, actorLabel: null };
+    const [patient] = await this.reps.activeForAccount(accountId, this.today(now));
+    if (!patient) {
+      await this.audit.record(actor, {
+        action: 'representative.reset_requested',
+        outcome: 'denied',
+        details: { reason: 'no_current_patient' },
+      });
+      return;
+    }
+    await runInTransaction(this.dataSource, async (tx) => {
+      if ((await this.tokenRows.countRepresentativeIssuedSince(accountId, 'reset', since, tx)) >= perWindow) {
+        await this.audit.record(
+          actor,
+          {
+            action: 'representative.reset_requested',
+            outcome: 'denied',
+            patientId: patient.patientId,
+            details: { reason: 'throttled' },
+          },
+          tx,
+        );
+        return;
+      }
+      const account = (await this.accounts.byIds([accountId], tx)).get(accountId)!;
+      await this.issueLink(tx, account, patient.patientId, 'reset', null, now);
+      await this.audit.record(
+        actor,
+        {
+          action: 'representative.reset_requested',
+          patientId: patient.patientId,
+          details: { representativeId: patient.representativeId, sentTo: account.email },
+        },
+        tx,
+      );
+    });
+  }
+
+  /**
+   * "Activate on their phone" for a representative at the desk (issue #18): staff checked the
+   * representative's photo ID; a 10-minute code for their own account, audited with who checked.
+   */
+  async issueInClinic(
+    patientId: number,
+    id: number,
+    context: AuditContext,
+  ): Promise<IssuedActivation & { representativeName: string }> {
+    return runInTransaction(this.dataSource, async (tx) => {
+      const now = new Date();
+      const rep = await this.lockReachable(patientId, id, 'No code was made', now, tx);
+      const issued = await this.codes.issueInClinicForRepresentative(tx, patientId, rep.accountId, context, now);
+      await this.accounts.markInvited(rep.accountId, now, tx);
+      await this.audit.record(
+        context,
+        {
+          action: 'portal.activation_code_shown',
+          patientId,
+          details: {
+            photoIdCheckedBy: context.actorLabel,
+            expiresAt: issued.expiresAt.toISOString(),
+            representativeId: id,
+            representativeAccountId: rep.accountId,
+            fullName: rep.fullName,
+          },
+        },
+        tx,
+      );
+      return { ...issued, representativeName: rep.fullName };
+    });
+  }
+
+  /** The representative row, locked, when they may reach the patient now (current, access on, not deceased). */
+  private async lockReachable(
+    patientId: number,
+    id: number,
+    refused: string,
+    now: Date,
+    tx: EntityManager,
+  ): Promise<RepresentativeRow> {
+    const rep = await this.reps.lock(patientId, id, tx);
+    if (!rep) throw new NotFoundException('No such representative.');
+    const patient = await this.reps.patientFacts(patientId, tx);
+    if (!isActiveRepresentation(rep, this.today(now)))
+      throw new ConflictException(`${refused}: this representative’s access is not current.`);
+    if (!patient?.accessEnabled)
+      throw new ConflictException(
+        `${refused}: enable the patient’s portal access first; a representative reaches the patient through it.`,
+      );
+    if (patient.deceased) throw new ConflictException(`${refused}: the patient is recorded as deceased.`);
+    return rep;
+  }
+
+  /** Staff unlock a representative's sign-in from the patient's tab (any patient they represent); audited. */
+  async unlock(patientId: number, id: number, context: AuditContext): Promise<boolean> {
+    return runInTransaction(this.dataSource, async (tx) => {
+      const rep = await this.reps.lock(patientId, id, tx);
+      if (!rep) throw new NotFoundException('No such representative.');
+      if (!(await this.accounts.unlock(rep.accountId, new Date(), tx))) return false;
+      await this.audit.record(
+        context,
+        {
+          action: 'representative.account_unlocked',
+          patientId,
+          details: { representativeId: id, name: rep.fullName },
+        },
+        tx,
+      );
+      return true;
+    });
+  }
+
+  /** A new link to the representative's own address (earlier ones superseded), its email in the outbox. */
+  private async issueLink(
+    tx: EntityManager,
+    account: RepresentativeAccount,
+    patientId: number,
+    purpose: 'invite' | 'reset',
+    staffId: number | null,
+    now: Date,
+  ): Promise<void> {
+    // A new link supersedes the account's earlier ones, whichever patient they were sent for.
+    await this.tokens.revokeRepresentativeLinks(tx, account.id, null, 'superseded', now);
+    const raw = newRawToken();
+    const hash = hashToken(raw);
+    const hours = purpose === 'invite' ? this.config.inviteTtlHours : this.config.resetTtlHours;
+    const ids = await this.tokenRows.insertMany(
+      [
+        {
+          patientId,
+          purpose,
+          hash,
+          sentTo: account.email,
+          expiresAt: new Date(now.getTime() + hours * 3_600_000),
+          representativeAccountId: account.id,
+        },
+      ],
+      staffId,
+      now,
+      tx,
+    );
+    const email = this.renderer.render(purpose, firstNameOf(account.fullName), raw);
+    await this.outbox.enqueue(
+      [
+        {
+          batchId: null,
+          patientId,
+          portalTokenId: ids.get(hash),
+          kind: REPRESENTATIVE_MAIL_KIND[purpose],
+          to: account.email,
+          subject: email.subject,
+          text: email.text,
+          html: email.html,
+        },
+      ],
+      tx,
+      now,
+    );
+    await this.accounts.markInvited(account.id, now, tx);
   }
 
   /**

@@ -14,7 +14,7 @@ async function freshDatabase(): Promise<{ database: TestDatabase; dataSource: Da
 
 const snapshot = (dataSource: DataSource) =>
   dataSource.query(
-    'SELECT p.id, p.first_name, p.last_name, p.date_of_birth, p.email, p.primary_provider_id, pa.access_enabled, pa.username FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id ORDER BY p.id',
+    'SELECT p.id, p.first_name, p.last_name, p.date_of_birth, p.email, p.address_line1, p.address_postal_code, p.primary_provider_id, pa.access_enabled, pa.username FROM patients p JOIN portal_accounts pa ON pa.patient_id = p.id ORDER BY p.id',
   );
 
 describe('the demo seeder', () => {
@@ -55,6 +55,23 @@ describe('the demo seeder', () => {
     expect(Number(tagged)).toBeGreaterThan(500);
     const [{ next }] = await a.dataSource.query('SELECT COUNT(*) AS next FROM patients WHERE next_appointment_at IS NOT NULL');
     expect(Number(next)).toBeGreaterThan(300);
+  });
+
+  it('gives about nine patients in ten a postal address a letter can be posted to, some without email among them', async () => {
+    const [{ mailable }] = await a.dataSource.query(
+      'SELECT COUNT(*) AS mailable FROM patients WHERE address_line1 IS NOT NULL AND address_city IS NOT NULL AND address_postal_code IS NOT NULL',
+    );
+    expect(Number(mailable)).toBeGreaterThan(1250);
+    expect(Number(mailable)).toBeLessThan(1450);
+    const [{ lettersOnly }] = await a.dataSource.query(
+      'SELECT COUNT(*) AS lettersOnly FROM patients WHERE email IS NULL AND address_line1 IS NOT NULL',
+    );
+    expect(Number(lettersOnly)).toBeGreaterThan(30);
+    const [sample] = await a.dataSource.query(
+      'SELECT address_postal_code, address_country FROM patients WHERE address_line1 IS NOT NULL LIMIT 1',
+    );
+    expect(sample.address_postal_code).toMatch(/^\d{5}$/);
+    expect(sample.address_country).toBe('United States');
   });
 
   it('keeps next_appointment_at equal to the earliest future appointment', async () => {

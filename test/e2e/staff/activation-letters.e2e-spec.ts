@@ -39,7 +39,9 @@ describe('a staff member printing activation letters', () => {
     const mailable = [await withAddress(), await withAddress(), await withAddress()];
     const noAddress = await createPortalPatient(t, { email: null });
     const notEnabled = await withAddress({ accessEnabled: false });
-    const ids = [...mailable.map((p) => p.id), noAddress.id, notEnabled.id];
+    // Ten years old, with an address and access on: the minors rule keeps the letter from them too.
+    const child = await withAddress({ dateOfBirth: `${new Date().getUTCFullYear() - 10}-01-15` });
+    const ids = [...mailable.map((p) => p.id), noAddress.id, notEnabled.id, child.id];
 
     const preview = await staff
       .post('/portal-onboarding/letters/preview')
@@ -47,7 +49,9 @@ describe('a staff member printing activation letters', () => {
       .type('form')
       .send({ _csrf: staff.csrf, ids: ids.map(String) })
       .expect(200);
-    expect(preview.text).toContain('3 letters; 1 skipped: no postal address; 1 skipped: portal access not enabled.');
+    expect(preview.text).toContain(
+      '3 letters; 1 skipped: no postal address; 1 skipped: portal access not enabled; 1 skipped: under the self-access age.',
+    );
     expect(preview.text).toContain('Print 3 letters (PDF)');
     expect(Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM portal_tokens'))[0].n)).toBe(0);
 
@@ -79,11 +83,18 @@ describe('a staff member printing activation letters', () => {
       [batch],
     );
     expect(audit.filter((row: { action: string }) => row.action === 'portal.letter_printed')).toHaveLength(3);
-    expect(audit.filter((row: { action: string }) => row.action === 'portal.letter_skipped')).toHaveLength(2);
+    expect(audit.filter((row: { action: string }) => row.action === 'portal.letter_skipped')).toHaveLength(3);
+    expect(
+      audit.some(
+        (row: { action: string; patient_id: number }) =>
+          row.action === 'portal.letter_skipped' && Number(row.patient_id) === child.id,
+      ),
+    ).toBe(true);
     expect(audit.every((row: { actor_id: number }) => Number(row.actor_id) === staff.user.id)).toBe(true);
     const report = await staff.get(`/portal-onboarding/letters/batches/${batch}`).expect(200);
-    expect(report.text).toContain('3 printed; 2 skipped.');
+    expect(report.text).toContain('3 printed; 3 skipped.');
     expect(report.text).toContain('no postal address');
+    expect(report.text).toContain('under the self-access age');
     expect(report.text).toContain('portal access not enabled');
   });
 

@@ -6,6 +6,7 @@ import { portalStatus } from '../../../src/portal-access/portal-status';
 import { csrfTokenOf } from '../../support/html';
 import { createPortalPatient, portalAccountOf } from '../../support/portal-patients';
 import { readQrFromDataUrl } from '../../support/qr';
+import { addRepresentative } from '../../support/representatives';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 
@@ -213,6 +214,157 @@ describe('a staff member activating a patient on their phone in the clinic', () 
     const patient = await createPortalPatient(t, { email: null, accessEnabled: false });
     const res = await staff
       .post(`/patients/${patient.id}/portal/activation-code`)
+      .type('form')
+      .send({ _csrf: staff.csrf, photoIdChecked: 'yes' });
+    expect(res.status).toBe(409);
+    expect(await tokenRows(patient.id)).toEqual([]);
+  });
+
+  it('refuses an added address someone else holds (another patient, another patient’s representative, staff) before anything is written, and audits it', async () => {
+    const sibling = await createPortalPatient(t, { email: 'Family.Mailbox@example.test' });
+    const other = await createPortalPatient(t, { email: null });
+    const guardianAddress = `guardian${other.id}@example.test`;
+    await addRepresentative(t, staff, other.id, { email: guardianAddress });
+    for (const taken of [' family.mailbox@EXAMPLE.test ', guardianAddress.toUpperCase(), staff.user.email]) {
+      const patient = await createPortalPatient(t, { email: null, dateOfBirth: BORN });
+      const { code } = await showCode(patient.id);
+      const { phone, form } = await phoneReachesForm(code);
+      const fields = {
+        _csrf: csrfTokenOf(form),
+        username: `shared${patient.id}`,
+        password: PASSWORD,
+        confirmPassword: PASSWORD,
+      };
+      const refused = await phone
+        .post('/portal/activate')
+        .type('form')
+        .send({ ...fields, email: taken });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('it is already on file at the clinic for someone else');
+      // Nothing written: no username, the code still works, no change request, the audit says why.
+      expect((await portalAccountOf(t, patient.id)).username).toBeNull();
+      expect(await t.dataSource.query('SELECT id FROM email_change_requests WHERE patient_id = ?', [patient.id])).toEqual([]);
+      expect(await actions(patient.id)).toContainEqual({
+        action: 'patient.email_change_requested',
+        outcome: 'denied',
+        actor_type: 'patient',
+        actor_id: patient.id,
+      });
+      // Left empty, the set-up goes through.
+      const again = await phone.get('/portal/activate').expect(200);
+      await phone
+        .post('/portal/activate')
+        .type('form')
+        .send({ ...fields, _csrf: csrfTokenOf(again.text), email: '' })
+        .expect(303);
+      expect((await portalAccountOf(t, patient.id)).username).toBe(`shared${patient.id}`);
+    }
+    expect(sibling.email).toBe('Family.Mailbox@example.test');
+  });
+
+  it("shows a code for a representative at the desk (their photo ID checked): it sets up the representative's own account, not the patient's", async () => {
+    const patient = await createPortalPatient(t, { firstName: 'Milo', email: null, dateOfBirth: BORN });
+    const rep = await addRepresentative(t, staff, patient.id, { fullName: 'Greta Sandoval' });
+    // The patient's own code stays valid: a representative's code supersedes only the representative's links.
+    const own = await showCode(patient.id);
+    const path = `/patients/${patient.id}/portal/activation-code/representatives/${rep.id}`;
+    const unticked = await staff.post(path).type('form').send({ _csrf: staff.csrf });
+    expect(unticked.status).toBe(400);
+    expect(unticked.text).toContain('Tick that you checked the representative&#39;s photo ID.');
+    await staff
+      .post(path)
+      .type('form')
+      .send({ _csrf: staff.csrf, photoIdChecked: 'yes' })
+      .expect(303)
+      .expect('Location', `/patients/${patient.id}/portal/activation-code`);
+    const page = await staff.get(`/patients/${patient.id}/portal/activation-code`).expect(200);
+    expect(page.text).toContain("Activate on Greta Sandoval's phone");
+    const code = /data-testid="activation-code">([A-Z0-9-]+)</.exec(page.text)![1];
+    const tokenId = Number(/activation-code\/(\d+)\/progress/.exec(page.text)![1]);
+    const [row] = await t.dataSource.query('SELECT purpose, representative_account_id FROM portal_tokens WHERE id = ?', [
+      tokenId,
+    ]);
+    expect(row.purpose).toBe('clinic');
+    expect(Number(row.representative_account_id)).toBe(rep.accountId);
+
+    const phone = request.agent(t.server);
+    const entry = await phone.get('/portal/activate').expect(200);
+    await phone
+      .post('/portal/activate/code')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(entry.text), code })
+      .expect(303);
+    const step = await phone.get('/portal/activate').expect(200);
+    // Two questions: the patient's birth date and the representative's own last name.
+    expect(step.text).toContain('name="representativeLastName"');
+    await phone
+      .post('/portal/activate/identity')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(step.text), dateOfBirth: BORN, representativeLastName: 'Sandoval' })
+      .expect(303);
+    const form = await phone.get('/portal/activate').expect(200);
+    expect(form.text).toContain('Hello Greta');
+    expect(form.text).toContain('name="username"');
+    expect(form.text).not.toContain('name="email"');
+    await phone
+      .post('/portal/activate')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(form.text), username: `greta${rep.id}`, password: PASSWORD, confirmPassword: PASSWORD })
+      .expect(303);
+    const progress = await staff
+      .get(`/patients/${patient.id}/portal/activation-code/${tokenId}/progress`)
+      .set('HX-Request', 'true')
+      .expect(200);
+    expect(progress.text).toContain('The representative has set up their account.');
+    const [account] = await t.dataSource.query('SELECT username, invited_at FROM representative_accounts WHERE id = ?', [
+      rep.accountId,
+    ]);
+    expect(account.username).toBe(`greta${rep.id}`);
+    expect(account.invited_at).not.toBeNull();
+    // The patient's account and own code are untouched.
+    expect((await portalAccountOf(t, patient.id)).username).toBeNull();
+    await request(t.server).get(new URL(own.link).pathname).expect(303).expect('Location', '/portal/activate');
+    // The representative signs in to their own home and sees the patient.
+    const login = await phone.get('/portal/login').expect(200);
+    await phone
+      .post('/portal/login')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(login.text), username: `greta${rep.id}`, password: PASSWORD })
+      .expect(303);
+    expect((await phone.get('/portal').expect(200)).text).toContain('Milo');
+    const [shown] = await t.dataSource.query(
+      "SELECT actor_id, details FROM audit_events WHERE patient_id = ? AND action = 'portal.activation_code_shown' ORDER BY id DESC",
+      [patient.id],
+    );
+    expect(Number(shown.actor_id)).toBe(staff.user.id);
+    expect(JSON.parse(String(shown.details))).toMatchObject({
+      representativeAccountId: rep.accountId,
+      fullName: 'Greta Sandoval',
+    });
+    const tab = await staff.get(`/patients/${patient.id}?tab=portal`).expect(200);
+    expect(tab.text).toContain('who checked the representative’s photo ID (for Greta Sandoval, their representative)');
+  });
+
+  it('refuses a code of their own for a patient under the self-access age, and the tab offers none', async () => {
+    const child = await createPortalPatient(t, { email: null, dateOfBirth: `${new Date().getUTCFullYear() - 9}-02-01` });
+    const res = await staff
+      .post(`/patients/${child.id}/portal/activation-code`)
+      .type('form')
+      .send({ _csrf: staff.csrf, photoIdChecked: 'yes' });
+    expect(res.status).toBe(409);
+    expect(res.text).toContain('Under 13: no portal account of their own');
+    expect(await tokenRows(child.id)).toEqual([]);
+    const tab = await staff.get(`/patients/${child.id}?tab=portal`).expect(200);
+    expect(tab.text).not.toContain(`/patients/${child.id}/portal/activation-code"`);
+    expect(tab.text).not.toContain('Print activation letter (PDF)');
+  });
+
+  it("refuses a representative's code while the patient's access is off", async () => {
+    const patient = await createPortalPatient(t, { email: null });
+    const rep = await addRepresentative(t, staff, patient.id);
+    await t.dataSource.query('UPDATE portal_accounts SET access_enabled = 0 WHERE patient_id = ?', [patient.id]);
+    const res = await staff
+      .post(`/patients/${patient.id}/portal/activation-code/representatives/${rep.id}`)
       .type('form')
       .send({ _csrf: staff.csrf, photoIdChecked: 'yes' });
     expect(res.status).toBe(409);
