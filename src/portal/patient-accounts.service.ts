@@ -24,6 +24,7 @@ import { ClinicClock } from '../common/time/clinic-time';
 import { RepresentativeAccountsRepository } from '../portal-access/representative-accounts.repository';
 import { RepresentativesRepository } from '../portal-access/representatives/representatives.repository';
 import { representativeActor, type RepresentativePrincipal, RepresentativeSignInService } from './representative-sign-in.service';
+import { message } from '../i18n/messages';
 
 /** A signed-in patient, re-read from the database on every portal request. */
 export interface PatientPrincipal {
@@ -204,9 +205,9 @@ export class PatientAccountsService {
       ...passwordWordsOf(holder, username, this.config.clinicName),
       ...(rep ? [rep.fullName, rep.email] : []),
     ]);
-    if (email !== null && !isUsableEmailSyntax(email)) errors.email = ['Enter a valid email address, or leave it empty.'];
+    if (email !== null && !isUsableEmailSyntax(email)) errors.email = [message('messages:email.invalidOrEmpty')];
     if (problems.length) errors.password = problems;
-    else if (form.password !== form.confirmPassword) errors.confirmPassword = ['The two passwords do not match.'];
+    else if (form.password !== form.confirmPassword) errors.confirmPassword = [message('messages:password.mismatch')];
     if (Object.keys(errors).length) return { outcome: 'rejected', errors, holder };
 
     // Hashing is slow on purpose: done before the transaction so row locks stay short.
@@ -216,7 +217,7 @@ export class PatientAccountsService {
       : patientActor(context, holder.patientId, username || null);
     const taken: SetPasswordResult = {
       outcome: 'rejected',
-      errors: { username: ['That username is not available. Choose another.'] },
+      errors: { username: [message('messages:username.taken')] },
       holder,
     };
     try {
