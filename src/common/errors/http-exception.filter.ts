@@ -19,7 +19,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      // Messages may be keys (i18n/messages): written out in the page's language, English for other clients.
+      // Messages may be keys (i18n/messages): each is written out in the page's language before they are joined.
       const language = String(res.locals.lang ?? '');
       const messages =
         exception instanceof FormValidationException ? Object.values(exception.fieldErrors).flat() : messagesOf(exception);

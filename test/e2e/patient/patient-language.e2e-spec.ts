@@ -191,5 +191,21 @@ describe('a Spanish-speaking patient', () => {
     expect(wrong.text).toContain(
       'Esa no es su contraseña actual. Después de 5 intentos fallidos, la cuenta se bloquea durante 15 minutos.',
     );
+    // The account page's history speaks the same language (its lines are message keys too).
+    const account = await agent.get('/portal/account').expect(200);
+    expect(account.text).toContain('Usted inició sesión.');
+    expect(account.text).toContain('Se rechazó un cambio de contraseña (contraseña incorrecta).');
+    expect(account.text).not.toContain('messages:');
+  });
+
+  it('a refused request (an expired form) is explained in the chosen language', async () => {
+    const refused = await request(t.server)
+      .post('/portal/forgot-password')
+      .set('Cookie', 'portal_lang=es')
+      .set('Accept', 'text/html')
+      .type('form')
+      .send({ identifier: 'nobody' })
+      .expect(403);
+    expect(refused.text).toContain('Este formulario caducó o no vino de este sitio.');
   });
 });
