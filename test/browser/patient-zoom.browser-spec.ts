@@ -51,12 +51,15 @@ describe('patient pages at 200 % zoom on a 1280 px screen', () => {
       const width = document.documentElement.clientWidth;
       if (document.documentElement.scrollWidth > width)
         problems.push(`the page scrolls sideways (${document.documentElement.scrollWidth} > ${width} px)`);
-      const controls = Array.from(document.querySelectorAll('input:not([type=hidden]), button, select, textarea, a:not(.skip-link), label'));
+      const controls = Array.from(
+        document.querySelectorAll('input:not([type=hidden]), button, select, textarea, a:not(.skip-link), label'),
+      );
       for (const control of controls) {
         const box = control.getBoundingClientRect();
         if (box.width === 0 || box.height === 0 || getComputedStyle(control).visibility === 'hidden') continue;
         const name = `${control.tagName.toLowerCase()}${control.id ? `#${control.id}` : ''} “${(control.textContent ?? '').trim().slice(0, 40)}”`;
-        if (box.left < -0.5 || box.right > width + 0.5) problems.push(`${name} reaches outside the window (${box.left}–${box.right} px)`);
+        if (box.left < -0.5 || box.right > width + 0.5)
+          problems.push(`${name} reaches outside the window (${box.left}–${box.right} px)`);
         // A button or link narrower than its own text cuts it off.
         if (/^(BUTTON|A)$/.test(control.tagName) && control.scrollWidth > control.clientWidth + 1 && control.clientWidth > 0)
           problems.push(`${name} clips its text (${control.scrollWidth} > ${control.clientWidth} px)`);
@@ -107,7 +110,7 @@ describe('patient pages at 200 % zoom on a 1280 px screen', () => {
       await page.locator('#password').fill('too short');
       await page.locator('#confirmPassword').fill('does not match either');
       // The browser's own checks (minlength) would stop the form; the server's messages are what this page shows.
-      await page.locator('form.stacked').evaluate((form) => (form as unknown as { noValidate: boolean }).noValidate = true);
+      await page.locator('form.stacked').evaluate((form) => ((form as unknown as { noValidate: boolean }).noValidate = true));
       await page.locator('form.stacked button[type=submit]').click();
       await page.locator('#password-error').waitFor();
       await check('set-password-refused');

@@ -4,8 +4,11 @@ import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 import { STAFF_PASSWORD } from '../../support/staff';
 
-/** Text i18next prints when a key is missing: the key path itself (e.g. "admin.users.title"). */
-const KEY_PATH = /[>"]\s*(auth|account|admin|audit|setup|totpSetup)\.[a-z][A-Za-z]*\.?[A-Za-z_]*\s*[<"]/;
+/** Text i18next prints when a key is missing: the key path itself (e.g. "admin.users.title"; audit keys are left out, the
+ * audit table names actions such as "audit.viewed" on purpose, and its headings are checked by name below). */
+const KEY_PATH = /[>"]\s*(auth|account|admin|setup|totpSetup)\.[a-z][A-Za-z]*(\.[A-Za-z]+)*(_one|_other)?\s*[<"]/;
+/** A page's text without its drop-downs, whose options name audit actions ("audit.viewed") on purpose. */
+const withoutSelects = (html: string) => html.replace(/<select[\s\S]*?<\/select>/g, '');
 
 describe('staff pages in STAFF_LANGUAGE', () => {
   let t: TestApp;
@@ -34,7 +37,7 @@ describe('staff pages in STAFF_LANGUAGE', () => {
     for (const [path, heading] of pages) {
       const page = await admin.get(path).expect(200);
       expect({ path, has: page.text.includes(heading) }).toEqual({ path, has: true });
-      expect({ path, keyPath: KEY_PATH.exec(page.text)?.[0] ?? null }).toEqual({ path, keyPath: null });
+      expect({ path, keyPath: KEY_PATH.exec(withoutSelects(page.text))?.[0] ?? null }).toEqual({ path, keyPath: null });
     }
     expect((await admin.get('/admin/audit').expect(200)).text).toContain('<th scope="col">Cuándo</th>');
   });
