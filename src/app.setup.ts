@@ -31,6 +31,7 @@ import { hasLocale } from './i18n/translations';
 import { APP_LOGGER, AppLogger, createAppLogger, requestLogging } from './observability/logging';
 import { requestTiming, timedMiddleware } from './observability/request-timing';
 import { MetricsService } from './observability/metrics.service';
+import { message } from './i18n/messages';
 
 /** Everything between the socket and the controllers, in order. Shared by main.ts and the tests. */
 export function configureApp(app: NestExpressApplication, config: AppConfig, sessionDb: Knex): void {
@@ -70,9 +71,12 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
     '/static',
     express.static(STATIC_DIR, { index: false, dotfiles: 'deny', fallthrough: false, maxAge: config.isProduction ? '1h' : 0 }),
   );
-  app.use((_req: Request, res: Response, next: NextFunction) => {
+  const onPortal = (req: Request) => req.path === '/portal' || req.path.startsWith('/portal/');
+  app.use((req: Request, res: Response, next: NextFunction) => {
     // Pages carry patient data: never kept by browsers or shared proxies.
     res.setHeader('Cache-Control', 'no-store');
+    // A first guess at the page's language, so a refused request (body, CSRF) is answered in it; refined below.
+    res.locals.lang = onPortal(req) ? portalLanguage(req, config.languages) : config.staffLanguage;
     next();
   });
 
@@ -81,17 +85,16 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   app.use((error: Error & { status?: number; type?: string }, req: Request, res: Response, next: NextFunction) => {
     if (!error) return next();
     const status = error.status && error.status < 500 ? error.status : 400;
-    sendError(req, res, status, status === 413 ? 'The request is too large.' : 'The request could not be read.');
+    sendError(req, res, status, message(status === 413 ? 'messages:request.tooLarge' : 'messages:request.unreadable'));
   });
   app.use((req: Request, res: Response, next: NextFunction) => {
     // Refused before anything reads them (OWASP: prototype pollution via __proto__/constructor keys).
     if (hasForbiddenKey(req.body) || hasForbiddenKey(req.query))
-      return sendError(req, res, 400, 'The request contains a field name or nesting that is not allowed.');
+      return sendError(req, res, 400, message('messages:request.forbiddenKey'));
     next();
   });
 
   const sessions = createSessionMiddlewares(config, sessionDb);
-  const onPortal = (req: Request) => req.path === '/portal' || req.path.startsWith('/portal/');
   app.use(
     timedMiddleware('session', (req: Request, res: Response, next: NextFunction) =>
       (onPortal(req) ? sessions.patient : sessions.staff)(req, res, next),
@@ -110,10 +113,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, ses
   const csrf = createCsrfProtection(config);
   const publicOrigin = new URL(config.publicBaseUrl).origin;
   app.use((req: Request, res: Response, next: NextFunction) => {
-    if (isCrossSiteWrite(req, publicOrigin))
-      return sendError(req, res, 403, 'This request came from another site and was refused.');
-    if (!csrf.isValid(req))
-      return sendError(req, res, 403, 'This form has expired or did not come from this site. Reload the page and try again.');
+    if (isCrossSiteWrite(req, publicOrigin)) return sendError(req, res, 403, message('messages:request.crossSite'));
+    if (!csrf.isValid(req)) return sendError(req, res, 403, message('messages:request.formExpired'));
     // The token has done its job; DTOs refuse unknown fields.
     if (req.body && typeof req.body === 'object') delete req.body._csrf;
     // A getter: only a rendered page asks for a token (not /healthz or assets), and an anonymous one stores no session.

@@ -1,4 +1,5 @@
 import type { AuditRow } from './audit-query.service';
+import { message } from '../i18n/messages';
 
 /** One line of a patient's activity list, in words. */
 export interface ActivityItem {
@@ -310,46 +311,53 @@ export const ACCOUNT_HISTORY_ACTIONS = [
 export function describeForAccountHolder(event: AuditRow): string {
   const d: Details = event.details ?? {};
   const you = event.actorType === 'patient';
+  // Message keys (i18n/messages): the account page shows them in the patient's language.
+  const known = <T extends string>(value: unknown, reasons: readonly T[]) =>
+    reasons.includes(value as T) ? (value as T) : 'other';
   switch (event.action) {
     case 'patient.sign_in':
-      return event.outcome === 'success' ? 'You signed in.' : `A sign-in failed${d.reason ? ` (${reason(d.reason)})` : ''}.`;
+      return event.outcome === 'success'
+        ? message('messages:history.signedIn')
+        : message(
+            `messages:history.signInFailed.${known(d.reason, ['wrong_password', 'wrong_code', 'locked', 'access_disabled', 'no_password'] as const)}`,
+          );
     case 'patient.sign_out':
-      return 'You signed out.';
+      return message('messages:history.signedOut');
     case 'patient.locked_out':
-      return `Sign-in was locked${d.minutes ? ` for ${String(d.minutes)} minutes` : ''} after repeated failed attempts.`;
+      return d.minutes ? message('messages:history.lockedFor', { count: Number(d.minutes) }) : message('messages:history.locked');
     case 'portal.account_unlocked':
-      return 'The clinic unlocked sign-in.';
+      return message('messages:history.unlocked');
     case 'portal.username_changed':
-      return `The clinic changed your username from “${String(d.from ?? '')}” to “${String(d.to ?? '')}”.`;
+      return message('messages:history.usernameChanged', { from: String(d.from ?? ''), to: String(d.to ?? '') });
     case 'patient.email_changed':
-      return `Your email address on file was changed to ${String(d.to ?? '')}.`;
+      return message('messages:history.emailChanged', { to: String(d.to ?? '') });
     case 'portal.token_used':
-      return d.purpose === 'reset'
-        ? 'You chose a new password with a password-reset link.'
-        : 'You set up your account with the invite link.';
+      return message(d.purpose === 'reset' ? 'messages:history.passwordReset' : 'messages:history.accountSetUp');
     case 'patient.password_changed':
-      return event.outcome === 'success'
-        ? `You changed your password${typeof d.otherSessionsEnded === 'number' && d.otherSessionsEnded ? `; ${plural(d.otherSessionsEnded, 'other session')} ended` : ''}.`
-        : `A password change was refused (${reason(d.reason)}).`;
+      if (event.outcome !== 'success')
+        return message(`messages:history.passwordChangeRefused.${known(d.reason, ['wrong_password', 'locked'] as const)}`);
+      return typeof d.otherSessionsEnded === 'number' && d.otherSessionsEnded
+        ? message('messages:history.passwordChangedEnded', { count: d.otherSessionsEnded })
+        : message('messages:history.passwordChanged');
     case 'patient.session_ended':
-      return `You ended a session${d.device ? ` on ${String(d.device)}` : ''}.`;
+      return d.device
+        ? message('messages:history.sessionEndedOn', { device: String(d.device) })
+        : message('messages:history.sessionEnded');
     case 'patient.sessions_ended':
-      return `You ended ${plural(Number(d.count ?? 0), 'other session')}.`;
+      return message('messages:history.sessionsEnded', { count: Number(d.count ?? 0) });
     case 'patient.second_factor_added':
-      return event.outcome === 'success'
-        ? 'You added an authenticator app as a second sign-in step.'
-        : 'Setting up an authenticator app failed (the code did not match).';
+      return message(event.outcome === 'success' ? 'messages:history.secondFactorAdded' : 'messages:history.secondFactorFailed');
     case 'patient.second_factor_removed':
-      return 'You removed the authenticator app: signing in asks only for your password.';
+      return message('messages:history.secondFactorRemoved');
     case 'patient.recovery_code_used':
-      return `A recovery code was used to sign in (${plural(Number(d.remaining ?? 0), 'code')} left).`;
+      return message('messages:history.recoveryCodeUsed', { count: Number(d.remaining ?? 0) });
     case 'patient.recovery_codes_generated':
-      return 'You created new recovery codes; the old ones stopped working.';
+      return message('messages:history.recoveryCodesGenerated');
     case 'portal.access_enabled':
-      return 'The clinic turned on your portal access.';
+      return message('messages:history.accessEnabled');
     case 'portal.access_disabled':
-      return 'The clinic turned off your portal access.';
+      return message('messages:history.accessDisabled');
     default:
-      return you ? 'You changed your account.' : 'The clinic changed your account.';
+      return message(you ? 'messages:history.youChanged' : 'messages:history.clinicChanged');
   }
 }

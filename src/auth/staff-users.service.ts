@@ -14,6 +14,7 @@ import { PasswordHasher } from './passwords/password-hasher.service';
 import { checkNewPassword } from './passwords/password-policy';
 import { StaffUsersRepository } from './staff-users.repository';
 import { runInTransaction } from '../database/transactions';
+import { message } from '../i18n/messages';
 
 export class PasswordRejectedException extends BadRequestException {
   constructor(readonly problems: string[]) {
@@ -193,7 +194,7 @@ export class StaffUsersService {
     const check = await this.auth.verifyOwnPassword(id, currentPassword, context, 'staff.password_changed');
     if (check !== 'ok') throw new PasswordRejectedException([ownPasswordProblem(check)]);
     const problems = checkNewPassword(newPassword, [user.name, user.email, this.config.clinicName]);
-    if (newPassword === currentPassword) problems.push('Choose a password different from the current one.');
+    if (newPassword === currentPassword) problems.push(message('messages:password.sameAsCurrent'));
     if (problems.length) throw new PasswordRejectedException(problems);
     const passwordHash = await this.hasher.hash(newPassword);
     await runInTransaction(this.users.manager, async (tx) => {

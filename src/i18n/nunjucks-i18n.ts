@@ -1,4 +1,5 @@
 import type nunjucks from 'nunjucks';
+import { translateMessage } from './messages';
 import { SOURCE_LANGUAGE, textDirection, translatorFor } from './translations';
 
 /** What Nunjucks passes as `this` to globals and filters: the render's variables. */
@@ -20,6 +21,10 @@ export function installTranslations(env: nunjucks.Environment, timeZone: string)
   env.addGlobal('t', t);
   env.addFilter('t', function (this: RenderContext, key: string, options?: Record<string, unknown>) {
     return t.call(this, key, options);
+  });
+  // A form message or flash (a key from `message()`, or older English text shown as written) in the page's language.
+  env.addFilter('message', function (this: RenderContext, text: string) {
+    return translateMessage(languageOf(this), text);
   });
   env.addGlobal('textDirection', (language: string) => textDirection(language || SOURCE_LANGUAGE));
   // "1 de diciembre de 2026" / "December 1, 2026": a day as a patient reads it, in the clinic's zone.

@@ -7,7 +7,7 @@ import { ROOT_DIR } from '../common/paths';
 export const LOCALES_DIR = join(ROOT_DIR, 'locales');
 /** The language of every string before translation, and what any missing key falls back to. */
 export const SOURCE_LANGUAGE = 'en';
-export const NAMESPACES = ['common', 'portal', 'emails', 'staff'] as const;
+export const NAMESPACES = ['common', 'portal', 'emails', 'staff', 'messages'] as const;
 
 export type Resources = Record<string, Record<string, Record<string, unknown>>>;
 

@@ -25,6 +25,7 @@ import { RepresentativeAccountsRepository } from '../portal-access/representativ
 import { RepresentativesRepository } from '../portal-access/representatives/representatives.repository';
 import { RepresentativesService } from '../portal-access/representatives/representatives.service';
 import { representativeActor, type RepresentativePrincipal, RepresentativeSignInService } from './representative-sign-in.service';
+import { message } from '../i18n/messages';
 
 /** A signed-in patient, re-read from the database on every portal request. */
 export interface PatientPrincipal {
@@ -211,7 +212,7 @@ export class PatientAccountsService implements OnModuleDestroy {
       ...passwordWordsOf(holder, username, this.config.clinicName),
       ...(rep ? [rep.fullName, rep.email] : []),
     ]);
-    if (email !== null && !isUsableEmailSyntax(email)) errors.email = ['Enter a valid email address, or leave it empty.'];
+    if (email !== null && !isUsableEmailSyntax(email)) errors.email = [message('messages:email.invalidOrEmpty')];
     else if (email !== null) {
       // The shared-address rule (issue #16), before anything is written: the patient can fix the field.
       const problem = await this.emailChanges.patientAddressProblem(
@@ -222,7 +223,7 @@ export class PatientAccountsService implements OnModuleDestroy {
       if (problem) errors.email = [problem];
     }
     if (problems.length) errors.password = problems;
-    else if (form.password !== form.confirmPassword) errors.confirmPassword = ['The two passwords do not match.'];
+    else if (form.password !== form.confirmPassword) errors.confirmPassword = [message('messages:password.mismatch')];
     if (Object.keys(errors).length) return { outcome: 'rejected', errors, holder };
 
     // Hashing is slow on purpose: done before the transaction so row locks stay short.
@@ -232,7 +233,7 @@ export class PatientAccountsService implements OnModuleDestroy {
       : patientActor(context, holder.patientId, username || null);
     const taken: SetPasswordResult = {
       outcome: 'rejected',
-      errors: { username: ['That username is not available. Choose another.'] },
+      errors: { username: [message('messages:username.taken')] },
       holder,
     };
     try {

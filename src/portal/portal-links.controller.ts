@@ -12,6 +12,7 @@ import { ACTIVATION_PURPOSES } from '../invitations/entities/portal-token.entity
 import { type LinkPurposes, type TokenHolder, tokenHashOf } from '../invitations/portal-tokens.service';
 import { ActivateDto, ActivationCodeDto, IdentityAnswersDto, SetPasswordDto } from './dto/portal-forms.dto';
 import { linkGreeting, PatientAccountsService } from './patient-accounts.service';
+import { message } from '../i18n/messages';
 
 /** What every dead link shows: the same page whatever the reason, naming nobody. */
 const LINK_INVALID = { template: 'portal/link-invalid', status: 410 } as const;
@@ -64,7 +65,7 @@ export class PortalLinksController {
     const check = await this.accounts.checkLink(tokenHash, PURPOSES_OF.activate, audit, 'open');
     if (!check.ok || !tokenHash) {
       res.status(400);
-      return { errors: { code: ['That code does not work. Check it, or ask the clinic for a new one.'] } };
+      return { errors: { code: [message('messages:activationCode.wrong')] } };
     }
     req.session.portalLink = { tokenHash, purpose: 'activate' };
     return seeOther('/portal/activate');
@@ -277,7 +278,10 @@ export class PortalLinksController {
       };
     }
     // No automatic sign-in: the link's session is replaced by an empty one and the patient signs in normally.
+    const language = req.session.patientLanguage;
     await new Promise<void>((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve())));
+    // "Your account is ready" is still in the patient's language.
+    if (language) req.session.patientLanguage = language;
     return seeOther('/portal/account-ready', {
       shownOnce: { [ACCOUNT_READY]: { purpose, username: result.username, emailToConfirm: result.emailToConfirm ?? null } },
     });

@@ -1,4 +1,8 @@
 import { checkNewPassword, passwordLength } from '../../src/auth/passwords/password-policy';
+import { translateMessage } from '../../src/i18n/messages';
+
+/** The problems as an English reader sees them (the policy returns message keys). */
+const english = (problems: string[]) => problems.map((problem) => translateMessage('en', problem)).join(' ');
 
 describe('the password policy (NIST 800-63B-4, password-only sign-in)', () => {
   it.each([
@@ -22,7 +26,7 @@ describe('the password policy (NIST 800-63B-4, password-only sign-in)', () => {
     ['jane@example.com 2024', /email|name/],
     ['x'.repeat(257), /at most 256/],
   ])('refuses %s', (password, reason) => {
-    expect(checkNewPassword(password, ['Jane Doe', 'jane@example.com', 'Demo Clinic', '1990-04-01']).join(' ')).toMatch(reason);
+    expect(english(checkNewPassword(password, ['Jane Doe', 'jane@example.com', 'Demo Clinic', '1990-04-01']))).toMatch(reason);
   });
 
   it('counts code points of the NFKC form, not UTF-16 units or bytes', () => {

@@ -12,10 +12,11 @@ import { RecoveryCodesService } from './recovery-codes.service';
 import { SecondFactorsRepository } from './second-factors.repository';
 import { TotpService } from './totp.service';
 import { runInTransaction } from '../../database/transactions';
+import { message } from '../../i18n/messages';
 
 export type TotpActivation = { activated: false } | { activated: true; recoveryCodes: string[] | null };
 
-export const WRONG_ENROLMENT_CODE = 'That code did not match. Check the time on your phone and enter the current 6-digit code.';
+export const WRONG_ENROLMENT_CODE = message('messages:secondFactor.wrongEnrolmentCode');
 
 export interface SecondFactorStatus {
   totp: boolean;

@@ -1,4 +1,5 @@
 import { dictionary } from '@zxcvbn-ts/language-common';
+import { message } from '../../i18n/messages';
 
 /** NIST SP 800-63B-4 while sign-in is password-only: length, not composition rules. */
 export const PASSWORD_MIN_LENGTH = 15;
@@ -21,14 +22,13 @@ const core = (text: string) =>
 /**
  * Checks a new password. `context` holds words an attacker would try first: the
  * person's name, email, username, birth date, the clinic's name.
- * Returns the problems as sentences; an empty list means acceptable.
+ * Returns the problems as message keys (i18n/messages, shown in the reader's language); an empty list means acceptable.
  */
 export function checkNewPassword(password: string, context: Array<string | null | undefined> = []): string[] {
   const length = passwordLength(password);
-  if (length < PASSWORD_MIN_LENGTH)
-    return [`Use at least ${PASSWORD_MIN_LENGTH} characters (a few unrelated words make a good one).`];
-  if (length > PASSWORD_MAX_LENGTH) return [`Use at most ${PASSWORD_MAX_LENGTH} characters.`];
-  if (password.includes('\0')) return ['The password contains a character that cannot be used.'];
+  if (length < PASSWORD_MIN_LENGTH) return [message('messages:password.tooShort', { min: PASSWORD_MIN_LENGTH })];
+  if (length > PASSWORD_MAX_LENGTH) return [message('messages:password.tooLong', { max: PASSWORD_MAX_LENGTH })];
+  if (password.includes('\0')) return [message('messages:password.badCharacter')];
 
   const lowered = password.normalize('NFKC').toLowerCase();
   const letters = core(password);
@@ -37,9 +37,9 @@ export function checkNewPassword(password: string, context: Array<string | null 
     COMMON.has(lowered.replace(/\s+/g, '')) ||
     (letters.length > 0 && isRepeatOf(letters, (unit) => COMMON.has(unit)))
   ) {
-    return ['That password is too common. Choose something others would not guess.'];
+    return [message('messages:password.tooCommon')];
   }
-  if (new Set(lowered).size <= 3) return ['That password repeats too few characters. Choose something others would not guess.'];
+  if (new Set(lowered).size <= 3) return [message('messages:password.tooRepetitive')];
 
   const words = context
     .flatMap((value) =>
@@ -55,9 +55,9 @@ export function checkNewPassword(password: string, context: Array<string | null 
   let remaining = letters;
   for (const word of [...wholeContext, ...words].sort((a, b) => b.length - a.length)) remaining = remaining.split(word).join('');
   if (letters.length > 0 && remaining.length < Math.max(6, letters.length / 2)) {
-    return ['Do not build the password from your name, email, username, date of birth or the clinic’s name.'];
+    return [message('messages:password.personal')];
   }
-  if (letters.length < 6) return ['Use some words, not mostly digits and symbols.'];
+  if (letters.length < 6) return [message('messages:password.needsWords')];
   return [];
 }
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { redactUrl } from '../../observability/logging';
 import { isHtmxRequest, wantsHtml } from '../views/htmx';
+import { translateMessage } from '../../i18n/messages';
 
 const logger = new Logger('HttpError');
 
@@ -29,7 +30,8 @@ export function sendError(req: Request, res: Response, status: number, message: 
     else logger.error(`${message}: ${cause instanceof Error ? cause.stack : String(cause)}`);
   }
   if (res.headersSent) return;
-  const publicMessage = status >= 500 ? 'Something went wrong on our side. Nothing was changed.' : message;
+  // A message key (i18n/messages) is written out in the page's language; any other text is shown as it is.
+  const publicMessage = translateMessage(String(res.locals.lang ?? ''), status >= 500 ? 'messages:request.serverError' : message);
   res.status(status);
   res.setHeader('Cache-Control', 'no-store');
   res.vary('HX-Request');

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { translateMessage } from '../../i18n/messages';
 import { isHtmxRequest, wantsHtml } from '../views/htmx';
 import { FormValidationException } from '../validation/form-validation.exception';
 import { sendError } from './error-response';
@@ -18,11 +19,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      const message =
-        exception instanceof FormValidationException
-          ? Object.values(exception.fieldErrors).flat().join(' ')
-          : messageOf(exception);
-      return sendError(req, res, status, message);
+      // Messages may be keys (i18n/messages): each is written out in the page's language before they are joined.
+      const language = String(res.locals.lang ?? '');
+      const messages =
+        exception instanceof FormValidationException ? Object.values(exception.fieldErrors).flat() : messagesOf(exception);
+      return sendError(req, res, status, messages.map((text) => translateMessage(language, text)).join(' '));
     }
     sendError(req, res, HttpStatus.INTERNAL_SERVER_ERROR, 'Internal error', exception);
   }
@@ -70,9 +71,9 @@ function currentPageOf(req: Request): string {
   }
 }
 
-function messageOf(exception: HttpException): string {
+function messagesOf(exception: HttpException): string[] {
   const response = exception.getResponse();
-  if (typeof response === 'string') return response;
+  if (typeof response === 'string') return [response];
   const message = (response as { message?: string | string[] }).message;
-  return Array.isArray(message) ? message.join(' ') : (message ?? exception.message);
+  return Array.isArray(message) ? message : [message ?? exception.message];
 }

@@ -1,3 +1,4 @@
+import { message } from '../../i18n/messages';
 import { ConflictException, HttpException, HttpStatus, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -40,8 +41,7 @@ export const EMAIL_CHANGES_PER_PATIENT_PER_DAY = 3;
  * (issue #16's shared-address rule): it names no one, and the clinic can still put it on file
  * with the tab's confirmation that this patient alone reads it.
  */
-export const SHARED_ADDRESS_FOR_PATIENT =
-  'This address cannot be added here: it is already on file at the clinic for someone else. Give an address only you read, or leave it empty and ask the clinic.';
+export const SHARED_ADDRESS_FOR_PATIENT = message('messages:email.sharedAddress');
 
 /** One answer for an address that may not be used, whatever the reason (it names no other account). */
 export const UNUSABLE_ADDRESS = 'That address cannot be used for this patient. Check it with the patient.';

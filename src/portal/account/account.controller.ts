@@ -10,6 +10,7 @@ import type { PatientPrincipal } from '../patient-accounts.service';
 import { CurrentPatient } from '../patient-session';
 import { accountIdOf, PortalAccountService } from './portal-account.service';
 import { PortalSessionsService } from './portal-sessions.service';
+import { message } from '../../i18n/messages';
 
 const ACCOUNT = '/portal/account';
 
@@ -48,7 +49,7 @@ export class PortalAccountController {
       return renderInstead('portal/change-password', { errors: result.errors });
     }
     await this.sessions.signIn(req, accountIdOf(patient), result.generation, audit, req.session.patient?.mustEnrol);
-    return seeOther(ACCOUNT, { flash: 'Your password has been changed. Every other device was signed out.' });
+    return seeOther(ACCOUNT, { flash: message('messages:done.passwordChanged') });
   }
 
   @Post('sessions/others/end')
@@ -56,7 +57,7 @@ export class PortalAccountController {
   async endOthers(@CurrentPatient() patient: PatientPrincipal, @Req() req: Request, @Audit() audit: AuditContext) {
     const count = await this.account.endOtherSessions(patient, req.session.patient!.handle, audit);
     return seeOther(ACCOUNT, {
-      flash: count ? `Signed out ${count === 1 ? '1 other session' : `${count} other sessions`}.` : 'No other session was open.',
+      flash: count ? message('messages:done.signedOutOthers', { count }) : message('messages:done.noOtherSession'),
     });
   }
 
@@ -70,6 +71,6 @@ export class PortalAccountController {
   ) {
     const signedIn = req.session.patient!;
     await this.account.endSession(patient, signedIn.generation, signedIn.handle, param.handle, audit);
-    return seeOther(ACCOUNT, { flash: 'That session was signed out.' });
+    return seeOther(ACCOUNT, { flash: message('messages:done.sessionSignedOut') });
   }
 }

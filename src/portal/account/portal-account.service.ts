@@ -5,7 +5,7 @@ import type { AuditContext } from '../../audit/audit-context';
 import { AuditQueryService } from '../../audit/audit-query.service';
 import { AuditService } from '../../audit/audit.service';
 import { ACCOUNT_HISTORY_ACTIONS, describeForAccountHolder, describePatientActivity } from '../../audit/patient-activity';
-import { LOCKOUT_RULE } from '../../auth/lockout/attempt-lock';
+import { LOCKOUT_VALUES } from '../../auth/lockout/attempt-lock';
 import { PATIENT_ATTEMPTS } from '../../auth/lockout/attempt-locks.repository';
 import { PasswordHasher } from '../../auth/passwords/password-hasher.service';
 import { checkNewPassword } from '../../auth/passwords/password-policy';
@@ -19,6 +19,7 @@ import { PatientAccountsService, passwordWordsOf, patientActor, type PatientPrin
 import { PortalSecondFactorService } from '../second-factor/portal-second-factor.service';
 import { PortalSessionsRepository } from './portal-sessions.repository';
 import { PortalSessionsService } from './portal-sessions.service';
+import { message } from '../../i18n/messages';
 
 /** How many lines of access history the account page shows. */
 export const ACCOUNT_HISTORY_LENGTH = 20;
@@ -83,9 +84,9 @@ export class PortalAccountService {
   ): Promise<ChangePasswordResult> {
     const accountId = accountIdOf(principal);
     const holder = await this.accounts.holderOf(accountId);
-    if (!holder?.passwordHash) throw new BadRequestException('This account has no password yet.');
+    if (!holder?.passwordHash) throw new BadRequestException(message('messages:account.noPassword'));
     const problems = checkNewPassword(form.newPassword, passwordWordsOf(holder, holder.username, this.config.clinicName));
-    if (form.newPassword === form.currentPassword) problems.push('Choose a password different from the current one.');
+    if (form.newPassword === form.currentPassword) problems.push(message('messages:password.sameAsCurrent'));
     if (problems.length) return { ok: false, errors: { newPassword: problems } };
 
     const actor = patientActor(context, accountId, principal.username);
@@ -97,11 +98,11 @@ export class PortalAccountService {
         patientId: accountId,
         details: { reason: 'locked' },
       });
-      return { ok: false, errors: { currentPassword: [`Too many failed attempts. ${LOCKOUT_RULE}`] } };
+      return { ok: false, errors: { currentPassword: [message('messages:password.locked', LOCKOUT_VALUES)] } };
     }
     if (!(await this.hasher.verify(holder.passwordHash, form.currentPassword))) {
       await this.signIns.recordWrongPassword(accountId, actor, now, 'patient.password_changed');
-      return { ok: false, errors: { currentPassword: [`That is not your current password. ${LOCKOUT_RULE}`] } };
+      return { ok: false, errors: { currentPassword: [message('messages:password.wrongCurrent', LOCKOUT_VALUES)] } };
     }
     const passwordHash = await this.hasher.hash(form.newPassword);
     await runInTransaction(this.dataSource, async (tx) => {
@@ -133,7 +134,7 @@ export class PortalAccountService {
     handle: string,
     context: AuditContext,
   ) {
-    if (handle === currentHandle) throw new BadRequestException('To end this session, sign out.');
+    if (handle === currentHandle) throw new BadRequestException(message('messages:account.endOwnSession'));
     const accountId = accountIdOf(principal);
     const target = (await this.sessions.list(accountId, generation, currentHandle)).find((session) => session.handle === handle);
     await runInTransaction(this.dataSource, async (tx) => {

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import Bowser from 'bowser';
 import { randomBytes } from 'node:crypto';
 import type { Request } from 'express';
@@ -6,6 +8,7 @@ import type { AuditContext } from '../../audit/audit-context';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { startSessionClock } from '../../auth/session-activity';
+import { preferredLanguageOf } from '../../patients/patient-languages.repository';
 import { PortalSessionsRepository, type SessionEndReason } from './portal-sessions.repository';
 
 /** One open session as the account page lists it. */
@@ -39,6 +42,7 @@ export class PortalSessionsService {
   constructor(
     private readonly rows: PortalSessionsRepository,
     @InjectConfig() private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   /** A new handle for a session that has just signed in, registered as open. */
@@ -56,6 +60,9 @@ export class PortalSessionsService {
     const handle = await this.start(accountId, generation, context);
     await new Promise<void>((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve())));
     req.session.patient = { patientId: accountId, generation, handle, ...(mustEnrol ? { mustEnrol } : {}) };
+    // Signed-in pages (and their form messages) follow the patient's preferred language unless they picked one.
+    const language = await preferredLanguageOf(this.dataSource.manager, accountId);
+    if (language) req.session.patientLanguage = language;
     startSessionClock(req);
   }
 

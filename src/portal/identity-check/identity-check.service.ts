@@ -7,6 +7,7 @@ import { AuditService } from '../../audit/audit.service';
 import { isCalendarDate } from '../../common/time/calendar-date';
 import { runInTransaction } from '../../database/transactions';
 import { PortalTokensRepository } from '../../invitations/portal-tokens.repository';
+import { message } from '../../i18n/messages';
 
 /**
  * What a link's holder can be asked before the password form. A patient's link asks the date of
@@ -51,13 +52,14 @@ interface QuestionRule {
 const RULES: Record<IdentityQuestion, QuestionRule> = {
   // The one calendar-date rule; the browser's date field sends YYYY-MM-DD.
   dateOfBirth: {
-    normalise: (value) => (isCalendarDate(value.trim()) ? { value: value.trim() } : { problem: 'Enter your date of birth.' }),
+    normalise: (value) =>
+      isCalendarDate(value.trim()) ? { value: value.trim() } : { problem: message('messages:identity.dateOfBirth') },
   },
   // Case, width and spacing do not make a last name wrong.
   representativeLastName: {
     normalise: (value) => {
       const folded = value.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
-      return folded ? { value: folded } : { problem: 'Enter your last name.' };
+      return folded ? { value: folded } : { problem: message('messages:identity.lastName') };
     },
   },
 };

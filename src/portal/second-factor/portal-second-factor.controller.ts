@@ -10,6 +10,7 @@ import { accountIdOf } from '../account/portal-account.service';
 import type { PatientPrincipal } from '../patient-accounts.service';
 import { CurrentPatient, OpenDuringEnrolment, PORTAL_ENROLMENT_PATH } from '../patient-session';
 import { PortalSecondFactorService } from './portal-second-factor.service';
+import { message } from '../../i18n/messages';
 
 const CODES = 'portalRecoveryCodes';
 const CODES_PAGE = `${PORTAL_ENROLMENT_PATH}/recovery-codes`;
@@ -45,7 +46,7 @@ export class PortalSecondFactorController {
     }
     // Enrolled: a session that had to enrol is a full one now.
     delete req.session.patient!.mustEnrol;
-    if (!activated.recoveryCodes) return seeOther(PORTAL_ENROLMENT_PATH, { flash: 'Your authenticator app is set up.' });
+    if (!activated.recoveryCodes) return seeOther(PORTAL_ENROLMENT_PATH, { flash: message('messages:done.authenticatorSetUp') });
     return seeOther(CODES_PAGE, { shownOnce: { [CODES]: activated.recoveryCodes } });
   }
 
@@ -54,7 +55,7 @@ export class PortalSecondFactorController {
   async remove(@CurrentPatient() patient: PatientPrincipal, @Audit() audit: AuditContext) {
     await this.factors.removeTotp(accountIdOf(patient), audit);
     return seeOther(PORTAL_ENROLMENT_PATH, {
-      flash: 'The authenticator app was removed. Signing in now asks only for your password.',
+      flash: message('messages:done.authenticatorRemoved'),
     });
   }
 

@@ -13,6 +13,7 @@ import { runInTransaction } from '../../database/transactions';
 import { AccountNoticesService } from '../../invitations/account-notices.service';
 import { PortalAccountsRepository } from '../../portal-access/portal-accounts.repository';
 import { PortalFactorsRepository } from './portal-factors.repository';
+import { message } from '../../i18n/messages';
 
 const AUTHENTICATOR_APP = 'An authenticator app';
 
@@ -68,8 +69,7 @@ export class PortalSecondFactorService {
   /** The unconfirmed secret of an enrolment (created on first call) with its QR code; nothing is on until a code confirms it. */
   async totpSetup(accountId: number, label: string): Promise<TotpSetup> {
     let row = await this.factors.totpOf(accountId);
-    if (row?.enabledAt)
-      throw new ConflictException('An authenticator app is already set up. Remove it first to set up another one.');
+    if (row?.enabledAt) throw new ConflictException(message('messages:secondFactor.alreadySetUp'));
     if (!row) {
       await this.factors.addTotpIfAbsent(accountId, this.keys.encrypt(newTotpSecret(), secretContext(accountId)), new Date());
       row = (await this.factors.totpOf(accountId))!;
@@ -105,10 +105,10 @@ export class PortalSecondFactorService {
 
   /** Removes the app and the recovery codes with it; refused while the policy requires a second factor. */
   async removeTotp(accountId: number, actor: AuditContext): Promise<void> {
-    if (await this.isRequired())
-      throw new ConflictException('The clinic requires a second sign-in step: the authenticator app cannot be removed.');
+    if (await this.isRequired()) throw new ConflictException(message('messages:secondFactor.required'));
     await runInTransaction(this.dataSource, async (tx) => {
-      if (!(await this.factors.removeTotp(accountId, tx))) throw new ConflictException('No authenticator app is set up.');
+      if (!(await this.factors.removeTotp(accountId, tx)))
+        throw new ConflictException(message('messages:secondFactor.noneSetUp'));
       // Recovery codes only recover a factor; with none left they would be a way around the password's second step later.
       await this.factors.removeRecoveryCodes(accountId, tx);
       const notified = await this.notify(tx, accountId, 'second_factor_removed', {
@@ -126,7 +126,8 @@ export class PortalSecondFactorService {
   /** New recovery codes replace the old ones; only with a factor to recover. */
   async regenerateRecoveryCodes(accountId: number, actor: AuditContext): Promise<string[]> {
     return runInTransaction(this.dataSource, async (tx) => {
-      if (!(await this.factors.hasFactor(accountId, tx))) throw new ConflictException('Set up an authenticator app first.');
+      if (!(await this.factors.hasFactor(accountId, tx)))
+        throw new ConflictException(message('messages:secondFactor.setUpFirst'));
       const codes = await this.newCodes(accountId, tx);
       await this.audit.record(actor, { action: 'patient.recovery_codes_generated', patientId: accountId }, tx);
       return codes;

@@ -2,15 +2,16 @@ import { Body, Get, Post, Req, UseGuards } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { Audit, type AuditContext } from '../../audit/audit-context';
-import { LOCKOUT_RULE } from '../../auth/lockout/attempt-lock';
+import { LOCKOUT_VALUES } from '../../auth/lockout/attempt-lock';
 import { SecondFactorCodeDto } from '../../auth/mfa/dto/second-factor.dto';
 import { PatientController, PortalPublic } from '../../common/access/audience';
 import { seeOther } from '../../common/views/flash';
 import { renderInstead, View } from '../../common/views/view.decorator';
 import { PortalSecondStepService } from './portal-second-step.service';
+import { message } from '../../i18n/messages';
 
-const WRONG_CODE = `That code did not work. ${LOCKOUT_RULE} Passwords and codes count together.`;
-const LOCKED = `Too many failed attempts. ${LOCKOUT_RULE}`;
+const WRONG_CODE = message('messages:secondFactor.wrongCode', LOCKOUT_VALUES);
+const LOCKED = message('messages:secondFactor.locked', LOCKOUT_VALUES);
 
 /** The second step of a portal sign-in; reached with a half-signed-in session only (checked by the service). */
 @PatientController('login/second-step')

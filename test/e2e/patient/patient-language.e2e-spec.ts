@@ -1,8 +1,9 @@
-import { answerIdentityCheck } from '../../support/identity-check';
+import { answerIdentityCheck, openPasswordForm } from '../../support/identity-check';
+import { csrfTokenOf } from '../../support/html';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { AuditContext } from '../../../src/audit/audit-context';
-import { createPortalPatient } from '../../support/portal-patients';
+import { createActivatedPatient, createPortalPatient } from '../../support/portal-patients';
 import { inviteAndReceive as sendAndReceive } from '../../support/invite-mail';
 import { startSmtpServer, TestSmtpServer } from '../../support/smtp-server';
 import { createStaffUser } from '../../support/staff';
@@ -102,5 +103,109 @@ describe('a Spanish-speaking patient', () => {
     expect(missing.text).toContain('<html lang="es"');
     const failed = await request(t.server).get('/portal/login').set('Cookie', 'portal_lang=es').expect(200);
     expect(failed.text).toContain('¿Olvidó su contraseña?');
+  });
+
+  it('is told what is wrong with a password in Spanish: the password rules, the DTO limits and a mismatch, with no cookie set', async () => {
+    const patient = await spanishPatient('Lucía');
+    const { link } = await inviteAndReceive(patient.id);
+    const agent = request.agent(t.server);
+    const { location, csrf } = await openPasswordForm(agent, link.path);
+    const submit = (form: Record<string, string>) =>
+      agent
+        .post(location)
+        .type('form')
+        .send({ _csrf: csrf, username: 'lucia.m', ...form })
+        .expect(400);
+
+    const short = await submit({ password: 'corta', confirmPassword: 'corta' });
+    expect(short.text).toContain('<html lang="es" dir="ltr">');
+    expect(short.text).toContain(
+      '<span class="field-error" id="password-error">Use al menos 15 caracteres (unas cuantas palabras sin relación entre sí funcionan bien).</span>',
+    );
+    expect(short.text).not.toContain('Use at least');
+    const common = await submit({ password: 'passwordpasswordpassword', confirmPassword: 'passwordpasswordpassword' });
+    expect(common.text).toContain('Esa contraseña es demasiado común.');
+    const mismatch = await submit({ password: 'cobre pradera linterna', confirmPassword: 'cobre pradera farol' });
+    expect(mismatch.text).toContain('Las dos contraseñas no coinciden.');
+    const badName = await submit({
+      username: 'lu',
+      password: 'cobre pradera linterna',
+      confirmPassword: 'cobre pradera linterna',
+    });
+    expect(badName.text).toContain('<span class="field-error" id="username-error">Use de 3 a 64 caracteres.</span>');
+    // Refused by the DTO (the validation pipe) before any service runs: still the patient's language.
+    const long = 'x'.repeat(1025);
+    const overlong = await submit({ password: long, confirmPassword: long });
+    expect(overlong.text).toContain('<html lang="es" dir="ltr">');
+    expect(overlong.text).toContain('Use como máximo 256 caracteres.');
+    // The link still works: nothing was consumed.
+    const used = await t.dataSource.query(
+      'SELECT COUNT(*) AS n FROM portal_tokens WHERE patient_id = ? AND used_at IS NOT NULL',
+      [patient.id],
+    );
+    expect(Number(used[0].n)).toBe(0);
+  });
+
+  it('the same messages stay English for an English patient, and the switch turns them into the chosen language', async () => {
+    const patient = await createPortalPatient(t, { firstName: 'Laura' });
+    const { link } = await inviteAndReceive(patient.id);
+    const agent = request.agent(t.server);
+    const { location, csrf } = await openPasswordForm(agent, link.path);
+    const english = await agent
+      .post(location)
+      .type('form')
+      .send({ _csrf: csrf, username: 'laura.e', password: 'short', confirmPassword: 'short' })
+      .expect(400);
+    expect(english.text).toContain('Use at least 15 characters (a few unrelated words make a good one).');
+    const spanish = await agent
+      .post(location)
+      .set('Cookie', 'portal_lang=es')
+      .type('form')
+      .send({ _csrf: csrf, username: 'laura.e', password: 'short', confirmPassword: 'short' })
+      .expect(400);
+    expect(spanish.text).toContain('Use al menos 15 caracteres');
+  });
+
+  it('a signed-in Spanish patient changing the password is answered in Spanish (wrong current password, a reused one)', async () => {
+    const password = 'cobre pradera linterna cardo';
+    const patient = await createActivatedPatient(t, password, { prefix: 'es', firstName: 'Inés' });
+    await t.dataSource.query("UPDATE patients SET preferred_language = 'es' WHERE id = ?", [patient.id]);
+    const agent = request.agent(t.server);
+    const login = await agent.get('/portal/login').expect(200);
+    await agent
+      .post('/portal/login')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(login.text), username: patient.username, password })
+      .expect(303);
+    const form = await agent.get('/portal/account/password').expect(200);
+    expect(form.text).toContain('<html lang="es" dir="ltr">');
+    const change = (currentPassword: string, newPassword: string) =>
+      agent
+        .post('/portal/account/password')
+        .type('form')
+        .send({ _csrf: csrfTokenOf(form.text), currentPassword, newPassword, confirmPassword: newPassword })
+        .expect(400);
+    const same = await change(password, password);
+    expect(same.text).toContain('Elija una contraseña distinta de la actual.');
+    const wrong = await change('no es la mía para nada', 'violeta puerto tetera reloj');
+    expect(wrong.text).toContain(
+      'Esa no es su contraseña actual. Después de 5 intentos fallidos, la cuenta se bloquea durante 15 minutos.',
+    );
+    // The account page's history speaks the same language (its lines are message keys too).
+    const account = await agent.get('/portal/account').expect(200);
+    expect(account.text).toContain('Usted inició sesión.');
+    expect(account.text).toContain('Se rechazó un cambio de contraseña (contraseña incorrecta).');
+    expect(account.text).not.toContain('messages:');
+  });
+
+  it('a refused request (an expired form) is explained in the chosen language', async () => {
+    const refused = await request(t.server)
+      .post('/portal/forgot-password')
+      .set('Cookie', 'portal_lang=es')
+      .set('Accept', 'text/html')
+      .type('form')
+      .send({ identifier: 'nobody' })
+      .expect(403);
+    expect(refused.text).toContain('Este formulario caducó o no vino de este sitio.');
   });
 });

@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsIn, IsObject, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
+import { message } from '../../../i18n/messages';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.normalize('NFC').trim() : value);
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
@@ -7,8 +8,8 @@ const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 /** A 6-digit code from the app, or a recovery code (the service tells them apart). */
 export class SecondFactorCodeDto {
   @IsString()
-  @MinLength(1, { message: 'Enter the code.' })
-  @MaxLength(64, { message: 'That code is too long.' })
+  @MinLength(1, { message: message('messages:secondFactor.enterCode') })
+  @MaxLength(64, { message: message('messages:secondFactor.codeTooLong') })
   code!: string;
 }
 

@@ -1,0 +1,55 @@
+import request from 'supertest';
+import { csrfTokenOf } from '../../support/html';
+import { signInAs } from '../../support/staff';
+import { startTestApp, TestApp } from '../../support/test-app';
+import { STAFF_PASSWORD } from '../../support/staff';
+
+/** Text i18next prints when a key is missing: the key path itself (e.g. "admin.users.title"; audit keys are left out, the
+ * audit table names actions such as "audit.viewed" on purpose, and its headings are checked by name below). */
+const KEY_PATH = /[>"]\s*(auth|account|admin|setup|totpSetup)\.[a-z][A-Za-z]*(\.[A-Za-z]+)*(_one|_other)?\s*[<"]/;
+/** A page's text without its drop-downs, whose options name audit actions ("audit.viewed") on purpose. */
+const withoutSelects = (html: string) => html.replace(/<select[\s\S]*?<\/select>/g, '');
+
+describe('staff pages in STAFF_LANGUAGE', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ STAFF_LANGUAGE: 'es' });
+  });
+  afterAll(() => t?.close());
+
+  it('sign-in, the account pages and the admin pages come from locales/es/staff.json, no key printed as text', async () => {
+    const login = await request(t.server).get('/login').expect(200);
+    expect(login.text).toContain('<html lang="es" dir="ltr">');
+    expect(login.text).toContain('<h1>Inicio de sesión del personal</h1>');
+    expect(login.text).toContain('<label for="password">Contraseña</label>');
+
+    const admin = await signInAs(t, 'admin');
+    const pages: Array<[string, string]> = [
+      ['/admin/users', '<h1>Usuarios del personal</h1>'],
+      ['/admin/users/new', '<h1>Agregar un usuario del personal</h1>'],
+      ['/admin/security', '<h1>Política de seguridad del inicio de sesión</h1>'],
+      ['/admin/email-changes', '<h1>Cambios de correo electrónico</h1>'],
+      ['/admin/audit', '<h1>Registro de auditoría</h1>'],
+      ['/account/password', '<h1>Cambie su contraseña</h1>'],
+      ['/account/security', '<h1>Seguridad del inicio de sesión</h1>'],
+      ['/account/security/totp', 'Escanee este código QR con la aplicación:'],
+    ];
+    for (const [path, heading] of pages) {
+      const page = await admin.get(path).expect(200);
+      expect({ path, has: page.text.includes(heading) }).toEqual({ path, has: true });
+      expect({ path, keyPath: KEY_PATH.exec(withoutSelects(page.text))?.[0] ?? null }).toEqual({ path, keyPath: null });
+    }
+    expect((await admin.get('/admin/audit').expect(200)).text).toContain('<th scope="col">Cuándo</th>');
+  });
+
+  it('a refused password change explains itself in the staff language', async () => {
+    const staff = await signInAs(t);
+    const form = await staff.get('/account/password').expect(200);
+    const refused = await staff
+      .post('/account/password')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(form.text), currentPassword: STAFF_PASSWORD, newPassword: 'corta', confirmPassword: 'corta' })
+      .expect(400);
+    expect(refused.text).toContain('Use al menos 15 caracteres (unas cuantas palabras sin relación entre sí funcionan bien).');
+  });
+});
