@@ -161,10 +161,17 @@ export function describePatientEvent(event: AuditRow): string {
     case 'patient.sessions_ended':
       return `The patient ended ${plural(Number(d.count ?? 0), 'other portal session')} from the account page.`;
     case 'patient.second_factor_added':
+      if (d.factor === 'passkey')
+        return event.outcome === 'success'
+          ? `The patient added a passkey (“${String(d.name)}”) as a second sign-in step${d.patientNotified ? '; the patient was told by email' : ''}.`
+          : `The patient’s passkey was not added (${reason(d.reason)}).`;
       return event.outcome === 'success'
         ? `The patient added an authenticator app as a second sign-in step${d.patientNotified ? '; the patient was told by email' : ''}.`
         : 'The patient’s authenticator-app set-up failed (wrong code).';
     case 'patient.second_factor_removed':
+      if (event.outcome !== 'success') return `Removing a second sign-in step was refused (${reason(d.reason)}).`;
+      if (d.factor === 'passkey')
+        return `The patient removed their passkey “${String(d.name)}”${d.patientNotified ? '; the patient was told by email' : ''}.`;
       return `The patient removed their authenticator app${d.patientNotified ? '; the patient was told by email' : ''}.`;
     case 'patient.recovery_code_used':
       return `A recovery code was used to sign in (${plural(Number(d.remaining ?? 0), 'code')} left).`;
@@ -252,10 +259,16 @@ export function describeForAccountHolder(event: AuditRow): string {
     case 'patient.sessions_ended':
       return `You ended ${plural(Number(d.count ?? 0), 'other session')}.`;
     case 'patient.second_factor_added':
+      if (d.factor === 'passkey')
+        return event.outcome === 'success'
+          ? `You added the passkey “${String(d.name)}” as a second sign-in step.`
+          : 'Adding a passkey did not work.';
       return event.outcome === 'success'
         ? 'You added an authenticator app as a second sign-in step.'
         : 'Setting up an authenticator app failed (the code did not match).';
     case 'patient.second_factor_removed':
+      if (event.outcome !== 'success') return `Removing a second sign-in step was refused (${reason(d.reason)}).`;
+      if (d.factor === 'passkey') return `You removed the passkey “${String(d.name)}”.`;
       return 'You removed the authenticator app: signing in asks only for your password.';
     case 'patient.recovery_code_used':
       return `A recovery code was used to sign in (${plural(Number(d.remaining ?? 0), 'code')} left).`;

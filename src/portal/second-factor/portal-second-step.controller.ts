@@ -1,13 +1,15 @@
-import { Body, Get, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Get, HttpCode, Post, Req, UnauthorizedException, UseGuards } from '@nestjs/common';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { Audit, type AuditContext } from '../../audit/audit-context';
 import { LOCKOUT_RULE } from '../../auth/lockout/attempt-lock';
-import { SecondFactorCodeDto } from '../../auth/mfa/dto/second-factor.dto';
+import { PasskeyAssertionDto, SecondFactorCodeDto } from '../../auth/mfa/dto/second-factor.dto';
 import { PatientController, PortalPublic } from '../../common/access/audience';
 import { seeOther } from '../../common/views/flash';
 import { renderInstead, View } from '../../common/views/view.decorator';
 import { PortalSecondStepService } from './portal-second-step.service';
+import { inPatientLanguage, translatorOf } from './translated-errors';
 
 const WRONG_CODE = `That code did not work. ${LOCKOUT_RULE} Passwords and codes count together.`;
 const LOCKED = `Too many failed attempts. ${LOCKOUT_RULE}`;
@@ -21,8 +23,7 @@ export class PortalSecondStepController {
   @Get()
   @View('portal/second-step')
   async page(@Req() req: Request) {
-    await this.secondStep.pending(req);
-    return {};
+    return { hasPasskeys: await this.secondStep.hasPasskeys(req) };
   }
 
   @Post()
@@ -32,6 +33,28 @@ export class PortalSecondStepController {
     const result = await this.secondStep.verify(req, form.code, audit);
     if (result.outcome === 'signed-in') return seeOther(result.next);
     req.res!.status(401);
-    return renderInstead('portal/second-step', { errors: { code: [result.outcome === 'locked' ? LOCKED : WRONG_CODE] } });
+    return renderInstead('portal/second-step', {
+      hasPasskeys: result.outcome === 'wrong-code' && (await this.secondStep.hasPasskeys(req)),
+      errors: { code: [result.outcome === 'locked' ? LOCKED : WRONG_CODE] },
+    });
+  }
+
+  /** The passkey ceremony (static/js/passkeys.js): JSON in and out, the CSRF token in a header. */
+  @Post('passkey/options')
+  @HttpCode(200)
+  passkeyOptions(@Req() req: Request) {
+    return inPatientLanguage(req, () => this.secondStep.passkeyOptions(req));
+  }
+
+  @Post('passkey')
+  @HttpCode(200)
+  @UseGuards(ThrottlerGuard)
+  async verifyPasskey(@Body() form: PasskeyAssertionDto, @Req() req: Request, @Audit() audit: AuditContext) {
+    const result = await this.secondStep.verifyPasskey(req, form.response as unknown as AuthenticationResponseJSON, audit);
+    if (result.outcome === 'signed-in') return { redirect: result.next };
+    const t = translatorOf(req);
+    throw new UnauthorizedException(
+      result.outcome === 'locked' ? t('portal:passkeys.signInLocked') : t('portal:passkeys.signInRefused'),
+    );
   }
 }
