@@ -41,7 +41,15 @@ export class SoftwareAuthenticator {
     const idLength = Buffer.alloc(2);
     idLength.writeUInt16BE(credentialId.length);
     // rpIdHash · flags (UP | AT) · counter 0 · AAGUID (zeros) · credential id · COSE key
-    const authData = Buffer.concat([sha256(rpId), Buffer.from([0x41]), Buffer.alloc(4), Buffer.alloc(16), idLength, credentialId, cose]);
+    const authData = Buffer.concat([
+      sha256(rpId),
+      Buffer.from([0x41]),
+      Buffer.alloc(4),
+      Buffer.alloc(16),
+      idLength,
+      credentialId,
+      cose,
+    ]);
     const attestationObject = isoCBOR.encode(
       new Map<string, unknown>([
         ['fmt', 'none'],
@@ -74,8 +82,14 @@ export class SoftwareAuthenticator {
     credential.counter += 1;
     const counter = Buffer.alloc(4);
     counter.writeUInt32BE(credential.counter);
-    const authenticatorData = Buffer.concat([sha256(options.rpId ?? new URL(this.origin).hostname), Buffer.from([0x01]), counter]);
-    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: this.origin }));
+    const authenticatorData = Buffer.concat([
+      sha256(options.rpId ?? new URL(this.origin).hostname),
+      Buffer.from([0x01]),
+      counter,
+    ]);
+    const clientDataJSON = Buffer.from(
+      JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: this.origin }),
+    );
     const signature = sign('sha256', Buffer.concat([authenticatorData, sha256(clientDataJSON)]), credential.privateKey);
     return {
       id,

@@ -67,7 +67,9 @@ describe('the WebAuthn relying party (src/auth/mfa/webauthn.ts)', () => {
     expect(await rp.verifyAuthentication(assertion, options.challenge, { ...credential, counter: 1 }, 'unit')).toBeNull();
     // Another challenge: refused.
     const next = await rp.authenticationOptions([credential]);
-    expect(await rp.verifyAuthentication(authenticator.assert(options), next.challenge, { ...credential, counter: 1 }, 'unit')).toBeNull();
+    expect(
+      await rp.verifyAuthentication(authenticator.assert(options), next.challenge, { ...credential, counter: 1 }, 'unit'),
+    ).toBeNull();
   });
 
   it('refuses a signature made with another key for the same credential id', async () => {

@@ -98,7 +98,8 @@ export class WebAuthnRelyingParty {
     }
     if (!verification.verified) throw new PasskeyRegistrationRefused();
     const { credential } = verification.registrationInfo;
-    if (credential.id.length > 512) throw new PasskeyRegistrationRefused('This authenticator’s credential is too large to register.');
+    if (credential.id.length > 512)
+      throw new PasskeyRegistrationRefused('This authenticator’s credential is too large to register.');
     return {
       credentialId: credential.id,
       publicKey: Buffer.from(credential.publicKey).toString('base64url'),
@@ -108,7 +109,11 @@ export class WebAuthnRelyingParty {
   }
 
   authenticationOptions(keys: StoredPasskey[]): Promise<PublicKeyCredentialRequestOptionsJSON> {
-    return generateAuthenticationOptions({ rpID: this.rpId, allowCredentials: keys.map(descriptorOf), userVerification: 'preferred' });
+    return generateAuthenticationOptions({
+      rpID: this.rpId,
+      allowCredentials: keys.map(descriptorOf),
+      userVerification: 'preferred',
+    });
   }
 
   /** The authenticator's new signature counter when the assertion is valid for `key`, else null (logged with `who`). */

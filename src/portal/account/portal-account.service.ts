@@ -90,7 +90,14 @@ export class PortalAccountService {
 
     const actor = patientActor(context, accountId, principal.username);
     const now = new Date();
-    const wrong = await this.checkCurrentPassword(accountId, holder.passwordHash, form.currentPassword, actor, 'patient.password_changed', now);
+    const wrong = await this.checkCurrentPassword(
+      accountId,
+      holder.passwordHash,
+      form.currentPassword,
+      actor,
+      'patient.password_changed',
+      now,
+    );
     if (wrong === 'locked') return { ok: false, errors: { currentPassword: [`Too many failed attempts. ${LOCKOUT_RULE}`] } };
     if (wrong) return { ok: false, errors: { currentPassword: [`That is not your current password. ${LOCKOUT_RULE}`] } };
     const passwordHash = await this.hasher.hash(form.newPassword);

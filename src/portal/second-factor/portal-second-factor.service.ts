@@ -129,7 +129,9 @@ export class PortalSecondFactorService {
     await runInTransaction(this.dataSource, async (tx) => {
       if (!(await this.factors.removeTotp(accountId, tx))) throw new ConflictException('No authenticator app is set up.');
       const left = await this.afterRemoval(accountId, tx, () =>
-        Promise.reject(new ConflictException('The clinic requires a second sign-in step: the authenticator app cannot be removed.')),
+        Promise.reject(
+          new ConflictException('The clinic requires a second sign-in step: the authenticator app cannot be removed.'),
+        ),
       );
       const notified = await this.notify(tx, accountId, 'second_factor_removed', {
         method: 'totp',
@@ -190,7 +192,9 @@ export class PortalSecondFactorService {
       if ((await this.factors.passkeysOf(accountId, tx)).length >= MAX_PASSKEYS_PER_USER)
         throw new BadRequestException(PASSKEY_ERRORS.tooMany);
       const passkey = await this.factors.addPasskey(accountId, { ...credential, name }, new Date(), tx);
-      const recoveryCodes = (await this.factors.remainingRecoveryCodes(accountId, tx)) ? null : await this.newCodes(accountId, tx);
+      const recoveryCodes = (await this.factors.remainingRecoveryCodes(accountId, tx))
+        ? null
+        : await this.newCodes(accountId, tx);
       const notified = await this.notify(tx, accountId, 'second_factor_added', { method: 'passkey', passkeyName: name });
       await this.audit.record(
         actor,
@@ -215,7 +219,9 @@ export class PortalSecondFactorService {
     return runInTransaction(this.dataSource, async (tx) => {
       const removed = await this.factors.removePasskey(accountId, passkeyId, tx);
       if (!removed) throw new NotFoundException(PASSKEY_ERRORS.notFound);
-      const left = await this.afterRemoval(accountId, tx, () => Promise.reject(new ConflictException(PASSKEY_ERRORS.lastRequired)));
+      const left = await this.afterRemoval(accountId, tx, () =>
+        Promise.reject(new ConflictException(PASSKEY_ERRORS.lastRequired)),
+      );
       const notified = await this.notify(tx, accountId, 'second_factor_removed', {
         method: 'passkey',
         passkeyName: removed.name,
@@ -242,7 +248,11 @@ export class PortalSecondFactorService {
   }
 
   /** True when the assertion is valid for one of the account's passkeys; records its counter and last use. */
-  async matchPasskey(accountId: number, response: AuthenticationResponseJSON, expectedChallenge: string | null): Promise<boolean> {
+  async matchPasskey(
+    accountId: number,
+    response: AuthenticationResponseJSON,
+    expectedChallenge: string | null,
+  ): Promise<boolean> {
     const credentialId = assertedCredentialId(response);
     if (!expectedChallenge || !credentialId) return false;
     const key = await this.factors.passkeyForSignIn(accountId, credentialId);

@@ -60,7 +60,7 @@ describe('a patient’s passkeys (second sign-in step)', () => {
 
   /** The next notice to `address` after `before` whose subject matches (earlier ones to it are skipped). */
   async function mailTo(address: string, before: number, subject: RegExp) {
-    for (let since = before; ; ) {
+    for (let since = before; ;) {
       await t.app.get(MailSenderService).drainOnce();
       const received = await smtp.waitForMailTo(address, since);
       const mail = await smtp.parse(received);
@@ -88,7 +88,9 @@ describe('a patient’s passkeys (second sign-in step)', () => {
     expect(first.body).toEqual({ redirect: `${ENROL}/recovery-codes` });
     expect(recoveryCodesOf((await agent.get(first.body.redirect).expect(200)).text)).toHaveLength(10);
     const notice = await mailTo(patient.email!, before, /sign-in step was added/);
-    expect(notice.text).toMatch(/A passkey named “My phone” was added to your Patient Portal account on \d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
+    expect(notice.text).toMatch(
+      /A passkey named “My phone” was added to your Patient Portal account on \d{4}-\d{2}-\d{2} \d{2}:\d{2}/,
+    );
     expect(notice.text).toContain('If this wasn’t you, call Demo Clinic');
     expect(notice.text).not.toMatch(/https?:\/\//);
 
@@ -132,7 +134,10 @@ describe('a patient’s passkeys (second sign-in step)', () => {
     // The same credential twice (a browser that ignored excludeCredentials).
     const again = await json(agent, `${ENROL}/passkeys/options`).expect(200);
     expect(again.body.excludeCredentials).toEqual([expect.objectContaining({ id: response.id })]);
-    const twin = await json(agent, `${ENROL}/passkeys`, { name: 'Twin', response: authenticator.register(again.body, response.id) });
+    const twin = await json(agent, `${ENROL}/passkeys`, {
+      name: 'Twin',
+      response: authenticator.register(again.body, response.id),
+    });
     expect(twin.status).toBe(400);
     expect(twin.body.message).toBe('This passkey is already registered.');
     // A name is required; a body that is not one is refused.
@@ -173,9 +178,10 @@ describe('a patient’s passkeys (second sign-in step)', () => {
       await auditActions(t.dataSource, "patient_id = ? AND action = 'patient.sign_in' AND outcome = 'success'", [patient.id])
     ).slice(-1);
     expect(JSON.parse(signIn.details!)).toEqual({ factor: 'passkey' });
-    const [{ last_used_at: lastUsed }] = await t.dataSource.query('SELECT last_used_at FROM portal_passkeys WHERE account_id = ?', [
-      patient.id,
-    ]);
+    const [{ last_used_at: lastUsed }] = await t.dataSource.query(
+      'SELECT last_used_at FROM portal_passkeys WHERE account_id = ?',
+      [patient.id],
+    );
     expect(lastUsed).not.toBeNull();
     // The passkey options are only for a half-signed-in session.
     const stranger = request.agent(t.server) as Agent;
