@@ -52,17 +52,16 @@ export class PortalSecondFactorController {
     }
     // Enrolled: a session that had to enrol is a full one now.
     delete req.session.patient!.mustEnrol;
-    if (!activated.recoveryCodes) return seeOther(PORTAL_ENROLMENT_PATH, { flash: 'Your authenticator app is set up.' });
+    if (!activated.recoveryCodes)
+      return seeOther(PORTAL_ENROLMENT_PATH, { flash: translatorOf(req)('portal:secondFactor.appSetUp') });
     return seeOther(CODES_PAGE, { shownOnce: { [CODES]: activated.recoveryCodes } });
   }
 
   @Post('totp/remove')
   @View('portal/second-factor')
-  async remove(@CurrentPatient() patient: PatientPrincipal, @Audit() audit: AuditContext) {
+  async remove(@CurrentPatient() patient: PatientPrincipal, @Req() req: Request, @Audit() audit: AuditContext) {
     await this.factors.removeTotp(accountIdOf(patient), audit);
-    return seeOther(PORTAL_ENROLMENT_PATH, {
-      flash: 'The authenticator app was removed. Signing in now asks only for your password.',
-    });
+    return seeOther(PORTAL_ENROLMENT_PATH, { flash: translatorOf(req)('portal:secondFactor.appRemoved') });
   }
 
   /** The passkey ceremony (static/js/passkeys.js): JSON in and out, the CSRF token in a header. */

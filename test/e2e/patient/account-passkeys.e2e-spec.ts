@@ -241,11 +241,16 @@ describe('a patient’s passkeys (second sign-in step)', () => {
     const patient = await activatedPatient('Lucía');
     await t.dataSource.query("UPDATE patients SET preferred_language = 'es' WHERE id = ?", [patient.id]);
     const before = smtp.received.length;
-    await addPasskey((await password(patient.username)).agent, new SoftwareAuthenticator(origin), 'Mi teléfono').then((res) =>
-      expect(res.status).toBe(200),
-    );
+    const { agent } = await password(patient.username);
+    expect((await addPasskey(agent, new SoftwareAuthenticator(origin), 'Mi teléfono')).status).toBe(200);
     const notice = await mailTo(patient.email!, before, /Se agregó/);
     expect(notice.text).toContain('Se agregó una llave de acceso llamada «Mi teléfono» a su cuenta del Portal del Paciente');
+    // The page itself, in a Spanish browser: passkeys and the authenticator app's set-up.
+    const page = await agent.get(ENROL).set('Accept-Language', 'es').expect(200);
+    expect(page.text).toContain('Llaves de acceso');
+    expect(page.text).toContain('Su contraseña, para quitar «Mi teléfono»');
+    expect(page.text).toContain('Escanee este código QR con la aplicación:');
+    expect(page.text).toContain('data-msg-follow="Siga las indicaciones de su navegador para crear la llave de acceso…"');
   });
 
   it('under "require", a passkey is a second factor: it completes the enrolment, and the last one cannot be removed', async () => {
