@@ -246,10 +246,17 @@ export function describePatientEvent(event: AuditRow): string {
     case 'patient.sessions_ended':
       return `The patient ended ${plural(Number(d.count ?? 0), 'other portal session')} from the account page.`;
     case 'patient.second_factor_added':
+      if (d.factor === 'passkey')
+        return event.outcome === 'success'
+          ? `The patient added a passkey (“${String(d.name)}”) as a second sign-in step${d.patientNotified ? '; the patient was told by email' : ''}.`
+          : `The patient’s passkey was not added (${reason(d.reason)}).`;
       return event.outcome === 'success'
         ? `The patient added an authenticator app as a second sign-in step${d.patientNotified ? '; the patient was told by email' : ''}.`
         : 'The patient’s authenticator-app set-up failed (wrong code).';
     case 'patient.second_factor_removed':
+      if (event.outcome !== 'success') return `Removing a second sign-in step was refused (${reason(d.reason)}).`;
+      if (d.factor === 'passkey')
+        return `The patient removed their passkey “${String(d.name)}”${d.patientNotified ? '; the patient was told by email' : ''}.`;
       return `The patient removed their authenticator app${d.patientNotified ? '; the patient was told by email' : ''}.`;
     case 'patient.recovery_code_used':
       return `A recovery code was used to sign in (${plural(Number(d.remaining ?? 0), 'code')} left).`;
@@ -346,8 +353,15 @@ export function describeForAccountHolder(event: AuditRow): string {
     case 'patient.sessions_ended':
       return message('messages:history.sessionsEnded', { count: Number(d.count ?? 0) });
     case 'patient.second_factor_added':
+      if (d.factor === 'passkey')
+        return event.outcome === 'success'
+          ? message('messages:history.passkeyAdded', { name: String(d.name ?? '') })
+          : message('messages:history.passkeyFailed');
       return message(event.outcome === 'success' ? 'messages:history.secondFactorAdded' : 'messages:history.secondFactorFailed');
     case 'patient.second_factor_removed':
+      if (event.outcome !== 'success')
+        return message(`messages:history.secondFactorRemoveRefused.${known(d.reason, ['wrong_password', 'locked'] as const)}`);
+      if (d.factor === 'passkey') return message('messages:history.passkeyRemoved', { name: String(d.name ?? '') });
       return message('messages:history.secondFactorRemoved');
     case 'patient.recovery_code_used':
       return message('messages:history.recoveryCodeUsed', { count: Number(d.remaining ?? 0) });

@@ -8,6 +8,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { AccountController } from './account.controller';
 import { AuthController } from './auth.controller';
 import { MfaKeys } from './mfa/mfa-keys';
+import { WebAuthnRelyingParty } from './mfa/webauthn';
 import { MfaPolicyService } from './mfa/mfa-policy.service';
 import { AuthService } from './auth.service';
 import { StaffUser } from './entities/staff-user.entity';
@@ -60,9 +61,10 @@ import { ThrottleCountersRepository } from './throttle-counters.repository';
     StaffAuthenticator,
     SecondFactorService,
     SecondStepService,
-    // Shared with portal accounts' second factor (src/portal/second-factor/): keys and the policy setting.
+    // Shared with portal accounts' second factor (src/portal/second-factor/): keys, the policy setting, the WebAuthn relying party.
     MfaKeys,
     MfaPolicyService,
+    WebAuthnRelyingParty,
   ],
 })
 export class AuthModule {}

@@ -22,16 +22,21 @@
     });
   }
 
+  /** A text from the box's data-msg-* attributes (the page's language), else the English default. */
+  function text(box, key, fallback) {
+    return (box && box.getAttribute('data-msg-' + key)) || fallback;
+  }
+
   function say(box, text) {
     var status = box.querySelector('[data-passkey-status]');
     if (status) status.textContent = text;
   }
 
   /** The browser's own errors (cancelled, timed out) in words a person can act on. */
-  function explain(error) {
-    if (error && error.name === 'NotAllowedError') return 'The passkey request was cancelled or timed out. Try again.';
-    if (error && error.name === 'InvalidStateError') return 'This passkey is already registered.';
-    return (error && error.message) || 'That did not work. Try again.';
+  function explain(box, error) {
+    if (error && error.name === 'NotAllowedError') return text(box, 'cancelled', 'The passkey request was cancelled or timed out. Try again.');
+    if (error && error.name === 'InvalidStateError') return text(box, 'duplicate', 'This passkey is already registered.');
+    return (error && error.message) || text(box, 'failed', 'That did not work. Try again.');
   }
 
   function register(form) {
@@ -39,18 +44,18 @@
       event.preventDefault();
       var name = form.querySelector('input[name="name"]').value.trim();
       var button = form.querySelector('button[type="submit"]');
-      if (!name) return say(form, 'Give the passkey a name first.');
+      if (!name) return say(form, text(form, 'name-first', 'Give the passkey a name first.'));
       button.disabled = true;
-      say(form, 'Follow your browser’s prompt to create the passkey…');
+      say(form, text(form, 'follow', 'Follow your browser’s prompt to create the passkey…'));
       postJson(form.dataset.optionsUrl, form.dataset.csrf)
         .then(function (options) { return webauthn.startRegistration({ optionsJSON: options }); })
         .then(function (response) { return postJson(form.dataset.verifyUrl, form.dataset.csrf, { name: name, response: response }); })
         .then(function (result) {
-          say(form, 'Passkey added.');
+          say(form, text(form, 'added', 'Passkey added.'));
           window.location.assign(result.redirect);
         })
         .catch(function (error) {
-          say(form, explain(error));
+          say(form, explain(form, error));
           button.disabled = false;
         });
     });
@@ -60,13 +65,13 @@
     var button = box.querySelector('[data-passkey-start]');
     button.addEventListener('click', function () {
       button.disabled = true;
-      say(box, 'Follow your browser’s prompt to use your passkey…');
+      say(box, text(box, 'follow', 'Follow your browser’s prompt to use your passkey…'));
       postJson(box.dataset.optionsUrl, box.dataset.csrf)
         .then(function (options) { return webauthn.startAuthentication({ optionsJSON: options }); })
         .then(function (response) { return postJson(box.dataset.verifyUrl, box.dataset.csrf, { response: response }); })
         .then(function (result) { window.location.assign(result.redirect); })
         .catch(function (error) {
-          say(box, explain(error));
+          say(box, explain(box, error));
           button.disabled = false;
         });
     });

@@ -1,32 +1,10 @@
-import { createConnection, createServer, type Server } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { collectPageErrors, launchBrowser, screenshot } from '../support/browser';
+import { addVirtualAuthenticator, localhostRelay } from '../support/passkeys';
 import { awayFromStepBoundary, totpCode } from '../support/second-factor';
 import { auditActions } from '../support/sessions';
 import { createStaffUser } from '../support/staff';
 import { startTestApp, TestApp } from '../support/test-app';
-
-/**
- * WebAuthn needs a secure context: http://localhost is one, http://127.0.0.1 may not be.
- * The app listens on 127.0.0.1; this loopback relay gives it a localhost port to be
- * PUBLIC_BASE_URL (the passkeys' relying party) before the app starts.
- */
-async function localhostRelay(): Promise<{ port: number; target: (port: number) => void; close: () => Promise<void> }> {
-  let targetPort = 0;
-  const server: Server = createServer((socket) => {
-    const upstream = createConnection(targetPort, '127.0.0.1');
-    socket.pipe(upstream).pipe(socket);
-    const end = () => (socket.destroy(), upstream.destroy());
-    socket.on('error', end);
-    upstream.on('error', end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as { port: number }).port,
-    target: (port) => (targetPort = port),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
 
 async function signInWithPassword(page: Page, base: string, email: string, password: string): Promise<void> {
   await page.goto(`${base}/login`);
@@ -58,18 +36,7 @@ describe('staff second factor in a real browser', () => {
     const context: BrowserContext = await browser.newContext();
     const page = await context.newPage();
     const errors = collectPageErrors(page);
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    await addVirtualAuthenticator(context, page);
 
     await signInWithPassword(page, base, user.email, user.password);
     await page.waitForURL(`${base}/portal-onboarding`);

@@ -45,6 +45,7 @@ export const PORTAL_PUBLIC_ROUTES = [
   /^GET \/portal\/email-change\/(confirmed|reported)$/,
   // The second sign-in step: the half-signed-in state is checked by its service, and grants nothing else.
   /^(GET|POST) \/portal\/login\/second-step$/,
+  /^POST \/portal\/login\/second-step\/passkey(\/options)?$/,
 ];
 export const isPortalPublicRoute = (route: Route) =>
   PORTAL_PUBLIC_ROUTES.some((pattern) => pattern.test(`${route.method} ${route.path}`));

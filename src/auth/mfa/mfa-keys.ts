@@ -46,8 +46,12 @@ export class MfaKeys {
     return createHmac('sha256', this.recoveryCodeKey).update(normalizedCode).digest('hex');
   }
 
-  /** A stable, opaque WebAuthn user handle (no email or id goes to the authenticator). */
-  userHandle(staffUserId: number): Uint8Array<ArrayBuffer> {
-    return new Uint8Array(createHmac('sha256', this.userHandleKey).update(String(staffUserId)).digest());
+  /**
+   * A stable, opaque WebAuthn user handle (no email or id goes to the authenticator). Portal
+   * accounts hash under their own prefix, so a staff member and a patient never share one.
+   */
+  userHandle(id: number, audience: 'staff' | 'portal' = 'staff'): Uint8Array<ArrayBuffer> {
+    const subject = audience === 'staff' ? String(id) : `portal:${id}`;
+    return new Uint8Array(createHmac('sha256', this.userHandleKey).update(subject).digest());
   }
 }

@@ -13,6 +13,7 @@ import { SecondFactorsRepository } from './second-factors.repository';
 import { SecondStepController } from './second-step.controller';
 import { SecondStepService } from './second-step.service';
 import { TotpService } from './totp.service';
+import { WebAuthnRelyingParty } from './webauthn';
 
 /**
  * The second factor is part of staff sign-in (AuthModule), not a module of its own:
@@ -25,6 +26,7 @@ export const MFA_PROVIDERS = [
   TotpService,
   RecoveryCodesService,
   PasskeysService,
+  WebAuthnRelyingParty,
   SecondFactorService,
   SecondFactorsRepository,
   SecondStepService,

@@ -18,7 +18,8 @@ export interface PendingSecondFactor {
 
 export interface WebAuthnChallenge {
   challenge: string;
-  purpose: 'register' | 'authenticate';
+  /** A portal account's ceremonies have their own purposes: its ids are not staff ids. */
+  purpose: 'register' | 'authenticate' | 'portal-register' | 'portal-authenticate';
   userId: number;
   expiresAt: number;
 }

@@ -91,19 +91,17 @@ export class PortalAccountService {
 
     const actor = patientActor(context, accountId, principal.username);
     const now = new Date();
-    if (!(await PATIENT_ATTEMPTS.reserve(this.dataSource, accountId, now))) {
-      await this.audit.record(actor, {
-        action: 'patient.password_changed',
-        outcome: 'denied',
-        patientId: accountId,
-        details: { reason: 'locked' },
-      });
+    const wrong = await this.checkCurrentPassword(
+      accountId,
+      holder.passwordHash,
+      form.currentPassword,
+      actor,
+      'patient.password_changed',
+      now,
+    );
+    if (wrong === 'locked')
       return { ok: false, errors: { currentPassword: [message('messages:password.locked', LOCKOUT_VALUES)] } };
-    }
-    if (!(await this.hasher.verify(holder.passwordHash, form.currentPassword))) {
-      await this.signIns.recordWrongPassword(accountId, actor, now, 'patient.password_changed');
-      return { ok: false, errors: { currentPassword: [message('messages:password.wrongCurrent', LOCKOUT_VALUES)] } };
-    }
+    if (wrong) return { ok: false, errors: { currentPassword: [message('messages:password.wrongCurrent', LOCKOUT_VALUES)] } };
     const passwordHash = await this.hasher.hash(form.newPassword);
     await runInTransaction(this.dataSource, async (tx) => {
       // Clears the reserved attempt with the lockout and bumps the session generation: every session ends.
@@ -124,6 +122,58 @@ export class PortalAccountService {
       );
     });
     return { ok: true, generation: await this.accounts.sessionGeneration(accountId) };
+  }
+
+  /**
+   * Removes a passkey once the current password is re-entered (a stolen, still signed-in session
+   * alone cannot take a factor away), checked and counted like a sign-in attempt.
+   */
+  async removePasskey(
+    principal: PatientPrincipal,
+    passkeyId: number,
+    currentPassword: string,
+    context: AuditContext,
+  ): Promise<{ ok: true; name: string } | { ok: false; error: 'locked' | 'wrong' }> {
+    const accountId = accountIdOf(principal);
+    const holder = await this.accounts.holderOf(accountId);
+    if (!holder?.passwordHash) throw new BadRequestException('This account has no password yet.');
+    const actor = patientActor(context, accountId, principal.username);
+    const wrong = await this.checkCurrentPassword(
+      accountId,
+      holder.passwordHash,
+      currentPassword,
+      actor,
+      'patient.second_factor_removed',
+      new Date(),
+    );
+    if (wrong) return { ok: false, error: wrong };
+    // The reserved attempt is released: a right password is not a failure.
+    await PATIENT_ATTEMPTS.release(this.dataSource, accountId);
+    const removed = await this.secondFactors.removePasskey(accountId, passkeyId, actor);
+    return { ok: true, name: removed.name };
+  }
+
+  /**
+   * The current password, checked as a sign-in attempt would be: reserved before the slow hash, a
+   * wrong one counted towards the lockout (and audited under `action`). Null when it is right.
+   */
+  private async checkCurrentPassword(
+    accountId: number,
+    passwordHash: string,
+    password: string,
+    actor: AuditContext,
+    action: string,
+    now: Date,
+  ): Promise<'locked' | 'wrong' | null> {
+    if (!(await PATIENT_ATTEMPTS.reserve(this.dataSource, accountId, now))) {
+      await this.audit.record(actor, { action, outcome: 'denied', patientId: accountId, details: { reason: 'locked' } });
+      return 'locked';
+    }
+    if (!(await this.hasher.verify(passwordHash, password))) {
+      await this.signIns.recordWrongPassword(accountId, actor, now, action);
+      return 'wrong';
+    }
+    return null;
   }
 
   /** Ends one other session of the account (not the current one: that is "Sign out"). */

@@ -9,10 +9,31 @@ export interface PortalTotpRow {
   lastUsedStep: number | null;
 }
 
+/** A passkey as the account page lists it (the public key is read only to check a sign-in). */
+export interface PortalPasskeyRow {
+  id: number;
+  name: string;
+  credentialId: string;
+  counter: number;
+  transports: string | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
 type Db = DataSource | EntityManager;
+const PASSKEY_COLUMNS = 'id, name, credential_id, counter, transports, created_at, last_used_at';
+const passkeyOf = (row: Record<string, unknown>): PortalPasskeyRow => ({
+  id: Number(row.id),
+  name: String(row.name),
+  credentialId: String(row.credential_id),
+  counter: Number(row.counter),
+  transports: row.transports === null ? null : String(row.transports),
+  createdAt: fromSqlDateTime(row.created_at as string | Date)!,
+  lastUsedAt: fromSqlDateTime(row.last_used_at as string | Date | null),
+});
 const managerOf = (db: Db): EntityManager => ('manager' in db ? db.manager : db);
 
-/** portal_totp and portal_recovery_codes: a portal account's second factor (the staff ones live in auth/mfa). */
+/** portal_totp, portal_passkeys and portal_recovery_codes: a portal account's second factor (the staff ones live in auth/mfa). */
 @Injectable()
 export class PortalFactorsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -69,12 +90,73 @@ export class PortalFactorsRepository {
     return (await execute(tx, 'DELETE FROM portal_totp WHERE account_id = ?', [accountId])) > 0;
   }
 
-  /** A confirmed authenticator app (recovery codes alone are not a factor). */
+  /** A confirmed authenticator app or at least one passkey (recovery codes alone are not a factor). */
   async hasFactor(accountId: number, db: Db = this.dataSource): Promise<boolean> {
-    const [row] = await db.query('SELECT 1 AS found FROM portal_totp WHERE account_id = ? AND enabled_at IS NOT NULL', [
-      accountId,
-    ]);
+    const [row] = await db.query(
+      'SELECT 1 AS found FROM portal_totp WHERE account_id = ? AND enabled_at IS NOT NULL UNION ALL SELECT 1 AS found FROM portal_passkeys WHERE account_id = ?',
+      [accountId, accountId],
+    );
     return Boolean(row);
+  }
+
+  async passkeysOf(accountId: number, db: Db = this.dataSource): Promise<PortalPasskeyRow[]> {
+    const rows: Array<Record<string, unknown>> = await db.query(
+      `SELECT ${PASSKEY_COLUMNS} FROM portal_passkeys WHERE account_id = ? ORDER BY id`,
+      [accountId],
+    );
+    return rows.map(passkeyOf);
+  }
+
+  /** The account's passkey with this credential id, with its public key, for checking a sign-in. */
+  async passkeyForSignIn(accountId: number, credentialId: string): Promise<(PortalPasskeyRow & { publicKey: string }) | null> {
+    const [row]: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT ${PASSKEY_COLUMNS}, public_key FROM portal_passkeys WHERE account_id = ? AND credential_id = ?`,
+      [accountId, credentialId],
+    );
+    return row ? { ...passkeyOf(row), publicKey: String(row.public_key) } : null;
+  }
+
+  /** Any account's (staff passkeys are another table: one authenticator may serve both). */
+  async credentialRegistered(credentialId: string, tx: EntityManager): Promise<boolean> {
+    const [row] = await tx.query('SELECT 1 AS found FROM portal_passkeys WHERE credential_id = ?', [credentialId]);
+    return Boolean(row);
+  }
+
+  async addPasskey(
+    accountId: number,
+    passkey: { credentialId: string; publicKey: string; counter: number; transports: string | null; name: string },
+    at: Date,
+    tx: EntityManager,
+  ): Promise<PortalPasskeyRow> {
+    await tx.query(
+      'INSERT INTO portal_passkeys (account_id, credential_id, public_key, counter, transports, name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [accountId, passkey.credentialId, passkey.publicKey, passkey.counter, passkey.transports, passkey.name, toSqlDateTime(at)],
+    );
+    const [row]: Array<Record<string, unknown>> = await tx.query(
+      `SELECT ${PASSKEY_COLUMNS} FROM portal_passkeys WHERE credential_id = ?`,
+      [passkey.credentialId],
+    );
+    return passkeyOf(row);
+  }
+
+  async recordPasskeyUse(passkeyId: number, counter: number, at: Date): Promise<void> {
+    await execute(this.dataSource.manager, 'UPDATE portal_passkeys SET counter = ?, last_used_at = ? WHERE id = ?', [
+      counter,
+      toSqlDateTime(at),
+      passkeyId,
+    ]);
+  }
+
+  /** Only the account's own passkey (the id alone is not enough); null when there is none. */
+  async removePasskey(accountId: number, passkeyId: number, tx: EntityManager): Promise<PortalPasskeyRow | null> {
+    const [row]: Array<Record<string, unknown>> = await tx.query(
+      `SELECT ${PASSKEY_COLUMNS} FROM portal_passkeys WHERE id = ? AND account_id = ?`,
+      [passkeyId, accountId],
+    );
+    if (!row) return null;
+    return (await execute(tx, 'DELETE FROM portal_passkeys WHERE id = ? AND account_id = ?', [passkeyId, accountId])) === 1
+      ? passkeyOf(row)
+      : null;
   }
 
   async replaceRecoveryCodes(accountId: number, codeHashes: string[], tx: EntityManager): Promise<void> {

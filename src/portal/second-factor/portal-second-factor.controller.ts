@@ -1,24 +1,30 @@
-import { Body, Get, Post, Req } from '@nestjs/common';
+import { Body, Get, HttpCode, Param, ParseIntPipe, Post, Req } from '@nestjs/common';
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { Request } from 'express';
 import { Audit, type AuditContext } from '../../audit/audit-context';
-import { SecondFactorCodeDto } from '../../auth/mfa/dto/second-factor.dto';
+import { PasskeyRegistrationDto, SecondFactorCodeDto } from '../../auth/mfa/dto/second-factor.dto';
+import { storeChallenge, takeChallenge } from '../../auth/mfa/pending-sign-in';
 import { WRONG_ENROLMENT_CODE } from '../../auth/mfa/second-factor.service';
 import { PatientController } from '../../common/access/audience';
-import { seeOther, takeShownOnce } from '../../common/views/flash';
+import { keepForNextPage, seeOther, takeShownOnce } from '../../common/views/flash';
 import { renderInstead, View } from '../../common/views/view.decorator';
-import { accountIdOf } from '../account/portal-account.service';
+import { accountIdOf, PortalAccountService } from '../account/portal-account.service';
 import type { PatientPrincipal } from '../patient-accounts.service';
 import { CurrentPatient, OpenDuringEnrolment, PORTAL_ENROLMENT_PATH } from '../patient-session';
+import { RemovePasskeyDto } from './passkey-forms.dto';
 import { PortalSecondFactorService } from './portal-second-factor.service';
-import { message } from '../../i18n/messages';
+import { inPatientLanguage, translatorOf } from './translated-errors';
 
 const CODES = 'portalRecoveryCodes';
 const CODES_PAGE = `${PORTAL_ENROLMENT_PATH}/recovery-codes`;
 
-/** The account holder's own second factor: an authenticator app and recovery codes. */
+/** The account holder's own second factor: an authenticator app, passkeys and recovery codes. */
 @PatientController('account/second-factor')
 export class PortalSecondFactorController {
-  constructor(private readonly factors: PortalSecondFactorService) {}
+  constructor(
+    private readonly factors: PortalSecondFactorService,
+    private readonly account: PortalAccountService,
+  ) {}
 
   @Get()
   @OpenDuringEnrolment()
@@ -46,17 +52,86 @@ export class PortalSecondFactorController {
     }
     // Enrolled: a session that had to enrol is a full one now.
     delete req.session.patient!.mustEnrol;
-    if (!activated.recoveryCodes) return seeOther(PORTAL_ENROLMENT_PATH, { flash: message('messages:done.authenticatorSetUp') });
+    if (!activated.recoveryCodes)
+      return seeOther(PORTAL_ENROLMENT_PATH, { flash: translatorOf(req)('portal:secondFactor.appSetUp') });
     return seeOther(CODES_PAGE, { shownOnce: { [CODES]: activated.recoveryCodes } });
   }
 
   @Post('totp/remove')
   @View('portal/second-factor')
-  async remove(@CurrentPatient() patient: PatientPrincipal, @Audit() audit: AuditContext) {
+  async remove(@CurrentPatient() patient: PatientPrincipal, @Req() req: Request, @Audit() audit: AuditContext) {
     await this.factors.removeTotp(accountIdOf(patient), audit);
-    return seeOther(PORTAL_ENROLMENT_PATH, {
-      flash: message('messages:done.authenticatorRemoved'),
+    return seeOther(PORTAL_ENROLMENT_PATH, { flash: translatorOf(req)('portal:secondFactor.appRemoved') });
+  }
+
+  /** The passkey ceremony (static/js/passkeys.js): JSON in and out, the CSRF token in a header. */
+  @Post('passkeys/options')
+  @OpenDuringEnrolment()
+  @HttpCode(200)
+  passkeyOptions(@CurrentPatient() patient: PatientPrincipal, @Req() req: Request) {
+    return inPatientLanguage(req, async () => {
+      const accountId = accountIdOf(patient);
+      const options = await this.factors.passkeyRegistrationOptions(accountId, {
+        username: patient.username,
+        displayName: patient.firstName || patient.username,
+      });
+      storeChallenge(req, 'portal-register', accountId, options.challenge);
+      return options;
     });
+  }
+
+  /** Stores the new passkey; the browser goes to the recovery codes (the first factor) or back to this page. */
+  @Post('passkeys')
+  @OpenDuringEnrolment()
+  @HttpCode(200)
+  registerPasskey(
+    @Body() form: PasskeyRegistrationDto,
+    @CurrentPatient() patient: PatientPrincipal,
+    @Req() req: Request,
+    @Audit() audit: AuditContext,
+  ) {
+    return inPatientLanguage(req, async () => {
+      const accountId = accountIdOf(patient);
+      const challenge = takeChallenge(req, 'portal-register', accountId);
+      const added = await this.factors.registerPasskey(
+        accountId,
+        form.name,
+        form.response as unknown as RegistrationResponseJSON,
+        challenge,
+        audit,
+      );
+      // Enrolled: a session that had to enrol is a full one now.
+      delete req.session.patient!.mustEnrol;
+      const next = added.recoveryCodes
+        ? seeOther(CODES_PAGE, { shownOnce: { [CODES]: added.recoveryCodes } })
+        : seeOther(PORTAL_ENROLMENT_PATH, { flash: translatorOf(req)('portal:passkeys.added', { name: added.passkey.name }) });
+      keepForNextPage(req, next);
+      return { redirect: next.__seeOther };
+    });
+  }
+
+  /** Asks for the password again; a wrong one counts with the sign-in failures. */
+  @Post('passkeys/:id/remove')
+  @View('portal/second-factor')
+  async removePasskey(
+    @Param('id', ParseIntPipe) id: number,
+    @Body() form: RemovePasskeyDto,
+    @CurrentPatient() patient: PatientPrincipal,
+    @Req() req: Request,
+    @Audit() audit: AuditContext,
+  ) {
+    const t = translatorOf(req);
+    const result = form.currentPassword
+      ? await inPatientLanguage(req, () => this.account.removePasskey(patient, id, form.currentPassword, audit))
+      : ({ ok: false, error: 'empty' } as const);
+    if (!result.ok) {
+      req.res!.status(400);
+      return renderInstead('portal/second-factor', {
+        ...(await this.model(patient, req)),
+        passkeyErrors: { [id]: [t(`portal:passkeys.errors.${result.error === 'wrong' ? 'wrongPassword' : result.error}`)] },
+      });
+    }
+    return seeOther(PORTAL_ENROLMENT_PATH, { flash: t('portal:passkeys.removed', { name: result.name }) });
   }
 
   /** Replaces every recovery code; the new ones are shown once, on the page this redirects to. */
@@ -82,6 +157,8 @@ export class PortalSecondFactorController {
       status,
       mustEnrol: Boolean(req.session.patient?.mustEnrol),
       totp: status.totp ? null : await this.factors.totpSetup(accountId, patient.username),
+      passkeyOptionsUrl: `${PORTAL_ENROLMENT_PATH}/passkeys/options`,
+      passkeyVerifyUrl: `${PORTAL_ENROLMENT_PATH}/passkeys`,
     };
   }
 }

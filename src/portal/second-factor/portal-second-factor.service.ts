@@ -1,4 +1,10 @@
-import { ConflictException, Injectable } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from '@simplewebauthn/server';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../../audit/audit-context';
@@ -7,21 +13,33 @@ import { MfaKeys } from '../../auth/mfa/mfa-keys';
 import { MfaPolicyService } from '../../auth/mfa/mfa-policy.service';
 import { newRecoveryCodes, normalizeRecoveryCode } from '../../auth/mfa/recovery-codes.service';
 import { looksLikeTotpCode, newTotpSecret, totpSetupFor, totpStepOf, type TotpSetup } from '../../auth/mfa/totp.service';
+import { assertedCredentialId, MAX_PASSKEYS_PER_USER, WebAuthnRelyingParty } from '../../auth/mfa/webauthn';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { runInTransaction } from '../../database/transactions';
 import { AccountNoticesService } from '../../invitations/account-notices.service';
 import { PortalAccountsRepository } from '../../portal-access/portal-accounts.repository';
-import { PortalFactorsRepository } from './portal-factors.repository';
+import { PortalFactorsRepository, type PortalPasskeyRow } from './portal-factors.repository';
 import { message } from '../../i18n/messages';
-
-const AUTHENTICATOR_APP = 'An authenticator app';
 
 export interface PortalSecondFactorStatus {
   totp: boolean;
+  passkeys: PortalPasskeyRow[];
+  /** An authenticator app or a passkey: signing in asks for a second step. */
+  any: boolean;
   recoveryCodesRemaining: number;
   required: boolean;
 }
+
+/** Said to the patient (i18n keys of locales/*\/portal.json) when a passkey cannot be added or removed. */
+export const PASSKEY_ERRORS = {
+  tooMany: 'portal:passkeys.errors.tooMany',
+  refused: 'portal:passkeys.errors.refused',
+  duplicate: 'portal:passkeys.errors.duplicate',
+  expired: 'portal:passkeys.errors.expired',
+  lastRequired: 'portal:passkeys.errors.lastRequired',
+  notFound: 'portal:passkeys.errors.notFound',
+} as const;
 
 /** Which factor a sign-in code matched, or null. */
 export type PortalCodeMatch = { factor: 'totp' } | { factor: 'recovery_code'; remaining: number } | null;
@@ -43,6 +61,7 @@ export class PortalSecondFactorService {
     private readonly factors: PortalFactorsRepository,
     private readonly accounts: PortalAccountsRepository,
     private readonly keys: MfaKeys,
+    private readonly relyingParty: WebAuthnRelyingParty,
     private readonly policy: MfaPolicyService,
     private readonly notices: AccountNoticesService,
     private readonly audit: AuditService,
@@ -58,12 +77,14 @@ export class PortalSecondFactorService {
   }
 
   async status(accountId: number): Promise<PortalSecondFactorStatus> {
-    const [totp, recoveryCodesRemaining, required] = await Promise.all([
-      this.factors.hasFactor(accountId),
+    const [totp, passkeys, recoveryCodesRemaining, required] = await Promise.all([
+      this.factors.totpOf(accountId),
+      this.factors.passkeysOf(accountId),
       this.factors.remainingRecoveryCodes(accountId),
       this.isRequired(),
     ]);
-    return { totp, recoveryCodesRemaining, required };
+    const hasTotp = Boolean(totp?.enabledAt);
+    return { totp: hasTotp, passkeys, any: hasTotp || passkeys.length > 0, recoveryCodesRemaining, required };
   }
 
   /** The unconfirmed secret of an enrolment (created on first call) with its QR code; nothing is on until a code confirms it. */
@@ -93,7 +114,7 @@ export class PortalSecondFactorService {
       const recoveryCodes = (await this.factors.remainingRecoveryCodes(accountId, tx))
         ? null
         : await this.newCodes(accountId, tx);
-      const notified = await this.notify(tx, accountId, 'second_factor_added', { method: AUTHENTICATOR_APP });
+      const notified = await this.notify(tx, accountId, 'second_factor_added', { method: 'totp' });
       await this.audit.record(
         actor,
         { action: 'patient.second_factor_added', patientId: accountId, details: { factor: 'totp', patientNotified: notified } },
@@ -103,17 +124,17 @@ export class PortalSecondFactorService {
     });
   }
 
-  /** Removes the app and the recovery codes with it; refused while the policy requires a second factor. */
+  /** Removes the app; refused while the policy requires a second factor and it is the last one. */
   async removeTotp(accountId: number, actor: AuditContext): Promise<void> {
-    if (await this.isRequired()) throw new ConflictException(message('messages:secondFactor.required'));
     await runInTransaction(this.dataSource, async (tx) => {
       if (!(await this.factors.removeTotp(accountId, tx)))
         throw new ConflictException(message('messages:secondFactor.noneSetUp'));
-      // Recovery codes only recover a factor; with none left they would be a way around the password's second step later.
-      await this.factors.removeRecoveryCodes(accountId, tx);
+      const left = await this.afterRemoval(accountId, tx, () =>
+        Promise.reject(new ConflictException(message('messages:secondFactor.required'))),
+      );
       const notified = await this.notify(tx, accountId, 'second_factor_removed', {
-        method: AUTHENTICATOR_APP,
-        remaining: 'none',
+        method: 'totp',
+        remaining: left ? 'some' : 'none',
       });
       await this.audit.record(
         actor,
@@ -121,6 +142,136 @@ export class PortalSecondFactorService {
         tx,
       );
     });
+  }
+
+  /** The browser's registration options for one more passkey (the challenge is kept by the caller). */
+  async passkeyRegistrationOptions(
+    accountId: number,
+    holder: { username: string; displayName: string },
+  ): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    const existing = await this.factors.passkeysOf(accountId);
+    if (existing.length >= MAX_PASSKEYS_PER_USER) throw new BadRequestException(PASSKEY_ERRORS.tooMany);
+    return this.relyingParty.registrationOptions({
+      userName: holder.username,
+      displayName: holder.displayName,
+      userHandle: this.keys.userHandle(accountId, 'portal'),
+      existing: existing.map((key) => ({ ...key, publicKey: '' })),
+    });
+  }
+
+  /**
+   * Verifies the browser's answer and stores the passkey; new recovery codes (shown once) when none
+   * are left. The address on file is told and the change audited, in the same transaction.
+   */
+  async registerPasskey(
+    accountId: number,
+    name: string,
+    response: RegistrationResponseJSON,
+    expectedChallenge: string | null,
+    actor: AuditContext,
+  ): Promise<{ passkey: PortalPasskeyRow; recoveryCodes: string[] | null }> {
+    const refuse = async (reason: string, message: string) => {
+      await this.audit.record(actor, {
+        action: 'patient.second_factor_added',
+        outcome: 'failure',
+        patientId: accountId,
+        details: { factor: 'passkey', reason },
+      });
+      throw new BadRequestException(message);
+    };
+    if (!expectedChallenge) return refuse('challenge_expired', PASSKEY_ERRORS.expired);
+    let credential;
+    try {
+      credential = await this.relyingParty.verifyRegistration(response, expectedChallenge);
+    } catch {
+      return refuse('not_verified', PASSKEY_ERRORS.refused);
+    }
+    const added = await runInTransaction(this.dataSource, async (tx) => {
+      if (await this.factors.credentialRegistered(credential.credentialId, tx)) return null;
+      if ((await this.factors.passkeysOf(accountId, tx)).length >= MAX_PASSKEYS_PER_USER)
+        throw new BadRequestException(PASSKEY_ERRORS.tooMany);
+      const passkey = await this.factors.addPasskey(accountId, { ...credential, name }, new Date(), tx);
+      const recoveryCodes = (await this.factors.remainingRecoveryCodes(accountId, tx))
+        ? null
+        : await this.newCodes(accountId, tx);
+      const notified = await this.notify(tx, accountId, 'second_factor_added', { method: 'passkey', passkeyName: name });
+      await this.audit.record(
+        actor,
+        {
+          action: 'patient.second_factor_added',
+          patientId: accountId,
+          details: { factor: 'passkey', passkeyId: passkey.id, name, patientNotified: notified },
+        },
+        tx,
+      );
+      return { passkey, recoveryCodes };
+    });
+    return added ?? refuse('duplicate', PASSKEY_ERRORS.duplicate);
+  }
+
+  /**
+   * Removes one of the account's own passkeys (the caller has checked the password). Refused when
+   * the policy requires a second factor and it is the last one; with no factor left the recovery
+   * codes go too.
+   */
+  async removePasskey(accountId: number, passkeyId: number, actor: AuditContext): Promise<PortalPasskeyRow> {
+    return runInTransaction(this.dataSource, async (tx) => {
+      const removed = await this.factors.removePasskey(accountId, passkeyId, tx);
+      if (!removed) throw new NotFoundException(PASSKEY_ERRORS.notFound);
+      const left = await this.afterRemoval(accountId, tx, () =>
+        Promise.reject(new ConflictException(PASSKEY_ERRORS.lastRequired)),
+      );
+      const notified = await this.notify(tx, accountId, 'second_factor_removed', {
+        method: 'passkey',
+        passkeyName: removed.name,
+        remaining: left ? 'some' : 'none',
+      });
+      await this.audit.record(
+        actor,
+        {
+          action: 'patient.second_factor_removed',
+          patientId: accountId,
+          details: { factor: 'passkey', passkeyId, name: removed.name, patientNotified: notified },
+        },
+        tx,
+      );
+      return removed;
+    });
+  }
+
+  /** The sign-in's second step with a passkey: options naming the account's passkeys. */
+  async passkeySignInOptions(accountId: number): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const keys = await this.factors.passkeysOf(accountId);
+    if (!keys.length) throw new BadRequestException(PASSKEY_ERRORS.notFound);
+    return this.relyingParty.authenticationOptions(keys.map((key) => ({ ...key, publicKey: '' })));
+  }
+
+  /** True when the assertion is valid for one of the account's passkeys; records its counter and last use. */
+  async matchPasskey(
+    accountId: number,
+    response: AuthenticationResponseJSON,
+    expectedChallenge: string | null,
+  ): Promise<boolean> {
+    const credentialId = assertedCredentialId(response);
+    if (!expectedChallenge || !credentialId) return false;
+    const key = await this.factors.passkeyForSignIn(accountId, credentialId);
+    if (!key) return false;
+    const counter = await this.relyingParty.verifyAuthentication(response, expectedChallenge, key, `portal account ${accountId}`);
+    if (counter === null) return false;
+    await this.factors.recordPasskeyUse(key.id, counter, new Date());
+    return true;
+  }
+
+  /**
+   * After a factor was removed in `tx`: true when another remains. With none left, the removal is
+   * refused (`refuse` throws, rolling back) while the policy requires one, and the recovery codes go:
+   * they only recover a factor, and alone they would be a way around the second step later.
+   */
+  private async afterRemoval(accountId: number, tx: EntityManager, refuse: () => Promise<never>): Promise<boolean> {
+    if (await this.factors.hasFactor(accountId, tx)) return true;
+    if (await this.policy.isRequired(tx, 'portal')) await refuse();
+    await this.factors.removeRecoveryCodes(accountId, tx);
+    return false;
   }
 
   /** New recovery codes replace the old ones; only with a factor to recover. */

@@ -4,7 +4,8 @@ import type { Request } from 'express';
 import { DataSource } from 'typeorm';
 import type { AuditContext } from '../../audit/audit-context';
 import { PATIENT_ATTEMPTS } from '../../auth/lockout/attempt-locks.repository';
-import { PENDING_SECOND_FACTOR_MS } from '../../auth/mfa/pending-sign-in';
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import { PENDING_SECOND_FACTOR_MS, storeChallenge, takeChallenge } from '../../auth/mfa/pending-sign-in';
 import { SignInRequiredException } from '../../common/errors/sign-in-required.exception';
 import { PortalSessionsService } from '../account/portal-sessions.service';
 import { PatientAccountsService, patientActor, type PatientPrincipal } from '../patient-accounts.service';
@@ -59,19 +60,55 @@ export class PortalSecondStepService {
     return principal;
   }
 
+  /** Whether the pending account can answer with a passkey (the page offers the button). */
+  async hasPasskeys(req: Request): Promise<boolean> {
+    const principal = await this.pending(req);
+    return (await this.factors.status(principal.patientId)).passkeys.length > 0;
+  }
+
   async verify(req: Request, code: string, context: AuditContext): Promise<PortalCodeResult> {
+    return this.attempt(req, context, 'wrong_code', async (accountId, actor) => {
+      const match = await this.factors.matchCode(accountId, code, actor);
+      return match ? match.factor : null;
+    });
+  }
+
+  /** The passkey ceremony's options; the challenge waits in the half-signed-in session, usable once. */
+  async passkeyOptions(req: Request): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const principal = await this.pending(req);
+    const options = await this.factors.passkeySignInOptions(principal.patientId);
+    storeChallenge(req, 'portal-authenticate', principal.patientId, options.challenge);
+    return options;
+  }
+
+  /** A passkey's answer instead of a code: counted with the lockout like one. */
+  async verifyPasskey(req: Request, response: AuthenticationResponseJSON, context: AuditContext): Promise<PortalCodeResult> {
+    const principal = await this.pending(req);
+    const challenge = takeChallenge(req, 'portal-authenticate', principal.patientId);
+    return this.attempt(req, context, 'wrong_passkey', async (accountId) =>
+      (await this.factors.matchPasskey(accountId, response, challenge)) ? 'passkey' : null,
+    );
+  }
+
+  /** One second-step attempt: reserved before it is checked, a failure counted, a success signs in under a new session id. */
+  private async attempt(
+    req: Request,
+    context: AuditContext,
+    failure: string,
+    check: (accountId: number, actor: AuditContext) => Promise<string | null>,
+  ): Promise<PortalCodeResult> {
     const principal = await this.pending(req);
     const { generation, next } = req.session.portalPending!;
     const accountId = principal.patientId;
     const actor = patientActor(context, accountId, principal.username);
     const now = new Date();
     if (!(await PATIENT_ATTEMPTS.reserve(this.dataSource, accountId, now))) return { outcome: 'locked' };
-    const match = await this.factors.matchCode(accountId, code, actor);
-    if (!match) {
-      await this.accounts.recordWrongPassword(accountId, actor, now, 'patient.sign_in', 'wrong_code');
+    const factor = await check(accountId, actor);
+    if (!factor) {
+      await this.accounts.recordWrongPassword(accountId, actor, now, 'patient.sign_in', failure);
       return (await PATIENT_ATTEMPTS.isLocked(this.dataSource, accountId)) ? { outcome: 'locked' } : { outcome: 'wrong-code' };
     }
-    await this.accounts.completeSignIn(accountId, actor, match.factor, now);
+    await this.accounts.completeSignIn(accountId, actor, factor, now);
     await this.sessions.signIn(req, accountId, generation, context);
     return { outcome: 'signed-in', next };
   }

@@ -30,6 +30,7 @@ const TABLES = [
   'portal_sessions',
   'portal_totp',
   'portal_recovery_codes',
+  'portal_passkeys',
   'onboarding_list_generation',
   'reminder_policy',
   'portal_reminders',

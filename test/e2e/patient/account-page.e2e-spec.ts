@@ -1,5 +1,7 @@
 import request from 'supertest';
+import { AuditService } from '../../../src/audit/audit.service';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
+import { ACCOUNT_HISTORY_LENGTH } from '../../../src/portal/account/portal-account.service';
 import { csrfTokenOf } from '../../support/html';
 import { createActivatedPatient } from '../../support/portal-patients';
 import { auditActions } from '../../support/sessions';
@@ -249,5 +251,34 @@ describe('the patient’s own account page', () => {
     const laptop = await signedIn(`renamed${patient.id}`);
     const page = await laptop.get('/portal/account').expect(200);
     expect(page.text).toContain(`The clinic changed your username from “${patient.username}” to “renamed${patient.id}”.`);
+  });
+
+  it('shows the last 20 sign-ins and changes, newest first, and nothing of another patient', async () => {
+    const patient = await activatedPatient();
+    const other = await activatedPatient();
+    const audit = t.app.get(AuditService);
+    const actor = {
+      actorType: 'patient' as const,
+      actorId: patient.id,
+      actorLabel: patient.username,
+      ip: '203.0.113.9',
+      userAgent: null,
+    };
+    // 24 older sign-ins, then a session ended: 25 events, and the other patient's own.
+    for (let i = 0; i < 24; i++) await audit.record(actor, { action: 'patient.sign_in', patientId: patient.id });
+    await audit.record(actor, { action: 'patient.sessions_ended', patientId: patient.id, details: { count: 3 } });
+    await audit.record(
+      { ...actor, actorId: other.id },
+      { action: 'patient.sessions_ended', patientId: other.id, details: { count: 7 } },
+    );
+    const laptop = await signedIn(patient.username);
+    const page = await laptop.get('/portal/account').expect(200);
+    const items = [...page.text.matchAll(/<li class="activity-item[^"]*">([\s\S]*?)<\/li>/g)].map((match) => match[1]);
+    expect(items).toHaveLength(ACCOUNT_HISTORY_LENGTH);
+    // Newest first: this sign-in, then the ended sessions, then the older sign-ins.
+    expect(items[0]).toContain('You signed in.');
+    expect(items[1]).toContain('You ended 3 other sessions.');
+    expect(items[1]).toContain('from 203.0.113.9');
+    expect(page.text).not.toContain('You ended 7 other sessions.');
   });
 });

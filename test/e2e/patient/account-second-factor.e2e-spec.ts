@@ -51,11 +51,16 @@ describe('a patient’s optional second sign-in step', () => {
     await awayFromStepBoundary();
     const setup = await agent.get(ENROL).expect(200);
     const secret = totpSecretOf(setup.text);
-    const res = await agent
-      .post(`${ENROL}/totp`)
-      .redirects(1)
-      .type('form')
-      .send({ _csrf: csrfTokenOf(setup.text), code: await totpCode(secret, -1) });
+    const confirm = async () =>
+      agent
+        .post(`${ENROL}/totp`)
+        .redirects(1)
+        .type('form')
+        .send({ _csrf: csrfTokenOf(setup.text), code: await totpCode(secret, -1) });
+    // The previous step's code is refused only when a step boundary passes in flight (a loaded machine): then once more.
+    const stepBefore = Math.floor(Date.now() / 30_000);
+    let res = await confirm();
+    if (res.status === 400 && Math.floor(Date.now() / 30_000) !== stepBefore) res = await confirm();
     expect(res.status).toBe(200);
     return { secret, recoveryCodes: recoveryCodesOf(res.text) };
   }
