@@ -47,31 +47,43 @@ export class ActivationReportRepository {
 
   async funnel(grouping: ReportGrouping | 'total'): Promise<FunnelCounts[]> {
     const group = GROUPS[grouping];
-    const count = (condition: string) => `SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
-    const grouped = grouping === 'total' ? '' : `GROUP BY ${group.key}`;
-    // One pass over the enabled patients' summary rows (an index range on access_enabled), plus the
-    // set-up times for the medians and the group labels, side by side.
-    const [rows, days, labels] = await Promise.all([
+    const flag = (condition: string) => `CASE WHEN ${condition} THEN 1 ELSE 0 END`;
+    const spanMs = isSqliteManager(this.dataSource)
+      ? 'CAST(ROUND((julianday(s.first_used_at) - julianday(s.first_invite_at)) * 86400000) AS INTEGER)'
+      : 'TIMESTAMPDIFF(MICROSECOND, s.first_invite_at, s.first_used_at) DIV 1000';
+    // One pass over the enabled patients' summary rows (an index range on access_enabled), counted by
+    // group, stage reached and set-up span (first invite → first use, for the medians): the counts and
+    // the spans come from the same rows, and patients with the same stages and span share one row.
+    const [rows, labels]: [Array<Record<string, unknown>>, Map<string, string>] = await Promise.all([
       this.dataSource.query(
-        `SELECT ${group.key} AS group_key, COUNT(*) AS enabled, ${count(INVITED)} AS invited, ${count(DELIVERED)} AS delivered,
-                ${count(OPENED)} AS opened, ${count(SET_UP)} AS set_up, ${count(SIGNED_IN)} AS signed_in
+        `SELECT ${group.key} AS group_key, ${flag(INVITED)} AS invited, ${flag(DELIVERED)} AS delivered,
+                ${flag(OPENED)} AS opened, ${flag(SET_UP)} AS set_up, ${flag(SIGNED_IN)} AS signed_in,
+                CASE WHEN ${SET_UP} AND s.first_used_at IS NOT NULL THEN ${spanMs} END AS span_ms, COUNT(*) AS n
            FROM activation_summary s ${group.join}
-          WHERE ${ENABLED} ${grouped}`,
-      ) as Promise<Array<Record<string, unknown>>>,
-      this.setUpDays(group),
+          WHERE ${ENABLED}
+          GROUP BY ${group.key === 'NULL' ? '' : `${group.key}, `}${flag(INVITED)}, ${flag(DELIVERED)}, ${flag(OPENED)},
+                   ${flag(SET_UP)}, ${flag(SIGNED_IN)}, CASE WHEN ${SET_UP} AND s.first_used_at IS NOT NULL THEN ${spanMs} END`,
+      ),
       this.labels(group.labels),
     ]);
-    const keyOf = (row: Record<string, unknown>) =>
-      row.group_key === null || row.group_key === undefined ? null : String(row.group_key);
-    const groups: FunnelCounts[] = rows.map((row) => {
-      const key = grouping === 'total' ? null : keyOf(row);
-      const counts = Object.fromEntries(FUNNEL_STAGES.map((stage) => [stage, Number(row[stage] ?? 0)])) as Record<
-        FunnelStage,
-        number
-      >;
-      const label = grouping === 'total' ? 'All patients' : key === null ? '' : (labels.get(key) ?? key);
-      return { key, label, counts, setUpDays: days.get(key) ?? [] };
-    });
+    const groups = new Map<string | null, FunnelCounts>();
+    for (const row of rows) {
+      const key = grouping === 'total' || row.group_key === null || row.group_key === undefined ? null : String(row.group_key);
+      if (!groups.has(key))
+        groups.set(key, {
+          key,
+          label: grouping === 'total' ? 'All patients' : key === null ? '' : (labels.get(key) ?? key),
+          counts: Object.fromEntries(FUNNEL_STAGES.map((stage) => [stage, 0])) as Record<FunnelStage, number>,
+          setUpDays: [],
+        });
+      const entry = groups.get(key)!;
+      const n = Number(row.n);
+      entry.counts.enabled += n;
+      for (const stage of ['invited', 'delivered', 'opened', 'set_up', 'signed_in'] as const)
+        if (Number(row[stage]) === 1) entry.counts[stage] += n;
+      if (row.span_ms !== null && row.span_ms !== undefined)
+        for (let i = 0; i < n; i++) entry.setUpDays.push(Math.max(0, Number(row.span_ms) / 86_400_000));
+    }
     const order = (a: FunnelCounts, b: FunnelCounts) =>
       a.key === null
         ? 1
@@ -80,7 +92,7 @@ export class ActivationReportRepository {
           : grouping === 'month'
             ? a.key.localeCompare(b.key)
             : a.label.localeCompare(b.label);
-    return groups.filter((g) => g.counts.enabled > 0 || g.counts.invited > 0).sort(order);
+    return [...groups.values()].filter((g) => g.counts.enabled > 0 || g.counts.invited > 0).sort(order);
   }
 
   /** Names of providers or tags by id (a few dozen rows). */
@@ -88,24 +100,5 @@ export class ActivationReportRepository {
     if (!sql) return new Map();
     const rows: Array<{ id: unknown; name: string }> = await this.dataSource.query(sql);
     return new Map(rows.map((row) => [String(row.id), String(row.name)]));
-  }
-
-  /** First invite → set-up, in days, of every set-up patient, by group key (the span computed by the database). */
-  private async setUpDays(group: (typeof GROUPS)[ReportGrouping | 'total']): Promise<Map<string | null, number[]>> {
-    const spanMs = isSqliteManager(this.dataSource)
-      ? 'CAST(ROUND((julianday(s.first_used_at) - julianday(s.first_invite_at)) * 86400000) AS INTEGER)'
-      : 'TIMESTAMPDIFF(MICROSECOND, s.first_invite_at, s.first_used_at) DIV 1000';
-    const rows: Array<{ group_key: unknown; span_ms: number | string }> = await this.dataSource.query(
-      `SELECT ${group.key} AS group_key, ${spanMs} AS span_ms
-         FROM activation_summary s ${group.join}
-        WHERE ${ENABLED} AND ${SET_UP} AND s.first_used_at IS NOT NULL`,
-    );
-    const days = new Map<string | null, number[]>();
-    for (const row of rows) {
-      const key = row.group_key === null || row.group_key === undefined ? null : String(row.group_key);
-      if (!days.has(key)) days.set(key, []);
-      days.get(key)!.push(Math.max(0, Number(row.span_ms) / 86_400_000));
-    }
-    return days;
   }
 }
