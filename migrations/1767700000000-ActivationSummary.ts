@@ -121,6 +121,15 @@ function triggers(sqlite: boolean): Trigger[] {
     `${ignore} INTO activation_summary (patient_id, provider_id) SELECT p.id, p.primary_provider_id FROM patients p WHERE p.id = ${patient}`;
   const earliest = (column: string, value: string, condition = 'TRUE') =>
     `${column} = CASE WHEN ${condition} AND ${value} IS NOT NULL AND (${column} IS NULL OR ${value} < ${column}) THEN ${value} ELSE ${column} END`;
+  /**
+   * ensureRow then `update`. On MariaDB the update goes first and the row is inserted only when it changed
+   * nothing (measured: an INSERT IGNORE per link made set-based link writes ~6× slower; every patient with an
+   * account has a row already). Correct either way: an update that changed nothing is simply run again.
+   */
+  const ensuredUpdate = (update: string) =>
+    sqlite
+      ? [ensureRow('NEW.patient_id'), update]
+      : [update, `IF ROW_COUNT() = 0 THEN ${ensureRow('NEW.patient_id')}; ${update}; END IF`];
   const ownPatientOf = (token: string) => `(SELECT t.patient_id FROM portal_tokens t WHERE t.id = ${token} AND ${OWN})`;
   const accountColumns = `access_enabled = NEW.access_enabled, has_username = CASE WHEN NEW.username IS NULL THEN 0 ELSE 1 END, first_login_at = NEW.first_login_at`;
   return [
@@ -165,12 +174,11 @@ function triggers(sqlite: boolean): Trigger[] {
       event: 'INSERT',
       table: 'portal_tokens',
       when: 'NEW.representative_account_id IS NULL',
-      body: [
-        ensureRow('NEW.patient_id'),
+      body: ensuredUpdate(
         `UPDATE activation_summary SET ${earliest('first_invite_at', 'NEW.created_at', "NEW.purpose = 'invite'")},
                 ${earliest('first_opened_at', 'NEW.opened_at')}, ${earliest('first_used_at', 'NEW.used_at')}
           WHERE patient_id = NEW.patient_id`,
-      ],
+      ),
     },
     {
       // Opening and using a link (one row at a time): recount the patient's link times from their own links.
