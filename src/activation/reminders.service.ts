@@ -61,9 +61,15 @@ export class RemindersService {
     const days = parseDays(form.daysAfterInvite);
     if (days === null) return 'Days after the invite: give whole days from 1 to 365, separated by commas (for example 3, 7).';
     const policy = { ...form, daysAfterInvite: days };
+    // Saving the form untouched changes nothing and audits nothing; the audit names what changed.
+    const current = await this.reminders.policy();
+    const changed = (Object.keys(policy) as Array<keyof typeof policy>).filter(
+      (field) => JSON.stringify(policy[field]) !== JSON.stringify(current[field]),
+    );
+    if (changed.length === 0) return null;
     await runInTransaction(this.dataSource, async (tx) => {
       await this.reminders.savePolicy(policy, context.actorType === 'staff' ? context.actorId : null, new Date(), tx);
-      await this.audit.record(context, { action: 'reminders.policy_changed', details: { ...policy } }, tx);
+      await this.audit.record(context, { action: 'reminders.policy_changed', details: { ...policy, changed } }, tx);
     });
     return null;
   }

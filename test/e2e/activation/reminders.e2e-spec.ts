@@ -90,8 +90,15 @@ describe('automatic reminders', () => {
     await setPolicy({}).expect(303);
     expect((await reminders.policy()).enabled).toBe(true);
     expect((await admin.get('/admin/reminders').expect(200)).text).toContain('<strong>On:</strong>');
-    const [audit] = await a.dataSource.query("SELECT actor_id FROM audit_events WHERE action = 'reminders.policy_changed'");
+    const [audit] = await a.dataSource.query(
+      "SELECT actor_id, details FROM audit_events WHERE action = 'reminders.policy_changed'",
+    );
     expect(Number(audit.actor_id)).toBe(admin.user.id);
+    expect(JSON.parse(audit.details).changed).toEqual(['enabled']);
+    // The same form saved again, untouched: nothing changes and nothing more is audited.
+    await setPolicy({}).expect(303);
+    const [{ n }] = await a.dataSource.query("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'reminders.policy_changed'");
+    expect(Number(n)).toBe(1);
     // The 10-day-old invite is now due: only its latest step (day 7), never day 3 late as well.
     await reminders.runOnce();
     expect(await stepsOf(patient.id)).toEqual(['invite:#:7']);
