@@ -1,13 +1,14 @@
 import type { EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import type { AuditEntry, AuditService } from '../audit/audit.service';
-import { fromSqlDateTime, insertRows, placeholders, toSqlDateTime } from '../database/sql';
+import { toSqlDateTime } from '../database/sql';
 import type { EmailChangeService } from '../portal-access/email-change/email-change.service';
 import type { EmailChange } from '../portal-access/portal-email-change.service';
+import type { ImportedPatientChange, PatientImportRepository } from '../patients/patient-import.repository';
 import type { PatientsService } from '../patients/patients.service';
 import type { PortalAccessService } from '../portal-access/portal-access.service';
+import type { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
 import { patientRefKey, providerRefKey, type ImportCheck, type ImportCounts, type ProviderTarget } from './import-check';
-import { phoneDigits } from '../patients/phone-number';
 import { addressColumn, POSTAL_ADDRESS_PARTS } from '../patients/postal-address';
 import type { ImportJob } from './import-job';
 import { foldKey, type AppointmentRecord, type PatientRecord, type ProviderRef } from './import-records';
@@ -17,31 +18,12 @@ export interface ApplyDeps {
   /** Email changes are requested (waiting for approval), never applied by an import. */
   emails: Pick<EmailChangeService, 'requestFromImport'>;
   patients: PatientsService;
+  /** The patients module's tables (patients, tags, providers, appointments) as an import writes them. */
+  records: PatientImportRepository;
+  /** portal_accounts: a new patient's account row. */
+  accounts: Pick<PortalAccountsRepository, 'createForNewPatients'>;
   access: PortalAccessService;
 }
-
-interface PatientRow {
-  id: number | string;
-  external_id: string;
-  external_id_system: string | null;
-  first_name: string;
-  last_name: string;
-  date_of_birth: Date | string;
-  email: string | null;
-  phone: string | null;
-  preferred_language: string | null;
-  primary_provider_id: number | string | null;
-  deceased: number | string | boolean;
-  deceased_date: string | null;
-  /** The postal address columns (address_line1 …), by column name. */
-  [addressPart: `address_${string}`]: string | null;
-}
-
-const ADDRESS_COLUMNS = POSTAL_ADDRESS_PARTS.map(({ key }) => addressColumn(key));
-
-const dateText = (value: Date | string) =>
-  value instanceof Date ? value.toISOString().slice(0, 10) : String(value).slice(0, 10);
-const idOrNull = (value: number | string | null) => (value === null ? null : Number(value));
 
 /**
  * Pass 2: compares records with the database in batches (one SELECT per batch, not per
@@ -53,7 +35,8 @@ export class ImportApplier {
   readonly counts: ImportCounts;
   private readonly providerIds = new Map<number, number>();
   private tagIds = new Map<string, number>();
-  private readonly now = toSqlDateTime(new Date());
+  /** One time for every row the import writes. */
+  private readonly now = new Date();
   private newTagSentinel = -1;
 
   private readonly context: AuditContext;
@@ -80,37 +63,31 @@ export class ImportApplier {
    * neither side has a different NPI (two practitioners may share a name).
    */
   async applyProviders(): Promise<void> {
-    const rows: Array<{ id: number | string; name: string; external_id: string | null; fhir_id: string | null }> =
-      await this.db.query('SELECT id, name, external_id, fhir_id FROM providers');
-    const tags: Array<{ id: number | string; name: string }> = await this.db.query('SELECT id, name FROM tags');
-    this.tagIds = new Map(tags.map((tag) => [foldKey(tag.name), Number(tag.id)]));
+    const rows = await this.deps.records.providers(this.db);
+    const tags = await this.deps.records.tags(this.db);
+    this.tagIds = new Map(tags.map((tag) => [foldKey(tag.name), tag.id]));
     const entries: AuditEntry[] = [];
     for (const provider of this.check.providers) {
       if (this.check.rejected.has(provider.source.ordinal)) continue;
       const sameName = rows.filter(
         (row) =>
           foldKey(row.name) === foldKey(provider.name) &&
-          (!row.external_id || !provider.externalId || foldKey(row.external_id) === foldKey(provider.externalId)),
+          (!row.externalId || !provider.externalId || foldKey(row.externalId) === foldKey(provider.externalId)),
       );
       const match =
         (provider.externalId
-          ? rows.find((row) => row.external_id && foldKey(row.external_id) === foldKey(provider.externalId!))
+          ? rows.find((row) => row.externalId && foldKey(row.externalId) === foldKey(provider.externalId!))
           : undefined) ??
-        (provider.fhirId ? rows.find((row) => row.fhir_id === provider.fhirId) : undefined) ??
+        (provider.fhirId ? rows.find((row) => row.fhirId === provider.fhirId) : undefined) ??
         (sameName.length === 1 ? sameName[0] : undefined);
       const fhirId = provider.fhirId ?? null;
       if (!match) {
         this.counts.providers.new++;
         if (this.write) {
-          await insertRows(
-            this.db,
-            'providers',
-            ['name', 'external_id', 'fhir_id', 'active', 'created_at'],
-            [[provider.name, provider.externalId, fhirId, 1, this.now]],
-          );
-          const [created] = await this.db.query('SELECT MAX(id) AS id FROM providers WHERE name = ?', [provider.name]);
-          this.providerIds.set(provider.source.ordinal, Number(created.id));
-          rows.push({ id: created.id, name: provider.name, external_id: provider.externalId, fhir_id: fhirId });
+          const created = { name: provider.name, externalId: provider.externalId, fhirId };
+          const id = await this.deps.records.insertProvider(created, this.now, this.db);
+          this.providerIds.set(provider.source.ordinal, id);
+          rows.push({ id, ...created });
           entries.push({
             action: 'provider.imported',
             batchId: this.runId,
@@ -119,20 +96,21 @@ export class ImportApplier {
         }
         continue;
       }
-      this.providerIds.set(provider.source.ordinal, Number(match.id));
+      this.providerIds.set(provider.source.ordinal, match.id);
       const changed =
         match.name !== provider.name ||
-        (provider.externalId !== null && match.external_id !== provider.externalId) ||
-        (fhirId !== null && match.fhir_id !== fhirId);
+        (provider.externalId !== null && match.externalId !== provider.externalId) ||
+        (fhirId !== null && match.fhirId !== fhirId);
       if (!changed) {
         this.counts.providers.unchanged++;
         continue;
       }
       this.counts.providers.changed++;
       if (this.write) {
-        await this.db.query(
-          'UPDATE providers SET name = ?, external_id = COALESCE(?, external_id), fhir_id = COALESCE(?, fhir_id) WHERE id = ?',
-          [provider.name, provider.externalId, fhirId, Number(match.id)],
+        await this.deps.records.updateProvider(
+          match.id,
+          { name: provider.name, externalId: provider.externalId, fhirId },
+          this.db,
         );
         entries.push({
           action: 'provider.imported',
@@ -145,13 +123,15 @@ export class ImportApplier {
   }
 
   async applyPatients(batch: PatientRecord[]): Promise<void> {
-    const existing: PatientRow[] = await this.db.query(
-      `SELECT id, external_id, external_id_system, first_name, last_name, date_of_birth, email, phone, preferred_language, primary_provider_id, deceased, deceased_date, ${ADDRESS_COLUMNS.join(', ')} FROM patients WHERE external_id IN (${placeholders(batch.length)})`,
+    const { records } = this.deps;
+    const existing = await records.byExternalIds(
       batch.map((record) => record.externalId),
+      this.db,
     );
-    const byKey = new Map(existing.map((row) => [foldKey(row.external_id), row]));
-    const tagsOf = await this.tagsOf(
-      batch.some((record) => record.tags !== undefined) ? existing.map((row) => Number(row.id)) : [],
+    const byKey = new Map(existing.map((row) => [foldKey(row.externalId), row]));
+    const tagsOf = await records.tagsOf(
+      batch.some((record) => record.tags !== undefined) ? existing.map((row) => row.id) : [],
+      this.db,
     );
 
     const created: PatientRecord[] = [];
@@ -159,7 +139,7 @@ export class ImportApplier {
       id: number;
       record: PatientRecord;
       fields: string[];
-      set: Record<string, unknown>;
+      set: ImportedPatientChange;
       tagIds?: number[];
     }> = [];
     const emailChanges: EmailChange[] = [];
@@ -173,45 +153,38 @@ export class ImportApplier {
         created.push(record);
         continue;
       }
-      const set: Record<string, unknown> = {};
-      if (row.first_name !== record.firstName) set.first_name = record.firstName;
-      if (row.last_name !== record.lastName) set.last_name = record.lastName;
-      if (dateText(row.date_of_birth) !== record.dateOfBirth) set.date_of_birth = record.dateOfBirth;
-      if (record.phone !== undefined && (row.phone ?? null) !== record.phone) set.phone = record.phone;
-      if (record.preferredLanguage !== undefined && (row.preferred_language ?? null) !== record.preferredLanguage)
+      const set: ImportedPatientChange = {};
+      if (row.firstName !== record.firstName) set.first_name = record.firstName;
+      if (row.lastName !== record.lastName) set.last_name = record.lastName;
+      if (row.dateOfBirth !== record.dateOfBirth) set.date_of_birth = record.dateOfBirth;
+      if (record.phone !== undefined && row.phone !== record.phone) set.phone = record.phone;
+      if (record.preferredLanguage !== undefined && row.preferredLanguage !== record.preferredLanguage)
         set.preferred_language = record.preferredLanguage;
       for (const { key } of record.address ? POSTAL_ADDRESS_PARTS : []) {
-        const column = addressColumn(key);
-        if ((row[column as `address_${string}`] ?? null) !== record.address![key]) set[column] = record.address![key];
+        if (row.address[key] !== record.address![key]) set[addressColumn(key) as `address_${string}`] = record.address![key];
       }
-      if (providerId !== undefined && idOrNull(row.primary_provider_id) !== providerId) set.primary_provider_id = providerId;
+      if (providerId !== undefined && row.primaryProviderId !== providerId) set.primary_provider_id = providerId;
       // The first FHIR file to name the identifier's system records it (check.compareWithDatabase refused a different one).
-      if (record.externalIdSystem && !row.external_id_system) set.external_id_system = record.externalIdSystem;
-      const wasDeceased = Number(row.deceased) === 1 || row.deceased === true;
+      if (record.externalIdSystem && !row.externalIdSystem) set.external_id_system = record.externalIdSystem;
+      const wasDeceased = row.deceased;
       if (record.deceased !== undefined && record.deceased !== wasDeceased) set.deceased = record.deceased ? 1 : 0;
-      if (
-        record.deceased !== undefined &&
-        (record.deceasedDate ?? null) !== (row.deceased_date ?? null) &&
-        (record.deceased || wasDeceased)
-      )
+      if (record.deceased !== undefined && (record.deceasedDate ?? null) !== row.deceasedDate && (record.deceased || wasDeceased))
         set.deceased_date = record.deceasedDate ?? null;
-      if (record.deceased === true && !wasDeceased) newlyDeceased.push(Number(row.id));
+      if (record.deceased === true && !wasDeceased) newlyDeceased.push(row.id);
       const fields = Object.keys(set);
-      const tagsChanged = tagIds !== undefined && sameSet(tagsOf.get(Number(row.id)) ?? [], tagIds) === false;
+      const tagsChanged = tagIds !== undefined && sameSet(tagsOf.get(row.id) ?? [], tagIds) === false;
       if (tagsChanged) fields.push('tags');
       // An import replaces an address but never removes one (an empty cell keeps the email on file).
       if (typeof record.email === 'string' && record.email.toLowerCase() !== (row.email ?? '').toLowerCase()) {
         fields.push('email');
-        emailChanges.push({ patientId: Number(row.id), firstName: record.firstName, from: row.email, to: record.email });
+        emailChanges.push({ patientId: row.id, firstName: record.firstName, from: row.email, to: record.email });
       }
       if (fields.length === 0) {
         this.counts.patients.unchanged++;
         continue;
       }
       this.counts.patients.changed++;
-      // The searchable digits follow the number (not an audited field of its own).
-      if ('phone' in set) set.phone_digits = phoneDigits(set.phone as string | null);
-      updates.push({ id: Number(row.id), record, fields, set, tagIds: tagsChanged ? tagIds : undefined });
+      updates.push({ id: row.id, record, fields, set, tagIds: tagsChanged ? tagIds : undefined });
     }
     this.counts.patients.new += created.length;
     this.counts.emailChanges += emailChanges.length;
@@ -220,63 +193,36 @@ export class ImportApplier {
 
     const entries: AuditEntry[] = [];
     if (created.length) {
-      await insertRows(
+      const ids = await records.insertImported(
+        created.map((r) => ({
+          externalId: r.externalId,
+          externalIdSystem: r.externalIdSystem ?? null,
+          firstName: r.firstName,
+          lastName: r.lastName,
+          dateOfBirth: r.dateOfBirth,
+          email: r.email ?? null,
+          phone: r.phone ?? null,
+          preferredLanguage: r.preferredLanguage ?? null,
+          primaryProviderId: r.provider ? (this.providerIdOf(r.provider) ?? null) : null,
+          deceased: r.deceased === true,
+          deceasedDate: r.deceasedDate ?? null,
+          address: r.address ?? null,
+        })),
+        this.now,
         this.db,
-        'patients',
-        [
-          'external_id',
-          'external_id_system',
-          'first_name',
-          'last_name',
-          'date_of_birth',
-          'email',
-          'phone',
-          'phone_digits',
-          'preferred_language',
-          'primary_provider_id',
-          'deceased',
-          'deceased_date',
-          ...ADDRESS_COLUMNS,
-          'version',
-          'created_at',
-          'updated_at',
-        ],
-        created.map((r) => [
-          r.externalId,
-          r.externalIdSystem ?? null,
-          r.firstName,
-          r.lastName,
-          r.dateOfBirth,
-          r.email ?? null,
-          r.phone ?? null,
-          phoneDigits(r.phone),
-          r.preferredLanguage ?? null,
-          r.provider ? (this.providerIdOf(r.provider) ?? null) : null,
-          r.deceased ? 1 : 0,
-          r.deceased ? (r.deceasedDate ?? null) : null,
-          ...POSTAL_ADDRESS_PARTS.map(({ key }) => r.address?.[key] ?? null),
-          1,
-          this.now,
-          this.now,
-        ]),
       );
-      const ids: Array<{ id: number | string; external_id: string }> = await this.db.query(
-        `SELECT id, external_id FROM patients WHERE external_id IN (${placeholders(created.length)})`,
-        created.map((r) => r.externalId),
-      );
-      const idOf = new Map(ids.map((row) => [foldKey(row.external_id), Number(row.id)]));
+      const idOf = new Map(ids.map((row) => [foldKey(row.externalId), row.id]));
       // Every patient has a portal account row from the start: red (access not enabled).
-      await insertRows(
+      await this.deps.accounts.createForNewPatients(
+        created.map((r) => idOf.get(foldKey(r.externalId))!),
+        this.now,
         this.db,
-        'portal_accounts',
-        ['patient_id', 'access_enabled', 'version', 'updated_at'],
-        created.map((r) => [idOf.get(foldKey(r.externalId)), 0, 1, this.now]),
       );
-      await insertRows(
+      await records.addTags(
+        created.flatMap((r) =>
+          r.tags ? this.knownTagIds(r.tags).map((tagId) => ({ patientId: idOf.get(foldKey(r.externalId))!, tagId })) : [],
+        ),
         this.db,
-        'patient_tags',
-        ['patient_id', 'tag_id'],
-        created.flatMap((r) => (r.tags ? this.knownTagIds(r.tags).map((tagId) => [idOf.get(foldKey(r.externalId)), tagId]) : [])),
       );
       for (const r of created)
         entries.push({
@@ -287,22 +233,8 @@ export class ImportApplier {
         });
     }
     for (const update of updates) {
-      const columns = Object.keys(update.set);
-      if (columns.length) {
-        await this.db.query(
-          `UPDATE patients SET ${columns.map((c) => `${c} = ?`).join(', ')}, version = version + 1, updated_at = ? WHERE id = ?`,
-          [...Object.values(update.set), this.now, update.id],
-        );
-      }
-      if (update.tagIds) {
-        await this.db.query('DELETE FROM patient_tags WHERE patient_id = ?', [update.id]);
-        await insertRows(
-          this.db,
-          'patient_tags',
-          ['patient_id', 'tag_id'],
-          update.tagIds.map((tagId) => [update.id, tagId]),
-        );
-      }
+      if (Object.keys(update.set).length) await records.updateImported(update.id, update.set, this.now, this.db);
+      if (update.tagIds) await records.replaceTags(update.id, update.tagIds, this.db);
       entries.push({
         action: 'patient.imported',
         patientId: update.id,
@@ -321,60 +253,46 @@ export class ImportApplier {
   }
 
   async applyAppointments(batch: AppointmentRecord[]): Promise<void> {
+    const { records } = this.deps;
     const patientExternalIds = batch.map((record) => this.check.patientTargets.get(patientRefKey(record.patient))!);
-    const patients: Array<{ id: number | string; external_id: string }> = await this.db.query(
-      `SELECT id, external_id FROM patients WHERE external_id IN (${placeholders(batch.length)})`,
-      patientExternalIds,
-    );
-    const patientIdOf = new Map(patients.map((row) => [foldKey(row.external_id), Number(row.id)]));
-    const existing: Array<{
-      id: number | string;
-      external_id: string;
-      patient_id: number | string;
-      provider_id: number | string | null;
-      starts_at: Date | string;
-    }> = await this.db.query(
-      `SELECT id, external_id, patient_id, provider_id, starts_at FROM appointments WHERE external_id IN (${placeholders(batch.length)})`,
+    const patients = await records.idsByExternalIds(patientExternalIds, this.db);
+    const patientIdOf = new Map(patients.map((row) => [foldKey(row.externalId), row.id]));
+    const existing = await records.appointmentsByExternalIds(
       batch.map((record) => record.externalId),
+      this.db,
     );
-    const byKey = new Map(existing.map((row) => [foldKey(row.external_id), row]));
-    const inserts: unknown[][] = [];
+    const byKey = new Map(existing.map((row) => [foldKey(row.externalId), row]));
+    const inserts: Array<{ externalId: string; patientId: number | null; providerId: number | null; startsAt: Date }> = [];
     const touched = new Set<number>();
     for (const [i, record] of batch.entries()) {
       const patientId = patientIdOf.get(foldKey(patientExternalIds[i])) ?? null;
       const providerId = record.provider ? (this.providerIdOf(record.provider) ?? null) : null;
-      const startsAt = toSqlDateTime(record.startsAt);
       const row = byKey.get(foldKey(record.externalId));
       if (!row) {
         this.counts.appointments.new++;
-        inserts.push([record.externalId, patientId, providerId, startsAt, this.now]);
+        inserts.push({ externalId: record.externalId, patientId, providerId, startsAt: record.startsAt });
         if (patientId !== null) touched.add(patientId);
         continue;
       }
       const same =
-        Number(row.patient_id) === patientId &&
-        idOrNull(row.provider_id) === providerId &&
-        toSqlDateTime(fromSqlDateTime(row.starts_at)!) === startsAt;
+        row.patientId === patientId &&
+        row.providerId === providerId &&
+        toSqlDateTime(row.startsAt) === toSqlDateTime(record.startsAt);
       if (same) {
         this.counts.appointments.unchanged++;
         continue;
       }
       this.counts.appointments.changed++;
       if (this.write) {
-        await this.db.query('UPDATE appointments SET patient_id = ?, provider_id = ?, starts_at = ? WHERE id = ?', [
-          patientId,
-          providerId,
-          startsAt,
-          Number(row.id),
-        ]);
-        touched.add(Number(row.patient_id));
+        await records.moveAppointment(row.id, { patientId: patientId!, providerId, startsAt: record.startsAt }, this.db);
+        touched.add(row.patientId);
         touched.add(patientId!);
       }
     }
     if (!this.write) return;
-    if (inserts.some((row) => row[1] === null))
-      throw new Error('An appointment lost its patient between the check and the write.');
-    await insertRows(this.db, 'appointments', ['external_id', 'patient_id', 'provider_id', 'starts_at', 'created_at'], inserts);
+    const placed = inserts.filter((row): row is (typeof inserts)[number] & { patientId: number } => row.patientId !== null);
+    if (placed.length < inserts.length) throw new Error('An appointment lost its patient between the check and the write.');
+    await records.insertAppointments(placed, this.now, this.db);
     // patients.next_appointment_at follows appointments in the same transaction (the onboarding filter reads it).
     await this.deps.patients.refreshNextAppointment(this.db, [...touched]);
   }
@@ -387,18 +305,6 @@ export class ImportApplier {
     return 'db' in target ? target.db : (this.providerIds.get(target.file) ?? -1);
   }
 
-  private async tagsOf(patientIds: number[]): Promise<Map<number, number[]>> {
-    const result = new Map<number, number[]>();
-    if (patientIds.length === 0) return result;
-    const rows: Array<{ patient_id: number | string; tag_id: number | string }> = await this.db.query(
-      `SELECT patient_id, tag_id FROM patient_tags WHERE patient_id IN (${placeholders(patientIds.length)})`,
-      patientIds,
-    );
-    for (const row of rows)
-      result.set(Number(row.patient_id), [...(result.get(Number(row.patient_id)) ?? []), Number(row.tag_id)]);
-    return result;
-  }
-
   /** Tag ids by name; a tag new to the clinic is created (in a dry run it gets a stand-in id). */
   private async tagIdsOf(names: string[]): Promise<number[]> {
     for (const name of names) {
@@ -407,9 +313,7 @@ export class ImportApplier {
         this.tagIds.set(foldKey(name), this.newTagSentinel--);
         continue;
       }
-      await insertRows(this.db, 'tags', ['name', 'created_at'], [[name, this.now]]);
-      const [row] = await this.db.query('SELECT id FROM tags WHERE name = ?', [name]);
-      this.tagIds.set(foldKey(name), Number(row.id));
+      this.tagIds.set(foldKey(name), await this.deps.records.insertTag(name, this.now, this.db));
     }
     return this.knownTagIds(names);
   }

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import { chunks, placeholders } from '../database/sql';
+import { chunks } from '../database/sql';
+import type { PatientIdentity, PatientImportRepository, ProviderOnFile } from '../patients/patient-import.repository';
 import { foldKey, type ImportProblem, type ParsedItem, type ProviderRecord, type ProviderRef } from './import-records';
 import type { IgnoredItem } from './parsers/fhir-import.parser';
 
@@ -49,44 +50,24 @@ export const emptyCounts = (): ImportCounts => ({
 });
 
 /** A patient on file, as the comparison needs it. */
-export interface PatientOnFile {
-  externalId: string;
-  externalIdSystem: string | null;
-  firstName: string;
-  lastName: string;
-  /** YYYY-MM-DD */
-  dateOfBirth: string;
-}
+export type PatientOnFile = PatientIdentity;
 
-/** Where the check finds the patients on file: the database (patientsOnFile), a list in the unit specs. */
+/**
+ * What the check reads of what is on file: the patients module's tables through its import
+ * repository (`onFile`), lists in the unit specs.
+ */
 export interface PatientsOnFile {
   byExternalIds(externalIds: string[]): Promise<PatientOnFile[]>;
+  /** The external ids of these that are on file (as stored). */
+  existingExternalIds(externalIds: string[]): Promise<string[]>;
+  providers(): Promise<ProviderOnFile[]>;
 }
 
-export function patientsOnFile(db: EntityManager): PatientsOnFile {
+export function onFile(records: PatientImportRepository, db: EntityManager): PatientsOnFile {
   return {
-    byExternalIds: async (externalIds) => {
-      const rows: Array<{
-        external_id: string;
-        external_id_system: string | null;
-        first_name: string;
-        last_name: string;
-        date_of_birth: Date | string;
-      }> = await db.query(
-        `SELECT external_id, external_id_system, first_name, last_name, date_of_birth FROM patients WHERE external_id IN (${placeholders(externalIds.length)})`,
-        externalIds,
-      );
-      return rows.map((row) => ({
-        externalId: row.external_id,
-        externalIdSystem: row.external_id_system,
-        firstName: row.first_name,
-        lastName: row.last_name,
-        dateOfBirth:
-          row.date_of_birth instanceof Date
-            ? row.date_of_birth.toISOString().slice(0, 10)
-            : String(row.date_of_birth).slice(0, 10),
-      }));
-    },
+    byExternalIds: (externalIds) => records.identitiesByExternalIds(externalIds, db),
+    existingExternalIds: async (externalIds) => (await records.idsByExternalIds(externalIds, db)).map((row) => row.externalId),
+    providers: () => records.providers(db),
   };
 }
 
@@ -285,16 +266,15 @@ export class ImportCheck {
   }
 
   /** Checks every reference (providers, appointment patients) against the file and the database. */
-  async resolve(db: EntityManager): Promise<void> {
-    await this.compareWithDatabase(patientsOnFile(db));
-    const dbProviders: Array<{ id: number | string; name: string; external_id: string | null; fhir_id: string | null }> =
-      await db.query('SELECT id, name, external_id, fhir_id FROM providers');
-    const dbByExt = new Map(dbProviders.filter((p) => p.external_id).map((p) => [foldKey(p.external_id!), Number(p.id)]));
-    const dbByFhir = new Map(dbProviders.filter((p) => p.fhir_id).map((p) => [p.fhir_id!, Number(p.id)]));
+  async resolve(db: PatientsOnFile): Promise<void> {
+    await this.compareWithDatabase(db);
+    const dbProviders = await db.providers();
+    const dbByExt = new Map(dbProviders.filter((p) => p.externalId).map((p) => [foldKey(p.externalId!), p.id]));
+    const dbByFhir = new Map(dbProviders.filter((p) => p.fhirId).map((p) => [p.fhirId!, p.id]));
     const dbByName = groupBy(
       dbProviders,
       (p) => foldKey(p.name),
-      (p) => Number(p.id),
+      (p) => p.id,
     );
     const file = this.providers.filter((p) => !this.rejected.has(p.source.ordinal));
     const fileByAlias = new Map(file.flatMap((p) => p.aliases.map((alias) => [alias, p.source.ordinal] as const)));
@@ -348,11 +328,7 @@ export class ImportCheck {
       else this.rejectUses(use, `unknown patient ${use.ref.reference ?? ''} (not a Patient of this file)`.replace(' )', ')'));
     }
     for (const chunk of chunks(lookInDb)) {
-      const rows: Array<{ external_id: string }> = await db.query(
-        `SELECT external_id FROM patients WHERE external_id IN (${placeholders(chunk.length)})`,
-        chunk.map(([, id]) => id),
-      );
-      const found = new Set(rows.map((row) => foldKey(row.external_id)));
+      const found = new Set((await db.existingExternalIds(chunk.map(([, id]) => id))).map(foldKey));
       for (const [key, externalId] of chunk) {
         if (found.has(foldKey(externalId))) this.patientTargets.set(key, externalId);
         else this.rejectUses(this.patientUses.get(key)!, `unknown patient ${externalId}`);

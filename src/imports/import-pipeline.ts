@@ -5,10 +5,12 @@ import { AuditService } from '../audit/audit.service';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { EmailChangeService } from '../portal-access/email-change/email-change.service';
+import { PatientImportRepository } from '../patients/patient-import.repository';
 import { PatientsService } from '../patients/patients.service';
 import { PortalAccessService } from '../portal-access/portal-access.service';
+import { PortalAccountsRepository } from '../portal-access/portal-accounts.repository';
 import { ImportApplier } from './import-apply';
-import { emptyCounts, ImportCheck, patientsOnFile, type ImportCounts } from './import-check';
+import { emptyCounts, ImportCheck, onFile, type ImportCounts } from './import-check';
 import { modeOf, type ImportJob, type ImportOptions } from './import-job';
 import type { AppointmentRecord, ImportProblem, PatientRecord } from './import-records';
 import { ImportFileError } from './parsers/import-file-error';
@@ -59,6 +61,8 @@ export class ImportPipeline {
     private readonly audit: AuditService,
     private readonly emails: EmailChangeService,
     private readonly patients: PatientsService,
+    private readonly records: PatientImportRepository,
+    private readonly accounts: PortalAccountsRepository,
     private readonly access: PortalAccessService,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
@@ -74,15 +78,16 @@ export class ImportPipeline {
     let check: ImportCheck | null = null;
     try {
       check = new ImportCheck();
+      const onFileNow = onFile(this.records, this.dataSource.manager);
       const maxRows = this.config.importMaxRows;
       for await (const item of readRecords(job.path, format, this.readOptions(), (columns) => (ignoredColumns = columns))) {
         check.add(item);
         progress.rows = check.counts.rows;
         // Stop at the cap: what pass 1 keeps grows with the rows, so a bigger file must not be read on.
         if (check.counts.rows > maxRows) throw new ImportFileError(rowCapMessage(maxRows));
-        if (check.pendingComparisons >= BATCH) await check.compareWithDatabase(patientsOnFile(this.dataSource.manager));
+        if (check.pendingComparisons >= BATCH) await check.compareWithDatabase(onFileNow);
       }
-      await check.resolve(this.dataSource.manager);
+      await check.resolve(onFileNow);
       const hasProblems = check.counts.rejected > 0;
       // Every row rejected: "import the valid rows" has nothing to import, and must not look like a success.
       const nothingValid = hasProblems && check.counts.rejected >= check.counts.rows;
@@ -142,6 +147,8 @@ export class ImportPipeline {
       audit: this.audit,
       emails: this.emails,
       patients: this.patients,
+      records: this.records,
+      accounts: this.accounts,
       access: this.access,
     });
     await applier.applyProviders();

@@ -8,7 +8,6 @@ import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { fromSqlDateTime, toSqlDateTime } from '../database/sql';
 import { emptyCounts, type ImportCounts } from './import-check';
 import { importJob, modeOf, type ImportJob, type ImportMode, type ImportOptions, type ImportUpload } from './import-job';
 import {
@@ -19,6 +18,7 @@ import {
   type ImportProgress,
   type ImportStatus,
 } from './import-pipeline';
+import { ImportRunsRepository, type ImportRunRow } from './import-runs.repository';
 import { ImportWorkerPool } from './import-worker-pool';
 import type { ImportProblem } from './import-records';
 import { ImportFileError } from './parsers/import-file-error';
@@ -80,6 +80,7 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly runs: ImportRunsRepository,
     private readonly audit: AuditService,
     @InjectConfig() private readonly config: AppConfig,
   ) {
@@ -102,25 +103,15 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async closeInterruptedRuns(now = new Date()): Promise<number> {
-    const staleBefore = toSqlDateTime(new Date(now.getTime() - STALE_RUN_MS));
-    const stale: Array<{ id: string; upload_file: string | null }> = await this.dataSource.query(
-      "SELECT id, upload_file FROM import_runs WHERE status = 'running' AND COALESCE(heartbeat_at, created_at) < ?",
-      [staleBefore],
-    );
+    const stale = await this.runs.staleRunning(new Date(now.getTime() - STALE_RUN_MS));
     const dir = uploadDir(this.config);
     for (const run of stale) {
-      await this.dataSource.query(
-        "UPDATE import_runs SET status = 'failed', message = ?, finished_at = ? WHERE id = ? AND status = 'running'",
-        [INTERRUPTED_MESSAGE, toSqlDateTime(now), run.id],
-      );
-      if (run.upload_file) await rm(join(dir, basename(run.upload_file)), { force: true });
+      await this.runs.failRunning(run.id, INTERRUPTED_MESSAGE, now);
+      if (run.uploadFile) await rm(join(dir, basename(run.uploadFile)), { force: true });
       this.logger.warn(`Import ${run.id} was interrupted; marked failed and its upload deleted.`);
     }
     // Uploads no live run refers to (a crash between the upload and the run's first row) go too.
-    const live: Array<{ upload_file: string | null }> = await this.dataSource.query(
-      "SELECT upload_file FROM import_runs WHERE status = 'running' AND upload_file IS NOT NULL",
-    );
-    const kept = new Set(live.map((row) => basename(row.upload_file!)));
+    const kept = new Set((await this.runs.liveUploadFiles()).map((file) => basename(file)));
     for (const name of await readdir(dir)) {
       if (kept.has(name)) continue;
       const info = await stat(join(dir, name)).catch(() => null);
@@ -165,21 +156,17 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
     const safeName = fileName.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 255) || 'upload';
     const format = await detectFormat(path, safeName);
     const job = importJob({ runId: randomUUID(), path, fileName: safeName, format, options, context, uploaded });
-    const now = toSqlDateTime(new Date());
-    await this.dataSource.query(
-      'INSERT INTO import_runs (id, file_name, format, mode, status, created_by_staff_id, actor_label, created_at, heartbeat_at, upload_file) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [
-        job.runId,
-        safeName,
+    await this.runs.create(
+      {
+        id: job.runId,
+        fileName: safeName,
         format,
-        modeOf(options),
-        'running',
-        context.actorId,
-        context.actorLabel,
-        now,
-        now,
-        uploaded ? basename(path) : null,
-      ],
+        mode: modeOf(options),
+        staffId: context.actorId,
+        actorLabel: context.actorLabel,
+        uploadFile: uploaded ? basename(path) : null,
+      },
+      new Date(),
     );
     this.live.set(job.runId, { phase: 'checking', rows: 0 });
     return job;
@@ -191,11 +178,8 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
     const heartbeat = setInterval(() => {
       if (beating) return;
       beating = true;
-      this.dataSource
-        .query("UPDATE import_runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'", [
-          toSqlDateTime(new Date()),
-          job.runId,
-        ])
+      this.runs
+        .heartbeat(job.runId, new Date())
         .catch(() => undefined)
         .finally(() => (beating = false));
     }, HEARTBEAT_MS);
@@ -245,7 +229,7 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async run(runId: string): Promise<ImportRun> {
-    const [row] = await this.dataSource.query('SELECT * FROM import_runs WHERE id = ?', [runId]);
+    const row = await this.runs.find(runId);
     if (!row) throw new NotFoundException('That import does not exist.');
     const stored = row.problems
       ? (JSON.parse(row.problems) as {
@@ -257,33 +241,30 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
       : { problems: [], omitted: 0, ignoredColumns: [] };
     return {
       id: row.id,
-      fileName: row.file_name,
+      fileName: row.fileName,
       format: row.format,
       mode: row.mode,
-      status: row.status,
-      actorLabel: row.actor_label,
+      status: row.status as ImportStatus,
+      actorLabel: row.actorLabel,
       counts: row.counts ? { ...emptyCounts(), ...JSON.parse(row.counts) } : emptyCounts(),
       problems: stored.problems,
       problemsOmitted: stored.omitted,
       warnings: stored.warnings ?? [],
       ignoredColumns: stored.ignoredColumns,
       message: row.message,
-      createdAt: fromSqlDateTime(row.created_at),
-      finishedAt: fromSqlDateTime(row.finished_at),
+      createdAt: row.createdAt,
+      finishedAt: row.finishedAt,
       progress: this.live.get(runId) ?? null,
     };
   }
 
   async recentRuns(limit = 10): Promise<Array<Pick<ImportRun, 'id' | 'fileName' | 'status' | 'actorLabel' | 'createdAt'>>> {
-    const rows = await this.dataSource.query(
-      `SELECT id, file_name, status, actor_label, created_at FROM import_runs ORDER BY created_at DESC, id LIMIT ${Number(limit)}`,
-    );
-    return rows.map((row: Record<string, string>) => ({
+    return (await this.runs.recent(limit)).map((row: ImportRunRow) => ({
       id: row.id,
-      fileName: row.file_name,
+      fileName: row.fileName,
       status: row.status as ImportStatus,
-      actorLabel: row.actor_label,
-      createdAt: fromSqlDateTime(row.created_at),
+      actorLabel: row.actorLabel,
+      createdAt: row.createdAt,
     }));
   }
 
@@ -295,9 +276,15 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
       ignoredColumns: outcome.ignoredColumns,
       warnings: warnings.slice(0, PROBLEMS_STORED),
     };
-    await this.dataSource.query(
-      'UPDATE import_runs SET status = ?, counts = ?, problems = ?, message = ?, finished_at = ? WHERE id = ?',
-      [outcome.status, JSON.stringify(outcome.counts), JSON.stringify(stored), outcome.message, toSqlDateTime(new Date()), runId],
+    await this.runs.finish(
+      runId,
+      {
+        status: outcome.status,
+        counts: JSON.stringify(outcome.counts),
+        problems: JSON.stringify(stored),
+        message: outcome.message,
+      },
+      new Date(),
     );
     const run = await this.run(runId);
     // The caller (CLI) gets every problem, not only the stored ones.

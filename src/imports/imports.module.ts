@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { PatientsModule } from '../patients/patients.module';
 import { PortalAccessModule } from '../portal-access/portal-access.module';
+import { ImportRunsRepository } from './import-runs.repository';
 import { ImportService } from './import.service';
 import { ImportUploadFilter } from './import-upload.filter';
 import { ImportsController } from './imports.controller';
@@ -28,7 +29,7 @@ import { uploadDir } from './upload-dir';
     }),
   ],
   controllers: [ImportsController],
-  providers: [ImportService, ImportUploadFilter],
+  providers: [ImportService, ImportRunsRepository, ImportUploadFilter],
   exports: [ImportService],
 })
 export class ImportsModule {}

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { PatientImportRepository } from './patient-import.repository';
 import { PatientsRepository } from './patients.repository';
 import { PatientsService } from './patients.service';
 
@@ -7,7 +8,7 @@ import { PatientsService } from './patients.service';
  * composes portal access and email changes lives in portal-access/ (PatientPortalController).
  */
 @Module({
-  providers: [PatientsService, PatientsRepository],
-  exports: [PatientsService, PatientsRepository],
+  providers: [PatientsService, PatientsRepository, PatientImportRepository],
+  exports: [PatientsService, PatientsRepository, PatientImportRepository],
 })
 export class PatientsModule {}

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { addressColumn, POSTAL_ADDRESS_PARTS, postalAddressOf, type PostalAddress } from '../patients/postal-address';
-import { chunks, forUpdate, fromSqlDate, fromSqlDateTime, placeholders, toSqlDateTime } from '../database/sql';
+import { chunks, forUpdate, fromSqlDate, fromSqlDateTime, insertRows, placeholders, toSqlDateTime } from '../database/sql';
 import { hasEmail } from './portal-eligibility';
 
 /** A staff change to the account: the tab's forms carry `version` (optimistic concurrency). */
@@ -171,6 +171,17 @@ export class PortalAccountsRepository {
       enabled.push(...rows.map((row) => Number(row.patient_id)));
     }
     return enabled;
+  }
+
+  /** New patients' account rows (an import's), red: access not enabled. Multi-row INSERTs, in the caller's transaction. */
+  async createForNewPatients(patientIds: number[], at: Date, tx: EntityManager): Promise<void> {
+    const now = toSqlDateTime(at);
+    await insertRows(
+      tx,
+      'portal_accounts',
+      ['patient_id', 'access_enabled', 'version', 'updated_at'],
+      patientIds.map((id) => [id, 0, 1, now]),
+    );
   }
 
   /** Access on, by whom and when; accounts already enabled are left as they are. */

@@ -4,7 +4,7 @@ import type { ParsedItem } from '../../src/imports/import-records';
 /**
  * The import's comparison with the patients on file (pass 1): which record is "a different
  * person" and held back. The sut is the check, built with its one collaborator (where it
- * finds the patients on file), here a list.
+ * finds the patients and providers on file), here a list.
  */
 describe('comparing an import with the patients on file', () => {
   const onFile = (...patients: PatientOnFile[]): PatientsOnFile & { asked: string[][] } => {
@@ -15,6 +15,11 @@ describe('comparing an import with the patients on file', () => {
         asked.push(ids);
         return patients.filter((patient) => ids.some((id) => id.toLowerCase() === patient.externalId.toLowerCase()));
       },
+      existingExternalIds: async (ids) =>
+        patients
+          .filter((patient) => ids.some((id) => id.toLowerCase() === patient.externalId.toLowerCase()))
+          .map((p) => p.externalId),
+      providers: async () => [],
     };
   };
   const jane: PatientOnFile = {

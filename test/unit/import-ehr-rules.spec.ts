@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { ImportCheck } from '../../src/imports/import-check';
+import { ImportCheck, type PatientsOnFile } from '../../src/imports/import-check';
 import { FieldChecker, type ParsedItem } from '../../src/imports/import-records';
 import { parseCsv } from '../../src/imports/parsers/csv-import.parser';
 import {
@@ -362,6 +362,7 @@ describe('who may be enabled and invited', () => {
 });
 
 /** The two queries resolve() makes, on an empty database. */
-function fakeDb() {
-  return { query: async () => [] } as never;
+/** Nothing on file: no patients, no providers. */
+function fakeDb(): PatientsOnFile {
+  return { byExternalIds: async () => [], existingExternalIds: async () => [], providers: async () => [] };
 }

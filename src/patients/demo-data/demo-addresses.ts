@@ -1,4 +1,4 @@
-import { POSTAL_ADDRESS_PARTS, type PostalAddress } from '../postal-address';
+import type { PostalAddress } from '../postal-address';
 
 const STREETS = [
   'Maple Street',
@@ -45,7 +45,3 @@ export function demoAddress(seed: number, id: number): PostalAddress | null {
     addressCountry: 'United States',
   };
 }
-
-/** The address as the patients row's cells, in POSTAL_ADDRESS_PARTS order (nulls when there is none). */
-export const demoAddressCells = (address: PostalAddress | null): Array<string | null> =>
-  POSTAL_ADDRESS_PARTS.map(({ key }) => address?.[key] ?? null);

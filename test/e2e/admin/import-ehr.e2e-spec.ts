@@ -5,6 +5,9 @@ import { auditActions } from '../../support/sessions';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 
+// Each import boots a worker thread (the app compiled anew): on a loaded 2-core machine one test's imports take minutes.
+jest.setTimeout(600_000);
+
 const fixture = (name: string) => join(__dirname, '../../fixtures/import', name);
 const mr = (value: string, system?: string) => ({ type: { coding: [{ code: 'MR' }] }, ...(system ? { system } : {}), value });
 

@@ -9,6 +9,9 @@ import { uploadImport } from '../../support/imports';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 
+// Each import boots a worker thread (the app compiled anew): on a loaded 2-core machine one test's imports take minutes.
+jest.setTimeout(600_000);
+
 const FIXTURES = join(__dirname, '../../fixtures/import');
 const fixture = (name: string) => join(FIXTURES, name);
 
