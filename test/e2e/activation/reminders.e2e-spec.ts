@@ -94,7 +94,7 @@ describe('automatic reminders', () => {
       "SELECT actor_id, details FROM audit_events WHERE action = 'reminders.policy_changed'",
     );
     expect(Number(audit.actor_id)).toBe(admin.user.id);
-    expect(JSON.parse(audit.details).changed).toEqual(['enabled']);
+    expect(JSON.parse(audit.details).changed).toEqual(['enabled', 'allowedFromHour', 'allowedUntilHour']);
     // The same form saved again, untouched: nothing changes and nothing more is audited.
     await setPolicy({}).expect(303);
     const [{ n }] = await a.dataSource.query("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'reminders.policy_changed'");
