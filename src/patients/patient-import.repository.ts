@@ -259,7 +259,6 @@ export class PatientImportRepository {
         'version',
         'created_at',
         'updated_at',
-        ...POSTAL_ADDRESS_PARTS.map(({ key }) => addressColumn(key)),
       ],
       patients.map((p) => [
         p.externalId,
