@@ -68,3 +68,44 @@ export async function readSessionWithStaff(
           },
   };
 }
+
+/** The SQL spelling of "the session's user id" and of "not expired at ?" on each dialect. */
+function sessionSql(knex: Knex, now: Date): { userId: string; notExpired: string; nowValue: string } {
+  return knex.client.dialect === 'sqlite3'
+    ? {
+        userId: "json_extract(sess, '$.passport.user.id')",
+        notExpired: 'datetime(?) <= datetime(expired)',
+        nowValue: now.toISOString(),
+      }
+    : {
+        userId: "JSON_VALUE(sess, '$.passport.user.id')",
+        notExpired: 'CAST(? AS DATETIME) <= expired',
+        nowValue: now.toISOString().slice(0, 19).replace('T', ' '),
+      };
+}
+
+/** A staff user's unexpired session rows (stored sid and parsed data); the caller applies the session clock. */
+export async function listStaffUserSessions(
+  knex: Knex,
+  table: string,
+  userId: number,
+  now: Date,
+): Promise<Array<{ storedSid: string; sess: Record<string, unknown> }>> {
+  const sql = sessionSql(knex, now);
+  const rows: Array<{ sid: string; sess: string | Record<string, unknown> }> = await knex
+    .select('sid', 'sess')
+    .from(table)
+    .whereRaw(`${sql.userId} = ?`, [userId])
+    .andWhereRaw(sql.notExpired, [sql.nowValue]);
+  return rows.map((row) => ({
+    storedSid: String(row.sid),
+    sess: typeof row.sess === 'string' ? (JSON.parse(row.sess) as Record<string, unknown>) : row.sess,
+  }));
+}
+
+/** Deletes the given session rows, only those that belong to `userId`; returns how many went. */
+export async function deleteStaffUserSessions(knex: Knex, table: string, userId: number, storedSids: string[]): Promise<number> {
+  if (storedSids.length === 0) return 0;
+  const sql = sessionSql(knex, new Date());
+  return knex(table).whereIn('sid', storedSids).andWhereRaw(`${sql.userId} = ?`, [userId]).delete();
+}
