@@ -37,9 +37,6 @@ export class AppModule {
   ): DynamicModule {
     return {
       module: AppModule,
-      // Global so the session store's knex (SESSION_DB) reaches AuthModule's StaffSessionsService.
-      global: true,
-      exports: [SESSION_DB],
       imports: [
         ConfigModule.forRoot(config),
         // The request middleware is ours (requestLogging, first in app.setup.ts, so every line has the request id);

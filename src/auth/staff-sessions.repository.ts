@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import type { DataSource } from 'typeorm';
+import { execute, isSqliteManager } from '../database/sql';
 import type { StaffRole } from './entities/staff-user.entity';
 
 /** The staff user's fields a request needs (StaffAuthGuard, the layout), read with the session row. */
@@ -70,8 +72,8 @@ export async function readSessionWithStaff(
 }
 
 /** The SQL spelling of "the session's user id" and of "not expired at ?" on each dialect. */
-function sessionSql(knex: Knex, now: Date): { userId: string; notExpired: string; nowValue: string } {
-  return knex.client.dialect === 'sqlite3'
+function sessionSql(db: DataSource, now: Date): { userId: string; notExpired: string; nowValue: string } {
+  return isSqliteManager(db)
     ? {
         userId: "json_extract(sess, '$.passport.user.id')",
         notExpired: 'datetime(?) <= datetime(expired)',
@@ -84,19 +86,20 @@ function sessionSql(knex: Knex, now: Date): { userId: string; notExpired: string
       };
 }
 
-/** A staff user's unexpired session rows (stored sid and parsed data); the caller applies the session clock. */
+/**
+ * A staff user's unexpired session rows (stored sid and parsed data); the caller applies the
+ * session clock. Through the app's data source: the session store's table lives in the same database.
+ */
 export async function listStaffUserSessions(
-  knex: Knex,
-  table: string,
+  db: DataSource,
   userId: number,
   now: Date,
 ): Promise<Array<{ storedSid: string; sess: Record<string, unknown> }>> {
-  const sql = sessionSql(knex, now);
-  const rows: Array<{ sid: string; sess: string | Record<string, unknown> }> = await knex
-    .select('sid', 'sess')
-    .from(table)
-    .whereRaw(`${sql.userId} = ?`, [userId])
-    .andWhereRaw(sql.notExpired, [sql.nowValue]);
+  const sql = sessionSql(db, now);
+  const rows: Array<{ sid: string; sess: string | Record<string, unknown> }> = await db.query(
+    `SELECT sid, sess FROM staff_sessions WHERE ${sql.userId} = ? AND ${sql.notExpired}`,
+    [userId, sql.nowValue],
+  );
   return rows.map((row) => ({
     storedSid: String(row.sid),
     sess: typeof row.sess === 'string' ? (JSON.parse(row.sess) as Record<string, unknown>) : row.sess,
@@ -104,8 +107,12 @@ export async function listStaffUserSessions(
 }
 
 /** Deletes the given session rows, only those that belong to `userId`; returns how many went. */
-export async function deleteStaffUserSessions(knex: Knex, table: string, userId: number, storedSids: string[]): Promise<number> {
+export async function deleteStaffUserSessions(db: DataSource, userId: number, storedSids: string[]): Promise<number> {
   if (storedSids.length === 0) return 0;
-  const sql = sessionSql(knex, new Date());
-  return knex(table).whereIn('sid', storedSids).andWhereRaw(`${sql.userId} = ?`, [userId]).delete();
+  const sql = sessionSql(db, new Date());
+  return execute(
+    db.manager,
+    `DELETE FROM staff_sessions WHERE sid IN (${storedSids.map(() => '?').join(', ')}) AND ${sql.userId} = ?`,
+    [...storedSids, userId],
+  );
 }

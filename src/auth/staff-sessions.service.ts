@@ -1,16 +1,14 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
-import type { Knex } from 'knex';
+import { DataSource } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { SESSION_DB } from '../database/session-db';
 import { storedSessionId } from './session.setup';
 import { deleteStaffUserSessions, listStaffUserSessions } from './staff-sessions.repository';
-
-const TABLE = 'staff_sessions';
 
 /** This request's session: its id and the session generation passport keeps with the user. */
 export function currentStaffSession(req: Request): { sid: string; generation: number } {
@@ -40,7 +38,7 @@ interface Listed extends StaffOpenSession {
 @Injectable()
 export class StaffSessionsService {
   constructor(
-    @Inject(SESSION_DB) private readonly db: Knex,
+    @InjectDataSource() private readonly db: DataSource,
     @InjectConfig() private readonly config: AppConfig,
     private readonly audit: AuditService,
   ) {}
@@ -54,7 +52,7 @@ export class StaffSessionsService {
   async endOne(userId: number, generation: number, currentSid: string, handle: string, audit: AuditContext): Promise<boolean> {
     const target = (await this.listed(userId, generation, currentSid)).find((s) => !s.current && sameHandle(s.handle, handle));
     if (!target) return false;
-    const ended = await deleteStaffUserSessions(this.db, TABLE, userId, [target.storedSid]);
+    const ended = await deleteStaffUserSessions(this.db, userId, [target.storedSid]);
     if (ended === 0) return false;
     await this.audit.record(audit, {
       action: 'staff.session_ended',
@@ -68,7 +66,6 @@ export class StaffSessionsService {
     const others = (await this.listed(userId, generation, currentSid)).filter((s) => !s.current);
     const ended = await deleteStaffUserSessions(
       this.db,
-      TABLE,
       userId,
       others.map((s) => s.storedSid),
     );
@@ -81,7 +78,7 @@ export class StaffSessionsService {
     const current = storedSessionId(currentSid);
     const idleSince = now.getTime() - this.config.staffIdleMinutes * 60_000;
     const signedInSince = now.getTime() - this.config.staffAbsoluteHours * 3_600_000;
-    const rows = await listStaffUserSessions(this.db, TABLE, userId, now);
+    const rows = await listStaffUserSessions(this.db, userId, now);
     const sessions: Listed[] = [];
     for (const { storedSid, sess } of rows) {
       const user = (sess.passport as { user?: { id?: unknown; generation?: unknown } } | undefined)?.user;
