@@ -1,4 +1,10 @@
 import request from 'supertest';
+import { SYSTEM_CONTEXT } from '../../../src/audit/audit-context';
+import { AuthService } from '../../../src/auth/auth.service';
+import { StaffSessionsService } from '../../../src/auth/staff-sessions.service';
+import { StaffUsersService } from '../../../src/auth/staff-users.service';
+import type { AppConfig } from '../../../src/config/app-config';
+import { APP_CONFIG } from '../../../src/config/config.module';
 import { csrfTokenOf } from '../../support/html';
 import { auditActions } from '../../support/sessions';
 import { createStaffUser } from '../../support/staff';
@@ -120,6 +126,22 @@ describe('staff: where you are signed in', () => {
     const [hereHandle] = handlesOn(await securityPage(victimThere));
     await post(victimHere, `/account/security/sessions/${hereHandle}/end`).expect(404);
     await securityPage(victimHere);
+  });
+
+  it('lists only what the guard still accepts: not past the idle timeout, not of an older session generation', async () => {
+    const user = await createStaffUser(t);
+    await signIn(user, FIREFOX);
+    await signIn(user, SAFARI_IPHONE);
+    const sessions = t.app.get(StaffSessionsService);
+    const config = t.app.get<AppConfig>(APP_CONFIG);
+    const generation = await t.app.get(AuthService).sessionGenerationOf(user.id);
+    expect(await sessions.list(user.id, generation, 'not-this-one')).toHaveLength(2);
+    // Half a minute past the idle timeout the rows are not yet purged (they get a minute's grace), but the guard refuses them.
+    const idleOver = new Date(Date.now() + (config.staffIdleMinutes * 60 + 30) * 1000);
+    expect(await sessions.list(user.id, generation, 'not-this-one', idleOver)).toEqual([]);
+    // A changed password moves the generation: the old sessions are dead and not listed.
+    await t.app.get(StaffUsersService).changeOwnPassword(user.id, user.password, `${user.password} again`, SYSTEM_CONTEXT);
+    expect(await sessions.list(user.id, await t.app.get(AuthService).sessionGenerationOf(user.id), 'not-this-one')).toEqual([]);
   });
 
   it('without CSRF token nothing ends', async () => {
