@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, NotFoundException, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { seeOther } from '../common/views/flash';
@@ -11,12 +11,18 @@ import { toPrincipal } from './auth.service';
 import { SecondStepService } from './mfa/second-step.service';
 import type { StaffPrincipal } from './staff-principal';
 import { StaffUsersService } from './staff-users.service';
+import { currentStaffSession, StaffSessionsService } from './staff-sessions.service';
+import { StaffSessionHandleParam } from './dto/staff-session-handle.dto';
+import { message } from '../i18n/messages';
+
+const SECURITY = '/account/security';
 
 @Controller('account')
 export class AccountController {
   constructor(
     private readonly users: StaffUsersService,
     private readonly secondStep: SecondStepService,
+    private readonly sessions: StaffSessionsService,
   ) {}
 
   @Get('password')
@@ -45,5 +51,31 @@ export class AccountController {
     const enrolment = await this.secondStep.afterPasswordChange(req, toPrincipal(user));
     if (enrolment) return res.redirect(303, enrolment);
     return seeOther('/account/password', { flash: 'Your password has been changed. Other sessions have been signed out.' });
+  }
+
+  /** Signs out every other session of this user (the list is on the security page). */
+  @Post('security/sessions/others/end')
+  @View('account/security')
+  async endOtherSessions(@CurrentStaff() staff: StaffPrincipal, @Req() req: Request, @Audit() audit: AuditContext) {
+    const current = currentStaffSession(req);
+    const count = await this.sessions.endOthers(staff.id, current.generation, current.sid, audit);
+    return seeOther(SECURITY, {
+      flash: count ? message('staff:account.sessions.endedOthers', { count }) : message('staff:account.sessions.noneToEnd'),
+    });
+  }
+
+  /** Signs out one other session; a handle that is not one of this user's other open sessions changes nothing. */
+  @Post('security/sessions/:handle/end')
+  @View('account/security')
+  async endSession(
+    @Param() param: StaffSessionHandleParam,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: Request,
+    @Audit() audit: AuditContext,
+  ) {
+    const current = currentStaffSession(req);
+    if (!(await this.sessions.endOne(staff.id, current.generation, current.sid, param.handle, audit)))
+      throw new NotFoundException(message('staff:account.sessions.unknown'));
+    return seeOther(SECURITY, { flash: message('staff:account.sessions.ended') });
   }
 }

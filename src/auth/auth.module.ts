@@ -19,6 +19,7 @@ import { StaffAuthGuard } from './guards/staff-auth.guard';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { DatabaseThrottlerStorage } from './database-throttler.storage';
 import { StaffAuthenticator } from './staff-authenticator';
+import { StaffSessionsService } from './staff-sessions.service';
 import { StaffUsersRepository } from './staff-users.repository';
 import { StaffUsersService } from './staff-users.service';
 import { ThrottleCountersRepository } from './throttle-counters.repository';
@@ -50,6 +51,7 @@ import { ThrottleCountersRepository } from './throttle-counters.repository';
     StaffUsersRepository,
     PasswordHasher,
     StaffAuthenticator,
+    StaffSessionsService,
     ...MFA_PROVIDERS,
     { provide: APP_GUARD, useClass: StaffAuthGuard },
   ],

@@ -30,6 +30,8 @@ declare module 'express-session' {
     lastActivityAt?: number;
     /** Epoch ms when the session was created by a sign-in; the absolute lifetime runs from here. */
     signedInAt?: number;
+    /** Staff: the browser and system the session signed in from ("Firefox 128 on Linux"), for the security page's list. */
+    staffDevice?: string;
   }
 }
 

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import type { DataSource } from 'typeorm';
+import { execute, isSqliteManager } from '../database/sql';
 import type { StaffRole } from './entities/staff-user.entity';
 
 /** The staff user's fields a request needs (StaffAuthGuard, the layout), read with the session row. */
@@ -67,4 +69,50 @@ export async function readSessionWithStaff(
             sessionGeneration: Number(row.session_generation),
           },
   };
+}
+
+/** The SQL spelling of "the session's user id" and of "not expired at ?" on each dialect. */
+function sessionSql(db: DataSource, now: Date): { userId: string; notExpired: string; nowValue: string } {
+  return isSqliteManager(db)
+    ? {
+        userId: "json_extract(sess, '$.passport.user.id')",
+        notExpired: 'datetime(?) <= datetime(expired)',
+        nowValue: now.toISOString(),
+      }
+    : {
+        userId: "JSON_VALUE(sess, '$.passport.user.id')",
+        notExpired: 'CAST(? AS DATETIME) <= expired',
+        nowValue: now.toISOString().slice(0, 19).replace('T', ' '),
+      };
+}
+
+/**
+ * A staff user's unexpired session rows (stored sid and parsed data); the caller applies the
+ * session clock. Through the app's data source: the session store's table lives in the same database.
+ */
+export async function listStaffUserSessions(
+  db: DataSource,
+  userId: number,
+  now: Date,
+): Promise<Array<{ storedSid: string; sess: Record<string, unknown> }>> {
+  const sql = sessionSql(db, now);
+  const rows: Array<{ sid: string; sess: string | Record<string, unknown> }> = await db.query(
+    `SELECT sid, sess FROM staff_sessions WHERE ${sql.userId} = ? AND ${sql.notExpired}`,
+    [userId, sql.nowValue],
+  );
+  return rows.map((row) => ({
+    storedSid: String(row.sid),
+    sess: typeof row.sess === 'string' ? (JSON.parse(row.sess) as Record<string, unknown>) : row.sess,
+  }));
+}
+
+/** Deletes the given session rows, only those that belong to `userId`; returns how many went. */
+export async function deleteStaffUserSessions(db: DataSource, userId: number, storedSids: string[]): Promise<number> {
+  if (storedSids.length === 0) return 0;
+  const sql = sessionSql(db, new Date());
+  return execute(
+    db.manager,
+    `DELETE FROM staff_sessions WHERE sid IN (${storedSids.map(() => '?').join(', ')}) AND ${sql.userId} = ?`,
+    [...storedSids, userId],
+  );
 }

@@ -5,6 +5,9 @@ import { Audit, type AuditContext } from '../../audit/audit-context';
 import { seeOther, takeShownOnce } from '../../common/views/flash';
 import { RECOVERY_CODES, showRecoveryCodesOnce, type ShownRecoveryCodes } from './recovery-codes-page';
 import { renderInstead, View } from '../../common/views/view.decorator';
+import { currentStaffSession, StaffSessionsService } from '../staff-sessions.service';
+import type { AppConfig } from '../../config/app-config';
+import { InjectConfig } from '../../config/config.module';
 import { CurrentStaff } from '../decorators/current-staff.decorator';
 import type { StaffPrincipal } from '../staff-principal';
 import { PasskeyNameDto, PasskeyRegistrationDto, SecondFactorCodeDto } from './dto/second-factor.dto';
@@ -19,12 +22,22 @@ export class AccountSecurityController {
     private readonly secondFactors: SecondFactorService,
     private readonly secondStep: SecondStepService,
     private readonly totp: TotpService,
+    private readonly sessions: StaffSessionsService,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   @Get()
   @View('account/security')
-  page(@CurrentStaff() staff: StaffPrincipal) {
-    return this.pageWith(staff);
+  async page(@CurrentStaff() staff: StaffPrincipal, @Req() req: Request) {
+    const current = currentStaffSession(req);
+    const sessions = await this.sessions.list(staff.id, current.generation, current.sid);
+    return {
+      ...(await this.pageWith(staff)),
+      sessions,
+      otherSessions: sessions.filter((session) => !session.current).length,
+      staffIdleMinutes: this.config.staffIdleMinutes,
+      staffAbsoluteHours: this.config.staffAbsoluteHours,
+    };
   }
 
   /** Shows the QR code of a new (unconfirmed) secret; nothing changes until a code confirms it. */

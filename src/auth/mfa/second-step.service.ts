@@ -21,6 +21,7 @@ import { RecoveryCodesService } from './recovery-codes.service';
 import { SecondFactorService } from './second-factor.service';
 import { looksLikeTotpCode, TotpService, type TotpSetup } from './totp.service';
 import { startSessionClock } from '../session-activity';
+import { describeUserAgent } from '../../common/user-agent';
 
 export const SECOND_STEP_PATH = '/login/second-factor';
 export const ENROLMENT_PATH = '/login/second-factor/enrol';
@@ -216,6 +217,7 @@ export class SecondStepService {
   private async signIn(req: Request, principal: StaffPrincipal): Promise<void> {
     await this.authenticator.logIn(req, principal);
     startSessionClock(req);
+    req.session.staffDevice = describeUserAgent(req.get('user-agent') ?? null);
   }
 
   /** A new session id for the half-signed-in state too: a planted cookie must not get to enrol a factor. */

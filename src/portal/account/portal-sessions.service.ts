@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import Bowser from 'bowser';
 import { randomBytes } from 'node:crypto';
 import type { Request } from 'express';
 import type { AuditContext } from '../../audit/audit-context';
@@ -9,6 +8,7 @@ import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { startSessionClock } from '../../auth/session-activity';
 import { preferredLanguageOf } from '../../patients/patient-languages.repository';
+import { describeUserAgent } from '../../common/user-agent';
 import { PortalSessionsRepository, type SessionEndReason } from './portal-sessions.repository';
 
 /** One open session as the account page lists it. */
@@ -21,17 +21,8 @@ export interface OpenSession {
   current: boolean;
 }
 
-/** "Firefox 128 on Windows 10", "Safari on iPhone (iOS 17.5)", or "Unknown browser". */
-export function describeUserAgent(userAgent: string | null): string {
-  if (!userAgent) return 'Unknown browser';
-  const parsed = Bowser.parse(userAgent);
-  const major = parsed.browser.version?.split('.')[0];
-  const browser = parsed.browser.name ? `${parsed.browser.name}${major ? ` ${major}` : ''}` : 'Unknown browser';
-  const os = [parsed.os.name, parsed.os.versionName ?? parsed.os.version].filter(Boolean).join(' ');
-  const device = parsed.platform.type === 'mobile' || parsed.platform.type === 'tablet' ? parsed.platform.model : undefined;
-  if (device) return `${browser} on ${device}${os ? ` (${os})` : ''}`;
-  return os ? `${browser} on ${os}` : browser;
-}
+/** Kept here too: the portal's callers import it from this module. */
+export { describeUserAgent } from '../../common/user-agent';
 
 /**
  * The portal sessions of an account: each sign-in opens a row (a random handle kept in the
