@@ -209,6 +209,12 @@ describe('a staff member on a patient dashboard', () => {
         )
       )[0];
     const save = (id: number, address: Record<string, string>) => saveAsOnFile(id, address);
+    // The demo data gives most patients an address: these tests start from none.
+    beforeAll(async () => {
+      await t.dataSource.query(
+        'UPDATE patients SET address_line1 = NULL, address_line2 = NULL, address_city = NULL, address_region = NULL, address_postal_code = NULL, address_country = NULL WHERE id IN (11, 12)',
+      );
+    });
     const full = {
       addressLine1: '  12   Elm Street ',
       addressLine2: 'Apt 4',
