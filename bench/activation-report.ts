@@ -4,17 +4,7 @@
  * gives every invited patient a link and its email set-based (the demo seeder writes account
  * states only), opened links for three quarters of them, then times the report by provider,
  * tag and month. Prints one RESULTS.md row per grouping. Creates and drops its own database.
- *
- * The report reads activation_summary, which triggers keep while those links and emails are written
- * (migrations/1767700000000-ActivationSummary.ts): the bench also times those writes (triggers
- * included) and the migration's one-time backfill at this size, and prints the load average.
  */
-import { loadavg } from 'node:os';
-import {
-  ACTIVATION_SUMMARY_TRIGGERS,
-  backfillActivationSummary,
-  createActivationSummaryTriggers,
-} from '../migrations/1767700000000-ActivationSummary';
 import { APP_SCHEMA } from '../src/app.schema';
 import { ActivationReportRepository, type ReportGrouping } from '../src/activation/activation-report.repository';
 import { ActivationReportService } from '../src/activation/activation-report.service';
@@ -49,13 +39,7 @@ async function main(): Promise<void> {
     const config = loadConfig(env as Record<string, string>);
     const dataSource = await openDatabase(config, APP_SCHEMA);
     try {
-      // BENCH_WITHOUT_TRIGGERS=1: the same writes with the summary's triggers dropped (their cost, by difference);
-      // the backfill below then builds the summary, and the triggers come back before the report is timed.
-      const withoutTriggers = process.env.BENCH_WITHOUT_TRIGGERS === '1';
-      if (withoutTriggers)
-        for (const name of ACTIVATION_SUMMARY_TRIGGERS) await dataSource.query(`DROP TRIGGER IF EXISTS ${name}`);
-      log(`adding links and emails for the invited patients${withoutTriggers ? ' (summary triggers dropped)' : ''}`);
-      const linksStarted = performance.now();
+      log('adding links and emails for the invited patients');
       await dataSource.query(
         `INSERT INTO portal_tokens (patient_id, purpose, token_hash, sent_to, created_at, expires_at, opened_at, used_at, issued_by)
          SELECT pa.patient_id, 'invite', SHA2(CONCAT('bench-', pa.patient_id), 256), COALESCE(p.email, ''), pa.invited_at,
@@ -70,17 +54,7 @@ async function main(): Promise<void> {
                 1, t.created_at, t.created_at, t.created_at
            FROM portal_tokens t`,
       );
-      const writeMs = performance.now() - linksStarted;
-      const backfillStarted = performance.now();
-      const runner = dataSource.createQueryRunner();
-      try {
-        await backfillActivationSummary(runner);
-        if (withoutTriggers) await createActivationSummaryTriggers(runner);
-      } finally {
-        await runner.release();
-      }
-      const backfillMs = performance.now() - backfillStarted;
-      await dataSource.query('ANALYZE TABLE portal_tokens, mail_outbox, portal_accounts, patients, activation_summary');
+      await dataSource.query('ANALYZE TABLE portal_tokens, mail_outbox, portal_accounts, patients');
       const [{ n: links }] = await dataSource.query('SELECT COUNT(*) AS n FROM portal_tokens');
       const service = new ActivationReportService(new ActivationReportRepository(dataSource));
       const rows: string[] = [];
@@ -92,16 +66,7 @@ async function main(): Promise<void> {
         );
         log(rows[rows.length - 1]);
       }
-      rows.push(
-        `| ${num(PATIENTS / 1000)}k | Writing those links and emails set-based, ${withoutTriggers ? 'summary triggers dropped' : 'summary triggers included'} (${num(2 * Number(links))} rows) | ${ms(writeMs)} | | |`,
-        `| ${num(PATIENTS / 1000)}k | The migration's one-time backfill of activation_summary (${num(PATIENTS)} patients) | ${ms(backfillMs)} | | |`,
-      );
-      const load = loadavg()
-        .map((l) => l.toFixed(1))
-        .join(' / ');
-      process.stdout.write(
-        `\nMariaDB ${await serverVersion()}; load average (1/5/15 min) at the end: ${load}\n${rows.join('\n')}\n`,
-      );
+      process.stdout.write(`\nMariaDB ${await serverVersion()}\n${rows.join('\n')}\n`);
     } finally {
       await dataSource.destroy();
     }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { isSqliteManager } from '../database/sql';
-import { FUNNEL_STAGES, type FunnelStage } from '../portal-access/activation-filters';
+import { fromSqlDateTime } from '../database/sql';
+import type { FunnelStage } from '../portal-access/activation-filters';
 
 export type ReportGrouping = 'provider' | 'tag' | 'month';
 
@@ -16,73 +16,95 @@ export interface FunnelCounts {
 }
 
 /**
- * The funnel's stages over `activation_summary s` (one row per patient, kept by triggers in the same
- * transaction as every link, email and account change: migrations/1767700000000-ActivationSummary.ts).
- * Only the patient's own links count; a representative's never does. The same stages as
- * portal-access/activation-filters.ts's funnelConditionSql over the raw tables: the e2e tests check
- * every report number against the onboarding filter it links to, and against a straight computation.
+ * Per patient, in one pass over portal_tokens (+ their emails): the first invite, whether any
+ * email was delivered, any link opened, and the first set-up. The same stages as
+ * portal-access/activation-filters.ts's funnelConditionSql; the e2e test checks every report number
+ * against the onboarding filter it links to.
  */
-const ENABLED = 's.access_enabled = 1';
-const INVITED = 's.first_invite_at IS NOT NULL';
-const DELIVERED = `${INVITED} AND s.sent_emails > 0`;
-const OPENED = `${DELIVERED} AND s.first_opened_at IS NOT NULL`;
-const SET_UP = `${OPENED} AND s.has_username = 1`;
-const SIGNED_IN = `${SET_UP} AND s.first_login_at IS NOT NULL`;
+const PER_PATIENT = `SELECT t.patient_id,
+         MIN(CASE WHEN t.purpose = 'invite' THEN t.created_at END) AS first_invite,
+         MAX(CASE WHEN o.status = 'sent' THEN 1 ELSE 0 END) AS delivered,
+         MAX(CASE WHEN t.opened_at IS NOT NULL THEN 1 ELSE 0 END) AS opened,
+         MIN(t.used_at) AS first_used
+    FROM portal_tokens t LEFT JOIN mail_outbox o ON o.portal_token_id = t.id
+   GROUP BY t.patient_id`;
 
-// Text of a stored datetime starts "YYYY-MM" on both databases.
-const MONTH = 'SUBSTR(CAST(s.first_invite_at AS CHAR), 1, 7)';
+const INVITED = 'f.first_invite IS NOT NULL';
+const DELIVERED = `${INVITED} AND f.delivered = 1`;
+const OPENED = `${DELIVERED} AND f.opened = 1`;
+const SET_UP = `${OPENED} AND pa.username IS NOT NULL`;
+const SIGNED_IN = `${SET_UP} AND pa.first_login_at IS NOT NULL`;
 
-/** Per grouping: the group key over the summary, the join it needs, and where its labels come from. */
-const GROUPS: Record<ReportGrouping | 'total', { key: string; join: string; labels: string | null }> = {
-  total: { key: 'NULL', join: '', labels: null },
-  provider: { key: 's.provider_id', join: '', labels: 'SELECT id, name FROM providers' },
-  tag: { key: 'pt.tag_id', join: 'JOIN patient_tags pt ON pt.patient_id = s.patient_id', labels: 'SELECT id, name FROM tags' },
-  month: { key: MONTH, join: '', labels: null },
+const GROUPS: Record<ReportGrouping | 'total', { key: string; label: string; join: string }> = {
+  total: { key: 'NULL', label: "'All patients'", join: '' },
+  provider: {
+    key: 'p.primary_provider_id',
+    label: 'pr.name',
+    join: 'LEFT JOIN providers pr ON pr.id = p.primary_provider_id',
+  },
+  tag: { key: 'tg.id', label: 'tg.name', join: 'JOIN patient_tags pt ON pt.patient_id = p.id JOIN tags tg ON tg.id = pt.tag_id' },
+  // Text of a stored datetime starts "YYYY-MM" on both databases.
+  month: { key: 'SUBSTR(CAST(f.first_invite AS CHAR), 1, 7)', label: 'SUBSTR(CAST(f.first_invite AS CHAR), 1, 7)', join: '' },
 };
 
-/** The activation funnel's numbers, set-based, from the maintained summary (one grouped query per table shown). */
+/** The activation funnel's numbers, set-based (one grouped query per table shown). */
 @Injectable()
 export class ActivationReportRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async funnel(grouping: ReportGrouping | 'total'): Promise<FunnelCounts[]> {
     const group = GROUPS[grouping];
-    const flag = (condition: string) => `CASE WHEN ${condition} THEN 1 ELSE 0 END`;
-    const spanMs = isSqliteManager(this.dataSource)
-      ? 'CAST(ROUND((julianday(s.first_used_at) - julianday(s.first_invite_at)) * 86400000) AS INTEGER)'
-      : 'TIMESTAMPDIFF(MICROSECOND, s.first_invite_at, s.first_used_at) DIV 1000';
-    // One pass over the enabled patients' summary rows (an index range on access_enabled), counted by
-    // group, stage reached and set-up span (first invite → first use, for the medians): the counts and
-    // the spans come from the same rows, and patients with the same stages and span share one row.
-    const [rows, labels]: [Array<Record<string, unknown>>, Map<string, string>] = await Promise.all([
+    const count = (condition: string) => `SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
+    const grouped = grouping === 'total' ? '' : `GROUP BY ${group.key}`;
+    const label = group.label === group.key ? 'NULL' : `MAX(${group.label})`;
+    // Two set-based passes: the enabled patients per group, and the later stages driven by the
+    // patients who have links (the per-patient table first, so it is built once, not per patient).
+    const [enabledRows, stageRows]: Array<Array<Record<string, unknown>>> = await Promise.all([
+      grouping === 'month'
+        ? this.dataSource.query(
+            'SELECT NULL AS group_key, NULL AS group_label, COUNT(*) AS enabled FROM portal_accounts pa WHERE pa.access_enabled = 1',
+          )
+        : this.dataSource.query(
+            `SELECT ${group.key} AS group_key, ${label} AS group_label, COUNT(*) AS enabled
+               FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id ${group.join}
+              WHERE pa.access_enabled = 1 ${grouped}`,
+          ),
       this.dataSource.query(
-        `SELECT ${group.key} AS group_key, ${flag(INVITED)} AS invited, ${flag(DELIVERED)} AS delivered,
-                ${flag(OPENED)} AS opened, ${flag(SET_UP)} AS set_up, ${flag(SIGNED_IN)} AS signed_in,
-                CASE WHEN ${SET_UP} AND s.first_used_at IS NOT NULL THEN ${spanMs} END AS span_ms, COUNT(*) AS n
-           FROM activation_summary s ${group.join}
-          WHERE ${ENABLED}
-          GROUP BY ${group.key === 'NULL' ? '' : `${group.key}, `}${flag(INVITED)}, ${flag(DELIVERED)}, ${flag(OPENED)},
-                   ${flag(SET_UP)}, ${flag(SIGNED_IN)}, CASE WHEN ${SET_UP} AND s.first_used_at IS NOT NULL THEN ${spanMs} END`,
+        `SELECT ${group.key} AS group_key, ${label} AS group_label, COUNT(*) AS with_links,
+                ${count(INVITED)} AS invited, ${count(DELIVERED)} AS delivered, ${count(OPENED)} AS opened,
+                ${count(SET_UP)} AS set_up, ${count(SIGNED_IN)} AS signed_in
+           FROM (${PER_PATIENT}) f
+           JOIN portal_accounts pa ON pa.patient_id = f.patient_id
+           JOIN patients p ON p.id = f.patient_id
+           ${group.join}
+          WHERE pa.access_enabled = 1 ${grouped}`,
       ),
-      this.labels(group.labels),
     ]);
+    const days = await this.setUpDays(group);
+    const keyOf = (row: Record<string, unknown>) =>
+      row.group_key === null || row.group_key === undefined ? null : String(row.group_key);
     const groups = new Map<string | null, FunnelCounts>();
-    for (const row of rows) {
-      const key = grouping === 'total' || row.group_key === null || row.group_key === undefined ? null : String(row.group_key);
+    const entry = (row: Record<string, unknown>) => {
+      const key = grouping === 'total' ? null : keyOf(row);
       if (!groups.has(key))
         groups.set(key, {
           key,
-          label: grouping === 'total' ? 'All patients' : key === null ? '' : (labels.get(key) ?? key),
-          counts: Object.fromEntries(FUNNEL_STAGES.map((stage) => [stage, 0])) as Record<FunnelStage, number>,
-          setUpDays: [],
+          label: grouping === 'total' ? 'All patients' : String(row.group_label ?? key ?? ''),
+          counts: { enabled: 0, invited: 0, delivered: 0, opened: 0, set_up: 0, signed_in: 0 },
+          setUpDays: days.get(key) ?? [],
         });
-      const entry = groups.get(key)!;
-      const n = Number(row.n);
-      entry.counts.enabled += n;
+      return groups.get(key)!;
+    };
+    for (const row of enabledRows) entry(row).counts.enabled = Number(row.enabled);
+    for (const row of stageRows) {
+      const counts = entry(row).counts;
       for (const stage of ['invited', 'delivered', 'opened', 'set_up', 'signed_in'] as const)
-        if (Number(row[stage]) === 1) entry.counts[stage] += n;
-      if (row.span_ms !== null && row.span_ms !== undefined)
-        for (let i = 0; i < n; i++) entry.setUpDays.push(Math.max(0, Number(row.span_ms) / 86_400_000));
+        counts[stage] = Number(row[stage] ?? 0);
+      // By month the enabled patients of a month are those first invited in it; the rest stay in "not invited yet".
+      if (grouping === 'month' && keyOf(row) !== null) {
+        counts.enabled = Number(row.with_links);
+        groups.get(null)!.counts.enabled -= Number(row.with_links);
+      }
     }
     const order = (a: FunnelCounts, b: FunnelCounts) =>
       a.key === null
@@ -95,10 +117,24 @@ export class ActivationReportRepository {
     return [...groups.values()].filter((g) => g.counts.enabled > 0 || g.counts.invited > 0).sort(order);
   }
 
-  /** Names of providers or tags by id (a few dozen rows). */
-  private async labels(sql: string | null): Promise<Map<string, string>> {
-    if (!sql) return new Map();
-    const rows: Array<{ id: unknown; name: string }> = await this.dataSource.query(sql);
-    return new Map(rows.map((row) => [String(row.id), String(row.name)]));
+  /** First invite → set-up, in days, of every set-up patient, by group key. */
+  private async setUpDays(group: (typeof GROUPS)[ReportGrouping | 'total']): Promise<Map<string | null, number[]>> {
+    const rows: Array<{ group_key: unknown; first_invite: string | Date; first_used: string | Date }> =
+      await this.dataSource.query(
+        `SELECT ${group.key} AS group_key, f.first_invite, f.first_used
+         FROM (${PER_PATIENT}) f
+         JOIN portal_accounts pa ON pa.patient_id = f.patient_id
+         JOIN patients p ON p.id = f.patient_id
+         ${group.join}
+        WHERE pa.access_enabled = 1 AND ${SET_UP} AND f.first_used IS NOT NULL`,
+      );
+    const days = new Map<string | null, number[]>();
+    for (const row of rows) {
+      const key = row.group_key === null || row.group_key === undefined ? null : String(row.group_key);
+      const span = (fromSqlDateTime(row.first_used)!.getTime() - fromSqlDateTime(row.first_invite)!.getTime()) / 86_400_000;
+      if (!days.has(key)) days.set(key, []);
+      days.get(key)!.push(Math.max(0, span));
+    }
+    return days;
   }
 }

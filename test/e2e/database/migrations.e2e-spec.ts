@@ -2,7 +2,6 @@ import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../../../src/database/data-source-options';
 import { APP_SCHEMA, MIGRATIONS } from '../../../src/app.schema';
 import { createTestDatabase, TestDatabase } from '../../support/test-database';
-import { ACTIVATION_SUMMARY_TRIGGERS } from '../../../migrations/1767700000000-ActivationSummary';
 
 /** TypeORM's own bookkeeping and SQLite's internal table. */
 const NOT_APP_TABLES = ['migrations', 'sqlite_sequence'];
@@ -38,7 +37,6 @@ const TABLES = [
   'representative_accounts',
   'patient_representatives',
   'daily_sweeps',
-  'activation_summary',
 ];
 
 /** Types compared roughly: dialects spell them differently (int/integer, tinyint/boolean, varchar/text). */
@@ -116,18 +114,6 @@ describe('migrations', () => {
     } finally {
       await runner.release();
     }
-  });
-
-  // A later SQLite migration that copies one of these tables drops its triggers (see createActivationSummaryTriggers).
-  it("leave the activation summary's triggers in place after the last migration", async () => {
-    await dataSource.runMigrations();
-    const rows: Array<{ name: string }> =
-      dataSource.options.type === 'better-sqlite3'
-        ? await dataSource.query("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        : await dataSource.query(
-            'SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()',
-          );
-    expect(rows.map((row) => row.name)).toEqual(expect.arrayContaining(ACTIVATION_SUMMARY_TRIGGERS));
   });
 
   it('create the indexes the onboarding filters rely on', async () => {
