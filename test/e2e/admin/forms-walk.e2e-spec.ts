@@ -77,7 +77,6 @@ describe('every form on every page uses post/redirect/get', () => {
     const walked = new Set<string>();
     for (const page of pages) {
       const first = await session.agent.get(page);
-      if (process.env.WALK_DEBUG) console.log(page, first.status, first.headers.location);
       if (first.status !== 200 || !/^text\/html/.test(first.headers['content-type'] ?? '')) continue;
       const count = submissionsOf(first.text, page, () => '').length;
       for (let index = 0; index < count; index += 1) {
@@ -163,7 +162,6 @@ describe('every form on every page uses post/redirect/get', () => {
 
       expect(failures).toEqual([]);
       const redirected = new Set(outcomes.filter((o) => o.answer.startsWith('303')).map((o) => o.form.split(' ')[0]));
-      if (process.env.WALK_DEBUG) console.log(outcomes);
       expect([...redirected]).toEqual(
         expect.arrayContaining([
           '/admin/users',
@@ -224,7 +222,6 @@ describe('every form on every page uses post/redirect/get', () => {
 
       expect(failures).toEqual([]);
       const redirected = new Set(outcomes.filter((o) => o.answer.startsWith('303')).map((o) => o.form.split(' ')[0]));
-      if (process.env.WALK_DEBUG) console.log(outcomes);
       expect([...redirected]).toEqual(expect.arrayContaining(['/portal/logout', '/portal/account/password']));
     },
     WALK_TIMEOUT,
