@@ -31,6 +31,7 @@ import { IdentityCheck1766200000000 } from '../migrations/1766200000000-Identity
 import { PatientAddress1766210000000 } from '../migrations/1766210000000-PatientAddress';
 import { ActivationCodes1766220000000 } from '../migrations/1766220000000-ActivationCodes';
 import { Representatives1766100000000 } from '../migrations/1766100000000-Representatives';
+import { ActivationReportIndexes1768100000000 } from '../migrations/1768100000000-ActivationReportIndexes';
 
 /**
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
@@ -72,6 +73,7 @@ export const MIGRATIONS = [
   ActivationCodes1766220000000,
   Representatives1766100000000,
   PortalPasskeys1767600000000,
+  ActivationReportIndexes1768100000000,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */
