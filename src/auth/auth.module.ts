@@ -19,6 +19,7 @@ import { StaffAuthGuard } from './guards/staff-auth.guard';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { DatabaseThrottlerStorage } from './database-throttler.storage';
 import { StaffAuthenticator } from './staff-authenticator';
+import { SettingsRepository } from './settings.repository';
 import { StaffSessionsService } from './staff-sessions.service';
 import { StaffUsersRepository } from './staff-users.repository';
 import { StaffUsersService } from './staff-users.service';
@@ -52,6 +53,7 @@ import { ThrottleCountersRepository } from './throttle-counters.repository';
     PasswordHasher,
     StaffAuthenticator,
     StaffSessionsService,
+    SettingsRepository,
     ...MFA_PROVIDERS,
     { provide: APP_GUARD, useClass: StaffAuthGuard },
   ],
@@ -67,6 +69,8 @@ import { ThrottleCountersRepository } from './throttle-counters.repository';
     MfaKeys,
     MfaPolicyService,
     WebAuthnRelyingParty,
+    // The one writer of the settings table (the email-change policy and the setup token keep theirs there too).
+    SettingsRepository,
   ],
 })
 export class AuthModule {}

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
-import { Setting } from '../auth/mfa/entities/setting.entity';
+import { SettingsRepository } from '../auth/settings.repository';
 import { StaffUser } from '../auth/entities/staff-user.entity';
 import { StaffUsersService } from '../auth/staff-users.service';
 import type { AppConfig } from '../config/app-config';
@@ -37,6 +37,7 @@ export class SetupTokenService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly staffUsers: StaffUsersService,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly settings: SettingsRepository,
   ) {}
 
   /** True while nobody can sign in yet: the only time /setup exists. */
@@ -47,14 +48,14 @@ export class SetupTokenService {
   /** Called at start: a new link (replacing any earlier one) when no staff user exists, else null. */
   async issueLinkIfNeeded(now = new Date()): Promise<string | null> {
     return runInTransaction(this.dataSource, async (tx) => {
-      await tx.delete(Setting, { settingKey: SETUP_TOKEN_SETTING });
+      await this.settings.remove(SETUP_TOKEN_SETTING, tx);
       if (!(await this.isOpen(tx))) return null;
       const token = randomBytes(32).toString('base64url');
       const value = JSON.stringify({
         hash: hashOf(token),
         expiresAt: now.getTime() + SETUP_TOKEN_TTL_MS,
       } satisfies StoredSetupToken);
-      await tx.insert(Setting, { settingKey: SETUP_TOKEN_SETTING, value, updatedByStaffId: null });
+      await this.settings.put(SETUP_TOKEN_SETTING, value, null, tx);
       return `${this.config.publicBaseUrl}/setup?token=${token}`;
     });
   }
@@ -63,12 +64,12 @@ export class SetupTokenService {
   async check(token: unknown, now = new Date()): Promise<string | null> {
     if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
     const hash = hashOf(token);
-    return (await this.openRow(hash, now)) ? hash : null;
+    return (await this.openValue(hash, now)) !== null ? hash : null;
   }
 
   /** Whether the hash kept in the session still belongs to the open, unexpired setup link. */
   async matches(hash: unknown, now = new Date()): Promise<boolean> {
-    return (await this.openRow(hash, now)) !== null;
+    return (await this.openValue(hash, now)) !== null;
   }
 
   /**
@@ -82,27 +83,27 @@ export class SetupTokenService {
     context: AuditContext,
   ): Promise<StaffUser> {
     return runInTransaction(this.dataSource, async (tx) => {
-      const row = await this.openRow(hash, new Date(), tx);
-      const used = row ? await tx.delete(Setting, { settingKey: SETUP_TOKEN_SETTING, value: row.value }) : null;
-      if (!row || used?.affected !== 1) throw new NotFoundException(SETUP_LINK_INVALID);
+      const value = await this.openValue(hash, new Date(), tx);
+      const used = value !== null && (await this.settings.remove(SETUP_TOKEN_SETTING, tx, value));
+      if (!used) throw new NotFoundException(SETUP_LINK_INVALID);
       return this.staffUsers.createWithOwnPassword({ ...input, role: 'admin' }, { ...context, actorLabel: 'setup link' }, tx);
     });
   }
 
-  /** The settings row of the open setup link if `hash` is its token's hash and it has not expired. Constant-time comparison. */
-  private async openRow(hash: unknown, now: Date, manager: EntityManager = this.dataSource.manager): Promise<Setting | null> {
+  /** The stored value of the open setup link if `hash` is its token's hash and it has not expired. Constant-time comparison. */
+  private async openValue(hash: unknown, now: Date, manager: EntityManager = this.dataSource.manager): Promise<string | null> {
     if (typeof hash !== 'string' || !(await this.isOpen(manager))) return null;
-    const row = await manager.findOneBy(Setting, { settingKey: SETUP_TOKEN_SETTING });
-    if (!row) return null;
+    const value = await this.settings.valueOf(SETUP_TOKEN_SETTING, manager);
+    if (value === null) return null;
     let stored: StoredSetupToken;
     try {
-      stored = JSON.parse(row.value) as StoredSetupToken;
+      stored = JSON.parse(value) as StoredSetupToken;
     } catch {
       return null;
     }
     if (!(stored.expiresAt > now.getTime())) return null;
     const a = Buffer.from(String(stored.hash));
     const b = Buffer.from(hash);
-    return a.length === b.length && timingSafeEqual(a, b) ? row : null;
+    return a.length === b.length && timingSafeEqual(a, b) ? value : null;
   }
 }

@@ -1,14 +1,15 @@
-import type { Repository } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { MfaPolicyService, REQUIRE_SECOND_FACTOR } from '../../src/auth/mfa/mfa-policy.service';
 import type { Setting } from '../../src/auth/mfa/entities/setting.entity';
+import { SettingsRepository } from '../../src/auth/settings.repository';
 import type { AppConfig } from '../../src/config/app-config';
 
 /** A settings table holding at most the policy row. */
 function sut(isProduction: boolean, stored?: string) {
   const row = stored === undefined ? null : ({ settingKey: REQUIRE_SECOND_FACTOR, value: stored } as Setting);
-  const manager = { findOneBy: jest.fn(async () => row) };
-  const repository = { manager, existsBy: jest.fn(async () => row !== null) } as unknown as Repository<Setting>;
-  return new MfaPolicyService(repository, { isProduction } as AppConfig);
+  const manager = { findOneBy: jest.fn(async () => row), existsBy: jest.fn(async () => row !== null) };
+  const settings = new SettingsRepository({ manager } as unknown as DataSource);
+  return new MfaPolicyService(settings, { isProduction } as AppConfig);
 }
 
 describe('the second-factor policy default', () => {

@@ -1,3 +1,4 @@
+import { SettingsRepository } from '../../src/auth/settings.repository';
 import { stringify } from 'csv-stringify/sync';
 import { redactTokens } from '../../src/observability/logging';
 import { CSV_SEPARATORS, safeCell } from '../../src/common/csv-output';
@@ -33,7 +34,12 @@ describe('token redaction in logged paths', () => {
 
 describe('the email-change approval policy', () => {
   const policy = (isProduction: boolean) =>
-    new EmailChangePolicyService({} as DataSource, { isProduction } as AppConfig, {} as AuditService);
+    new EmailChangePolicyService(
+      {} as DataSource,
+      { isProduction } as AppConfig,
+      {} as AuditService,
+      new SettingsRepository({} as DataSource),
+    );
   const manager = (stored: string | null) =>
     ({ findOneBy: async () => (stored === null ? null : { value: stored }) }) as unknown as EntityManager;
 

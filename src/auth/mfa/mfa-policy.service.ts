@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
-import { Setting } from './entities/setting.entity';
+import { SettingsRepository } from '../settings.repository';
 
 export const REQUIRE_SECOND_FACTOR = 'staff.require_second_factor';
 export const REQUIRE_PORTAL_SECOND_FACTOR = 'portal.require_second_factor';
@@ -20,18 +19,18 @@ const POLICY_KEYS: Record<SecondFactorAudience, string> = { staff: REQUIRE_SECON
 @Injectable()
 export class MfaPolicyService {
   constructor(
-    @InjectRepository(Setting) private readonly settings: Repository<Setting>,
+    private readonly settings: SettingsRepository,
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
-  async isRequired(manager: EntityManager = this.settings.manager, who: SecondFactorAudience = 'staff'): Promise<boolean> {
-    const row = await manager.findOneBy(Setting, { settingKey: POLICY_KEYS[who] });
-    return row ? row.value === 'true' : who === 'staff' && this.config.isProduction;
+  async isRequired(manager?: EntityManager, who: SecondFactorAudience = 'staff'): Promise<boolean> {
+    const value = await this.settings.valueOf(POLICY_KEYS[who], manager);
+    return value !== null ? value === 'true' : who === 'staff' && this.config.isProduction;
   }
 
   /** Whether an admin has chosen (false: the NODE_ENV default applies). */
   async isStored(who: SecondFactorAudience = 'staff'): Promise<boolean> {
-    return this.settings.existsBy({ settingKey: POLICY_KEYS[who] });
+    return this.settings.isStored(POLICY_KEYS[who]);
   }
 
   async store(
@@ -40,14 +39,6 @@ export class MfaPolicyService {
     manager: EntityManager,
     who: SecondFactorAudience = 'staff',
   ): Promise<void> {
-    const key = POLICY_KEYS[who];
-    const existing = await manager.findOneBy(Setting, { settingKey: key });
-    if (existing) await manager.update(Setting, { settingKey: key }, { value: String(required), updatedByStaffId: staffUserId });
-    else
-      await manager.insert(Setting, {
-        settingKey: key,
-        value: String(required),
-        updatedByStaffId: staffUserId,
-      });
+    await this.settings.put(POLICY_KEYS[who], String(required), staffUserId, manager);
   }
 }

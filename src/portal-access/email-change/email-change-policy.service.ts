@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../../audit/audit-context';
 import { AuditService } from '../../audit/audit.service';
-import { Setting } from '../../auth/mfa/entities/setting.entity';
+import { SettingsRepository } from '../../auth/settings.repository';
 import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { runInTransaction } from '../../database/transactions';
@@ -32,6 +32,7 @@ export class EmailChangePolicyService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectConfig() private readonly config: AppConfig,
     private readonly audit: AuditService,
+    private readonly settings: SettingsRepository,
   ) {}
 
   /** An admin switches the policy: stored and audited in one transaction. */
@@ -47,29 +48,17 @@ export class EmailChangePolicyService {
   }
 
   async needsApproval(manager: EntityManager = this.dataSource.manager): Promise<boolean> {
-    const row = await manager.findOneBy(Setting, { settingKey: EMAIL_CHANGE_NEEDS_APPROVAL });
-    return row ? row.value === 'true' : this.config.isProduction;
+    const value = await this.settings.valueOf(EMAIL_CHANGE_NEEDS_APPROVAL, manager);
+    return value !== null ? value === 'true' : this.config.isProduction;
   }
 
   async isStored(): Promise<boolean> {
-    return this.dataSource.manager.existsBy(Setting, { settingKey: EMAIL_CHANGE_NEEDS_APPROVAL });
+    return this.settings.isStored(EMAIL_CHANGE_NEEDS_APPROVAL);
   }
 
   async store(required: boolean, staffUserId: number | null, manager: EntityManager): Promise<boolean> {
     const before = await this.needsApproval(manager);
-    const existing = await manager.findOneBy(Setting, { settingKey: EMAIL_CHANGE_NEEDS_APPROVAL });
-    if (existing)
-      await manager.update(
-        Setting,
-        { settingKey: EMAIL_CHANGE_NEEDS_APPROVAL },
-        { value: String(required), updatedByStaffId: staffUserId },
-      );
-    else
-      await manager.insert(Setting, {
-        settingKey: EMAIL_CHANGE_NEEDS_APPROVAL,
-        value: String(required),
-        updatedByStaffId: staffUserId,
-      });
+    await this.settings.put(EMAIL_CHANGE_NEEDS_APPROVAL, String(required), staffUserId, manager);
     return before;
   }
 }
