@@ -1,3 +1,5 @@
+import { englishLabels } from './portal-status';
+
 /**
  * May this patient be enabled, may they be invited: the one rule, used by the onboarding
  * rows (which link to show), the bulk plans (who is skipped and why) and the single
@@ -97,10 +99,7 @@ export function inviteKind(account: { username: string | null }): 'invite' | 're
 }
 
 /** Shown in the status cell instead of the red "enable" block. */
-export const DECEASED_LABEL = {
-  label: 'Deceased',
-  description: 'Recorded as deceased: portal access cannot be enabled and no email is sent',
-};
+export const DECEASED_LABEL = englishLabels('status', ['deceased'] as const).deceased;
 
 /** The refusal of a single enable or invite, naming the patient. */
 export const deceasedRefusal = (fullName: string, action: 'enable' | 'invite') =>
