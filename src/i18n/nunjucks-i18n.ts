@@ -43,6 +43,11 @@ export function installTranslations(env: nunjucks.Environment, timeZone: string)
   env.addFilter('message', function (this: RenderContext, text: string) {
     return translateMessage(languageOf(this), text);
   });
+  // The clauses of one sentence (message keys), each written out, joined as the language lists clauses ("; ").
+  env.addFilter('clauses', function (this: RenderContext, parts: string[]) {
+    const language = languageOf(this);
+    return parts.map((part) => translateMessage(language, part)).join(translateMessage(language, 'common:clauseSeparator'));
+  });
   env.addGlobal('textDirection', (language: string) => textDirection(language || SOURCE_LANGUAGE));
   // "1 de diciembre de 2026" / "December 1, 2026": a day as a patient reads it, in the clinic's zone.
   env.addFilter('longDate', function (this: RenderContext, value: Date | string | null) {

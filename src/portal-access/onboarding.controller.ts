@@ -188,7 +188,7 @@ export class OnboardingController {
     // Without JavaScript: the batch's progress page (its Refresh link polls by hand).
     if (!isHtmxRequest(req))
       return seeOther(summary.batchId ? `/portal-onboarding/bulk/batches/${summary.batchId}` : '/portal-onboarding', {
-        flash: `${text}.`,
+        flash: { kind: 'success', message: text, clauses: true },
       });
     const progress = summary.batchId ? await this.actions.batchProgress(summary.batchId) : null;
     res.setHeader('HX-Trigger', RESULTS_CHANGED);

@@ -13,6 +13,7 @@ import { isMailable, envelopeLines } from '../../patients/postal-address';
 import { type AgeRules, type LetterBlock, letterBlock } from '../portal-eligibility';
 import { type LetterCandidate, PortalAccountsRepository } from '../portal-accounts.repository';
 import { ActivationCodesService } from './activation-codes.service';
+import { message } from '../../i18n/messages';
 
 export const LETTER_SKIP_LABELS: Record<LetterBlock, string> = {
   no_postal_address: 'no postal address',
@@ -149,10 +150,10 @@ export class ActivationLettersService {
   }
 }
 
-/** "120 letters; 14 skipped: no postal address" (the preview's sentence). */
-export function describeLetterPlan(plan: LetterPlan): string {
-  const parts = [`${plan.letters} ${plan.letters === 1 ? 'letter' : 'letters'}`];
+/** "120 letters; 14 skipped: no postal address" (the preview's sentence), as message keys of its clauses. */
+export function describeLetterPlan(plan: LetterPlan): string[] {
+  const parts = [message('staff:letters.summary.letters', { count: plan.letters })];
   for (const [reason, count] of Object.entries(plan.skipped))
-    parts.push(`${count} skipped: ${LETTER_SKIP_LABELS[reason as LetterBlock]}`);
-  return parts.join('; ');
+    parts.push(message('staff:letters.summary.skipped', { count, reason }));
+  return parts;
 }

@@ -79,6 +79,16 @@ describe('staff pages in STAFF_LANGUAGE', () => {
       .expect(303);
     const after = await admin.get(`/patients/${id}?tab=portal&saved=enabled`).expect(200);
     expect(after.text).toContain('El acceso al Portal está activado. Envíe una invitación cuando el paciente esté listo.');
+    // The bulk preview's summary is clauses of keys: each written out in Spanish, its skip reason too.
+    const preview = await admin
+      .post('/portal-onboarding/bulk/invite/preview')
+      .set('HX-Request', 'true')
+      .set('X-CSRF-Token', admin.csrf)
+      .type('form')
+      .send(`ids=${id}`)
+      .expect(200);
+    expect(preview.text).toMatch(/<p class="bulk-summary">se enviará(n)? \d+ invitaci(ón|ones)(; \d+ omitidos: [^<;]+)*\.<\/p>/);
+    expect(preview.text).not.toContain('skipped');
   });
 
   it('a refused password change explains itself in the staff language', async () => {
