@@ -4,12 +4,7 @@ import { AuditService } from '../audit/audit.service';
 import type { AuditContext } from '../audit/audit-context';
 import { InvitationsService } from './invitations.service';
 import { PatientsRepository } from '../patients/patients.repository';
-import {
-  INVITE_SKIP_REASON_LABELS,
-  type BatchProgress,
-  type InviteSkipReason,
-  type InviteSummary,
-} from '../invitations/invitations.types';
+import { type BatchProgress, type InviteSkipReason, type InviteSummary } from '../invitations/invitations.types';
 import type { OnboardingFilter } from './onboarding-filter';
 import { OnboardingQueryService, type OnboardingRow } from './onboarding-query.service';
 import { deceasedRefusal } from './portal-eligibility';
@@ -45,13 +40,12 @@ export class OnboardingActionsService {
   async inviteOne(patientId: number, context: AuditContext): Promise<{ row: OnboardingRow; summary: InviteSummary }> {
     const before = await this.rowOf(patientId);
     if (before.deceased) throw new ConflictException(deceasedRefusal(before.fullName, 'invite'));
-    if (before.status === 'red')
-      throw new ConflictException(`Portal access is not enabled for ${before.fullName}. Enable it first; no email was sent.`);
-    if (!before.email) throw new ConflictException(`${before.fullName} has no email on file; no email was sent.`);
+    if (before.status === 'red') throw new ConflictException(message('staff:refusal.notEnabled', { name: before.fullName }));
+    if (!before.email) throw new ConflictException(message('staff:refusal.noEmail', { name: before.fullName }));
     if (before.reach?.note) throw new ConflictException(`No email was sent to ${before.fullName}: ${before.reach.note}.`);
     const summary = await this.invitations.sendInvites([patientId], context, { bulk: false });
     const reason = firstSkipReason(summary);
-    if (reason) throw new ConflictException(`No email was sent to ${before.fullName}: ${INVITE_SKIP_REASON_LABELS[reason]}.`);
+    if (reason) throw new ConflictException(message('staff:refusal.skippedFor', { name: before.fullName, reason }));
     return { row: await this.rowOf(patientId), summary };
   }
 

@@ -1,4 +1,5 @@
 import { englishLabels } from './portal-status';
+import { message } from '../i18n/messages';
 
 /**
  * May this patient be enabled, may they be invited: the one rule, used by the onboarding
@@ -103,4 +104,4 @@ export const DECEASED_LABEL = englishLabels('status', ['deceased'] as const).dec
 
 /** The refusal of a single enable or invite, naming the patient. */
 export const deceasedRefusal = (fullName: string, action: 'enable' | 'invite') =>
-  `${fullName} is recorded as deceased: ${action === 'enable' ? 'portal access cannot be enabled' : 'no invite or reset email is sent'}. Nothing was changed.`;
+  message(action === 'enable' ? 'staff:refusal.deceasedEnable' : 'staff:refusal.deceasedInvite', { name: fullName });

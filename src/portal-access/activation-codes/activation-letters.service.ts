@@ -15,13 +15,6 @@ import { type LetterCandidate, PortalAccountsRepository } from '../portal-accoun
 import { ActivationCodesService } from './activation-codes.service';
 import { message } from '../../i18n/messages';
 
-export const LETTER_SKIP_LABELS: Record<LetterBlock, string> = {
-  no_postal_address: 'no postal address',
-  not_enabled: 'portal access not enabled',
-  deceased: 'deceased',
-  under_self_access_age: 'under the self-access age',
-};
-
 export interface LetterPlan {
   letters: number;
   skipped: Partial<Record<LetterBlock, number>>;
@@ -145,7 +138,8 @@ export class ActivationLettersService {
       printed: events.filter((event) => event.action === 'portal.letter_printed').map((event) => event.patientId),
       skipped: events
         .filter((event) => event.action === 'portal.letter_skipped')
-        .map((event) => ({ patientId: event.patientId, reason: LETTER_SKIP_LABELS[event.details?.reason as LetterBlock] })),
+        // The reason as its key (staff.json letterSkip.<reason>): the report page names it in the staff language.
+        .map((event) => ({ patientId: event.patientId, reason: event.details?.reason as LetterBlock })),
     };
   }
 }
