@@ -26,20 +26,6 @@ export type AccountNotice =
 const TO_STAFF: ReadonlySet<AccountNotice> = new Set(['email_change_reported']);
 const STAFF_SUBJECT = (clinic: string) => `${clinic} security alert: an email change was reported`;
 
-/** What the staff tab calls each notice (the outbox kind is `notice_<name>`). */
-export const NOTICE_NAMES: Record<AccountNotice, string> = {
-  email_changed: 'Email changed (to the old address)',
-  username_changed: 'Username changed',
-  email_change_requested: 'Email change requested (to the current address)',
-  email_verify: 'Confirm the new email address',
-  email_change_reported: 'Email change reported (to admins)',
-  password_changed: 'Password changed',
-  second_factor_added: 'Second sign-in step added',
-  second_factor_removed: 'Second sign-in step removed',
-  recovery_code_used: 'Recovery code used',
-  account_locked: 'Sign-in locked after failed attempts',
-};
-
 /** "jane.doe@example.com" → "j•••@example.com": the old address learns that, not the new address. */
 export function maskEmail(email: string): string {
   const [local, domain] = email.split('@');
@@ -60,7 +46,8 @@ export class AccountNoticesService {
   /** The notices queued for one account, newest first, for the staff Patient Portal tab. */
   async sentFor(patientId: number, limit = 20) {
     const rows = await this.outbox.latestWithKindPrefix(patientId, 'notice_', limit);
-    return rows.map((row) => ({ ...row, name: NOTICE_NAMES[row.kind.slice('notice_'.length) as AccountNotice] ?? row.kind }));
+    // The tab names each notice from locales/*/staff.json (notices.kind.<notice>).
+    return rows.map((row) => ({ ...row, notice: row.kind.slice('notice_'.length) }));
   }
 
   get portalUrl(): string {

@@ -1,3 +1,4 @@
+import { SOURCE_LANGUAGE, translatorFor } from '../i18n/translations';
 /**
  * The invitations module's contract with its callers (the onboarding page, the
  * patient dashboard, imports). Implemented by InvitationsService.
@@ -7,16 +8,19 @@
 export type InviteSkipReason =
   'deceased' | 'no_email' | 'not_enabled' | 'bounced' | 'unknown_patient' | 'under_self_access_age' | 'shared_email';
 
-export const INVITE_SKIP_REASON_LABELS: Record<InviteSkipReason, string> = {
-  deceased: 'deceased',
-  under_self_access_age: 'under the self-access age (invite a parent or guardian as their representative instead)',
-  shared_email:
-    'email shared with another patient, a representative or staff (invite them one by one from the Patient Portal tab)',
-  no_email: 'no email on file',
-  bounced: 'email address bounced',
-  not_enabled: 'access not enabled',
-  unknown_patient: 'patient not found',
-};
+const INVITE_SKIP_REASONS: readonly InviteSkipReason[] = [
+  'deceased',
+  'under_self_access_age',
+  'shared_email',
+  'no_email',
+  'bounced',
+  'not_enabled',
+  'unknown_patient',
+];
+/** In English for the CSV report; pages read the same keys (staff.json inviteSkip.<reason>) in the staff language. */
+export const INVITE_SKIP_REASON_LABELS = Object.fromEntries(
+  INVITE_SKIP_REASONS.map((reason) => [reason, translatorFor(SOURCE_LANGUAGE)(`staff:inviteSkip.${reason}`)]),
+) as Record<InviteSkipReason, string>;
 
 export interface InviteSummary {
   /** Set for bulk sends: the emails and audit rows share it; progress is polled by it. */

@@ -8,6 +8,7 @@ import { ActivationCodesService, type IssuedActivation } from '../portal-access/
 import { ShowActivationCodeDto, ShowRepresentativeCodeDto } from './dto/patient-portal.dto';
 import { RepresentativesService } from './representatives/representatives.service';
 import { PatientFormFilter } from './patient-form.filter';
+import { message } from '../i18n/messages';
 
 /** The code, handed from the POST to the page it redirects to, and shown there once. */
 const SHOWN_CODE = 'activationCode';
@@ -53,7 +54,7 @@ export class ActivationCodeController {
     const issued = takeShownOnce<IssuedActivation & { expiresAt: string | Date; representativeName?: string }>(req, SHOWN_CODE);
     if (!issued || issued.patientId !== id)
       return seeOther(`/patients/${id}?tab=portal`, {
-        flash: { kind: 'info', message: 'An activation code is shown only once. Show a new one if the patient still needs it.' },
+        flash: { kind: 'info', message: message('staff:flash.codeShownOnce') },
       });
     // A data: image (CSP allows img-src data:): no script, and the link is never stored.
     const qr = await toDataURL(issued.url, { errorCorrectionLevel: 'M', margin: 2, scale: 6 });

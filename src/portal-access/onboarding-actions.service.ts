@@ -4,17 +4,13 @@ import { AuditService } from '../audit/audit.service';
 import type { AuditContext } from '../audit/audit-context';
 import { InvitationsService } from './invitations.service';
 import { PatientsRepository } from '../patients/patients.repository';
-import {
-  INVITE_SKIP_REASON_LABELS,
-  type BatchProgress,
-  type InviteSkipReason,
-  type InviteSummary,
-} from '../invitations/invitations.types';
+import { type BatchProgress, type InviteSkipReason, type InviteSummary } from '../invitations/invitations.types';
 import type { OnboardingFilter } from './onboarding-filter';
 import { OnboardingQueryService, type OnboardingRow } from './onboarding-query.service';
 import { deceasedRefusal } from './portal-eligibility';
 import { PortalAccessService, type EnableResult } from './portal-access.service';
 import { PortalReachService } from './representatives/portal-reach.service';
+import { message } from '../i18n/messages';
 
 /** What a bulk button acts on: the checked rows, or every patient matching the filter. */
 export type Selection =
@@ -44,13 +40,12 @@ export class OnboardingActionsService {
   async inviteOne(patientId: number, context: AuditContext): Promise<{ row: OnboardingRow; summary: InviteSummary }> {
     const before = await this.rowOf(patientId);
     if (before.deceased) throw new ConflictException(deceasedRefusal(before.fullName, 'invite'));
-    if (before.status === 'red')
-      throw new ConflictException(`Portal access is not enabled for ${before.fullName}. Enable it first; no email was sent.`);
-    if (!before.email) throw new ConflictException(`${before.fullName} has no email on file; no email was sent.`);
+    if (before.status === 'red') throw new ConflictException(message('staff:refusal.notEnabled', { name: before.fullName }));
+    if (!before.email) throw new ConflictException(message('staff:refusal.noEmail', { name: before.fullName }));
     if (before.reach?.note) throw new ConflictException(`No email was sent to ${before.fullName}: ${before.reach.note}.`);
     const summary = await this.invitations.sendInvites([patientId], context, { bulk: false });
     const reason = firstSkipReason(summary);
-    if (reason) throw new ConflictException(`No email was sent to ${before.fullName}: ${INVITE_SKIP_REASON_LABELS[reason]}.`);
+    if (reason) throw new ConflictException(message('staff:refusal.skippedFor', { name: before.fullName, reason }));
     return { row: await this.rowOf(patientId), summary };
   }
 
@@ -126,19 +121,21 @@ function firstSkipReason(summary: InviteSummary): InviteSkipReason | null {
   return reasons.length ? (reasons[0][0] as InviteSkipReason) : null;
 }
 
-/** "198 invites will be sent; 2 skipped: no email on file; 3 skipped: access not enabled" */
-export function describeInviteSummary(summary: InviteSummary, tense: 'will' | 'did'): string {
+/**
+ * "198 invites will be sent; 2 skipped: no email on file; 3 skipped: access not enabled", as its clauses: each a
+ * message key (staff.json bulk.summary.*), written out and joined by the `clauses` filter when shown.
+ */
+export function describeInviteSummary(summary: InviteSummary, tense: 'will' | 'did'): string[] {
   const repeated = tense === 'did' ? (summary.repeated ?? 0) : 0;
   const emails = summary.invites + summary.resets - repeated;
   // After the send the emails are queued, not yet delivered: the progress line beside it counts the deliveries.
-  const verb = tense === 'will' ? 'will be sent' : emails === 1 ? 'was queued for sending' : 'were queued for sending';
-  const parts = [`${emails} ${emails === 1 ? 'invite' : 'invites'} ${verb}`];
-  if (summary.resets > 0)
-    parts[0] += ` (${summary.resets} as password-reset ${summary.resets === 1 ? 'email' : 'emails'}: already ${summary.resets === 1 ? 'has a username' : 'have usernames'})`;
-  if (repeated > 0) parts.push(`${repeated} not sent again: already sent seconds ago`);
-  if (summary.emailFailed) parts.push(`${summary.emailFailed} of them: the last email failed or bounced (check the address)`);
+  const first =
+    `staff:bulk.summary.${tense === 'will' ? 'willBeSent' : 'queued'}${summary.resets > 0 ? 'WithResets' : ''}` as const;
+  const parts = [message(first, { count: emails, resets: summary.resets })];
+  if (repeated > 0) parts.push(message('staff:bulk.summary.repeated', { count: repeated }));
+  if (summary.emailFailed) parts.push(message('staff:bulk.summary.emailFailed', { count: summary.emailFailed }));
   for (const [reason, count] of Object.entries(summary.skipped) as [InviteSkipReason, number][]) {
-    if (count > 0) parts.push(`${count} skipped: ${INVITE_SKIP_REASON_LABELS[reason]}`);
+    if (count > 0) parts.push(message('staff:bulk.summary.skipped', { count, reason }));
   }
-  return parts.join('; ');
+  return parts;
 }

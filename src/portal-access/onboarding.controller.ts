@@ -27,6 +27,7 @@ import { describeInviteSummary, OnboardingActionsService, type Selection } from 
 import { BATCH_REPORT_HEADER, ONBOARDING_EXPORT_HEADER, OnboardingExportService } from './onboarding-export.service';
 import { OnboardingQueryService } from './onboarding-query.service';
 import { resultsModel } from './onboarding-view';
+import { message as staffMessage } from '../i18n/messages';
 
 /** htmx listens for this on the results table and reloads it (after bulk changes). */
 const RESULTS_CHANGED = 'onboarding-changed';
@@ -104,10 +105,8 @@ export class OnboardingController {
   @View('portal-access/patient-action', { fragment: 'portal-access/_row' })
   async enable(@Param('id', patientId) id: number, @Audit() audit: AuditContext, @Req() req: Request) {
     const { row, changed } = await this.actions.enableOne(id, audit);
-    const message = changed
-      ? `Portal access enabled for ${row.fullName}.`
-      : `Portal access was already enabled for ${row.fullName}; nothing changed.`;
-    return rowAnswer(req, row, message);
+    const key = changed ? 'staff:row.enabled' : 'staff:row.alreadyEnabled';
+    return rowAnswer(req, row, staffMessage(key, { name: row.fullName }));
   }
 
   /** The "Send Invite to <email>" link: answer with the row (now orange, with the delivery state). */
@@ -116,8 +115,8 @@ export class OnboardingController {
   @View('portal-access/patient-action', { fragment: 'portal-access/_row' })
   async invite(@Param('id', patientId) id: number, @Audit() audit: AuditContext, @Req() req: Request) {
     const { row, summary } = await this.actions.inviteOne(id, audit);
-    const kind = summary.resets > 0 ? 'A password-reset email' : 'An invite';
-    return rowAnswer(req, row, `${kind} to ${row.email} is on its way.`);
+    const key = summary.resets > 0 ? 'staff:row.resetOnItsWay' : 'staff:row.inviteOnItsWay';
+    return rowAnswer(req, row, staffMessage(key, { email: row.email ?? '' }));
   }
 
   @Post('bulk/enable')
@@ -131,18 +130,17 @@ export class OnboardingController {
   ) {
     const selection = toSelection(dto, this.clock);
     const result = await this.actions.enableSelection(selection, audit);
-    const already = result.alreadyEnabled.length
-      ? `; ${result.alreadyEnabled.length} already had access and were left unchanged`
-      : '';
-    const deceased = result.deceased.length ? `; ${result.deceased.length} skipped: deceased` : '';
-    const count = result.requested;
-    const message = `Portal access enabled for ${result.enabled.length} ${result.enabled.length === 1 ? 'patient' : 'patients'}${already}${deceased}.`;
-    const keptText = `The same ${count} ${count === 1 ? 'patient stays' : 'patients stay'} selected for Send Portal Invites.`;
+    // One whole sentence per case (a key each), never clauses glued together.
+    const already = result.alreadyEnabled.length;
+    const deceased = result.deceased.length;
+    const variant = (already ? 'Already' : '') + (deceased ? 'Deceased' : '');
+    const message = staffMessage(`staff:bulk.enabled${variant}`, { count: result.enabled.length, already, deceased });
+    const keptText = staffMessage('staff:bulk.kept', { count: result.requested });
     const kept = keptFields(selection, result.batchId);
     // Without JavaScript: the list as it was filtered, with the same patients still selected.
     if (!isHtmxRequest(req))
       return seeOther(`/portal-onboarding?${queryString([...filterParams(toOnboardingFilter(dto, this.clock)), ...kept])}`, {
-        flash: `${message} ${keptText}`,
+        flash: { kind: 'success', message: [message, keptText] },
       });
     res.setHeader(AFTER_SWAP, RESULTS_CHANGED);
     return { message, kept, keptText };
@@ -190,7 +188,7 @@ export class OnboardingController {
     // Without JavaScript: the batch's progress page (its Refresh link polls by hand).
     if (!isHtmxRequest(req))
       return seeOther(summary.batchId ? `/portal-onboarding/bulk/batches/${summary.batchId}` : '/portal-onboarding', {
-        flash: `${text}.`,
+        flash: { kind: 'success', message: text, clauses: true },
       });
     const progress = summary.batchId ? await this.actions.batchProgress(summary.batchId) : null;
     res.setHeader('HX-Trigger', RESULTS_CHANGED);

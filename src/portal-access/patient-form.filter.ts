@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { FormValidationException } from '../common/validation/form-validation.exception';
 import { PatientDashboardService } from './patient-dashboard.service';
 import { typedDetailsValues } from '../patients/patients.service';
+import { message } from '../i18n/messages';
 
 /**
  * A refused change on the dashboard re-renders the tab it came from, with the messages
@@ -30,7 +31,7 @@ export class PatientFormFilter implements ExceptionFilter {
       errors: invalid ? exception.fieldErrors : {},
       flash: {
         kind: 'error',
-        message: invalid ? 'Please correct the highlighted fields. Nothing was saved.' : exception.message,
+        message: invalid ? message('staff:flash.correctFields') : exception.message,
       },
     });
   }

@@ -14,7 +14,7 @@ import {
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { View } from '../common/views/view.decorator';
 import { InvitationsService } from './invitations.service';
-import { INVITE_SKIP_REASON_LABELS, InviteSkipReason } from '../invitations/invitations.types';
+import type { InviteSkipReason } from '../invitations/invitations.types';
 import { PortalAccessService } from './portal-access.service';
 import { PortalAccountAdminService } from './portal-account-admin.service';
 import { PatientDetailsDto } from '../patients/dto/patient-details.dto';
@@ -28,6 +28,7 @@ import { EMAIL_CHANGE_DECISION, type EmailChangeDecision } from './email-change/
 import { EmailChangeService } from './email-change/email-change.service';
 import { PatientDashboardService } from './patient-dashboard.service';
 import { PatientFormFilter } from './patient-form.filter';
+import { message } from '../i18n/messages';
 
 /** A form of the dashboard: a refused one re-renders its tab (PatientFormFilter), a done one redirects. */
 const FormAction = () => applyDecorators(UseFilters(PatientFormFilter), Redirect());
@@ -100,8 +101,8 @@ export class PatientPortalController {
     await this.reach.confirmSharedInvite(id, form, audit);
     const summary = await this.invitations.sendInvites([id], audit);
     const skipped = Object.keys(summary.skipped)[0] as InviteSkipReason | undefined;
-    if (skipped === 'deceased') throw new ConflictException('No email was sent: the patient is recorded as deceased.');
-    if (skipped) throw new ConflictException(`No email was sent: ${INVITE_SKIP_REASON_LABELS[skipped]}.`);
+    if (skipped === 'deceased') throw new ConflictException(message('staff:refusal.deceasedTab'));
+    if (skipped) throw new ConflictException(message('staff:refusal.skipped', { reason: skipped }));
     return back(id, summary.resets ? 'reset' : 'invite');
   }
 

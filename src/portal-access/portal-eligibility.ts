@@ -1,3 +1,6 @@
+import { englishLabels } from './portal-status';
+import { message } from '../i18n/messages';
+
 /**
  * May this patient be enabled, may they be invited: the one rule, used by the onboarding
  * rows (which link to show), the bulk plans (who is skipped and why) and the single
@@ -97,11 +100,8 @@ export function inviteKind(account: { username: string | null }): 'invite' | 're
 }
 
 /** Shown in the status cell instead of the red "enable" block. */
-export const DECEASED_LABEL = {
-  label: 'Deceased',
-  description: 'Recorded as deceased: portal access cannot be enabled and no email is sent',
-};
+export const DECEASED_LABEL = englishLabels('status', ['deceased'] as const).deceased;
 
 /** The refusal of a single enable or invite, naming the patient. */
 export const deceasedRefusal = (fullName: string, action: 'enable' | 'invite') =>
-  `${fullName} is recorded as deceased: ${action === 'enable' ? 'portal access cannot be enabled' : 'no invite or reset email is sent'}. Nothing was changed.`;
+  message(action === 'enable' ? 'staff:refusal.deceasedEnable' : 'staff:refusal.deceasedInvite', { name: fullName });

@@ -1,3 +1,4 @@
+import { SOURCE_LANGUAGE, translatorFor } from '../i18n/translations';
 /**
  * The one definition of a patient's Portal status (DESIGN.md, "Portal status").
  * `portalStatus` is used for rendering; `portalStatusSql` is the same rule for
@@ -20,13 +21,22 @@ export function portalStatus(account: PortalStatusFields | null | undefined): Po
   return 'gray';
 }
 
-/** Text shown next to the colour (never colour alone) and used as its accessible name. */
-export const PORTAL_STATUS_LABELS: Record<PortalStatus, { label: string; description: string }> = {
-  red: { label: 'Not enabled', description: 'Portal access is not enabled' },
-  gray: { label: 'Enabled', description: 'Portal access is enabled; no invite has been sent yet' },
-  orange: { label: 'Invited', description: 'Invited; the patient has not logged in yet' },
-  green: { label: 'Active', description: 'The patient has logged in to the Portal' },
-};
+/**
+ * A label and its description in English, from locales/en/staff.json (<group>.<name>.label/description): the one
+ * place of the text. Pages look the keys up in the staff language; the CSV export keeps English.
+ */
+export function englishLabels<Name extends string>(group: string, names: readonly Name[]) {
+  const en = translatorFor(SOURCE_LANGUAGE);
+  return Object.fromEntries(
+    names.map((name) => [
+      name,
+      { label: en(`staff:${group}.${name}.label`), description: en(`staff:${group}.${name}.description`) },
+    ]),
+  ) as Record<Name, { label: string; description: string }>;
+}
+
+/** Text shown next to the colour (never colour alone) and used as its accessible name (staff.json status.<colour>). */
+export const PORTAL_STATUS_LABELS = englishLabels('status', PORTAL_STATUSES);
 
 /** The same rule as one SQL CASE over a portal_accounts alias; works on MySQL/MariaDB and SQLite. */
 export function portalStatusSql(alias = 'pa'): string {
@@ -69,10 +79,7 @@ export const STATUS_CHOICES: readonly StatusChoice[] = [
   ...INVITE_PROBLEMS.map((p) => `orange-${p}` as const),
 ];
 
-export const INVITE_PROBLEM_LABELS: Record<InviteProblem, { label: string; description: string }> = {
-  expired: { label: 'Invite expired', description: 'Invited, but the link expired unused; send a new invite' },
-  failed: { label: 'Invite failed', description: 'Invited, but the email could not be delivered; check the address' },
-};
+export const INVITE_PROBLEM_LABELS = englishLabels('inviteProblem', INVITE_PROBLEMS);
 
 /** The patient's latest link (portal_tokens) and latest invite/reset email (mail_outbox). */
 export interface InviteProblemFields {

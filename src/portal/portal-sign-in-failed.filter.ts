@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, UnauthorizedException } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import { LOCKOUT_MINUTES, LOCKOUT_RULE, MAX_FAILED_SIGN_INS } from '../auth/lockout/attempt-lock';
-import { translatorFor } from '../i18n/translations';
+import { message } from '../i18n/messages';
 import type { Request, Response } from 'express';
 
 /** One answer for every failed portal sign-in, whatever the reason, so it reveals nothing about the account. */
@@ -21,7 +21,8 @@ export class PortalSignInFailedFilter implements ExceptionFilter {
     const throttled = exception instanceof ThrottlerException;
     const body = (req.body ?? {}) as Record<string, unknown>;
     res.status(throttled ? 429 : 401).render('portal/login', {
-      error: translatorFor(res.locals.lang as string)(throttled ? 'portal:login.throttled' : 'portal:login.failed', {
+      // A message key, written out in the page's language by the template's `message` filter.
+      error: message(throttled ? 'portal:login.throttled' : 'portal:login.failed', {
         attempts: MAX_FAILED_SIGN_INS,
         minutes: LOCKOUT_MINUTES,
       }),

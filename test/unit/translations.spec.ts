@@ -72,6 +72,33 @@ describe('translations', () => {
     expect(textDirection('ar')).toBe('rtl');
   });
 
+  it('t escapes for text and double-quoted attributes but keeps an apostrophe; tMarkup keeps the markup the caller escaped', () => {
+    const env = new nunjucks.Environment(null, { autoescape: true });
+    installTranslations(env, 'UTC');
+    expect(
+      env.renderString("{{ t('staff:activationCode.headingRepresentative', { name: name }) }}", {
+        lang: 'en',
+        name: 'Ann "<b>"',
+      }),
+    ).toBe("Activate on Ann &quot;&lt;b&gt;&quot;'s phone");
+    const markup = "{{ tMarkup('staff:activity.fullTrail', { place: '<em>' + (place | escape) + '</em>' }) }}";
+    expect(env.renderString(markup, { lang: 'es', place: '<i>' })).toBe(
+      'El registro completo, con todos los detalles, está en <em>&lt;i&gt;</em> (administradores).',
+    );
+    // Plain-text emails are not escaped at all.
+    const text = new nunjucks.Environment(null, { autoescape: false });
+    installTranslations(text, 'UTC');
+    expect(text.renderString("{{ t('staff:patient.appointmentWith', { when: 'x', provider: 'A & B' }) }}", { lang: 'en' })).toBe(
+      'x with A & B',
+    );
+  });
+
+  it('every staff.json key exists in both languages, plural forms included', () => {
+    const resources = readResources();
+    expect(keyPaths(resources.en.staff).length).toBeGreaterThan(300);
+    expect(keyPaths(resources.es.staff).sort()).toEqual(keyPaths(resources.en.staff).sort());
+  });
+
   it('a language comes from the cookie, else the best Accept-Language match, and only from the offered list', () => {
     const offered = ['en', 'es'];
     expect(fromAcceptLanguage('fr-CA,es-MX;q=0.9,en;q=0.8', offered)).toBe('es');

@@ -3,7 +3,10 @@ import type { Request } from 'express';
 /** A message shown once on the next page (post/redirect/get). */
 export interface Flash {
   kind: 'success' | 'error' | 'info';
-  message: string;
+  /** Text or a message key (i18n/messages); several sentences are several keys, each written out on its own. */
+  message: string | string[];
+  /** The array is one sentence's clauses ("2 invites will be sent; 1 skipped: …"), not sentences of their own. */
+  clauses?: boolean;
 }
 
 declare module 'express-session' {

@@ -13,13 +13,7 @@ import { isMailable, envelopeLines } from '../../patients/postal-address';
 import { type AgeRules, type LetterBlock, letterBlock } from '../portal-eligibility';
 import { type LetterCandidate, PortalAccountsRepository } from '../portal-accounts.repository';
 import { ActivationCodesService } from './activation-codes.service';
-
-export const LETTER_SKIP_LABELS: Record<LetterBlock, string> = {
-  no_postal_address: 'no postal address',
-  not_enabled: 'portal access not enabled',
-  deceased: 'deceased',
-  under_self_access_age: 'under the self-access age',
-};
+import { message } from '../../i18n/messages';
 
 export interface LetterPlan {
   letters: number;
@@ -144,15 +138,16 @@ export class ActivationLettersService {
       printed: events.filter((event) => event.action === 'portal.letter_printed').map((event) => event.patientId),
       skipped: events
         .filter((event) => event.action === 'portal.letter_skipped')
-        .map((event) => ({ patientId: event.patientId, reason: LETTER_SKIP_LABELS[event.details?.reason as LetterBlock] })),
+        // The reason as its key (staff.json letterSkip.<reason>): the report page names it in the staff language.
+        .map((event) => ({ patientId: event.patientId, reason: event.details?.reason as LetterBlock })),
     };
   }
 }
 
-/** "120 letters; 14 skipped: no postal address" (the preview's sentence). */
-export function describeLetterPlan(plan: LetterPlan): string {
-  const parts = [`${plan.letters} ${plan.letters === 1 ? 'letter' : 'letters'}`];
+/** "120 letters; 14 skipped: no postal address" (the preview's sentence), as message keys of its clauses. */
+export function describeLetterPlan(plan: LetterPlan): string[] {
+  const parts = [message('staff:letters.summary.letters', { count: plan.letters })];
   for (const [reason, count] of Object.entries(plan.skipped))
-    parts.push(`${count} skipped: ${LETTER_SKIP_LABELS[reason as LetterBlock]}`);
-  return parts.join('; ');
+    parts.push(message('staff:letters.summary.skipped', { count, reason }));
+  return parts;
 }

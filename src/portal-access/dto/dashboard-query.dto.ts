@@ -1,34 +1,32 @@
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional } from 'class-validator';
 import { emptyToUndefined } from '../../common/validation/query-fields';
+import { message } from '../../i18n/messages';
 
 export const DASHBOARD_TABS = ['details', 'portal'] as const;
 export type DashboardTab = (typeof DASHBOARD_TABS)[number];
 
-/** Confirmation shown after a change (post/redirect/get). */
+/** Confirmation shown after a change (post/redirect/get): keys of locales/*\/staff.json (saved.<name>), written out at render. */
 export const SAVED_MESSAGES = {
-  details: 'The patient’s details were saved.',
-  enabled: 'Portal access is enabled. Send an invite when the patient is ready.',
-  disabled: 'Portal access is disabled. Outstanding links were revoked and the patient’s portal sessions ended.',
-  invite: 'An invite email is on its way to the email on file.',
-  reset: 'A password-reset email is on its way to the email on file.',
-  unlocked: 'The portal account is unlocked.',
-  username: 'The username was changed and the patient was told by email.',
-  email: 'The email was changed. Earlier links no longer work: send a new invite or password reset to the new address.',
-  email_confirmation:
-    'A confirmation link was sent to the new address. The email on file changes only when the patient opens it; until then every email still goes to the current address, which was told about the request.',
-  email_approval:
-    'The change is waiting for a second staff member’s approval. The current address was told about the request; nothing else changes until it is approved and confirmed from the new address.',
-  email_approved: 'Approved: a confirmation link was sent to the new address.',
-  email_rejected: 'The email change was rejected; the address on file stays as it is.',
-  representative_added: 'The representative was added. Invite them to their own portal account when they are ready.',
-  representative_updated: 'The representative’s details were saved.',
-  representative_revoked:
-    'The representative’s access to this patient ended: their links were revoked and their portal sessions ended.',
-  representative_invite: 'An invite email is on its way to the representative’s own address.',
-  representative_reset: 'A password-reset email is on its way to the representative’s own address.',
-  representative_unlocked: 'The representative’s portal sign-in is unlocked.',
-  unchanged: 'Nothing needed changing.',
+  details: message('staff:saved.details'),
+  enabled: message('staff:saved.enabled'),
+  disabled: message('staff:saved.disabled'),
+  invite: message('staff:saved.invite'),
+  reset: message('staff:saved.reset'),
+  unlocked: message('staff:saved.unlocked'),
+  username: message('staff:saved.username'),
+  email: message('staff:saved.email'),
+  email_confirmation: message('staff:saved.email_confirmation'),
+  email_approval: message('staff:saved.email_approval'),
+  email_approved: message('staff:saved.email_approved'),
+  email_rejected: message('staff:saved.email_rejected'),
+  representative_added: message('staff:saved.representative_added'),
+  representative_updated: message('staff:saved.representative_updated'),
+  representative_revoked: message('staff:saved.representative_revoked'),
+  representative_invite: message('staff:saved.representative_invite'),
+  representative_reset: message('staff:saved.representative_reset'),
+  representative_unlocked: message('staff:saved.representative_unlocked'),
+  unchanged: message('staff:saved.unchanged'),
 } as const;
 export type SavedMessage = keyof typeof SAVED_MESSAGES;
 

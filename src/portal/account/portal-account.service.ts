@@ -136,7 +136,7 @@ export class PortalAccountService {
   ): Promise<{ ok: true; name: string } | { ok: false; error: 'locked' | 'wrong' }> {
     const accountId = accountIdOf(principal);
     const holder = await this.accounts.holderOf(accountId);
-    if (!holder?.passwordHash) throw new BadRequestException('This account has no password yet.');
+    if (!holder?.passwordHash) throw new BadRequestException(message('messages:account.noPassword'));
     const actor = patientActor(context, accountId, principal.username);
     const wrong = await this.checkCurrentPassword(
       accountId,

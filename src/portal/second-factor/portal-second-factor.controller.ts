@@ -13,7 +13,7 @@ import type { PatientPrincipal } from '../patient-accounts.service';
 import { CurrentPatient, OpenDuringEnrolment, PORTAL_ENROLMENT_PATH } from '../patient-session';
 import { RemovePasskeyDto } from './passkey-forms.dto';
 import { PortalSecondFactorService } from './portal-second-factor.service';
-import { inPatientLanguage, translatorOf } from './translated-errors';
+import { message } from '../../i18n/messages';
 
 const CODES = 'portalRecoveryCodes';
 const CODES_PAGE = `${PORTAL_ENROLMENT_PATH}/recovery-codes`;
@@ -52,8 +52,7 @@ export class PortalSecondFactorController {
     }
     // Enrolled: a session that had to enrol is a full one now.
     delete req.session.patient!.mustEnrol;
-    if (!activated.recoveryCodes)
-      return seeOther(PORTAL_ENROLMENT_PATH, { flash: translatorOf(req)('portal:secondFactor.appSetUp') });
+    if (!activated.recoveryCodes) return seeOther(PORTAL_ENROLMENT_PATH, { flash: message('portal:secondFactor.appSetUp') });
     return seeOther(CODES_PAGE, { shownOnce: { [CODES]: activated.recoveryCodes } });
   }
 
@@ -61,53 +60,49 @@ export class PortalSecondFactorController {
   @View('portal/second-factor')
   async remove(@CurrentPatient() patient: PatientPrincipal, @Req() req: Request, @Audit() audit: AuditContext) {
     await this.factors.removeTotp(accountIdOf(patient), audit);
-    return seeOther(PORTAL_ENROLMENT_PATH, { flash: translatorOf(req)('portal:secondFactor.appRemoved') });
+    return seeOther(PORTAL_ENROLMENT_PATH, { flash: message('portal:secondFactor.appRemoved') });
   }
 
   /** The passkey ceremony (static/js/passkeys.js): JSON in and out, the CSRF token in a header. */
   @Post('passkeys/options')
   @OpenDuringEnrolment()
   @HttpCode(200)
-  passkeyOptions(@CurrentPatient() patient: PatientPrincipal, @Req() req: Request) {
-    return inPatientLanguage(req, async () => {
-      const accountId = accountIdOf(patient);
-      const options = await this.factors.passkeyRegistrationOptions(accountId, {
-        username: patient.username,
-        displayName: patient.firstName || patient.username,
-      });
-      storeChallenge(req, 'portal-register', accountId, options.challenge);
-      return options;
+  async passkeyOptions(@CurrentPatient() patient: PatientPrincipal, @Req() req: Request) {
+    const accountId = accountIdOf(patient);
+    const options = await this.factors.passkeyRegistrationOptions(accountId, {
+      username: patient.username,
+      displayName: patient.firstName || patient.username,
     });
+    storeChallenge(req, 'portal-register', accountId, options.challenge);
+    return options;
   }
 
   /** Stores the new passkey; the browser goes to the recovery codes (the first factor) or back to this page. */
   @Post('passkeys')
   @OpenDuringEnrolment()
   @HttpCode(200)
-  registerPasskey(
+  async registerPasskey(
     @Body() form: PasskeyRegistrationDto,
     @CurrentPatient() patient: PatientPrincipal,
     @Req() req: Request,
     @Audit() audit: AuditContext,
   ) {
-    return inPatientLanguage(req, async () => {
-      const accountId = accountIdOf(patient);
-      const challenge = takeChallenge(req, 'portal-register', accountId);
-      const added = await this.factors.registerPasskey(
-        accountId,
-        form.name,
-        form.response as unknown as RegistrationResponseJSON,
-        challenge,
-        audit,
-      );
-      // Enrolled: a session that had to enrol is a full one now.
-      delete req.session.patient!.mustEnrol;
-      const next = added.recoveryCodes
-        ? seeOther(CODES_PAGE, { shownOnce: { [CODES]: added.recoveryCodes } })
-        : seeOther(PORTAL_ENROLMENT_PATH, { flash: translatorOf(req)('portal:passkeys.added', { name: added.passkey.name }) });
-      keepForNextPage(req, next);
-      return { redirect: next.__seeOther };
-    });
+    const accountId = accountIdOf(patient);
+    const challenge = takeChallenge(req, 'portal-register', accountId);
+    const added = await this.factors.registerPasskey(
+      accountId,
+      form.name,
+      form.response as unknown as RegistrationResponseJSON,
+      challenge,
+      audit,
+    );
+    // Enrolled: a session that had to enrol is a full one now.
+    delete req.session.patient!.mustEnrol;
+    const next = added.recoveryCodes
+      ? seeOther(CODES_PAGE, { shownOnce: { [CODES]: added.recoveryCodes } })
+      : seeOther(PORTAL_ENROLMENT_PATH, { flash: message('portal:passkeys.added', { name: added.passkey.name }) });
+    keepForNextPage(req, next);
+    return { redirect: next.__seeOther };
   }
 
   /** Asks for the password again; a wrong one counts with the sign-in failures. */
@@ -120,18 +115,17 @@ export class PortalSecondFactorController {
     @Req() req: Request,
     @Audit() audit: AuditContext,
   ) {
-    const t = translatorOf(req);
     const result = form.currentPassword
-      ? await inPatientLanguage(req, () => this.account.removePasskey(patient, id, form.currentPassword, audit))
+      ? await this.account.removePasskey(patient, id, form.currentPassword, audit)
       : ({ ok: false, error: 'empty' } as const);
     if (!result.ok) {
       req.res!.status(400);
       return renderInstead('portal/second-factor', {
         ...(await this.model(patient, req)),
-        passkeyErrors: { [id]: [t(`portal:passkeys.errors.${result.error === 'wrong' ? 'wrongPassword' : result.error}`)] },
+        passkeyErrors: { [id]: [message(`portal:passkeys.errors.${result.error === 'wrong' ? 'wrongPassword' : result.error}`)] },
       });
     }
-    return seeOther(PORTAL_ENROLMENT_PATH, { flash: t('portal:passkeys.removed', { name: result.name }) });
+    return seeOther(PORTAL_ENROLMENT_PATH, { flash: message('portal:passkeys.removed', { name: result.name }) });
   }
 
   /** Replaces every recovery code; the new ones are shown once, on the page this redirects to. */

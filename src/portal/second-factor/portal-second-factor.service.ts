@@ -31,14 +31,14 @@ export interface PortalSecondFactorStatus {
   required: boolean;
 }
 
-/** Said to the patient (i18n keys of locales/*\/portal.json) when a passkey cannot be added or removed. */
+/** Said to the patient when a passkey cannot be added or removed: message keys, written out in the patient's language by the error filter. */
 export const PASSKEY_ERRORS = {
-  tooMany: 'portal:passkeys.errors.tooMany',
-  refused: 'portal:passkeys.errors.refused',
-  duplicate: 'portal:passkeys.errors.duplicate',
-  expired: 'portal:passkeys.errors.expired',
-  lastRequired: 'portal:passkeys.errors.lastRequired',
-  notFound: 'portal:passkeys.errors.notFound',
+  tooMany: message('portal:passkeys.errors.tooMany'),
+  refused: message('portal:passkeys.errors.refused'),
+  duplicate: message('portal:passkeys.errors.duplicate'),
+  expired: message('portal:passkeys.errors.expired'),
+  lastRequired: message('portal:passkeys.errors.lastRequired'),
+  notFound: message('portal:passkeys.errors.notFound'),
 } as const;
 
 /** Which factor a sign-in code matched, or null. */

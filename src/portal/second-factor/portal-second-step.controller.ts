@@ -10,7 +10,6 @@ import { seeOther } from '../../common/views/flash';
 import { renderInstead, View } from '../../common/views/view.decorator';
 import { PortalSecondStepService } from './portal-second-step.service';
 import { message } from '../../i18n/messages';
-import { inPatientLanguage, translatorOf } from './translated-errors';
 
 const WRONG_CODE = message('messages:secondFactor.wrongCode', LOCKOUT_VALUES);
 const LOCKED = message('messages:secondFactor.locked', LOCKOUT_VALUES);
@@ -44,7 +43,7 @@ export class PortalSecondStepController {
   @Post('passkey/options')
   @HttpCode(200)
   passkeyOptions(@Req() req: Request) {
-    return inPatientLanguage(req, () => this.secondStep.passkeyOptions(req));
+    return this.secondStep.passkeyOptions(req);
   }
 
   @Post('passkey')
@@ -53,9 +52,9 @@ export class PortalSecondStepController {
   async verifyPasskey(@Body() form: PasskeyAssertionDto, @Req() req: Request, @Audit() audit: AuditContext) {
     const result = await this.secondStep.verifyPasskey(req, form.response as unknown as AuthenticationResponseJSON, audit);
     if (result.outcome === 'signed-in') return { redirect: result.next };
-    const t = translatorOf(req);
+    // A message key: the error filter writes it out in the patient's language (the JSON shows it as is).
     throw new UnauthorizedException(
-      result.outcome === 'locked' ? t('portal:passkeys.signInLocked') : t('portal:passkeys.signInRefused'),
+      message(result.outcome === 'locked' ? 'portal:passkeys.signInLocked' : 'portal:passkeys.signInRefused'),
     );
   }
 }

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { seedDemoData } from '../../../src/patients/demo-data/demo-seeder';
 import { csrfTokenOf } from '../../support/html';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
@@ -6,7 +7,8 @@ import { STAFF_PASSWORD } from '../../support/staff';
 
 /** Text i18next prints when a key is missing: the key path itself (e.g. "admin.users.title"; audit keys are left out, the
  * audit table names actions such as "audit.viewed" on purpose, and its headings are checked by name below). */
-const KEY_PATH = /[>"]\s*(auth|account|admin|setup|totpSetup)\.[a-z][A-Za-z]*(\.[A-Za-z]+)*(_one|_other)?\s*[<"]/;
+const KEY_PATH =
+  /[>"]\s*(auth|account|admin|setup|totpSetup|onboarding|patient|portalTab|representatives|reach|row|status|inviteProblem|bulk|letters|activity|notices|emailChanges|imports|activationCode|saved|flash)\.[a-z][A-Za-z]*(\.[A-Za-z_]+)*(_one|_other)?\s*[<"]/;
 /** A page's text without its drop-downs, whose options name audit actions ("audit.viewed") on purpose. */
 const withoutSelects = (html: string) => html.replace(/<select[\s\S]*?<\/select>/g, '');
 
@@ -14,6 +16,7 @@ describe('staff pages in STAFF_LANGUAGE', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ STAFF_LANGUAGE: 'es' });
+    await seedDemoData(t.dataSource, { patients: 12, seed: 5 });
   });
   afterAll(() => t?.close());
 
@@ -40,6 +43,52 @@ describe('staff pages in STAFF_LANGUAGE', () => {
       expect({ path, keyPath: KEY_PATH.exec(withoutSelects(page.text))?.[0] ?? null }).toEqual({ path, keyPath: null });
     }
     expect((await admin.get('/admin/audit').expect(200)).text).toContain('<th scope="col">Cuándo</th>');
+  });
+
+  it('the onboarding tool, both dashboard tabs and the import page come from locales/es/staff.json too', async () => {
+    const admin = await signInAs(t, 'admin');
+    const [{ id }] = await t.dataSource.query('SELECT MIN(id) AS id FROM patients');
+    const pages: Array<[string, string[]]> = [
+      [
+        '/portal-onboarding',
+        [
+          '<th scope="col">Acción</th>',
+          'aria-label="Seleccionar todos los pacientes de esta página"',
+          '<span class="status-label">No activado</span>',
+        ],
+      ],
+      [
+        `/patients/${id}?tab=details`,
+        ['<h2 id="patient-information-title">Información del paciente</h2>', '<dt>Fecha de nacimiento</dt>'],
+      ],
+      [`/patients/${id}?tab=details&edit=details`, ['<button type="submit" class="primary">Guardar datos</button>']],
+      [`/patients/${id}?tab=portal`, ['<h3>Invitaciones y restablecimientos de contraseña</h3>', 'Representantes autorizados']],
+      ['/admin/import', ['<button type="submit" class="primary">Subir e importar</button>']],
+    ];
+    for (const [path, texts] of pages) {
+      const page = await admin.get(path).expect(200);
+      for (const text of texts) expect({ path, text, has: page.text.includes(text) }).toEqual({ path, text, has: true });
+      expect({ path, keyPath: KEY_PATH.exec(withoutSelects(page.text))?.[0] ?? null }).toEqual({ path, keyPath: null });
+    }
+    // A flash is a key until it is shown: the one after enabling access reads in the staff language.
+    const tab = await admin.get(`/patients/${id}?tab=portal`).expect(200);
+    await admin
+      .post(`/patients/${id}/portal/enable`)
+      .type('form')
+      .send({ _csrf: csrfTokenOf(tab.text) })
+      .expect(303);
+    const after = await admin.get(`/patients/${id}?tab=portal&saved=enabled`).expect(200);
+    expect(after.text).toContain('El acceso al Portal está activado. Envíe una invitación cuando el paciente esté listo.');
+    // The bulk preview's summary is clauses of keys: each written out in Spanish, its skip reason too.
+    const preview = await admin
+      .post('/portal-onboarding/bulk/invite/preview')
+      .set('HX-Request', 'true')
+      .set('X-CSRF-Token', admin.csrf)
+      .type('form')
+      .send(`ids=${id}`)
+      .expect(200);
+    expect(preview.text).toMatch(/<p class="bulk-summary">se enviará(n)? \d+ invitaci(ón|ones)(; \d+ omitidos: [^<;]+)*\.<\/p>/);
+    expect(preview.text).not.toContain('skipped');
   });
 
   it('a refused password change explains itself in the staff language', async () => {
