@@ -63,20 +63,7 @@ export class RepresentativeSignInService {
     if (!account.passwordHash) return fail('no_password');
     if (!(await REPRESENTATIVE_ATTEMPTS.reserve(this.dataSource, account.id, now))) return fail('locked');
     if (!(await this.hasher.verify(account.passwordHash, password))) {
-      await runInTransaction(this.dataSource, async (tx) => {
-        const { failures, locked } = await REPRESENTATIVE_ATTEMPTS.fail(tx, account.id, now);
-        await this.audit.record(
-          actor,
-          { action: 'representative.sign_in', outcome: 'failure', details: { reason: 'wrong_password', failures } },
-          tx,
-        );
-        if (locked)
-          await this.audit.record(
-            actor,
-            { action: 'representative.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } },
-            tx,
-          );
-      });
+      await this.recordWrongPassword(account.id, actor, now);
       return null;
     }
     await runInTransaction(this.dataSource, async (tx) => {
@@ -84,6 +71,20 @@ export class RepresentativeSignInService {
       await this.audit.record(actor, { action: 'representative.sign_in' }, tx);
     });
     return { representativeAccountId: account.id, fullName: account.fullName, username: account.username };
+  }
+
+  /** A wrong password (at sign-in or re-entered on the account page), counted towards the lockout. */
+  async recordWrongPassword(accountId: number, actor: AuditContext, now: Date, action = 'representative.sign_in'): Promise<void> {
+    await runInTransaction(this.dataSource, async (tx) => {
+      const { failures, locked } = await REPRESENTATIVE_ATTEMPTS.fail(tx, accountId, now);
+      await this.audit.record(actor, { action, outcome: 'failure', details: { reason: 'wrong_password', failures } }, tx);
+      if (locked)
+        await this.audit.record(
+          actor,
+          { action: 'representative.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } },
+          tx,
+        );
+    });
   }
 
   async sessionGenerationOf(accountId: number): Promise<number> {
