@@ -176,7 +176,8 @@ export class PortalAccountService {
         recordWrong: (now, action) => this.representativeSignIns.recordWrongPassword(id, actor, now, action),
         save: async (passwordHash, now, tx) => {
           await this.representativeAccounts.setPassword(id, passwordHash, null, now, tx);
-          return {};
+          await this.notices.queue(tx, 'password_changed', rep.email, null, { firstName: rep.fullName.split(/\s+/)[0] ?? '' });
+          return { representativeNotified: true };
         },
       };
     }

@@ -134,6 +134,7 @@ describe("a representative's account page: open sessions and password change (is
     });
     expect(weak.status).toBe(400);
 
+    const mailsBefore = smtp.received.length;
     const changed = await post(here, '/portal/account/password', {
       currentPassword: PASSWORD,
       newPassword: NEW_PASSWORD,
@@ -141,6 +142,11 @@ describe("a representative's account page: open sessions and password change (is
     });
     expect(changed.status).toBe(303);
     await here.get('/portal/account').expect(200);
+    // Told at their own address, with no link that signs in.
+    await t.app.get(MailSenderService).drainOnce();
+    const notice = await smtp.parse(await smtp.waitForMailTo(rep.email, mailsBefore));
+    expect(notice.subject).toMatch(/Patient Portal password was changed/);
+    expect(notice.text).not.toMatch(/token=|\/portal\/(invite|reset)\//);
     expect((await elsewhere.get('/portal').expect(303)).headers.location).toContain('/portal/login');
     expect((await signIn(username, PASSWORD)).res.headers.location).toBeUndefined();
     expect((await signIn(username, NEW_PASSWORD)).res.headers.location).toBe('/portal');
