@@ -159,11 +159,11 @@ export class RepresentativeAccountsRepository {
   /** What the account page's password change needs (null when there is no such account). */
   async passwordHolder(
     id: number,
+    db: EntityManager | DataSource = this.dataSource,
   ): Promise<{ passwordHash: string | null; username: string | null; fullName: string; email: string } | null> {
-    const [row] = await this.dataSource.query(
-      'SELECT password_hash, username, full_name, email FROM representative_accounts WHERE id = ?',
-      [id],
-    );
+    const [row] = await db.query('SELECT password_hash, username, full_name, email FROM representative_accounts WHERE id = ?', [
+      id,
+    ]);
     return row
       ? {
           passwordHash: row.password_hash ?? null,

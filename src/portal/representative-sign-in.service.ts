@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
+import { AccountNoticesService } from '../invitations/account-notices.service';
 import { LOCKOUT_MINUTES } from '../auth/lockout/attempt-lock';
 import { REPRESENTATIVE_ATTEMPTS } from '../auth/lockout/attempt-locks.repository';
 import { PasswordHasher } from '../auth/passwords/password-hasher.service';
@@ -40,6 +41,7 @@ export class RepresentativeSignInService {
     private readonly representatives: RepresentativesRepository,
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
+    private readonly notices: AccountNoticesService,
   ) {}
 
   /**
@@ -78,12 +80,23 @@ export class RepresentativeSignInService {
     await runInTransaction(this.dataSource, async (tx) => {
       const { failures, locked } = await REPRESENTATIVE_ATTEMPTS.fail(tx, accountId, now);
       await this.audit.record(actor, { action, outcome: 'failure', details: { reason: 'wrong_password', failures } }, tx);
-      if (locked)
-        await this.audit.record(
-          actor,
-          { action: 'representative.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } },
-          tx,
-        );
+      if (!locked) return;
+      // Told at their own address, as a patient is (the same notice).
+      const holder = await this.accounts.passwordHolder(accountId, tx);
+      if (holder)
+        await this.notices.queue(tx, 'account_locked', holder.email, null, {
+          firstName: holder.fullName.split(/\s+/)[0] ?? '',
+          minutes: String(LOCKOUT_MINUTES),
+        });
+      await this.audit.record(
+        actor,
+        {
+          action: 'representative.locked_out',
+          outcome: 'denied',
+          details: { minutes: LOCKOUT_MINUTES, representativeNotified: Boolean(holder) },
+        },
+        tx,
+      );
     });
   }
 

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { MAX_FAILED_SIGN_INS } from '../../../src/auth/lockout/attempt-lock';
 import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { csrfTokenOf } from '../../support/html';
 import { createPortalPatient, DEFAULT_BIRTH_DATE } from '../../support/portal-patients';
@@ -156,5 +157,15 @@ describe("a representative's account page: open sessions and password change (is
       [rep.accountId],
     );
     expect(JSON.parse(row.details)).toMatchObject({ otherSessionsEnded: 1 });
+  });
+
+  it('locked out after failed sign-ins: told at their own address, with no link that signs in', async () => {
+    const { rep, username } = await representative('Chukwu');
+    const before = smtp.received.length;
+    for (let i = 0; i < MAX_FAILED_SIGN_INS; i++) await signIn(username, 'not the password at all');
+    await t.app.get(MailSenderService).drainOnce();
+    const notice = await smtp.parse(await smtp.waitForMailTo(rep.email, before));
+    expect(notice.subject).toMatch(/locked/i);
+    expect(notice.text).not.toMatch(/token=|\/portal\/(invite|reset)\//);
   });
 });
