@@ -3,8 +3,10 @@
  * (issue 17: ≤ 100 ms p95 for one report, the total plus one grouping). Seeds the demo data,
  * gives every invited patient a link and its email set-based (the demo seeder writes account
  * states only), opened links for three quarters of them, then times the report by provider,
- * tag and month. Prints one RESULTS.md row per grouping. Creates and drops its own database.
+ * tag and month. Prints one RESULTS.md row per grouping and the load average (other work shares the
+ * machine). Creates and drops its own database.
  */
+import { loadavg } from 'node:os';
 import { APP_SCHEMA } from '../src/app.schema';
 import { ActivationReportRepository, type ReportGrouping } from '../src/activation/activation-report.repository';
 import { ActivationReportService } from '../src/activation/activation-report.service';
@@ -66,7 +68,12 @@ async function main(): Promise<void> {
         );
         log(rows[rows.length - 1]);
       }
-      process.stdout.write(`\nMariaDB ${await serverVersion()}\n${rows.join('\n')}\n`);
+      const load = loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' / ');
+      process.stdout.write(
+        `\nMariaDB ${await serverVersion()}; load average (1/5/15 min) at the end: ${load}\n${rows.join('\n')}\n`,
+      );
     } finally {
       await dataSource.destroy();
     }

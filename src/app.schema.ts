@@ -32,6 +32,7 @@ import { IdentityCheck1766200000000 } from '../migrations/1766200000000-Identity
 import { PatientAddress1766210000000 } from '../migrations/1766210000000-PatientAddress';
 import { ActivationCodes1766220000000 } from '../migrations/1766220000000-ActivationCodes';
 import { Representatives1766100000000 } from '../migrations/1766100000000-Representatives';
+import { ActivationReportIndexes1768100000000 } from '../migrations/1768100000000-ActivationReportIndexes';
 
 /**
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
@@ -74,6 +75,7 @@ export const MIGRATIONS = [
   Representatives1766100000000,
   PortalPasskeys1767600000000,
   RepresentativeSessions1768000000000,
+  ActivationReportIndexes1768100000000,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */

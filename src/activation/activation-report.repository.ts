@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { fromSqlDateTime } from '../database/sql';
-import type { FunnelStage } from '../portal-access/activation-filters';
+import { isSqliteManager } from '../database/sql';
+import { FUNNEL_STAGES, OWN_LINK_SQL, type FunnelStage } from '../portal-access/activation-filters';
 
 export type ReportGrouping = 'provider' | 'tag' | 'month';
 
@@ -16,16 +16,20 @@ export interface FunnelCounts {
 }
 
 /**
- * Per patient, in one pass over portal_tokens (+ their emails): the first invite, whether any
- * email was delivered, any link opened, and the first set-up. The same stages as
- * portal-access/activation-filters.ts's funnelConditionSql; the e2e test checks every report number
- * against the onboarding filter it links to.
+ * Per patient, in one pass over portal_tokens in index order (ix_portal_tokens_funnel covers every column read,
+ * so no table rows and no sort) and each link's email (ix_mail_outbox_token_status, index only): the first own
+ * invite, whether an own link's email was delivered, whether one was opened, and the first own link used. Only the
+ * patient's own links count (a representative's carries the patient's id too); the condition sits inside the
+ * aggregates rather than in a WHERE so the planner keeps the covering index. The same stages as
+ * portal-access/activation-filters.ts's funnelConditionSql: the e2e test checks every report number against the
+ * onboarding filter it links to.
  */
+const own = (condition: string) => `${OWN_LINK_SQL} AND ${condition}`;
 const PER_PATIENT = `SELECT t.patient_id,
-         MIN(CASE WHEN t.purpose = 'invite' THEN t.created_at END) AS first_invite,
-         MAX(CASE WHEN o.status = 'sent' THEN 1 ELSE 0 END) AS delivered,
-         MAX(CASE WHEN t.opened_at IS NOT NULL THEN 1 ELSE 0 END) AS opened,
-         MIN(t.used_at) AS first_used
+         MIN(CASE WHEN ${own("t.purpose = 'invite'")} THEN t.created_at END) AS first_invite,
+         MAX(CASE WHEN ${own("o.status = 'sent'")} THEN 1 ELSE 0 END) AS delivered,
+         MAX(CASE WHEN ${own('t.opened_at IS NOT NULL')} THEN 1 ELSE 0 END) AS opened,
+         MIN(CASE WHEN ${OWN_LINK_SQL} THEN t.used_at END) AS first_used
     FROM portal_tokens t LEFT JOIN mail_outbox o ON o.portal_token_id = t.id
    GROUP BY t.patient_id`;
 
@@ -35,76 +39,63 @@ const OPENED = `${DELIVERED} AND f.opened = 1`;
 const SET_UP = `${OPENED} AND pa.username IS NOT NULL`;
 const SIGNED_IN = `${SET_UP} AND pa.first_login_at IS NOT NULL`;
 
-const GROUPS: Record<ReportGrouping | 'total', { key: string; label: string; join: string }> = {
-  total: { key: 'NULL', label: "'All patients'", join: '' },
+/** Per grouping: the group key, the join it needs, and where its labels come from (read apart: a few rows). */
+const GROUPS: Record<ReportGrouping | 'total', { key: string; join: string; labels: string | null }> = {
+  total: { key: 'NULL', join: '', labels: null },
   provider: {
     key: 'p.primary_provider_id',
-    label: 'pr.name',
-    join: 'LEFT JOIN providers pr ON pr.id = p.primary_provider_id',
+    join: 'JOIN patients p ON p.id = pa.patient_id',
+    labels: 'SELECT id, name FROM providers',
   },
-  tag: { key: 'tg.id', label: 'tg.name', join: 'JOIN patient_tags pt ON pt.patient_id = p.id JOIN tags tg ON tg.id = pt.tag_id' },
-  // Text of a stored datetime starts "YYYY-MM" on both databases.
-  month: { key: 'SUBSTR(CAST(f.first_invite AS CHAR), 1, 7)', label: 'SUBSTR(CAST(f.first_invite AS CHAR), 1, 7)', join: '' },
+  tag: { key: 'pt.tag_id', join: 'JOIN patient_tags pt ON pt.patient_id = pa.patient_id', labels: 'SELECT id, name FROM tags' },
+  // Text of a stored datetime starts "YYYY-MM" on both databases; never invited is the null group.
+  month: { key: 'SUBSTR(CAST(f.first_invite AS CHAR), 1, 7)', join: '', labels: null },
 };
 
-/** The activation funnel's numbers, set-based (one grouped query per table shown). */
+/** The activation funnel's numbers, set-based: one grouped query per table shown. */
 @Injectable()
 export class ActivationReportRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async funnel(grouping: ReportGrouping | 'total'): Promise<FunnelCounts[]> {
     const group = GROUPS[grouping];
-    const count = (condition: string) => `SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
-    const grouped = grouping === 'total' ? '' : `GROUP BY ${group.key}`;
-    const label = group.label === group.key ? 'NULL' : `MAX(${group.label})`;
-    // Two set-based passes: the enabled patients per group, and the later stages driven by the
-    // patients who have links (the per-patient table first, so it is built once, not per patient).
-    const [enabledRows, stageRows]: Array<Array<Record<string, unknown>>> = await Promise.all([
-      grouping === 'month'
-        ? this.dataSource.query(
-            'SELECT NULL AS group_key, NULL AS group_label, COUNT(*) AS enabled FROM portal_accounts pa WHERE pa.access_enabled = 1',
-          )
-        : this.dataSource.query(
-            `SELECT ${group.key} AS group_key, ${label} AS group_label, COUNT(*) AS enabled
-               FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id ${group.join}
-              WHERE pa.access_enabled = 1 ${grouped}`,
-          ),
+    const flag = (condition: string) => `CASE WHEN ${condition} THEN 1 ELSE 0 END`;
+    const spanMs = isSqliteManager(this.dataSource)
+      ? 'CAST(ROUND((julianday(f.first_used) - julianday(f.first_invite)) * 86400000) AS INTEGER)'
+      : 'TIMESTAMPDIFF(MICROSECOND, f.first_invite, f.first_used) DIV 1000';
+    const span = `CASE WHEN ${SET_UP} AND f.first_used IS NOT NULL THEN ${spanMs} END`;
+    const flags = [INVITED, DELIVERED, OPENED, SET_UP, SIGNED_IN].map(flag);
+    // One pass over the enabled patients (the per-patient link table built once and joined on its key),
+    // counted by group, stage reached and set-up span: the counts and the medians' spans come from the same
+    // rows, and patients with the same stages and span share one row.
+    const [rows, labels]: [Array<Record<string, unknown>>, Map<string, string>] = await Promise.all([
       this.dataSource.query(
-        `SELECT ${group.key} AS group_key, ${label} AS group_label, COUNT(*) AS with_links,
-                ${count(INVITED)} AS invited, ${count(DELIVERED)} AS delivered, ${count(OPENED)} AS opened,
-                ${count(SET_UP)} AS set_up, ${count(SIGNED_IN)} AS signed_in
-           FROM (${PER_PATIENT}) f
-           JOIN portal_accounts pa ON pa.patient_id = f.patient_id
-           JOIN patients p ON p.id = f.patient_id
-           ${group.join}
-          WHERE pa.access_enabled = 1 ${grouped}`,
+        `SELECT ${group.key} AS group_key, ${flags[0]} AS invited, ${flags[1]} AS delivered, ${flags[2]} AS opened,
+                ${flags[3]} AS set_up, ${flags[4]} AS signed_in, ${span} AS span_ms, COUNT(*) AS n
+           FROM portal_accounts pa ${group.join}
+           LEFT JOIN (${PER_PATIENT}) f ON f.patient_id = pa.patient_id
+          WHERE pa.access_enabled = 1
+          GROUP BY ${group.key === 'NULL' ? '' : `${group.key}, `}${flags.join(', ')}, ${span}`,
       ),
+      this.labels(group.labels),
     ]);
-    const days = await this.setUpDays(group);
-    const keyOf = (row: Record<string, unknown>) =>
-      row.group_key === null || row.group_key === undefined ? null : String(row.group_key);
     const groups = new Map<string | null, FunnelCounts>();
-    const entry = (row: Record<string, unknown>) => {
-      const key = grouping === 'total' ? null : keyOf(row);
+    for (const row of rows) {
+      const key = grouping === 'total' || row.group_key === null || row.group_key === undefined ? null : String(row.group_key);
       if (!groups.has(key))
         groups.set(key, {
           key,
-          label: grouping === 'total' ? 'All patients' : String(row.group_label ?? key ?? ''),
-          counts: { enabled: 0, invited: 0, delivered: 0, opened: 0, set_up: 0, signed_in: 0 },
-          setUpDays: days.get(key) ?? [],
+          label: grouping === 'total' ? 'All patients' : key === null ? '' : (labels.get(key) ?? key),
+          counts: Object.fromEntries(FUNNEL_STAGES.map((stage) => [stage, 0])) as Record<FunnelStage, number>,
+          setUpDays: [],
         });
-      return groups.get(key)!;
-    };
-    for (const row of enabledRows) entry(row).counts.enabled = Number(row.enabled);
-    for (const row of stageRows) {
-      const counts = entry(row).counts;
+      const entry = groups.get(key)!;
+      const n = Number(row.n);
+      entry.counts.enabled += n;
       for (const stage of ['invited', 'delivered', 'opened', 'set_up', 'signed_in'] as const)
-        counts[stage] = Number(row[stage] ?? 0);
-      // By month the enabled patients of a month are those first invited in it; the rest stay in "not invited yet".
-      if (grouping === 'month' && keyOf(row) !== null) {
-        counts.enabled = Number(row.with_links);
-        groups.get(null)!.counts.enabled -= Number(row.with_links);
-      }
+        if (Number(row[stage]) === 1) entry.counts[stage] += n;
+      if (row.span_ms !== null && row.span_ms !== undefined)
+        for (let i = 0; i < n; i++) entry.setUpDays.push(Math.max(0, Number(row.span_ms) / 86_400_000));
     }
     const order = (a: FunnelCounts, b: FunnelCounts) =>
       a.key === null
@@ -117,24 +108,9 @@ export class ActivationReportRepository {
     return [...groups.values()].filter((g) => g.counts.enabled > 0 || g.counts.invited > 0).sort(order);
   }
 
-  /** First invite → set-up, in days, of every set-up patient, by group key. */
-  private async setUpDays(group: (typeof GROUPS)[ReportGrouping | 'total']): Promise<Map<string | null, number[]>> {
-    const rows: Array<{ group_key: unknown; first_invite: string | Date; first_used: string | Date }> =
-      await this.dataSource.query(
-        `SELECT ${group.key} AS group_key, f.first_invite, f.first_used
-         FROM (${PER_PATIENT}) f
-         JOIN portal_accounts pa ON pa.patient_id = f.patient_id
-         JOIN patients p ON p.id = f.patient_id
-         ${group.join}
-        WHERE pa.access_enabled = 1 AND ${SET_UP} AND f.first_used IS NOT NULL`,
-      );
-    const days = new Map<string | null, number[]>();
-    for (const row of rows) {
-      const key = row.group_key === null || row.group_key === undefined ? null : String(row.group_key);
-      const span = (fromSqlDateTime(row.first_used)!.getTime() - fromSqlDateTime(row.first_invite)!.getTime()) / 86_400_000;
-      if (!days.has(key)) days.set(key, []);
-      days.get(key)!.push(Math.max(0, span));
-    }
-    return days;
+  private async labels(sql: string | null): Promise<Map<string, string>> {
+    if (!sql) return new Map();
+    const rows: Array<{ id: unknown; name: unknown }> = await this.dataSource.query(sql);
+    return new Map(rows.map((row) => [String(row.id), String(row.name)]));
   }
 }

@@ -52,7 +52,13 @@ export class ActivationReportService {
   constructor(private readonly repository: ActivationReportRepository) {}
 
   async report(by: ReportGrouping) {
-    const [[total], groups] = await Promise.all([this.repository.funnel('total'), this.repository.funnel(by)]);
+    // Every patient is in exactly one provider or month group ("none" included), so their sum is the total
+    // without a second pass; a patient may have several tags, so "by tag" reads the total on its own.
+    const [groups, [tagTotal]] = await Promise.all([
+      this.repository.funnel(by),
+      by === 'tag' ? this.repository.funnel('total') : Promise.resolve([] as FunnelCounts[]),
+    ]);
+    const total = by === 'tag' ? tagTotal : sumOf(groups);
     const totalRow = toRow(total ?? emptyFunnel(), null, by);
     return {
       by,
@@ -80,6 +86,17 @@ export class ActivationReportService {
     ];
     return { header, rows: [line(report.total), ...report.rows.map(line)] };
   }
+}
+
+/** The total of groups that do not overlap (each patient in one of them). */
+function sumOf(groups: FunnelCounts[]): FunnelCounts | undefined {
+  if (groups.length === 0) return undefined;
+  const total = emptyFunnel();
+  for (const group of groups) {
+    for (const stage of FUNNEL_STAGES) total.counts[stage] += group.counts[stage];
+    total.setUpDays.push(...group.setUpDays);
+  }
+  return total;
 }
 
 function emptyFunnel(): FunnelCounts {

@@ -78,6 +78,8 @@ export class RemindersRepository {
   /**
    * Everyone a reminder could go to: access on, invited, no username and no used link (not set up).
    * Each with their latest invite not sent by the scheduler (whose age counts) and reminders so far.
+   * Only the patient's own links: a representative's invite (its patient_id is the patient's) neither
+   * starts the patient's reminders nor, once used, stops them.
    */
   async candidates(db: EntityManager = this.dataSource.manager): Promise<CandidateRow[]> {
     const rows: Array<Record<string, unknown>> = await db.query(
@@ -89,9 +91,11 @@ export class RemindersRepository {
          JOIN patients p ON p.id = pa.patient_id
          JOIN portal_tokens rt ON rt.id = (
               SELECT MAX(t.id) FROM portal_tokens t
-               WHERE t.patient_id = pa.patient_id AND t.purpose = 'invite' AND (t.issued_by IS NULL OR t.issued_by <> 'reminder'))
+               WHERE t.patient_id = pa.patient_id AND t.purpose = 'invite' AND (t.issued_by IS NULL OR t.issued_by <> 'reminder')
+                 AND t.representative_account_id IS NULL)
         WHERE pa.access_enabled = 1 AND pa.username IS NULL AND pa.first_login_at IS NULL AND pa.invited_at IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM portal_tokens u WHERE u.patient_id = pa.patient_id AND u.used_at IS NOT NULL)
+          AND NOT EXISTS (SELECT 1 FROM portal_tokens u WHERE u.patient_id = pa.patient_id AND u.used_at IS NOT NULL
+                             AND u.representative_account_id IS NULL)
         ORDER BY p.id`,
     );
     return rows.map((row) => ({

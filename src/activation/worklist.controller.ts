@@ -2,6 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { View } from '../common/views/view.decorator';
+import { worklistFilterOf } from '../portal-access/activation-filters';
 import { filterParams } from '../portal-access/onboarding-filter';
 import { WorklistQueryDto } from './dto/worklist-query.dto';
 import { WORKLIST_ROWS, WorklistService } from './worklist.service';
@@ -27,7 +28,7 @@ export class WorklistController {
       chosen,
       rows,
       rowLimit: WORKLIST_ROWS,
-      bulkFields: [['scope', 'filter'], ...filterParams({ worklist: chosen.view })],
+      bulkFields: [['scope', 'filter'], ...filterParams(worklistFilterOf(chosen.view))],
       selection: null,
     };
   }

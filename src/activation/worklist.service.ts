@@ -1,14 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { filterParams, queryString, type OnboardingFilter } from '../portal-access/onboarding-filter';
 import { OnboardingQueryService, type OnboardingRow } from '../portal-access/onboarding-query.service';
-import { WORKLIST_VIEW_LABELS, WORKLIST_VIEWS, type WorklistView } from '../portal-access/activation-filters';
+import {
+  WORKLIST_PAGE_VIEWS,
+  WORKLIST_VIEW_LABELS,
+  worklistFilterOf,
+  type WorklistPageView,
+} from '../portal-access/activation-filters';
 import { ONBOARDING_PATH } from '../portal-access/onboarding-view';
 
 /** Rows shown under the chosen view; the whole view is one click away on the onboarding page. */
 export const WORKLIST_ROWS = 50;
 
 export interface WorklistViewModel {
-  view: WorklistView;
+  view: WorklistPageView;
   label: string;
   description: string;
   nextAction: string;
@@ -19,7 +24,8 @@ export interface WorklistViewModel {
 }
 
 /**
- * The onboarding worklist: saved views with counts, each the onboarding filter `worklist=<view>`,
+ * The onboarding worklist: saved views with counts, each the onboarding filter `worklist=<view>` (or
+ * `turned18=yes`),
  * so a count, its rows and the onboarding page's "all N matching" bulk resend are the same patients.
  */
 @Injectable()
@@ -28,8 +34,8 @@ export class WorklistService {
 
   async views(): Promise<WorklistViewModel[]> {
     return Promise.all(
-      WORKLIST_VIEWS.map(async (view) => {
-        const filter: OnboardingFilter = { worklist: view };
+      WORKLIST_PAGE_VIEWS.map(async (view) => {
+        const filter: OnboardingFilter = worklistFilterOf(view);
         const pairs = filterParams(filter);
         return {
           view,
@@ -43,8 +49,8 @@ export class WorklistService {
   }
 
   /** The first WORKLIST_ROWS patients of a view, as onboarding rows (the same row, the same one-click actions). */
-  async rows(view: WorklistView): Promise<OnboardingRow[]> {
-    const ids = await this.onboarding.matchingIds({ worklist: view });
+  async rows(view: WorklistPageView): Promise<OnboardingRow[]> {
+    const ids = await this.onboarding.matchingIds(worklistFilterOf(view));
     return this.onboarding.rows(ids.slice(0, WORKLIST_ROWS));
   }
 }

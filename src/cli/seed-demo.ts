@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { seedDemoData } from '../patients/demo-data/demo-seeder';
+import { seedDemoData } from '../demo/demo-seeder';
 import { CliError, createCliContext, parseArgs, runCli } from './cli-context';
 
 /** npm run seed:demo -- --patients 100000 [--seed 42] */

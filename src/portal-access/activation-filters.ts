@@ -8,11 +8,23 @@ import type { SqlFragment } from './onboarding-filter';
 
 const DAY_MS = 86_400_000;
 
-/** The worklist's views. "turned_18" is the representatives' view (issue 16): its filter lands there. */
+/** The onboarding filter's `worklist=` views, each defined below as SQL. */
 export const WORKLIST_VIEWS = ['invited_7d', 'visit_not_active', 'email_problem', 'no_email_visit'] as const;
 export type WorklistView = (typeof WORKLIST_VIEWS)[number];
 
-export const WORKLIST_VIEW_LABELS: Record<WorklistView, { label: string; description: string; nextAction: string }> = {
+/**
+ * The worklist page's views: the ones above, and "Turned 18", which is the representatives' own onboarding
+ * filter `turned18=yes` (issue 16, representative-rules.ts) rather than a condition of its own here.
+ */
+export const WORKLIST_PAGE_VIEWS = [...WORKLIST_VIEWS, 'turned_18'] as const;
+export type WorklistPageView = (typeof WORKLIST_PAGE_VIEWS)[number];
+
+/** The onboarding filter that lists a worklist page view's patients. */
+export function worklistFilterOf(view: WorklistPageView): { worklist?: WorklistView; turned18?: 'yes' } {
+  return view === 'turned_18' ? { turned18: 'yes' } : { worklist: view };
+}
+
+export const WORKLIST_VIEW_LABELS: Record<WorklistPageView, { label: string; description: string; nextAction: string }> = {
   invited_7d: {
     label: 'Invited 7+ days ago, not set up',
     description: 'The first invite went out at least 7 days ago and the patient has not chosen a username yet.',
@@ -32,6 +44,11 @@ export const WORKLIST_VIEW_LABELS: Record<WorklistView, { label: string; descrip
     label: 'No email, visit within 7 days',
     description: 'No email address on file and a next appointment in the coming 7 days.',
     nextAction: 'Ask for an email address at the visit.',
+  },
+  turned_18: {
+    label: 'Turned 18, invite to their own account',
+    description: 'The patient turned 18 and their parent or guardian access ended; they have no portal account of their own yet.',
+    nextAction: 'Invite them to their own account.',
   },
 };
 
@@ -56,8 +73,13 @@ const visitWithin7Days = (now: Date): SqlFragment => ({
 });
 /** The latest invite/reset email of the patient (ix_mail_outbox_patient). */
 const latestEmailStatus = `(SELECT o.status FROM mail_outbox o WHERE o.patient_id = p.id AND o.kind IN ('portal_invite', 'portal_reset') ORDER BY o.id DESC LIMIT 1)`;
-/** The patient's first invite link (ix_portal_tokens_patient). */
-export const FIRST_INVITE_SQL = `(SELECT MIN(t.created_at) FROM portal_tokens t WHERE t.patient_id = p.id AND t.purpose = 'invite')`;
+/**
+ * A patient's own link: a representative's link (issue 16) carries the patient's id too, but it sets up the
+ * representative's account, so it never counts as the patient being invited, reached or set up.
+ */
+export const OWN_LINK_SQL = 't.representative_account_id IS NULL';
+/** The patient's first own invite link (ix_portal_tokens_patient). */
+export const FIRST_INVITE_SQL = `(SELECT MIN(t.created_at) FROM portal_tokens t WHERE t.patient_id = p.id AND t.purpose = 'invite' AND ${OWN_LINK_SQL})`;
 /** An address that hard-bounced and is still the one on file. */
 export const EMAIL_BOUNCED_SQL = `(pa.bounced_email IS NOT NULL AND pa.bounced_email = p.email)`;
 
@@ -87,11 +109,14 @@ export function worklistConditionSql(view: WorklistView, now: Date): SqlFragment
   }
 }
 
-/** Patients who reached a funnel stage (each stage implies the ones before it, as the report counts them). */
+/**
+ * Patients who reached a funnel stage (each stage implies the ones before it, as the report counts them), by their
+ * own links only. The report computes the same stages in one grouped pass (src/activation/activation-report.repository.ts).
+ */
 export function funnelConditionSql(stage: FunnelStage): string {
-  const invited = `EXISTS (SELECT 1 FROM portal_tokens t WHERE t.patient_id = p.id AND t.purpose = 'invite')`;
-  const delivered = `EXISTS (SELECT 1 FROM portal_tokens t JOIN mail_outbox o ON o.portal_token_id = t.id WHERE t.patient_id = p.id AND o.status = 'sent')`;
-  const opened = `EXISTS (SELECT 1 FROM portal_tokens t WHERE t.patient_id = p.id AND t.opened_at IS NOT NULL)`;
+  const invited = `EXISTS (SELECT 1 FROM portal_tokens t WHERE t.patient_id = p.id AND t.purpose = 'invite' AND ${OWN_LINK_SQL})`;
+  const delivered = `EXISTS (SELECT 1 FROM portal_tokens t JOIN mail_outbox o ON o.portal_token_id = t.id WHERE t.patient_id = p.id AND ${OWN_LINK_SQL} AND o.status = 'sent')`;
+  const opened = `EXISTS (SELECT 1 FROM portal_tokens t WHERE t.patient_id = p.id AND ${OWN_LINK_SQL} AND t.opened_at IS NOT NULL)`;
   const setUp = 'pa.username IS NOT NULL';
   const signedIn = 'pa.first_login_at IS NOT NULL';
   const chain: Record<FunnelStage, string[]> = {

@@ -4,11 +4,23 @@ import { DataSource, EntityManager } from 'typeorm';
 import { addressColumn, POSTAL_ADDRESS_PARTS, postalAddressOf, type PostalAddress } from '../patients/postal-address';
 import { chunks, forUpdate, fromSqlDate, fromSqlDateTime, insertRows, placeholders, toSqlDateTime } from '../database/sql';
 import { hasEmail } from './portal-eligibility';
+import { usernameKey } from './usernames';
 
 /** A staff change to the account: the tab's forms carry `version` (optimistic concurrency). */
 const CHANGED = 'version = version + 1, updated_at = ?';
 /** Every open portal session of the patient ends (the session stores the generation it began with). */
 const END_SESSIONS = 'session_generation = session_generation + 1';
+
+/** A demo account as the demo seed makes it: the status follows from which dates are set (portal-status.ts). */
+export interface DemoPortalAccount {
+  patientId: number;
+  accessEnabled: boolean;
+  username: string | null;
+  enabledAt: Date | null;
+  invitedAt: Date | null;
+  firstLoginAt: Date | null;
+  lastLoginAt: Date | null;
+}
 
 /** One account row locked for a staff change on the Patient Portal tab, with the patient fields it needs. */
 export interface LockedAccount {
@@ -181,6 +193,43 @@ export class PortalAccountsRepository {
       'portal_accounts',
       ['patient_id', 'access_enabled', 'version', 'updated_at'],
       patientIds.map((id) => [id, 0, 1, now]),
+    );
+  }
+
+  /**
+   * Demo accounts of every portal status (the demo seed's): multi-row INSERTs in the caller's transaction, so
+   * 100k take seconds. The username key is the real folding (usernames.ts), as a patient's own choice would get.
+   */
+  async insertDemo(accounts: DemoPortalAccount[], at: Date, tx: EntityManager): Promise<void> {
+    const now = toSqlDateTime(at);
+    const when = (value: Date | null) => (value ? toSqlDateTime(value) : null);
+    await insertRows(
+      tx,
+      'portal_accounts',
+      [
+        'patient_id',
+        'access_enabled',
+        'username',
+        'username_key',
+        'enabled_at',
+        'invited_at',
+        'first_login_at',
+        'last_login_at',
+        'version',
+        'updated_at',
+      ],
+      accounts.map((a) => [
+        a.patientId,
+        a.accessEnabled ? 1 : 0,
+        a.username,
+        a.username === null ? null : usernameKey(a.username),
+        when(a.enabledAt),
+        when(a.invitedAt),
+        when(a.firstLoginAt),
+        when(a.lastLoginAt),
+        1,
+        now,
+      ]),
     );
   }
 

@@ -16,6 +16,7 @@ describe('the activation report', () => {
   let staff: Awaited<ReturnType<typeof signInAs>>;
   const provider: Record<string, number> = {};
   let tag = 0;
+  let neverInvited = 0;
 
   beforeAll(async () => {
     t = await startTestApp({ REMINDER_INTERVAL_SECONDS: '0' });
@@ -54,7 +55,7 @@ describe('the activation report', () => {
     await link(c, '2026-10-10 09:00:00', 'sent');
     const d = await addPatient(t, { lastName: 'Zzreport', status: 'orange', providerId: provider.P2 });
     await link(d, '2026-10-12 09:00:00', 'failed');
-    await addPatient(t, { lastName: 'Zzreport', status: 'gray', providerId: provider.P2 });
+    neverInvited = await addPatient(t, { lastName: 'Zzreport', status: 'gray', providerId: provider.P2 });
     await addPatient(t, { lastName: 'Zzreport', status: 'red', providerId: provider.P1 });
     for (const id of [a, c]) await t.dataSource.query('INSERT INTO patient_tags (patient_id, tag_id) VALUES (?, ?)', [id, tag]);
   });
@@ -120,5 +121,35 @@ describe('the activation report', () => {
     expect(lines[0]).toContain('Primary provider,Access enabled,Access enabled %,Invited');
     expect(lines[1]).toBe('All patients,5,100,4,80,3,60,2,40,2,40,1,20,4');
     expect(lines).toContain('Zz Provider Two,3,100,2,67,1,33,0,0,0,0,0,0,');
+  });
+
+  it("counts only the patient's own links: a representative's link, delivered, opened and used, moves nothing", async () => {
+    const now = '2026-11-20 09:00:00';
+    await t.dataSource.query(
+      "INSERT INTO representative_accounts (email_key, email, full_name, created_at, updated_at) VALUES ('zz.rep@example.test', 'zz.rep@example.test', 'Zz Rep', ?, ?)",
+      [now, now],
+    );
+    const [{ id: account }] = await t.dataSource.query(
+      "SELECT id FROM representative_accounts WHERE email_key = 'zz.rep@example.test'",
+    );
+    const hash = 'report-representative'.padEnd(64, '0');
+    await t.dataSource.query(
+      "INSERT INTO portal_tokens (patient_id, purpose, token_hash, sent_to, created_at, expires_at, opened_at, used_at, issued_by, representative_account_id) VALUES (?, 'invite', ?, 'zz.rep@example.test', ?, '2027-01-01 00:00:00', ?, ?, 'staff', ?)",
+      [neverInvited, hash, now, now, now, account],
+    );
+    const [{ id: token }] = await t.dataSource.query('SELECT id FROM portal_tokens WHERE token_hash = ?', [hash]);
+    await t.dataSource.query(
+      "INSERT INTO mail_outbox (patient_id, portal_token_id, kind, to_address, subject, status, attempts, next_attempt_at, created_at) VALUES (?, ?, 'portal_invite', 'zz.rep@example.test', 'Invite', 'sent', 1, ?, ?)",
+      [neverInvited, token, now, now],
+    );
+    const byProvider = table((await staff.get('/reports/activation?by=provider').expect(200)).text);
+    expect(byProvider.total.counts).toEqual([5, 4, 3, 2, 2, 1]);
+    expect(byProvider['Zz Provider Two'].counts).toEqual([3, 2, 1, 0, 0, 0]);
+    const byMonth = table((await staff.get('/reports/activation?by=month').expect(200)).text);
+    expect(byMonth['Not invited yet'].counts).toEqual([1, 0, 0, 0, 0, 0]);
+    expect(byMonth['2026-11'].counts).toEqual([2, 2, 2, 2, 2, 1]);
+    // The onboarding filter behind the "Invited" number agrees.
+    const invited = await staff.get(byProvider.total.links[1]).set('HX-Request', 'true').expect(200);
+    expect(totalOf(invited.text)).toBe(4);
   });
 });

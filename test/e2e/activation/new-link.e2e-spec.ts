@@ -132,4 +132,57 @@ describe('"Send me a new link" on a dead link\'s page', () => {
     expect(JSON.stringify((await lastRequest(moved.patient.id)).details)).toContain('address_changed');
     for (const answer of [allowed, movedAnswer, unknownAnswer]) expect(answer).toEqual(capped);
   });
+
+  it('keeps the cap when 10 requests arrive at once: one email queued, nine refused as over the cap', async () => {
+    const { patient, link } = await invitedWithLink('Zzconcurrent');
+    await expire(patient.id);
+    // Two of the three a day already used (an hour old, so the 10-second repeat window plays no part).
+    for (let i = 0; i < NEW_LINKS_PER_DAY - 1; i++)
+      await t.dataSource.query(
+        "INSERT INTO portal_tokens (patient_id, purpose, token_hash, sent_to, created_at, expires_at, issued_by, revoked_at, revoked_reason) VALUES (?, 'invite', ?, ?, ?, ?, 'patient', ?, 'superseded')",
+        [
+          patient.id,
+          `${patient.id}-race-${i}`.padEnd(64, 'e'),
+          patient.email,
+          sqlTime(3_600_000),
+          sqlTime(-86_400_000),
+          sqlTime(3_000_000),
+        ],
+      );
+    const emails = async () =>
+      Number(
+        (
+          await t.dataSource.query("SELECT COUNT(*) AS n FROM mail_outbox WHERE patient_id = ? AND kind = 'portal_invite'", [
+            patient.id,
+          ])
+        )[0].n,
+      );
+    const emailsBefore = await emails();
+    const tokensBefore = await tokenCount(patient.id);
+    const auditBefore = Number((await t.dataSource.query('SELECT MAX(id) AS id FROM audit_events'))[0].id);
+    // Ten browsers on the dead link's page, then all ten press the button together.
+    const agents = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const agent = request.agent(t.server);
+        const page = await agent.get(link.path).expect(410);
+        return { agent, csrf: csrfTokenOf(page.text) };
+      }),
+    );
+    const answers = await Promise.all(
+      agents.map(({ agent, csrf }) => agent.post('/portal/new-link').type('form').send({ _csrf: csrf }).expect(303)),
+    );
+    expect(new Set(answers.map((answer) => answer.headers.location))).toEqual(new Set(['/portal/new-link/sent']));
+    expect(await tokenCount(patient.id)).toBe(tokensBefore + 1);
+    expect(await emails()).toBe(emailsBefore + 1);
+    const outcomes: Array<{ outcome: string; details: unknown }> = await t.dataSource.query(
+      "SELECT outcome, details FROM audit_events WHERE action = 'portal.new_link_requested' AND patient_id = ? AND id > ?",
+      [patient.id, auditBefore],
+    );
+    const reasons = outcomes.map((row) =>
+      row.outcome === 'success'
+        ? 'success'
+        : String((typeof row.details === 'string' ? JSON.parse(row.details) : row.details)?.reason),
+    );
+    expect(reasons.sort()).toEqual(['success', ...Array.from({ length: 9 }, () => 'throttled')]);
+  });
 });

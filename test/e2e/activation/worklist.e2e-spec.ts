@@ -55,6 +55,27 @@ describe('the onboarding worklist', () => {
     await t.dataSource.query('UPDATE portal_accounts SET bounced_email = ? WHERE patient_id = ?', [bounced.email, bounced.id]);
     await make('Noemail', { email: null, visitInDays: 2 });
     await make('Noemaillater', { email: null, visitInDays: 10 });
+    // Turned 18: the guardian recorded while a minor was ended at the age of majority (issue 16's sweep, by hand).
+    const adult = await make('Adult');
+    const grown = await make('Grownup');
+    await t.dataSource.query(
+      "UPDATE portal_accounts SET username = 'zz.grownup', username_key = 'zz.grownup' WHERE patient_id = ?",
+      [grown.id],
+    );
+    const now = sqlTime(0);
+    await t.dataSource.query(
+      "INSERT INTO representative_accounts (email_key, email, full_name, created_at, updated_at) VALUES ('zz.guardian@example.test', 'zz.guardian@example.test', 'Zz Guardian', ?, ?)",
+      [now, now],
+    );
+    const [{ id: account }] = await t.dataSource.query(
+      "SELECT id FROM representative_accounts WHERE email_key = 'zz.guardian@example.test'",
+    );
+    for (const patient of [adult, grown])
+      await t.dataSource.query(
+        `INSERT INTO patient_representatives (patient_id, account_id, full_name, relationship, email, email_key, basis, starts_on, reason, created_at, updated_at, ended_at, ended_reason)
+         VALUES (?, ?, 'Zz Guardian', 'parent', 'zz.guardian@example.test', 'zz.guardian@example.test', 'Parent of a minor', '2020-01-01', 'Minor', ?, ?, ?, 'age_of_majority')`,
+        [patient.id, account, now, now, now],
+      );
   });
   afterAll(async () => t.close());
 
@@ -78,6 +99,18 @@ describe('the onboarding worklist', () => {
       expect(here.text).toContain(`href="/portal-onboarding?worklist=${view}"`);
     }
     expect(page.text).toContain('Next step:');
+  });
+
+  it('has a "Turned 18" view: the onboarding filter turned18=yes, its count, rows and link', async () => {
+    const page = await staff.get('/portal-onboarding/worklist').expect(200);
+    expect(page.text).toMatch(/<span class="worklist-count" data-count="turned_18">1<\/span> Turned 18/);
+    const here = await staff.get('/portal-onboarding/worklist?view=turned_18').expect(200);
+    // Grownup chose a username already: nothing left to do there.
+    expect(rowIds(here.text)).toEqual([ids.Adult]);
+    expect(here.text).toContain('href="/portal-onboarding?turned18=yes"');
+    expect(here.text).toContain('<input type="hidden" name="turned18" value="yes">');
+    const onboarding = await staff.get('/portal-onboarding?turned18=yes').set('HX-Request', 'true').expect(200);
+    expect(rowIds(onboarding.text)).toEqual([ids.Adult]);
   });
 
   it('bulk-resends a whole view through the usual preview, and refuses an unknown view', async () => {

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { SYSTEM_CONTEXT } from '../../../src/audit/audit-context';
 import { SecondFactorService } from '../../../src/auth/mfa/second-factor.service';
-import { seedDemoData } from '../../../src/patients/demo-data/demo-seeder';
+import { seedDemoData } from '../../../src/demo/demo-seeder';
 import { formBody, type FormSubmission, submissionsOf } from '../../support/forms';
 import { csrfTokenOf } from '../../support/html';
 import { createActivatedPatient, createPortalPatient } from '../../support/portal-patients';

@@ -1,4 +1,4 @@
-import { seedDemoData } from '../../../src/patients/demo-data/demo-seeder';
+import { seedDemoData } from '../../../src/demo/demo-seeder';
 import { staffPageRoutes } from '../../support/routes';
 import { createStaffUser, signIn } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { APP_SCHEMA } from '../../../src/app.schema';
 import { buildDataSourceOptions } from '../../../src/database/data-source-options';
-import { seedDemoData } from '../../../src/patients/demo-data/demo-seeder';
+import { seedDemoData } from '../../../src/demo/demo-seeder';
 import { portalStatusSql } from '../../../src/portal-access/portal-status';
 import { createTestDatabase, TestDatabase } from '../../support/test-database';
 

@@ -1,5 +1,5 @@
 import { fromSqlDateTime, toSqlDateTime } from '../../../src/database/sql';
-import { seedDemoData } from '../../../src/patients/demo-data/demo-seeder';
+import { seedDemoData } from '../../../src/demo/demo-seeder';
 import { portalStatus, type PortalStatus } from '../../../src/portal-access/portal-status';
 import { insertPortalAccount } from '../../support/portal-patients';
 import type { TestApp } from '../../support/test-app';

@@ -1,4 +1,4 @@
-import { seedDemoData } from '../../../src/patients/demo-data/demo-seeder';
+import { seedDemoData } from '../../../src/demo/demo-seeder';
 import { csrfTokenOf } from '../../support/html';
 import { auditActions } from '../../support/sessions';
 import { signInAs } from '../../support/staff';

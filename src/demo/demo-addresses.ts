@@ -1,4 +1,4 @@
-import type { PostalAddress } from '../postal-address';
+import type { PostalAddress } from '../patients/postal-address';
 
 const STREETS = [
   'Maple Street',

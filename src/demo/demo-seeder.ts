@@ -1,7 +1,7 @@
 import { DataSource, EntityManager } from 'typeorm';
-import { PatientImportRepository, type DemoPatient } from '../patient-import.repository';
-import { insertRows, toSqlDateTime } from '../../database/sql';
-import { runInTransaction } from '../../database/transactions';
+import { runInTransaction } from '../database/transactions';
+import { PatientImportRepository, type DemoPatient } from '../patients/patient-import.repository';
+import { PortalAccountsRepository, type DemoPortalAccount } from '../portal-access/portal-accounts.repository';
 import { demoAddress } from './demo-addresses';
 
 export interface DemoSeedOptions {
@@ -229,8 +229,10 @@ export async function seedDemoData(db: DataSource, options: DemoSeedOptions): Pr
   const rand = random(options.seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)];
   const now = options.now ?? new Date();
-  // A bulk load: the patients module's batch writer, without Nest (the CLI and app.setup call this directly).
+  // A bulk load through each table's owner, without Nest (the CLI and app.setup call this directly):
+  // patients' tables through the patients module's batch writer, portal_accounts through portal-access's.
   const records = new PatientImportRepository();
+  const portalAccounts = new PortalAccountsRepository(db);
 
   return runInTransaction(db, async (tx: EntityManager) => {
     const providerIds = await records.ensureNamed('providers', PROVIDERS, now, tx);
@@ -241,7 +243,7 @@ export async function seedDemoData(db: DataSource, options: DemoSeedOptions): Pr
     const chunk = 2000;
     for (let done = 0; done < options.patients; done += chunk) {
       const patients: DemoPatient[] = [];
-      const accounts: unknown[][] = [];
+      const accounts: DemoPortalAccount[] = [];
       const patientTags: Array<{ patientId: number; tagId: number }> = [];
       const appointments: Array<{ patientId: number; providerId: number | null; startsAt: Date }> = [];
       for (let i = 0; i < Math.min(chunk, options.patients - done); i++) {
@@ -289,25 +291,7 @@ export async function seedDemoData(db: DataSource, options: DemoSeedOptions): Pr
         accounts.push(portalAccountRow(id, first, last, email !== null, rand, now));
       }
       await records.insertDemo(patients, now, tx);
-      // portal_accounts is portal-access's table, which patients/ may not import (it sits below): the demo rows of
-      // every portal status are written here, through the data layer's helper (issue 15: left for a demo module above both).
-      await insertRows(
-        tx,
-        'portal_accounts',
-        [
-          'patient_id',
-          'access_enabled',
-          'username',
-          'username_key',
-          'enabled_at',
-          'invited_at',
-          'first_login_at',
-          'last_login_at',
-          'version',
-          'updated_at',
-        ],
-        accounts,
-      );
+      await portalAccounts.insertDemo(accounts, now, tx);
       await records.addTags(patientTags, tx);
       await records.insertAppointments(appointments, now, tx);
     }
@@ -316,17 +300,24 @@ export async function seedDemoData(db: DataSource, options: DemoSeedOptions): Pr
 }
 
 /** Red for most; gray, orange and green for the rest (never invited without an email). */
-function portalAccountRow(id: number, first: string, last: string, hasEmail: boolean, rand: () => number, now: Date): unknown[] {
+function portalAccountRow(
+  id: number,
+  first: string,
+  last: string,
+  hasEmail: boolean,
+  rand: () => number,
+  now: Date,
+): DemoPortalAccount {
   const roll = rand();
   const status = roll < 0.55 || (!hasEmail && roll >= 0.7) ? 'red' : roll < 0.7 ? 'gray' : roll < 0.85 ? 'orange' : 'green';
-  const daysAgo = (max: number) => toSqlDateTime(new Date(now.getTime() - Math.ceil(rand() * max) * DAY));
-  const updated = toSqlDateTime(now);
-  if (status === 'red') return [id, 0, null, null, null, null, null, null, 1, updated];
+  const daysAgo = (max: number) => new Date(now.getTime() - Math.ceil(rand() * max) * DAY);
+  const none = { username: null, enabledAt: null, invitedAt: null, firstLoginAt: null, lastLoginAt: null };
+  if (status === 'red') return { patientId: id, accessEnabled: false, ...none };
   const enabledAt = daysAgo(300);
-  if (status === 'gray') return [id, 1, null, null, enabledAt, null, null, null, 1, updated];
+  if (status === 'gray') return { patientId: id, accessEnabled: true, ...none, enabledAt };
   const invitedAt = daysAgo(30);
-  if (status === 'orange') return [id, 1, null, null, enabledAt, invitedAt, null, null, 1, updated];
+  if (status === 'orange') return { patientId: id, accessEnabled: true, ...none, enabledAt, invitedAt };
   const username = `${asciiLocal(first).slice(0, 20)}.${asciiLocal(last).slice(0, 20)}${id}`;
   const loginAt = daysAgo(20);
-  return [id, 1, username, username, enabledAt, invitedAt, loginAt, loginAt, 1, updated];
+  return { patientId: id, accessEnabled: true, username, enabledAt, invitedAt, firstLoginAt: loginAt, lastLoginAt: loginAt };
 }
