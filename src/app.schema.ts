@@ -24,6 +24,7 @@ import { BulkBatchUnsentPatients1766000000000 } from '../migrations/176600000000
 import { PortalSessions1766300000000 } from '../migrations/1766300000000-PortalSessions';
 import { PortalSecondFactor1766300000001 } from '../migrations/1766300000001-PortalSecondFactor';
 import { PortalPasskeys1767600000000 } from '../migrations/1767600000000-PortalPasskeys';
+import { RepresentativeSessions1768000000000 } from '../migrations/1768000000000-RepresentativeSessions';
 import { OnboardingListGeneration1766600000000 } from '../migrations/1766600000000-OnboardingListGeneration';
 import { ActivationFollowThrough1766400000000 } from '../migrations/1766400000000-ActivationFollowThrough';
 import { PatientPreferredLanguage1766500000000 } from '../migrations/1766500000000-PatientPreferredLanguage';
@@ -73,6 +74,7 @@ export const MIGRATIONS = [
   ActivationCodes1766220000000,
   Representatives1766100000000,
   PortalPasskeys1767600000000,
+  RepresentativeSessions1768000000000,
   ActivationReportIndexes1768100000000,
 ];
 

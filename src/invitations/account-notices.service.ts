@@ -58,7 +58,8 @@ export class AccountNoticesService {
     tx: EntityManager,
     notice: AccountNotice,
     to: string,
-    patientId: number,
+    /** Null for a representative's own account: no patient's language, the clinic's default. */
+    patientId: number | null,
     model: { firstName: string } & Record<string, string>,
   ): Promise<void> {
     // Values from the patient's record go into emails without line breaks (no header or layout tricks).
@@ -68,7 +69,7 @@ export class AccountNoticesService {
     const clinic = this.config.clinicName.replace(/[\r\n]/g, ' ');
     const language = TO_STAFF.has(notice)
       ? SOURCE_LANGUAGE
-      : emailLanguage(this.config, await preferredLanguageOf(tx, patientId));
+      : emailLanguage(this.config, patientId === null ? null : await preferredLanguageOf(tx, patientId));
     const t = translatorFor(language);
     // `when` is the moment it happened on the clinic's clock ("2026-12-01 09:30 EST").
     const context = {

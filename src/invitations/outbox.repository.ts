@@ -17,7 +17,8 @@ import { runInTransaction, withConflictRetry } from '../database/transactions';
 
 /** One email to queue; the sender delivers it after the caller's transaction commits. */
 export interface OutboxEmail {
-  patientId: number;
+  /** Null for a notice to a representative about their own account (it is no patient's). */
+  patientId: number | null;
   kind: string;
   to: string;
   subject: string;

@@ -156,6 +156,24 @@ export class RepresentativeAccountsRepository {
     };
   }
 
+  /** What the account page's password change needs (null when there is no such account). */
+  async passwordHolder(
+    id: number,
+    db: EntityManager | DataSource = this.dataSource,
+  ): Promise<{ passwordHash: string | null; username: string | null; fullName: string; email: string } | null> {
+    const [row] = await db.query('SELECT password_hash, username, full_name, email FROM representative_accounts WHERE id = ?', [
+      id,
+    ]);
+    return row
+      ? {
+          passwordHash: row.password_hash ?? null,
+          username: row.username ?? null,
+          fullName: String(row.full_name),
+          email: String(row.email),
+        }
+      : null;
+  }
+
   async recordSignIn(id: number, now: Date, tx: EntityManager): Promise<void> {
     const at = toSqlDateTime(now);
     await tx.query(

@@ -7,6 +7,7 @@ import { markSessionActivity, sessionExpired } from '../auth/session-activity';
 import { SignInRequiredException } from '../common/errors/sign-in-required.exception';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { type AccountHolder, patientHolder, representativeHolder } from './account/account-holder';
 import { PortalSessionsService } from './account/portal-sessions.service';
 import type { LinkRoute } from './portal-links.controller';
 import { PatientAccountsService, PatientPrincipal } from './patient-accounts.service';
@@ -29,7 +30,7 @@ declare module 'express-session' {
     /** A dead link just opened (its hash): what "Send me a new link" acts on, never a typed address. */
     deadLink?: string;
     /** A signed-in authorised representative (their own account); checked against the database on every request. */
-    representative?: { accountId: number; generation: number };
+    representative?: { accountId: number; generation: number; handle?: string };
   }
 }
 
@@ -47,7 +48,7 @@ type PatientRequest = Request & { patient?: PatientPrincipal; representative?: R
  * access still enabled, session generation unchanged, the idle timeout (htmx background
  * polls do not count as activity) and the absolute lifetime (PATIENT_ABSOLUTE_HOURS),
  * which activity cannot extend, and that the session was not ended from the account page
- * (portal_sessions). Staff routes are StaffAuthGuard's and pass through here.
+ * (portal_sessions, or representative_sessions for a representative's own account). Staff routes are StaffAuthGuard's and pass through here.
  */
 @Injectable()
 export class PatientAuthGuard implements CanActivate {
@@ -75,33 +76,41 @@ export class PatientAuthGuard implements CanActivate {
       absoluteHours: this.config.patientAbsoluteHours,
     });
     if (representative) {
-      // A representative's session has no portal_sessions row (that table is keyed on patients):
-      // it is checked against representative_accounts (enabled, generation) instead.
-      const principal = expired
-        ? null
-        : await this.representatives.principalForSession(representative.accountId, representative.generation);
-      if (!principal) return this.endSession(req);
-      markSessionActivity(req);
+      // Checked against representative_accounts (generation) and its representative_sessions row.
+      const holder = representativeHolder(representative.accountId);
+      const principal = await this.stillOpen(req, holder, representative.handle, expired, () =>
+        this.representatives.principalForSession(representative.accountId, representative.generation),
+      );
       req.representative = principal;
       return true;
     }
     const patient = signedIn!;
-    const principal = expired
-      ? null
-      : (await this.sessions.isOpen(patient.handle, patient.patientId))
-        ? await this.accounts.principalForSession(patient.patientId, patient.generation)
-        : null;
-    if (!principal) {
-      if (expired) await this.sessions.end(patient.patientId, patient.handle, 'expired');
-      return this.endSession(req);
-    }
-    const before = req.session.lastActivityAt;
-    markSessionActivity(req);
-    await this.sessions.noteActivity(req, before);
+    const principal = await this.stillOpen(req, patientHolder(patient.patientId), patient.handle, expired, () =>
+      this.accounts.principalForSession(patient.patientId, patient.generation),
+    );
     if (patient.mustEnrol && !this.reflector.getAllAndOverride<boolean>(OPEN_DURING_ENROLMENT, targets))
       throw new RedirectException(PORTAL_ENROLMENT_PATH);
     req.patient = principal;
     return true;
+  }
+
+  /** The principal of a session that is not expired and whose row is still open; otherwise the session ends. */
+  private async stillOpen<T>(
+    req: Request,
+    holder: AccountHolder,
+    handle: string | undefined,
+    expired: boolean,
+    principalOf: () => Promise<T | null>,
+  ): Promise<T> {
+    const principal = expired ? null : (await this.sessions.isOpen(handle, holder)) ? await principalOf() : null;
+    if (!principal) {
+      if (expired) await this.sessions.end(holder, handle, 'expired');
+      return this.endSession(req);
+    }
+    const before = req.session.lastActivityAt;
+    markSessionActivity(req);
+    await this.sessions.noteActivity(req, holder, handle, before);
+    return principal;
   }
 
   private async endSession(req: Request): Promise<never> {
@@ -119,4 +128,12 @@ export const CurrentRepresentative = createParamDecorator(
 /** `@CurrentPatient() patient: PatientPrincipal` on a signed-in patient route (not @PortalPublic). */
 export const CurrentPatient = createParamDecorator(
   (_data: unknown, ctx: ExecutionContext): PatientPrincipal => ctx.switchToHttp().getRequest<PatientRequest>().patient!,
+);
+
+/** `@CurrentAccountHolder()` on a @RepresentativesToo() route: whoever is signed in, representative or patient. */
+export const CurrentAccountHolder = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): PatientPrincipal | RepresentativePrincipal => {
+    const req = ctx.switchToHttp().getRequest<PatientRequest>();
+    return (req.representative ?? req.patient)!;
+  },
 );

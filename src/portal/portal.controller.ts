@@ -3,7 +3,6 @@ import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { sessionCookies } from '../auth/session.setup';
-import { startSessionClock } from '../auth/session-activity';
 import { PatientController, PortalPublic, RepresentativesToo } from '../common/access/audience';
 import { safeNextPath } from '../common/safe-next';
 import { seeOther } from '../common/views/flash';
@@ -12,6 +11,7 @@ import { View } from '../common/views/view.decorator';
 import { ForgotPasswordDto, PortalLoginDto, PortalLoginPageQuery } from './dto/portal-forms.dto';
 import { PatientAccountsService, type PatientPrincipal } from './patient-accounts.service';
 import { CurrentPatient, CurrentRepresentative } from './patient-session';
+import { patientHolder, representativeHolder } from './account/account-holder';
 import { type RepresentativePrincipal, RepresentativeSignInService } from './representative-sign-in.service';
 import { PatientSignInFailedException, PortalSignInFailedFilter } from './portal-sign-in-failed.filter';
 import { PortalSessionsService } from './account/portal-sessions.service';
@@ -69,16 +69,11 @@ export class PortalController {
     const patient = await this.accounts.authenticate(form.username, form.password, audit);
     if (!patient) throw new PatientSignInFailedException();
     if ('representativeAccountId' in patient) {
-      // A representative: their own account's session (no second factor, no portal_sessions row).
+      // A representative: their own account's session, listed on their account page.
       const representativeId = patient.representativeAccountId;
       const generation = await this.representatives.sessionGenerationOf(representativeId);
-      // A new session id at sign-in: a cookie planted before sign-in is worth nothing after it.
-      req.session.regenerate((error) => {
-        if (error) return res.status(500).end();
-        req.session.representative = { accountId: representativeId, generation };
-        startSessionClock(req);
-        req.session.save(() => res.redirect(303, portalNext(form.next)));
-      });
+      await this.sessions.signIn(req, representativeHolder(representativeId), generation, audit);
+      req.session.save(() => res.redirect(303, portalNext(form.next)));
       return;
     }
     const next = await this.secondStep.afterPassword(req, patient, portalNext(form.next), audit);
@@ -91,10 +86,14 @@ export class PortalController {
   async logout(@Req() req: Request, @Res() res: Response, @Audit() audit: AuditContext): Promise<void> {
     const signedIn = req.session.patient;
     if (signedIn) {
-      await this.sessions.end(signedIn.patientId, signedIn.handle, 'signed_out');
+      await this.sessions.end(patientHolder(signedIn.patientId), signedIn.handle, 'signed_out');
       await this.accounts.recordSignOut(signedIn, audit);
     }
-    if (req.session.representative) await this.representatives.recordSignOut(req.session.representative.accountId, audit);
+    const representative = req.session.representative;
+    if (representative) {
+      await this.sessions.end(representativeHolder(representative.accountId), representative.handle, 'signed_out');
+      await this.representatives.recordSignOut(representative.accountId, audit);
+    }
     req.session.destroy(() => {
       const { name, ...cookie } = sessionCookies(this.config).patient;
       res.clearCookie(name, cookie);

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
+import { AccountNoticesService } from '../invitations/account-notices.service';
 import { LOCKOUT_MINUTES } from '../auth/lockout/attempt-lock';
 import { REPRESENTATIVE_ATTEMPTS } from '../auth/lockout/attempt-locks.repository';
 import { PasswordHasher } from '../auth/passwords/password-hasher.service';
@@ -40,6 +41,7 @@ export class RepresentativeSignInService {
     private readonly representatives: RepresentativesRepository,
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
+    private readonly notices: AccountNoticesService,
   ) {}
 
   /**
@@ -63,20 +65,7 @@ export class RepresentativeSignInService {
     if (!account.passwordHash) return fail('no_password');
     if (!(await REPRESENTATIVE_ATTEMPTS.reserve(this.dataSource, account.id, now))) return fail('locked');
     if (!(await this.hasher.verify(account.passwordHash, password))) {
-      await runInTransaction(this.dataSource, async (tx) => {
-        const { failures, locked } = await REPRESENTATIVE_ATTEMPTS.fail(tx, account.id, now);
-        await this.audit.record(
-          actor,
-          { action: 'representative.sign_in', outcome: 'failure', details: { reason: 'wrong_password', failures } },
-          tx,
-        );
-        if (locked)
-          await this.audit.record(
-            actor,
-            { action: 'representative.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } },
-            tx,
-          );
-      });
+      await this.recordWrongPassword(account.id, actor, now);
       return null;
     }
     await runInTransaction(this.dataSource, async (tx) => {
@@ -84,6 +73,31 @@ export class RepresentativeSignInService {
       await this.audit.record(actor, { action: 'representative.sign_in' }, tx);
     });
     return { representativeAccountId: account.id, fullName: account.fullName, username: account.username };
+  }
+
+  /** A wrong password (at sign-in or re-entered on the account page), counted towards the lockout. */
+  async recordWrongPassword(accountId: number, actor: AuditContext, now: Date, action = 'representative.sign_in'): Promise<void> {
+    await runInTransaction(this.dataSource, async (tx) => {
+      const { failures, locked } = await REPRESENTATIVE_ATTEMPTS.fail(tx, accountId, now);
+      await this.audit.record(actor, { action, outcome: 'failure', details: { reason: 'wrong_password', failures } }, tx);
+      if (!locked) return;
+      // Told at their own address, as a patient is (the same notice).
+      const holder = await this.accounts.passwordHolder(accountId, tx);
+      if (holder)
+        await this.notices.queue(tx, 'account_locked', holder.email, null, {
+          firstName: holder.fullName.split(/\s+/)[0] ?? '',
+          minutes: String(LOCKOUT_MINUTES),
+        });
+      await this.audit.record(
+        actor,
+        {
+          action: 'representative.locked_out',
+          outcome: 'denied',
+          details: { minutes: LOCKOUT_MINUTES, representativeNotified: Boolean(holder) },
+        },
+        tx,
+      );
+    });
   }
 
   async sessionGenerationOf(accountId: number): Promise<number> {

@@ -1,12 +1,12 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../../audit/audit-context';
 import { AuditQueryService } from '../../audit/audit-query.service';
 import { AuditService } from '../../audit/audit.service';
 import { ACCOUNT_HISTORY_ACTIONS, describeForAccountHolder, describePatientActivity } from '../../audit/patient-activity';
 import { LOCKOUT_VALUES } from '../../auth/lockout/attempt-lock';
-import { PATIENT_ATTEMPTS } from '../../auth/lockout/attempt-locks.repository';
+import { type AttemptLock, PATIENT_ATTEMPTS, REPRESENTATIVE_ATTEMPTS } from '../../auth/lockout/attempt-locks.repository';
 import { PasswordHasher } from '../../auth/passwords/password-hasher.service';
 import { checkNewPassword } from '../../auth/passwords/password-policy';
 import type { AppConfig } from '../../config/app-config';
@@ -15,6 +15,13 @@ import { runInTransaction } from '../../database/transactions';
 import { AccountNoticesService } from '../../invitations/account-notices.service';
 import { PortalTokensService } from '../../invitations/portal-tokens.service';
 import { PortalAccountsRepository } from '../../portal-access/portal-accounts.repository';
+import { RepresentativeAccountsRepository } from '../../portal-access/representative-accounts.repository';
+import {
+  type RepresentativePrincipal,
+  representativeActor,
+  RepresentativeSignInService,
+} from '../representative-sign-in.service';
+import { type AccountHolder, patientHolder, representativeHolder } from './account-holder';
 import { PatientAccountsService, passwordWordsOf, patientActor, type PatientPrincipal } from '../patient-accounts.service';
 import { PortalSecondFactorService } from '../second-factor/portal-second-factor.service';
 import { PortalSessionsRepository } from './portal-sessions.repository';
@@ -26,16 +33,43 @@ export const ACCOUNT_HISTORY_LENGTH = 20;
 
 export type ChangePasswordResult = { ok: true; generation: number } | { ok: false; errors: Record<string, string[]> };
 
+/** Whoever is signed in to the portal: a patient, or a representative in their own account. */
+export type AccountPrincipal = PatientPrincipal | RepresentativePrincipal;
+
 /**
- * The key of the signed-in portal account. Today a portal account is one patient's (its key is
- * the patient id); a representative's account gets the same page through this one seam.
+ * The key of the signed-in patient's portal account (the patient id); the second-factor pages,
+ * which are the patient's only for now, use it.
  */
 export const accountIdOf = (principal: PatientPrincipal): number => principal.patientId;
 
+export const holderOf = (principal: AccountPrincipal): AccountHolder =>
+  'representativeAccountId' in principal
+    ? representativeHolder(principal.representativeAccountId)
+    : patientHolder(principal.patientId);
+
+/** What the password rules need of either kind of account; the one place the two kinds differ. */
+interface PasswordAccount {
+  /** The account's key in its lockout table. */
+  id: number;
+  passwordHash: string | null;
+  /** Words the new password must not contain (names, address, username, clinic). */
+  words: string[];
+  attempts: AttemptLock;
+  actor: AuditContext;
+  /** Audit action prefix: "patient" or "representative". */
+  prefix: string;
+  /** Audit rows of a patient's account carry the patient. */
+  patientId?: number;
+  recordWrong(now: Date, action: string): Promise<void>;
+  /** Stores the new password (every session generation ends); returns what the audit row notes. */
+  save(passwordHash: string, now: Date, tx: EntityManager): Promise<Record<string, unknown>>;
+}
+
 /**
  * The account page's rules: change the password (current one required, counted with sign-in
- * failures), list and end sessions, the access history. Every change is audited and the address
- * on file is told (AccountNoticesService, through the outbox).
+ * failures), list and end sessions, the access history, for a patient's account and a
+ * representative's alike. Every change is audited and the address on file is told
+ * (AccountNoticesService, through the outbox).
  */
 @Injectable()
 export class PortalAccountService {
@@ -43,7 +77,9 @@ export class PortalAccountService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectConfig() private readonly config: AppConfig,
     private readonly accounts: PortalAccountsRepository,
+    private readonly representativeAccounts: RepresentativeAccountsRepository,
     private readonly signIns: PatientAccountsService,
+    private readonly representativeSignIns: RepresentativeSignInService,
     private readonly sessions: PortalSessionsService,
     private readonly sessionRows: PortalSessionsRepository,
     private readonly hasher: PasswordHasher,
@@ -54,18 +90,21 @@ export class PortalAccountService {
     private readonly secondFactors: PortalSecondFactorService,
   ) {}
 
-  async page(principal: PatientPrincipal, generation: number, currentHandle: string | undefined) {
-    const accountId = accountIdOf(principal);
-    const [sessions, history, secondFactor] = await Promise.all([
-      this.sessions.list(accountId, generation, currentHandle),
-      this.auditTrail.accountHistory(accountId, ACCOUNT_HISTORY_ACTIONS, ACCOUNT_HISTORY_LENGTH),
-      this.secondFactors.status(accountId),
-    ]);
-    return {
-      firstName: principal.firstName,
+  async page(principal: AccountPrincipal, generation: number, currentHandle: string | undefined) {
+    const sessions = await this.sessions.list(holderOf(principal), generation, currentHandle);
+    const common = {
       username: principal.username,
       sessions,
       otherSessions: sessions.filter((session) => !session.current).length,
+    };
+    if ('representativeAccountId' in principal) return { ...common, firstName: principal.fullName, history: [] };
+    const [history, secondFactor] = await Promise.all([
+      this.auditTrail.accountHistory(principal.patientId, ACCOUNT_HISTORY_ACTIONS, ACCOUNT_HISTORY_LENGTH),
+      this.secondFactors.status(principal.patientId),
+    ]);
+    return {
+      ...common,
+      firstName: principal.firstName,
       secondFactor,
       history: describePatientActivity(history, describeForAccountHolder),
     };
@@ -75,53 +114,94 @@ export class PortalAccountService {
    * The new password passes the set-up rules first (a typo there costs no attempt); then the
    * current password is checked as a sign-in attempt would be: reserved before the slow hash,
    * a wrong one counted towards the lockout. On success every session of the account ends (the
-   * caller signs this one in again), open reset links are revoked and the address on file is told.
+   * caller signs this one in again) and the account's own extras follow (PasswordAccount.save).
    */
   async changePassword(
-    principal: PatientPrincipal,
+    principal: AccountPrincipal,
     form: { currentPassword: string; newPassword: string },
     context: AuditContext,
   ): Promise<ChangePasswordResult> {
-    const accountId = accountIdOf(principal);
-    const holder = await this.accounts.holderOf(accountId);
-    if (!holder?.passwordHash) throw new BadRequestException(message('messages:account.noPassword'));
-    const problems = checkNewPassword(form.newPassword, passwordWordsOf(holder, holder.username, this.config.clinicName));
+    const holder = holderOf(principal);
+    const account = await this.passwordAccount(principal, context);
+    if (!account?.passwordHash) throw new BadRequestException(message('messages:account.noPassword'));
+    const problems = checkNewPassword(form.newPassword, account.words);
     if (form.newPassword === form.currentPassword) problems.push(message('messages:password.sameAsCurrent'));
     if (problems.length) return { ok: false, errors: { newPassword: problems } };
 
-    const actor = patientActor(context, accountId, principal.username);
+    const action = `${account.prefix}.password_changed`;
     const now = new Date();
-    const wrong = await this.checkCurrentPassword(
-      accountId,
-      holder.passwordHash,
-      form.currentPassword,
-      actor,
-      'patient.password_changed',
-      now,
-    );
+    const wrong = await this.checkCurrentPassword(account, form.currentPassword, action, now);
     if (wrong === 'locked')
       return { ok: false, errors: { currentPassword: [message('messages:password.locked', LOCKOUT_VALUES)] } };
     if (wrong) return { ok: false, errors: { currentPassword: [message('messages:password.wrongCurrent', LOCKOUT_VALUES)] } };
     const passwordHash = await this.hasher.hash(form.newPassword);
     await runInTransaction(this.dataSource, async (tx) => {
       // Clears the reserved attempt with the lockout and bumps the session generation: every session ends.
-      await this.accounts.setPassword(accountId, passwordHash, null, now, tx);
-      const ended = await this.sessionRows.endAllBut(accountId, null, 'password_changed', now, tx);
-      await this.tokens.revokeTokensOf(tx, [accountId], 'password_set', now);
-      if (holder.email)
-        await this.notices.queue(tx, 'password_changed', holder.email, accountId, { firstName: holder.firstName });
+      const noted = await account.save(passwordHash, now, tx);
+      const ended = await this.sessionRows.endAllBut(holder, null, 'password_changed', now, tx);
       await this.audit.record(
-        actor,
+        account.actor,
         {
-          action: 'patient.password_changed',
-          patientId: accountId,
+          action,
+          patientId: account.patientId,
           // The current session is signed in again by the caller; the others stay ended.
-          details: { otherSessionsEnded: Math.max(0, ended - 1), patientNotified: Boolean(holder.email) },
+          details: { otherSessionsEnded: Math.max(0, ended - 1), ...noted },
         },
         tx,
       );
     });
-    return { ok: true, generation: await this.accounts.sessionGeneration(accountId) };
+    return { ok: true, generation: await this.generationOf(holder) };
+  }
+
+  private generationOf(holder: AccountHolder): Promise<number> {
+    return holder.kind === 'patient'
+      ? this.accounts.sessionGeneration(holder.id)
+      : this.representativeSignIns.sessionGenerationOf(holder.id);
+  }
+
+  private async passwordAccount(principal: AccountPrincipal, context: AuditContext): Promise<PasswordAccount | null> {
+    const clinic = this.config.clinicName;
+    if ('representativeAccountId' in principal) {
+      const id = principal.representativeAccountId;
+      const rep = await this.representativeAccounts.passwordHolder(id);
+      if (!rep) return null;
+      const actor = representativeActor(context, id, principal.username);
+      return {
+        id,
+        passwordHash: rep.passwordHash,
+        words: [rep.fullName, ...rep.fullName.split(/\s+/), rep.email, rep.username ?? '', clinic].filter(Boolean),
+        attempts: REPRESENTATIVE_ATTEMPTS,
+        actor,
+        prefix: 'representative',
+        recordWrong: (now, action) => this.representativeSignIns.recordWrongPassword(id, actor, now, action),
+        save: async (passwordHash, now, tx) => {
+          await this.representativeAccounts.setPassword(id, passwordHash, null, now, tx);
+          await this.notices.queue(tx, 'password_changed', rep.email, null, { firstName: rep.fullName.split(/\s+/)[0] ?? '' });
+          return { representativeNotified: true };
+        },
+      };
+    }
+    const patientId = accountIdOf(principal);
+    const holder = await this.accounts.holderOf(patientId);
+    if (!holder) return null;
+    const actor = patientActor(context, patientId, principal.username);
+    return {
+      id: patientId,
+      passwordHash: holder.passwordHash,
+      words: passwordWordsOf(holder, holder.username, clinic).filter((word): word is string => Boolean(word)),
+      attempts: PATIENT_ATTEMPTS,
+      actor,
+      prefix: 'patient',
+      patientId,
+      recordWrong: (now, action) => this.signIns.recordWrongPassword(patientId, actor, now, action),
+      save: async (passwordHash, now, tx) => {
+        await this.accounts.setPassword(patientId, passwordHash, null, now, tx);
+        await this.tokens.revokeTokensOf(tx, [patientId], 'password_set', now);
+        if (holder.email)
+          await this.notices.queue(tx, 'password_changed', holder.email, patientId, { firstName: holder.firstName });
+        return { patientNotified: Boolean(holder.email) };
+      },
+    };
   }
 
   /**
@@ -135,21 +215,13 @@ export class PortalAccountService {
     context: AuditContext,
   ): Promise<{ ok: true; name: string } | { ok: false; error: 'locked' | 'wrong' }> {
     const accountId = accountIdOf(principal);
-    const holder = await this.accounts.holderOf(accountId);
-    if (!holder?.passwordHash) throw new BadRequestException(message('messages:account.noPassword'));
-    const actor = patientActor(context, accountId, principal.username);
-    const wrong = await this.checkCurrentPassword(
-      accountId,
-      holder.passwordHash,
-      currentPassword,
-      actor,
-      'patient.second_factor_removed',
-      new Date(),
-    );
+    const account = await this.passwordAccount(principal, context);
+    if (!account?.passwordHash) throw new BadRequestException(message('messages:account.noPassword'));
+    const wrong = await this.checkCurrentPassword(account, currentPassword, 'patient.second_factor_removed', new Date());
     if (wrong) return { ok: false, error: wrong };
     // The reserved attempt is released: a right password is not a failure.
     await PATIENT_ATTEMPTS.release(this.dataSource, accountId);
-    const removed = await this.secondFactors.removePasskey(accountId, passkeyId, actor);
+    const removed = await this.secondFactors.removePasskey(accountId, passkeyId, account.actor);
     return { ok: true, name: removed.name };
   }
 
@@ -158,19 +230,22 @@ export class PortalAccountService {
    * wrong one counted towards the lockout (and audited under `action`). Null when it is right.
    */
   private async checkCurrentPassword(
-    accountId: number,
-    passwordHash: string,
+    account: PasswordAccount,
     password: string,
-    actor: AuditContext,
     action: string,
     now: Date,
   ): Promise<'locked' | 'wrong' | null> {
-    if (!(await PATIENT_ATTEMPTS.reserve(this.dataSource, accountId, now))) {
-      await this.audit.record(actor, { action, outcome: 'denied', patientId: accountId, details: { reason: 'locked' } });
+    if (!(await account.attempts.reserve(this.dataSource, account.id, now))) {
+      await this.audit.record(account.actor, {
+        action,
+        outcome: 'denied',
+        patientId: account.patientId,
+        details: { reason: 'locked' },
+      });
       return 'locked';
     }
-    if (!(await this.hasher.verify(passwordHash, password))) {
-      await this.signIns.recordWrongPassword(accountId, actor, now, action);
+    if (!(await this.hasher.verify(account.passwordHash, password))) {
+      await account.recordWrong(now, action);
       return 'wrong';
     }
     return null;
@@ -178,38 +253,51 @@ export class PortalAccountService {
 
   /** Ends one other session of the account (not the current one: that is "Sign out"). */
   async endSession(
-    principal: PatientPrincipal,
+    principal: AccountPrincipal,
     generation: number,
     currentHandle: string | undefined,
     handle: string,
     context: AuditContext,
   ) {
     if (handle === currentHandle) throw new BadRequestException(message('messages:account.endOwnSession'));
-    const accountId = accountIdOf(principal);
-    const target = (await this.sessions.list(accountId, generation, currentHandle)).find((session) => session.handle === handle);
+    const holder = holderOf(principal);
+    const target = (await this.sessions.list(holder, generation, currentHandle)).find((session) => session.handle === handle);
     await runInTransaction(this.dataSource, async (tx) => {
-      const ended = await this.sessionRows.end(accountId, handle, 'ended_by_patient', new Date(), tx);
-      if (ended)
-        await this.audit.record(
-          patientActor(context, accountId, principal.username),
-          { action: 'patient.session_ended', patientId: accountId, details: { device: target?.device ?? null } },
-          tx,
-        );
+      const ended = await this.sessionRows.end(holder, handle, 'ended_by_patient', new Date(), tx);
+      if (ended) await this.recordSessionsEnded(principal, context, 'session_ended', { device: target?.device ?? null }, tx);
     });
   }
 
   /** Ends every session of the account but the current one; returns how many ended. */
-  async endOtherSessions(principal: PatientPrincipal, currentHandle: string | undefined, context: AuditContext): Promise<number> {
-    const accountId = accountIdOf(principal);
+  async endOtherSessions(principal: AccountPrincipal, currentHandle: string | undefined, context: AuditContext): Promise<number> {
     return runInTransaction(this.dataSource, async (tx) => {
-      const count = await this.sessionRows.endAllBut(accountId, currentHandle ?? null, 'ended_by_patient', new Date(), tx);
-      if (count)
-        await this.audit.record(
-          patientActor(context, accountId, principal.username),
-          { action: 'patient.sessions_ended', patientId: accountId, details: { count } },
-          tx,
-        );
+      const count = await this.sessionRows.endAllBut(
+        holderOf(principal),
+        currentHandle ?? null,
+        'ended_by_patient',
+        new Date(),
+        tx,
+      );
+      if (count) await this.recordSessionsEnded(principal, context, 'sessions_ended', { count }, tx);
       return count;
     });
+  }
+
+  private async recordSessionsEnded(
+    principal: AccountPrincipal,
+    context: AuditContext,
+    what: string,
+    details: Record<string, unknown>,
+    tx: EntityManager,
+  ): Promise<void> {
+    const rep = 'representativeAccountId' in principal;
+    const actor = rep
+      ? representativeActor(context, principal.representativeAccountId, principal.username)
+      : patientActor(context, principal.patientId, principal.username);
+    await this.audit.record(
+      actor,
+      { action: `${rep ? 'representative' : 'patient'}.${what}`, patientId: rep ? undefined : principal.patientId, details },
+      tx,
+    );
   }
 }

@@ -9,6 +9,7 @@ import { InjectConfig } from '../../config/config.module';
 import { startSessionClock } from '../../auth/session-activity';
 import { preferredLanguageOf } from '../../patients/patient-languages.repository';
 import { describeUserAgent } from '../../common/user-agent';
+import type { AccountHolder } from './account-holder';
 import { PortalSessionsRepository, type SessionEndReason } from './portal-sessions.repository';
 
 /** One open session as the account page lists it. */
@@ -37,9 +38,9 @@ export class PortalSessionsService {
   ) {}
 
   /** A new handle for a session that has just signed in, registered as open. */
-  async start(accountId: number, generation: number, context: AuditContext, at = new Date()): Promise<string> {
+  async start(holder: AccountHolder, generation: number, context: AuditContext, at = new Date()): Promise<string> {
     const handle = randomBytes(16).toString('hex');
-    await this.rows.open({ handle, accountId, generation, at, ip: context.ip, userAgent: context.userAgent });
+    await this.rows.open({ handle, holder, generation, at, ip: context.ip, userAgent: context.userAgent });
     return handle;
   }
 
@@ -47,39 +48,47 @@ export class PortalSessionsService {
    * Makes `req` a signed-in session of the account: a new session id (a cookie planted before
    * is worth nothing after), a new handle, the session clock started.
    */
-  async signIn(req: Request, accountId: number, generation: number, context: AuditContext, mustEnrol = false): Promise<void> {
-    const handle = await this.start(accountId, generation, context);
+  async signIn(req: Request, holder: AccountHolder, generation: number, context: AuditContext, mustEnrol = false): Promise<void> {
+    const handle = await this.start(holder, generation, context);
     await new Promise<void>((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve())));
-    req.session.patient = { patientId: accountId, generation, handle, ...(mustEnrol ? { mustEnrol } : {}) };
-    // Signed-in pages (and their form messages) follow the patient's preferred language unless they picked one.
-    const language = await preferredLanguageOf(this.dataSource.manager, accountId);
-    if (language) req.session.patientLanguage = language;
+    if (holder.kind === 'representative') {
+      req.session.representative = { accountId: holder.id, generation, handle };
+    } else {
+      req.session.patient = { patientId: holder.id, generation, handle, ...(mustEnrol ? { mustEnrol } : {}) };
+      // Signed-in pages (and their form messages) follow the patient's preferred language unless they picked one.
+      const language = await preferredLanguageOf(this.dataSource.manager, holder.id);
+      if (language) req.session.patientLanguage = language;
+    }
     startSessionClock(req);
   }
 
-  isOpen(handle: string | undefined, accountId: number): Promise<boolean> {
-    return handle ? this.rows.isOpen(handle, accountId) : Promise.resolve(false);
+  isOpen(handle: string | undefined, holder: AccountHolder): Promise<boolean> {
+    return handle ? this.rows.isOpen(handle, holder) : Promise.resolve(false);
   }
 
   /** Called after the guard's activity mark: the row's "last activity" moves with the session's (once a minute at most). */
-  async noteActivity(req: Request, before: number | undefined): Promise<void> {
-    const handle = req.session.patient?.handle;
+  async noteActivity(req: Request, holder: AccountHolder, handle: string | undefined, before: number | undefined): Promise<void> {
     const now = req.session.lastActivityAt;
-    if (handle && now !== undefined && now !== before) await this.rows.touch(handle, new Date(now));
+    if (handle && now !== undefined && now !== before) await this.rows.touch(holder, handle, new Date(now));
   }
 
-  async end(accountId: number, handle: string | undefined, reason: SessionEndReason): Promise<boolean> {
-    return handle ? this.rows.end(accountId, handle, reason, new Date()) : false;
+  async end(holder: AccountHolder, handle: string | undefined, reason: SessionEndReason): Promise<boolean> {
+    return handle ? this.rows.end(holder, handle, reason, new Date()) : false;
   }
 
-  endAllBut(accountId: number, keep: string | null, reason: SessionEndReason): Promise<number> {
-    return this.rows.endAllBut(accountId, keep, reason, new Date());
+  endAllBut(holder: AccountHolder, keep: string | null, reason: SessionEndReason): Promise<number> {
+    return this.rows.endAllBut(holder, keep, reason, new Date());
   }
 
   /** The account's sessions that are open and not yet timed out, the current one marked. */
-  async list(accountId: number, generation: number, currentHandle: string | undefined, now = new Date()): Promise<OpenSession[]> {
+  async list(
+    holder: AccountHolder,
+    generation: number,
+    currentHandle: string | undefined,
+    now = new Date(),
+  ): Promise<OpenSession[]> {
     const rows = await this.rows.openFor(
-      accountId,
+      holder,
       generation,
       // The row's activity mark lags the session's by up to a minute.
       new Date(now.getTime() - (this.config.patientIdleMinutes + 1) * 60_000),

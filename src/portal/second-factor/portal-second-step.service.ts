@@ -11,6 +11,7 @@ import { PortalSessionsService } from '../account/portal-sessions.service';
 import { PatientAccountsService, patientActor, type PatientPrincipal } from '../patient-accounts.service';
 import { PORTAL_ENROLMENT_PATH } from '../patient-session';
 import { PortalSecondFactorService } from './portal-second-factor.service';
+import { patientHolder } from '../account/account-holder';
 
 export const PORTAL_SECOND_STEP_PATH = '/portal/login/second-step';
 
@@ -44,7 +45,7 @@ export class PortalSecondStepService {
       return PORTAL_SECOND_STEP_PATH;
     }
     const mustEnrol = await this.factors.isRequired();
-    await this.sessions.signIn(req, patient.patientId, generation, context, mustEnrol);
+    await this.sessions.signIn(req, patientHolder(patient.patientId), generation, context, mustEnrol);
     return mustEnrol ? PORTAL_ENROLMENT_PATH : next;
   }
 
@@ -109,7 +110,7 @@ export class PortalSecondStepService {
       return (await PATIENT_ATTEMPTS.isLocked(this.dataSource, accountId)) ? { outcome: 'locked' } : { outcome: 'wrong-code' };
     }
     await this.accounts.completeSignIn(accountId, actor, factor, now);
-    await this.sessions.signIn(req, accountId, generation, context);
+    await this.sessions.signIn(req, patientHolder(accountId), generation, context);
     return { outcome: 'signed-in', next };
   }
 }

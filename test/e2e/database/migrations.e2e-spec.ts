@@ -37,6 +37,7 @@ const TABLES = [
   'representative_accounts',
   'patient_representatives',
   'daily_sweeps',
+  'representative_sessions',
 ];
 
 /** Types compared roughly: dialects spell them differently (int/integer, tinyint/boolean, varchar/text). */

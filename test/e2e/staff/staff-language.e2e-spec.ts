@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { seedDemoData } from '../../../src/patients/demo-data/demo-seeder';
+import { seedDemoData } from '../../../src/demo/demo-seeder';
 import { csrfTokenOf } from '../../support/html';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
