@@ -12,7 +12,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'mysql2/promise';
 import { createPool } from 'mysql2/promise';
-import { benchPool, benchServer, dropDatabase, recreateDatabase } from './bench-db';
+import { benchServer, dropDatabase, mariadbBenchDb, recreateDatabase } from './bench-db';
 import { httpLoad, percentiles } from './measure';
 import { calibrate, pageUrl, PAGE_SIZE, type RawPlan } from './page-cases';
 import { killChildren, run, runCli, startApp, type AppProcess } from './processes';
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     PUBLIC_BASE_URL: `http://127.0.0.1:${PORT}`,
   };
   const rows: Row[] = [];
-  const pool = benchPool(database);
+  const pool = mariadbBenchDb(database);
   try {
     await recreateDatabase(database);
     log(`seeding ${SIZE}`);

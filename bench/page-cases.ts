@@ -1,4 +1,4 @@
-import type { Pool, PoolConnection } from 'mysql2/promise';
+import type { BenchConnection as PoolConnection, BenchDb as Pool } from './bench-db';
 import { encodeCursor, filterParams, queryString, type OnboardingFilter } from '../src/portal-access/onboarding-filter';
 import { likePrefix } from '../src/database/sql';
 import { portalStatusConditionSql, type PortalStatus } from '../src/portal-access/portal-status';
@@ -207,13 +207,25 @@ async function median(conn: PoolConnection, q: Sql, runs = 5): Promise<{ ms: num
   return { ms: times[Math.floor(runs / 2)], rows };
 }
 
+/** A candidate this database cannot run (SQLite: no parenthesised UNION branches, no usable forced index) is no candidate. */
+async function tryPlan(conn: PoolConnection, q: Sql): Promise<{ ms: number; rows: unknown[] } | null> {
+  try {
+    return await median(conn, q);
+  } catch (error) {
+    if (/syntax error|no query solution|no such index/.test((error as Error).message)) return null;
+    throw error;
+  }
+}
+
 /** Runs every candidate, checks they agree, keeps the fastest of each. */
 export async function calibrate(pool: Pool, filter: OnboardingFilter, after: Key | null): Promise<RawPlan> {
   const conn = await pool.getConnection();
   try {
     let best: { name: string; ms: number; sql: Sql; ids: number[] } | null = null;
     for (const [name, sql] of Object.entries(idsPlans(filter, after))) {
-      const { ms, rows } = await median(conn, sql);
+      const run = await tryPlan(conn, sql);
+      if (!run) continue;
+      const { ms, rows } = run;
       const ids = (rows as Key[]).map((r) => Number(r.id));
       if (best && ids.join() !== best.ids.join())
         throw new Error(`raw plans disagree for ${JSON.stringify(filter)}: ${name} vs ${best.name}`);
@@ -221,7 +233,9 @@ export async function calibrate(pool: Pool, filter: OnboardingFilter, after: Key
     }
     let bestCount: { name: string; ms: number; sql: Sql; n: number } | null = null;
     for (const [name, sql] of Object.entries(countPlans(filter))) {
-      const { ms, rows } = await median(conn, sql);
+      const run = await tryPlan(conn, sql);
+      if (!run) continue;
+      const { ms, rows } = run;
       const n = Number((rows as { n: number }[])[0].n);
       if (bestCount && n !== bestCount.n)
         throw new Error(`raw counts disagree for ${JSON.stringify(filter)}: ${name} ${n} vs ${bestCount.name} ${bestCount.n}`);

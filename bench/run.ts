@@ -1,14 +1,24 @@
 /**
  * npm run bench — the onboarding tool measured against its targets (DESIGN.md
  * "Performance targets") on MariaDB at 10,000 and 100,000 patients. Not part of CI.
+ * `npm run bench -- --db sqlite` (or BENCH_DB=sqlite): the same rows on the embedded default
+ * (SQLite in DATA_DIR, WAL), written to their own section of RESULTS.md.
  * Everything it starts (databases, the app, the SMTP sink) it also removes.
  */
 import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Pool } from 'mysql2/promise';
 import { loadConfig } from '../src/config/app-config';
-import { benchPool, benchServer, dropDatabase, recreateDatabase, serverVersion } from './bench-db';
+import {
+  benchServer,
+  dropDatabase,
+  mariadbBenchDb,
+  recreateDatabase,
+  serverVersion,
+  sqliteBenchDb,
+  sqliteVersion,
+  type BenchDb,
+} from './bench-db';
 import { httpLoad, timeLoop, type Latency } from './measure';
 import { calibrate, deepStart, pageCases, pageUrl, PAGE_SIZE, rawPage, type PageCase, type RawPlan } from './page-cases';
 import { killChildren, ROOT, run, runCli, startApp, type AppProcess } from './processes';
@@ -20,6 +30,10 @@ import { bulkEnable, bulkInvite, oneClickEnable, prepareBulkSet, rawNodemailer }
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
 const APP_SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const RAW_SECONDS = APP_SECONDS * 0.75;
+const dbFlag = process.argv.indexOf('--db');
+const DB = (dbFlag >= 0 ? process.argv[dbFlag + 1] : process.env.BENCH_DB) ?? 'mariadb';
+if (DB !== 'mariadb' && DB !== 'sqlite') throw new Error(`--db ${DB}: mariadb or sqlite`);
+const SQLITE = DB === 'sqlite';
 const PORT = 3900 + Math.floor(Math.random() * 90);
 
 const TARGET = { pageP95: 30, pageRatio: 3, clickP95: 10, bulkEnable: 600, queued: 2000, rate: 1000, rawShare: 0.8, rssMb: 300 };
@@ -47,21 +61,26 @@ async function main(): Promise<void> {
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
   const output = table(rows);
   process.stdout.write(`\n${output}\n\n`);
-  writeResults(output, notes, await serverVersion(), minutes);
+  if (SQLITE) writeSqliteSection(output, notes, minutes);
+  else writeResults(output, notes, await serverVersion(), minutes);
   log(`done in ${minutes} min; wrote bench/RESULTS.md`);
 }
 
 async function benchSize(size: number, work: string, certFile: string, sink: SmtpSink, notes: string[]): Promise<Row[]> {
   const database = `ppo_bench_${label(size)}`;
+  const dataDir = join(work, `data-${label(size)}`);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
-    DATABASE_URL: benchServer().urlFor(database),
-    DATA_DIR: join(work, 'data'),
+    // SQLite: no DATABASE_URL, the app's own file in DATA_DIR (what a clinic runs out of the box).
+    DATABASE_URL: SQLITE ? '' : benchServer().urlFor(database),
+    DATA_DIR: dataDir,
     SESSION_SECRET: 'bench-session-secret-0123456789abcdefghijklmnop',
     MFA_ENCRYPTION_KEY: 'bench-mfa-encryption-key-0123456789abcdefghij',
     COOKIE_SECURE: 'false',
     SEED_DEMO: 'false',
+    // Production skips migrations on MariaDB (a deploy step); the bench's fresh database needs them.
+    MIGRATIONS_RUN: 'auto',
     SIGN_IN_ATTEMPTS_PER_MINUTE: '10000',
     SMTP_URL: sink.url,
     // The sink's self-signed certificate: production mail requires STARTTLS.
@@ -72,10 +91,11 @@ async function benchSize(size: number, work: string, certFile: string, sink: Smt
   const size_ = label(size);
   const out: Row[] = [];
   let app: AppProcess | null = null;
-  let pool: Pool | null = null;
+  let pool: BenchDb | null = null;
   try {
-    log(`${size_}: creating ${database} and seeding ${num(size)} patients`);
-    await recreateDatabase(database);
+    log(`${size_}: creating ${SQLITE ? join(dataDir, 'portal.sqlite') : database} and seeding ${num(size)} patients`);
+    if (SQLITE) rmSync(dataDir, { recursive: true, force: true });
+    else await recreateDatabase(database);
     await runCli('src/cli/seed-demo.ts', ['--patients', String(size), '--seed', '42'], env);
     // --force: the bench's server starts only afterwards, and a server the developer runs on another database must not stop it.
     const created = await runCli(
@@ -84,7 +104,7 @@ async function benchSize(size: number, work: string, certFile: string, sink: Smt
       env,
     );
     const oneTime = /One-time password[^:]*: (\S+)/.exec(created)![1];
-    pool = benchPool(database);
+    pool = SQLITE ? sqliteBenchDb(join(dataDir, 'portal.sqlite')) : mariadbBenchDb(database);
     await pool.query('ANALYZE TABLE patients, portal_accounts, patient_tags, appointments');
 
     // BENCH_APP_NODE_OPTIONS: V8 flags for the app only (e.g. a heap cap, to see what RSS it needs).
@@ -217,8 +237,9 @@ async function benchSize(size: number, work: string, certFile: string, sink: Smt
   } finally {
     await app?.stop();
     await pool?.end();
-    await dropDatabase(database);
-    log(`${size_}: app stopped, ${database} dropped`);
+    if (SQLITE) rmSync(dataDir, { recursive: true, force: true });
+    else await dropDatabase(database);
+    log(`${size_}: app stopped, ${SQLITE ? dataDir : database} removed`);
   }
 }
 
@@ -292,6 +313,38 @@ function writeResults(output: string, notes: string[], database: string, minutes
     '',
   ].join('\n');
   writeFileSync(file, text);
+}
+
+/** The SQLite rows go to their own section, so a SQLite run leaves the MariaDB table above alone (and back). */
+function writeSqliteSection(output: string, notes: string[], minutes: string): void {
+  const file = join(ROOT, 'bench', 'RESULTS.md');
+  const START = '<!-- sqlite-bench -->';
+  const END = '<!-- /sqlite-bench -->';
+  const section = [
+    START,
+    '## The embedded default: SQLite (`npm run bench -- --db sqlite`)',
+    '',
+    `${minutes} min; the same rows as above on the app's own SQLite file. Raw = the bench's SQL through better-sqlite3 in the bench's process (no network, no pool).`,
+    '',
+    ...machine(sqliteVersion()),
+    `- Load average (1 min) at the end: ${loadavg()[0].toFixed(1)}`,
+    '',
+    output,
+    '',
+    '<details><summary>Raw-SQL plans chosen per filter; app memory per phase</summary>',
+    '',
+    ...notes.map((n) => `- ${n}`),
+    '',
+    '</details>',
+    END,
+  ].join('\n');
+  const text = readFileSync(file, 'utf8');
+  writeFileSync(
+    file,
+    text.includes(START)
+      ? text.slice(0, text.indexOf(START)) + section + text.slice(text.indexOf(END) + END.length)
+      : `${text.trimEnd()}\n\n${section}\n`,
+  );
 }
 
 process.on('SIGINT', () => {
