@@ -17,7 +17,7 @@ import { runInTransaction, withConflictRetry } from '../database/transactions';
 
 /** One email to queue; the sender delivers it after the caller's transaction commits. */
 export interface OutboxEmail {
-  patientId: number;
+  patientId: number | null;
   kind: string;
   to: string;
   subject: string;
