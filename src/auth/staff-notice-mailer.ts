@@ -1,14 +1,14 @@
 import type { EntityManager } from 'typeorm';
 import { StaffUser } from './entities/staff-user.entity';
 
-/** Security notices a staff member gets about their own account (SECURITY.md §1). */
+/** Security notices a staff member gets about their own account (SECURITY.md §1); `staff_notice_<name>` fits mail_outbox.kind (32). */
 export type StaffNotice =
   | 'password_changed'
   | 'totp_added'
   | 'totp_removed'
   | 'passkey_added'
   | 'passkey_removed'
-  | 'recovery_codes_regenerated'
+  | 'recovery_codes_new'
   | 'recovery_code_used'
   | 'account_locked';
 

@@ -133,7 +133,7 @@ export class SecondFactorService {
       if (!(await this.hasSecondFactor(staffUserId, tx)))
         throw new ConflictException('Set up an authenticator app or a passkey first.');
       const codes = await this.recoveryCodes.regenerate(staffUserId, context, tx);
-      await this.notices.queueFor(tx, staffUserId, 'recovery_codes_regenerated');
+      await this.notices.queueFor(tx, staffUserId, 'recovery_codes_new');
       return codes;
     });
   }

@@ -121,7 +121,7 @@ describe('staff security notices', () => {
     expectSafeNotice(await noticeTo(user.email, since, /authenticator app was removed/));
     expect((await outboxKinds(user.email)).map((row) => row.kind)).toEqual([
       'staff_notice_totp_added',
-      'staff_notice_recovery_codes_regenerated',
+      'staff_notice_recovery_codes_new',
       'staff_notice_totp_removed',
     ]);
   });
