@@ -20,6 +20,7 @@ import { HomeModule } from './home/home.module';
 import { ImportsModule } from './imports/imports.module';
 import { PatientsModule } from './patients/patients.module';
 import { InvitationsModule } from './invitations/invitations.module';
+import { StaffNoticesModule } from './invitations/staff-notices.module';
 import { PortalModule } from './portal/portal.module';
 import { PortalAccessModule } from './portal-access/portal-access.module';
 import { APP_LOGGER, AppLogger, createAppLogger } from './observability/logging';
@@ -52,6 +53,7 @@ export class AppModule {
         PatientsModule,
         PortalAccessModule,
         InvitationsModule,
+        StaffNoticesModule,
         PortalModule,
         ImportsModule,
         SetupModule,

@@ -7,6 +7,7 @@ import { StaffUser } from './entities/staff-user.entity';
 import { SecondFactorService } from './mfa/second-factor.service';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { StaffPrincipal } from './staff-principal';
+import { StaffNoticeMailer } from './staff-notice-mailer';
 import { StaffUsersRepository } from './staff-users.repository';
 import { LOCKOUT_MINUTES } from './lockout/attempt-lock';
 import { STAFF_ATTEMPTS } from './lockout/attempt-locks.repository';
@@ -38,6 +39,7 @@ export class AuthService {
     private readonly audit: AuditService,
     private readonly secondFactors: SecondFactorService,
     private readonly staffRows: StaffUsersRepository,
+    private readonly notices: StaffNoticeMailer,
   ) {}
 
   /** The principal, or null for every kind of failure (unknown, wrong password, disabled, locked): callers answer alike. */
@@ -134,6 +136,8 @@ export class AuthService {
           { action: 'staff.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } },
           tx,
         );
+      // Only the attempt that locks the account sends the notice (later refusals while locked do not).
+      if (locked) await this.notices.queueFor(tx, id, 'account_locked');
       return locked || (await STAFF_ATTEMPTS.isLocked(tx, id));
     });
   }

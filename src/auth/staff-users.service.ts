@@ -12,6 +12,7 @@ import { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from './lockout/attempt-lock';
 import { StaffRole, StaffUser } from './entities/staff-user.entity';
 import { PasswordHasher } from './passwords/password-hasher.service';
 import { checkNewPassword } from './passwords/password-policy';
+import { StaffNoticeMailer } from './staff-notice-mailer';
 import { StaffUsersRepository } from './staff-users.repository';
 import { runInTransaction } from '../database/transactions';
 import { message } from '../i18n/messages';
@@ -51,6 +52,7 @@ export class StaffUsersService {
     @InjectConfig() private readonly config: AppConfig,
     private readonly auth: AuthService,
     private readonly staffRows: StaffUsersRepository,
+    private readonly notices: StaffNoticeMailer,
   ) {}
 
   list(): Promise<StaffUser[]> {
@@ -197,15 +199,24 @@ export class StaffUsersService {
     if (newPassword === currentPassword) problems.push(message('messages:password.sameAsCurrent'));
     if (problems.length) throw new PasswordRejectedException(problems);
     const passwordHash = await this.hasher.hash(newPassword);
-    await runInTransaction(this.users.manager, async (tx) => {
+    return runInTransaction(this.users.manager, async (tx) => {
+      // Bumped in SQL: a value read before the transaction could miss a parallel bump (role change, reset).
       await tx.update(
         StaffUser,
         { id },
-        { passwordHash, mustChangePassword: false, passwordChangedAt: new Date(), sessionGeneration: user.sessionGeneration + 1 },
+        {
+          passwordHash,
+          mustChangePassword: false,
+          passwordChangedAt: new Date(),
+          sessionGeneration: () => 'session_generation + 1',
+        },
       );
       await this.audit.record(context, { action: 'staff.password_changed' }, tx);
+      // The first change from the one-time password is the admin's hand-over, not news to the user: no notice.
+      if (!user.mustChangePassword) await this.notices.queue(tx, 'password_changed', user);
+      // Read inside the transaction: the caller signs this session in with exactly this generation.
+      return tx.findOneByOrFail(StaffUser, { id });
     });
-    return this.get(id);
   }
 
   private async assertAnotherActiveAdmin(tx: EntityManager, exceptId: number): Promise<void> {

@@ -17,7 +17,7 @@ import { runInTransaction, withConflictRetry } from '../database/transactions';
 
 /** One email to queue; the sender delivers it after the caller's transaction commits. */
 export interface OutboxEmail {
-  /** Null for a notice to a representative about their own account (it is no patient's). */
+  /** Null for a notice that is no patient's (a representative's own account, a staff member's). */
   patientId: number | null;
   kind: string;
   to: string;

@@ -7,6 +7,8 @@ import { AuditService } from '../../audit/audit.service';
 import { StaffRecoveryCode } from './entities/staff-recovery-code.entity';
 import { MfaKeys } from './mfa-keys';
 import { SecondFactorsRepository } from './second-factors.repository';
+import { StaffNoticeMailer } from '../staff-notice-mailer';
+import { runInTransaction } from '../../database/transactions';
 
 export const RECOVERY_CODE_COUNT = 10;
 /** Crockford's base32 alphabet: no i, l, o, u, so codes read back without confusion. */
@@ -43,6 +45,7 @@ export class RecoveryCodesService {
     private readonly keys: MfaKeys,
     private readonly audit: AuditService,
     private readonly factors: SecondFactorsRepository,
+    private readonly notices: StaffNoticeMailer,
   ) {}
 
   remaining(staffUserId: number, manager: EntityManager = this.codes.manager): Promise<number> {
@@ -75,6 +78,17 @@ export class RecoveryCodesService {
     if (!/^[0-9a-z]{10}$/.test(normalized)) return null;
     if (!(await this.factors.useRecoveryCode(staffUserId, this.keys.hashRecoveryCode(normalized), manager))) return null;
     return { remaining: await this.remaining(staffUserId, manager) };
+  }
+
+  /** A recovery code at the second sign-in step: marked used, audited and the user told, in one transaction. */
+  async useForSignIn(staffUserId: number, input: string, context: AuditContext): Promise<{ remaining: number } | null> {
+    return runInTransaction(this.codes.manager, async (tx) => {
+      const used = await this.consume(staffUserId, input, tx);
+      if (!used) return null;
+      await this.audit.record(context, { action: 'staff.recovery_code_used', details: { remaining: used.remaining } }, tx);
+      await this.notices.queueFor(tx, staffUserId, 'recovery_code_used');
+      return used;
+    });
   }
 
   async removeAll(staffUserId: number, manager: EntityManager = this.codes.manager): Promise<void> {

@@ -5,6 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../../audit/audit-context';
 import { AuditService } from '../../audit/audit.service';
 import { StaffUser } from '../entities/staff-user.entity';
+import { StaffNoticeMailer, type StaffNotice } from '../staff-notice-mailer';
 import { StaffPasskey } from './entities/staff-passkey.entity';
 import { MfaPolicyService } from './mfa-policy.service';
 import { PasskeysService } from './passkeys.service';
@@ -36,6 +37,7 @@ export class SecondFactorService {
     private readonly policy: MfaPolicyService,
     private readonly audit: AuditService,
     private readonly factors: SecondFactorsRepository,
+    private readonly notices: StaffNoticeMailer,
   ) {}
 
   /** A confirmed authenticator app or at least one passkey (recovery codes alone are not a factor). */
@@ -73,6 +75,7 @@ export class SecondFactorService {
         return { activated: false };
       }
       await this.audit.record(context, { action: 'staff.totp_enrolled', details: { staffUserId } }, tx);
+      await this.notices.queueFor(tx, staffUserId, 'totp_added');
       return { activated: true, recoveryCodes: await this.codesIfNone(staffUserId, context, tx) };
     });
   }
@@ -91,6 +94,7 @@ export class SecondFactorService {
         { action: 'staff.passkey_registered', details: { staffUserId, passkeyId: passkey.id, name } },
         tx,
       );
+      await this.notices.queueFor(tx, staffUserId, 'passkey_added');
       return passkey;
     });
   }
@@ -108,7 +112,7 @@ export class SecondFactorService {
   }
 
   async removeTotp(staffUserId: number, context: AuditContext): Promise<void> {
-    await this.removing(staffUserId, context, async (tx) => {
+    await this.removing(staffUserId, context, 'totp_removed', async (tx) => {
       if (!(await this.totp.remove(staffUserId, tx))) throw new NotFoundException('No authenticator app is set up.');
       return { action: 'staff.totp_removed', details: { staffUserId } };
     });
@@ -116,7 +120,7 @@ export class SecondFactorService {
 
   async removePasskey(staffUserId: number, passkeyId: number, context: AuditContext): Promise<StaffPasskey> {
     let removed: StaffPasskey | undefined;
-    await this.removing(staffUserId, context, async (tx) => {
+    await this.removing(staffUserId, context, 'passkey_removed', async (tx) => {
       removed = await this.passkeys.remove(staffUserId, passkeyId, tx);
       return { action: 'staff.passkey_removed', details: { staffUserId, passkeyId, name: removed.name } };
     });
@@ -128,7 +132,9 @@ export class SecondFactorService {
     return runInTransaction(this.dataSource, async (tx) => {
       if (!(await this.hasSecondFactor(staffUserId, tx)))
         throw new ConflictException('Set up an authenticator app or a passkey first.');
-      return this.recoveryCodes.regenerate(staffUserId, context, tx);
+      const codes = await this.recoveryCodes.regenerate(staffUserId, context, tx);
+      await this.notices.queueFor(tx, staffUserId, 'recovery_codes_new');
+      return codes;
     });
   }
 
@@ -194,6 +200,7 @@ export class SecondFactorService {
   private async removing(
     staffUserId: number,
     context: AuditContext,
+    notice: StaffNotice,
     remove: (tx: EntityManager) => Promise<{ action: string; details: Record<string, unknown> }>,
   ): Promise<void> {
     await runInTransaction(this.dataSource, async (tx) => {
@@ -205,6 +212,7 @@ export class SecondFactorService {
         await this.recoveryCodes.removeAll(staffUserId, tx);
       }
       await this.audit.record(context, entry, tx);
+      await this.notices.queueFor(tx, staffUserId, notice);
     });
   }
 

@@ -93,9 +93,8 @@ export class SecondStepService {
         return { outcome: 'signed-in', next: await this.complete(req, pending, user, context, 'totp') };
       return this.failed(req, user, context, 'totp');
     }
-    const used = await this.recoveryCodes.consume(user.id, code);
+    const used = await this.recoveryCodes.useForSignIn(user.id, code, context);
     if (!used) return this.failed(req, user, context, 'recovery_code');
-    await this.audit.record(context, { action: 'staff.recovery_code_used', details: { remaining: used.remaining } });
     return {
       outcome: 'signed-in',
       next: await this.complete(req, pending, user, context, 'recovery_code'),
