@@ -41,6 +41,9 @@ describe('staff security notices', () => {
 
   const expectSafeNotice = (notice: { text: string; html: string }) => {
     expect(notice.text).toContain('If this wasn’t you, contact your administrator');
+    // Staff ask their administrator, not the front desk: no patient-style "Questions? Ask the clinic" line.
+    expect(notice.text).not.toContain('Questions?');
+    expect(notice.html).not.toContain('Questions?');
     // When, on the clinic's clock, and no link at all (nothing that signs in).
     expect(notice.text).toMatch(/on \d{4}-\d{2}-\d{2} \d{1,2}:\d{2}/);
     expect(notice.text).not.toMatch(/https?:\/\//);
