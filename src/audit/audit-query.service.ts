@@ -50,6 +50,11 @@ export class AuditQueryService {
     return (await this.page({ patientId, actions }, limit)).events;
   }
 
+  /** A representative's own account: what they did with it (their sign-ins, password, sessions). */
+  async representativeHistory(representativeAccountId: number, actions: string[], limit = 20): Promise<AuditRow[]> {
+    return (await this.page({ representativeAccountId, actions }, limit)).events;
+  }
+
   /** Distinct action names for the filter's drop-down. */
   async actions(): Promise<string[]> {
     return this.events.actions();

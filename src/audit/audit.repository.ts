@@ -19,6 +19,8 @@ export interface AuditEventQuery {
   /** Any of these patients; an empty list matches nothing (never "everything"). */
   patientIds?: number[];
   staffUserId?: number;
+  /** What a representative did on their own account (actor type 'proxy'). */
+  representativeAccountId?: number;
   action?: string;
   /** Inclusive, UTC dates (YYYY-MM-DD). */
   from?: string;
@@ -143,6 +145,8 @@ export class AuditRepository {
       add(`e.action NOT IN (${placeholders(filter.excludeActions.length)})`, ...filter.excludeActions);
     if (filter.actions?.length) add(`e.action IN (${placeholders(filter.actions.length)})`, ...filter.actions);
     if (filter.staffUserId !== undefined) add("e.actor_type = 'staff' AND e.actor_id = ?", filter.staffUserId);
+    if (filter.representativeAccountId !== undefined)
+      add("e.actor_type = 'proxy' AND e.actor_id = ?", filter.representativeAccountId);
     if (filter.action) add('e.action = ?', filter.action);
     if (filter.from) add('e.occurred_at >= ?', `${filter.from} 00:00:00`);
     if (filter.to) add('e.occurred_at < ?', toSqlDateTime(new Date(Date.parse(`${filter.to}T00:00:00Z`) + 86_400_000)));

@@ -311,17 +311,31 @@ export const ACCOUNT_HISTORY_ACTIONS = [
   'patient.recovery_codes_generated',
 ];
 
+/** What a representative sees in their own access history: the same events, under their own action names. */
+export const REPRESENTATIVE_HISTORY_ACTIONS = [
+  'representative.sign_in',
+  'representative.sign_out',
+  'representative.locked_out',
+  'representative.password_changed',
+  'representative.session_ended',
+  'representative.sessions_ended',
+  'portal.token_used',
+];
+
 /**
  * The same events in the account holder's own words ("You signed in."). The clinic acts as
  * "the clinic": staff names and reasons typed by staff stay on the staff side.
  */
 export function describeForAccountHolder(event: AuditRow): string {
   const d: Details = event.details ?? {};
-  const you = event.actorType === 'patient';
+  const you = event.actorType === 'patient' || event.actorType === 'proxy';
   // Message keys (i18n/messages): the account page shows them in the patient's language.
   const known = <T extends string>(value: unknown, reasons: readonly T[]) =>
     reasons.includes(value as T) ? (value as T) : 'other';
-  switch (event.action) {
+  // A representative's own-account events read as the patient's do ("You signed in.").
+  switch (
+    REPRESENTATIVE_HISTORY_ACTIONS.includes(event.action) ? event.action.replace(/^representative\./, 'patient.') : event.action
+  ) {
     case 'patient.sign_in':
       return event.outcome === 'success'
         ? message('messages:history.signedIn')

@@ -39,7 +39,7 @@ export class StaffNoticesService extends StaffNoticeMailer {
           patientId: null,
           kind: `staff_notice_${notice}`,
           to: to.email,
-          subject: t('staff:notices.subject', { clinic, what: t(`staff:notices.${notice}.what`) }),
+          subject: t('staff:staffNotices.subject', { clinic, what: t(`staff:staffNotices.${notice}.what`) }),
           text: this.templates.text.render('staff/notice.txt.njk', context),
           html: this.templates.html.render('staff/notice.html.njk', context),
         },

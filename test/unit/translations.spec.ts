@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nunjucks from 'nunjucks';
@@ -21,7 +21,51 @@ function missingKeys(resources: ReturnType<typeof readResources>): string[] {
   return problems;
 }
 
+/**
+ * Keys written twice in one object of a JSON text ("notices" twice at the top level): JSON.parse keeps
+ * the last silently, so one section's keys would vanish and print as key names.
+ */
+function duplicateKeys(text: string): string[] {
+  const found: string[] = [];
+  const open: Array<{ path: string; keys: Set<string> } | null> = []; // null: an array
+  let expectingKey = false;
+  let lastKey = '';
+  for (const [token] of text.matchAll(/"(?:[^"\\]|\\.)*"|[{}[\],]/g)) {
+    const top = open[open.length - 1];
+    if (token === '{') {
+      open.push({ path: top ? `${top.path}${lastKey}.` : '', keys: new Set() });
+      expectingKey = true;
+    } else if (token === '[') open.push(null);
+    else if (token === '}' || token === ']') open.pop();
+    else if (token === ',') expectingKey = top !== null && top !== undefined;
+    else if (expectingKey && top) {
+      lastKey = JSON.parse(token) as string;
+      if (top.keys.has(lastKey)) found.push(`${top.path}${lastKey}`);
+      top.keys.add(lastKey);
+      expectingKey = false;
+    }
+  }
+  return found;
+}
+
 describe('translations', () => {
+  it('no resource file writes a key twice in one object', () => {
+    const root = join(__dirname, '..', '..', 'locales');
+    const problems = readdirSync(root).flatMap((language) =>
+      readdirSync(join(root, language))
+        .filter((file) => file.endsWith('.json'))
+        .flatMap((file) =>
+          duplicateKeys(readFileSync(join(root, language, file), 'utf8')).map((key) => `${language}/${file}: ${key}`),
+        ),
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it('the duplicate check names a key written twice, at any depth', () => {
+    expect(duplicateKeys('{"a": {"b": 1, "c": [1, {"d": 2}], "b": 3}, "e": "x,y", "a": {}}')).toEqual(['a.b', 'a']);
+    expect(duplicateKeys('{"a": "\\"a\\"", "b": {"a": 1}}')).toEqual([]);
+  });
+
   it('every key in one language exists in every other language', () => {
     const resources = readResources();
     expect(Object.keys(resources).sort()).toEqual(expect.arrayContaining(['en', 'es']));

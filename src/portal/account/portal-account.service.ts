@@ -4,7 +4,12 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../../audit/audit-context';
 import { AuditQueryService } from '../../audit/audit-query.service';
 import { AuditService } from '../../audit/audit.service';
-import { ACCOUNT_HISTORY_ACTIONS, describeForAccountHolder, describePatientActivity } from '../../audit/patient-activity';
+import {
+  ACCOUNT_HISTORY_ACTIONS,
+  describeForAccountHolder,
+  describePatientActivity,
+  REPRESENTATIVE_HISTORY_ACTIONS,
+} from '../../audit/patient-activity';
 import { LOCKOUT_VALUES } from '../../auth/lockout/attempt-lock';
 import { type AttemptLock, PATIENT_ATTEMPTS, REPRESENTATIVE_ATTEMPTS } from '../../auth/lockout/attempt-locks.repository';
 import { PasswordHasher } from '../../auth/passwords/password-hasher.service';
@@ -97,7 +102,14 @@ export class PortalAccountService {
       sessions,
       otherSessions: sessions.filter((session) => !session.current).length,
     };
-    if ('representativeAccountId' in principal) return { ...common, firstName: principal.fullName, history: [] };
+    if ('representativeAccountId' in principal) {
+      const history = await this.auditTrail.representativeHistory(
+        principal.representativeAccountId,
+        REPRESENTATIVE_HISTORY_ACTIONS,
+        ACCOUNT_HISTORY_LENGTH,
+      );
+      return { ...common, firstName: principal.fullName, history: describePatientActivity(history, describeForAccountHolder) };
+    }
     const [history, secondFactor] = await Promise.all([
       this.auditTrail.accountHistory(principal.patientId, ACCOUNT_HISTORY_ACTIONS, ACCOUNT_HISTORY_LENGTH),
       this.secondFactors.status(principal.patientId),

@@ -151,6 +151,13 @@ describe("a representative's account page: open sessions and password change (is
     expect((await elsewhere.get('/portal').expect(303)).headers.location).toContain('/portal/login');
     expect((await signIn(username, PASSWORD)).res.headers.location).toBeUndefined();
     expect((await signIn(username, NEW_PASSWORD)).res.headers.location).toBe('/portal');
+    // Their own access history, in their words: the sign-ins, the refused and the done password change.
+    const history = (await here.get('/portal/account').expect(200)).text;
+    expect(history).toContain('You signed in.');
+    expect(history).toContain('A password change was refused (wrong password).');
+    expect(history).toContain('You changed your password; 1 other session ended.');
+    expect(history).toContain('A sign-in failed (wrong password).');
+    expect(history).not.toContain('Nothing yet');
 
     const [row] = await t.dataSource.query(
       "SELECT details FROM audit_events WHERE actor_type = 'proxy' AND actor_id = ? AND action = 'representative.password_changed' AND outcome = 'success'",
