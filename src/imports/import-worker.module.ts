@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { AuditModule } from '../audit/audit.module';
 import type { AppConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
+import { StaffNoticesModule } from '../invitations/staff-notices.module';
 import { ObservabilityModule } from '../observability/observability.module';
 import { PatientsModule } from '../patients/patients.module';
 import { PortalAccessModule } from '../portal-access/portal-access.module';
@@ -22,6 +23,8 @@ export class ImportWorkerModule {
         AuditModule,
         PatientsModule,
         PortalAccessModule,
+        // Portal-access reaches AuthModule, whose services take the staff-notice port (provided globally in the app).
+        StaffNoticesModule,
       ],
       providers: [ImportPipeline],
     };
