@@ -77,7 +77,8 @@ describe('GET /metrics', () => {
 
       const text = (await scrape().expect(200)).text;
       expect(value(text, 'portal_mail_outbox_emails{status="sent"}')).toBe(1);
-      expect(value(text, 'portal_mail_outbox_emails{status="pending"}')).toBeNull();
+      // The lockout's notice to the staff member waits in the outbox like any email.
+      expect(value(text, 'portal_mail_outbox_emails{status="pending"}')).toBe(1);
       expect(value(text, 'portal_emails_total{outcome="sent"}')).toBe(1);
       expect(value(text, 'portal_emails_total{outcome="failed"}')).toBe(0);
       expect(value(text, 'portal_emails_total{outcome="bounced"}')).toBe(0);
