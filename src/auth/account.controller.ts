@@ -1,5 +1,5 @@
-import { Body, Controller, Get, NotFoundException, Param, Post, Req, Res, UseFilters } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { Body, Controller, Get, NotFoundException, Param, Post, Req, UseFilters } from '@nestjs/common';
+import type { Request } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { seeOther } from '../common/views/flash';
 import { View } from '../common/views/view.decorator';
@@ -45,11 +45,10 @@ export class AccountController {
     @CurrentStaff() staff: StaffPrincipal,
     @Audit() audit: AuditContext,
     @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
   ) {
     const user = await this.users.changeOwnPassword(staff.id, form.currentPassword, form.newPassword, audit);
     const enrolment = await this.secondStep.afterPasswordChange(req, toPrincipal(user));
-    if (enrolment) return res.redirect(303, enrolment);
+    if (enrolment) return seeOther(enrolment);
     return seeOther('/account/password', { flash: 'Your password has been changed. Other sessions have been signed out.' });
   }
 

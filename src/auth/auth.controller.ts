@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { safeNextPath } from '../common/safe-next';
+import { redirectSaved } from '../common/views/flash';
 import { View } from '../common/views/view.decorator';
 import { AllowPendingPasswordChange } from './decorators/allow-pending-password-change.decorator';
 import { Public } from './decorators/public.decorator';
@@ -32,8 +33,8 @@ export class AuthController {
   @Post('login')
   @UseGuards(ThrottlerGuard, LocalAuthGuard)
   @UseFilters(SignInFailedFilter)
-  login(@Body() _form: LoginDto, @Req() req: Request, @Res() res: Response): void {
-    res.redirect(303, req.signInRedirect ?? '/');
+  login(@Body() _form: LoginDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return redirectSaved(req, res, req.signInRedirect ?? '/');
   }
 
   @Post('logout')

@@ -3,7 +3,7 @@ import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../audit/audit-context';
 import { PatientController, PortalPublic } from '../common/access/audience';
-import { seeOther, takeShownOnce } from '../common/views/flash';
+import { redirectSaved, seeOther, takeShownOnce } from '../common/views/flash';
 import { renderInstead, View } from '../common/views/view.decorator';
 import { followPatientLanguage } from '../i18n/portal-language';
 import { NewLinkService } from './new-link.service';
@@ -216,7 +216,7 @@ export class PortalLinksController {
       return renderInvalid(res);
     }
     req.session.portalLink = { tokenHash, purpose };
-    req.session.save(() => res.redirect(303, `/portal/${purpose}`));
+    await redirectSaved(req, res, `/portal/${purpose}`);
   }
 
   private async form(purpose: LinkRoute, req: Request, res: Response, audit: AuditContext) {

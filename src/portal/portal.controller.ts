@@ -5,7 +5,7 @@ import { Audit, type AuditContext } from '../audit/audit-context';
 import { sessionCookies } from '../auth/session.setup';
 import { PatientController, PortalPublic, RepresentativesToo } from '../common/access/audience';
 import { safeNextPath } from '../common/safe-next';
-import { seeOther } from '../common/views/flash';
+import { redirectSaved, seeOther } from '../common/views/flash';
 import { renderInstead } from '../common/views/view.decorator';
 import { View } from '../common/views/view.decorator';
 import { ForgotPasswordDto, PortalLoginDto, PortalLoginPageQuery } from './dto/portal-forms.dto';
@@ -73,11 +73,10 @@ export class PortalController {
       const representativeId = patient.representativeAccountId;
       const generation = await this.representatives.sessionGenerationOf(representativeId);
       await this.sessions.signIn(req, representativeHolder(representativeId), generation, audit);
-      req.session.save(() => res.redirect(303, portalNext(form.next)));
-      return;
+      return redirectSaved(req, res, portalNext(form.next));
     }
     const next = await this.secondStep.afterPassword(req, patient, portalNext(form.next), audit);
-    req.session.save(() => res.redirect(303, next));
+    await redirectSaved(req, res, next);
   }
 
   /** Open to an expired session too: signing out always clears the cookie. */

@@ -5,6 +5,7 @@ import { Audit, type AuditContext } from '../audit/audit-context';
 import { toPrincipal } from '../auth/auth.service';
 import { Public } from '../auth/decorators/public.decorator';
 import { SecondStepService } from '../auth/mfa/second-step.service';
+import { redirectSaved, seeOther } from '../common/views/flash';
 import { View } from '../common/views/view.decorator';
 import { FirstAdminDto, SetupLinkQuery } from './dto/setup.dto';
 import { SETUP_LINK_INVALID, SetupTokenService } from './setup-token.service';
@@ -37,8 +38,7 @@ export class SetupController {
       const hash = await this.setup.check(query.token);
       if (!hash) throw new NotFoundException(SETUP_LINK_INVALID);
       req.session.setupTokenHash = hash;
-      await new Promise<void>((resolve, reject) => req.session.save((error) => (error ? reject(error) : resolve())));
-      return res.redirect(303, '/setup');
+      return redirectSaved(req, res, '/setup');
     }
     if (!(await this.setup.matches(req.session?.setupTokenHash))) throw new NotFoundException(SETUP_LINK_INVALID);
     return {};
@@ -58,6 +58,6 @@ export class SetupController {
     const user = await this.setup.createFirstAdmin(hash, { name: form.name, email: form.email, password: form.password }, audit);
     delete req.session.setupTokenHash;
     // Signed in at once — or sent to second-factor enrolment where the policy requires one.
-    return res.redirect(303, await this.secondStep.afterPassword(req, toPrincipal(user), '/'));
+    return seeOther(await this.secondStep.afterPassword(req, toPrincipal(user), '/'));
   }
 }

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Post, Req, Res, UnauthorizedException,
 import { ThrottlerGuard } from '@nestjs/throttler';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { Request, Response } from 'express';
-import { type Flash, seeOther } from '../../common/views/flash';
+import { type Flash, redirectSaved, seeOther } from '../../common/views/flash';
 import { renderInstead, View } from '../../common/views/view.decorator';
 import { showRecoveryCodesOnce } from './recovery-codes-page';
 import { SecondFactorStep } from '../decorators/second-factor-step.decorator';
@@ -51,7 +51,7 @@ export class SecondStepController {
     }
     if (result.recoveryCodesRemaining !== undefined)
       return seeOther(result.next, { flash: recoveryCodeUsed(result.recoveryCodesRemaining) });
-    return res.redirect(303, result.next);
+    return seeOther(result.next);
   }
 
   @Post('passkey/options')
@@ -89,7 +89,7 @@ export class SecondStepController {
         errors: { code: [WRONG_ENROLMENT_CODE] },
       });
     }
-    if (!enrolled.recoveryCodes) return res.redirect(303, enrolled.next);
+    if (!enrolled.recoveryCodes) return seeOther(enrolled.next);
     return showRecoveryCodesOnce({ codes: enrolled.recoveryCodes, next: enrolled.next, enrolled: true });
   }
 
@@ -109,7 +109,7 @@ export class SecondStepController {
   @Post('cancel')
   async cancel(@Req() req: Request, @Res() res: Response): Promise<void> {
     await this.secondStep.cancel(req);
-    res.redirect(303, '/login');
+    await redirectSaved(req, res, '/login');
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 
 /** A message shown once on the next page (post/redirect/get). */
 export interface Flash {
@@ -38,7 +38,7 @@ export function isSeeOther(value: unknown): value is SeeOther {
   return typeof value === 'object' && value !== null && typeof (value as SeeOther).__seeOther === 'string';
 }
 
-/** Stores what a redirect carries in the session (express-session saves it before the 303 goes out). */
+/** Stores what a redirect carries in the session (saved before the 303 goes out: redirectSaved). */
 export function keepForNextPage(req: Request, answer: SeeOther): void {
   if (!req.session) return;
   if (answer.flash) req.session.flash = answer.flash;
@@ -59,4 +59,18 @@ export function takeShownOnce<T>(req: Request, key: string): T | undefined {
   delete store[key];
   if (!Object.keys(store).length) delete req.session.shownOnce;
   return value;
+}
+
+/**
+ * "303 See Other" once the session this request changed is stored. express-session would store it
+ * only after the headers are out, and browsers (like superagent) follow a redirect on its headers:
+ * the next page could read the session as it was (a flash, a sign-in, a half-signed-in state
+ * lost). A store that cannot write is an error, never a silent loss. Sessions holding nothing
+ * (not yet started) are not written.
+ */
+export async function redirectSaved(req: Request, res: Response, location: string): Promise<void> {
+  const session = req.session;
+  if (session && Object.keys(session).some((key) => key !== 'cookie'))
+    await new Promise<void>((resolve, reject) => session.save((error) => (error ? reject(error) : resolve())));
+  res.redirect(303, location);
 }

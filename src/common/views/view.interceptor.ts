@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { catchError, from, mergeMap, Observable, of } from 'rxjs';
 import { lap } from '../../observability/request-timing';
 import { FormValidationException } from '../validation/form-validation.exception';
-import { isSeeOther, keepForNextPage, takeFlash } from './flash';
+import { isSeeOther, keepForNextPage, redirectSaved, takeFlash } from './flash';
 import { isHtmxRequest, wantsHtml } from './htmx';
 import { OtherView, renderInstead, VIEW, ViewMetadata } from './view.decorator';
 
@@ -39,8 +39,7 @@ export class ViewInterceptor implements NestInterceptor {
         if (res.headersSent || (data === undefined && res.writableEnded)) return of(undefined);
         if (isSeeOther(data)) {
           keepForNextPage(req, data);
-          res.redirect(303, data.__seeOther);
-          return of(undefined);
+          return from(redirectSaved(req, res, data.__seeOther).then(() => undefined));
         }
         const other = data instanceof OtherView ? data : null;
         const model = other ? { ...other.model } : ((data ?? {}) as Record<string, unknown>);

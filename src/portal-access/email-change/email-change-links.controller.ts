@@ -3,7 +3,7 @@ import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Audit, type AuditContext } from '../../audit/audit-context';
 import { PatientController, PortalPublic } from '../../common/access/audience';
-import { seeOther, type SeeOther } from '../../common/views/flash';
+import { redirectSaved, seeOther, type SeeOther } from '../../common/views/flash';
 import { type OtherView, renderInstead, View } from '../../common/views/view.decorator';
 import { maskEmail } from '../../invitations/account-notices.service';
 import { tokenHashOf } from '../../invitations/portal-tokens.service';
@@ -92,7 +92,7 @@ export class EmailChangeLinksController {
     if (!tokenHash || !(await this.emailChanges.usableByLink(kind, tokenHash)))
       return void res.status(410).render('portal/link-invalid');
     req.session.emailChangeLink = { tokenHash, kind };
-    req.session.save(() => res.redirect(303, PATHS[kind]));
+    await redirectSaved(req, res, PATHS[kind]);
   }
 
   private async page(kind: LinkKind, req: Request, res: Response) {
