@@ -80,6 +80,9 @@ export interface OutboxLatest {
  */
 const ERASE_BODY = 'text_body = NULL, html_body = NULL';
 
+/** What a claim hands the sender of each row. */
+const CLAIMED_COLUMNS = 'id, batch_id, patient_id, kind, to_address, subject, text_body, html_body, attempts, claimed_by';
+
 /** mail_outbox: the only place its SQL lives. Also feeds the /metrics outbox-depth gauge. */
 @Injectable()
 export class MailOutboxRepository implements OnModuleInit {
@@ -324,44 +327,40 @@ export class MailOutboxRepository implements OnModuleInit {
     const leaseSql = toSqlDateTime(lease);
     const due = `((status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND claimed_until < ?))`;
     const claimSet = `status = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1`;
-    let ids: string[] = [];
+    let rows: ClaimedEmail[] = [];
     if (isSqliteManager(this.dataSource)) {
-      // One statement is atomic on SQLite, and this process is its only sender.
-      const claimed: Array<{ id: number }> = await this.dataSource.query(
-        `UPDATE mail_outbox SET ${claimSet} WHERE id IN (SELECT id FROM mail_outbox WHERE ${due} ORDER BY next_attempt_at, id LIMIT ?) RETURNING id`,
+      // One statement is atomic on SQLite, and this process is its only sender; it hands back the claimed rows whole.
+      rows = await this.dataSource.query(
+        `UPDATE mail_outbox SET ${claimSet} WHERE id IN (SELECT id FROM mail_outbox WHERE ${due} ORDER BY next_attempt_at, id LIMIT ?) RETURNING ${CLAIMED_COLUMNS}`,
         [claimId, leaseSql, nowSql, nowSql, limit],
       );
-      ids = claimed.map((row) => String(row.id));
     } else {
       // On Galera row locks are per node: a sender on another node may claim the same rows, and the
       // later commit fails with 1213. Those rows are someone else's; the retry claims what is left.
       await runInTransaction(this.dataSource, 'READ COMMITTED', async (tx) => {
-        // Two index ranges instead of one OR, so InnoDB locks only the rows it hands out.
-        const expired: Array<{ id: string }> = await tx.query(
-          "SELECT id FROM mail_outbox WHERE status = 'sending' AND claimed_until < ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
+        // Two index ranges instead of one OR, so InnoDB locks only the rows it hands out. The locking reads
+        // fetch the rows whole (no second read after the claim); the UPDATE below is what they then hold.
+        const expired: ClaimedEmail[] = await tx.query(
+          `SELECT ${CLAIMED_COLUMNS} FROM mail_outbox WHERE status = 'sending' AND claimed_until < ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
           [nowSql, limit],
         );
-        const pending: Array<{ id: string }> =
+        const pending: ClaimedEmail[] =
           expired.length < limit
             ? await tx.query(
-                "SELECT id FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED",
+                `SELECT ${CLAIMED_COLUMNS} FROM mail_outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`,
                 [nowSql, limit - expired.length],
               )
             : [];
-        ids = [...expired, ...pending].map((row) => String(row.id));
-        if (ids.length)
-          await tx.query(`UPDATE mail_outbox SET ${claimSet} WHERE id IN (${placeholders(ids.length)})`, [
+        const locked = [...expired, ...pending];
+        if (locked.length)
+          await tx.query(`UPDATE mail_outbox SET ${claimSet} WHERE id IN (${placeholders(locked.length)})`, [
             claimId,
             leaseSql,
-            ...ids,
+            ...locked.map((row) => row.id),
           ]);
+        rows = locked.map((row) => ({ ...row, attempts: Number(row.attempts) + 1, claimed_by: claimId }));
       });
     }
-    if (ids.length === 0) return [];
-    const rows: ClaimedEmail[] = await this.dataSource.query(
-      `SELECT id, batch_id, patient_id, kind, to_address, subject, text_body, html_body, attempts, claimed_by FROM mail_outbox WHERE id IN (${placeholders(ids.length)}) AND claimed_by = ?`,
-      [...ids, claimId],
-    );
     return rows.map((row) => ({
       ...row,
       id: String(row.id),

@@ -19,19 +19,21 @@ describe('MailSenderService', () => {
     mailSenderEnabled: false,
   } as AppConfig;
 
+  const claimedEmail = (id: string, attempts: number, claimId = ''): ClaimedEmail => ({
+    id,
+    batch_id: null,
+    patient_id: 42,
+    kind: 'portal_invite',
+    to_address: 'pat@example.test',
+    subject: 'Hi',
+    text_body: 'body',
+    html_body: '<p>body</p>',
+    attempts,
+    claimed_by: claimId,
+  });
+
   function setup(attempts: number, sendMail: () => Promise<unknown>) {
-    const email: ClaimedEmail = {
-      id: '7',
-      batch_id: null,
-      patient_id: 42,
-      kind: 'portal_invite',
-      to_address: 'pat@example.test',
-      subject: 'Hi',
-      text_body: 'body',
-      html_body: '<p>body</p>',
-      attempts,
-      claimed_by: '',
-    };
+    const email = claimedEmail('7', attempts);
     let claims = 0;
     const outbox = {
       claimDue: jest.fn(async (claimId: string): Promise<ClaimedEmail[]> =>
@@ -115,5 +117,37 @@ describe('MailSenderService', () => {
         tx,
       );
     }
+  });
+
+  it('prepares the next claim while the previous one is still being sent, but claims ahead only a few emails per send slot', async () => {
+    // One pooled connection: 2 send slots, a claim of 2 until a rate is measured, the next claim once ≤ 4 wait for a slot.
+    const { sut, outbox } = setup(1, async () => ({ messageId: 'x' }));
+    let nextId = 0;
+    outbox.claimDue.mockImplementation(async (claimId: string, _lease?: unknown, _due?: unknown, limit?: unknown) =>
+      nextId >= 40
+        ? []
+        : Array.from({ length: Math.min(Number(limit), 40 - nextId) }, () => claimedEmail(String(++nextId), 1, claimId)),
+    );
+    const pending: Array<() => void> = [];
+    const sendMail = jest.fn(() => new Promise((resolve) => pending.push(() => resolve({ messageId: 'x' }))));
+    (sut as unknown as { mailer: { sendMail: typeof sendMail } }).mailer.sendMail = sendMail;
+    const ticks = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+
+    const drained = sut.drainOnce();
+    await ticks();
+    // Nothing has been sent yet, and more than the first claim is already waiting behind the two in flight…
+    expect(sendMail).toHaveBeenCalledTimes(2);
+    expect(outbox.claimDue.mock.calls.length).toBeGreaterThan(1);
+    // …but no more than the two in flight, four waiting and one claim beyond them.
+    expect(nextId).toBeLessThanOrEqual(2 + 4 + 2);
+    while (sendMail.mock.calls.length < 40 || pending.length) {
+      pending.splice(0).forEach((finish) => finish());
+      await ticks();
+    }
+    expect(await drained).toEqual({ sent: 40, retried: 0, failed: 0 });
+    const marked = outbox.markSent.mock.calls.flatMap((call) => call[0] as string[]);
+    expect(marked.sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 40 }, (_, i) => String(i + 1)));
   });
 });

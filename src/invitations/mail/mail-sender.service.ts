@@ -141,19 +141,31 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
     if (finished) this.stopping = false;
   }
 
-  /** Sends everything due now (tests, CLI); returns when a claim finds nothing. */
+  /** Sends everything due now (tests, CLI); returns when a claim finds nothing and nothing is in flight. */
   async drainOnce(): Promise<DrainResult> {
     const total: DrainResult = { sent: 0, retried: 0, failed: 0 };
+    const add = (results: DrainResult[]) =>
+      results.forEach((result) => {
+        total.sent += result.sent;
+        total.retried += result.retried;
+        total.failed += result.failed;
+      });
     // Emails retried during this call come due after it started, so they wait for the next call.
     const dueBy = new Date();
     await Promise.all(
       Array.from({ length: this.workers }, async () => {
+        const backlog = new Backlog(this.claimAheadAt);
+        const inFlight: Array<Promise<DrainResult>> = [];
         for (;;) {
-          const result = await this.round(dueBy);
-          if (!result) break;
-          total.sent += result.sent;
-          total.retried += result.retried;
-          total.failed += result.failed;
+          const round = await this.round(backlog, dueBy);
+          if (round) {
+            inFlight.push(round.done);
+            // Its failure is reported by the Promise.all below, not as an unhandled rejection meanwhile.
+            round.done.catch(() => undefined);
+          }
+          // Nothing due: once this worker's sends end, emails handed back (lease margin) are due again.
+          else if (inFlight.length) add(await Promise.all(inFlight.splice(0)));
+          else break;
         }
       }),
     );
@@ -162,10 +174,18 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   private async pollLoop(): Promise<void> {
+    const backlog = new Backlog(this.claimAheadAt);
+    const inFlight = new Set<Promise<unknown>>();
     while (this.running) {
       let worked = false;
       try {
-        worked = (await this.round()) !== null;
+        const round = await this.round(backlog);
+        if (round) {
+          worked = true;
+          const settled = round.done.catch((error: Error) => this.logger.error(`Outbox round failed: ${error.message}`));
+          inFlight.add(settled);
+          void settled.then(() => inFlight.delete(settled));
+        }
       } catch (error) {
         this.logger.error(`Outbox round failed: ${(error as Error).message}`);
       }
@@ -181,17 +201,44 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
         });
       }
     }
+    // stop() waits for the emails already handed to SMTP.
+    await Promise.all(inFlight);
   }
 
-  /** Claims, sends and records one group; null when nothing was due. */
-  private async round(dueBy = new Date()): Promise<DrainResult | null> {
+  /**
+   * Claims one group and hands it to the send slots. Resolves once this worker may prepare its next claim — when
+   * few of its claimed emails are still waiting for a slot — so the SMTP pool never idles while a claim is made;
+   * `done` settles when the group's sends have ended. Null when nothing was due.
+   */
+  private async round(backlog: Backlog, dueBy = new Date()): Promise<{ done: Promise<DrainResult> } | null> {
+    await backlog.low();
+    if (this.stopping) return null;
     const { claimId, emails } = await this.claim(dueBy);
     if (emails.length === 0) return null;
     const started = Date.now();
     this.keepRenewing();
+    backlog.add(emails.length);
+    const sends = Promise.all(
+      emails.map((email) =>
+        this.sendSlots.run(() => {
+          backlog.started();
+          return this.deliver(email);
+        }),
+      ),
+    );
+    // Wrapped: an async function returning the promise itself would wait for it.
+    return { done: this.settle(claimId, started, sends) };
+  }
+
+  /** Waits for a group's sends and its 'sent' marks, then lets its claim go (no more lease renewals) and counts it. */
+  private async settle(
+    claimId: string,
+    started: number,
+    sends: Promise<Array<'sent' | 'retried' | 'failed' | 'released'>>,
+  ): Promise<DrainResult> {
     let outcomes: Array<'sent' | 'retried' | 'failed' | 'released'>;
     try {
-      outcomes = await Promise.all(emails.map((email) => this.sendSlots.run(() => this.deliver(email))));
+      outcomes = await sends;
       // The 'sent' marks are committed in groups in the background (queueSent): the next claim waits
       // only for a group already being written, which bounds the crash window to about two groups.
       await this.flushing;
@@ -204,10 +251,15 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
       this.workerRate = this.workerRate === null ? rate : (this.workerRate + rate) / 2;
     }
     return {
-      sent: outcomes.filter((o) => o === 'sent').length,
+      sent,
       retried: outcomes.filter((o) => o === 'retried').length,
       failed: outcomes.filter((o) => o === 'failed').length,
     };
+  }
+
+  /** A worker claims again once this few of its claimed emails wait for a send slot (two slots' worth each). */
+  private get claimAheadAt(): number {
+    return this.sendSlots.size * 2;
   }
 
   /**
@@ -378,6 +430,30 @@ export class MailSenderService implements OnApplicationBootstrap, OnModuleDestro
     });
     this.logger.warn(`Email #${email.id} failed after ${email.attempts} attempt(s): ${reason}`);
     return 'failed';
+  }
+}
+
+/** One worker's claimed emails not yet handed to a send slot; its next claim waits until at most `lowWater` are left. */
+class Backlog {
+  private waiting = 0;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly lowWater: number) {}
+
+  add(count: number): void {
+    this.waiting += count;
+  }
+
+  started(): void {
+    this.waiting--;
+    if (this.waiting <= this.lowWater && this.wake) {
+      this.wake();
+      this.wake = null;
+    }
+  }
+
+  async low(): Promise<void> {
+    if (this.waiting > this.lowWater) await new Promise<void>((resolve) => (this.wake = resolve));
   }
 }
 
