@@ -196,6 +196,22 @@ export function describePatientEvent(event: AuditRow): string {
       return event.outcome === 'success'
         ? `Their representative asked for a password reset on the portal sign-in page; it went to ${String(d.sentTo ?? 'their own address')}.`
         : `Their representative asked for a password reset; none was sent (${reason(d.reason)}).`;
+    case 'representative.language_changed':
+      return `A representative chose ${String(d.to ?? 'another language')} for their emails and portal pages.`;
+    case 'representative.second_factor_added':
+      return event.outcome === 'success'
+        ? `A representative added ${d.factor === 'passkey' ? `a passkey (“${String(d.name)}”)` : 'an authenticator app'} as a second sign-in step to their own account.`
+        : `A representative’s second sign-in step was not added (${reason(d.reason)}).`;
+    case 'representative.second_factor_removed':
+      return event.outcome === 'success'
+        ? `A representative removed ${d.factor === 'passkey' ? `their passkey “${String(d.name)}”` : 'their authenticator app'} from their own account.`
+        : `Removing a representative’s second sign-in step was refused (${reason(d.reason)}).`;
+    case 'representative.recovery_code_used':
+      return `A representative used a recovery code to sign in (${plural(Number(d.remaining ?? 0), 'code')} left).`;
+    case 'representative.recovery_codes_generated':
+      return 'A representative created new recovery codes.';
+    case 'representative.passkey_renamed':
+      return `A representative renamed their passkey “${String(d.from ?? '')}” to “${String(d.name ?? '')}”.`;
     case 'representative.invite_issued':
       return `Invite sent to representative${d.sentTo ? ` at ${String(d.sentTo)}` : ''} by ${by}.`;
     case 'representative.reset_issued':
