@@ -1,13 +1,13 @@
 import type { Browser, Page } from 'playwright-core';
 import { PasswordHasher } from '../../src/auth/passwords/password-hasher.service';
 import { usernameKey } from '../../src/portal-access/usernames';
-import { collectPageErrors, expectAccessible, launchBrowser, screenshot } from '../support/browser';
+import { collectPageErrors, expectAccessible, launchBrowser, screenshot, signInThroughForm } from '../support/browser';
 import { addVirtualAuthenticator, localhostRelay } from '../support/passkeys';
 import { createPortalPatient } from '../support/portal-patients';
 import { addRepresentative } from '../support/representatives';
 import { awayFromStepBoundary, totpCode } from '../support/second-factor';
 import { auditActions } from '../support/sessions';
-import { signInAs } from '../support/staff';
+import { createStaffUser, signInAs } from '../support/staff';
 import { startTestApp, TestApp } from '../support/test-app';
 
 const PASSWORD = 'saffron meadow kettle drumbeat';
@@ -19,7 +19,7 @@ async function signIn(page: Page, base: string, username: string): Promise<void>
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-describe('a representative’s own second factor in a real browser (computed TOTP codes, Chromium’s virtual authenticator)', () => {
+describe('a representative’s own second factor and language in a real browser (computed TOTP codes, Chromium’s virtual authenticator)', () => {
   let t: TestApp;
   let browser: Browser;
   let relay: Awaited<ReturnType<typeof localhostRelay>>;
@@ -114,5 +114,41 @@ describe('a representative’s own second factor in a real browser (computed TOT
     // The refused code's page answers 401 (as a refused password does); nothing else failed.
     expect(errors).toEqual(['Failed to load resource: the server responded with a status of 401 (Unauthorized)']);
     await context.close();
+  });
+
+  it('staff choose the representative’s own language on the tab; their signed-in pages follow it', async () => {
+    const patient = await createPortalPatient(t, { firstName: 'Noa', lastName: 'Ibarra' });
+    const staffAgent = await signInAs(t);
+    const rep = await addRepresentative(t, staffAgent, patient.id, { fullName: 'Tomas Ibarra' });
+    await t.dataSource.query(
+      'UPDATE representative_accounts SET username = ?, username_key = ?, password_hash = ? WHERE id = ?',
+      ['tomas.i', usernameKey('tomas.i'), await t.app.get(PasswordHasher).hash(PASSWORD), rep.accountId],
+    );
+    const staff = await createStaffUser(t, 'staff', 'Fran Frontdesk');
+    const desk = await browser.newContext();
+    const page = await desk.newPage();
+    const errors = collectPageErrors(page);
+    await signInThroughForm(page, base, staff.email, staff.password, `/patients/${patient.id}?tab=portal`);
+    await page.getByText('Edit Tomas Ibarra', { exact: false }).first().click();
+    await page.locator(`#rep-${rep.id}-language`).selectOption('es');
+    await page.locator(`#rep-${rep.id}-reason`).fill('He reads Spanish');
+    await page
+      .locator(`#rep-${rep.id}-language`)
+      .locator('xpath=ancestor::form')
+      .getByLabel('I checked the authorisation')
+      .check();
+    await page.locator(`#rep-${rep.id}-language`).locator('xpath=ancestor::form').getByRole('button').last().click();
+    await page.getByText('The representative’s details were saved.').waitFor();
+    const [row] = await t.dataSource.query('SELECT language FROM representative_accounts WHERE id = ?', [rep.accountId]);
+    expect(row.language).toBe('es');
+    expect(errors).toEqual([]);
+    await desk.close();
+
+    const home = await browser.newContext();
+    const portal = await home.newPage();
+    await signIn(portal, base, 'tomas.i');
+    await portal.waitForURL(`${base}/portal`);
+    await expect(portal.locator('html').getAttribute('lang')).resolves.toBe('es');
+    await home.close();
   });
 });
