@@ -170,6 +170,7 @@ export class PortalSecondFactorController {
     return {
       status,
       mustEnrol: Boolean(signedInOf(req).mustEnrol),
+      representative: 'representativeAccountId' in patient,
       totp: status.totp ? null : await this.factors.totpSetup(holder, patient.username),
       passkeyOptionsUrl: `${PORTAL_ENROLMENT_PATH}/passkeys/options`,
       passkeyVerifyUrl: `${PORTAL_ENROLMENT_PATH}/passkeys`,

@@ -293,6 +293,9 @@ describe("a representative's own second factor, language and passkey names (issu
       expect(location).toBe(ENROL);
       await agent.get('/portal').expect(303).expect('Location', ENROL);
       await agent.get('/portal/account').expect(303).expect('Location', ENROL);
+      expect((await agent.get(ENROL).expect(200)).text).toContain(
+        'asks every patient and representative to add a second sign-in step',
+      );
       await enrolTotp(agent);
       await agent.get('/portal').expect(200);
       const manage = await agent.get(ENROL).expect(200);
