@@ -25,6 +25,7 @@ import { PortalSessions1766300000000 } from '../migrations/1766300000000-PortalS
 import { PortalSecondFactor1766300000001 } from '../migrations/1766300000001-PortalSecondFactor';
 import { PortalPasskeys1767600000000 } from '../migrations/1767600000000-PortalPasskeys';
 import { RepresentativeSessions1768000000000 } from '../migrations/1768000000000-RepresentativeSessions';
+import { RepresentativeSecondFactor1768300000000 } from '../migrations/1768300000000-RepresentativeSecondFactor';
 import { OnboardingListGeneration1766600000000 } from '../migrations/1766600000000-OnboardingListGeneration';
 import { ActivationFollowThrough1766400000000 } from '../migrations/1766400000000-ActivationFollowThrough';
 import { PatientPreferredLanguage1766500000000 } from '../migrations/1766500000000-PatientPreferredLanguage';
@@ -76,6 +77,7 @@ export const MIGRATIONS = [
   PortalPasskeys1767600000000,
   RepresentativeSessions1768000000000,
   ActivationReportIndexes1768100000000,
+  RepresentativeSecondFactor1768300000000,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */

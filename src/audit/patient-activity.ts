@@ -196,6 +196,22 @@ export function describePatientEvent(event: AuditRow): string {
       return event.outcome === 'success'
         ? `Their representative asked for a password reset on the portal sign-in page; it went to ${String(d.sentTo ?? 'their own address')}.`
         : `Their representative asked for a password reset; none was sent (${reason(d.reason)}).`;
+    case 'representative.language_changed':
+      return `A representative chose ${String(d.to ?? 'another language')} for their emails and portal pages.`;
+    case 'representative.second_factor_added':
+      return event.outcome === 'success'
+        ? `A representative added ${d.factor === 'passkey' ? `a passkey (“${String(d.name)}”)` : 'an authenticator app'} as a second sign-in step to their own account.`
+        : `A representative’s second sign-in step was not added (${reason(d.reason)}).`;
+    case 'representative.second_factor_removed':
+      return event.outcome === 'success'
+        ? `A representative removed ${d.factor === 'passkey' ? `their passkey “${String(d.name)}”` : 'their authenticator app'} from their own account.`
+        : `Removing a representative’s second sign-in step was refused (${reason(d.reason)}).`;
+    case 'representative.recovery_code_used':
+      return `A representative used a recovery code to sign in (${plural(Number(d.remaining ?? 0), 'code')} left).`;
+    case 'representative.recovery_codes_generated':
+      return 'A representative created new recovery codes.';
+    case 'representative.passkey_renamed':
+      return `A representative renamed their passkey “${String(d.from ?? '')}” to “${String(d.name ?? '')}”.`;
     case 'representative.invite_issued':
       return `Invite sent to representative${d.sentTo ? ` at ${String(d.sentTo)}` : ''} by ${by}.`;
     case 'representative.reset_issued':
@@ -262,6 +278,8 @@ export function describePatientEvent(event: AuditRow): string {
       return `A recovery code was used to sign in (${plural(Number(d.remaining ?? 0), 'code')} left).`;
     case 'patient.recovery_codes_generated':
       return 'The patient created new recovery codes.';
+    case 'patient.passkey_renamed':
+      return `The patient renamed their passkey “${String(d.from ?? '')}” to “${String(d.name ?? '')}”.`;
     case 'patient.marked_deceased':
       return `Recorded as deceased by ${by}: portal access off, links revoked, sessions ended.`;
     case 'patient.details_changed': {
@@ -309,6 +327,7 @@ export const ACCOUNT_HISTORY_ACTIONS = [
   'patient.second_factor_removed',
   'patient.recovery_code_used',
   'patient.recovery_codes_generated',
+  'patient.passkey_renamed',
 ];
 
 /** What a representative sees in their own access history: the same events, under their own action names. */
@@ -319,6 +338,12 @@ export const REPRESENTATIVE_HISTORY_ACTIONS = [
   'representative.password_changed',
   'representative.session_ended',
   'representative.sessions_ended',
+  'representative.second_factor_added',
+  'representative.second_factor_removed',
+  'representative.recovery_code_used',
+  'representative.recovery_codes_generated',
+  'representative.passkey_renamed',
+  'representative.language_changed',
   'portal.token_used',
 ];
 
@@ -381,6 +406,10 @@ export function describeForAccountHolder(event: AuditRow): string {
       return message('messages:history.recoveryCodeUsed', { count: Number(d.remaining ?? 0) });
     case 'patient.recovery_codes_generated':
       return message('messages:history.recoveryCodesGenerated');
+    case 'patient.language_changed':
+      return message('messages:history.languageChanged');
+    case 'patient.passkey_renamed':
+      return message('messages:history.passkeyRenamed', { from: String(d.from ?? ''), name: String(d.name ?? '') });
     case 'portal.access_enabled':
       return message('messages:history.accessEnabled');
     case 'portal.access_disabled':

@@ -58,27 +58,29 @@ export class AccountNoticesService {
     tx: EntityManager,
     notice: AccountNotice,
     to: string,
-    /** Null for a representative's own account: no patient's language, the clinic's default. */
+    /** Null for a representative's own account (no patient's row; its language comes as `language`). */
     patientId: number | null,
     model: { firstName: string } & Record<string, string>,
+    /** The recipient's own language when it is not the patient's (a representative's); else the patient's, else the default. */
+    language?: string | null,
   ): Promise<void> {
     // Values from the patient's record go into emails without line breaks (no header or layout tricks).
     const clean = Object.fromEntries(
       Object.entries(model).map(([key, value]) => [key, value.replace(/[\u0000-\u001f\u007f]/g, ' ')]),
     );
     const clinic = this.config.clinicName.replace(/[\r\n]/g, ' ');
-    const language = TO_STAFF.has(notice)
+    const written = TO_STAFF.has(notice)
       ? SOURCE_LANGUAGE
-      : emailLanguage(this.config, patientId === null ? null : await preferredLanguageOf(tx, patientId));
-    const t = translatorFor(language);
+      : emailLanguage(this.config, language ?? (patientId === null ? null : await preferredLanguageOf(tx, patientId)));
+    const t = translatorFor(written);
     // `when` is the moment it happened on the clinic's clock ("2026-12-01 09:30 EST").
     const context = {
-      ...emailFrame(this.config, language),
+      ...emailFrame(this.config, written),
       when: this.clock.formatDateTime(new Date()),
       ...clean,
       greeting: clean.firstName.trim() ? t('emails:greeting', { name: clean.firstName.trim() }) : t('emails:greetingNoName'),
       portalUrl: this.portalUrl,
-      ...(clean.validForHours ? { validFor: describeHours(Number(clean.validForHours), language) } : {}),
+      ...(clean.validForHours ? { validFor: describeHours(Number(clean.validForHours), written) } : {}),
     };
     await this.outbox.enqueue(
       [

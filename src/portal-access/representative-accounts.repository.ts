@@ -20,6 +20,8 @@ export interface RepresentativeAccount {
   /** The sign-in lockout (the same rule as patients', REPRESENTATIVE_ATTEMPTS). */
   failedLoginCount: number;
   lockedUntil: Date | null;
+  /** Their own language (BCP 47); null: their emails follow the patient's. */
+  language: string | null;
 }
 
 export interface RepresentativeSignIn {
@@ -39,6 +41,7 @@ const accountOf = (row: Record<string, unknown>): RepresentativeAccount => ({
   lastLoginAt: fromSqlDateTime(row.last_login_at as string | null),
   failedLoginCount: Number(row.failed_login_count ?? 0),
   lockedUntil: fromSqlDateTime(row.locked_until as string | null),
+  language: (row.language as string | null) ?? null,
 });
 
 /**
@@ -68,7 +71,7 @@ export class RepresentativeAccountsRepository {
     const found = new Map<number, RepresentativeAccount>();
     for (const chunk of chunks(ids)) {
       const rows: Array<Record<string, unknown>> = await db.query(
-        `SELECT id, email, full_name, username, invited_at, first_login_at, last_login_at, failed_login_count, locked_until FROM representative_accounts WHERE id IN (${placeholders(chunk.length)})`,
+        `SELECT id, email, full_name, username, invited_at, first_login_at, last_login_at, failed_login_count, locked_until, language FROM representative_accounts WHERE id IN (${placeholders(chunk.length)})`,
         chunk,
       );
       for (const row of rows) found.set(Number(row.id), accountOf(row));
@@ -191,5 +194,41 @@ export class RepresentativeAccountsRepository {
     return row
       ? { generation: Number(row.session_generation), username: row.username ?? null, fullName: String(row.full_name) }
       : null;
+  }
+
+  /**
+   * The language a representative's emails are written in: their own (set by staff or by the portal's
+   * language switch), else the preferred language of the patient the email is about (or, for a notice
+   * about their own account, of the first patient they were recorded for), else null (the default).
+   */
+  async emailLanguageOf(
+    id: number,
+    patientId: number | null,
+    db: EntityManager | DataSource = this.dataSource,
+  ): Promise<string | null> {
+    const patient =
+      patientId === null
+        ? 'SELECT p.preferred_language FROM patient_representatives pr JOIN patients p ON p.id = pr.patient_id WHERE pr.account_id = ra.id AND p.preferred_language IS NOT NULL ORDER BY pr.id LIMIT 1'
+        : 'SELECT p.preferred_language FROM patients p WHERE p.id = ?';
+    const [row] = await db.query(
+      `SELECT COALESCE(ra.language, (${patient})) AS language FROM representative_accounts ra WHERE ra.id = ?`,
+      patientId === null ? [id] : [patientId, id],
+    );
+    return (row?.language as string | null | undefined) ?? null;
+  }
+
+  /** The representative's own language (null: follow the patient's). */
+  async setLanguage(id: number, language: string | null, now: Date, db: EntityManager = this.dataSource.manager): Promise<void> {
+    await execute(db, 'UPDATE representative_accounts SET language = ?, updated_at = ? WHERE id = ?', [
+      language,
+      toSqlDateTime(now),
+      id,
+    ]);
+  }
+
+  /** The representative's own language, if they (or staff) set one. */
+  async languageOf(id: number): Promise<string | null> {
+    const [row] = await this.dataSource.query('SELECT language FROM representative_accounts WHERE id = ?', [id]);
+    return (row?.language as string | null | undefined) ?? null;
   }
 }

@@ -24,6 +24,7 @@ import { ClinicClock } from '../common/time/clinic-time';
 import { RepresentativeAccountsRepository } from '../portal-access/representative-accounts.repository';
 import { RepresentativesRepository } from '../portal-access/representatives/representatives.repository';
 import { RepresentativesService } from '../portal-access/representatives/representatives.service';
+import { patientHolder } from './account/account-holder';
 import { representativeActor, type RepresentativePrincipal, RepresentativeSignInService } from './representative-sign-in.service';
 import { message } from '../i18n/messages';
 
@@ -308,7 +309,7 @@ export class PatientAccountsService implements OnModuleDestroy {
     usernameInput: string,
     password: string,
     context: AuditContext,
-  ): Promise<(PatientPrincipal & { secondStep: boolean }) | RepresentativePrincipal | null> {
+  ): Promise<((PatientPrincipal | RepresentativePrincipal) & { secondStep: boolean }) | null> {
     const checked = checkUsername(usernameInput);
     const key = 'key' in checked ? checked.key : null;
     const account = key ? await this.accounts.findForSignIn(key) : null;
@@ -342,7 +343,7 @@ export class PatientAccountsService implements OnModuleDestroy {
       return null;
     }
     const principal = { patientId, firstName: account.firstName, username: account.username };
-    if (await this.secondFactors.hasFactor(patientId)) {
+    if (await this.secondFactors.hasFactor(patientHolder(patientId))) {
       await PATIENT_ATTEMPTS.release(this.dataSource, patientId);
       return { ...principal, secondStep: true };
     }

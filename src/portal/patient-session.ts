@@ -23,14 +23,14 @@ declare module 'express-session' {
       /** The clinic requires a second factor and the account has none: only its enrolment pages are open. */
       mustEnrol?: boolean;
     };
-    /** Between a right password and the second step (no `patient` yet): grants only the second-step page. */
-    portalPending?: { patientId: number; generation: number; startedAt: number; next: string };
+    /** Between a right password and the second step (no `patient` or `representative` yet): grants only the second-step page. */
+    portalPending?: { holder: AccountHolder; generation: number; startedAt: number; next: string };
     /** Between opening an emailed link and submitting its form: the token's hash, never the token, and whether the identity check passed. */
     portalLink?: { tokenHash: string; purpose: LinkRoute; identityChecked?: boolean };
     /** A dead link just opened (its hash): what "Send me a new link" acts on, never a typed address. */
     deadLink?: string;
     /** A signed-in authorised representative (their own account); checked against the database on every request. */
-    representative?: { accountId: number; generation: number; handle?: string };
+    representative?: { accountId: number; generation: number; handle?: string; mustEnrol?: boolean };
   }
 }
 
@@ -81,6 +81,7 @@ export class PatientAuthGuard implements CanActivate {
       const principal = await this.stillOpen(req, holder, representative.handle, expired, () =>
         this.representatives.principalForSession(representative.accountId, representative.generation),
       );
+      this.enrolmentOnly(representative.mustEnrol, targets);
       req.representative = principal;
       return true;
     }
@@ -88,10 +89,15 @@ export class PatientAuthGuard implements CanActivate {
     const principal = await this.stillOpen(req, patientHolder(patient.patientId), patient.handle, expired, () =>
       this.accounts.principalForSession(patient.patientId, patient.generation),
     );
-    if (patient.mustEnrol && !this.reflector.getAllAndOverride<boolean>(OPEN_DURING_ENROLMENT, targets))
-      throw new RedirectException(PORTAL_ENROLMENT_PATH);
+    this.enrolmentOnly(patient.mustEnrol, targets);
     req.patient = principal;
     return true;
+  }
+
+  /** A session that must still enrol reaches only the enrolment pages. */
+  private enrolmentOnly(mustEnrol: boolean | undefined, targets: Parameters<Reflector['getAllAndOverride']>[1]): void {
+    if (mustEnrol && !this.reflector.getAllAndOverride<boolean>(OPEN_DURING_ENROLMENT, targets))
+      throw new RedirectException(PORTAL_ENROLMENT_PATH);
   }
 
   /** The principal of a session that is not expired and whose row is still open; otherwise the session ends. */

@@ -68,14 +68,12 @@ export class PortalController {
   ): Promise<void> {
     const patient = await this.accounts.authenticate(form.username, form.password, audit);
     if (!patient) throw new PatientSignInFailedException();
-    if ('representativeAccountId' in patient) {
-      // A representative: their own account's session, listed on their account page.
-      const representativeId = patient.representativeAccountId;
-      const generation = await this.representatives.sessionGenerationOf(representativeId);
-      await this.sessions.signIn(req, representativeHolder(representativeId), generation, audit);
-      return redirectSaved(req, res, portalNext(form.next));
-    }
-    const next = await this.secondStep.afterPassword(req, patient, portalNext(form.next), audit);
+    // A representative signs in to their own account; the second step and the policy are the same.
+    const holder =
+      'representativeAccountId' in patient
+        ? representativeHolder(patient.representativeAccountId)
+        : patientHolder(patient.patientId);
+    const next = await this.secondStep.afterPassword(req, holder, patient.secondStep, portalNext(form.next), audit);
     await redirectSaved(req, res, next);
   }
 
@@ -125,9 +123,23 @@ export class PortalController {
    */
   @Get('language/:lang')
   @PortalPublic()
-  chooseLanguage(@Param('lang') lang: string, @Query() query: PortalLoginPageQuery, @Res() res: Response): void {
+  async chooseLanguage(
+    @Param('lang') lang: string,
+    @Query() query: PortalLoginPageQuery,
+    @Req() req: Request,
+    @Res() res: Response,
+    @Audit() audit: AuditContext,
+  ): Promise<void> {
     const language = matchLanguage(lang, this.config.languages);
-    if (language) res.cookie(LANGUAGE_COOKIE, language, languageCookieOptions(this.config.cookieSecure));
+    if (language) {
+      res.cookie(LANGUAGE_COOKIE, language, languageCookieOptions(this.config.cookieSecure));
+      // A signed-in representative's choice is also their own language: their emails follow it.
+      const representative = req.session?.representative;
+      if (representative) {
+        await this.representatives.chooseLanguage(representative, language, audit);
+        req.session.patientLanguage = language;
+      }
+    }
     res.redirect(303, portalNext(query.next));
   }
 

@@ -12,6 +12,8 @@ import { runInTransaction } from '../database/transactions';
 import { RepresentativeAccountsRepository } from '../portal-access/representative-accounts.repository';
 import { RELATIONSHIP_LABELS } from '../portal-access/representatives/representative-rules';
 import { RepresentativesRepository } from '../portal-access/representatives/representatives.repository';
+import { representativeHolder } from './account/account-holder';
+import { PortalSecondFactorService } from './second-factor/portal-second-factor.service';
 
 /** A signed-in representative, re-read on every portal request. */
 export interface RepresentativePrincipal {
@@ -42,17 +44,19 @@ export class RepresentativeSignInService {
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
     private readonly notices: AccountNoticesService,
+    private readonly secondFactors: PortalSecondFactorService,
   ) {}
 
   /**
    * undefined when no representative holds this username key (the caller answers as for an
-   * unknown user); null for every failure; the principal on success.
+   * unknown user); null for every failure; the principal on success. `secondStep`: the password was
+   * right and the account has a second factor — the sign-in completes only after it (completeSignIn).
    */
   async authenticate(
     usernameKey: string,
     password: string,
     context: AuditContext,
-  ): Promise<RepresentativePrincipal | null | undefined> {
+  ): Promise<(RepresentativePrincipal & { secondStep: boolean }) | null | undefined> {
     const account = await this.accounts.findForSignIn(usernameKey);
     if (!account) return undefined;
     const actor = representativeActor(context, account.id, account.username);
@@ -68,26 +72,50 @@ export class RepresentativeSignInService {
       await this.recordWrongPassword(account.id, actor, now);
       return null;
     }
-    await runInTransaction(this.dataSource, async (tx) => {
-      await this.accounts.recordSignIn(account.id, now, tx);
-      await this.audit.record(actor, { action: 'representative.sign_in' }, tx);
-    });
-    return { representativeAccountId: account.id, fullName: account.fullName, username: account.username };
+    const principal = { representativeAccountId: account.id, fullName: account.fullName, username: account.username };
+    if (await this.secondFactors.hasFactor(representativeHolder(account.id))) {
+      // The password was right: this attempt no longer counts; the second step reserves its own.
+      await REPRESENTATIVE_ATTEMPTS.release(this.dataSource, account.id);
+      return { ...principal, secondStep: true };
+    }
+    await this.completeSignIn(account.id, actor, null, now);
+    return { ...principal, secondStep: false };
   }
 
-  /** A wrong password (at sign-in or re-entered on the account page), counted towards the lockout. */
-  async recordWrongPassword(accountId: number, actor: AuditContext, now: Date, action = 'representative.sign_in'): Promise<void> {
+  /** A complete sign-in (password, and the second factor when there is one). */
+  async completeSignIn(accountId: number, actor: AuditContext, factor: string | null, now = new Date()): Promise<void> {
+    await runInTransaction(this.dataSource, async (tx) => {
+      await this.accounts.recordSignIn(accountId, now, tx);
+      await this.audit.record(actor, { action: 'representative.sign_in', ...(factor ? { details: { factor } } : {}) }, tx);
+    });
+  }
+
+  /**
+   * A wrong password (at sign-in or re-entered on the account page) or a wrong second-step code
+   * (`reason`), counted towards the representative's own lockout.
+   */
+  async recordWrongPassword(
+    accountId: number,
+    actor: AuditContext,
+    now: Date,
+    action = 'representative.sign_in',
+    reason = 'wrong_password',
+  ): Promise<void> {
     await runInTransaction(this.dataSource, async (tx) => {
       const { failures, locked } = await REPRESENTATIVE_ATTEMPTS.fail(tx, accountId, now);
-      await this.audit.record(actor, { action, outcome: 'failure', details: { reason: 'wrong_password', failures } }, tx);
+      await this.audit.record(actor, { action, outcome: 'failure', details: { reason, failures } }, tx);
       if (!locked) return;
       // Told at their own address, as a patient is (the same notice).
       const holder = await this.accounts.passwordHolder(accountId, tx);
       if (holder)
-        await this.notices.queue(tx, 'account_locked', holder.email, null, {
-          firstName: holder.fullName.split(/\s+/)[0] ?? '',
-          minutes: String(LOCKOUT_MINUTES),
-        });
+        await this.notices.queue(
+          tx,
+          'account_locked',
+          holder.email,
+          null,
+          { firstName: holder.fullName.split(/\s+/)[0] ?? '', minutes: String(LOCKOUT_MINUTES) },
+          await this.accounts.emailLanguageOf(accountId, null, tx),
+        );
       await this.audit.record(
         actor,
         {
@@ -118,6 +146,30 @@ export class RepresentativeSignInService {
       fullName: principal.fullName,
       patients: patients.map((patient) => ({ ...patient, relationshipLabel: RELATIONSHIP_LABELS[patient.relationship] })),
     };
+  }
+
+  /**
+   * The portal's language switch, used by a signed-in representative: it becomes their own language,
+   * for their pages and every email to them (invites, resets, notices). Only for a session still
+   * valid (the switch is open to everyone); audited when it changed.
+   */
+  async chooseLanguage(
+    session: { accountId: number; generation: number },
+    language: string,
+    context: AuditContext,
+  ): Promise<void> {
+    const principal = await this.principalForSession(session.accountId, session.generation);
+    if (!principal) return;
+    const before = await this.accounts.languageOf(session.accountId);
+    if (before === language) return;
+    await runInTransaction(this.dataSource, async (tx) => {
+      await this.accounts.setLanguage(session.accountId, language, new Date(), tx);
+      await this.audit.record(
+        representativeActor(context, session.accountId, principal.username),
+        { action: 'representative.language_changed', details: { from: before, to: language } },
+        tx,
+      );
+    });
   }
 
   async recordSignOut(accountId: number, context: AuditContext): Promise<void> {

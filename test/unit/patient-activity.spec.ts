@@ -1,7 +1,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditRow } from '../../src/audit/audit-query.service';
-import { describePatientEvent, describeViews } from '../../src/audit/patient-activity';
+import {
+  describeForAccountHolder,
+  describePatientEvent,
+  describeViews,
+  REPRESENTATIVE_HISTORY_ACTIONS,
+} from '../../src/audit/patient-activity';
+import { message } from '../../src/i18n/messages';
 
 const event = (action: string, details: Record<string, unknown> | null = null, extra: Partial<AuditRow> = {}): AuditRow => ({
   id: '1',
@@ -155,6 +161,15 @@ describe('a patient’s audit events in words', () => {
   /** Every audit action the source records for a patient or a portal account holder. */
   function recordedActions(): string[] {
     const found = new Set<string>(['representative.invite_issued', 'representative.reset_issued']);
+    // The second factor's actions are composed per kind of account (auditOf in portal-second-factor.service.ts).
+    for (const what of [
+      'second_factor_added',
+      'second_factor_removed',
+      'recovery_code_used',
+      'recovery_codes_generated',
+      'passkey_renamed',
+    ])
+      for (const kind of ['patient', 'representative']) found.add(`${kind}.${what}`);
     const walk = (dir: string) => {
       for (const name of readdirSync(dir)) {
         const path = join(dir, name);
@@ -179,5 +194,24 @@ describe('a patient’s audit events in words', () => {
       (action) => describePatientEvent(event(action, {})) === `${action.replace(/[._]/g, ' ')} (Sam Staff).`,
     );
     expect(raw).toEqual([]);
+  });
+
+  it('a representative’s own second-factor and passkey-name events read in their history as a patient’s do', () => {
+    const proxy = { actorType: 'proxy' as const, patientId: null };
+    expect(REPRESENTATIVE_HISTORY_ACTIONS).toEqual(
+      expect.arrayContaining(['representative.second_factor_added', 'representative.passkey_renamed']),
+    );
+    expect(
+      describeForAccountHolder(event('representative.passkey_renamed', { from: 'My phone', name: 'Work laptop' }, proxy)),
+    ).toEqual(message('messages:history.passkeyRenamed', { from: 'My phone', name: 'Work laptop' }));
+    expect(describeForAccountHolder(event('representative.second_factor_added', { factor: 'totp' }, proxy))).toEqual(
+      message('messages:history.secondFactorAdded'),
+    );
+    expect(describeForAccountHolder(event('patient.passkey_renamed', { from: 'Tablet', name: 'Kitchen tablet' }))).toEqual(
+      message('messages:history.passkeyRenamed', { from: 'Tablet', name: 'Kitchen tablet' }),
+    );
+    expect(describePatientEvent(event('patient.passkey_renamed', { from: 'Tablet', name: 'Kitchen tablet' }))).toBe(
+      'The patient renamed their passkey “Tablet” to “Kitchen tablet”.',
+    );
   });
 });

@@ -46,8 +46,8 @@ export class AdminSecurityController {
     await this.secondFactors.setPortalPolicy(required, audit);
     return seeOther('/admin/security', {
       flash: required
-        ? 'Patients now need a second sign-in step: each one without it sets it up at their next portal sign-in.'
-        : 'Patients are offered a second sign-in step; it is optional.',
+        ? 'Patients and representatives now need a second sign-in step: each one without it sets it up at their next portal sign-in.'
+        : 'Patients and representatives are offered a second sign-in step; it is optional.',
     });
   }
 

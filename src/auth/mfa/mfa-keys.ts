@@ -48,10 +48,11 @@ export class MfaKeys {
 
   /**
    * A stable, opaque WebAuthn user handle (no email or id goes to the authenticator). Portal
-   * accounts hash under their own prefix, so a staff member and a patient never share one.
+   * accounts and representatives' own accounts hash under their own prefixes, so a staff member, a
+   * patient and a representative with the same id never share one.
    */
-  userHandle(id: number, audience: 'staff' | 'portal' = 'staff'): Uint8Array<ArrayBuffer> {
-    const subject = audience === 'staff' ? String(id) : `portal:${id}`;
+  userHandle(id: number, audience: 'staff' | 'portal' | 'representative' = 'staff'): Uint8Array<ArrayBuffer> {
+    const subject = audience === 'staff' ? String(id) : `${audience}:${id}`;
     return new Uint8Array(createHmac('sha256', this.userHandleKey).update(subject).digest());
   }
 }

@@ -18,8 +18,14 @@ export interface PendingSecondFactor {
 
 export interface WebAuthnChallenge {
   challenge: string;
-  /** A portal account's ceremonies have their own purposes: its ids are not staff ids. */
-  purpose: 'register' | 'authenticate' | 'portal-register' | 'portal-authenticate';
+  /** A portal account's (and a representative's own account's) ceremonies have their own purposes: its ids are not staff ids. */
+  purpose:
+    | 'register'
+    | 'authenticate'
+    | 'portal-register'
+    | 'portal-authenticate'
+    | 'representative-register'
+    | 'representative-authenticate';
   userId: number;
   expiresAt: number;
 }

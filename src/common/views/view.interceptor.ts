@@ -30,7 +30,8 @@ export class ViewInterceptor implements NestInterceptor {
       catchError((error: unknown) => {
         if (error instanceof FormValidationException && view.invalid && wantsHtml(req)) {
           res.status(400);
-          return of(renderInstead(view.invalid, { errors: error.fieldErrors, values: req.body ?? {} }));
+          // The route's parameters too: a form about one item (e.g. a passkey) re-renders knowing which.
+          return of(renderInstead(view.invalid, { errors: error.fieldErrors, values: req.body ?? {}, params: req.params ?? {} }));
         }
         throw error;
       }),

@@ -15,6 +15,7 @@ import { PortalTokensRepository } from '../../invitations/portal-tokens.reposito
 import { PortalTokensService } from '../../invitations/portal-tokens.service';
 import { hashToken, newRawToken } from '../../invitations/tokens';
 import { ActivationCodesService, type IssuedActivation } from '../activation-codes/activation-codes.service';
+import { LANGUAGE_MESSAGE, preferredLanguage } from '../../patients/preferred-language';
 import { inviteKind } from '../portal-eligibility';
 import { portalStatus, type PortalStatus } from '../portal-status';
 import { emailKeyOf, RepresentativeAccountsRepository, type RepresentativeAccount } from '../representative-accounts.repository';
@@ -104,6 +105,8 @@ export class RepresentativesService {
           firstLoginAt: account?.firstLoginAt ?? null,
         }),
         account,
+        // The edit form's value: their own language, or empty (emails follow the patient's).
+        language: account?.language ?? '',
         inviteKind: inviteKind({ username: account?.username ?? null }),
         inviteBlocked,
         locked: Boolean(account?.lockedUntil && account.lockedUntil > now),
@@ -122,9 +125,15 @@ export class RepresentativesService {
         throw new FormValidationException({ email: ['This address already belongs to one of this patient’s representatives.'] });
       const accountId = await this.accounts.findOrCreate(fields.email, fields.fullName, now, tx);
       const id = await this.reps.insert(patientId, accountId, fields, staffIdOf(context), now, tx);
+      // Left as it is when not chosen: the account may already be theirs for another patient, with its own.
+      if (fields.language) await this.accounts.setLanguage(accountId, fields.language, now, tx);
       await this.audit.record(
         context,
-        { action: 'representative.added', patientId, details: { representativeId: id, ...auditFields(fields) } },
+        {
+          action: 'representative.added',
+          patientId,
+          details: { representativeId: id, ...auditFields(fields), ...(fields.language ? { language: fields.language } : {}) },
+        },
         tx,
       );
       return id;
@@ -141,9 +150,11 @@ export class RepresentativesService {
       const now = new Date();
       const current = await this.lockCurrent(patientId, id, form.version, tx);
       const fields = await this.checkedFields(patientId, form, now, tx, current.startsOn);
-      const changed = (Object.keys(auditFields(fields)) as Array<keyof ReturnType<typeof auditFields>>).filter(
+      const changed: string[] = (Object.keys(auditFields(fields)) as Array<keyof ReturnType<typeof auditFields>>).filter(
         (key) => (current[key] ?? null) !== (fields[key] ?? null),
       );
+      const language = (await this.accounts.byIds([current.accountId], tx)).get(current.accountId)?.language ?? null;
+      if (language !== fields.language) changed.push('language');
       if (!changed.length) return false;
       let accountId = current.accountId;
       if (fields.emailKey !== emailKeyOf(current.email)) {
@@ -152,6 +163,7 @@ export class RepresentativesService {
         await this.cutOff(current, 'email_changed', now, tx);
       }
       await this.reps.update(id, accountId, fields, now, tx);
+      if (changed.includes('language')) await this.accounts.setLanguage(accountId, fields.language, now, tx);
       await this.audit.record(
         context,
         {
@@ -341,7 +353,9 @@ export class RepresentativesService {
       now,
       tx,
     );
-    const email = this.renderer.render(purpose, firstNameOf(account.fullName), raw);
+    // In the representative's own language, else the patient's (the one the link is for), else the default.
+    const language = await this.accounts.emailLanguageOf(account.id, patientId, tx);
+    const email = this.renderer.render(purpose, firstNameOf(account.fullName), raw, language);
     await this.outbox.enqueue(
       [
         {
@@ -455,12 +469,14 @@ export class RepresentativesService {
     now: Date,
     tx: EntityManager,
     keptStart?: string,
-  ): Promise<RepresentativeFields> {
+  ): Promise<RepresentativeFields & { language: string | null }> {
     const patient = await this.reps.patientFacts(patientId, tx);
     if (!patient) throw new NotFoundException('No such patient.');
     const errors: Record<string, string[]> = {};
     const emailKey = emailKeyOf(form.email);
     if (patient.email && emailKeyOf(patient.email) === emailKey) errors.email = [SAME_AS_PATIENT_EMAIL];
+    const language = preferredLanguage(form.language, this.config.languages);
+    if (language === undefined) errors.language = [LANGUAGE_MESSAGE(this.config.languages)];
     if (form.endsOn && form.endsOn < form.startsOn) errors.endsOn = ['The end date is before the start date.'];
     else if (form.endsOn && form.endsOn < this.today(now) && keptStart === undefined)
       errors.endsOn = ['The end date has already passed.'];
@@ -475,6 +491,7 @@ export class RepresentativesService {
       startsOn: form.startsOn,
       endsOn: form.endsOn ?? null,
       reason: form.reason,
+      language: language ?? null,
     };
   }
 }

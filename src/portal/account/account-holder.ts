@@ -7,3 +7,7 @@ export type AccountHolder = { kind: 'patient' | 'representative'; id: number };
 
 export const patientHolder = (patientId: number): AccountHolder => ({ kind: 'patient', id: patientId });
 export const representativeHolder = (accountId: number): AccountHolder => ({ kind: 'representative', id: accountId });
+
+/** The WebAuthn challenge's purpose for a ceremony of this account (each kind's ids are its own). */
+export const ceremonyOf = (holder: AccountHolder, step: 'register' | 'authenticate') =>
+  holder.kind === 'patient' ? (`portal-${step}` as const) : (`representative-${step}` as const);

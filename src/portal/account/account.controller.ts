@@ -56,7 +56,7 @@ export class PortalAccountController {
       req.res!.status(400);
       return renderInstead('portal/change-password', { errors: result.errors });
     }
-    await this.sessions.signIn(req, holderOf(holder), result.generation, audit, req.session.patient?.mustEnrol);
+    await this.sessions.signIn(req, holderOf(holder), result.generation, audit, signedInOf(req).mustEnrol);
     return seeOther(ACCOUNT, { flash: message('messages:done.passwordChanged') });
   }
 

@@ -28,7 +28,7 @@ import {
 } from '../representative-sign-in.service';
 import { type AccountHolder, patientHolder, representativeHolder } from './account-holder';
 import { PatientAccountsService, passwordWordsOf, patientActor, type PatientPrincipal } from '../patient-accounts.service';
-import { PortalSecondFactorService } from '../second-factor/portal-second-factor.service';
+import { firstNameOf, PortalSecondFactorService } from '../second-factor/portal-second-factor.service';
 import { PortalSessionsRepository } from './portal-sessions.repository';
 import { PortalSessionsService } from './portal-sessions.service';
 import { message } from '../../i18n/messages';
@@ -41,16 +41,16 @@ export type ChangePasswordResult = { ok: true; generation: number } | { ok: fals
 /** Whoever is signed in to the portal: a patient, or a representative in their own account. */
 export type AccountPrincipal = PatientPrincipal | RepresentativePrincipal;
 
-/**
- * The key of the signed-in patient's portal account (the patient id); the second-factor pages,
- * which are the patient's only for now, use it.
- */
-export const accountIdOf = (principal: PatientPrincipal): number => principal.patientId;
-
 export const holderOf = (principal: AccountPrincipal): AccountHolder =>
   'representativeAccountId' in principal
     ? representativeHolder(principal.representativeAccountId)
     : patientHolder(principal.patientId);
+
+/** The audit actor of whoever is signed in: the patient, or the representative in their own account ("proxy"). */
+export const accountActor = (principal: AccountPrincipal, context: AuditContext): AuditContext =>
+  'representativeAccountId' in principal
+    ? representativeActor(context, principal.representativeAccountId, principal.username)
+    : patientActor(context, principal.patientId, principal.username);
 
 /** What the password rules need of either kind of account; the one place the two kinds differ. */
 interface PasswordAccount {
@@ -96,27 +96,20 @@ export class PortalAccountService {
   ) {}
 
   async page(principal: AccountPrincipal, generation: number, currentHandle: string | undefined) {
-    const sessions = await this.sessions.list(holderOf(principal), generation, currentHandle);
-    const common = {
-      username: principal.username,
-      sessions,
-      otherSessions: sessions.filter((session) => !session.current).length,
-    };
-    if ('representativeAccountId' in principal) {
-      const history = await this.auditTrail.representativeHistory(
-        principal.representativeAccountId,
-        REPRESENTATIVE_HISTORY_ACTIONS,
-        ACCOUNT_HISTORY_LENGTH,
-      );
-      return { ...common, firstName: principal.fullName, history: describePatientActivity(history, describeForAccountHolder) };
-    }
-    const [history, secondFactor] = await Promise.all([
-      this.auditTrail.accountHistory(principal.patientId, ACCOUNT_HISTORY_ACTIONS, ACCOUNT_HISTORY_LENGTH),
-      this.secondFactors.status(principal.patientId),
+    const holder = holderOf(principal);
+    const rep = 'representativeAccountId' in principal;
+    const [sessions, history, secondFactor] = await Promise.all([
+      this.sessions.list(holder, generation, currentHandle),
+      rep
+        ? this.auditTrail.representativeHistory(holder.id, REPRESENTATIVE_HISTORY_ACTIONS, ACCOUNT_HISTORY_LENGTH)
+        : this.auditTrail.accountHistory(holder.id, ACCOUNT_HISTORY_ACTIONS, ACCOUNT_HISTORY_LENGTH),
+      this.secondFactors.status(holder),
     ]);
     return {
-      ...common,
-      firstName: principal.firstName,
+      username: principal.username,
+      firstName: rep ? principal.fullName : principal.firstName,
+      sessions,
+      otherSessions: sessions.filter((session) => !session.current).length,
       secondFactor,
       history: describePatientActivity(history, describeForAccountHolder),
     };
@@ -188,12 +181,13 @@ export class PortalAccountService {
         recordWrong: (now, action) => this.representativeSignIns.recordWrongPassword(id, actor, now, action),
         save: async (passwordHash, now, tx) => {
           await this.representativeAccounts.setPassword(id, passwordHash, null, now, tx);
-          await this.notices.queue(tx, 'password_changed', rep.email, null, { firstName: rep.fullName.split(/\s+/)[0] ?? '' });
+          const language = await this.representativeAccounts.emailLanguageOf(id, null, tx);
+          await this.notices.queue(tx, 'password_changed', rep.email, null, { firstName: firstNameOf(rep.fullName) }, language);
           return { representativeNotified: true };
         },
       };
     }
-    const patientId = accountIdOf(principal);
+    const patientId = principal.patientId;
     const holder = await this.accounts.holderOf(patientId);
     if (!holder) return null;
     const actor = patientActor(context, patientId, principal.username);
@@ -221,19 +215,23 @@ export class PortalAccountService {
    * alone cannot take a factor away), checked and counted like a sign-in attempt.
    */
   async removePasskey(
-    principal: PatientPrincipal,
+    principal: AccountPrincipal,
     passkeyId: number,
     currentPassword: string,
     context: AuditContext,
   ): Promise<{ ok: true; name: string } | { ok: false; error: 'locked' | 'wrong' }> {
-    const accountId = accountIdOf(principal);
     const account = await this.passwordAccount(principal, context);
     if (!account?.passwordHash) throw new BadRequestException(message('messages:account.noPassword'));
-    const wrong = await this.checkCurrentPassword(account, currentPassword, 'patient.second_factor_removed', new Date());
+    const wrong = await this.checkCurrentPassword(
+      account,
+      currentPassword,
+      `${account.prefix}.second_factor_removed`,
+      new Date(),
+    );
     if (wrong) return { ok: false, error: wrong };
     // The reserved attempt is released: a right password is not a failure.
-    await PATIENT_ATTEMPTS.release(this.dataSource, accountId);
-    const removed = await this.secondFactors.removePasskey(accountId, passkeyId, account.actor);
+    await account.attempts.release(this.dataSource, account.id);
+    const removed = await this.secondFactors.removePasskey(holderOf(principal), passkeyId, account.actor);
     return { ok: true, name: removed.name };
   }
 
@@ -303,11 +301,8 @@ export class PortalAccountService {
     tx: EntityManager,
   ): Promise<void> {
     const rep = 'representativeAccountId' in principal;
-    const actor = rep
-      ? representativeActor(context, principal.representativeAccountId, principal.username)
-      : patientActor(context, principal.patientId, principal.username);
     await this.audit.record(
-      actor,
+      accountActor(principal, context),
       { action: `${rep ? 'representative' : 'patient'}.${what}`, patientId: rep ? undefined : principal.patientId, details },
       tx,
     );

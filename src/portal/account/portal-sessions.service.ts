@@ -9,6 +9,7 @@ import { InjectConfig } from '../../config/config.module';
 import { startSessionClock } from '../../auth/session-activity';
 import { preferredLanguageOf } from '../../patients/patient-languages.repository';
 import { describeUserAgent } from '../../common/user-agent';
+import { RepresentativeAccountsRepository } from '../../portal-access/representative-accounts.repository';
 import type { AccountHolder } from './account-holder';
 import { PortalSessionsRepository, type SessionEndReason } from './portal-sessions.repository';
 
@@ -35,6 +36,7 @@ export class PortalSessionsService {
     private readonly rows: PortalSessionsRepository,
     @InjectConfig() private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly representativeAccounts: RepresentativeAccountsRepository,
   ) {}
 
   /** A new handle for a session that has just signed in, registered as open. */
@@ -52,7 +54,10 @@ export class PortalSessionsService {
     const handle = await this.start(holder, generation, context);
     await new Promise<void>((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve())));
     if (holder.kind === 'representative') {
-      req.session.representative = { accountId: holder.id, generation, handle };
+      req.session.representative = { accountId: holder.id, generation, handle, ...(mustEnrol ? { mustEnrol } : {}) };
+      // Their own language, if they (or staff) set one; else the page follows the browser.
+      const language = await this.representativeAccounts.languageOf(holder.id);
+      if (language) req.session.patientLanguage = language;
     } else {
       req.session.patient = { patientId: holder.id, generation, handle, ...(mustEnrol ? { mustEnrol } : {}) };
       // Signed-in pages (and their form messages) follow the patient's preferred language unless they picked one.

@@ -5,21 +5,24 @@ import { Audit, type AuditContext } from '../../audit/audit-context';
 import { PasskeyRegistrationDto, SecondFactorCodeDto } from '../../auth/mfa/dto/second-factor.dto';
 import { storeChallenge, takeChallenge } from '../../auth/mfa/pending-sign-in';
 import { WRONG_ENROLMENT_CODE } from '../../auth/mfa/second-factor.service';
-import { PatientController } from '../../common/access/audience';
+import { PatientController, RepresentativesToo } from '../../common/access/audience';
 import { keepForNextPage, seeOther, takeShownOnce } from '../../common/views/flash';
 import { renderInstead, View } from '../../common/views/view.decorator';
-import { accountIdOf, PortalAccountService } from '../account/portal-account.service';
-import type { PatientPrincipal } from '../patient-accounts.service';
-import { CurrentPatient, OpenDuringEnrolment, PORTAL_ENROLMENT_PATH } from '../patient-session';
-import { RemovePasskeyDto } from './passkey-forms.dto';
+import { ceremonyOf } from '../account/account-holder';
+import { accountActor, type AccountPrincipal, holderOf, PortalAccountService } from '../account/portal-account.service';
+import { CurrentAccountHolder, OpenDuringEnrolment, PORTAL_ENROLMENT_PATH } from '../patient-session';
+import { PortalPasskeyNameDto, RemovePasskeyDto } from './passkey-forms.dto';
 import { PortalSecondFactorService } from './portal-second-factor.service';
 import { message } from '../../i18n/messages';
 
 const CODES = 'portalRecoveryCodes';
 const CODES_PAGE = `${PORTAL_ENROLMENT_PATH}/recovery-codes`;
 
-/** The account holder's own second factor: an authenticator app, passkeys and recovery codes. */
+/** The signed-in account holder's own second factor (a patient's, or a representative's own): an authenticator app, passkeys and recovery codes. */
+const signedInOf = (req: Request) => (req.session.representative ?? req.session.patient)!;
+
 @PatientController('account/second-factor')
+@RepresentativesToo()
 export class PortalSecondFactorController {
   constructor(
     private readonly factors: PortalSecondFactorService,
@@ -29,7 +32,7 @@ export class PortalSecondFactorController {
   @Get()
   @OpenDuringEnrolment()
   @View('portal/second-factor')
-  async page(@CurrentPatient() patient: PatientPrincipal, @Req() req: Request) {
+  async page(@CurrentAccountHolder() patient: AccountPrincipal, @Req() req: Request) {
     return this.model(patient, req);
   }
 
@@ -38,11 +41,11 @@ export class PortalSecondFactorController {
   @View('portal/second-factor', { invalid: 'portal/second-factor' })
   async activate(
     @Body() form: SecondFactorCodeDto,
-    @CurrentPatient() patient: PatientPrincipal,
+    @CurrentAccountHolder() patient: AccountPrincipal,
     @Req() req: Request,
     @Audit() audit: AuditContext,
   ) {
-    const activated = await this.factors.activateTotp(accountIdOf(patient), form.code, audit);
+    const activated = await this.factors.activateTotp(holderOf(patient), form.code, accountActor(patient, audit));
     if (!activated) {
       req.res!.status(400);
       return renderInstead('portal/second-factor', {
@@ -51,15 +54,15 @@ export class PortalSecondFactorController {
       });
     }
     // Enrolled: a session that had to enrol is a full one now.
-    delete req.session.patient!.mustEnrol;
+    delete signedInOf(req).mustEnrol;
     if (!activated.recoveryCodes) return seeOther(PORTAL_ENROLMENT_PATH, { flash: message('portal:secondFactor.appSetUp') });
     return seeOther(CODES_PAGE, { shownOnce: { [CODES]: activated.recoveryCodes } });
   }
 
   @Post('totp/remove')
   @View('portal/second-factor')
-  async remove(@CurrentPatient() patient: PatientPrincipal, @Req() req: Request, @Audit() audit: AuditContext) {
-    await this.factors.removeTotp(accountIdOf(patient), audit);
+  async remove(@CurrentAccountHolder() patient: AccountPrincipal, @Req() req: Request, @Audit() audit: AuditContext) {
+    await this.factors.removeTotp(holderOf(patient), accountActor(patient, audit));
     return seeOther(PORTAL_ENROLMENT_PATH, { flash: message('portal:secondFactor.appRemoved') });
   }
 
@@ -67,13 +70,13 @@ export class PortalSecondFactorController {
   @Post('passkeys/options')
   @OpenDuringEnrolment()
   @HttpCode(200)
-  async passkeyOptions(@CurrentPatient() patient: PatientPrincipal, @Req() req: Request) {
-    const accountId = accountIdOf(patient);
-    const options = await this.factors.passkeyRegistrationOptions(accountId, {
+  async passkeyOptions(@CurrentAccountHolder() patient: AccountPrincipal, @Req() req: Request) {
+    const holder = holderOf(patient);
+    const options = await this.factors.passkeyRegistrationOptions(holder, {
       username: patient.username,
-      displayName: patient.firstName || patient.username,
+      displayName: ('fullName' in patient ? patient.fullName : patient.firstName) || patient.username,
     });
-    storeChallenge(req, 'portal-register', accountId, options.challenge);
+    storeChallenge(req, ceremonyOf(holder, 'register'), holder.id, options.challenge);
     return options;
   }
 
@@ -83,26 +86,43 @@ export class PortalSecondFactorController {
   @HttpCode(200)
   async registerPasskey(
     @Body() form: PasskeyRegistrationDto,
-    @CurrentPatient() patient: PatientPrincipal,
+    @CurrentAccountHolder() patient: AccountPrincipal,
     @Req() req: Request,
     @Audit() audit: AuditContext,
   ) {
-    const accountId = accountIdOf(patient);
-    const challenge = takeChallenge(req, 'portal-register', accountId);
+    const holder = holderOf(patient);
+    const challenge = takeChallenge(req, ceremonyOf(holder, 'register'), holder.id);
     const added = await this.factors.registerPasskey(
-      accountId,
+      holder,
       form.name,
       form.response as unknown as RegistrationResponseJSON,
       challenge,
-      audit,
+      accountActor(patient, audit),
     );
     // Enrolled: a session that had to enrol is a full one now.
-    delete req.session.patient!.mustEnrol;
+    delete signedInOf(req).mustEnrol;
     const next = added.recoveryCodes
       ? seeOther(CODES_PAGE, { shownOnce: { [CODES]: added.recoveryCodes } })
       : seeOther(PORTAL_ENROLMENT_PATH, { flash: message('portal:passkeys.added', { name: added.passkey.name }) });
     keepForNextPage(req, next);
     return { redirect: next.__seeOther };
+  }
+
+  /** A new name for one of the account's passkeys (audited; the access history shows it). */
+  @Post('passkeys/:id/name')
+  @View('portal/second-factor', { invalid: 'portal/passkey-name' })
+  async renamePasskey(
+    @Param('id', ParseIntPipe) id: number,
+    @Body() form: PortalPasskeyNameDto,
+    @CurrentAccountHolder() patient: AccountPrincipal,
+    @Audit() audit: AuditContext,
+  ) {
+    const renamed = await this.factors.renamePasskey(holderOf(patient), id, form.name, accountActor(patient, audit));
+    return seeOther(PORTAL_ENROLMENT_PATH, {
+      flash: renamed.changed
+        ? message('portal:passkeys.renamed', { from: renamed.from, name: renamed.name })
+        : message('portal:passkeys.nameUnchanged'),
+    });
   }
 
   /** Asks for the password again; a wrong one counts with the sign-in failures. */
@@ -111,7 +131,7 @@ export class PortalSecondFactorController {
   async removePasskey(
     @Param('id', ParseIntPipe) id: number,
     @Body() form: RemovePasskeyDto,
-    @CurrentPatient() patient: PatientPrincipal,
+    @CurrentAccountHolder() patient: AccountPrincipal,
     @Req() req: Request,
     @Audit() audit: AuditContext,
   ) {
@@ -131,8 +151,8 @@ export class PortalSecondFactorController {
   /** Replaces every recovery code; the new ones are shown once, on the page this redirects to. */
   @Post('recovery-codes')
   @View('portal/recovery-codes')
-  async regenerate(@CurrentPatient() patient: PatientPrincipal, @Audit() audit: AuditContext) {
-    const codes = await this.factors.regenerateRecoveryCodes(accountIdOf(patient), audit);
+  async regenerate(@CurrentAccountHolder() patient: AccountPrincipal, @Audit() audit: AuditContext) {
+    const codes = await this.factors.regenerateRecoveryCodes(holderOf(patient), accountActor(patient, audit));
     return seeOther(CODES_PAGE, { shownOnce: { [CODES]: codes } });
   }
 
@@ -144,13 +164,14 @@ export class PortalSecondFactorController {
     return { codes: takeShownOnce<string[]>(req, CODES) ?? null };
   }
 
-  private async model(patient: PatientPrincipal, req: Request) {
-    const accountId = accountIdOf(patient);
-    const status = await this.factors.status(accountId);
+  private async model(patient: AccountPrincipal, req: Request) {
+    const holder = holderOf(patient);
+    const status = await this.factors.status(holder);
     return {
       status,
-      mustEnrol: Boolean(req.session.patient?.mustEnrol),
-      totp: status.totp ? null : await this.factors.totpSetup(accountId, patient.username),
+      mustEnrol: Boolean(signedInOf(req).mustEnrol),
+      representative: 'representativeAccountId' in patient,
+      totp: status.totp ? null : await this.factors.totpSetup(holder, patient.username),
       passkeyOptionsUrl: `${PORTAL_ENROLMENT_PATH}/passkeys/options`,
       passkeyVerifyUrl: `${PORTAL_ENROLMENT_PATH}/passkeys`,
     };

@@ -3,30 +3,44 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
 import { DataSource } from 'typeorm';
 import type { AuditContext } from '../../audit/audit-context';
-import { PATIENT_ATTEMPTS } from '../../auth/lockout/attempt-locks.repository';
+import { type AttemptLock, PATIENT_ATTEMPTS, REPRESENTATIVE_ATTEMPTS } from '../../auth/lockout/attempt-locks.repository';
 import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { PENDING_SECOND_FACTOR_MS, storeChallenge, takeChallenge } from '../../auth/mfa/pending-sign-in';
 import { SignInRequiredException } from '../../common/errors/sign-in-required.exception';
 import { PortalSessionsService } from '../account/portal-sessions.service';
-import { PatientAccountsService, patientActor, type PatientPrincipal } from '../patient-accounts.service';
+import { PatientAccountsService, patientActor } from '../patient-accounts.service';
 import { PORTAL_ENROLMENT_PATH } from '../patient-session';
+import { representativeActor, RepresentativeSignInService } from '../representative-sign-in.service';
 import { PortalSecondFactorService } from './portal-second-factor.service';
-import { patientHolder } from '../account/account-holder';
+import { type AccountHolder, ceremonyOf } from '../account/account-holder';
 
 export const PORTAL_SECOND_STEP_PATH = '/portal/login/second-step';
 
 export type PortalCodeResult = { outcome: 'signed-in'; next: string } | { outcome: 'wrong-code' } | { outcome: 'locked' };
 
+/** What the second step needs of either kind of account; the one place the two kinds differ. */
+interface SignInAccount {
+  attempts: AttemptLock;
+  generation(): Promise<number>;
+  /** The username of the account behind a pending session, or null when it may no longer sign in. */
+  usernameFor(generation: number): Promise<string | null>;
+  actor(context: AuditContext, username: string): AuditContext;
+  recordWrong(actor: AuditContext, now: Date, reason: string): Promise<void>;
+  complete(actor: AuditContext, factor: string, now: Date): Promise<void>;
+}
+
 /**
- * The portal sign-in after the password: a half-signed-in session (no `patient`, so the guard
- * grants nothing) until a code from the authenticator app or a recovery code completes it
- * under a fresh session id. Wrong codes count with the password failures (one lockout).
+ * The portal sign-in after the password, for a patient's account and a representative's own alike:
+ * a half-signed-in session (neither `patient` nor `representative`, so the guard grants nothing)
+ * until a code from the authenticator app, a recovery code or a passkey completes it under a fresh
+ * session id. Wrong codes count with the password failures (the account's one lockout).
  */
 @Injectable()
 export class PortalSecondStepService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly accounts: PatientAccountsService,
+    private readonly representatives: RepresentativeSignInService,
     private readonly factors: PortalSecondFactorService,
     private readonly sessions: PortalSessionsService,
   ) {}
@@ -34,60 +48,62 @@ export class PortalSecondStepService {
   /** After a right password: the second step, or a signed-in session (restricted to enrolment when the clinic requires a factor). */
   async afterPassword(
     req: Request,
-    patient: PatientPrincipal & { secondStep: boolean },
+    holder: AccountHolder,
+    secondStep: boolean,
     next: string,
     context: AuditContext,
   ): Promise<string> {
-    const generation = await this.accounts.sessionGenerationOf(patient.patientId);
-    if (patient.secondStep) {
+    const generation = await this.accountOf(holder).generation();
+    if (secondStep) {
       await new Promise<void>((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve())));
-      req.session.portalPending = { patientId: patient.patientId, generation, startedAt: Date.now(), next };
+      req.session.portalPending = { holder, generation, startedAt: Date.now(), next };
       return PORTAL_SECOND_STEP_PATH;
     }
     const mustEnrol = await this.factors.isRequired();
-    await this.sessions.signIn(req, patientHolder(patient.patientId), generation, context, mustEnrol);
+    await this.sessions.signIn(req, holder, generation, context, mustEnrol);
     return mustEnrol ? PORTAL_ENROLMENT_PATH : next;
   }
 
   /** The half-signed-in account, re-checked (access, sessions ended, lockout); else back to sign-in. */
-  async pending(req: Request): Promise<PatientPrincipal> {
+  async pending(req: Request): Promise<{ holder: AccountHolder; username: string }> {
     const pending = req.session?.portalPending;
-    const fresh = pending && Date.now() - pending.startedAt <= PENDING_SECOND_FACTOR_MS;
-    const principal = fresh ? await this.accounts.principalForSession(pending.patientId, pending.generation) : null;
-    if (!principal || (await PATIENT_ATTEMPTS.isLocked(this.dataSource, principal.patientId))) {
+    const fresh = pending?.holder && Date.now() - pending.startedAt <= PENDING_SECOND_FACTOR_MS;
+    const account = fresh ? this.accountOf(pending.holder) : null;
+    const username = account ? await account.usernameFor(pending!.generation) : null;
+    if (!username || (await account!.attempts.isLocked(this.dataSource, pending!.holder.id))) {
       if (req.session) delete req.session.portalPending;
       throw new SignInRequiredException('/portal/login');
     }
-    return principal;
+    return { holder: pending!.holder, username };
   }
 
   /** Whether the pending account can answer with a passkey (the page offers the button). */
   async hasPasskeys(req: Request): Promise<boolean> {
-    const principal = await this.pending(req);
-    return (await this.factors.status(principal.patientId)).passkeys.length > 0;
+    const { holder } = await this.pending(req);
+    return (await this.factors.status(holder)).passkeys.length > 0;
   }
 
   async verify(req: Request, code: string, context: AuditContext): Promise<PortalCodeResult> {
-    return this.attempt(req, context, 'wrong_code', async (accountId, actor) => {
-      const match = await this.factors.matchCode(accountId, code, actor);
+    return this.attempt(req, context, 'wrong_code', async (holder, actor) => {
+      const match = await this.factors.matchCode(holder, code, actor);
       return match ? match.factor : null;
     });
   }
 
   /** The passkey ceremony's options; the challenge waits in the half-signed-in session, usable once. */
   async passkeyOptions(req: Request): Promise<PublicKeyCredentialRequestOptionsJSON> {
-    const principal = await this.pending(req);
-    const options = await this.factors.passkeySignInOptions(principal.patientId);
-    storeChallenge(req, 'portal-authenticate', principal.patientId, options.challenge);
+    const { holder } = await this.pending(req);
+    const options = await this.factors.passkeySignInOptions(holder);
+    storeChallenge(req, ceremonyOf(holder, 'authenticate'), holder.id, options.challenge);
     return options;
   }
 
   /** A passkey's answer instead of a code: counted with the lockout like one. */
   async verifyPasskey(req: Request, response: AuthenticationResponseJSON, context: AuditContext): Promise<PortalCodeResult> {
-    const principal = await this.pending(req);
-    const challenge = takeChallenge(req, 'portal-authenticate', principal.patientId);
-    return this.attempt(req, context, 'wrong_passkey', async (accountId) =>
-      (await this.factors.matchPasskey(accountId, response, challenge)) ? 'passkey' : null,
+    const { holder } = await this.pending(req);
+    const challenge = takeChallenge(req, ceremonyOf(holder, 'authenticate'), holder.id);
+    return this.attempt(req, context, 'wrong_passkey', async () =>
+      (await this.factors.matchPasskey(holder, response, challenge)) ? 'passkey' : null,
     );
   }
 
@@ -96,21 +112,43 @@ export class PortalSecondStepService {
     req: Request,
     context: AuditContext,
     failure: string,
-    check: (accountId: number, actor: AuditContext) => Promise<string | null>,
+    check: (holder: AccountHolder, actor: AuditContext) => Promise<string | null>,
   ): Promise<PortalCodeResult> {
-    const principal = await this.pending(req);
+    const { holder, username } = await this.pending(req);
     const { generation, next } = req.session.portalPending!;
-    const accountId = principal.patientId;
-    const actor = patientActor(context, accountId, principal.username);
+    const account = this.accountOf(holder);
+    const actor = account.actor(context, username);
     const now = new Date();
-    if (!(await PATIENT_ATTEMPTS.reserve(this.dataSource, accountId, now))) return { outcome: 'locked' };
-    const factor = await check(accountId, actor);
+    if (!(await account.attempts.reserve(this.dataSource, holder.id, now))) return { outcome: 'locked' };
+    const factor = await check(holder, actor);
     if (!factor) {
-      await this.accounts.recordWrongPassword(accountId, actor, now, 'patient.sign_in', failure);
-      return (await PATIENT_ATTEMPTS.isLocked(this.dataSource, accountId)) ? { outcome: 'locked' } : { outcome: 'wrong-code' };
+      await account.recordWrong(actor, now, failure);
+      return (await account.attempts.isLocked(this.dataSource, holder.id)) ? { outcome: 'locked' } : { outcome: 'wrong-code' };
     }
-    await this.accounts.completeSignIn(accountId, actor, factor, now);
-    await this.sessions.signIn(req, patientHolder(accountId), generation, context);
+    await account.complete(actor, factor, now);
+    await this.sessions.signIn(req, holder, generation, context);
     return { outcome: 'signed-in', next };
+  }
+
+  private accountOf(holder: AccountHolder): SignInAccount {
+    const id = holder.id;
+    if (holder.kind === 'representative')
+      return {
+        attempts: REPRESENTATIVE_ATTEMPTS,
+        generation: () => this.representatives.sessionGenerationOf(id),
+        usernameFor: async (generation) => (await this.representatives.principalForSession(id, generation))?.username ?? null,
+        actor: (context, username) => representativeActor(context, id, username),
+        recordWrong: (actor, now, reason) =>
+          this.representatives.recordWrongPassword(id, actor, now, 'representative.sign_in', reason),
+        complete: (actor, factor, now) => this.representatives.completeSignIn(id, actor, factor, now),
+      };
+    return {
+      attempts: PATIENT_ATTEMPTS,
+      generation: () => this.accounts.sessionGenerationOf(id),
+      usernameFor: async (generation) => (await this.accounts.principalForSession(id, generation))?.username ?? null,
+      actor: (context, username) => patientActor(context, id, username),
+      recordWrong: (actor, now, reason) => this.accounts.recordWrongPassword(id, actor, now, 'patient.sign_in', reason),
+      complete: (actor, factor, now) => this.accounts.completeSignIn(id, actor, factor, now),
+    };
   }
 }

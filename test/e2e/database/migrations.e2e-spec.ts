@@ -38,6 +38,9 @@ const TABLES = [
   'patient_representatives',
   'daily_sweeps',
   'representative_sessions',
+  'representative_totp',
+  'representative_recovery_codes',
+  'representative_passkeys',
 ];
 
 /** Types compared roughly: dialects spell them differently (int/integer, tinyint/boolean, varchar/text). */

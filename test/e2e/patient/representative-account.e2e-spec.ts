@@ -86,8 +86,8 @@ describe("a representative's account page: open sessions and password change (is
     const page = await laptop.get('/portal/account').expect(200);
     const handles = [...page.text.matchAll(/\/portal\/account\/sessions\/([0-9a-f]{32})\/end/g)].map((m) => m[1]);
     expect(handles).toHaveLength(2);
-    // Not the patient's second-factor section: that is the patient's own for now.
-    expect(page.text).not.toContain('/portal/account/second-factor');
+    // Their own second factor, offered as to a patient (representative-second-factor.e2e-spec.ts).
+    expect(page.text).toContain('href="/portal/account/second-factor"');
 
     // Which of the two is the phone: its own page names the laptop's and the tablet's, not its own.
     const phonePage = await phone.get('/portal/account').expect(200);

@@ -58,6 +58,13 @@ export class RepresentativeDto {
   @Validate(CalendarDate, { message: 'Enter the end date as YYYY-MM-DD, or leave it empty.' })
   endsOn?: string;
 
+  /** The language of their emails and pages; empty: the patient's (checked against the offered ones by the service). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @MaxLength(35, { message: 'Choose a language from the list, or leave it empty.' })
+  @Matches(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, { message: 'Choose a language from the list, or leave it empty.' })
+  language?: string;
+
   @IsIn(['yes'], { message: 'Tick the box to confirm that you checked the authorisation.' })
   confirm!: 'yes';
 
