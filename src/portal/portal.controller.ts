@@ -140,7 +140,7 @@ export class PortalController {
         req.session.patientLanguage = language;
       }
     }
-    res.redirect(303, portalNext(query.next));
+    await redirectSaved(req, res, portalNext(query.next));
   }
 
   @Get('forgot-password/sent')
