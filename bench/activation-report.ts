@@ -3,14 +3,16 @@
  * (issue 17: ≤ 100 ms p95 for one report, the total plus one grouping). Seeds the demo data,
  * gives every invited patient a link and its email set-based (the demo seeder writes account
  * states only), opened links for three quarters of them, then times the report by provider,
- * tag and month. Prints one RESULTS.md row per grouping and the load average (other work shares the
- * machine). Creates and drops its own database.
+ * tag and month. The links are written set-based, so the report's summary (kept by the app's writers)
+ * is rebuilt from the tables before timing. Prints one RESULTS.md row per grouping and the load average
+ * (other work shares the machine, at the start and the end). Creates and drops its own database.
  */
 import { loadavg } from 'node:os';
 import { APP_SCHEMA } from '../src/app.schema';
 import { ActivationReportRepository, type ReportGrouping } from '../src/activation/activation-report.repository';
 import { ActivationReportService } from '../src/activation/activation-report.service';
 import { loadConfig } from '../src/config/app-config';
+import { ActivationFunnelRepository } from '../src/patients/activation-funnel.repository';
 import { openDatabase } from '../src/database/open-database';
 import { benchServer, dropDatabase, recreateDatabase, serverVersion } from './bench-db';
 import { timeLoop } from './measure';
@@ -56,10 +58,18 @@ async function main(): Promise<void> {
                 1, t.created_at, t.created_at, t.created_at
            FROM portal_tokens t`,
       );
-      await dataSource.query('ANALYZE TABLE portal_tokens, mail_outbox, portal_accounts, patients');
+      // The links and emails above are written set-based, past the app's writers that keep the report's summary:
+      // rebuild it from the tables as the migration's backfill does (timed, for the README).
+      const rebuildStarted = Date.now();
+      await new ActivationFunnelRepository().rebuild(dataSource);
+      log(`summary rebuilt from the tables in ${ms(Date.now() - rebuildStarted)}`);
+      await dataSource.query(
+        'ANALYZE TABLE portal_tokens, mail_outbox, portal_accounts, patients, activation_funnel, activation_funnel_tags',
+      );
       const [{ n: links }] = await dataSource.query('SELECT COUNT(*) AS n FROM portal_tokens');
       const service = new ActivationReportService(new ActivationReportRepository(dataSource));
       const rows: string[] = [];
+      const loadAtStart = loadavg()[0].toFixed(1);
       for (const by of ['provider', 'tag', 'month'] as ReportGrouping[]) {
         const latency = await timeLoop(() => service.report(by), SECONDS);
         const met = latency.p95 <= TARGET_P95_MS ? 'met' : 'missed';
@@ -72,7 +82,7 @@ async function main(): Promise<void> {
         .map((l) => l.toFixed(1))
         .join(' / ');
       process.stdout.write(
-        `\nMariaDB ${await serverVersion()}; load average (1/5/15 min) at the end: ${load}\n${rows.join('\n')}\n`,
+        `\nMariaDB ${await serverVersion()}; load average (1 min) at the start of the timing: ${loadAtStart}, (1/5/15 min) at the end: ${load}\n${rows.join('\n')}\n`,
       );
     } finally {
       await dataSource.destroy();
