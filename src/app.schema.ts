@@ -34,6 +34,7 @@ import { PatientAddress1766210000000 } from '../migrations/1766210000000-Patient
 import { ActivationCodes1766220000000 } from '../migrations/1766220000000-ActivationCodes';
 import { Representatives1766100000000 } from '../migrations/1766100000000-Representatives';
 import { ActivationReportIndexes1768100000000 } from '../migrations/1768100000000-ActivationReportIndexes';
+import { ActivationFunnelSummary1768400000000 } from '../migrations/1768400000000-ActivationFunnelSummary';
 
 /**
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
@@ -78,6 +79,7 @@ export const MIGRATIONS = [
   RepresentativeSessions1768000000000,
   ActivationReportIndexes1768100000000,
   RepresentativeSecondFactor1768300000000,
+  ActivationFunnelSummary1768400000000,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */

@@ -13,6 +13,7 @@ import { AppModule } from './app.module';
 import { createSessionKnex } from './database/data-source-options';
 import { openDatabase } from './database/open-database';
 import { seedDemoData } from './demo/demo-seeder';
+import { ActivationFunnelRepository } from './patients/activation-funnel.repository';
 import { PatientsRepository } from './patients/patients.repository';
 import { seedDemoRepresentatives } from './demo/demo-representatives';
 import { createCsrfProtection } from './auth/csrf';
@@ -201,7 +202,7 @@ function levelFor(config: AppConfig, levels: false | LogLevel[] | undefined): Ap
 }
 
 async function seedDemoIfEmpty(dataSource: DataSource, logger: Pino): Promise<void> {
-  if ((await new PatientsRepository(dataSource).count()) > 0) return;
+  if ((await new PatientsRepository(dataSource, new ActivationFunnelRepository()).count()) > 0) return;
   const result = await seedDemoData(dataSource, { patients: 300, seed: 1 });
   const reps = await seedDemoRepresentatives(dataSource);
   logger.info(

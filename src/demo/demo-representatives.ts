@@ -1,3 +1,4 @@
+import { ActivationFunnelRepository } from '../patients/activation-funnel.repository';
 import type { DataSource } from 'typeorm';
 import { runInTransaction } from '../database/transactions';
 import { PatientImportRepository } from '../patients/patient-import.repository';
@@ -43,8 +44,9 @@ export async function seedDemoRepresentatives(
   ];
   // Each table through its owner: patients (patients/), portal_accounts, representative_accounts and
   // patient_representatives (portal-access/).
-  const patients = new PatientImportRepository();
-  const portalAccounts = new PortalAccountsRepository(db);
+  const funnel = new ActivationFunnelRepository();
+  const patients = new PatientImportRepository(funnel);
+  const portalAccounts = new PortalAccountsRepository(db, funnel);
   const accounts = new RepresentativeAccountsRepository(db);
   const representatives = new RepresentativesRepository(db);
   return runInTransaction(db, async (tx) => {

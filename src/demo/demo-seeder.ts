@@ -1,3 +1,4 @@
+import { ActivationFunnelRepository } from '../patients/activation-funnel.repository';
 import { DataSource, EntityManager } from 'typeorm';
 import { runInTransaction } from '../database/transactions';
 import { PatientImportRepository, type DemoPatient } from '../patients/patient-import.repository';
@@ -231,8 +232,9 @@ export async function seedDemoData(db: DataSource, options: DemoSeedOptions): Pr
   const now = options.now ?? new Date();
   // A bulk load through each table's owner, without Nest (the CLI and app.setup call this directly):
   // patients' tables through the patients module's batch writer, portal_accounts through portal-access's.
-  const records = new PatientImportRepository();
-  const portalAccounts = new PortalAccountsRepository(db);
+  const funnel = new ActivationFunnelRepository();
+  const records = new PatientImportRepository(funnel);
+  const portalAccounts = new PortalAccountsRepository(db, funnel);
 
   return runInTransaction(db, async (tx: EntityManager) => {
     const providerIds = await records.ensureNamed('providers', PROVIDERS, now, tx);

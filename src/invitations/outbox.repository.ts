@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import {
   chunks,
   execute,
+  forUpdate,
   fromSqlDateTime,
   insertRows,
   isSqliteManager,
@@ -13,6 +14,7 @@ import {
   toSqlDateTime,
 } from '../database/sql';
 import { MetricsService } from '../observability/metrics.service';
+import { ActivationFunnelRepository } from '../patients/activation-funnel.repository';
 import { runInTransaction, withConflictRetry } from '../database/transactions';
 
 /** One email to queue; the sender delivers it after the caller's transaction commits. */
@@ -83,12 +85,17 @@ const ERASE_BODY = 'text_body = NULL, html_body = NULL';
 /** What a claim hands the sender of each row. */
 const CLAIMED_COLUMNS = 'id, batch_id, patient_id, kind, to_address, subject, text_body, html_body, attempts, claimed_by';
 
-/** mail_outbox: the only place its SQL lives. Also feeds the /metrics outbox-depth gauge. */
+/**
+ * mail_outbox: the only place its SQL lives. Also feeds the /metrics outbox-depth gauge. An email of a link
+ * becoming 'sent', or a hard bounce taking it back, moves the activation funnel: its summary is updated in the
+ * same transaction, after the email rows.
+ */
 @Injectable()
 export class MailOutboxRepository implements OnModuleInit {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly metrics: MetricsService,
+    private readonly funnel: ActivationFunnelRepository,
   ) {}
 
   onModuleInit(): void {
@@ -402,12 +409,19 @@ export class MailOutboxRepository implements OnModuleInit {
         WHERE id IN (${placeholders(ids.length)}) AND status = 'sending' AND claimed_by = ?`,
       [at, ...ids, claimId],
     );
-    if (changed === ids.length) return new Set(ids);
-    const rows: Array<{ id: string | number }> = await tx.query(
-      `SELECT id FROM mail_outbox WHERE id IN (${placeholders(ids.length)}) AND status = 'sent' AND claimed_by = ? AND sent_at = ?`,
-      [...ids, claimId, at],
-    );
-    return new Set(rows.map((row) => String(row.id)));
+    const mine =
+      changed === ids.length
+        ? new Set(ids)
+        : new Set(
+            (
+              (await tx.query(
+                `SELECT id FROM mail_outbox WHERE id IN (${placeholders(ids.length)}) AND status = 'sent' AND claimed_by = ? AND sent_at = ?`,
+                [...ids, claimId, at],
+              )) as Array<{ id: string | number }>
+            ).map((row) => String(row.id)),
+          );
+    if (mine.size) await this.funnel.emailsDelivered([...mine], 1, tx);
+    return mine;
   }
 
   /** Back to 'pending', due at `retryAt`, if the row still carries `claimId`. */
@@ -432,8 +446,9 @@ export class MailOutboxRepository implements OnModuleInit {
     at: Date,
     tx: EntityManager,
   ): Promise<{ patientId: number | null; toAddress: string; kind: string } | null> {
-    const [row]: Array<{ patient_id: number | string | null; to_address: string; kind: string }> = await tx.query(
-      'SELECT patient_id, to_address, kind FROM mail_outbox WHERE id = ?',
+    // Locked: whether a hard bounce takes back a delivered email depends on the status it replaces.
+    const [row]: Array<{ patient_id: number | string | null; to_address: string; kind: string; status: string }> = await tx.query(
+      `SELECT patient_id, to_address, kind, status FROM mail_outbox WHERE id = ?${forUpdate(tx)}`,
       [id],
     );
     if (!row) return null;
@@ -441,6 +456,7 @@ export class MailOutboxRepository implements OnModuleInit {
       `UPDATE mail_outbox SET bounced_at = ?, bounce_kind = ?, bounce_detail = ?${kind === 'hard' ? ", status = 'bounced'" : ''} WHERE id = ?`,
       [toSqlDateTime(at), kind, detail.slice(0, 500), id],
     );
+    if (kind === 'hard' && row.status === 'sent') await this.funnel.emailsDelivered([id], -1, tx);
     return { patientId: row.patient_id === null ? null : Number(row.patient_id), toAddress: row.to_address, kind: row.kind };
   }
 

@@ -11,6 +11,7 @@ import {
   placeholders,
   toSqlDateTime,
 } from '../database/sql';
+import { ActivationFunnelRepository } from '../patients/activation-funnel.repository';
 import type { PortalTokenPurpose } from './entities/portal-token.entity';
 
 /** A link with what deciding whether it still works needs (its patient and portal account). */
@@ -78,10 +79,16 @@ export interface LinkWithDelivery {
   representativeAccountId: number | null;
 }
 
-/** portal_tokens: the only place its SQL lives. */
+/**
+ * portal_tokens: the only place its SQL lives. Issuing, opening and using a link move the activation funnel:
+ * its summary is updated in the same transaction, after the link row.
+ */
 @Injectable()
 export class PortalTokensRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly funnel: ActivationFunnelRepository,
+  ) {}
 
   /** The link with this hash, locked for the caller's transaction when `lock` (MySQL/MariaDB). */
   async findByHash(hash: string, lock: boolean, db: EntityManager = this.dataSource.manager): Promise<TokenWithHolder | null> {
@@ -191,6 +198,7 @@ export class PortalTokensRepository {
       'UPDATE portal_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?',
       [at, tokenId, at],
     );
+    if (changed === 1) await this.funnel.linkUsed(tokenId, now, tx);
     return changed === 1;
   }
 
@@ -294,6 +302,11 @@ export class PortalTokensRepository {
         t.representativeAccountId ?? null,
       ]),
     );
+    await this.funnel.invited(
+      tokens.filter((t) => t.purpose === 'invite' && !t.representativeAccountId).map((t) => t.patientId),
+      now,
+      tx,
+    );
     const ids = new Map<string, number>();
     for (const chunk of chunks(tokens.map((t) => t.hash))) {
       const rows: Array<{ id: number | string; token_hash: string }> = await tx.query(
@@ -386,11 +399,12 @@ export class PortalTokensRepository {
   }
 
   /** Records the first opening of a link page (a GET: nothing is consumed); later openings change nothing. */
-  async markOpened(tokenId: number, now: Date, db: EntityManager = this.dataSource.manager): Promise<boolean> {
-    const changed = await execute(db, 'UPDATE portal_tokens SET opened_at = ? WHERE id = ? AND opened_at IS NULL', [
+  async markOpened(tokenId: number, now: Date, tx: EntityManager): Promise<boolean> {
+    const changed = await execute(tx, 'UPDATE portal_tokens SET opened_at = ? WHERE id = ? AND opened_at IS NULL', [
       toSqlDateTime(now),
       tokenId,
     ]);
+    if (changed === 1) await this.funnel.linkOpened(tokenId, tx);
     return changed === 1;
   }
 

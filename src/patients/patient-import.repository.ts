@@ -1,3 +1,4 @@
+import { ActivationFunnelRepository } from './activation-funnel.repository';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { fromSqlDateTime, insertRows, placeholders, toSqlDateTime } from '../database/sql';
@@ -115,10 +116,13 @@ const idOrNull = (value: number | string | null) => (value === null ? null : Num
  * seed: patients, patient_tags, providers, tags and appointments, in batches (one SELECT or
  * multi-row INSERT per batch of ids), always inside the caller's one transaction (`db`).
  * PatientsRepository holds the single-patient queries of the pages; like it, every change of
- * a patient row moves its `version`.
+ * a patient row moves its `version`. A provider or tag change updates the activation funnel's summary
+ * (ActivationFunnelRepository) in the same transaction, after the patient's rows.
  */
 @Injectable()
 export class PatientImportRepository {
+  constructor(private readonly funnel: ActivationFunnelRepository) {}
+
   async providers(db: EntityManager): Promise<ProviderOnFile[]> {
     const rows: Array<{ id: number | string; name: string; external_id: string | null; fhir_id: string | null }> = await db.query(
       'SELECT id, name, external_id, fhir_id FROM providers',
@@ -297,6 +301,8 @@ export class PatientImportRepository {
       `UPDATE patients SET ${columns.map((c) => `${c} = ?`).join(', ')}, version = version + 1, updated_at = ? WHERE id = ?`,
       [...Object.values(set), toSqlDateTime(at), id],
     );
+    if ('primary_provider_id' in set)
+      await this.funnel.providerChanged(id, (set.primary_provider_id as number | null | undefined) ?? null, db);
   }
 
   /** Demo patients with their own ids (multi-row INSERTs; 100k in seconds). */
@@ -359,20 +365,29 @@ export class PatientImportRepository {
   }
 
   async addTags(pairs: Array<{ patientId: number; tagId: number }>, db: EntityManager): Promise<void> {
-    await insertRows(
+    await this.insertTags(pairs, db);
+    await this.funnel.tagsChanged(
+      pairs.map((pair) => pair.patientId),
       db,
-      'patient_tags',
-      ['patient_id', 'tag_id'],
-      pairs.map((pair) => [pair.patientId, pair.tagId]),
     );
   }
 
   /** The patient's tags become exactly `tagIds`. */
   async replaceTags(patientId: number, tagIds: number[], db: EntityManager): Promise<void> {
     await db.query('DELETE FROM patient_tags WHERE patient_id = ?', [patientId]);
-    await this.addTags(
+    await this.insertTags(
       [...new Set(tagIds)].map((tagId) => ({ patientId, tagId })),
       db,
+    );
+    await this.funnel.tagsChanged([patientId], db);
+  }
+
+  private async insertTags(pairs: Array<{ patientId: number; tagId: number }>, db: EntityManager): Promise<void> {
+    await insertRows(
+      db,
+      'patient_tags',
+      ['patient_id', 'tag_id'],
+      pairs.map((pair) => [pair.patientId, pair.tagId]),
     );
   }
 

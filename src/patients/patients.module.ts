@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ActivationFunnelRepository } from './activation-funnel.repository';
 import { PatientImportRepository } from './patient-import.repository';
 import { PatientsRepository } from './patients.repository';
 import { PatientsService } from './patients.service';
@@ -8,7 +9,7 @@ import { PatientsService } from './patients.service';
  * composes portal access and email changes lives in portal-access/ (PatientPortalController).
  */
 @Module({
-  providers: [PatientsService, PatientsRepository, PatientImportRepository],
-  exports: [PatientsService, PatientsRepository, PatientImportRepository],
+  providers: [PatientsService, PatientsRepository, PatientImportRepository, ActivationFunnelRepository],
+  exports: [PatientsService, PatientsRepository, PatientImportRepository, ActivationFunnelRepository],
 })
 export class PatientsModule {}

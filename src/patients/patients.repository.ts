@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { chunks, forUpdate, isSqliteManager, LIKE, likePrefix, placeholders, toSqlDateTime } from '../database/sql';
+import { ActivationFunnelRepository } from './activation-funnel.repository';
 import { Appointment } from './entities/appointment.entity';
 import { Patient } from './entities/patient.entity';
 import { Provider } from './entities/provider.entity';
@@ -42,7 +43,10 @@ export interface PatientMatch {
  */
 @Injectable()
 export class PatientsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly funnel: ActivationFunnelRepository,
+  ) {}
 
   /** The dashboard's patient, with provider and tags. */
   findWithDetails(id: number): Promise<Patient | null> {
@@ -95,7 +99,10 @@ export class PatientsRepository {
       })
       .where('id = :id AND version = :version', { id, version })
       .execute();
-    return result.affected === 1;
+    if (result.affected !== 1) return false;
+    // The activation report groups by the primary provider: its summary follows, after the patient row.
+    await this.funnel.providerChanged(id, details.primaryProviderId, tx);
+    return true;
   }
 
   /** The patient's tags become exactly `tagIds`. */
@@ -107,6 +114,7 @@ export class PatientsRepository {
         `INSERT INTO patient_tags (patient_id, tag_id) VALUES ${unique.map(() => '(?, ?)').join(', ')}`,
         unique.flatMap((tagId) => [patientId, tagId]),
       );
+    await this.funnel.tagsChanged([patientId], tx);
   }
 
   /** The patient's email, first name and version, row-locked for the caller's transaction; null if unknown. */

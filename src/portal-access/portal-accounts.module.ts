@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { InvitationsModule } from '../invitations/invitations.module';
+import { PatientsModule } from '../patients/patients.module';
 import { ActivationCodesService } from './activation-codes/activation-codes.service';
 import { ActivationLettersService } from './activation-codes/activation-letters.service';
 import { InvitationsService } from './invitations.service';
@@ -12,7 +13,7 @@ import { RepresentativeAccountsRepository } from './representative-accounts.repo
  * uses them too. Invitations (tokens, outbox) sits below and knows nothing of accounts.
  */
 @Module({
-  imports: [InvitationsModule],
+  imports: [InvitationsModule, PatientsModule],
   providers: [
     PortalAccountsRepository,
     RepresentativeAccountsRepository,

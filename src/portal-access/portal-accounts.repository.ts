@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { ActivationFunnelRepository } from '../patients/activation-funnel.repository';
 import { addressColumn, POSTAL_ADDRESS_PARTS, postalAddressOf, type PostalAddress } from '../patients/postal-address';
 import { chunks, forUpdate, fromSqlDate, fromSqlDateTime, insertRows, placeholders, toSqlDateTime } from '../database/sql';
 import { hasEmail } from './portal-eligibility';
@@ -107,11 +108,15 @@ const truthy = (value: unknown) => value === true || Number(value) === 1;
 /**
  * The one writer of portal_accounts (the import's own SQL moves here later). Every method
  * takes the caller's transaction; the version bump and the session-generation bump are
- * written once, above, so no caller has to remember them.
+ * written once, above, so no caller has to remember them. A change that moves the activation
+ * funnel (access, username, first sign-in) updates its summary in the same transaction, after the account row.
  */
 @Injectable()
 export class PortalAccountsRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly funnel: ActivationFunnelRepository,
+  ) {}
 
   /** patient id → enabled/deceased, rows locked on MySQL/MariaDB (SQLite serialises writers itself). */
   async lockForEnable(ids: number[], tx: EntityManager): Promise<Map<number, { enabled: boolean; deceased: boolean }>> {
@@ -194,6 +199,7 @@ export class PortalAccountsRepository {
       ['patient_id', 'access_enabled', 'version', 'updated_at'],
       patientIds.map((id) => [id, 0, 1, now]),
     );
+    await this.funnel.addAccounts(patientIds, tx);
   }
 
   /**
@@ -231,6 +237,10 @@ export class PortalAccountsRepository {
         now,
       ]),
     );
+    await this.funnel.addAccounts(
+      accounts.map((a) => a.patientId),
+      tx,
+    );
   }
 
   /** Access on, by whom and when; accounts already enabled are left as they are. */
@@ -242,6 +252,7 @@ export class PortalAccountsRepository {
         [now, staffId, now, ...chunk],
       );
     }
+    await this.funnel.accessChanged(ids, true, tx);
   }
 
   /** Access off; the patients' portal sessions end. */
@@ -253,6 +264,7 @@ export class PortalAccountsRepository {
         [now, ...chunk],
       );
     }
+    await this.funnel.accessChanged(ids, false, tx);
   }
 
   /** Ends every open portal session of the patients (e.g. their email changed). */
@@ -312,6 +324,7 @@ export class PortalAccountsRepository {
       toSqlDateTime(at),
       patientId,
     ]);
+    await this.funnel.setUp(patientId, tx);
   }
 
   /**
@@ -329,6 +342,7 @@ export class PortalAccountsRepository {
       `UPDATE portal_accounts SET ${chosen ? 'username = ?, username_key = ?, ' : ''}password_hash = ?, failed_login_count = 0, locked_until = NULL, ${END_SESSIONS}, ${CHANGED} WHERE patient_id = ?`,
       [...(chosen ? [chosen.username, chosen.key] : []), passwordHash, toSqlDateTime(at), patientId],
     );
+    if (chosen) await this.funnel.setUp(patientId, tx);
   }
 
   /** A successful sign-in: the first one turns the patient green; the lockout counter resets. Not a staff change: no version bump. */
@@ -338,6 +352,7 @@ export class PortalAccountsRepository {
       'UPDATE portal_accounts SET first_login_at = COALESCE(first_login_at, ?), last_login_at = ?, failed_login_count = 0, locked_until = NULL WHERE patient_id = ?',
       [now, now, patientId],
     );
+    await this.funnel.signedIn(patientId, tx);
   }
 
   async findForSignIn(usernameKey: string): Promise<SignInAccount | null> {

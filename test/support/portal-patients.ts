@@ -1,5 +1,6 @@
 import { PasswordHasher } from '../../src/auth/passwords/password-hasher.service';
 import { toSqlDateTime } from '../../src/database/sql';
+import { ActivationFunnelRepository } from '../../src/patients/activation-funnel.repository';
 import { usernameKey } from '../../src/portal-access/usernames';
 import type { TestApp } from './test-app';
 
@@ -76,6 +77,15 @@ export async function insertPortalAccount(
       row.updatedAt,
     ],
   );
+}
+
+/**
+ * Recomputes the activation funnel's summary from the tables, as the migration's backfill does. The app keeps
+ * it as each change happens; rows a test writes by hand (raw SQL, like insertPortalAccount) bypass that, so a
+ * test that reads the report after building its data by hand calls this first.
+ */
+export async function rebuildActivationFunnel(t: TestApp): Promise<void> {
+  await new ActivationFunnelRepository().rebuild(t.dataSource);
 }
 
 /** The portal account row with its status inputs. */

@@ -1,4 +1,5 @@
 import { addPatient, totalOf } from '../staff/onboarding-fixtures';
+import { rebuildActivationFunnel } from '../../support/portal-patients';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 
@@ -58,6 +59,8 @@ describe('the activation report', () => {
     neverInvited = await addPatient(t, { lastName: 'Zzreport', status: 'gray', providerId: provider.P2 });
     await addPatient(t, { lastName: 'Zzreport', status: 'red', providerId: provider.P1 });
     for (const id of [a, c]) await t.dataSource.query('INSERT INTO patient_tags (patient_id, tag_id) VALUES (?, ?)', [id, tag]);
+    // Written by hand, past the app's writers that keep the report's summary: backfill it as the migration does.
+    await rebuildActivationFunnel(t);
   });
   afterAll(async () => t.close());
 
@@ -142,6 +145,7 @@ describe('the activation report', () => {
       "INSERT INTO mail_outbox (patient_id, portal_token_id, kind, to_address, subject, status, attempts, next_attempt_at, created_at) VALUES (?, ?, 'portal_invite', 'zz.rep@example.test', 'Invite', 'sent', 1, ?, ?)",
       [neverInvited, token, now, now],
     );
+    await rebuildActivationFunnel(t);
     const byProvider = table((await staff.get('/reports/activation?by=provider').expect(200)).text);
     expect(byProvider.total.counts).toEqual([5, 4, 3, 2, 2, 1]);
     expect(byProvider['Zz Provider Two'].counts).toEqual([3, 2, 1, 0, 0, 0]);

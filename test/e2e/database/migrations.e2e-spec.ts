@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../../../src/database/data-source-options';
+import { ActivationFunnelRepository } from '../../../src/patients/activation-funnel.repository';
 import { APP_SCHEMA, MIGRATIONS } from '../../../src/app.schema';
 import { createTestDatabase, TestDatabase } from '../../support/test-database';
 
@@ -41,6 +42,8 @@ const TABLES = [
   'representative_totp',
   'representative_recovery_codes',
   'representative_passkeys',
+  'activation_funnel',
+  'activation_funnel_tags',
 ];
 
 /** Types compared roughly: dialects spell them differently (int/integer, tinyint/boolean, varchar/text). */
@@ -147,5 +150,68 @@ describe('migrations', () => {
     } finally {
       await runner.release();
     }
+  });
+
+  it("backfill the activation funnel's summary from the data already there, as the app's rebuild computes it", async () => {
+    await dataSource.runMigrations();
+    const at = '2026-11-03 09:00:00';
+    await dataSource.query("INSERT INTO providers (name, active) VALUES ('Zz Backfill', 1)");
+    const [{ id: provider }] = await dataSource.query("SELECT id FROM providers WHERE name = 'Zz Backfill'");
+    await dataSource.query("INSERT INTO tags (name) VALUES ('Zz Backfill')");
+    const [{ id: tag }] = await dataSource.query("SELECT id FROM tags WHERE name = 'Zz Backfill'");
+    const patient = async (n: number, enabled: number, username: string | null) => {
+      await dataSource.query(
+        "INSERT INTO patients (first_name, last_name, date_of_birth, email, primary_provider_id, version, created_at, updated_at) VALUES ('B', ?, '1980-01-01', ?, ?, 1, ?, ?)",
+        [`Zzbackfill${n}`, `b${n}@example.test`, provider, at, at],
+      );
+      const [{ id }] = await dataSource.query('SELECT MAX(id) AS id FROM patients');
+      await dataSource.query(
+        'INSERT INTO portal_accounts (patient_id, access_enabled, username, username_key, version, updated_at) VALUES (?, ?, ?, ?, 1, ?)',
+        [id, enabled, username, username, at],
+      );
+      return Number(id);
+    };
+    const link = async (patientId: number, status: string, openedAt: string | null, usedAt: string | null) => {
+      const hash = `backfill-${patientId}-${status}`.padEnd(64, '0');
+      await dataSource.query(
+        "INSERT INTO portal_tokens (patient_id, purpose, token_hash, sent_to, created_at, expires_at, opened_at, used_at, issued_by) VALUES (?, 'invite', ?, 'b@example.test', ?, '2027-01-01 00:00:00', ?, ?, 'staff')",
+        [patientId, hash, at, openedAt, usedAt],
+      );
+      const [{ id }] = await dataSource.query('SELECT id FROM portal_tokens WHERE token_hash = ?', [hash]);
+      await dataSource.query(
+        "INSERT INTO mail_outbox (patient_id, portal_token_id, kind, to_address, subject, status, attempts, next_attempt_at, created_at) VALUES (?, ?, 'portal_invite', 'b@example.test', 'Invite', ?, 1, ?, ?)",
+        [patientId, id, status, at, at],
+      );
+    };
+    const setUp = await patient(1, 1, 'zz.backfill');
+    await link(setUp, 'sent', '2026-11-04 09:00:00', '2026-11-05 21:00:00');
+    const bounced = await patient(2, 1, null);
+    await link(bounced, 'bounced', null, null);
+    await patient(3, 0, null);
+    await dataSource.query('INSERT INTO patient_tags (patient_id, tag_id) VALUES (?, ?)', [setUp, tag]);
+
+    // The summary as the migration computes it over existing rows...
+    await dataSource.undoLastMigration();
+    await dataSource.runMigrations();
+    const summary = async () => ({
+      rows: await dataSource.query(
+        'SELECT patient_id, stage, span_ms, invite_month, delivered_emails FROM activation_funnel ORDER BY patient_id',
+      ),
+      tags: await dataSource.query('SELECT patient_id, tag_id, stage, span_ms FROM activation_funnel_tags ORDER BY patient_id'),
+    });
+    const migrated = await summary();
+    expect(
+      migrated.rows.map((row: Record<string, unknown>) => [Number(row.stage), row.span_ms === null ? null : Number(row.span_ms)]),
+    ).toEqual([
+      [5, 60 * 3_600_000],
+      [2, null],
+      [0, null],
+    ]);
+    expect(migrated.tags.map((row: Record<string, unknown>) => [Number(row.patient_id), Number(row.stage)])).toEqual([
+      [setUp, 5],
+    ]);
+    // ...is the app's own rebuild (the repository's SQL).
+    await new ActivationFunnelRepository().rebuild(dataSource);
+    expect(await summary()).toEqual(migrated);
   });
 });
