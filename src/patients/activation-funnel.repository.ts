@@ -30,6 +30,10 @@ const LINKS_PER_PATIENT = `SELECT t.patient_id,
     FROM portal_tokens t LEFT JOIN mail_outbox o ON o.portal_token_id = t.id
    GROUP BY t.patient_id`;
 
+/** Each patient's tags with the patient's stage and set-up time (the rebuild takes all, a change its patients'). */
+const COPY_TAGS_SQL = `INSERT INTO activation_funnel_tags (patient_id, tag_id, stage, span_ms)
+  SELECT pt.patient_id, pt.tag_id, f.stage, f.span_ms FROM patient_tags pt JOIN activation_funnel f ON f.patient_id = pt.patient_id`;
+
 const flag = (condition: string) => `CASE WHEN ${condition} THEN 1 ELSE 0 END`;
 
 /**
@@ -156,10 +160,7 @@ export class ActivationFunnelRepository {
          FROM portal_accounts pa JOIN patients p ON p.id = pa.patient_id LEFT JOIN (${LINKS_PER_PATIENT}) f ON f.patient_id = pa.patient_id`,
     );
     await db.query(`UPDATE activation_funnel SET ${this.derivedSet(db)}`);
-    await db.query(
-      `INSERT INTO activation_funnel_tags (patient_id, tag_id, stage, span_ms)
-       SELECT pt.patient_id, pt.tag_id, f.stage, f.span_ms FROM patient_tags pt JOIN activation_funnel f ON f.patient_id = pt.patient_id`,
-    );
+    await db.query(COPY_TAGS_SQL);
   }
 
   /** One milestone change on these patients' rows, then the stage, span and month that follow from them. */
@@ -198,12 +199,7 @@ export class ActivationFunnelRepository {
   }
 
   private async copyTags(patientIds: number[], tx: EntityManager): Promise<void> {
-    await tx.query(
-      `INSERT INTO activation_funnel_tags (patient_id, tag_id, stage, span_ms)
-       SELECT pt.patient_id, pt.tag_id, f.stage, f.span_ms FROM patient_tags pt JOIN activation_funnel f ON f.patient_id = pt.patient_id
-        WHERE pt.patient_id IN (${placeholders(patientIds.length)})`,
-      patientIds,
-    );
+    await tx.query(`${COPY_TAGS_SQL} WHERE pt.patient_id IN (${placeholders(patientIds.length)})`, patientIds);
   }
 
   /** The patient of a link that is the patient's own (null for a representative's). */

@@ -1,17 +1,12 @@
 import type { Page } from 'playwright-core';
 import { PasswordHasher } from '../../src/auth/passwords/password-hasher.service';
-import { BrowserStack, collectPageErrors, screenshot, startBrowserStack } from '../support/browser';
+import { BrowserStack, collectPageErrors, screenshot, startBrowserStack, signInToPortal } from '../support/browser';
 import { createPortalPatient } from '../support/portal-patients';
 import { awayFromStepBoundary, totpCode } from '../support/second-factor';
 
 const PASSWORD = 'harbour lantern quince meadow';
 
-async function signIn(page: Page, base: string, username: string): Promise<void> {
-  await page.goto(`${base}/portal/login`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+const signIn = (page: Page, base: string, username: string) => signInToPortal(page, base, username, PASSWORD);
 
 describe('the patient’s account page in a real browser', () => {
   let stack: BrowserStack;

@@ -1,39 +1,26 @@
 import type { Browser, Page } from 'playwright-core';
 import { PasswordHasher } from '../../src/auth/passwords/password-hasher.service';
-import { collectPageErrors, expectAccessible, launchBrowser, screenshot } from '../support/browser';
-import { addVirtualAuthenticator, localhostRelay } from '../support/passkeys';
+import { collectPageErrors, expectAccessible, screenshot, signInToPortal } from '../support/browser';
+import { addVirtualAuthenticator, startPasskeyBrowserStack } from '../support/passkeys';
 import { createPortalPatient } from '../support/portal-patients';
 import { auditActions } from '../support/sessions';
-import { startTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
 
 const PASSWORD = 'harbour lantern quince meadow';
 
-async function signIn(page: Page, base: string, username: string): Promise<void> {
-  await page.goto(`${base}/portal/login`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+const signIn = (page: Page, base: string, username: string) => signInToPortal(page, base, username, PASSWORD);
 
 describe('a patient’s passkey in a real browser (Chromium’s virtual authenticator)', () => {
   let t: TestApp;
   let browser: Browser;
-  let relay: Awaited<ReturnType<typeof localhostRelay>>;
   let base: string;
+  let stack: Awaited<ReturnType<typeof startPasskeyBrowserStack>> | undefined;
+  // Generous: the app and Chromium start on a loaded 2-core machine.
   beforeAll(async () => {
-    // A passkey's relying party is PUBLIC_BASE_URL, which must be a secure context: http://localhost.
-    relay = await localhostRelay();
-    base = `http://localhost:${relay.port}`;
-    t = await startTestApp({ PUBLIC_BASE_URL: base });
-    relay.target((t.server.address() as { port: number }).port);
-    browser = await launchBrowser();
-    // Generous: the app and Chromium start on a loaded 2-core machine.
+    stack = await startPasskeyBrowserStack();
+    ({ t, browser, base } = stack);
   }, 300_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    await relay?.close();
-  });
+  afterAll(async () => stack?.close());
 
   it('adds a passkey on the account page, signs in with it after the password, and removes it with the password', async () => {
     const patient = await createPortalPatient(t, { username: 'paloma.passkey', firstName: 'Paloma' });

@@ -92,6 +92,14 @@ export async function signInThroughForm(
   await page.waitForURL(`${base}${path}`);
 }
 
+/** Signs a patient or representative in through the portal's form (where it lands is the test's to check). */
+export async function signInToPortal(page: Page, base: string, username: string, password: string): Promise<void> {
+  await page.goto(`${base}/portal/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
 /** The WCAG 2.0, 2.1 and 2.2 level A and AA rules of axe-core: what every page a person sees must pass. */
 export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');

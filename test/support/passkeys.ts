@@ -7,7 +7,9 @@ import type {
   RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { isoCBOR } from '@simplewebauthn/server/helpers';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser } from './browser';
+import { startTestApp, type TestApp } from './test-app';
 
 const b64url = (bytes: Uint8Array | Buffer) => Buffer.from(bytes).toString('base64url');
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest();
@@ -140,6 +142,30 @@ export async function localhostRelay(): Promise<{ port: number; target: (port: n
     port: (server.address() as { port: number }).port,
     target: (port) => (targetPort = port),
     close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The app behind a localhost relay (PUBLIC_BASE_URL http://localhost:<port>, so passkeys work) and a browser. */
+export async function startPasskeyBrowserStack(): Promise<{
+  t: TestApp;
+  browser: Browser;
+  base: string;
+  close(): Promise<void>;
+}> {
+  const relay = await localhostRelay();
+  const base = `http://localhost:${relay.port}`;
+  const t = await startTestApp({ PUBLIC_BASE_URL: base });
+  relay.target((t.server.address() as { port: number }).port);
+  const browser = await launchBrowser();
+  return {
+    t,
+    browser,
+    base,
+    close: async () => {
+      await browser.close();
+      await t.close();
+      await relay.close();
+    },
   };
 }
 

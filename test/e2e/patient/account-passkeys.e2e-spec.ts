@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { csrfTokenOf } from '../../support/html';
+import { nextMailTo, type PortalAgent, portalJson, portalPasswordStep } from '../../support/portal-account';
 import { SoftwareAuthenticator } from '../../support/passkeys';
 import { createActivatedPatient } from '../../support/portal-patients';
 import { awayFromStepBoundary, recoveryCodesOf, totpCode, totpSecretOf } from '../../support/second-factor';
@@ -11,7 +11,7 @@ import { startTestApp, TestApp } from '../../support/test-app';
 
 const PASSWORD = 'copper meadow lantern thistle';
 const ENROL = '/portal/account/second-factor';
-type Agent = request.Agent & { csrf: string };
+type Agent = PortalAgent;
 
 describe('a patient’s passkeys (second sign-in step)', () => {
   let smtp: TestSmtpServer;
@@ -30,22 +30,8 @@ describe('a patient’s passkeys (second sign-in step)', () => {
 
   const activatedPatient = (firstName = 'Paz') => createActivatedPatient(t, PASSWORD, { prefix: 'pk', firstName });
 
-  /** The password step through the real form; the agent carries the CSRF token of the page it lands on. */
-  async function password(username: string): Promise<{ agent: Agent; location: string }> {
-    const agent = request.agent(t.server) as Agent;
-    const page = await agent.get('/portal/login').expect(200);
-    const res = await agent
-      .post('/portal/login')
-      .type('form')
-      .send({ _csrf: csrfTokenOf(page.text), username, password: PASSWORD })
-      .expect(303);
-    const location = String(res.headers.location);
-    agent.csrf = csrfTokenOf((await agent.get(location).redirects(1)).text);
-    return { agent, location };
-  }
-
-  const json = (agent: Agent, url: string, body: object = {}) =>
-    agent.post(url).set('X-CSRF-Token', agent.csrf).set('Accept', 'application/json').send(body);
+  const password = (username: string) => portalPasswordStep(t, username, PASSWORD);
+  const json = portalJson;
 
   /** The browser's part of adding a passkey, done by the software authenticator. */
   async function addPasskey(agent: Agent, authenticator: SoftwareAuthenticator, name: string) {
@@ -58,16 +44,7 @@ describe('a patient’s passkeys (second sign-in step)', () => {
     return json(agent, '/portal/login/second-step/passkey', { response: authenticator.assert(options.body) });
   }
 
-  /** The next notice to `address` after `before` whose subject matches (earlier ones to it are skipped). */
-  async function mailTo(address: string, before: number, subject: RegExp) {
-    for (let since = before; ;) {
-      await t.app.get(MailSenderService).drainOnce();
-      const received = await smtp.waitForMailTo(address, since);
-      const mail = await smtp.parse(received);
-      if (subject.test(mail.subject ?? '')) return mail;
-      since = smtp.received.indexOf(received) + 1;
-    }
-  }
+  const mailTo = (address: string, before: number, subject: RegExp) => nextMailTo(t, smtp, address, before, subject);
 
   const failedCount = async (id: number) =>
     Number(

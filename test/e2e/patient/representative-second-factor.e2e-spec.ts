@@ -1,9 +1,9 @@
 import request from 'supertest';
 import { MAX_FAILED_SIGN_INS } from '../../../src/auth/lockout/attempt-lock';
 import { PasswordHasher } from '../../../src/auth/passwords/password-hasher.service';
-import { MailSenderService } from '../../../src/invitations/mail/mail-sender.service';
 import { usernameKey } from '../../../src/portal-access/usernames';
 import { csrfTokenOf } from '../../support/html';
+import { nextMailTo, type PortalAgent, portalJson, portalPasswordStep } from '../../support/portal-account';
 import { SoftwareAuthenticator } from '../../support/passkeys';
 import { createActivatedPatient, createPortalPatient } from '../../support/portal-patients';
 import { addRepresentative } from '../../support/representatives';
@@ -15,7 +15,7 @@ import { startTestApp, TestApp } from '../../support/test-app';
 
 const PASSWORD = 'juniper harbour lantern season';
 const ENROL = '/portal/account/second-factor';
-type Agent = request.Agent & { csrf: string };
+type Agent = PortalAgent;
 
 describe("a representative's own second factor, language and passkey names (issue 21)", () => {
   let smtp: TestSmtpServer;
@@ -48,22 +48,8 @@ describe("a representative's own second factor, language and passkey names (issu
     return { patient, rep, username };
   }
 
-  /** The password step through the real form; the agent carries the CSRF token of the page it lands on. */
-  async function password(username: string): Promise<{ agent: Agent; location: string }> {
-    const agent = request.agent(t.server) as Agent;
-    const page = await agent.get('/portal/login').expect(200);
-    const res = await agent
-      .post('/portal/login')
-      .type('form')
-      .send({ _csrf: csrfTokenOf(page.text), username, password: PASSWORD })
-      .expect(303);
-    const location = String(res.headers.location);
-    agent.csrf = csrfTokenOf((await agent.get(location).redirects(1)).text);
-    return { agent, location };
-  }
-
-  const json = (agent: Agent, url: string, body: object = {}) =>
-    agent.post(url).set('X-CSRF-Token', agent.csrf).set('Accept', 'application/json').send(body);
+  const password = (username: string) => portalPasswordStep(t, username, PASSWORD);
+  const json = portalJson;
 
   /** Turns on an authenticator app from the second-factor page (confirmed with the previous step's code). */
   async function enrolTotp(agent: Agent): Promise<{ secret: string; recoveryCodes: string[] }> {
@@ -87,16 +73,7 @@ describe("a representative's own second factor, language and passkey names (issu
       .send({ _csrf: csrfTokenOf(page.text), code });
   }
 
-  /** The next email to `address` after `before` whose subject matches (earlier ones to it are skipped). */
-  async function mailTo(address: string, before: number, subject: RegExp) {
-    for (let since = before; ;) {
-      await t.app.get(MailSenderService).drainOnce();
-      const received = await smtp.waitForMailTo(address, since);
-      const mail = await smtp.parse(received);
-      if (subject.test(mail.subject ?? '')) return mail;
-      since = smtp.received.indexOf(received) + 1;
-    }
-  }
+  const mailTo = (address: string, before: number, subject: RegExp) => nextMailTo(t, smtp, address, before, subject);
 
   const failedCount = async (accountId: number) =>
     Number(
