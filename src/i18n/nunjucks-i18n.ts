@@ -1,6 +1,6 @@
 import nunjucks from 'nunjucks';
 import { translateMessage } from './messages';
-import { SOURCE_LANGUAGE, textDirection, translatorFor } from './translations';
+import { SOURCE_LANGUAGE, textDirection, translate as translateKey } from './translations';
 
 /** What Nunjucks passes as `this` to globals and filters: the render's variables. */
 interface RenderContext {
@@ -25,7 +25,7 @@ export function installTranslations(env: nunjucks.Environment, timeZone: string)
   // Plain-text emails are rendered without escaping; pages and HTML emails escape what `t` prints.
   const escapes = Boolean((env as unknown as { opts?: { autoescape?: boolean } }).opts?.autoescape);
   const translate = (context: RenderContext, key: string, options?: Record<string, unknown>) =>
-    translatorFor(languageOf(context))(key, options ?? {}) as string;
+    translateKey(languageOf(context), key, options);
   function t(this: RenderContext, key: string, options?: Record<string, unknown>) {
     const text = translate(this, key, options);
     return escapes ? new nunjucks.runtime.SafeString(escapeText(text)) : text;

@@ -55,9 +55,31 @@ export function translations(): i18n {
   return instance;
 }
 
-/** A translate function fixed to one language ("es-MX" is looked up as "es-MX", then "es", then English). */
+const fixedByLanguage = new Map<string, TFunction>();
+/**
+ * A translate function fixed to one language ("es-MX" is looked up as "es-MX", then "es", then English).
+ * Made once per language: a page prints hundreds of sentences, and i18next builds a new function per getFixedT.
+ */
 export function translatorFor(language: string | null | undefined): TFunction {
-  return translations().getFixedT(language || SOURCE_LANGUAGE);
+  const lng = language || SOURCE_LANGUAGE;
+  let fixed = fixedByLanguage.get(lng);
+  if (!fixed) fixedByLanguage.set(lng, (fixed = translations().getFixedT(lng)));
+  return fixed;
+}
+
+const plainSentences = new Map<string, string>();
+/**
+ * The sentence of a key that takes no values, remembered per language: the resources never change while the app
+ * runs (they are files loaded once), and a page of 50 rows asks for the same status labels hundreds of times.
+ * A key with values goes to i18next every time (plurals and interpolation stay i18next's).
+ */
+export function translate(language: string | null | undefined, key: string, options?: Record<string, unknown>): string {
+  const lng = language || SOURCE_LANGUAGE;
+  if (options && Object.keys(options).length > 0) return translatorFor(lng)(key, options) as string;
+  const memo = `${lng}\u0000${key}`;
+  let sentence = plainSentences.get(memo);
+  if (sentence === undefined) plainSentences.set(memo, (sentence = translatorFor(lng)(key) as string));
+  return sentence;
 }
 
 /** True when locales/<language> exists, so a configured language can be served. */
