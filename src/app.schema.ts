@@ -35,6 +35,7 @@ import { ActivationCodes1766220000000 } from '../migrations/1766220000000-Activa
 import { Representatives1766100000000 } from '../migrations/1766100000000-Representatives';
 import { ActivationReportIndexes1768100000000 } from '../migrations/1768100000000-ActivationReportIndexes';
 import { ActivationFunnelSummary1768400000000 } from '../migrations/1768400000000-ActivationFunnelSummary';
+import { SqlitePatientEmailKeyIndex1768500000000 } from '../migrations/1768500000000-SqlitePatientEmailKeyIndex';
 
 /**
  * The app's schema, composed here (not in database/, which knows no feature): every entity and
@@ -80,6 +81,7 @@ export const MIGRATIONS = [
   ActivationReportIndexes1768100000000,
   RepresentativeSecondFactor1768300000000,
   ActivationFunnelSummary1768400000000,
+  SqlitePatientEmailKeyIndex1768500000000,
 ];
 
 /** What buildDataSourceOptions and openDatabase take: the app passes this, the data layer imports no feature. */

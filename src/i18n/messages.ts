@@ -1,4 +1,4 @@
-import { SOURCE_LANGUAGE, translations } from './translations';
+import { SOURCE_LANGUAGE, translate, translations } from './translations';
 
 /** Only a key shape (no spaces) of these namespaces is read as a message: any other text (an older English sentence) is shown as written. */
 const MESSAGE = /^(messages|portal|common|staff):[A-Za-z0-9_.]+(\?\S*)?$/;
@@ -26,5 +26,5 @@ export function translateMessage(language: string, text: string): string {
   for (const [name, value] of new URLSearchParams(query ?? '')) options[name] = /^\d{1,9}$/.test(value) ? Number(value) : value;
   const i18n = translations();
   if (!i18n.exists(key, { ...options, lng: SOURCE_LANGUAGE })) return text;
-  return i18n.getFixedT(language || SOURCE_LANGUAGE)(key, options) as string;
+  return translate(language, key, options);
 }

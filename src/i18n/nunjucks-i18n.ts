@@ -1,6 +1,6 @@
 import nunjucks from 'nunjucks';
 import { translateMessage } from './messages';
-import { SOURCE_LANGUAGE, textDirection, translatorFor } from './translations';
+import { SOURCE_LANGUAGE, textDirection, translate as translateKey } from './translations';
 
 /** What Nunjucks passes as `this` to globals and filters: the render's variables. */
 interface RenderContext {
@@ -24,8 +24,17 @@ const escapeText = (text: string) => text.replace(/[&<>"]/g, (c) => HTML_TEXT[c]
 export function installTranslations(env: nunjucks.Environment, timeZone: string): void {
   // Plain-text emails are rendered without escaping; pages and HTML emails escape what `t` prints.
   const escapes = Boolean((env as unknown as { opts?: { autoescape?: boolean } }).opts?.autoescape);
+  // A value that is itself a translated sentence arrives as a SafeString; i18next reads any value as text ('' + value).
+  const asText = (options?: Record<string, unknown>) =>
+    options &&
+    Object.fromEntries(
+      Object.entries(options).map(([name, value]) => [
+        name,
+        value instanceof nunjucks.runtime.SafeString ? String(value) : value,
+      ]),
+    );
   const translate = (context: RenderContext, key: string, options?: Record<string, unknown>) =>
-    translatorFor(languageOf(context))(key, options ?? {}) as string;
+    translateKey(languageOf(context), key, asText(options));
   function t(this: RenderContext, key: string, options?: Record<string, unknown>) {
     const text = translate(this, key, options);
     return escapes ? new nunjucks.runtime.SafeString(escapeText(text)) : text;

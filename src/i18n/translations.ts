@@ -55,9 +55,98 @@ export function translations(): i18n {
   return instance;
 }
 
-/** A translate function fixed to one language ("es-MX" is looked up as "es-MX", then "es", then English). */
+const fixedByLanguage = new Map<string, TFunction>();
+/**
+ * A translate function fixed to one language ("es-MX" is looked up as "es-MX", then "es", then English).
+ * Made once per language: a page prints hundreds of sentences, and i18next builds a new function per getFixedT.
+ */
 export function translatorFor(language: string | null | undefined): TFunction {
-  return translations().getFixedT(language || SOURCE_LANGUAGE);
+  const lng = language || SOURCE_LANGUAGE;
+  let fixed = fixedByLanguage.get(lng);
+  if (!fixed) fixedByLanguage.set(lng, (fixed = translations().getFixedT(lng)));
+  return fixed;
+}
+
+const plainSentences = new Map<string, string>();
+/**
+ * The sentence of a key that takes no values, remembered per language: the resources never change while the app
+ * runs (they are files loaded once), and a page of 50 rows asks for the same status labels hundreds of times.
+ * A key with values goes to i18next every time (plurals and interpolation stay i18next's).
+ */
+export function translate(language: string | null | undefined, key: string, options?: Record<string, unknown>): string {
+  const lng = language || SOURCE_LANGUAGE;
+  const names = options ? Object.keys(options) : [];
+  if (names.length > 0)
+    return plainValues(options!, names) ? fillIn(lng, key, options!, names) : (translatorFor(lng)(key, options) as string);
+  const memo = `${lng}\u0000${key}`;
+  let sentence = plainSentences.get(memo);
+  if (sentence === undefined) plainSentences.set(memo, (sentence = translatorFor(lng)(key) as string));
+  return sentence;
+}
+
+/** Option names i18next reads as instructions (plurals, context, fallbacks…), not as values to fill in. */
+const I18NEXT_OPTIONS = new Set([
+  'count',
+  'context',
+  'ordinal',
+  'lng',
+  'lngs',
+  'ns',
+  'fallbackLng',
+  'returnObjects',
+  'returnDetails',
+  'joinArrays',
+  'postProcess',
+  'interpolation',
+  'replace',
+  'keyPrefix',
+  'nsSeparator',
+  'keySeparator',
+  'skipInterpolation',
+]);
+/** Values that only fill `{{name}}` places: strings and finite numbers, under names that are no i18next option. */
+const plainValues = (options: Record<string, unknown>, names: string[]) =>
+  names.every(
+    (name) =>
+      /^\w+$/.test(name) &&
+      !I18NEXT_OPTIONS.has(name) &&
+      !name.startsWith('defaultValue') &&
+      (typeof options[name] === 'string' || (typeof options[name] === 'number' && Number.isFinite(options[name]))),
+  );
+
+const MARK = '\u0000';
+/** Per language, key and value names: the sentence cut at its places, or null where i18next must fill it in. */
+const filledTemplates = new Map<string, string[] | null>();
+/**
+ * A sentence with values: i18next's own answer for the key with a marker in place of each value, remembered per
+ * language, key and value names; the values are then put in the marked places (once, never read as markup or
+ * as further places). A row of 50 patients asks for the same few sentences with other names. A sentence that
+ * nests another key (`$t(…{{reason}})`) may build that key from a value, so i18next fills it in every time.
+ */
+function fillIn(lng: string, key: string, options: Record<string, unknown>, names: string[]): string {
+  const memo = `${lng}${MARK}${key}${MARK}${names.join(',')}`;
+  let parts = filledTemplates.get(memo);
+  if (parts === undefined) {
+    const markers = Object.fromEntries(names.map((name) => [name, `${MARK}${name}${MARK}`]));
+    parts = nestsKeys(lng, key) ? null : (translatorFor(lng)(key, markers) as string).split(new RegExp(`${MARK}(\\w+)${MARK}`));
+    filledTemplates.set(memo, parts);
+  }
+  if (!parts) return translatorFor(lng)(key, options) as string;
+  // Odd positions are the value names the split captured.
+  let sentence = parts[0];
+  for (let i = 1; i < parts.length; i += 2) sentence += String(options[parts[i]]) + parts[i + 1];
+  return sentence;
+}
+
+/** True when the text this language would use for the key (after its fallbacks) nests another key, or is not found. */
+function nestsKeys(lng: string, key: string): boolean {
+  const i18n = translations();
+  const [namespace, path] = key.includes(':') ? key.split(':', 2) : ['common', key];
+  for (const code of i18n.services.languageUtils.toResolveHierarchy(lng)) {
+    const text: unknown = i18n.getResource(code, namespace, path);
+    if (typeof text === 'string') return text.includes('$t(');
+  }
+  return true;
 }
 
 /** True when locales/<language> exists, so a configured language can be served. */

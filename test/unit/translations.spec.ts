@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import nunjucks from 'nunjucks';
 import { fromAcceptLanguage, fromLanguageCookie, matchLanguage } from '../../src/i18n/language-choice';
 import { installTranslations } from '../../src/i18n/nunjucks-i18n';
-import { keyPaths, readResources, SOURCE_LANGUAGE, textDirection, translatorFor } from '../../src/i18n/translations';
+import {
+  keyPaths,
+  readResources,
+  SOURCE_LANGUAGE,
+  textDirection,
+  translate,
+  translations,
+  translatorFor,
+} from '../../src/i18n/translations';
 import { loadConfig } from '../../src/config/app-config';
 
 /** Keys of one language that another language lacks, per namespace ("es/portal.json: login.title"). */
@@ -153,5 +161,51 @@ describe('translations', () => {
     expect(fromLanguageCookie('portal_lang=de', offered)).toBeNull();
     expect(matchLanguage('ES', offered)).toBe('es');
     expect(matchLanguage('<script>', offered)).toBeNull();
+  });
+});
+
+describe('translate (the remembered sentences)', () => {
+  it('answers every key of every language exactly as i18next does, asked once and again', () => {
+    const resources = readResources();
+    const differences: string[] = [];
+    for (const language of [...Object.keys(resources), 'es-MX', 'xx'])
+      for (const [namespace, tree] of Object.entries(resources[SOURCE_LANGUAGE]))
+        for (const path of keyPaths(tree)) {
+          const key = `${namespace}:${path.replace(/_(one|other|zero|few|many)$/, '')}`;
+          const expected = translations().getFixedT(language)(key) as string;
+          for (let round = 0; round < 2; round++)
+            if (translate(language, key) !== expected) differences.push(`${language} ${key}`);
+        }
+    expect(differences).toEqual([]);
+  });
+
+  it('fills in values exactly as i18next does, for every key with places, in every language', () => {
+    const resources = readResources();
+    const differences: string[] = [];
+    // A value that looks like markup, a place and a nested key: it must land as written, read once.
+    const tricky = (name: string) => `Ana <b>&amp; {{${name}}} $t(common:clinic) \u0000x\u0000 ${name}`;
+    for (const language of [...Object.keys(resources), 'es-MX'])
+      for (const [namespace, tree] of Object.entries(resources[SOURCE_LANGUAGE]))
+        for (const path of keyPaths(tree)) {
+          const text = path.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], tree);
+          const names = [...new Set([...String(text).matchAll(/\{\{(\w+)\}\}/g)].map((match) => match[1]))];
+          if (names.length === 0) continue;
+          const key = `${namespace}:${path.replace(/_(one|other|zero|few|many)$/, '')}`;
+          const values = Object.fromEntries(names.map((name, i) => [name, name === 'count' ? 2 : i % 2 ? 42 : tricky(name)]));
+          for (let round = 0; round < 2; round++)
+            if (translate(language, key, values) !== translations().getFixedT(language)(key, values))
+              differences.push(`${language} ${key}: ${translate(language, key, values)}`);
+        }
+    expect(differences).toEqual([]);
+  });
+
+  it('still interpolates and picks plural forms when values are given', () => {
+    expect(translate('en', 'staff:reach.representatives', { count: 1 })).not.toEqual(
+      translate('en', 'staff:reach.representatives', { count: 2 }),
+    );
+    expect(translate('en', 'staff:row.select', { name: 'Ana Díaz' })).toContain('Ana Díaz');
+    expect(translate('es', 'staff:row.select', { name: 'Ana Díaz' })).toEqual(
+      translatorFor('es')('staff:row.select', { name: 'Ana Díaz' }),
+    );
   });
 });

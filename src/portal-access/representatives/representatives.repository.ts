@@ -302,7 +302,7 @@ export class RepresentativesRepository {
   /**
    * Patients whose email is one of these keys (trimmed, lower-cased), as id → key. On MySQL/MariaDB
    * the column's case-insensitive, pad-space collation compares that way through ix_patients_email;
-   * SQLite compares bytes, so it folds the column (a scan, fine at the embedded default's sizes).
+   * SQLite compares bytes, so it folds the column, through the expression index ix_patients_email_key.
    */
   async patientsWithEmailKeys(
     keys: string[],

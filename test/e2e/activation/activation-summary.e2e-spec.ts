@@ -8,6 +8,8 @@ import { PatientsService } from '../../../src/patients/patients.service';
 import { InvitationsService } from '../../../src/portal-access/invitations.service';
 import { PortalAccessService } from '../../../src/portal-access/portal-access.service';
 import { PortalAccountAdminService } from '../../../src/portal-access/portal-account-admin.service';
+import { deliveredByPatientSql } from '../../../src/patients/activation-funnel.repository';
+import { isSqliteManager } from '../../../src/database/sql';
 import { csrfTokenOf } from '../../support/html';
 import { answerIdentityCheck } from '../../support/identity-check';
 import { createPortalPatient, DEFAULT_BIRTH_DATE, rebuildActivationFunnel } from '../../support/portal-patients';
@@ -134,5 +136,40 @@ describe("the activation report's summary, kept by the app's writers", () => {
 
     await rebuildActivationFunnel(t);
     expect(await summaryOf(t)).toEqual(kept);
+  });
+
+  it('counts delivered emails from the sent ids themselves, never by walking every own link', async () => {
+    const patient = await createPortalPatient(t);
+    const links = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+      SELECT ?, 'invite', CONCAT(?, i), 'plan@example.test', '2030-01-01 00:00:00' FROM n`;
+    await t.dataSource.query(`INSERT INTO portal_tokens (patient_id, purpose, token_hash, sent_to, expires_at) ${links}`, [
+      patient.id,
+      `plan-${patient.id}-`,
+    ]);
+    await t.dataSource.query(
+      `INSERT INTO mail_outbox (patient_id, portal_token_id, kind, to_address, subject, status)
+       SELECT patient_id, id, 'invite', sent_to, 'Plan', 'sent' FROM portal_tokens WHERE token_hash LIKE ?`,
+      [`plan-${patient.id}-%`],
+    );
+    const ids = (
+      (await t.dataSource.query('SELECT id FROM mail_outbox WHERE patient_id = ? ORDER BY id LIMIT 50', [patient.id])) as Array<{
+        id: number;
+      }>
+    ).map((row) => Number(row.id));
+    // 50: one group of sent emails (the sender marks them 50 at a time); a short id list hides the plan.
+    const counts = await t.dataSource.query(deliveredByPatientSql(ids.length), ids);
+    expect(counts.map((row: { patient_id: unknown; n: unknown }) => [Number(row.patient_id), Number(row.n)])).toEqual([
+      [patient.id, 50],
+    ]);
+    if (isSqliteManager(t.dataSource)) {
+      const plan = (await t.dataSource.query(`EXPLAIN QUERY PLAN ${deliveredByPatientSql(ids.length)}`, ids)) as Array<{
+        detail: string;
+      }>;
+      // The outbox row by its id first, then its link by id: no pass over the links' representative index.
+      expect(plan.map((step) => step.detail).slice(0, 2)).toEqual([
+        'SEARCH o USING INTEGER PRIMARY KEY (rowid=?)',
+        'SEARCH t USING INTEGER PRIMARY KEY (rowid=?)',
+      ]);
+    }
   });
 });
