@@ -10,7 +10,8 @@ import { AuthController } from './auth.controller';
 import { MfaKeys } from './mfa/mfa-keys';
 import { WebAuthnRelyingParty } from './mfa/webauthn';
 import { MfaPolicyService } from './mfa/mfa-policy.service';
-import { AuthService } from './auth.service';
+import { AuthService, STAFF_ATTEMPTS } from './auth.service';
+import { attemptLockProvider } from './lockout/attempt-lock';
 import { StaffUser } from './entities/staff-user.entity';
 import { MFA_CONTROLLERS, MFA_ENTITIES, MFA_PROVIDERS } from './mfa/mfa.parts';
 import { SecondFactorService } from './mfa/second-factor.service';
@@ -50,6 +51,7 @@ import { ThrottleCountersRepository } from './throttle-counters.repository';
     AuthService,
     StaffUsersService,
     StaffUsersRepository,
+    attemptLockProvider(STAFF_ATTEMPTS, StaffUsersRepository),
     PasswordHasher,
     StaffAuthenticator,
     StaffSessionsService,

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { AuditContext } from '../audit/audit-context';
@@ -9,11 +9,12 @@ import { PasswordHasher } from './passwords/password-hasher.service';
 import { StaffPrincipal } from './staff-principal';
 import { StaffNoticeMailer } from './staff-notice-mailer';
 import { StaffUsersRepository } from './staff-users.repository';
-import { LOCKOUT_MINUTES } from './lockout/attempt-lock';
-import { STAFF_ATTEMPTS } from './lockout/attempt-locks.repository';
-import { runInTransaction } from '../database/transactions';
+import { type AttemptLock, type AttemptResult, LOCKOUT_MINUTES, type OnWrongAttempt } from './lockout/attempt-lock';
 
 export { LOCKOUT_MINUTES, MAX_FAILED_SIGN_INS } from './lockout/attempt-lock';
+
+/** The lockout rule over staff_users' columns (StaffUsersRepository), provided by AuthModule. */
+export const STAFF_ATTEMPTS = Symbol('STAFF_ATTEMPTS');
 
 export const normalizeEmail = (email: string) => email.normalize('NFKC').trim().toLowerCase();
 
@@ -40,6 +41,7 @@ export class AuthService {
     private readonly secondFactors: SecondFactorService,
     private readonly staffRows: StaffUsersRepository,
     private readonly notices: StaffNoticeMailer,
+    @Inject(STAFF_ATTEMPTS) private readonly attempts: AttemptLock,
   ) {}
 
   /** The principal, or null for every kind of failure (unknown, wrong password, disabled, locked): callers answer alike. */
@@ -55,20 +57,18 @@ export class AuthService {
     };
 
     if (!user || user.disabled) return refuse(user ? 'disabled' : 'unknown_email');
-    // Reserved before the slow hash check: parallel guesses (on any instance) can never exceed the limit.
-    if (!(await this.reserveAttempt(user.id))) return refuse('locked');
-    if (!(await this.hasher.verify(user.passwordHash, password))) {
-      await this.recordFailure(user.id, failure, {
-        action: 'staff.sign_in',
-        outcome: 'failure',
-        details: { reason: 'wrong_password' },
-      });
-      return null;
-    }
+    const result = await this.attempt(
+      user.id,
+      failure,
+      { action: 'staff.sign_in', outcome: 'failure', details: { reason: 'wrong_password' } },
+      () => this.hasher.verify(user.passwordHash, password),
+    );
+    if (result.outcome === 'refused') return refuse('locked');
+    if (result.outcome === 'wrong') return null;
     const success = { ...failure, actorId: user.id, actorLabel: user.email };
     if (await this.secondFactors.hasSecondFactor(user.id)) {
       // Half-way: the counter is reset only by the second step, or a known password would reopen the code guessing.
-      await STAFF_ATTEMPTS.release(this.users.manager, user.id);
+      await this.attempts.release(user.id);
       await this.audit.record(success, { action: 'staff.sign_in', details: { secondFactor: 'pending' } });
     } else {
       await this.completeSignIn(user.id);
@@ -93,53 +93,48 @@ export class AuthService {
     context: AuditContext,
     action: string,
   ): Promise<'ok' | 'wrong' | 'locked'> {
-    if (!(await this.reserveAttempt(id))) {
+    const result = await this.attempt(
+      id,
+      context,
+      { action, outcome: 'failure', details: { reason: 'wrong_current_password' } },
+      async () => this.hasher.verify((await this.staffRows.getWithPassword(id)).passwordHash, password),
+    );
+    if (result.outcome === 'refused') {
       await this.audit.record(context, { action, outcome: 'failure', details: { reason: 'locked' } });
       return 'locked';
     }
-    const user = await this.staffRows.getWithPassword(id);
-    if (!(await this.hasher.verify(user.passwordHash, password))) {
-      const locked = await this.recordFailure(id, context, {
-        action,
-        outcome: 'failure',
-        details: { reason: 'wrong_current_password' },
-      });
-      return locked ? 'locked' : 'wrong';
-    }
+    if (result.outcome === 'wrong') return result.locked ? 'locked' : 'wrong';
     await this.users.update({ id }, { failedLoginCount: 0 });
     return 'ok';
   }
 
   isLocked(id: number): Promise<boolean> {
-    return STAFF_ATTEMPTS.isLocked(this.users.manager, id);
+    return this.attempts.isLocked(id);
   }
 
   /**
-   * Counts one attempt (password, second-factor code, current password on a change) before it is checked;
-   * false when the account is locked or the limit is used up — the attempt must then not be evaluated.
+   * One counted attempt of this user (password, second-factor code, current password on a change;
+   * the lockout rule: lockout/attempt-lock.ts). A wrong one is audited as `entry` with the count;
+   * the one that reaches the limit locks the account, is audited and tells the user.
    */
-  reserveAttempt(id: number): Promise<boolean> {
-    return STAFF_ATTEMPTS.reserve(this.users.manager, id);
-  }
-
-  /**
-   * A reserved attempt was wrong: audited with the count; the attempt that reaches the limit locks
-   * the account for LOCKOUT_MINUTES. Returns whether the account is now locked.
-   */
-  async recordFailure(id: number, context: AuditContext, entry: AuditEntry): Promise<boolean> {
-    return runInTransaction(this.users.manager, async (tx) => {
-      const { failures, locked } = await STAFF_ATTEMPTS.fail(tx, id);
+  attempt<T>(
+    id: number,
+    context: AuditContext,
+    entry: AuditEntry,
+    check: () => Promise<T | false | null>,
+  ): Promise<AttemptResult<T>> {
+    const onWrong: OnWrongAttempt = async ({ failures, locked }, tx) => {
       await this.audit.record(context, { ...entry, details: { ...entry.details, failures } }, tx);
-      if (locked)
-        await this.audit.record(
-          context,
-          { action: 'staff.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } },
-          tx,
-        );
+      if (!locked) return;
+      await this.audit.record(
+        context,
+        { action: 'staff.locked_out', outcome: 'denied', details: { minutes: LOCKOUT_MINUTES } },
+        tx,
+      );
       // Only the attempt that locks the account sends the notice (later refusals while locked do not).
-      if (locked) await this.notices.queueFor(tx, id, 'account_locked');
-      return locked || (await STAFF_ATTEMPTS.isLocked(tx, id));
-    });
+      await this.notices.queueFor(tx, id, 'account_locked');
+    };
+    return this.attempts.attempt(id, check, onWrong);
   }
 
   /** Re-reads the user behind a session; null ends the session (disabled, or all sessions revoked). */

@@ -1,15 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
-import { isSqliteManager } from '../database/sql';
+import { execute, isSqliteManager, toSqlDateTime } from '../database/sql';
 import { StaffUser } from './entities/staff-user.entity';
+import type { LockoutColumns } from './lockout/lockout-columns';
 
 /**
  * staff_users: the queries beyond plain find/update (the password hash is not selected by default,
  * the row lock, the admin counts) live here; other modules ask through these methods.
  */
 @Injectable()
-export class StaffUsersRepository {
+export class StaffUsersRepository implements LockoutColumns {
   constructor(@InjectRepository(StaffUser) private readonly users: Repository<StaffUser>) {}
 
   /** With its password hash (a sign-in); `email` is already normalised. */
@@ -57,5 +58,34 @@ export class StaffUsersRepository {
 
   existsWithEmail(email: string): Promise<boolean> {
     return this.users.existsBy({ email });
+  }
+
+  // The sign-in lockout columns (LockoutColumns; the rule and its limits: lockout/attempt-lock.ts).
+  async reserveAttempt(id: number, limit: number, now: Date): Promise<boolean> {
+    const sql =
+      'UPDATE staff_users SET failed_login_count = failed_login_count + 1 WHERE id = ? AND failed_login_count < ? AND (locked_until IS NULL OR locked_until <= ?)';
+    return (await execute(this.users.manager, sql, [id, limit, toSqlDateTime(now)])) === 1;
+  }
+
+  async lockAtLimit(id: number, limit: number, until: Date, tx: EntityManager): Promise<{ failures: number; locked: boolean }> {
+    const [row] = await tx.query('SELECT failed_login_count FROM staff_users WHERE id = ?', [id]);
+    const sql = 'UPDATE staff_users SET failed_login_count = 0, locked_until = ? WHERE id = ? AND failed_login_count >= ?';
+    return {
+      failures: Number(row?.failed_login_count ?? 0),
+      locked: (await execute(tx, sql, [toSqlDateTime(until), id, limit])) === 1,
+    };
+  }
+
+  async releaseAttempt(id: number): Promise<void> {
+    const sql = 'UPDATE staff_users SET failed_login_count = failed_login_count - 1 WHERE id = ? AND failed_login_count > 0';
+    await execute(this.users.manager, sql, [id]);
+  }
+
+  async isLockedAt(id: number, now: Date): Promise<boolean> {
+    const [row] = await this.users.manager.query('SELECT 1 AS locked FROM staff_users WHERE id = ? AND locked_until > ?', [
+      id,
+      toSqlDateTime(now),
+    ]);
+    return Boolean(row);
   }
 }

@@ -1,10 +1,9 @@
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
-import { LOCKOUT_MINUTES } from '../auth/lockout/attempt-lock';
-import { PATIENT_ATTEMPTS } from '../auth/lockout/attempt-locks.repository';
+import { type AttemptLock, LOCKOUT_MINUTES, type OnWrongAttempt } from '../auth/lockout/attempt-lock';
 import { PasswordHasher } from '../auth/passwords/password-hasher.service';
 import { checkNewPassword } from '../auth/passwords/password-policy';
 import type { AppConfig } from '../config/app-config';
@@ -27,6 +26,7 @@ import { RepresentativesService } from '../portal-access/representatives/represe
 import { patientHolder } from './account/account-holder';
 import { representativeActor, type RepresentativePrincipal, RepresentativeSignInService } from './representative-sign-in.service';
 import { message } from '../i18n/messages';
+import { PATIENT_ATTEMPTS } from './sign-in-attempts';
 
 /** A signed-in patient, re-read from the database on every portal request. */
 export interface PatientPrincipal {
@@ -108,6 +108,7 @@ export class PatientAccountsService implements OnModuleDestroy {
     private readonly representatives: RepresentativesRepository,
     private readonly representativeSignIn: RepresentativeSignInService,
     private readonly representativeLinks: RepresentativesService,
+    @Inject(PATIENT_ATTEMPTS) private readonly attempts: AttemptLock,
   ) {}
 
   /** What the holder of a link must answer before the password form (a representative: two questions). */
@@ -336,15 +337,17 @@ export class PatientAccountsService implements OnModuleDestroy {
     const patientId = account.patientId;
     if (!account.accessEnabled) return fail('access_disabled');
     if (!account.passwordHash) return fail('no_password');
-    // Reserved before the slow hash check: parallel guesses (on any instance) can never exceed the limit.
-    if (!(await PATIENT_ATTEMPTS.reserve(this.dataSource, patientId, now))) return fail('locked');
-    if (!(await this.hasher.verify(account.passwordHash, password))) {
-      await this.recordWrongPassword(patientId, actor, now);
-      return null;
-    }
+    const result = await this.attempts.attempt(
+      patientId,
+      () => this.hasher.verify(account.passwordHash, password),
+      this.wrongAttemptRecord(patientId, actor),
+      now,
+    );
+    if (result.outcome === 'refused') return fail('locked');
+    if (result.outcome === 'wrong') return null;
     const principal = { patientId, firstName: account.firstName, username: account.username };
     if (await this.secondFactors.hasFactor(patientHolder(patientId))) {
-      await PATIENT_ATTEMPTS.release(this.dataSource, patientId);
+      await this.attempts.release(patientId);
       return { ...principal, secondStep: true };
     }
     await this.completeSignIn(patientId, { ...actor, actorLabel: account.username }, null, now);
@@ -434,19 +437,17 @@ export class PatientAccountsService implements OnModuleDestroy {
   }
 
   /**
-   * A reserved attempt (PATIENT_ATTEMPTS.reserve) turned out wrong — a sign-in password, or the
-   * current password on the account page: counted with the sign-in failures. When it locks the
-   * account, the address on file is told (through the outbox, in the same transaction).
+   * How a wrong attempt of the patient is recorded, in the transaction that counts it (PATIENT_ATTEMPTS)
+   * — a sign-in password, a second-step code, or the current password on the account page: audited
+   * under `action` and `reason`; the failure that locks the account tells the address on file (outbox).
    */
-  async recordWrongPassword(
+  wrongAttemptRecord(
     patientId: number,
     actor: AuditContext,
-    now: Date,
     action = 'patient.sign_in',
     reason = 'wrong_password',
-  ): Promise<void> {
-    await runInTransaction(this.dataSource, async (tx) => {
-      const { failures, locked } = await PATIENT_ATTEMPTS.fail(tx, patientId, now);
+  ): OnWrongAttempt {
+    return async ({ failures, locked }, tx) => {
       await this.audit.record(actor, { action, outcome: 'failure', patientId, details: { reason, failures } }, tx);
       if (!locked) return;
       const holder = await this.accounts.holderOf(patientId, tx);
@@ -466,7 +467,7 @@ export class PatientAccountsService implements OnModuleDestroy {
         },
         tx,
       );
-    });
+    };
   }
 
   private async recordLinkFailure(

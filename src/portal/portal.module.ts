@@ -12,6 +12,7 @@ import { IdentityCheckService } from './identity-check/identity-check.service';
 import { RepresentativesModule } from '../portal-access/representatives/representatives.module';
 import { RepresentativeSignInService } from './representative-sign-in.service';
 import { PatientAccountsService } from './patient-accounts.service';
+import { SIGN_IN_ATTEMPTS } from './sign-in-attempts';
 import { PortalFactorsRepository } from './second-factor/portal-factors.repository';
 import { PortalSecondFactorController } from './second-factor/portal-second-factor.controller';
 import { PortalSecondFactorService } from './second-factor/portal-second-factor.service';
@@ -35,6 +36,7 @@ import { PortalController } from './portal.controller';
   providers: [
     PatientAccountsService,
     RepresentativeSignInService,
+    ...SIGN_IN_ATTEMPTS,
     NewLinkService,
     IdentityCheckService,
     PortalSessionsRepository,

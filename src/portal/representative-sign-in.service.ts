@@ -1,11 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { AuditContext } from '../audit/audit-context';
 import { AuditService } from '../audit/audit.service';
 import { AccountNoticesService } from '../invitations/account-notices.service';
-import { LOCKOUT_MINUTES } from '../auth/lockout/attempt-lock';
-import { REPRESENTATIVE_ATTEMPTS } from '../auth/lockout/attempt-locks.repository';
+import { type AttemptLock, LOCKOUT_MINUTES, type OnWrongAttempt } from '../auth/lockout/attempt-lock';
 import { PasswordHasher } from '../auth/passwords/password-hasher.service';
 import { ClinicClock } from '../common/time/clinic-time';
 import { runInTransaction } from '../database/transactions';
@@ -14,6 +13,7 @@ import { RELATIONSHIP_LABELS } from '../portal-access/representatives/representa
 import { RepresentativesRepository } from '../portal-access/representatives/representatives.repository';
 import { representativeHolder } from './account/account-holder';
 import { PortalSecondFactorService } from './second-factor/portal-second-factor.service';
+import { REPRESENTATIVE_ATTEMPTS } from './sign-in-attempts';
 
 /** A signed-in representative, re-read on every portal request. */
 export interface RepresentativePrincipal {
@@ -45,6 +45,7 @@ export class RepresentativeSignInService {
     private readonly audit: AuditService,
     private readonly notices: AccountNoticesService,
     private readonly secondFactors: PortalSecondFactorService,
+    @Inject(REPRESENTATIVE_ATTEMPTS) private readonly attempts: AttemptLock,
   ) {}
 
   /**
@@ -67,15 +68,18 @@ export class RepresentativeSignInService {
       return null;
     };
     if (!account.passwordHash) return fail('no_password');
-    if (!(await REPRESENTATIVE_ATTEMPTS.reserve(this.dataSource, account.id, now))) return fail('locked');
-    if (!(await this.hasher.verify(account.passwordHash, password))) {
-      await this.recordWrongPassword(account.id, actor, now);
-      return null;
-    }
+    const result = await this.attempts.attempt(
+      account.id,
+      () => this.hasher.verify(account.passwordHash, password),
+      this.wrongAttemptRecord(account.id, actor),
+      now,
+    );
+    if (result.outcome === 'refused') return fail('locked');
+    if (result.outcome === 'wrong') return null;
     const principal = { representativeAccountId: account.id, fullName: account.fullName, username: account.username };
     if (await this.secondFactors.hasFactor(representativeHolder(account.id))) {
       // The password was right: this attempt no longer counts; the second step reserves its own.
-      await REPRESENTATIVE_ATTEMPTS.release(this.dataSource, account.id);
+      await this.attempts.release(account.id);
       return { ...principal, secondStep: true };
     }
     await this.completeSignIn(account.id, actor, null, now);
@@ -91,18 +95,17 @@ export class RepresentativeSignInService {
   }
 
   /**
-   * A wrong password (at sign-in or re-entered on the account page) or a wrong second-step code
-   * (`reason`), counted towards the representative's own lockout.
+   * How a wrong password (at sign-in or re-entered on the account page) or a wrong second-step code
+   * (`reason`) is recorded, in the transaction that counts it towards the representative's own
+   * lockout (REPRESENTATIVE_ATTEMPTS).
    */
-  async recordWrongPassword(
+  wrongAttemptRecord(
     accountId: number,
     actor: AuditContext,
-    now: Date,
     action = 'representative.sign_in',
     reason = 'wrong_password',
-  ): Promise<void> {
-    await runInTransaction(this.dataSource, async (tx) => {
-      const { failures, locked } = await REPRESENTATIVE_ATTEMPTS.fail(tx, accountId, now);
+  ): OnWrongAttempt {
+    return async ({ failures, locked }, tx) => {
       await this.audit.record(actor, { action, outcome: 'failure', details: { reason, failures } }, tx);
       if (!locked) return;
       // Told at their own address, as a patient is (the same notice).
@@ -125,7 +128,7 @@ export class RepresentativeSignInService {
         },
         tx,
       );
-    });
+    };
   }
 
   async sessionGenerationOf(accountId: number): Promise<number> {

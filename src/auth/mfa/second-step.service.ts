@@ -86,19 +86,19 @@ export class SecondStepService {
   async verifyCode(req: Request, code: string): Promise<CodeResult> {
     const { pending, user } = await this.pending(req, 'verify');
     const context = this.contextFor(req, user);
-    if (!(await this.reserve(req, user, context, looksLikeTotpCode(code) ? 'totp' : 'recovery_code')))
-      return { outcome: 'locked' };
     if (looksLikeTotpCode(code)) {
-      if (await this.totp.verifyForSignIn(user.id, code))
-        return { outcome: 'signed-in', next: await this.complete(req, pending, user, context, 'totp') };
-      return this.failed(req, user, context, 'totp');
+      const result = await this.counted(req, user, context, 'totp', () => this.totp.verifyForSignIn(user.id, code));
+      if (result.outcome !== 'right') return result;
+      return { outcome: 'signed-in', next: await this.complete(req, pending, user, context, 'totp') };
     }
-    const used = await this.recoveryCodes.useForSignIn(user.id, code, context);
-    if (!used) return this.failed(req, user, context, 'recovery_code');
+    const result = await this.counted(req, user, context, 'recovery_code', () =>
+      this.recoveryCodes.useForSignIn(user.id, code, context),
+    );
+    if (result.outcome !== 'right') return result;
     return {
       outcome: 'signed-in',
       next: await this.complete(req, pending, user, context, 'recovery_code'),
-      recoveryCodesRemaining: used.remaining,
+      recoveryCodesRemaining: result.value.remaining,
     };
   }
 
@@ -113,11 +113,11 @@ export class SecondStepService {
     const { pending, user } = await this.pending(req, 'verify');
     const context = this.contextFor(req, user);
     const challenge = takeChallenge(req, 'authenticate', user.id);
-    if (!(await this.reserve(req, user, context, 'passkey'))) return { outcome: 'locked' };
-    if (challenge && (await this.passkeys.verifyAuthentication(user.id, response, challenge))) {
-      return { outcome: 'signed-in', next: await this.complete(req, pending, user, context, 'passkey') };
-    }
-    return this.failed(req, user, context, 'passkey');
+    const result = await this.counted(req, user, context, 'passkey', async () =>
+      challenge ? this.passkeys.verifyAuthentication(user.id, response, challenge) : false,
+    );
+    if (result.outcome !== 'right') return result;
+    return { outcome: 'signed-in', next: await this.complete(req, pending, user, context, 'passkey') };
   }
 
   /** Enrolment under the policy: the authenticator app's QR code for the pending user. */
@@ -173,25 +173,22 @@ export class SecondStepService {
     return new Promise((resolve) => (req.session ? req.session.destroy(() => resolve()) : resolve()));
   }
 
-  /** Counts the attempt before any code is checked (see AttemptLock); a locked account ends the pending state unchecked. */
-  private async reserve(req: Request, user: StaffPrincipal, context: AuditContext, method: string): Promise<boolean> {
-    if (await this.auth.reserveAttempt(user.id)) return true;
-    await this.audit.record(context, {
-      action: 'staff.second_factor',
-      outcome: 'failure',
-      details: { method, reason: 'locked' },
-    });
-    delete req.session.pendingSecondFactor;
-    return false;
-  }
-
-  private async failed(req: Request, user: StaffPrincipal, context: AuditContext, method: string): Promise<CodeResult> {
-    const locked = await this.auth.recordFailure(user.id, context, {
-      action: 'staff.second_factor',
-      outcome: 'failure',
-      details: { method },
-    });
-    if (!locked) return { outcome: 'wrong-code' };
+  /**
+   * One code or passkey, counted before it is checked (AuthService.attempt, the lockout rule); a
+   * locked account ends the pending state unchecked, and so does the failure that locks it.
+   */
+  private async counted<T>(
+    req: Request,
+    user: StaffPrincipal,
+    context: AuditContext,
+    method: string,
+    check: () => Promise<T | false | null>,
+  ): Promise<{ outcome: 'right'; value: T } | { outcome: 'wrong-code' } | { outcome: 'locked' }> {
+    const entry = { action: 'staff.second_factor', outcome: 'failure' as const, details: { method } };
+    const result = await this.auth.attempt(user.id, context, entry, check);
+    if (result.outcome === 'right') return result;
+    if (result.outcome === 'wrong' && !result.locked) return { outcome: 'wrong-code' };
+    if (result.outcome === 'refused') await this.audit.record(context, { ...entry, details: { method, reason: 'locked' } });
     delete req.session.pendingSecondFactor;
     return { outcome: 'locked' };
   }

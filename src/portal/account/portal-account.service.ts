@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AuditContext } from '../../audit/audit-context';
@@ -10,8 +10,7 @@ import {
   describePatientActivity,
   REPRESENTATIVE_HISTORY_ACTIONS,
 } from '../../audit/patient-activity';
-import { LOCKOUT_VALUES } from '../../auth/lockout/attempt-lock';
-import { type AttemptLock, PATIENT_ATTEMPTS, REPRESENTATIVE_ATTEMPTS } from '../../auth/lockout/attempt-locks.repository';
+import { type AttemptLock, LOCKOUT_VALUES, type OnWrongAttempt } from '../../auth/lockout/attempt-lock';
 import { PasswordHasher } from '../../auth/passwords/password-hasher.service';
 import { checkNewPassword } from '../../auth/passwords/password-policy';
 import type { AppConfig } from '../../config/app-config';
@@ -32,6 +31,7 @@ import { firstNameOf, PortalSecondFactorService } from '../second-factor/portal-
 import { PortalSessionsRepository } from './portal-sessions.repository';
 import { PortalSessionsService } from './portal-sessions.service';
 import { message } from '../../i18n/messages';
+import { PATIENT_ATTEMPTS, REPRESENTATIVE_ATTEMPTS } from '../sign-in-attempts';
 
 /** How many lines of access history the account page shows. */
 export const ACCOUNT_HISTORY_LENGTH = 20;
@@ -65,7 +65,7 @@ interface PasswordAccount {
   prefix: string;
   /** Audit rows of a patient's account carry the patient. */
   patientId?: number;
-  recordWrong(now: Date, action: string): Promise<void>;
+  wrongAttemptRecord(action: string): OnWrongAttempt;
   /** Stores the new password (every session generation ends); returns what the audit row notes. */
   save(passwordHash: string, now: Date, tx: EntityManager): Promise<Record<string, unknown>>;
 }
@@ -93,6 +93,8 @@ export class PortalAccountService {
     private readonly audit: AuditService,
     private readonly auditTrail: AuditQueryService,
     private readonly secondFactors: PortalSecondFactorService,
+    @Inject(PATIENT_ATTEMPTS) private readonly patientAttempts: AttemptLock,
+    @Inject(REPRESENTATIVE_ATTEMPTS) private readonly representativeAttempts: AttemptLock,
   ) {}
 
   async page(principal: AccountPrincipal, generation: number, currentHandle: string | undefined) {
@@ -175,10 +177,10 @@ export class PortalAccountService {
         id,
         passwordHash: rep.passwordHash,
         words: [rep.fullName, ...rep.fullName.split(/\s+/), rep.email, rep.username ?? '', clinic].filter(Boolean),
-        attempts: REPRESENTATIVE_ATTEMPTS,
+        attempts: this.representativeAttempts,
         actor,
         prefix: 'representative',
-        recordWrong: (now, action) => this.representativeSignIns.recordWrongPassword(id, actor, now, action),
+        wrongAttemptRecord: (action) => this.representativeSignIns.wrongAttemptRecord(id, actor, action),
         save: async (passwordHash, now, tx) => {
           await this.representativeAccounts.setPassword(id, passwordHash, null, now, tx);
           const language = await this.representativeAccounts.emailLanguageOf(id, null, tx);
@@ -195,11 +197,11 @@ export class PortalAccountService {
       id: patientId,
       passwordHash: holder.passwordHash,
       words: passwordWordsOf(holder, holder.username, clinic).filter((word): word is string => Boolean(word)),
-      attempts: PATIENT_ATTEMPTS,
+      attempts: this.patientAttempts,
       actor,
       prefix: 'patient',
       patientId,
-      recordWrong: (now, action) => this.signIns.recordWrongPassword(patientId, actor, now, action),
+      wrongAttemptRecord: (action) => this.signIns.wrongAttemptRecord(patientId, actor, action),
       save: async (passwordHash, now, tx) => {
         await this.accounts.setPassword(patientId, passwordHash, null, now, tx);
         await this.tokens.revokeTokensOf(tx, [patientId], 'password_set', now);
@@ -230,7 +232,7 @@ export class PortalAccountService {
     );
     if (wrong) return { ok: false, error: wrong };
     // The reserved attempt is released: a right password is not a failure.
-    await account.attempts.release(this.dataSource, account.id);
+    await account.attempts.release(account.id);
     const removed = await this.secondFactors.removePasskey(holderOf(principal), passkeyId, account.actor);
     return { ok: true, name: removed.name };
   }
@@ -245,7 +247,13 @@ export class PortalAccountService {
     action: string,
     now: Date,
   ): Promise<'locked' | 'wrong' | null> {
-    if (!(await account.attempts.reserve(this.dataSource, account.id, now))) {
+    const result = await account.attempts.attempt(
+      account.id,
+      () => this.hasher.verify(account.passwordHash, password),
+      account.wrongAttemptRecord(action),
+      now,
+    );
+    if (result.outcome === 'refused') {
       await this.audit.record(account.actor, {
         action,
         outcome: 'denied',
@@ -254,11 +262,7 @@ export class PortalAccountService {
       });
       return 'locked';
     }
-    if (!(await this.hasher.verify(account.passwordHash, password))) {
-      await account.recordWrong(now, action);
-      return 'wrong';
-    }
-    return null;
+    return result.outcome === 'wrong' ? 'wrong' : null;
   }
 
   /** Ends one other session of the account (not the current one: that is "Sign out"). */

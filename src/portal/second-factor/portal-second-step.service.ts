@@ -1,9 +1,7 @@
-import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
-import { DataSource } from 'typeorm';
 import type { AuditContext } from '../../audit/audit-context';
-import { type AttemptLock, PATIENT_ATTEMPTS, REPRESENTATIVE_ATTEMPTS } from '../../auth/lockout/attempt-locks.repository';
+import type { AttemptLock, OnWrongAttempt } from '../../auth/lockout/attempt-lock';
 import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { PENDING_SECOND_FACTOR_MS, storeChallenge, takeChallenge } from '../../auth/mfa/pending-sign-in';
 import { SignInRequiredException } from '../../common/errors/sign-in-required.exception';
@@ -11,6 +9,7 @@ import { PortalSessionsService } from '../account/portal-sessions.service';
 import { PatientAccountsService, patientActor } from '../patient-accounts.service';
 import { PORTAL_ENROLMENT_PATH } from '../patient-session';
 import { representativeActor, RepresentativeSignInService } from '../representative-sign-in.service';
+import { PATIENT_ATTEMPTS, REPRESENTATIVE_ATTEMPTS } from '../sign-in-attempts';
 import { PortalSecondFactorService } from './portal-second-factor.service';
 import { type AccountHolder, ceremonyOf } from '../account/account-holder';
 
@@ -25,7 +24,7 @@ interface SignInAccount {
   /** The username of the account behind a pending session, or null when it may no longer sign in. */
   usernameFor(generation: number): Promise<string | null>;
   actor(context: AuditContext, username: string): AuditContext;
-  recordWrong(actor: AuditContext, now: Date, reason: string): Promise<void>;
+  wrongAttemptRecord(actor: AuditContext, reason: string): OnWrongAttempt;
   complete(actor: AuditContext, factor: string, now: Date): Promise<void>;
 }
 
@@ -38,11 +37,12 @@ interface SignInAccount {
 @Injectable()
 export class PortalSecondStepService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly accounts: PatientAccountsService,
     private readonly representatives: RepresentativeSignInService,
     private readonly factors: PortalSecondFactorService,
     private readonly sessions: PortalSessionsService,
+    @Inject(PATIENT_ATTEMPTS) private readonly patientAttempts: AttemptLock,
+    @Inject(REPRESENTATIVE_ATTEMPTS) private readonly representativeAttempts: AttemptLock,
   ) {}
 
   /** After a right password: the second step, or a signed-in session (restricted to enrolment when the clinic requires a factor). */
@@ -70,7 +70,7 @@ export class PortalSecondStepService {
     const fresh = pending?.holder && Date.now() - pending.startedAt <= PENDING_SECOND_FACTOR_MS;
     const account = fresh ? this.accountOf(pending.holder) : null;
     const username = account ? await account.usernameFor(pending!.generation) : null;
-    if (!username || (await account!.attempts.isLocked(this.dataSource, pending!.holder.id))) {
+    if (!username || (await account!.attempts.isLocked(pending!.holder.id))) {
       if (req.session) delete req.session.portalPending;
       throw new SignInRequiredException('/portal/login');
     }
@@ -119,13 +119,15 @@ export class PortalSecondStepService {
     const account = this.accountOf(holder);
     const actor = account.actor(context, username);
     const now = new Date();
-    if (!(await account.attempts.reserve(this.dataSource, holder.id, now))) return { outcome: 'locked' };
-    const factor = await check(holder, actor);
-    if (!factor) {
-      await account.recordWrong(actor, now, failure);
-      return (await account.attempts.isLocked(this.dataSource, holder.id)) ? { outcome: 'locked' } : { outcome: 'wrong-code' };
-    }
-    await account.complete(actor, factor, now);
+    const result = await account.attempts.attempt(
+      holder.id,
+      () => check(holder, actor),
+      account.wrongAttemptRecord(actor, failure),
+      now,
+    );
+    if (result.outcome === 'refused') return { outcome: 'locked' };
+    if (result.outcome === 'wrong') return result.locked ? { outcome: 'locked' } : { outcome: 'wrong-code' };
+    await account.complete(actor, result.value, now);
     await this.sessions.signIn(req, holder, generation, context);
     return { outcome: 'signed-in', next };
   }
@@ -134,20 +136,20 @@ export class PortalSecondStepService {
     const id = holder.id;
     if (holder.kind === 'representative')
       return {
-        attempts: REPRESENTATIVE_ATTEMPTS,
+        attempts: this.representativeAttempts,
         generation: () => this.representatives.sessionGenerationOf(id),
         usernameFor: async (generation) => (await this.representatives.principalForSession(id, generation))?.username ?? null,
         actor: (context, username) => representativeActor(context, id, username),
-        recordWrong: (actor, now, reason) =>
-          this.representatives.recordWrongPassword(id, actor, now, 'representative.sign_in', reason),
+        wrongAttemptRecord: (actor, reason) =>
+          this.representatives.wrongAttemptRecord(id, actor, 'representative.sign_in', reason),
         complete: (actor, factor, now) => this.representatives.completeSignIn(id, actor, factor, now),
       };
     return {
-      attempts: PATIENT_ATTEMPTS,
+      attempts: this.patientAttempts,
       generation: () => this.accounts.sessionGenerationOf(id),
       usernameFor: async (generation) => (await this.accounts.principalForSession(id, generation))?.username ?? null,
       actor: (context, username) => patientActor(context, id, username),
-      recordWrong: (actor, now, reason) => this.accounts.recordWrongPassword(id, actor, now, 'patient.sign_in', reason),
+      wrongAttemptRecord: (actor, reason) => this.accounts.wrongAttemptRecord(id, actor, 'patient.sign_in', reason),
       complete: (actor, factor, now) => this.accounts.completeSignIn(id, actor, factor, now),
     };
   }
