@@ -43,9 +43,12 @@ export class AccountNoticesService {
     private readonly clock: ClinicClock,
   ) {}
 
-  /** The notices queued for one account, newest first, for the staff Patient Portal tab. */
-  async sentFor(patientId: number, limit = 20) {
-    const rows = await this.outbox.latestWithKindPrefix(patientId, 'notice_', limit);
+  /**
+   * The notices queued for one patient's account, newest first, for the staff Patient Portal tab; with
+   * `representativeAddresses`, also those of the representatives' own accounts (no patient row: by address).
+   */
+  async sentFor(patientId: number, representativeAddresses: string[] = [], limit = 20) {
+    const rows = await this.outbox.latestWithKindPrefix(patientId, 'notice_', limit, representativeAddresses);
     // The tab names each notice from locales/*/staff.json (notices.kind.<notice>).
     return rows.map((row) => ({ ...row, notice: row.kind.slice('notice_'.length) }));
   }

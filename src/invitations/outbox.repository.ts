@@ -258,7 +258,13 @@ export class MailOutboxRepository implements OnModuleInit {
     patientId: number,
     kindPrefix: string,
     limit: number,
+    /** Also rows of no patient sent to one of these addresses (a representative's own account). */
+    alsoTo: string[] = [],
   ): Promise<Array<{ kind: string; to: string; status: string; createdAt: Date; sentAt: Date | null }>> {
+    const addresses = [...new Set(alsoTo)];
+    const whose = addresses.length
+      ? `(patient_id = ? OR (patient_id IS NULL AND to_address IN (${placeholders(addresses.length)})))`
+      : 'patient_id = ?';
     const rows: Array<{
       kind: string;
       to_address: string;
@@ -266,9 +272,9 @@ export class MailOutboxRepository implements OnModuleInit {
       created_at: Date | string;
       sent_at: Date | string | null;
     }> = await this.dataSource.query(
-      `SELECT kind, to_address, status, created_at, sent_at FROM mail_outbox WHERE patient_id = ? AND kind ${LIKE}
+      `SELECT kind, to_address, status, created_at, sent_at FROM mail_outbox WHERE ${whose} AND kind ${LIKE}
           ORDER BY id DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
-      [patientId, likePrefix(kindPrefix)],
+      [patientId, ...addresses, likePrefix(kindPrefix)],
     );
     return rows.map((row) => ({
       kind: row.kind,

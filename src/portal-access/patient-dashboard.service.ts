@@ -28,13 +28,12 @@ export class PatientDashboardService {
   async model(patientId: number, tab: DashboardTab) {
     const summary = await this.patients.summary(patientId);
     if (tab !== 'portal') return { ...summary, tab };
-    const [portal, activity, emailChanges, emailChangeNeedsApproval, notices, representatives, reach] = await Promise.all([
+    const [portal, activity, emailChanges, emailChangeNeedsApproval, [representatives, notices], reach] = await Promise.all([
       this.portal.overview(patientId),
       this.auditTrail.patientActivity(patientId),
       this.emailChanges.open(patientId),
       this.emailChanges.needsApproval(),
-      this.notices.sentFor(patientId),
-      this.representatives.forTab(patientId),
+      this.representativesAndNotices(patientId),
       this.reach.forPatients([{ id: patientId, email: summary.patient.email, dateOfBirth: summary.patient.dateOfBirth }]),
     ]);
     const patientReach = reach.get(patientId) ?? null;
@@ -70,5 +69,15 @@ export class PatientDashboardService {
       relationshipLabels: RELATIONSHIP_LABELS,
       today: this.representatives.today(),
     };
+  }
+
+  /**
+   * The patient's representatives, and the notices of both the patient's account and the representatives' own
+   * accounts (a representative's password or second factor changed): staff taking their call see what was sent.
+   */
+  private async representativesAndNotices(patientId: number) {
+    const representatives = await this.representatives.forTab(patientId);
+    const addresses = representatives.flatMap((rep) => (rep.account?.email ? [rep.account.email] : []));
+    return [representatives, await this.notices.sentFor(patientId, addresses)] as const;
   }
 }

@@ -54,7 +54,7 @@ describe("a representative's account page: open sessions and password change (is
       .type('form')
       .send({ _csrf: csrfTokenOf(page.text), username, password: PASSWORD, confirmPassword: PASSWORD })
       .expect(303);
-    return { rep, username };
+    return { rep, username, patient };
   }
 
   async function signIn(username: string, password = PASSWORD) {
@@ -167,12 +167,17 @@ describe("a representative's account page: open sessions and password change (is
   });
 
   it('locked out after failed sign-ins: told at their own address, with no link that signs in', async () => {
-    const { rep, username } = await representative('Chukwu');
+    const { rep, username, patient } = await representative('Chukwu');
     const before = smtp.received.length;
     for (let i = 0; i < MAX_FAILED_SIGN_INS; i++) await signIn(username, 'not the password at all');
     await t.app.get(MailSenderService).drainOnce();
     const notice = await smtp.parse(await smtp.waitForMailTo(rep.email, before));
     expect(notice.subject).toMatch(/locked/i);
     expect(notice.text).not.toMatch(/token=|\/portal\/(invite|reset)\//);
+    // Staff taking the representative's call see it on the patient's tab, with the address it went to.
+    const tab = (await staff.get(`/patients/${patient.id}?tab=portal`).expect(200)).text;
+    const notices = tab.slice(tab.indexOf('id="notices-title"'));
+    expect(notices).toContain('Sign-in locked after failed attempts');
+    expect(notices).toContain(rep.email);
   });
 });
