@@ -56,7 +56,7 @@ export class ActivationReportRepository {
       if (!groups.has(key))
         groups.set(key, {
           key,
-          label: grouping === 'total' ? 'All patients' : key === null ? '' : (labels.get(key) ?? key),
+          label: key === null ? '' : (labels.get(key) ?? key),
           counts: Object.fromEntries(FUNNEL_STAGES.map((stage) => [stage, 0])) as Record<FunnelStage, number>,
           setUpDays: [],
         });

@@ -2,14 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { FUNNEL_STAGE_LABELS, FUNNEL_STAGES, type FunnelStage } from '../portal-access/activation-filters';
 import { queryString } from '../portal-access/onboarding-filter';
 import { ONBOARDING_PATH } from '../portal-access/onboarding-view';
+import { SOURCE_LANGUAGE, translatorFor } from '../i18n/translations';
 import { ActivationReportRepository, type FunnelCounts, type ReportGrouping } from './activation-report.repository';
 
 export const REPORT_GROUPINGS: readonly ReportGrouping[] = ['provider', 'tag', 'month'];
-export const GROUPING_LABELS: Record<ReportGrouping, string> = {
-  provider: 'Primary provider',
-  tag: 'Tag',
-  month: 'Month of first invite',
-};
+const en = translatorFor(SOURCE_LANGUAGE);
+/** In English for the CSV (locales/en/staff.json `activationReport.by.*`); the page reads the same keys in the staff language. */
+export const GROUPING_LABELS = Object.fromEntries(
+  REPORT_GROUPINGS.map((by) => [by, en(`staff:activationReport.by.${by}.label`)]),
+) as Record<ReportGrouping, string>;
+const ALL_PATIENTS = en('staff:activationReport.allPatients');
 
 export interface ReportCell {
   stage: FunnelStage;
@@ -21,13 +23,17 @@ export interface ReportCell {
 }
 
 export interface ReportRow {
+  /** The group's name (a provider, a tag, a month), or the English words of the total and "none" rows (for the CSV). */
   label: string;
+  /** The total row, a group, or the patients in no group ("No tag"): the page words the last two in the staff language. */
+  kind: 'total' | 'group' | 'none';
   cells: ReportCell[];
   medianDaysToSetUp: number | null;
 }
 
 /** Bar chart geometry (server-rendered SVG: no client-side library, nothing for the CSP to allow). */
 export interface ChartBar {
+  stage: FunnelStage;
   label: string;
   count: number;
   rate: number;
@@ -59,7 +65,7 @@ export class ActivationReportService {
       by === 'tag' ? this.repository.funnel('total') : Promise.resolve([] as FunnelCounts[]),
     ]);
     const total = by === 'tag' ? tagTotal : sumOf(groups);
-    const totalRow = toRow(total ?? emptyFunnel(), null, by);
+    const totalRow = toRow(total ?? emptyFunnel(), null, by, true);
     return {
       by,
       byLabel: GROUPING_LABELS[by],
@@ -102,21 +108,15 @@ function sumOf(groups: FunnelCounts[]): FunnelCounts | undefined {
 function emptyFunnel(): FunnelCounts {
   return {
     key: null,
-    label: 'All patients',
+    label: '',
     counts: { enabled: 0, invited: 0, delivered: 0, opened: 0, set_up: 0, signed_in: 0 },
     setUpDays: [],
   };
 }
 
-function toRow(group: FunnelCounts, key: string | null, by: ReportGrouping): ReportRow {
-  const isTotal = key === null && group.label === 'All patients';
-  const label = isTotal
-    ? 'All patients'
-    : key === null
-      ? by === 'month'
-        ? 'Not invited yet'
-        : `No ${GROUPING_LABELS[by].toLowerCase()}`
-      : group.label;
+function toRow(group: FunnelCounts, key: string | null, by: ReportGrouping, isTotal = false): ReportRow {
+  const kind = isTotal ? 'total' : key === null ? 'none' : 'group';
+  const label = kind === 'total' ? ALL_PATIENTS : kind === 'none' ? en(`staff:activationReport.by.${by}.none`) : group.label;
   const scope: [string, string][] | null = isTotal
     ? []
     : key === null
@@ -125,6 +125,7 @@ function toRow(group: FunnelCounts, key: string | null, by: ReportGrouping): Rep
   const enabled = group.counts.enabled;
   return {
     label,
+    kind,
     cells: FUNNEL_STAGES.map((stage) => ({
       stage,
       count: group.counts[stage],
@@ -139,6 +140,7 @@ function chart(total: ReportRow) {
   const max = Math.max(1, total.cells[0].count);
   const barArea = CHART.width - CHART.labelWidth - CHART.countWidth;
   const bars: ChartBar[] = total.cells.map((cell, i) => ({
+    stage: cell.stage,
     label: FUNNEL_STAGE_LABELS[cell.stage],
     count: cell.count,
     rate: cell.rate,

@@ -8,6 +8,7 @@ import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
 import { ReminderPolicyDto } from './dto/reminder-policy.dto';
 import { RemindersService } from './reminders.service';
+import { message } from '../i18n/messages';
 
 const PAGE = 'activation/reminders';
 
@@ -46,7 +47,7 @@ export class RemindersController {
       return renderInstead(PAGE, { errors: { daysAfterInvite: [problem] }, values: form, timeZone: this.config.clinicTimeZone });
     }
     return seeOther('/admin/reminders', {
-      flash: enabled ? 'Reminders are on: the policy below is in effect.' : 'Reminders are off: no reminder emails are sent.',
+      flash: message(enabled ? 'staff:reminders.savedOn' : 'staff:reminders.savedOff'),
     });
   }
 }

@@ -14,6 +14,7 @@ import { MetricsService } from '../observability/metrics.service';
 import { canInvite } from '../portal-access/portal-eligibility';
 import { dueReminder, parseDays, withinAllowedHours, type DueReminder, type ReminderPolicy } from './reminder-policy';
 import { RemindersRepository } from './reminders.repository';
+import { message } from '../i18n/messages';
 
 /** Who the audit trail names for the scheduler's emails. */
 const REMINDER_CONTEXT: AuditContext = { actorType: 'system', actorId: null, actorLabel: 'reminders', ip: null, userAgent: null };
@@ -59,7 +60,7 @@ export class RemindersService {
   /** Saves the admin's policy; null and a message when the days are not a list of whole days. */
   async savePolicy(form: PolicyForm, context: AuditContext): Promise<string | null> {
     const days = parseDays(form.daysAfterInvite);
-    if (days === null) return 'Days after the invite: give whole days from 1 to 365, separated by commas (for example 3, 7).';
+    if (days === null) return message('staff:reminders.badDays');
     const policy = { ...form, daysAfterInvite: days };
     // Saving the form untouched changes nothing and audits nothing; the audit names what changed.
     const current = await this.reminders.policy();

@@ -1,22 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { filterParams, queryString, type OnboardingFilter } from '../portal-access/onboarding-filter';
 import { OnboardingQueryService, type OnboardingRow } from '../portal-access/onboarding-query.service';
-import {
-  WORKLIST_PAGE_VIEWS,
-  WORKLIST_VIEW_LABELS,
-  worklistFilterOf,
-  type WorklistPageView,
-} from '../portal-access/activation-filters';
+import { WORKLIST_PAGE_VIEWS, worklistFilterOf, type WorklistPageView } from '../portal-access/activation-filters';
 import { ONBOARDING_PATH } from '../portal-access/onboarding-view';
 
 /** Rows shown under the chosen view; the whole view is one click away on the onboarding page. */
 export const WORKLIST_ROWS = 50;
 
 export interface WorklistViewModel {
+  /** Its label, description and next step are staff.json `worklist.view.<view>.*`, in the staff language. */
   view: WorklistPageView;
-  label: string;
-  description: string;
-  nextAction: string;
   count: number;
   /** The same patients on /portal-onboarding (filterable further, bulk actions, CSV). */
   onboardingUrl: string;
@@ -39,7 +32,6 @@ export class WorklistService {
         const pairs = filterParams(filter);
         return {
           view,
-          ...WORKLIST_VIEW_LABELS[view],
           count: await this.onboarding.count(filter),
           onboardingUrl: `${ONBOARDING_PATH}?${queryString(pairs)}`,
           worklistUrl: `${ONBOARDING_PATH}/worklist?${queryString([['view', view]])}`,

@@ -1,5 +1,6 @@
 import type { AuditRow } from './audit-query.service';
 import { message } from '../i18n/messages';
+import { SOURCE_LANGUAGE, translatorFor } from '../i18n/translations';
 
 /** One line of a patient's activity list, in words. */
 export interface ActivityItem {
@@ -18,283 +19,246 @@ export interface ViewSummary {
 }
 
 type Details = Record<string, unknown>;
+type Values = Record<string, unknown>;
 
-const FIELD_NAMES: Record<string, string> = {
-  firstName: 'first name',
-  lastName: 'last name',
-  dateOfBirth: 'date of birth',
-  phone: 'phone',
-  primaryProvider: 'primary provider',
-  tags: 'tags',
-};
-
-const MAIL_KINDS: Record<string, string> = {
-  invite: 'The invite email',
-  reset: 'The password-reset email',
-  email_changed: 'The notice of the email change (to the old address)',
-  username_changed: 'The notice of the username change',
-  notice_email_changed: 'The notice of the email change (to the old address)',
-  notice_username_changed: 'The notice of the username change',
-  notice_email_change_requested: 'The notice of the email-change request',
-  notice_email_verify: 'The email-change confirmation link',
-  notice_password_changed: 'The notice of the password change',
-  notice_second_factor_added: 'The notice of the added sign-in step',
-  notice_second_factor_removed: 'The notice of the removed sign-in step',
-  notice_recovery_code_used: 'The notice of the used recovery code',
-  notice_account_locked: 'The notice of the sign-in lock',
-};
-
-const REASONS: Record<string, string> = {
-  wrong_password: 'wrong password',
-  wrong_code: 'wrong code from the authenticator app',
-  unknown_user: 'unknown username',
-  locked: 'account locked',
-  disabled: 'access not enabled',
-  not_enabled: 'access not enabled',
-  no_password: 'no password set yet',
-  expired: 'the link had expired',
-  used: 'the link was already used',
-  revoked: 'the link had been replaced or revoked',
-  unknown: 'unknown link',
-  address_changed: 'the email on file had changed',
-  throttled: 'too many requests, no email sent',
-  no_email: 'no email on file',
-  bounced: 'the email address bounced',
-  unknown_patient: 'patient not found',
-  no_postal_address: 'no postal address',
-  under_self_access_age: 'under the self-access age',
-  deceased: 'recorded as deceased',
-  end_date: 'the end date was reached',
-  access_disabled: 'the patient’s portal access was disabled',
-  age_of_majority: 'the patient reached the age of majority',
-  shared_email: 'the address is shared with someone else',
-  no_current_patient: 'they may act for no patient today',
-};
-
-/** A representative's relationship to the patient, as the tab words it (patient_representatives.relationship). */
-const RELATIONSHIPS: Record<string, string> = {
-  parent_or_guardian: 'parent or legal guardian',
-  adult_caregiver: 'adult caregiver',
-  healthcare_poa: 'healthcare power of attorney',
-  other: 'other',
-};
-
-const REPRESENTATIVE_FIELDS: Record<string, string> = {
-  fullName: 'name',
-  relationship: 'relationship',
-  email: 'email',
-  phone: 'phone',
-  basis: 'basis of the authorisation',
-  startsOn: 'start date',
-  endsOn: 'end date',
-};
-
-/** Who did it, as staff read it: the staff member's name or email, the patient, an import, the system. */
-export function actorOf(event: Pick<AuditRow, 'actorType' | 'actorLabel' | 'actorId'> & { staffName?: string | null }): string {
-  if (event.actorType === 'patient') return 'the patient';
-  if (event.actorType === 'proxy') return 'their representative';
-  if (event.actorType === 'staff' && event.staffName) return event.staffName;
-  if (event.actorType === 'system') return 'the system';
-  if (event.actorType === 'import') return event.actorLabel ? `an import (${event.actorLabel})` : 'an import';
-  return event.actorLabel ?? (event.actorId ? `staff #${event.actorId}` : 'staff');
+/**
+ * The staff-language words of the activity list (staff.json `activity.*`). A sentence is one key; an optional
+ * clause (a typed reason, revoked links, "the patient was told") is a placeholder the translation places, so
+ * each language orders them itself.
+ */
+function activityWords(language: string) {
+  const t = translatorFor(language);
+  const say = (key: string, values: Values = {}) => t(`staff:activity.${key}`, values) as string;
+  /** A word from a list of codes (a reason, a field), or the code in words when no file names it. */
+  const named = (group: string, code: unknown, fallback = String(code ?? '').replace(/_/g, ' ')) =>
+    t(`staff:activity.${group}.${String(code)}`, { defaultValue: fallback }) as string;
+  /** An optional clause: its words when `when` holds, else nothing. */
+  const part = (when: unknown, key: string, values: Values = {}) => (when ? say(`part.${key}`, values) : '');
+  return { say, named, part };
 }
 
-const reason = (value: unknown) => (typeof value === 'string' ? (REASONS[value] ?? value.replace(/_/g, ' ')) : '');
-const LINK_KINDS: Record<string, string> = {
-  reset: 'A password-reset link',
-  clinic: 'An in-clinic activation code',
-  letter: 'An activation letter’s link',
-};
-const linkKind = (purpose: unknown) => LINK_KINDS[String(purpose)] ?? 'An invite link';
-const TOKEN_USED: Record<string, string> = {
-  reset: 'used the password-reset link and chose a new password',
-  clinic: 'used the in-clinic activation code and chose a username and password',
-  letter: 'used the activation letter and chose a username and password',
-};
-const representativeName = (d: Details) =>
-  typeof d.fullName === 'string' ? d.fullName : typeof d.name === 'string' ? d.name : 'a representative';
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** Who did it, as staff read it: the staff member's name or email, the patient, an import, the system. */
+export function actorOf(
+  event: Pick<AuditRow, 'actorType' | 'actorLabel' | 'actorId'> & { staffName?: string | null },
+  language = SOURCE_LANGUAGE,
+): string {
+  const { say } = activityWords(language);
+  if (event.actorType === 'patient') return say('actor.patient');
+  if (event.actorType === 'proxy') return say('actor.proxy');
+  if (event.actorType === 'staff' && event.staffName) return event.staffName;
+  if (event.actorType === 'system') return say('actor.system');
+  if (event.actorType === 'import')
+    return event.actorLabel ? say('actor.importLabelled', { label: event.actorLabel }) : say('actor.import');
+  return event.actorLabel ?? (event.actorId ? say('actor.staffNumber', { id: event.actorId }) : say('actor.staff'));
+}
 
-/** The sentence for one audit event of a patient (access, invites, sign-ins, email and username changes, edits). */
-export function describePatientEvent(event: AuditRow): string {
+const LINK_KINDS = new Set(['invite', 'reset', 'clinic', 'letter']);
+const linkPurpose = (purpose: unknown) => (LINK_KINDS.has(String(purpose)) ? String(purpose) : 'invite');
+const text = (value: unknown) => String(value ?? '');
+const count = (value: unknown) => (typeof value === 'number' && value ? value : 0);
+
+/** The sentence for one audit event of a patient (access, invites, sign-ins, email and username changes, edits), in `language`. */
+export function describePatientEvent(event: AuditRow, language = SOURCE_LANGUAGE): string {
   const d: Details = event.details ?? {};
-  const by = actorOf(event);
+  const { say, named, part } = activityWords(language);
+  const by = actorOf(event, language);
+  const line = (key: string, values: Values = {}) => say(`line.${key}`, { by, ...values });
+  const reason = (value: unknown) => (typeof value === 'string' ? named('reason', value) : '');
+  const because = (value: unknown) => part(value, 'because', { reason: reason(value) });
+  const typedReason = (value: unknown) => part(value, 'reason', { reason: text(value) });
+  const link = named('linkKind', linkPurpose(d.purpose));
+  const lowerFirst = (words: string) => words.charAt(0).toLocaleLowerCase(language) + words.slice(1);
+  const patientTold = part(d.patientNotified, 'patientTold');
+  const oldAddressTold = part(d.oldAddressNotified, 'oldAddressTold');
+  const revokedLinks = part(count(d.revokedLinks), 'revokedLinks', { count: count(d.revokedLinks) });
+  const minutes = part(d.minutes, 'forMinutes', { count: Number(d.minutes) });
+  // The shared-with note is stored as the sentence it was shown in ("Email shared with …").
+  const sharedWith = part(d.sharedWith, 'sharedWith', { shared: text(d.sharedWith).replace(/^Email shared/, 'shared') });
+  const representative =
+    typeof d.fullName === 'string' ? d.fullName : typeof d.name === 'string' ? d.name : say('actor.representative');
+  const mail = named('mailKind', d.kind, say('mailKind.other'));
+  const fieldList = (group: string) =>
+    part(Array.isArray(d.changed) && d.changed.length, 'fields', {
+      fields: (Array.isArray(d.changed) ? d.changed : []).map((field) => named(group, field, String(field))).join(', '),
+    });
+  const outcome = event.outcome === 'success';
   switch (event.action) {
     case 'portal.access_enabled':
-      return `Portal access enabled by ${by}.`;
+      return line('accessEnabled');
     case 'portal.access_disabled':
-      return `Portal access disabled by ${by}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}${typeof d.revokedLinks === 'number' && d.revokedLinks ? `; ${plural(d.revokedLinks, 'open link')} revoked` : ''}.`;
+      return line('accessDisabled', { reason: typedReason(d.reason), links: revokedLinks });
     case 'portal.invite_issued':
-      return d.emailQueued === false
-        ? `Invite asked for again by ${by} within seconds: no second email.`
-        : `Invite sent to the email on file by ${by}.`;
+      return line(d.emailQueued === false ? 'inviteRepeated' : 'inviteSent');
     case 'portal.reset_issued':
-      return d.emailQueued === false
-        ? `Password reset asked for again by ${by} within seconds: no second email.`
-        : `Password-reset email sent by ${by}.`;
+      return line(d.emailQueued === false ? 'resetRepeated' : 'resetSent');
     case 'portal.link_opened':
-      return `${linkKind(d.purpose)} was opened (nothing used up yet).`;
+      return line('linkOpened', { link });
     case 'portal.reminder_sent':
-      return d.step === 'visit'
-        ? `Automatic reminder sent ${String(d.days)} days before the next appointment, with a fresh link.`
-        : `Automatic reminder sent ${String(d.days)} days after the invite, with a fresh link.`;
+      return line(d.step === 'visit' ? 'reminderVisit' : 'reminderInvite', { count: Number(d.days) });
     case 'portal.new_link_requested':
-      return event.outcome === 'success'
-        ? 'The patient asked for a new link from an expired one; it went to the email on file.'
-        : `The patient asked for a new link from an old one; none was sent (${reason(d.reason)}).`;
+      return outcome ? line('newLinkSent') : line('newLinkRefused', { reason: reason(d.reason) });
     case 'mail.bounced':
-      return d.kind === 'hard'
-        ? `The email to ${String(d.to ?? 'the address on file')} bounced: the address does not accept mail. No more emails go to it until it changes.`
-        : `The email to ${String(d.to ?? 'the address on file')} was delayed or refused for now (a soft bounce).`;
+      return line(d.kind === 'hard' ? 'bouncedHard' : 'bouncedSoft', { to: d.to ? text(d.to) : say('part.addressOnFile') });
     case 'portal.invite_skipped':
-      return `No invite sent (asked by ${by}): ${reason(d.reason)}.`;
+      return line('inviteSkipped', { reason: reason(d.reason) });
     case 'mail.sent':
-      return `${MAIL_KINDS[String(d.kind)] ?? 'An email'} was delivered to the mail server.`;
+      return line('mailSent', { mail });
     case 'mail.failed':
-      return `${MAIL_KINDS[String(d.kind)] ?? 'An email'} could not be delivered${d.reason ? `: ${String(d.reason)}` : ''}.`;
+      return d.reason ? line('mailFailedBecause', { mail, error: text(d.reason) }) : line('mailFailed', { mail });
     case 'portal.token_used': {
-      const who = d.representativeAccountId || event.actorType === 'proxy' ? 'Their representative' : 'The patient';
-      return `${who} ${TOKEN_USED[String(d.purpose)] ?? 'used the invite link and chose a username and password'}.`;
+      const who = d.representativeAccountId || event.actorType === 'proxy' ? 'representative' : 'patient';
+      return line(`tokenUsed.${who}.${linkPurpose(d.purpose)}`);
     }
     case 'portal.identity_checked':
-      return event.outcome === 'success'
-        ? `${linkKind(d.purpose)} was opened and the identity questions were answered correctly.`
-        : `Wrong answer to the identity questions (${linkKind(d.purpose).toLowerCase()}${typeof d.failures === 'number' ? `; ${plural(d.failures, 'wrong answer')} so far` : ''}).`;
+      if (outcome) return line('identityChecked', { link });
+      return typeof d.failures === 'number'
+        ? line('identityWrongCount', { link: lowerFirst(link), count: d.failures })
+        : line('identityWrong', { link: lowerFirst(link) });
     case 'portal.identity_locked':
-      return `${linkKind(d.purpose)} was revoked after too many wrong answers to the identity questions.`;
+      return line('identityLocked', { link });
     case 'portal.activation_code_shown':
-      return `In-clinic activation code shown by ${by}${d.photoIdCheckedBy ? `, who checked the ${d.representativeAccountId ? 'representative’s' : 'patient’s'} photo ID` : ''}${d.representativeAccountId ? ` (for ${representativeName(d)}, their representative)` : ''}.`;
+      return line(`codeShown${d.representativeAccountId ? 'Representative' : ''}${d.photoIdCheckedBy ? 'Checked' : ''}`, {
+        name: representative,
+      });
     case 'portal.letter_printed':
-      return `Activation letter printed by ${by}${d.expiresAt ? ` (its link works until ${String(d.expiresAt).slice(0, 10)})` : ''}.`;
+      return d.expiresAt ? line('letterPrintedUntil', { until: text(d.expiresAt).slice(0, 10) }) : line('letterPrinted');
     case 'portal.letter_skipped':
-      return `No activation letter printed (asked by ${by}): ${reason(d.reason)}.`;
+      return line('letterSkipped', { reason: reason(d.reason) });
     case 'portal.enable_skipped':
-      return `Portal access not enabled (asked by ${by}): ${reason(d.reason)}.`;
+      return line('enableSkipped', { reason: reason(d.reason) });
     case 'portal.shared_email_confirmed':
-      return `${by} confirmed that this patient alone reads the shared email address${d.sharedWith ? ` (${String(d.sharedWith).replace(/^Email shared/, 'shared')})` : ''}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}.`;
+      return line('sharedConfirmed', { shared: sharedWith, reason: typedReason(d.reason) });
     case 'representative.added':
-      return `${representativeName(d)} added as an authorised representative${d.relationship ? ` (${RELATIONSHIPS[String(d.relationship)] ?? String(d.relationship)})` : ''} by ${by}${d.startsOn ? `, from ${String(d.startsOn)}` : ''}${d.endsOn ? ` to ${String(d.endsOn)}` : ''}.`;
-    case 'representative.updated': {
-      const fields = Array.isArray(d.changed) ? d.changed.map((f) => REPRESENTATIVE_FIELDS[String(f)] ?? String(f)) : [];
-      return `Representative ${representativeName(d)} changed by ${by}${fields.length ? `: ${fields.join(', ')}` : ''}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}.`;
-    }
+      return line('representativeAdded', {
+        name: representative,
+        relationship: part(d.relationship, 'relationship', {
+          relationship: named('relationship', d.relationship, text(d.relationship)),
+        }),
+        from: part(d.startsOn, 'from', { date: text(d.startsOn) }),
+        to: part(d.endsOn, 'to', { date: text(d.endsOn) }),
+      });
+    case 'representative.updated':
+      return line('representativeUpdated', {
+        name: representative,
+        fields: fieldList('representativeField'),
+        reason: typedReason(d.reason),
+      });
     case 'representative.revoked':
-      return `Representative ${representativeName(d)} revoked by ${by}${d.staffReason ? ` — reason: “${String(d.staffReason)}”` : ''}; their links and sessions for this patient ended.`;
+      return line('representativeRevoked', { name: representative, reason: typedReason(d.staffReason) });
     case 'representative.ended':
-      return `Representative ${representativeName(d)}’s access ended: ${reason(d.reason)}.`;
+      return line('representativeEnded', { name: representative, reason: reason(d.reason) });
     case 'representative.sign_in':
-      return event.outcome === 'success'
-        ? 'A representative signed in to the portal.'
-        : `Failed representative sign-in${d.reason ? ` (${reason(d.reason)})` : ''}.`;
+      return outcome ? line('representativeSignedIn') : line('representativeSignInFailed', { because: because(d.reason) });
     case 'representative.sign_out':
-      return 'A representative signed out of the portal.';
+      return line('representativeSignedOut');
     case 'representative.locked_out':
-      return `A representative’s sign-in was locked${d.minutes ? ` for ${String(d.minutes)} minutes` : ''} after repeated failures.`;
+      return line('representativeLocked', { minutes });
     case 'representative.account_unlocked':
-      return `Representative ${representativeName(d)}’s portal sign-in unlocked by ${by}.`;
+      return line('representativeUnlocked', { name: representative });
     case 'representative.reset_requested':
-      return event.outcome === 'success'
-        ? `Their representative asked for a password reset on the portal sign-in page; it went to ${String(d.sentTo ?? 'their own address')}.`
-        : `Their representative asked for a password reset; none was sent (${reason(d.reason)}).`;
+      return outcome
+        ? line('representativeResetSent', { to: d.sentTo ? text(d.sentTo) : say('part.ownAddress') })
+        : line('representativeResetRefused', { reason: reason(d.reason) });
     case 'representative.language_changed':
-      return `A representative chose ${String(d.to ?? 'another language')} for their emails and portal pages.`;
+      return line('representativeLanguage', { language: d.to ? text(d.to) : say('part.anotherLanguage') });
     case 'representative.second_factor_added':
-      return event.outcome === 'success'
-        ? `A representative added ${d.factor === 'passkey' ? `a passkey (“${String(d.name)}”)` : 'an authenticator app'} as a second sign-in step to their own account.`
-        : `A representative’s second sign-in step was not added (${reason(d.reason)}).`;
+      if (!outcome) return line('representativeFactorNotAdded', { reason: reason(d.reason) });
+      return d.factor === 'passkey' ? line('representativePasskeyAdded', { name: text(d.name) }) : line('representativeAppAdded');
     case 'representative.second_factor_removed':
-      return event.outcome === 'success'
-        ? `A representative removed ${d.factor === 'passkey' ? `their passkey “${String(d.name)}”` : 'their authenticator app'} from their own account.`
-        : `Removing a representative’s second sign-in step was refused (${reason(d.reason)}).`;
+      if (!outcome) return line('representativeFactorRemoveRefused', { reason: reason(d.reason) });
+      return d.factor === 'passkey'
+        ? line('representativePasskeyRemoved', { name: text(d.name) })
+        : line('representativeAppRemoved');
     case 'representative.recovery_code_used':
-      return `A representative used a recovery code to sign in (${plural(Number(d.remaining ?? 0), 'code')} left).`;
+      return line('representativeRecoveryCodeUsed', { count: Number(d.remaining ?? 0) });
     case 'representative.recovery_codes_generated':
-      return 'A representative created new recovery codes.';
+      return line('representativeRecoveryCodesGenerated');
     case 'representative.passkey_renamed':
-      return `A representative renamed their passkey “${String(d.from ?? '')}” to “${String(d.name ?? '')}”.`;
+      return line('representativePasskeyRenamed', { from: text(d.from), name: text(d.name) });
     case 'representative.invite_issued':
-      return `Invite sent to representative${d.sentTo ? ` at ${String(d.sentTo)}` : ''} by ${by}.`;
+      return d.sentTo ? line('representativeInviteSentTo', { to: text(d.sentTo) }) : line('representativeInviteSent');
     case 'representative.reset_issued':
-      return `Password-reset email sent to representative${d.sentTo ? ` at ${String(d.sentTo)}` : ''} by ${by}.`;
+      return d.sentTo ? line('representativeResetIssuedTo', { to: text(d.sentTo) }) : line('representativeResetIssued');
     case 'portal.token_failed':
-      return `${linkKind(d.purpose)} was refused${d.reason ? ` (${reason(d.reason)})` : ''}.`;
+      return line('tokenFailed', { link, because: because(d.reason) });
     case 'portal.reset_requested':
-      return event.outcome === 'success'
-        ? 'The patient asked for a password reset on the portal sign-in page.'
-        : `A password reset was asked for on the portal sign-in page (${reason(d.reason)}).`;
+      return outcome ? line('resetRequested') : line('resetRequestRefused', { reason: reason(d.reason) });
     case 'patient.sign_in':
-      return event.outcome === 'success'
-        ? 'Signed in to the portal.'
-        : `Failed portal sign-in${d.reason ? ` (${reason(d.reason)})` : ''}.`;
+      return outcome ? line('signedIn') : line('signInFailed', { because: because(d.reason) });
     case 'patient.sign_out':
-      return 'Signed out of the portal.';
+      return line('signedOut');
     case 'patient.locked_out':
-      return `Portal sign-in locked${d.minutes ? ` for ${String(d.minutes)} minutes` : ''} after repeated failures${d.patientNotified ? '; the patient was told by email' : ''}.`;
+      return line('lockedOut', { minutes, told: patientTold });
     case 'portal.account_unlocked':
-      return `Portal sign-in unlocked by ${by}.`;
+      return line('unlocked');
     case 'portal.username_changed':
-      return `Username changed from “${String(d.from ?? '')}” to “${String(d.to ?? '')}” by ${by}${d.patientNotified ? '; the patient was told by email' : ''}.`;
-    case 'patient.email_changed': {
-      const links =
-        typeof d.revokedLinks === 'number' && d.revokedLinks ? `; ${plural(d.revokedLinks, 'open link')} revoked` : '';
-      return `Email changed from ${d.from ? String(d.from) : '(none)'} to ${String(d.to ?? '')} by ${by}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}${links}${d.oldAddressNotified ? '; the old address was told' : ''}.`;
-    }
+      return line('usernameChanged', { from: text(d.from), to: text(d.to), told: patientTold });
+    case 'patient.email_changed':
+      return line('emailChanged', {
+        from: d.from ? text(d.from) : say('part.noEmail'),
+        to: text(d.to),
+        reason: typedReason(d.reason),
+        links: revokedLinks,
+        oldTold: oldAddressTold,
+      });
     case 'patient.email_change_requested':
-      if (event.outcome !== 'success')
-        return `The email address ${String(d.to ?? '')} was not accepted from ${by}: ${reason(d.reason)}${d.sharedWith ? ` (${String(d.sharedWith).replace(/^Email shared/, 'shared')})` : ''}.`;
-      return `Email change to ${String(d.to ?? '')} requested by ${by}${d.reason ? ` — reason: “${String(d.reason)}”` : ''}${d.needsApproval ? '; waiting for another staff member’s approval' : ''}; the new address must confirm it${d.oldAddressNotified ? '; the old address was told' : ''}.`;
+      if (!outcome) return line('emailRefused', { to: text(d.to), reason: reason(d.reason), shared: sharedWith });
+      return line('emailRequested', {
+        to: text(d.to),
+        reason: typedReason(d.reason),
+        approval: part(d.needsApproval, 'waitingApproval'),
+        oldTold: oldAddressTold,
+      });
     case 'patient.email_change_approved':
-      return `Email change to ${String(d.to ?? '')} approved by ${by}.`;
+      return line('emailApproved', { to: text(d.to) });
     case 'patient.email_change_rejected':
-      return `Email change to ${String(d.to ?? '')} rejected by ${by}.`;
+      return line('emailRejected', { to: text(d.to) });
     case 'patient.email_change_confirmed':
-      return event.outcome === 'success'
-        ? 'The new email address confirmed the change.'
-        : `An email-change confirmation was refused${d.reason ? ` (${reason(d.reason)})` : ''}.`;
+      return outcome ? line('emailConfirmed') : line('emailConfirmRefused', { because: because(d.reason) });
     case 'patient.email_change_reported':
-      return 'The old email address reported “this wasn’t me”: the change was stopped and admins were alerted.';
+      return line('emailReported');
     case 'patient.password_changed':
-      return event.outcome === 'success'
-        ? `The patient changed their password on the account page${typeof d.otherSessionsEnded === 'number' && d.otherSessionsEnded ? `; ${plural(d.otherSessionsEnded, 'other session')} ended` : ''}.`
-        : `A password change on the account page was refused (${reason(d.reason)}).`;
+      if (!outcome) return line('passwordChangeRefused', { reason: reason(d.reason) });
+      return line('passwordChanged', {
+        sessions: part(count(d.otherSessionsEnded), 'otherSessionsEnded', { count: count(d.otherSessionsEnded) }),
+      });
     case 'patient.session_ended':
-      return `The patient ended a portal session${d.device ? ` (${String(d.device)})` : ''} from the account page.`;
+      return line('sessionEnded', { device: part(d.device, 'device', { device: text(d.device) }) });
     case 'patient.sessions_ended':
-      return `The patient ended ${plural(Number(d.count ?? 0), 'other portal session')} from the account page.`;
+      return line('sessionsEnded', { count: Number(d.count ?? 0) });
     case 'patient.second_factor_added':
       if (d.factor === 'passkey')
-        return event.outcome === 'success'
-          ? `The patient added a passkey (“${String(d.name)}”) as a second sign-in step${d.patientNotified ? '; the patient was told by email' : ''}.`
-          : `The patient’s passkey was not added (${reason(d.reason)}).`;
-      return event.outcome === 'success'
-        ? `The patient added an authenticator app as a second sign-in step${d.patientNotified ? '; the patient was told by email' : ''}.`
-        : 'The patient’s authenticator-app set-up failed (wrong code).';
+        return outcome
+          ? line('passkeyAdded', { name: text(d.name), told: patientTold })
+          : line('passkeyNotAdded', { reason: reason(d.reason) });
+      return outcome ? line('appAdded', { told: patientTold }) : line('appFailed');
     case 'patient.second_factor_removed':
-      if (event.outcome !== 'success') return `Removing a second sign-in step was refused (${reason(d.reason)}).`;
-      if (d.factor === 'passkey')
-        return `The patient removed their passkey “${String(d.name)}”${d.patientNotified ? '; the patient was told by email' : ''}.`;
-      return `The patient removed their authenticator app${d.patientNotified ? '; the patient was told by email' : ''}.`;
+      if (!outcome) return line('factorRemoveRefused', { reason: reason(d.reason) });
+      return d.factor === 'passkey'
+        ? line('passkeyRemoved', { name: text(d.name), told: patientTold })
+        : line('appRemoved', { told: patientTold });
     case 'patient.recovery_code_used':
-      return `A recovery code was used to sign in (${plural(Number(d.remaining ?? 0), 'code')} left).`;
+      return line('recoveryCodeUsed', { count: Number(d.remaining ?? 0) });
     case 'patient.recovery_codes_generated':
-      return 'The patient created new recovery codes.';
+      return line('recoveryCodesGenerated');
     case 'patient.passkey_renamed':
-      return `The patient renamed their passkey “${String(d.from ?? '')}” to “${String(d.name ?? '')}”.`;
+      return line('passkeyRenamed', { from: text(d.from), name: text(d.name) });
     case 'patient.marked_deceased':
-      return `Recorded as deceased by ${by}: portal access off, links revoked, sessions ended.`;
-    case 'patient.details_changed': {
-      const fields = Array.isArray(d.changed) ? d.changed.map((field) => FIELD_NAMES[String(field)] ?? String(field)) : [];
-      return `Details changed by ${by}${fields.length ? `: ${fields.join(', ')}` : ''}.`;
-    }
+      return line('markedDeceased');
+    case 'patient.details_changed':
+      return line('detailsChanged', { fields: fieldList('field') });
     case 'patient.imported':
-      return `Record ${d.change === 'created' ? 'created' : 'updated'} by ${by}.`;
+      return line(d.change === 'created' ? 'recordCreated' : 'recordUpdated');
     default:
-      return `${event.action.replace(/[._]/g, ' ')} (${by}).`;
+      return line('other', { action: event.action.replace(/[._]/g, ' ') });
   }
 }
 
 /** The events as lines; `describe` picks the voice (staff's by default, or describeForAccountHolder). */
-export function describePatientActivity(events: AuditRow[], describe = describePatientEvent): ActivityItem[] {
+export function describePatientActivity(
+  events: AuditRow[],
+  describe: (event: AuditRow) => string = describePatientEvent,
+): ActivityItem[] {
   return events.map((event) => ({
     occurredAt: event.occurredAt,
     text: describe(event),
@@ -303,10 +267,11 @@ export function describePatientActivity(events: AuditRow[], describe = describeP
   }));
 }
 
-/** "Viewed 14 times, last by Sam Staff" (the time is shown next to it). */
-export function describeViews(views: ViewSummary): string | null {
+/** "Record viewed 14 times by staff, last by Sam Staff" (the time is shown next to it), in `language`. */
+export function describeViews(views: ViewSummary, language = SOURCE_LANGUAGE): string | null {
   if (!views.count) return null;
-  return `Record viewed ${plural(views.count, 'time')} by staff, last by ${views.lastBy ?? 'staff'}`;
+  const { say } = activityWords(language);
+  return say('views', { count: views.count, by: views.lastBy ?? say('actor.staff') });
 }
 
 /** What a portal account holder sees in their own access history (sign-ins and changes to the account). */

@@ -3,6 +3,8 @@ import { basename, resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { ImportService } from '../imports/import.service';
 import { CliError, createCliContext, parseArgs, runCli } from './cli-context';
+import { translateMessage } from '../i18n/messages';
+import { SOURCE_LANGUAGE } from '../i18n/translations';
 
 /**
  * npm run import -- FILE [--dry-run] [--skip-invalid]
@@ -45,12 +47,14 @@ runCli(async () => {
     );
   for (const [reason, n] of Object.entries(counts.ignored)) console.info(`  not imported: ${n} × ${reason}`);
   for (const warning of run.warnings) console.info(`  ${warning.where}: warning: ${warning.reason}`);
-  if (run.message) console.info(`  ${run.message}`);
+  // The run's message is a key (staff.json imports.*): the console reads English.
+  const said = run.message ? translateMessage(SOURCE_LANGUAGE, run.message) : null;
+  if (said) console.info(`  ${said}`);
   for (const problem of run.problems)
     console.info(`  ${problem.where}${problem.externalId ? ` (${problem.externalId})` : ''}: ${problem.reason}`);
   if (run.problemsOmitted) console.info(`  …and ${run.problemsOmitted} more`);
   await context.close();
-  if (run.status === 'rejected' || run.status === 'failed') throw new CliError(run.message ?? 'Nothing was imported.');
+  if (run.status === 'rejected' || run.status === 'failed') throw new CliError(said ?? 'Nothing was imported.');
   if (run.status === 'dry_run' && counts.rejected > 0)
     throw new CliError('Dry run: the file has bad rows (listed above); nothing was written.');
 });

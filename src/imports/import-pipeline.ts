@@ -16,6 +16,8 @@ import type { AppointmentRecord, ImportProblem, PatientRecord } from './import-r
 import { ImportFileError } from './parsers/import-file-error';
 import { readRecords } from './parsers/import-file';
 import { runInTransaction } from '../database/transactions';
+import { message, translateMessage } from '../i18n/messages';
+import { SOURCE_LANGUAGE } from '../i18n/translations';
 
 export type ImportStatus = 'running' | 'dry_run' | 'applied' | 'rejected' | 'failed';
 
@@ -43,7 +45,7 @@ export interface ImportOutcome {
 export type WriteTurn = () => Promise<() => void>;
 
 const BATCH = 1000;
-export const FAILED_ON_OUR_SIDE = 'The import failed on our side and nothing was changed. The error is in the server log.';
+export const FAILED_ON_OUR_SIDE = message('staff:imports.runMessage.failedOnOurSide');
 
 /**
  * One pipeline for every format: parse (streamed) → check the whole file → compare with
@@ -129,9 +131,9 @@ export class ImportPipeline {
     } catch (error) {
       const known = error instanceof ImportFileError;
       if (!known) this.logger.error(`Import ${runId} failed: ${(error as Error)?.stack ?? String(error)}`);
-      const message = known ? (error as Error).message : FAILED_ON_OUR_SIDE;
-      await recordImportFailure(this.audit, job, message);
-      return failedOutcome(message, check, ignoredColumns);
+      const text = known ? (error as ImportFileError).text : FAILED_ON_OUR_SIDE;
+      await recordImportFailure(this.audit, job, text);
+      return failedOutcome(text, check, ignoredColumns);
     }
   }
 
@@ -199,7 +201,13 @@ export async function recordImportFailure(audit: AuditService, job: ImportJob, r
       action: 'import.failed',
       outcome: 'failure',
       batchId: job.runId,
-      details: { fileName: job.fileName, format: job.format, mode: modeOf(job.options), reason },
+      // The audit trail keeps the reason in English (the run's message is a key, shown in the staff language).
+      details: {
+        fileName: job.fileName,
+        format: job.format,
+        mode: modeOf(job.options),
+        reason: translateMessage(SOURCE_LANGUAGE, reason),
+      },
     })
     .catch(() => undefined);
 }
@@ -218,16 +226,15 @@ export function failedOutcome(message: string, check: ImportCheck | null = null,
 }
 
 export function rowCapMessage(maxRows: number): string {
-  return `The file has more than ${maxRows.toLocaleString('en-US')} rows (CSV lines or FHIR resources), the most one import takes (IMPORT_MAX_ROWS). Split it into files of at most ${maxRows.toLocaleString('en-US')} rows. Nothing was imported.`;
+  return message('staff:imports.runMessage.tooManyRows', { max: maxRows });
 }
 
-/** What the result page says beside its counts: what happened, in words. */
+/** What the result page says beside its counts: what happened, in words (a message key, staff.json imports.runMessage.*). */
 function resultMessage(options: ImportOptions, counts: ImportCounts, applied: boolean, nothingValid: boolean): string | null {
-  const rejected = `${counts.rejected} ${counts.rejected === 1 ? 'row was' : 'rows were'} rejected`;
-  if (options.dryRun) return counts.rejected ? `Dry run: ${rejected} (listed below); nothing was written.` : null;
-  if (nothingValid)
-    return `Nothing was imported: every row of the file was rejected (listed below). Fix them and import the file again.`;
-  if (!applied) return 'Nothing was imported: fix the rejected rows listed, or tick "import the valid rows and skip the rest".';
+  const rejected = { count: counts.rejected };
+  if (options.dryRun) return counts.rejected ? message('staff:imports.runMessage.dryRunRejected', rejected) : null;
+  if (nothingValid) return message('staff:imports.runMessage.nothingValid');
+  if (!applied) return message('staff:imports.runMessage.notApplied');
   const written =
     counts.patients.new +
     counts.patients.changed +
@@ -237,7 +244,7 @@ function resultMessage(options: ImportOptions, counts: ImportCounts, applied: bo
     counts.appointments.changed;
   if (counts.rejected)
     return written
-      ? `The valid rows were imported; ${rejected} and skipped (listed below).`
-      : `Nothing changed: the valid rows were already up to date; ${rejected} and skipped (listed below).`;
-  return written ? null : 'Nothing changed: every row was already up to date.';
+      ? message('staff:imports.runMessage.validImported', rejected)
+      : message('staff:imports.runMessage.validUpToDate', rejected);
+  return written ? null : message('staff:imports.runMessage.upToDate');
 }

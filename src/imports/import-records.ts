@@ -11,6 +11,7 @@ import {
   type PostalAddressKey,
 } from '../patients/postal-address';
 import { EARLIEST_BIRTH_DATE, isCalendarDate } from '../common/time/calendar-date';
+import { SOURCE_LANGUAGE, translatorFor } from '../i18n/translations';
 
 /** Where a record came from: a CSV line or a FHIR entry/line, for the error list. */
 export interface RecordSource {
@@ -126,9 +127,10 @@ export class FieldChecker {
   postalAddress(parts: Partial<Record<PostalAddressKey, unknown>>): PostalAddress {
     return postalAddressOf(
       Object.fromEntries(
-        POSTAL_ADDRESS_PARTS.map(({ key, label, max }) => [
+        // The import's row problems are English: the part's words from locales/en (staff.json form.addressPart).
+        POSTAL_ADDRESS_PARTS.map(({ key, max }) => [
           key,
-          cleanAddressPart(this.text(parts[key], label.toLowerCase(), max)),
+          cleanAddressPart(this.text(parts[key], translatorFor(SOURCE_LANGUAGE)(`staff:form.addressPart.${key}`), max)),
         ]),
       ),
     );

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { sendError } from '../common/errors/error-response';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
+import { message } from '../i18n/messages';
 
 /** multer's "File too large" becomes a message that says what the limit is and how to change it. */
 @Catch(PayloadTooLargeException)
@@ -15,7 +16,7 @@ export class ImportUploadFilter implements ExceptionFilter {
       http.getRequest<Request>(),
       http.getResponse<Response>(),
       413,
-      `The file is larger than the import limit of ${formatBytes(this.config.importMaxBytes)}. Split it into smaller files, or ask the administrator to raise IMPORT_MAX_BYTES. Nothing was imported.`,
+      message('staff:imports.fileProblem.tooLarge', { size: formatBytes(this.config.importMaxBytes) }),
     );
   }
 }

@@ -24,6 +24,7 @@ import type { ImportProblem } from './import-records';
 import { ImportFileError } from './parsers/import-file-error';
 import { detectFormat, type ImportFormat } from './parsers/import-file';
 import { uploadDir } from './upload-dir';
+import { message } from '../i18n/messages';
 
 export type { ImportOptions } from './import-job';
 export type { ImportStatus } from './import-pipeline';
@@ -60,10 +61,8 @@ const HEARTBEAT_MS = 15_000;
  */
 export const STALE_RUN_MS = 5 * 60_000;
 const SWEEP_MS = 60_000;
-export const INTERRUPTED_MESSAGE =
-  'The import was interrupted (the server stopped while it ran) and nothing was changed. Upload the file again.';
-export const TOO_LARGE_MESSAGE =
-  'The file is too large to import in one go: split it into smaller files (or ask the administrator to raise IMPORT_WORKER_HEAP_MB) and import them one after the other. Nothing was imported.';
+export const INTERRUPTED_MESSAGE = message('staff:imports.runMessage.interrupted');
+export const TOO_LARGE_MESSAGE = message('staff:imports.runMessage.tooLarge');
 
 /**
  * Owns the import runs: records a run, runs its pipeline (import-pipeline.ts) in a worker
@@ -128,7 +127,7 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
   async start(upload: ImportUpload, options: ImportOptions, context: AuditContext): Promise<ImportJob> {
     let job: ImportJob;
     try {
-      if (upload.size === 0) throw new ImportFileError(`"${upload.originalName}" is empty.`);
+      if (upload.size === 0) throw new ImportFileError(message('staff:imports.fileProblem.empty', { file: upload.originalName }));
       job = await this.begin(upload.path, upload.originalName, options, context, true);
     } catch (error) {
       await rm(upload.path, { force: true });
@@ -230,7 +229,7 @@ export class ImportService implements OnApplicationBootstrap, OnApplicationShutd
 
   async run(runId: string): Promise<ImportRun> {
     const row = await this.runs.find(runId);
-    if (!row) throw new NotFoundException('That import does not exist.');
+    if (!row) throw new NotFoundException(message('staff:imports.form.noSuchRun'));
     const stored = row.problems
       ? (JSON.parse(row.problems) as {
           problems: ImportProblem[];

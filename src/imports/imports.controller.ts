@@ -27,6 +27,7 @@ import { ImportService } from './import.service';
 import { formatBytes, ImportUploadFilter } from './import-upload.filter';
 import { FORMAT_LABELS } from './parsers/import-file';
 import { ImportFileError } from './parsers/import-file-error';
+import { message } from '../i18n/messages';
 
 /** What multer hands over for the uploaded file (stored under DATA_DIR/imports). */
 interface UploadedImportFile {
@@ -35,7 +36,7 @@ interface UploadedImportFile {
   size: number;
 }
 
-const runId = new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException('The import id is not valid.') });
+const runId = new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException(message('staff:imports.form.runId')) });
 
 /** Audit rows of an import name "import" as the actor, with the admin who started it. */
 const importContext = (audit: AuditContext): AuditContext => ({ ...audit, actorType: 'import' });
@@ -53,7 +54,6 @@ export class ImportsController {
   @View('imports/index')
   async page() {
     return {
-      title: 'Import patients',
       maxSize: formatBytes(this.config.importMaxBytes),
       recent: await this.imports.recentRuns(),
     };
@@ -71,7 +71,7 @@ export class ImportsController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ) {
-    if (!file) throw new BadRequestException('Choose a CSV or FHIR JSON file to import.');
+    if (!file) throw new BadRequestException(message('staff:imports.form.noFile'));
     const options: ImportOptions = { dryRun: form.dryRun === 'yes', skipInvalid: form.skipInvalid === 'yes' };
     let started: ImportJob;
     try {
@@ -81,7 +81,7 @@ export class ImportsController {
         importContext(audit),
       );
     } catch (error) {
-      if (error instanceof ImportFileError) throw new UnsupportedMediaTypeException(error.message);
+      if (error instanceof ImportFileError) throw new UnsupportedMediaTypeException(error.text);
       throw error;
     }
     if (!isHtmxRequest(req)) {
@@ -102,9 +102,8 @@ export class ImportsController {
 
   private model(run: Awaited<ReturnType<ImportService['run']>>) {
     return {
-      title: `Import of ${run.fileName}`,
       run,
-      formatLabel: run.format ? FORMAT_LABELS[run.format] : 'unknown',
+      formatLabel: run.format ? FORMAT_LABELS[run.format] : null,
       ignored: Object.entries(run.counts.ignored),
     };
   }

@@ -25,9 +25,9 @@ import {
   type PostalAddressKey,
 } from './postal-address';
 import { runInTransaction } from '../database/transactions';
+import { message } from '../i18n/messages';
 
-export const CONCURRENT_EDIT_MESSAGE =
-  'This patient was changed by someone else — reload the page to see the current details, then make your change again.';
+export const CONCURRENT_EDIT_MESSAGE = message('staff:refusal.patientChanged');
 
 /** The Edit details form as it opens: exactly what is on file, so saving it untouched changes nothing. */
 export interface DetailsFormValues extends Record<PostalAddressKey, string> {
@@ -67,7 +67,7 @@ export class PatientsService {
 
   async summary(id: number): Promise<PatientSummary> {
     const patient = await this.patients.findWithDetails(id);
-    if (!patient) throw new NotFoundException('No such patient.');
+    if (!patient) throw new NotFoundException(message('staff:refusal.noSuchPatient'));
     const [upcoming, providers, tags] = await Promise.all([
       this.patients.upcomingAppointments(id, new Date(), 5),
       this.patients.providers(),
@@ -93,7 +93,7 @@ export class PatientsService {
     assertRealDate(details.dateOfBirth);
     return runInTransaction(this.dataSource, async (tx) => {
       const before = await this.patients.findForEdit(id, tx);
-      if (!before) throw new NotFoundException('No such patient.');
+      if (!before) throw new NotFoundException(message('staff:refusal.noSuchPatient'));
       if (before.version !== details.version) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
       await this.assertKnown(tx, details);
       const phone = phoneToSave(before.phone, details.phone);
@@ -144,11 +144,11 @@ export class PatientsService {
 
   private async assertKnown(tx: EntityManager, details: PatientDetailsDto): Promise<void> {
     if (details.primaryProviderId && !(await this.patients.providerExists(details.primaryProviderId, tx))) {
-      throw new FormValidationException({ primaryProviderId: ['Choose a provider from the list.'] });
+      throw new FormValidationException({ primaryProviderId: [message('staff:form.provider')] });
     }
     const tagIds = [...new Set(details.tagIds)];
     if (tagIds.length && (await this.patients.countTags(tagIds, tx)) !== tagIds.length)
-      throw new FormValidationException({ tagIds: ['Choose tags from the list.'] });
+      throw new FormValidationException({ tagIds: [message('staff:form.tags')] });
   }
 
   /** Reading a patient's record is itself audited (HIPAA access log). */
@@ -183,9 +183,9 @@ export function typedDetailsValues(body: Record<string, unknown>): Record<string
 }
 
 const BIRTH_DATE_MESSAGES: Record<BirthDateProblem, string> = {
-  not_a_date: 'That date does not exist.',
-  future: 'The date of birth cannot be in the future.',
-  too_early: `The date of birth cannot be before ${EARLIEST_BIRTH_DATE.slice(0, 4)}.`,
+  not_a_date: message('staff:form.noSuchDate'),
+  future: message('staff:form.birthInFuture'),
+  too_early: message('staff:form.birthTooEarly', { year: EARLIEST_BIRTH_DATE.slice(0, 4) }),
 };
 
 function assertRealDate(date: string): void {

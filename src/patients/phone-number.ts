@@ -1,4 +1,5 @@
 import { FormValidationException } from '../common/validation/form-validation.exception';
+import { message } from '../i18n/messages';
 
 /** What staff may type for a phone number: digits with the usual separators, a leading + for international. */
 const PHONE = /^\+?[0-9(][0-9 ()-]*$/;
@@ -19,7 +20,7 @@ export function normalisePhone(typed: string): string | null {
   const digits = value.replace(/\D/g, '').length;
   if (!PHONE.test(value) || digits < 7 || digits > 15 || value.length > 32) {
     throw new FormValidationException({
-      phone: ['Enter a phone number of 7 to 15 digits, e.g. +1 555 010 0100 or (555) 010-0100.'],
+      phone: [message('staff:form.phone')],
     });
   }
   return value;

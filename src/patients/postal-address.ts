@@ -1,15 +1,17 @@
+import { message } from '../i18n/messages';
+
 /**
  * A patient's postal address (issue #18: printed activation letters): its parts, once. The
  * entity, the migration, the details form, the CSV and FHIR imports and the letter all read
  * this list, so adding a part is one line here.
  */
 export const POSTAL_ADDRESS_PARTS = [
-  { key: 'addressLine1', csv: 'address_line1', label: 'Address line 1', max: 100, autocomplete: 'address-line1' },
-  { key: 'addressLine2', csv: 'address_line2', label: 'Address line 2', max: 100, autocomplete: 'address-line2' },
-  { key: 'addressCity', csv: 'address_city', label: 'City', max: 100, autocomplete: 'address-level2' },
-  { key: 'addressRegion', csv: 'address_region', label: 'State or region', max: 100, autocomplete: 'address-level1' },
-  { key: 'addressPostalCode', csv: 'address_postal_code', label: 'Postal code', max: 20, autocomplete: 'postal-code' },
-  { key: 'addressCountry', csv: 'address_country', label: 'Country', max: 100, autocomplete: 'country-name' },
+  { key: 'addressLine1', csv: 'address_line1', max: 100, autocomplete: 'address-line1' },
+  { key: 'addressLine2', csv: 'address_line2', max: 100, autocomplete: 'address-line2' },
+  { key: 'addressCity', csv: 'address_city', max: 100, autocomplete: 'address-level2' },
+  { key: 'addressRegion', csv: 'address_region', max: 100, autocomplete: 'address-level1' },
+  { key: 'addressPostalCode', csv: 'address_postal_code', max: 20, autocomplete: 'postal-code' },
+  { key: 'addressCountry', csv: 'address_country', max: 100, autocomplete: 'country-name' },
 ] as const;
 
 export type PostalAddressKey = (typeof POSTAL_ADDRESS_PARTS)[number]['key'];
@@ -31,8 +33,9 @@ export function cleanAddressPart(value: unknown): string | null {
 export function addressPartProblem(key: PostalAddressKey, value: string | null): string | null {
   const part = POSTAL_ADDRESS_PARTS.find((p) => p.key === key)!;
   if (value === null) return null;
-  if (value.length > part.max) return `Use at most ${part.max} characters for ${part.label.toLowerCase()}.`;
-  if (UNUSABLE.test(value)) return `The ${part.label.toLowerCase()} contains characters that cannot be used.`;
+  // Message keys: the part's words are staff.json patient.addressPart.<key> (label) and form.addressPart.<key> (in a sentence).
+  if (value.length > part.max) return message('staff:form.addressTooLong', { max: part.max, part: key });
+  if (UNUSABLE.test(value)) return message('staff:form.addressCharacters', { part: key });
   return null;
 }
 

@@ -1,8 +1,9 @@
 import { matchLanguage } from '../i18n/language-choice';
+import { message } from '../i18n/messages';
 
-/** Error text shared by the dashboard form and the imports. */
+/** Error text shared by the dashboard and representative forms (a message key, written out in the staff language). */
 export const LANGUAGE_MESSAGE = (offered: readonly string[]) =>
-  `Choose a language the portal offers (${offered.join(', ')}), or leave it empty.`;
+  message('staff:form.languageOffered', { offered: offered.join(', ') });
 
 /**
  * A typed or imported language (BCP 47, any case: "es", "ES", "es-MX") as stored: the offered tag it

@@ -5,6 +5,7 @@
  * counts them and the activation report sums them.
  */
 import type { SqlFragment } from './onboarding-filter';
+import { SOURCE_LANGUAGE, translatorFor } from '../i18n/translations';
 
 const DAY_MS = 86_400_000;
 
@@ -24,46 +25,14 @@ export function worklistFilterOf(view: WorklistPageView): { worklist?: WorklistV
   return view === 'turned_18' ? { turned18: 'yes' } : { worklist: view };
 }
 
-export const WORKLIST_VIEW_LABELS: Record<WorklistPageView, { label: string; description: string; nextAction: string }> = {
-  invited_7d: {
-    label: 'Invited 7+ days ago, not set up',
-    description: 'The first invite went out at least 7 days ago and the patient has not chosen a username yet.',
-    nextAction: 'Send a new invite, or call the patient.',
-  },
-  visit_not_active: {
-    label: 'Visit within 7 days, not active',
-    description: 'A next appointment in the coming 7 days and the patient has never signed in to the portal.',
-    nextAction: 'Invite now, or help them set up at the front desk.',
-  },
-  email_problem: {
-    label: 'Email failed or bounced',
-    description: 'The latest invite or reset email could not be delivered, or the address on file bounced.',
-    nextAction: 'Check the address with the patient and change it.',
-  },
-  no_email_visit: {
-    label: 'No email, visit within 7 days',
-    description: 'No email address on file and a next appointment in the coming 7 days.',
-    nextAction: 'Ask for an email address at the visit.',
-  },
-  turned_18: {
-    label: 'Turned 18, invite to their own account',
-    description: 'The patient turned 18 and their parent or guardian access ended; they have no portal account of their own yet.',
-    nextAction: 'Invite them to their own account.',
-  },
-};
-
 /** The funnel, each stage a subset of the one before. */
 export const FUNNEL_STAGES = ['enabled', 'invited', 'delivered', 'opened', 'set_up', 'signed_in'] as const;
 export type FunnelStage = (typeof FUNNEL_STAGES)[number];
 
-export const FUNNEL_STAGE_LABELS: Record<FunnelStage, string> = {
-  enabled: 'Access enabled',
-  invited: 'Invited',
-  delivered: 'Email delivered',
-  opened: 'Link opened',
-  set_up: 'Account set up',
-  signed_in: 'Signed in',
-};
+/** In English for the report's CSV (locales/en/staff.json `activationReport.stage.*`); pages read the same keys in the staff language. */
+export const FUNNEL_STAGE_LABELS = Object.fromEntries(
+  FUNNEL_STAGES.map((stage) => [stage, translatorFor(SOURCE_LANGUAGE)(`staff:activationReport.stage.${stage}`)]),
+) as Record<FunnelStage, string>;
 
 const sqlTime = (date: Date) => date.toISOString().slice(0, 19).replace('T', ' ');
 const noEmail = `(p.email IS NULL OR TRIM(p.email) = '')`;

@@ -21,6 +21,7 @@ import { runInTransaction } from '../database/transactions';
 import { ageOn } from '../common/time/calendar-date';
 import { ClinicClock } from '../common/time/clinic-time';
 import { fromSqlDate } from '../database/sql';
+import { message } from '../i18n/messages';
 
 /** mail_outbox.kind of the two portal emails. */
 export const MAIL_KIND: Record<EmailedLinkPurpose, string> = { invite: 'portal_invite', reset: 'portal_reset' };
@@ -170,7 +171,7 @@ export class InvitationsService {
   }
 
   async batchProgress(batchId: string): Promise<BatchProgress> {
-    if (!(await this.batches.exists(batchId))) throw new NotFoundException('That batch does not exist.');
+    if (!(await this.batches.exists(batchId))) throw new NotFoundException(message('staff:refusal.noSuchBatch'));
     const counts = await this.outbox.countByStatusInBatch(batchId);
     const count = (status: string) => counts.get(status) ?? 0;
     const failures = await this.outbox.failuresInBatch(batchId, 50);

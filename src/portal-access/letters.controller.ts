@@ -28,8 +28,9 @@ import { BulkSelectionDto, toSelection } from './dto/onboarding-filter.dto';
 import { OnboardingActionsService, type Selection } from './onboarding-actions.service';
 import { queryString } from './onboarding-filter';
 import { selectionFields } from './onboarding.controller';
+import { message } from '../i18n/messages';
 
-const batchId = new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException('The batch id is not valid.') });
+const batchId = new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException(message('staff:refusal.batchId')) });
 
 /**
  * "Print activation letters" (issue #18): a preview with the skip reasons, then the PDF,

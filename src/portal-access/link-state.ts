@@ -1,4 +1,5 @@
 import type { PortalTokenPurpose } from '../invitations/entities/portal-token.entity';
+import { message } from '../i18n/messages';
 /**
  * The one definition of an invite/reset link's states (issue 17, "Link states"), next to
  * portal-status.ts: queued → sent → opened → set up → first sign-in, or expired / revoked /
@@ -32,23 +33,14 @@ export interface LinkStateFields {
 export interface LinkEvent {
   state: LinkState;
   at: Date;
+  /** A message key (i18n/messages): the page writes it out in the staff language. */
   label: string;
   /** A problem state (expired, failed, bounced): shown as a warning. */
   problem: boolean;
 }
 
-export const LINK_STATE_LABELS: Record<LinkState, string> = {
-  queued: 'Queued',
-  sent: 'Sent',
-  opened: 'Opened',
-  set_up: 'Account set up',
-  signed_in: 'First sign-in',
-  expired: 'Expired',
-  revoked: 'Revoked',
-  failed: 'Email failed',
-  bounced: 'Email bounced',
-  not_sent: 'Not sent (revoked first)',
-};
+/** A state's words in the link history (staff.json `linkState.label.<state>`), as a message key written out when shown. */
+const linkStateLabel = (state: LinkState) => message(`staff:linkState.label.${state}`);
 
 /** A problem state: shown as a warning on the row and the tab. */
 export const LINK_PROBLEM_STATES: ReadonlySet<LinkState> = new Set(['expired', 'failed', 'bounced']);
@@ -74,7 +66,7 @@ export function linkHistory(link: LinkStateFields, now: Date): LinkEvent[] {
     .filter((event): event is { state: LinkState; at: Date } => event.at !== null)
     .map((event, order) => ({ ...event, order }))
     .sort((a, b) => a.at.getTime() - b.at.getTime() || a.order - b.order)
-    .map(({ state, at }) => ({ state, at, label: LINK_STATE_LABELS[state], problem: LINK_PROBLEM_STATES.has(state) }));
+    .map(({ state, at }) => ({ state, at, label: linkStateLabel(state), problem: LINK_PROBLEM_STATES.has(state) }));
 }
 
 /**
@@ -102,24 +94,9 @@ export function latestLinkState(link: LinkStateFields, now: Date): LinkEvent {
   return linkHistory(link, now).reduce((latest, event) => (rank(event) >= rank(latest) ? event : latest));
 }
 
-/** The row's words: "Invite opened", "Reset email sent", "Account set up". */
+/** The row's words ("Invite opened", "Reset email sent", "Account set up"): staff.json `linkState.<purpose>.<state>`, a message key. */
 export function linkStatePhrase(purpose: PortalTokenPurpose, state: LinkState): string {
-  const noun = {
-    invite: 'Invite',
-    clinic: 'Clinic code',
-    letter: 'Letter link',
-    reset: state === 'expired' ? 'Reset link' : 'Reset email',
-  }[purpose];
-  switch (state) {
-    case 'set_up':
-      return purpose === 'reset' ? 'New password set' : 'Account set up';
-    case 'signed_in':
-      return 'First sign-in';
-    case 'not_sent':
-      return `${noun} not sent (link revoked first)`;
-    default:
-      return `${noun} ${state}`;
-  }
+  return message(`staff:linkState.${purpose}.${state}`);
 }
 
 /** The row's state from the latest invite/reset email (invitations' LatestInvite) and the account's first sign-in. */

@@ -42,7 +42,11 @@ export class OnboardingActionsService {
     if (before.deceased) throw new ConflictException(deceasedRefusal(before.fullName, 'invite'));
     if (before.status === 'red') throw new ConflictException(message('staff:refusal.notEnabled', { name: before.fullName }));
     if (!before.email) throw new ConflictException(message('staff:refusal.noEmail', { name: before.fullName }));
-    if (before.reach?.note) throw new ConflictException(`No email was sent to ${before.fullName}: ${before.reach.note}.`);
+    if (before.reach?.block === 'under_self_access_age')
+      throw new ConflictException(
+        message('staff:refusal.reachUnderAge', { name: before.fullName, age: this.reach.ages.minorSelfAccessAge }),
+      );
+    if (before.reach?.block) throw new ConflictException(message('staff:refusal.reachShared', { name: before.fullName }));
     const summary = await this.invitations.sendInvites([patientId], context, { bulk: false });
     const reason = firstSkipReason(summary);
     if (reason) throw new ConflictException(message('staff:refusal.skippedFor', { name: before.fullName, reason }));
@@ -99,18 +103,19 @@ export class OnboardingActionsService {
 
   private async rowOf(patientId: number): Promise<OnboardingRow> {
     const [row] = await this.query.rows([patientId]);
-    if (!row) throw new NotFoundException(`No patient with id ${patientId}.`);
+    if (!row) throw new NotFoundException(message('staff:refusal.noPatient', { id: patientId }));
     return row;
   }
 
   /** Patient ids of a selection; an id that does not exist fails the whole request before anything is sent. */
   private async resolve(selection: Selection, context: AuditContext): Promise<number[]> {
     const ids = selection.scope === 'ids' ? [...new Set(selection.ids)] : await this.selectedIds(selection, context);
-    if (ids.length === 0) throw new BadRequestException('No patients match this filter; nothing was sent.');
+    if (ids.length === 0) throw new BadRequestException(message('staff:refusal.noMatch'));
     if (selection.scope === 'ids') {
       const found = await this.patients.existingIds(ids);
       const unknown = ids.filter((id) => !found.has(id));
-      if (unknown.length) throw new NotFoundException(`No patient with id ${unknown.slice(0, 10).join(', ')}. Nothing was sent.`);
+      if (unknown.length)
+        throw new NotFoundException(message('staff:refusal.noPatientsSent', { ids: unknown.slice(0, 10).join(', ') }));
     }
     return ids;
   }

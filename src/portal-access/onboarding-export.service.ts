@@ -9,6 +9,7 @@ import { PatientsRepository } from '../patients/patients.repository';
 import { MAIL_KIND } from './invitations.service';
 import type { OnboardingFilter, OnboardingSort } from './onboarding-filter';
 import { OnboardingQueryService } from './onboarding-query.service';
+import { message } from '../i18n/messages';
 
 const BATCH = 1000;
 
@@ -55,7 +56,7 @@ export class OnboardingExportService {
   /** Every patient of a bulk invite batch: sent / queued / failed / cancelled / skipped, with the reason. */
   async batchReport(batchId: string, context: AuditContext): Promise<AsyncIterable<unknown[][]>> {
     const unsent = await this.batches.unsentOf(batchId);
-    if (!unsent) throw new NotFoundException('That batch does not exist.');
+    if (!unsent) throw new NotFoundException(message('staff:refusal.noSuchBatch'));
     await this.audit.record(context, { action: 'bulk_batch.report_exported', batchId, details: { format: 'csv' } });
     return this.reportBatches(batchId, unsent);
   }

@@ -17,6 +17,7 @@ import {
 } from './portal-status';
 import { languageCondition } from './onboarding-language';
 import { representativeFilterSql } from './representatives/representative-rules';
+import { message } from '../i18n/messages';
 
 /**
  * The onboarding page's filters and sort orders as SQL, kept pure so unit tests can
@@ -297,8 +298,7 @@ const KEY_CHECKS: Record<KeyKind, (value: unknown) => boolean> = {
 
 /** A cursor from the query string; anything that is not one this sort could have produced is a 400. */
 export function decodeCursor(raw: string, sort: OnboardingSort): Cursor {
-  const invalid = () =>
-    new BadRequestException('The page link is not valid for this sort order. Start again from the first page.');
+  const invalid = () => new BadRequestException(message('staff:refusal.pageLinkSort'));
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));

@@ -17,6 +17,7 @@ import {
   type SqlFragment,
 } from './onboarding-filter';
 import { inviteProblemFieldsSql } from './portal-status';
+import { message } from '../i18n/messages';
 
 export interface OnboardingPageRequest {
   filter: OnboardingFilter;
@@ -251,8 +252,8 @@ export class OnboardingListRepository {
     manager: EntityManager = this.dataSource.manager,
   ): Promise<void> {
     const checks: [string, number | undefined, string][] = [
-      ['tags', filter.tagId, 'The chosen tag does not exist.'],
-      ['providers', filter.providerId, 'The chosen primary provider does not exist.'],
+      ['tags', filter.tagId, message('staff:refusal.noSuchTag')],
+      ['providers', filter.providerId, message('staff:refusal.noSuchProvider')],
     ];
     for (const [table, id, message] of checks) {
       if (id === undefined) continue;

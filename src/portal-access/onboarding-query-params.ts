@@ -3,66 +3,54 @@ import { validateSync } from 'class-validator';
 import { OnboardingPageQueryDto } from './dto/onboarding-filter.dto';
 import { decodeCursor, nextDay } from './onboarding-filter';
 import { parseClinicDate, formatClinicDay } from '../common/time/clinic-time';
+import { message } from '../i18n/messages';
+import { SOURCE_LANGUAGE, translations } from '../i18n/translations';
 
-/** Every query parameter the onboarding page knows, with the words staff see next to it. */
-export const ONBOARDING_QUERY_LABELS = {
-  q: 'Search',
-  tag: 'Tag',
-  provider: 'Primary provider',
-  access: 'Access enabled',
-  username: 'Has username',
-  language: 'Preferred language',
-  apptAfter: 'Next appointment after',
-  apptBefore: 'Next appointment before',
-  status: 'Status',
-  worklist: 'Worklist view',
-  funnel: 'Activation stage',
-  invitedMonth: 'First invited in',
-  representative: 'Has representative',
-  turned18: 'Turned 18',
-  sort: 'Sort',
-  size: 'Rows per page',
-  after: 'Page link',
-  before: 'Page link',
-  page: 'Page',
-  scope: 'Selection',
-  ids: 'Selection',
-  enabledBatch: 'Selection',
-} as const;
-export type OnboardingQueryField = keyof typeof ONBOARDING_QUERY_LABELS;
-
-/** What a problem with each kind of field means, in words (class-validator's messages name internals). */
-const PROBLEM_WORDS: Partial<Record<OnboardingQueryField, string>> = {
-  q: 'needs 2 to 100 characters, without control characters',
-  tag: 'not one of the tags in the list',
-  provider: 'not one of the providers in the list',
-  access: 'choose Any, Yes or No',
-  username: 'choose Any, Yes or No',
-  language: 'not one of the languages in the list',
-  status: 'not one of the statuses in the list',
-  worklist: 'not one of the worklist views',
-  funnel: 'not one of the activation stages',
-  invitedMonth: 'give a month as YYYY-MM',
-  representative: 'choose Any, Yes or No',
-  turned18: 'tick it or leave it out',
-  sort: 'not a column of this list; sorted by name',
-  size: 'choose 25, 50 or 100; showing 50',
-  after: 'out of date; showing the first page',
-  before: 'out of date; showing the first page',
-  page: 'not a page number; showing the first page',
-  scope: 'not understood; nothing is selected',
-  ids: 'not understood; nothing is selected',
-  enabledBatch: 'not understood; nothing is selected',
-};
+/**
+ * Every query parameter the onboarding page knows. The words staff see next to each are staff.json
+ * `filterLabel.<field>`, and what a bad value means `filterProblem.invalid.<field>` (class-validator's messages name
+ * internals); a problem is a message key, written out in the staff language when shown.
+ */
+export const ONBOARDING_QUERY_FIELDS = [
+  'q',
+  'tag',
+  'provider',
+  'access',
+  'username',
+  'language',
+  'apptAfter',
+  'apptBefore',
+  'status',
+  'worklist',
+  'funnel',
+  'invitedMonth',
+  'representative',
+  'turned18',
+  'sort',
+  'size',
+  'after',
+  'before',
+  'page',
+  'scope',
+  'ids',
+  'enabledBatch',
+] as const;
+export type OnboardingQueryField = (typeof ONBOARDING_QUERY_FIELDS)[number];
 
 export interface ParsedOnboardingQuery {
   /** The parameters that could be used; each one with a problem is left out. */
   dto: OnboardingPageQueryDto;
-  /** "Next appointment after: not a date", by the field the message belongs next to. */
+  /** "Next appointment after: not a date" (a message key), by the field the message belongs next to. */
   problems: Partial<Record<OnboardingQueryField, string>>;
-  /** Why the remaining filters cannot match anything (shown above the empty table). */
+  /** Why the remaining filters cannot match anything (shown above the empty table), as message keys. */
   notices: string[];
 }
+
+/** What a bad value of the field means, in words: its own sentence, or "not understood". */
+const invalid = (field: OnboardingQueryField) =>
+  translations().exists(`staff:filterProblem.invalid.${field}`, { lng: SOURCE_LANGUAGE })
+    ? message(`staff:filterProblem.invalid.${field}`)
+    : message('staff:filterProblem.notUnderstood', { field });
 
 const own = (value: object, key: string) => Object.prototype.hasOwnProperty.call(value, key);
 
@@ -75,21 +63,26 @@ const own = (value: object, key: string) => Object.prototype.hasOwnProperty.call
 export function parseOnboardingQuery(raw: Record<string, unknown>): ParsedOnboardingQuery {
   const problems: ParsedOnboardingQuery['problems'] = {};
   const picked: Record<string, unknown> = {};
-  const say = (field: OnboardingQueryField, words: string) => {
-    problems[field] ??= `${ONBOARDING_QUERY_LABELS[field]}: ${words}.`;
+  const say = (field: OnboardingQueryField, problem: string) => {
+    problems[field] ??= problem;
   };
-  for (const field of Object.keys(ONBOARDING_QUERY_LABELS) as OnboardingQueryField[]) {
+  for (const field of ONBOARDING_QUERY_FIELDS) {
     if (!own(raw, field)) continue;
     const value = raw[field];
     if (field === 'ids') {
       picked[field] = value;
     } else if (typeof value !== 'string') {
-      say(field, 'given more than once; left out');
+      say(field, message('staff:filterProblem.repeated', { field }));
     } else if (field === 'apptAfter' || field === 'apptBefore') {
       const date = parseClinicDate(value);
       if (date.ok) picked[field] = date.iso;
       else if (date.problem !== 'empty')
-        say(field, date.problem === 'no-such-day' ? `there is no such day as ${value}` : 'not a date (write it as MM/DD/YYYY)');
+        say(
+          field,
+          date.problem === 'no-such-day'
+            ? message('staff:filterProblem.noSuchDay', { field, value })
+            : message('staff:filterProblem.notADate', { field }),
+        );
     } else {
       picked[field] = value;
     }
@@ -98,7 +91,7 @@ export function parseOnboardingQuery(raw: Record<string, unknown>): ParsedOnboar
   const dto = plainToInstance(OnboardingPageQueryDto, picked);
   for (const error of validateSync(dto, { whitelist: true, forbidUnknownValues: true, stopAtFirstError: true })) {
     const field = error.property as OnboardingQueryField;
-    say(field, PROBLEM_WORDS[field] ?? 'not understood');
+    say(field, invalid(field));
     delete (dto as unknown as Record<string, unknown>)[field];
   }
   // A cursor of another sort order (or a tampered one) falls back to the first page.
@@ -108,7 +101,7 @@ export function parseOnboardingQuery(raw: Record<string, unknown>): ParsedOnboar
     try {
       decodeCursor(cursor, dto.sort ?? 'name');
     } catch {
-      say(field, PROBLEM_WORDS[field]!);
+      say(field, invalid(field));
       delete dto[field];
     }
   }
@@ -116,7 +109,10 @@ export function parseOnboardingQuery(raw: Record<string, unknown>): ParsedOnboar
   const notices: string[] = [];
   if (dto.apptAfter && dto.apptBefore && nextDay(dto.apptAfter) >= dto.apptBefore) {
     notices.push(
-      `No patient can match: the next appointment would have to be after ${formatClinicDay(dto.apptAfter)} and before ${formatClinicDay(dto.apptBefore)}, and no day lies between them. Choose an “after” day at least two days before the “before” day.`,
+      message('staff:filterProblem.noDayBetween', {
+        after: formatClinicDay(dto.apptAfter),
+        before: formatClinicDay(dto.apptBefore),
+      }),
     );
   }
   return { dto, problems, notices };
@@ -129,12 +125,12 @@ export function withoutMissingReferences(parsed: ParsedOnboardingQuery, missing:
   const problems = { ...parsed.problems };
   for (const field of missing) {
     delete dto[field];
-    problems[field] ??= `${ONBOARDING_QUERY_LABELS[field]}: no longer in the list (deleted or mistyped); left out.`;
+    problems[field] ??= message('staff:filterProblem.missing', { field });
   }
   return { ...parsed, dto, problems };
 }
 
 /** A page number past the end (the list got shorter since the bookmark): the last page is shown. */
 export function pageProblem(pages: number): string {
-  return `${ONBOARDING_QUERY_LABELS.page}: there ${pages === 1 ? 'is only 1 page' : `are only ${pages} pages`}; showing the last.`;
+  return message('staff:filterProblem.pageTooFar', { count: pages });
 }

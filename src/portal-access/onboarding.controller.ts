@@ -40,8 +40,8 @@ const AFTER_SWAP = 'HX-Trigger-After-Swap';
 /** The filters that show a message next to themselves (views/portal-access/_filter-problem.njk). */
 const FILTER_FIELDS = ['q', 'tag', 'provider', 'access', 'username', 'representative', 'apptAfter', 'apptBefore', 'status'];
 
-const patientId = new ParseIntPipe({ exceptionFactory: () => new BadRequestException('The patient id must be a whole number.') });
-const batchId = new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException('The batch id is not valid.') });
+const patientId = new ParseIntPipe({ exceptionFactory: () => new BadRequestException(staffMessage('staff:refusal.patientId')) });
+const batchId = new ParseUUIDPipe({ exceptionFactory: () => new BadRequestException(staffMessage('staff:refusal.batchId')) });
 
 /**
  * The Patient Portal Onboarding Tool (DESIGN.md "The onboarding page"). Each POST answers
@@ -79,7 +79,6 @@ export class OnboardingController {
     ]);
     if (dto.page && !dto.after && !dto.before && dto.page > page.pages) problems.page ??= pageProblem(page.pages);
     return {
-      title: 'Pt Portal Onboarding Tool',
       values: dto,
       options,
       problems,
@@ -95,7 +94,7 @@ export class OnboardingController {
   @View('portal-access/patient-action', { fragment: 'portal-access/_row' })
   async row(@Param('id', patientId) id: number) {
     const [row] = await this.query.rows([id]);
-    if (!row) throw new NotFoundException(`No patient with id ${id}.`);
+    if (!row) throw new NotFoundException(staffMessage('staff:refusal.noPatient', { id }));
     return { row };
   }
 

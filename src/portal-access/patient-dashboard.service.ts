@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditQueryService } from '../audit/audit-query.service';
-import { describePatientActivity, describeViews } from '../audit/patient-activity';
+import { describePatientActivity, describePatientEvent, describeViews } from '../audit/patient-activity';
 import { canInvite, inviteKind } from './portal-eligibility';
 import { PortalOverviewService } from './portal-overview.service';
 import type { DashboardTab } from './dto/dashboard-query.dto';
@@ -11,6 +11,8 @@ import { RELATIONSHIP_LABELS } from './representatives/representative-rules';
 import { RepresentativesService } from './representatives/representatives.service';
 import { PortalReachService } from './representatives/portal-reach.service';
 import { underSelfAccessText } from './portal-eligibility';
+import type { AppConfig } from '../config/app-config';
+import { InjectConfig } from '../config/config.module';
 
 /** Everything the dashboard template needs for one tab; used by the page and by re-rendered forms. */
 @Injectable()
@@ -23,6 +25,7 @@ export class PatientDashboardService {
     private readonly notices: AccountNoticesService,
     private readonly representatives: RepresentativesService,
     private readonly reach: PortalReachService,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
 
   async model(patientId: number, tab: DashboardTab) {
@@ -60,8 +63,9 @@ export class PatientDashboardService {
       underSelfAccessText: underSelfAccessText(this.reach.ages),
       // Under the self-access age without a guardian yet: the tab opens the add form with the relationship chosen.
       representativeSuggested: patientReach?.minorStage === 'under_self_access' && !hasGuardian ? 'parent_or_guardian' : null,
-      activity: describePatientActivity(activity.events),
-      views: { ...activity.views, text: describeViews(activity.views) },
+      // Staff pages are in STAFF_LANGUAGE; the lines are written in it here (they compose several keys each).
+      activity: describePatientActivity(activity.events, (event) => describePatientEvent(event, this.config.staffLanguage)),
+      views: { ...activity.views, text: describeViews(activity.views, this.config.staffLanguage) },
       emailChanges,
       emailChangeNeedsApproval,
       notices,

@@ -9,6 +9,7 @@ import { PortalTokensService } from '../invitations/portal-tokens.service';
 import { PatientsRepository } from '../patients/patients.repository';
 import { PortalAccountsRepository } from './portal-accounts.repository';
 import { deceasedRefusal, mayEnable } from './portal-eligibility';
+import { message } from '../i18n/messages';
 import { runInTransaction } from '../database/transactions';
 import { RepresentativesService } from './representatives/representatives.service';
 
@@ -91,8 +92,12 @@ export class PortalAccessService {
       const accounts = await this.accounts.lockForEnable(ids, manager);
       const unknown = ids.filter((id) => !accounts.has(id));
       if (unknown.length > 0) {
-        const shown = unknown.slice(0, 10).join(', ') + (unknown.length > 10 ? ` and ${unknown.length - 10} more` : '');
-        throw new NotFoundException(`No patient with id ${shown}. Nothing was changed.`);
+        const ids = unknown.slice(0, 10).join(', ');
+        throw new NotFoundException(
+          unknown.length > 10
+            ? message('staff:refusal.noPatientsMore', { ids, more: unknown.length - 10 })
+            : message('staff:refusal.noPatients', { ids }),
+        );
       }
       const deceased = ids.filter((id) => !mayEnable(accounts.get(id)!));
       if (!options.bulk && deceased.length) {

@@ -10,9 +10,9 @@ import { type LockedAccount, PortalAccountsRepository } from './portal-accounts.
 import { checkUsername } from './usernames';
 import { RepresentativesService } from './representatives/representatives.service';
 import { runInTransaction } from '../database/transactions';
+import { message } from '../i18n/messages';
 
-export const CONCURRENT_ACCOUNT_CHANGE =
-  'This patient’s portal account was changed by someone else — reload the page and try again.';
+export const CONCURRENT_ACCOUNT_CHANGE = message('staff:refusal.accountChanged');
 
 /** A staff member's changes to one patient's portal account from the dashboard's Patient Portal tab. */
 @Injectable()
@@ -68,10 +68,10 @@ export class PortalAccountAdminService {
       if (account.username === checked.username) return false;
       if (!account.username)
         throw new FormValidationException({
-          username: ['The patient chooses a username from the invite link; it can be changed once it exists.'],
+          username: [message('staff:form.usernameNotYet')],
         });
       if (await this.accounts.usernameTaken(checked.key, patientId, tx))
-        throw new FormValidationException({ username: ['That username is not available.'] });
+        throw new FormValidationException({ username: [message('staff:form.usernameTaken')] });
       await this.accounts.changeUsername(patientId, checked.username, checked.key, now, tx);
       if (account.email)
         await this.notices.queue(tx, 'username_changed', account.email, patientId, {
@@ -99,7 +99,7 @@ export class PortalAccountAdminService {
   ): Promise<{ changed: boolean }> {
     return runInTransaction(this.dataSource, async (tx) => {
       const account = await this.accounts.lockForChange(patientId, tx);
-      if (!account) throw new NotFoundException('No such patient.');
+      if (!account) throw new NotFoundException(message('staff:refusal.noSuchPatient'));
       if (account.version !== version) throw new ConflictException(CONCURRENT_ACCOUNT_CHANGE);
       return { changed: await apply(tx, account, new Date()) };
     });

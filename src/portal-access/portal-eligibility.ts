@@ -92,7 +92,7 @@ export function minorStage(age: number | null | undefined, ages: AgeRules): 'und
 
 /** Shown on the row, the tab and the bulk preview for a patient under the self-access age. */
 export const underSelfAccessText = (ages: AgeRules) =>
-  `Under ${ages.minorSelfAccessAge}: no portal account of their own — invite a parent or guardian as their representative`;
+  message('staff:reach.underSelfAccessRule', { age: ages.minorSelfAccessAge });
 
 /** Invite or password reset: a patient who already chose a username gets a reset. */
 export function inviteKind(account: { username: string | null }): 'invite' | 'reset' {

@@ -7,6 +7,8 @@ import {
   toOnboardingFilter,
   toSelection,
 } from '../../src/portal-access/dto/onboarding-filter.dto';
+import { translateMessage } from '../../src/i18n/messages';
+import { BadRequestException } from '@nestjs/common';
 
 function check<T extends object>(cls: new () => T, plain: Record<string, unknown>): { value: T; messages: string[] } {
   const value = plainToInstance(cls, plain);
@@ -16,7 +18,8 @@ function check<T extends object>(cls: new () => T, plain: Record<string, unknown
     forbidUnknownValues: true,
     stopAtFirstError: true,
   });
-  return { value, messages: errors.flatMap((e) => Object.values(e.constraints ?? {})) };
+  // Messages are keys (i18n/messages) until shown: read in English, as a page would show them.
+  return { value, messages: errors.flatMap((e) => Object.values(e.constraints ?? {})).map((m) => translateMessage('en', m)) };
 }
 
 const utc = new ClinicClock('UTC');
@@ -115,6 +118,15 @@ describe('bulk selection DTO', () => {
   });
 
   it('asks for a selection when nothing is ticked', () => {
-    expect(() => toSelection(check(BulkSelectionDto, {}).value, utc)).toThrow(/Select at least one patient/);
+    expect(() => toSelection(check(BulkSelectionDto, {}).value, utc)).toThrow(BadRequestException);
+    // The refusal is a message key until shown: in English it asks for a selection.
+    const refusal = (() => {
+      try {
+        return toSelection(check(BulkSelectionDto, {}).value, utc);
+      } catch (error) {
+        return translateMessage('en', (error as Error).message);
+      }
+    })();
+    expect(refusal).toMatch(/Select at least one patient/);
   });
 });

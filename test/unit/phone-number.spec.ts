@@ -1,5 +1,6 @@
 import { FormValidationException } from '../../src/common/validation/form-validation.exception';
 import { normalisePhone } from '../../src/patients/phone-number';
+import { translateMessage } from '../../src/i18n/messages';
 
 describe('a phone number typed on the dashboard', () => {
   it.each([
@@ -20,7 +21,9 @@ describe('a phone number typed on the dashboard', () => {
       try {
         normalisePhone(typed);
       } catch (error) {
-        expect((error as FormValidationException).fieldErrors.phone[0]).toMatch(/^Enter a phone number of 7 to 15 digits/);
+        expect(translateMessage('en', (error as FormValidationException).fieldErrors.phone[0])).toMatch(
+          /^Enter a phone number of 7 to 15 digits/,
+        );
       }
     },
   );

@@ -1,37 +1,38 @@
 import { Type } from 'class-transformer';
+import { applyDecorators } from '@nestjs/common';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { message } from '../../i18n/messages';
+
+/** A whole number from min to max, with one message (a key of staff.json `reminders.*`) for every way it is wrong. */
+const WholeNumber = (min: number, max: number, key: string) => {
+  const options = { message: message(`staff:reminders.${key}`) };
+  return applyDecorators(
+    Type(() => Number),
+    IsInt(options),
+    Min(min, options),
+    Max(max, options),
+  );
+};
 
 /** The /admin/reminders form. */
 export class ReminderPolicyDto {
   @IsOptional()
-  @IsIn(['yes'])
+  @IsIn(['yes'], { message: message('staff:reminders.badEnabled') })
   enabled?: 'yes';
 
-  @IsString()
-  @MaxLength(64)
+  @IsString({ message: message('staff:reminders.badDays') })
+  @MaxLength(64, { message: message('staff:reminders.badDays') })
   daysAfterInvite!: string;
 
-  @Type(() => Number)
-  @IsInt({ message: 'Days before the appointment must be a whole number.' })
-  @Min(0)
-  @Max(60)
+  @WholeNumber(0, 60, 'badDaysBefore')
   daysBeforeAppointment!: number;
 
-  @Type(() => Number)
-  @IsInt({ message: 'The most reminders per patient must be a whole number.' })
-  @Min(0)
-  @Max(20)
+  @WholeNumber(0, 20, 'badMaxPerPatient')
   maxPerPatient!: number;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(23)
+  @WholeNumber(0, 23, 'badFromHour')
   allowedFromHour!: number;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(24)
+  @WholeNumber(0, 24, 'badUntilHour')
   allowedUntilHour!: number;
 }

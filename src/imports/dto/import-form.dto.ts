@@ -1,12 +1,13 @@
 import { IsIn, IsOptional } from 'class-validator';
+import { message } from '../../i18n/messages';
 
 /** The import form's tick boxes (the file itself arrives through multer). */
 export class ImportFormDto {
   @IsOptional()
-  @IsIn(['yes'], { message: 'Dry run is a tick box.' })
+  @IsIn(['yes'], { message: message('staff:imports.form.dryRun') })
   dryRun?: 'yes';
 
   @IsOptional()
-  @IsIn(['yes'], { message: '"Import the valid rows and skip the rest" is a tick box.' })
+  @IsIn(['yes'], { message: message('staff:imports.form.skipInvalid') })
   skipInvalid?: 'yes';
 }

@@ -4,6 +4,7 @@ import { POSTAL_ADDRESS_PARTS } from '../../patients/postal-address';
 import { FieldChecker, type ParsedItem, type ProviderRef, type RecordSource } from '../import-records';
 import { readCsvRecords } from './csv-records';
 import { ImportFileError } from './import-file-error';
+import { message } from '../../i18n/messages';
 
 /** The CSV columns (README "CSV format"); each accepts a few common spellings. */
 export const CSV_COLUMNS = {
@@ -47,13 +48,14 @@ export function mapHeader(header: string[]): { positions: Partial<Record<Column,
       if (name) ignored.push(raw.trim());
       return;
     }
-    if (positions[column] !== undefined) throw new ImportFileError(`The header names the column "${raw.trim()}" twice.`);
+    if (positions[column] !== undefined)
+      throw new ImportFileError(message('staff:imports.fileProblem.columnTwice', { column: raw.trim() }));
     positions[column] = index;
   });
   const missing = REQUIRED.filter((column) => positions[column] === undefined);
   if (missing.length) {
     throw new ImportFileError(
-      `This does not look like a patient CSV: the header row lacks ${missing.map((c) => CSV_COLUMNS[c][0]).join(', ')}. The first line must name the columns (see the README).`,
+      message('staff:imports.fileProblem.notPatientCsv', { columns: missing.map((c) => CSV_COLUMNS[c][0]).join(', ') }),
     );
   }
   return { positions, ignored };
@@ -87,7 +89,10 @@ export async function* parseCsv(
   let ordinal = 0;
   for await (const record of readCsvRecords(input)) {
     if (!header) {
-      if ('error' in record) throw new ImportFileError(`The header row (line ${record.line}) cannot be read: ${record.error}.`);
+      if ('error' in record)
+        throw new ImportFileError(
+          message('staff:imports.fileProblem.headerUnreadable', { line: record.line, error: record.error }),
+        );
       header = mapHeader(record.cells);
       width = record.cells.length;
       onIgnoredColumns(header.ignored);
@@ -101,7 +106,7 @@ export async function* parseCsv(
     if (record.cells.every((cell) => cell.trim() === '')) continue;
     yield* rowRecords(record.cells, header.positions, width, source);
   }
-  if (!header) throw new ImportFileError('The file is empty: a CSV needs a header row and at least one patient.');
+  if (!header) throw new ImportFileError(message('staff:imports.fileProblem.emptyCsv'));
 }
 
 function rowRecords(

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { FieldChecker, type ParsedItem, type ProviderRef, type RecordSource } from '../import-records';
 import type { PostalAddress } from '../../patients/postal-address';
 import { ImportFileError } from './import-file-error';
+import { message } from '../../i18n/messages';
 
 /*
  * FHIR R4 Patient, Practitioner and Appointment resources. The types come from
@@ -104,7 +105,7 @@ export async function* parseBundle(
       try {
         parsed = JSON.parse(entry);
       } catch {
-        throw new ImportFileError(`The Bundle is not valid JSON (in ${source.label}).`);
+        throw new ImportFileError(message('staff:imports.fileProblem.bundleEntryNotJson', { where: source.label }));
       }
       // A transaction's DELETE/GET entries carry a request and no resource: counted, never silently dropped.
       if (parsed?.resource === undefined && parsed?.request && typeof parsed.request === 'object') {
@@ -120,7 +121,7 @@ export async function* parseBundle(
     try {
       resource = JSON.parse(single);
     } catch {
-      throw new ImportFileError('The JSON file is not valid JSON.');
+      throw new ImportFileError(message('staff:imports.fileProblem.notJson'));
     }
     yield* resourceItems(resource, { label: 'the resource', ordinal: 0 }, null, options);
   }
@@ -188,7 +189,7 @@ class BundleScanner {
           this.entryString = '';
         }
       } else if (c === '{' || c === '[') {
-        if (this.depth === 0 && c === '[') throw new ImportFileError('The JSON file is a list, not a FHIR Bundle.');
+        if (this.depth === 0 && c === '[') throw new ImportFileError(message('staff:imports.fileProblem.jsonList'));
         if (this.depth === 2 && this.inEntries && c === '{') {
           this.collecting = true;
           this.discarding = false;
@@ -201,7 +202,7 @@ class BundleScanner {
       } else if (c === '}' || c === ']') {
         this.depth--;
         this.afterEntryColon = false;
-        if (this.depth < 0) throw new ImportFileError('The JSON file has more closing brackets than opening ones.');
+        if (this.depth < 0) throw new ImportFileError(message('staff:imports.fileProblem.jsonBrackets'));
         if (this.collecting && this.depth === 2) {
           if (this.discarding) entries.push({ oversized: this.oversizedType });
           else entries.push(this.buffer + chunk.slice(from, i + 1));
@@ -237,17 +238,15 @@ class BundleScanner {
 
   /** Checks the file was a complete Bundle; returns the text of a file that is one resource instead (else null). */
   end(): string | null {
-    if (this.depth !== 0 || this.inString) throw new ImportFileError('The JSON file ends before the Bundle is complete.');
+    if (this.depth !== 0 || this.inString) throw new ImportFileError(message('staff:imports.fileProblem.jsonIncomplete'));
     if (this.resourceType === 'Bundle') return null;
     if (this.resourceType && IMPORTED_TYPES.has(this.resourceType) && this.whole !== null) return this.whole;
     if (this.resourceType && IMPORTED_TYPES.has(this.resourceType))
-      throw new ImportFileError(
-        `The JSON file is one ${this.resourceType} resource larger than 4 MB; that is not a patient record.`,
-      );
+      throw new ImportFileError(message('staff:imports.fileProblem.resourceTooLarge', { type: this.resourceType }));
     throw new ImportFileError(
       this.resourceType
-        ? `The JSON file is a ${this.resourceType.slice(0, 40)} resource; upload a Bundle, NDJSON with one resource per line, or a single Patient, Practitioner or Appointment.`
-        : 'The JSON file is not a FHIR Bundle (no "resourceType": "Bundle").',
+        ? message('staff:imports.fileProblem.otherResource', { type: this.resourceType.slice(0, 40) })
+        : message('staff:imports.fileProblem.notBundle'),
     );
   }
 

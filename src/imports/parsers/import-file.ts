@@ -5,6 +5,7 @@ import type { ParsedItem } from '../import-records';
 import { parseCsv } from './csv-import.parser';
 import { parseBundle, parseNdjson, type FhirReadOptions, type IgnoredItem } from './fhir-import.parser';
 import { ImportFileError } from './import-file-error';
+import { message } from '../../i18n/messages';
 
 export type ImportFormat = 'csv' | 'fhir-bundle' | 'fhir-ndjson';
 
@@ -35,15 +36,12 @@ export async function detectFormat(path: string, fileName: string): Promise<Impo
   } finally {
     await handle.close();
   }
-  if (!isText(sample))
-    throw new ImportFileError(
-      `"${fileName}" is not a text file. Upload the patients as CSV (UTF-8) or FHIR JSON; a spreadsheet must first be saved as CSV.`,
-    );
+  if (!isText(sample)) throw new ImportFileError(message('staff:imports.fileProblem.notText', { file: fileName }));
   const text = sample
     .toString('utf8')
     .replace(/^\uFEFF/, '')
     .trimStart();
-  if (text === '') throw new ImportFileError(`"${fileName}" is empty.`);
+  if (text === '') throw new ImportFileError(message('staff:imports.fileProblem.empty', { file: fileName }));
   if (text.startsWith('{') || text.startsWith('[')) {
     if (extension === '.ndjson' || extension === '.jsonl') return 'fhir-ndjson';
     const newline = text.indexOf('\n');
@@ -58,12 +56,12 @@ export async function detectFormat(path: string, fileName: string): Promise<Impo
     return 'fhir-bundle';
   }
   if (extension !== '.csv' && extension !== '.txt')
-    throw new ImportFileError(`"${fileName}" is named like JSON but does not contain JSON.`);
+    throw new ImportFileError(message('staff:imports.fileProblem.namedJson', { file: fileName }));
   return 'csv';
 }
 
 export function unsupportedMessage(fileName: string): string {
-  return `"${fileName.slice(0, 100)}" is not a file this page can import. Upload a CSV file (.csv) or FHIR R4 JSON (.json Bundle, .ndjson).`;
+  return message('staff:imports.fileProblem.unsupported', { file: fileName.slice(0, 100) });
 }
 
 /** No NUL bytes and valid UTF-8 (a multi-byte character cut at the end of the sample is fine). */

@@ -13,8 +13,9 @@ import { PortalTokensService } from '../../invitations/portal-tokens.service';
 import { hashToken, newRawToken } from '../../invitations/tokens';
 import { ageOn } from '../../common/time/calendar-date';
 import { ClinicClock } from '../../common/time/clinic-time';
-import { underSelfAccessAge, underSelfAccessText } from '../portal-eligibility';
+import { underSelfAccessAge } from '../portal-eligibility';
 import { codeHashOf, displayCode, newActivationCode, normaliseTypedCode } from './activation-code';
+import { message } from '../../i18n/messages';
 
 /** An in-clinic code works this long: the patient is standing at the desk. */
 export const CLINIC_CODE_TTL_MINUTES = 10;
@@ -52,16 +53,13 @@ export class ActivationCodesService {
   async issueInClinic(patientId: number, context: AuditContext): Promise<IssuedActivation> {
     return runInTransaction(this.dataSource, async (tx) => {
       const account = await this.accounts.lockForChange(patientId, tx);
-      if (!account || !account.accessEnabled)
-        throw new ConflictException('Portal access is not enabled for this patient: enable it first.');
+      if (!account || !account.accessEnabled) throw new ConflictException(message('staff:refusal.codeNotEnabled'));
       const now = new Date();
       // The minors rule (issue #16), as for invites and letters: under the self-access age no own account.
       const [candidate] = await this.accounts.letterCandidates([patientId], tx);
       const ages = { ageOfMajority: this.config.ageOfMajority, minorSelfAccessAge: this.config.minorSelfAccessAge };
       if (candidate && underSelfAccessAge(ageOn(candidate.dateOfBirth, this.clock.dayOf(now)), ages))
-        throw new ConflictException(
-          `${underSelfAccessText(ages)}. Show the code on the representative’s row instead. Nothing was changed.`,
-        );
+        throw new ConflictException(message('staff:refusal.codeUnderSelfAccess', { age: ages.minorSelfAccessAge }));
       const [issued] = await this.issue(
         tx,
         [patientId],

@@ -33,16 +33,16 @@ export type SavedMessage = keyof typeof SAVED_MESSAGES;
 export class DashboardQuery {
   @Transform(emptyToUndefined)
   @IsOptional()
-  @IsIn(DASHBOARD_TABS, { message: 'Unknown tab.' })
+  @IsIn(DASHBOARD_TABS, { message: message('staff:form.unknownTab') })
   tab?: DashboardTab;
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @IsIn(['details'], { message: 'Unknown form.' })
+  @IsIn(['details'], { message: message('staff:form.unknownForm') })
   edit?: 'details';
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @IsIn(Object.keys(SAVED_MESSAGES), { message: 'Unknown message.' })
+  @IsIn(Object.keys(SAVED_MESSAGES), { message: message('staff:form.unknownMessage') })
   saved?: SavedMessage;
 }

@@ -26,28 +26,30 @@ import {
   type OnboardingFilter,
   type OnboardingSort,
 } from '../onboarding-filter';
+import { message } from '../../i18n/messages';
 
 /** An explicit id list larger than this must use "Select all N matching this filter" (body size, audit of intent). */
 export const MAX_EXPLICIT_IDS = 500;
 
 const CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 
-const OptionalChoice = (what: string, choices: readonly string[]) =>
+/** `field` names the filter's words (staff.json filterLabel.<field>) in the message. */
+const OptionalChoice = (field: string, choices: readonly string[]) =>
   applyDecorators(
     Transform(emptyToUndefined),
     IsOptional(),
-    IsIn(choices, { message: `${what} must be one of: ${choices.join(', ')}.` }),
+    IsIn(choices, { message: message('staff:form.oneOf', { field, choices: choices.join(', ') }) }),
   );
 
 /** Checked patient ids: at most MAX_EXPLICIT_IDS (bigger selections use "Select all N matching"). */
 const PatientIds = () =>
   // In the order a stack of property decorators would register (bottom-up), so the first error shown stays the same.
   applyDecorators(
-    Max(2_147_483_647, { each: true, message: 'Patient ids must be whole numbers.' }),
-    Min(1, { each: true, message: 'Patient ids must be whole numbers.' }),
-    IsInt({ each: true, message: 'Patient ids must be whole numbers.' }),
+    Max(2_147_483_647, { each: true, message: message('staff:form.patientIds') }),
+    Min(1, { each: true, message: message('staff:form.patientIds') }),
+    IsInt({ each: true, message: message('staff:form.patientIds') }),
     ArrayMaxSize(MAX_EXPLICIT_IDS, {
-      message: `Select at most ${MAX_EXPLICIT_IDS} patients by checkbox, or use "Select all matching this filter".`,
+      message: message('staff:form.tooManyIds', { max: MAX_EXPLICIT_IDS }),
     }),
     ArrayMinSize(1),
     IsOptional(),
@@ -63,41 +65,37 @@ const PatientIds = () =>
  * the selection although enabling moved them out of a filter such as "Access enabled: No".
  */
 const EnabledBatch = () =>
-  applyDecorators(
-    Transform(emptyToUndefined),
-    IsOptional(),
-    IsUUID('4', { message: 'The kept selection is not valid; select the patients again.' }),
-  );
+  applyDecorators(Transform(emptyToUndefined), IsOptional(), IsUUID('4', { message: message('staff:form.keptSelection') }));
 
 /** The filters of the onboarding page: query string of the page, hidden fields of the bulk forms. */
 export class OnboardingFilterDto {
   @Transform(({ value }: TransformFnParams) => (typeof value === 'string' ? value.normalize('NFC').trim() || undefined : value))
   @IsOptional()
   // class-validator runs these bottom-up: the type check first.
-  @Matches(CONTROL_CHARS, { message: 'Name search contains characters that are not allowed.' })
-  @Length(2, 100, { message: 'Name search needs 2 to 100 characters.' })
-  @IsString({ message: 'Name search must be text.' })
+  @Matches(CONTROL_CHARS, { message: message('staff:form.searchCharacters') })
+  @Length(2, 100, { message: message('staff:form.searchLength') })
+  @IsString({ message: message('staff:form.searchText') })
   q?: string;
 
-  @OptionalId('Tag must be chosen from the list.')
+  @OptionalId(message('staff:form.tag'))
   tag?: number;
 
-  @OptionalId('Primary provider must be chosen from the list.')
+  @OptionalId(message('staff:form.primaryProvider'))
   provider?: number;
 
-  @OptionalChoice('Access enabled', ['any', 'yes', 'no'])
+  @OptionalChoice('access', ['any', 'yes', 'no'])
   access?: 'any' | 'yes' | 'no';
 
-  @OptionalChoice('Has username', ['any', 'yes', 'no'])
+  @OptionalChoice('username', ['any', 'yes', 'no'])
   username?: 'any' | 'yes' | 'no';
 
   @IsOptional()
-  @Matches(LANGUAGE_FILTER, { message: 'Preferred language must be chosen from the list.' })
+  @Matches(LANGUAGE_FILTER, { message: message('staff:form.preferredLanguage') })
   language?: string;
-  @OptionalChoice('Has representative', ['any', 'yes', 'no'])
+  @OptionalChoice('representative', ['any', 'yes', 'no'])
   representative?: 'any' | 'yes' | 'no';
 
-  @OptionalChoice('Turned 18', ['yes'])
+  @OptionalChoice('turned18', ['yes'])
   turned18?: 'yes';
 
   @OptionalDate()
@@ -106,54 +104,54 @@ export class OnboardingFilterDto {
   @OptionalDate()
   apptAfter?: string;
 
-  @OptionalChoice('Status', STATUS_CHOICES)
+  @OptionalChoice('status', STATUS_CHOICES)
   status?: StatusChoice;
 
-  @OptionalChoice('Worklist view', WORKLIST_VIEWS)
+  @OptionalChoice('worklist', WORKLIST_VIEWS)
   worklist?: WorklistView;
 
-  @OptionalChoice('Activation stage', FUNNEL_STAGES)
+  @OptionalChoice('funnel', FUNNEL_STAGES)
   funnel?: FunnelStage;
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^20\d\d-(0[1-9]|1[0-2])$/, { message: 'First invited in: give a month as YYYY-MM.' })
+  @Matches(/^20\d\d-(0[1-9]|1[0-2])$/, { message: message('staff:form.invitedMonth') })
   invitedMonth?: string;
 }
 
 /** GET /portal-onboarding: filters plus sort, page size and the keyset cursor. */
 export class OnboardingPageQueryDto extends OnboardingFilterDto {
-  @OptionalChoice('Sort', ONBOARDING_SORTS)
+  @OptionalChoice('sort', ONBOARDING_SORTS)
   sort?: OnboardingSort;
 
   @Transform(digitsToNumber)
   @IsOptional()
-  @IsIn(ONBOARDING_PAGE_SIZES, { message: `Page size must be one of: ${ONBOARDING_PAGE_SIZES.join(', ')}.` })
+  @IsIn(ONBOARDING_PAGE_SIZES, { message: message('staff:form.pageSize', { choices: ONBOARDING_PAGE_SIZES.join(', ') }) })
   size?: number;
 
   /** Opaque keyset cursors ("rows after / before this one"); checked again when decoded. */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
-  @Matches(/^[A-Za-z0-9_-]{1,600}$/, { message: 'The page link is not valid.' })
+  @Matches(/^[A-Za-z0-9_-]{1,600}$/, { message: message('staff:form.pageLink') })
   after?: string;
 
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
-  @Matches(/^[A-Za-z0-9_-]{1,600}$/, { message: 'The page link is not valid.' })
+  @Matches(/^[A-Za-z0-9_-]{1,600}$/, { message: message('staff:form.pageLink') })
   before?: string;
 
   /** "Go to page N" (with no cursor), or the number of the cursor's page (a label carried by the pager links). */
   @Transform(digitsToNumber)
   @IsOptional()
-  @IsInt({ message: 'Page must be a whole number.' })
-  @Min(1, { message: 'Page must be a whole number.' })
-  @Max(1_000_000, { message: 'Page must be a whole number.' })
+  @IsInt({ message: message('staff:form.page') })
+  @Min(1, { message: message('staff:form.page') })
+  @Max(1_000_000, { message: message('staff:form.page') })
   page?: number;
 
   /** The selection to show ticked (the results reload after a bulk Enable keeps it). */
-  @OptionalChoice('Selection', ['ids', 'filter'])
+  @OptionalChoice('scope', ['ids', 'filter'])
   scope?: 'ids' | 'filter';
 
   @PatientIds()
@@ -168,7 +166,7 @@ export class OnboardingPageQueryDto extends OnboardingFilterDto {
  * MAX_EXPLICIT_IDS) or every patient matching the filter fields (scope "filter").
  */
 export class BulkSelectionDto extends OnboardingFilterDto {
-  @OptionalChoice('Selection', ['ids', 'filter'])
+  @OptionalChoice('scope', ['ids', 'filter'])
   scope?: 'ids' | 'filter';
 
   @PatientIds()
@@ -209,9 +207,6 @@ export function toSelection(dto: BulkSelectionDto, clock: ClinicClock): Selectio
       filter: toOnboardingFilter(dto, clock),
       ...(dto.enabledBatch ? { enabledBatch: dto.enabledBatch } : {}),
     };
-  if (!dto.ids || dto.ids.length === 0)
-    throw new BadRequestException(
-      'Select at least one patient (tick the boxes), or choose "Select all matching this filter". Nothing was changed.',
-    );
+  if (!dto.ids || dto.ids.length === 0) throw new BadRequestException(message('staff:refusal.selectSomeone'));
   return { scope: 'ids', ids: dto.ids };
 }

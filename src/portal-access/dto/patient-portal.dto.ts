@@ -2,6 +2,7 @@ import { Transform, type TransformFnParams } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { IsSafeEmail } from '../../common/validation/safe-email.decorator';
 import { digitsToNumber } from '../../common/validation/query-fields';
+import { message } from '../../i18n/messages';
 
 const oneLine = ({ value }: TransformFnParams) => (typeof value === 'string' ? value.normalize('NFC').trim() : value);
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
@@ -9,24 +10,24 @@ const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 /** The version of the record the form was built from (optimistic locking). */
 export class VersionedDto {
   @Transform(digitsToNumber)
-  @IsInt({ message: 'Reload the page and try again.' })
+  @IsInt({ message: message('staff:form.reload') })
   version!: number;
 }
 
 export class DisableAccessDto extends VersionedDto {
-  @IsIn(['yes'], { message: 'Tick the box to confirm that access should be turned off.' })
+  @IsIn(['yes'], { message: message('staff:form.confirmDisable') })
   confirm!: 'yes';
 
   @Transform(oneLine)
-  @Length(3, 500, { message: 'Give a reason (3 to 500 characters); it goes into the audit trail.' })
-  @Matches(NO_CONTROL_CHARS, { message: 'The reason contains characters that cannot be used.' })
+  @Length(3, 500, { message: message('staff:form.reason') })
+  @Matches(NO_CONTROL_CHARS, { message: message('staff:form.reasonCharacters') })
   reason!: string;
 }
 
 export class ChangeUsernameDto extends VersionedDto {
   @Transform(oneLine)
   @IsString()
-  @MaxLength(64, { message: 'Use 3 to 64 characters.' })
+  @MaxLength(64, { message: message('staff:form.username') })
   username!: string;
 }
 
@@ -35,41 +36,41 @@ export class ChangeEmailDto extends VersionedDto {
   @IsSafeEmail()
   email!: string;
 
-  @IsIn(['yes'], { message: 'Confirm that you verified this change with the patient (or their authorised representative).' })
+  @IsIn(['yes'], { message: message('staff:form.confirmVerified') })
   verified!: 'yes';
 
   @Transform(oneLine)
-  @Length(3, 500, { message: 'Give a reason (3 to 500 characters); it goes into the audit trail.' })
-  @Matches(NO_CONTROL_CHARS, { message: 'The reason contains characters that cannot be used.' })
+  @Length(3, 500, { message: message('staff:form.reason') })
+  @Matches(NO_CONTROL_CHARS, { message: message('staff:form.reasonCharacters') })
   reason!: string;
 
   /** The requester's own password, re-entered: a left-open session is not enough to redirect a patient's mail. */
-  @IsString({ message: 'Enter your password to confirm this change.' })
-  @Length(1, 1024, { message: 'Enter your password to confirm this change.' })
+  @IsString({ message: message('staff:form.ownPassword') })
+  @Length(1, 1024, { message: message('staff:form.ownPassword') })
   password!: string;
 }
 
 /** "Show activation code": only after staff ticked that they checked the photo ID. */
 export class ShowActivationCodeDto {
-  @IsIn(['yes'], { message: "Tick that you checked the patient's photo ID." })
+  @IsIn(['yes'], { message: message('staff:form.photoIdPatient') })
   photoIdChecked!: string;
 }
 
 /** "Show activation code" on a representative's row: their own photo ID, checked at the desk. */
 export class ShowRepresentativeCodeDto {
-  @IsIn(['yes'], { message: "Tick that you checked the representative's photo ID." })
+  @IsIn(['yes'], { message: message('staff:form.photoIdRepresentative') })
   photoIdChecked!: string;
 }
 
 /** The tab's invite button; an address shared with others needs the ticked confirmation and a reason (issue 16). */
 export class TabInviteDto {
   @IsOptional()
-  @IsIn(['yes'], { message: 'Tick the box to confirm.' })
+  @IsIn(['yes'], { message: message('staff:form.confirm') })
   confirmShared?: 'yes';
 
   @Transform(oneLine)
   @IsOptional()
-  @MaxLength(500, { message: 'Give a reason (3 to 500 characters); it goes into the audit trail.' })
-  @Matches(NO_CONTROL_CHARS, { message: 'The reason contains characters that cannot be used.' })
+  @MaxLength(500, { message: message('staff:form.reason') })
+  @Matches(NO_CONTROL_CHARS, { message: message('staff:form.reasonCharacters') })
   sharedReason?: string;
 }

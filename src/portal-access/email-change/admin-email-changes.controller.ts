@@ -10,20 +10,21 @@ import type { AppConfig } from '../../config/app-config';
 import { InjectConfig } from '../../config/config.module';
 import { EMAIL_CHANGE_DECISION, type EmailChangeDecision, EmailChangePolicyService } from './email-change-policy.service';
 import { EmailChangeService } from './email-change.service';
+import { message } from '../../i18n/messages';
 
 export class EmailChangePolicyDto {
-  @IsIn(['true', 'false'], { message: 'Choose on or off.' })
+  @IsIn(['true', 'false'], { message: message('staff:form.onOrOff') })
   needsApproval!: 'true' | 'false';
 }
 
 const DONE = {
-  approved: 'Approved: a confirmation link was sent to the new address.',
-  rejected: 'The email change was rejected.',
+  approved: message('staff:saved.emailChangeApproved'),
+  rejected: message('staff:saved.emailChangeRejected'),
 } as const;
 
 export class EmailChangesQuery {
   @IsOptional()
-  @IsIn(Object.keys(DONE), { message: 'Unknown message.' })
+  @IsIn(Object.keys(DONE), { message: message('staff:form.unknownMessage') })
   done?: keyof typeof DONE;
 }
 
@@ -50,9 +51,7 @@ export class AdminEmailChangesController {
     const needsApproval = form.needsApproval === 'true';
     await this.policy.change(needsApproval, audit);
     return seeOther('/admin/email-changes', {
-      flash: needsApproval
-        ? 'Email changes now need a second staff member’s approval.'
-        : 'Email changes no longer need a second approval (the new address must still confirm).',
+      flash: needsApproval ? message('staff:saved.emailChangesNeedApproval') : message('staff:saved.emailChangesNoApproval'),
     });
   }
 

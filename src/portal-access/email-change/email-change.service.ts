@@ -44,7 +44,7 @@ export const EMAIL_CHANGES_PER_PATIENT_PER_DAY = 3;
 export const SHARED_ADDRESS_FOR_PATIENT = message('messages:email.sharedAddress');
 
 /** One answer for an address that may not be used, whatever the reason (it names no other account). */
-export const UNUSABLE_ADDRESS = 'That address cannot be used for this patient. Check it with the patient.';
+export const UNUSABLE_ADDRESS = message('staff:form.unusableAddress');
 
 export type RequestOutcome = 'awaiting_approval' | 'awaiting_confirmation';
 
@@ -98,7 +98,7 @@ export class EmailChangeService {
       EMAIL_CHANGES_PER_STAFF_PER_HOUR
     ) {
       throw new HttpException(
-        `You have requested ${EMAIL_CHANGES_PER_STAFF_PER_HOUR} email changes in the last hour. Try again later.`,
+        message('staff:refusal.emailChangesPerHour', { count: EMAIL_CHANGES_PER_STAFF_PER_HOUR }),
         HttpStatus.TOO_MANY_REQUESTS,
       );
     }
@@ -107,7 +107,7 @@ export class EmailChangeService {
       EMAIL_CHANGES_PER_PATIENT_PER_DAY
     ) {
       throw new FormValidationException({
-        email: [`This patient's email was already changed ${EMAIL_CHANGES_PER_PATIENT_PER_DAY} times today. Try again tomorrow.`],
+        email: [message('staff:form.emailChangesPerDay', { count: EMAIL_CHANGES_PER_PATIENT_PER_DAY })],
       });
     }
     const email = form.email;
@@ -116,10 +116,10 @@ export class EmailChangeService {
     const needsApproval = await this.policy.needsApproval();
     return runInTransaction(this.dataSource, async (tx) => {
       const patient = await this.patients.lockContact(patientId, tx);
-      if (!patient) throw new NotFoundException('No such patient.');
+      if (!patient) throw new NotFoundException(message('staff:refusal.noSuchPatient'));
       if (patient.version !== form.version) throw new ConflictException(CONCURRENT_EDIT_MESSAGE);
       if (patient.email && patient.email.toLowerCase() === email.toLowerCase())
-        throw new FormValidationException({ email: ['That is already the email on file.'] });
+        throw new FormValidationException({ email: [message('staff:form.sameEmail')] });
       // The form's version moves, so a second submit of the same page is refused as stale.
       await this.patients.bumpVersion(patientId, tx);
       await this.create(
@@ -209,7 +209,7 @@ export class EmailChangeService {
     if (await this.patientAddressProblem(patientId, email, context)) return 'unusable';
     return runInTransaction(this.dataSource, async (tx) => {
       const patient = await this.patients.lockContact(patientId, tx);
-      if (!patient) throw new NotFoundException('No such patient.');
+      if (!patient) throw new NotFoundException(message('staff:refusal.noSuchPatient'));
       if (patient.email && patient.email.toLowerCase() === email.toLowerCase()) return 'unusable';
       await this.create(
         tx,
@@ -229,8 +229,7 @@ export class EmailChangeService {
   async approve(requestId: number, staff: StaffPrincipal, context: AuditContext): Promise<EmailChangeRequest> {
     return runInTransaction(this.dataSource, async (tx) => {
       const request = await this.decidable(tx, requestId, staff);
-      if (request.status !== 'awaiting_approval')
-        throw new ConflictException('This change is not waiting for approval any more. Reload the page.');
+      if (request.status !== 'awaiting_approval') throw new ConflictException(message('staff:refusal.changeNotWaiting'));
       const now = new Date();
       const raw = newRawToken();
       const moved = await this.requests.move(
@@ -242,7 +241,7 @@ export class EmailChangeService {
         this.verifyColumns(raw, now, staff),
         staff.id,
       );
-      if (!moved) throw new ConflictException('This change is not waiting for approval any more. Reload the page.');
+      if (!moved) throw new ConflictException(message('staff:refusal.changeNotWaiting'));
       await this.queueVerify(tx, request, raw);
       await this.audit.record(
         context,
@@ -271,7 +270,7 @@ export class EmailChangeService {
         { verify_token_hash: null, decided_by: staff.id, decided_by_label: staff.email, decided_at: now },
         staff.id,
       );
-      if (!moved) throw new ConflictException('This change was already decided. Reload the page.');
+      if (!moved) throw new ConflictException(message('staff:refusal.changeDecided'));
       await this.audit.record(
         context,
         {
@@ -497,9 +496,8 @@ export class EmailChangeService {
   /** Who may decide: a staff member other than the requester. */
   private async decidable(tx: EntityManager, requestId: number, staff: StaffPrincipal): Promise<EmailChangeRequest> {
     const request = await this.requests.byId(tx, requestId, true);
-    if (!request) throw new NotFoundException('No such email change.');
-    if (request.requestedBy === staff.id)
-      throw new ConflictException('A different staff member must approve or reject a change you requested.');
+    if (!request) throw new NotFoundException(message('staff:refusal.noSuchEmailChange'));
+    if (request.requestedBy === staff.id) throw new ConflictException(message('staff:refusal.ownChange'));
     return request;
   }
 

@@ -10,14 +10,18 @@ import { InjectConfig } from '../../config/config.module';
 import { canInvite, hasEmail, inviteBlock, minorStage, underSelfAccessText, type AgeRules } from '../portal-eligibility';
 import { emailKeyOf } from '../representative-accounts.repository';
 import { RepresentativesRepository } from './representatives.repository';
+import { message, translateMessage } from '../../i18n/messages';
+import { SOURCE_LANGUAGE } from '../../i18n/translations';
 
 /** Who else reads a patient's mailbox (criterion 2 of the seeds): other patients, other patients' representatives, staff. */
 export interface SharedEmail {
   patients: number;
   representatives: number;
   staff: number;
-  /** "Email shared with 2 other patients", for the row and the tab. */
+  /** "Email shared with 2 other patients" in English, as the audit trail records it. */
   text: string;
+  /** The same words as a message key, which the row and the tab write out in the staff language. */
+  message: string;
 }
 
 /** What the onboarding row and the tab show about who may reach the patient's portal (issue 16). */
@@ -27,8 +31,10 @@ export interface PortalReach {
   minorStage: 'under_self_access' | 'minor' | null;
   activeRepresentatives: number;
   sharedEmail: SharedEmail | null;
-  /** Why the row offers no invite link because of these rules (set by withReach), or null. */
+  /** Why the row offers no invite link because of these rules (set by withReach; a message key), or null. */
   note?: string | null;
+  /** Which of these rules took the invite away (set by withReach with `note`). */
+  block?: 'under_self_access_age' | 'shared_email' | null;
 }
 
 export interface ReachSubject {
@@ -37,15 +43,18 @@ export interface ReachSubject {
   dateOfBirth: string;
 }
 
-const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+/** Who else holds the address, as the key of its sentence (staff.json reach.sharedWith.<p|r|s…>) and its counts. */
+function sharedWith(shared: Pick<SharedEmail, 'patients' | 'representatives' | 'staff'>) {
+  const combo = `${shared.patients ? 'p' : ''}${shared.representatives ? 'r' : ''}${shared.staff ? 's' : ''}`;
+  return { combo, patients: shared.patients, representatives: shared.representatives };
+}
 
-function describeShared(shared: Omit<SharedEmail, 'text'>): string {
-  const parts: string[] = [];
-  if (shared.patients) parts.push(plural(shared.patients, 'other patient', 'other patients'));
-  if (shared.representatives)
-    parts.push(plural(shared.representatives, 'another patient’s representative', 'other patients’ representatives'));
-  if (shared.staff) parts.push('a staff user');
-  return `Email shared with ${parts.join(' and ')}`;
+function describeShared(
+  shared: Pick<SharedEmail, 'patients' | 'representatives' | 'staff'>,
+): Pick<SharedEmail, 'text' | 'message'> {
+  const { combo, ...counts } = sharedWith(shared);
+  const key = message(`staff:reach.sharedWith.${combo}`, counts);
+  return { text: translateMessage(SOURCE_LANGUAGE, key), message: key };
 }
 
 /**
@@ -76,12 +85,8 @@ export class PortalReachService {
     const shared = patient ? (await this.sharedEmails([patient])).get(patientId) : undefined;
     if (!shared) return;
     const errors: Record<string, string[]> = {};
-    if (form.confirmShared !== 'yes')
-      errors.confirmShared = [
-        `${shared.text}. Tick the box to confirm that this patient alone reads that mailbox, or that the others are their authorised representatives.`,
-      ];
-    if (!form.sharedReason || form.sharedReason.length < 3)
-      errors.sharedReason = ['Give a reason (3 to 500 characters); it goes into the audit trail.'];
+    if (form.confirmShared !== 'yes') errors.confirmShared = [message('staff:form.confirmShared', sharedWith(shared))];
+    if (!form.sharedReason || form.sharedReason.length < 3) errors.sharedReason = [message('staff:form.reason')];
     if (Object.keys(errors).length) throw new FormValidationException(errors);
     await this.audit.record(context, {
       action: 'portal.shared_email_confirmed',
@@ -148,7 +153,7 @@ export class PortalReachService {
         staff: staffKeys.has(key) ? 1 : 0,
       };
       if (counts.patients || counts.representatives || counts.staff)
-        result.set(patient.id, { ...counts, text: describeShared(counts) });
+        result.set(patient.id, { ...counts, ...describeShared(counts) });
     }
     return result;
   }
@@ -177,12 +182,13 @@ export function withReach<T extends { id: number; deceased: boolean; status: str
     sharedEmail: Boolean(reach.sharedEmail),
   };
   const block = inviteBlock(fields, ages);
+  const reachBlock = block === 'under_self_access_age' || block === 'shared_email' ? block : null;
   const note =
-    block === 'under_self_access_age'
+    reachBlock === 'under_self_access_age'
       ? underSelfAccessText(ages)
-      : block === 'shared_email'
-        ? 'Shared address: invite from the Patient Portal tab, with a confirmation'
+      : reachBlock === 'shared_email'
+        ? message('staff:reach.sharedNote')
         : null;
   // The row's own rule (bounced address, issue 17) still holds: reach can only take an invite away.
-  return { ...row, reach: { ...reach, note }, canInvite: row.canInvite && canInvite(fields, ages) };
+  return { ...row, reach: { ...reach, note, block: reachBlock }, canInvite: row.canInvite && canInvite(fields, ages) };
 }

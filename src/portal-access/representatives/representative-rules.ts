@@ -6,6 +6,7 @@
 export const RELATIONSHIPS = ['parent_or_guardian', 'adult_caregiver', 'healthcare_poa', 'other'] as const;
 export type Relationship = (typeof RELATIONSHIPS)[number];
 
+/** In English for the portal's representative home; staff pages read staff.json representatives.relationshipName.<code>. */
 export const RELATIONSHIP_LABELS: Record<Relationship, string> = {
   parent_or_guardian: 'Parent or legal guardian',
   adult_caregiver: 'Adult caregiver',
@@ -15,13 +16,6 @@ export const RELATIONSHIP_LABELS: Record<Relationship, string> = {
 
 /** Why a representative's access ended (patient_representatives.ended_reason). */
 export type EndReason = 'revoked' | 'end_date' | 'access_disabled' | 'age_of_majority';
-
-export const END_REASON_LABELS: Record<EndReason, string> = {
-  revoked: 'revoked by staff',
-  end_date: 'end date reached',
-  access_disabled: 'the patient’s portal access was disabled',
-  age_of_majority: 'the patient reached the age of majority',
-};
 
 export interface RepresentationFields {
   /** Clinic days, YYYY-MM-DD; the end day is the last day of access. */

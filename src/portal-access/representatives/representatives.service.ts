@@ -20,25 +20,24 @@ import { inviteKind } from '../portal-eligibility';
 import { portalStatus, type PortalStatus } from '../portal-status';
 import { emailKeyOf, RepresentativeAccountsRepository, type RepresentativeAccount } from '../representative-accounts.repository';
 import type { RepresentativeDto } from './dto/representative.dto';
-import { END_REASON_LABELS, isActiveRepresentation, RELATIONSHIP_LABELS, type EndReason } from './representative-rules';
+import { isActiveRepresentation, type EndReason } from './representative-rules';
 import { type RepresentativeFields, type RepresentativeRow, RepresentativesRepository } from './representatives.repository';
+import { message } from '../../i18n/messages';
 
 /** mail_outbox.kind of a representative's emails: apart from the patient's own, so they never colour the patient's row. */
 export const REPRESENTATIVE_MAIL_KIND = { invite: 'representative_invite', reset: 'representative_reset' } as const;
 
-export const CONCURRENT_REPRESENTATIVE_CHANGE =
-  'This representative was changed by someone else — reload the page and try again.';
+export const CONCURRENT_REPRESENTATIVE_CHANGE = message('staff:refusal.representativeChanged');
 
-export const SAME_AS_PATIENT_EMAIL =
-  'This is the patient’s own email address. A representative is invited at their own address, so that only the patient reads the patient’s mailbox and the representative signs in with an account of their own.';
+export const SAME_AS_PATIENT_EMAIL = message('staff:form.representativeSameEmail');
 
 /** A representative as the Patient Portal tab lists them, with their own status colour. */
 export interface TabRepresentative extends RepresentativeRow {
-  relationshipLabel: string;
   active: boolean;
   /** Starts later than today. */
   upcoming: boolean;
-  endedReasonLabel: string | null;
+  /** Why their access ended (the tab words it from staff.json representatives.endReason.<reason>), or null. */
+  endedReasonShown: EndReason | null;
   status: PortalStatus;
   account: RepresentativeAccount | null;
   inviteKind: 'invite' | 'reset';
@@ -81,23 +80,19 @@ export class RepresentativesService {
     return rows.map((row) => {
       const active = isActiveRepresentation(row, today);
       const account = accounts.get(row.accountId) ?? null;
+      // A message key (staff.json representatives.blocked.*), written out on the tab in the staff language.
       const inviteBlocked = !active
-        ? 'Their access is not current.'
+        ? message('staff:representatives.blocked.notCurrent')
         : !patient?.accessEnabled
-          ? 'Enable the patient’s portal access first: a representative reaches the patient through it.'
+          ? message('staff:representatives.blocked.notEnabled')
           : patient.deceased
-            ? 'The patient is recorded as deceased.'
+            ? message('staff:representatives.blocked.deceased')
             : null;
       return {
         ...row,
-        relationshipLabel: RELATIONSHIP_LABELS[row.relationship],
         active,
         upcoming: !row.endedAt && row.startsOn > today,
-        endedReasonLabel: row.endedReason
-          ? END_REASON_LABELS[row.endedReason]
-          : row.endsOn && row.endsOn < today
-            ? END_REASON_LABELS.end_date
-            : null,
+        endedReasonShown: row.endedReason ?? (row.endsOn && row.endsOn < today ? 'end_date' : null),
         // The same four colours and the one definition: red while they cannot act for the patient.
         status: portalStatus({
           accessEnabled: active && Boolean(patient?.accessEnabled),
@@ -121,8 +116,7 @@ export class RepresentativesService {
       const open = (await this.reps.ofPatient(patientId, tx)).filter(
         (row) => !row.endedAt && row.email.toLowerCase() === fields.emailKey,
       );
-      if (open.length)
-        throw new FormValidationException({ email: ['This address already belongs to one of this patient’s representatives.'] });
+      if (open.length) throw new FormValidationException({ email: [message('staff:form.representativeEmailTaken')] });
       const accountId = await this.accounts.findOrCreate(fields.email, fields.fullName, now, tx);
       const id = await this.reps.insert(patientId, accountId, fields, staffIdOf(context), now, tx);
       // Left as it is when not chosen: the account may already be theirs for another patient, with its own.
@@ -191,7 +185,7 @@ export class RepresentativesService {
   async invite(patientId: number, id: number, context: AuditContext): Promise<'invite' | 'reset'> {
     return runInTransaction(this.dataSource, async (tx) => {
       const now = new Date();
-      const rep = await this.lockReachable(patientId, id, 'No email was sent', now, tx);
+      const rep = await this.lockReachable(patientId, id, 'noEmail', now, tx);
       const account = (await this.accounts.byIds([rep.accountId], tx)).get(rep.accountId)!;
       const purpose = inviteKind(account);
       await this.issueLink(tx, account, patientId, purpose, staffIdOf(context), now);
@@ -262,7 +256,7 @@ export class RepresentativesService {
   ): Promise<IssuedActivation & { representativeName: string }> {
     return runInTransaction(this.dataSource, async (tx) => {
       const now = new Date();
-      const rep = await this.lockReachable(patientId, id, 'No code was made', now, tx);
+      const rep = await this.lockReachable(patientId, id, 'noCode', now, tx);
       const issued = await this.codes.issueInClinicForRepresentative(tx, patientId, rep.accountId, context, now);
       await this.accounts.markInvited(rep.accountId, now, tx);
       await this.audit.record(
@@ -288,20 +282,18 @@ export class RepresentativesService {
   private async lockReachable(
     patientId: number,
     id: number,
-    refused: string,
+    /** What did not happen, for the refusal (staff.json refusal.representative.<refused>.*). */
+    refused: 'noEmail' | 'noCode',
     now: Date,
     tx: EntityManager,
   ): Promise<RepresentativeRow> {
     const rep = await this.reps.lock(patientId, id, tx);
-    if (!rep) throw new NotFoundException('No such representative.');
+    if (!rep) throw new NotFoundException(message('staff:refusal.noSuchRepresentative'));
     const patient = await this.reps.patientFacts(patientId, tx);
     if (!isActiveRepresentation(rep, this.today(now)))
-      throw new ConflictException(`${refused}: this representative’s access is not current.`);
-    if (!patient?.accessEnabled)
-      throw new ConflictException(
-        `${refused}: enable the patient’s portal access first; a representative reaches the patient through it.`,
-      );
-    if (patient.deceased) throw new ConflictException(`${refused}: the patient is recorded as deceased.`);
+      throw new ConflictException(message(`staff:refusal.representative.${refused}.notCurrent`));
+    if (!patient?.accessEnabled) throw new ConflictException(message(`staff:refusal.representative.${refused}.notEnabled`));
+    if (patient.deceased) throw new ConflictException(message(`staff:refusal.representative.${refused}.deceased`));
     return rep;
   }
 
@@ -309,7 +301,7 @@ export class RepresentativesService {
   async unlock(patientId: number, id: number, context: AuditContext): Promise<boolean> {
     return runInTransaction(this.dataSource, async (tx) => {
       const rep = await this.reps.lock(patientId, id, tx);
-      if (!rep) throw new NotFoundException('No such representative.');
+      if (!rep) throw new NotFoundException(message('staff:refusal.noSuchRepresentative'));
       if (!(await this.accounts.unlock(rep.accountId, new Date(), tx))) return false;
       await this.audit.record(
         context,
@@ -455,10 +447,9 @@ export class RepresentativesService {
 
   private async lockCurrent(patientId: number, id: number, version: number, tx: EntityManager): Promise<RepresentativeRow> {
     const current = await this.reps.lock(patientId, id, tx);
-    if (!current) throw new NotFoundException('No such representative.');
+    if (!current) throw new NotFoundException(message('staff:refusal.noSuchRepresentative'));
     if (current.version !== version) throw new ConflictException(CONCURRENT_REPRESENTATIVE_CHANGE);
-    if (current.endedAt)
-      throw new ConflictException('This representative’s access has already ended; add them again to restore it.');
+    if (current.endedAt) throw new ConflictException(message('staff:refusal.representativeEnded'));
     return current;
   }
 
@@ -471,15 +462,15 @@ export class RepresentativesService {
     keptStart?: string,
   ): Promise<RepresentativeFields & { language: string | null }> {
     const patient = await this.reps.patientFacts(patientId, tx);
-    if (!patient) throw new NotFoundException('No such patient.');
+    if (!patient) throw new NotFoundException(message('staff:refusal.noSuchPatient'));
     const errors: Record<string, string[]> = {};
     const emailKey = emailKeyOf(form.email);
     if (patient.email && emailKeyOf(patient.email) === emailKey) errors.email = [SAME_AS_PATIENT_EMAIL];
     const language = preferredLanguage(form.language, this.config.languages);
     if (language === undefined) errors.language = [LANGUAGE_MESSAGE(this.config.languages)];
-    if (form.endsOn && form.endsOn < form.startsOn) errors.endsOn = ['The end date is before the start date.'];
+    if (form.endsOn && form.endsOn < form.startsOn) errors.endsOn = [message('staff:form.endBeforeStart')];
     else if (form.endsOn && form.endsOn < this.today(now) && keptStart === undefined)
-      errors.endsOn = ['The end date has already passed.'];
+      errors.endsOn = [message('staff:form.endPassed')];
     if (Object.keys(errors).length) throw new FormValidationException(errors);
     return {
       fullName: form.fullName,

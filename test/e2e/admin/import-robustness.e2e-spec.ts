@@ -12,6 +12,7 @@ import { uploadImport } from '../../support/imports';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 import { createTestDatabase } from '../../support/test-database';
+import { translateMessage } from '../../../src/i18n/messages';
 
 const fixture = (name: string) => join(__dirname, '../../fixtures/import', name);
 const MAX_ROWS = 100;
@@ -45,14 +46,16 @@ describe('imports that must not fail on our side', () => {
     const valid = await upload(fixture('stray-quote.csv'), { skipInvalid: 'yes' });
     expect(valid.run!.status).toBe('applied');
     expect(valid.run!.counts.patients.new).toBe(2);
-    expect(valid.run!.message).toBe('The valid rows were imported; 1 row was rejected and skipped (listed below).');
+    expect(translateMessage('en', valid.run!.message!)).toBe(
+      'The valid rows were imported; 1 row was rejected and skipped (listed below).',
+    );
   });
 
   it('"import the valid rows" does not say "Imported" when every row was rejected and nothing was written', async () => {
     const before = await patients();
     const { run, page } = await upload(fixture('all-rejected.csv'), { skipInvalid: 'yes' });
     expect(run!.status).toBe('rejected');
-    expect(run!.message).toBe(
+    expect(translateMessage('en', run!.message!)).toBe(
       'Nothing was imported: every row of the file was rejected (listed below). Fix them and import the file again.',
     );
     expect(page!.text).not.toMatch(/<h2 class="import-status">Imported<\/h2>/);
@@ -68,7 +71,7 @@ describe('imports that must not fail on our side', () => {
     const { run, page } = await upload(path);
     expect(run!.status).toBe('failed');
     expect(run!.message).toBe(rowCapMessage(MAX_ROWS));
-    expect(run!.message).toContain('more than 100 rows');
+    expect(translateMessage('en', run!.message!)).toContain('more than 100 rows');
     expect(page!.text).toContain('IMPORT_MAX_ROWS');
     expect(await patients()).toBe(before);
     await admin.get('/admin/import').expect(200);
@@ -144,7 +147,7 @@ describe('a file that needs more memory than the import worker has', () => {
     const { run, page } = await uploadImport(t, admin, path, {}, undefined, 300_000);
     expect(run!.status).toBe('failed');
     expect(run!.message).toBe(TOO_LARGE_MESSAGE);
-    expect(run!.message).toContain('too large to import in one go: split it');
+    expect(translateMessage('en', run!.message!)).toContain('too large to import in one go: split it');
     expect(page!.text).toContain('The file is too large to import in one go');
     expect(Number((await t.dataSource.query("SELECT COUNT(*) AS n FROM patients WHERE external_id LIKE 'HEAP-%'"))[0].n)).toBe(0);
     const [audit] = await t.dataSource.query("SELECT action, outcome FROM audit_events WHERE action = 'import.failed'");

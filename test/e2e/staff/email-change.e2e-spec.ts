@@ -11,6 +11,7 @@ import { auditActions } from '../../support/sessions';
 import { linkFrom, startSmtpServer, TestSmtpServer, type ReceivedMail } from '../../support/smtp-server';
 import { signInAs, STAFF_PASSWORD } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
+import { translateMessage } from '../../../src/i18n/messages';
 
 const BASE_URL = 'https://portal.clinic.test';
 const PATIENT_PASSWORD = 'copper kettle morning walk';
@@ -199,7 +200,7 @@ describe('changing a patient’s email safely', () => {
     const { id, email } = await createPortalPatient(t);
     const res = await requestChange(staff, id, staff.user.email.toUpperCase());
     expect(res.status).toBe(400);
-    expect(res.text).toContain(UNUSABLE_ADDRESS.replace(/'/g, '&#39;'));
+    expect(res.text).toContain(translateMessage('en', UNUSABLE_ADDRESS).replace(/'/g, '&#39;'));
     expect(await emailOf(id)).toBe(email);
   });
 

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { seedDemoData } from '../../../src/demo/demo-seeder';
 import { csrfTokenOf } from '../../support/html';
+import { createPortalPatient } from '../../support/portal-patients';
 import { signInAs } from '../../support/staff';
 import { startTestApp, TestApp } from '../../support/test-app';
 import { STAFF_PASSWORD } from '../../support/staff';
@@ -11,6 +12,34 @@ const KEY_PATH =
   /[>"]\s*(auth|account|admin|setup|totpSetup|onboarding|patient|portalTab|representatives|reach|row|status|inviteProblem|bulk|letters|activity|notices|emailChanges|imports|activationCode|saved|flash)\.[a-z][A-Za-z]*(\.[A-Za-z_]+)*(_one|_other)?\s*[<"]/;
 /** A page's text without its drop-downs, whose options name audit actions ("audit.viewed") on purpose. */
 const withoutSelects = (html: string) => html.replace(/<select[\s\S]*?<\/select>/g, '');
+
+/**
+ * English left on a Spanish page: words Spanish never uses ("invite" is Spanish too, usted imperative), in what staff read (text and the attributes a screen reader
+ * speaks). The drop-downs (provider and tag names), the table cells of names and addresses and the clinic name are data.
+ */
+const ENGLISH_WORDS =
+  'the and with is are was were has have your this that from for to of by on or an it be not any yes invites send save email emails showing download patients next page reminder reminders access account enabled search status';
+/** Each word as written in a sentence ("the", "The"), never in capitals ("OR" is a state in an address). */
+const ENGLISH = new RegExp(
+  `(?<![\\p{L}\\p{N}])(${ENGLISH_WORDS.split(' ')
+    .flatMap((word) => [word, word[0].toUpperCase() + word.slice(1)])
+    .join('|')})(?![\\p{L}\\p{N}])`,
+  'u',
+);
+function englishOn(html: string): string | null {
+  const data = withoutSelects(html)
+    .replace(/<(script|style|title)[\s\S]*?<\/\1>/g, ' ')
+    .replace(/<td class="col-(name|email|provider|username)"[\s\S]*?<\/td>/g, ' ')
+    .replace(/<a [^>]*href="\/patients\/\d+[^"]*"[^>]*>[^<]*<\/a>/g, ' ');
+  const spoken = [...data.matchAll(/\s(?:aria-label|title|placeholder|alt)="([^"]*)"/g)].map((m) => m[1]);
+  const text = data.replace(/<[^>]+>/g, '\n');
+  for (const line of [...text.split('\n'), ...spoken]) {
+    const words = line.replace(/&[a-z#0-9]+;/g, ' ').replace(/[\w.+-]+@[\w.-]+/g, ' ');
+    const found = ENGLISH.exec(words);
+    if (found) return `${found[0]} in “${line.trim()}”`;
+  }
+  return null;
+}
 
 describe('staff pages in STAFF_LANGUAGE', () => {
   let t: TestApp;
@@ -89,6 +118,54 @@ describe('staff pages in STAFF_LANGUAGE', () => {
       .expect(200);
     expect(preview.text).toMatch(/<p class="bulk-summary">se enviará(n)? \d+ invitaci(ón|ones)(; \d+ omitidos: [^<;]+)*\.<\/p>/);
     expect(preview.text).not.toContain('skipped');
+  });
+
+  it('the onboarding tool with a filter, the dashboard and its Patient Portal tab, imports, the worklist, the activation report and the reminder policy leave no English', async () => {
+    const admin = await signInAs(t, 'admin');
+    // A patient whose tab's activity list has a line to word: access enabled by staff.
+    const { id } = await createPortalPatient(t, { lastName: 'Actividad', accessEnabled: false });
+    await admin.post(`/patients/${id}/portal/enable`).type('form').send({ _csrf: admin.csrf }).expect(303);
+    const pages: Array<[string, string[]]> = [
+      ['/portal-onboarding', []],
+      ['/portal-onboarding?status=orange&size=25&access=perhaps', ['Acceso activado: elija Cualquiera, Sí o No.']],
+      ['/portal-onboarding?apptAfter=2031-12-10&apptBefore=2031-12-01', ['Ningún paciente puede coincidir']],
+      [`/patients/${id}?tab=details`, []],
+      [`/patients/${id}?tab=details&edit=details`, ['Dirección, línea 1']],
+      [`/patients/${id}?tab=portal`, ['Acceso al Portal activado por']],
+      ['/admin/import', []],
+      ['/portal-onboarding/worklist', ['<h1>Lista de trabajo de activación</h1>', 'Siguiente paso:']],
+      ['/portal-onboarding/worklist?view=no_email_visit', ['Sin correo, cita en los próximos 7 días']],
+      ['/reports/activation', ['<h1>Informe de activación</h1>', 'Enlace abierto']],
+      ['/reports/activation?by=month', ['Por mes de la primera invitación']],
+      ['/admin/reminders', ['<h1>Recordatorios de invitación</h1>', 'Guardar la política de recordatorios']],
+    ];
+    for (const [path, texts] of pages) {
+      const page = await admin.get(path).expect(200);
+      for (const text of texts) expect({ path, text, has: page.text.includes(text) }).toEqual({ path, text, has: true });
+      expect({ path, keyPath: KEY_PATH.exec(withoutSelects(page.text))?.[0] ?? null }).toEqual({ path, keyPath: null });
+      expect({ path, english: englishOn(page.text) }).toEqual({ path, english: null });
+    }
+    // A refusal and a re-rendered form speak Spanish too: an unknown setting, a bad reminder policy.
+    const unknown = await admin.get('/portal-onboarding/worklist?colour=red').expect(400);
+    expect(unknown.text).toContain('Esta página no tiene ningún ajuste llamado «colour».');
+    const policy = await admin
+      .post('/admin/reminders')
+      .type('form')
+      .send({
+        _csrf: admin.csrf,
+        daysAfterInvite: 'tres',
+        daysBeforeAppointment: '0',
+        maxPerPatient: '1',
+        allowedFromHour: '0',
+        allowedUntilHour: '24',
+      })
+      .expect(400);
+    expect(policy.text).toContain('Días después de la invitación: indique días enteros del 1 al 365');
+    expect({ english: englishOn(policy.text) }).toEqual({ english: null });
+    // The check itself sees English: a sentence, a button label, a spoken label.
+    expect(englishOn('<p>Portal access enabled by Sam.</p>')).toContain('Portal access enabled by Sam.');
+    expect(englishOn('<button>Save the reminder policy</button>')).not.toBeNull();
+    expect(englishOn('<a aria-label="Next page" href="#">›</a>')).not.toBeNull();
   });
 
   it('a refused password change explains itself in the staff language', async () => {
