@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { InjectConfig } from '../config/config.module';
-import { translatorFor } from '../i18n/translations';
+import { translate, translatorFor } from '../i18n/translations';
 import { emailEnvironments, emailFrame, emailLanguage } from './email-templates';
 import type { EmailedLinkPurpose } from './entities/portal-token.entity';
 
@@ -43,8 +43,8 @@ export class InviteEmailRenderer {
     const language = emailLanguage(this.config, preferredLanguage);
     const skeleton = this.skeleton(purpose, language);
     const name = plain(firstName);
-    const t = translatorFor(language);
-    const greeting = name ? t('emails:greeting', { name }) : t('emails:greetingNoName');
+    // The remembered sentence with the name put in (src/i18n/translations.ts): thousands per bulk send.
+    const greeting = name ? translate(language, 'emails:greeting', { name }) : translate(language, 'emails:greetingNoName');
     const link = this.link(purpose, rawToken);
     return {
       subject: skeleton.subject,
