@@ -3,6 +3,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import { runInTransaction } from '../database/transactions';
 import { PatientImportRepository, type DemoPatient } from '../patients/patient-import.repository';
 import { PortalAccountsRepository, type DemoPortalAccount } from '../portal-access/portal-accounts.repository';
+import { MailOutboxRepository } from '../invitations/outbox.repository';
+import { PortalTokensRepository, type DemoLink } from '../invitations/portal-tokens.repository';
 import { demoAddress } from './demo-addresses';
 
 export interface DemoSeedOptions {
@@ -235,6 +237,7 @@ export async function seedDemoData(db: DataSource, options: DemoSeedOptions): Pr
   const funnel = new ActivationFunnelRepository();
   const records = new PatientImportRepository(funnel);
   const portalAccounts = new PortalAccountsRepository(db, funnel);
+  const links = new PortalTokensRepository(db, funnel);
 
   return runInTransaction(db, async (tx: EntityManager) => {
     const providerIds = await records.ensureNamed('providers', PROVIDERS, now, tx);
@@ -294,11 +297,60 @@ export async function seedDemoData(db: DataSource, options: DemoSeedOptions): Pr
       }
       await records.insertDemo(patients, now, tx);
       await portalAccounts.insertDemo(accounts, now, tx);
+      await insertDemoInvites(links, patients, accounts, tx);
       await records.addTags(patientTags, tx);
       await records.insertAppointments(appointments, now, tx);
     }
+    // The invites above were written past the summary's writers: the activation report reads it, so rebuild it.
+    await funnel.rebuild(tx);
     return { patients: options.patients, providers: providerIds.length, tags: tagIds.length, appointments: appointmentCount };
   });
+}
+
+/**
+ * Each invited demo patient's emailed invite, so the link states, the worklist and the activation report agree with
+ * the list: its email delivered a minute after the invite; opened by three in four of the invited and by every active patient;
+ * used when the active patient set up the account (just before their first sign-in).
+ */
+async function insertDemoInvites(
+  links: PortalTokensRepository,
+  patients: DemoPatient[],
+  accounts: DemoPortalAccount[],
+  tx: EntityManager,
+): Promise<void> {
+  const emails = new Map(patients.map((patient) => [patient.id, patient.email]));
+  const invites: DemoLink[] = accounts.flatMap((account) => {
+    const to = emails.get(account.patientId);
+    if (!account.invitedAt || !to) return [];
+    const sent = account.invitedAt;
+    const usedAt = account.firstLoginAt && new Date(account.firstLoginAt.getTime() - 10 * 60_000);
+    const opened = usedAt
+      ? new Date(Math.min(usedAt.getTime(), sent.getTime() + DAY))
+      : account.patientId % 4
+        ? new Date(sent.getTime() + 3 * 3_600_000)
+        : null;
+    return [
+      {
+        patientId: account.patientId,
+        sentTo: to,
+        createdAt: sent,
+        expiresAt: new Date(sent.getTime() + 7 * DAY),
+        openedAt: opened,
+        usedAt,
+      },
+    ];
+  });
+  if (invites.length === 0) return;
+  const ids = await links.insertDemoLinks(invites, tx);
+  await MailOutboxRepository.insertDemoSent(
+    invites.map((invite) => ({
+      patientId: invite.patientId,
+      portalTokenId: ids.get(invite.patientId)!,
+      to: invite.sentTo,
+      sentAt: new Date(invite.createdAt.getTime() + 60_000),
+    })),
+    tx,
+  );
 }
 
 /** Red for most; gray, orange and green for the rest (never invited without an email). */
@@ -320,6 +372,16 @@ function portalAccountRow(
   const invitedAt = daysAgo(30);
   if (status === 'orange') return { patientId: id, accessEnabled: true, ...none, enabledAt, invitedAt };
   const username = `${asciiLocal(first).slice(0, 20)}.${asciiLocal(last).slice(0, 20)}${id}`;
-  const loginAt = daysAgo(20);
-  return { patientId: id, accessEnabled: true, username, enabledAt, invitedAt, firstLoginAt: loginAt, lastLoginAt: loginAt };
+  const lastLoginAt = daysAgo(20);
+  // Set up and first signed in within days of the invite (never before it, never after now).
+  const firstLoginAt = new Date(Math.min(now.getTime(), invitedAt.getTime() + 2 * 3_600_000 + (id % 9) * 8 * 3_600_000));
+  return {
+    patientId: id,
+    accessEnabled: true,
+    username,
+    enabledAt,
+    invitedAt,
+    firstLoginAt,
+    lastLoginAt: lastLoginAt > firstLoginAt ? lastLoginAt : firstLoginAt,
+  };
 }

@@ -147,6 +147,36 @@ export class MailOutboxRepository implements OnModuleInit {
     );
   }
 
+  /**
+   * The demo's sent invites (src/demo), as the sender leaves them: `sent`, bodies erased. Static: the seeder runs
+   * without Nest, and this instance's metrics gauge may exist only once per process.
+   */
+  static async insertDemoSent(
+    emails: Array<{ patientId: number; portalTokenId: number; to: string; sentAt: Date }>,
+    tx: EntityManager,
+  ): Promise<void> {
+    await insertRows(
+      tx,
+      'mail_outbox',
+      [
+        'patient_id',
+        'portal_token_id',
+        'kind',
+        'to_address',
+        'subject',
+        'status',
+        'attempts',
+        'next_attempt_at',
+        'created_at',
+        'sent_at',
+      ],
+      emails.map((e) => {
+        const at = toSqlDateTime(e.sentAt);
+        return [e.patientId, e.portalTokenId, 'portal_invite', e.to, 'Invitation to the Patient Portal', 'sent', 1, at, at, at];
+      }),
+    );
+  }
+
   /** Cancels the unsent emails carrying the open (unused, unrevoked) links of these patients, but the link `exceptTokenId`. */
   async cancelUnsentForOpenLinksOf(
     patientIds: number[],

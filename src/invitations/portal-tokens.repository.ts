@@ -13,6 +13,17 @@ import {
 } from '../database/sql';
 import { ActivationFunnelRepository } from '../patients/activation-funnel.repository';
 import type { PortalTokenPurpose } from './entities/portal-token.entity';
+import { hashToken, newRawToken } from './tokens';
+
+/** A demo patient's invite link (src/demo): when it was sent, and when it was opened and used, if it was. */
+export interface DemoLink {
+  patientId: number;
+  sentTo: string;
+  createdAt: Date;
+  expiresAt: Date;
+  openedAt: Date | null;
+  usedAt: Date | null;
+}
 
 /** A link with what deciding whether it still works needs (its patient and portal account). */
 export interface TokenWithHolder {
@@ -263,6 +274,42 @@ export class PortalTokensRepository {
       for (const row of rows) found.push({ patientId: Number(row.patient_id), purpose: row.purpose, sentTo: row.sent_to });
     }
     return found;
+  }
+
+  /**
+   * The demo's links (src/demo): one emailed invite per invited demo patient, opened or used as the account's
+   * status says, each the hash of a random token nobody holds (no demo link can be followed). Returns the link id
+   * by patient. The activation summary is rebuilt by the seeder once all demo rows are in.
+   */
+  async insertDemoLinks(links: DemoLink[], tx: EntityManager): Promise<Map<number, number>> {
+    const when = (value: Date | null) => (value ? toSqlDateTime(value) : null);
+    const hashes = links.map(() => hashToken(newRawToken()));
+    await insertRows(
+      tx,
+      'portal_tokens',
+      ['patient_id', 'purpose', 'token_hash', 'sent_to', 'created_at', 'expires_at', 'opened_at', 'used_at', 'issued_by'],
+      links.map((link, i) => [
+        link.patientId,
+        'invite',
+        hashes[i],
+        link.sentTo,
+        when(link.createdAt),
+        when(link.expiresAt),
+        when(link.openedAt),
+        when(link.usedAt),
+        'staff',
+      ]),
+    );
+    const byHash = new Map(hashes.map((hash, i) => [hash, links[i].patientId]));
+    const ids = new Map<number, number>();
+    for (const chunk of chunks(hashes)) {
+      const rows: Array<{ id: number | string; token_hash: string }> = await tx.query(
+        `SELECT id, token_hash FROM portal_tokens WHERE token_hash IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
+      for (const row of rows) ids.set(byHash.get(row.token_hash)!, Number(row.id));
+    }
+    return ids;
   }
 
   /** Stores new links (hashes only) and returns their ids by hash. */

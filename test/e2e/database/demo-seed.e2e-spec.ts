@@ -2,6 +2,8 @@ import { DataSource } from 'typeorm';
 import { APP_SCHEMA } from '../../../src/app.schema';
 import { buildDataSourceOptions } from '../../../src/database/data-source-options';
 import { seedDemoData } from '../../../src/demo/demo-seeder';
+import { ActivationReportRepository } from '../../../src/activation/activation-report.repository';
+import { ActivationReportService } from '../../../src/activation/activation-report.service';
 import { portalStatusSql } from '../../../src/portal-access/portal-status';
 import { createTestDatabase, TestDatabase } from '../../support/test-database';
 
@@ -55,6 +57,36 @@ describe('the demo seeder', () => {
     expect(Number(tagged)).toBeGreaterThan(500);
     const [{ next }] = await a.dataSource.query('SELECT COUNT(*) AS next FROM patients WHERE next_appointment_at IS NOT NULL');
     expect(Number(next)).toBeGreaterThan(300);
+  });
+
+  it('gives every invited patient the emailed link the report counts, so the activation report agrees with the list', async () => {
+    const [counts] = await a.dataSource.query(
+      `SELECT SUM(CASE WHEN pa.invited_at IS NOT NULL THEN 1 ELSE 0 END) AS invited,
+              SUM(CASE WHEN pa.username IS NOT NULL THEN 1 ELSE 0 END) AS setUp,
+              SUM(CASE WHEN pa.first_login_at IS NOT NULL THEN 1 ELSE 0 END) AS signedIn,
+              SUM(CASE WHEN pa.access_enabled = 1 THEN 1 ELSE 0 END) AS enabled
+         FROM portal_accounts pa`,
+    );
+    // Every invited patient has one sent email with its link; every set-up patient's link was used before the first sign-in.
+    const [links] = await a.dataSource.query(
+      `SELECT COUNT(*) AS n, SUM(CASE WHEN o.status = 'sent' THEN 1 ELSE 0 END) AS sent,
+              SUM(CASE WHEN t.used_at IS NOT NULL AND t.used_at <= pa.first_login_at AND t.created_at <= t.used_at THEN 1 ELSE 0 END) AS usedInOrder
+         FROM portal_tokens t JOIN mail_outbox o ON o.portal_token_id = t.id JOIN portal_accounts pa ON pa.patient_id = t.patient_id`,
+    );
+    expect(Number(links.n)).toBe(Number(counts.invited));
+    expect(Number(links.sent)).toBe(Number(counts.invited));
+    expect(Number(links.usedInOrder)).toBe(Number(counts.setUp));
+    const report = await new ActivationReportService(new ActivationReportRepository(a.dataSource)).report('provider');
+    const total = Object.fromEntries(report.total.cells.map((cell) => [cell.stage, cell.count]));
+    expect(total).toMatchObject({
+      enabled: Number(counts.enabled),
+      invited: Number(counts.invited),
+      delivered: Number(counts.invited),
+      set_up: Number(counts.setUp),
+      signed_in: Number(counts.signedIn),
+    });
+    expect(total.opened).toBeGreaterThanOrEqual(Number(counts.setUp));
+    expect(total.opened).toBeLessThan(Number(counts.invited));
   });
 
   it('gives about nine patients in ten a postal address a letter can be posted to, some without email among them', async () => {
