@@ -121,14 +121,15 @@ const filledTemplates = new Map<string, string[] | null>();
  * A sentence with values: i18next's own answer for the key with a marker in place of each value, remembered per
  * language, key and value names; the values are then put in the marked places (once, never read as markup or
  * as further places). A row of 50 patients asks for the same few sentences with other names. A sentence that
- * nests another key (`$t(…{{reason}})`) may build that key from a value, so i18next fills it in every time.
+ * nests another key (`$t(…{{reason}})`) may build that key from a value, and one that formats a value
+ * (`{{max, number}}`) cannot format a marker, so i18next fills those in every time.
  */
 function fillIn(lng: string, key: string, options: Record<string, unknown>, names: string[]): string {
   const memo = `${lng}${MARK}${key}${MARK}${names.join(',')}`;
   let parts = filledTemplates.get(memo);
   if (parts === undefined) {
     const markers = Object.fromEntries(names.map((name) => [name, `${MARK}${name}${MARK}`]));
-    parts = nestsKeys(lng, key) ? null : (translatorFor(lng)(key, markers) as string).split(new RegExp(`${MARK}(\\w+)${MARK}`));
+    parts = needsI18next(lng, key) ? null : (translatorFor(lng)(key, markers) as string).split(new RegExp(`${MARK}(\\w+)${MARK}`));
     filledTemplates.set(memo, parts);
   }
   if (!parts) return translatorFor(lng)(key, options) as string;
@@ -138,13 +139,13 @@ function fillIn(lng: string, key: string, options: Record<string, unknown>, name
   return sentence;
 }
 
-/** True when the text this language would use for the key (after its fallbacks) nests another key, or is not found. */
-function nestsKeys(lng: string, key: string): boolean {
+/** True when the text this language would use for the key (after its fallbacks) nests another key, formats a value, or is not found. */
+function needsI18next(lng: string, key: string): boolean {
   const i18n = translations();
   const [namespace, path] = key.includes(':') ? key.split(':', 2) : ['common', key];
   for (const code of i18n.services.languageUtils.toResolveHierarchy(lng)) {
     const text: unknown = i18n.getResource(code, namespace, path);
-    if (typeof text === 'string') return text.includes('$t(');
+    if (typeof text === 'string') return text.includes('$t(') || /\{\{[^}]*,[^}]*\}\}/.test(text);
   }
   return true;
 }
