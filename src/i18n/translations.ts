@@ -129,7 +129,9 @@ function fillIn(lng: string, key: string, options: Record<string, unknown>, name
   let parts = filledTemplates.get(memo);
   if (parts === undefined) {
     const markers = Object.fromEntries(names.map((name) => [name, `${MARK}${name}${MARK}`]));
-    parts = needsI18next(lng, key) ? null : (translatorFor(lng)(key, markers) as string).split(new RegExp(`${MARK}(\\w+)${MARK}`));
+    parts = needsI18next(lng, key)
+      ? null
+      : (translatorFor(lng)(key, markers) as string).split(new RegExp(`${MARK}(\\w+)${MARK}`));
     filledTemplates.set(memo, parts);
   }
   if (!parts) return translatorFor(lng)(key, options) as string;
