@@ -1,5 +1,5 @@
 import type { AuditRow } from './audit-query.service';
-import { message } from '../i18n/messages';
+import { message, translateMessage } from '../i18n/messages';
 import { SOURCE_LANGUAGE, translatorFor } from '../i18n/translations';
 
 /** One line of a patient's activity list, in words. */
@@ -65,7 +65,8 @@ export function describePatientEvent(event: AuditRow, language = SOURCE_LANGUAGE
   const line = (key: string, values: Values = {}) => say(`line.${key}`, { by, ...values });
   const reason = (value: unknown) => (typeof value === 'string' ? named('reason', value) : '');
   const because = (value: unknown) => part(value, 'because', { reason: reason(value) });
-  const typedReason = (value: unknown) => part(value, 'reason', { reason: text(value) });
+  // A typed reason is shown as written; a reason the system gave (an import's request) is a message key.
+  const typedReason = (value: unknown) => part(value, 'reason', { reason: translateMessage(language, text(value)) });
   const link = named('linkKind', linkPurpose(d.purpose));
   const lowerFirst = (words: string) => words.charAt(0).toLocaleLowerCase(language) + words.slice(1);
   const patientTold = part(d.patientNotified, 'patientTold');

@@ -45,13 +45,16 @@ runCli(async () => {
     console.info(
       `  ${counts.deceased} patients recorded as deceased (access off, links revoked, waiting emails cancelled, sessions ended)`,
     );
-  for (const [reason, n] of Object.entries(counts.ignored)) console.info(`  not imported: ${n} × ${reason}`);
-  for (const warning of run.warnings) console.info(`  ${warning.where}: warning: ${warning.reason}`);
-  // The run's message is a key (staff.json imports.*): the console reads English.
-  const said = run.message ? translateMessage(SOURCE_LANGUAGE, run.message) : null;
+  // The run's message, its rows' places and problems are keys (staff.json imports.*): the console reads English.
+  const english = (text: string) => translateMessage(SOURCE_LANGUAGE, text);
+  for (const [reason, n] of Object.entries(counts.ignored)) console.info(`  not imported: ${n} × ${english(reason)}`);
+  for (const warning of run.warnings) console.info(`  ${english(warning.where)}: warning: ${english(warning.reason)}`);
+  const said = run.message ? english(run.message) : null;
   if (said) console.info(`  ${said}`);
   for (const problem of run.problems)
-    console.info(`  ${problem.where}${problem.externalId ? ` (${problem.externalId})` : ''}: ${problem.reason}`);
+    console.info(
+      `  ${english(problem.where)}${problem.externalId ? ` (${problem.externalId})` : ''}: ${english(problem.reason)}`,
+    );
   if (run.problemsOmitted) console.info(`  …and ${run.problemsOmitted} more`);
   await context.close();
   if (run.status === 'rejected' || run.status === 'failed') throw new CliError(said ?? 'Nothing was imported.');

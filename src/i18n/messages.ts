@@ -17,13 +17,17 @@ export function message(key: `${'messages' | 'portal' | 'common' | 'staff'}:${st
   return `${key}?${new URLSearchParams(Object.entries(values).map(([name, value]): [string, string] => [name, String(value)])).toString()}`;
 }
 
-/** The sentence of a message in `language`; text that is no message key (or a key no file has) is returned as it is. */
+/**
+ * The sentence of a message in `language`; text that is no message key (or a key no file has) is returned as it is.
+ * A value that is itself a message (an import problem's "line 3", a field's name) is written in the same language.
+ */
 export function translateMessage(language: string, text: string): string {
   if (typeof text !== 'string' || !MESSAGE.test(text)) return text;
   const [key, query] = text.split('?', 2);
-  // A number stays a number, so plural forms ("_one"/"_other") follow `count`.
+  // A number stays a number, so plural forms ("_one"/"_other") follow `count`; "007" (an id) stays as written.
   const options: Record<string, unknown> = {};
-  for (const [name, value] of new URLSearchParams(query ?? '')) options[name] = /^\d{1,9}$/.test(value) ? Number(value) : value;
+  for (const [name, value] of new URLSearchParams(query ?? ''))
+    options[name] = /^(0|[1-9]\d{0,8})$/.test(value) ? Number(value) : translateMessage(language, value);
   const i18n = translations();
   if (!i18n.exists(key, { ...options, lng: SOURCE_LANGUAGE })) return text;
   return translate(language, key, options);

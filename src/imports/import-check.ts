@@ -1,7 +1,14 @@
 import type { EntityManager } from 'typeorm';
 import { chunks } from '../database/sql';
 import type { PatientIdentity, PatientImportRepository, ProviderOnFile } from '../patients/patient-import.repository';
-import { foldKey, type ImportProblem, type ParsedItem, type ProviderRecord, type ProviderRef } from './import-records';
+import {
+  foldKey,
+  importProblem,
+  type ImportProblem,
+  type ParsedItem,
+  type ProviderRecord,
+  type ProviderRef,
+} from './import-records';
 import type { IgnoredItem } from './parsers/fhir-import.parser';
 
 /** Where a provider reference points: a Practitioner of the file (by ordinal) or a provider already in the database. */
@@ -32,7 +39,7 @@ export interface ImportCounts {
 
 export const MAX_PROBLEMS_KEPT = 20_000;
 const MAX_IGNORED_KINDS = 50;
-export const OTHER_IGNORED = 'other entries that are not imported';
+export const OTHER_IGNORED = importProblem('otherNotImported');
 /** Patients compared with the database per query in pass 1 ("looks like a different person"). */
 const COMPARE_BATCH = 1000;
 
@@ -143,7 +150,7 @@ export class ImportCheck {
     switch (item.kind) {
       case 'rejected':
         if (item.of === 'patient') for (const alias of item.aliases ?? []) this.rejectedPatientAliases.set(alias, label);
-        return this.reject(ordinal, label, item.reasons.length ? item.reasons : ['cannot be read'], item.externalId);
+        return this.reject(ordinal, label, item.reasons.length ? item.reasons : [importProblem('unreadable')], item.externalId);
       case 'provider':
         // Two practitioners may share a name: the NPI tells them apart. Without one, the name must be unique in the file.
         if (
@@ -153,7 +160,7 @@ export class ImportCheck {
             `id:${foldKey(item.externalId)}`,
             ordinal,
             label,
-            `duplicate practitioner identifier ${item.externalId}`,
+            importProblem('duplicateNpi', { id: item.externalId }),
           )
         )
           return;
@@ -164,7 +171,7 @@ export class ImportCheck {
             `name:${foldKey(item.name)}`,
             ordinal,
             label,
-            `duplicate practitioner name "${item.name}" without an NPI`,
+            importProblem('duplicatePractitionerName', { name: item.name }),
           )
         )
           return;
@@ -177,7 +184,7 @@ export class ImportCheck {
             foldKey(item.externalId),
             ordinal,
             label,
-            `duplicate external id ${item.externalId} in the file`,
+            importProblem('duplicateExternalId', { id: item.externalId }),
           )
         ) {
           for (const alias of item.aliases) this.rejectedPatientAliases.set(alias, label);
@@ -203,7 +210,7 @@ export class ImportCheck {
             foldKey(item.externalId),
             ordinal,
             label,
-            `duplicate appointment id ${item.externalId} in the file`,
+            importProblem('duplicateAppointmentId', { id: item.externalId }),
           )
         )
           return;
@@ -243,7 +250,10 @@ export class ImportCheck {
             record.ordinal,
             record.label,
             [
-              `looks like a different person: the patient on file with this identifier value is from another identifier system (${patient.externalIdSystem.slice(0, 100)}, this record's is ${record.system.slice(0, 100)}); not applied`,
+              importProblem('otherIdentifierSystem', {
+                onFile: patient.externalIdSystem.slice(0, 100),
+                record: record.system.slice(0, 100),
+              }),
             ],
             record.externalId,
           );
@@ -252,14 +262,7 @@ export class ImportCheck {
         const renamed =
           foldKey(patient.firstName) !== foldKey(record.firstName) || foldKey(patient.lastName) !== foldKey(record.lastName);
         if (renamed && patient.dateOfBirth !== record.dateOfBirth) {
-          this.reject(
-            record.ordinal,
-            record.label,
-            [
-              'looks like a different person: both the name and the date of birth differ from the patient on file with this external id; not applied (if it is the same person, correct the record on file first)',
-            ],
-            record.externalId,
-          );
+          this.reject(record.ordinal, record.label, [importProblem('differentPerson')], record.externalId);
         }
       }
     }
@@ -306,10 +309,10 @@ export class ImportCheck {
           : 0;
         const what =
           shared > 1
-            ? `provider name "${ref.name}" belongs to ${shared} providers; name the provider by NPI`
-            : `unknown provider "${ref.name ?? ref.externalId ?? ref.reference}"`;
+            ? importProblem('providerNameShared', { name: ref.name!, providers: shared })
+            : importProblem('unknownProvider', { provider: ref.name ?? ref.externalId ?? ref.reference ?? '' });
         // A FHIR reference that resolves to nothing: the patient comes in without a provider (a warning).
-        if (ref.soft) this.warnUses(use, `${what}; imported without a provider`);
+        if (ref.soft) this.warnUses(use, importProblem('withoutProvider', { problem: what }));
         else this.rejectUses(use, what);
       }
     }
@@ -320,18 +323,18 @@ export class ImportCheck {
       const externalId = fromAlias ?? use.ref.externalId;
       const inFile = externalId ? this.patientKeys.get(foldKey(externalId)) : undefined;
       if (externalId && inFile) {
-        if (this.rejected.has(inFile.ordinal)) this.rejectUses(use, `patient ${inFile.label} was rejected`);
+        if (this.rejected.has(inFile.ordinal)) this.rejectUses(use, importProblem('patientRejected', { where: inFile.label }));
         else this.patientTargets.set(key, externalId);
       } else if (use.ref.reference && this.rejectedPatientAliases.has(use.ref.reference))
-        this.rejectUses(use, `patient ${this.rejectedPatientAliases.get(use.ref.reference)} was rejected`);
+        this.rejectUses(use, importProblem('patientRejected', { where: this.rejectedPatientAliases.get(use.ref.reference)! }));
       else if (externalId && !fromAlias) lookInDb.push([key, externalId]);
-      else this.rejectUses(use, `unknown patient ${use.ref.reference ?? ''} (not a Patient of this file)`.replace(' )', ')'));
+      else this.rejectUses(use, importProblem('notInFile', { patient: use.ref.reference ?? '' }));
     }
     for (const chunk of chunks(lookInDb)) {
       const found = new Set((await db.existingExternalIds(chunk.map(([, id]) => id))).map(foldKey));
       for (const [key, externalId] of chunk) {
         if (found.has(foldKey(externalId))) this.patientTargets.set(key, externalId);
-        else this.rejectUses(this.patientUses.get(key)!, `unknown patient ${externalId}`);
+        else this.rejectUses(this.patientUses.get(key)!, importProblem('unknownPatient', { patient: externalId }));
       }
     }
     this.providerUses.clear();
@@ -353,8 +356,8 @@ export class ImportCheck {
       keys.set(key, { label, ordinal });
       return false;
     }
-    this.reject(first.ordinal, first.label, [`${reason} (also on ${label})`]);
-    this.reject(ordinal, label, [`${reason} (first on ${first.label})`]);
+    this.reject(first.ordinal, first.label, [importProblem('alsoOn', { problem: reason, where: label })]);
+    this.reject(ordinal, label, [importProblem('firstOn', { problem: reason, where: first.label })]);
     return true;
   }
 

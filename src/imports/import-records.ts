@@ -11,11 +11,11 @@ import {
   type PostalAddressKey,
 } from '../patients/postal-address';
 import { EARLIEST_BIRTH_DATE, isCalendarDate } from '../common/time/calendar-date';
-import { SOURCE_LANGUAGE, translatorFor } from '../i18n/translations';
+import { message, type MessageValues } from '../i18n/messages';
 
 /** Where a record came from: a CSV line or a FHIR entry/line, for the error list. */
 export interface RecordSource {
-  /** "line 12" (CSV, NDJSON) or "entry 3" (Bundle). */
+  /** "line 12" (CSV, NDJSON), "entry 3" (Bundle) or "the resource", as a message key (staff.json imports.at.*). */
   label: string;
   /** Ordinal of the record in the file (stable between passes over the same file). */
   ordinal: number;
@@ -96,12 +96,50 @@ export interface RejectedRecord {
 
 export type ParsedItem = ImportRecord | RejectedRecord;
 
-/** One bad row (or, in `warnings`, an imported row with a caveat) in the report. Never carries a personal identifier (SSN…). */
+/**
+ * One bad row (or, in `warnings`, an imported row with a caveat) in the report. Never carries a personal identifier (SSN…).
+ * `where` and `reason` are message keys (staff.json imports.at.* / imports.problem.*), shown in the staff language.
+ */
 export interface ImportProblem {
   where: string;
   externalId?: string;
   reason: string;
 }
+
+/** Where a record is, as a message key: the page says "line 3" / "línea 3". */
+export const recordAt = {
+  line: (line: number) => message('staff:imports.at.line', { line }),
+  entry: (entry: number) => message('staff:imports.at.entry', { entry }),
+  resource: message('staff:imports.at.resource'),
+};
+
+/** A row problem (or a warning, or a reason an item is not imported) as a message key: staff.json imports.problem.*. */
+export const importProblem = (name: string, values?: MessageValues) => message(`staff:imports.problem.${name}`, values);
+
+/** The fields a row problem names (staff.json imports.field.*); an address part is named by staff.json form.addressPart.*. */
+export type ImportField =
+  | 'externalId'
+  | 'firstName'
+  | 'lastName'
+  | 'givenName'
+  | 'familyName'
+  | 'email'
+  | 'phone'
+  | 'language'
+  | 'dateOfBirth'
+  | 'dateOfDeath'
+  | 'deceasedDate'
+  | 'deceasedDateTime'
+  | 'tag'
+  | 'primaryProvider'
+  | 'nextAppointment'
+  | 'appointmentProvider'
+  | 'mrn'
+  | 'npi'
+  | 'identifier'
+  | 'practitionerName'
+  | 'start';
+const fieldName = (field: ImportField) => message(`staff:imports.field.${field}`);
 
 const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 // Same shape class-validator's IsEmail accepts for ordinary addresses, kept simple and strict.
@@ -122,37 +160,51 @@ export class FieldChecker {
     return undefined;
   }
 
-  /** Trimmed, NFC text; '' and missing become undefined; control characters and over-long values are refused. */
+  /** A row problem (staff.json imports.problem.*), recorded as its message key. */
+  private problem(name: string, values?: MessageValues): undefined {
+    return this.fail(importProblem(name, values));
+  }
+
+  /** A required field the record lacks. */
+  missing(field: ImportField): undefined {
+    return this.problem('missing', { field: fieldName(field) });
+  }
+
   /** A postal address from its parts as the file gives them (each cleaned and length-checked). */
   postalAddress(parts: Partial<Record<PostalAddressKey, unknown>>): PostalAddress {
     return postalAddressOf(
       Object.fromEntries(
-        // The import's row problems are English: the part's words from locales/en (staff.json form.addressPart).
         POSTAL_ADDRESS_PARTS.map(({ key, max }) => [
           key,
-          cleanAddressPart(this.text(parts[key], translatorFor(SOURCE_LANGUAGE)(`staff:form.addressPart.${key}`), max)),
+          cleanAddressPart(this.read(parts[key], message(`staff:form.addressPart.${key}`), max)),
         ]),
       ),
     );
   }
 
-  text(value: unknown, field: string, max: number, required = false): string | undefined {
+  /** Trimmed, NFC text; '' and missing become undefined; control characters and over-long values are refused. */
+  text(value: unknown, field: ImportField, max: number, required = false): string | undefined {
+    return this.read(value, fieldName(field), max, required);
+  }
+
+  /** `text` for a field named by its message key. */
+  private read(value: unknown, field: string, max: number, required = false): string | undefined {
     const text =
       typeof value === 'string'
         ? value.normalize('NFC').trim()
         : value === undefined || value === null
           ? ''
           : String(value).trim();
-    if (text === '') return required ? this.fail(`missing ${field}`) : undefined;
-    if (CONTROL_CHARS.test(text) || /[\r\n\t]/.test(text)) return this.fail(`${field} contains control characters`);
-    if ([...text].length > max) return this.fail(`${field} is longer than ${max} characters`);
+    if (text === '') return required ? this.problem('missing', { field }) : undefined;
+    if (CONTROL_CHARS.test(text) || /[\r\n\t]/.test(text)) return this.problem('controlCharacters', { field });
+    if ([...text].length > max) return this.problem('tooLong', { field, max });
     return text;
   }
 
-  externalId(value: unknown, field = 'external id', required = true): string | undefined {
+  externalId(value: unknown, field: ImportField = 'externalId', required = true): string | undefined {
     const text = this.text(value, field, 64, required);
     if (text === undefined) return undefined;
-    if (!EXTERNAL_ID.test(text)) return this.fail(`${field} "${text}" may only use letters, digits and . _ : / - (up to 64)`);
+    if (!EXTERNAL_ID.test(text)) return this.problem('externalIdCharacters', { field: fieldName(field), value: text });
     return text;
   }
 
@@ -161,7 +213,7 @@ export class FieldChecker {
     const text = this.text(value, 'email', 254);
     // Empty means "no email on file"; a refused value is an error, not a removal.
     if (text === undefined) return this.reasons.length > before ? undefined : null;
-    if (!EMAIL.test(text)) return this.fail(`invalid email "${text}"`);
+    if (!EMAIL.test(text)) return this.problem('email', { value: text });
     return text;
   }
 
@@ -171,16 +223,13 @@ export class FieldChecker {
    * before the password form) needs the full date: such a row is refused with that reason.
    */
   birthDate(value: unknown): string | undefined {
-    const text = this.text(value, 'date of birth', 10, true);
+    const text = this.text(value, 'dateOfBirth', 10, true);
     if (text === undefined) return undefined;
     const partial = PARTIAL_DATE.exec(text);
-    if (partial && !partial[3])
-      return this.fail(
-        `only ${partial[2] ? 'the year and month' : 'the year'} of birth is known (${text}); the portal's identity check needs a full date of birth`,
-      );
-    if (!ISO_DATE.test(text) || !isCalendarDate(text)) return this.fail(`bad date of birth "${text}" (use YYYY-MM-DD)`);
-    if (text > new Date().toISOString().slice(0, 10)) return this.fail(`date of birth ${text} is in the future`);
-    if (text < EARLIEST_BIRTH_DATE) return this.fail(`date of birth ${text} is before ${EARLIEST_BIRTH_DATE.slice(0, 4)}`);
+    if (partial && !partial[3]) return this.problem(partial[2] ? 'birthMonthOnly' : 'birthYearOnly', { value: text });
+    if (!ISO_DATE.test(text) || !isCalendarDate(text)) return this.problem('birthDate', { value: text });
+    if (text > new Date().toISOString().slice(0, 10)) return this.problem('birthInFuture', { value: text });
+    if (text < EARLIEST_BIRTH_DATE) return this.problem('birthTooEarly', { value: text, year: EARLIEST_BIRTH_DATE.slice(0, 4) });
     return text;
   }
 
@@ -189,7 +238,7 @@ export class FieldChecker {
     const before = this.reasons.length;
     const text = this.text(value, 'language', 35);
     if (text === undefined) return this.reasons.length > before ? undefined : null;
-    const bad = () => this.fail(`language "${text}" is not a BCP 47 tag such as es or en-US`);
+    const bad = () => this.problem('language', { value: text });
     if (!/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(text)) return bad();
     try {
       return Intl.getCanonicalLocales(text)[0];
@@ -199,7 +248,7 @@ export class FieldChecker {
   }
 
   /** A date of death: YYYY, YYYY-MM or YYYY-MM-DD (a date-time keeps its date), not in the future; '' means not given. */
-  deceasedDate(value: unknown, field = 'date of death'): string | undefined {
+  deceasedDate(value: unknown, field: ImportField = 'dateOfDeath'): string | undefined {
     const text = this.text(value, field, 40);
     if (text === undefined) return undefined;
     const datePart = /^\d{4}-\d{2}-\d{2}[T ]/.test(text) ? text.slice(0, 10) : text;
@@ -209,22 +258,23 @@ export class FieldChecker {
       (match[3] && !isCalendarDate(datePart)) ||
       (match[2] && !match[3] && (Number(match[2]) < 1 || Number(match[2]) > 12))
     )
-      return this.fail(`bad ${field} "${text}" (use YYYY-MM-DD)`);
-    if (datePart > new Date().toISOString().slice(0, datePart.length)) return this.fail(`${field} ${datePart} is in the future`);
+      return this.problem('date', { field: fieldName(field), value: text });
+    if (datePart > new Date().toISOString().slice(0, datePart.length))
+      return this.problem('inFuture', { field: fieldName(field), value: datePart });
     return datePart;
   }
 
   /** ISO 8601 date-time; without a zone it is read as UTC. */
-  dateTime(value: unknown, field: string): Date | undefined {
+  dateTime(value: unknown, field: ImportField): Date | undefined {
     const text = this.text(value, field, 40);
     if (text === undefined) return undefined;
     const match = DATE_TIME.exec(text);
     if (!match || !isCalendarDate(match[1]) || Number(match[2]) > 23 || Number(match[3]) > 59 || Number(match[4] ?? 0) > 59) {
-      return this.fail(`bad ${field} "${text}" (use YYYY-MM-DDTHH:MM, with Z or an offset; no zone means UTC)`);
+      return this.problem('dateTime', { field: fieldName(field), value: text });
     }
     const zone = match[5] ? (match[5] === 'Z' ? 'Z' : match[5].replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')) : 'Z';
     const date = new Date(`${match[1]}T${match[2]}:${match[3]}:${match[4] ?? '00'}${zone}`);
-    if (Number.isNaN(date.getTime())) return this.fail(`bad ${field} "${text}"`);
+    if (Number.isNaN(date.getTime())) return this.problem('badValue', { field: fieldName(field), value: text });
     return date;
   }
 }

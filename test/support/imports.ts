@@ -1,5 +1,6 @@
 import type request from 'supertest';
 import type { TestApp } from './test-app';
+import { inEnglish } from './in-english';
 
 export interface UploadedRun {
   res: request.Response;
@@ -47,6 +48,12 @@ export async function uploadImport(
     res,
     id,
     page,
-    run: { ...run, counts: JSON.parse(run.counts), problems: stored.problems, warnings: stored.warnings ?? [] },
+    // Places, reasons and not-imported kinds are stored as message keys: the specs read them in English.
+    run: {
+      ...run,
+      counts: inEnglish(JSON.parse(run.counts)),
+      problems: inEnglish(stored.problems),
+      warnings: inEnglish(stored.warnings ?? []),
+    },
   };
 }

@@ -1,5 +1,6 @@
 import { ImportCheck, type PatientOnFile, type PatientsOnFile } from '../../src/imports/import-check';
 import type { ParsedItem } from '../../src/imports/import-records';
+import { inEnglish } from '../support/in-english';
 
 /**
  * The import's comparison with the patients on file (pass 1): which record is "a different
@@ -61,7 +62,7 @@ describe('comparing an import with the patients on file', () => {
   it('holds back a record that changes both the name and the date of birth: it looks like a different person', async () => {
     const sut = await compare(onFile(jane), record({ firstName: 'John', dateOfBirth: '1990-05-05' }));
     expect(sut.counts.rejected).toBe(1);
-    expect(sut.problems).toEqual([
+    expect(inEnglish(sut.problems)).toEqual([
       {
         where: 'line 2',
         externalId: 'MRN-1',
@@ -79,7 +80,7 @@ describe('comparing an import with the patients on file', () => {
 
   it('holds back a record whose identifier value is on file under another identifier system', async () => {
     const sut = await compare(onFile(jane), record({ externalIdSystem: 'urn:oid:2.999.77' }));
-    expect(sut.problems.map((problem) => problem.reason)).toEqual([
+    expect(inEnglish(sut.problems).map((problem) => problem.reason)).toEqual([
       "looks like a different person: the patient on file with this identifier value is from another identifier system (urn:oid:2.999.1, this record's is urn:oid:2.999.77); not applied",
     ]);
   });

@@ -12,11 +12,13 @@ import {
   type IgnoredItem,
 } from '../../src/imports/parsers/fhir-import.parser';
 import { inviteBlock, mayEnable } from '../../src/portal-access/portal-eligibility';
+import { inEnglish } from '../support/in-english';
 
+/** Every item the parser yields; places and reasons are message keys, read here in English. */
 async function collect(items: AsyncIterable<ParsedItem | IgnoredItem>): Promise<Array<ParsedItem | IgnoredItem>> {
   const all: Array<ParsedItem | IgnoredItem> = [];
   for await (const item of items) all.push(item);
-  return all;
+  return inEnglish(all);
 }
 const source = { label: 'entry 1', ordinal: 0 };
 const patient = (extra: Record<string, unknown>) => ({
@@ -27,7 +29,7 @@ const patient = (extra: Record<string, unknown>) => ({
   ...extra,
 });
 const one = (resource: unknown, mrnSystem: string | null = null) =>
-  resourceItems(resource, source, null, { mrnSystem })[0] as ParsedItem & { reasons?: string[] };
+  inEnglish(resourceItems(resource, source, null, { mrnSystem })[0]) as ParsedItem & { reasons?: string[] };
 const SSN = {
   system: 'http://hl7.org/fhir/sid/us-ssn',
   type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'SS' }] },
@@ -191,7 +193,8 @@ describe('valid FHIR that used to be refused', () => {
     });
     const items = await collect(parseBundle(Readable.from([bundle])));
     expect(items.map((item) => item.kind)).toEqual(['ignored', 'patient', 'ignored']);
-    expect(items[0]).toEqual({ kind: 'ignored', reason: REQUEST_ENTRY_REASON });
+    expect(items[0]).toEqual({ kind: 'ignored', reason: inEnglish(REQUEST_ENTRY_REASON) });
+    expect(inEnglish(REQUEST_ENTRY_REASON)).toBe('request entries (DELETE/GET, no resource)');
     const single = await collect(
       parseBundle(Readable.from(JSON.stringify(patient({ identifier: [{ value: 'S-1' }] }), null, 2).match(/[^]{1,9}/g)!)),
     );
@@ -301,7 +304,7 @@ describe('checking references across a FHIR file', () => {
     };
     for (const item of resourceItems(appointment, { label: 'entry 21', ordinal: 20 }, null)) check.add(item);
     await check.resolve(fakeDb());
-    expect(check.problems.map((problem) => `${problem.where}: ${problem.reason}`)).toEqual([
+    expect(inEnglish(check.problems).map((problem) => `${problem.where}: ${problem.reason}`)).toEqual([
       'entry 20: no medical record number',
       'entry 21: patient entry 20 was rejected',
     ]);
@@ -334,7 +337,7 @@ describe('checking references across a FHIR file', () => {
     expect(check.problems).toEqual([]);
     expect(check.providers.map((provider) => provider.externalId)).toEqual(['1111111111', '2222222222']);
     expect([...check.providerTargets.values()]).toEqual([{ file: 1 }]);
-    expect(check.warnings).toEqual([
+    expect(inEnglish(check.warnings)).toEqual([
       { where: 'entry 4', reason: 'unknown provider "Practitioner/gone"; imported without a provider' },
     ]);
     expect(check.counts.warnings).toBe(1);
@@ -346,7 +349,7 @@ describe('what a file can make the check keep', () => {
     const check = new ImportCheck();
     for (let i = 0; i < 1000; i++) check.add({ kind: 'ignored', reason: `Type${i} resources are not imported` });
     expect(Object.keys(check.counts.ignored)).toHaveLength(51);
-    expect(check.counts.ignored['other entries that are not imported']).toBe(950);
+    expect(inEnglish(check.counts.ignored)['other entries that are not imported']).toBe(950);
   });
 });
 

@@ -5,11 +5,13 @@ import { FieldChecker, type ParsedItem } from '../../src/imports/import-records'
 import { parseCsv } from '../../src/imports/parsers/csv-import.parser';
 import { parseBundle, parseNdjson, type IgnoredItem } from '../../src/imports/parsers/fhir-import.parser';
 import { ImportFileError } from '../../src/imports/parsers/import-file-error';
+import { inEnglish } from '../support/in-english';
 
+/** Every item the parser yields; places and reasons are message keys, read here in English. */
 async function collect(items: AsyncIterable<ParsedItem | IgnoredItem>): Promise<Array<ParsedItem | IgnoredItem>> {
   const all: Array<ParsedItem | IgnoredItem> = [];
   for await (const item of items) all.push(item);
-  return all;
+  return inEnglish(all);
 }
 const csv = (text: string) => collect(parseCsv(Readable.from([Buffer.from(text)])));
 
@@ -153,7 +155,7 @@ describe('checking a whole file', () => {
     expect(check.dateTime('2031-05-04T09:30:00+02:00', 'start')!.toISOString()).toBe('2031-05-04T07:30:00.000Z');
     expect(check.dateTime('2031-05-04 25:00', 'start')).toBeUndefined();
     expect(check.email('jane@example')).toBeUndefined();
-    expect(check.text('a\u0000b', 'name', 100)).toBeUndefined();
+    expect(check.text('a\u0000b', 'firstName', 100)).toBeUndefined();
   });
 });
 

@@ -21,6 +21,23 @@ describe('form messages kept as keys until rendered', () => {
     expect(translateMessage('es', message('messages:done.signedOutOthers', { count: 3 }))).toBe('Se cerraron 3 sesiones más.');
   });
 
+  it('writes a value that is itself a message in the same language, and keeps a number-like id as written', () => {
+    const where = message('staff:imports.at.line', { line: 3 });
+    const reason = message('staff:imports.problem.alsoOn', {
+      problem: message('staff:imports.problem.duplicateExternalId', { id: '007' }),
+      where,
+    });
+    expect(translateMessage('en', reason)).toBe('duplicate external id 007 in the file (also on line 3)');
+    expect(translateMessage('es', reason)).toBe('identificador externo 007 repetido en el archivo (también en línea 3)');
+    expect(
+      translateMessage('es', message('staff:imports.problem.missing', { field: 'staff:form.addressPart.addressCity' })),
+    ).toBe('falta la ciudad');
+    // A value that only looks like a key stays as written.
+    expect(translateMessage('en', message('staff:imports.problem.unknownPatient', { patient: 'staff:no.such' }))).toBe(
+      'unknown patient staff:no.such',
+    );
+  });
+
   it('leaves any other text as written: a sentence, a key no file has, a lookalike of another namespace', () => {
     expect(translateMessage('es', 'That email and password did not work.')).toBe('That email and password did not work.');
     expect(translateMessage('es', 'messages:no.such.key')).toBe('messages:no.such.key');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { POSTAL_ADDRESS_PARTS } from '../../patients/postal-address';
-import { FieldChecker, type ParsedItem, type ProviderRef, type RecordSource } from '../import-records';
+import { FieldChecker, importProblem, recordAt, type ParsedItem, type ProviderRef, type RecordSource } from '../import-records';
 import { readCsvRecords } from './csv-records';
 import { ImportFileError } from './import-file-error';
 import { message } from '../../i18n/messages';
@@ -98,7 +98,7 @@ export async function* parseCsv(
       onIgnoredColumns(header.ignored);
       continue;
     }
-    const source: RecordSource = { label: `line ${record.line}`, ordinal: ordinal++ };
+    const source: RecordSource = { label: recordAt.line(record.line), ordinal: ordinal++ };
     if ('error' in record) {
       yield { kind: 'rejected', source, reasons: [record.error] };
       continue;
@@ -118,11 +118,11 @@ function rowRecords(
   const check = new FieldChecker();
   const has = (column: Column) => positions[column] !== undefined;
   const cell = (column: Column) => (has(column) ? (record[positions[column]!] ?? '') : undefined);
-  if (record.length !== width) check.fail(`has ${record.length} columns, the header has ${width}`);
+  if (record.length !== width) check.fail(importProblem('columnCount', { found: record.length, width }));
 
   const externalId = check.externalId(cell('externalId'));
-  const firstName = check.text(cell('firstName'), 'first name', 100, true);
-  const lastName = check.text(cell('lastName'), 'last name', 100, true);
+  const firstName = check.text(cell('firstName'), 'firstName', 100, true);
+  const lastName = check.text(cell('lastName'), 'lastName', 100, true);
   const dateOfBirth = check.birthDate(cell('dateOfBirth'));
   const email = has('email') ? check.email(cell('email')) : undefined;
   const phone = has('phone') ? (check.text(cell('phone'), 'phone', 32) ?? null) : undefined;
@@ -132,15 +132,14 @@ function rowRecords(
     ? check.postalAddress(Object.fromEntries(POSTAL_ADDRESS_PARTS.map(({ key }) => [key, cell(key)])))
     : undefined;
   const tags = has('tags') ? tagList(check, cell('tags')!) : undefined;
-  const provider = has('primaryProvider') ? providerRef(check.text(cell('primaryProvider'), 'primary provider', 100)) : undefined;
-  const startsAt = has('nextAppointment') ? check.dateTime(cell('nextAppointment'), 'next appointment') : undefined;
+  const provider = has('primaryProvider') ? providerRef(check.text(cell('primaryProvider'), 'primaryProvider', 100)) : undefined;
+  const startsAt = has('nextAppointment') ? check.dateTime(cell('nextAppointment'), 'nextAppointment') : undefined;
   // A date marks the patient deceased; an empty cell leaves the flag as it is on file.
-  const deceasedDate = has('deceasedDate') ? check.deceasedDate(cell('deceasedDate'), 'deceased date') : undefined;
+  const deceasedDate = has('deceasedDate') ? check.deceasedDate(cell('deceasedDate'), 'deceasedDate') : undefined;
   if (deceasedDate && dateOfBirth && deceasedDate < dateOfBirth.slice(0, deceasedDate.length))
-    check.fail(`deceased date ${deceasedDate} is before the date of birth`);
-  const appointmentProvider = providerRef(check.text(cell('appointmentProvider'), 'appointment provider', 100));
-  if (appointmentProvider && !startsAt && check.reasons.length === 0)
-    check.fail('appointment provider given without a next appointment date-time');
+    check.fail(importProblem('deathBeforeBirth', { value: deceasedDate }));
+  const appointmentProvider = providerRef(check.text(cell('appointmentProvider'), 'appointmentProvider', 100));
+  if (appointmentProvider && !startsAt && check.reasons.length === 0) check.fail(importProblem('providerWithoutAppointment'));
 
   if (check.reasons.length || !externalId || !firstName || !lastName || !dateOfBirth)
     return [{ kind: 'rejected', source, reasons: check.reasons, externalId }];

@@ -1,5 +1,6 @@
 import { parse, type CsvError, type Parser } from 'csv-parse';
 import type { Readable } from 'node:stream';
+import { importProblem } from '../import-records';
 
 /**
  * CSV records (RFC 4180) read by csv-parse, streamed. Unlike csv-parse's default, which
@@ -9,7 +10,8 @@ import type { Readable } from 'node:stream';
  *   quoted) and the record's `raw` text tell which cell and how, and the row is rejected here;
  * - `skip_records_with_error` + `on_skip` turn what cannot be read (a quote never closed)
  *   into a bad row, pushed into the parser's output so it keeps its place among the records.
- * Line numbers are counted from `raw` (csv-parse's `info.lines` drifts after blank CRLF lines).
+ * Line numbers are counted from `raw` (csv-parse's `info.lines` drifts after blank CRLF lines). An error is a message key
+ * (staff.json imports.problem.*), or csv-parse's own English for what it alone can name.
  */
 export type CsvRecord = { cells: string[]; line: number } | { error: string; line: number };
 
@@ -58,7 +60,7 @@ export async function* readCsvRecords(input: Readable): AsyncGenerator<CsvRecord
       continue;
     }
     if (raw.length > MAX_RECORD_CHARS) {
-      yield { error: `the row is longer than ${MAX_RECORD_CHARS / 1024} KB`, line };
+      yield { error: importProblem('rowTooLong', { size: MAX_RECORD_CHARS / 1024 }), line };
       continue;
     }
     const stray = entry.record.find((cell): cell is QuotedCell => cell instanceof QuotedCell && strayQuote(cell, raw) !== null);
@@ -73,22 +75,23 @@ export async function* readCsvRecords(input: Readable): AsyncGenerator<CsvRecord
 /** Why a cell holding a double quote is not a well-formed CSV cell, or null when it is one. */
 function strayQuote(cell: QuotedCell, raw: string): string | null {
   const n = cell.index + 1;
-  if (!cell.quoted)
-    return `a double quote inside cell ${n}, which does not start with one: quote the whole cell and double the quote (""), or remove it`;
+  if (!cell.quoted) return importProblem('strayQuote', { cell: n });
   // A well-formed quoted cell appears in the raw record as "…" with its quotes doubled; relax_quotes
   // also lets through "Ann"x (text after the closing quote), whose value then starts with the quote.
   if (raw.includes(`"${cell.value.replace(/"/g, '""')}"`)) return null;
-  return `text after the closing quote of cell ${n}: a cell with a double quote in it must be quoted as a whole, with the quote doubled ("")`;
+  return importProblem('textAfterQuote', { cell: n });
 }
 
 function skipReason(error: CsvError | undefined, raw: string, line: number): string {
   if (error?.code === 'CSV_QUOTE_NOT_CLOSED') {
     const content = raw.replace(/^(?:\r\n|\r|\n)+/, '').replace(/(?:\r\n|\r|\n)$/, '');
     const last = line + breaks(content);
-    const lines = last > line ? `lines ${line}–${last}` : `line ${line}`;
-    return `a quoted cell (cell ${openingCell(content)}) opens here and is never closed, so ${lines} could not be read: look for a stray double quote`;
+    const cell = openingCell(content);
+    return last > line
+      ? importProblem('quoteNotClosedLines', { cell, from: line, to: last })
+      : importProblem('quoteNotClosed', { cell, line });
   }
-  if (!error) return 'cannot be read';
+  if (!error) return importProblem('unreadable');
   return error.message.replace(/\s+at line \d+.*$/s, '').slice(0, 200);
 }
 

@@ -1,7 +1,7 @@
 /// <reference types="fhir" />
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { FieldChecker, type ParsedItem, type ProviderRef, type RecordSource } from '../import-records';
+import { FieldChecker, importProblem, recordAt, type ParsedItem, type ProviderRef, type RecordSource } from '../import-records';
 import type { PostalAddress } from '../../patients/postal-address';
 import { ImportFileError } from './import-file-error';
 import { message } from '../../i18n/messages';
@@ -17,7 +17,7 @@ type R4Reference = fhir.Reference & { type?: string };
 type R4Patient = fhir.Patient & { deceasedBoolean?: boolean; deceasedDateTime?: string };
 type R4ContactPoint = fhir.ContactPoint & { rank?: number };
 
-/** An item that is not imported (another resource type, a cancelled appointment), counted by reason. */
+/** An item that is not imported (another resource type, a cancelled appointment), counted by reason (a message key). */
 export interface IgnoredItem {
   kind: 'ignored';
   reason: string;
@@ -39,9 +39,10 @@ const IMPORTED_TYPES = new Set(['Patient', 'Practitioner', 'Appointment']);
 const IGNORED_APPOINTMENT_STATUSES = new Set(['cancelled', 'entered-in-error', 'noshow']);
 /** Appointments not yet scheduled: without a start they are counted and skipped like cancelled ones. */
 const UNSCHEDULED_APPOINTMENT_STATUSES = new Set(['proposed', 'waitlist', 'pending']);
-export const REQUEST_ENTRY_REASON = 'request entries (DELETE/GET, no resource)';
-const tooLarge = (type: string) => `the ${type} is larger than 4 MB without its narrative; that is not a patient record`;
-const notImported = (type: string) => `${type.slice(0, 40) || 'unknown'} resources are not imported`;
+export const REQUEST_ENTRY_REASON = importProblem('requestEntries');
+const tooLarge = (type: string) => importProblem('resourceTooLarge', { type });
+const notImported = (type: string) =>
+  type.slice(0, 40) ? importProblem('typeNotImported', { type: type.slice(0, 40) }) : importProblem('unknownTypeNotImported');
 
 /** NDJSON (FHIR bulk export): one resource per line, read line by line. */
 export async function* parseNdjson(input: Readable, options: FhirReadOptions = {}): AsyncGenerator<ParsedItem | IgnoredItem> {
@@ -51,7 +52,7 @@ export async function* parseNdjson(input: Readable, options: FhirReadOptions = {
   for await (const line of lines) {
     lineNumber++;
     if (line.trim() === '') continue;
-    const source: RecordSource = { label: `line ${lineNumber}`, ordinal: ordinal++ };
+    const source: RecordSource = { label: recordAt.line(lineNumber), ordinal: ordinal++ };
     if (line.length > MAX_RESOURCE_CHARS) {
       // The type is named near the start; a resource that is not imported is not parsed at all.
       const type = /"resourceType"\s*:\s*"([A-Za-z]{1,40})"/.exec(line.slice(0, 64 * 1024))?.[1] ?? '';
@@ -64,7 +65,7 @@ export async function* parseNdjson(input: Readable, options: FhirReadOptions = {
     try {
       resource = JSON.parse(line);
     } catch {
-      yield { kind: 'rejected', source, reasons: ['not valid JSON'] };
+      yield { kind: 'rejected', source, reasons: [importProblem('notJson')] };
       continue;
     }
     if (line.length > MAX_RESOURCE_CHARS && withoutNarrativeLength(resource) > MAX_RESOURCE_CHARS) {
@@ -94,7 +95,7 @@ export async function* parseBundle(
   let ordinal = 0;
   for await (const chunk of input) {
     for (const entry of scanner.push(typeof chunk === 'string' ? chunk : chunk.toString('utf8'))) {
-      const source: RecordSource = { label: `entry ${ordinal + 1}`, ordinal: ordinal++ };
+      const source: RecordSource = { label: recordAt.entry(ordinal + 1), ordinal: ordinal++ };
       if (typeof entry !== 'string') {
         yield IMPORTED_TYPES.has(entry.oversized)
           ? { kind: 'rejected', source, reasons: [tooLarge(entry.oversized)] }
@@ -123,7 +124,7 @@ export async function* parseBundle(
     } catch {
       throw new ImportFileError(message('staff:imports.fileProblem.notJson'));
     }
-    yield* resourceItems(resource, { label: 'the resource', ordinal: 0 }, null, options);
+    yield* resourceItems(resource, { label: recordAt.resource, ordinal: 0 }, null, options);
   }
 }
 
@@ -264,7 +265,7 @@ export function resourceItems(
   options: FhirReadOptions = {},
 ): Array<ParsedItem | IgnoredItem> {
   if (!resource || typeof resource !== 'object' || Array.isArray(resource))
-    return [{ kind: 'rejected', source, reasons: ['no FHIR resource'] }];
+    return [{ kind: 'rejected', source, reasons: [importProblem('noResource')] }];
   const typed = resource as Resource;
   const aliases = [typed.id ? `${typed.resourceType}/${typed.id}` : null, fullUrl].filter((alias): alias is string =>
     Boolean(alias),
@@ -277,7 +278,7 @@ export function resourceItems(
     case 'Appointment':
       return [appointmentItem(resource as fhir.Appointment, source)];
     default:
-      return [{ kind: 'ignored', reason: notImported(String(typed.resourceType ?? 'unknown')) }];
+      return [{ kind: 'ignored', reason: notImported(String(typed.resourceType ?? '')) }];
   }
 }
 
@@ -294,11 +295,11 @@ function patientItem(patient: R4Patient, source: RecordSource, aliases: string[]
   const check = new FieldChecker();
   const mrn = medicalRecordNumber(patient.identifier, options.mrnSystem ?? null);
   if ('missing' in mrn) check.fail(mrn.missing);
-  const externalId = 'missing' in mrn ? undefined : check.externalId(mrn.identifier.value, 'identifier (MRN)');
+  const externalId = 'missing' in mrn ? undefined : check.externalId(mrn.identifier.value, 'mrn');
   const name = pickName(patient.name);
   const { given, family } = nameParts(name);
-  const firstName = check.text(given, 'given name', 100, true);
-  const lastName = check.text(family, 'family name', 100, true);
+  const firstName = check.text(given, 'givenName', 100, true);
+  const lastName = check.text(family, 'familyName', 100, true);
   const dateOfBirth = check.birthDate(patient.birthDate);
   const telecom = byRank((patient.telecom ?? []) as R4ContactPoint[]).filter(
     (contact) => contact.use !== 'old' && !contact.period?.end,
@@ -344,11 +345,11 @@ function deceasedOf(patient: R4Patient, check: FieldChecker): { deceased?: boole
 
 function practitionerItem(practitioner: fhir.Practitioner, source: RecordSource, aliases: string[]): ParsedItem {
   const check = new FieldChecker();
-  const externalId = check.externalId(providerIdentifier(practitioner.identifier)?.value, 'identifier (NPI)', false) ?? null;
+  const externalId = check.externalId(providerIdentifier(practitioner.identifier)?.value, 'npi', false) ?? null;
   const name = pickName(practitioner.name);
   const full =
     name?.text?.trim() || [...(name?.prefix ?? []), ...(name?.given ?? []), name?.family ?? ''].filter(Boolean).join(' ');
-  const providerName = check.text(full, 'practitioner name', 100, true);
+  const providerName = check.text(full, 'practitionerName', 100, true);
   if (check.reasons.length || !providerName)
     return { kind: 'rejected', source, reasons: check.reasons, externalId: externalId ?? undefined, of: 'provider' };
   const fhirId = aliases.find((alias) => alias.startsWith('Practitioner/'))?.slice(0, 100) ?? null;
@@ -358,15 +359,15 @@ function practitionerItem(practitioner: fhir.Practitioner, source: RecordSource,
 function appointmentItem(appointment: fhir.Appointment, source: RecordSource): ParsedItem | IgnoredItem {
   const status = appointment.status as string | undefined;
   if (status && IGNORED_APPOINTMENT_STATUSES.has(status))
-    return { kind: 'ignored', reason: `${status} appointments are not imported` };
+    return { kind: 'ignored', reason: importProblem('appointmentsNotImported', { status }) };
   if (status && UNSCHEDULED_APPOINTMENT_STATUSES.has(status) && !appointment.start)
-    return { kind: 'ignored', reason: `${status} appointments without a start are not imported` };
+    return { kind: 'ignored', reason: importProblem('unscheduledNotImported', { status }) };
   const check = new FieldChecker();
   const externalId = check.externalId(
     otherIdentifier(appointment.identifier)?.value ?? (appointment.id ? `Appointment/${appointment.id}` : undefined),
     'identifier',
   );
-  const startsAt = appointment.start === undefined ? check.fail('missing start') : check.dateTime(appointment.start, 'start');
+  const startsAt = appointment.start === undefined ? check.missing('start') : check.dateTime(appointment.start, 'start');
   const actors = (appointment.participant ?? [])
     .map((participant) => participant.actor)
     .filter((actor): actor is R4Reference => Boolean(actor));
@@ -376,7 +377,7 @@ function appointmentItem(appointment: fhir.Appointment, source: RecordSource): P
   const providerActor =
     actors.find((actor) => actor.reference?.startsWith('Practitioner/') || actor.type === 'Practitioner') ??
     actors.find((actor) => actor !== patientActor && actor.reference?.startsWith('urn:'));
-  if (!patientActor) check.fail('no Patient participant');
+  if (!patientActor) check.fail(importProblem('noPatientParticipant'));
   if (check.reasons.length || !externalId || !startsAt || !patientActor)
     return { kind: 'rejected', source, reasons: check.reasons, externalId, of: 'appointment' };
   return {
@@ -435,12 +436,10 @@ export function medicalRecordNumber(
   const list = usable(identifiers);
   if (mrnSystem) {
     const found = list.find((identifier) => identifier.system === mrnSystem);
-    return found
-      ? { identifier: found }
-      : { missing: `no medical record number (no identifier of the clinic's MRN system ${mrnSystem.slice(0, 100)})` };
+    return found ? { identifier: found } : { missing: importProblem('noMrnOfSystem', { system: mrnSystem.slice(0, 100) }) };
   }
   const found = list.find(isMrn) ?? list.find((identifier) => identifier.use === 'official') ?? list[0];
-  return found ? { identifier: found } : { missing: 'no medical record number' };
+  return found ? { identifier: found } : { missing: importProblem('noMrn') };
 }
 
 /** A Practitioner's external id: the NPI, else another identifier that is not personal. */

@@ -50,6 +50,24 @@ export type RequestOutcome = 'awaiting_approval' | 'awaiting_confirmation';
 
 const HOUR = 3_600_000;
 
+/** email_change_requests.reason holds at most this many characters. */
+const REASON_MAX = 500;
+
+/**
+ * The reason of an import's request (staff type their own): a key with the file's name, shown in the reader's language
+ * on the queue, the Patient Portal tab and the audit trail; the name is shortened until the key fits the column.
+ */
+function importReason(fileName: unknown): string {
+  if (typeof fileName !== 'string') return message('staff:emailChanges.reasonImportUnnamed');
+  let name = [...fileName].slice(0, REASON_MAX);
+  let reason = message('staff:emailChanges.reasonImport', { file: name.join('') });
+  while (reason.length > REASON_MAX) {
+    name = name.slice(0, Math.min(name.length - 1, Math.floor(name.length * 0.9)));
+    reason = message('staff:emailChanges.reasonImport', { file: name.join('') });
+  }
+  return reason;
+}
+
 /**
  * Changing a patient's email, safe against insiders: the change waits — under the policy for
  * a second staff member's approval, then always for a link sent to the NEW address — and only
@@ -152,16 +170,7 @@ export class EmailChangeService {
     let created = 0;
     for (const change of changes) {
       if (await this.requests.hasOpenFor(tx, change.patientId, change.to)) continue;
-      await this.create(
-        tx,
-        change,
-        true,
-        'import',
-        typeof details.fileName === 'string' ? `Import of ${details.fileName}`.slice(0, 500) : 'Import',
-        context,
-        now,
-        details,
-      );
+      await this.create(tx, change, true, 'import', importReason(details.fileName), context, now, details);
       created++;
     }
     return created;
@@ -216,7 +225,7 @@ export class EmailChangeService {
         { patientId, firstName: patient.firstName, from: patient.email, to: email },
         false,
         'patient',
-        'Added by the patient when activating their account',
+        message('staff:emailChanges.reasonPatient'),
         context,
         new Date(),
         {},

@@ -211,6 +211,8 @@ describe('an admin importing patients', () => {
     );
     expect(request).toMatchObject({ status: 'awaiting_approval', source: 'import', new_email: 'imani.new@example.test' });
     expect(Number(request.requested_by)).toBe(admin.user.id);
+    // Labelled with the file: a key, written out on the queue in the staff language (English here).
+    expect((await admin.get('/admin/email-changes').expect(200)).text).toContain('<td>Import of email-change.csv</td>');
 
     const sender = t.app.get(MailSenderService);
     const sentBefore = smtp.received.length;

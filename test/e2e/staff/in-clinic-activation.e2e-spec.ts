@@ -148,6 +148,12 @@ describe('a staff member activating a patient on their phone in the clinic', () 
     // The address is not on file until its link is used.
     const [before] = await t.dataSource.query('SELECT email FROM patients WHERE id = ?', [patient.id]);
     expect(before.email).toBeNull();
+    // The request's reason is a key, written out on the staff's tab (here in English).
+    const [pending] = await t.dataSource.query('SELECT reason FROM email_change_requests WHERE patient_id = ?', [patient.id]);
+    expect(pending.reason).toBe('staff:emailChanges.reasonPatient');
+    expect((await staff.get(`/patients/${patient.id}?tab=portal`).expect(200)).text).toContain(
+      '<td>Added by the patient when activating their account</td>',
+    );
     const [verify] = await t.dataSource.query(
       "SELECT text_body FROM mail_outbox WHERE to_address = 'octavia.phone@example.test'",
     );

@@ -1,8 +1,12 @@
 import request from 'supertest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { seedDemoData } from '../../../src/demo/demo-seeder';
 import { csrfTokenOf } from '../../support/html';
 import { createPortalPatient } from '../../support/portal-patients';
 import { signInAs } from '../../support/staff';
+import { uploadImport } from '../../support/imports';
 import { startTestApp, TestApp } from '../../support/test-app';
 import { STAFF_PASSWORD } from '../../support/staff';
 
@@ -166,6 +170,92 @@ describe('staff pages in STAFF_LANGUAGE', () => {
     expect(englishOn('<p>Portal access enabled by Sam.</p>')).toContain('Portal access enabled by Sam.');
     expect(englishOn('<button>Save the reminder policy</button>')).not.toBeNull();
     expect(englishOn('<a aria-label="Next page" href="#">›</a>')).not.toBeNull();
+  });
+
+  it("an import dry run lists its row problems and warnings in Spanish, and an import's email change reads in Spanish", async () => {
+    const admin = await signInAs(t, 'admin');
+    const dir = mkdtempSync(join(tmpdir(), 'staff-language-'));
+    const csv = join(dir, 'pacientes.csv');
+    writeFileSync(
+      csv,
+      [
+        'external_id,first_name,last_name,date_of_birth,email,deceased_date',
+        'ES-1,Ana,Ruiz,1990-02-30,no-es-correo,',
+        'ES-2,,Ruiz,1990,,',
+        'ES-3,Luz,Mora,1990-01-01,,1980-01-01',
+        'ES-5,Iris,Paz,1990-02-03,,',
+        'ES-4,Eva "Eva",Mora,1990-01-01,,',
+        'ES-5,Iris,Paz,1990-02-03,,',
+      ].join('\n') + '\n',
+    );
+    const bundle = join(dir, 'pacientes.json');
+    const patient = (id: string, extra: Record<string, unknown>) => ({
+      resource: { resourceType: 'Patient', identifier: [{ value: id }], name: [{ family: 'Mora', given: ['Sol'] }], ...extra },
+    });
+    writeFileSync(
+      bundle,
+      JSON.stringify({
+        resourceType: 'Bundle',
+        entry: [
+          patient('FH-1', { birthDate: '1980-01-01', generalPractitioner: [{ reference: 'Practitioner/nadie' }] }),
+          patient('FH-2', { birthDate: '1980-05' }),
+          { resource: { resourceType: 'Appointment', id: 'c1', status: 'booked', participant: [] } },
+          { resource: { resourceType: 'Observation', id: 'o1' } },
+        ],
+      }),
+    );
+    const csvRun = await uploadImport(t, admin, csv, { dryRun: 'yes' });
+    const fhirRun = await uploadImport(t, admin, bundle, { dryRun: 'yes' });
+    expect(csvRun.run!.counts.rejected).toBe(6);
+    expect(fhirRun.run!.counts).toMatchObject({ rejected: 2, warnings: 1 });
+    // Stored as keys: the page writes them out.
+    const [stored] = await t.dataSource.query('SELECT problems FROM import_runs WHERE id = ?', [csvRun.id]);
+    expect(JSON.parse(stored.problems).problems[0]).toMatchObject({ where: 'staff:imports.at.line?line=2' });
+    const csvPage = csvRun.page!.text;
+    for (const text of [
+      '<td>línea 2</td>',
+      'fecha de nacimiento incorrecta «1990-02-30» (use AAAA-MM-DD)',
+      'correo electrónico no válido «no-es-correo»',
+      'falta el nombre',
+      'solo se conoce el año de nacimiento (1990)',
+      'la fecha de fallecimiento 1980-01-01 es anterior a la fecha de nacimiento',
+      'identificador externo ES-5 repetido en el archivo (también en línea 7)',
+      'identificador externo ES-5 repetido en el archivo (primero en línea 5)',
+      'hay una comilla doble dentro de la celda 2',
+    ])
+      expect({ text, has: csvPage.includes(text) }).toEqual({ text, has: true });
+    const fhirPage = fhirRun.page!.text;
+    for (const text of [
+      '<td>entrada 1</td>',
+      'proveedor desconocido «Practitioner/nadie»; se importó sin proveedor',
+      'solo se conocen el año y el mes de nacimiento (1980-05)',
+      'falta el inicio (start)',
+      'recursos Observation, que no se importan',
+    ])
+      expect({ text, has: fhirPage.includes(text) }).toEqual({ text, has: true });
+    for (const page of [csvRun.page!, fhirRun.page!]) {
+      expect({ english: englishOn(page.text) }).toEqual({ english: null });
+      expect({ keyPath: KEY_PATH.exec(withoutSelects(page.text))?.[0] ?? null }).toEqual({ keyPath: null });
+    }
+
+    // An import that changes a patient's email: the request waits, labelled with the file, in Spanish on the queue and the tab.
+    const { id } = await createPortalPatient(t, { firstName: 'Rosa', lastName: 'Campos', email: 'rosa.antes@example.test' });
+    await t.dataSource.query("UPDATE patients SET external_id = 'ES-9', date_of_birth = '1975-03-04' WHERE id = ?", [id]);
+    const change = join(dir, 'cambios.csv');
+    writeFileSync(
+      change,
+      'external_id,first_name,last_name,date_of_birth,email\nES-9,Rosa,Campos,1975-03-04,rosa.nueva@example.test\n',
+    );
+    const applied = await uploadImport(t, admin, change);
+    expect(applied.run!.counts).toMatchObject({ emailChanges: 1 });
+    for (const path of ['/admin/email-changes', `/patients/${id}?tab=portal`]) {
+      const page = await admin.get(path).expect(200);
+      expect({ path, has: page.text.includes('<td>Importación de cambios.csv</td>') }).toEqual({ path, has: true });
+      expect({ path, english: englishOn(page.text) }).toEqual({ path, english: null });
+    }
+    const audit = await admin.get(`/admin/audit?patientId=${id}`).expect(200);
+    expect(audit.text).toContain('reason: Importación de cambios.csv');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a refused password change explains itself in the staff language', async () => {
