@@ -1,6 +1,7 @@
 import { Transform } from 'class-transformer';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { emptyToUndefined, OptionalDate, OptionalId } from '../../common/validation/query-fields';
+import { message } from '../../i18n/messages';
 
 /** Query string of /admin/audit; empty fields mean "any". */
 export class AuditFilterDto {
@@ -8,30 +9,30 @@ export class AuditFilterDto {
   @Transform(({ value }) => (typeof value === 'string' ? value.normalize('NFC').trim() || undefined : value))
   @IsOptional()
   @IsString()
-  @MaxLength(100, { message: 'Type at most 100 characters for the patient.' })
-  @Matches(/^[^\u0000-\u001f\u007f]*$/, { message: 'The patient contains characters that cannot be used.' })
+  @MaxLength(100, { message: message('staff:form.auditPatientLength') })
+  @Matches(/^[^\u0000-\u001f\u007f]*$/, { message: message('staff:form.auditPatientCharacters') })
   patient?: string;
 
   /** Links from a patient's page still filter by its number. */
-  @OptionalId('Patient must be a patient number.')
+  @OptionalId(message('staff:form.auditPatientId'))
   patientId?: number;
 
-  @OptionalId('Staff user must be a staff user number.')
+  @OptionalId(message('staff:form.auditStaffUserId'))
   staffUserId?: number;
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^[a-z_.]{1,64}$/, { message: 'Unknown action.' })
+  @Matches(/^[a-z_.]{1,64}$/, { message: message('staff:form.auditAction') })
   action?: string;
 
-  @OptionalDate('From must be a date (YYYY-MM-DD).')
+  @OptionalDate(message('staff:form.auditFrom'))
   from?: string;
 
-  @OptionalDate('To must be a date (YYYY-MM-DD).')
+  @OptionalDate(message('staff:form.auditTo'))
   to?: string;
 
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^\d{1,20}$/, { message: 'Invalid page.' })
+  @Matches(/^\d{1,20}$/, { message: message('staff:form.auditPage') })
   before?: string;
 }

@@ -1,6 +1,7 @@
 import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import { Match } from '../../common/validation/match.decorator';
+import { message } from '../../i18n/messages';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.normalize('NFC').trim() : value);
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
@@ -9,21 +10,21 @@ const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 export class FirstAdminDto {
   @Transform(trim)
   @IsString()
-  @Length(1, 100, { message: 'Enter your name (1 to 100 characters).' })
-  @Matches(NO_CONTROL_CHARS, { message: 'The name contains characters that cannot be used.' })
+  @Length(1, 100, { message: message('staff:form.setupName') })
+  @Matches(NO_CONTROL_CHARS, { message: message('staff:form.nameCharacters') })
   name!: string;
 
   @Transform(trim)
-  @IsEmail({}, { message: 'Enter a valid email address.' })
-  @MaxLength(254, { message: 'The email address is too long.' })
+  @IsEmail({}, { message: message('messages:email.invalid') })
+  @MaxLength(254, { message: message('messages:email.tooLong') })
   email!: string;
 
   @IsString()
-  @MaxLength(1024, { message: 'Use at most 256 characters.' })
+  @MaxLength(1024, { message: message('messages:tooLong', { max: 256 }) })
   password!: string;
 
   @IsString()
-  @Match('password', { message: 'The two passwords do not match.' })
+  @Match('password', { message: message('messages:password.mismatch') })
   confirmPassword!: string;
 }
 

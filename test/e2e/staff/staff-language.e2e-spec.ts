@@ -268,4 +268,20 @@ describe('staff pages in STAFF_LANGUAGE', () => {
       .expect(400);
     expect(refused.text).toContain('Use al menos 15 caracteres (unas cuantas palabras sin relación entre sí funcionan bien).');
   });
+
+  it('the admin forms and the audit filter refuse bad input in the staff language, with no English left', async () => {
+    const admin = await signInAs(t, 'admin');
+    const form = await admin.get('/admin/users/new').expect(200);
+    const refused = await admin
+      .post('/admin/users')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(form.text), name: 'x'.repeat(101), email: 'nuevo@clinic.test', role: 'superuser' })
+      .expect(400);
+    expect(refused.text).toContain('Escriba un nombre de 1 a 100 caracteres.');
+    expect(refused.text).toContain('Elija un rol: admin (administración) o staff (personal).');
+    const audit = await admin.get('/admin/audit?from=mañana&action=NO').expect(400);
+    expect(audit.text).toContain('Desde debe ser una fecha (AAAA-MM-DD).');
+    expect(audit.text).toContain('Acción desconocida.');
+    expect(englishOn(audit.text)).toBeNull();
+  });
 });

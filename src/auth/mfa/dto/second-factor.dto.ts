@@ -16,8 +16,8 @@ export class SecondFactorCodeDto {
 export class PasskeyNameDto {
   @Transform(trim)
   @IsString()
-  @Length(1, 100, { message: 'Give the passkey a name of 1 to 100 characters, e.g. "Work laptop".' })
-  @Matches(NO_CONTROL_CHARS, { message: 'The name contains characters that cannot be used.' })
+  @Length(1, 100, { message: message('messages:passkey.name') })
+  @Matches(NO_CONTROL_CHARS, { message: message('messages:passkey.nameCharacters') })
   name!: string;
 }
 
@@ -34,11 +34,11 @@ export class PasskeyAssertionDto {
 
 /** The portal accounts' policy: a second factor offered (optional) or required. */
 export class PortalMfaPolicyDto {
-  @IsIn(['offer', 'require'], { message: 'patientSecondFactor must be offer or require.' })
+  @IsIn(['offer', 'require'], { message: message('staff:form.patientSecondFactorPolicy') })
   patientSecondFactor!: 'offer' | 'require';
 }
 
 export class MfaPolicyDto {
-  @IsIn(['true', 'false'], { message: 'requireSecondFactor must be true or false.' })
+  @IsIn(['true', 'false'], { message: message('staff:form.requireSecondFactorTrueOrFalse') })
   requireSecondFactor!: 'true' | 'false';
 }
