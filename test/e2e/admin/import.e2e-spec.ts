@@ -198,6 +198,10 @@ describe('an admin importing patients', () => {
     const { run, page } = await upload(file);
     expect(run!.counts).toMatchObject({ emailChanges: 1 });
     expect(page!.text).toContain('waiting for approval');
+    // The import page says so before anyone uploads (it once said the change applied at once).
+    const form = (await admin.get('/admin/import').expect(200)).text;
+    expect(form).toContain('an email change in the file is only requested');
+    expect(form).not.toContain('revokes the patient');
     const [{ email }] = await t.dataSource.query('SELECT email FROM patients WHERE id = ?', [id]);
     expect(email).toBe('imani.old@example.test');
     const [{ n: stillOpen }] = await t.dataSource.query(
