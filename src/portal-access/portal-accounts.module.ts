@@ -6,6 +6,7 @@ import { ActivationLettersService } from './activation-codes/activation-letters.
 import { InvitationsService } from './invitations.service';
 import { PortalAccountsRepository } from './portal-accounts.repository';
 import { RepresentativeAccountsRepository } from './representative-accounts.repository';
+import { PatientLockoutColumns, RepresentativeLockoutColumns } from './lockout-columns.repository';
 
 /**
  * The portal_accounts table's owner and the invite plan (who gets an invite or a reset, and the
@@ -17,6 +18,8 @@ import { RepresentativeAccountsRepository } from './representative-accounts.repo
   providers: [
     PortalAccountsRepository,
     RepresentativeAccountsRepository,
+    PatientLockoutColumns,
+    RepresentativeLockoutColumns,
     InvitationsService,
     ActivationCodesService,
     ActivationLettersService,
@@ -24,6 +27,8 @@ import { RepresentativeAccountsRepository } from './representative-accounts.repo
   exports: [
     PortalAccountsRepository,
     RepresentativeAccountsRepository,
+    PatientLockoutColumns,
+    RepresentativeLockoutColumns,
     InvitationsService,
     ActivationCodesService,
     ActivationLettersService,

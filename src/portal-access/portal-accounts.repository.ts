@@ -3,17 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ActivationFunnelRepository } from '../patients/activation-funnel.repository';
 import { addressColumn, POSTAL_ADDRESS_PARTS, postalAddressOf, type PostalAddress } from '../patients/postal-address';
-import type { LockoutColumns } from '../auth/lockout/lockout-columns';
-import {
-  chunks,
-  execute,
-  forUpdate,
-  fromSqlDate,
-  fromSqlDateTime,
-  insertRows,
-  placeholders,
-  toSqlDateTime,
-} from '../database/sql';
+import { chunks, forUpdate, fromSqlDate, fromSqlDateTime, insertRows, placeholders, toSqlDateTime } from '../database/sql';
 import { hasEmail } from './portal-eligibility';
 import { usernameKey } from './usernames';
 
@@ -122,7 +112,7 @@ const truthy = (value: unknown) => value === true || Number(value) === 1;
  * funnel (access, username, first sign-in) updates its summary in the same transaction, after the account row.
  */
 @Injectable()
-export class PortalAccountsRepository implements LockoutColumns {
+export class PortalAccountsRepository {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly funnel: ActivationFunnelRepository,
@@ -508,41 +498,5 @@ export class PortalAccountsRepository implements LockoutColumns {
       dateOfBirth: fromSqlDate(row.date_of_birth as string | Date),
       email: (row.email as string | null) ?? null,
     };
-  }
-
-  // The sign-in lockout columns (LockoutColumns; the rule and its limits: auth/lockout/attempt-lock.ts). No version bump: not a staff change.
-  async reserveAttempt(patientId: number, limit: number, now: Date): Promise<boolean> {
-    const sql =
-      'UPDATE portal_accounts SET failed_login_count = failed_login_count + 1 WHERE patient_id = ? AND failed_login_count < ? AND (locked_until IS NULL OR locked_until <= ?)';
-    return (await execute(this.dataSource.manager, sql, [patientId, limit, toSqlDateTime(now)])) === 1;
-  }
-
-  async lockAtLimit(
-    patientId: number,
-    limit: number,
-    until: Date,
-    tx: EntityManager,
-  ): Promise<{ failures: number; locked: boolean }> {
-    const [row] = await tx.query('SELECT failed_login_count FROM portal_accounts WHERE patient_id = ?', [patientId]);
-    const sql =
-      'UPDATE portal_accounts SET failed_login_count = 0, locked_until = ? WHERE patient_id = ? AND failed_login_count >= ?';
-    return {
-      failures: Number(row?.failed_login_count ?? 0),
-      locked: (await execute(tx, sql, [toSqlDateTime(until), patientId, limit])) === 1,
-    };
-  }
-
-  async releaseAttempt(patientId: number): Promise<void> {
-    const sql =
-      'UPDATE portal_accounts SET failed_login_count = failed_login_count - 1 WHERE patient_id = ? AND failed_login_count > 0';
-    await execute(this.dataSource.manager, sql, [patientId]);
-  }
-
-  async isLockedAt(patientId: number, now: Date): Promise<boolean> {
-    const [row] = await this.dataSource.query(
-      'SELECT 1 AS locked FROM portal_accounts WHERE patient_id = ? AND locked_until > ?',
-      [patientId, toSqlDateTime(now)],
-    );
-    return Boolean(row);
   }
 }

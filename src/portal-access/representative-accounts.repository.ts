@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import type { LockoutColumns } from '../auth/lockout/lockout-columns';
 import { chunks, execute, forUpdate, fromSqlDateTime, placeholders, toSqlDateTime } from '../database/sql';
 
 /** Every open portal session of the representative ends (a session stores the generation it began with). */
@@ -51,7 +50,7 @@ const accountOf = (row: Record<string, unknown>): RepresentativeAccount => ({
  * so the link pages and the portal sign-in (src/portal) use it without importing portal-access.
  */
 @Injectable()
-export class RepresentativeAccountsRepository implements LockoutColumns {
+export class RepresentativeAccountsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /** The account of this address, created (without username or password) when there is none yet. */
@@ -231,36 +230,5 @@ export class RepresentativeAccountsRepository implements LockoutColumns {
   async languageOf(id: number): Promise<string | null> {
     const [row] = await this.dataSource.query('SELECT language FROM representative_accounts WHERE id = ?', [id]);
     return (row?.language as string | null | undefined) ?? null;
-  }
-
-  // The sign-in lockout columns (LockoutColumns; the rule and its limits: auth/lockout/attempt-lock.ts).
-  async reserveAttempt(id: number, limit: number, now: Date): Promise<boolean> {
-    const sql =
-      'UPDATE representative_accounts SET failed_login_count = failed_login_count + 1 WHERE id = ? AND failed_login_count < ? AND (locked_until IS NULL OR locked_until <= ?)';
-    return (await execute(this.dataSource.manager, sql, [id, limit, toSqlDateTime(now)])) === 1;
-  }
-
-  async lockAtLimit(id: number, limit: number, until: Date, tx: EntityManager): Promise<{ failures: number; locked: boolean }> {
-    const [row] = await tx.query('SELECT failed_login_count FROM representative_accounts WHERE id = ?', [id]);
-    const sql =
-      'UPDATE representative_accounts SET failed_login_count = 0, locked_until = ? WHERE id = ? AND failed_login_count >= ?';
-    return {
-      failures: Number(row?.failed_login_count ?? 0),
-      locked: (await execute(tx, sql, [toSqlDateTime(until), id, limit])) === 1,
-    };
-  }
-
-  async releaseAttempt(id: number): Promise<void> {
-    const sql =
-      'UPDATE representative_accounts SET failed_login_count = failed_login_count - 1 WHERE id = ? AND failed_login_count > 0';
-    await execute(this.dataSource.manager, sql, [id]);
-  }
-
-  async isLockedAt(id: number, now: Date): Promise<boolean> {
-    const [row] = await this.dataSource.query(
-      'SELECT 1 AS locked FROM representative_accounts WHERE id = ? AND locked_until > ?',
-      [id, toSqlDateTime(now)],
-    );
-    return Boolean(row);
   }
 }

@@ -5,9 +5,7 @@ import type { LockoutColumns } from '../../src/auth/lockout/lockout-columns';
 import { StaffUsersRepository } from '../../src/auth/staff-users.repository';
 import { toSqlDateTime } from '../../src/database/sql';
 import { SqliteWriteQueue } from '../../src/database/sqlite-write-queue';
-import type { ActivationFunnelRepository } from '../../src/patients/activation-funnel.repository';
-import { PortalAccountsRepository } from '../../src/portal-access/portal-accounts.repository';
-import { RepresentativeAccountsRepository } from '../../src/portal-access/representative-accounts.repository';
+import { PatientLockoutColumns, RepresentativeLockoutColumns } from '../../src/portal-access/lockout-columns.repository';
 
 /**
  * The lockout rule over each owner's own SQL for its lockout columns, on an in-memory SQLite database
@@ -23,9 +21,9 @@ const OWNERS: Array<{ table: string; key: string; columnsOf: (db: DataSource) =>
   {
     table: 'portal_accounts',
     key: 'patient_id',
-    columnsOf: (db) => new PortalAccountsRepository(db, {} as ActivationFunnelRepository),
+    columnsOf: (db) => new PatientLockoutColumns(db),
   },
-  { table: 'representative_accounts', key: 'id', columnsOf: (db) => new RepresentativeAccountsRepository(db) },
+  { table: 'representative_accounts', key: 'id', columnsOf: (db) => new RepresentativeLockoutColumns(db) },
 ];
 
 describe.each(OWNERS)('AttemptLock over $table', ({ table, key, columnsOf }) => {

@@ -45,6 +45,11 @@ function englishOn(html: string): string | null {
   return null;
 }
 
+/** The text is on the page; a failure names the text. */
+function expectOnPage(html: string, text: string): void {
+  expect({ text, has: html.includes(text) }).toEqual({ text, has: true });
+}
+
 describe('staff pages in STAFF_LANGUAGE', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -223,7 +228,7 @@ describe('staff pages in STAFF_LANGUAGE', () => {
       'identificador externo ES-5 repetido en el archivo (primero en línea 5)',
       'hay una comilla doble dentro de la celda 2',
     ])
-      expect({ text, has: csvPage.includes(text) }).toEqual({ text, has: true });
+      expectOnPage(csvPage, text);
     const fhirPage = fhirRun.page!.text;
     for (const text of [
       '<td>entrada 1</td>',
@@ -232,7 +237,7 @@ describe('staff pages in STAFF_LANGUAGE', () => {
       'falta el inicio (start)',
       'recursos Observation, que no se importan',
     ])
-      expect({ text, has: fhirPage.includes(text) }).toEqual({ text, has: true });
+      expectOnPage(fhirPage, text);
     for (const page of [csvRun.page!, fhirRun.page!]) {
       expect({ english: englishOn(page.text) }).toEqual({ english: null });
       expect({ keyPath: KEY_PATH.exec(withoutSelects(page.text))?.[0] ?? null }).toEqual({ keyPath: null });
